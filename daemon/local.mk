@@ -1,0 +1,7 @@
+# daemon/: rdmabrokerd.
+sbin_PROGRAMS += daemon/rdmabrokerd
+daemon_rdmabrokerd_SOURCES = daemon/main.c
+daemon_rdmabrokerd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBSYSTEMD_CFLAGS) \
+	$(PROTOBUF_C_CFLAGS) $(IBVERBS_CFLAGS)
+daemon_rdmabrokerd_LDADD = drivers/libdrivers.la proto/libproto.la \
+	$(LIBEVENT_LIBS) $(LIBSYSTEMD_LIBS) $(PROTOBUF_C_LIBS)

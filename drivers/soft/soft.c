@@ -1,0 +1,1 @@
+/* soft device: placeholder until written */

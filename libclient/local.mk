@@ -1,0 +1,1 @@
+# libclient/: see its files.

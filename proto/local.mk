@@ -1,0 +1,14 @@
+# proto/: the control schema, framing and fd passing, shared by every binary.
+noinst_LTLIBRARIES += proto/libproto.la
+proto_libproto_la_SOURCES = proto/wire.c proto/wire.h proto/rpc.c proto/rpc.h
+nodist_proto_libproto_la_SOURCES = proto/rdmabroker.pb-c.c proto/rdmabroker.pb-c.h
+proto_libproto_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) -Wno-redundant-decls
+proto_libproto_la_LIBADD = $(PROTOBUF_C_LIBS)
+BUILT_SOURCES += proto/rdmabroker.pb-c.c proto/rdmabroker.pb-c.h
+CLEANFILES += proto/rdmabroker.pb-c.c proto/rdmabroker.pb-c.h
+EXTRA_DIST += proto/rdmabroker.proto
+
+proto/rdmabroker.pb-c.h: proto/rdmabroker.pb-c.c
+proto/rdmabroker.pb-c.c: proto/rdmabroker.proto
+	$(AM_V_GEN)$(MKDIR_P) proto && \
+	$(PROTOC_C) --proto_path=$(srcdir)/proto --c_out=proto $(srcdir)/proto/rdmabroker.proto

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* Client side of the control protocol: see rpc.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "proto/rpc.h"
+
+const char *rb_rpc_socket_path(const char *explicit_path)
+{
+	const char *env;
+
+	if (explicit_path && *explicit_path)
+		return explicit_path;
+	env = getenv(RB_SOCKET_ENV);
+	if (env && *env)
+		return env;
+	return RUNDIR "/rdmabrokerd.sock";
+}
+
+/* "<what> <path>: <strerror>" into errbuf, if the caller wants it. */
+static void rpc_err(char *errbuf, size_t errlen, const char *what,
+		    const char *path, int err)
+{
+	if (errbuf && errlen)
+		snprintf(errbuf, errlen, "%s %s: %s", what, path, strerror(err));
+}
+
+void rb_rpc_reply_free(Rdmabroker__Reply *reply)
+{
+	if (reply)
+		rdmabroker__reply__free_unpacked(reply, NULL);
+}
+
+void rb_rpc_close(struct rb_rpc *rpc)
+{
+	if (rpc->fd >= 0)
+		close(rpc->fd);
+	rpc->fd = -1;
+}
+
+int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
+		Rdmabroker__Reply **reply, int *fds, size_t max_fds,
+		size_t *nfds)
+{
+	uint8_t *buf;
+	int ret;
+
+	*reply = NULL;
+	if (nfds)
+		*nfds = 0;
+	if (rpc->fd < 0)
+		return -ENOTCONN;
+	req->seq = ++rpc->seq;
+	ret = rb_wire_send_pb(rpc->fd, RB_WIRE_REQUEST, &req->base, NULL, 0);
+	if (ret < 0)
+		return ret;
+
+	buf = malloc(RB_WIRE_MAX_FRAME + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		struct rb_wire_msg msg;
+		Rdmabroker__Reply *r;
+
+		ret = rb_wire_recv(rpc->fd, buf, &msg, fds ? max_fds : 0);
+		if (ret == -EINTR)
+			continue;
+		if (ret == 0)
+			ret = -ECONNRESET;
+		if (ret < 0)
+			break;
+		if (msg.kind != RB_WIRE_REPLY) {
+			/* Events are not consumed by synchronous callers. */
+			rb_wire_msg_close_fds(&msg);
+			continue;
+		}
+		r = rdmabroker__reply__unpack(NULL, msg.len, msg.payload);
+		if (!r) {
+			rb_wire_msg_close_fds(&msg);
+			ret = -EBADMSG;
+			break;
+		}
+		if (r->seq != rpc->seq) {
+			/* A stale reply to a call that was interrupted. */
+			rb_wire_msg_close_fds(&msg);
+			rb_rpc_reply_free(r);
+			continue;
+		}
+		if (fds) {
+			memcpy(fds, msg.fds, msg.nfds * sizeof(int));
+			if (nfds)
+				*nfds = msg.nfds;
+		}
+		*reply = r;
+		ret = 0;
+		break;
+	}
+	free(buf);
+	return ret;
+}
+
+int rb_rpc_call_ok(struct rb_rpc *rpc, Rdmabroker__Request *req,
+		   Rdmabroker__Reply **reply)
+{
+	int ret = rb_rpc_call(rpc, req, reply, NULL, 0, NULL);
+
+	if (ret < 0)
+		return ret;
+	if ((*reply)->status != 0) {
+		ret = (*reply)->status > 0 ? -(*reply)->status : -EPROTO;
+		rb_rpc_reply_free(*reply);
+		*reply = NULL;
+	}
+	return ret;
+}
+
+int rb_rpc_connect(struct rb_rpc *rpc, const char *path,
+		   const char *client_name, char *errbuf, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Hello hello = RDMABROKER__HELLO__INIT;
+	Rdmabroker__Reply *reply = NULL;
+	int ret;
+
+	memset(rpc, 0, sizeof(*rpc));
+	rpc->fd = -1;
+	path = rb_rpc_socket_path(path);
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		rpc_err(errbuf, errlen, "socket path", path, ENAMETOOLONG);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+
+	rpc->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (rpc->fd < 0) {
+		ret = -errno;
+		rpc_err(errbuf, errlen, "socket for", path, -ret);
+		return ret;
+	}
+	if (connect(rpc->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		rpc_err(errbuf, errlen, "cannot connect to rdmabrokerd at",
+			path, -ret);
+		goto fail;
+	}
+
+	hello.proto_version = RB_PROTO_VERSION;
+	hello.client_version = (char *)PACKAGE_VERSION;
+	hello.client_name = (char *)client_name;
+	req.body_case = RDMABROKER__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	ret = rb_rpc_call(rpc, &req, &reply, NULL, 0, NULL);
+	if (ret < 0) {
+		rpc_err(errbuf, errlen, "handshake with rdmabrokerd at",
+			path, -ret);
+		goto fail;
+	}
+	if (reply->status != 0) {
+		ret = reply->status > 0 ? -reply->status : -EPROTO;
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "rdmabrokerd at %s refused the handshake: %s",
+				 path, reply->error ? reply->error : strerror(-ret));
+		goto fail;
+	}
+	if (reply->body_case != RDMABROKER__REPLY__BODY_HELLO) {
+		ret = -EBADMSG;
+		rpc_err(errbuf, errlen, "handshake with rdmabrokerd at",
+			path, -ret);
+		goto fail;
+	}
+	rpc->client_id = reply->hello->client_id;
+	rpc->admin = reply->hello->admin;
+	snprintf(rpc->daemon_version, sizeof(rpc->daemon_version), "%s",
+		 reply->hello->daemon_version);
+	rb_rpc_reply_free(reply);
+	return 0;
+
+fail:
+	rb_rpc_reply_free(reply);
+	rb_rpc_close(rpc);
+	return ret;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Client side of the control protocol: connect to the daemon, handshake,
+ * and make synchronous request/reply calls.  Used by librdmabroker and
+ * rdmactl.  Never logs; returns 0 or -errno.
+ */
+#ifndef RB_PROTO_RPC_H
+#define RB_PROTO_RPC_H
+
+#include <stdint.h>
+
+#include "proto/rdmabroker.pb-c.h"
+#include "proto/wire.h"
+
+/* Environment variable naming the daemon socket for clients. */
+#define RB_SOCKET_ENV		"RDMABROKER_SOCKET"
+
+struct rb_rpc {
+	int fd;				/* SOCK_SEQPACKET, CLOEXEC, blocking */
+	uint32_t seq;			/* last sequence number used */
+	uint64_t client_id;		/* from HelloReply */
+	int admin;			/* HelloReply.admin */
+	char daemon_version[64];
+};
+
+/*
+ * The socket path clients use: `explicit_path` if not NULL, else
+ * $RDMABROKER_SOCKET if set and non-empty, else the built-in default
+ * (RUNDIR "/rdmabrokerd.sock").
+ */
+const char *rb_rpc_socket_path(const char *explicit_path);
+
+/*
+ * Connect to path and perform the handshake.  client_name is informational.
+ * On failure returns -errno: -ENOENT/-ECONNREFUSED (no daemon), -EACCES,
+ * -EPROTONOSUPPORT (daemon speaks another protocol version), ...
+ * If errbuf is not NULL, a human-readable reason is left in it.
+ */
+int rb_rpc_connect(struct rb_rpc *rpc, const char *path,
+		   const char *client_name, char *errbuf, size_t errlen);
+
+/*
+ * Send req (its seq is assigned here) and wait for the reply with the same
+ * seq.  On return 0, *reply is the unpacked reply (free it with
+ * rb_rpc_reply_free), whose status may be non-zero: the caller maps it.
+ * fds received with the reply are stored in fds[] (up to max_fds, the count
+ * in *nfds; extras are closed); pass fds = NULL to refuse any.
+ * Returns -errno on transport failure (-EPIPE/-ECONNRESET when the daemon
+ * went away, -EBADMSG on an undecodable reply).
+ */
+int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
+		Rdmabroker__Reply **reply, int *fds, size_t max_fds,
+		size_t *nfds);
+
+/*
+ * Like rb_rpc_call, but a non-zero reply status is returned as -status
+ * (and the reply freed), so 0 means success with *reply set.
+ */
+int rb_rpc_call_ok(struct rb_rpc *rpc, Rdmabroker__Request *req,
+		   Rdmabroker__Reply **reply);
+
+void rb_rpc_reply_free(Rdmabroker__Reply *reply);
+
+/* Close the connection (accepts a never-connected rpc with fd -1). */
+void rb_rpc_close(struct rb_rpc *rpc);
+
+#endif /* RB_PROTO_RPC_H */

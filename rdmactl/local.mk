@@ -1,0 +1,1 @@
+# rdmactl/: see its files.

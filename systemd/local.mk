@@ -1,0 +1,1 @@
+# systemd/: see its files.
