@@ -62,6 +62,9 @@ void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv);
 int rb_soft_create(const struct rb_soft_config *cfg, struct rb_device **devp,
 		   char *err, size_t errlen);
 
+/* Where the soft device's GID came from ("eth0", "config", "loopback"). */
+const char *rb_soft_gid_source(const struct rb_device *dev);
+
 /* Destroy any device (NULL is accepted). */
 void rb_device_destroy(struct rb_device *dev);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -30,6 +31,29 @@ static void rpc_err(char *errbuf, size_t errlen, const char *what,
 {
 	if (errbuf && errlen)
 		snprintf(errbuf, errlen, "%s %s: %s", what, path, strerror(err));
+}
+
+/*
+ * A daemon that stops answering must not hang the client forever: every
+ * send and receive gives up after RDMABROKER_TIMEOUT_MS (default 30 s).
+ */
+static void rpc_set_timeout(int fd)
+{
+	const char *env = getenv(RB_TIMEOUT_ENV);
+	long ms = RB_RPC_DEFAULT_TIMEOUT_MS;
+	struct timeval tv;
+
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+
+		if (*end == '\0' && v > 0)
+			ms = v;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 void rb_rpc_reply_free(Rdmabroker__Reply *reply)
@@ -59,6 +83,8 @@ int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 		return -ENOTCONN;
 	req->seq = ++rpc->seq;
 	ret = rb_wire_send_pb(rpc->fd, RB_WIRE_REQUEST, &req->base, NULL, 0);
+	if (ret == -EAGAIN)
+		ret = -ETIMEDOUT;
 	if (ret < 0)
 		return ret;
 
@@ -74,6 +100,8 @@ int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 			continue;
 		if (ret == 0)
 			ret = -ECONNRESET;
+		if (ret == -EAGAIN)
+			ret = -ETIMEDOUT;
 		if (ret < 0)
 			break;
 		if (msg.kind != RB_WIRE_REPLY) {
@@ -145,6 +173,7 @@ int rb_rpc_connect(struct rb_rpc *rpc, const char *path,
 		rpc_err(errbuf, errlen, "socket for", path, -ret);
 		return ret;
 	}
+	rpc_set_timeout(rpc->fd);
 	if (connect(rpc->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		ret = -errno;
 		rpc_err(errbuf, errlen, "cannot connect to rdmabrokerd at",

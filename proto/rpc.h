@@ -14,6 +14,9 @@
 
 /* Environment variable naming the daemon socket for clients. */
 #define RB_SOCKET_ENV		"RDMABROKER_SOCKET"
+/* Environment variable: per-call timeout in milliseconds. */
+#define RB_TIMEOUT_ENV		"RDMABROKER_TIMEOUT_MS"
+#define RB_RPC_DEFAULT_TIMEOUT_MS	30000
 
 struct rb_rpc {
 	int fd;				/* SOCK_SEQPACKET, CLOEXEC, blocking */

@@ -1,3 +1,19 @@
 # tests/: unit tests (cmocka), integration tests against a real daemon.
+# Every test runs with absolute top_srcdir/top_builddir in its environment;
+# shell tests source tests/lib.sh.
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir; \
+	IBVERBS_PRIVATE_NN='$(IBVERBS_PRIVATE_NN)'; export IBVERBS_PRIVATE_NN; \
+	MANDOC='$(MANDOC)'; export MANDOC;
+EXTRA_DIST += tests/lib.sh
+
 include $(srcdir)/tests/libclient.mk
 include $(srcdir)/tests/rdmactl.mk
+
+check_PROGRAMS += tests/daemon-robust
+tests_daemon_robust_SOURCES = tests/daemon-robust.c
+tests_daemon_robust_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_daemon_robust_LDADD = proto/libproto.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS)
+TESTS += tests/daemon-robust.sh
+EXTRA_DIST += tests/daemon-robust.sh

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inspection requests behind rdmactl: status, clients, devices.  A
+ * non-admin peer sees only the sessions of its own uid.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/dispatch.h"
+
+int admin_status(struct rb_session *s, const Rdmabroker__Request *req,
+		 struct rb_reply *rep)
+{
+	struct rb_daemon *d = s->d;
+	Rdmabroker__StatusReply *m = reply_alloc(rep, sizeof(*m));
+	time_t now = time(NULL);
+
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__status_reply__init(m);
+	m->daemon_version = (char *)PACKAGE_VERSION;
+	m->proto_version = RB_PROTO_VERSION;
+	m->pid = (uint32_t)getpid();
+	m->started_at = (uint64_t)d->started_at;
+	m->uptime_sec = now > d->started_at ? (uint64_t)(now - d->started_at) : 0;
+	m->clients = d->nsessions;
+	m->devices = d->ndevices;
+	m->socket_path = reply_strdup(rep, d->socket_from_systemd ?
+				      "(from systemd)" : d->socket_path);
+	m->config_path = reply_strdup(rep, d->cfg.path[0] ? d->cfg.path :
+				      "(built-in defaults)");
+	m->reloads = d->reloads;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_DAEMON_STATUS;
+	rep->msg.daemon_status = m;
+	return 0;
+}
+
+int admin_client_list(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep)
+{
+	const Rdmabroker__ClientListReq *q = req->client_list;
+	struct rb_daemon *d = s->d;
+	Rdmabroker__ClientListReply *m = reply_alloc(rep, sizeof(*m));
+	Rdmabroker__ClientInfo **v = reply_alloc(rep, (d->nsessions + 1) * sizeof(*v));
+	struct rb_session *o;
+	size_t n = 0;
+
+	if (!m || !v)
+		return -ENOMEM;
+	rdmabroker__client_list_reply__init(m);
+	TAILQ_FOREACH(o, &d->sessions, link) {
+		Rdmabroker__ClientInfo *c;
+
+		if (!s->admin && o->uid != s->uid)
+			continue;
+		if (q->has_pid && (uint32_t)o->pid != q->pid)
+			continue;
+		c = reply_alloc(rep, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		rdmabroker__client_info__init(c);
+		c->id = o->id;
+		c->pid = (uint32_t)o->pid;
+		c->uid = o->uid;
+		c->gid = o->gid;
+		c->comm = o->comm;
+		c->connected_since = (uint64_t)o->connected_since;
+		if (o->handshaken) {
+			c->client_version = o->client_version;
+			if (o->client_name[0])
+				c->client_name = o->client_name;
+		}
+		if (o->device)
+			c->device = o->device->name;
+		v[n++] = c;
+	}
+	m->n_clients = n;
+	m->clients = v;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_CLIENT_LIST;
+	rep->msg.client_list = m;
+	return 0;
+}
+
+static int admin_fill_device(struct rb_device *dev, struct rb_reply *rep,
+			     Rdmabroker__DeviceInfo **out)
+{
+	Rdmabroker__DeviceInfo *m = reply_alloc(rep, sizeof(*m));
+	Rdmabroker__PortInfo **ports;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__device_info__init(m);
+	ret = device_fill_summary(dev, rep, &m->summary);
+	if (!ret)
+		ret = device_fill_attr(dev, rep, &m->attr);
+	if (ret < 0)
+		return ret;
+	ports = reply_alloc(rep, (dev->phys_port_cnt + 1u) * sizeof(*ports));
+	if (!ports)
+		return -ENOMEM;
+	for (uint8_t p = 1; p <= dev->phys_port_cnt; p++) {
+		Rdmabroker__PortInfo *pi = reply_alloc(rep, sizeof(*pi));
+		Rdmabroker__GidEntry **gids;
+		size_t ngids = 0;
+
+		if (!pi)
+			return -ENOMEM;
+		rdmabroker__port_info__init(pi);
+		pi->port_num = p;
+		ret = device_fill_port(dev, p, rep, &pi->attr);
+		if (ret < 0)
+			return ret;
+		gids = reply_alloc(rep, ((size_t)pi->attr->gid_tbl_len + 1) * sizeof(*gids));
+		if (!gids)
+			return -ENOMEM;
+		for (int i = 0; i < pi->attr->gid_tbl_len; i++) {
+			static const uint8_t zero[16];
+			Rdmabroker__GidEntry *g;
+
+			if (device_fill_gid(dev, p, i, rep, &g) < 0)
+				continue;
+			if (!memcmp(g->raw.data, zero, sizeof(zero)))
+				continue;
+			gids[ngids++] = g;
+		}
+		pi->gids = gids;
+		pi->n_gids = ngids;
+		ports[p - 1] = pi;
+	}
+	m->ports = ports;
+	m->n_ports = dev->phys_port_cnt;
+	*out = m;
+	return 0;
+}
+
+int admin_device_show(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep)
+{
+	const Rdmabroker__DeviceShowReq *q = req->device_show;
+	struct rb_daemon *d = s->d;
+	Rdmabroker__DeviceShowReply *m = reply_alloc(rep, sizeof(*m));
+	Rdmabroker__DeviceInfo **v = reply_alloc(rep, (d->ndevices + 1) * sizeof(*v));
+	size_t n = 0;
+	int ret;
+
+	if (!m || !v)
+		return -ENOMEM;
+	rdmabroker__device_show_reply__init(m);
+	for (uint32_t i = 0; i < d->ndevices; i++) {
+		if (q->name && strcmp(q->name, d->devices[i]->name))
+			continue;
+		ret = admin_fill_device(d->devices[i], rep, &v[n]);
+		if (ret < 0)
+			return ret;
+		n++;
+	}
+	if (q->name && n == 0) {
+		reply_error(rep, "no device named %s", q->name);
+		return -ENODEV;
+	}
+	m->n_devices = n;
+	m->devices = v;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_DEVICE_SHOW;
+	rep->msg.device_show = m;
+	return 0;
+}

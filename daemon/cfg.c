@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: MIT */
+/* rdmabrokerd.conf parsing: see config.h and rdmabrokerd.conf(5). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "daemon/cfg.h"
+#include "daemon/log.h"
+
+#define CONFIG_MAX_LINE 1024
+
+static const char *const cfg_limit_names[RB_LIMIT_COUNT] = {
+	[RB_LIMIT_CONNECTIONS] = "connections",
+	[RB_LIMIT_PDS] = "pds",
+	[RB_LIMIT_MRS] = "mrs",
+	[RB_LIMIT_PINNED_BYTES] = "pinned_bytes",
+	[RB_LIMIT_CQS] = "cqs",
+	[RB_LIMIT_CQES] = "cqes",
+	[RB_LIMIT_QPS] = "qps",
+	[RB_LIMIT_SRQS] = "srqs",
+	[RB_LIMIT_AHS] = "ahs",
+};
+
+static const uint64_t cfg_limit_defaults[RB_LIMIT_COUNT] = {
+	[RB_LIMIT_CONNECTIONS] = 64,
+	[RB_LIMIT_PDS] = 256,
+	[RB_LIMIT_MRS] = 4096,
+	[RB_LIMIT_PINNED_BYTES] = 4ull << 30,
+	[RB_LIMIT_CQS] = 1024,
+	[RB_LIMIT_CQES] = 4194304,
+	[RB_LIMIT_QPS] = 1024,
+	[RB_LIMIT_SRQS] = 256,
+	[RB_LIMIT_AHS] = 4096,
+};
+
+const char *cfg_limit_name(enum rb_limit l)
+{
+	return l < RB_LIMIT_COUNT ? cfg_limit_names[l] : "?";
+}
+
+void cfg_defaults(struct rb_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->socket, sizeof(cfg->socket), "%s", RB_DEFAULT_SOCKET);
+	cfg->socket_mode = 0666;
+	cfg->log_level = LOG_INFO;
+	cfg->max_clients = 1024;
+	cfg->soft.enable = 1;
+	snprintf(cfg->soft.name, sizeof(cfg->soft.name), "rbsoft0");
+	snprintf(cfg->soft.gid_address, sizeof(cfg->soft.gid_address), "auto");
+	cfg->soft.node_guid = 0;
+	memcpy(cfg->limits.v, cfg_limit_defaults, sizeof(cfg->limits.v));
+}
+
+void cfg_free(struct rb_config *cfg)
+{
+	free(cfg->users);
+	cfg->users = NULL;
+	cfg->nusers = 0;
+}
+
+const struct rb_limits *cfg_limits_for(const struct rb_config *cfg,
+					  uid_t uid)
+{
+	for (size_t i = 0; i < cfg->nusers; i++)
+		if (cfg->users[i].uid == uid)
+			return &cfg->users[i].limits;
+	return &cfg->limits;
+}
+
+/* ------------------------------------------------------------ parsing */
+
+enum cfg_section {
+	SEC_NONE,
+	SEC_DAEMON,
+	SEC_SOFT,
+	SEC_LIMITS,
+	SEC_USER_LIMITS,
+};
+
+struct cfg_parser {
+	const char *file;
+	unsigned int line;
+	char *err;
+	size_t errlen;
+	enum cfg_section sec;
+	struct rb_user_limits *user;	/* for SEC_USER_LIMITS */
+	/* per-user sections override only the keys they set */
+	bool user_set[RB_LIMIT_COUNT];
+	/* duplicate detection: keys seen in the current section */
+	char seen[64][40];
+	size_t nseen;
+};
+
+__attribute__((format(printf, 2, 3)))
+static int cfg_error(struct cfg_parser *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->line)
+		snprintf(p->err, p->errlen, "%s:%u: %s", p->file, p->line, msg);
+	else
+		snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+	return -EINVAL;
+}
+
+static char *cfg_trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* Unsigned integer with optional K/M/G/T (powers of 1024) if sized. */
+static int cfg_parse_u64(const char *s, bool sized, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return -EINVAL;
+	if (sized && *end) {
+		switch (toupper((unsigned char)*end)) {
+		case 'K':
+			shift = 10;
+			break;
+		case 'M':
+			shift = 20;
+			break;
+		case 'G':
+			shift = 30;
+			break;
+		case 'T':
+			shift = 40;
+			break;
+		default:
+			return -EINVAL;
+		}
+		end++;
+		if (*end == 'i' || *end == 'B')
+			end++;
+		if (*end == 'B')
+			end++;
+	}
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int cfg_parse_bool(const char *s, int *out)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") ||
+	    !strcmp(s, "1")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") ||
+	    !strcmp(s, "0")) {
+		*out = 0;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int cfg_copy_str(struct cfg_parser *p, char *dst, size_t dstlen,
+			   const char *key, const char *val)
+{
+	if (strlen(val) >= dstlen)
+		return cfg_error(p, "%s: value too long (at most %zu bytes)",
+				    key, dstlen - 1);
+	memcpy(dst, val, strlen(val) + 1);
+	return 0;
+}
+
+static int cfg_daemon_key(struct cfg_parser *p, struct rb_config *cfg,
+			     const char *key, const char *val)
+{
+	uint64_t v;
+
+	if (!strcmp(key, "socket")) {
+		if (val[0] != '/')
+			return cfg_error(p, "socket: must be an absolute path");
+		return cfg_copy_str(p, cfg->socket, sizeof(cfg->socket), key, val);
+	}
+	if (!strcmp(key, "socket_mode")) {
+		char *end;
+		unsigned long m = strtoul(val, &end, 8);
+
+		if (!*val || *end || m > 0777)
+			return cfg_error(p, "socket_mode: '%s' is not an octal mode (e.g. 0660)", val);
+		cfg->socket_mode = (mode_t)m;
+		return 0;
+	}
+	if (!strcmp(key, "socket_group"))
+		return cfg_copy_str(p, cfg->socket_group,
+				       sizeof(cfg->socket_group), key, val);
+	if (!strcmp(key, "admin_group"))
+		return cfg_copy_str(p, cfg->admin_group,
+				       sizeof(cfg->admin_group), key, val);
+	if (!strcmp(key, "log_level")) {
+		int l = log_level_parse(val);
+
+		if (l < 0)
+			return cfg_error(p, "log_level: '%s' is not one of err, warning, notice, info, debug", val);
+		cfg->log_level = l;
+		return 0;
+	}
+	if (!strcmp(key, "max_clients")) {
+		if (cfg_parse_u64(val, false, &v) < 0 || v > UINT32_MAX)
+			return cfg_error(p, "max_clients: '%s' is not a count", val);
+		cfg->max_clients = (uint32_t)v;
+		return 0;
+	}
+	return cfg_error(p, "unknown key '%s' in [daemon]", key);
+}
+
+static int cfg_soft_key(struct cfg_parser *p, struct rb_config *cfg,
+			   const char *key, const char *val)
+{
+	if (!strcmp(key, "enable")) {
+		if (cfg_parse_bool(val, &cfg->soft.enable) < 0)
+			return cfg_error(p, "enable: '%s' is not yes or no", val);
+		return 0;
+	}
+	if (!strcmp(key, "name")) {
+		if (!*val)
+			return cfg_error(p, "name: must not be empty");
+		for (const char *c = val; *c; c++)
+			if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+				return cfg_error(p, "name: '%s' may hold only letters, digits, '-' and '_'", val);
+		return cfg_copy_str(p, cfg->soft.name, sizeof(cfg->soft.name),
+				       key, val);
+	}
+	if (!strcmp(key, "gid_address")) {
+		unsigned char buf[16];
+
+		if (strcmp(val, "auto") && inet_pton(AF_INET, val, buf) != 1 &&
+		    inet_pton(AF_INET6, val, buf) != 1)
+			return cfg_error(p, "gid_address: '%s' is neither 'auto' nor an IPv4/IPv6 address", val);
+		return cfg_copy_str(p, cfg->soft.gid_address,
+				       sizeof(cfg->soft.gid_address), key, val);
+	}
+	if (!strcmp(key, "node_guid")) {
+		uint64_t v;
+
+		if (!strcmp(val, "auto")) {
+			cfg->soft.node_guid = 0;
+			return 0;
+		}
+		if (cfg_parse_u64(val, false, &v) < 0 || v == 0)
+			return cfg_error(p, "node_guid: '%s' is neither 'auto' nor a non-zero number (e.g. 0x0002c9fffe000001)", val);
+		cfg->soft.node_guid = v;
+		return 0;
+	}
+	return cfg_error(p, "unknown key '%s' in [soft]", key);
+}
+
+static int cfg_limit_key(struct cfg_parser *p, struct rb_limits *lim,
+			    bool *set, const char *key, const char *val)
+{
+	for (int i = 0; i < RB_LIMIT_COUNT; i++) {
+		uint64_t v;
+
+		if (strcmp(key, cfg_limit_names[i]))
+			continue;
+		if (cfg_parse_u64(val, i == RB_LIMIT_PINNED_BYTES, &v) < 0)
+			return cfg_error(p, "%s: '%s' is not a %s", key, val,
+					    i == RB_LIMIT_PINNED_BYTES ?
+					    "size (e.g. 4G)" : "count");
+		lim->v[i] = v;
+		if (set)
+			set[i] = true;
+		return 0;
+	}
+	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs)", key);
+}
+
+static int cfg_user_uid(struct cfg_parser *p, const char *name,
+			   uid_t *uid)
+{
+	struct passwd *pw = getpwnam(name);
+	uint64_t v;
+
+	if (pw) {
+		*uid = pw->pw_uid;
+		return 0;
+	}
+	if (cfg_parse_u64(name, false, &v) == 0 && v < UINT32_MAX) {
+		*uid = (uid_t)v;
+		return 0;
+	}
+	return cfg_error(p, "[limits %s]: no such user", name);
+}
+
+static int cfg_section(struct cfg_parser *p, struct rb_config *cfg,
+			  char *hdr)
+{
+	char *arg;
+
+	p->nseen = 0;
+	p->user = NULL;
+	hdr = cfg_trim(hdr);
+	arg = strpbrk(hdr, " \t");
+	if (arg) {
+		*arg++ = '\0';
+		arg = cfg_trim(arg);
+	}
+	if (!strcmp(hdr, "daemon") && !arg) {
+		p->sec = SEC_DAEMON;
+	} else if (!strcmp(hdr, "soft") && !arg) {
+		p->sec = SEC_SOFT;
+	} else if (!strcmp(hdr, "limits") && !arg) {
+		p->sec = SEC_LIMITS;
+	} else if (!strcmp(hdr, "limits") && arg && *arg) {
+		struct rb_user_limits *u;
+		uid_t uid = 0;
+		int ret = cfg_user_uid(p, arg, &uid);
+
+		if (ret < 0)
+			return ret;
+		for (size_t i = 0; i < cfg->nusers; i++)
+			if (cfg->users[i].uid == uid)
+				return cfg_error(p, "[limits %s]: user given twice", arg);
+		u = realloc(cfg->users, (cfg->nusers + 1) * sizeof(*u));
+		if (!u)
+			return cfg_error(p, "out of memory");
+		cfg->users = u;
+		p->user = &u[cfg->nusers++];
+		memset(p->user, 0, sizeof(*p->user));
+		p->user->uid = uid;
+		memset(p->user_set, 0, sizeof(p->user_set));
+		p->sec = SEC_USER_LIMITS;
+	} else {
+		return cfg_error(p, "unknown section [%s%s%s] (known: [daemon], [soft], [limits], [limits USER])",
+				    hdr, arg ? " " : "", arg ? arg : "");
+	}
+	return 0;
+}
+
+static int cfg_line(struct cfg_parser *p, struct rb_config *cfg,
+		       char *line)
+{
+	char *eq, *key, *val;
+
+	line = cfg_trim(line);
+	if (!*line || *line == '#' || *line == ';')
+		return 0;
+	if (*line == '[') {
+		char *close = strchr(line, ']');
+
+		if (!close || close[1] != '\0')
+			return cfg_error(p, "malformed section header");
+		*close = '\0';
+		return cfg_section(p, cfg, line + 1);
+	}
+	eq = strchr(line, '=');
+	if (!eq)
+		return cfg_error(p, "expected 'key = value' or '[section]'");
+	*eq = '\0';
+	key = cfg_trim(line);
+	val = cfg_trim(eq + 1);
+	if (!*key)
+		return cfg_error(p, "missing key before '='");
+
+	for (size_t i = 0; i < p->nseen; i++)
+		if (!strcmp(p->seen[i], key))
+			return cfg_error(p, "duplicate key '%s'", key);
+	if (p->nseen < sizeof(p->seen) / sizeof(p->seen[0]) &&
+	    strlen(key) < sizeof(p->seen[0]))
+		strcpy(p->seen[p->nseen++], key);
+
+	switch (p->sec) {
+	case SEC_NONE:
+		return cfg_error(p, "'%s' outside a section (start with [daemon])", key);
+	case SEC_DAEMON:
+		return cfg_daemon_key(p, cfg, key, val);
+	case SEC_SOFT:
+		return cfg_soft_key(p, cfg, key, val);
+	case SEC_LIMITS:
+		return cfg_limit_key(p, &cfg->limits, NULL, key, val);
+	case SEC_USER_LIMITS:
+		return cfg_limit_key(p, &p->user->limits, p->user_set, key, val);
+	}
+	return 0;
+}
+
+int cfg_load(struct rb_config *cfg, const char *path, bool missing_ok,
+		char *err, size_t errlen)
+{
+	struct cfg_parser p = { .file = path, .err = err, .errlen = errlen };
+	/* User sections overlay [limits], which may come after them. */
+	bool (*user_set)[RB_LIMIT_COUNT] = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	struct rb_config next;
+	int ret = 0;
+	FILE *f;
+
+	cfg_defaults(&next);
+	snprintf(next.path, sizeof(next.path), "%s", path);
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		if (ret == -ENOENT && missing_ok) {
+			next.path[0] = '\0';
+			goto done;
+		}
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	while ((n = getline(&line, &cap, f)) != -1) {
+		p.line++;
+		if (n > CONFIG_MAX_LINE) {
+			ret = cfg_error(&p, "line longer than %d bytes", CONFIG_MAX_LINE);
+			break;
+		}
+		if (strlen(line) != (size_t)n) {
+			ret = cfg_error(&p, "NUL byte in line");
+			break;
+		}
+		ret = cfg_line(&p, &next, line);
+		if (ret < 0)
+			break;
+		if (p.sec == SEC_USER_LIMITS) {
+			size_t idx = (size_t)(p.user - next.users);
+			bool (*grown)[RB_LIMIT_COUNT];
+
+			grown = realloc(user_set, next.nusers * sizeof(*grown));
+			if (!grown) {
+				ret = cfg_error(&p, "out of memory");
+				break;
+			}
+			user_set = grown;
+			memcpy(user_set[idx], p.user_set, sizeof(p.user_set));
+		}
+	}
+	if (!ret && ferror(f)) {
+		p.line = 0;
+		ret = cfg_error(&p, "read error");
+	}
+	fclose(f);
+	free(line);
+	if (ret < 0) {
+		free(user_set);
+		cfg_free(&next);
+		return ret;
+	}
+	for (size_t u = 0; u < next.nusers; u++)
+		for (int i = 0; i < RB_LIMIT_COUNT; i++)
+			if (!user_set[u][i])
+				next.users[u].limits.v[i] = next.limits.v[i];
+	free(user_set);
+done:
+	cfg_free(cfg);
+	*cfg = next;
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rdmabrokerd.conf: INI-style settings, documented in rdmabrokerd.conf(5).
+ * Parsing is all-or-nothing: on the first error nothing is applied and the
+ * error names FILE:LINE.
+ */
+#ifndef RB_DAEMON_CFG_H
+#define RB_DAEMON_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "drivers/driver.h"
+
+#define RB_DEFAULT_CONFIG	SYSCONFDIR "/rdmabroker/rdmabrokerd.conf"
+#define RB_DEFAULT_SOCKET	RUNDIR "/rdmabrokerd.sock"
+
+/* Per-user limits; 0 = unlimited.  Order matches rdmabroker.Limits. */
+enum rb_limit {
+	RB_LIMIT_CONNECTIONS,
+	RB_LIMIT_PDS,
+	RB_LIMIT_MRS,
+	RB_LIMIT_PINNED_BYTES,
+	RB_LIMIT_CQS,
+	RB_LIMIT_CQES,
+	RB_LIMIT_QPS,
+	RB_LIMIT_SRQS,
+	RB_LIMIT_AHS,
+	RB_LIMIT_COUNT
+};
+
+struct rb_limits {
+	uint64_t v[RB_LIMIT_COUNT];
+};
+
+struct rb_user_limits {
+	uid_t uid;
+	struct rb_limits limits;	/* defaults overlaid with the section */
+};
+
+struct rb_config {
+	char path[4096];		/* file read ("" = built-in defaults) */
+	char socket[108];
+	mode_t socket_mode;
+	char socket_group[64];		/* "" = leave as created */
+	char admin_group[64];		/* "" = only root */
+	int log_level;			/* LOG_* */
+	uint32_t max_clients;		/* 0 = unlimited */
+
+	struct rb_soft_config soft;
+
+	struct rb_limits limits;	/* [limits] */
+	struct rb_user_limits *users;	/* [limits USER] */
+	size_t nusers;
+};
+
+/* Name of a limit as in the config file and rdmactl ("qps"). */
+const char *cfg_limit_name(enum rb_limit l);
+
+/* Fill *cfg with the built-in defaults. */
+void cfg_defaults(struct rb_config *cfg);
+
+/*
+ * Read path into *cfg (which must hold defaults or a previous config; it
+ * is replaced only on success).  missing_ok: a missing file is not an
+ * error (the default path).  On failure returns -errno with err holding
+ * "FILE:LINE: message" (or "FILE: message").
+ */
+int cfg_load(struct rb_config *cfg, const char *path, bool missing_ok,
+		char *err, size_t errlen);
+
+/* The limits in force for uid. */
+const struct rb_limits *cfg_limits_for(const struct rb_config *cfg,
+					  uid_t uid);
+
+void cfg_free(struct rb_config *cfg);
+
+#endif /* RB_DAEMON_CFG_H */

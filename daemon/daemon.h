@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rdmabrokerd's shared state: the one daemon, its sessions and devices.
+ * Everything runs on one libevent loop; nothing here is locked.
+ */
+#ifndef RB_DAEMON_DAEMON_H
+#define RB_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "daemon/cfg.h"
+#include "drivers/driver.h"
+#include "proto/rdmabroker.pb-c.h"
+#include "proto/wire.h"
+
+#define RB_MAX_DEVICES		16
+/* Replies queued for a client that does not read; past this it is dropped. */
+#define RB_OUTQ_HIGH_WATER	256
+
+struct rb_outmsg {
+	STAILQ_ENTRY(rb_outmsg) link;
+	size_t len;
+	int fds[RB_WIRE_MAX_FDS];	/* owned until sent */
+	size_t nfds;
+	uint8_t frame[];
+};
+
+struct rb_session {
+	TAILQ_ENTRY(rb_session) link;
+	struct rb_daemon *d;
+	uint64_t id;
+	int fd;
+	struct event *ev_read;
+	struct event *ev_write;
+
+	/* From SO_PEERCRED/SO_PEERGROUPS at accept, never from messages. */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];		/* supplementary, SO_PEERGROUPS */
+	int ngroups;
+	bool admin;
+	char comm[17];
+	time_t connected_since;
+
+	bool handshaken;
+	char client_version[32];
+	char client_name[32];
+	struct rb_device *device;	/* set by DeviceOpen */
+
+	STAILQ_HEAD(, rb_outmsg) outq;
+	size_t outq_len;
+	bool closing;			/* drop once outq drains */
+};
+
+struct rb_daemon {
+	struct event_base *base;
+	struct rb_config cfg;
+	char cfg_path[4096];
+	bool cfg_missing_ok;		/* default path: may be absent */
+	char socket_override[108];	/* -s */
+	int log_override;		/* -l, or -1 */
+
+	int listen_fd;
+	char socket_path[108];		/* the file we listen on, if ours */
+	bool socket_from_systemd;
+	bool socket_created;		/* we made the file: unlink at exit */
+	struct event *ev_accept;
+	struct event *ev_accept_retry;	/* accept paused on EMFILE */
+
+	TAILQ_HEAD(, rb_session) sessions;
+	uint32_t nsessions;
+	uint64_t next_session_id;
+
+	struct rb_device *devices[RB_MAX_DEVICES];
+	uint32_t ndevices;
+
+	time_t started_at;
+	uint64_t reloads;
+	bool stopping;
+	uint8_t *rxbuf;			/* RB_WIRE_MAX_FRAME + 1 */
+};
+
+/* listener.c */
+int listener_open(struct rb_daemon *d);
+void listener_apply_mode(struct rb_daemon *d);
+void listener_close(struct rb_daemon *d);
+
+/* session.c */
+void session_accept(struct rb_daemon *d, int fd);
+void session_destroy(struct rb_session *s);
+/* Queue a reply (with fds, ownership transferred) and send what we can. */
+int session_send(struct rb_session *s, uint16_t kind,
+		 const ProtobufCMessage *msg, int *fds, size_t nfds);
+void session_send_shutdown(struct rb_session *s, const char *reason);
+uint32_t session_count_uid(struct rb_daemon *d, uid_t uid);
+bool session_is_admin(struct rb_daemon *d, uid_t uid, gid_t gid,
+		      const gid_t *groups, int ngroups);
+
+/* dispatch.c */
+void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg);
+
+/* device.c */
+int device_init(struct rb_daemon *d);
+void device_fini(struct rb_daemon *d);
+struct rb_device *device_by_index(struct rb_daemon *d, uint32_t index);
+
+/* notify.c: sd_notify wrappers; no-ops outside systemd. */
+void notify_ready(struct rb_daemon *d);
+void notify_status(struct rb_daemon *d);
+void notify_reloading(void);
+void notify_stopping(void);
+int notify_watchdog_start(struct rb_daemon *d);
+void notify_fini(void);
+
+#endif /* RB_DAEMON_DAEMON_H */

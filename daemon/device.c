@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's devices and the device-query family of requests. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+
+int device_init(struct rb_daemon *d)
+{
+	char err[256];
+	int ret;
+
+	if (d->cfg.soft.enable) {
+		struct rb_device *dev;
+		union ibv_gid gid;
+		enum ibv_gid_type type;
+		char text[INET6_ADDRSTRLEN];
+
+		ret = rb_soft_create(&d->cfg.soft, &dev, err, sizeof(err));
+		if (ret < 0) {
+			log_err("%s", err);
+			return ret;
+		}
+		dev->index = d->ndevices;
+		d->devices[d->ndevices++] = dev;
+		dev->ops.query_gid(dev, 1, 0, &gid, &type);
+		inet_ntop(AF_INET6, gid.raw, text, sizeof(text));
+		log_info("device %s (soft): node GUID %016" PRIx64 ", GID[0] %s (from %s)",
+			 dev->name, dev->node_guid, text, rb_soft_gid_source(dev));
+	}
+	if (d->ndevices == 0)
+		log_warn("no devices: the soft device is disabled and no other driver is configured");
+	return 0;
+}
+
+void device_fini(struct rb_daemon *d)
+{
+	for (uint32_t i = 0; i < d->ndevices; i++) {
+		rb_device_destroy(d->devices[i]);
+		d->devices[i] = NULL;
+	}
+	d->ndevices = 0;
+}
+
+struct rb_device *device_by_index(struct rb_daemon *d, uint32_t index)
+{
+	return index < d->ndevices ? d->devices[index] : NULL;
+}
+
+/* ------------------------------------------------- protobuf fill helpers */
+
+int device_fill_summary(struct rb_device *dev, struct rb_reply *rep,
+			Rdmabroker__DeviceSummary **out)
+{
+	Rdmabroker__DeviceSummary *m = reply_alloc(rep, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__device_summary__init(m);
+	m->index = dev->index;
+	m->name = dev->name;
+	m->driver = (char *)dev->ops.name;
+	m->node_guid = dev->node_guid;
+	m->node_type = dev->node_type;
+	m->transport_type = dev->transport_type;
+	m->phys_port_cnt = dev->phys_port_cnt;
+	*out = m;
+	return 0;
+}
+
+int device_fill_attr(struct rb_device *dev, struct rb_reply *rep,
+		     Rdmabroker__DeviceAttr **out)
+{
+	struct ibv_device_attr_ex ex;
+	const struct ibv_device_attr *a = &ex.orig_attr;
+	Rdmabroker__DeviceAttr *m;
+	int ret;
+
+	ret = dev->ops.query_device(dev, &ex);
+	if (ret < 0)
+		return ret;
+	m = reply_alloc(rep, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__device_attr__init(m);
+	m->fw_ver = reply_strdup(rep, a->fw_ver);
+	m->node_guid = be64toh(a->node_guid);
+	m->sys_image_guid = be64toh(a->sys_image_guid);
+	m->max_mr_size = a->max_mr_size;
+	m->page_size_cap = a->page_size_cap;
+	m->vendor_id = a->vendor_id;
+	m->vendor_part_id = a->vendor_part_id;
+	m->hw_ver = a->hw_ver;
+	m->max_qp = a->max_qp;
+	m->max_qp_wr = a->max_qp_wr;
+	m->device_cap_flags = a->device_cap_flags;
+	m->max_sge = a->max_sge;
+	m->max_sge_rd = a->max_sge_rd;
+	m->max_cq = a->max_cq;
+	m->max_cqe = a->max_cqe;
+	m->max_mr = a->max_mr;
+	m->max_pd = a->max_pd;
+	m->max_qp_rd_atom = a->max_qp_rd_atom;
+	m->max_ee_rd_atom = a->max_ee_rd_atom;
+	m->max_res_rd_atom = a->max_res_rd_atom;
+	m->max_qp_init_rd_atom = a->max_qp_init_rd_atom;
+	m->max_ee_init_rd_atom = a->max_ee_init_rd_atom;
+	m->atomic_cap = a->atomic_cap;
+	m->max_ee = a->max_ee;
+	m->max_rdd = a->max_rdd;
+	m->max_mw = a->max_mw;
+	m->max_raw_ipv6_qp = a->max_raw_ipv6_qp;
+	m->max_raw_ethy_qp = a->max_raw_ethy_qp;
+	m->max_mcast_grp = a->max_mcast_grp;
+	m->max_mcast_qp_attach = a->max_mcast_qp_attach;
+	m->max_total_mcast_qp_attach = a->max_total_mcast_qp_attach;
+	m->max_ah = a->max_ah;
+	m->max_fmr = a->max_fmr;
+	m->max_map_per_fmr = a->max_map_per_fmr;
+	m->max_srq = a->max_srq;
+	m->max_srq_wr = a->max_srq_wr;
+	m->max_srq_sge = a->max_srq_sge;
+	m->max_pkeys = a->max_pkeys;
+	m->local_ca_ack_delay = a->local_ca_ack_delay;
+	m->phys_port_cnt = a->phys_port_cnt;
+	m->has_device_cap_flags_ex = true;
+	m->device_cap_flags_ex = ex.device_cap_flags_ex;
+	m->has_completion_timestamp_mask = true;
+	m->completion_timestamp_mask = ex.completion_timestamp_mask;
+	m->has_hca_core_clock = true;
+	m->hca_core_clock = ex.hca_core_clock;
+	m->has_max_wq_type_rq = true;
+	m->max_wq_type_rq = ex.max_wq_type_rq;
+	m->has_raw_packet_caps = true;
+	m->raw_packet_caps = ex.raw_packet_caps;
+	m->has_max_dm_size = true;
+	m->max_dm_size = ex.max_dm_size;
+	m->has_phys_port_cnt_ex = true;
+	m->phys_port_cnt_ex = ex.phys_port_cnt_ex;
+	*out = m;
+	return 0;
+}
+
+int device_fill_port(struct rb_device *dev, uint8_t port,
+		     struct rb_reply *rep, Rdmabroker__PortAttr **out)
+{
+	struct ibv_port_attr a;
+	Rdmabroker__PortAttr *m;
+	int ret;
+
+	ret = dev->ops.query_port(dev, port, &a);
+	if (ret < 0)
+		return ret;
+	m = reply_alloc(rep, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__port_attr__init(m);
+	m->state = a.state;
+	m->max_mtu = a.max_mtu;
+	m->active_mtu = a.active_mtu;
+	m->gid_tbl_len = a.gid_tbl_len;
+	m->port_cap_flags = a.port_cap_flags;
+	m->max_msg_sz = a.max_msg_sz;
+	m->bad_pkey_cntr = a.bad_pkey_cntr;
+	m->qkey_viol_cntr = a.qkey_viol_cntr;
+	m->pkey_tbl_len = a.pkey_tbl_len;
+	m->lid = a.lid;
+	m->sm_lid = a.sm_lid;
+	m->lmc = a.lmc;
+	m->max_vl_num = a.max_vl_num;
+	m->sm_sl = a.sm_sl;
+	m->subnet_timeout = a.subnet_timeout;
+	m->init_type_reply = a.init_type_reply;
+	m->active_width = a.active_width;
+	m->active_speed = a.active_speed;
+	m->phys_state = a.phys_state;
+	m->link_layer = a.link_layer;
+	m->flags = a.flags;
+	m->port_cap_flags2 = a.port_cap_flags2;
+	*out = m;
+	return 0;
+}
+
+int device_fill_gid(struct rb_device *dev, uint8_t port, int index,
+		    struct rb_reply *rep, Rdmabroker__GidEntry **out)
+{
+	enum ibv_gid_type type;
+	Rdmabroker__GidEntry *m;
+	union ibv_gid gid;
+	uint8_t *raw;
+	int ret;
+
+	ret = dev->ops.query_gid(dev, port, index, &gid, &type);
+	if (ret < 0)
+		return ret;
+	m = reply_alloc(rep, sizeof(*m));
+	raw = reply_alloc(rep, sizeof(gid.raw));
+	if (!m || !raw)
+		return -ENOMEM;
+	rdmabroker__gid_entry__init(m);
+	memcpy(raw, gid.raw, sizeof(gid.raw));
+	m->index = (uint32_t)index;
+	m->raw.data = raw;
+	m->raw.len = sizeof(gid.raw);
+	m->gid_type = type;
+	*out = m;
+	return 0;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+/* The device a query names, or -ENODEV with the reason in the reply. */
+static struct rb_device *device_lookup(struct rb_session *s, uint32_t index,
+				       struct rb_reply *rep)
+{
+	struct rb_device *dev = device_by_index(s->d, index);
+
+	if (!dev)
+		reply_error(rep, "no device with index %u", index);
+	return dev;
+}
+
+/* Port numbers are 1-based; the verbs return EINVAL for anything else. */
+static int device_check_port(struct rb_device *dev, uint32_t port,
+			     struct rb_reply *rep)
+{
+	if (port < 1 || port > dev->phys_port_cnt) {
+		reply_error(rep, "%s has no port %u", dev->name, port);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int device_list(struct rb_session *s, const Rdmabroker__Request *req,
+		struct rb_reply *rep)
+{
+	struct rb_daemon *d = s->d;
+	Rdmabroker__DeviceListReply *m = reply_alloc(rep, sizeof(*m));
+	Rdmabroker__DeviceSummary **v = reply_alloc(rep, (d->ndevices + 1) * sizeof(*v));
+	int ret;
+
+	if (!m || !v)
+		return -ENOMEM;
+	rdmabroker__device_list_reply__init(m);
+	for (uint32_t i = 0; i < d->ndevices; i++) {
+		ret = device_fill_summary(d->devices[i], rep, &v[i]);
+		if (ret < 0)
+			return ret;
+	}
+	m->n_devices = d->ndevices;
+	m->devices = v;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_DEVICE_LIST;
+	rep->msg.device_list = m;
+	return 0;
+}
+
+int device_open(struct rb_session *s, const Rdmabroker__Request *req,
+		struct rb_reply *rep)
+{
+	struct rb_device *dev = device_lookup(s, req->device_open->dev_index, rep);
+	Rdmabroker__DeviceOpenReply *m;
+
+	if (!dev)
+		return -ENODEV;
+	if (s->device) {
+		reply_error(rep, "this connection has device %s open already",
+			    s->device->name);
+		return -EBUSY;
+	}
+	m = reply_alloc(rep, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__device_open_reply__init(m);
+	s->device = dev;
+	log_info("client %" PRIu64 " (pid %d comm %s) opened %s", s->id,
+		 (int)s->pid, s->comm, dev->name);
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_DEVICE_OPEN;
+	rep->msg.device_open = m;
+	return 0;
+}
+
+int device_query(struct rb_session *s, const Rdmabroker__Request *req,
+		 struct rb_reply *rep)
+{
+	struct rb_device *dev = device_lookup(s, req->device_query->dev_index, rep);
+	Rdmabroker__DeviceQueryReply *m;
+	int ret;
+
+	if (!dev)
+		return -ENODEV;
+	m = reply_alloc(rep, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__device_query_reply__init(m);
+	ret = device_fill_attr(dev, rep, &m->attr);
+	if (ret < 0)
+		return ret;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_DEVICE_QUERY;
+	rep->msg.device_query = m;
+	return 0;
+}
+
+int device_port_query(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep)
+{
+	const Rdmabroker__PortQueryReq *q = req->port_query;
+	struct rb_device *dev = device_lookup(s, q->dev_index, rep);
+	Rdmabroker__PortQueryReply *m;
+	int ret;
+
+	if (!dev)
+		return -ENODEV;
+	ret = device_check_port(dev, q->port_num, rep);
+	if (ret < 0)
+		return ret;
+	m = reply_alloc(rep, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__port_query_reply__init(m);
+	ret = device_fill_port(dev, (uint8_t)q->port_num, rep, &m->attr);
+	if (ret < 0)
+		return ret;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_PORT_QUERY;
+	rep->msg.port_query = m;
+	return 0;
+}
+
+int device_gid_query(struct rb_session *s, const Rdmabroker__Request *req,
+		     struct rb_reply *rep)
+{
+	const Rdmabroker__GidQueryReq *q = req->gid_query;
+	struct rb_device *dev = device_lookup(s, q->dev_index, rep);
+	Rdmabroker__GidQueryReply *m;
+	int ret;
+
+	if (!dev)
+		return -ENODEV;
+	ret = device_check_port(dev, q->port_num, rep);
+	if (ret < 0)
+		return ret;
+	if (q->index > INT32_MAX) {
+		reply_error(rep, "GID index %u out of range", q->index);
+		return -EINVAL;
+	}
+	m = reply_alloc(rep, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__gid_query_reply__init(m);
+	ret = device_fill_gid(dev, (uint8_t)q->port_num, (int)q->index, rep,
+			      &m->gid);
+	if (ret < 0) {
+		reply_error(rep, "%s port %u has no GID index %u", dev->name,
+			    q->port_num, q->index);
+		return ret;
+	}
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_GID_QUERY;
+	rep->msg.gid_query = m;
+	return 0;
+}
+
+int device_pkey_query(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep)
+{
+	const Rdmabroker__PkeyQueryReq *q = req->pkey_query;
+	struct rb_device *dev = device_lookup(s, q->dev_index, rep);
+	Rdmabroker__PkeyQueryReply *m;
+	uint16_t pkey;
+	int ret;
+
+	if (!dev)
+		return -ENODEV;
+	ret = device_check_port(dev, q->port_num, rep);
+	if (ret < 0)
+		return ret;
+	if (q->index > INT32_MAX ||
+	    dev->ops.query_pkey(dev, (uint8_t)q->port_num, (int)q->index,
+				&pkey) < 0) {
+		reply_error(rep, "%s port %u has no P_Key index %u", dev->name,
+			    q->port_num, q->index);
+		return -EINVAL;
+	}
+	m = reply_alloc(rep, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__pkey_query_reply__init(m);
+	m->pkey = pkey;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_PKEY_QUERY;
+	rep->msg.pkey_query = m;
+	return 0;
+}

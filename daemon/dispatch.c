@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* The one dispatch table and the checks made before any handler runs. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+
+/* Every string a client sends is at most this long. */
+#define DISPATCH_MAX_STRING	255
+/* And every repeated field holds at most this many entries. */
+#define DISPATCH_MAX_REPEATED	4096
+
+enum {
+	DISPATCH_PRE_HELLO = 1 << 0,	/* allowed (only) before the handshake */
+	DISPATCH_ADMIN = 1 << 1,	/* uid 0 or admin_group */
+	DISPATCH_NEEDS_DEVICE = 1 << 2,	/* only on an opened device */
+};
+
+struct dispatch_entry {
+	const char *name;
+	unsigned int flags;
+	size_t nfds;			/* fds the request must carry */
+	dispatch_fn fn;
+};
+
+#define ENTRY(body, n, f, fds, h) \
+	[RDMABROKER__REQUEST__BODY_##body] = \
+		{ .name = n, .flags = f, .nfds = fds, .fn = h }
+
+static const struct dispatch_entry dispatch_table[] = {
+	ENTRY(HELLO, "hello", DISPATCH_PRE_HELLO, 0, session_hello),
+	ENTRY(DEVICE_LIST, "device_list", 0, 0, device_list),
+	ENTRY(DEVICE_OPEN, "device_open", 0, 0, device_open),
+	ENTRY(DEVICE_QUERY, "device_query", 0, 0, device_query),
+	ENTRY(PORT_QUERY, "port_query", 0, 0, device_port_query),
+	ENTRY(GID_QUERY, "gid_query", 0, 0, device_gid_query),
+	ENTRY(PKEY_QUERY, "pkey_query", 0, 0, device_pkey_query),
+	/* Anyone may ask; the handlers show non-admins only their own. */
+	ENTRY(DAEMON_STATUS, "status", 0, 0, admin_status),
+	ENTRY(CLIENT_LIST, "client_list", 0, 0, admin_client_list),
+	ENTRY(DEVICE_SHOW, "device_show", 0, 0, admin_device_show),
+};
+
+#define DISPATCH_TABLE_LEN (sizeof(dispatch_table) / sizeof(dispatch_table[0]))
+
+void *reply_alloc(struct rb_reply *rep, size_t size)
+{
+	void **n;
+	void *p;
+
+	n = realloc(rep->allocs, (rep->nallocs + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	rep->allocs = n;
+	p = calloc(1, size);
+	if (!p)
+		return NULL;
+	rep->allocs[rep->nallocs++] = p;
+	return p;
+}
+
+char *reply_strdup(struct rb_reply *rep, const char *str)
+{
+	size_t len = strlen(str);
+	char *p = reply_alloc(rep, len + 1);
+
+	if (!p)
+		return (char *)"";
+	memcpy(p, str, len);
+	return p;
+}
+
+void reply_error(struct rb_reply *rep, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rep->error, sizeof(rep->error), fmt, ap);
+	va_end(ap);
+}
+
+static void reply_free(struct rb_reply *rep)
+{
+	for (size_t i = 0; i < rep->nallocs; i++)
+		free(rep->allocs[i]);
+	free(rep->allocs);
+	for (size_t i = 0; i < rep->nfds; i++)
+		close(rep->fds[i]);
+}
+
+/*
+ * Walk a decoded message: every string within DISPATCH_MAX_STRING, every
+ * repeated field within DISPATCH_MAX_REPEATED, every bytes field within
+ * the frame.  protobuf-c already checked required fields and types.
+ */
+static int dispatch_check_msg(const ProtobufCMessage *m, const char **what,
+			      int depth)
+{
+	const ProtobufCMessageDescriptor *desc = m->descriptor;
+
+	if (depth > 8)
+		return -EINVAL;
+	for (unsigned int i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		const char *base = (const char *)m + f->offset;
+		size_t n = 1;
+		const void *elems = base;
+
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+			uint32_t which;
+
+			memcpy(&which, (const char *)m + f->quantifier_offset,
+			       sizeof(which));
+			if (which != f->id)
+				continue;
+		}
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			memcpy(&n, (const char *)m + f->quantifier_offset,
+			       sizeof(n));
+			if (n > DISPATCH_MAX_REPEATED) {
+				*what = f->name;
+				return -E2BIG;
+			}
+			memcpy(&elems, base, sizeof(elems));
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (f->type == PROTOBUF_C_TYPE_STRING) {
+				const char *str;
+
+				memcpy(&str, (const char *const *)elems + k,
+				       sizeof(str));
+				if (str && strlen(str) > DISPATCH_MAX_STRING) {
+					*what = f->name;
+					return -ENAMETOOLONG;
+				}
+			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				const ProtobufCMessage *sub;
+				int ret;
+
+				memcpy(&sub, (const ProtobufCMessage *const *)elems + k,
+				       sizeof(sub));
+				if (!sub)
+					continue;
+				ret = dispatch_check_msg(sub, what, depth + 1);
+				if (ret < 0)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+static void dispatch_reply(struct rb_session *s, struct rb_reply *rep,
+			   uint32_t seq, int ret)
+{
+	rep->msg.seq = seq;
+	rep->msg.status = -ret;
+	if (ret < 0) {
+		rep->msg.body_case = RDMABROKER__REPLY__BODY__NOT_SET;
+		rep->msg.error = rep->error[0] ? rep->error :
+				 (char *)strerror(-ret);
+	}
+	if (session_send(s, RB_WIRE_REPLY, &rep->msg.base, rep->fds,
+			 rep->nfds) == 0)
+		rep->nfds = 0;	/* transferred */
+	if (rep->close_after)
+		s->closing = true;
+}
+
+void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg)
+{
+	struct rb_reply rep = { .msg = RDMABROKER__REPLY__INIT };
+	const struct dispatch_entry *e = NULL;
+	Rdmabroker__Request *req;
+	const char *what = NULL;
+	uint32_t seq = 0;
+	int ret;
+
+	req = rdmabroker__request__unpack(NULL, msg->len, msg->payload);
+	if (!req) {
+		log_warn("client %" PRIu64 " (pid %d): undecodable request of %zu bytes refused",
+			 s->id, (int)s->pid, msg->len);
+		reply_error(&rep, "request could not be decoded");
+		ret = -EBADMSG;
+		goto out;
+	}
+	seq = req->seq;
+	if ((size_t)req->body_case < DISPATCH_TABLE_LEN)
+		e = &dispatch_table[req->body_case];
+	if (!e || !e->fn) {
+		log_warn("client %" PRIu64 " (pid %d): unknown request type %d refused",
+			 s->id, (int)s->pid, (int)req->body_case);
+		reply_error(&rep, "unknown request type %d", (int)req->body_case);
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	ret = dispatch_check_msg(&req->base, &what, 0);
+	if (ret < 0) {
+		log_warn("client %" PRIu64 " (pid %d): %s: field %s too large, refused",
+			 s->id, (int)s->pid, e->name, what ? what : "?");
+		reply_error(&rep, "%s: field %s is too large", e->name,
+			    what ? what : "?");
+		goto out;
+	}
+	if (msg->nfds != e->nfds) {
+		log_warn("client %" PRIu64 " (pid %d): %s carried %zu fds, expected %zu; refused",
+			 s->id, (int)s->pid, e->name, msg->nfds, e->nfds);
+		reply_error(&rep, "%s: expected %zu file descriptors, got %zu",
+			    e->name, e->nfds, msg->nfds);
+		ret = -EBADMSG;
+		goto out;
+	}
+	if (!s->handshaken && !(e->flags & DISPATCH_PRE_HELLO)) {
+		log_warn("client %" PRIu64 " (pid %d): %s before the handshake, refused",
+			 s->id, (int)s->pid, e->name);
+		reply_error(&rep, "%s: handshake (Hello) required first", e->name);
+		ret = -EPROTO;
+		goto out;
+	}
+	if (s->handshaken && (e->flags & DISPATCH_PRE_HELLO)) {
+		reply_error(&rep, "%s: already done", e->name);
+		ret = -EALREADY;
+		goto out;
+	}
+	if ((e->flags & DISPATCH_ADMIN) && !s->admin) {
+		log_notice("client %" PRIu64 " (pid %d uid %u): %s needs admin, refused",
+			   s->id, (int)s->pid, (unsigned int)s->uid, e->name);
+		reply_error(&rep, "%s: permission denied (needs root or the admin group)",
+			    e->name);
+		ret = -EPERM;
+		goto out;
+	}
+	if ((e->flags & DISPATCH_NEEDS_DEVICE) && !s->device) {
+		reply_error(&rep, "%s: no device opened on this connection",
+			    e->name);
+		ret = -EBADF;
+		goto out;
+	}
+	log_debug("client %" PRIu64 ": %s", s->id, e->name);
+	ret = e->fn(s, req, &rep);
+out:
+	/* fds of a refused request are ours to close */
+	if (ret < 0 || !e || msg->nfds != e->nfds)
+		for (size_t i = 0; i < msg->nfds; i++)
+			close(msg->fds[i]);
+	dispatch_reply(s, &rep, seq, ret);
+	reply_free(&rep);
+	if (req)
+		rdmabroker__request__free_unpacked(req, NULL);
+}

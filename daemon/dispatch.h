@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one dispatch table.  dispatch_request() validates a request once
+ * (decoding, required fields, string and list sizes, handshake state,
+ * permission, fds) and only then calls the handler, which may trust what
+ * it is handed.  Handlers return 0 or -errno; on failure they may set a
+ * human-readable reason with reply_error().
+ */
+#ifndef RB_DAEMON_DISPATCH_H
+#define RB_DAEMON_DISPATCH_H
+
+#include <stddef.h>
+
+#include "daemon/daemon.h"
+
+/* A reply under construction; its allocations die with it. */
+struct rb_reply {
+	Rdmabroker__Reply msg;
+	char error[256];
+	void **allocs;
+	size_t nallocs;
+	int fds[RB_WIRE_MAX_FDS];	/* sent with the reply, then closed */
+	size_t nfds;
+	bool close_after;		/* drop the session once sent */
+};
+
+/* Zeroed memory freed with the reply; NULL on ENOMEM. */
+void *reply_alloc(struct rb_reply *rep, size_t size);
+/* A copy of str living as long as the reply (never NULL: "" on ENOMEM). */
+char *reply_strdup(struct rb_reply *rep, const char *str);
+void reply_error(struct rb_reply *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+typedef int (*dispatch_fn)(struct rb_session *s,
+			   const Rdmabroker__Request *req,
+			   struct rb_reply *rep);
+
+/* Handlers (session.c: hello; device.c: device family; admin.c: admin). */
+int session_hello(struct rb_session *s, const Rdmabroker__Request *req,
+		  struct rb_reply *rep);
+int device_list(struct rb_session *s, const Rdmabroker__Request *req,
+		struct rb_reply *rep);
+int device_open(struct rb_session *s, const Rdmabroker__Request *req,
+		struct rb_reply *rep);
+int device_query(struct rb_session *s, const Rdmabroker__Request *req,
+		 struct rb_reply *rep);
+int device_port_query(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep);
+int device_gid_query(struct rb_session *s, const Rdmabroker__Request *req,
+		     struct rb_reply *rep);
+int device_pkey_query(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep);
+int admin_status(struct rb_session *s, const Rdmabroker__Request *req,
+		 struct rb_reply *rep);
+int admin_client_list(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep);
+int admin_device_show(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep);
+
+/* Shared by device.c and admin.c: fill protobuf messages from a device. */
+int device_fill_summary(struct rb_device *dev, struct rb_reply *rep,
+			Rdmabroker__DeviceSummary **out);
+int device_fill_attr(struct rb_device *dev, struct rb_reply *rep,
+		     Rdmabroker__DeviceAttr **out);
+int device_fill_port(struct rb_device *dev, uint8_t port,
+		     struct rb_reply *rep, Rdmabroker__PortAttr **out);
+int device_fill_gid(struct rb_device *dev, uint8_t port, int index,
+		    struct rb_reply *rep, Rdmabroker__GidEntry **out);
+
+#endif /* RB_DAEMON_DISPATCH_H */

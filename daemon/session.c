@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-client sessions: credentials, the receive loop, the output queue and
+ * the one teardown path.  A session is destroyed only from its own event
+ * callbacks (or at shutdown), after it has been marked closing, so that no
+ * callback runs on a freed session.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+
+/* Requests handled per wake-up before yielding to other clients. */
+#define SESSION_BATCH	32
+
+static void session_read_cb(evutil_socket_t fd, short what, void *arg);
+static void session_write_cb(evutil_socket_t fd, short what, void *arg);
+
+static void session_read_comm(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(comm, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, comm, len - 1);
+	close(fd);
+	if (n <= 0) {
+		snprintf(comm, len, "?");
+		return;
+	}
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	/* Shown in logs and rdmactl: keep it printable. */
+	for (char *c = comm; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+			*c = '?';
+}
+
+bool session_is_admin(struct rb_daemon *d, uid_t uid, gid_t gid,
+		      const gid_t *groups, int ngroups)
+{
+	struct group *gr;
+
+	if (uid == 0)
+		return true;
+	if (!d->cfg.admin_group[0])
+		return false;
+	gr = getgrnam(d->cfg.admin_group);
+	if (!gr)
+		return false;
+	if (gid == gr->gr_gid)
+		return true;
+	for (int i = 0; i < ngroups; i++)
+		if (groups[i] == gr->gr_gid)
+			return true;
+	return false;
+}
+
+uint32_t session_count_uid(struct rb_daemon *d, uid_t uid)
+{
+	struct rb_session *s;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(s, &d->sessions, link)
+		if (s->uid == uid && s->handshaken)
+			n++;
+	return n;
+}
+
+void session_accept(struct rb_daemon *d, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct rb_session *s;
+	socklen_t glen;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("accept: SO_PEERCRED: %s; connection dropped",
+			 strerror(errno));
+		close(fd);
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		log_err("accept: out of memory; connection dropped");
+		close(fd);
+		return;
+	}
+	s->d = d;
+	s->fd = fd;
+	s->id = ++d->next_session_id;
+	s->pid = cred.pid;
+	s->uid = cred.uid;
+	s->gid = cred.gid;
+	/* More groups than we keep (ERANGE): admin via the primary gid only. */
+	glen = sizeof(s->groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, s->groups, &glen) == 0)
+		s->ngroups = (int)(glen / sizeof(gid_t));
+	s->admin = session_is_admin(d, s->uid, s->gid, s->groups, s->ngroups);
+	s->connected_since = time(NULL);
+	STAILQ_INIT(&s->outq);
+	session_read_comm(cred.pid, s->comm, sizeof(s->comm));
+
+	s->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST,
+			       session_read_cb, s);
+	s->ev_write = event_new(d->base, fd, EV_WRITE, session_write_cb, s);
+	if (!s->ev_read || !s->ev_write || event_add(s->ev_read, NULL) < 0) {
+		log_err("accept: cannot watch client socket; connection dropped");
+		if (s->ev_read)
+			event_free(s->ev_read);
+		if (s->ev_write)
+			event_free(s->ev_write);
+		free(s);
+		close(fd);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&d->sessions, s, link);
+	d->nsessions++;
+	log_info("client %" PRIu64 " connected: pid %d uid %u gid %u comm %s%s",
+		 s->id, (int)s->pid, (unsigned int)s->uid,
+		 (unsigned int)s->gid, s->comm, s->admin ? " (admin)" : "");
+	notify_status(d);
+}
+
+static void session_outq_free(struct rb_session *s)
+{
+	struct rb_outmsg *m;
+
+	while ((m = STAILQ_FIRST(&s->outq))) {
+		STAILQ_REMOVE_HEAD(&s->outq, link);
+		for (size_t i = 0; i < m->nfds; i++)
+			close(m->fds[i]);
+		free(m);
+	}
+	s->outq_len = 0;
+}
+
+void session_destroy(struct rb_session *s)
+{
+	struct rb_daemon *d;
+
+	if (!s)
+		return;
+	d = s->d;
+	TAILQ_REMOVE(&d->sessions, s, link);
+	d->nsessions--;
+	event_free(s->ev_read);
+	event_free(s->ev_write);
+	session_outq_free(s);
+	close(s->fd);
+	log_info("client %" PRIu64 " disconnected: pid %d uid %u comm %s",
+		 s->id, (int)s->pid, (unsigned int)s->uid, s->comm);
+	free(s);
+	if (!d->stopping)
+		notify_status(d);
+}
+
+/* Send what the queue holds; false once the session must go. */
+static bool session_flush(struct rb_session *s)
+{
+	struct rb_outmsg *m;
+
+	while ((m = STAILQ_FIRST(&s->outq))) {
+		int ret = rb_wire_send_frame(s->fd, m->frame, m->len, m->fds,
+					     m->nfds);
+
+		if (ret == -EAGAIN) {
+			/* Stop reading a client that is not reading us. */
+			event_del(s->ev_read);
+			event_add(s->ev_write, NULL);
+			return true;
+		}
+		if (ret < 0) {
+			log_info("client %" PRIu64 ": send: %s", s->id,
+				 strerror(-ret));
+			s->closing = true;
+			session_outq_free(s);
+			return false;
+		}
+		STAILQ_REMOVE_HEAD(&s->outq, link);
+		s->outq_len--;
+		for (size_t i = 0; i < m->nfds; i++)
+			close(m->fds[i]);
+		free(m);
+	}
+	if (!s->closing)
+		event_add(s->ev_read, NULL);
+	return true;
+}
+
+int session_send(struct rb_session *s, uint16_t kind,
+		 const ProtobufCMessage *msg, int *fds, size_t nfds)
+{
+	struct rb_outmsg *m;
+	ssize_t len;
+
+	if (s->closing && !STAILQ_FIRST(&s->outq) && kind != RB_WIRE_REPLY)
+		return -EPIPE;
+	if (s->outq_len >= RB_OUTQ_HIGH_WATER) {
+		log_warn("client %" PRIu64 " (pid %d): %zu messages unread; disconnecting",
+			 s->id, (int)s->pid, s->outq_len);
+		s->closing = true;
+		return -ENOBUFS;
+	}
+	m = malloc(sizeof(*m) + RB_WIRE_MAX_FRAME);
+	if (!m)
+		return -ENOMEM;
+	len = rb_wire_pack(m->frame, kind, msg);
+	if (len < 0) {
+		log_err("client %" PRIu64 ": reply too large to send", s->id);
+		free(m);
+		return (int)len;
+	}
+	m->len = (size_t)len;
+	m->nfds = nfds;
+	memcpy(m->fds, fds, nfds * sizeof(int));	/* transferred */
+	STAILQ_INSERT_TAIL(&s->outq, m, link);
+	s->outq_len++;
+	if (s->outq_len == 1)
+		session_flush(s);
+	return 0;
+}
+
+void session_send_shutdown(struct rb_session *s, const char *reason)
+{
+	Rdmabroker__Event ev = RDMABROKER__EVENT__INIT;
+	Rdmabroker__Shutdown sd = RDMABROKER__SHUTDOWN__INIT;
+
+	sd.reason = (char *)reason;
+	ev.body_case = RDMABROKER__EVENT__BODY_SHUTDOWN;
+	ev.shutdown = &sd;
+	session_send(s, RB_WIRE_EVENT, &ev.base, NULL, 0);
+}
+
+/* Destroy the session if it is done; true if it is gone. */
+static bool session_reap(struct rb_session *s)
+{
+	if (s->closing && !STAILQ_FIRST(&s->outq)) {
+		session_destroy(s);
+		return true;
+	}
+	return false;
+}
+
+static void session_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rb_session *s = arg;
+
+	session_flush(s);
+	session_reap(s);
+}
+
+static void session_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rb_session *s = arg;
+	struct rb_daemon *d = s->d;
+
+	for (int i = 0; i < SESSION_BATCH && !s->closing; i++) {
+		struct rb_wire_msg msg;
+		int ret = rb_wire_recv(s->fd, d->rxbuf, &msg, RB_WIRE_MAX_FDS);
+
+		if (ret == -EAGAIN || ret == -EINTR)
+			break;
+		if (ret == 0) {
+			s->closing = true;
+			session_outq_free(s);
+			break;
+		}
+		if (ret < 0) {
+			/* Broken framing: the peer is not speaking our protocol. */
+			log_warn("client %" PRIu64 " (pid %d uid %u comm %s): bad datagram (%s); disconnecting",
+				 s->id, (int)s->pid, (unsigned int)s->uid,
+				 s->comm, strerror(-ret));
+			s->closing = true;
+			session_outq_free(s);
+			break;
+		}
+		if (msg.kind != RB_WIRE_REQUEST) {
+			log_warn("client %" PRIu64 " (pid %d): sent a %s frame; disconnecting",
+				 s->id, (int)s->pid, rb_wire_kind_str(msg.kind));
+			rb_wire_msg_close_fds(&msg);
+			s->closing = true;
+			session_outq_free(s);
+			break;
+		}
+		dispatch_request(s, &msg);
+		/* Backpressure: wait for the client to read its replies. */
+		if (STAILQ_FIRST(&s->outq))
+			break;
+	}
+	session_reap(s);
+}
+
+/* ------------------------------------------------------------ handshake */
+
+static void session_fill_limits(const struct rb_limits *l,
+				Rdmabroker__Limits *m)
+{
+	m->has_connections = m->has_pds = m->has_mrs = true;
+	m->has_pinned_bytes = m->has_cqs = m->has_cqes = true;
+	m->has_qps = m->has_srqs = m->has_ahs = true;
+	m->connections = l->v[RB_LIMIT_CONNECTIONS];
+	m->pds = l->v[RB_LIMIT_PDS];
+	m->mrs = l->v[RB_LIMIT_MRS];
+	m->pinned_bytes = l->v[RB_LIMIT_PINNED_BYTES];
+	m->cqs = l->v[RB_LIMIT_CQS];
+	m->cqes = l->v[RB_LIMIT_CQES];
+	m->qps = l->v[RB_LIMIT_QPS];
+	m->srqs = l->v[RB_LIMIT_SRQS];
+	m->ahs = l->v[RB_LIMIT_AHS];
+}
+
+int session_hello(struct rb_session *s, const Rdmabroker__Request *req,
+		  struct rb_reply *rep)
+{
+	const Rdmabroker__Hello *h = req->hello;
+	struct rb_daemon *d = s->d;
+	const struct rb_limits *lim = cfg_limits_for(&d->cfg, s->uid);
+	Rdmabroker__HelloReply *hr;
+	Rdmabroker__Limits *lm;
+	uint64_t max_conn = lim->v[RB_LIMIT_CONNECTIONS];
+	uint32_t handshaken = 0;
+	struct rb_session *o;
+
+	if (h->proto_version != RB_PROTO_VERSION) {
+		log_warn("client %" PRIu64 " (pid %d comm %s): protocol version %u not supported (this daemon speaks %u); disconnecting",
+			 s->id, (int)s->pid, s->comm, h->proto_version,
+			 RB_PROTO_VERSION);
+		reply_error(rep, "protocol version %u not supported: rdmabrokerd %s speaks version %u",
+			    h->proto_version, PACKAGE_VERSION, RB_PROTO_VERSION);
+		rep->close_after = true;
+		return -EPROTONOSUPPORT;
+	}
+	TAILQ_FOREACH(o, &d->sessions, link)
+		handshaken += o->handshaken;
+	if (d->cfg.max_clients && handshaken >= d->cfg.max_clients) {
+		log_warn("client %" PRIu64 " (pid %d uid %u): max_clients (%u) reached; refused",
+			 s->id, (int)s->pid, (unsigned int)s->uid,
+			 d->cfg.max_clients);
+		reply_error(rep, "rdmabrokerd serves at most %u clients", d->cfg.max_clients);
+		rep->close_after = true;
+		return -EUSERS;
+	}
+	if (max_conn && session_count_uid(d, s->uid) >= max_conn) {
+		log_warn("client %" PRIu64 " (pid %d uid %u): connections limit (%" PRIu64 ") reached; refused",
+			 s->id, (int)s->pid, (unsigned int)s->uid, max_conn);
+		reply_error(rep, "limit reached: connections (%" PRIu64 ") for uid %u",
+			    max_conn, (unsigned int)s->uid);
+		rep->close_after = true;
+		return -EDQUOT;
+	}
+
+	hr = reply_alloc(rep, sizeof(*hr));
+	lm = reply_alloc(rep, sizeof(*lm));
+	if (!hr || !lm)
+		return -ENOMEM;
+	rdmabroker__hello_reply__init(hr);
+	rdmabroker__limits__init(lm);
+	session_fill_limits(lim, lm);
+	hr->proto_version = RB_PROTO_VERSION;
+	hr->daemon_version = (char *)PACKAGE_VERSION;
+	hr->client_id = s->id;
+	hr->limits = lm;
+	hr->admin = s->admin;
+
+	snprintf(s->client_version, sizeof(s->client_version), "%s",
+		 h->client_version);
+	if (h->client_name)
+		snprintf(s->client_name, sizeof(s->client_name), "%s",
+			 h->client_name);
+	s->handshaken = true;
+	log_debug("client %" PRIu64 ": handshake, library %s%s%s", s->id,
+		  s->client_version, s->client_name[0] ? ", name " : "",
+		  s->client_name);
+
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_HELLO;
+	rep->msg.hello = hr;
+	return 0;
+}
