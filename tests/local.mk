@@ -26,3 +26,10 @@ tests_unit_cfg_LDADD = $(CMOCKA_LIBS)
 tests_unit_wire_SOURCES = tests/unit-wire.c
 tests_unit_wire_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_wire_LDADD = proto/libproto.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS)
+
+check_PROGRAMS += tests/daemon-connlimit
+tests_daemon_connlimit_SOURCES = tests/daemon-connlimit.c
+tests_daemon_connlimit_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_daemon_connlimit_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
+TESTS += tests/daemon-connlimit.sh
+EXTRA_DIST += tests/daemon-connlimit.sh
