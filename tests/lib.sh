@@ -64,10 +64,12 @@ rb_daemon_start() {
 	if [ ! -e "$RB_CONF" ]; then
 		printf '[daemon]\nlog_level = debug\n' > "$RB_CONF"
 	fi
-	"$RB_DAEMON" -c "$RB_CONF" -s "$RB_SOCK" "$@" >>"$RB_LOG" 2>&1 &
+	# RB_DAEMON_WRAPPER runs the daemon under a tool, e.g.
+	# "valgrind --error-exitcode=99 --leak-check=full".
+	${RB_DAEMON_WRAPPER:-} "$RB_DAEMON" -c "$RB_CONF" -s "$RB_SOCK" "$@" >>"$RB_LOG" 2>&1 &
 	RB_DAEMON_PID=$!
 	export RDMABROKER_SOCKET="$RB_SOCK"
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		if [ -S "$RB_SOCK" ] && rb_connect_check "$RB_SOCK"; then
 			return 0
 		fi
@@ -77,7 +79,7 @@ rb_daemon_start() {
 		}
 		sleep 0.1
 	done
-	rb_fail "daemon did not start listening on $RB_SOCK within 10 s"
+	rb_fail "daemon did not start listening on $RB_SOCK within 30 s"
 }
 
 # rb_daemon_stop: SIGTERM, and the daemon must exit 0 within 10 s.
