@@ -33,3 +33,10 @@ tests_daemon_connlimit_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_daemon_connlimit_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
 TESTS += tests/daemon-connlimit.sh
 EXTRA_DIST += tests/daemon-connlimit.sh
+
+check_PROGRAMS += tests/daemon-admin
+tests_daemon_admin_SOURCES = tests/daemon-admin.c
+tests_daemon_admin_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_daemon_admin_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
+TESTS += tests/daemon-admin.sh
+EXTRA_DIST += tests/daemon-admin.sh
