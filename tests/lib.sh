@@ -19,6 +19,19 @@ unset RDMABROKER_SOCKET NOTIFY_SOCKET LISTEN_FDS LISTEN_PID WATCHDOG_USEC
 
 RB_TEST_NAME=$(basename "$0")
 RB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rbtest.XXXXXX") || exit 99
+
+# In an ASan/UBSan build, unmodified programs (ibv_devinfo, ...) load our
+# instrumented library, so the sanitizer runtimes must be preloaded, and
+# their own leaks are not ours to report.
+if [ "${RB_SANITIZERS:-no}" = yes ]; then
+	rb_san_preload="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)"
+	cat > "$RB_TMP/rdmab-run" <<EOS
+#!/bin/sh
+LD_PRELOAD="$rb_san_preload\${LD_PRELOAD:+ \$LD_PRELOAD}" ASAN_OPTIONS="detect_leaks=0\${ASAN_OPTIONS:+:\$ASAN_OPTIONS}" exec "$RB_RUN" "\$@"
+EOS
+	chmod +x "$RB_TMP/rdmab-run"
+	RB_RUN="$RB_TMP/rdmab-run"
+fi
 RB_SOCK="$RB_TMP/rdmabrokerd.sock"
 RB_CONF="$RB_TMP/rdmabrokerd.conf"
 RB_LOG="$RB_TMP/daemon.log"

@@ -5,7 +5,9 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	IBVERBS_PRIVATE_NN='$(IBVERBS_PRIVATE_NN)'; export IBVERBS_PRIVATE_NN; \
-	MANDOC='$(MANDOC)'; export MANDOC;
+	MANDOC='$(MANDOC)'; export MANDOC; \
+	RB_SANITIZERS='$(enable_sanitizers)'; export RB_SANITIZERS; \
+	CC='$(CC)'; export CC;
 EXTRA_DIST += tests/lib.sh
 
 include $(srcdir)/tests/libclient.mk
