@@ -42,3 +42,10 @@ tests_daemon_admin_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_daemon_admin_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
 TESTS += tests/daemon-admin.sh
 EXTRA_DIST += tests/daemon-admin.sh
+
+check_PROGRAMS += tests/daemon-devices
+tests_daemon_devices_SOURCES = tests/daemon-devices.c
+tests_daemon_devices_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_daemon_devices_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
+TESTS += tests/daemon-devices.sh
+EXTRA_DIST += tests/daemon-devices.sh
