@@ -12,6 +12,7 @@ EXTRA_DIST += tests/lib.sh
 
 include $(srcdir)/tests/libclient.mk
 include $(srcdir)/tests/rdmactl.mk
+include $(srcdir)/tests/systemd.mk
 
 check_PROGRAMS += tests/daemon-robust
 tests_daemon_robust_SOURCES = tests/daemon-robust.c

@@ -1,0 +1,1 @@
+# tests for systemd/ and man/: see the files.
