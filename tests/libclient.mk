@@ -1,0 +1,25 @@
+# Tests of librdmabroker and rdmab-run.  The C tests link -lrdmabroker
+# (never the real libibverbs) and use the installed <infiniband/verbs.h>.
+client_test_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(IBVERBS_CFLAGS)
+client_test_ldadd = libclient/librdmabroker.la $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/client-helpers tests/client-query \
+	tests/client-unsupported tests/client-nodaemon
+tests_client_helpers_SOURCES = tests/client-helpers.c
+tests_client_helpers_CFLAGS = $(client_test_cflags)
+tests_client_helpers_LDADD = $(client_test_ldadd)
+tests_client_query_SOURCES = tests/client-query.c
+tests_client_query_CFLAGS = $(client_test_cflags)
+tests_client_query_LDADD = $(client_test_ldadd)
+tests_client_unsupported_SOURCES = tests/client-unsupported.c
+tests_client_unsupported_CFLAGS = $(client_test_cflags)
+tests_client_unsupported_LDADD = $(client_test_ldadd)
+tests_client_nodaemon_SOURCES = tests/client-nodaemon.c
+tests_client_nodaemon_CFLAGS = $(client_test_cflags)
+tests_client_nodaemon_LDADD = $(client_test_ldadd)
+
+client_shell_tests = tests/client-abi.sh tests/client-query.sh \
+	tests/client-unsupported.sh tests/client-nodaemon.sh \
+	tests/client-devinfo.sh tests/client-rdmab-run.sh
+TESTS += tests/client-helpers $(client_shell_tests)
+EXTRA_DIST += $(client_shell_tests)

@@ -84,6 +84,8 @@ static int soft_query_device(struct rb_device *dev,
 	a->max_pkeys = SOFT_PKEY_TBL_LEN;
 	a->local_ca_ack_delay = 15;
 	a->phys_port_cnt = 1;
+	/* The kernel reports the base flags in the low half of the ex flags. */
+	ex->device_cap_flags_ex = a->device_cap_flags;
 	ex->phys_port_cnt_ex = 1;
 	return 0;
 }

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * librdmabroker internals.  The library exports the libibverbs API and ABI
+ * (see librdmabroker.map.in); every control verb becomes a request to
+ * rdmabrokerd over one connection per opened device context.
+ *
+ * Object layout, as programs compiled against <infiniband/verbs.h> expect:
+ *   - struct ibv_device is the first member of struct rbc_device, so the
+ *     pointers in the device list are ours;
+ *   - struct verbs_context (whose last member is struct ibv_context) is the
+ *     first member of struct rbc_context, with abi_compat set to
+ *     __VERBS_ABI_IS_EXTENDED and sz to its size, so the inline wrappers in
+ *     verbs.h (ibv_query_port, ibv_query_device_ex, ibv_create_cq_ex, ...)
+ *     find the extended ops.  An op we leave NULL makes the inline wrapper
+ *     fail with EOPNOTSUPP, which is what libibverbs does for a provider
+ *     without it.
+ */
+#ifndef RB_LIBCLIENT_CLIENT_H
+#define RB_LIBCLIENT_CLIENT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h>
+
+#include "proto/rpc.h"
+
+/* Functions and data the version script exports are marked with this. */
+#define RB_EXPORT __attribute__((visibility("default")))
+
+struct rbc_device {
+	struct ibv_device ibdev;	/* must be first */
+	uint32_t index;			/* the daemon's device index */
+	uint64_t node_guid;		/* host order */
+	char socket_path[108];		/* the daemon this device came from */
+	unsigned int refcnt;		/* list entries + open contexts */
+};
+
+struct rbc_context {
+	struct verbs_context vctx;	/* must be first; ends with ibv_context */
+	struct rbc_device *dev;
+	pthread_mutex_t rpc_lock;	/* one request in flight per connection */
+	struct rb_rpc rpc;
+};
+
+static inline struct rbc_context *to_rbc_context(struct ibv_context *ctx)
+{
+	return (struct rbc_context *)((char *)ctx -
+				      __builtin_offsetof(struct rbc_context, vctx.context));
+}
+
+static inline struct rbc_device *to_rbc_device(struct ibv_device *dev)
+{
+	return (struct rbc_device *)dev;
+}
+
+/*
+ * Make one request on the context's connection.  Returns 0 with *reply set
+ * (free with rb_rpc_reply_free), or a positive errno: the daemon's status for
+ * a refused request, EIO when the daemon is gone or answered garbage.
+ */
+int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
+	     Rdmabroker__Reply **reply);
+
+/* The *_str tables and rate conversions live in strings.c; nothing shared. */
+
+/*
+ * Private libibverbs entry points that are not in the installed headers
+ * (rdma-core's driver.h and marshall.h); we export them with the same
+ * prototypes.
+ */
+enum ibv_gid_type_sysfs {
+	IBV_GID_TYPE_SYSFS_IB_ROCE_V1,
+	IBV_GID_TYPE_SYSFS_ROCE_V2,
+};
+
+int ibv_query_gid_type(struct ibv_context *context, uint8_t port_num,
+		       unsigned int index, enum ibv_gid_type_sysfs *type);
+const char *ibv_get_sysfs_path(void);
+int ibv_read_sysfs_file(const char *dir, const char *file, char *buf,
+			size_t size);
+int ibv_dontfork_range(void *base, size_t size);
+int ibv_dofork_range(void *base, size_t size);
+
+struct ib_uverbs_qp_attr;
+struct ib_uverbs_ah_attr;
+struct ib_user_path_rec;
+struct ibv_sa_path_rec;
+void ibv_copy_qp_attr_from_kern(struct ibv_qp_attr *dst,
+				struct ib_uverbs_qp_attr *src);
+void ibv_copy_ah_attr_from_kern(struct ibv_ah_attr *dst,
+				struct ib_uverbs_ah_attr *src);
+void ibv_copy_path_rec_from_kern(struct ibv_sa_path_rec *dst,
+				 struct ib_user_path_rec *src);
+void ibv_copy_path_rec_to_kern(struct ib_user_path_rec *dst,
+			       struct ibv_sa_path_rec *src);
+
+#endif /* RB_LIBCLIENT_CLIENT_H */

@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Devices and contexts: ibv_get_device_list and friends, ibv_open_device,
+ * ibv_close_device and the device, port, GID and P_Key queries, each a
+ * request to rdmabrokerd.
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "libclient/client.h"
+
+/* The port attributes of libibverbs 1.1 binaries: everything up to flags. */
+#define RBC_COMPAT_PORT_ATTR_SIZE offsetof(struct ibv_port_attr, port_cap_flags2)
+
+static pthread_mutex_t rbc_dev_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *rbc_client_name(void)
+{
+	return program_invocation_short_name;
+}
+
+/*
+ * Why there are no devices, once per process, the way libibverbs warns
+ * about missing providers; RDMABROKER_QUIET=1 silences it.
+ */
+static void rbc_warn_once(const char *why)
+{
+	static bool warned;
+	const char *quiet = getenv("RDMABROKER_QUIET");
+
+	if (warned || (quiet && *quiet && strcmp(quiet, "0") != 0))
+		return;
+	warned = true;
+	fprintf(stderr, "librdmabroker: no RDMA devices: %s (is rdmabrokerd running? see rdmab-run(1))\n",
+		why);
+}
+
+static void rbc_device_put(struct rbc_device *dev)
+{
+	bool last;
+
+	pthread_mutex_lock(&rbc_dev_lock);
+	last = --dev->refcnt == 0;
+	pthread_mutex_unlock(&rbc_dev_lock);
+	if (last)
+		free(dev);
+}
+
+static void rbc_device_get(struct rbc_device *dev)
+{
+	pthread_mutex_lock(&rbc_dev_lock);
+	dev->refcnt++;
+	pthread_mutex_unlock(&rbc_dev_lock);
+}
+
+static struct rbc_device *rbc_device_new(const Rdmabroker__DeviceSummary *s,
+					 const char *path)
+{
+	struct rbc_device *dev = calloc(1, sizeof(*dev));
+
+	if (!dev)
+		return NULL;
+	dev->ibdev.node_type = (enum ibv_node_type)s->node_type;
+	dev->ibdev.transport_type = (enum ibv_transport_type)s->transport_type;
+	snprintf(dev->ibdev.name, sizeof(dev->ibdev.name), "%s", s->name);
+	/* No uverbs device stands behind it; say where it does come from. */
+	snprintf(dev->ibdev.dev_name, sizeof(dev->ibdev.dev_name), "rdmabroker%u",
+		 s->index);
+	snprintf(dev->ibdev.dev_path, sizeof(dev->ibdev.dev_path),
+		 "/sys/class/infiniband_verbs/%s", dev->ibdev.dev_name);
+	snprintf(dev->ibdev.ibdev_path, sizeof(dev->ibdev.ibdev_path),
+		 "/sys/class/infiniband/%s", dev->ibdev.name);
+	dev->index = s->index;
+	dev->node_guid = s->node_guid;
+	snprintf(dev->socket_path, sizeof(dev->socket_path), "%s", path);
+	dev->refcnt = 1;
+	return dev;
+}
+
+/* verbs.h renames the call when a program is built for static providers. */
+#undef ibv_get_device_list
+RB_EXPORT struct ibv_device **ibv_get_device_list(int *num_devices)
+{
+	const char *path = rb_rpc_socket_path(NULL);
+	Rdmabroker__DeviceListReq body = RDMABROKER__DEVICE_LIST_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply = NULL;
+	struct ibv_device **list;
+	struct rb_rpc rpc;
+	char err[256];
+	size_t n, i;
+	int ret;
+
+	if (num_devices)
+		*num_devices = 0;
+	ret = rb_rpc_connect(&rpc, path, rbc_client_name(), err, sizeof(err));
+	if (ret < 0) {
+		rbc_warn_once(err);
+		/* An empty list, like libibverbs on a host without devices. */
+		list = calloc(1, sizeof(*list));
+		errno = list ? -ret : ENOMEM;
+		return list;
+	}
+	req.body_case = RDMABROKER__REQUEST__BODY_DEVICE_LIST;
+	req.device_list = &body;
+	ret = rb_rpc_call_ok(&rpc, &req, &reply);
+	rb_rpc_close(&rpc);
+	if (ret < 0 || reply->body_case != RDMABROKER__REPLY__BODY_DEVICE_LIST) {
+		snprintf(err, sizeof(err), "device list from %s: %s", path,
+			 strerror(ret < 0 ? -ret : EBADMSG));
+		rbc_warn_once(err);
+		if (ret == 0)
+			rb_rpc_reply_free(reply);
+		list = calloc(1, sizeof(*list));
+		errno = list ? (ret < 0 ? -ret : EBADMSG) : ENOMEM;
+		return list;
+	}
+
+	n = reply->device_list->n_devices;
+	list = calloc(n + 1, sizeof(*list));
+	if (!list) {
+		rb_rpc_reply_free(reply);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		struct rbc_device *dev =
+			rbc_device_new(reply->device_list->devices[i], path);
+
+		if (!dev) {
+			while (i--)
+				rbc_device_put(to_rbc_device(list[i]));
+			free(list);
+			rb_rpc_reply_free(reply);
+			errno = ENOMEM;
+			return NULL;
+		}
+		list[i] = &dev->ibdev;
+	}
+	rb_rpc_reply_free(reply);
+	if (num_devices)
+		*num_devices = (int)n;
+	return list;
+}
+
+RB_EXPORT void ibv_free_device_list(struct ibv_device **list)
+{
+	if (!list)
+		return;
+	for (struct ibv_device **p = list; *p; p++)
+		rbc_device_put(to_rbc_device(*p));
+	free(list);
+}
+
+RB_EXPORT const char *ibv_get_device_name(struct ibv_device *device)
+{
+	return device->name;
+}
+
+RB_EXPORT __be64 ibv_get_device_guid(struct ibv_device *device)
+{
+	return htobe64(to_rbc_device(device)->node_guid);
+}
+
+RB_EXPORT int ibv_get_device_index(struct ibv_device *device)
+{
+	return (int)to_rbc_device(device)->index;
+}
+
+int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
+	     Rdmabroker__Reply **reply)
+{
+	int ret;
+
+	pthread_mutex_lock(&c->rpc_lock);
+	ret = rb_rpc_call(&c->rpc, req, reply, NULL, 0, NULL);
+	pthread_mutex_unlock(&c->rpc_lock);
+	if (ret < 0)
+		return EIO;	/* the daemon is gone or talks nonsense */
+	if ((*reply)->status != 0) {
+		ret = (*reply)->status > 0 ? (*reply)->status : EIO;
+		rb_rpc_reply_free(*reply);
+		*reply = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ queries */
+
+static void rbc_fill_device_attr(struct ibv_device_attr *a,
+				 const Rdmabroker__DeviceAttr *m)
+{
+	snprintf(a->fw_ver, sizeof(a->fw_ver), "%s", m->fw_ver);
+	a->node_guid = htobe64(m->node_guid);
+	a->sys_image_guid = htobe64(m->sys_image_guid);
+	a->max_mr_size = m->max_mr_size;
+	a->page_size_cap = m->page_size_cap;
+	a->vendor_id = m->vendor_id;
+	a->vendor_part_id = m->vendor_part_id;
+	a->hw_ver = m->hw_ver;
+	a->max_qp = m->max_qp;
+	a->max_qp_wr = m->max_qp_wr;
+	a->device_cap_flags = m->device_cap_flags;
+	a->max_sge = m->max_sge;
+	a->max_sge_rd = m->max_sge_rd;
+	a->max_cq = m->max_cq;
+	a->max_cqe = m->max_cqe;
+	a->max_mr = m->max_mr;
+	a->max_pd = m->max_pd;
+	a->max_qp_rd_atom = m->max_qp_rd_atom;
+	a->max_ee_rd_atom = m->max_ee_rd_atom;
+	a->max_res_rd_atom = m->max_res_rd_atom;
+	a->max_qp_init_rd_atom = m->max_qp_init_rd_atom;
+	a->max_ee_init_rd_atom = m->max_ee_init_rd_atom;
+	a->atomic_cap = (enum ibv_atomic_cap)m->atomic_cap;
+	a->max_ee = m->max_ee;
+	a->max_rdd = m->max_rdd;
+	a->max_mw = m->max_mw;
+	a->max_raw_ipv6_qp = m->max_raw_ipv6_qp;
+	a->max_raw_ethy_qp = m->max_raw_ethy_qp;
+	a->max_mcast_grp = m->max_mcast_grp;
+	a->max_mcast_qp_attach = m->max_mcast_qp_attach;
+	a->max_total_mcast_qp_attach = m->max_total_mcast_qp_attach;
+	a->max_ah = m->max_ah;
+	a->max_fmr = m->max_fmr;
+	a->max_map_per_fmr = m->max_map_per_fmr;
+	a->max_srq = m->max_srq;
+	a->max_srq_wr = m->max_srq_wr;
+	a->max_srq_sge = m->max_srq_sge;
+	a->max_pkeys = (uint16_t)m->max_pkeys;
+	a->local_ca_ack_delay = (uint8_t)m->local_ca_ack_delay;
+	a->phys_port_cnt = (uint8_t)m->phys_port_cnt;
+}
+
+/*
+ * The device attributes into attr, of which the caller has attr_size
+ * bytes: the base struct ibv_device_attr at least, and the extended fields
+ * that fit.  Returns 0 or a positive errno.
+ */
+static int rbc_query_device_any(struct ibv_context *context,
+				struct ibv_device_attr_ex *attr,
+				size_t attr_size)
+{
+	struct rbc_context *c = to_rbc_context(context);
+	Rdmabroker__DeviceQueryReq body = RDMABROKER__DEVICE_QUERY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	const Rdmabroker__DeviceAttr *m;
+	struct ibv_device_attr_ex full;
+	int ret;
+
+	if (attr_size < sizeof(struct ibv_device_attr))
+		return EINVAL;
+	body.dev_index = c->dev->index;
+	req.body_case = RDMABROKER__REQUEST__BODY_DEVICE_QUERY;
+	req.device_query = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;
+	if (reply->body_case != RDMABROKER__REPLY__BODY_DEVICE_QUERY) {
+		rb_rpc_reply_free(reply);
+		return EIO;
+	}
+	m = reply->device_query->attr;
+	memset(&full, 0, sizeof(full));
+	rbc_fill_device_attr(&full.orig_attr, m);
+	full.device_cap_flags_ex = m->has_device_cap_flags_ex ?
+		m->device_cap_flags_ex : m->device_cap_flags;
+	full.completion_timestamp_mask = m->completion_timestamp_mask;
+	full.hca_core_clock = m->hca_core_clock;
+	full.max_wq_type_rq = m->max_wq_type_rq;
+	full.raw_packet_caps = m->raw_packet_caps;
+	full.max_dm_size = m->max_dm_size;
+	full.phys_port_cnt_ex = m->has_phys_port_cnt_ex ?
+		m->phys_port_cnt_ex : m->phys_port_cnt;
+	rb_rpc_reply_free(reply);
+
+	if (attr_size > sizeof(full)) {
+		memset((char *)attr + sizeof(full), 0, attr_size - sizeof(full));
+		attr_size = sizeof(full);
+	}
+	memcpy(attr, &full, attr_size);
+	return 0;
+}
+
+static int rbc_query_device_ex(struct ibv_context *context,
+			       const struct ibv_query_device_ex_input *input,
+			       struct ibv_device_attr_ex *attr,
+			       size_t attr_size)
+{
+	if (input && input->comp_mask)
+		return EINVAL;
+	return rbc_query_device_any(context, attr, attr_size);
+}
+
+RB_EXPORT int ibv_query_device(struct ibv_context *context,
+			       struct ibv_device_attr *device_attr)
+{
+	return rbc_query_device_any(context,
+				    (struct ibv_device_attr_ex *)device_attr,
+				    sizeof(*device_attr));
+}
+
+static int rbc_query_port_any(struct ibv_context *context, uint8_t port_num,
+			      struct ibv_port_attr *port_attr, size_t attr_len)
+{
+	struct rbc_context *c = to_rbc_context(context);
+	Rdmabroker__PortQueryReq body = RDMABROKER__PORT_QUERY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	const Rdmabroker__PortAttr *m;
+	struct ibv_port_attr a;
+	int ret;
+
+	body.dev_index = c->dev->index;
+	body.port_num = port_num;
+	req.body_case = RDMABROKER__REQUEST__BODY_PORT_QUERY;
+	req.port_query = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;
+	if (reply->body_case != RDMABROKER__REPLY__BODY_PORT_QUERY) {
+		rb_rpc_reply_free(reply);
+		return EIO;
+	}
+	m = reply->port_query->attr;
+	memset(&a, 0, sizeof(a));
+	a.state = (enum ibv_port_state)m->state;
+	a.max_mtu = (enum ibv_mtu)m->max_mtu;
+	a.active_mtu = (enum ibv_mtu)m->active_mtu;
+	a.gid_tbl_len = m->gid_tbl_len;
+	a.port_cap_flags = m->port_cap_flags;
+	a.max_msg_sz = m->max_msg_sz;
+	a.bad_pkey_cntr = m->bad_pkey_cntr;
+	a.qkey_viol_cntr = m->qkey_viol_cntr;
+	a.pkey_tbl_len = (uint16_t)m->pkey_tbl_len;
+	a.lid = (uint16_t)m->lid;
+	a.sm_lid = (uint16_t)m->sm_lid;
+	a.lmc = (uint8_t)m->lmc;
+	a.max_vl_num = (uint8_t)m->max_vl_num;
+	a.sm_sl = (uint8_t)m->sm_sl;
+	a.subnet_timeout = (uint8_t)m->subnet_timeout;
+	a.init_type_reply = (uint8_t)m->init_type_reply;
+	a.active_width = (uint8_t)m->active_width;
+	a.active_speed = (uint8_t)m->active_speed;
+	a.phys_state = (uint8_t)m->phys_state;
+	a.link_layer = (uint8_t)m->link_layer;
+	a.flags = (uint8_t)m->flags;
+	a.port_cap_flags2 = (uint16_t)m->port_cap_flags2;
+	rb_rpc_reply_free(reply);
+
+	if (attr_len > sizeof(a)) {
+		memset((char *)port_attr + sizeof(a), 0, attr_len - sizeof(a));
+		attr_len = sizeof(a);
+	}
+	memcpy(port_attr, &a, attr_len);
+	return 0;
+}
+
+/* verbs_context.query_port: what the inline ibv_query_port() calls. */
+static int rbc_query_port(struct ibv_context *context, uint8_t port_num,
+			  struct ibv_port_attr *port_attr, size_t attr_len)
+{
+	return rbc_query_port_any(context, port_num, port_attr, attr_len);
+}
+
+/* The exported symbol, for binaries that call it directly. */
+#undef ibv_query_port
+RB_EXPORT int ibv_query_port(struct ibv_context *context, uint8_t port_num,
+			     struct _compat_ibv_port_attr *port_attr)
+{
+	return rbc_query_port_any(context, port_num,
+				  (struct ibv_port_attr *)port_attr,
+				  RBC_COMPAT_PORT_ATTR_SIZE);
+}
+
+/* One GID entry; 0, ENODATA for an all-zero GID, or a positive errno. */
+static int rbc_query_gid_entry(struct ibv_context *context, uint32_t port_num,
+			       uint32_t index, struct ibv_gid_entry *entry)
+{
+	struct rbc_context *c = to_rbc_context(context);
+	Rdmabroker__GidQueryReq body = RDMABROKER__GID_QUERY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	const Rdmabroker__GidEntry *g;
+	static const uint8_t zero[16];
+	int ret;
+
+	body.dev_index = c->dev->index;
+	body.port_num = port_num;
+	body.index = index;
+	req.body_case = RDMABROKER__REQUEST__BODY_GID_QUERY;
+	req.gid_query = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;
+	g = reply->body_case == RDMABROKER__REPLY__BODY_GID_QUERY ?
+		reply->gid_query->gid : NULL;
+	if (!g || g->raw.len != sizeof(entry->gid.raw)) {
+		rb_rpc_reply_free(reply);
+		return EIO;
+	}
+	memset(entry, 0, sizeof(*entry));
+	memcpy(entry->gid.raw, g->raw.data, sizeof(entry->gid.raw));
+	entry->gid_index = index;
+	entry->port_num = port_num;
+	entry->gid_type = g->gid_type;
+	entry->ndev_ifindex = 0;	/* no kernel netdev stands behind it */
+	rb_rpc_reply_free(reply);
+	return memcmp(entry->gid.raw, zero, sizeof(zero)) ? 0 : ENODATA;
+}
+
+RB_EXPORT int ibv_query_gid(struct ibv_context *context, uint8_t port_num,
+			    int index, union ibv_gid *gid)
+{
+	struct ibv_gid_entry entry;
+	int ret;
+
+	if (index < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	ret = rbc_query_gid_entry(context, port_num, (uint32_t)index, &entry);
+	if (ret == ENODATA) {
+		/* libibverbs reports an empty slot as the zero GID. */
+		memset(gid, 0, sizeof(*gid));
+		return 0;
+	}
+	if (ret) {
+		errno = ret;
+		return -1;
+	}
+	memcpy(gid, &entry.gid, sizeof(*gid));
+	return 0;
+}
+
+RB_EXPORT int ibv_query_gid_type(struct ibv_context *context, uint8_t port_num,
+				 unsigned int index,
+				 enum ibv_gid_type_sysfs *type)
+{
+	struct ibv_gid_entry entry;
+	int ret = rbc_query_gid_entry(context, port_num, index, &entry);
+
+	if (ret == ENODATA) {
+		*type = IBV_GID_TYPE_SYSFS_IB_ROCE_V1;
+		return 0;
+	}
+	if (ret) {
+		errno = ret;
+		return -1;
+	}
+	*type = entry.gid_type == IBV_GID_TYPE_ROCE_V2 ?
+		IBV_GID_TYPE_SYSFS_ROCE_V2 : IBV_GID_TYPE_SYSFS_IB_ROCE_V1;
+	return 0;
+}
+
+/* The entry is entry_size bytes in the caller's (possibly newer) layout. */
+static void rbc_copy_gid_entry(void *dst, const struct ibv_gid_entry *src,
+			       size_t entry_size)
+{
+	if (entry_size > sizeof(*src)) {
+		memset((char *)dst + sizeof(*src), 0, entry_size - sizeof(*src));
+		entry_size = sizeof(*src);
+	}
+	memcpy(dst, src, entry_size);
+}
+
+RB_EXPORT int _ibv_query_gid_ex(struct ibv_context *context, uint32_t port_num,
+				uint32_t gid_index, struct ibv_gid_entry *entry,
+				uint32_t flags, size_t entry_size)
+{
+	struct ibv_gid_entry e;
+	int ret;
+
+	if (flags)
+		return EOPNOTSUPP;
+	if (entry_size < sizeof(e))
+		return EINVAL;
+	ret = rbc_query_gid_entry(context, port_num, gid_index, &e);
+	if (ret)
+		return ret;
+	rbc_copy_gid_entry(entry, &e, entry_size);
+	return 0;
+}
+
+RB_EXPORT ssize_t _ibv_query_gid_table(struct ibv_context *context,
+				       struct ibv_gid_entry *entries,
+				       size_t max_entries, uint32_t flags,
+				       size_t entry_size)
+{
+	struct ibv_device_attr dev_attr;
+	struct ibv_port_attr port_attr;
+	struct ibv_gid_entry e;
+	size_t n = 0;
+	int ret;
+
+	if (flags)
+		return -EOPNOTSUPP;
+	if (entry_size < sizeof(e))
+		return -EINVAL;
+	ret = ibv_query_device(context, &dev_attr);
+	if (ret)
+		return -ret;
+	for (int port = 1; port <= dev_attr.phys_port_cnt; port++) {
+		ret = rbc_query_port_any(context, (uint8_t)port, &port_attr,
+					 sizeof(port_attr));
+		if (ret)
+			return -ret;
+		for (int i = 0; i < port_attr.gid_tbl_len; i++) {
+			ret = rbc_query_gid_entry(context, (uint32_t)port,
+						  (uint32_t)i, &e);
+			if (ret == ENODATA)
+				continue;
+			if (ret)
+				return -ret;
+			if (n == max_entries)
+				return -EINVAL;	/* the table does not fit */
+			rbc_copy_gid_entry((char *)entries + n * entry_size,
+					   &e, entry_size);
+			n++;
+		}
+	}
+	return (ssize_t)n;
+}
+
+RB_EXPORT int ibv_query_pkey(struct ibv_context *context, uint8_t port_num,
+			     int index, __be16 *pkey)
+{
+	struct rbc_context *c = to_rbc_context(context);
+	Rdmabroker__PkeyQueryReq body = RDMABROKER__PKEY_QUERY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	int ret;
+
+	if (index < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	body.dev_index = c->dev->index;
+	body.port_num = port_num;
+	body.index = (uint32_t)index;
+	req.body_case = RDMABROKER__REQUEST__BODY_PKEY_QUERY;
+	req.pkey_query = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (!ret && reply->body_case != RDMABROKER__REPLY__BODY_PKEY_QUERY) {
+		rb_rpc_reply_free(reply);
+		ret = EIO;
+	}
+	if (ret) {
+		errno = ret;
+		return -1;
+	}
+	*pkey = htobe16((uint16_t)reply->pkey_query->pkey);
+	rb_rpc_reply_free(reply);
+	return 0;
+}
+
+RB_EXPORT int ibv_get_pkey_index(struct ibv_context *context, uint8_t port_num,
+				 __be16 pkey)
+{
+	__be16 p;
+
+	for (int i = 0;; i++) {
+		if (ibv_query_pkey(context, port_num, i, &p) < 0)
+			return -1;
+		if (p == pkey)
+			return i;
+	}
+}
+
+/* ------------------------------------------------------------ contexts */
+
+/*
+ * The data-path entries of struct ibv_context_ops, which the inline
+ * ibv_post_send() etc. call through an object's context.  No object exists
+ * that could reach them yet; they fail the way a provider without the
+ * operation does.
+ */
+static int rbc_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc)
+{
+	(void)cq; (void)num_entries; (void)wc;
+	return -EOPNOTSUPP;
+}
+
+static int rbc_req_notify_cq(struct ibv_cq *cq, int solicited_only)
+{
+	(void)cq; (void)solicited_only;
+	return EOPNOTSUPP;
+}
+
+static int rbc_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr,
+			 struct ibv_send_wr **bad_wr)
+{
+	(void)qp;
+	*bad_wr = wr;
+	return EOPNOTSUPP;
+}
+
+static int rbc_post_recv(struct ibv_qp *qp, struct ibv_recv_wr *wr,
+			 struct ibv_recv_wr **bad_wr)
+{
+	(void)qp;
+	*bad_wr = wr;
+	return EOPNOTSUPP;
+}
+
+static int rbc_post_srq_recv(struct ibv_srq *srq, struct ibv_recv_wr *wr,
+			     struct ibv_recv_wr **bad_wr)
+{
+	(void)srq;
+	*bad_wr = wr;
+	return EOPNOTSUPP;
+}
+
+static struct ibv_mw *rbc_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type)
+{
+	(void)pd; (void)type;
+	errno = EOPNOTSUPP;
+	return NULL;
+}
+
+static int rbc_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw,
+		       struct ibv_mw_bind *mw_bind)
+{
+	(void)qp; (void)mw; (void)mw_bind;
+	return EOPNOTSUPP;
+}
+
+static int rbc_dealloc_mw(struct ibv_mw *mw)
+{
+	(void)mw;
+	return EOPNOTSUPP;
+}
+
+static int rbc_compat_query_device(struct ibv_context *context,
+				   struct ibv_device_attr *device_attr)
+{
+	return ibv_query_device(context, device_attr);
+}
+
+static int rbc_compat_query_port(struct ibv_context *context, uint8_t port_num,
+				 struct _compat_ibv_port_attr *port_attr)
+{
+	return ibv_query_port(context, port_num, port_attr);
+}
+
+RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
+{
+	struct rbc_device *dev = to_rbc_device(device);
+	Rdmabroker__DeviceOpenReq body = RDMABROKER__DEVICE_OPEN_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	struct ibv_context *ctx;
+	struct rbc_context *c;
+	int ret;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ret = rb_rpc_connect(&c->rpc, dev->socket_path, rbc_client_name(),
+			     NULL, 0);
+	if (ret < 0) {
+		free(c);
+		errno = -ret;
+		return NULL;
+	}
+	pthread_mutex_init(&c->rpc_lock, NULL);
+	body.dev_index = dev->index;
+	req.body_case = RDMABROKER__REQUEST__BODY_DEVICE_OPEN;
+	req.device_open = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		goto err;
+	rb_rpc_reply_free(reply);
+
+	ctx = &c->vctx.context;
+	ctx->async_fd = eventfd(0, EFD_CLOEXEC);
+	if (ctx->async_fd < 0) {
+		ret = errno;
+		goto err;
+	}
+	c->dev = dev;
+	rbc_device_get(dev);
+	ctx->device = device;
+	ctx->cmd_fd = c->rpc.fd;
+	ctx->num_comp_vectors = 1;
+	pthread_mutex_init(&ctx->mutex, NULL);
+	ctx->abi_compat = __VERBS_ABI_IS_EXTENDED;
+	ctx->ops._compat_query_device = rbc_compat_query_device;
+	ctx->ops._compat_query_port = rbc_compat_query_port;
+	ctx->ops.alloc_mw = rbc_alloc_mw;
+	ctx->ops.bind_mw = rbc_bind_mw;
+	ctx->ops.dealloc_mw = rbc_dealloc_mw;
+	ctx->ops.poll_cq = rbc_poll_cq;
+	ctx->ops.req_notify_cq = rbc_req_notify_cq;
+	ctx->ops.post_srq_recv = rbc_post_srq_recv;
+	ctx->ops.post_send = rbc_post_send;
+	ctx->ops.post_recv = rbc_post_recv;
+	c->vctx.sz = sizeof(c->vctx);
+	c->vctx.query_port = rbc_query_port;
+	c->vctx.query_device_ex = rbc_query_device_ex;
+	return ctx;
+
+err:
+	rb_rpc_close(&c->rpc);
+	pthread_mutex_destroy(&c->rpc_lock);
+	free(c);
+	errno = ret;
+	return NULL;
+}
+
+RB_EXPORT int ibv_close_device(struct ibv_context *context)
+{
+	struct rbc_context *c = to_rbc_context(context);
+	struct rbc_device *dev = c->dev;
+
+	close(context->async_fd);
+	rb_rpc_close(&c->rpc);	/* the daemon frees what the session held */
+	pthread_mutex_destroy(&context->mutex);
+	pthread_mutex_destroy(&c->rpc_lock);
+	free(c);
+	rbc_device_put(dev);
+	return 0;
+}

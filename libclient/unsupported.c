@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Entry points of the libibverbs ABI that rdmabroker does not implement
+ * yet.  Each fails the way libibverbs fails for an operation the provider
+ * lacks: NULL or -1 with errno EOPNOTSUPP, or EOPNOTSUPP returned, by the
+ * function's own convention.  None of them touches its arguments: no
+ * object they could name has ever been handed out.  tests/client-unsupported.c
+ * calls every one of them.
+ */
+#include "config.h"
+
+#include <errno.h>
+
+#include "libclient/client.h"
+
+#define RBC_UNUSED __attribute__((unused))
+
+/* For functions returning a pointer. */
+#define RBC_FAIL_NULL() do { errno = EOPNOTSUPP; return NULL; } while (0)
+/* For functions returning 0 or -1 with errno. */
+#define RBC_FAIL_MINUS1() do { errno = EOPNOTSUPP; return -1; } while (0)
+
+RB_EXPORT struct ibv_comp_channel *
+ibv_create_comp_channel(struct ibv_context *context RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT struct ibv_pd *ibv_alloc_pd(struct ibv_context *context RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT int ibv_dealloc_pd(struct ibv_pd *pd RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+#undef ibv_reg_mr
+RB_EXPORT struct ibv_mr *ibv_reg_mr(struct ibv_pd *pd RBC_UNUSED,
+				    void *addr RBC_UNUSED,
+				    size_t length RBC_UNUSED,
+				    int access RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+#undef ibv_reg_mr_iova
+RB_EXPORT struct ibv_mr *ibv_reg_mr_iova(struct ibv_pd *pd RBC_UNUSED,
+					 void *addr RBC_UNUSED,
+					 size_t length RBC_UNUSED,
+					 uint64_t iova RBC_UNUSED,
+					 int access RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd RBC_UNUSED,
+					  void *addr RBC_UNUSED,
+					  size_t length RBC_UNUSED,
+					  uint64_t iova RBC_UNUSED,
+					  unsigned int access RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd RBC_UNUSED,
+					   uint64_t offset RBC_UNUSED,
+					   size_t length RBC_UNUSED,
+					   uint64_t iova RBC_UNUSED,
+					   int fd RBC_UNUSED,
+					   int access RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+/* libibverbs' convention: a negative enum ibv_rereg_mr_err_code, and errno. */
+RB_EXPORT int ibv_rereg_mr(struct ibv_mr *mr RBC_UNUSED, int flags RBC_UNUSED,
+			   struct ibv_pd *pd RBC_UNUSED, void *addr RBC_UNUSED,
+			   size_t length RBC_UNUSED, int access RBC_UNUSED)
+{
+	errno = EOPNOTSUPP;
+	return IBV_REREG_MR_ERR_INPUT;
+}
+
+RB_EXPORT int ibv_dereg_mr(struct ibv_mr *mr RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT struct ibv_cq *ibv_create_cq(struct ibv_context *context RBC_UNUSED,
+				       int cqe RBC_UNUSED,
+				       void *cq_context RBC_UNUSED,
+				       struct ibv_comp_channel *channel RBC_UNUSED,
+				       int comp_vector RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT int ibv_resize_cq(struct ibv_cq *cq RBC_UNUSED, int cqe RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT int ibv_destroy_cq(struct ibv_cq *cq RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT int ibv_get_cq_event(struct ibv_comp_channel *channel RBC_UNUSED,
+			       struct ibv_cq **cq RBC_UNUSED,
+			       void **cq_context RBC_UNUSED)
+{
+	RBC_FAIL_MINUS1();
+}
+
+RB_EXPORT void ibv_ack_cq_events(struct ibv_cq *cq RBC_UNUSED,
+				 unsigned int nevents RBC_UNUSED)
+{
+}
+
+RB_EXPORT int ibv_get_async_event(struct ibv_context *context RBC_UNUSED,
+				  struct ibv_async_event *event RBC_UNUSED)
+{
+	RBC_FAIL_MINUS1();
+}
+
+RB_EXPORT void ibv_ack_async_event(struct ibv_async_event *event RBC_UNUSED)
+{
+}
+
+RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd RBC_UNUSED,
+				       struct ibv_qp_init_attr *attr RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT int ibv_modify_qp(struct ibv_qp *qp RBC_UNUSED,
+			    struct ibv_qp_attr *attr RBC_UNUSED,
+			    int attr_mask RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT int ibv_query_qp(struct ibv_qp *qp RBC_UNUSED,
+			   struct ibv_qp_attr *attr RBC_UNUSED,
+			   int attr_mask RBC_UNUSED,
+			   struct ibv_qp_init_attr *init_attr RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT int ibv_destroy_qp(struct ibv_qp *qp RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT struct ibv_qp_ex *ibv_qp_to_qp_ex(struct ibv_qp *qp RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+/* No QP exists to promise ordering for: 0 is "no guarantee". */
+RB_EXPORT int ibv_query_qp_data_in_order(struct ibv_qp *qp RBC_UNUSED,
+					 enum ibv_wr_opcode op RBC_UNUSED,
+					 uint32_t flags RBC_UNUSED)
+{
+	return 0;
+}
+
+RB_EXPORT int ibv_set_ece(struct ibv_qp *qp RBC_UNUSED,
+			  struct ibv_ece *ece RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT int ibv_query_ece(struct ibv_qp *qp RBC_UNUSED,
+			    struct ibv_ece *ece RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT int ibv_attach_mcast(struct ibv_qp *qp RBC_UNUSED,
+			       const union ibv_gid *gid RBC_UNUSED,
+			       uint16_t lid RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT int ibv_detach_mcast(struct ibv_qp *qp RBC_UNUSED,
+			       const union ibv_gid *gid RBC_UNUSED,
+			       uint16_t lid RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd RBC_UNUSED,
+					 struct ibv_srq_init_attr *attr RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT int ibv_modify_srq(struct ibv_srq *srq RBC_UNUSED,
+			     struct ibv_srq_attr *attr RBC_UNUSED,
+			     int attr_mask RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT int ibv_query_srq(struct ibv_srq *srq RBC_UNUSED,
+			    struct ibv_srq_attr *attr RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT int ibv_destroy_srq(struct ibv_srq *srq RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT struct ibv_ah *ibv_create_ah(struct ibv_pd *pd RBC_UNUSED,
+				       struct ibv_ah_attr *attr RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT struct ibv_ah *ibv_create_ah_from_wc(struct ibv_pd *pd RBC_UNUSED,
+					       struct ibv_wc *wc RBC_UNUSED,
+					       struct ibv_grh *grh RBC_UNUSED,
+					       uint8_t port_num RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT int ibv_init_ah_from_wc(struct ibv_context *context RBC_UNUSED,
+				  uint8_t port_num RBC_UNUSED,
+				  struct ibv_wc *wc RBC_UNUSED,
+				  struct ibv_grh *grh RBC_UNUSED,
+				  struct ibv_ah_attr *ah_attr RBC_UNUSED)
+{
+	RBC_FAIL_MINUS1();
+}
+
+RB_EXPORT int ibv_destroy_ah(struct ibv_ah *ah RBC_UNUSED)
+{
+	return EOPNOTSUPP;
+}
+
+RB_EXPORT int ibv_resolve_eth_l2_from_gid(struct ibv_context *context RBC_UNUSED,
+					  struct ibv_ah_attr *attr RBC_UNUSED,
+					  uint8_t eth_mac[ETHERNET_LL_SIZE] RBC_UNUSED,
+					  uint16_t *vid RBC_UNUSED)
+{
+	RBC_FAIL_MINUS1();
+}
+
+/* Importing objects shared through a uverbs command fd: there is none. */
+RB_EXPORT struct ibv_context *ibv_import_device(int cmd_fd RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT struct ibv_pd *ibv_import_pd(struct ibv_context *context RBC_UNUSED,
+				       uint32_t pd_handle RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT void ibv_unimport_pd(struct ibv_pd *pd RBC_UNUSED)
+{
+}
+
+RB_EXPORT struct ibv_mr *ibv_import_mr(struct ibv_pd *pd RBC_UNUSED,
+				       uint32_t mr_handle RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT void ibv_unimport_mr(struct ibv_mr *mr RBC_UNUSED)
+{
+}
+
+RB_EXPORT struct ibv_dm *ibv_import_dm(struct ibv_context *context RBC_UNUSED,
+				       uint32_t dm_handle RBC_UNUSED)
+{
+	RBC_FAIL_NULL();
+}
+
+RB_EXPORT void ibv_unimport_dm(struct ibv_dm *dm RBC_UNUSED)
+{
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every verb librdmabroker does not implement yet fails cleanly with
+ * EOPNOTSUPP by the function's own convention, on a real context of a real
+ * daemon (tests/client-unsupported.sh); and the inline verbs.h wrappers
+ * that go through struct verbs_context find the op missing and fail the
+ * same way.  When an issue makes one of these work, it moves out of this
+ * list into a test of its own.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <infiniband/verbs.h>
+
+static struct ibv_device **list;
+static struct ibv_context *ctx;
+
+static int setup(void **state)
+{
+	int n;
+
+	(void)state;
+	list = ibv_get_device_list(&n);
+	if (!list || n < 1)
+		return -1;
+	ctx = ibv_open_device(list[0]);
+	return ctx ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	ibv_close_device(ctx);
+	ibv_free_device_list(list);
+	return 0;
+}
+
+#define EXPECT_NULL(call) do {					\
+		errno = 0;					\
+		assert_null(call);				\
+		assert_int_equal(errno, EOPNOTSUPP);		\
+	} while (0)
+#define EXPECT_MINUS1(call) do {				\
+		errno = 0;					\
+		assert_int_equal((call), -1);			\
+		assert_int_equal(errno, EOPNOTSUPP);		\
+	} while (0)
+#define EXPECT_ERRNO(call) assert_int_equal((call), EOPNOTSUPP)
+
+/* Exported functions that return a pointer: NULL, errno EOPNOTSUPP. */
+static void test_exported_null(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	EXPECT_NULL(ibv_create_comp_channel(ctx));
+	EXPECT_NULL(ibv_alloc_pd(ctx));
+	EXPECT_NULL((ibv_reg_mr)(NULL, buf, sizeof(buf), IBV_ACCESS_LOCAL_WRITE));
+	EXPECT_NULL(ibv_reg_mr(NULL, buf, sizeof(buf), IBV_ACCESS_LOCAL_WRITE));
+	EXPECT_NULL((ibv_reg_mr_iova)(NULL, buf, sizeof(buf), 0, 0));
+	EXPECT_NULL(ibv_reg_mr_iova2(NULL, buf, sizeof(buf), 0, 0));
+	EXPECT_NULL(ibv_reg_dmabuf_mr(NULL, 0, 4096, 0, -1, 0));
+	EXPECT_NULL(ibv_create_cq(ctx, 16, NULL, NULL, 0));
+	EXPECT_NULL(ibv_create_qp(NULL, NULL));
+	EXPECT_NULL(ibv_create_srq(NULL, NULL));
+	EXPECT_NULL(ibv_create_ah(NULL, NULL));
+	EXPECT_NULL(ibv_create_ah_from_wc(NULL, NULL, NULL, 1));
+	EXPECT_NULL(ibv_qp_to_qp_ex(NULL));
+	EXPECT_NULL(ibv_import_device(-1));
+	EXPECT_NULL(ibv_import_pd(ctx, 1));
+	EXPECT_NULL(ibv_import_mr(NULL, 1));
+	EXPECT_NULL(ibv_import_dm(ctx, 1));
+}
+
+/* Exported functions that return an errno value. */
+static void test_exported_errno(void **state)
+{
+	union ibv_gid gid = { .raw = { 0xff } };
+	struct ibv_ece ece;
+
+	(void)state;
+	EXPECT_ERRNO(ibv_destroy_comp_channel(NULL));
+	EXPECT_ERRNO(ibv_dealloc_pd(NULL));
+	EXPECT_ERRNO(ibv_dereg_mr(NULL));
+	EXPECT_ERRNO(ibv_resize_cq(NULL, 32));
+	EXPECT_ERRNO(ibv_destroy_cq(NULL));
+	EXPECT_ERRNO(ibv_modify_qp(NULL, NULL, 0));
+	EXPECT_ERRNO(ibv_query_qp(NULL, NULL, 0, NULL));
+	EXPECT_ERRNO(ibv_destroy_qp(NULL));
+	EXPECT_ERRNO(ibv_modify_srq(NULL, NULL, 0));
+	EXPECT_ERRNO(ibv_query_srq(NULL, NULL));
+	EXPECT_ERRNO(ibv_destroy_srq(NULL));
+	EXPECT_ERRNO(ibv_destroy_ah(NULL));
+	EXPECT_ERRNO(ibv_attach_mcast(NULL, &gid, 0));
+	EXPECT_ERRNO(ibv_detach_mcast(NULL, &gid, 0));
+	EXPECT_ERRNO(ibv_set_ece(NULL, &ece));
+	EXPECT_ERRNO(ibv_query_ece(NULL, &ece));
+}
+
+/* Exported functions that return -1 and set errno, and the void ones. */
+static void test_exported_minus1(void **state)
+{
+	struct ibv_async_event ev;
+	struct ibv_ah_attr ah;
+	struct ibv_cq *cq;
+	void *cq_ctx;
+	uint8_t mac[6];
+	uint16_t vid;
+
+	(void)state;
+	EXPECT_MINUS1(ibv_get_async_event(ctx, &ev));
+	EXPECT_MINUS1(ibv_get_cq_event(NULL, &cq, &cq_ctx));
+	EXPECT_MINUS1(ibv_init_ah_from_wc(ctx, 1, NULL, NULL, &ah));
+	EXPECT_MINUS1(ibv_resolve_eth_l2_from_gid(ctx, &ah, mac, &vid));
+	errno = 0;
+	assert_true(ibv_rereg_mr(NULL, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL,
+				 0, 0) < 0);
+	assert_int_equal(errno, EOPNOTSUPP);
+	/* No ordering promised on a QP that cannot exist. */
+	assert_int_equal(ibv_query_qp_data_in_order(NULL, IBV_WR_SEND, 0), 0);
+	ibv_ack_cq_events(NULL, 0);
+	ibv_ack_async_event(&ev);
+	ibv_unimport_pd(NULL);
+	ibv_unimport_mr(NULL);
+	ibv_unimport_dm(NULL);
+}
+
+/* Inline wrappers in verbs.h that dispatch through verbs_context. */
+static void test_inline_ex_ops(void **state)
+{
+	struct ibv_cq_init_attr_ex cq_attr = { .cqe = 16 };
+	struct ibv_qp_init_attr_ex qp_attr = {
+		.comp_mask = IBV_QP_INIT_ATTR_PD,
+	};
+	struct ibv_srq_init_attr_ex srq_attr = {
+		.comp_mask = IBV_SRQ_INIT_ATTR_TYPE,
+	};
+	struct ibv_td_init_attr td_attr = { 0 };
+	struct ibv_xrcd_init_attr xrcd_attr = { 0 };
+	struct ibv_wq_init_attr wq_attr = { 0 };
+	struct ibv_alloc_dm_attr dm_attr = { .length = 64 };
+	struct ibv_counters_init_attr cnt_attr = { 0 };
+	struct ibv_values_ex values = { .comp_mask = IBV_VALUES_MASK_RAW_CLOCK };
+	struct ibv_parent_domain_init_attr pd_attr = { 0 };
+
+	(void)state;
+	assert_non_null(verbs_get_ctx(ctx));
+	EXPECT_NULL(ibv_create_cq_ex(ctx, &cq_attr));
+	EXPECT_NULL(ibv_create_qp_ex(ctx, &qp_attr));
+	EXPECT_NULL(ibv_create_srq_ex(ctx, &srq_attr));
+	EXPECT_NULL(ibv_alloc_td(ctx, &td_attr));
+	EXPECT_NULL(ibv_open_xrcd(ctx, &xrcd_attr));
+	EXPECT_NULL(ibv_create_wq(ctx, &wq_attr));
+	EXPECT_NULL(ibv_alloc_dm(ctx, &dm_attr));
+	EXPECT_NULL(ibv_create_counters(ctx, &cnt_attr));
+	EXPECT_NULL(ibv_alloc_parent_domain(ctx, &pd_attr));
+	EXPECT_ERRNO(ibv_query_rt_values_ex(ctx, &values));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exported_null),
+		cmocka_unit_test(test_exported_errno),
+		cmocka_unit_test(test_exported_minus1),
+		cmocka_unit_test(test_inline_ex_ops),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
