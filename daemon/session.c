@@ -229,7 +229,8 @@ int session_send(struct rb_session *s, uint16_t kind,
 	}
 	m->len = (size_t)len;
 	m->nfds = nfds;
-	memcpy(m->fds, fds, nfds * sizeof(int));	/* transferred */
+	if (nfds)
+		memcpy(m->fds, fds, nfds * sizeof(int));	/* transferred */
 	STAILQ_INSERT_TAIL(&s->outq, m, link);
 	s->outq_len++;
 	if (s->outq_len == 1)
