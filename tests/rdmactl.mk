@@ -4,5 +4,7 @@ tests_rdmactl_holder_SOURCES = tests/rdmactl-holder.c
 tests_rdmactl_holder_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_rdmactl_holder_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
 
-TESTS += tests/rdmactl-cli.sh tests/rdmactl-dev.sh tests/rdmactl-client.sh
-EXTRA_DIST += tests/rdmactl-cli.sh tests/rdmactl-dev.sh tests/rdmactl-client.sh
+TESTS += tests/rdmactl-cli.sh tests/rdmactl-dev.sh tests/rdmactl-client.sh \
+	tests/rdmactl-devinfo.sh
+EXTRA_DIST += tests/rdmactl-cli.sh tests/rdmactl-dev.sh tests/rdmactl-client.sh \
+	tests/rdmactl-devinfo.sh
