@@ -17,9 +17,12 @@ include_HEADERS = libclient/rdmabroker.h
 libclient/librdmabroker.map: libclient/librdmabroker.map.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) libclient && $(do_subst) < $(srcdir)/libclient/librdmabroker.map.in > $@
 
-pkgconfig_DATA += libclient/librdmabroker.pc
+# pkg-config librdmabroker, or rdmabroker (the name DESIGN.md uses).
+pkgconfig_DATA += libclient/librdmabroker.pc libclient/rdmabroker.pc
 libclient/librdmabroker.pc: libclient/librdmabroker.pc.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) libclient && $(do_subst) < $(srcdir)/libclient/librdmabroker.pc.in > $@
+libclient/rdmabroker.pc: libclient/rdmabroker.pc.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) libclient && $(do_subst) < $(srcdir)/libclient/rdmabroker.pc.in > $@
 
 bin_SCRIPTS += libclient/rdmab-run
 libclient/rdmab-run: libclient/rdmab-run.in Makefile
@@ -27,9 +30,9 @@ libclient/rdmab-run: libclient/rdmab-run.in Makefile
 	chmod +x $@.tmp && mv -f $@.tmp $@
 
 EXTRA_DIST += libclient/librdmabroker.map.in libclient/librdmabroker.pc.in \
-	libclient/rdmab-run.in
+	libclient/rdmabroker.pc.in libclient/rdmab-run.in
 CLEANFILES += libclient/librdmabroker.map libclient/librdmabroker.pc \
-	libclient/rdmab-run
+	libclient/rdmabroker.pc libclient/rdmab-run
 
 # The libibverbs.so.1 name rdmab-run puts first on LD_LIBRARY_PATH: in the
 # build tree for the tests, and in $(pkglibdir)/compat when installed.

@@ -85,5 +85,7 @@ if command -v pkg-config >/dev/null 2>&1; then
 	libs=$(pkg-config --libs librdmabroker)
 	case $libs in *-lrdmabroker*) ;; *) rb_fail "pkg-config --libs: $libs" ;; esac
 	case $libs in *-libverbs*) rb_fail "pkg-config --libs pulls in libibverbs: $libs" ;; esac
+	pkg-config --validate rdmabroker || rb_fail "rdmabroker.pc does not validate"
+	[ "$(pkg-config --libs rdmabroker)" = "$libs" ] || rb_fail "rdmabroker.pc differs from librdmabroker.pc"
 fi
 rb_pass
