@@ -110,8 +110,10 @@ static int listener_from_systemd(struct rb_daemon *d, int n)
 	}
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
 	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		log_err("socket from systemd: %s", strerror(errno));
-		return -errno;
+		int err = errno;
+
+		log_err("socket from systemd: %s", strerror(err));
+		return -err;
 	}
 	d->listen_fd = fd;
 	d->socket_from_systemd = true;
@@ -124,7 +126,7 @@ static int listener_check_path(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd, ret;
+	int fd, ret, err;
 
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -134,14 +136,22 @@ static int listener_check_path(const char *path)
 		return -EEXIST;
 	}
 	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a live daemon with a full backlog answers EAGAIN. */
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	err = errno;
 	close(fd);
-	if (ret == 0) {
+	if (ret == 0 || err == EAGAIN) {
 		log_err("another rdmabrokerd is already listening on %s", path);
 		return -EADDRINUSE;
+	}
+	/* Only a refused connection proves nobody listens (EACCES does not). */
+	if (err != ECONNREFUSED) {
+		log_err("%s: cannot tell whether a daemon listens there (%s); refusing to replace it",
+			path, strerror(err));
+		return -EEXIST;
 	}
 	log_notice("removing stale socket %s", path);
 	if (unlink(path) < 0 && errno != ENOENT)
