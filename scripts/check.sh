@@ -1,8 +1,8 @@
 #!/bin/bash
 # The whole test suite from a clean checkout: install what is missing,
 # build with warnings as errors in _build/, run `make check`, then
-# `make distcheck`, then the suite again built with ASan+UBSan in
-# _build-san/.  Ends with one line "N passed, N failed, N skipped"
+# `make distcheck`, check what `make install` lays down, then the suite
+# again built with ASan+UBSan in _build-san/.  Ends with one line "N passed, N failed, N skipped"
 # (the counts of both runs of the suite).
 set -uo pipefail
 
@@ -51,6 +51,37 @@ if [ $rc -eq 0 ]; then
 	fi
 fi
 
+# What `make install` lays down: the library under its soname, its
+# libibverbs.so.1 name in the private directory rdmab-run uses, the pc
+# file, header, units, example config and every man page.
+inst=0
+if [ $rc -eq 0 ]; then
+	dest=$top/_build/_dest
+	rm -rf "$dest"
+	if make install DESTDIR="$dest" >install.log 2>&1; then
+		prefix=$(sed -n 's/^S\["prefix"\]="\(.*\)"$/\1/p' config.status)
+		unitdir=$(sed -n 's/^S\["systemdsystemunitdir"\]="\(.*\)"$/\1/p' config.status)
+		unitdir=${unitdir//\$\{prefix\}/$prefix}
+		for f in sbin/rdmabrokerd bin/rdmactl bin/rdmab-run \
+			 lib/librdmabroker.so.1 lib/pkgconfig/librdmabroker.pc lib/pkgconfig/rdmabroker.pc \
+			 include/rdmabroker.h etc/rdmabroker/rdmabrokerd.conf \
+			 share/man/man8/rdmabrokerd.8 share/man/man5/rdmabrokerd.conf.5 \
+			 share/man/man8/rdmactl.8 share/man/man1/rdmab-run.1 \
+			 share/man/man7/librdmabroker.7; do
+			[ -e "$dest$prefix/$f" ] || { echo "check: install lacks $prefix/$f"; inst=1; }
+		done
+		for f in rdmabrokerd.service rdmabrokerd.socket; do
+			[ -e "$dest$unitdir/$f" ] || { echo "check: install lacks $unitdir/$f"; inst=1; }
+		done
+		link=$dest$prefix/lib/rdmabroker/compat/libibverbs.so.1
+		[ "$(readlink "$link")" = "$prefix/lib/librdmabroker.so.1" ] ||
+			{ echo "check: $link -> '$(readlink "$link")'"; inst=1; }
+	else
+		tail -n 40 install.log; inst=1
+	fi
+	echo "check: install layout $([ $inst -eq 0 ] && echo OK || echo WRONG)"
+fi
+
 # The suite once more under AddressSanitizer and UndefinedBehaviorSanitizer.
 cd "$top"
 rm -rf _build-san
@@ -70,7 +101,7 @@ fi
 
 count() { sed -n "s/^# $1: *//p" "$top/_build/test-suite.log" "$top/_build-san/test-suite.log" | awk '{ s += $1 } END { print s + 0 }'; }
 pass=$(count PASS)
-fail=$(( $(count FAIL) + $(count ERROR) + (dc != 0) + (san != 0 && $(count FAIL) + $(count ERROR) == 0) ))
+fail=$(( $(count FAIL) + $(count ERROR) + (dc != 0) + (inst != 0) + (san != 0 && $(count FAIL) + $(count ERROR) == 0) ))
 skip=$(count SKIP)
 echo "${pass} passed, ${fail} failed, ${skip} skipped"
-[ $rc -eq 0 ] && [ $dc -eq 0 ] && [ $san -eq 0 ]
+[ $rc -eq 0 ] && [ $dc -eq 0 ] && [ $inst -eq 0 ] && [ $san -eq 0 ]
