@@ -1,6 +1,6 @@
 #!/bin/sh
 # Every generated man page lints clean with mandoc, there are at least five
-# of them, and rdmabrokerd(8) documents every long option of --help.
+# of them, and each program's page documents every option of its --help.
 . "$top_srcdir/tests/lib.sh"
 
 [ -n "${MANDOC:-}" ] && [ -x "$MANDOC" ] || rb_skip "mandoc not found by configure"
@@ -21,21 +21,24 @@ for page in "$top_builddir"/man/*.[1-9]; do
 done
 [ "$n" -ge 5 ] || rb_fail "only $n man pages in $top_builddir/man (want at least 5)"
 
-# Rendered text, overstrike (bold, underline) removed.
+# Each program's --help and its page agree: every option --help lists is
+# documented.  Rendered text, overstrike (bold, underline) removed.
 bs=$(printf '\b')
-"$MANDOC" -Tascii "$top_builddir/man/rdmabrokerd.8" | sed "s/.$bs//g" \
-	> "$RB_TMP/rdmabrokerd.txt" || rb_fail "cannot render rdmabrokerd.8"
-"$RB_DAEMON" --help > "$RB_TMP/help" || rb_fail "rdmabrokerd --help failed"
-opts=$(grep -o -- '--[a-z][a-z-]*' "$RB_TMP/help" | sort -u)
-[ -n "$opts" ] || rb_fail "no long options in rdmabrokerd --help"
-for o in $opts; do
-	grep -q -- "$o" "$RB_TMP/rdmabrokerd.txt" ||
-		rb_fail "rdmabrokerd --help lists $o but rdmabrokerd(8) does not"
-	echo "ok: rdmabrokerd(8) documents $o"
-done
-# ... and the short ones.
-for o in $(grep -o -- '^ *-[a-zA-Z],' "$RB_TMP/help" | tr -d ' ,'); do
-	grep -q -- "$o" "$RB_TMP/rdmabrokerd.txt" ||
-		rb_fail "rdmabrokerd --help lists $o but rdmabrokerd(8) does not"
-done
+check_options() {	# NAME PAGE HELP-COMMAND...
+	name=$1 page=$2
+	shift 2
+	"$MANDOC" -Tascii "$top_builddir/man/$page" | sed "s/.$bs//g" \
+		> "$RB_TMP/$page.txt" || rb_fail "cannot render $page"
+	"$@" --help > "$RB_TMP/help" || rb_fail "$name --help failed"
+	opts=$(grep -o -- '--[a-z][a-z-]*' "$RB_TMP/help" | sort -u)
+	[ -n "$opts" ] || rb_fail "no long options in $name --help"
+	for o in $opts $(grep -o -- '^ *-[a-zA-Z],' "$RB_TMP/help" | tr -d ' ,'); do
+		grep -q -- "$o" "$RB_TMP/$page.txt" ||
+			rb_fail "$name --help lists $o but $page does not"
+	done
+	echo "ok: $page documents every option of $name --help"
+}
+check_options rdmabrokerd rdmabrokerd.8 "$RB_DAEMON"
+check_options rdmactl rdmactl.8 "$RB_RDMACTL"
+check_options rdmab-run rdmab-run.1 "$top_builddir/libclient/rdmab-run"
 rb_pass
