@@ -169,3 +169,83 @@ int admin_device_show(struct rb_session *s, const Rdmabroker__Request *req,
 	rep->msg.device_show = m;
 	return 0;
 }
+
+/*
+ * Resources.  Non-admins see their own uid's only.  Entries stop before
+ * the reply would outgrow one datagram; `truncated` says so.
+ */
+#define RES_SHOW_BUDGET	(RB_WIRE_MAX_FRAME - 4096)
+
+int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep)
+{
+	const Rdmabroker__ResShowReq *q = req->res_show;
+	struct rb_daemon *d = s->d;
+	Rdmabroker__ResShowReply *m = reply_alloc(rep, sizeof(*m));
+	Rdmabroker__ResEntry **v = NULL;
+	size_t n = 0, cap = 0, bytes = 0;
+	struct rb_session *o;
+	int type = -1;
+
+	if (!m)
+		return -ENOMEM;
+	rdmabroker__res_show_reply__init(m);
+	if (q->type) {
+		type = res_type_parse(q->type);
+		if (type < 0) {
+			reply_error(rep, "no resource type '%s'", q->type);
+			return -EINVAL;
+		}
+	}
+	TAILQ_FOREACH(o, &d->sessions, link) {
+		struct rb_res *r;
+
+		if (!s->admin && o->uid != s->uid)
+			continue;
+		if (q->has_pid && (uint32_t)o->pid != q->pid)
+			continue;
+		TAILQ_FOREACH(r, &o->res.list, link) {
+			Rdmabroker__ResEntry *e;
+
+			if (type >= 0 && r->type != (enum rb_res_type)type)
+				continue;
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				Rdmabroker__ResEntry **nv = reply_alloc(rep, ncap * sizeof(*nv));
+
+				if (!nv)
+					return -ENOMEM;
+				if (n)
+					memcpy(nv, v, n * sizeof(*nv));
+				v = nv;
+				cap = ncap;
+			}
+			e = reply_alloc(rep, sizeof(*e));
+			if (!e)
+				return -ENOMEM;
+			rdmabroker__res_entry__init(e);
+			e->type = (char *)res_type_name(r->type);
+			e->handle = r->handle;
+			e->client_id = o->id;
+			e->pid = (uint32_t)o->pid;
+			e->uid = o->uid;
+			e->comm = o->comm;
+			e->device = o->device ? o->device->name : (char *)"";
+			e->users = r->users;
+			e->created = (uint64_t)r->created;
+			bytes += rdmabroker__res_entry__get_packed_size(e) + 4;
+			if (bytes > RES_SHOW_BUDGET) {
+				m->has_truncated = true;
+				m->truncated = true;
+				goto done;
+			}
+			v[n++] = e;
+		}
+	}
+done:
+	m->n_entries = n;
+	m->entries = v;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_RES_SHOW;
+	rep->msg.res_show = m;
+	return 0;
+}

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "daemon/cfg.h"
+#include "daemon/res.h"
 #include "drivers/driver.h"
 #include "proto/rdmabroker.pb-c.h"
 #include "proto/wire.h"
@@ -53,6 +54,8 @@ struct rb_session {
 	char client_version[32];
 	char client_name[32];
 	struct rb_device *device;	/* set by DeviceOpen */
+	struct rb_res_table res;	/* the objects this session owns */
+	struct rb_usage *usage;		/* its uid's, shared with its other sessions */
 
 	STAILQ_HEAD(, rb_outmsg) outq;
 	size_t outq_len;
@@ -77,6 +80,8 @@ struct rb_daemon {
 	TAILQ_HEAD(, rb_session) sessions;
 	uint32_t nsessions;
 	uint64_t next_session_id;
+
+	LIST_HEAD(, rb_usage) usages;	/* per uid with sessions */
 
 	struct rb_device *devices[RB_MAX_DEVICES];
 	uint32_t ndevices;

@@ -20,6 +20,7 @@ int device_init(struct rb_daemon *d)
 
 	if (d->cfg.soft.enable) {
 		struct rb_device *dev;
+		struct ibv_device_attr_ex attr;
 		union ibv_gid gid;
 		enum ibv_gid_type type;
 		char text[INET6_ADDRSTRLEN];
@@ -31,6 +32,13 @@ int device_init(struct rb_daemon *d)
 		}
 		dev->index = d->ndevices;
 		d->devices[d->ndevices++] = dev;
+		memset(&attr, 0, sizeof(attr));
+		ret = dev->ops.query_device(dev, &attr);
+		if (ret < 0) {
+			log_err("device %s: query_device: %s", dev->name, strerror(-ret));
+			return ret;
+		}
+		dev->max_pd = (uint32_t)attr.orig_attr.max_pd;
 		dev->ops.query_gid(dev, 1, 0, &gid, &type);
 		inet_ntop(AF_INET6, gid.raw, text, sizeof(text));
 		log_info("device %s (soft): node GUID %016" PRIx64 ", GID[0] %s (from %s)",

@@ -43,10 +43,13 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(PORT_QUERY, "port_query", 0, 0, device_port_query),
 	ENTRY(GID_QUERY, "gid_query", 0, 0, device_gid_query),
 	ENTRY(PKEY_QUERY, "pkey_query", 0, 0, device_pkey_query),
+	ENTRY(PD_ALLOC, "pd_alloc", DISPATCH_NEEDS_DEVICE, 0, pd_alloc),
+	ENTRY(PD_DEALLOC, "pd_dealloc", DISPATCH_NEEDS_DEVICE, 0, pd_dealloc),
 	/* Anyone may ask; the handlers show non-admins only their own. */
 	ENTRY(DAEMON_STATUS, "status", 0, 0, admin_status),
 	ENTRY(CLIENT_LIST, "client_list", 0, 0, admin_client_list),
 	ENTRY(DEVICE_SHOW, "device_show", 0, 0, admin_device_show),
+	ENTRY(RES_SHOW, "res_show", 0, 0, admin_res_show),
 };
 
 #define DISPATCH_TABLE_LEN (sizeof(dispatch_table) / sizeof(dispatch_table[0]))

@@ -50,6 +50,12 @@ int device_gid_query(struct rb_session *s, const Rdmabroker__Request *req,
 		     struct rb_reply *rep);
 int device_pkey_query(struct rb_session *s, const Rdmabroker__Request *req,
 		      struct rb_reply *rep);
+int pd_alloc(struct rb_session *s, const Rdmabroker__Request *req,
+	     struct rb_reply *rep);
+int pd_dealloc(struct rb_session *s, const Rdmabroker__Request *req,
+	       struct rb_reply *rep);
+int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep);
 int admin_status(struct rb_session *s, const Rdmabroker__Request *req,
 		 struct rb_reply *rep);
 int admin_client_list(struct rb_session *s, const Rdmabroker__Request *req,

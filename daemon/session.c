@@ -115,17 +115,21 @@ void session_accept(struct rb_daemon *d, int fd)
 	s->admin = session_is_admin(d, s->uid, s->gid, s->groups, s->ngroups);
 	s->connected_since = time(NULL);
 	STAILQ_INIT(&s->outq);
+	res_table_init(&s->res);
 	session_read_comm(cred.pid, s->comm, sizeof(s->comm));
 
+	s->usage = res_usage_get(d, s->uid);
 	s->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST,
 			       session_read_cb, s);
 	s->ev_write = event_new(d->base, fd, EV_WRITE, session_write_cb, s);
-	if (!s->ev_read || !s->ev_write || event_add(s->ev_read, NULL) < 0) {
+	if (!s->usage || !s->ev_read || !s->ev_write ||
+	    event_add(s->ev_read, NULL) < 0) {
 		log_err("accept: cannot watch client socket; connection dropped");
 		if (s->ev_read)
 			event_free(s->ev_read);
 		if (s->ev_write)
 			event_free(s->ev_write);
+		res_usage_put(d, s->usage);
 		free(s);
 		close(fd);
 		return;
@@ -164,6 +168,9 @@ void session_destroy(struct rb_session *s)
 	event_free(s->ev_write);
 	session_outq_free(s);
 	close(s->fd);
+	/* Whatever the client left behind, in dependency order. */
+	res_table_fini(s);
+	res_usage_put(d, s->usage);
 	log_info("client %" PRIu64 " disconnected: pid %d uid %u comm %s",
 		 s->id, (int)s->pid, (unsigned int)s->uid, s->comm);
 	free(s);

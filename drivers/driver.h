@@ -52,6 +52,10 @@ struct rb_device {
 	enum ibv_node_type node_type;
 	enum ibv_transport_type transport_type;
 	uint8_t phys_port_cnt;
+	/* Capacity, from query_device at registration, and what is in use
+	 * (kept by the daemon's registry; the device refuses past max). */
+	uint32_t max_pd;
+	uint32_t npds;
 	void *priv;			/* the driver's */
 };
 

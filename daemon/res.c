@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/* The resource registry: handles, dependencies, per-user limits (res.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+#include "daemon/res.h"
+
+/*
+ * A handle is (generation << RES_SLOT_BITS) | (slot + 1): never 0, and a
+ * freed slot's next object gets a different handle.
+ */
+#define RES_SLOT_BITS	20
+#define RES_MAX_SLOTS	((1u << RES_SLOT_BITS) - 1)
+#define RES_GEN_MASK	((1u << (32 - RES_SLOT_BITS)) - 1)
+
+static const char *const res_type_names[RB_RES_TYPE_COUNT] = {
+	[RB_RES_PD] = "pd",
+};
+
+const char *res_type_name(enum rb_res_type type)
+{
+	return (unsigned int)type < RB_RES_TYPE_COUNT ? res_type_names[type] : "?";
+}
+
+int res_type_parse(const char *name)
+{
+	for (int i = 0; i < RB_RES_TYPE_COUNT; i++)
+		if (strcmp(name, res_type_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void res_table_init(struct rb_res_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	TAILQ_INIT(&t->list);
+}
+
+/* Room for one more slot; false when the table cannot grow. */
+static bool res_table_grow(struct rb_res_table *t)
+{
+	uint32_t n = t->nslots ? t->nslots * 2 : 64;
+	struct rb_res **slots;
+	uint16_t *gens;
+	uint32_t *free_slots;
+
+	if (t->nslots >= RES_MAX_SLOTS)
+		return false;
+	if (n > RES_MAX_SLOTS)
+		n = RES_MAX_SLOTS;
+	slots = realloc(t->slots, n * sizeof(*slots));
+	if (!slots)
+		return false;
+	t->slots = slots;
+	gens = realloc(t->gens, n * sizeof(*gens));
+	if (!gens)
+		return false;
+	t->gens = gens;
+	free_slots = realloc(t->free_slots, n * sizeof(*free_slots));
+	if (!free_slots)
+		return false;
+	t->free_slots = free_slots;
+	/* Push the new slots so the lowest is handed out first. */
+	for (uint32_t i = n; i-- > t->nslots;) {
+		t->slots[i] = NULL;
+		t->gens[i] = 1;
+		t->free_slots[t->nfree++] = i;
+	}
+	t->nslots = n;
+	return true;
+}
+
+int res_add(struct rb_session *s, struct rb_res *r)
+{
+	struct rb_res_table *t = &s->res;
+	uint32_t slot;
+
+	if (t->nfree == 0 && !res_table_grow(t))
+		return -ENOSPC;
+	slot = t->free_slots[--t->nfree];
+	t->slots[slot] = r;
+	r->handle = ((uint32_t)t->gens[slot] << RES_SLOT_BITS) | (slot + 1);
+	r->owner = s;
+	r->created = time(NULL);
+	r->users = 0;
+	if (r->parent)
+		r->parent->users++;
+	TAILQ_INSERT_TAIL(&t->list, r, link);
+	t->count[r->type]++;
+	return 0;
+}
+
+struct rb_res *res_lookup(struct rb_session *s, uint32_t handle,
+			  enum rb_res_type type, struct rb_reply *rep)
+{
+	struct rb_res_table *t = &s->res;
+	uint32_t slot = (handle & RES_MAX_SLOTS) - 1;	/* 0 wraps: invalid */
+	uint32_t gen = handle >> RES_SLOT_BITS;
+	struct rb_res *r;
+
+	r = slot < t->nslots && t->gens[slot] == gen ? t->slots[slot] : NULL;
+	if (!r || r->type != type) {
+		reply_error(rep, "no %s with handle %#" PRIx32 " on this connection",
+			    res_type_name(type), handle);
+		return NULL;
+	}
+	return r;
+}
+
+/* Out of the table and destroyed; no checks. */
+static void res_release(struct rb_res *r)
+{
+	struct rb_res_table *t = &r->owner->res;
+	uint32_t slot = (r->handle & RES_MAX_SLOTS) - 1;
+
+	t->slots[slot] = NULL;
+	t->gens[slot] = (uint16_t)((t->gens[slot] + 1) & RES_GEN_MASK);
+	if (t->gens[slot] == 0)
+		t->gens[slot] = 1;
+	t->free_slots[t->nfree++] = slot;
+	TAILQ_REMOVE(&t->list, r, link);
+	t->count[r->type]--;
+	if (r->parent)
+		r->parent->users--;
+	r->destroy(r);
+}
+
+int res_remove(struct rb_res *r, struct rb_reply *rep)
+{
+	if (r->users) {
+		reply_error(rep, "%s %#" PRIx32 " is still used by %" PRIu32 " object(s)",
+			    res_type_name(r->type), r->handle, r->users);
+		return -EBUSY;
+	}
+	res_release(r);
+	return 0;
+}
+
+void res_table_fini(struct rb_session *s)
+{
+	struct rb_res_table *t = &s->res;
+	struct rb_res *r;
+	unsigned int n = 0;
+
+	/* Newest first: everything an object depends on is older than it. */
+	while ((r = TAILQ_LAST(&t->list, rb_res_list))) {
+		res_release(r);
+		n++;
+	}
+	if (n)
+		log_info("client %" PRIu64 " (pid %d): freed %u object(s) it left behind",
+			 s->id, (int)s->pid, n);
+	free(t->slots);
+	free(t->gens);
+	free(t->free_slots);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ------------------------------------------------------------ usage */
+
+struct rb_usage *res_usage_get(struct rb_daemon *d, uid_t uid)
+{
+	struct rb_usage *u;
+
+	LIST_FOREACH(u, &d->usages, link) {
+		if (u->uid == uid) {
+			u->refs++;
+			return u;
+		}
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->uid = uid;
+	u->refs = 1;
+	LIST_INSERT_HEAD(&d->usages, u, link);
+	return u;
+}
+
+void res_usage_put(struct rb_daemon *d, struct rb_usage *u)
+{
+	(void)d;
+	if (!u || --u->refs)
+		return;
+	LIST_REMOVE(u, link);
+	free(u);
+}
+
+int res_charge(struct rb_session *s, enum rb_limit l, uint64_t n,
+	       struct rb_reply *rep)
+{
+	const struct rb_limits *lim = cfg_limits_for(&s->d->cfg, s->uid);
+	uint64_t max = lim->v[l];
+	uint64_t *used = &s->usage->used[l];
+
+	if (max && (*used > max || n > max - *used)) {
+		log_notice("client %" PRIu64 " (pid %d uid %u): %s limit %" PRIu64
+			   " reached (%" PRIu64 " in use, %" PRIu64 " asked)",
+			   s->id, (int)s->pid, (unsigned int)s->uid,
+			   cfg_limit_name(l), max, *used, n);
+		reply_error(rep, "the %s limit of uid %u is %" PRIu64 " and %" PRIu64 " are in use",
+			    cfg_limit_name(l), (unsigned int)s->uid, max, *used);
+		return -EDQUOT;
+	}
+	*used += n;
+	return 0;
+}
+
+void res_uncharge(struct rb_session *s, enum rb_limit l, uint64_t n)
+{
+	uint64_t *used = &s->usage->used[l];
+
+	*used = *used >= n ? *used - n : 0;
+}

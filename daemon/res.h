@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The resource registry: every object a client creates (PD, and later MR,
+ * CQ, QP, SRQ, AH) is an rb_res owned by one session.
+ *
+ * - Handles are per session.  A handle names a slot of that session's table
+ *   and carries the slot's generation, so a handle of another session, a
+ *   stale handle (freed, maybe reused) or a handle of the wrong type is
+ *   refused with EINVAL, as the kernel refuses a bad uverbs handle.  No
+ *   lookup ever looks outside the caller's own table.
+ * - An object counts the objects that depend on it (users); destroying it
+ *   while users > 0 is EBUSY.
+ * - Every object is charged to its owner's uid against the per-user limits
+ *   of rdmabrokerd.conf; past a limit the create fails with EDQUOT and one
+ *   log line, and nothing else changes.
+ * - When the session ends, its objects are destroyed newest first, which is
+ *   dependency order (an object is always newer than what it depends on).
+ */
+#ifndef RB_DAEMON_RES_H
+#define RB_DAEMON_RES_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "daemon/cfg.h"
+
+struct rb_session;
+struct rb_daemon;
+struct rb_reply;
+
+enum rb_res_type {
+	RB_RES_PD,
+	RB_RES_TYPE_COUNT
+};
+
+struct rb_res {
+	TAILQ_ENTRY(rb_res) link;	/* the owner's objects, oldest first */
+	struct rb_session *owner;
+	enum rb_res_type type;
+	uint32_t handle;
+	uint32_t users;			/* objects that depend on this one */
+	struct rb_res *parent;		/* what this one depends on, or NULL */
+	time_t created;
+	/* Type-specific teardown; frees the object (whose first member is
+	 * the rb_res).  Called once, after the registry let go of it. */
+	void (*destroy)(struct rb_res *r);
+};
+
+TAILQ_HEAD(rb_res_list, rb_res);
+
+/* Per-session handle table. */
+struct rb_res_table {
+	struct rb_res **slots;
+	uint16_t *gens;			/* generation of each slot */
+	uint32_t *free_slots;		/* stack of unused slot numbers */
+	uint32_t nslots, nfree;
+	struct rb_res_list list;
+	uint32_t count[RB_RES_TYPE_COUNT];
+};
+
+/* What one uid holds, over all its sessions. */
+struct rb_usage {
+	LIST_ENTRY(rb_usage) link;
+	uid_t uid;
+	unsigned int refs;		/* sessions of this uid */
+	uint64_t used[RB_LIMIT_COUNT];
+};
+
+const char *res_type_name(enum rb_res_type type);
+/* The type named name ("pd", ...), or -1. */
+int res_type_parse(const char *name);
+
+void res_table_init(struct rb_res_table *t);
+/* Destroy every object of the session, newest first; free the table. */
+void res_table_fini(struct rb_session *s);
+
+struct rb_usage *res_usage_get(struct rb_daemon *d, uid_t uid);
+void res_usage_put(struct rb_daemon *d, struct rb_usage *u);
+
+/*
+ * Charge n units of limit l to the session's user; -EDQUOT (logged, and
+ * said in rep) past the limit in force for that uid.  res_uncharge undoes.
+ */
+int res_charge(struct rb_session *s, enum rb_limit l, uint64_t n,
+	       struct rb_reply *rep);
+void res_uncharge(struct rb_session *s, enum rb_limit l, uint64_t n);
+
+/*
+ * Enter r (its type, parent, destroy set by the caller) into the session's
+ * table; sets r->handle, r->owner, r->created and takes a use of the
+ * parent.  -ENOSPC when the table is full.
+ */
+int res_add(struct rb_session *s, struct rb_res *r);
+
+/*
+ * The caller's object of this type with this handle, or NULL with EINVAL
+ * said in rep.
+ */
+struct rb_res *res_lookup(struct rb_session *s, uint32_t handle,
+			  enum rb_res_type type, struct rb_reply *rep);
+
+/*
+ * Take r out of its table, drop its use of the parent and destroy it;
+ * -EBUSY (said in rep) if other objects still use it.
+ */
+int res_remove(struct rb_res *r, struct rb_reply *rep);
+
+#endif /* RB_DAEMON_RES_H */
