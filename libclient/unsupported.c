@@ -31,16 +31,6 @@ RB_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel RBC_UNUS
 	return EOPNOTSUPP;
 }
 
-RB_EXPORT struct ibv_pd *ibv_alloc_pd(struct ibv_context *context RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
-RB_EXPORT int ibv_dealloc_pd(struct ibv_pd *pd RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
 #undef ibv_reg_mr
 RB_EXPORT struct ibv_mr *ibv_reg_mr(struct ibv_pd *pd RBC_UNUSED,
 				    void *addr RBC_UNUSED,

@@ -62,7 +62,6 @@ static void test_exported_null(void **state)
 
 	(void)state;
 	EXPECT_NULL(ibv_create_comp_channel(ctx));
-	EXPECT_NULL(ibv_alloc_pd(ctx));
 	EXPECT_NULL((ibv_reg_mr)(NULL, buf, sizeof(buf), IBV_ACCESS_LOCAL_WRITE));
 	EXPECT_NULL(ibv_reg_mr(NULL, buf, sizeof(buf), IBV_ACCESS_LOCAL_WRITE));
 	EXPECT_NULL((ibv_reg_mr_iova)(NULL, buf, sizeof(buf), 0, 0));
@@ -88,7 +87,6 @@ static void test_exported_errno(void **state)
 
 	(void)state;
 	EXPECT_ERRNO(ibv_destroy_comp_channel(NULL));
-	EXPECT_ERRNO(ibv_dealloc_pd(NULL));
 	EXPECT_ERRNO(ibv_dereg_mr(NULL));
 	EXPECT_ERRNO(ibv_resize_cq(NULL, 32));
 	EXPECT_ERRNO(ibv_destroy_cq(NULL));

@@ -23,3 +23,14 @@ client_shell_tests = tests/client-abi.sh tests/client-query.sh \
 	tests/client-devinfo.sh tests/client-rdmab-run.sh
 TESTS += tests/client-helpers $(client_shell_tests)
 EXTRA_DIST += $(client_shell_tests)
+
+# Objects: the registry through the protocol and through the verbs.
+check_PROGRAMS += tests/daemon-res tests/client-pd
+tests_daemon_res_SOURCES = tests/daemon-res.c
+tests_daemon_res_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_daemon_res_LDADD = proto/libproto.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS)
+tests_client_pd_SOURCES = tests/client-pd.c
+tests_client_pd_CFLAGS = $(client_test_cflags)
+tests_client_pd_LDADD = $(client_test_ldadd)
+TESTS += tests/res-pd.sh
+EXTRA_DIST += tests/res-pd.sh
