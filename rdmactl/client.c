@@ -76,25 +76,18 @@ static int client_show(struct rdmactl *rc, int argc, char **argv)
 	int ret;
 
 	if (argc > 0) {
-		unsigned long v;
-		char *end;
-
 		if (strcmp(argv[0], "pid"))
 			return rdmactl_usage_error(client_usage, "client show: unknown filter \"%s\"",
 						   argv[0]);
 		if (argc < 2)
 			return rdmactl_usage_error(client_usage, "client show: pid needs a value");
-		errno = 0;
-		v = strtoul(argv[1], &end, 10);
-		if (errno || end == argv[1] || *end || argv[1][0] == '-' ||
-		    v == 0 || v > INT32_MAX)
-			return rdmactl_usage_error(client_usage, "client show: invalid pid \"%s\"",
-						   argv[1]);
+		ret = rdmactl_parse_pid(client_usage, "client show", argv[1], &q.pid);
+		if (ret)
+			return ret;
 		if (argc > 2)
 			return rdmactl_usage_error(client_usage, "client show: unexpected argument \"%s\"",
 						   argv[2]);
 		q.has_pid = 1;
-		q.pid = (uint32_t)v;
 	}
 	ret = rdmactl_connect(rc);
 	if (ret)

@@ -21,9 +21,11 @@ static void usage(FILE *out)
 		"       rdmactl [OPTIONS] help\n"
 		"Show the devices, clients and state of the rdmabroker daemon.\n"
 		"\n"
-		"OBJECT := { dev | client | status }\n"
+		"OBJECT := { dev | client | res | status }\n"
 		"  dev [show [NAME]]          devices, ports and GIDs\n"
 		"  client [show [pid PID]]    connected clients\n"
+		"  res [show [TYPE] [pid PID]]\n"
+		"                             objects held by clients (TYPE: pd)\n"
 		"  status [show]              the daemon\n"
 		"  OBJECT help                commands of OBJECT\n"
 		"Objects and commands may be abbreviated to a unique prefix.\n"
@@ -147,9 +149,25 @@ int rdmactl_call(struct rdmactl *rc, Rdmabroker__Request *req,
 	return 0;
 }
 
+int rdmactl_parse_pid(void (*usage_fn)(FILE *out), const char *what,
+		      const char *arg, uint32_t *pid)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v == 0 ||
+	    v > INT32_MAX)
+		return rdmactl_usage_error(usage_fn, "%s: invalid pid \"%s\"", what, arg);
+	*pid = (uint32_t)v;
+	return RDMACTL_OK;
+}
+
 static const struct rdmactl_cmd objects[] = {
 	{ "dev", dev_run },
 	{ "client", client_run },
+	{ "res", res_run },
 	{ "status", status_run },
 	{ NULL, NULL },
 };

@@ -62,11 +62,20 @@ int rdmactl_call(struct rdmactl *rc, Rdmabroker__Request *req,
 		 Rdmabroker__Reply__BodyCase body, Rdmabroker__Reply **reply,
 		 char *err, size_t errlen);
 
+/*
+ * A PID argument: a positive decimal number; otherwise a usage error
+ * naming `what` (RDMACTL_USAGE).
+ */
+int rdmactl_parse_pid(void (*usage_fn)(FILE *out), const char *what,
+		      const char *arg, uint32_t *pid);
+
 /* The objects. */
 int dev_run(struct rdmactl *rc, int argc, char **argv);
 void dev_usage(FILE *out);
 int client_run(struct rdmactl *rc, int argc, char **argv);
 void client_usage(FILE *out);
+int res_run(struct rdmactl *rc, int argc, char **argv);
+void res_usage(FILE *out);
 int status_run(struct rdmactl *rc, int argc, char **argv);
 void status_usage(FILE *out);
 

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rdmactl res: the objects clients hold in rdmabrokerd (ResShowReq), like
+ * iproute2's `rdma res`.  `res` alone sums them per client; `res show`
+ * lists them.  Non-admins see only their own uid's.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rdmactl/rdmactl.h"
+
+/* The types the daemon knows, in the order summaries print them. */
+static const char *const res_types[] = { "pd", NULL };
+
+void res_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: rdmactl [OPTIONS] res\n"
+		"       rdmactl [OPTIONS] res show [TYPE] [pid PID]\n"
+		"       rdmactl res help\n"
+		"TYPE := { pd }\n"
+		"Without a command, count the objects of each client; \"show\" lists\n"
+		"them, of one TYPE or of process PID.  Only your own unless you are an\n"
+		"administrator.\n");
+}
+
+/* Parses [TYPE] [pid PID] into q; RDMACTL_OK or a usage error. */
+static int res_parse_filters(int argc, char **argv, Rdmabroker__ResShowReq *q)
+{
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "pid") == 0) {
+			int ret;
+
+			if (i + 1 >= argc)
+				return rdmactl_usage_error(res_usage, "res show: pid needs a value");
+			ret = rdmactl_parse_pid(res_usage, "res show", argv[++i], &q->pid);
+			if (ret)
+				return ret;
+			q->has_pid = 1;
+			continue;
+		}
+		for (const char *const *t = res_types; *t; t++)
+			if (strcmp(argv[i], *t) == 0 && !q->type)
+				q->type = argv[i];
+		if (q->type != argv[i])
+			return rdmactl_usage_error(res_usage, "res show: unknown argument \"%s\"",
+						   argv[i]);
+	}
+	return RDMACTL_OK;
+}
+
+/* One ResShow round trip; NULL (reason printed) on failure. */
+static Rdmabroker__ResShowReply *res_fetch(struct rdmactl *rc,
+					   Rdmabroker__ResShowReq *q,
+					   Rdmabroker__Reply **rep)
+{
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	char err[256];
+
+	if (rdmactl_connect(rc))
+		return NULL;
+	req.body_case = RDMABROKER__REQUEST__BODY_RES_SHOW;
+	req.res_show = q;
+	if (rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_RES_SHOW, rep, err,
+			 sizeof(err)) < 0) {
+		if (err[0])
+			fprintf(stderr, "rdmactl: res: %s\n", err);
+		return NULL;
+	}
+	if ((*rep)->res_show->truncated)
+		fprintf(stderr, "rdmactl: res: more objects than fit in one reply; showing the first %zu\n",
+			(*rep)->res_show->n_entries);
+	return (*rep)->res_show;
+}
+
+static const struct pr_field res_entry_fields[] = {
+	{ .key = "type" },
+	{ .key = "handle", .fmt = PR_HEX },
+	{ .key = "client", .label = "client" },
+	{ .key = "pid", .label = "pid" },
+	{ .key = "comm", .label = "comm" },
+	{ .key = "dev", .label = "dev" },
+	{ .key = "users", .label = "users" },
+	{ .key = "uid", .label = "uid", .flags = PR_DETAIL },
+	{ .key = "created", .label = "created", .flags = PR_DETAIL },
+	{ .key = NULL },
+};
+
+static const struct pr_layout res_entry_layout = { .fields = res_entry_fields };
+
+static int res_show(struct rdmactl *rc, int argc, char **argv)
+{
+	Rdmabroker__ResShowReq q = RDMABROKER__RES_SHOW_REQ__INIT;
+	Rdmabroker__ResShowReply *m;
+	Rdmabroker__Reply *rep;
+	struct json_object *doc;
+	int ret = res_parse_filters(argc, argv, &q);
+
+	if (ret)
+		return ret;
+	m = res_fetch(rc, &q, &rep);
+	if (!m)
+		return RDMACTL_FAIL;
+	doc = json_object_new_array();
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const Rdmabroker__ResEntry *e = m->entries[i];
+		struct json_object *o = json_object_new_object();
+
+		pr_add_str(o, "type", e->type);
+		pr_add_int(o, "handle", e->handle);
+		pr_add_u64(o, "client", e->client_id);
+		pr_add_int(o, "pid", e->pid);
+		pr_add_int(o, "uid", e->uid);
+		pr_add_str(o, "comm", e->comm);
+		pr_add_str(o, "dev", e->device);
+		pr_add_int(o, "users", e->users);
+		pr_add_time(o, "created", e->created);
+		json_object_array_add(doc, o);
+	}
+	rb_rpc_reply_free(rep);
+	return pr_output(rc, doc, &res_entry_layout);
+}
+
+/* The summary row of client id in doc, made on first sight. */
+static struct json_object *res_summary_row(struct json_object *doc,
+					   const Rdmabroker__ResEntry *e)
+{
+	size_t n = json_object_array_length(doc);
+	struct json_object *o, *v;
+
+	for (size_t i = 0; i < n; i++) {
+		o = json_object_array_get_idx(doc, i);
+		if (json_object_object_get_ex(o, "client", &v) &&
+		    (uint64_t)json_object_get_int64(v) == e->client_id)
+			return o;
+	}
+	o = json_object_new_object();
+	pr_add_u64(o, "client", e->client_id);
+	pr_add_int(o, "pid", e->pid);
+	pr_add_str(o, "comm", e->comm);
+	pr_add_str(o, "dev", e->device);
+	for (const char *const *t = res_types; *t; t++)
+		pr_add_int(o, *t, 0);
+	json_object_array_add(doc, o);
+	return o;
+}
+
+static const struct pr_field res_summary_fields[] = {
+	{ .key = "client", .label = "client" },
+	{ .key = "pid", .label = "pid" },
+	{ .key = "comm", .label = "comm" },
+	{ .key = "dev", .label = "dev" },
+	{ .key = "pd", .label = "pd" },
+	{ .key = NULL },
+};
+
+static const struct pr_layout res_summary_layout = { .fields = res_summary_fields };
+
+static int res_summary(struct rdmactl *rc, int argc, char **argv)
+{
+	Rdmabroker__ResShowReq q = RDMABROKER__RES_SHOW_REQ__INIT;
+	Rdmabroker__ResShowReply *m;
+	Rdmabroker__Reply *rep;
+	struct json_object *doc;
+
+	(void)argv;
+	if (argc > 0)
+		return rdmactl_usage_error(res_usage, "res: unknown command \"%s\"", argv[0]);
+	m = res_fetch(rc, &q, &rep);
+	if (!m)
+		return RDMACTL_FAIL;
+	doc = json_object_new_array();
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const Rdmabroker__ResEntry *e = m->entries[i];
+		struct json_object *row = res_summary_row(doc, e), *v;
+
+		if (json_object_object_get_ex(row, e->type, &v))
+			json_object_set_int64(v, json_object_get_int64(v) + 1);
+	}
+	rb_rpc_reply_free(rep);
+	return pr_output(rc, doc, &res_summary_layout);
+}
+
+static const struct rdmactl_cmd res_cmds[] = {
+	{ "show", res_show },
+	{ NULL, NULL },
+};
+
+int res_run(struct rdmactl *rc, int argc, char **argv)
+{
+	if (argc == 0)
+		return res_summary(rc, 0, NULL);
+	return rdmactl_dispatch(rc, "res command", res_cmds, res_usage, argc, argv);
+}
