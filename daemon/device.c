@@ -39,6 +39,8 @@ int device_init(struct rb_daemon *d)
 			return ret;
 		}
 		dev->max_pd = (uint32_t)attr.orig_attr.max_pd;
+		dev->max_cq = (uint32_t)attr.orig_attr.max_cq;
+		dev->max_cqe = (uint32_t)attr.orig_attr.max_cqe;
 		dev->ops.query_gid(dev, 1, 0, &gid, &type);
 		inet_ntop(AF_INET6, gid.raw, text, sizeof(text));
 		log_info("device %s (soft): node GUID %016" PRIx64 ", GID[0] %s (from %s)",

@@ -45,6 +45,11 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(PKEY_QUERY, "pkey_query", 0, 0, device_pkey_query),
 	ENTRY(PD_ALLOC, "pd_alloc", DISPATCH_NEEDS_DEVICE, 0, pd_alloc),
 	ENTRY(PD_DEALLOC, "pd_dealloc", DISPATCH_NEEDS_DEVICE, 0, pd_dealloc),
+	ENTRY(CHANNEL_CREATE, "channel_create", DISPATCH_NEEDS_DEVICE, 0, channel_create),
+	ENTRY(CHANNEL_DESTROY, "channel_destroy", DISPATCH_NEEDS_DEVICE, 0, channel_destroy_req),
+	ENTRY(CQ_CREATE, "cq_create", DISPATCH_NEEDS_DEVICE, 0, cq_create),
+	ENTRY(CQ_RESIZE, "cq_resize", DISPATCH_NEEDS_DEVICE, 0, cq_resize),
+	ENTRY(CQ_DESTROY, "cq_destroy", DISPATCH_NEEDS_DEVICE, 0, cq_destroy_req),
 	/* Anyone may ask; the handlers show non-admins only their own. */
 	ENTRY(DAEMON_STATUS, "status", 0, 0, admin_status),
 	ENTRY(CLIENT_LIST, "client_list", 0, 0, admin_client_list),

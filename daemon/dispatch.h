@@ -54,6 +54,16 @@ int pd_alloc(struct rb_session *s, const Rdmabroker__Request *req,
 	     struct rb_reply *rep);
 int pd_dealloc(struct rb_session *s, const Rdmabroker__Request *req,
 	       struct rb_reply *rep);
+int channel_create(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep);
+int channel_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+			struct rb_reply *rep);
+int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep);
+int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep);
+int cq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep);
 int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep);
 int admin_status(struct rb_session *s, const Rdmabroker__Request *req,

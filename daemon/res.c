@@ -22,6 +22,8 @@
 
 static const char *const res_type_names[RB_RES_TYPE_COUNT] = {
 	[RB_RES_PD] = "pd",
+	[RB_RES_CHANNEL] = "channel",
+	[RB_RES_CQ] = "cq",
 };
 
 const char *res_type_name(enum rb_res_type type)

@@ -32,6 +32,8 @@ struct rb_reply;
 
 enum rb_res_type {
 	RB_RES_PD,
+	RB_RES_CHANNEL,
+	RB_RES_CQ,
 	RB_RES_TYPE_COUNT
 };
 

@@ -20,10 +20,12 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <infiniband/verbs.h>
 
 #include "proto/rpc.h"
+#include "proto/shm.h"
 
 /* Functions and data the version script exports are marked with this. */
 #define RB_EXPORT __attribute__((visibility("default")))
@@ -36,11 +38,26 @@ struct rbc_device {
 	unsigned int refcnt;		/* list entries + open contexts */
 };
 
+struct rbc_cq {
+	struct ibv_cq cq;		/* must be first */
+	pthread_mutex_t lock;		/* pollers of this CQ, resize */
+	struct rb_ring *ring;		/* the daemon's memfd, mapped */
+	size_t ring_bytes;
+	LIST_ENTRY(rbc_cq) link;	/* in its context's list */
+};
+
+struct rbc_channel {
+	struct ibv_comp_channel ch;	/* must be first */
+	uint32_t handle;
+};
+
 struct rbc_context {
 	struct verbs_context vctx;	/* must be first; ends with ibv_context */
 	struct rbc_device *dev;
 	pthread_mutex_t rpc_lock;	/* one request in flight per connection */
 	struct rb_rpc rpc;
+	pthread_mutex_t cq_lock;	/* cqs */
+	LIST_HEAD(, rbc_cq) cqs;	/* to find the CQ of a channel event */
 };
 
 static inline struct rbc_context *to_rbc_context(struct ibv_context *ctx)
@@ -61,6 +78,17 @@ static inline struct rbc_device *to_rbc_device(struct ibv_device *dev)
  */
 int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
 	     Rdmabroker__Reply **reply);
+
+/*
+ * rbc_call for a reply that must carry exactly nfds fds, stored in fds[];
+ * a reply with any other number is EIO (and its fds closed).
+ */
+int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
+		 Rdmabroker__Reply **reply, int *fds, size_t nfds);
+
+/* The data-path ops of struct ibv_context_ops for CQs (cq.c). */
+int rbc_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc);
+int rbc_req_notify_cq(struct ibv_cq *cq, int solicited_only);
 
 /* The *_str tables and rate conversions live in strings.c; nothing shared. */
 

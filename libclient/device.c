@@ -195,6 +195,33 @@ int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
 	return 0;
 }
 
+int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
+		 Rdmabroker__Reply **reply, int *fds, size_t nfds)
+{
+	int got[RB_WIRE_MAX_FDS];
+	size_t ngot = 0;
+	int ret;
+
+	pthread_mutex_lock(&c->rpc_lock);
+	ret = rb_rpc_call(&c->rpc, req, reply, got, RB_WIRE_MAX_FDS, &ngot);
+	pthread_mutex_unlock(&c->rpc_lock);
+	if (ret < 0)
+		return EIO;
+	if ((*reply)->status != 0) {
+		ret = (*reply)->status > 0 ? (*reply)->status : EIO;
+	} else if (ngot != nfds) {
+		ret = EIO;	/* the daemon broke the contract */
+	} else {
+		memcpy(fds, got, nfds * sizeof(int));
+		return 0;
+	}
+	for (size_t i = 0; i < ngot; i++)
+		close(got[i]);
+	rb_rpc_reply_free(*reply);
+	*reply = NULL;
+	return ret;
+}
+
 /* ------------------------------------------------------------ queries */
 
 static void rbc_fill_device_attr(struct ibv_device_attr *a,
@@ -586,18 +613,6 @@ RB_EXPORT int ibv_get_pkey_index(struct ibv_context *context, uint8_t port_num,
  * that could reach them yet; they fail the way a provider without the
  * operation does.
  */
-static int rbc_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc)
-{
-	(void)cq; (void)num_entries; (void)wc;
-	return -EOPNOTSUPP;
-}
-
-static int rbc_req_notify_cq(struct ibv_cq *cq, int solicited_only)
-{
-	(void)cq; (void)solicited_only;
-	return EOPNOTSUPP;
-}
-
 static int rbc_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr,
 			 struct ibv_send_wr **bad_wr)
 {
@@ -677,6 +692,8 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 		return NULL;
 	}
 	pthread_mutex_init(&c->rpc_lock, NULL);
+	pthread_mutex_init(&c->cq_lock, NULL);
+	LIST_INIT(&c->cqs);
 	body.dev_index = dev->index;
 	req.body_case = RDMABROKER__REQUEST__BODY_DEVICE_OPEN;
 	req.device_open = &body;
@@ -716,6 +733,7 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 err:
 	rb_rpc_close(&c->rpc);
 	pthread_mutex_destroy(&c->rpc_lock);
+	pthread_mutex_destroy(&c->cq_lock);
 	free(c);
 	errno = ret;
 	return NULL;
@@ -730,6 +748,7 @@ RB_EXPORT int ibv_close_device(struct ibv_context *context)
 	rb_rpc_close(&c->rpc);	/* the daemon frees what the session held */
 	pthread_mutex_destroy(&context->mutex);
 	pthread_mutex_destroy(&c->rpc_lock);
+	pthread_mutex_destroy(&c->cq_lock);
 	free(c);
 	rbc_device_put(dev);
 	return 0;

@@ -20,17 +20,6 @@
 /* For functions returning 0 or -1 with errno. */
 #define RBC_FAIL_MINUS1() do { errno = EOPNOTSUPP; return -1; } while (0)
 
-RB_EXPORT struct ibv_comp_channel *
-ibv_create_comp_channel(struct ibv_context *context RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
-RB_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
 #undef ibv_reg_mr
 RB_EXPORT struct ibv_mr *ibv_reg_mr(struct ibv_pd *pd RBC_UNUSED,
 				    void *addr RBC_UNUSED,
@@ -81,37 +70,6 @@ RB_EXPORT int ibv_rereg_mr(struct ibv_mr *mr RBC_UNUSED, int flags RBC_UNUSED,
 RB_EXPORT int ibv_dereg_mr(struct ibv_mr *mr RBC_UNUSED)
 {
 	return EOPNOTSUPP;
-}
-
-RB_EXPORT struct ibv_cq *ibv_create_cq(struct ibv_context *context RBC_UNUSED,
-				       int cqe RBC_UNUSED,
-				       void *cq_context RBC_UNUSED,
-				       struct ibv_comp_channel *channel RBC_UNUSED,
-				       int comp_vector RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
-RB_EXPORT int ibv_resize_cq(struct ibv_cq *cq RBC_UNUSED, int cqe RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
-RB_EXPORT int ibv_destroy_cq(struct ibv_cq *cq RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
-RB_EXPORT int ibv_get_cq_event(struct ibv_comp_channel *channel RBC_UNUSED,
-			       struct ibv_cq **cq RBC_UNUSED,
-			       void **cq_context RBC_UNUSED)
-{
-	RBC_FAIL_MINUS1();
-}
-
-RB_EXPORT void ibv_ack_cq_events(struct ibv_cq *cq RBC_UNUSED,
-				 unsigned int nevents RBC_UNUSED)
-{
 }
 
 RB_EXPORT int ibv_get_async_event(struct ibv_context *context RBC_UNUSED,

@@ -13,7 +13,7 @@
 #include "rdmactl/rdmactl.h"
 
 /* The types the daemon knows, in the order summaries print them. */
-static const char *const res_types[] = { "pd", NULL };
+static const char *const res_types[] = { "pd", "cq", "channel", NULL };
 
 void res_usage(FILE *out)
 {
@@ -21,7 +21,7 @@ void res_usage(FILE *out)
 		"Usage: rdmactl [OPTIONS] res\n"
 		"       rdmactl [OPTIONS] res show [TYPE] [pid PID]\n"
 		"       rdmactl res help\n"
-		"TYPE := { pd }\n"
+		"TYPE := { pd | cq | channel }\n"
 		"Without a command, count the objects of each client; \"show\" lists\n"
 		"them, of one TYPE or of process PID.  Only your own unless you are an\n"
 		"administrator.\n");
@@ -154,6 +154,8 @@ static const struct pr_field res_summary_fields[] = {
 	{ .key = "comm", .label = "comm" },
 	{ .key = "dev", .label = "dev" },
 	{ .key = "pd", .label = "pd" },
+	{ .key = "cq", .label = "cq" },
+	{ .key = "channel", .label = "channel" },
 	{ .key = NULL },
 };
 

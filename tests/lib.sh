@@ -125,3 +125,13 @@ rb_wait_for_log() {
 	done
 	return 1
 }
+
+# rb_wait_daemon_fds_le N: wait (up to 10 s) until the daemon holds at most
+# N fds; a client that just exited may not have been reaped yet.
+rb_wait_daemon_fds_le() {
+	for _ in $(seq 1 100); do
+		[ "$(rb_fd_count "$RB_DAEMON_PID")" -le "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -34,3 +34,10 @@ tests_client_pd_CFLAGS = $(client_test_cflags)
 tests_client_pd_LDADD = $(client_test_ldadd)
 TESTS += tests/res-pd.sh
 EXTRA_DIST += tests/res-pd.sh
+
+check_PROGRAMS += tests/client-cq
+tests_client_cq_SOURCES = tests/client-cq.c
+tests_client_cq_CFLAGS = $(client_test_cflags)
+tests_client_cq_LDADD = $(client_test_ldadd)
+TESTS += tests/res-cq.sh
+EXTRA_DIST += tests/res-cq.sh

@@ -30,7 +30,7 @@ read -r line < "$RB_TMP/out"
 [ "$line" = ready ] || rb_fail "holder did not get its 100 PDs"
 n=$("$RB_RDMACTL" -j res show pd | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" -eq 100 ] || rb_fail "rdmactl res show pd lists $n PDs, want 100"
-"$RB_RDMACTL" res | grep -q "comm client-pd dev rbsoft0 pd 100\$" ||
+"$RB_RDMACTL" res | grep -q "comm client-pd dev rbsoft0 pd 100 cq 0 channel 0\$" ||
 	rb_fail "rdmactl res summary: $("$RB_RDMACTL" res)"
 kill -KILL "$holder"; wait "$holder" 2>/dev/null
 for _ in $(seq 1 100); do
@@ -40,7 +40,7 @@ for _ in $(seq 1 100); do
 done
 [ "$n" -eq 0 ] || rb_fail "$n PDs left after SIGKILL"
 rb_wait_for_log 'freed 100 object(s) it left behind' || rb_fail "cleanup not logged"
-now=$(rb_fd_count "$RB_DAEMON_PID")
-[ "$now" -le "$base" ] || rb_fail "daemon holds $now fds, $base before"
+rb_wait_daemon_fds_le "$base" ||
+	rb_fail "daemon holds $(rb_fd_count "$RB_DAEMON_PID") fds, $base before"
 rb_daemon_stop
 rb_pass

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Completion channels and completion queues.
+ *
+ * A channel is a SOCK_SEQPACKET socketpair: the client gets one end and
+ * reads struct rb_cq_event datagrams from it (ibv_get_cq_event); the
+ * daemon keeps the other, write-only.  A CQ is a ring (daemon/ring.c) the
+ * daemon produces into and the client consumes from; its size is the
+ * requested cqe rounded up to a power of two, less one, as providers
+ * grant.  Both are charged against the user's cqs and cqes limits.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+#include "daemon/res.h"
+#include "daemon/ring.h"
+
+struct rb_channel {
+	struct rb_res res;		/* must be first */
+	int fd;				/* the daemon's end, write-only */
+};
+
+struct rb_cq {
+	struct rb_res res;		/* must be first; parent: its channel */
+	struct rb_device *dev;
+	struct rb_ring *ring;
+	size_t ring_bytes;
+	uint32_t cqe;			/* granted: ring entries - 1 */
+	uint32_t comp_events_reported;
+};
+
+/* ------------------------------------------------------------ channels */
+
+static void channel_destroy(struct rb_res *r)
+{
+	struct rb_channel *ch = (struct rb_channel *)r;
+
+	close(ch->fd);
+	free(ch);
+}
+
+int channel_create(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep)
+{
+	Rdmabroker__ChannelCreateReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_channel *ch;
+	int sv[2], ret;
+
+	(void)req;
+	if (!m)
+		return -ENOMEM;
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		ret = -errno;
+		free(ch);
+		reply_error(rep, "socketpair: %s", strerror(-ret));
+		return ret;
+	}
+	/* Events are never waited for, and nothing is read from the client. */
+	if (shutdown(sv[0], SHUT_RD) < 0 ||
+	    fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+		ret = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		free(ch);
+		return ret;
+	}
+	ch->fd = sv[0];
+	ch->res.type = RB_RES_CHANNEL;
+	ch->res.destroy = channel_destroy;
+	ret = res_add(s, &ch->res);
+	if (ret < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		free(ch);
+		reply_error(rep, "this connection holds too many objects");
+		return ret;
+	}
+	rdmabroker__channel_create_reply__init(m);
+	m->handle = ch->res.handle;
+	rep->fds[rep->nfds++] = sv[1];
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_CHANNEL_CREATE;
+	rep->msg.channel_create = m;
+	return 0;
+}
+
+int channel_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+			struct rb_reply *rep)
+{
+	Rdmabroker__ChannelDestroyReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *r;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, req->channel_destroy->handle, RB_RES_CHANNEL, rep);
+	if (!r)
+		return -EINVAL;
+	ret = res_remove(r, rep);
+	if (ret < 0)
+		return ret;
+	rdmabroker__channel_destroy_reply__init(m);
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_CHANNEL_DESTROY;
+	rep->msg.channel_destroy = m;
+	return 0;
+}
+
+/* ------------------------------------------------------------ CQs */
+
+/* Ring entries for at least cqe usable slots; 0 if cqe is out of range. */
+static uint32_t cq_entries(const struct rb_device *dev, int32_t cqe)
+{
+	uint32_t n = 2;
+
+	if (cqe < 1 || (uint32_t)cqe > dev->max_cqe)
+		return 0;
+	while (n - 1 < (uint32_t)cqe)
+		n <<= 1;
+	return n;
+}
+
+static void cq_destroy(struct rb_res *r)
+{
+	struct rb_cq *cq = (struct rb_cq *)r;
+
+	ring_destroy(cq->ring, cq->ring_bytes);
+	res_uncharge(r->owner, RB_LIMIT_CQES, cq->cqe);
+	res_uncharge(r->owner, RB_LIMIT_CQS, 1);
+	cq->dev->ncqs--;
+	free(cq);
+}
+
+int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep)
+{
+	const Rdmabroker__CqCreateReq *q = req->cq_create;
+	struct rb_device *dev = s->device;
+	Rdmabroker__CqCreateReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *channel = NULL;
+	uint32_t entries = cq_entries(dev, q->cqe);
+	struct rb_cq *cq;
+	int fd, ret;
+
+	if (!m)
+		return -ENOMEM;
+	if (!entries) {
+		reply_error(rep, "cqe %" PRId32 " is outside 1..%" PRIu32,
+			    q->cqe, dev->max_cqe);
+		return -EINVAL;
+	}
+	if (q->has_comp_vector && q->comp_vector != 0) {
+		reply_error(rep, "comp_vector %" PRId32 ": the device has one (0)",
+			    q->comp_vector);
+		return -EINVAL;
+	}
+	if (q->has_channel) {
+		channel = res_lookup(s, q->channel, RB_RES_CHANNEL, rep);
+		if (!channel)
+			return -EINVAL;
+	}
+	if (dev->ncqs >= dev->max_cq) {
+		reply_error(rep, "%s has all its %" PRIu32 " CQs in use", dev->name,
+			    dev->max_cq);
+		return -ENOMEM;
+	}
+	ret = res_charge(s, RB_LIMIT_CQS, 1, rep);
+	if (ret < 0)
+		return ret;
+	ret = res_charge(s, RB_LIMIT_CQES, entries - 1, rep);
+	if (ret < 0)
+		goto err_cqs;
+	ret = -ENOMEM;
+	cq = calloc(1, sizeof(*cq));
+	if (!cq)
+		goto err_cqes;
+	ret = ring_create(RB_RING_CQ, entries, sizeof(struct rb_cqe), &cq->ring,
+			  &cq->ring_bytes, &fd);
+	if (ret < 0) {
+		reply_error(rep, "CQ ring: %s", strerror(-ret));
+		goto err_free;
+	}
+	cq->dev = dev;
+	cq->cqe = entries - 1;
+	cq->res.type = RB_RES_CQ;
+	cq->res.parent = channel;
+	cq->res.destroy = cq_destroy;
+	ret = res_add(s, &cq->res);
+	if (ret < 0) {
+		reply_error(rep, "this connection holds too many objects");
+		close(fd);
+		ring_destroy(cq->ring, cq->ring_bytes);
+		goto err_free;
+	}
+	dev->ncqs++;
+	rdmabroker__cq_create_reply__init(m);
+	m->handle = cq->res.handle;
+	m->cqe = (int32_t)cq->cqe;
+	m->ring_bytes = cq->ring_bytes;
+	rep->fds[rep->nfds++] = fd;	/* closed once sent */
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_CQ_CREATE;
+	rep->msg.cq_create = m;
+	return 0;
+
+err_free:
+	free(cq);
+err_cqes:
+	res_uncharge(s, RB_LIMIT_CQES, entries - 1);
+err_cqs:
+	res_uncharge(s, RB_LIMIT_CQS, 1);
+	return ret;
+}
+
+int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep)
+{
+	const Rdmabroker__CqResizeReq *q = req->cq_resize;
+	Rdmabroker__CqResizeReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_ring *ring;
+	struct rb_res *r;
+	struct rb_cq *cq;
+	uint32_t entries, pending, cons;
+	size_t bytes;
+	int fd, ret;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, q->handle, RB_RES_CQ, rep);
+	if (!r)
+		return -EINVAL;
+	cq = (struct rb_cq *)r;
+	entries = cq_entries(cq->dev, q->cqe);
+	pending = ring_pending(cq->ring);
+	if (!entries || entries - 1 < pending) {
+		reply_error(rep, "cqe %" PRId32 " is outside %" PRIu32 "..%" PRIu32,
+			    q->cqe, pending ? pending : 1, cq->dev->max_cqe);
+		return -EINVAL;
+	}
+	if (entries - 1 > cq->cqe) {
+		ret = res_charge(s, RB_LIMIT_CQES, entries - 1 - cq->cqe, rep);
+		if (ret < 0)
+			return ret;
+	}
+	ret = ring_create(RB_RING_CQ, entries, sizeof(struct rb_cqe), &ring,
+			  &bytes, &fd);
+	if (ret < 0) {
+		if (entries - 1 > cq->cqe)
+			res_uncharge(s, RB_LIMIT_CQES, entries - 1 - cq->cqe);
+		reply_error(rep, "CQ ring: %s", strerror(-ret));
+		return ret;
+	}
+	/* Move what the client has not polled yet, oldest first. */
+	cons = __atomic_load_n(&cq->ring->cons, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < pending; i++)
+		memcpy(rb_ring_slot(ring, i), rb_ring_slot(cq->ring, cons + i),
+		       sizeof(struct rb_cqe));
+	ring->flags = __atomic_load_n(&cq->ring->flags, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&ring->prod, pending, __ATOMIC_RELEASE);
+	if (entries - 1 < cq->cqe)
+		res_uncharge(s, RB_LIMIT_CQES, cq->cqe - (entries - 1));
+	ring_destroy(cq->ring, cq->ring_bytes);
+	cq->ring = ring;
+	cq->ring_bytes = bytes;
+	cq->cqe = entries - 1;
+	rdmabroker__cq_resize_reply__init(m);
+	m->cqe = (int32_t)cq->cqe;
+	m->ring_bytes = bytes;
+	rep->fds[rep->nfds++] = fd;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_CQ_RESIZE;
+	rep->msg.cq_resize = m;
+	return 0;
+}
+
+int cq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep)
+{
+	Rdmabroker__CqDestroyReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *r;
+	uint32_t reported;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, req->cq_destroy->handle, RB_RES_CQ, rep);
+	if (!r)
+		return -EINVAL;
+	reported = ((struct rb_cq *)r)->comp_events_reported;
+	ret = res_remove(r, rep);
+	if (ret < 0)
+		return ret;
+	rdmabroker__cq_destroy_reply__init(m);
+	m->comp_events_reported = reported;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_CQ_DESTROY;
+	rep->msg.cq_destroy = m;
+	return 0;
+}

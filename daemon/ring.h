@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared rings, daemon side (see proto/shm.h for the ABI). */
+#ifndef RB_DAEMON_RING_H
+#define RB_DAEMON_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/shm.h"
+
+/*
+ * A ring of `entries` (a power of two) slots of entry_size bytes: a sealed
+ * memfd (*fd_out, the caller passes it on and closes it) mapped at *ring.
+ * Returns 0 or -errno.
+ */
+int ring_create(enum rb_ring_kind kind, uint32_t entries, uint32_t entry_size,
+		struct rb_ring **ring, size_t *bytes, int *fd_out);
+void ring_destroy(struct rb_ring *ring, size_t bytes);
+
+/* Slots produced and not yet consumed, clamped to the ring's size. */
+uint32_t ring_pending(const struct rb_ring *r);
+
+#endif /* RB_DAEMON_RING_H */

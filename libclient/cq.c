@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Completion channels and completion queues.  The daemon owns both; the
+ * client maps each CQ's ring (proto/shm.h) and polls it without a system
+ * call, and reads completion events from the channel's socket.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "libclient/client.h"
+
+/* ------------------------------------------------------------ channels */
+
+RB_EXPORT struct ibv_comp_channel *ibv_create_comp_channel(struct ibv_context *context)
+{
+	struct rbc_context *c = to_rbc_context(context);
+	Rdmabroker__ChannelCreateReq body = RDMABROKER__CHANNEL_CREATE_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	struct rbc_channel *ch;
+	int fd, ret;
+
+	ch = calloc(1, sizeof(*ch));
+	if (!ch) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	req.body_case = RDMABROKER__REQUEST__BODY_CHANNEL_CREATE;
+	req.channel_create = &body;
+	ret = rbc_call_fds(c, &req, &reply, &fd, 1);
+	if (ret) {
+		free(ch);
+		errno = ret;
+		return NULL;
+	}
+	ch->handle = reply->channel_create->handle;
+	rb_rpc_reply_free(reply);
+	ch->ch.context = context;
+	ch->ch.fd = fd;
+	ch->ch.refcnt = 0;
+	return &ch->ch;
+}
+
+RB_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel)
+{
+	struct rbc_channel *ch = (struct rbc_channel *)channel;
+	struct rbc_context *c = to_rbc_context(channel->context);
+	Rdmabroker__ChannelDestroyReq body = RDMABROKER__CHANNEL_DESTROY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	int ret;
+
+	if (channel->refcnt)
+		return EBUSY;	/* CQs still use it, as libibverbs says */
+	body.handle = ch->handle;
+	req.body_case = RDMABROKER__REQUEST__BODY_CHANNEL_DESTROY;
+	req.channel_destroy = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;
+	rb_rpc_reply_free(reply);
+	close(channel->fd);
+	free(ch);
+	return 0;
+}
+
+/* ------------------------------------------------------------ CQs */
+
+/* Map a ring fd the daemon sent; NULL with errno if it is not one. */
+static struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind)
+{
+	struct rb_ring *r;
+
+	if (bytes < RB_RING_HDR_SIZE) {
+		errno = EIO;
+		return NULL;
+	}
+	r = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (r == MAP_FAILED)
+		return NULL;
+	if (r->magic != RB_RING_MAGIC || r->abi_version != RB_SHM_ABI_VERSION ||
+	    r->kind != kind || r->entries == 0 ||
+	    (r->entries & (r->entries - 1)) ||
+	    rb_ring_bytes(r->entries, r->entry_size) > bytes) {
+		munmap(r, bytes);
+		errno = EPROTO;	/* a daemon of another ABI */
+		return NULL;
+	}
+	return r;
+}
+
+RB_EXPORT struct ibv_cq *ibv_create_cq(struct ibv_context *context, int cqe,
+				       void *cq_context,
+				       struct ibv_comp_channel *channel,
+				       int comp_vector)
+{
+	struct rbc_context *c = to_rbc_context(context);
+	Rdmabroker__CqCreateReq body = RDMABROKER__CQ_CREATE_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	struct rbc_cq *cq;
+	int fd, ret;
+
+	cq = calloc(1, sizeof(*cq));
+	if (!cq) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	body.cqe = cqe;
+	body.has_comp_vector = 1;
+	body.comp_vector = comp_vector;
+	if (channel) {
+		body.has_channel = 1;
+		body.channel = ((struct rbc_channel *)channel)->handle;
+	}
+	req.body_case = RDMABROKER__REQUEST__BODY_CQ_CREATE;
+	req.cq_create = &body;
+	ret = rbc_call_fds(c, &req, &reply, &fd, 1);
+	if (ret) {
+		free(cq);
+		errno = ret;
+		return NULL;
+	}
+	cq->ring_bytes = reply->cq_create->ring_bytes;
+	cq->cq.handle = reply->cq_create->handle;
+	cq->cq.cqe = reply->cq_create->cqe;
+	rb_rpc_reply_free(reply);
+	cq->ring = rbc_map_ring(fd, cq->ring_bytes, RB_RING_CQ);
+	close(fd);	/* the mapping keeps the memory */
+	if (!cq->ring) {
+		ret = errno;
+		/* The daemon frees its CQ when this context closes. */
+		free(cq);
+		errno = ret;
+		return NULL;
+	}
+	pthread_mutex_init(&cq->lock, NULL);
+	pthread_mutex_init(&cq->cq.mutex, NULL);
+	pthread_cond_init(&cq->cq.cond, NULL);
+	cq->cq.context = context;
+	cq->cq.channel = channel;
+	cq->cq.cq_context = cq_context;
+	if (channel) {
+		pthread_mutex_lock(&context->mutex);
+		channel->refcnt++;
+		pthread_mutex_unlock(&context->mutex);
+	}
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_INSERT_HEAD(&c->cqs, cq, link);
+	pthread_mutex_unlock(&c->cq_lock);
+	return &cq->cq;
+}
+
+RB_EXPORT int ibv_resize_cq(struct ibv_cq *ibcq, int cqe)
+{
+	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
+	struct rbc_context *c = to_rbc_context(ibcq->context);
+	Rdmabroker__CqResizeReq body = RDMABROKER__CQ_RESIZE_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	struct rb_ring *ring;
+	size_t bytes;
+	int fd, ret;
+
+	body.handle = ibcq->handle;
+	body.cqe = cqe;
+	req.body_case = RDMABROKER__REQUEST__BODY_CQ_RESIZE;
+	req.cq_resize = &body;
+	/* No poller may read the old ring while the daemon moves it. */
+	pthread_mutex_lock(&cq->lock);
+	ret = rbc_call_fds(c, &req, &reply, &fd, 1);
+	if (ret) {
+		pthread_mutex_unlock(&cq->lock);
+		return ret;
+	}
+	bytes = reply->cq_resize->ring_bytes;
+	ring = rbc_map_ring(fd, bytes, RB_RING_CQ);
+	close(fd);
+	if (!ring) {
+		ret = errno;
+		rb_rpc_reply_free(reply);
+		pthread_mutex_unlock(&cq->lock);
+		return ret;
+	}
+	munmap(cq->ring, cq->ring_bytes);
+	cq->ring = ring;
+	cq->ring_bytes = bytes;
+	ibcq->cqe = reply->cq_resize->cqe;
+	rb_rpc_reply_free(reply);
+	pthread_mutex_unlock(&cq->lock);
+	return 0;
+}
+
+RB_EXPORT int ibv_destroy_cq(struct ibv_cq *ibcq)
+{
+	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
+	struct rbc_context *c = to_rbc_context(ibcq->context);
+	Rdmabroker__CqDestroyReq body = RDMABROKER__CQ_DESTROY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	uint32_t reported;
+	int ret;
+
+	body.handle = ibcq->handle;
+	req.body_case = RDMABROKER__REQUEST__BODY_CQ_DESTROY;
+	req.cq_destroy = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;	/* EBUSY while a QP uses it; the CQ stays */
+	reported = reply->cq_destroy->comp_events_reported;
+	rb_rpc_reply_free(reply);
+
+	/* As libibverbs: every event handed out must have been acked. */
+	pthread_mutex_lock(&ibcq->mutex);
+	while (ibcq->comp_events_completed < reported)
+		pthread_cond_wait(&ibcq->cond, &ibcq->mutex);
+	pthread_mutex_unlock(&ibcq->mutex);
+
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_REMOVE(cq, link);
+	pthread_mutex_unlock(&c->cq_lock);
+	if (ibcq->channel) {
+		pthread_mutex_lock(&ibcq->context->mutex);
+		ibcq->channel->refcnt--;
+		pthread_mutex_unlock(&ibcq->context->mutex);
+	}
+	/* The ring goes with the CQ, in this process as in the daemon. */
+	munmap(cq->ring, cq->ring_bytes);
+	pthread_mutex_destroy(&cq->lock);
+	pthread_mutex_destroy(&ibcq->mutex);
+	pthread_cond_destroy(&ibcq->cond);
+	free(cq);
+	return 0;
+}
+
+int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
+{
+	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
+	struct rb_ring *r;
+	uint32_t prod, cons, avail;
+	int n = 0;
+
+	if (num_entries < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&cq->lock);
+	r = cq->ring;
+	/* Acquire: the CQEs before prod are complete when we read them. */
+	prod = __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE);
+	cons = r->cons;
+	avail = prod - cons;
+	if (avail > r->entries)
+		avail = r->entries;
+	for (; n < num_entries && (uint32_t)n < avail; n++) {
+		const struct rb_cqe *e = rb_ring_slot(r, cons + (uint32_t)n);
+
+		memset(&wc[n], 0, sizeof(wc[n]));
+		wc[n].wr_id = e->wr_id;
+		wc[n].status = (enum ibv_wc_status)e->status;
+		wc[n].opcode = (enum ibv_wc_opcode)e->opcode;
+		wc[n].vendor_err = e->vendor_err;
+		wc[n].byte_len = e->byte_len;
+		wc[n].imm_data = e->imm_data;
+		wc[n].qp_num = e->qp_num;
+		wc[n].src_qp = e->src_qp;
+		wc[n].wc_flags = e->wc_flags;
+		wc[n].pkey_index = e->pkey_index;
+		wc[n].slid = e->slid;
+		wc[n].sl = e->sl;
+		wc[n].dlid_path_bits = e->dlid_path_bits;
+	}
+	/* Release: the producer may reuse the slots once it sees cons. */
+	if (n)
+		__atomic_store_n(&r->cons, cons + (uint32_t)n, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&cq->lock);
+	return n;
+}
+
+int rbc_req_notify_cq(struct ibv_cq *ibcq, int solicited_only)
+{
+	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
+	uint32_t bits = RB_RING_ARMED |
+			(solicited_only ? RB_RING_ARMED_SOLICITED : 0);
+
+	pthread_mutex_lock(&cq->lock);
+	/* A plain arm widens an earlier solicited-only one. */
+	if (!solicited_only)
+		__atomic_fetch_and(&cq->ring->flags, ~RB_RING_ARMED_SOLICITED,
+				   __ATOMIC_RELEASE);
+	__atomic_fetch_or(&cq->ring->flags, bits, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&cq->lock);
+	return 0;
+}
+
+RB_EXPORT int ibv_get_cq_event(struct ibv_comp_channel *channel,
+			       struct ibv_cq **cq, void **cq_context)
+{
+	struct rbc_context *c = to_rbc_context(channel->context);
+	struct rb_cq_event ev;
+	struct rbc_cq *p;
+	ssize_t n;
+
+	n = read(channel->fd, &ev, sizeof(ev));
+	if (n < 0)
+		return -1;	/* errno: EAGAIN on an O_NONBLOCK channel, ... */
+	if (n != (ssize_t)sizeof(ev)) {
+		errno = EIO;	/* 0: the daemon is gone */
+		return -1;
+	}
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_FOREACH(p, &c->cqs, link)
+		if (p->cq.handle == ev.cq_handle)
+			break;
+	pthread_mutex_unlock(&c->cq_lock);
+	if (!p) {
+		errno = EIO;
+		return -1;
+	}
+	*cq = &p->cq;
+	*cq_context = p->cq.cq_context;
+	return 0;
+}
+
+RB_EXPORT void ibv_ack_cq_events(struct ibv_cq *cq, unsigned int nevents)
+{
+	pthread_mutex_lock(&cq->mutex);
+	cq->comp_events_completed += nevents;
+	pthread_cond_signal(&cq->cond);
+	pthread_mutex_unlock(&cq->mutex);
+}

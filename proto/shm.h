@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shared-memory queue ABI between librdmabroker and rdmabrokerd.
+ *
+ * Every queue (CQ; later SQ, RQ, SRQ and the async-event queue) is one
+ * ring in one memfd that the daemon creates, sizes, seals against
+ * shrinking and growing, maps, and passes to the client with SCM_RIGHTS
+ * in the reply that creates the queue.  The mapping starts with struct
+ * rb_ring (one page), followed by `entries` slots of `entry_size` bytes.
+ *
+ * Indices are free-running 32-bit counters; slot = index & (entries - 1).
+ * The producer writes a slot, then publishes it with a release store of
+ * `prod`; the consumer reads `prod` with an acquire load, reads the slot,
+ * then frees it with a release store of `cons`.  Producer, consumer and
+ * flags sit on separate cache lines so the two sides never share one for
+ * writing.  A reader on the untrusted side clamps every index it reads
+ * (prod - cons never above entries) and copies a slot out before it
+ * validates it.
+ *
+ * For a CQ the daemon produces and the client consumes.  `flags` carries
+ * RB_RING_ARMED (the client asked for a completion event, see
+ * ibv_req_notify_cq; the producer clears it when it signals) and
+ * RB_RING_OVERRUN (the producer found the ring full: IBV_EVENT_CQ_ERR).
+ *
+ * Any change to these layouts bumps RB_SHM_ABI_VERSION; the daemon stamps
+ * it in every ring and the library refuses a ring it does not know.
+ */
+#ifndef RB_PROTO_SHM_H
+#define RB_PROTO_SHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RB_SHM_ABI_VERSION	1
+#define RB_RING_MAGIC		0x47525242u	/* "RBRG" */
+#define RB_CACHELINE		64
+#define RB_RING_HDR_SIZE	4096		/* slots start one page in */
+
+enum rb_ring_kind {
+	RB_RING_CQ = 1,
+};
+
+/* flags */
+#define RB_RING_ARMED		(1u << 0)	/* event wanted on next CQE */
+#define RB_RING_ARMED_SOLICITED	(1u << 1)	/* ... only if solicited */
+#define RB_RING_OVERRUN		(1u << 2)	/* producer found it full */
+
+struct rb_ring {
+	/* Written once by the daemon before the client sees the ring. */
+	uint32_t magic;
+	uint16_t abi_version;
+	uint16_t kind;			/* enum rb_ring_kind */
+	uint32_t entries;		/* a power of two */
+	uint32_t entry_size;		/* bytes per slot, a multiple of 8 */
+	uint8_t pad0[RB_CACHELINE - 16];
+
+	uint32_t prod;			/* free-running; producer writes */
+	uint8_t pad1[RB_CACHELINE - 4];
+	uint32_t cons;			/* free-running; consumer writes */
+	uint8_t pad2[RB_CACHELINE - 4];
+	uint32_t flags;			/* RB_RING_* */
+	uint8_t pad3[RB_CACHELINE - 4];
+};
+
+_Static_assert(offsetof(struct rb_ring, prod) == 1 * RB_CACHELINE, "prod line");
+_Static_assert(offsetof(struct rb_ring, cons) == 2 * RB_CACHELINE, "cons line");
+_Static_assert(offsetof(struct rb_ring, flags) == 3 * RB_CACHELINE, "flags line");
+_Static_assert(sizeof(struct rb_ring) <= RB_RING_HDR_SIZE, "header fits");
+
+/*
+ * A completion: every field of struct ibv_wc, in the order of verbs.h, so
+ * a completion from an SRQ carries exactly what one from an RQ does.
+ */
+struct rb_cqe {
+	uint64_t wr_id;
+	uint32_t status;		/* enum ibv_wc_status */
+	uint32_t opcode;		/* enum ibv_wc_opcode */
+	uint32_t vendor_err;
+	uint32_t byte_len;
+	uint32_t imm_data;		/* network order, as in ibv_wc */
+	uint32_t qp_num;
+	uint32_t src_qp;
+	uint32_t wc_flags;
+	uint16_t pkey_index;
+	uint16_t slid;
+	uint8_t sl;
+	uint8_t dlid_path_bits;
+	uint8_t pad[2];
+};
+
+_Static_assert(sizeof(struct rb_cqe) == 48, "CQE layout");
+_Static_assert(offsetof(struct rb_cqe, wc_flags) == 36, "CQE layout");
+
+/*
+ * One completion event, as the daemon writes it to a completion channel
+ * (a SOCK_SEQPACKET socket, one event per datagram): the handle of the CQ
+ * on the owner's connection.
+ */
+struct rb_cq_event {
+	uint32_t cq_handle;
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct rb_cq_event) == 8, "event layout");
+
+/* Bytes of a ring mapping with n slots of size bytes. */
+static inline size_t rb_ring_bytes(uint32_t n, uint32_t size)
+{
+	return RB_RING_HDR_SIZE + (size_t)n * size;
+}
+
+static inline void *rb_ring_slot(struct rb_ring *r, uint32_t index)
+{
+	return (char *)r + RB_RING_HDR_SIZE +
+	       (size_t)(index & (r->entries - 1)) * r->entry_size;
+}
+
+#endif /* RB_PROTO_SHM_H */
