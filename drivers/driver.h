@@ -54,8 +54,9 @@ struct rb_device {
 	uint8_t phys_port_cnt;
 	/* Capacity, from query_device at registration, and what is in use
 	 * (kept by the daemon's registry; the device refuses past max). */
-	uint32_t max_pd;
-	uint32_t npds;
+	uint32_t max_pd, npds;
+	uint32_t max_cq, ncqs;
+	uint32_t max_cqe;		/* per CQ */
 	void *priv;			/* the driver's */
 };
 
