@@ -67,6 +67,8 @@ void rb_rpc_close(struct rb_rpc *rpc)
 	if (rpc->fd >= 0)
 		close(rpc->fd);
 	rpc->fd = -1;
+	free(rpc->rxbuf);
+	rpc->rxbuf = NULL;
 }
 
 int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
@@ -81,6 +83,13 @@ int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 		*nfds = 0;
 	if (rpc->fd < 0)
 		return -ENOTCONN;
+	/* One receive buffer per connection, not one per call. */
+	if (!rpc->rxbuf) {
+		rpc->rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
+		if (!rpc->rxbuf)
+			return -ENOMEM;
+	}
+	buf = rpc->rxbuf;
 	req->seq = ++rpc->seq;
 	ret = rb_wire_send_pb(rpc->fd, RB_WIRE_REQUEST, &req->base, NULL, 0);
 	if (ret == -EAGAIN)
@@ -88,9 +97,6 @@ int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 	if (ret < 0)
 		return ret;
 
-	buf = malloc(RB_WIRE_MAX_FRAME + 1);
-	if (!buf)
-		return -ENOMEM;
 	for (;;) {
 		struct rb_wire_msg msg;
 		Rdmabroker__Reply *r;
@@ -130,7 +136,6 @@ int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 		ret = 0;
 		break;
 	}
-	free(buf);
 	return ret;
 }
 

@@ -24,6 +24,7 @@ struct rb_rpc {
 	uint64_t client_id;		/* from HelloReply */
 	int admin;			/* HelloReply.admin */
 	char daemon_version[64];
+	uint8_t *rxbuf;			/* RB_WIRE_MAX_FRAME + 1, per connection */
 };
 
 /*
