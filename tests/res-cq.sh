@@ -18,20 +18,21 @@ printf '[daemon]\nlog_level = debug\n[limits]\ncqs = 0\ncqes = 0\n' > "$RB_CONF"
 : > "$RB_LOG"
 rb_daemon_start
 fds0=$(rb_fd_count "$RB_DAEMON_PID")
-maps0=$(wc -l < "/proc/$RB_DAEMON_PID/maps")
+ring_maps() { grep -c '/memfd:rdmabroker-ring' "/proc/$RB_DAEMON_PID/maps"; }
+maps0=$(ring_maps)
 mkfifo "$RB_TMP/out"
 "$top_builddir/tests/client-cq" hold 100 > "$RB_TMP/out" & holder=$!
 read -r line < "$RB_TMP/out"
 [ "$line" = ready ] || rb_fail "holder did not get its CQs"
 "$RB_RDMACTL" res | grep -q " pd 0 cq 100 channel 100\$" || rb_fail "rdmactl res: $("$RB_RDMACTL" res)"
-maps1=$(wc -l < "/proc/$RB_DAEMON_PID/maps")
-[ "$maps1" -ge $((maps0 + 100)) ] || rb_fail "daemon maps $maps0 -> $maps1 with 100 CQ rings"
+maps1=$(ring_maps)
+[ "$maps1" -eq $((maps0 + 100)) ] || rb_fail "daemon ring maps $maps0 -> $maps1 with 100 CQ rings"
 kill -KILL "$holder"; wait "$holder" 2>/dev/null
 rb_wait_for_log 'freed 200 object(s) it left behind' || rb_fail "cleanup not logged"
 [ "$("$RB_RDMACTL" -j res)" = "[]" ] || rb_fail "objects left: $("$RB_RDMACTL" res)"
 rb_wait_daemon_fds_le "$fds0" ||
 	rb_fail "daemon fds $fds0 -> $(rb_fd_count "$RB_DAEMON_PID") after the kill"
-maps=$(wc -l < "/proc/$RB_DAEMON_PID/maps")
-[ "$maps" -le "$maps0" ] || rb_fail "daemon maps $maps0 -> $maps after the kill"
+maps=$(ring_maps)
+[ "$maps" -eq "$maps0" ] || rb_fail "daemon ring maps $maps0 -> $maps after the kill"
 rb_daemon_stop
 rb_pass
