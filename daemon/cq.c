@@ -31,7 +31,7 @@ struct rb_channel {
 };
 
 struct rb_cq {
-	struct rb_res res;		/* must be first; parent: its channel */
+	struct rb_res res;		/* must be first; deps[0]: its channel */
 	struct rb_device *dev;
 	struct rb_ring *ring;
 	size_t ring_bytes;
@@ -194,7 +194,7 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	cq->dev = dev;
 	cq->cqe = entries - 1;
 	cq->res.type = RB_RES_CQ;
-	cq->res.parent = channel;
+	cq->res.deps[0] = channel;
 	cq->res.destroy = cq_destroy;
 	ret = res_add(s, &cq->res);
 	if (ret < 0) {

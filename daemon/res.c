@@ -24,6 +24,7 @@ static const char *const res_type_names[RB_RES_TYPE_COUNT] = {
 	[RB_RES_PD] = "pd",
 	[RB_RES_CHANNEL] = "channel",
 	[RB_RES_CQ] = "cq",
+	[RB_RES_QP] = "qp",
 };
 
 const char *res_type_name(enum rb_res_type type)
@@ -92,8 +93,9 @@ int res_add(struct rb_session *s, struct rb_res *r)
 	r->owner = s;
 	r->created = time(NULL);
 	r->users = 0;
-	if (r->parent)
-		r->parent->users++;
+	for (int i = 0; i < RB_RES_MAX_DEPS; i++)
+		if (r->deps[i])
+			r->deps[i]->users++;
 	TAILQ_INSERT_TAIL(&t->list, r, link);
 	t->count[r->type]++;
 	return 0;
@@ -129,8 +131,9 @@ static void res_release(struct rb_res *r)
 	t->free_slots[t->nfree++] = slot;
 	TAILQ_REMOVE(&t->list, r, link);
 	t->count[r->type]--;
-	if (r->parent)
-		r->parent->users--;
+	for (int i = 0; i < RB_RES_MAX_DEPS; i++)
+		if (r->deps[i])
+			r->deps[i]->users--;
 	r->destroy(r);
 }
 

@@ -34,8 +34,12 @@ enum rb_res_type {
 	RB_RES_PD,
 	RB_RES_CHANNEL,
 	RB_RES_CQ,
+	RB_RES_QP,
 	RB_RES_TYPE_COUNT
 };
+
+/* A QP depends on its PD, two CQs and maybe an SRQ. */
+#define RB_RES_MAX_DEPS	4
 
 struct rb_res {
 	TAILQ_ENTRY(rb_res) link;	/* the owner's objects, oldest first */
@@ -43,7 +47,7 @@ struct rb_res {
 	enum rb_res_type type;
 	uint32_t handle;
 	uint32_t users;			/* objects that depend on this one */
-	struct rb_res *parent;		/* what this one depends on, or NULL */
+	struct rb_res *deps[RB_RES_MAX_DEPS];	/* what this one depends on */
 	time_t created;
 	/* Type-specific teardown; frees the object (whose first member is
 	 * the rb_res).  Called once, after the registry let go of it. */
@@ -90,9 +94,9 @@ int res_charge(struct rb_session *s, enum rb_limit l, uint64_t n,
 void res_uncharge(struct rb_session *s, enum rb_limit l, uint64_t n);
 
 /*
- * Enter r (its type, parent, destroy set by the caller) into the session's
- * table; sets r->handle, r->owner, r->created and takes a use of the
- * parent.  -ENOSPC when the table is full.
+ * Enter r (its type, deps, destroy set by the caller) into the session's
+ * table; sets r->handle, r->owner, r->created and takes a use of each of
+ * its deps (NULL entries are skipped).  -ENOSPC when the table is full.
  */
 int res_add(struct rb_session *s, struct rb_res *r);
 
@@ -104,7 +108,7 @@ struct rb_res *res_lookup(struct rb_session *s, uint32_t handle,
 			  enum rb_res_type type, struct rb_reply *rep);
 
 /*
- * Take r out of its table, drop its use of the parent and destroy it;
+ * Take r out of its table, drop its uses of its deps and destroy it;
  * -EBUSY (said in rep) if other objects still use it.
  */
 int res_remove(struct rb_res *r, struct rb_reply *rep);
