@@ -50,6 +50,10 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(CQ_CREATE, "cq_create", DISPATCH_NEEDS_DEVICE, 0, cq_create),
 	ENTRY(CQ_RESIZE, "cq_resize", DISPATCH_NEEDS_DEVICE, 0, cq_resize),
 	ENTRY(CQ_DESTROY, "cq_destroy", DISPATCH_NEEDS_DEVICE, 0, cq_destroy_req),
+	ENTRY(QP_CREATE, "qp_create", DISPATCH_NEEDS_DEVICE, 0, qp_create),
+	ENTRY(QP_MODIFY, "qp_modify", DISPATCH_NEEDS_DEVICE, 0, qp_modify),
+	ENTRY(QP_QUERY, "qp_query", DISPATCH_NEEDS_DEVICE, 0, qp_query),
+	ENTRY(QP_DESTROY, "qp_destroy", DISPATCH_NEEDS_DEVICE, 0, qp_destroy_req),
 	/* Anyone may ask; the handlers show non-admins only their own. */
 	ENTRY(DAEMON_STATUS, "status", 0, 0, admin_status),
 	ENTRY(CLIENT_LIST, "client_list", 0, 0, admin_client_list),
@@ -254,6 +258,11 @@ void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg)
 	}
 	log_debug("client %" PRIu64 ": %s", s->id, e->name);
 	ret = e->fn(s, req, &rep);
+	if (ret < 0)
+		log_info("client %" PRIu64 " (pid %d): %s refused (%s)%s%s", s->id,
+			 (int)s->pid, e->name, strerrorname_np(-ret) ?
+			 strerrorname_np(-ret) : "?", rep.error[0] ? ": " : "",
+			 rep.error);
 out:
 	/* fds of a refused request are ours to close */
 	if (ret < 0 || !e || msg->nfds != e->nfds)
