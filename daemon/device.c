@@ -41,6 +41,20 @@ int device_init(struct rb_daemon *d)
 		dev->max_pd = (uint32_t)attr.orig_attr.max_pd;
 		dev->max_cq = (uint32_t)attr.orig_attr.max_cq;
 		dev->max_cqe = (uint32_t)attr.orig_attr.max_cqe;
+		dev->max_qp = (uint32_t)attr.orig_attr.max_qp;
+		dev->max_qp_wr = (uint32_t)attr.orig_attr.max_qp_wr;
+		dev->max_sge = (uint32_t)attr.orig_attr.max_sge;
+		dev->max_qp_rd_atom = (uint32_t)attr.orig_attr.max_qp_rd_atom;
+		dev->max_qp_init_rd_atom = (uint32_t)attr.orig_attr.max_qp_init_rd_atom;
+		{
+			struct ibv_port_attr pa;
+
+			memset(&pa, 0, sizeof(pa));
+			if (dev->ops.query_port(dev, 1, &pa) == 0) {
+				dev->pkey_tbl_len = pa.pkey_tbl_len;
+				dev->gid_tbl_len = (uint16_t)pa.gid_tbl_len;
+			}
+		}
 		dev->ops.query_gid(dev, 1, 0, &gid, &type);
 		inet_ntop(AF_INET6, gid.raw, text, sizeof(text));
 		log_info("device %s (soft): node GUID %016" PRIx64 ", GID[0] %s (from %s)",

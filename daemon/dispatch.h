@@ -64,6 +64,16 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 	      struct rb_reply *rep);
 int cq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep);
+int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep);
+int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep);
+int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
+	     struct rb_reply *rep);
+int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep);
+/* The QP fields of a `rdmactl res` entry. */
+void qp_describe(const struct rb_res *r, Rdmabroker__ResEntry *e);
 int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep);
 int admin_status(struct rb_session *s, const Rdmabroker__Request *req,

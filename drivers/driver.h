@@ -57,6 +57,11 @@ struct rb_device {
 	uint32_t max_pd, npds;
 	uint32_t max_cq, ncqs;
 	uint32_t max_cqe;		/* per CQ */
+	uint32_t max_qp, nqps;
+	uint32_t max_qp_wr, max_sge;	/* per QP */
+	uint32_t max_qp_rd_atom, max_qp_init_rd_atom;
+	uint32_t max_inline_data;	/* not in ibv_device_attr: the driver's */
+	uint16_t pkey_tbl_len, gid_tbl_len;	/* port 1 */
 	void *priv;			/* the driver's */
 };
 

@@ -82,32 +82,6 @@ RB_EXPORT void ibv_ack_async_event(struct ibv_async_event *event RBC_UNUSED)
 {
 }
 
-RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd RBC_UNUSED,
-				       struct ibv_qp_init_attr *attr RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
-RB_EXPORT int ibv_modify_qp(struct ibv_qp *qp RBC_UNUSED,
-			    struct ibv_qp_attr *attr RBC_UNUSED,
-			    int attr_mask RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
-RB_EXPORT int ibv_query_qp(struct ibv_qp *qp RBC_UNUSED,
-			   struct ibv_qp_attr *attr RBC_UNUSED,
-			   int attr_mask RBC_UNUSED,
-			   struct ibv_qp_init_attr *init_attr RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
-RB_EXPORT int ibv_destroy_qp(struct ibv_qp *qp RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
 RB_EXPORT struct ibv_qp_ex *ibv_qp_to_qp_ex(struct ibv_qp *qp RBC_UNUSED)
 {
 	RBC_FAIL_NULL();

@@ -38,6 +38,8 @@
 
 enum rb_ring_kind {
 	RB_RING_CQ = 1,
+	RB_RING_SQ = 2,			/* client produces send WQEs */
+	RB_RING_RQ = 3,			/* client produces receive WQEs */
 };
 
 /* flags */
@@ -90,6 +92,64 @@ struct rb_cqe {
 
 _Static_assert(sizeof(struct rb_cqe) == 48, "CQE layout");
 _Static_assert(offsetof(struct rb_cqe, wc_flags) == 36, "CQE layout");
+
+/* A scatter/gather element, as struct ibv_sge. */
+struct rb_sge {
+	uint64_t addr;
+	uint32_t length;
+	uint32_t lkey;
+};
+
+_Static_assert(sizeof(struct rb_sge) == 16, "SGE layout");
+
+/*
+ * A send WQE: this header, then num_sge struct rb_sge, or inline_len
+ * bytes of inline data when send_flags has IBV_SEND_INLINE.  The SQ's
+ * entry_size is the header plus the larger of max_send_sge SGEs and
+ * max_inline_data bytes, rounded up to 16.
+ */
+struct rb_send_wqe {
+	uint64_t wr_id;
+	uint32_t opcode;		/* enum ibv_wr_opcode */
+	uint32_t send_flags;		/* enum ibv_send_flags */
+	uint32_t imm_data;		/* network order, as in ibv_send_wr */
+	uint32_t num_sge;
+	uint64_t remote_addr;		/* RDMA and atomics */
+	uint32_t rkey;
+	uint32_t inline_len;
+	uint64_t compare_add;		/* atomics */
+	uint64_t swap;
+	uint32_t ah_handle;		/* UD */
+	uint32_t remote_qpn;
+	uint32_t remote_qkey;
+	uint32_t reserved[3];
+};
+
+_Static_assert(sizeof(struct rb_send_wqe) == 80, "send WQE layout");
+
+/* A receive WQE: this header, then num_sge struct rb_sge. */
+struct rb_recv_wqe {
+	uint64_t wr_id;
+	uint32_t num_sge;
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct rb_recv_wqe) == 16, "receive WQE layout");
+
+static inline uint32_t rb_send_wqe_size(uint32_t max_sge, uint32_t max_inline)
+{
+	uint32_t body = max_sge * (uint32_t)sizeof(struct rb_sge);
+
+	if (max_inline > body)
+		body = max_inline;
+	return ((uint32_t)sizeof(struct rb_send_wqe) + body + 15) & ~15u;
+}
+
+static inline uint32_t rb_recv_wqe_size(uint32_t max_sge)
+{
+	return (uint32_t)(sizeof(struct rb_recv_wqe) +
+			  max_sge * sizeof(struct rb_sge));
+}
 
 /*
  * One completion event, as the daemon writes it to a completion channel

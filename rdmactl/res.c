@@ -13,7 +13,7 @@
 #include "rdmactl/rdmactl.h"
 
 /* The types the daemon knows, in the order summaries print them. */
-static const char *const res_types[] = { "pd", "cq", "channel", NULL };
+static const char *const res_types[] = { "pd", "cq", "qp", "channel", NULL };
 
 void res_usage(FILE *out)
 {
@@ -21,7 +21,7 @@ void res_usage(FILE *out)
 		"Usage: rdmactl [OPTIONS] res\n"
 		"       rdmactl [OPTIONS] res show [TYPE] [pid PID]\n"
 		"       rdmactl res help\n"
-		"TYPE := { pd | cq | channel }\n"
+		"TYPE := { pd | cq | qp | channel }\n"
 		"Without a command, count the objects of each client; \"show\" lists\n"
 		"them, of one TYPE or of process PID.  Only your own unless you are an\n"
 		"administrator.\n");
@@ -79,6 +79,9 @@ static Rdmabroker__ResShowReply *res_fetch(struct rdmactl *rc,
 static const struct pr_field res_entry_fields[] = {
 	{ .key = "type" },
 	{ .key = "handle", .fmt = PR_HEX },
+	{ .key = "qpn", .label = "qpn", .fmt = PR_HEX },
+	{ .key = "qp_type", .label = "type" },
+	{ .key = "state", .label = "state" },
 	{ .key = "client", .label = "client" },
 	{ .key = "pid", .label = "pid" },
 	{ .key = "comm", .label = "comm" },
@@ -111,6 +114,11 @@ static int res_show(struct rdmactl *rc, int argc, char **argv)
 
 		pr_add_str(o, "type", e->type);
 		pr_add_int(o, "handle", e->handle);
+		if (e->has_qp_num) {
+			pr_add_int(o, "qpn", e->qp_num);
+			pr_add_str(o, "qp_type", e->qp_type ? e->qp_type : "");
+			pr_add_str(o, "state", e->state ? e->state : "");
+		}
 		pr_add_u64(o, "client", e->client_id);
 		pr_add_int(o, "pid", e->pid);
 		pr_add_int(o, "uid", e->uid);
@@ -155,6 +163,7 @@ static const struct pr_field res_summary_fields[] = {
 	{ .key = "dev", .label = "dev" },
 	{ .key = "pd", .label = "pd" },
 	{ .key = "cq", .label = "cq" },
+	{ .key = "qp", .label = "qp" },
 	{ .key = "channel", .label = "channel" },
 	{ .key = NULL },
 };

@@ -66,7 +66,6 @@ static void test_exported_null(void **state)
 	EXPECT_NULL((ibv_reg_mr_iova)(NULL, buf, sizeof(buf), 0, 0));
 	EXPECT_NULL(ibv_reg_mr_iova2(NULL, buf, sizeof(buf), 0, 0));
 	EXPECT_NULL(ibv_reg_dmabuf_mr(NULL, 0, 4096, 0, -1, 0));
-	EXPECT_NULL(ibv_create_qp(NULL, NULL));
 	EXPECT_NULL(ibv_create_srq(NULL, NULL));
 	EXPECT_NULL(ibv_create_ah(NULL, NULL));
 	EXPECT_NULL(ibv_create_ah_from_wc(NULL, NULL, NULL, 1));
@@ -85,9 +84,6 @@ static void test_exported_errno(void **state)
 
 	(void)state;
 	EXPECT_ERRNO(ibv_dereg_mr(NULL));
-	EXPECT_ERRNO(ibv_modify_qp(NULL, NULL, 0));
-	EXPECT_ERRNO(ibv_query_qp(NULL, NULL, 0, NULL));
-	EXPECT_ERRNO(ibv_destroy_qp(NULL));
 	EXPECT_ERRNO(ibv_modify_srq(NULL, NULL, 0));
 	EXPECT_ERRNO(ibv_query_srq(NULL, NULL));
 	EXPECT_ERRNO(ibv_destroy_srq(NULL));
@@ -126,8 +122,9 @@ static void test_exported_minus1(void **state)
 static void test_inline_ex_ops(void **state)
 {
 	struct ibv_cq_init_attr_ex cq_attr = { .cqe = 16 };
+	/* PD alone is ibv_create_qp; anything more needs create_qp_ex. */
 	struct ibv_qp_init_attr_ex qp_attr = {
-		.comp_mask = IBV_QP_INIT_ATTR_PD,
+		.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_CREATE_FLAGS,
 	};
 	struct ibv_srq_init_attr_ex srq_attr = {
 		.comp_mask = IBV_SRQ_INIT_ATTR_TYPE,

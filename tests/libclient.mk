@@ -41,3 +41,10 @@ tests_client_cq_CFLAGS = $(client_test_cflags)
 tests_client_cq_LDADD = $(client_test_ldadd)
 TESTS += tests/res-cq.sh
 EXTRA_DIST += tests/res-cq.sh
+
+check_PROGRAMS += tests/client-qp
+tests_client_qp_SOURCES = tests/client-qp.c
+tests_client_qp_CFLAGS = $(client_test_cflags)
+tests_client_qp_LDADD = $(client_test_ldadd)
+TESTS += tests/res-qp.sh
+EXTRA_DIST += tests/res-qp.sh

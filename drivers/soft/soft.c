@@ -31,6 +31,8 @@
 #define SOFT_MAX_CQE		(1 << 20)
 #define SOFT_MAX_MR		65536
 #define SOFT_MAX_PD		16384
+/* Inline send data per WQE: max_inline_data bytes pass, one more fails. */
+#define SOFT_MAX_INLINE		512
 #define SOFT_MAX_RD_ATOM	128
 #define SOFT_MAX_SRQ		4096
 #define SOFT_MAX_SRQ_WR		16384
@@ -278,6 +280,7 @@ int rb_soft_create(const struct rb_soft_config *cfg, struct rb_device **devp,
 	dev->node_type = IBV_NODE_CA;
 	dev->transport_type = IBV_TRANSPORT_IB;
 	dev->phys_port_cnt = 1;
+	dev->max_inline_data = SOFT_MAX_INLINE;
 	dev->priv = s;
 	*devp = dev;
 	return 0;

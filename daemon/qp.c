@@ -1,0 +1,745 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Queue pairs: create with capabilities checked against the device and
+ * granted as providers grant them, the IB state machine with the
+ * required and optional attributes of every transition for RC, UC and UD
+ * (IBA 1.4, table 91, as the kernel's ib_modify_qp_is_ok enforces it),
+ * query, destroy.  The SQ and RQ are rings (daemon/ring.c) handed to the
+ * client at create.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+
+#include "daemon/daemon.h"
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+#include "daemon/res.h"
+#include "daemon/ring.h"
+
+struct rb_qp {
+	struct rb_res res;		/* must be first; deps: pd, send_cq, recv_cq */
+	LIST_ENTRY(rb_qp) link;		/* the daemon's QPs, for unique numbers */
+	struct rb_device *dev;
+	uint32_t qp_num;
+	enum ibv_qp_type type;
+	bool sq_sig_all;
+	struct ibv_qp_cap cap;		/* granted */
+	struct ibv_qp_attr attr;	/* current; attr.qp_state is the state */
+	struct rb_ring *sq, *rq;
+	size_t sq_bytes, rq_bytes;
+	uint32_t events_reported;
+};
+
+static LIST_HEAD(, rb_qp) qp_all = LIST_HEAD_INITIALIZER(qp_all);
+
+/* ------------------------------------------------------------ the table */
+
+#define QP_UD	0
+#define QP_UC	1
+#define QP_RC	2
+
+struct qp_transition {
+	bool valid;
+	uint32_t req[3];		/* by QP_UD, QP_UC, QP_RC */
+	uint32_t opt[3];
+};
+
+#define ALT_PATH_SET	(IBV_QP_ALT_PATH | IBV_QP_PATH_MIG_STATE)
+
+static const struct qp_transition qp_table[IBV_QPS_ERR + 1][IBV_QPS_ERR + 1] = {
+	[IBV_QPS_RESET] = {
+		[IBV_QPS_RESET] = { .valid = true },
+		[IBV_QPS_INIT] = {
+			.valid = true,
+			.req = {
+				[QP_UD] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_QKEY,
+				[QP_UC] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
+				[QP_RC] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
+			},
+		},
+	},
+	[IBV_QPS_INIT] = {
+		[IBV_QPS_RESET] = { .valid = true },
+		[IBV_QPS_ERR] = { .valid = true },
+		[IBV_QPS_INIT] = {
+			.valid = true,
+			.opt = {
+				[QP_UD] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_QKEY,
+				[QP_UC] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
+				[QP_RC] = IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS,
+			},
+		},
+		[IBV_QPS_RTR] = {
+			.valid = true,
+			.req = {
+				[QP_UC] = IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+					  IBV_QP_RQ_PSN,
+				[QP_RC] = IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+					  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
+					  IBV_QP_MIN_RNR_TIMER,
+			},
+			.opt = {
+				[QP_UD] = IBV_QP_PKEY_INDEX | IBV_QP_QKEY,
+				[QP_UC] = IBV_QP_ALT_PATH | IBV_QP_ACCESS_FLAGS | IBV_QP_PKEY_INDEX,
+				[QP_RC] = IBV_QP_ALT_PATH | IBV_QP_ACCESS_FLAGS | IBV_QP_PKEY_INDEX,
+			},
+		},
+	},
+	[IBV_QPS_RTR] = {
+		[IBV_QPS_RESET] = { .valid = true },
+		[IBV_QPS_ERR] = { .valid = true },
+		[IBV_QPS_RTS] = {
+			.valid = true,
+			.req = {
+				[QP_UD] = IBV_QP_SQ_PSN,
+				[QP_UC] = IBV_QP_SQ_PSN,
+				[QP_RC] = IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+					  IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC,
+			},
+			.opt = {
+				[QP_UD] = IBV_QP_CUR_STATE | IBV_QP_QKEY,
+				[QP_UC] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH | IBV_QP_ACCESS_FLAGS |
+					  IBV_QP_PATH_MIG_STATE,
+				[QP_RC] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH | IBV_QP_ACCESS_FLAGS |
+					  IBV_QP_MIN_RNR_TIMER | IBV_QP_PATH_MIG_STATE,
+			},
+		},
+	},
+	[IBV_QPS_RTS] = {
+		[IBV_QPS_RESET] = { .valid = true },
+		[IBV_QPS_ERR] = { .valid = true },
+		[IBV_QPS_RTS] = {
+			.valid = true,
+			.opt = {
+				[QP_UD] = IBV_QP_CUR_STATE | IBV_QP_QKEY,
+				[QP_UC] = IBV_QP_CUR_STATE | IBV_QP_ACCESS_FLAGS | ALT_PATH_SET,
+				[QP_RC] = IBV_QP_CUR_STATE | IBV_QP_ACCESS_FLAGS | ALT_PATH_SET |
+					  IBV_QP_MIN_RNR_TIMER,
+			},
+		},
+		[IBV_QPS_SQD] = {
+			.valid = true,
+			.opt = {
+				[QP_UD] = IBV_QP_EN_SQD_ASYNC_NOTIFY,
+				[QP_UC] = IBV_QP_EN_SQD_ASYNC_NOTIFY,
+				[QP_RC] = IBV_QP_EN_SQD_ASYNC_NOTIFY,
+			},
+		},
+	},
+	[IBV_QPS_SQD] = {
+		[IBV_QPS_RESET] = { .valid = true },
+		[IBV_QPS_ERR] = { .valid = true },
+		[IBV_QPS_RTS] = {
+			.valid = true,
+			.opt = {
+				[QP_UD] = IBV_QP_CUR_STATE | IBV_QP_QKEY,
+				[QP_UC] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH | IBV_QP_ACCESS_FLAGS |
+					  IBV_QP_PATH_MIG_STATE,
+				[QP_RC] = IBV_QP_CUR_STATE | IBV_QP_ALT_PATH | IBV_QP_ACCESS_FLAGS |
+					  IBV_QP_MIN_RNR_TIMER | IBV_QP_PATH_MIG_STATE,
+			},
+		},
+		[IBV_QPS_SQD] = {
+			.valid = true,
+			.opt = {
+				[QP_UD] = IBV_QP_PKEY_INDEX | IBV_QP_QKEY,
+				[QP_UC] = IBV_QP_AV | IBV_QP_ALT_PATH | IBV_QP_ACCESS_FLAGS |
+					  IBV_QP_PKEY_INDEX | IBV_QP_PATH_MIG_STATE,
+				[QP_RC] = IBV_QP_PORT | IBV_QP_AV | IBV_QP_TIMEOUT |
+					  IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+					  IBV_QP_MAX_QP_RD_ATOMIC | IBV_QP_MAX_DEST_RD_ATOMIC |
+					  IBV_QP_ALT_PATH | IBV_QP_ACCESS_FLAGS |
+					  IBV_QP_PKEY_INDEX | IBV_QP_MIN_RNR_TIMER |
+					  IBV_QP_PATH_MIG_STATE,
+			},
+		},
+	},
+	[IBV_QPS_SQE] = {
+		[IBV_QPS_RESET] = { .valid = true },
+		[IBV_QPS_ERR] = { .valid = true },
+		[IBV_QPS_RTS] = {
+			.valid = true,
+			.opt = {
+				[QP_UD] = IBV_QP_CUR_STATE | IBV_QP_QKEY,
+				[QP_UC] = IBV_QP_CUR_STATE | IBV_QP_ACCESS_FLAGS,
+			},
+		},
+	},
+	[IBV_QPS_ERR] = {
+		[IBV_QPS_RESET] = { .valid = true },
+		[IBV_QPS_ERR] = { .valid = true },
+	},
+};
+
+/* Every state may go to RESET or ERR, with no other attribute. */
+static const struct qp_transition qp_to_reset_or_err = { .valid = true };
+
+static bool qp_transition_ok(enum ibv_qp_state cur, enum ibv_qp_state next,
+			     int type, uint32_t mask, char *why, size_t len)
+{
+	const struct qp_transition *t;
+	uint32_t req, opt;
+
+	if (cur > IBV_QPS_ERR || next > IBV_QPS_ERR) {
+		snprintf(why, len, "no such QP state");
+		return false;
+	}
+	if (next == IBV_QPS_ERR || next == IBV_QPS_RESET)
+		t = &qp_to_reset_or_err;
+	else
+		t = &qp_table[cur][next];
+	if (!t->valid) {
+		snprintf(why, len, "no transition from state %d to %d", cur, next);
+		return false;
+	}
+	req = t->req[type];
+	opt = t->opt[type];
+	if ((mask & IBV_QP_CUR_STATE) && cur != IBV_QPS_RTR &&
+	    cur != IBV_QPS_RTS && cur != IBV_QPS_SQD && cur != IBV_QPS_SQE) {
+		snprintf(why, len, "IBV_QP_CUR_STATE is not allowed in state %d", cur);
+		return false;
+	}
+	if ((mask & req) != req) {
+		snprintf(why, len, "state %d to %d needs attribute mask %#x, got %#x",
+			 cur, next, req, mask & req);
+		return false;
+	}
+	if (mask & ~(req | opt | IBV_QP_STATE)) {
+		snprintf(why, len, "attribute mask %#x not allowed from state %d to %d",
+			 mask & ~(req | opt | IBV_QP_STATE), cur, next);
+		return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------ values */
+
+static int qp_type_index(enum ibv_qp_type t)
+{
+	switch (t) {
+	case IBV_QPT_UD: return QP_UD;
+	case IBV_QPT_UC: return QP_UC;
+	case IBV_QPT_RC: return QP_RC;
+	default: return -1;
+	}
+}
+
+static const char *qp_type_name(enum ibv_qp_type t)
+{
+	switch (t) {
+	case IBV_QPT_UD: return "UD";
+	case IBV_QPT_UC: return "UC";
+	case IBV_QPT_RC: return "RC";
+	default: return "?";
+	}
+}
+
+static const char *qp_state_name(enum ibv_qp_state s)
+{
+	static const char *const n[] = {
+		[IBV_QPS_RESET] = "RESET", [IBV_QPS_INIT] = "INIT",
+		[IBV_QPS_RTR] = "RTR", [IBV_QPS_RTS] = "RTS",
+		[IBV_QPS_SQD] = "SQD", [IBV_QPS_SQE] = "SQE",
+		[IBV_QPS_ERR] = "ERR",
+	};
+
+	return (unsigned int)s <= IBV_QPS_ERR ? n[s] : "?";
+}
+
+static void cap_from_pb(struct ibv_qp_cap *c, const Rdmabroker__QpCap *m)
+{
+	c->max_send_wr = m->max_send_wr;
+	c->max_recv_wr = m->max_recv_wr;
+	c->max_send_sge = m->max_send_sge;
+	c->max_recv_sge = m->max_recv_sge;
+	c->max_inline_data = m->max_inline_data;
+}
+
+static Rdmabroker__QpCap *cap_to_pb(struct rb_reply *rep,
+				    const struct ibv_qp_cap *c)
+{
+	Rdmabroker__QpCap *m = reply_alloc(rep, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	rdmabroker__qp_cap__init(m);
+	m->max_send_wr = c->max_send_wr;
+	m->max_recv_wr = c->max_recv_wr;
+	m->max_send_sge = c->max_send_sge;
+	m->max_recv_sge = c->max_recv_sge;
+	m->max_inline_data = c->max_inline_data;
+	return m;
+}
+
+static void ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
+{
+	memset(a, 0, sizeof(*a));
+	if (m->dgid.len == sizeof(a->grh.dgid.raw))
+		memcpy(a->grh.dgid.raw, m->dgid.data, sizeof(a->grh.dgid.raw));
+	a->grh.flow_label = m->flow_label;
+	a->grh.sgid_index = (uint8_t)m->sgid_index;
+	a->grh.hop_limit = (uint8_t)m->hop_limit;
+	a->grh.traffic_class = (uint8_t)m->traffic_class;
+	a->dlid = (uint16_t)m->dlid;
+	a->sl = (uint8_t)m->sl;
+	a->src_path_bits = (uint8_t)m->src_path_bits;
+	a->static_rate = (uint8_t)m->static_rate;
+	a->is_global = m->is_global;
+	a->port_num = (uint8_t)m->port_num;
+}
+
+static Rdmabroker__AhAttr *ah_to_pb(struct rb_reply *rep,
+				    const struct ibv_ah_attr *a)
+{
+	Rdmabroker__AhAttr *m = reply_alloc(rep, sizeof(*m));
+	uint8_t *gid = reply_alloc(rep, sizeof(a->grh.dgid.raw));
+
+	if (!m || !gid)
+		return NULL;
+	rdmabroker__ah_attr__init(m);
+	memcpy(gid, a->grh.dgid.raw, sizeof(a->grh.dgid.raw));
+	m->dgid.data = gid;
+	m->dgid.len = sizeof(a->grh.dgid.raw);
+	m->flow_label = a->grh.flow_label;
+	m->sgid_index = a->grh.sgid_index;
+	m->hop_limit = a->grh.hop_limit;
+	m->traffic_class = a->grh.traffic_class;
+	m->dlid = a->dlid;
+	m->sl = a->sl;
+	m->src_path_bits = a->src_path_bits;
+	m->static_rate = a->static_rate;
+	m->is_global = a->is_global;
+	m->port_num = a->port_num;
+	return m;
+}
+
+/*
+ * Check the values of the attributes mask sets, against the device; an
+ * error leaves its reason in rep.  Ranges are those of the IB spec.
+ */
+static int qp_check_values(const struct rb_qp *qp, const struct ibv_qp_attr *a,
+			   uint32_t mask, struct rb_reply *rep)
+{
+	const struct rb_device *dev = qp->dev;
+	const uint32_t access_ok = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+				   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC;
+
+#define BAD(...) do { reply_error(rep, __VA_ARGS__); return -EINVAL; } while (0)
+	if ((mask & IBV_QP_PORT) && (a->port_num < 1 || a->port_num > dev->phys_port_cnt))
+		BAD("port_num %u: the device has port 1..%u", a->port_num, dev->phys_port_cnt);
+	if ((mask & IBV_QP_PKEY_INDEX) && a->pkey_index >= dev->pkey_tbl_len)
+		BAD("pkey_index %u out of range", a->pkey_index);
+	if ((mask & IBV_QP_ACCESS_FLAGS) && (a->qp_access_flags & ~access_ok))
+		BAD("qp_access_flags %#x has unknown bits", a->qp_access_flags);
+	if ((mask & IBV_QP_PATH_MTU) &&
+	    (a->path_mtu < IBV_MTU_256 || a->path_mtu > IBV_MTU_4096))
+		BAD("path_mtu %d is not a valid MTU", a->path_mtu);
+	if ((mask & IBV_QP_DEST_QPN) && a->dest_qp_num > 0xffffff)
+		BAD("dest_qp_num %#x is more than 24 bits", a->dest_qp_num);
+	if ((mask & IBV_QP_RQ_PSN) && a->rq_psn > 0xffffff)
+		BAD("rq_psn %#x is more than 24 bits", a->rq_psn);
+	if ((mask & IBV_QP_SQ_PSN) && a->sq_psn > 0xffffff)
+		BAD("sq_psn %#x is more than 24 bits", a->sq_psn);
+	if ((mask & IBV_QP_TIMEOUT) && a->timeout > 31)
+		BAD("timeout %u is more than 31", a->timeout);
+	if ((mask & IBV_QP_RETRY_CNT) && a->retry_cnt > 7)
+		BAD("retry_cnt %u is more than 7", a->retry_cnt);
+	if ((mask & IBV_QP_RNR_RETRY) && a->rnr_retry > 7)
+		BAD("rnr_retry %u is more than 7", a->rnr_retry);
+	if ((mask & IBV_QP_MIN_RNR_TIMER) && a->min_rnr_timer > 31)
+		BAD("min_rnr_timer %u is more than 31", a->min_rnr_timer);
+	if ((mask & IBV_QP_MAX_QP_RD_ATOMIC) &&
+	    a->max_rd_atomic > dev->max_qp_init_rd_atom)
+		BAD("max_rd_atomic %u is more than the device's %u", a->max_rd_atomic,
+		    dev->max_qp_init_rd_atom);
+	if ((mask & IBV_QP_MAX_DEST_RD_ATOMIC) &&
+	    a->max_dest_rd_atomic > dev->max_qp_rd_atom)
+		BAD("max_dest_rd_atomic %u is more than the device's %u",
+		    a->max_dest_rd_atomic, dev->max_qp_rd_atom);
+	if ((mask & IBV_QP_PATH_MIG_STATE) && a->path_mig_state > IBV_MIG_ARMED)
+		BAD("path_mig_state %d is not valid", a->path_mig_state);
+	if (mask & IBV_QP_AV) {
+		if (a->ah_attr.port_num && a->ah_attr.port_num != 1)
+			BAD("ah_attr.port_num %u: the device has port 1", a->ah_attr.port_num);
+		/* A RoCE port routes by GID: the address needs its GRH. */
+		if (!a->ah_attr.is_global)
+			BAD("ah_attr.is_global is 0, but an Ethernet port needs a GRH");
+		if (a->ah_attr.grh.sgid_index >= dev->gid_tbl_len)
+			BAD("ah_attr.grh.sgid_index %u out of range", a->ah_attr.grh.sgid_index);
+	}
+	if (mask & IBV_QP_ALT_PATH)
+		BAD("alternate paths (APM) are not supported");
+	if (mask & IBV_QP_RATE_LIMIT)
+		BAD("rate limits are not supported");
+#undef BAD
+	return 0;
+}
+
+/* Copy the attributes mask sets into qp->attr. */
+static void qp_apply(struct rb_qp *qp, const struct ibv_qp_attr *a, uint32_t mask)
+{
+	struct ibv_qp_attr *q = &qp->attr;
+
+#define SET(bit, field) do { if (mask & (bit)) q->field = a->field; } while (0)
+	SET(IBV_QP_ACCESS_FLAGS, qp_access_flags);
+	SET(IBV_QP_PKEY_INDEX, pkey_index);
+	SET(IBV_QP_PORT, port_num);
+	SET(IBV_QP_QKEY, qkey);
+	SET(IBV_QP_AV, ah_attr);
+	SET(IBV_QP_PATH_MTU, path_mtu);
+	SET(IBV_QP_TIMEOUT, timeout);
+	SET(IBV_QP_RETRY_CNT, retry_cnt);
+	SET(IBV_QP_RNR_RETRY, rnr_retry);
+	SET(IBV_QP_RQ_PSN, rq_psn);
+	SET(IBV_QP_MAX_QP_RD_ATOMIC, max_rd_atomic);
+	SET(IBV_QP_MIN_RNR_TIMER, min_rnr_timer);
+	SET(IBV_QP_SQ_PSN, sq_psn);
+	SET(IBV_QP_MAX_DEST_RD_ATOMIC, max_dest_rd_atomic);
+	SET(IBV_QP_PATH_MIG_STATE, path_mig_state);
+	SET(IBV_QP_DEST_QPN, dest_qp_num);
+	SET(IBV_QP_EN_SQD_ASYNC_NOTIFY, en_sqd_async_notify);
+#undef SET
+}
+
+/* Back to RESET: the attributes a new QP has. */
+static void qp_reset(struct rb_qp *qp)
+{
+	memset(&qp->attr, 0, sizeof(qp->attr));
+	qp->attr.qp_state = IBV_QPS_RESET;
+	qp->attr.cur_qp_state = IBV_QPS_RESET;
+	qp->attr.path_mig_state = IBV_MIG_MIGRATED;
+	qp->attr.cap = qp->cap;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static uint32_t qp_new_number(void)
+{
+	uint32_t n;
+	struct rb_qp *q;
+
+	for (;;) {
+		if (getrandom(&n, sizeof(n), 0) != sizeof(n))
+			n = (uint32_t)random();
+		n &= 0xffffff;
+		if (n < 2)		/* QP0 and QP1 are special */
+			continue;
+		LIST_FOREACH(q, &qp_all, link)
+			if (q->qp_num == n)
+				break;
+		if (!q)
+			return n;
+	}
+}
+
+static uint32_t roundup_pow2(uint32_t v)
+{
+	uint32_t n = 1;
+
+	while (n < v)
+		n <<= 1;
+	return n;
+}
+
+static void qp_destroy(struct rb_res *r)
+{
+	struct rb_qp *qp = (struct rb_qp *)r;
+
+	LIST_REMOVE(qp, link);
+	ring_destroy(qp->sq, qp->sq_bytes);
+	ring_destroy(qp->rq, qp->rq_bytes);
+	res_uncharge(r->owner, RB_LIMIT_QPS, 1);
+	qp->dev->nqps--;
+	free(qp);
+}
+
+int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep)
+{
+	const Rdmabroker__QpCreateReq *q = req->qp_create;
+	struct rb_device *dev = s->device;
+	Rdmabroker__QpCreateReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *pd, *scq, *rcq;
+	Rdmabroker__QpCap *pcap;
+	struct ibv_qp_cap cap;
+	struct rb_qp *qp;
+	int fds[2] = { -1, -1 }, ret;
+
+	if (!m)
+		return -ENOMEM;
+	if (qp_type_index((enum ibv_qp_type)q->qp_type) < 0) {
+		reply_error(rep, "QP type %u is not supported (RC, UC and UD are)",
+			    q->qp_type);
+		return -EOPNOTSUPP;
+	}
+	pd = res_lookup(s, q->pd, RB_RES_PD, rep);
+	if (!pd)
+		return -EINVAL;
+	scq = res_lookup(s, q->send_cq, RB_RES_CQ, rep);
+	if (!scq)
+		return -EINVAL;
+	rcq = res_lookup(s, q->recv_cq, RB_RES_CQ, rep);
+	if (!rcq)
+		return -EINVAL;
+	if (q->has_srq) {
+		reply_error(rep, "no srq with handle %#" PRIx32 " on this connection",
+			    q->srq);
+		return -EINVAL;
+	}
+	cap_from_pb(&cap, q->cap);
+	if (cap.max_send_wr > dev->max_qp_wr || cap.max_recv_wr > dev->max_qp_wr ||
+	    cap.max_send_sge > dev->max_sge || cap.max_recv_sge > dev->max_sge ||
+	    cap.max_inline_data > dev->max_inline_data) {
+		reply_error(rep, "capabilities exceed the device's (wr %" PRIu32 ", sge %"
+			    PRIu32 ", inline %" PRIu32 ")", dev->max_qp_wr,
+			    dev->max_sge, dev->max_inline_data);
+		return -EINVAL;
+	}
+	if (dev->nqps >= dev->max_qp) {
+		reply_error(rep, "%s has all its %" PRIu32 " QPs in use", dev->name,
+			    dev->max_qp);
+		return -ENOMEM;
+	}
+	ret = res_charge(s, RB_LIMIT_QPS, 1, rep);
+	if (ret < 0)
+		return ret;
+	qp = calloc(1, sizeof(*qp));
+	if (!qp) {
+		res_uncharge(s, RB_LIMIT_QPS, 1);
+		return -ENOMEM;
+	}
+	/* Granted: rings of a power of two, at least one slot, at least
+	 * one SGE; the inline limit is exactly what was asked. */
+	cap.max_send_wr = roundup_pow2(cap.max_send_wr ? cap.max_send_wr : 1);
+	cap.max_recv_wr = roundup_pow2(cap.max_recv_wr ? cap.max_recv_wr : 1);
+	if (!cap.max_send_sge)
+		cap.max_send_sge = 1;
+	if (!cap.max_recv_sge)
+		cap.max_recv_sge = 1;
+	qp->cap = cap;
+	pcap = cap_to_pb(rep, &cap);
+	ret = pcap ? 0 : -ENOMEM;
+	if (ret == 0)
+		ret = ring_create(RB_RING_SQ, cap.max_send_wr,
+			  rb_send_wqe_size(cap.max_send_sge, cap.max_inline_data),
+			  &qp->sq, &qp->sq_bytes, &fds[0]);
+	if (ret == 0)
+		ret = ring_create(RB_RING_RQ, cap.max_recv_wr,
+				  rb_recv_wqe_size(cap.max_recv_sge),
+				  &qp->rq, &qp->rq_bytes, &fds[1]);
+	if (ret < 0) {
+		reply_error(rep, "QP rings: %s", strerror(-ret));
+		goto err;
+	}
+	qp->dev = dev;
+	qp->type = (enum ibv_qp_type)q->qp_type;
+	qp->sq_sig_all = q->sq_sig_all;
+	qp->qp_num = qp_new_number();
+	qp_reset(qp);
+	qp->res.type = RB_RES_QP;
+	qp->res.deps[0] = pd;
+	qp->res.deps[1] = scq;
+	qp->res.deps[2] = rcq;
+	qp->res.destroy = qp_destroy;
+	ret = res_add(s, &qp->res);
+	if (ret < 0) {
+		reply_error(rep, "this connection holds too many objects");
+		goto err;
+	}
+	LIST_INSERT_HEAD(&qp_all, qp, link);
+	dev->nqps++;
+	rdmabroker__qp_create_reply__init(m);
+	m->handle = qp->res.handle;
+	m->qp_num = qp->qp_num;
+	m->cap = pcap;
+	m->sq_bytes = qp->sq_bytes;
+	m->rq_bytes = qp->rq_bytes;
+	rep->fds[rep->nfds++] = fds[0];
+	rep->fds[rep->nfds++] = fds[1];
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_CREATE;
+	rep->msg.qp_create = m;
+	return 0;
+
+err:
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	ring_destroy(qp->sq, qp->sq_bytes);
+	ring_destroy(qp->rq, qp->rq_bytes);
+	free(qp);
+	res_uncharge(s, RB_LIMIT_QPS, 1);
+	return ret;
+}
+
+int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep)
+{
+	const Rdmabroker__QpModifyReq *q = req->qp_modify;
+	const Rdmabroker__QpAttr *pa = q->attr;
+	Rdmabroker__QpModifyReply *m = reply_alloc(rep, sizeof(*m));
+	enum ibv_qp_state cur, next;
+	struct ibv_qp_attr a;
+	struct rb_res *r;
+	struct rb_qp *qp;
+	char why[160];
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, q->handle, RB_RES_QP, rep);
+	if (!r)
+		return -EINVAL;
+	qp = (struct rb_qp *)r;
+	memset(&a, 0, sizeof(a));
+	a.qp_state = (enum ibv_qp_state)pa->qp_state;
+	a.cur_qp_state = (enum ibv_qp_state)pa->cur_qp_state;
+	a.path_mtu = (enum ibv_mtu)pa->path_mtu;
+	a.path_mig_state = (enum ibv_mig_state)pa->path_mig_state;
+	a.qkey = pa->qkey;
+	a.rq_psn = pa->rq_psn;
+	a.sq_psn = pa->sq_psn;
+	a.dest_qp_num = pa->dest_qp_num;
+	a.qp_access_flags = pa->qp_access_flags;
+	cap_from_pb(&a.cap, pa->cap);
+	ah_from_pb(&a.ah_attr, pa->ah_attr);
+	ah_from_pb(&a.alt_ah_attr, pa->alt_ah_attr);
+	a.pkey_index = (uint16_t)pa->pkey_index;
+	a.alt_pkey_index = (uint16_t)pa->alt_pkey_index;
+	a.en_sqd_async_notify = (uint8_t)pa->en_sqd_async_notify;
+	a.max_rd_atomic = (uint8_t)pa->max_rd_atomic;
+	a.max_dest_rd_atomic = (uint8_t)pa->max_dest_rd_atomic;
+	a.min_rnr_timer = (uint8_t)pa->min_rnr_timer;
+	a.port_num = (uint8_t)pa->port_num;
+	a.timeout = (uint8_t)pa->timeout;
+	a.retry_cnt = (uint8_t)pa->retry_cnt;
+	a.rnr_retry = (uint8_t)pa->rnr_retry;
+
+	cur = qp->attr.qp_state;
+	if (q->attr_mask & IBV_QP_CUR_STATE) {
+		/* The caller's idea of the state must be the truth. */
+		if (a.cur_qp_state != cur) {
+			reply_error(rep, "cur_qp_state %d but the QP is in %s",
+				    a.cur_qp_state, qp_state_name(cur));
+			return -EINVAL;
+		}
+	}
+	next = (q->attr_mask & IBV_QP_STATE) ? a.qp_state : cur;
+	if (!qp_transition_ok(cur, next, qp_type_index(qp->type), q->attr_mask,
+			      why, sizeof(why))) {
+		reply_error(rep, "QP %#x (%s): %s", qp->qp_num, qp_type_name(qp->type), why);
+		return -EINVAL;
+	}
+	ret = qp_check_values(qp, &a, q->attr_mask, rep);
+	if (ret < 0)
+		return ret;
+	if (next == IBV_QPS_RESET) {
+		qp_reset(qp);
+	} else {
+		qp_apply(qp, &a, q->attr_mask);
+		qp->attr.qp_state = next;
+		qp->attr.cur_qp_state = next;
+	}
+	log_debug("client %" PRIu64 ": QP %#x %s -> %s", s->id, qp->qp_num,
+		  qp_state_name(cur), qp_state_name(next));
+	rdmabroker__qp_modify_reply__init(m);
+	m->qp_state = qp->attr.qp_state;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_MODIFY;
+	rep->msg.qp_modify = m;
+	return 0;
+}
+
+int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
+	     struct rb_reply *rep)
+{
+	Rdmabroker__QpQueryReply *m = reply_alloc(rep, sizeof(*m));
+	Rdmabroker__QpAttr *pa = reply_alloc(rep, sizeof(*pa));
+	const struct ibv_qp_attr *a;
+	struct rb_res *r;
+	struct rb_qp *qp;
+
+	if (!m || !pa)
+		return -ENOMEM;
+	r = res_lookup(s, req->qp_query->handle, RB_RES_QP, rep);
+	if (!r)
+		return -EINVAL;
+	qp = (struct rb_qp *)r;
+	a = &qp->attr;
+	rdmabroker__qp_attr__init(pa);
+	pa->qp_state = a->qp_state;
+	pa->cur_qp_state = a->qp_state;
+	pa->path_mtu = a->path_mtu;
+	pa->path_mig_state = a->path_mig_state;
+	pa->qkey = a->qkey;
+	pa->rq_psn = a->rq_psn;
+	pa->sq_psn = a->sq_psn;
+	pa->dest_qp_num = a->dest_qp_num;
+	pa->qp_access_flags = a->qp_access_flags;
+	pa->cap = cap_to_pb(rep, &qp->cap);
+	pa->ah_attr = ah_to_pb(rep, &a->ah_attr);
+	pa->alt_ah_attr = ah_to_pb(rep, &a->alt_ah_attr);
+	pa->pkey_index = a->pkey_index;
+	pa->alt_pkey_index = a->alt_pkey_index;
+	pa->en_sqd_async_notify = a->en_sqd_async_notify;
+	pa->sq_draining = 0;
+	pa->max_rd_atomic = a->max_rd_atomic;
+	pa->max_dest_rd_atomic = a->max_dest_rd_atomic;
+	pa->min_rnr_timer = a->min_rnr_timer;
+	pa->port_num = a->port_num;
+	pa->timeout = a->timeout;
+	pa->retry_cnt = a->retry_cnt;
+	pa->rnr_retry = a->rnr_retry;
+	pa->alt_port_num = a->alt_port_num;
+	pa->alt_timeout = a->alt_timeout;
+	pa->rate_limit = 0;
+	if (!pa->cap || !pa->ah_attr || !pa->alt_ah_attr)
+		return -ENOMEM;
+	rdmabroker__qp_query_reply__init(m);
+	m->attr = pa;
+	m->init_cap = pa->cap;
+	m->sq_sig_all = qp->sq_sig_all;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_QUERY;
+	rep->msg.qp_query = m;
+	return 0;
+}
+
+int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep)
+{
+	Rdmabroker__QpDestroyReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *r;
+	uint32_t reported;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, req->qp_destroy->handle, RB_RES_QP, rep);
+	if (!r)
+		return -EINVAL;
+	reported = ((struct rb_qp *)r)->events_reported;
+	ret = res_remove(r, rep);
+	if (ret < 0)
+		return ret;
+	rdmabroker__qp_destroy_reply__init(m);
+	m->events_reported = reported;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_DESTROY;
+	rep->msg.qp_destroy = m;
+	return 0;
+}
+
+void qp_describe(const struct rb_res *r, Rdmabroker__ResEntry *e)
+{
+	const struct rb_qp *qp = (const struct rb_qp *)r;
+
+	e->has_qp_num = 1;
+	e->qp_num = qp->qp_num;
+	e->qp_type = (char *)qp_type_name(qp->type);
+	e->state = (char *)qp_state_name(qp->attr.qp_state);
+}

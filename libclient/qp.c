@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Queue pairs.  The daemon owns the QP and its state machine; the client
+ * maps the SQ and RQ rings it is given at create (proto/shm.h) and keeps
+ * the verbs' return conventions: NULL + errno from create, the errno
+ * value from modify, query and destroy.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "libclient/client.h"
+
+struct rbc_qp {
+	struct ibv_qp qp;		/* must be first */
+	struct rb_ring *sq, *rq;
+	size_t sq_bytes, rq_bytes;
+};
+
+static void cap_to_pb(Rdmabroker__QpCap *m, const struct ibv_qp_cap *c)
+{
+	m->max_send_wr = c->max_send_wr;
+	m->max_recv_wr = c->max_recv_wr;
+	m->max_send_sge = c->max_send_sge;
+	m->max_recv_sge = c->max_recv_sge;
+	m->max_inline_data = c->max_inline_data;
+}
+
+static void cap_from_pb(struct ibv_qp_cap *c, const Rdmabroker__QpCap *m)
+{
+	c->max_send_wr = m->max_send_wr;
+	c->max_recv_wr = m->max_recv_wr;
+	c->max_send_sge = m->max_send_sge;
+	c->max_recv_sge = m->max_recv_sge;
+	c->max_inline_data = m->max_inline_data;
+}
+
+/* An ibv_ah_attr as a message whose storage (gid) the caller provides. */
+static void ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
+		     const struct ibv_ah_attr *a)
+{
+	memcpy(gid, a->grh.dgid.raw, 16);
+	m->dgid.data = gid;
+	m->dgid.len = 16;
+	m->flow_label = a->grh.flow_label;
+	m->sgid_index = a->grh.sgid_index;
+	m->hop_limit = a->grh.hop_limit;
+	m->traffic_class = a->grh.traffic_class;
+	m->dlid = a->dlid;
+	m->sl = a->sl;
+	m->src_path_bits = a->src_path_bits;
+	m->static_rate = a->static_rate;
+	m->is_global = a->is_global;
+	m->port_num = a->port_num;
+}
+
+static void ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
+{
+	memset(a, 0, sizeof(*a));
+	if (m->dgid.len == 16)
+		memcpy(a->grh.dgid.raw, m->dgid.data, 16);
+	a->grh.flow_label = m->flow_label;
+	a->grh.sgid_index = (uint8_t)m->sgid_index;
+	a->grh.hop_limit = (uint8_t)m->hop_limit;
+	a->grh.traffic_class = (uint8_t)m->traffic_class;
+	a->dlid = (uint16_t)m->dlid;
+	a->sl = (uint8_t)m->sl;
+	a->src_path_bits = (uint8_t)m->src_path_bits;
+	a->static_rate = (uint8_t)m->static_rate;
+	a->is_global = (uint8_t)m->is_global;
+	a->port_num = (uint8_t)m->port_num;
+}
+
+static struct rb_ring *rbc_map_qp_ring(int fd, size_t bytes, uint32_t kind)
+{
+	struct rb_ring *r;
+
+	if (bytes < RB_RING_HDR_SIZE) {
+		errno = EIO;
+		return NULL;
+	}
+	r = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (r == MAP_FAILED)
+		return NULL;
+	if (r->magic != RB_RING_MAGIC || r->abi_version != RB_SHM_ABI_VERSION ||
+	    r->kind != kind || rb_ring_bytes(r->entries, r->entry_size) > bytes) {
+		munmap(r, bytes);
+		errno = EPROTO;
+		return NULL;
+	}
+	return r;
+}
+
+RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
+				       struct ibv_qp_init_attr *attr)
+{
+	struct rbc_context *c = to_rbc_context(pd->context);
+	Rdmabroker__QpCreateReq body = RDMABROKER__QP_CREATE_REQ__INIT;
+	Rdmabroker__QpCap cap = RDMABROKER__QP_CAP__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	struct rbc_qp *qp;
+	int fds[2], ret;
+
+	if (!attr || !attr->send_cq || !attr->recv_cq) {
+		errno = EINVAL;
+		return NULL;
+	}
+	qp = calloc(1, sizeof(*qp));
+	if (!qp) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	body.pd = pd->handle;
+	body.send_cq = attr->send_cq->handle;
+	body.recv_cq = attr->recv_cq->handle;
+	if (attr->srq) {
+		body.has_srq = 1;
+		body.srq = attr->srq->handle;
+	}
+	body.qp_type = attr->qp_type;
+	body.sq_sig_all = attr->sq_sig_all != 0;
+	cap_to_pb(&cap, &attr->cap);
+	body.cap = &cap;
+	req.body_case = RDMABROKER__REQUEST__BODY_QP_CREATE;
+	req.qp_create = &body;
+	ret = rbc_call_fds(c, &req, &reply, fds, 2);
+	if (ret) {
+		free(qp);
+		errno = ret;
+		return NULL;
+	}
+	qp->sq_bytes = reply->qp_create->sq_bytes;
+	qp->rq_bytes = reply->qp_create->rq_bytes;
+	qp->sq = rbc_map_qp_ring(fds[0], qp->sq_bytes, RB_RING_SQ);
+	qp->rq = qp->sq ? rbc_map_qp_ring(fds[1], qp->rq_bytes, RB_RING_RQ) : NULL;
+	close(fds[0]);
+	close(fds[1]);
+	if (!qp->rq) {
+		ret = errno;
+		if (qp->sq)
+			munmap(qp->sq, qp->sq_bytes);
+		rb_rpc_reply_free(reply);
+		free(qp);	/* the daemon's QP goes with the context */
+		errno = ret;
+		return NULL;
+	}
+	/* As libibverbs: the caller learns what it was granted. */
+	cap_from_pb(&attr->cap, reply->qp_create->cap);
+	qp->qp.context = pd->context;
+	qp->qp.qp_context = attr->qp_context;
+	qp->qp.pd = pd;
+	qp->qp.send_cq = attr->send_cq;
+	qp->qp.recv_cq = attr->recv_cq;
+	qp->qp.srq = attr->srq;
+	qp->qp.handle = reply->qp_create->handle;
+	qp->qp.qp_num = reply->qp_create->qp_num;
+	qp->qp.state = IBV_QPS_RESET;
+	qp->qp.qp_type = attr->qp_type;
+	pthread_mutex_init(&qp->qp.mutex, NULL);
+	pthread_cond_init(&qp->qp.cond, NULL);
+	rb_rpc_reply_free(reply);
+	return &qp->qp;
+}
+
+RB_EXPORT int ibv_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
+			    int attr_mask)
+{
+	struct rbc_context *c = to_rbc_context(qp->context);
+	Rdmabroker__QpModifyReq body = RDMABROKER__QP_MODIFY_REQ__INIT;
+	Rdmabroker__QpAttr pa = RDMABROKER__QP_ATTR__INIT;
+	Rdmabroker__QpCap cap = RDMABROKER__QP_CAP__INIT;
+	Rdmabroker__AhAttr ah = RDMABROKER__AH_ATTR__INIT;
+	Rdmabroker__AhAttr alt = RDMABROKER__AH_ATTR__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	uint8_t gid[16], alt_gid[16];
+	int ret;
+
+	pa.qp_state = attr->qp_state;
+	pa.cur_qp_state = attr->cur_qp_state;
+	pa.path_mtu = attr->path_mtu;
+	pa.path_mig_state = attr->path_mig_state;
+	pa.qkey = attr->qkey;
+	pa.rq_psn = attr->rq_psn;
+	pa.sq_psn = attr->sq_psn;
+	pa.dest_qp_num = attr->dest_qp_num;
+	pa.qp_access_flags = (uint32_t)attr->qp_access_flags;
+	cap_to_pb(&cap, &attr->cap);
+	pa.cap = &cap;
+	ah_to_pb(&ah, gid, &attr->ah_attr);
+	pa.ah_attr = &ah;
+	ah_to_pb(&alt, alt_gid, &attr->alt_ah_attr);
+	pa.alt_ah_attr = &alt;
+	pa.pkey_index = attr->pkey_index;
+	pa.alt_pkey_index = attr->alt_pkey_index;
+	pa.en_sqd_async_notify = attr->en_sqd_async_notify;
+	pa.sq_draining = attr->sq_draining;
+	pa.max_rd_atomic = attr->max_rd_atomic;
+	pa.max_dest_rd_atomic = attr->max_dest_rd_atomic;
+	pa.min_rnr_timer = attr->min_rnr_timer;
+	pa.port_num = attr->port_num;
+	pa.timeout = attr->timeout;
+	pa.retry_cnt = attr->retry_cnt;
+	pa.rnr_retry = attr->rnr_retry;
+	pa.alt_port_num = attr->alt_port_num;
+	pa.alt_timeout = attr->alt_timeout;
+	pa.rate_limit = attr->rate_limit;
+	body.handle = qp->handle;
+	body.attr_mask = (uint32_t)attr_mask;
+	body.attr = &pa;
+	req.body_case = RDMABROKER__REQUEST__BODY_QP_MODIFY;
+	req.qp_modify = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;
+	qp->state = (enum ibv_qp_state)reply->qp_modify->qp_state;
+	rb_rpc_reply_free(reply);
+	return 0;
+}
+
+RB_EXPORT int ibv_query_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
+			   int attr_mask, struct ibv_qp_init_attr *init_attr)
+{
+	struct rbc_context *c = to_rbc_context(qp->context);
+	Rdmabroker__QpQueryReq body = RDMABROKER__QP_QUERY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	const Rdmabroker__QpAttr *pa;
+	int ret;
+
+	(void)attr_mask;	/* everything is returned, as providers do */
+	body.handle = qp->handle;
+	req.body_case = RDMABROKER__REQUEST__BODY_QP_QUERY;
+	req.qp_query = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;
+	pa = reply->qp_query->attr;
+	memset(attr, 0, sizeof(*attr));
+	attr->qp_state = (enum ibv_qp_state)pa->qp_state;
+	attr->cur_qp_state = (enum ibv_qp_state)pa->cur_qp_state;
+	attr->path_mtu = (enum ibv_mtu)pa->path_mtu;
+	attr->path_mig_state = (enum ibv_mig_state)pa->path_mig_state;
+	attr->qkey = pa->qkey;
+	attr->rq_psn = pa->rq_psn;
+	attr->sq_psn = pa->sq_psn;
+	attr->dest_qp_num = pa->dest_qp_num;
+	attr->qp_access_flags = (unsigned int)pa->qp_access_flags;
+	cap_from_pb(&attr->cap, pa->cap);
+	ah_from_pb(&attr->ah_attr, pa->ah_attr);
+	ah_from_pb(&attr->alt_ah_attr, pa->alt_ah_attr);
+	attr->pkey_index = (uint16_t)pa->pkey_index;
+	attr->alt_pkey_index = (uint16_t)pa->alt_pkey_index;
+	attr->en_sqd_async_notify = (uint8_t)pa->en_sqd_async_notify;
+	attr->sq_draining = (uint8_t)pa->sq_draining;
+	attr->max_rd_atomic = (uint8_t)pa->max_rd_atomic;
+	attr->max_dest_rd_atomic = (uint8_t)pa->max_dest_rd_atomic;
+	attr->min_rnr_timer = (uint8_t)pa->min_rnr_timer;
+	attr->port_num = (uint8_t)pa->port_num;
+	attr->timeout = (uint8_t)pa->timeout;
+	attr->retry_cnt = (uint8_t)pa->retry_cnt;
+	attr->rnr_retry = (uint8_t)pa->rnr_retry;
+	attr->alt_port_num = (uint8_t)pa->alt_port_num;
+	attr->alt_timeout = (uint8_t)pa->alt_timeout;
+	attr->rate_limit = pa->rate_limit;
+	if (init_attr) {
+		memset(init_attr, 0, sizeof(*init_attr));
+		init_attr->qp_context = qp->qp_context;
+		init_attr->send_cq = qp->send_cq;
+		init_attr->recv_cq = qp->recv_cq;
+		init_attr->srq = qp->srq;
+		cap_from_pb(&init_attr->cap, reply->qp_query->init_cap);
+		init_attr->qp_type = qp->qp_type;
+		init_attr->sq_sig_all = reply->qp_query->sq_sig_all;
+	}
+	qp->state = attr->qp_state;
+	rb_rpc_reply_free(reply);
+	return 0;
+}
+
+RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
+{
+	struct rbc_qp *qp = (struct rbc_qp *)ibqp;
+	struct rbc_context *c = to_rbc_context(ibqp->context);
+	Rdmabroker__QpDestroyReq body = RDMABROKER__QP_DESTROY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	uint32_t reported;
+	int ret;
+
+	body.handle = ibqp->handle;
+	req.body_case = RDMABROKER__REQUEST__BODY_QP_DESTROY;
+	req.qp_destroy = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;
+	reported = reply->qp_destroy->events_reported;
+	rb_rpc_reply_free(reply);
+	/* As libibverbs: every async event handed out must have been acked. */
+	pthread_mutex_lock(&ibqp->mutex);
+	while (ibqp->events_completed < reported)
+		pthread_cond_wait(&ibqp->cond, &ibqp->mutex);
+	pthread_mutex_unlock(&ibqp->mutex);
+	munmap(qp->sq, qp->sq_bytes);
+	munmap(qp->rq, qp->rq_bytes);
+	pthread_mutex_destroy(&ibqp->mutex);
+	pthread_cond_destroy(&ibqp->cond);
+	free(qp);
+	return 0;
+}

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Queue pairs (tests/client-qp.c), then a client SIGKILLed while holding
+# 100 QPs with their PD and CQ: nothing left, rings unmapped, fds back.
+. "$top_srcdir/tests/lib.sh"
+
+printf '[daemon]\nlog_level = debug\n[limits]\nqps = 6\n' > "$RB_CONF"
+rb_daemon_start
+"$top_builddir/tests/client-qp" || rb_fail "client-qp reported failures"
+grep -q 'qps limit 6 reached' "$RB_LOG" || rb_fail "no log line for the qps limit"
+grep -q 'QP 0x[0-9a-f]* (RC): no transition from state 0 to 3' "$RB_LOG" ||
+	rb_fail "no log line for a refused transition"
+rb_daemon_stop
+
+printf '[daemon]\nlog_level = debug\n[limits]\nqps = 0\n' > "$RB_CONF"
+: > "$RB_LOG"
+rb_daemon_start
+fds0=$(rb_fd_count "$RB_DAEMON_PID")
+ring_maps() { grep -c '/memfd:rdmabroker-ring' "/proc/$RB_DAEMON_PID/maps"; }
+maps0=$(ring_maps)
+mkfifo "$RB_TMP/out"
+"$top_builddir/tests/client-qp" hold 100 > "$RB_TMP/out" & holder=$!
+read -r line < "$RB_TMP/out"
+[ "$line" = ready ] || rb_fail "holder did not get its QPs"
+n=$("$RB_RDMACTL" -j res show qp | python3 -c '
+import json, sys
+qps = json.load(sys.stdin)
+assert all(q["qp_type"] == "RC" and q["state"] == "INIT" for q in qps), qps[:2]
+assert len({q["qpn"] for q in qps}) == len(qps)
+print(len(qps))')
+[ "$n" = 100 ] || rb_fail "rdmactl res show qp lists '$n' QPs, want 100"
+[ "$(ring_maps)" -eq $((maps0 + 201)) ] || rb_fail "daemon ring maps $maps0 -> $(ring_maps)"
+kill -KILL "$holder"; wait "$holder" 2>/dev/null
+rb_wait_for_log 'freed 102 object(s) it left behind' || rb_fail "cleanup not logged"
+[ "$("$RB_RDMACTL" -j res)" = "[]" ] || rb_fail "objects left: $("$RB_RDMACTL" res)"
+[ "$(ring_maps)" -eq "$maps0" ] || rb_fail "daemon ring maps $maps0 -> $(ring_maps) after the kill"
+rb_wait_daemon_fds_le "$fds0" ||
+	rb_fail "daemon fds $fds0 -> $(rb_fd_count "$RB_DAEMON_PID") after the kill"
+rb_daemon_stop
+rb_pass
