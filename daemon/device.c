@@ -46,6 +46,10 @@ int device_init(struct rb_daemon *d)
 		dev->max_sge = (uint32_t)attr.orig_attr.max_sge;
 		dev->max_qp_rd_atom = (uint32_t)attr.orig_attr.max_qp_rd_atom;
 		dev->max_qp_init_rd_atom = (uint32_t)attr.orig_attr.max_qp_init_rd_atom;
+		dev->max_srq = (uint32_t)attr.orig_attr.max_srq;
+		dev->max_srq_wr = (uint32_t)attr.orig_attr.max_srq_wr;
+		dev->max_srq_sge = (uint32_t)attr.orig_attr.max_srq_sge;
+		dev->max_ah = (uint32_t)attr.orig_attr.max_ah;
 		{
 			struct ibv_port_attr pa;
 

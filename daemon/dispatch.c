@@ -54,6 +54,12 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(QP_MODIFY, "qp_modify", DISPATCH_NEEDS_DEVICE, 0, qp_modify),
 	ENTRY(QP_QUERY, "qp_query", DISPATCH_NEEDS_DEVICE, 0, qp_query),
 	ENTRY(QP_DESTROY, "qp_destroy", DISPATCH_NEEDS_DEVICE, 0, qp_destroy_req),
+	ENTRY(SRQ_CREATE, "srq_create", DISPATCH_NEEDS_DEVICE, 0, srq_create),
+	ENTRY(SRQ_MODIFY, "srq_modify", DISPATCH_NEEDS_DEVICE, 0, srq_modify),
+	ENTRY(SRQ_QUERY, "srq_query", DISPATCH_NEEDS_DEVICE, 0, srq_query),
+	ENTRY(SRQ_DESTROY, "srq_destroy", DISPATCH_NEEDS_DEVICE, 0, srq_destroy_req),
+	ENTRY(AH_CREATE, "ah_create", DISPATCH_NEEDS_DEVICE, 0, ah_create),
+	ENTRY(AH_DESTROY, "ah_destroy", DISPATCH_NEEDS_DEVICE, 0, ah_destroy_req),
 	/* Anyone may ask; the handlers show non-admins only their own. */
 	ENTRY(DAEMON_STATUS, "status", 0, 0, admin_status),
 	ENTRY(CLIENT_LIST, "client_list", 0, 0, admin_client_list),

@@ -72,6 +72,22 @@ int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
 	     struct rb_reply *rep);
 int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep);
+int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
+	       struct rb_reply *rep);
+int srq_modify(struct rb_session *s, const Rdmabroker__Request *req,
+	       struct rb_reply *rep);
+int srq_query(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep);
+int srq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+		    struct rb_reply *rep);
+int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep);
+int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep);
+/* Address vectors (ah.c), shared by AHs and IBV_QP_AV. */
+void ah_attr_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m);
+int ah_attr_check(const struct rb_device *dev, const struct ibv_ah_attr *a,
+		  bool port_required, struct rb_reply *rep);
 /* The QP fields of a `rdmactl res` entry. */
 void qp_describe(const struct rb_res *r, Rdmabroker__ResEntry *e);
 int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,

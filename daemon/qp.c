@@ -25,7 +25,7 @@
 #include "daemon/ring.h"
 
 struct rb_qp {
-	struct rb_res res;		/* must be first; deps: pd, send_cq, recv_cq */
+	struct rb_res res;		/* must be first; deps: pd, send_cq, recv_cq, srq */
 	LIST_ENTRY(rb_qp) link;		/* the daemon's QPs, for unique numbers */
 	struct rb_device *dev;
 	uint32_t qp_num;
@@ -279,23 +279,6 @@ static Rdmabroker__QpCap *cap_to_pb(struct rb_reply *rep,
 	return m;
 }
 
-static void ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
-{
-	memset(a, 0, sizeof(*a));
-	if (m->dgid.len == sizeof(a->grh.dgid.raw))
-		memcpy(a->grh.dgid.raw, m->dgid.data, sizeof(a->grh.dgid.raw));
-	a->grh.flow_label = m->flow_label;
-	a->grh.sgid_index = (uint8_t)m->sgid_index;
-	a->grh.hop_limit = (uint8_t)m->hop_limit;
-	a->grh.traffic_class = (uint8_t)m->traffic_class;
-	a->dlid = (uint16_t)m->dlid;
-	a->sl = (uint8_t)m->sl;
-	a->src_path_bits = (uint8_t)m->src_path_bits;
-	a->static_rate = (uint8_t)m->static_rate;
-	a->is_global = m->is_global;
-	a->port_num = (uint8_t)m->port_num;
-}
-
 static Rdmabroker__AhAttr *ah_to_pb(struct rb_reply *rep,
 				    const struct ibv_ah_attr *a)
 {
@@ -366,15 +349,8 @@ static int qp_check_values(const struct rb_qp *qp, const struct ibv_qp_attr *a,
 		    a->max_dest_rd_atomic, dev->max_qp_rd_atom);
 	if ((mask & IBV_QP_PATH_MIG_STATE) && a->path_mig_state > IBV_MIG_ARMED)
 		BAD("path_mig_state %d is not valid", a->path_mig_state);
-	if (mask & IBV_QP_AV) {
-		if (a->ah_attr.port_num && a->ah_attr.port_num != 1)
-			BAD("ah_attr.port_num %u: the device has port 1", a->ah_attr.port_num);
-		/* A RoCE port routes by GID: the address needs its GRH. */
-		if (!a->ah_attr.is_global)
-			BAD("ah_attr.is_global is 0, but an Ethernet port needs a GRH");
-		if (a->ah_attr.grh.sgid_index >= dev->gid_tbl_len)
-			BAD("ah_attr.grh.sgid_index %u out of range", a->ah_attr.grh.sgid_index);
-	}
+	if ((mask & IBV_QP_AV) && ah_attr_check(dev, &a->ah_attr, false, rep) < 0)
+		return -EINVAL;
 	if (mask & IBV_QP_ALT_PATH)
 		BAD("alternate paths (APM) are not supported");
 	if (mask & IBV_QP_RATE_LIMIT)
@@ -467,7 +443,7 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	const Rdmabroker__QpCreateReq *q = req->qp_create;
 	struct rb_device *dev = s->device;
 	Rdmabroker__QpCreateReply *m = reply_alloc(rep, sizeof(*m));
-	struct rb_res *pd, *scq, *rcq;
+	struct rb_res *pd, *scq, *rcq, *srq = NULL;
 	Rdmabroker__QpCap *pcap;
 	struct ibv_qp_cap cap;
 	struct rb_qp *qp;
@@ -490,9 +466,9 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	if (!rcq)
 		return -EINVAL;
 	if (q->has_srq) {
-		reply_error(rep, "no srq with handle %#" PRIx32 " on this connection",
-			    q->srq);
-		return -EINVAL;
+		srq = res_lookup(s, q->srq, RB_RES_SRQ, rep);
+		if (!srq)
+			return -EINVAL;
 	}
 	cap_from_pb(&cap, q->cap);
 	if (cap.max_send_wr > dev->max_qp_wr || cap.max_recv_wr > dev->max_qp_wr ||
@@ -548,6 +524,7 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	qp->res.deps[0] = pd;
 	qp->res.deps[1] = scq;
 	qp->res.deps[2] = rcq;
+	qp->res.deps[3] = srq;
 	qp->res.destroy = qp_destroy;
 	ret = res_add(s, &qp->res);
 	if (ret < 0) {
@@ -609,8 +586,8 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	a.dest_qp_num = pa->dest_qp_num;
 	a.qp_access_flags = pa->qp_access_flags;
 	cap_from_pb(&a.cap, pa->cap);
-	ah_from_pb(&a.ah_attr, pa->ah_attr);
-	ah_from_pb(&a.alt_ah_attr, pa->alt_ah_attr);
+	ah_attr_from_pb(&a.ah_attr, pa->ah_attr);
+	ah_attr_from_pb(&a.alt_ah_attr, pa->alt_ah_attr);
 	a.pkey_index = (uint16_t)pa->pkey_index;
 	a.alt_pkey_index = (uint16_t)pa->alt_pkey_index;
 	a.en_sqd_async_notify = (uint8_t)pa->en_sqd_async_notify;

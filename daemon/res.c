@@ -25,6 +25,8 @@ static const char *const res_type_names[RB_RES_TYPE_COUNT] = {
 	[RB_RES_CHANNEL] = "channel",
 	[RB_RES_CQ] = "cq",
 	[RB_RES_QP] = "qp",
+	[RB_RES_SRQ] = "srq",
+	[RB_RES_AH] = "ah",
 };
 
 const char *res_type_name(enum rb_res_type type)

@@ -35,6 +35,8 @@ enum rb_res_type {
 	RB_RES_CHANNEL,
 	RB_RES_CQ,
 	RB_RES_QP,
+	RB_RES_SRQ,
+	RB_RES_AH,
 	RB_RES_TYPE_COUNT
 };
 

@@ -61,6 +61,9 @@ struct rb_device {
 	uint32_t max_qp_wr, max_sge;	/* per QP */
 	uint32_t max_qp_rd_atom, max_qp_init_rd_atom;
 	uint32_t max_inline_data;	/* not in ibv_device_attr: the driver's */
+	uint32_t max_srq, nsrqs;
+	uint32_t max_srq_wr, max_srq_sge;	/* per SRQ */
+	uint32_t max_ah, nahs;
 	uint16_t pkey_tbl_len, gid_tbl_len;	/* port 1 */
 	void *priv;			/* the driver's */
 };

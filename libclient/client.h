@@ -19,6 +19,7 @@
 #define RB_LIBCLIENT_CLIENT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
 
@@ -85,6 +86,11 @@ int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
  */
 int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
 		 Rdmabroker__Reply **reply, int *fds, size_t nfds);
+
+/* struct ibv_ah_attr and its message (ah.c); gid holds 16 bytes. */
+void rbc_ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
+		  const struct ibv_ah_attr *a);
+void rbc_ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m);
 
 /* The data-path ops of struct ibv_context_ops for CQs (cq.c). */
 int rbc_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc);

@@ -39,42 +39,6 @@ static void cap_from_pb(struct ibv_qp_cap *c, const Rdmabroker__QpCap *m)
 	c->max_inline_data = m->max_inline_data;
 }
 
-/* An ibv_ah_attr as a message whose storage (gid) the caller provides. */
-static void ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
-		     const struct ibv_ah_attr *a)
-{
-	memcpy(gid, a->grh.dgid.raw, 16);
-	m->dgid.data = gid;
-	m->dgid.len = 16;
-	m->flow_label = a->grh.flow_label;
-	m->sgid_index = a->grh.sgid_index;
-	m->hop_limit = a->grh.hop_limit;
-	m->traffic_class = a->grh.traffic_class;
-	m->dlid = a->dlid;
-	m->sl = a->sl;
-	m->src_path_bits = a->src_path_bits;
-	m->static_rate = a->static_rate;
-	m->is_global = a->is_global;
-	m->port_num = a->port_num;
-}
-
-static void ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
-{
-	memset(a, 0, sizeof(*a));
-	if (m->dgid.len == 16)
-		memcpy(a->grh.dgid.raw, m->dgid.data, 16);
-	a->grh.flow_label = m->flow_label;
-	a->grh.sgid_index = (uint8_t)m->sgid_index;
-	a->grh.hop_limit = (uint8_t)m->hop_limit;
-	a->grh.traffic_class = (uint8_t)m->traffic_class;
-	a->dlid = (uint16_t)m->dlid;
-	a->sl = (uint8_t)m->sl;
-	a->src_path_bits = (uint8_t)m->src_path_bits;
-	a->static_rate = (uint8_t)m->static_rate;
-	a->is_global = (uint8_t)m->is_global;
-	a->port_num = (uint8_t)m->port_num;
-}
-
 static struct rb_ring *rbc_map_qp_ring(int fd, size_t bytes, uint32_t kind)
 {
 	struct rb_ring *r;
@@ -192,9 +156,9 @@ RB_EXPORT int ibv_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 	pa.qp_access_flags = (uint32_t)attr->qp_access_flags;
 	cap_to_pb(&cap, &attr->cap);
 	pa.cap = &cap;
-	ah_to_pb(&ah, gid, &attr->ah_attr);
+	rbc_ah_to_pb(&ah, gid, &attr->ah_attr);
 	pa.ah_attr = &ah;
-	ah_to_pb(&alt, alt_gid, &attr->alt_ah_attr);
+	rbc_ah_to_pb(&alt, alt_gid, &attr->alt_ah_attr);
 	pa.alt_ah_attr = &alt;
 	pa.pkey_index = attr->pkey_index;
 	pa.alt_pkey_index = attr->alt_pkey_index;
@@ -252,8 +216,8 @@ RB_EXPORT int ibv_query_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 	attr->dest_qp_num = pa->dest_qp_num;
 	attr->qp_access_flags = (unsigned int)pa->qp_access_flags;
 	cap_from_pb(&attr->cap, pa->cap);
-	ah_from_pb(&attr->ah_attr, pa->ah_attr);
-	ah_from_pb(&attr->alt_ah_attr, pa->alt_ah_attr);
+	rbc_ah_from_pb(&attr->ah_attr, pa->ah_attr);
+	rbc_ah_from_pb(&attr->alt_ah_attr, pa->alt_ah_attr);
 	attr->pkey_index = (uint16_t)pa->pkey_index;
 	attr->alt_pkey_index = (uint16_t)pa->alt_pkey_index;
 	attr->en_sqd_async_notify = (uint8_t)pa->en_sqd_async_notify;

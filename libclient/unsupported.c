@@ -121,58 +121,6 @@ RB_EXPORT int ibv_detach_mcast(struct ibv_qp *qp RBC_UNUSED,
 	return EOPNOTSUPP;
 }
 
-RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd RBC_UNUSED,
-					 struct ibv_srq_init_attr *attr RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
-RB_EXPORT int ibv_modify_srq(struct ibv_srq *srq RBC_UNUSED,
-			     struct ibv_srq_attr *attr RBC_UNUSED,
-			     int attr_mask RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
-RB_EXPORT int ibv_query_srq(struct ibv_srq *srq RBC_UNUSED,
-			    struct ibv_srq_attr *attr RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
-RB_EXPORT int ibv_destroy_srq(struct ibv_srq *srq RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
-RB_EXPORT struct ibv_ah *ibv_create_ah(struct ibv_pd *pd RBC_UNUSED,
-				       struct ibv_ah_attr *attr RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
-RB_EXPORT struct ibv_ah *ibv_create_ah_from_wc(struct ibv_pd *pd RBC_UNUSED,
-					       struct ibv_wc *wc RBC_UNUSED,
-					       struct ibv_grh *grh RBC_UNUSED,
-					       uint8_t port_num RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
-RB_EXPORT int ibv_init_ah_from_wc(struct ibv_context *context RBC_UNUSED,
-				  uint8_t port_num RBC_UNUSED,
-				  struct ibv_wc *wc RBC_UNUSED,
-				  struct ibv_grh *grh RBC_UNUSED,
-				  struct ibv_ah_attr *ah_attr RBC_UNUSED)
-{
-	RBC_FAIL_MINUS1();
-}
-
-RB_EXPORT int ibv_destroy_ah(struct ibv_ah *ah RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
 RB_EXPORT int ibv_resolve_eth_l2_from_gid(struct ibv_context *context RBC_UNUSED,
 					  struct ibv_ah_attr *attr RBC_UNUSED,
 					  uint8_t eth_mac[ETHERNET_LL_SIZE] RBC_UNUSED,

@@ -40,6 +40,7 @@ enum rb_ring_kind {
 	RB_RING_CQ = 1,
 	RB_RING_SQ = 2,			/* client produces send WQEs */
 	RB_RING_RQ = 3,			/* client produces receive WQEs */
+	RB_RING_SRQ = 4,		/* client produces receive WQEs */
 };
 
 /* flags */

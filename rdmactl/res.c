@@ -13,7 +13,9 @@
 #include "rdmactl/rdmactl.h"
 
 /* The types the daemon knows, in the order summaries print them. */
-static const char *const res_types[] = { "pd", "cq", "qp", "channel", NULL };
+static const char *const res_types[] = {
+	"pd", "cq", "qp", "srq", "ah", "channel", NULL
+};
 
 void res_usage(FILE *out)
 {
@@ -21,7 +23,7 @@ void res_usage(FILE *out)
 		"Usage: rdmactl [OPTIONS] res\n"
 		"       rdmactl [OPTIONS] res show [TYPE] [pid PID]\n"
 		"       rdmactl res help\n"
-		"TYPE := { pd | cq | qp | channel }\n"
+		"TYPE := { pd | cq | qp | srq | ah | channel }\n"
 		"Without a command, count the objects of each client; \"show\" lists\n"
 		"them, of one TYPE or of process PID.  Only your own unless you are an\n"
 		"administrator.\n");
@@ -164,6 +166,8 @@ static const struct pr_field res_summary_fields[] = {
 	{ .key = "pd", .label = "pd" },
 	{ .key = "cq", .label = "cq" },
 	{ .key = "qp", .label = "qp" },
+	{ .key = "srq", .label = "srq" },
+	{ .key = "ah", .label = "ah" },
 	{ .key = "channel", .label = "channel" },
 	{ .key = NULL },
 };

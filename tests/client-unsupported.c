@@ -66,9 +66,6 @@ static void test_exported_null(void **state)
 	EXPECT_NULL((ibv_reg_mr_iova)(NULL, buf, sizeof(buf), 0, 0));
 	EXPECT_NULL(ibv_reg_mr_iova2(NULL, buf, sizeof(buf), 0, 0));
 	EXPECT_NULL(ibv_reg_dmabuf_mr(NULL, 0, 4096, 0, -1, 0));
-	EXPECT_NULL(ibv_create_srq(NULL, NULL));
-	EXPECT_NULL(ibv_create_ah(NULL, NULL));
-	EXPECT_NULL(ibv_create_ah_from_wc(NULL, NULL, NULL, 1));
 	EXPECT_NULL(ibv_qp_to_qp_ex(NULL));
 	EXPECT_NULL(ibv_import_device(-1));
 	EXPECT_NULL(ibv_import_pd(ctx, 1));
@@ -84,10 +81,6 @@ static void test_exported_errno(void **state)
 
 	(void)state;
 	EXPECT_ERRNO(ibv_dereg_mr(NULL));
-	EXPECT_ERRNO(ibv_modify_srq(NULL, NULL, 0));
-	EXPECT_ERRNO(ibv_query_srq(NULL, NULL));
-	EXPECT_ERRNO(ibv_destroy_srq(NULL));
-	EXPECT_ERRNO(ibv_destroy_ah(NULL));
 	EXPECT_ERRNO(ibv_attach_mcast(NULL, &gid, 0));
 	EXPECT_ERRNO(ibv_detach_mcast(NULL, &gid, 0));
 	EXPECT_ERRNO(ibv_set_ece(NULL, &ece));
@@ -104,7 +97,6 @@ static void test_exported_minus1(void **state)
 
 	(void)state;
 	EXPECT_MINUS1(ibv_get_async_event(ctx, &ev));
-	EXPECT_MINUS1(ibv_init_ah_from_wc(ctx, 1, NULL, NULL, &ah));
 	EXPECT_MINUS1(ibv_resolve_eth_l2_from_gid(ctx, &ah, mac, &vid));
 	errno = 0;
 	assert_true(ibv_rereg_mr(NULL, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL,

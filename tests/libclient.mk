@@ -48,3 +48,10 @@ tests_client_qp_CFLAGS = $(client_test_cflags)
 tests_client_qp_LDADD = $(client_test_ldadd)
 TESTS += tests/res-qp.sh
 EXTRA_DIST += tests/res-qp.sh
+
+check_PROGRAMS += tests/client-srq-ah
+tests_client_srq_ah_SOURCES = tests/client-srq-ah.c
+tests_client_srq_ah_CFLAGS = $(client_test_cflags)
+tests_client_srq_ah_LDADD = $(client_test_ldadd)
+TESTS += tests/res-srq-ah.sh
+EXTRA_DIST += tests/res-srq-ah.sh

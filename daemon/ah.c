@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Address handles, and the address-vector rules they share with a QP's
+ * IBV_QP_AV: the port is Ethernet (RoCE), so an address needs a GRH with
+ * a source GID index the port has.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <infiniband/verbs.h>
+
+#include "daemon/daemon.h"
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+#include "daemon/res.h"
+
+struct rb_ah {
+	struct rb_res res;		/* must be first; deps[0]: its PD */
+	struct rb_device *dev;
+	struct ibv_ah_attr attr;
+};
+
+void ah_attr_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
+{
+	memset(a, 0, sizeof(*a));
+	if (m->dgid.len == sizeof(a->grh.dgid.raw))
+		memcpy(a->grh.dgid.raw, m->dgid.data, sizeof(a->grh.dgid.raw));
+	a->grh.flow_label = m->flow_label;
+	a->grh.sgid_index = (uint8_t)m->sgid_index;
+	a->grh.hop_limit = (uint8_t)m->hop_limit;
+	a->grh.traffic_class = (uint8_t)m->traffic_class;
+	a->dlid = (uint16_t)m->dlid;
+	a->sl = (uint8_t)m->sl;
+	a->src_path_bits = (uint8_t)m->src_path_bits;
+	a->static_rate = (uint8_t)m->static_rate;
+	a->is_global = m->is_global;
+	a->port_num = (uint8_t)m->port_num;
+}
+
+int ah_attr_check(const struct rb_device *dev, const struct ibv_ah_attr *a,
+		  bool port_required, struct rb_reply *rep)
+{
+	if ((port_required || a->port_num) &&
+	    (a->port_num < 1 || a->port_num > dev->phys_port_cnt)) {
+		reply_error(rep, "port_num %u: the device has port 1..%u", a->port_num,
+			    dev->phys_port_cnt);
+		return -EINVAL;
+	}
+	if (!a->is_global) {
+		reply_error(rep, "is_global is 0, but an Ethernet port needs a GRH");
+		return -EINVAL;
+	}
+	if (a->grh.sgid_index >= dev->gid_tbl_len) {
+		reply_error(rep, "sgid_index %u out of range (the port has %u GIDs)",
+			    a->grh.sgid_index, dev->gid_tbl_len);
+		return -EINVAL;
+	}
+	if (a->grh.flow_label > 0xfffff) {
+		reply_error(rep, "flow_label %#x is more than 20 bits", a->grh.flow_label);
+		return -EINVAL;
+	}
+	if (a->sl > 15) {
+		reply_error(rep, "sl %u is more than 15", a->sl);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void ah_destroy(struct rb_res *r)
+{
+	struct rb_ah *ah = (struct rb_ah *)r;
+
+	res_uncharge(r->owner, RB_LIMIT_AHS, 1);
+	ah->dev->nahs--;
+	free(ah);
+}
+
+int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep)
+{
+	const Rdmabroker__AhCreateReq *q = req->ah_create;
+	struct rb_device *dev = s->device;
+	Rdmabroker__AhCreateReply *m = reply_alloc(rep, sizeof(*m));
+	struct ibv_ah_attr attr;
+	struct rb_res *pd;
+	struct rb_ah *ah;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	pd = res_lookup(s, q->pd, RB_RES_PD, rep);
+	if (!pd)
+		return -EINVAL;
+	ah_attr_from_pb(&attr, q->attr);
+	ret = ah_attr_check(dev, &attr, true, rep);
+	if (ret < 0)
+		return ret;
+	if (dev->nahs >= dev->max_ah) {
+		reply_error(rep, "%s has all its %" PRIu32 " AHs in use", dev->name,
+			    dev->max_ah);
+		return -ENOMEM;
+	}
+	ret = res_charge(s, RB_LIMIT_AHS, 1, rep);
+	if (ret < 0)
+		return ret;
+	ah = calloc(1, sizeof(*ah));
+	if (!ah) {
+		res_uncharge(s, RB_LIMIT_AHS, 1);
+		return -ENOMEM;
+	}
+	ah->dev = dev;
+	ah->attr = attr;
+	ah->res.type = RB_RES_AH;
+	ah->res.deps[0] = pd;
+	ah->res.destroy = ah_destroy;
+	ret = res_add(s, &ah->res);
+	if (ret < 0) {
+		free(ah);
+		res_uncharge(s, RB_LIMIT_AHS, 1);
+		reply_error(rep, "this connection holds too many objects");
+		return ret;
+	}
+	dev->nahs++;
+	rdmabroker__ah_create_reply__init(m);
+	m->handle = ah->res.handle;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_AH_CREATE;
+	rep->msg.ah_create = m;
+	return 0;
+}
+
+int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep)
+{
+	Rdmabroker__AhDestroyReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *r;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, req->ah_destroy->handle, RB_RES_AH, rep);
+	if (!r)
+		return -EINVAL;
+	ret = res_remove(r, rep);
+	if (ret < 0)
+		return ret;
+	rdmabroker__ah_destroy_reply__init(m);
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_AH_DESTROY;
+	rep->msg.ah_destroy = m;
+	return 0;
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared receive queues: a ring of receive WQEs the client produces into
+ * (proto/shm.h), sized and limited like a QP's RQ, resized on request with
+ * the WQEs not yet consumed moved over, and a limit that arms
+ * IBV_EVENT_SRQ_LIMIT_REACHED once the data path consumes from it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+
+#include "daemon/daemon.h"
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+#include "daemon/res.h"
+#include "daemon/ring.h"
+
+struct rb_srq {
+	struct rb_res res;		/* must be first; deps[0]: its PD */
+	struct rb_device *dev;
+	struct rb_ring *ring;
+	size_t ring_bytes;
+	uint32_t max_wr, max_sge, srq_limit;
+	uint32_t events_reported;
+};
+
+static uint32_t srq_entries(uint32_t max_wr)
+{
+	uint32_t n = 1;
+
+	while (n < max_wr)
+		n <<= 1;
+	return n;
+}
+
+static void srq_destroy(struct rb_res *r)
+{
+	struct rb_srq *srq = (struct rb_srq *)r;
+
+	ring_destroy(srq->ring, srq->ring_bytes);
+	res_uncharge(r->owner, RB_LIMIT_SRQS, 1);
+	srq->dev->nsrqs--;
+	free(srq);
+}
+
+int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
+	       struct rb_reply *rep)
+{
+	const Rdmabroker__SrqCreateReq *q = req->srq_create;
+	struct rb_device *dev = s->device;
+	Rdmabroker__SrqCreateReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *pd;
+	struct rb_srq *srq;
+	int fd, ret;
+
+	if (!m)
+		return -ENOMEM;
+	pd = res_lookup(s, q->pd, RB_RES_PD, rep);
+	if (!pd)
+		return -EINVAL;
+	if (q->max_wr == 0 || q->max_wr > dev->max_srq_wr ||
+	    q->max_sge > dev->max_srq_sge || q->srq_limit > q->max_wr) {
+		reply_error(rep, "max_wr %" PRIu32 " (1..%" PRIu32 "), max_sge %" PRIu32
+			    " (..%" PRIu32 ") or srq_limit %" PRIu32 " out of range",
+			    q->max_wr, dev->max_srq_wr, q->max_sge, dev->max_srq_sge,
+			    q->srq_limit);
+		return -EINVAL;
+	}
+	if (dev->nsrqs >= dev->max_srq) {
+		reply_error(rep, "%s has all its %" PRIu32 " SRQs in use", dev->name,
+			    dev->max_srq);
+		return -ENOMEM;
+	}
+	ret = res_charge(s, RB_LIMIT_SRQS, 1, rep);
+	if (ret < 0)
+		return ret;
+	srq = calloc(1, sizeof(*srq));
+	if (!srq) {
+		res_uncharge(s, RB_LIMIT_SRQS, 1);
+		return -ENOMEM;
+	}
+	srq->max_wr = srq_entries(q->max_wr);
+	srq->max_sge = q->max_sge ? q->max_sge : 1;
+	srq->srq_limit = q->srq_limit;
+	ret = ring_create(RB_RING_SRQ, srq->max_wr, rb_recv_wqe_size(srq->max_sge),
+			  &srq->ring, &srq->ring_bytes, &fd);
+	if (ret < 0) {
+		reply_error(rep, "SRQ ring: %s", strerror(-ret));
+		goto err;
+	}
+	srq->dev = dev;
+	srq->res.type = RB_RES_SRQ;
+	srq->res.deps[0] = pd;
+	srq->res.destroy = srq_destroy;
+	ret = res_add(s, &srq->res);
+	if (ret < 0) {
+		reply_error(rep, "this connection holds too many objects");
+		close(fd);
+		ring_destroy(srq->ring, srq->ring_bytes);
+		goto err;
+	}
+	dev->nsrqs++;
+	rdmabroker__srq_create_reply__init(m);
+	m->handle = srq->res.handle;
+	m->max_wr = srq->max_wr;
+	m->max_sge = srq->max_sge;
+	m->ring_bytes = srq->ring_bytes;
+	rep->fds[rep->nfds++] = fd;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_SRQ_CREATE;
+	rep->msg.srq_create = m;
+	return 0;
+
+err:
+	free(srq);
+	res_uncharge(s, RB_LIMIT_SRQS, 1);
+	return ret;
+}
+
+int srq_modify(struct rb_session *s, const Rdmabroker__Request *req,
+	       struct rb_reply *rep)
+{
+	const Rdmabroker__SrqModifyReq *q = req->srq_modify;
+	Rdmabroker__SrqModifyReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_srq *srq;
+	struct rb_res *r;
+	uint32_t max_wr;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, q->handle, RB_RES_SRQ, rep);
+	if (!r)
+		return -EINVAL;
+	srq = (struct rb_srq *)r;
+	if (q->attr_mask & ~(uint32_t)(IBV_SRQ_MAX_WR | IBV_SRQ_LIMIT)) {
+		reply_error(rep, "unknown bits in attr_mask %#" PRIx32, q->attr_mask);
+		return -EINVAL;
+	}
+	max_wr = (q->attr_mask & IBV_SRQ_MAX_WR) ? srq_entries(q->max_wr) : srq->max_wr;
+	if ((q->attr_mask & IBV_SRQ_MAX_WR) &&
+	    (q->max_wr == 0 || q->max_wr > srq->dev->max_srq_wr ||
+	     max_wr < ring_pending(srq->ring))) {
+		reply_error(rep, "max_wr %" PRIu32 " out of range (%" PRIu32 " posted, at most %"
+			    PRIu32 ")", q->max_wr, ring_pending(srq->ring),
+			    srq->dev->max_srq_wr);
+		return -EINVAL;
+	}
+	if ((q->attr_mask & IBV_SRQ_LIMIT) && q->srq_limit > max_wr) {
+		reply_error(rep, "srq_limit %" PRIu32 " is more than max_wr %" PRIu32,
+			    q->srq_limit, max_wr);
+		return -EINVAL;
+	}
+	rdmabroker__srq_modify_reply__init(m);
+	if (q->attr_mask & IBV_SRQ_MAX_WR) {
+		struct rb_ring *ring;
+		uint32_t pending = ring_pending(srq->ring);
+		uint32_t cons = __atomic_load_n(&srq->ring->cons, __ATOMIC_ACQUIRE);
+		size_t bytes;
+		int fd, ret;
+
+		ret = ring_create(RB_RING_SRQ, max_wr, srq->ring->entry_size, &ring,
+				  &bytes, &fd);
+		if (ret < 0) {
+			reply_error(rep, "SRQ ring: %s", strerror(-ret));
+			return ret;
+		}
+		/* The posted WQEs not consumed yet, oldest first. */
+		for (uint32_t i = 0; i < pending; i++)
+			memcpy(rb_ring_slot(ring, i), rb_ring_slot(srq->ring, cons + i),
+			       ring->entry_size);
+		__atomic_store_n(&ring->prod, pending, __ATOMIC_RELEASE);
+		ring_destroy(srq->ring, srq->ring_bytes);
+		srq->ring = ring;
+		srq->ring_bytes = bytes;
+		srq->max_wr = max_wr;
+		m->has_ring_bytes = 1;
+		m->ring_bytes = bytes;
+		rep->fds[rep->nfds++] = fd;
+	}
+	if (q->attr_mask & IBV_SRQ_LIMIT)
+		srq->srq_limit = q->srq_limit;
+	m->max_wr = srq->max_wr;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_SRQ_MODIFY;
+	rep->msg.srq_modify = m;
+	return 0;
+}
+
+int srq_query(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep)
+{
+	Rdmabroker__SrqQueryReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_srq *srq;
+	struct rb_res *r;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, req->srq_query->handle, RB_RES_SRQ, rep);
+	if (!r)
+		return -EINVAL;
+	srq = (struct rb_srq *)r;
+	rdmabroker__srq_query_reply__init(m);
+	m->max_wr = srq->max_wr;
+	m->max_sge = srq->max_sge;
+	m->srq_limit = srq->srq_limit;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_SRQ_QUERY;
+	rep->msg.srq_query = m;
+	return 0;
+}
+
+int srq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+		    struct rb_reply *rep)
+{
+	Rdmabroker__SrqDestroyReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *r;
+	uint32_t reported;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, req->srq_destroy->handle, RB_RES_SRQ, rep);
+	if (!r)
+		return -EINVAL;
+	reported = ((struct rb_srq *)r)->events_reported;
+	ret = res_remove(r, rep);
+	if (ret < 0)
+		return ret;
+	rdmabroker__srq_destroy_reply__init(m);
+	m->events_reported = reported;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_SRQ_DESTROY;
+	rep->msg.srq_destroy = m;
+	return 0;
+}

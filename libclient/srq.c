@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared receive queues: the daemon's object, with a ring of receive
+ * WQEs mapped here (proto/shm.h) and remapped when a modify resizes it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "libclient/client.h"
+
+struct rbc_srq {
+	struct ibv_srq srq;		/* must be first */
+	pthread_mutex_t lock;		/* posters and resize */
+	struct rb_ring *ring;
+	size_t ring_bytes;
+};
+
+static struct rb_ring *rbc_map_srq_ring(int fd, size_t bytes)
+{
+	struct rb_ring *r;
+
+	if (bytes < RB_RING_HDR_SIZE) {
+		errno = EIO;
+		return NULL;
+	}
+	r = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (r == MAP_FAILED)
+		return NULL;
+	if (r->magic != RB_RING_MAGIC || r->abi_version != RB_SHM_ABI_VERSION ||
+	    r->kind != RB_RING_SRQ || rb_ring_bytes(r->entries, r->entry_size) > bytes) {
+		munmap(r, bytes);
+		errno = EPROTO;
+		return NULL;
+	}
+	return r;
+}
+
+RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
+					 struct ibv_srq_init_attr *attr)
+{
+	struct rbc_context *c = to_rbc_context(pd->context);
+	Rdmabroker__SrqCreateReq body = RDMABROKER__SRQ_CREATE_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	struct rbc_srq *srq;
+	int fd, ret;
+
+	srq = calloc(1, sizeof(*srq));
+	if (!srq) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	body.pd = pd->handle;
+	body.max_wr = attr->attr.max_wr;
+	body.max_sge = attr->attr.max_sge;
+	body.srq_limit = attr->attr.srq_limit;
+	req.body_case = RDMABROKER__REQUEST__BODY_SRQ_CREATE;
+	req.srq_create = &body;
+	ret = rbc_call_fds(c, &req, &reply, &fd, 1);
+	if (ret) {
+		free(srq);
+		errno = ret;
+		return NULL;
+	}
+	srq->ring_bytes = reply->srq_create->ring_bytes;
+	srq->ring = rbc_map_srq_ring(fd, srq->ring_bytes);
+	close(fd);
+	if (!srq->ring) {
+		ret = errno;
+		rb_rpc_reply_free(reply);
+		free(srq);	/* the daemon's SRQ goes with the context */
+		errno = ret;
+		return NULL;
+	}
+	/* As libibverbs: the caller learns what it was granted. */
+	attr->attr.max_wr = reply->srq_create->max_wr;
+	attr->attr.max_sge = reply->srq_create->max_sge;
+	srq->srq.context = pd->context;
+	srq->srq.srq_context = attr->srq_context;
+	srq->srq.pd = pd;
+	srq->srq.handle = reply->srq_create->handle;
+	pthread_mutex_init(&srq->lock, NULL);
+	pthread_mutex_init(&srq->srq.mutex, NULL);
+	pthread_cond_init(&srq->srq.cond, NULL);
+	rb_rpc_reply_free(reply);
+	return &srq->srq;
+}
+
+RB_EXPORT int ibv_modify_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr,
+			     int attr_mask)
+{
+	struct rbc_srq *srq = (struct rbc_srq *)ibsrq;
+	struct rbc_context *c = to_rbc_context(ibsrq->context);
+	Rdmabroker__SrqModifyReq body = RDMABROKER__SRQ_MODIFY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	bool resize = attr_mask & IBV_SRQ_MAX_WR;
+	int fd = -1, ret;
+
+	body.handle = ibsrq->handle;
+	body.attr_mask = (uint32_t)attr_mask;
+	body.max_wr = attr->max_wr;
+	body.srq_limit = attr->srq_limit;
+	req.body_case = RDMABROKER__REQUEST__BODY_SRQ_MODIFY;
+	req.srq_modify = &body;
+	pthread_mutex_lock(&srq->lock);
+	ret = rbc_call_fds(c, &req, &reply, &fd, resize ? 1 : 0);
+	if (ret) {
+		pthread_mutex_unlock(&srq->lock);
+		return ret;
+	}
+	if (resize) {
+		size_t bytes = reply->srq_modify->ring_bytes;
+		struct rb_ring *ring = rbc_map_srq_ring(fd, bytes);
+
+		close(fd);
+		if (!ring) {
+			ret = errno;
+			rb_rpc_reply_free(reply);
+			pthread_mutex_unlock(&srq->lock);
+			return ret;
+		}
+		munmap(srq->ring, srq->ring_bytes);
+		srq->ring = ring;
+		srq->ring_bytes = bytes;
+	}
+	rb_rpc_reply_free(reply);
+	pthread_mutex_unlock(&srq->lock);
+	return 0;
+}
+
+RB_EXPORT int ibv_query_srq(struct ibv_srq *srq, struct ibv_srq_attr *attr)
+{
+	struct rbc_context *c = to_rbc_context(srq->context);
+	Rdmabroker__SrqQueryReq body = RDMABROKER__SRQ_QUERY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	int ret;
+
+	body.handle = srq->handle;
+	req.body_case = RDMABROKER__REQUEST__BODY_SRQ_QUERY;
+	req.srq_query = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;
+	attr->max_wr = reply->srq_query->max_wr;
+	attr->max_sge = reply->srq_query->max_sge;
+	attr->srq_limit = reply->srq_query->srq_limit;
+	rb_rpc_reply_free(reply);
+	return 0;
+}
+
+RB_EXPORT int ibv_destroy_srq(struct ibv_srq *ibsrq)
+{
+	struct rbc_srq *srq = (struct rbc_srq *)ibsrq;
+	struct rbc_context *c = to_rbc_context(ibsrq->context);
+	Rdmabroker__SrqDestroyReq body = RDMABROKER__SRQ_DESTROY_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	uint32_t reported;
+	int ret;
+
+	body.handle = ibsrq->handle;
+	req.body_case = RDMABROKER__REQUEST__BODY_SRQ_DESTROY;
+	req.srq_destroy = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;	/* EBUSY while a QP uses it */
+	reported = reply->srq_destroy->events_reported;
+	rb_rpc_reply_free(reply);
+	pthread_mutex_lock(&ibsrq->mutex);
+	while (ibsrq->events_completed < reported)
+		pthread_cond_wait(&ibsrq->cond, &ibsrq->mutex);
+	pthread_mutex_unlock(&ibsrq->mutex);
+	munmap(srq->ring, srq->ring_bytes);
+	pthread_mutex_destroy(&srq->lock);
+	pthread_mutex_destroy(&ibsrq->mutex);
+	pthread_cond_destroy(&ibsrq->cond);
+	free(srq);
+	return 0;
+}
