@@ -235,6 +235,8 @@ int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
 			e->created = (uint64_t)r->created;
 			if (r->type == RB_RES_QP)
 				qp_describe(r, e);
+			else if (r->type == RB_RES_MR)
+				mr_describe(r, e);
 			bytes += rdmabroker__res_entry__get_packed_size(e) + 4;
 			if (bytes > RES_SHOW_BUDGET) {
 				m->has_truncated = true;

@@ -50,6 +50,8 @@ int device_init(struct rb_daemon *d)
 		dev->max_srq_wr = (uint32_t)attr.orig_attr.max_srq_wr;
 		dev->max_srq_sge = (uint32_t)attr.orig_attr.max_srq_sge;
 		dev->max_ah = (uint32_t)attr.orig_attr.max_ah;
+		dev->max_mr = (uint32_t)attr.orig_attr.max_mr;
+		dev->max_mr_size = attr.orig_attr.max_mr_size;
 		{
 			struct ibv_port_attr pa;
 

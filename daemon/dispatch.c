@@ -22,6 +22,7 @@ enum {
 	DISPATCH_PRE_HELLO = 1 << 0,	/* allowed (only) before the handshake */
 	DISPATCH_ADMIN = 1 << 1,	/* uid 0 or admin_group */
 	DISPATCH_NEEDS_DEVICE = 1 << 2,	/* only on an opened device */
+	DISPATCH_FDS_UPTO = 1 << 3,	/* nfds is a maximum, not an exact count */
 };
 
 struct dispatch_entry {
@@ -60,6 +61,8 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(SRQ_DESTROY, "srq_destroy", DISPATCH_NEEDS_DEVICE, 0, srq_destroy_req),
 	ENTRY(AH_CREATE, "ah_create", DISPATCH_NEEDS_DEVICE, 0, ah_create),
 	ENTRY(AH_DESTROY, "ah_destroy", DISPATCH_NEEDS_DEVICE, 0, ah_destroy_req),
+	ENTRY(MR_REG, "mr_reg", DISPATCH_NEEDS_DEVICE | DISPATCH_FDS_UPTO, 1, mr_reg),
+	ENTRY(MR_DEREG, "mr_dereg", DISPATCH_NEEDS_DEVICE, 0, mr_dereg),
 	/* Anyone may ask; the handlers show non-admins only their own. */
 	ENTRY(DAEMON_STATUS, "status", 0, 0, admin_status),
 	ENTRY(CLIENT_LIST, "client_list", 0, 0, admin_client_list),
@@ -228,7 +231,8 @@ void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg)
 			    what ? what : "?");
 		goto out;
 	}
-	if (msg->nfds != e->nfds) {
+	if (msg->nfds != e->nfds &&
+	    !((e->flags & DISPATCH_FDS_UPTO) && msg->nfds < e->nfds)) {
 		log_warn("client %" PRIu64 " (pid %d): %s carried %zu fds, expected %zu; refused",
 			 s->id, (int)s->pid, e->name, msg->nfds, e->nfds);
 		reply_error(&rep, "%s: expected %zu file descriptors, got %zu",
@@ -263,6 +267,9 @@ void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg)
 		goto out;
 	}
 	log_debug("client %" PRIu64 ": %s", s->id, e->name);
+	/* A handler that succeeds owns the request's fds. */
+	rep.in_fds = msg->fds;
+	rep.in_nfds = msg->nfds;
 	ret = e->fn(s, req, &rep);
 	if (ret < 0)
 		log_info("client %" PRIu64 " (pid %d): %s refused (%s)%s%s", s->id,
@@ -271,7 +278,7 @@ void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg)
 			 rep.error);
 out:
 	/* fds of a refused request are ours to close */
-	if (ret < 0 || !e || msg->nfds != e->nfds)
+	if (ret < 0 || !e)
 		for (size_t i = 0; i < msg->nfds; i++)
 			close(msg->fds[i]);
 	dispatch_reply(s, &rep, seq, ret);

@@ -22,6 +22,8 @@ struct rb_reply {
 	int fds[RB_WIRE_MAX_FDS];	/* sent with the reply, then closed */
 	size_t nfds;
 	bool close_after;		/* drop the session once sent */
+	const int *in_fds;		/* the request's; a handler that */
+	size_t in_nfds;			/* succeeds owns (closes) them */
 };
 
 /* Zeroed memory freed with the reply; NULL on ENOMEM. */
@@ -80,6 +82,12 @@ int srq_query(struct rb_session *s, const Rdmabroker__Request *req,
 	      struct rb_reply *rep);
 int srq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 		    struct rb_reply *rep);
+int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
+	   struct rb_reply *rep);
+int mr_dereg(struct rb_session *s, const Rdmabroker__Request *req,
+	     struct rb_reply *rep);
+/* The MR fields of a `rdmactl res` entry. */
+void mr_describe(const struct rb_res *r, Rdmabroker__ResEntry *e);
 int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
 	      struct rb_reply *rep);
 int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,

@@ -5,7 +5,7 @@ daemon_rdmabrokerd_SOURCES = daemon/main.c daemon/daemon.h \
 	daemon/listener.c daemon/session.c daemon/dispatch.c daemon/dispatch.h \
 	daemon/device.c daemon/admin.c daemon/notify.c \
 	daemon/res.c daemon/res.h daemon/pd.c daemon/cq.c daemon/qp.c \
-	daemon/srq.c daemon/ah.c \
+	daemon/srq.c daemon/ah.c daemon/mr.c \
 	daemon/ring.c daemon/ring.h
 daemon_rdmabrokerd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBSYSTEMD_CFLAGS) \
 	$(PROTOBUF_C_CFLAGS) $(IBVERBS_CFLAGS)

@@ -27,6 +27,7 @@ static const char *const res_type_names[RB_RES_TYPE_COUNT] = {
 	[RB_RES_QP] = "qp",
 	[RB_RES_SRQ] = "srq",
 	[RB_RES_AH] = "ah",
+	[RB_RES_MR] = "mr",
 };
 
 const char *res_type_name(enum rb_res_type type)

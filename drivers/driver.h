@@ -64,6 +64,8 @@ struct rb_device {
 	uint32_t max_srq, nsrqs;
 	uint32_t max_srq_wr, max_srq_sge;	/* per SRQ */
 	uint32_t max_ah, nahs;
+	uint32_t max_mr, nmrs;
+	uint64_t max_mr_size;
 	uint16_t pkey_tbl_len, gid_tbl_len;	/* port 1 */
 	void *priv;			/* the driver's */
 };

@@ -20,34 +20,6 @@
 /* For functions returning 0 or -1 with errno. */
 #define RBC_FAIL_MINUS1() do { errno = EOPNOTSUPP; return -1; } while (0)
 
-#undef ibv_reg_mr
-RB_EXPORT struct ibv_mr *ibv_reg_mr(struct ibv_pd *pd RBC_UNUSED,
-				    void *addr RBC_UNUSED,
-				    size_t length RBC_UNUSED,
-				    int access RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
-#undef ibv_reg_mr_iova
-RB_EXPORT struct ibv_mr *ibv_reg_mr_iova(struct ibv_pd *pd RBC_UNUSED,
-					 void *addr RBC_UNUSED,
-					 size_t length RBC_UNUSED,
-					 uint64_t iova RBC_UNUSED,
-					 int access RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
-RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd RBC_UNUSED,
-					  void *addr RBC_UNUSED,
-					  size_t length RBC_UNUSED,
-					  uint64_t iova RBC_UNUSED,
-					  unsigned int access RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
 RB_EXPORT struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd RBC_UNUSED,
 					   uint64_t offset RBC_UNUSED,
 					   size_t length RBC_UNUSED,
@@ -65,11 +37,6 @@ RB_EXPORT int ibv_rereg_mr(struct ibv_mr *mr RBC_UNUSED, int flags RBC_UNUSED,
 {
 	errno = EOPNOTSUPP;
 	return IBV_REREG_MR_ERR_INPUT;
-}
-
-RB_EXPORT int ibv_dereg_mr(struct ibv_mr *mr RBC_UNUSED)
-{
-	return EOPNOTSUPP;
 }
 
 RB_EXPORT int ibv_get_async_event(struct ibv_context *context RBC_UNUSED,

@@ -71,9 +71,11 @@ void rb_rpc_close(struct rb_rpc *rpc)
 	rpc->rxbuf = NULL;
 }
 
-int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
-		Rdmabroker__Reply **reply, int *fds, size_t max_fds,
-		size_t *nfds)
+/* One call: send req with out_fds, wait for its reply (and its fds). */
+static int rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
+		    const int *out_fds, size_t out_nfds,
+		    Rdmabroker__Reply **reply, int *fds, size_t max_fds,
+		    size_t *nfds)
 {
 	uint8_t *buf;
 	int ret;
@@ -91,7 +93,8 @@ int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 	}
 	buf = rpc->rxbuf;
 	req->seq = ++rpc->seq;
-	ret = rb_wire_send_pb(rpc->fd, RB_WIRE_REQUEST, &req->base, NULL, 0);
+	ret = rb_wire_send_pb(rpc->fd, RB_WIRE_REQUEST, &req->base, out_fds,
+			      out_nfds);
 	if (ret == -EAGAIN)
 		ret = -ETIMEDOUT;
 	if (ret < 0)
@@ -137,6 +140,19 @@ int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 		break;
 	}
 	return ret;
+}
+
+int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
+		Rdmabroker__Reply **reply, int *fds, size_t max_fds,
+		size_t *nfds)
+{
+	return rpc_call(rpc, req, NULL, 0, reply, fds, max_fds, nfds);
+}
+
+int rb_rpc_call_fds_out(struct rb_rpc *rpc, Rdmabroker__Request *req,
+			Rdmabroker__Reply **reply, const int *fds, size_t nfds)
+{
+	return rpc_call(rpc, req, fds, nfds, reply, NULL, 0, NULL);
 }
 
 int rb_rpc_call_ok(struct rb_rpc *rpc, Rdmabroker__Request *req,

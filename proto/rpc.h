@@ -57,6 +57,13 @@ int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 		size_t *nfds);
 
 /*
+ * Like rb_rpc_call, with nfds fds sent beside the request (they stay open
+ * here: the receiver gets copies); the reply must carry none.
+ */
+int rb_rpc_call_fds_out(struct rb_rpc *rpc, Rdmabroker__Request *req,
+			Rdmabroker__Reply **reply, const int *fds, size_t nfds);
+
+/*
  * Like rb_rpc_call, but a non-zero reply status is returned as -status
  * (and the reply freed), so 0 means success with *reply set.
  */

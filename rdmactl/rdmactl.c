@@ -26,7 +26,7 @@ static void usage(FILE *out)
 		"  client [show [pid PID]]    connected clients\n"
 		"  res [show [TYPE] [pid PID]]\n"
 		"                             objects held by clients\n"
-		"                             (TYPE: pd, cq, qp, srq, ah, channel)\n"
+		"                             (TYPE: pd, mr, cq, qp, srq, ah, channel)\n"
 		"  status [show]              the daemon\n"
 		"  OBJECT help                commands of OBJECT\n"
 		"Objects and commands may be abbreviated to a unique prefix.\n"

@@ -14,7 +14,7 @@
 
 /* The types the daemon knows, in the order summaries print them. */
 static const char *const res_types[] = {
-	"pd", "cq", "qp", "srq", "ah", "channel", NULL
+	"pd", "mr", "cq", "qp", "srq", "ah", "channel", NULL
 };
 
 void res_usage(FILE *out)
@@ -23,7 +23,7 @@ void res_usage(FILE *out)
 		"Usage: rdmactl [OPTIONS] res\n"
 		"       rdmactl [OPTIONS] res show [TYPE] [pid PID]\n"
 		"       rdmactl res help\n"
-		"TYPE := { pd | cq | qp | srq | ah | channel }\n"
+		"TYPE := { pd | mr | cq | qp | srq | ah | channel }\n"
 		"Without a command, count the objects of each client; \"show\" lists\n"
 		"them, of one TYPE or of process PID.  Only your own unless you are an\n"
 		"administrator.\n");
@@ -84,6 +84,9 @@ static const struct pr_field res_entry_fields[] = {
 	{ .key = "qpn", .label = "qpn", .fmt = PR_HEX },
 	{ .key = "qp_type", .label = "type" },
 	{ .key = "state", .label = "state" },
+	{ .key = "length", .label = "length" },
+	{ .key = "lkey", .label = "lkey", .fmt = PR_HEX },
+	{ .key = "mode", .label = "mode" },
 	{ .key = "client", .label = "client" },
 	{ .key = "pid", .label = "pid" },
 	{ .key = "comm", .label = "comm" },
@@ -120,6 +123,11 @@ static int res_show(struct rdmactl *rc, int argc, char **argv)
 			pr_add_int(o, "qpn", e->qp_num);
 			pr_add_str(o, "qp_type", e->qp_type ? e->qp_type : "");
 			pr_add_str(o, "state", e->state ? e->state : "");
+		}
+		if (e->has_length) {
+			pr_add_u64(o, "length", e->length);
+			pr_add_int(o, "lkey", e->lkey);
+			pr_add_str(o, "mode", e->mr_mode ? e->mr_mode : "");
 		}
 		pr_add_u64(o, "client", e->client_id);
 		pr_add_int(o, "pid", e->pid);
@@ -164,6 +172,7 @@ static const struct pr_field res_summary_fields[] = {
 	{ .key = "comm", .label = "comm" },
 	{ .key = "dev", .label = "dev" },
 	{ .key = "pd", .label = "pd" },
+	{ .key = "mr", .label = "mr" },
 	{ .key = "cq", .label = "cq" },
 	{ .key = "qp", .label = "qp" },
 	{ .key = "srq", .label = "srq" },

@@ -55,3 +55,10 @@ tests_client_srq_ah_CFLAGS = $(client_test_cflags)
 tests_client_srq_ah_LDADD = $(client_test_ldadd)
 TESTS += tests/res-srq-ah.sh
 EXTRA_DIST += tests/res-srq-ah.sh
+
+check_PROGRAMS += tests/client-mr
+tests_client_mr_SOURCES = tests/client-mr.c
+tests_client_mr_CFLAGS = $(client_test_cflags)
+tests_client_mr_LDADD = $(client_test_ldadd)
+TESTS += tests/res-mr.sh
+EXTRA_DIST += tests/res-mr.sh

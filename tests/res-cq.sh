@@ -24,7 +24,7 @@ mkfifo "$RB_TMP/out"
 "$top_builddir/tests/client-cq" hold 100 > "$RB_TMP/out" & holder=$!
 read -r line < "$RB_TMP/out"
 [ "$line" = ready ] || rb_fail "holder did not get its CQs"
-"$RB_RDMACTL" res | grep -q " pd 0 cq 100 qp 0 srq 0 ah 0 channel 100\$" || rb_fail "rdmactl res: $("$RB_RDMACTL" res)"
+"$RB_RDMACTL" res | grep -q " pd 0 mr 0 cq 100 qp 0 srq 0 ah 0 channel 100\$" || rb_fail "rdmactl res: $("$RB_RDMACTL" res)"
 maps1=$(ring_maps)
 [ "$maps1" -eq $((maps0 + 100)) ] || rb_fail "daemon ring maps $maps0 -> $maps1 with 100 CQ rings"
 kill -KILL "$holder"; wait "$holder" 2>/dev/null

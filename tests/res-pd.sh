@@ -30,7 +30,7 @@ read -r line < "$RB_TMP/out"
 [ "$line" = ready ] || rb_fail "holder did not get its 100 PDs"
 n=$("$RB_RDMACTL" -j res show pd | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" -eq 100 ] || rb_fail "rdmactl res show pd lists $n PDs, want 100"
-"$RB_RDMACTL" res | grep -q "comm client-pd dev rbsoft0 pd 100 cq 0 qp 0 srq 0 ah 0 channel 0\$" ||
+"$RB_RDMACTL" res | grep -q "comm client-pd dev rbsoft0 pd 100 mr 0 cq 0 qp 0 srq 0 ah 0 channel 0\$" ||
 	rb_fail "rdmactl res summary: $("$RB_RDMACTL" res)"
 kill -KILL "$holder"; wait "$holder" 2>/dev/null
 for _ in $(seq 1 100); do

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory regions.  A MEMFD region arrives with the memfd (the client's
+ * arena) its pages were re-backed with and the extents of the region in
+ * it; the daemon maps them only after checking the memfd is sealed against
+ * shrinking and holds every extent, so the engine can move data zero-copy
+ * without a SIGBUS.  A CMA region (memory the client could not
+ * re-back) is reached with process_vm_readv/writev; the daemon checks now
+ * that it can.  Keys are random, unique per device, never 0.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+
+#include "daemon/daemon.h"
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+#include "daemon/res.h"
+
+#define MR_ACCESS_KNOWN	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC | \
+			 IBV_ACCESS_MW_BIND)
+
+struct rb_mr {
+	struct rb_res res;		/* must be first; deps[0]: its PD */
+	LIST_ENTRY(rb_mr) link;		/* every MR, for unique keys */
+	struct rb_device *dev;
+	Rdmabroker__MrMode mode;
+	void *map;			/* MEMFD: the pages, mapped here */
+	size_t map_len;
+	size_t map_skew;		/* addr's offset in the first page */
+	pid_t pid;			/* CMA: whose memory */
+	uint64_t addr, length, iova;
+	uint32_t access, lkey, rkey;
+};
+
+static LIST_HEAD(, rb_mr) mr_all = LIST_HEAD_INITIALIZER(mr_all);
+
+static bool mr_key_used(const struct rb_device *dev, uint32_t key)
+{
+	const struct rb_mr *m;
+
+	LIST_FOREACH(m, &mr_all, link)
+		if (m->dev == dev && (m->lkey == key || m->rkey == key))
+			return true;
+	return false;
+}
+
+/* A fresh key: random, so a peer cannot guess another client's. */
+static uint32_t mr_new_key(const struct rb_device *dev)
+{
+	uint32_t k;
+
+	do {
+		if (getrandom(&k, sizeof(k), 0) != sizeof(k))
+			k = (uint32_t)random();
+	} while (k == 0 || mr_key_used(dev, k));
+	return k;
+}
+
+static void mr_destroy(struct rb_res *r)
+{
+	struct rb_mr *mr = (struct rb_mr *)r;
+
+	LIST_REMOVE(mr, link);
+	if (mr->map)
+		munmap(mr->map, mr->map_len);
+	res_uncharge(r->owner, RB_LIMIT_MRS, 1);
+	res_uncharge(r->owner, RB_LIMIT_PINNED_BYTES, mr->map_len);
+	mr->dev->nmrs--;
+	free(mr);
+}
+
+/*
+ * Map the pages of [addr, addr + length) from the client's arena memfd,
+ * extent by extent, into one contiguous range reserved first.
+ */
+static int mr_map_memfd(struct rb_mr *mr, int fd, const Rdmabroker__MrRegReq *q,
+			struct rb_reply *rep)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t first = mr->addr & ~(page - 1);
+	uint64_t end = (mr->addr + mr->length + page - 1) & ~(page - 1);
+	uint64_t at = first;
+	struct stat st;
+	char *base;
+	int seals;
+
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0) {
+		reply_error(rep, "the fd is not a memfd");
+		return -EINVAL;
+	}
+	if (!(seals & F_SEAL_SHRINK)) {
+		reply_error(rep, "the memfd is not sealed against shrinking");
+		return -EINVAL;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	/* The extents must tile the region's pages exactly, in order. */
+	for (size_t i = 0; i < q->n_extents; i++) {
+		const Rdmabroker__MrExtent *x = q->extents[i];
+
+		if (x->addr != at || !x->length || (x->length & (page - 1)) ||
+		    (x->fd_offset & (page - 1)) || x->length > end - at ||
+		    x->fd_offset > (uint64_t)st.st_size ||
+		    x->length > (uint64_t)st.st_size - x->fd_offset) {
+			reply_error(rep, "extent %zu does not fit the region or the memfd", i);
+			return -EINVAL;
+		}
+		at += x->length;
+	}
+	if (at != end) {
+		reply_error(rep, "the extents cover %#" PRIx64 "..%#" PRIx64 ", not the region's pages",
+			    first, at);
+		return -EINVAL;
+	}
+	base = mmap(NULL, end - first, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED) {
+		reply_error(rep, "no address space for %" PRIu64 " bytes", end - first);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < q->n_extents; i++) {
+		const Rdmabroker__MrExtent *x = q->extents[i];
+
+		if (mmap(base + (x->addr - first), x->length, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fd, (off_t)x->fd_offset) == MAP_FAILED) {
+			int err = errno;
+
+			munmap(base, end - first);
+			reply_error(rep, "mmap of the memfd: %s", strerror(err));
+			return -ENOMEM;
+		}
+	}
+	mr->map = base;
+	mr->map_len = end - first;
+	mr->map_skew = mr->addr - first;
+	return 0;
+}
+
+/* Can the daemon reach [addr, addr + length) of pid?  One byte each end. */
+static int mr_check_cma(struct rb_mr *mr, struct rb_reply *rep)
+{
+	uint64_t at[2] = { mr->addr, mr->addr + mr->length - 1 };
+
+	for (int i = 0; i < 2; i++) {
+		char b;
+		struct iovec local = { .iov_base = &b, .iov_len = 1 };
+		struct iovec remote = { .iov_base = (void *)(uintptr_t)at[i], .iov_len = 1 };
+
+		if (process_vm_readv(mr->pid, &local, 1, &remote, 1, 0) != 1) {
+			int err = errno;
+
+			reply_error(rep, "cannot reach %#" PRIx64 " in pid %d: %s", at[i],
+				    (int)mr->pid, strerror(err));
+			return err == EPERM ? -EPERM : -EFAULT;
+		}
+	}
+	return 0;
+}
+
+int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
+	   struct rb_reply *rep)
+{
+	const Rdmabroker__MrRegReq *q = req->mr_reg;
+	struct rb_device *dev = s->device;
+	Rdmabroker__MrRegReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *pd;
+	struct rb_mr *mr;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	pd = res_lookup(s, q->pd, RB_RES_PD, rep);
+	if (!pd)
+		return -EINVAL;
+	if (q->access & ~(uint32_t)MR_ACCESS_KNOWN) {
+		reply_error(rep, "access flags %#" PRIx32 " not supported", q->access);
+		return q->access & IBV_ACCESS_ON_DEMAND ? -EOPNOTSUPP : -EINVAL;
+	}
+	if ((q->access & (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)) &&
+	    !(q->access & IBV_ACCESS_LOCAL_WRITE)) {
+		reply_error(rep, "remote write or atomic access needs local write");
+		return -EINVAL;
+	}
+	if (q->length == 0 || q->length > dev->max_mr_size ||
+	    q->addr + q->length < q->addr) {
+		reply_error(rep, "length %" PRIu64 " out of range (1..%" PRIu64 ")",
+			    q->length, dev->max_mr_size);
+		return -EINVAL;
+	}
+	if ((q->mode == RDMABROKER__MR_MODE__MR_MEMFD) != (rep->in_nfds == 1) ||
+	    (q->mode == RDMABROKER__MR_MODE__MR_MEMFD) != (q->n_extents > 0)) {
+		reply_error(rep, "a MEMFD region comes with its memfd and extents, a CMA one with neither");
+		return -EINVAL;
+	}
+	if (dev->nmrs >= dev->max_mr) {
+		reply_error(rep, "%s has all its %" PRIu32 " MRs in use", dev->name,
+			    dev->max_mr);
+		return -ENOMEM;
+	}
+	mr = calloc(1, sizeof(*mr));
+	if (!mr)
+		return -ENOMEM;
+	mr->dev = dev;
+	mr->mode = q->mode;
+	mr->pid = s->pid;
+	mr->addr = q->addr;
+	mr->length = q->length;
+	mr->iova = q->iova;
+	mr->access = q->access;
+	ret = mr->mode == RDMABROKER__MR_MODE__MR_MEMFD ?
+		mr_map_memfd(mr, rep->in_fds[0], q, rep) :
+		mr_check_cma(mr, rep);
+	if (ret < 0)
+		goto err_free;
+	if (!mr->map_len)	/* CMA: what the region spans, for the limit */
+		mr->map_len = mr->length;
+	ret = res_charge(s, RB_LIMIT_MRS, 1, rep);
+	if (ret < 0)
+		goto err_unmap;
+	ret = res_charge(s, RB_LIMIT_PINNED_BYTES, mr->map_len, rep);
+	if (ret < 0)
+		goto err_mrs;
+	mr->lkey = mr_new_key(dev);
+	mr->rkey = mr_new_key(dev);
+	mr->res.type = RB_RES_MR;
+	mr->res.deps[0] = pd;
+	mr->res.destroy = mr_destroy;
+	ret = res_add(s, &mr->res);
+	if (ret < 0) {
+		reply_error(rep, "this connection holds too many objects");
+		goto err_pinned;
+	}
+	LIST_INSERT_HEAD(&mr_all, mr, link);
+	dev->nmrs++;
+	if (rep->in_nfds)
+		close(rep->in_fds[0]);	/* the mapping stays */
+	rdmabroker__mr_reg_reply__init(m);
+	m->handle = mr->res.handle;
+	m->lkey = mr->lkey;
+	m->rkey = mr->rkey;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_MR_REG;
+	rep->msg.mr_reg = m;
+	return 0;
+
+err_pinned:
+	res_uncharge(s, RB_LIMIT_PINNED_BYTES, mr->map_len);
+err_mrs:
+	res_uncharge(s, RB_LIMIT_MRS, 1);
+err_unmap:
+	if (mr->map)
+		munmap(mr->map, mr->map_len);
+err_free:
+	free(mr);
+	return ret;
+}
+
+int mr_dereg(struct rb_session *s, const Rdmabroker__Request *req,
+	     struct rb_reply *rep)
+{
+	Rdmabroker__MrDeregReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *r;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, req->mr_dereg->handle, RB_RES_MR, rep);
+	if (!r)
+		return -EINVAL;
+	ret = res_remove(r, rep);
+	if (ret < 0)
+		return ret;
+	rdmabroker__mr_dereg_reply__init(m);
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_MR_DEREG;
+	rep->msg.mr_dereg = m;
+	return 0;
+}
+
+void mr_describe(const struct rb_res *r, Rdmabroker__ResEntry *e)
+{
+	const struct rb_mr *mr = (const struct rb_mr *)r;
+
+	e->has_length = 1;
+	e->length = mr->length;
+	e->has_lkey = 1;
+	e->lkey = mr->lkey;
+	e->mr_mode = mr->mode == RDMABROKER__MR_MODE__MR_MEMFD ? (char *)"memfd" :
+							      (char *)"cma";
+}

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory registration.  The daemon's engine moves data straight between
+ * registered buffers, so it needs the pages themselves: the pages of a
+ * region of ordinary private anonymous memory (malloc, memalign, mmap)
+ * are re-backed, in place, by pages of one memfd per process (the arena)
+ * holding the same bytes, and the daemon gets the arena and where the
+ * region's pages are in it.  The address and the contents stay what they
+ * were; the pages become shared with the daemon.  Regions may share pages
+ * and overlap in any way.  When the last region on a page is deregistered
+ * it becomes private anonymous memory again, with its contents.
+ *
+ * Memory that must not be re-backed (file or shared mappings, the stack,
+ * anything but plain read-write private anonymous memory) is registered
+ * in CMA mode instead: the daemon reaches it with process_vm_readv/writev.
+ *
+ * Caveats, as in librdmabroker(7): while the pages are re-backed, a child
+ * made by fork() shares them instead of getting a copy (ibv_fork_init()
+ * makes them not inherited at all, as libibverbs does); and a thread that
+ * writes to a buffer while another registers it may lose that write.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "libclient/client.h"
+
+#define RBC_ACCESS_KNOWN (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+			  IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC | \
+			  IBV_ACCESS_MW_BIND)
+
+/*
+ * The arena: one memfd per process, grown as pages are registered, sealed
+ * against shrinking.  A run is a stretch of the process's pages re-backed
+ * by a stretch of the arena; runs are split at region boundaries so each
+ * counts the regions on it exactly.
+ */
+struct rbc_run {
+	TAILQ_ENTRY(rbc_run) link;	/* sorted by start, never overlapping */
+	uintptr_t start;		/* page aligned */
+	size_t len;			/* page multiple */
+	uint64_t off;			/* in the arena */
+	unsigned int refs;		/* regions on these pages */
+};
+
+struct rbc_mr {
+	struct ibv_mr mr;		/* must be first */
+	uintptr_t start, end;		/* its pages, if re-backed (MEMFD) */
+	bool memfd;
+};
+
+static pthread_mutex_t rbc_arena_lock = PTHREAD_MUTEX_INITIALIZER;
+static int rbc_arena_fd = -1;
+static uint64_t rbc_arena_size;
+static TAILQ_HEAD(rbc_runs, rbc_run) rbc_runs = TAILQ_HEAD_INITIALIZER(rbc_runs);
+
+enum rbc_span {
+	RBC_SPAN_ANON,			/* private anonymous read-write (or ours) */
+	RBC_SPAN_OTHER,			/* anything else: CMA */
+	RBC_SPAN_UNMAPPED,		/* a hole: EFAULT */
+};
+
+/* What [start, end) is, from /proc/self/maps. */
+static enum rbc_span rbc_classify(uintptr_t start, uintptr_t end)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	enum rbc_span kind = RBC_SPAN_ANON;
+	uintptr_t covered = start;
+	char line[512];
+
+	if (!f)
+		return RBC_SPAN_OTHER;
+	while (covered < end && fgets(line, sizeof(line), f)) {
+		uintptr_t lo, hi;
+		char perms[8], path[256] = "";
+		unsigned long long off, inode;
+		unsigned int maj, min;
+		int n;
+
+		n = sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %llx %x:%x %llu %255[^\n]",
+			   &lo, &hi, perms, &off, &maj, &min, &inode, path);
+		if (n < 7 || hi <= covered)
+			continue;
+		if (lo > covered)
+			break;		/* a hole */
+		covered = hi;
+		if (strstr(path, "/memfd:rdmabroker-mr"))
+			continue;	/* pages of ours already */
+		if (strcmp(perms, "rw-p") != 0 || inode != 0 ||
+		    (path[0] && !strstr(path, "[heap]")))
+			kind = RBC_SPAN_OTHER;
+	}
+	fclose(f);
+	return covered < end ? RBC_SPAN_UNMAPPED : kind;
+}
+
+/*
+ * Copy whole pages.  They hold more than the region (other heap objects,
+ * allocator metadata, a sanitizer's redzones): that is the point, so the
+ * sanitizer must not check this copy, and it must not become a memcpy
+ * call it would intercept.
+ */
+__attribute__((no_sanitize_address))
+static void rbc_copy_pages(void *dst, const void *src, size_t len)
+{
+	volatile uint64_t *d = dst;
+	const volatile uint64_t *s = src;
+
+	for (size_t i = 0; i < len / sizeof(uint64_t); i++)
+		d[i] = s[i];
+}
+
+static int rbc_arena_open(void)
+{
+	if (rbc_arena_fd >= 0)
+		return 0;
+	rbc_arena_fd = memfd_create("rdmabroker-mr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (rbc_arena_fd < 0)
+		return -1;
+	/* It may grow; it must never shrink under the daemon's mappings. */
+	if (fcntl(rbc_arena_fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
+		close(rbc_arena_fd);
+		rbc_arena_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Split the run containing at (strictly inside it) in two. */
+static int rbc_split_at(uintptr_t at)
+{
+	struct rbc_run *r, *n;
+
+	TAILQ_FOREACH(r, &rbc_runs, link) {
+		if (at <= r->start || at >= r->start + r->len)
+			continue;
+		n = malloc(sizeof(*n));
+		if (!n)
+			return -1;
+		*n = *r;
+		n->start = at;
+		n->len = r->start + r->len - at;
+		n->off = r->off + (at - r->start);
+		r->len = at - r->start;
+		TAILQ_INSERT_AFTER(&rbc_runs, r, n, link);
+		return 0;
+	}
+	return 0;
+}
+
+/* Re-back [start, start + len) with new arena pages holding its bytes. */
+static struct rbc_run *rbc_run_new(uintptr_t start, size_t len)
+{
+	struct rbc_run *r = calloc(1, sizeof(*r));
+	void *tmp;
+
+	if (!r)
+		return NULL;
+	if (ftruncate(rbc_arena_fd, (off_t)(rbc_arena_size + len)) < 0)
+		goto err;
+	tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, rbc_arena_fd,
+		   (off_t)rbc_arena_size);
+	if (tmp == MAP_FAILED)
+		goto err;
+	rbc_copy_pages(tmp, (void *)start, len);
+	/* One step: the new pages take the old ones' place, no hole between. */
+	if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)start) ==
+	    MAP_FAILED) {
+		munmap(tmp, len);
+		goto err;
+	}
+	ibv_dontfork_range((void *)start, len);
+	r->start = start;
+	r->len = len;
+	r->off = rbc_arena_size;
+	rbc_arena_size += len;
+	return r;
+err:
+	free(r);
+	return NULL;
+}
+
+/* Runs no region uses any more: private anonymous pages again, same bytes. */
+static void rbc_runs_gc(void)
+{
+	struct rbc_run *r, *next;
+
+	for (r = TAILQ_FIRST(&rbc_runs); r; r = next) {
+		void *tmp;
+
+		next = TAILQ_NEXT(r, link);
+		if (r->refs)
+			continue;
+		tmp = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (tmp == MAP_FAILED)
+			continue;	/* keep the run: the memory stays valid */
+		rbc_copy_pages(tmp, (void *)r->start, r->len);
+		if (mremap(tmp, r->len, r->len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   (void *)r->start) == MAP_FAILED) {
+			munmap(tmp, r->len);
+			continue;
+		}
+		ibv_dofork_range((void *)r->start, r->len);
+		/* The arena keeps its size; the memory itself is released. */
+		fallocate(rbc_arena_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  (off_t)r->off, (off_t)r->len);
+		TAILQ_REMOVE(&rbc_runs, r, link);
+		free(r);
+	}
+}
+
+/*
+ * Take a reference on every page of [start, end), re-backing those not
+ * backed yet, and describe where they are in the arena: *x gets *nx
+ * extents (free it).  -1 with errno on failure, nothing changed.
+ */
+static int rbc_runs_get(uintptr_t start, uintptr_t end,
+			Rdmabroker__MrExtent **x, size_t *nx)
+{
+	struct rbc_run *r, *n;
+	uintptr_t at = start;
+	size_t cap = 0;
+	int err;
+
+	*x = NULL;
+	*nx = 0;
+	if (rbc_arena_open() < 0 || rbc_split_at(start) < 0 || rbc_split_at(end) < 0)
+		return -1;
+	/* Fill the gaps between existing runs inside [start, end). */
+	r = TAILQ_FIRST(&rbc_runs);
+	while (at < end) {
+		while (r && r->start + r->len <= at)
+			r = TAILQ_NEXT(r, link);
+		if (r && r->start <= at) {
+			at = r->start + r->len;
+			continue;
+		}
+		{
+			uintptr_t gap_end = r && r->start < end ? r->start : end;
+
+			n = rbc_run_new(at, gap_end - at);
+			if (!n)
+				goto fail;
+			if (r)
+				TAILQ_INSERT_BEFORE(r, n, link);
+			else
+				TAILQ_INSERT_TAIL(&rbc_runs, n, link);
+			at = gap_end;
+		}
+	}
+	/* Every page is in a run now: list the extents, then count the region. */
+	TAILQ_FOREACH(r, &rbc_runs, link) {
+		if (r->start + r->len <= start || r->start >= end)
+			continue;
+		if (*nx && (*x)[*nx - 1].fd_offset + (*x)[*nx - 1].length == r->off &&
+		    (*x)[*nx - 1].addr + (*x)[*nx - 1].length == r->start) {
+			(*x)[*nx - 1].length += r->len;
+			continue;
+		}
+		if (*nx == cap) {
+			Rdmabroker__MrExtent *nxs;
+
+			cap = cap ? cap * 2 : 4;
+			nxs = realloc(*x, cap * sizeof(**x));
+			if (!nxs) {
+				errno = ENOMEM;
+				goto fail;
+			}
+			*x = nxs;
+		}
+		rdmabroker__mr_extent__init(&(*x)[*nx]);
+		(*x)[*nx].addr = r->start;
+		(*x)[*nx].length = r->len;
+		(*x)[*nx].fd_offset = r->off;
+		(*nx)++;
+	}
+	TAILQ_FOREACH(r, &rbc_runs, link)
+		if (r->start < end && r->start + r->len > start)
+			r->refs++;
+	return 0;
+
+fail:
+	err = errno;
+	free(*x);
+	*x = NULL;
+	*nx = 0;
+	rbc_runs_gc();	/* the runs made here have no region yet */
+	errno = err;
+	return -1;
+}
+
+/* Drop the region's reference on [start, end); pages no region uses go back. */
+static void rbc_runs_put(uintptr_t start, uintptr_t end)
+{
+	struct rbc_run *r;
+
+	rbc_split_at(start);
+	rbc_split_at(end);
+	TAILQ_FOREACH(r, &rbc_runs, link)
+		if (r->start >= start && r->start + r->len <= end && r->refs)
+			r->refs--;
+	rbc_runs_gc();
+}
+
+RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr,
+					  size_t length, uint64_t iova,
+					  unsigned int access)
+{
+	struct rbc_context *c = to_rbc_context(pd->context);
+	Rdmabroker__MrRegReq body = RDMABROKER__MR_REG_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__MrExtent *ext = NULL, **extp = NULL;
+	Rdmabroker__Reply *reply;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t next = 0;
+	struct rbc_mr *mr;
+	int ret;
+
+	/* Optional access bits may be ignored, as libibverbs allows. */
+	access &= ~(unsigned int)IBV_ACCESS_OPTIONAL_RANGE;
+	if (access & IBV_ACCESS_ON_DEMAND) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	if ((access & ~(unsigned int)RBC_ACCESS_KNOWN) || !addr || !length ||
+	    ((access & (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)) &&
+	     !(access & IBV_ACCESS_LOCAL_WRITE)) ||
+	    (uintptr_t)addr + length < (uintptr_t)addr) {
+		errno = EINVAL;
+		return NULL;
+	}
+	mr = calloc(1, sizeof(*mr));
+	if (!mr) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	mr->start = (uintptr_t)addr & ~(uintptr_t)(page - 1);
+	mr->end = ((uintptr_t)addr + length + (uintptr_t)page - 1) &
+		  ~(uintptr_t)(page - 1);
+
+	pthread_mutex_lock(&rbc_arena_lock);
+	switch (rbc_classify(mr->start, mr->end)) {
+	case RBC_SPAN_UNMAPPED:
+		ret = EFAULT;
+		goto fail;
+	case RBC_SPAN_ANON:
+		if (rbc_runs_get(mr->start, mr->end, &ext, &next) < 0) {
+			ret = errno;
+			goto fail;
+		}
+		mr->memfd = true;
+		break;
+	case RBC_SPAN_OTHER:
+		break;
+	}
+	body.pd = pd->handle;
+	body.addr = (uintptr_t)addr;
+	body.length = length;
+	body.iova = iova;
+	body.access = access;
+	body.mode = mr->memfd ? RDMABROKER__MR_MODE__MR_MEMFD :
+				RDMABROKER__MR_MODE__MR_CMA;
+	if (mr->memfd) {
+		extp = calloc(next, sizeof(*extp));
+		if (!extp) {
+			ret = ENOMEM;
+			goto fail_runs;
+		}
+		for (size_t i = 0; i < next; i++)
+			extp[i] = &ext[i];
+		body.n_extents = next;
+		body.extents = extp;
+	}
+	req.body_case = RDMABROKER__REQUEST__BODY_MR_REG;
+	req.mr_reg = &body;
+	pthread_mutex_lock(&c->rpc_lock);
+	ret = rb_rpc_call_fds_out(&c->rpc, &req, &reply,
+				  mr->memfd ? &rbc_arena_fd : NULL, mr->memfd ? 1 : 0);
+	pthread_mutex_unlock(&c->rpc_lock);
+	free(extp);
+	free(ext);
+	if (ret < 0) {
+		ret = EIO;
+	} else if (reply->status) {
+		ret = reply->status > 0 ? reply->status : EIO;
+		rb_rpc_reply_free(reply);
+	} else if (reply->body_case != RDMABROKER__REPLY__BODY_MR_REG) {
+		ret = EIO;
+		rb_rpc_reply_free(reply);
+	}
+	if (ret)
+		goto fail_runs;
+	pthread_mutex_unlock(&rbc_arena_lock);
+	mr->mr.context = pd->context;
+	mr->mr.pd = pd;
+	mr->mr.addr = addr;
+	mr->mr.length = length;
+	mr->mr.handle = reply->mr_reg->handle;
+	mr->mr.lkey = reply->mr_reg->lkey;
+	mr->mr.rkey = reply->mr_reg->rkey;
+	rb_rpc_reply_free(reply);
+	return &mr->mr;
+
+fail_runs:
+	if (mr->memfd)
+		rbc_runs_put(mr->start, mr->end);
+fail:
+	pthread_mutex_unlock(&rbc_arena_lock);
+	free(mr);
+	errno = ret;
+	return NULL;
+}
+
+#undef ibv_reg_mr
+RB_EXPORT struct ibv_mr *ibv_reg_mr(struct ibv_pd *pd, void *addr,
+				    size_t length, int access)
+{
+	return ibv_reg_mr_iova2(pd, addr, length, (uintptr_t)addr,
+				(unsigned int)access);
+}
+
+#undef ibv_reg_mr_iova
+RB_EXPORT struct ibv_mr *ibv_reg_mr_iova(struct ibv_pd *pd, void *addr,
+					 size_t length, uint64_t iova,
+					 int access)
+{
+	return ibv_reg_mr_iova2(pd, addr, length, iova, (unsigned int)access);
+}
+
+RB_EXPORT int ibv_dereg_mr(struct ibv_mr *ibmr)
+{
+	struct rbc_mr *mr = (struct rbc_mr *)ibmr;
+	struct rbc_context *c = to_rbc_context(ibmr->context);
+	Rdmabroker__MrDeregReq body = RDMABROKER__MR_DEREG_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	int ret;
+
+	body.handle = ibmr->handle;
+	req.body_case = RDMABROKER__REQUEST__BODY_MR_DEREG;
+	req.mr_dereg = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret)
+		return ret;
+	rb_rpc_reply_free(reply);
+	if (mr->memfd) {
+		pthread_mutex_lock(&rbc_arena_lock);
+		rbc_runs_put(mr->start, mr->end);
+		pthread_mutex_unlock(&rbc_arena_lock);
+	}
+	free(mr);
+	return 0;
+}
