@@ -54,6 +54,7 @@ struct rb_session {
 	char client_version[32];
 	char client_name[32];
 	struct rb_device *device;	/* set by DeviceOpen */
+	int async_fd;			/* DeviceOpen: our end, write-only, or -1 */
 	struct rb_res_table res;	/* the objects this session owns */
 	struct rb_usage *usage;		/* its uid's, shared with its other sessions */
 
@@ -104,6 +105,13 @@ void session_destroy(struct rb_session *s);
 int session_send(struct rb_session *s, uint16_t kind,
 		 const ProtobufCMessage *msg, int *fds, size_t nfds);
 void session_send_shutdown(struct rb_session *s, const char *reason);
+/*
+ * Queue one async event (proto/shm.h) on the session's async fd; false
+ * when it could not be (no device opened, or the client does not read its
+ * events and the socket is full: logged).
+ */
+bool session_async_event(struct rb_session *s, uint32_t event_type,
+			 uint32_t element, uint32_t handle);
 uint32_t session_count_uid(struct rb_daemon *d, uid_t uid);
 bool session_is_admin(struct rb_daemon *d, uid_t uid, gid_t gid,
 		      const gid_t *groups, int ngroups);

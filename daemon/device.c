@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
@@ -297,6 +298,7 @@ int device_open(struct rb_session *s, const Rdmabroker__Request *req,
 {
 	struct rb_device *dev = device_lookup(s, req->device_open->dev_index, rep);
 	Rdmabroker__DeviceOpenReply *m;
+	int sv[2];
 
 	if (!dev)
 		return -ENODEV;
@@ -308,7 +310,17 @@ int device_open(struct rb_session *s, const Rdmabroker__Request *req,
 	m = reply_alloc(rep, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	/* The context's async fd: the client reads events, we only write. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    shutdown(sv[0], SHUT_RD) < 0) {
+		int err = errno;
+
+		reply_error(rep, "async event socket: %s", strerror(err));
+		return -err;
+	}
 	rdmabroker__device_open_reply__init(m);
+	s->async_fd = sv[0];
+	rep->fds[rep->nfds++] = sv[1];
 	s->device = dev;
 	log_info("client %" PRIu64 " (pid %d comm %s) opened %s", s->id,
 		 (int)s->pid, s->comm, dev->name);

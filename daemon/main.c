@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "proto/shm.h"
 #include "daemon/log.h"
 
 static void usage(FILE *out)
@@ -61,8 +62,11 @@ static void daemon_stop(struct rb_daemon *d, const char *why)
 	log_notice("%s: stopping, %u clients connected", why, d->nsessions);
 	notify_stopping();
 	/* Tell every client, best effort: the socket may be full. */
-	TAILQ_FOREACH(s, &d->sessions, link)
+	TAILQ_FOREACH(s, &d->sessions, link) {
 		session_send_shutdown(s, why);
+		/* Verbs users learn it where libibverbs tells them. */
+		session_async_event(s, IBV_EVENT_DEVICE_FATAL, RB_ASYNC_DEVICE, 0);
+	}
 	while ((s = TAILQ_FIRST(&d->sessions)))
 		session_destroy(s);
 	event_base_loopbreak(d->base);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "proto/shm.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
 
@@ -104,6 +105,7 @@ void session_accept(struct rb_daemon *d, int fd)
 	}
 	s->d = d;
 	s->fd = fd;
+	s->async_fd = -1;
 	s->id = ++d->next_session_id;
 	s->pid = cred.pid;
 	s->uid = cred.uid;
@@ -168,6 +170,8 @@ void session_destroy(struct rb_session *s)
 	event_free(s->ev_write);
 	session_outq_free(s);
 	close(s->fd);
+	if (s->async_fd >= 0)
+		close(s->async_fd);
 	/* Whatever the client left behind, in dependency order. */
 	res_table_fini(s);
 	res_usage_put(d, s->usage);
@@ -254,6 +258,24 @@ void session_send_shutdown(struct rb_session *s, const char *reason)
 	ev.body_case = RDMABROKER__EVENT__BODY_SHUTDOWN;
 	ev.shutdown = &sd;
 	session_send(s, RB_WIRE_EVENT, &ev.base, NULL, 0);
+}
+
+bool session_async_event(struct rb_session *s, uint32_t event_type,
+			 uint32_t element, uint32_t handle)
+{
+	struct rb_async_event ev = {
+		.event_type = event_type, .element = element, .handle = handle,
+	};
+
+	if (s->async_fd < 0)
+		return false;
+	if (send(s->async_fd, &ev, sizeof(ev), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(ev)) {
+		log_warn("client %" PRIu64 " (pid %d): async event %u not delivered: %s",
+			 s->id, (int)s->pid, event_type, strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 /* Destroy the session if it is done; true if it is gone. */

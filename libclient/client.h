@@ -57,8 +57,26 @@ struct rbc_context {
 	struct rbc_device *dev;
 	pthread_mutex_t rpc_lock;	/* one request in flight per connection */
 	struct rb_rpc rpc;
-	pthread_mutex_t cq_lock;	/* cqs */
-	LIST_HEAD(, rbc_cq) cqs;	/* to find the CQ of a channel event */
+	pthread_mutex_t cq_lock;	/* the three lists */
+	LIST_HEAD(, rbc_cq) cqs;	/* to find the object of an event */
+	LIST_HEAD(, rbc_qp) qps;
+	LIST_HEAD(, rbc_srq) srqs;
+	bool fatal_reported;		/* IBV_EVENT_DEVICE_FATAL handed out */
+};
+
+struct rbc_qp {
+	struct ibv_qp qp;		/* must be first */
+	struct rb_ring *sq, *rq;
+	size_t sq_bytes, rq_bytes;
+	LIST_ENTRY(rbc_qp) link;	/* in its context's list */
+};
+
+struct rbc_srq {
+	struct ibv_srq srq;		/* must be first */
+	pthread_mutex_t lock;		/* posters and resize */
+	struct rb_ring *ring;
+	size_t ring_bytes;
+	LIST_ENTRY(rbc_srq) link;	/* in its context's list */
 };
 
 static inline struct rbc_context *to_rbc_context(struct ibv_context *ctx)

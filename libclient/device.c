@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "libclient/client.h"
@@ -694,20 +693,17 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	pthread_mutex_init(&c->rpc_lock, NULL);
 	pthread_mutex_init(&c->cq_lock, NULL);
 	LIST_INIT(&c->cqs);
+	LIST_INIT(&c->qps);
+	LIST_INIT(&c->srqs);
 	body.dev_index = dev->index;
 	req.body_case = RDMABROKER__REQUEST__BODY_DEVICE_OPEN;
 	req.device_open = &body;
-	ret = rbc_call(c, &req, &reply);
+	ctx = &c->vctx.context;
+	/* The reply carries the context's async event socket. */
+	ret = rbc_call_fds(c, &req, &reply, &ctx->async_fd, 1);
 	if (ret)
 		goto err;
 	rb_rpc_reply_free(reply);
-
-	ctx = &c->vctx.context;
-	ctx->async_fd = eventfd(0, EFD_CLOEXEC);
-	if (ctx->async_fd < 0) {
-		ret = errno;
-		goto err;
-	}
 	c->dev = dev;
 	rbc_device_get(dev);
 	ctx->device = device;

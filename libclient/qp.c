@@ -15,12 +15,6 @@
 
 #include "libclient/client.h"
 
-struct rbc_qp {
-	struct ibv_qp qp;		/* must be first */
-	struct rb_ring *sq, *rq;
-	size_t sq_bytes, rq_bytes;
-};
-
 static void cap_to_pb(Rdmabroker__QpCap *m, const struct ibv_qp_cap *c)
 {
 	m->max_send_wr = c->max_send_wr;
@@ -128,6 +122,9 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	pthread_mutex_init(&qp->qp.mutex, NULL);
 	pthread_cond_init(&qp->qp.cond, NULL);
 	rb_rpc_reply_free(reply);
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_INSERT_HEAD(&c->qps, qp, link);
+	pthread_mutex_unlock(&c->cq_lock);
 	return &qp->qp;
 }
 
@@ -270,6 +267,9 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	while (ibqp->events_completed < reported)
 		pthread_cond_wait(&ibqp->cond, &ibqp->mutex);
 	pthread_mutex_unlock(&ibqp->mutex);
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_REMOVE(qp, link);
+	pthread_mutex_unlock(&c->cq_lock);
 	munmap(qp->sq, qp->sq_bytes);
 	munmap(qp->rq, qp->rq_bytes);
 	pthread_mutex_destroy(&ibqp->mutex);

@@ -13,13 +13,6 @@
 
 #include "libclient/client.h"
 
-struct rbc_srq {
-	struct ibv_srq srq;		/* must be first */
-	pthread_mutex_t lock;		/* posters and resize */
-	struct rb_ring *ring;
-	size_t ring_bytes;
-};
-
 static struct rb_ring *rbc_map_srq_ring(int fd, size_t bytes)
 {
 	struct rb_ring *r;
@@ -88,6 +81,9 @@ RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
 	pthread_mutex_init(&srq->srq.mutex, NULL);
 	pthread_cond_init(&srq->srq.cond, NULL);
 	rb_rpc_reply_free(reply);
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_INSERT_HEAD(&c->srqs, srq, link);
+	pthread_mutex_unlock(&c->cq_lock);
 	return &srq->srq;
 }
 
@@ -177,6 +173,9 @@ RB_EXPORT int ibv_destroy_srq(struct ibv_srq *ibsrq)
 	while (ibsrq->events_completed < reported)
 		pthread_cond_wait(&ibsrq->cond, &ibsrq->mutex);
 	pthread_mutex_unlock(&ibsrq->mutex);
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_REMOVE(srq, link);
+	pthread_mutex_unlock(&c->cq_lock);
 	munmap(srq->ring, srq->ring_bytes);
 	pthread_mutex_destroy(&srq->lock);
 	pthread_mutex_destroy(&ibsrq->mutex);

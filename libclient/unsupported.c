@@ -39,16 +39,6 @@ RB_EXPORT int ibv_rereg_mr(struct ibv_mr *mr RBC_UNUSED, int flags RBC_UNUSED,
 	return IBV_REREG_MR_ERR_INPUT;
 }
 
-RB_EXPORT int ibv_get_async_event(struct ibv_context *context RBC_UNUSED,
-				  struct ibv_async_event *event RBC_UNUSED)
-{
-	RBC_FAIL_MINUS1();
-}
-
-RB_EXPORT void ibv_ack_async_event(struct ibv_async_event *event RBC_UNUSED)
-{
-}
-
 RB_EXPORT struct ibv_qp_ex *ibv_qp_to_qp_ex(struct ibv_qp *qp RBC_UNUSED)
 {
 	RBC_FAIL_NULL();

@@ -104,7 +104,8 @@ static int rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 		struct rb_wire_msg msg;
 		Rdmabroker__Reply *r;
 
-		ret = rb_wire_recv(rpc->fd, buf, &msg, fds ? max_fds : 0);
+		/* Take what fds come; a caller that wants none has them closed. */
+		ret = rb_wire_recv(rpc->fd, buf, &msg, RB_WIRE_MAX_FDS);
 		if (ret == -EINTR)
 			continue;
 		if (ret == 0)
@@ -131,9 +132,15 @@ static int rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 			continue;
 		}
 		if (fds) {
-			memcpy(fds, msg.fds, msg.nfds * sizeof(int));
+			size_t keep = msg.nfds < max_fds ? msg.nfds : max_fds;
+
+			memcpy(fds, msg.fds, keep * sizeof(int));
+			for (size_t i = keep; i < msg.nfds; i++)
+				close(msg.fds[i]);
 			if (nfds)
-				*nfds = msg.nfds;
+				*nfds = keep;
+		} else {
+			rb_wire_msg_close_fds(&msg);
 		}
 		*reply = r;
 		ret = 0;

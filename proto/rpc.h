@@ -48,7 +48,7 @@ int rb_rpc_connect(struct rb_rpc *rpc, const char *path,
  * seq.  On return 0, *reply is the unpacked reply (free it with
  * rb_rpc_reply_free), whose status may be non-zero: the caller maps it.
  * fds received with the reply are stored in fds[] (up to max_fds, the count
- * in *nfds; extras are closed); pass fds = NULL to refuse any.
+ * in *nfds; extras are closed); with fds = NULL all are closed.
  * Returns -errno on transport failure (-EPIPE/-ECONNRESET when the daemon
  * went away, -EBADMSG on an undecodable reply).
  */

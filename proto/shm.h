@@ -164,6 +164,29 @@ struct rb_cq_event {
 
 _Static_assert(sizeof(struct rb_cq_event) == 8, "event layout");
 
+/*
+ * One asynchronous event, as the daemon writes it to a context's async
+ * fd (a SOCK_SEQPACKET socket, one event per datagram; the fd is
+ * ibv_context.async_fd).  When the daemon goes away the socket reads end
+ * of file, which the library reports as IBV_EVENT_DEVICE_FATAL.
+ */
+enum rb_async_element {
+	RB_ASYNC_DEVICE = 0,
+	RB_ASYNC_PORT = 1,
+	RB_ASYNC_CQ = 2,
+	RB_ASYNC_QP = 3,
+	RB_ASYNC_SRQ = 4,
+};
+
+struct rb_async_event {
+	uint32_t event_type;		/* enum ibv_event_type */
+	uint32_t element;		/* enum rb_async_element */
+	uint32_t handle;		/* of the CQ, QP or SRQ; or the port */
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct rb_async_event) == 16, "async event layout");
+
 /* Bytes of a ring mapping with n slots of size bytes. */
 static inline size_t rb_ring_bytes(uint32_t n, uint32_t size)
 {

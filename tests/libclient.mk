@@ -62,3 +62,10 @@ tests_client_mr_CFLAGS = $(client_test_cflags)
 tests_client_mr_LDADD = $(client_test_ldadd)
 TESTS += tests/res-mr.sh
 EXTRA_DIST += tests/res-mr.sh
+
+check_PROGRAMS += tests/client-async
+tests_client_async_SOURCES = tests/client-async.c
+tests_client_async_CFLAGS = $(client_test_cflags)
+tests_client_async_LDADD = $(client_test_ldadd)
+TESTS += tests/res-async.sh
+EXTRA_DIST += tests/res-async.sh

@@ -10,6 +10,12 @@ AM_TESTS_ENVIRONMENT = \
 	CC='$(CC)'; export CC;
 EXTRA_DIST += tests/lib.sh
 
+# No test may hang the suite: past 10 minutes it is killed and fails
+# (timeout exits 124).
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = timeout 600 $(SHELL)
+LOG_COMPILER = timeout 600
+
 include $(srcdir)/tests/libclient.mk
 include $(srcdir)/tests/rdmactl.mk
 include $(srcdir)/tests/systemd.mk

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Asynchronous events: the daemon writes struct rb_async_event datagrams
+ * (proto/shm.h) to the socket that is the context's async_fd, so the fd
+ * works with poll() and O_NONBLOCK as libibverbs documents.  A daemon that
+ * goes away leaves end of file there, reported once as
+ * IBV_EVENT_DEVICE_FATAL.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "libclient/client.h"
+
+RB_EXPORT int ibv_get_async_event(struct ibv_context *context,
+				  struct ibv_async_event *event)
+{
+	struct rbc_context *c = to_rbc_context(context);
+	struct rb_async_event ev;
+	ssize_t n = read(context->async_fd, &ev, sizeof(ev));
+	int ret = 0;
+
+	if (n < 0)
+		return -1;	/* errno: EAGAIN when O_NONBLOCK, ... */
+	if (n == 0) {
+		/* The daemon is gone: the device is, for this context. */
+		pthread_mutex_lock(&c->cq_lock);
+		ret = c->fatal_reported ? -1 : 0;
+		c->fatal_reported = true;
+		pthread_mutex_unlock(&c->cq_lock);
+		if (ret) {
+			errno = EIO;
+			return -1;
+		}
+		event->event_type = IBV_EVENT_DEVICE_FATAL;
+		event->element.port_num = 0;
+		return 0;
+	}
+	if (n != (ssize_t)sizeof(ev)) {
+		errno = EIO;
+		return -1;
+	}
+	event->event_type = (enum ibv_event_type)ev.event_type;
+	pthread_mutex_lock(&c->cq_lock);
+	switch (ev.element) {
+	case RB_ASYNC_DEVICE:
+		event->element.port_num = 0;
+		if (ev.event_type == IBV_EVENT_DEVICE_FATAL)
+			c->fatal_reported = true;
+		break;
+	case RB_ASYNC_PORT:
+		event->element.port_num = (int)ev.handle;
+		break;
+	case RB_ASYNC_CQ: {
+		struct rbc_cq *p;
+
+		LIST_FOREACH(p, &c->cqs, link)
+			if (p->cq.handle == ev.handle)
+				break;
+		event->element.cq = p ? &p->cq : NULL;
+		ret = p ? 0 : -1;
+		break;
+	}
+	case RB_ASYNC_QP: {
+		struct rbc_qp *p;
+
+		LIST_FOREACH(p, &c->qps, link)
+			if (p->qp.handle == ev.handle)
+				break;
+		event->element.qp = p ? &p->qp : NULL;
+		ret = p ? 0 : -1;
+		break;
+	}
+	case RB_ASYNC_SRQ: {
+		struct rbc_srq *p;
+
+		LIST_FOREACH(p, &c->srqs, link)
+			if (p->srq.handle == ev.handle)
+				break;
+		event->element.srq = p ? &p->srq : NULL;
+		ret = p ? 0 : -1;
+		break;
+	}
+	default:
+		ret = -1;
+	}
+	pthread_mutex_unlock(&c->cq_lock);
+	if (ret)
+		errno = EIO;	/* an event for nothing we know */
+	return ret;
+}
+
+RB_EXPORT void ibv_ack_async_event(struct ibv_async_event *event)
+{
+	pthread_mutex_t *mutex = NULL;
+	pthread_cond_t *cond = NULL;
+	uint32_t *count = NULL;
+
+	switch (event->event_type) {
+	case IBV_EVENT_CQ_ERR:
+		mutex = &event->element.cq->mutex;
+		cond = &event->element.cq->cond;
+		count = &event->element.cq->async_events_completed;
+		break;
+	case IBV_EVENT_QP_FATAL:
+	case IBV_EVENT_QP_REQ_ERR:
+	case IBV_EVENT_QP_ACCESS_ERR:
+	case IBV_EVENT_COMM_EST:
+	case IBV_EVENT_SQ_DRAINED:
+	case IBV_EVENT_PATH_MIG:
+	case IBV_EVENT_PATH_MIG_ERR:
+	case IBV_EVENT_QP_LAST_WQE_REACHED:
+		mutex = &event->element.qp->mutex;
+		cond = &event->element.qp->cond;
+		count = &event->element.qp->events_completed;
+		break;
+	case IBV_EVENT_SRQ_ERR:
+	case IBV_EVENT_SRQ_LIMIT_REACHED:
+		mutex = &event->element.srq->mutex;
+		cond = &event->element.srq->cond;
+		count = &event->element.srq->events_completed;
+		break;
+	default:
+		return;		/* device and port events need no ack */
+	}
+	pthread_mutex_lock(mutex);
+	(*count)++;
+	pthread_cond_signal(cond);
+	pthread_mutex_unlock(mutex);
+}
