@@ -6,10 +6,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "proto/shm.h"
 #include "daemon/dispatch.h"
 
 int admin_status(struct rb_session *s, const Rdmabroker__Request *req,
@@ -251,5 +254,132 @@ done:
 	m->entries = v;
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_RES_SHOW;
 	rep->msg.res_show = m;
+	return 0;
+}
+
+static Rdmabroker__Limits *limits_pb(struct rb_reply *rep, const uint64_t *v)
+{
+	Rdmabroker__Limits *m = reply_alloc(rep, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	rdmabroker__limits__init(m);
+	m->has_connections = m->has_pds = m->has_mrs = m->has_pinned_bytes = 1;
+	m->has_cqs = m->has_cqes = m->has_qps = m->has_srqs = m->has_ahs = 1;
+	m->connections = v[RB_LIMIT_CONNECTIONS];
+	m->pds = v[RB_LIMIT_PDS];
+	m->mrs = v[RB_LIMIT_MRS];
+	m->pinned_bytes = v[RB_LIMIT_PINNED_BYTES];
+	m->cqs = v[RB_LIMIT_CQS];
+	m->cqes = v[RB_LIMIT_CQES];
+	m->qps = v[RB_LIMIT_QPS];
+	m->srqs = v[RB_LIMIT_SRQS];
+	m->ahs = v[RB_LIMIT_AHS];
+	return m;
+}
+
+int admin_limits_show(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep)
+{
+	const Rdmabroker__LimitsShowReq *q = req->limits_show;
+	Rdmabroker__LimitsShowReply *m = reply_alloc(rep, sizeof(*m));
+	uid_t uid = q->has_uid ? (uid_t)q->uid : s->uid;
+	struct rb_daemon *d = s->d;
+	uint64_t used[RB_LIMIT_COUNT];
+	struct rb_limits lim;
+	char **names;
+	size_t n = 0;
+
+	if (!m)
+		return -ENOMEM;
+	if (uid != s->uid && !s->admin) {
+		reply_error(rep, "only an administrator sees another user's limits");
+		return -EPERM;
+	}
+	res_limits_for(d, uid, &lim);
+	res_usage_of(d, uid, used);
+	/* Connections are counted by the sessions, not charged. */
+	used[RB_LIMIT_CONNECTIONS] = session_count_uid(d, uid);
+	names = reply_alloc(rep, RB_LIMIT_COUNT * sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->noverrides; i++)
+		if (d->overrides[i].uid == uid)
+			for (int l = 0; l < RB_LIMIT_COUNT; l++)
+				if (d->overrides[i].set & (1u << l))
+					names[n++] = (char *)cfg_limit_name((enum rb_limit)l);
+	rdmabroker__limits_show_reply__init(m);
+	m->uid = uid;
+	m->limits = limits_pb(rep, lim.v);
+	m->used = limits_pb(rep, used);
+	if (!m->limits || !m->used)
+		return -ENOMEM;
+	m->n_overridden = n;
+	m->overridden = names;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_LIMITS_SHOW;
+	rep->msg.limits_show = m;
+	return 0;
+}
+
+int admin_limits_set(struct rb_session *s, const Rdmabroker__Request *req,
+		     struct rb_reply *rep)
+{
+	const Rdmabroker__LimitsSetReq *q = req->limits_set;
+	Rdmabroker__LimitsSetReply *m = reply_alloc(rep, sizeof(*m));
+	int l, ret;
+
+	if (!m)
+		return -ENOMEM;
+	for (l = 0; l < RB_LIMIT_COUNT; l++)
+		if (strcmp(q->name, cfg_limit_name((enum rb_limit)l)) == 0)
+			break;
+	if (l == RB_LIMIT_COUNT) {
+		reply_error(rep, "no limit named '%s'", q->name);
+		return -EINVAL;
+	}
+	ret = res_limit_override(s->d, (uid_t)q->uid, (enum rb_limit)l, q->value);
+	if (ret < 0)
+		return ret;
+	log_notice("client %" PRIu64 " (pid %d uid %u): set %s of uid %u to %" PRIu64
+		   " until restart", s->id, (int)s->pid, (unsigned int)s->uid, q->name,
+		   q->uid, q->value);
+	rdmabroker__limits_set_reply__init(m);
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_LIMITS_SET;
+	rep->msg.limits_set = m;
+	return 0;
+}
+
+int admin_client_kill(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep)
+{
+	Rdmabroker__ClientKillReply *m = reply_alloc(rep, sizeof(*m));
+	pid_t pid = (pid_t)req->client_kill->pid;
+	struct rb_session *o, *next;
+	uint32_t n = 0;
+
+	if (!m)
+		return -ENOMEM;
+	for (o = TAILQ_FIRST(&s->d->sessions); o; o = next) {
+		next = TAILQ_NEXT(o, link);
+		if (o->pid != pid)
+			continue;
+		n++;
+		log_notice("client %" PRIu64 " (pid %d comm %s) disconnected by uid %u",
+			   o->id, (int)o->pid, o->comm, (unsigned int)s->uid);
+		session_send_shutdown(o, "disconnected by an administrator");
+		session_async_event(o, IBV_EVENT_DEVICE_FATAL, RB_ASYNC_DEVICE, 0);
+		if (o == s)
+			rep->close_after = true;	/* after this reply */
+		else
+			session_destroy(o);
+	}
+	if (!n) {
+		reply_error(rep, "no client with pid %d", (int)pid);
+		return -ESRCH;
+	}
+	rdmabroker__client_kill_reply__init(m);
+	m->sessions = n;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_CLIENT_KILL;
+	rep->msg.client_kill = m;
 	return 0;
 }

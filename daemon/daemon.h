@@ -83,6 +83,8 @@ struct rb_daemon {
 	uint64_t next_session_id;
 
 	LIST_HEAD(, rb_usage) usages;	/* per uid with sessions */
+	struct rb_limit_override *overrides;	/* rdmactl limits set */
+	size_t noverrides;
 
 	struct rb_device *devices[RB_MAX_DEVICES];
 	uint32_t ndevices;

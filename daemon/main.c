@@ -250,6 +250,7 @@ out:
 		event_base_free(d.base);
 	free(d.rxbuf);
 	cfg_free(&d.cfg);
+	free(d.overrides);
 	if (ret == 0)
 		log_notice("stopped");
 	return ret;

@@ -201,12 +201,61 @@ void res_usage_put(struct rb_daemon *d, struct rb_usage *u)
 	free(u);
 }
 
+void res_limits_for(const struct rb_daemon *d, uid_t uid, struct rb_limits *out)
+{
+	*out = *cfg_limits_for(&d->cfg, uid);
+	for (size_t i = 0; i < d->noverrides; i++) {
+		const struct rb_limit_override *o = &d->overrides[i];
+
+		if (o->uid != uid)
+			continue;
+		for (int l = 0; l < RB_LIMIT_COUNT; l++)
+			if (o->set & (1u << l))
+				out->v[l] = o->limits.v[l];
+	}
+}
+
+void res_usage_of(const struct rb_daemon *d, uid_t uid, uint64_t used[RB_LIMIT_COUNT])
+{
+	const struct rb_usage *u;
+
+	memset(used, 0, RB_LIMIT_COUNT * sizeof(used[0]));
+	LIST_FOREACH(u, &d->usages, link)
+		if (u->uid == uid)
+			memcpy(used, u->used, RB_LIMIT_COUNT * sizeof(used[0]));
+}
+
+int res_limit_override(struct rb_daemon *d, uid_t uid, enum rb_limit l,
+		       uint64_t value)
+{
+	struct rb_limit_override *o = NULL, *n;
+
+	for (size_t i = 0; i < d->noverrides; i++)
+		if (d->overrides[i].uid == uid)
+			o = &d->overrides[i];
+	if (!o) {
+		n = realloc(d->overrides, (d->noverrides + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		d->overrides = n;
+		o = &d->overrides[d->noverrides++];
+		memset(o, 0, sizeof(*o));
+		o->uid = uid;
+	}
+	o->set |= 1u << l;
+	o->limits.v[l] = value;
+	return 0;
+}
+
 int res_charge(struct rb_session *s, enum rb_limit l, uint64_t n,
 	       struct rb_reply *rep)
 {
-	const struct rb_limits *lim = cfg_limits_for(&s->d->cfg, s->uid);
-	uint64_t max = lim->v[l];
 	uint64_t *used = &s->usage->used[l];
+	struct rb_limits lim;
+	uint64_t max;
+
+	res_limits_for(s->d, s->uid, &lim);
+	max = lim.v[l];
 
 	if (max && (*used > max || n > max - *used)) {
 		log_notice("client %" PRIu64 " (pid %d uid %u): %s limit %" PRIu64

@@ -77,6 +77,21 @@ struct rb_usage {
 	uint64_t used[RB_LIMIT_COUNT];
 };
 
+/* A limit set at run time (rdmactl limits set), until the daemon restarts. */
+struct rb_limit_override {
+	uid_t uid;
+	uint32_t set;			/* bit l: v[l] overrides the config */
+	struct rb_limits limits;
+};
+
+/* The limits in force for uid: the config's, with run-time overrides. */
+void res_limits_for(const struct rb_daemon *d, uid_t uid, struct rb_limits *out);
+/* The user's usage now (all zero when the user holds nothing). */
+void res_usage_of(const struct rb_daemon *d, uid_t uid, uint64_t used[RB_LIMIT_COUNT]);
+/* Override limit l of uid; -ENOMEM. */
+int res_limit_override(struct rb_daemon *d, uid_t uid, enum rb_limit l,
+		       uint64_t value);
+
 const char *res_type_name(enum rb_res_type type);
 /* The type named name ("pd", ...), or -1. */
 int res_type_parse(const char *name);

@@ -361,13 +361,15 @@ int session_hello(struct rb_session *s, const Rdmabroker__Request *req,
 {
 	const Rdmabroker__Hello *h = req->hello;
 	struct rb_daemon *d = s->d;
-	const struct rb_limits *lim = cfg_limits_for(&d->cfg, s->uid);
+	struct rb_limits lim_buf, *lim = &lim_buf;
 	Rdmabroker__HelloReply *hr;
 	Rdmabroker__Limits *lm;
-	uint64_t max_conn = lim->v[RB_LIMIT_CONNECTIONS];
+	uint64_t max_conn;
 	uint32_t handshaken = 0;
 	struct rb_session *o;
 
+	res_limits_for(d, s->uid, &lim_buf);
+	max_conn = lim->v[RB_LIMIT_CONNECTIONS];
 	if (h->proto_version != RB_PROTO_VERSION) {
 		log_warn("client %" PRIu64 " (pid %d comm %s): protocol version %u not supported (this daemon speaks %u); disconnecting",
 			 s->id, (int)s->pid, s->comm, h->proto_version,

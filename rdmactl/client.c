@@ -17,9 +17,11 @@ void client_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: rdmactl [OPTIONS] client [show [pid PID]]\n"
+		"       rdmactl [OPTIONS] client kill PID\n"
 		"       rdmactl client help\n"
 		"Show the clients connected to rdmabrokerd (only your own unless you are\n"
-		"an administrator), or those of process PID.\n");
+		"an administrator), or those of process PID; \"kill\" (administrators)\n"
+		"disconnects every connection of PID and frees what it held.\n");
 }
 
 static struct json_object *client_json(const Rdmabroker__ClientInfo *c,
@@ -64,6 +66,99 @@ static const struct pr_field client_fields[] = {
 
 static const struct pr_layout client_layout = { .fields = client_fields };
 
+/* With pid PID: each client's objects by type, and its user's limits. */
+static const struct pr_layout client_counts_layout = { .fields = NULL, .indent = 4 };
+
+static const struct pr_field client_pid_fields[] = {
+	{ .key = "id", .label = "client" },
+	{ .key = "pid", .label = "pid" },
+	{ .key = "uid", .label = "uid" },
+	{ .key = "user", .label = "user" },
+	{ .key = "gid", .label = "gid", .flags = PR_DETAIL },
+	{ .key = "comm", .label = "comm" },
+	{ .key = "connected_since", .label = "since" },
+	{ .key = "age_sec", .label = "age", .fmt = PR_DURATION },
+	{ .key = "client_name", .label = "name" },
+	{ .key = "client_version", .label = "version" },
+	{ .key = "device", .label = "device" },
+	{ .key = "objects", .sub = &client_counts_layout },
+	{ .key = "limits", .sub = &client_counts_layout },
+	{ .key = NULL },
+};
+
+static const struct pr_layout client_pid_layout = { .fields = client_pid_fields };
+
+/* Add "objects" (counts by type) and "limits" to the clients of pid. */
+static int client_add_details(struct rdmactl *rc, struct json_object *doc,
+			      uint32_t pid)
+{
+	static const char *const types[] = {
+		"pd", "mr", "cq", "qp", "srq", "ah", "channel", NULL
+	};
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__ResShowReq rq = RDMABROKER__RES_SHOW_REQ__INIT;
+	Rdmabroker__LimitsShowReq lq = RDMABROKER__LIMITS_SHOW_REQ__INIT;
+	Rdmabroker__Reply *rep;
+	size_t n = json_object_array_length(doc);
+	char err[256];
+
+	rq.has_pid = 1;
+	rq.pid = pid;
+	req.body_case = RDMABROKER__REQUEST__BODY_RES_SHOW;
+	req.res_show = &rq;
+	if (rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_RES_SHOW, &rep, err,
+			 sizeof(err)) < 0) {
+		fprintf(stderr, "rdmactl: client show: %s\n", err);
+		return RDMACTL_FAIL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(doc, i), *v;
+		struct json_object *objs = json_object_new_object();
+		uint64_t id;
+
+		json_object_object_get_ex(c, "id", &v);
+		id = (uint64_t)json_object_get_int64(v);
+		for (const char *const *t = types; *t; t++) {
+			int64_t cnt = 0;
+
+			for (size_t k = 0; k < rep->res_show->n_entries; k++)
+				cnt += rep->res_show->entries[k]->client_id == id &&
+				       !strcmp(rep->res_show->entries[k]->type, *t);
+			pr_add_int(objs, *t, cnt);
+		}
+		json_object_object_add(c, "objects", objs);
+	}
+	rb_rpc_reply_free(rep);
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(doc, i), *v, *lim;
+		const Rdmabroker__Limits *l;
+
+		json_object_object_get_ex(c, "uid", &v);
+		lq.has_uid = 1;
+		lq.uid = (uint32_t)json_object_get_int64(v);
+		req.body_case = RDMABROKER__REQUEST__BODY_LIMITS_SHOW;
+		req.limits_show = &lq;
+		if (rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_LIMITS_SHOW, &rep,
+				 err, sizeof(err)) < 0)
+			continue;	/* another user's, and we are not admin */
+		l = rep->limits_show->limits;
+		lim = json_object_new_object();
+		pr_add_u64(lim, "connections", l->connections);
+		pr_add_u64(lim, "pds", l->pds);
+		pr_add_u64(lim, "mrs", l->mrs);
+		pr_add_u64(lim, "pinned_bytes", l->pinned_bytes);
+		pr_add_u64(lim, "cqs", l->cqs);
+		pr_add_u64(lim, "cqes", l->cqes);
+		pr_add_u64(lim, "qps", l->qps);
+		pr_add_u64(lim, "srqs", l->srqs);
+		pr_add_u64(lim, "ahs", l->ahs);
+		json_object_object_add(c, "limits", lim);
+		rb_rpc_reply_free(rep);
+	}
+	return RDMACTL_OK;
+}
+
 static int client_show(struct rdmactl *rc, int argc, char **argv)
 {
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
@@ -107,11 +202,52 @@ static int client_show(struct rdmactl *rc, int argc, char **argv)
 	for (size_t i = 0; i < m->n_clients; i++)
 		json_object_array_add(doc, client_json(m->clients[i], now));
 	rb_rpc_reply_free(rep);
+	if (q.has_pid) {
+		ret = client_add_details(rc, doc, q.pid);
+		if (ret) {
+			json_object_put(doc);
+			return ret;
+		}
+		return pr_output(rc, doc, &client_pid_layout);
+	}
 	return pr_output(rc, doc, &client_layout);
+}
+
+static int client_kill(struct rdmactl *rc, int argc, char **argv)
+{
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__ClientKillReq q = RDMABROKER__CLIENT_KILL_REQ__INIT;
+	Rdmabroker__Reply *rep;
+	char err[256];
+	int ret;
+
+	if (argc != 1)
+		return rdmactl_usage_error(client_usage, "client kill: needs exactly one PID");
+	ret = rdmactl_parse_pid(client_usage, "client kill", argv[0], &q.pid);
+	if (ret)
+		return ret;
+	ret = rdmactl_connect(rc);
+	if (ret)
+		return ret;
+	req.body_case = RDMABROKER__REQUEST__BODY_CLIENT_KILL;
+	req.client_kill = &q;
+	ret = rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_CLIENT_KILL, &rep, err,
+			   sizeof(err));
+	if (ret < 0) {
+		if (err[0])
+			fprintf(stderr, "rdmactl: client kill: %s\n", err);
+		return RDMACTL_FAIL;
+	}
+	if (!rc->json)
+		printf("disconnected %u connection(s) of pid %u\n",
+		       rep->client_kill->sessions, q.pid);
+	rb_rpc_reply_free(rep);
+	return RDMACTL_OK;
 }
 
 static const struct rdmactl_cmd client_cmds[] = {
 	{ "show", client_show },
+	{ "kill", client_kill },
 	{ NULL, NULL },
 };
 

@@ -21,12 +21,14 @@ static void usage(FILE *out)
 		"       rdmactl [OPTIONS] help\n"
 		"Show the devices, clients and state of the rdmabroker daemon.\n"
 		"\n"
-		"OBJECT := { dev | client | res | status }\n"
+		"OBJECT := { dev | client | res | limits | status }\n"
 		"  dev [show [NAME]]          devices, ports and GIDs\n"
 		"  client [show [pid PID]]    connected clients\n"
+		"  client kill PID            disconnect a process, free its objects (admin)\n"
 		"  res [show [TYPE] [pid PID]]\n"
 		"                             objects held by clients\n"
 		"                             (TYPE: pd, mr, cq, qp, srq, ah, channel)\n"
+		"  limits [show|set ...]      per-user limits and usage\n"
 		"  status [show]              the daemon\n"
 		"  OBJECT help                commands of OBJECT\n"
 		"Objects and commands may be abbreviated to a unique prefix.\n"
@@ -169,6 +171,7 @@ static const struct rdmactl_cmd objects[] = {
 	{ "dev", dev_run },
 	{ "client", client_run },
 	{ "res", res_run },
+	{ "limits", limits_run },
 	{ "status", status_run },
 	{ NULL, NULL },
 };

@@ -76,6 +76,8 @@ int client_run(struct rdmactl *rc, int argc, char **argv);
 void client_usage(FILE *out);
 int res_run(struct rdmactl *rc, int argc, char **argv);
 void res_usage(FILE *out);
+int limits_run(struct rdmactl *rc, int argc, char **argv);
+void limits_usage(FILE *out);
 int status_run(struct rdmactl *rc, int argc, char **argv);
 void status_usage(FILE *out);
 

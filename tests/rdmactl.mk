@@ -5,6 +5,6 @@ tests_rdmactl_holder_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_rdmactl_holder_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
 
 TESTS += tests/rdmactl-cli.sh tests/rdmactl-dev.sh tests/rdmactl-client.sh \
-	tests/rdmactl-devinfo.sh
+	tests/rdmactl-devinfo.sh tests/rdmactl-limits.sh
 EXTRA_DIST += tests/rdmactl-cli.sh tests/rdmactl-dev.sh tests/rdmactl-client.sh \
-	tests/rdmactl-devinfo.sh
+	tests/rdmactl-devinfo.sh tests/rdmactl-limits.sh
