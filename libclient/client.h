@@ -105,6 +105,12 @@ int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
 int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
 		 Rdmabroker__Reply **reply, int *fds, size_t nfds);
 
+/*
+ * Map a ring the daemon sent (cq.c): bytes long, of this kind; NULL with
+ * errno (EPROTO: not a ring of our ABI) otherwise.
+ */
+struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind);
+
 /* struct ibv_ah_attr and its message (ah.c); gid holds 16 bytes. */
 void rbc_ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
 		  const struct ibv_ah_attr *a);

@@ -71,8 +71,7 @@ RB_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel)
 
 /* ------------------------------------------------------------ CQs */
 
-/* Map a ring fd the daemon sent; NULL with errno if it is not one. */
-static struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind)
+struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind)
 {
 	struct rb_ring *r;
 

@@ -33,26 +33,6 @@ static void cap_from_pb(struct ibv_qp_cap *c, const Rdmabroker__QpCap *m)
 	c->max_inline_data = m->max_inline_data;
 }
 
-static struct rb_ring *rbc_map_qp_ring(int fd, size_t bytes, uint32_t kind)
-{
-	struct rb_ring *r;
-
-	if (bytes < RB_RING_HDR_SIZE) {
-		errno = EIO;
-		return NULL;
-	}
-	r = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (r == MAP_FAILED)
-		return NULL;
-	if (r->magic != RB_RING_MAGIC || r->abi_version != RB_SHM_ABI_VERSION ||
-	    r->kind != kind || rb_ring_bytes(r->entries, r->entry_size) > bytes) {
-		munmap(r, bytes);
-		errno = EPROTO;
-		return NULL;
-	}
-	return r;
-}
-
 RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 				       struct ibv_qp_init_attr *attr)
 {
@@ -94,8 +74,8 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	}
 	qp->sq_bytes = reply->qp_create->sq_bytes;
 	qp->rq_bytes = reply->qp_create->rq_bytes;
-	qp->sq = rbc_map_qp_ring(fds[0], qp->sq_bytes, RB_RING_SQ);
-	qp->rq = qp->sq ? rbc_map_qp_ring(fds[1], qp->rq_bytes, RB_RING_RQ) : NULL;
+	qp->sq = rbc_map_ring(fds[0], qp->sq_bytes, RB_RING_SQ);
+	qp->rq = qp->sq ? rbc_map_ring(fds[1], qp->rq_bytes, RB_RING_RQ) : NULL;
 	close(fds[0]);
 	close(fds[1]);
 	if (!qp->rq) {

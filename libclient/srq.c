@@ -13,26 +13,6 @@
 
 #include "libclient/client.h"
 
-static struct rb_ring *rbc_map_srq_ring(int fd, size_t bytes)
-{
-	struct rb_ring *r;
-
-	if (bytes < RB_RING_HDR_SIZE) {
-		errno = EIO;
-		return NULL;
-	}
-	r = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (r == MAP_FAILED)
-		return NULL;
-	if (r->magic != RB_RING_MAGIC || r->abi_version != RB_SHM_ABI_VERSION ||
-	    r->kind != RB_RING_SRQ || rb_ring_bytes(r->entries, r->entry_size) > bytes) {
-		munmap(r, bytes);
-		errno = EPROTO;
-		return NULL;
-	}
-	return r;
-}
-
 RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
 					 struct ibv_srq_init_attr *attr)
 {
@@ -61,7 +41,7 @@ RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
 		return NULL;
 	}
 	srq->ring_bytes = reply->srq_create->ring_bytes;
-	srq->ring = rbc_map_srq_ring(fd, srq->ring_bytes);
+	srq->ring = rbc_map_ring(fd, srq->ring_bytes, RB_RING_SRQ);
 	close(fd);
 	if (!srq->ring) {
 		ret = errno;
@@ -112,7 +92,7 @@ RB_EXPORT int ibv_modify_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr,
 	}
 	if (resize) {
 		size_t bytes = reply->srq_modify->ring_bytes;
-		struct rb_ring *ring = rbc_map_srq_ring(fd, bytes);
+		struct rb_ring *ring = rbc_map_ring(fd, bytes, RB_RING_SRQ);
 
 		close(fd);
 		if (!ring) {

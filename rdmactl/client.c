@@ -49,6 +49,9 @@ static struct json_object *client_json(const Rdmabroker__ClientInfo *c,
 	return o;
 }
 
+/* With pid PID: each client's objects by type, and its user's limits. */
+static const struct pr_layout client_counts_layout = { .fields = NULL, .indent = 4 };
+
 static const struct pr_field client_fields[] = {
 	{ .key = "id", .label = "client" },
 	{ .key = "pid", .label = "pid" },
@@ -61,32 +64,14 @@ static const struct pr_field client_fields[] = {
 	{ .key = "client_name", .label = "name" },
 	{ .key = "client_version", .label = "version" },
 	{ .key = "device", .label = "device" },
+	{ .key = "objects", .sub = &client_counts_layout },	/* pid PID */
+	{ .key = "limits", .sub = &client_counts_layout },	/* pid PID */
 	{ .key = NULL },
 };
 
 static const struct pr_layout client_layout = { .fields = client_fields };
 
-/* With pid PID: each client's objects by type, and its user's limits. */
-static const struct pr_layout client_counts_layout = { .fields = NULL, .indent = 4 };
 
-static const struct pr_field client_pid_fields[] = {
-	{ .key = "id", .label = "client" },
-	{ .key = "pid", .label = "pid" },
-	{ .key = "uid", .label = "uid" },
-	{ .key = "user", .label = "user" },
-	{ .key = "gid", .label = "gid", .flags = PR_DETAIL },
-	{ .key = "comm", .label = "comm" },
-	{ .key = "connected_since", .label = "since" },
-	{ .key = "age_sec", .label = "age", .fmt = PR_DURATION },
-	{ .key = "client_name", .label = "name" },
-	{ .key = "client_version", .label = "version" },
-	{ .key = "device", .label = "device" },
-	{ .key = "objects", .sub = &client_counts_layout },
-	{ .key = "limits", .sub = &client_counts_layout },
-	{ .key = NULL },
-};
-
-static const struct pr_layout client_pid_layout = { .fields = client_pid_fields };
 
 /* Add "objects" (counts by type) and "limits" to the clients of pid. */
 static int client_add_details(struct rdmactl *rc, struct json_object *doc,
@@ -208,7 +193,7 @@ static int client_show(struct rdmactl *rc, int argc, char **argv)
 			json_object_put(doc);
 			return ret;
 		}
-		return pr_output(rc, doc, &client_pid_layout);
+		return pr_output(rc, doc, &client_layout);
 	}
 	return pr_output(rc, doc, &client_layout);
 }

@@ -23,26 +23,21 @@
 #include <cmocka.h>
 #include <infiniband/verbs.h>
 
+#include "tests/clienttest.h"
+
 static struct ibv_device **list;
 static struct ibv_context *ctx;
 
 static int setup(void **state)
 {
-	int n;
-
 	(void)state;
-	list = ibv_get_device_list(&n);
-	if (!list || n < 1)
-		return -1;
-	ctx = ibv_open_device(list[0]);
-	return ctx ? 0 : -1;
+	return ct_open(&list, &ctx);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	ibv_close_device(ctx);
-	ibv_free_device_list(list);
+	ct_close(list, ctx);
 	return 0;
 }
 
@@ -148,42 +143,8 @@ static void test_cq_limits(void **state)
 		assert_int_equal(ibv_destroy_cq(cq[i]), 0);
 }
 
-static int count_fds(const char *pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-/*
- * Mappings of rdmabroker rings (memfds named "rdmabroker-ring") in pid:
- * exact, where the total count of mappings moves with every allocator.
- */
-static int count_maps(const char *pid)
-{
-	char path[64], line[512];
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "/memfd:rdmabroker-ring") != NULL;
-	fclose(f);
-	return n;
-}
+#define count_maps(pid) ct_memfd_maps(pid, "rdmabroker-ring")
+#define count_fds(pid) ct_fds(pid)
 
 static void cq_cycle(int i)
 {
@@ -240,11 +201,10 @@ static void test_no_leak_cycles(void **state)
 /* `client-cq hold N`: N channels and N CQs on them, then wait to be killed. */
 static int hold(int n)
 {
-	int num;
-	struct ibv_device **l = ibv_get_device_list(&num);
+	struct ibv_device **l;
 	struct ibv_context *c;
 
-	if (!l || num < 1 || !(c = ibv_open_device(l[0])))
+	if (ct_open(&l, &c) < 0)
 		return 2;
 	for (int i = 0; i < n; i++) {
 		struct ibv_comp_channel *ch = ibv_create_comp_channel(c);
@@ -254,10 +214,7 @@ static int hold(int n)
 			return 1;
 		}
 	}
-	printf("ready\n");
-	fflush(stdout);
-	for (;;)
-		pause();
+	ct_ready_and_wait();
 }
 
 int main(int argc, char **argv)

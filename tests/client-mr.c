@@ -26,6 +26,8 @@
 #include <cmocka.h>
 #include <infiniband/verbs.h>
 
+#include "tests/clienttest.h"
+
 static struct ibv_device **list;
 static struct ibv_context *ctx;
 static struct ibv_pd *pd;
@@ -33,12 +35,9 @@ static long page;
 
 static int setup(void **state)
 {
-	int n;
-
 	(void)state;
 	page = sysconf(_SC_PAGESIZE);
-	list = ibv_get_device_list(&n);
-	if (!list || n < 1 || !(ctx = ibv_open_device(list[0])))
+	if (ct_open(&list, &ctx) < 0)
 		return -1;
 	pd = ibv_alloc_pd(ctx);
 	return pd ? 0 : -1;
@@ -48,27 +47,11 @@ static int teardown(void **state)
 {
 	(void)state;
 	ibv_dealloc_pd(pd);
-	ibv_close_device(ctx);
-	ibv_free_device_list(list);
+	ct_close(list, ctx);
 	return 0;
 }
 
-/* Mappings of registration memfds in a process ("self" or a pid). */
-static int mr_maps(const char *pid)
-{
-	char path[64], line[512];
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "/memfd:rdmabroker-mr") != NULL;
-	fclose(f);
-	return n;
-}
+#define mr_maps(pid) ct_memfd_maps(pid, "rdmabroker-mr")
 
 static int daemon_mr_maps(void)
 {
@@ -289,18 +272,7 @@ static void test_private_after_dereg(void **state)
 	free(p);
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
+#define count_fds() ct_fds("self")
 
 static void test_cycles(void **state)
 {
@@ -339,10 +311,7 @@ static int hold(int n)
 			return 1;
 		}
 	}
-	printf("ready\n");
-	fflush(stdout);
-	for (;;)
-		pause();
+	ct_ready_and_wait();
 }
 
 int main(int argc, char **argv)

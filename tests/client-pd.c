@@ -19,6 +19,8 @@
 #include <cmocka.h>
 #include <infiniband/verbs.h>
 
+#include "tests/clienttest.h"
+
 #define PD_LIMIT 8
 
 static struct ibv_device **list;
@@ -26,21 +28,14 @@ static struct ibv_context *ctx;
 
 static int setup(void **state)
 {
-	int n;
-
 	(void)state;
-	list = ibv_get_device_list(&n);
-	if (!list || n < 1)
-		return -1;
-	ctx = ibv_open_device(list[0]);
-	return ctx ? 0 : -1;
+	return ct_open(&list, &ctx);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	ibv_close_device(ctx);
-	ibv_free_device_list(list);
+	ct_close(list, ctx);
 	return 0;
 }
 
@@ -103,11 +98,10 @@ static void test_two_contexts(void **state)
 
 static int hold(int n)
 {
-	int num;
-	struct ibv_device **l = ibv_get_device_list(&num);
+	struct ibv_device **l;
 	struct ibv_context *c;
 
-	if (!l || num < 1 || !(c = ibv_open_device(l[0])))
+	if (ct_open(&l, &c) < 0)
 		return 2;
 	for (int i = 0; i < n; i++) {
 		if (!ibv_alloc_pd(c)) {
@@ -115,10 +109,7 @@ static int hold(int n)
 			return 1;
 		}
 	}
-	printf("ready\n");
-	fflush(stdout);
-	for (;;)
-		pause();
+	ct_ready_and_wait();
 }
 
 int main(int argc, char **argv)

@@ -21,6 +21,8 @@
 #include <cmocka.h>
 #include <infiniband/verbs.h>
 
+#include "tests/clienttest.h"
+
 static struct ibv_device **list;
 static struct ibv_context *ctx;
 static struct ibv_pd *pd;
@@ -29,11 +31,8 @@ static struct ibv_device_attr dev_attr;
 
 static int setup(void **state)
 {
-	int n;
-
 	(void)state;
-	list = ibv_get_device_list(&n);
-	if (!list || n < 1 || !(ctx = ibv_open_device(list[0])))
+	if (ct_open(&list, &ctx) < 0)
 		return -1;
 	if (ibv_query_device(ctx, &dev_attr))
 		return -1;
@@ -47,8 +46,7 @@ static int teardown(void **state)
 	(void)state;
 	ibv_destroy_cq(cq);
 	ibv_dealloc_pd(pd);
-	ibv_close_device(ctx);
-	ibv_free_device_list(list);
+	ct_close(list, ctx);
 	return 0;
 }
 
@@ -391,19 +389,7 @@ static void test_limit(void **state)
 		assert_int_equal(ibv_destroy_qp(qp[i]), 0);
 }
 
-static int ring_maps(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	int n = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "/memfd:rdmabroker-ring") != NULL;
-	fclose(f);
-	return n;
-}
+#define ring_maps() ct_memfd_maps("self", "rdmabroker-ring")
 
 static void test_rings_unmapped(void **state)
 {
@@ -434,10 +420,7 @@ static int hold(int n)
 			return 1;
 		}
 	}
-	printf("ready\n");
-	fflush(stdout);
-	for (;;)
-		pause();
+	ct_ready_and_wait();
 }
 
 int main(int argc, char **argv)

@@ -21,6 +21,8 @@
 #include <cmocka.h>
 #include <infiniband/verbs.h>
 
+#include "tests/clienttest.h"
+
 static struct ibv_device **list;
 static struct ibv_context *ctx;
 static struct ibv_pd *pd;
@@ -30,11 +32,8 @@ static union ibv_gid our_gid;
 
 static int setup(void **state)
 {
-	int n;
-
 	(void)state;
-	list = ibv_get_device_list(&n);
-	if (!list || n < 1 || !(ctx = ibv_open_device(list[0])))
+	if (ct_open(&list, &ctx) < 0)
 		return -1;
 	if (ibv_query_device(ctx, &dev_attr) || ibv_query_gid(ctx, 1, 0, &our_gid))
 		return -1;
@@ -48,8 +47,7 @@ static int teardown(void **state)
 	(void)state;
 	ibv_destroy_cq(cq);
 	ibv_dealloc_pd(pd);
-	ibv_close_device(ctx);
-	ibv_free_device_list(list);
+	ct_close(list, ctx);
 	return 0;
 }
 
@@ -294,10 +292,7 @@ static int hold(int n)
 			return 1;
 		}
 	}
-	printf("ready\n");
-	fflush(stdout);
-	for (;;)
-		pause();
+	ct_ready_and_wait();
 }
 
 int main(int argc, char **argv)

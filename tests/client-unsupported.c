@@ -20,26 +20,21 @@
 #include <cmocka.h>
 #include <infiniband/verbs.h>
 
+#include "tests/clienttest.h"
+
 static struct ibv_device **list;
 static struct ibv_context *ctx;
 
 static int setup(void **state)
 {
-	int n;
-
 	(void)state;
-	list = ibv_get_device_list(&n);
-	if (!list || n < 1)
-		return -1;
-	ctx = ibv_open_device(list[0]);
-	return ctx ? 0 : -1;
+	return ct_open(&list, &ctx);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	ibv_close_device(ctx);
-	ibv_free_device_list(list);
+	ct_close(list, ctx);
 	return 0;
 }
 

@@ -135,3 +135,25 @@ rb_wait_daemon_fds_le() {
 	done
 	return 1
 }
+
+# rb_holder_start PROGRAM N: run `PROGRAM hold N` (a test client that
+# makes N sets of objects, prints "ready" and waits); RB_HOLDER is its pid.
+rb_holder_start() {
+	rm -f "$RB_TMP/holder.out"
+	mkfifo "$RB_TMP/holder.out"
+	"$1" hold "$2" > "$RB_TMP/holder.out" &
+	RB_HOLDER=$!
+	read -r _line < "$RB_TMP/holder.out"
+	[ "$_line" = ready ] || rb_fail "$(basename "$1") hold $2 did not get ready"
+}
+
+# rb_holder_kill_check NOBJECTS FDS0: SIGKILL the holder; the daemon must
+# free exactly NOBJECTS objects, list none, and hold no more than FDS0 fds.
+rb_holder_kill_check() {
+	kill -KILL "$RB_HOLDER"; wait "$RB_HOLDER" 2>/dev/null
+	rb_wait_for_log "freed $1 object(s) it left behind" ||
+		rb_fail "cleanup of $1 objects not logged"
+	[ "$("$RB_RDMACTL" -j res)" = "[]" ] || rb_fail "objects left: $("$RB_RDMACTL" res)"
+	rb_wait_daemon_fds_le "$2" ||
+		rb_fail "daemon fds $2 -> $(rb_fd_count "$RB_DAEMON_PID") after the kill"
+}

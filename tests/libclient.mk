@@ -1,7 +1,13 @@
 # Tests of librdmabroker and rdmab-run.  The C tests link -lrdmabroker
 # (never the real libibverbs) and use the installed <infiniband/verbs.h>.
 client_test_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(IBVERBS_CFLAGS)
-client_test_ldadd = libclient/librdmabroker.la $(CMOCKA_LIBS)
+client_test_ldadd = tests/libclienttest.la libclient/librdmabroker.la $(CMOCKA_LIBS)
+
+# Helpers shared by the client tests.
+check_LTLIBRARIES += tests/libclienttest.la
+tests_libclienttest_la_SOURCES = tests/clienttest.c tests/clienttest.h
+tests_libclienttest_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS)
+tests_libclienttest_la_LIBADD = libclient/librdmabroker.la
 
 check_PROGRAMS += tests/client-helpers tests/client-query \
 	tests/client-unsupported tests/client-nodaemon

@@ -20,18 +20,11 @@ rb_daemon_start
 fds0=$(rb_fd_count "$RB_DAEMON_PID")
 ring_maps() { grep -c '/memfd:rdmabroker-ring' "/proc/$RB_DAEMON_PID/maps"; }
 maps0=$(ring_maps)
-mkfifo "$RB_TMP/out"
-"$top_builddir/tests/client-cq" hold 100 > "$RB_TMP/out" & holder=$!
-read -r line < "$RB_TMP/out"
-[ "$line" = ready ] || rb_fail "holder did not get its CQs"
+rb_holder_start "$top_builddir/tests/client-cq" 100
 "$RB_RDMACTL" res | grep -q " pd 0 mr 0 cq 100 qp 0 srq 0 ah 0 channel 100\$" || rb_fail "rdmactl res: $("$RB_RDMACTL" res)"
 maps1=$(ring_maps)
 [ "$maps1" -eq $((maps0 + 100)) ] || rb_fail "daemon ring maps $maps0 -> $maps1 with 100 CQ rings"
-kill -KILL "$holder"; wait "$holder" 2>/dev/null
-rb_wait_for_log 'freed 200 object(s) it left behind' || rb_fail "cleanup not logged"
-[ "$("$RB_RDMACTL" -j res)" = "[]" ] || rb_fail "objects left: $("$RB_RDMACTL" res)"
-rb_wait_daemon_fds_le "$fds0" ||
-	rb_fail "daemon fds $fds0 -> $(rb_fd_count "$RB_DAEMON_PID") after the kill"
+rb_holder_kill_check 200 "$fds0"
 maps=$(ring_maps)
 [ "$maps" -eq "$maps0" ] || rb_fail "daemon ring maps $maps0 -> $maps after the kill"
 rb_daemon_stop

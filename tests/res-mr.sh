@@ -16,10 +16,7 @@ rb_daemon_start
 fds0=$(rb_fd_count "$RB_DAEMON_PID")
 mr_maps() { grep -c '/memfd:rdmabroker-mr' "/proc/$RB_DAEMON_PID/maps"; }
 maps0=$(mr_maps)
-mkfifo "$RB_TMP/out"
-"$top_builddir/tests/client-mr" hold 100 > "$RB_TMP/out" & holder=$!
-read -r line < "$RB_TMP/out"
-[ "$line" = ready ] || rb_fail "holder did not get its MRs"
+rb_holder_start "$top_builddir/tests/client-mr" 100
 n=$("$RB_RDMACTL" -j res show mr | python3 -c '
 import json, sys
 mrs = json.load(sys.stdin)
@@ -28,11 +25,7 @@ assert len({m["lkey"] for m in mrs}) == len(mrs)
 print(len(mrs))')
 [ "$n" = 100 ] || rb_fail "rdmactl res show mr lists '$n' MRs, want 100"
 [ "$(mr_maps)" -gt "$maps0" ] || rb_fail "the daemon does not map the registered pages"
-kill -KILL "$holder"; wait "$holder" 2>/dev/null
-rb_wait_for_log 'freed 101 object(s) it left behind' || rb_fail "cleanup not logged"
-[ "$("$RB_RDMACTL" -j res)" = "[]" ] || rb_fail "objects left: $("$RB_RDMACTL" res)"
+rb_holder_kill_check 101 "$fds0"
 [ "$(mr_maps)" -eq "$maps0" ] || rb_fail "daemon MR maps $maps0 -> $(mr_maps) after the kill"
-rb_wait_daemon_fds_le "$fds0" ||
-	rb_fail "daemon fds $fds0 -> $(rb_fd_count "$RB_DAEMON_PID") after the kill"
 rb_daemon_stop
 rb_pass

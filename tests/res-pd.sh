@@ -24,23 +24,11 @@ printf '[daemon]\nlog_level = debug\n[limits]\npds = 0\n' > "$RB_CONF"
 : > "$RB_LOG"
 rb_daemon_start
 base=$(rb_fd_count "$RB_DAEMON_PID")
-mkfifo "$RB_TMP/out"
-"$top_builddir/tests/client-pd" hold 100 > "$RB_TMP/out" & holder=$!
-read -r line < "$RB_TMP/out"
-[ "$line" = ready ] || rb_fail "holder did not get its 100 PDs"
+rb_holder_start "$top_builddir/tests/client-pd" 100
 n=$("$RB_RDMACTL" -j res show pd | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" -eq 100 ] || rb_fail "rdmactl res show pd lists $n PDs, want 100"
 "$RB_RDMACTL" res | grep -q "comm client-pd dev rbsoft0 pd 100 mr 0 cq 0 qp 0 srq 0 ah 0 channel 0\$" ||
 	rb_fail "rdmactl res summary: $("$RB_RDMACTL" res)"
-kill -KILL "$holder"; wait "$holder" 2>/dev/null
-for _ in $(seq 1 100); do
-	n=$("$RB_RDMACTL" -j res | python3 -c 'import json,sys; print(sum(c["pd"] for c in json.load(sys.stdin)))')
-	[ "$n" -eq 0 ] && break
-	sleep 0.1
-done
-[ "$n" -eq 0 ] || rb_fail "$n PDs left after SIGKILL"
-rb_wait_for_log 'freed 100 object(s) it left behind' || rb_fail "cleanup not logged"
-rb_wait_daemon_fds_le "$base" ||
-	rb_fail "daemon holds $(rb_fd_count "$RB_DAEMON_PID") fds, $base before"
+rb_holder_kill_check 100 "$base"
 rb_daemon_stop
 rb_pass

@@ -16,16 +16,9 @@ rb_daemon_start
 fds0=$(rb_fd_count "$RB_DAEMON_PID")
 ring_maps() { grep -c '/memfd:rdmabroker-ring' "/proc/$RB_DAEMON_PID/maps"; }
 maps0=$(ring_maps)
-mkfifo "$RB_TMP/out"
-"$top_builddir/tests/client-srq-ah" hold 50 > "$RB_TMP/out" & holder=$!
-read -r line < "$RB_TMP/out"
-[ "$line" = ready ] || rb_fail "holder did not get its SRQs and AHs"
+rb_holder_start "$top_builddir/tests/client-srq-ah" 50
 "$RB_RDMACTL" res | grep -q " srq 50 ah 50 " || rb_fail "rdmactl res: $("$RB_RDMACTL" res)"
-kill -KILL "$holder"; wait "$holder" 2>/dev/null
-rb_wait_for_log 'freed 102 object(s) it left behind' || rb_fail "cleanup not logged"
-[ "$("$RB_RDMACTL" -j res)" = "[]" ] || rb_fail "objects left: $("$RB_RDMACTL" res)"
+rb_holder_kill_check 102 "$fds0"
 [ "$(ring_maps)" -eq "$maps0" ] || rb_fail "daemon ring maps $maps0 -> $(ring_maps) after the kill"
-rb_wait_daemon_fds_le "$fds0" ||
-	rb_fail "daemon fds $fds0 -> $(rb_fd_count "$RB_DAEMON_PID") after the kill"
 rb_daemon_stop
 rb_pass
