@@ -13,6 +13,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@ struct rb_qp {
 	struct ibv_qp_attr attr;	/* current; attr.qp_state is the state */
 	struct rb_ring *sq, *rq;
 	size_t sq_bytes, rq_bytes;
+	int doorbell;			/* eventfd the client rings, or -1 */
 	uint32_t events_reported;
 };
 
@@ -430,6 +433,7 @@ static void qp_destroy(struct rb_res *r)
 	struct rb_qp *qp = (struct rb_qp *)r;
 
 	LIST_REMOVE(qp, link);
+	close(qp->doorbell);
 	ring_destroy(qp->sq, qp->sq_bytes);
 	ring_destroy(qp->rq, qp->rq_bytes);
 	res_uncharge(r->owner, RB_LIMIT_QPS, 1);
@@ -447,7 +451,7 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	Rdmabroker__QpCap *pcap;
 	struct ibv_qp_cap cap;
 	struct rb_qp *qp;
-	int fds[2] = { -1, -1 }, ret;
+	int fds[3] = { -1, -1, -1 }, ret;
 
 	if (!m)
 		return -ENOMEM;
@@ -492,6 +496,7 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 		res_uncharge(s, RB_LIMIT_QPS, 1);
 		return -ENOMEM;
 	}
+	qp->doorbell = -1;
 	/* Granted: rings of a power of two, at least one slot, at least
 	 * one SGE; the inline limit is exactly what was asked. */
 	cap.max_send_wr = roundup_pow2(cap.max_send_wr ? cap.max_send_wr : 1);
@@ -513,6 +518,14 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 				  &qp->rq, &qp->rq_bytes, &fds[1]);
 	if (ret < 0) {
 		reply_error(rep, "QP rings: %s", strerror(-ret));
+		goto err;
+	}
+	/* The doorbell: ours to poll, a copy for the client to ring. */
+	qp->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fds[2] = qp->doorbell >= 0 ? fcntl(qp->doorbell, F_DUPFD_CLOEXEC, 0) : -1;
+	if (fds[2] < 0) {
+		ret = -errno;
+		reply_error(rep, "QP doorbell: %s", strerror(-ret));
 		goto err;
 	}
 	qp->dev = dev;
@@ -539,16 +552,18 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	m->cap = pcap;
 	m->sq_bytes = qp->sq_bytes;
 	m->rq_bytes = qp->rq_bytes;
-	rep->fds[rep->nfds++] = fds[0];
-	rep->fds[rep->nfds++] = fds[1];
+	for (int i = 0; i < 3; i++)
+		rep->fds[rep->nfds++] = fds[i];
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_CREATE;
 	rep->msg.qp_create = m;
 	return 0;
 
 err:
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	if (qp->doorbell >= 0)
+		close(qp->doorbell);
 	ring_destroy(qp->sq, qp->sq_bytes);
 	ring_destroy(qp->rq, qp->rq_bytes);
 	free(qp);

@@ -11,6 +11,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
@@ -27,6 +29,7 @@ struct rb_srq {
 	struct rb_ring *ring;
 	size_t ring_bytes;
 	uint32_t max_wr, max_sge, srq_limit;
+	int doorbell;			/* eventfd the client rings */
 	uint32_t events_reported;
 };
 
@@ -43,6 +46,7 @@ static void srq_destroy(struct rb_res *r)
 {
 	struct rb_srq *srq = (struct rb_srq *)r;
 
+	close(srq->doorbell);
 	ring_destroy(srq->ring, srq->ring_bytes);
 	res_uncharge(r->owner, RB_LIMIT_SRQS, 1);
 	srq->dev->nsrqs--;
@@ -57,7 +61,7 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	Rdmabroker__SrqCreateReply *m = reply_alloc(rep, sizeof(*m));
 	struct rb_res *pd;
 	struct rb_srq *srq;
-	int fd, ret;
+	int fd, bell, ret;
 
 	if (!m)
 		return -ENOMEM;
@@ -94,6 +98,18 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 		reply_error(rep, "SRQ ring: %s", strerror(-ret));
 		goto err;
 	}
+	/* The doorbell: ours to poll, a copy for the client to ring. */
+	srq->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	bell = srq->doorbell >= 0 ? fcntl(srq->doorbell, F_DUPFD_CLOEXEC, 0) : -1;
+	if (bell < 0) {
+		ret = -errno;
+		reply_error(rep, "SRQ doorbell: %s", strerror(-ret));
+		if (srq->doorbell >= 0)
+			close(srq->doorbell);
+		close(fd);
+		ring_destroy(srq->ring, srq->ring_bytes);
+		goto err;
+	}
 	srq->dev = dev;
 	srq->res.type = RB_RES_SRQ;
 	srq->res.deps[0] = pd;
@@ -102,6 +118,8 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	if (ret < 0) {
 		reply_error(rep, "this connection holds too many objects");
 		close(fd);
+		close(bell);
+		close(srq->doorbell);
 		ring_destroy(srq->ring, srq->ring_bytes);
 		goto err;
 	}
@@ -112,6 +130,7 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	m->max_sge = srq->max_sge;
 	m->ring_bytes = srq->ring_bytes;
 	rep->fds[rep->nfds++] = fd;
+	rep->fds[rep->nfds++] = bell;
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_SRQ_CREATE;
 	rep->msg.srq_create = m;
 	return 0;

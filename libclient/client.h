@@ -68,6 +68,7 @@ struct rbc_qp {
 	struct ibv_qp qp;		/* must be first */
 	struct rb_ring *sq, *rq;
 	size_t sq_bytes, rq_bytes;
+	int doorbell;			/* eventfd to wake the engine */
 	LIST_ENTRY(rbc_qp) link;	/* in its context's list */
 };
 
@@ -76,6 +77,7 @@ struct rbc_srq {
 	pthread_mutex_t lock;		/* posters and resize */
 	struct rb_ring *ring;
 	size_t ring_bytes;
+	int doorbell;			/* eventfd to wake the engine */
 	LIST_ENTRY(rbc_srq) link;	/* in its context's list */
 };
 

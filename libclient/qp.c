@@ -42,7 +42,7 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
 	struct rbc_qp *qp;
-	int fds[2], ret;
+	int fds[3], ret;
 
 	if (!attr || !attr->send_cq || !attr->recv_cq) {
 		errno = EINVAL;
@@ -66,7 +66,7 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	body.cap = &cap;
 	req.body_case = RDMABROKER__REQUEST__BODY_QP_CREATE;
 	req.qp_create = &body;
-	ret = rbc_call_fds(c, &req, &reply, fds, 2);
+	ret = rbc_call_fds(c, &req, &reply, fds, 3);
 	if (ret) {
 		free(qp);
 		errno = ret;
@@ -78,8 +78,10 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	qp->rq = qp->sq ? rbc_map_ring(fds[1], qp->rq_bytes, RB_RING_RQ) : NULL;
 	close(fds[0]);
 	close(fds[1]);
+	qp->doorbell = fds[2];
 	if (!qp->rq) {
 		ret = errno;
+		close(qp->doorbell);
 		if (qp->sq)
 			munmap(qp->sq, qp->sq_bytes);
 		rb_rpc_reply_free(reply);
@@ -252,6 +254,7 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	pthread_mutex_unlock(&c->cq_lock);
 	munmap(qp->sq, qp->sq_bytes);
 	munmap(qp->rq, qp->rq_bytes);
+	close(qp->doorbell);
 	pthread_mutex_destroy(&ibqp->mutex);
 	pthread_cond_destroy(&ibqp->cond);
 	free(qp);

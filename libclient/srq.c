@@ -21,7 +21,7 @@ RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
 	struct rbc_srq *srq;
-	int fd, ret;
+	int fds[2], fd, ret;
 
 	srq = calloc(1, sizeof(*srq));
 	if (!srq) {
@@ -34,17 +34,20 @@ RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
 	body.srq_limit = attr->attr.srq_limit;
 	req.body_case = RDMABROKER__REQUEST__BODY_SRQ_CREATE;
 	req.srq_create = &body;
-	ret = rbc_call_fds(c, &req, &reply, &fd, 1);
+	ret = rbc_call_fds(c, &req, &reply, fds, 2);
 	if (ret) {
 		free(srq);
 		errno = ret;
 		return NULL;
 	}
+	fd = fds[0];
+	srq->doorbell = fds[1];
 	srq->ring_bytes = reply->srq_create->ring_bytes;
 	srq->ring = rbc_map_ring(fd, srq->ring_bytes, RB_RING_SRQ);
 	close(fd);
 	if (!srq->ring) {
 		ret = errno;
+		close(srq->doorbell);
 		rb_rpc_reply_free(reply);
 		free(srq);	/* the daemon's SRQ goes with the context */
 		errno = ret;
@@ -157,6 +160,7 @@ RB_EXPORT int ibv_destroy_srq(struct ibv_srq *ibsrq)
 	LIST_REMOVE(srq, link);
 	pthread_mutex_unlock(&c->cq_lock);
 	munmap(srq->ring, srq->ring_bytes);
+	close(srq->doorbell);
 	pthread_mutex_destroy(&srq->lock);
 	pthread_mutex_destroy(&ibsrq->mutex);
 	pthread_cond_destroy(&ibsrq->cond);

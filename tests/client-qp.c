@@ -393,7 +393,7 @@ static void test_limit(void **state)
 
 static void test_rings_unmapped(void **state)
 {
-	int before = ring_maps();
+	int before = ring_maps(), fds = ct_fds("self");
 	struct ibv_qp *qp;
 
 	(void)state;
@@ -401,12 +401,14 @@ static void test_rings_unmapped(void **state)
 		qp = make_qp(i % 2 ? IBV_QPT_UD : IBV_QPT_RC);
 		assert_non_null(qp);
 		assert_int_equal(ring_maps(), before + 2);	/* SQ and RQ */
+		assert_int_equal(ct_fds("self"), fds + 1);	/* the doorbell */
 		assert_int_equal(ibv_destroy_qp(qp), 0);
 	}
 	assert_int_equal(ring_maps(), before);
+	assert_int_equal(ct_fds("self"), fds);
 }
 
-/* `client-qp hold N`: N RC QPs in RTS, then wait to be killed. */
+/* `client-qp hold N`: N RC QPs in INIT and N MRs, then wait to be killed. */
 static int hold(int n)
 {
 	if (setup(NULL) < 0)
@@ -415,8 +417,11 @@ static int hold(int n)
 		struct ibv_qp *qp = make_qp(IBV_QPT_RC);
 		struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT, .port_num = 1 };
 
-		if (!qp || ibv_modify_qp(qp, &a, RC_INIT)) {
-			fprintf(stderr, "client-qp: QP %d: %s\n", i, strerror(errno));
+		void *buf = malloc(8192);
+
+		if (!qp || ibv_modify_qp(qp, &a, RC_INIT) || !buf ||
+		    !ibv_reg_mr(pd, buf, 8192, IBV_ACCESS_LOCAL_WRITE)) {
+			fprintf(stderr, "client-qp: QP/MR %d: %s\n", i, strerror(errno));
 			return 1;
 		}
 	}
