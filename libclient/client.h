@@ -118,6 +118,10 @@ void rbc_ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
 		  const struct ibv_ah_attr *a);
 void rbc_ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m);
 
+/* verbs_context.create_qp_ex (qp.c). */
+struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
+				struct ibv_qp_init_attr_ex *attr);
+
 /* The data-path ops of struct ibv_context_ops for CQs (cq.c). */
 int rbc_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc);
 int rbc_req_notify_cq(struct ibv_cq *cq, int solicited_only);

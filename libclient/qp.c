@@ -110,6 +110,43 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	return &qp->qp;
 }
 
+/*
+ * verbs_context.create_qp_ex, what the inline ibv_create_qp_ex() calls for
+ * more than a PD: the basic attributes only.  No create flags, XRC, RSS,
+ * TSO or the ibv_qp_ex send API yet: EOPNOTSUPP, as a provider without
+ * them answers.
+ */
+struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
+				struct ibv_qp_init_attr_ex *attr)
+{
+	struct ibv_qp_init_attr basic;
+	struct ibv_qp *qp;
+
+	if ((attr->comp_mask & ~(uint32_t)(IBV_QP_INIT_ATTR_PD |
+					   IBV_QP_INIT_ATTR_CREATE_FLAGS)) ||
+	    ((attr->comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS) && attr->create_flags)) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	if (!(attr->comp_mask & IBV_QP_INIT_ATTR_PD) || !attr->pd ||
+	    attr->pd->context != context) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(&basic, 0, sizeof(basic));
+	basic.qp_context = attr->qp_context;
+	basic.send_cq = attr->send_cq;
+	basic.recv_cq = attr->recv_cq;
+	basic.srq = attr->srq;
+	basic.cap = attr->cap;
+	basic.qp_type = attr->qp_type;
+	basic.sq_sig_all = attr->sq_sig_all;
+	qp = ibv_create_qp(attr->pd, &basic);
+	if (qp)
+		attr->cap = basic.cap;	/* granted, as for ibv_create_qp */
+	return qp;
+}
+
 RB_EXPORT int ibv_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 			    int attr_mask)
 {

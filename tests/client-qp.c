@@ -348,6 +348,41 @@ static void test_ud_uc(void **state)
 	assert_int_equal(ibv_destroy_qp(uc), 0);
 }
 
+/* ibv_create_qp_ex with the basic attributes works; more is EOPNOTSUPP. */
+static void test_create_qp_ex(void **state)
+{
+	struct ibv_qp_init_attr_ex a = {
+		.send_cq = cq, .recv_cq = cq, .qp_type = IBV_QPT_UD,
+		.cap = { .max_send_wr = 3, .max_recv_wr = 3, .max_send_sge = 1,
+			 .max_recv_sge = 1 },
+		.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_CREATE_FLAGS,
+		.pd = pd,
+	};
+	struct ibv_qp *qp;
+
+	(void)state;
+	qp = ibv_create_qp_ex(ctx, &a);	/* through verbs_context */
+	assert_non_null(qp);
+	assert_true(a.cap.max_send_wr >= 3);
+	assert_int_equal(qp ? (int)qp->qp_type : -1, IBV_QPT_UD);
+	assert_int_equal(ibv_destroy_qp(qp), 0);
+	a.comp_mask = IBV_QP_INIT_ATTR_PD;	/* the inline path to ibv_create_qp */
+	qp = ibv_create_qp_ex(ctx, &a);
+	assert_non_null(qp);
+	assert_int_equal(ibv_destroy_qp(qp), 0);
+	a.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_CREATE_FLAGS;
+	a.create_flags = IBV_QP_CREATE_SCATTER_FCS;
+	errno = 0;
+	assert_null(ibv_create_qp_ex(ctx, &a));
+	assert_int_equal(errno, EOPNOTSUPP);
+	a.create_flags = 0;
+	a.comp_mask |= IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
+	a.send_ops_flags = IBV_QP_EX_WITH_SEND;
+	errno = 0;
+	assert_null(ibv_create_qp_ex(ctx, &a));
+	assert_int_equal(errno, EOPNOTSUPP);
+}
+
 /* A PD or CQ in use by a QP cannot go; after the QP, it can. */
 static void test_busy(void **state)
 {
@@ -435,6 +470,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_create_invalid),
 		cmocka_unit_test(test_rc_state_machine),
 		cmocka_unit_test(test_ud_uc),
+		cmocka_unit_test(test_create_qp_ex),
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_rings_unmapped),
