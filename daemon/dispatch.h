@@ -86,6 +86,8 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	   struct rb_reply *rep);
 int mr_dereg(struct rb_session *s, const Rdmabroker__Request *req,
 	     struct rb_reply *rep);
+int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
+	     struct rb_reply *rep);
 /* The MR fields of a `rdmactl res` entry. */
 void mr_describe(const struct rb_res *r, Rdmabroker__ResEntry *e);
 int ah_create(struct rb_session *s, const Rdmabroker__Request *req,

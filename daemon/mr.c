@@ -86,8 +86,8 @@ static void mr_destroy(struct rb_res *r)
  * Map the pages of [addr, addr + length) from the client's arena memfd,
  * extent by extent, into one contiguous range reserved first.
  */
-static int mr_map_memfd(struct rb_mr *mr, int fd, const Rdmabroker__MrRegReq *q,
-			struct rb_reply *rep)
+static int mr_map_memfd(struct rb_mr *mr, int fd, size_t n_extents,
+			Rdmabroker__MrExtent *const *extents, struct rb_reply *rep)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t first = mr->addr & ~(page - 1);
@@ -109,8 +109,8 @@ static int mr_map_memfd(struct rb_mr *mr, int fd, const Rdmabroker__MrRegReq *q,
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	/* The extents must tile the region's pages exactly, in order. */
-	for (size_t i = 0; i < q->n_extents; i++) {
-		const Rdmabroker__MrExtent *x = q->extents[i];
+	for (size_t i = 0; i < n_extents; i++) {
+		const Rdmabroker__MrExtent *x = extents[i];
 
 		if (x->addr != at || !x->length || (x->length & (page - 1)) ||
 		    (x->fd_offset & (page - 1)) || x->length > end - at ||
@@ -131,8 +131,8 @@ static int mr_map_memfd(struct rb_mr *mr, int fd, const Rdmabroker__MrRegReq *q,
 		reply_error(rep, "no address space for %" PRIu64 " bytes", end - first);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < q->n_extents; i++) {
-		const Rdmabroker__MrExtent *x = q->extents[i];
+	for (size_t i = 0; i < n_extents; i++) {
+		const Rdmabroker__MrExtent *x = extents[i];
 
 		if (mmap(base + (x->addr - first), x->length, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_FIXED, fd, (off_t)x->fd_offset) == MAP_FAILED) {
@@ -170,6 +170,40 @@ static int mr_check_cma(struct rb_mr *mr, struct rb_reply *rep)
 	return 0;
 }
 
+/* Access flags as libibverbs checks them; 0 or -errno (said in rep). */
+static int mr_check_access(uint32_t access, struct rb_reply *rep)
+{
+	if (access & ~(uint32_t)MR_ACCESS_KNOWN) {
+		reply_error(rep, "access flags %#" PRIx32 " not supported", access);
+		return access & IBV_ACCESS_ON_DEMAND ? -EOPNOTSUPP : -EINVAL;
+	}
+	if ((access & (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)) &&
+	    !(access & IBV_ACCESS_LOCAL_WRITE)) {
+		reply_error(rep, "remote write or atomic access needs local write");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Length and the fds/extents a mode comes with; 0 or -EINVAL. */
+static int mr_check_span(const struct rb_device *dev, uint64_t addr,
+			 uint64_t length, Rdmabroker__MrMode mode,
+			 size_t n_extents, const struct rb_reply *rep_in,
+			 struct rb_reply *rep)
+{
+	if (length == 0 || length > dev->max_mr_size || addr + length < addr) {
+		reply_error(rep, "length %" PRIu64 " out of range (1..%" PRIu64 ")",
+			    length, dev->max_mr_size);
+		return -EINVAL;
+	}
+	if ((mode == RDMABROKER__MR_MODE__MR_MEMFD) != (rep_in->in_nfds == 1) ||
+	    (mode == RDMABROKER__MR_MODE__MR_MEMFD) != (n_extents > 0)) {
+		reply_error(rep, "a MEMFD region comes with its memfd and extents, a CMA one with neither");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	   struct rb_reply *rep)
 {
@@ -185,26 +219,12 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	pd = res_lookup(s, q->pd, RB_RES_PD, rep);
 	if (!pd)
 		return -EINVAL;
-	if (q->access & ~(uint32_t)MR_ACCESS_KNOWN) {
-		reply_error(rep, "access flags %#" PRIx32 " not supported", q->access);
-		return q->access & IBV_ACCESS_ON_DEMAND ? -EOPNOTSUPP : -EINVAL;
-	}
-	if ((q->access & (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)) &&
-	    !(q->access & IBV_ACCESS_LOCAL_WRITE)) {
-		reply_error(rep, "remote write or atomic access needs local write");
-		return -EINVAL;
-	}
-	if (q->length == 0 || q->length > dev->max_mr_size ||
-	    q->addr + q->length < q->addr) {
-		reply_error(rep, "length %" PRIu64 " out of range (1..%" PRIu64 ")",
-			    q->length, dev->max_mr_size);
-		return -EINVAL;
-	}
-	if ((q->mode == RDMABROKER__MR_MODE__MR_MEMFD) != (rep->in_nfds == 1) ||
-	    (q->mode == RDMABROKER__MR_MODE__MR_MEMFD) != (q->n_extents > 0)) {
-		reply_error(rep, "a MEMFD region comes with its memfd and extents, a CMA one with neither");
-		return -EINVAL;
-	}
+	ret = mr_check_access(q->access, rep);
+	if (ret == 0)
+		ret = mr_check_span(dev, q->addr, q->length, q->mode, q->n_extents,
+				    rep, rep);
+	if (ret < 0)
+		return ret;
 	if (dev->nmrs >= dev->max_mr) {
 		reply_error(rep, "%s has all its %" PRIu32 " MRs in use", dev->name,
 			    dev->max_mr);
@@ -221,7 +241,7 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	mr->iova = q->iova;
 	mr->access = q->access;
 	ret = mr->mode == RDMABROKER__MR_MODE__MR_MEMFD ?
-		mr_map_memfd(mr, rep->in_fds[0], q, rep) :
+		mr_map_memfd(mr, rep->in_fds[0], q->n_extents, q->extents, rep) :
 		mr_check_cma(mr, rep);
 	if (ret < 0)
 		goto err_free;
@@ -265,6 +285,90 @@ err_unmap:
 err_free:
 	free(mr);
 	return ret;
+}
+
+int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
+	     struct rb_reply *rep)
+{
+	const Rdmabroker__MrReregReq *q = req->mr_rereg;
+	const uint32_t known = IBV_REREG_MR_CHANGE_TRANSLATION |
+			       IBV_REREG_MR_CHANGE_PD | IBV_REREG_MR_CHANGE_ACCESS;
+	Rdmabroker__MrReregReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *r, *pd = NULL;
+	struct rb_mr *mr, moved;
+	bool move = q->flags & IBV_REREG_MR_CHANGE_TRANSLATION;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	r = res_lookup(s, q->handle, RB_RES_MR, rep);
+	if (!r)
+		return -EINVAL;
+	mr = (struct rb_mr *)r;
+	if (!q->flags || (q->flags & ~known) || (!move && rep->in_nfds)) {
+		reply_error(rep, "flags %#" PRIx32 " not valid", q->flags);
+		return -EINVAL;
+	}
+	if (q->flags & IBV_REREG_MR_CHANGE_PD) {
+		pd = res_lookup(s, q->pd, RB_RES_PD, rep);
+		if (!pd)
+			return -EINVAL;
+	}
+	if (q->flags & IBV_REREG_MR_CHANGE_ACCESS) {
+		ret = mr_check_access(q->access, rep);
+		if (ret < 0)
+			return ret;
+	}
+	if (move) {
+		ret = mr_check_span(mr->dev, q->addr, q->length, q->mode,
+				    q->n_extents, rep, rep);
+		if (ret < 0)
+			return ret;
+		moved = *mr;
+		moved.map = NULL;
+		moved.map_len = 0;
+		moved.mode = q->mode;
+		moved.addr = q->addr;
+		moved.length = q->length;
+		ret = moved.mode == RDMABROKER__MR_MODE__MR_MEMFD ?
+			mr_map_memfd(&moved, rep->in_fds[0], q->n_extents, q->extents, rep) :
+			mr_check_cma(&moved, rep);
+		if (ret < 0)
+			return ret;
+		if (!moved.map_len)
+			moved.map_len = moved.length;
+		ret = res_charge(s, RB_LIMIT_PINNED_BYTES, moved.map_len, rep);
+		if (ret < 0) {
+			if (moved.map)
+				munmap(moved.map, moved.map_len);
+			return ret;
+		}
+		res_uncharge(s, RB_LIMIT_PINNED_BYTES, mr->map_len);
+		if (mr->map)
+			munmap(mr->map, mr->map_len);
+		mr->map = moved.map;
+		mr->map_len = moved.map_len;
+		mr->map_skew = moved.map_skew;
+		mr->mode = moved.mode;
+		mr->addr = moved.addr;
+		mr->length = moved.length;
+		mr->iova = moved.addr;
+		if (rep->in_nfds)
+			close(rep->in_fds[0]);
+	}
+	if (pd) {
+		r->deps[0]->users--;
+		pd->users++;
+		r->deps[0] = pd;
+	}
+	if (q->flags & IBV_REREG_MR_CHANGE_ACCESS)
+		mr->access = q->access;
+	rdmabroker__mr_rereg_reply__init(m);
+	m->lkey = mr->lkey;
+	m->rkey = mr->rkey;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_MR_REREG;
+	rep->msg.mr_rereg = m;
+	return 0;
 }
 
 int mr_dereg(struct rb_session *s, const Rdmabroker__Request *req,

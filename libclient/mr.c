@@ -311,6 +311,58 @@ static void rbc_runs_put(uintptr_t start, uintptr_t end)
 	rbc_runs_gc();
 }
 
+/* Access flags as libibverbs takes them: 0, or an errno. */
+static int rbc_check_access(unsigned int *access)
+{
+	/* Optional access bits may be ignored, as libibverbs allows. */
+	*access &= ~(unsigned int)IBV_ACCESS_OPTIONAL_RANGE;
+	if (*access & IBV_ACCESS_ON_DEMAND)
+		return EOPNOTSUPP;
+	if ((*access & ~(unsigned int)RBC_ACCESS_KNOWN) ||
+	    ((*access & (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)) &&
+	     !(*access & IBV_ACCESS_LOCAL_WRITE)))
+		return EINVAL;
+	return 0;
+}
+
+/*
+ * Where [addr, addr + length) goes: re-backed (*memfd, with the extents)
+ * or reached by CMA.  Called with rbc_arena_lock held; 0 or an errno.
+ */
+static int rbc_place(void *addr, size_t length, uintptr_t *start, uintptr_t *end,
+		     bool *memfd, Rdmabroker__MrExtent **ext, size_t *next)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (!addr || !length || (uintptr_t)addr + length < (uintptr_t)addr)
+		return EINVAL;
+	*start = (uintptr_t)addr & ~(uintptr_t)(page - 1);
+	*end = ((uintptr_t)addr + length + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+	*memfd = false;
+	switch (rbc_classify(*start, *end)) {
+	case RBC_SPAN_UNMAPPED:
+		return EFAULT;
+	case RBC_SPAN_ANON:
+		if (rbc_runs_get(*start, *end, ext, next) < 0)
+			return errno;
+		*memfd = true;
+		break;
+	case RBC_SPAN_OTHER:
+		break;
+	}
+	return 0;
+}
+
+/* The extents as the message's pointer array (free it); NULL on ENOMEM. */
+static Rdmabroker__MrExtent **rbc_extent_ptrs(Rdmabroker__MrExtent *ext, size_t n)
+{
+	Rdmabroker__MrExtent **p = calloc(n ? n : 1, sizeof(*p));
+
+	for (size_t i = 0; p && i < n; i++)
+		p[i] = &ext[i];
+	return p;
+}
+
 RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr,
 					  size_t length, uint64_t iova,
 					  unsigned int access)
@@ -320,22 +372,13 @@ RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr,
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__MrExtent *ext = NULL, **extp = NULL;
 	Rdmabroker__Reply *reply;
-	long page = sysconf(_SC_PAGESIZE);
 	size_t next = 0;
 	struct rbc_mr *mr;
 	int ret;
 
-	/* Optional access bits may be ignored, as libibverbs allows. */
-	access &= ~(unsigned int)IBV_ACCESS_OPTIONAL_RANGE;
-	if (access & IBV_ACCESS_ON_DEMAND) {
-		errno = EOPNOTSUPP;
-		return NULL;
-	}
-	if ((access & ~(unsigned int)RBC_ACCESS_KNOWN) || !addr || !length ||
-	    ((access & (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)) &&
-	     !(access & IBV_ACCESS_LOCAL_WRITE)) ||
-	    (uintptr_t)addr + length < (uintptr_t)addr) {
-		errno = EINVAL;
+	ret = rbc_check_access(&access);
+	if (ret) {
+		errno = ret;
 		return NULL;
 	}
 	mr = calloc(1, sizeof(*mr));
@@ -343,25 +386,10 @@ RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr,
 		errno = ENOMEM;
 		return NULL;
 	}
-	mr->start = (uintptr_t)addr & ~(uintptr_t)(page - 1);
-	mr->end = ((uintptr_t)addr + length + (uintptr_t)page - 1) &
-		  ~(uintptr_t)(page - 1);
-
 	pthread_mutex_lock(&rbc_arena_lock);
-	switch (rbc_classify(mr->start, mr->end)) {
-	case RBC_SPAN_UNMAPPED:
-		ret = EFAULT;
+	ret = rbc_place(addr, length, &mr->start, &mr->end, &mr->memfd, &ext, &next);
+	if (ret)
 		goto fail;
-	case RBC_SPAN_ANON:
-		if (rbc_runs_get(mr->start, mr->end, &ext, &next) < 0) {
-			ret = errno;
-			goto fail;
-		}
-		mr->memfd = true;
-		break;
-	case RBC_SPAN_OTHER:
-		break;
-	}
 	body.pd = pd->handle;
 	body.addr = (uintptr_t)addr;
 	body.length = length;
@@ -370,13 +398,12 @@ RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr,
 	body.mode = mr->memfd ? RDMABROKER__MR_MODE__MR_MEMFD :
 				RDMABROKER__MR_MODE__MR_CMA;
 	if (mr->memfd) {
-		extp = calloc(next, sizeof(*extp));
+		extp = rbc_extent_ptrs(ext, next);
 		if (!extp) {
+			free(ext);
 			ret = ENOMEM;
 			goto fail_runs;
 		}
-		for (size_t i = 0; i < next; i++)
-			extp[i] = &ext[i];
 		body.n_extents = next;
 		body.extents = extp;
 	}
@@ -459,4 +486,115 @@ RB_EXPORT int ibv_dereg_mr(struct ibv_mr *ibmr)
 	}
 	free(mr);
 	return 0;
+}
+
+/*
+ * ibv_rereg_mr: the daemon changes the region in place (keys stay).  On a
+ * refused request the region is as it was: IBV_REREG_MR_ERR_INPUT for
+ * arguments, IBV_REREG_MR_ERR_CMD when the daemon refused, errno says why.
+ */
+RB_EXPORT int ibv_rereg_mr(struct ibv_mr *ibmr, int flags, struct ibv_pd *pd,
+			   void *addr, size_t length, int access)
+{
+	struct rbc_mr *mr = (struct rbc_mr *)ibmr;
+	struct rbc_context *c = to_rbc_context(ibmr->context);
+	Rdmabroker__MrReregReq body = RDMABROKER__MR_REREG_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__MrExtent *ext = NULL, **extp = NULL;
+	Rdmabroker__Reply *reply;
+	const int known = IBV_REREG_MR_CHANGE_TRANSLATION | IBV_REREG_MR_CHANGE_PD |
+			  IBV_REREG_MR_CHANGE_ACCESS;
+	bool move = flags & IBV_REREG_MR_CHANGE_TRANSLATION, memfd = false;
+	unsigned int acc = (unsigned int)access;
+	uintptr_t start = 0, end = 0;
+	size_t next = 0;
+	int ret;
+
+	if (!flags || (flags & ~known) ||
+	    ((flags & IBV_REREG_MR_CHANGE_PD) && (!pd || pd->context != ibmr->context))) {
+		errno = EINVAL;
+		return IBV_REREG_MR_ERR_INPUT;
+	}
+	if (flags & IBV_REREG_MR_CHANGE_ACCESS) {
+		ret = rbc_check_access(&acc);
+		if (ret) {
+			errno = ret;
+			return IBV_REREG_MR_ERR_INPUT;
+		}
+	}
+	body.handle = ibmr->handle;
+	body.flags = (uint32_t)flags;
+	if (flags & IBV_REREG_MR_CHANGE_PD) {
+		body.has_pd = 1;
+		body.pd = pd->handle;
+	}
+	if (flags & IBV_REREG_MR_CHANGE_ACCESS) {
+		body.has_access = 1;
+		body.access = acc;
+	}
+	pthread_mutex_lock(&rbc_arena_lock);
+	if (move) {
+		ret = rbc_place(addr, length, &start, &end, &memfd, &ext, &next);
+		if (ret) {
+			pthread_mutex_unlock(&rbc_arena_lock);
+			errno = ret;
+			return IBV_REREG_MR_ERR_INPUT;
+		}
+		body.has_addr = body.has_length = body.has_mode = 1;
+		body.addr = (uintptr_t)addr;
+		body.length = length;
+		body.mode = memfd ? RDMABROKER__MR_MODE__MR_MEMFD :
+				    RDMABROKER__MR_MODE__MR_CMA;
+		if (memfd) {
+			extp = rbc_extent_ptrs(ext, next);
+			if (!extp) {
+				ret = ENOMEM;
+				goto fail;
+			}
+			body.n_extents = next;
+			body.extents = extp;
+		}
+	}
+	req.body_case = RDMABROKER__REQUEST__BODY_MR_REREG;
+	req.mr_rereg = &body;
+	pthread_mutex_lock(&c->rpc_lock);
+	ret = rb_rpc_call_fds_out(&c->rpc, &req, &reply, memfd ? &rbc_arena_fd : NULL,
+				  memfd ? 1 : 0);
+	pthread_mutex_unlock(&c->rpc_lock);
+	if (ret < 0) {
+		ret = EIO;
+	} else if (reply->status || reply->body_case != RDMABROKER__REPLY__BODY_MR_REREG) {
+		ret = reply->status > 0 ? reply->status : EIO;
+		rb_rpc_reply_free(reply);
+	}
+	if (ret)
+		goto fail;
+	/* The old pages are no longer this region's; the new ones are. */
+	if (move) {
+		if (mr->memfd)
+			rbc_runs_put(mr->start, mr->end);
+		mr->start = start;
+		mr->end = end;
+		mr->memfd = memfd;
+		ibmr->addr = addr;
+		ibmr->length = length;
+	}
+	pthread_mutex_unlock(&rbc_arena_lock);
+	if (flags & IBV_REREG_MR_CHANGE_PD)
+		ibmr->pd = pd;
+	ibmr->lkey = reply->mr_rereg->lkey;
+	ibmr->rkey = reply->mr_rereg->rkey;
+	rb_rpc_reply_free(reply);
+	free(extp);
+	free(ext);
+	return 0;
+
+fail:
+	if (memfd)
+		rbc_runs_put(start, end);
+	pthread_mutex_unlock(&rbc_arena_lock);
+	free(extp);
+	free(ext);
+	errno = ret;
+	return IBV_REREG_MR_ERR_CMD;
 }

@@ -30,15 +30,6 @@ RB_EXPORT struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd RBC_UNUSED,
 	RBC_FAIL_NULL();
 }
 
-/* libibverbs' convention: a negative enum ibv_rereg_mr_err_code, and errno. */
-RB_EXPORT int ibv_rereg_mr(struct ibv_mr *mr RBC_UNUSED, int flags RBC_UNUSED,
-			   struct ibv_pd *pd RBC_UNUSED, void *addr RBC_UNUSED,
-			   size_t length RBC_UNUSED, int access RBC_UNUSED)
-{
-	errno = EOPNOTSUPP;
-	return IBV_REREG_MR_ERR_INPUT;
-}
-
 RB_EXPORT struct ibv_qp_ex *ibv_qp_to_qp_ex(struct ibv_qp *qp RBC_UNUSED)
 {
 	RBC_FAIL_NULL();

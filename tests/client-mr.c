@@ -227,6 +227,64 @@ static void test_keys_unique_and_busy_pd(void **state)
 	free(buf);
 }
 
+static void test_rereg(void **state)
+{
+	unsigned char *a = malloc(5000);
+	unsigned char *b = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct ibv_pd *pd2 = ibv_alloc_pd(ctx);
+	int self0 = mr_maps("self");
+	void *gone;
+	struct ibv_mr *mr;
+
+	(void)state;
+	assert_non_null(a);
+	assert_true(b != MAP_FAILED);
+	assert_non_null(pd2);
+	fill(a, 5000, 21);
+	fill(b, 3 * page, 22);
+	mr = ibv_reg_mr(pd, a, 5000, IBV_ACCESS_LOCAL_WRITE);
+	assert_non_null(mr);
+
+	/* Bad input changes nothing. */
+	errno = 0;
+	assert_int_equal(ibv_rereg_mr(mr, 0, NULL, NULL, 0, 0), IBV_REREG_MR_ERR_INPUT);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
+				      IBV_ACCESS_REMOTE_WRITE), IBV_REREG_MR_ERR_INPUT);
+	assert_int_equal(errno, EINVAL);
+	gone = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(gone, page);
+	errno = 0;
+	assert_int_equal(ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_TRANSLATION, NULL, gone,
+				      100, 0), IBV_REREG_MR_ERR_INPUT);
+	assert_int_equal(errno, EFAULT);
+
+	/* Access and PD. */
+	assert_int_equal(ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
+				      IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ), 0);
+	assert_int_equal(ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_PD, pd2, NULL, 0, 0), 0);
+	assert_ptr_equal(mr->pd, pd2);
+	assert_int_equal(ibv_dealloc_pd(pd2), EBUSY);
+
+	/* Translation: the region moves; the old pages are private again. */
+	assert_int_equal(ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_TRANSLATION, NULL,
+				      b + 10, 2 * page, 0), 0);
+	assert_ptr_equal(mr->addr, b + 10);
+	assert_int_equal(mr->length, 2 * page);
+	check(a, 5000, 21);
+	check(b, 3 * page, 22);
+	if (getenv("RB_DAEMON_PID"))
+		assert_true(daemon_mr_maps() > 0);
+	assert_int_equal(ibv_dereg_mr(mr), 0);
+	assert_int_equal(mr_maps("self"), self0);
+	assert_int_equal(ibv_dealloc_pd(pd2), 0);
+	check(b, 3 * page, 22);
+	munmap(b, 3 * page);
+	free(a);
+}
+
 /* [limits] pinned_bytes = 1M */
 static void test_limits(void **state)
 {
@@ -322,6 +380,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_cma_fallback),
 		cmocka_unit_test(test_keys_unique_and_busy_pd),
+		cmocka_unit_test(test_rereg),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_private_after_dereg),
 		cmocka_unit_test(test_cycles),
