@@ -58,7 +58,7 @@ RB_EXPORT int ibv_get_async_event(struct ibv_context *context,
 		LIST_FOREACH(p, &c->cqs, link)
 			if (p->cq.handle == ev.handle)
 				break;
-		event->element.cq = p ? &p->cq : NULL;
+		event->element.cq = p ? rbc_ibv_cq(p) : NULL;
 		ret = p ? 0 : -1;
 		break;
 	}

@@ -40,12 +40,22 @@ struct rbc_device {
 };
 
 struct rbc_cq {
-	struct ibv_cq cq;		/* must be first */
+	/* Must be first: struct ibv_cq_ex begins with struct ibv_cq's fields,
+	 * so the same object serves ibv_create_cq and ibv_create_cq_ex. */
+	struct ibv_cq_ex cq;
 	pthread_mutex_t lock;		/* pollers of this CQ, resize */
 	struct rb_ring *ring;		/* the daemon's memfd, mapped */
 	size_t ring_bytes;
 	LIST_ENTRY(rbc_cq) link;	/* in its context's list */
+	/* ibv_start_poll .. ibv_end_poll: where the walk is. */
+	uint32_t poll_cons, poll_end;
+	const struct rb_cqe *cur;
 };
+
+static inline struct ibv_cq *rbc_ibv_cq(struct rbc_cq *cq)
+{
+	return (struct ibv_cq *)&cq->cq;
+}
 
 struct rbc_channel {
 	struct ibv_comp_channel ch;	/* must be first */
@@ -117,6 +127,10 @@ struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind);
 void rbc_ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
 		  const struct ibv_ah_attr *a);
 void rbc_ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m);
+
+/* verbs_context.create_cq_ex (cq.c). */
+struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
+				   struct ibv_cq_init_attr_ex *attr);
 
 /* verbs_context.create_qp_ex (qp.c). */
 struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,

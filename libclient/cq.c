@@ -93,10 +93,10 @@ struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind)
 	return r;
 }
 
-RB_EXPORT struct ibv_cq *ibv_create_cq(struct ibv_context *context, int cqe,
-				       void *cq_context,
-				       struct ibv_comp_channel *channel,
-				       int comp_vector)
+static struct rbc_cq *rbc_cq_create(struct ibv_context *context, int cqe,
+				    void *cq_context,
+				    struct ibv_comp_channel *channel,
+				    int comp_vector)
 {
 	struct rbc_context *c = to_rbc_context(context);
 	Rdmabroker__CqCreateReq body = RDMABROKER__CQ_CREATE_REQ__INIT;
@@ -152,7 +152,18 @@ RB_EXPORT struct ibv_cq *ibv_create_cq(struct ibv_context *context, int cqe,
 	pthread_mutex_lock(&c->cq_lock);
 	LIST_INSERT_HEAD(&c->cqs, cq, link);
 	pthread_mutex_unlock(&c->cq_lock);
-	return &cq->cq;
+	return cq;
+}
+
+RB_EXPORT struct ibv_cq *ibv_create_cq(struct ibv_context *context, int cqe,
+				       void *cq_context,
+				       struct ibv_comp_channel *channel,
+				       int comp_vector)
+{
+	struct rbc_cq *cq = rbc_cq_create(context, cqe, cq_context, channel,
+					  comp_vector);
+
+	return cq ? rbc_ibv_cq(cq) : NULL;
 }
 
 RB_EXPORT int ibv_resize_cq(struct ibv_cq *ibcq, int cqe)
@@ -319,7 +330,7 @@ RB_EXPORT int ibv_get_cq_event(struct ibv_comp_channel *channel,
 		errno = EIO;
 		return -1;
 	}
-	*cq = &p->cq;
+	*cq = rbc_ibv_cq(p);
 	*cq_context = p->cq.cq_context;
 	return 0;
 }
@@ -330,4 +341,121 @@ RB_EXPORT void ibv_ack_cq_events(struct ibv_cq *cq, unsigned int nevents)
 	cq->comp_events_completed += nevents;
 	pthread_cond_signal(&cq->cond);
 	pthread_mutex_unlock(&cq->mutex);
+}
+
+/* ------------------------------------------------------------ CQ ex */
+
+/*
+ * The extended poll API walks the ring under the CQ's lock from
+ * ibv_start_poll to ibv_end_poll; the slots are released at the end.
+ */
+static void rbc_cqx_load(struct rbc_cq *cq)
+{
+	cq->cur = rb_ring_slot(cq->ring, cq->poll_cons);
+	cq->cq.wr_id = cq->cur->wr_id;
+	cq->cq.status = (enum ibv_wc_status)cq->cur->status;
+}
+
+static int rbc_cqx_start_poll(struct ibv_cq_ex *ibcq, struct ibv_poll_cq_attr *attr)
+{
+	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
+	uint32_t prod, avail;
+
+	if (attr->comp_mask)
+		return EINVAL;
+	pthread_mutex_lock(&cq->lock);
+	prod = __atomic_load_n(&cq->ring->prod, __ATOMIC_ACQUIRE);
+	cq->poll_cons = cq->ring->cons;
+	avail = prod - cq->poll_cons;
+	if (avail > cq->ring->entries)
+		avail = cq->ring->entries;
+	if (!avail) {
+		pthread_mutex_unlock(&cq->lock);	/* no end_poll follows */
+		return ENOENT;
+	}
+	cq->poll_end = cq->poll_cons + avail;
+	rbc_cqx_load(cq);
+	return 0;
+}
+
+static int rbc_cqx_next_poll(struct ibv_cq_ex *ibcq)
+{
+	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
+
+	if (cq->poll_cons + 1 == cq->poll_end)
+		return ENOENT;
+	cq->poll_cons++;
+	rbc_cqx_load(cq);
+	return 0;
+}
+
+static void rbc_cqx_end_poll(struct ibv_cq_ex *ibcq)
+{
+	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
+
+	/* Everything up to and including the current CQE was read. */
+	__atomic_store_n(&cq->ring->cons, cq->poll_cons + 1, __ATOMIC_RELEASE);
+	cq->cur = NULL;
+	pthread_mutex_unlock(&cq->lock);
+}
+
+#define RBC_CQX_READ(name, type, expr)					\
+	static type rbc_cqx_read_##name(struct ibv_cq_ex *ibcq)		\
+	{								\
+		const struct rb_cqe *e = ((struct rbc_cq *)ibcq)->cur;	\
+		return (type)(expr);					\
+	}
+
+RBC_CQX_READ(opcode, enum ibv_wc_opcode, e->opcode)
+RBC_CQX_READ(vendor_err, uint32_t, e->vendor_err)
+RBC_CQX_READ(byte_len, uint32_t, e->byte_len)
+RBC_CQX_READ(imm_data, __be32, e->imm_data)
+RBC_CQX_READ(qp_num, uint32_t, e->qp_num)
+RBC_CQX_READ(src_qp, uint32_t, e->src_qp)
+RBC_CQX_READ(wc_flags, unsigned int, e->wc_flags)
+RBC_CQX_READ(slid, uint32_t, e->slid)
+RBC_CQX_READ(sl, uint8_t, e->sl)
+RBC_CQX_READ(dlid_path_bits, uint8_t, e->dlid_path_bits)
+
+/* The work-completion fields a CQE has; timestamps and the rest do not. */
+#define RBC_CQX_WC_FLAGS (IBV_WC_EX_WITH_BYTE_LEN | IBV_WC_EX_WITH_IMM | \
+			  IBV_WC_EX_WITH_QP_NUM | IBV_WC_EX_WITH_SRC_QP | \
+			  IBV_WC_EX_WITH_SLID | IBV_WC_EX_WITH_SL | \
+			  IBV_WC_EX_WITH_DLID_PATH_BITS)
+
+struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
+				   struct ibv_cq_init_attr_ex *attr)
+{
+	struct rbc_cq *cq;
+
+	/* Single-threaded use is a hint a thread-safe CQ can ignore. */
+	if ((attr->wc_flags & ~(uint64_t)RBC_CQX_WC_FLAGS) ||
+	    (attr->comp_mask & ~(uint32_t)IBV_CQ_INIT_ATTR_MASK_FLAGS) ||
+	    ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_FLAGS) &&
+	     (attr->flags & ~(uint32_t)IBV_CREATE_CQ_ATTR_SINGLE_THREADED))) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	if (attr->cqe > INT32_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	cq = rbc_cq_create(context, (int)attr->cqe, attr->cq_context,
+			   attr->channel, (int)attr->comp_vector);
+	if (!cq)
+		return NULL;
+	cq->cq.start_poll = rbc_cqx_start_poll;
+	cq->cq.next_poll = rbc_cqx_next_poll;
+	cq->cq.end_poll = rbc_cqx_end_poll;
+	cq->cq.read_opcode = rbc_cqx_read_opcode;
+	cq->cq.read_vendor_err = rbc_cqx_read_vendor_err;
+	cq->cq.read_byte_len = rbc_cqx_read_byte_len;
+	cq->cq.read_imm_data = rbc_cqx_read_imm_data;
+	cq->cq.read_qp_num = rbc_cqx_read_qp_num;
+	cq->cq.read_src_qp = rbc_cqx_read_src_qp;
+	cq->cq.read_wc_flags = rbc_cqx_read_wc_flags;
+	cq->cq.read_slid = rbc_cqx_read_slid;
+	cq->cq.read_sl = rbc_cqx_read_sl;
+	cq->cq.read_dlid_path_bits = rbc_cqx_read_dlid_path_bits;
+	return &cq->cq;
 }

@@ -725,6 +725,7 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	c->vctx.query_port = rbc_query_port;
 	c->vctx.query_device_ex = rbc_query_device_ex;
 	c->vctx.create_qp_ex = rbc_create_qp_ex;
+	c->vctx.create_cq_ex = rbc_create_cq_ex;
 	return ctx;
 
 err:
