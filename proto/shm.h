@@ -22,6 +22,12 @@
  * ibv_req_notify_cq; the producer clears it when it signals) and
  * RB_RING_OVERRUN (the producer found the ring full: IBV_EVENT_CQ_ERR).
  *
+ * For an SQ, RQ or SRQ the client produces and the daemon's engine
+ * consumes.  While the engine polls, posting is a store to `prod` and
+ * nothing else; before the engine sleeps it sets RB_RING_NEED_WAKEUP, and a
+ * client that sees it after publishing `prod` writes 1 to the queue's
+ * eventfd doorbell (the io_uring SQPOLL pattern).
+ *
  * Any change to these layouts bumps RB_SHM_ABI_VERSION; the daemon stamps
  * it in every ring and the library refuses a ring it does not know.
  */
@@ -47,6 +53,7 @@ enum rb_ring_kind {
 #define RB_RING_ARMED		(1u << 0)	/* event wanted on next CQE */
 #define RB_RING_ARMED_SOLICITED	(1u << 1)	/* ... only if solicited */
 #define RB_RING_OVERRUN		(1u << 2)	/* producer found it full */
+#define RB_RING_NEED_WAKEUP	(1u << 3)	/* consumer sleeps: ring the doorbell */
 
 struct rb_ring {
 	/* Written once by the daemon before the client sees the ring. */
@@ -167,8 +174,11 @@ _Static_assert(sizeof(struct rb_cq_event) == 8, "event layout");
 /*
  * One asynchronous event, as the daemon writes it to a context's async
  * fd (a SOCK_SEQPACKET socket, one event per datagram; the fd is
- * ibv_context.async_fd).  When the daemon goes away the socket reads end
- * of file, which the library reports as IBV_EVENT_DEVICE_FATAL.
+ * ibv_context.async_fd).  The async-event queue is this socket rather
+ * than a shared ring: libibverbs promises an async_fd that poll() and
+ * O_NONBLOCK work on, events are rare, and when the daemon goes away the
+ * socket reads end of file, which the library reports as
+ * IBV_EVENT_DEVICE_FATAL; a ring would need the socket anyway.
  */
 enum rb_async_element {
 	RB_ASYNC_DEVICE = 0,

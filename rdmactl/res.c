@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rdmactl/rdmactl.h"
 
@@ -21,18 +22,60 @@ void res_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: rdmactl [OPTIONS] res\n"
-		"       rdmactl [OPTIONS] res show [TYPE] [pid PID]\n"
+		"       rdmactl [OPTIONS] res show [TYPE] [pid PID] [qpn QPN]\n"
+		"                                  [qp-type RC|UC|UD] [state STATE]\n"
 		"       rdmactl res help\n"
 		"TYPE := { pd | mr | cq | qp | srq | ah | channel }\n"
 		"Without a command, count the objects of each client; \"show\" lists\n"
-		"them, of one TYPE or of process PID.  Only your own unless you are an\n"
-		"administrator.\n");
+		"them, of one TYPE or of process PID; qpn, qp-type and state select\n"
+		"QPs.  Only your own unless you are an administrator.\n");
 }
 
-/* Parses [TYPE] [pid PID] into q; RDMACTL_OK or a usage error. */
-static int res_parse_filters(int argc, char **argv, Rdmabroker__ResShowReq *q)
+/* QP filters, applied here to what the daemon lists. */
+struct res_qp_filter {
+	long qpn;			/* -1: any */
+	const char *qp_type, *state;	/* NULL: any */
+};
+
+static bool res_qp_match(const struct res_qp_filter *f, const Rdmabroker__ResEntry *e)
 {
+	if (f->qpn < 0 && !f->qp_type && !f->state)
+		return true;
+	if (!e->has_qp_num)
+		return false;	/* filtering on QP fields selects QPs */
+	return (f->qpn < 0 || (uint32_t)f->qpn == e->qp_num) &&
+	       (!f->qp_type || (e->qp_type && !strcasecmp(f->qp_type, e->qp_type))) &&
+	       (!f->state || (e->state && !strcasecmp(f->state, e->state)));
+}
+
+/* Parses [TYPE] [pid PID] [qpn N] [qp-type T] [state S]; RDMACTL_OK or a usage error. */
+static int res_parse_filters(int argc, char **argv, Rdmabroker__ResShowReq *q,
+			     struct res_qp_filter *f)
+{
+	f->qpn = -1;
+	f->qp_type = f->state = NULL;
 	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "qpn") || !strcmp(argv[i], "qp-type") ||
+		    !strcmp(argv[i], "state")) {
+			if (i + 1 >= argc)
+				return rdmactl_usage_error(res_usage, "res show: %s needs a value",
+							   argv[i]);
+			if (!strcmp(argv[i], "qpn")) {
+				char *end;
+				unsigned long v = strtoul(argv[i + 1], &end, 0);
+
+				if (*end || end == argv[i + 1] || v > 0xffffff)
+					return rdmactl_usage_error(res_usage, "res show: invalid qpn \"%s\"",
+								   argv[i + 1]);
+				f->qpn = (long)v;
+			} else if (!strcmp(argv[i], "qp-type")) {
+				f->qp_type = argv[i + 1];
+			} else {
+				f->state = argv[i + 1];
+			}
+			i++;
+			continue;
+		}
 		if (strcmp(argv[i], "pid") == 0) {
 			int ret;
 
@@ -105,7 +148,8 @@ static int res_show(struct rdmactl *rc, int argc, char **argv)
 	Rdmabroker__ResShowReply *m;
 	Rdmabroker__Reply *rep;
 	struct json_object *doc;
-	int ret = res_parse_filters(argc, argv, &q);
+	struct res_qp_filter f;
+	int ret = res_parse_filters(argc, argv, &q, &f);
 
 	if (ret)
 		return ret;
@@ -115,8 +159,11 @@ static int res_show(struct rdmactl *rc, int argc, char **argv)
 	doc = json_object_new_array();
 	for (size_t i = 0; i < m->n_entries; i++) {
 		const Rdmabroker__ResEntry *e = m->entries[i];
-		struct json_object *o = json_object_new_object();
+		struct json_object *o;
 
+		if (!res_qp_match(&f, e))
+			continue;
+		o = json_object_new_object();
 		pr_add_str(o, "type", e->type);
 		pr_add_int(o, "handle", e->handle);
 		if (e->has_qp_num) {

@@ -114,6 +114,25 @@ static void test_malloc_keeps_address_and_contents(void **state)
 	free(b);
 }
 
+static void test_memalign(void **state)
+{
+	void *p = NULL;
+	int self0 = mr_maps("self");
+	struct ibv_mr *mr;
+
+	(void)state;
+	assert_int_equal(posix_memalign(&p, (size_t)page, 3 * (size_t)page), 0);
+	fill(p, 3 * (size_t)page, 13);
+	mr = ibv_reg_mr(pd, p, 3 * (size_t)page, IBV_ACCESS_LOCAL_WRITE |
+			IBV_ACCESS_REMOTE_ATOMIC);
+	assert_non_null(mr);
+	check(p, 3 * (size_t)page, 13);
+	assert_int_equal(ibv_dereg_mr(mr), 0);
+	assert_int_equal(mr_maps("self"), self0);
+	check(p, 3 * (size_t)page, 13);
+	free(p);
+}
+
 static void test_shared_pages_and_overlap(void **state)
 {
 	unsigned char *p = mmap(NULL, 6 * page, PROT_READ | PROT_WRITE,
@@ -376,6 +395,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_malloc_keeps_address_and_contents),
+		cmocka_unit_test(test_memalign),
 		cmocka_unit_test(test_shared_pages_and_overlap),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_cma_fallback),

@@ -28,6 +28,15 @@ assert all(q["qp_type"] == "RC" and q["state"] == "INIT" for q in qps), qps[:2]
 assert len({q["qpn"] for q in qps}) == len(qps)
 print(len(qps))')
 [ "$n" = 100 ] || rb_fail "rdmactl res show qp lists '$n' QPs, want 100"
+# The QP filters of rdmactl res show, like rdma res show qp.
+count() { "$RB_RDMACTL" -j res show "$@" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+[ "$(count qp state INIT)" = 100 ] || rb_fail "state INIT: $(count qp state INIT)"
+[ "$(count qp state rts)" = 0 ] || rb_fail "state rts: $(count qp state rts)"
+[ "$(count qp-type UD)" = 0 ] || rb_fail "qp-type UD: $(count qp-type UD)"
+[ "$(count qp-type RC pid "$RB_HOLDER")" = 100 ] || rb_fail "qp-type RC pid"
+qpn=$("$RB_RDMACTL" -j res show qp | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["qpn"])')
+[ "$(count qpn "$qpn")" = 1 ] || rb_fail "qpn $qpn: $(count qpn "$qpn")"
+"$RB_RDMACTL" res show qpn x > /dev/null 2>&1; [ $? -eq 2 ] || rb_fail "qpn x: want exit 2"
 [ "$(ring_maps)" -eq $((maps0 + 201)) ] || rb_fail "daemon ring maps $maps0 -> $(ring_maps)"
 [ "$("$RB_RDMACTL" -j res show mr | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 100 ] ||
 	rb_fail "rdmactl res show mr: $("$RB_RDMACTL" res)"
