@@ -136,15 +136,11 @@ int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep)
 {
 	Rdmabroker__AhDestroyReply *m = reply_alloc(rep, sizeof(*m));
-	struct rb_res *r;
 	int ret;
 
 	if (!m)
 		return -ENOMEM;
-	r = res_lookup(s, req->ah_destroy->handle, RB_RES_AH, rep);
-	if (!r)
-		return -EINVAL;
-	ret = res_remove(r, rep);
+	ret = res_destroy(s, req->ah_destroy->handle, RB_RES_AH, rep);
 	if (ret < 0)
 		return ret;
 	rdmabroker__ah_destroy_reply__init(m);

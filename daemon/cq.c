@@ -100,15 +100,11 @@ int channel_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 			struct rb_reply *rep)
 {
 	Rdmabroker__ChannelDestroyReply *m = reply_alloc(rep, sizeof(*m));
-	struct rb_res *r;
 	int ret;
 
 	if (!m)
 		return -ENOMEM;
-	r = res_lookup(s, req->channel_destroy->handle, RB_RES_CHANNEL, rep);
-	if (!r)
-		return -EINVAL;
-	ret = res_remove(r, rep);
+	ret = res_destroy(s, req->channel_destroy->handle, RB_RES_CHANNEL, rep);
 	if (ret < 0)
 		return ret;
 	rdmabroker__channel_destroy_reply__init(m);

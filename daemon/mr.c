@@ -375,15 +375,11 @@ int mr_dereg(struct rb_session *s, const Rdmabroker__Request *req,
 	     struct rb_reply *rep)
 {
 	Rdmabroker__MrDeregReply *m = reply_alloc(rep, sizeof(*m));
-	struct rb_res *r;
 	int ret;
 
 	if (!m)
 		return -ENOMEM;
-	r = res_lookup(s, req->mr_dereg->handle, RB_RES_MR, rep);
-	if (!r)
-		return -EINVAL;
-	ret = res_remove(r, rep);
+	ret = res_destroy(s, req->mr_dereg->handle, RB_RES_MR, rep);
 	if (ret < 0)
 		return ret;
 	rdmabroker__mr_dereg_reply__init(m);

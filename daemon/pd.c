@@ -75,15 +75,11 @@ int pd_dealloc(struct rb_session *s, const Rdmabroker__Request *req,
 	       struct rb_reply *rep)
 {
 	Rdmabroker__PdDeallocReply *m = reply_alloc(rep, sizeof(*m));
-	struct rb_res *r;
 	int ret;
 
 	if (!m)
 		return -ENOMEM;
-	r = res_lookup(s, req->pd_dealloc->handle, RB_RES_PD, rep);
-	if (!r)
-		return -EINVAL;
-	ret = res_remove(r, rep);
+	ret = res_destroy(s, req->pd_dealloc->handle, RB_RES_PD, rep);
 	if (ret < 0)
 		return ret;
 	rdmabroker__pd_dealloc_reply__init(m);

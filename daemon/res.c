@@ -151,6 +151,14 @@ int res_remove(struct rb_res *r, struct rb_reply *rep)
 	return 0;
 }
 
+int res_destroy(struct rb_session *s, uint32_t handle, enum rb_res_type type,
+		struct rb_reply *rep)
+{
+	struct rb_res *r = res_lookup(s, handle, type, rep);
+
+	return r ? res_remove(r, rep) : -EINVAL;
+}
+
 void res_table_fini(struct rb_session *s)
 {
 	struct rb_res_table *t = &s->res;

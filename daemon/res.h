@@ -131,4 +131,8 @@ struct rb_res *res_lookup(struct rb_session *s, uint32_t handle,
  */
 int res_remove(struct rb_res *r, struct rb_reply *rep);
 
+/* res_lookup then res_remove: the body of a plain destroy request. */
+int res_destroy(struct rb_session *s, uint32_t handle, enum rb_res_type type,
+		struct rb_reply *rep);
+
 #endif /* RB_DAEMON_RES_H */
