@@ -36,10 +36,16 @@ RB_SOCK="$RB_TMP/rdmabrokerd.sock"
 RB_CONF="$RB_TMP/rdmabrokerd.conf"
 RB_LOG="$RB_TMP/daemon.log"
 RB_DAEMON_PID=
+RB_HOLDER=
 
 rb_log() { printf '%s: %s\n' "$RB_TEST_NAME" "$*" >&2; }
 
 rb_cleanup() {
+	# A holder left behind by a failing test must not outlive it.
+	if [ -n "${RB_HOLDER:-}" ] && kill -0 "$RB_HOLDER" 2>/dev/null; then
+		kill -KILL "$RB_HOLDER" 2>/dev/null
+		wait "$RB_HOLDER" 2>/dev/null
+	fi
 	if [ -n "$RB_DAEMON_PID" ] && kill -0 "$RB_DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$RB_DAEMON_PID" 2>/dev/null
 		wait "$RB_DAEMON_PID" 2>/dev/null

@@ -31,10 +31,8 @@ ctl limits set bogus 1 >/dev/null 2>&1; [ $? -eq 2 ] || rb_fail "limits set bogu
 ctl limits set pds 0 || rb_fail "limits set pds 0"
 
 # client show pid: the process's objects and its user's limits.
-mkfifo "$RB_TMP/out"
-"$top_builddir/tests/client-pd" hold 2 > "$RB_TMP/out" & holder=$!
-read -r line < "$RB_TMP/out"
-[ "$line" = ready ] || rb_fail "holder not ready"
+rb_holder_start "$top_builddir/tests/client-pd" 2
+holder=$RB_HOLDER
 ctl -j client show pid "$holder" | python3 -c '
 import json, sys
 c, = json.load(sys.stdin)
