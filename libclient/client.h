@@ -104,8 +104,9 @@ static inline struct rbc_device *to_rbc_device(struct ibv_device *dev)
 
 /*
  * Make one request on the context's connection.  Returns 0 with *reply set
- * (free with rb_rpc_reply_free), or a positive errno: the daemon's status for
- * a refused request, EIO when the daemon is gone or answered garbage.
+ * (free with rb_rpc_reply_free) and its body the one asked for, or a
+ * positive errno: the daemon's status for a refused request, EIO when the
+ * daemon is gone or answered garbage or the wrong kind of reply.
  */
 int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
 	     Rdmabroker__Reply **reply);
@@ -116,6 +117,10 @@ int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
  */
 int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
 		 Rdmabroker__Reply **reply, int *fds, size_t nfds);
+
+/* rbc_call with nfds fds sent beside the request (they stay open here). */
+int rbc_call_send_fds(struct rbc_context *c, Rdmabroker__Request *req,
+		      Rdmabroker__Reply **reply, const int *fds, size_t nfds);
 
 /*
  * Map a ring the daemon sent (cq.c): bytes long, of this kind; NULL with

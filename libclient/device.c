@@ -175,6 +175,28 @@ RB_EXPORT int ibv_get_device_index(struct ibv_device *device)
 	return (int)to_rbc_device(device)->index;
 }
 
+/*
+ * A call's outcome as a verb sees it: 0 with the reply, whose body is the
+ * one asked for (requests and replies share body numbers), or a positive
+ * errno with the reply freed: the daemon's status, EIO for a transport
+ * failure or a reply of the wrong kind.
+ */
+static int rbc_result(const Rdmabroker__Request *req, Rdmabroker__Reply **reply,
+		      int ret)
+{
+	if (ret < 0)
+		return EIO;	/* the daemon is gone or talks nonsense */
+	if ((*reply)->status != 0)
+		ret = (*reply)->status > 0 ? (*reply)->status : EIO;
+	else if ((int)(*reply)->body_case != (int)req->body_case)
+		ret = EIO;
+	else
+		return 0;
+	rb_rpc_reply_free(*reply);
+	*reply = NULL;
+	return ret;
+}
+
 int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
 	     Rdmabroker__Reply **reply)
 {
@@ -183,15 +205,7 @@ int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
 	pthread_mutex_lock(&c->rpc_lock);
 	ret = rb_rpc_call(&c->rpc, req, reply, NULL, 0, NULL);
 	pthread_mutex_unlock(&c->rpc_lock);
-	if (ret < 0)
-		return EIO;	/* the daemon is gone or talks nonsense */
-	if ((*reply)->status != 0) {
-		ret = (*reply)->status > 0 ? (*reply)->status : EIO;
-		rb_rpc_reply_free(*reply);
-		*reply = NULL;
-		return ret;
-	}
-	return 0;
+	return rbc_result(req, reply, ret);
 }
 
 int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
@@ -204,21 +218,30 @@ int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
 	pthread_mutex_lock(&c->rpc_lock);
 	ret = rb_rpc_call(&c->rpc, req, reply, got, RB_WIRE_MAX_FDS, &ngot);
 	pthread_mutex_unlock(&c->rpc_lock);
-	if (ret < 0)
-		return EIO;
-	if ((*reply)->status != 0) {
-		ret = (*reply)->status > 0 ? (*reply)->status : EIO;
-	} else if (ngot != nfds) {
-		ret = EIO;	/* the daemon broke the contract */
-	} else {
-		memcpy(fds, got, nfds * sizeof(int));
-		return 0;
+	ret = rbc_result(req, reply, ret);
+	if (ret == 0 && ngot != nfds) {
+		rb_rpc_reply_free(*reply);	/* the daemon broke the contract */
+		*reply = NULL;
+		ret = EIO;
 	}
-	for (size_t i = 0; i < ngot; i++)
-		close(got[i]);
-	rb_rpc_reply_free(*reply);
-	*reply = NULL;
-	return ret;
+	if (ret) {
+		for (size_t i = 0; i < ngot; i++)
+			close(got[i]);
+		return ret;
+	}
+	memcpy(fds, got, nfds * sizeof(int));
+	return 0;
+}
+
+int rbc_call_send_fds(struct rbc_context *c, Rdmabroker__Request *req,
+		      Rdmabroker__Reply **reply, const int *fds, size_t nfds)
+{
+	int ret;
+
+	pthread_mutex_lock(&c->rpc_lock);
+	ret = rb_rpc_call_fds_out(&c->rpc, req, reply, fds, nfds);
+	pthread_mutex_unlock(&c->rpc_lock);
+	return rbc_result(req, reply, ret);
 }
 
 /* ------------------------------------------------------------ queries */
@@ -293,10 +316,6 @@ static int rbc_query_device_any(struct ibv_context *context,
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;
-	if (reply->body_case != RDMABROKER__REPLY__BODY_DEVICE_QUERY) {
-		rb_rpc_reply_free(reply);
-		return EIO;
-	}
 	m = reply->device_query->attr;
 	memset(&full, 0, sizeof(full));
 	rbc_fill_device_attr(&full.orig_attr, m);
@@ -355,10 +374,6 @@ static int rbc_query_port_any(struct ibv_context *context, uint8_t port_num,
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;
-	if (reply->body_case != RDMABROKER__REPLY__BODY_PORT_QUERY) {
-		rb_rpc_reply_free(reply);
-		return EIO;
-	}
 	m = reply->port_query->attr;
 	memset(&a, 0, sizeof(a));
 	a.state = (enum ibv_port_state)m->state;
@@ -430,9 +445,8 @@ static int rbc_query_gid_entry(struct ibv_context *context, uint32_t port_num,
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;
-	g = reply->body_case == RDMABROKER__REPLY__BODY_GID_QUERY ?
-		reply->gid_query->gid : NULL;
-	if (!g || g->raw.len != sizeof(entry->gid.raw)) {
+	g = reply->gid_query->gid;
+	if (g->raw.len != sizeof(entry->gid.raw)) {
 		rb_rpc_reply_free(reply);
 		return EIO;
 	}
@@ -578,10 +592,6 @@ RB_EXPORT int ibv_query_pkey(struct ibv_context *context, uint8_t port_num,
 	req.body_case = RDMABROKER__REQUEST__BODY_PKEY_QUERY;
 	req.pkey_query = &body;
 	ret = rbc_call(c, &req, &reply);
-	if (!ret && reply->body_case != RDMABROKER__REPLY__BODY_PKEY_QUERY) {
-		rb_rpc_reply_free(reply);
-		ret = EIO;
-	}
 	if (ret) {
 		errno = ret;
 		return -1;

@@ -409,21 +409,10 @@ RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr,
 	}
 	req.body_case = RDMABROKER__REQUEST__BODY_MR_REG;
 	req.mr_reg = &body;
-	pthread_mutex_lock(&c->rpc_lock);
-	ret = rb_rpc_call_fds_out(&c->rpc, &req, &reply,
-				  mr->memfd ? &rbc_arena_fd : NULL, mr->memfd ? 1 : 0);
-	pthread_mutex_unlock(&c->rpc_lock);
+	ret = rbc_call_send_fds(c, &req, &reply, mr->memfd ? &rbc_arena_fd : NULL,
+				mr->memfd ? 1 : 0);
 	free(extp);
 	free(ext);
-	if (ret < 0) {
-		ret = EIO;
-	} else if (reply->status) {
-		ret = reply->status > 0 ? reply->status : EIO;
-		rb_rpc_reply_free(reply);
-	} else if (reply->body_case != RDMABROKER__REPLY__BODY_MR_REG) {
-		ret = EIO;
-		rb_rpc_reply_free(reply);
-	}
 	if (ret)
 		goto fail_runs;
 	pthread_mutex_unlock(&rbc_arena_lock);
@@ -557,16 +546,8 @@ RB_EXPORT int ibv_rereg_mr(struct ibv_mr *ibmr, int flags, struct ibv_pd *pd,
 	}
 	req.body_case = RDMABROKER__REQUEST__BODY_MR_REREG;
 	req.mr_rereg = &body;
-	pthread_mutex_lock(&c->rpc_lock);
-	ret = rb_rpc_call_fds_out(&c->rpc, &req, &reply, memfd ? &rbc_arena_fd : NULL,
-				  memfd ? 1 : 0);
-	pthread_mutex_unlock(&c->rpc_lock);
-	if (ret < 0) {
-		ret = EIO;
-	} else if (reply->status || reply->body_case != RDMABROKER__REPLY__BODY_MR_REREG) {
-		ret = reply->status > 0 ? reply->status : EIO;
-		rb_rpc_reply_free(reply);
-	}
+	ret = rbc_call_send_fds(c, &req, &reply, memfd ? &rbc_arena_fd : NULL,
+				memfd ? 1 : 0);
 	if (ret)
 		goto fail;
 	/* The old pages are no longer this region's; the new ones are. */

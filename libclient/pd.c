@@ -27,10 +27,6 @@ RB_EXPORT struct ibv_pd *ibv_alloc_pd(struct ibv_context *context)
 	req.body_case = RDMABROKER__REQUEST__BODY_PD_ALLOC;
 	req.pd_alloc = &body;
 	ret = rbc_call(c, &req, &reply);
-	if (!ret && reply->body_case != RDMABROKER__REPLY__BODY_PD_ALLOC) {
-		rb_rpc_reply_free(reply);
-		ret = EIO;
-	}
 	if (ret) {
 		free(pd);
 		errno = ret;
