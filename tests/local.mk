@@ -19,6 +19,9 @@ LOG_COMPILER = timeout 600
 include $(srcdir)/tests/libclient.mk
 include $(srcdir)/tests/rdmactl.mk
 include $(srcdir)/tests/systemd.mk
+include $(srcdir)/tests/data.mk
+include $(srcdir)/tests/dataerr.mk
+include $(srcdir)/tests/pingpong.mk
 
 check_PROGRAMS += tests/daemon-robust
 tests_daemon_robust_SOURCES = tests/daemon-robust.c

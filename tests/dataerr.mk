@@ -1,0 +1,1 @@
+# tests/dataerr.mk: see the tests it lists.

@@ -1,0 +1,1 @@
+# tests/pingpong.mk: see the tests it lists.
