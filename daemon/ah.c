@@ -16,13 +16,9 @@
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
+#include "daemon/objects.h"
 #include "daemon/res.h"
 
-struct rb_ah {
-	struct rb_res res;		/* must be first; deps[0]: its PD */
-	struct rb_device *dev;
-	struct ibv_ah_attr attr;
-};
 
 void ah_attr_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
 {

@@ -58,6 +58,7 @@ void cfg_defaults(struct rb_config *cfg)
 	snprintf(cfg->soft.name, sizeof(cfg->soft.name), "rbsoft0");
 	snprintf(cfg->soft.gid_address, sizeof(cfg->soft.gid_address), "auto");
 	cfg->soft.node_guid = 0;
+	cfg->soft.spin_us = 200;
 	memcpy(cfg->limits.v, cfg_limit_defaults, sizeof(cfg->limits.v));
 }
 
@@ -276,6 +277,14 @@ static int cfg_soft_key(struct cfg_parser *p, struct rb_config *cfg,
 		if (cfg_parse_u64(val, false, &v) < 0 || v == 0)
 			return cfg_error(p, "node_guid: '%s' is neither 'auto' nor a non-zero number (e.g. 0x0002c9fffe000001)", val);
 		cfg->soft.node_guid = v;
+		return 0;
+	}
+	if (!strcmp(key, "spin_us")) {
+		uint64_t v;
+
+		if (cfg_parse_u64(val, false, &v) < 0 || v > 1000000)
+			return cfg_error(p, "spin_us: '%s' is not a count of microseconds up to 1000000", val);
+		cfg->soft.spin_us = (uint32_t)v;
 		return 0;
 	}
 	return cfg_error(p, "unknown key '%s' in [soft]", key);

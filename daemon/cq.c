@@ -22,22 +22,11 @@
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
+#include "daemon/objects.h"
 #include "daemon/res.h"
 #include "daemon/ring.h"
 
-struct rb_channel {
-	struct rb_res res;		/* must be first */
-	int fd;				/* the daemon's end, write-only */
-};
 
-struct rb_cq {
-	struct rb_res res;		/* must be first; deps[0]: its channel */
-	struct rb_device *dev;
-	struct rb_ring *ring;
-	size_t ring_bytes;
-	uint32_t cqe;			/* granted: ring entries - 1 */
-	uint32_t comp_events_reported;
-};
 
 /* ------------------------------------------------------------ channels */
 
@@ -189,6 +178,7 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	}
 	cq->dev = dev;
 	cq->cqe = entries - 1;
+	cq->entries = entries;
 	cq->res.type = RB_RES_CQ;
 	cq->res.deps[0] = channel;
 	cq->res.destroy = cq_destroy;
@@ -237,7 +227,8 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 		return -EINVAL;
 	cq = (struct rb_cq *)r;
 	entries = cq_entries(cq->dev, q->cqe);
-	pending = ring_pending(cq->ring);
+	cons = __atomic_load_n(&cq->ring->cons, __ATOMIC_ACQUIRE);
+	pending = cq->prod - cons > cq->entries ? cq->entries : cq->prod - cons;
 	if (!entries || entries - 1 < pending) {
 		reply_error(rep, "cqe %" PRId32 " is outside %" PRIu32 "..%" PRIu32,
 			    q->cqe, pending ? pending : 1, cq->dev->max_cqe);
@@ -257,9 +248,9 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 		return ret;
 	}
 	/* Move what the client has not polled yet, oldest first. */
-	cons = __atomic_load_n(&cq->ring->cons, __ATOMIC_ACQUIRE);
 	for (uint32_t i = 0; i < pending; i++)
-		memcpy(rb_ring_slot(ring, i), rb_ring_slot(cq->ring, cons + i),
+		memcpy(ring_slot(ring, entries, sizeof(struct rb_cqe), i),
+		       ring_slot(cq->ring, cq->entries, sizeof(struct rb_cqe), cons + i),
 		       sizeof(struct rb_cqe));
 	ring->flags = __atomic_load_n(&cq->ring->flags, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&ring->prod, pending, __ATOMIC_RELEASE);
@@ -269,6 +260,8 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 	cq->ring = ring;
 	cq->ring_bytes = bytes;
 	cq->cqe = entries - 1;
+	cq->entries = entries;
+	cq->prod = pending;
 	rdmabroker__cq_resize_reply__init(m);
 	m->cqe = (int32_t)cq->cqe;
 	m->ring_bytes = bytes;
@@ -283,7 +276,7 @@ int cq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 {
 	Rdmabroker__CqDestroyReply *m = reply_alloc(rep, sizeof(*m));
 	struct rb_res *r;
-	uint32_t reported;
+	uint32_t reported, async;
 	int ret;
 
 	if (!m)
@@ -292,11 +285,14 @@ int cq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 	if (!r)
 		return -EINVAL;
 	reported = ((struct rb_cq *)r)->comp_events_reported;
+	async = ((struct rb_cq *)r)->async_events_reported;
 	ret = res_remove(r, rep);
 	if (ret < 0)
 		return ret;
 	rdmabroker__cq_destroy_reply__init(m);
 	m->comp_events_reported = reported;
+	m->has_async_events_reported = 1;
+	m->async_events_reported = async;
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_CQ_DESTROY;
 	rep->msg.cq_destroy = m;
 	return 0;

@@ -107,6 +107,8 @@ void reply_error(struct rb_reply *rep, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!rep)
+		return;		/* an internal lookup: nobody to tell */
 	va_start(ap, fmt);
 	vsnprintf(rep->error, sizeof(rep->error), fmt, ap);
 	va_end(ap);

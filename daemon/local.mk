@@ -6,7 +6,8 @@ daemon_rdmabrokerd_SOURCES = daemon/main.c daemon/daemon.h \
 	daemon/device.c daemon/admin.c daemon/notify.c \
 	daemon/res.c daemon/res.h daemon/pd.c daemon/cq.c daemon/qp.c \
 	daemon/srq.c daemon/ah.c daemon/mr.c \
-	daemon/ring.c daemon/ring.h
+	daemon/ring.c daemon/ring.h daemon/objects.h \
+	daemon/engine.c daemon/engine.h daemon/hash.c daemon/hash.h
 daemon_rdmabrokerd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBSYSTEMD_CFLAGS) \
 	$(PROTOBUF_C_CFLAGS) $(IBVERBS_CFLAGS)
 daemon_rdmabrokerd_LDADD = drivers/libdrivers.la proto/libproto.la \

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/engine.h"
 #include "proto/shm.h"
 #include "daemon/log.h"
 
@@ -218,6 +219,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (engine_init(&d) < 0) {
+		log_err("out of memory at start");
+		goto out;
+	}
 	if (device_init(&d) < 0)
 		goto out;
 	if (listener_open(&d) < 0)
@@ -230,7 +235,7 @@ int main(int argc, char **argv)
 		   d.cfg.path[0] ? d.cfg.path : "(built-in defaults)");
 	notify_ready(&d);
 
-	if (event_base_dispatch(d.base) < 0) {
+	if (engine_run(&d) < 0) {
 		log_err("event loop failed");
 		goto out;
 	}
@@ -243,6 +248,7 @@ out:
 	notify_fini();
 	listener_close(&d);
 	device_fini(&d);
+	engine_fini();
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigev[i])
 			event_free(sigev[i]);

@@ -25,37 +25,15 @@
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
+#include "daemon/engine.h"
 #include "daemon/log.h"
+#include "daemon/objects.h"
 #include "daemon/res.h"
 
 #define MR_ACCESS_KNOWN	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC | \
 			 IBV_ACCESS_MW_BIND)
 
-struct rb_mr {
-	struct rb_res res;		/* must be first; deps[0]: its PD */
-	LIST_ENTRY(rb_mr) link;		/* every MR, for unique keys */
-	struct rb_device *dev;
-	Rdmabroker__MrMode mode;
-	void *map;			/* MEMFD: the pages, mapped here */
-	size_t map_len;
-	size_t map_skew;		/* addr's offset in the first page */
-	pid_t pid;			/* CMA: whose memory */
-	uint64_t addr, length, iova;
-	uint32_t access, lkey, rkey;
-};
-
-static LIST_HEAD(, rb_mr) mr_all = LIST_HEAD_INITIALIZER(mr_all);
-
-static bool mr_key_used(const struct rb_device *dev, uint32_t key)
-{
-	const struct rb_mr *m;
-
-	LIST_FOREACH(m, &mr_all, link)
-		if (m->dev == dev && (m->lkey == key || m->rkey == key))
-			return true;
-	return false;
-}
 
 /* A fresh key: random, so a peer cannot guess another client's. */
 static uint32_t mr_new_key(const struct rb_device *dev)
@@ -65,7 +43,7 @@ static uint32_t mr_new_key(const struct rb_device *dev)
 	do {
 		if (getrandom(&k, sizeof(k), 0) != sizeof(k))
 			k = (uint32_t)random();
-	} while (k == 0 || mr_key_used(dev, k));
+	} while (k == 0 || engine_key_used(dev, k));
 	return k;
 }
 
@@ -73,7 +51,7 @@ static void mr_destroy(struct rb_res *r)
 {
 	struct rb_mr *mr = (struct rb_mr *)r;
 
-	LIST_REMOVE(mr, link);
+	engine_mr_remove(mr);
 	if (mr->map)
 		munmap(mr->map, mr->map_len);
 	res_uncharge(r->owner, RB_LIMIT_MRS, 1);
@@ -254,7 +232,9 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	if (ret < 0)
 		goto err_mrs;
 	mr->lkey = mr_new_key(dev);
-	mr->rkey = mr_new_key(dev);
+	do
+		mr->rkey = mr_new_key(dev);
+	while (mr->rkey == mr->lkey);
 	mr->res.type = RB_RES_MR;
 	mr->res.deps[0] = pd;
 	mr->res.destroy = mr_destroy;
@@ -263,7 +243,7 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 		reply_error(rep, "this connection holds too many objects");
 		goto err_pinned;
 	}
-	LIST_INSERT_HEAD(&mr_all, mr, link);
+	engine_mr_add(mr);
 	dev->nmrs++;
 	if (rep->in_nfds)
 		close(rep->in_fds[0]);	/* the mapping stays */

@@ -22,26 +22,12 @@
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
+#include "daemon/engine.h"
 #include "daemon/log.h"
+#include "daemon/objects.h"
 #include "daemon/res.h"
 #include "daemon/ring.h"
 
-struct rb_qp {
-	struct rb_res res;		/* must be first; deps: pd, send_cq, recv_cq, srq */
-	LIST_ENTRY(rb_qp) link;		/* the daemon's QPs, for unique numbers */
-	struct rb_device *dev;
-	uint32_t qp_num;
-	enum ibv_qp_type type;
-	bool sq_sig_all;
-	struct ibv_qp_cap cap;		/* granted */
-	struct ibv_qp_attr attr;	/* current; attr.qp_state is the state */
-	struct rb_ring *sq, *rq;
-	size_t sq_bytes, rq_bytes;
-	int doorbell;			/* eventfd the client rings, or -1 */
-	uint32_t events_reported;
-};
-
-static LIST_HEAD(, rb_qp) qp_all = LIST_HEAD_INITIALIZER(qp_all);
 
 /* ------------------------------------------------------------ the table */
 
@@ -403,7 +389,6 @@ static void qp_reset(struct rb_qp *qp)
 static uint32_t qp_new_number(void)
 {
 	uint32_t n;
-	struct rb_qp *q;
 
 	for (;;) {
 		if (getrandom(&n, sizeof(n), 0) != sizeof(n))
@@ -411,10 +396,7 @@ static uint32_t qp_new_number(void)
 		n &= 0xffffff;
 		if (n < 2)		/* QP0 and QP1 are special */
 			continue;
-		LIST_FOREACH(q, &qp_all, link)
-			if (q->qp_num == n)
-				break;
-		if (!q)
+		if (!engine_qp_find(n))
 			return n;
 	}
 }
@@ -432,7 +414,7 @@ static void qp_destroy(struct rb_res *r)
 {
 	struct rb_qp *qp = (struct rb_qp *)r;
 
-	LIST_REMOVE(qp, link);
+	engine_qp_remove(qp);
 	close(qp->doorbell);
 	ring_destroy(qp->sq, qp->sq_bytes);
 	ring_destroy(qp->rq, qp->rq_bytes);
@@ -497,6 +479,12 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 		return -ENOMEM;
 	}
 	qp->doorbell = -1;
+	if (cap.max_send_sge > RB_MAX_SGE_ENGINE || cap.max_recv_sge > RB_MAX_SGE_ENGINE) {
+		free(qp);
+		res_uncharge(s, RB_LIMIT_QPS, 1);
+		reply_error(rep, "at most %d SGEs", RB_MAX_SGE_ENGINE);
+		return -EINVAL;
+	}
 	/* Granted: rings of a power of two, at least one slot, at least
 	 * one SGE; the inline limit is exactly what was asked. */
 	cap.max_send_wr = roundup_pow2(cap.max_send_wr ? cap.max_send_wr : 1);
@@ -528,6 +516,10 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 		reply_error(rep, "QP doorbell: %s", strerror(-ret));
 		goto err;
 	}
+	qp->sq_entries = cap.max_send_wr;
+	qp->sq_entry_size = qp->sq->entry_size;
+	qp->rq_entries = cap.max_recv_wr;
+	qp->rq_entry_size = qp->rq->entry_size;
 	qp->dev = dev;
 	qp->type = (enum ibv_qp_type)q->qp_type;
 	qp->sq_sig_all = q->sq_sig_all;
@@ -539,12 +531,16 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	qp->res.deps[2] = rcq;
 	qp->res.deps[3] = srq;
 	qp->res.destroy = qp_destroy;
+	if (engine_qp_add(qp) < 0) {
+		ret = -ENOMEM;
+		goto err;
+	}
 	ret = res_add(s, &qp->res);
 	if (ret < 0) {
+		engine_qp_remove(qp);
 		reply_error(rep, "this connection holds too many objects");
 		goto err;
 	}
-	LIST_INSERT_HEAD(&qp_all, qp, link);
 	dev->nqps++;
 	rdmabroker__qp_create_reply__init(m);
 	m->handle = qp->res.handle;
@@ -639,6 +635,7 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 		qp->attr.qp_state = next;
 		qp->attr.cur_qp_state = next;
 	}
+	engine_qp_state(qp, cur);
 	log_debug("client %" PRIu64 ": QP %#x %s -> %s", s->id, qp->qp_num,
 		  qp_state_name(cur), qp_state_name(next));
 	rdmabroker__qp_modify_reply__init(m);

@@ -55,12 +55,9 @@ void ring_destroy(struct rb_ring *ring, size_t bytes)
 		munmap(ring, bytes);
 }
 
-uint32_t ring_pending(const struct rb_ring *r)
+uint32_t ring_pending(const struct rb_ring *r, uint32_t cons, uint32_t entries)
 {
-	uint32_t prod = __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE);
-	uint32_t cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
-	uint32_t n = prod - cons;
+	uint32_t n = __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE) - cons;
 
-	/* cons is the client's to write: never trust it past the ring. */
-	return n > r->entries ? r->entries : n;
+	return n > entries ? entries : n;
 }

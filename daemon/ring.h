@@ -17,7 +17,18 @@ int ring_create(enum rb_ring_kind kind, uint32_t entries, uint32_t entry_size,
 		struct rb_ring **ring, size_t *bytes, int *fd_out);
 void ring_destroy(struct rb_ring *ring, size_t bytes);
 
-/* Slots produced and not yet consumed, clamped to the ring's size. */
-uint32_t ring_pending(const struct rb_ring *r);
+/*
+ * Slots the client produced past cons, the daemon's own consumer index,
+ * clamped to `entries`, the size the ring was created with (the header is
+ * the client's to scribble on).
+ */
+uint32_t ring_pending(const struct rb_ring *r, uint32_t cons, uint32_t entries);
+
+/* Slot index of a ring of `entries` slots of `size` bytes. */
+static inline void *ring_slot(struct rb_ring *r, uint32_t entries,
+			      uint32_t size, uint32_t index)
+{
+	return (char *)r + RB_RING_HDR_SIZE + (size_t)(index & (entries - 1)) * size;
+}
 
 #endif /* RB_DAEMON_RING_H */

@@ -20,18 +20,10 @@
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
+#include "daemon/objects.h"
 #include "daemon/res.h"
 #include "daemon/ring.h"
 
-struct rb_srq {
-	struct rb_res res;		/* must be first; deps[0]: its PD */
-	struct rb_device *dev;
-	struct rb_ring *ring;
-	size_t ring_bytes;
-	uint32_t max_wr, max_sge, srq_limit;
-	int doorbell;			/* eventfd the client rings */
-	uint32_t events_reported;
-};
 
 static uint32_t srq_entries(uint32_t max_wr)
 {
@@ -92,6 +84,7 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	srq->max_wr = srq_entries(q->max_wr);
 	srq->max_sge = q->max_sge ? q->max_sge : 1;
 	srq->srq_limit = q->srq_limit;
+	srq->entry_size = rb_recv_wqe_size(srq->max_sge);
 	ret = ring_create(RB_RING_SRQ, srq->max_wr, rb_recv_wqe_size(srq->max_sge),
 			  &srq->ring, &srq->ring_bytes, &fd);
 	if (ret < 0) {
@@ -163,9 +156,9 @@ int srq_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	max_wr = (q->attr_mask & IBV_SRQ_MAX_WR) ? srq_entries(q->max_wr) : srq->max_wr;
 	if ((q->attr_mask & IBV_SRQ_MAX_WR) &&
 	    (q->max_wr == 0 || q->max_wr > srq->dev->max_srq_wr ||
-	     max_wr < ring_pending(srq->ring))) {
+	     max_wr < ring_pending(srq->ring, srq->cons, srq->max_wr))) {
 		reply_error(rep, "max_wr %" PRIu32 " out of range (%" PRIu32 " posted, at most %"
-			    PRIu32 ")", q->max_wr, ring_pending(srq->ring),
+			    PRIu32 ")", q->max_wr, ring_pending(srq->ring, srq->cons, srq->max_wr),
 			    srq->dev->max_srq_wr);
 		return -EINVAL;
 	}
@@ -177,12 +170,12 @@ int srq_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	rdmabroker__srq_modify_reply__init(m);
 	if (q->attr_mask & IBV_SRQ_MAX_WR) {
 		struct rb_ring *ring;
-		uint32_t pending = ring_pending(srq->ring);
-		uint32_t cons = __atomic_load_n(&srq->ring->cons, __ATOMIC_ACQUIRE);
+		uint32_t pending = ring_pending(srq->ring, srq->cons, srq->max_wr);
+		uint32_t cons = srq->cons;
 		size_t bytes;
 		int fd, ret;
 
-		ret = ring_create(RB_RING_SRQ, max_wr, srq->ring->entry_size, &ring,
+		ret = ring_create(RB_RING_SRQ, max_wr, srq->entry_size, &ring,
 				  &bytes, &fd);
 		if (ret < 0) {
 			reply_error(rep, "SRQ ring: %s", strerror(-ret));
@@ -190,13 +183,15 @@ int srq_modify(struct rb_session *s, const Rdmabroker__Request *req,
 		}
 		/* The posted WQEs not consumed yet, oldest first. */
 		for (uint32_t i = 0; i < pending; i++)
-			memcpy(rb_ring_slot(ring, i), rb_ring_slot(srq->ring, cons + i),
-			       ring->entry_size);
+			memcpy(ring_slot(ring, max_wr, srq->entry_size, i),
+			       ring_slot(srq->ring, srq->max_wr, srq->entry_size, cons + i),
+			       srq->entry_size);
 		__atomic_store_n(&ring->prod, pending, __ATOMIC_RELEASE);
 		ring_destroy(srq->ring, srq->ring_bytes);
 		srq->ring = ring;
 		srq->ring_bytes = bytes;
 		srq->max_wr = max_wr;
+		srq->cons = 0;
 		m->has_ring_bytes = 1;
 		m->ring_bytes = bytes;
 		rep->fds[rep->nfds++] = fd;

@@ -25,6 +25,7 @@ struct rb_soft_config {
 	char name[64];			/* e.g. "rbsoft0" */
 	char gid_address[64];		/* "auto" or an IPv4/IPv6 address */
 	uint64_t node_guid;		/* 0 = derive from machine-id + name */
+	uint32_t spin_us;		/* the engine polls this long after work */
 };
 
 struct rb_driver_ops {

@@ -1,0 +1,1329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The soft device's engine (daemon/engine.h).
+ *
+ * What it does with a send WQE, in the order of the SQ, exactly once:
+ * - copies it out of the shared ring first and validates the copy (opcode
+ *   for the QP type, num_sge, inline length against the granted caps);
+ * - checks every SGE against the MR tables: lkey of an MR of the QP's PD,
+ *   inside its bounds, with IBV_ACCESS_LOCAL_WRITE where the engine writes;
+ *   an rkey of an MR of the responder QP's PD, inside its bounds, with the
+ *   remote access in both the MR and the responder QP's qp_access_flags;
+ * - moves the data straight from one side's registered pages to the
+ *   other's (zero-copy: the daemon maps both sides' memfds), or through
+ *   process_vm_readv/writev for memory a client could not re-back;
+ * - answers anything wrong with the completion status a NIC gives (see the
+ *   ERRORS list in librdmabroker(7)), and moves the QP to ERR, after which
+ *   every outstanding and new WR flushes.
+ *
+ * RDMA READ and atomic responses of up to RD_STAGE_MAX bytes land in the
+ * requester's memory one engine pass after the responder executed them, as
+ * a response in flight does; a WR with IBV_SEND_FENCE waits for them.
+ * Completions of one SQ are always written in posting order.
+ *
+ * The engine trusts nothing in shared memory: it keeps its own indices
+ * (objects.h), clamps the client's, uses the ring sizes it created rather
+ * than the ring headers, and never follows a pointer from a ring.
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/daemon.h"
+#include "daemon/engine.h"
+#include "daemon/log.h"
+#include "daemon/objects.h"
+#include "daemon/ring.h"
+
+/* READ responses up to this size are staged and land a pass later. */
+#define RD_STAGE_MAX		(64u * 1024)
+/* The largest message (the device's max_msg_sz). */
+#define MSG_MAX			(1ull << 31)
+/* UD payload: the port's MTU. */
+#define UD_MTU			4096u
+#define GRH_LEN			40u
+/* The largest send WQE slot: header plus 32 SGEs or 512 inline bytes. */
+#define SWQE_MAX		(sizeof(struct rb_send_wqe) + RB_MAX_SGE_ENGINE * sizeof(struct rb_sge))
+#define RWQE_MAX		(sizeof(struct rb_recv_wqe) + RB_MAX_SGE_ENGINE * sizeof(struct rb_sge))
+
+static struct {
+	struct rb_daemon *d;
+	struct event_base *base;
+	struct rb_hash qps;		/* by QP number */
+	struct rb_hash lkeys, rkeys;	/* MRs */
+	TAILQ_HEAD(, rb_qp) active;	/* the poll set */
+	uint64_t now;			/* of this pass */
+	uint8_t bounce[64 * 1024];	/* CMA to CMA copies */
+} eng;
+
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - __builtin_offsetof(type, member)))
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+
+/*
+ * The producer index of a ring the client produces into, as far as the
+ * engine will go: never more than `entries` past our consumer.
+ */
+static uint32_t client_prod(struct rb_ring *r, uint32_t cons, uint32_t entries)
+{
+	/* Acquire (in ring_pending): the slots written before prod. */
+	return cons + ring_pending(r, cons, entries);
+}
+
+/* ------------------------------------------------------------ lookups */
+
+struct rb_qp *engine_qp_find(uint32_t qp_num)
+{
+	struct rb_hnode *n = hash_first(&eng.qps, qp_num);
+
+	return n ? container_of(n, struct rb_qp, node) : NULL;
+}
+
+static struct rb_mr *mr_by_lkey(const struct rb_device *dev, uint32_t key)
+{
+	for (struct rb_hnode *n = hash_first(&eng.lkeys, key); n; n = hash_next(n)) {
+		struct rb_mr *mr = container_of(n, struct rb_mr, lnode);
+
+		if (mr->dev == dev)
+			return mr;
+	}
+	return NULL;
+}
+
+static struct rb_mr *mr_by_rkey(const struct rb_device *dev, uint32_t key)
+{
+	for (struct rb_hnode *n = hash_first(&eng.rkeys, key); n; n = hash_next(n)) {
+		struct rb_mr *mr = container_of(n, struct rb_mr, rnode);
+
+		if (mr->dev == dev)
+			return mr;
+	}
+	return NULL;
+}
+
+bool engine_key_used(const struct rb_device *dev, uint32_t key)
+{
+	return mr_by_lkey(dev, key) || mr_by_rkey(dev, key);
+}
+
+void engine_mr_add(struct rb_mr *mr)
+{
+	hash_insert(&eng.lkeys, &mr->lnode, mr->lkey);
+	hash_insert(&eng.rkeys, &mr->rnode, mr->rkey);
+}
+
+void engine_mr_remove(struct rb_mr *mr)
+{
+	hash_remove(&eng.lkeys, &mr->lnode);
+	hash_remove(&eng.rkeys, &mr->rnode);
+}
+
+/* ------------------------------------------------------------ memory */
+
+/*
+ * A piece of memory the engine reads or writes: at ptr when the daemon
+ * has it mapped (or it is the engine's own), else at addr in the MR
+ * owner's address space (CMA).
+ */
+struct seg {
+	uint8_t *ptr;
+	const struct rb_mr *mr;
+	uint64_t addr;
+	uint64_t len;
+};
+
+static void seg_in_mr(struct seg *s, const struct rb_mr *mr, uint64_t off,
+		      uint64_t len)
+{
+	s->mr = mr;
+	s->len = len;
+	s->addr = mr->addr + off;
+	s->ptr = mr->map ? (uint8_t *)mr->map + mr->map_skew + off : NULL;
+}
+
+static bool seg_fits(uint64_t base, uint64_t mr_len, uint64_t addr, uint64_t len)
+{
+	return addr >= base && len <= mr_len && addr - base <= mr_len - len;
+}
+
+/* A local SGE of qp: IBV_WC_SUCCESS or IBV_WC_LOC_PROT_ERR. */
+static int seg_local(const struct rb_qp *qp, const struct rb_sge *sge,
+		     uint32_t access, struct seg *out)
+{
+	const struct rb_mr *mr = mr_by_lkey(qp->dev, sge->lkey);
+
+	if (!mr || mr->res.deps[0] != qp->res.deps[0] ||
+	    (mr->access & access) != access ||
+	    !seg_fits(mr->addr, mr->length, sge->addr, sge->length))
+		return IBV_WC_LOC_PROT_ERR;
+	seg_in_mr(out, mr, sge->addr - mr->addr, sge->length);
+	return IBV_WC_SUCCESS;
+}
+
+/* [addr, addr + len) of an rkey at the responder dest: true if allowed. */
+static bool seg_remote(const struct rb_qp *dest, uint32_t rkey, uint64_t addr,
+		       uint64_t len, uint32_t access, struct seg *out)
+{
+	const struct rb_mr *mr = mr_by_rkey(dest->dev, rkey);
+
+	if (!mr || mr->res.deps[0] != dest->res.deps[0] ||
+	    !(mr->access & access) || !(dest->attr.qp_access_flags & access) ||
+	    !seg_fits(mr->iova, mr->length, addr, len))
+		return false;
+	seg_in_mr(out, mr, addr - mr->iova, len);
+	return true;
+}
+
+/* Copy n bytes between two pieces; 0, or -1 with *dst_failed set. */
+static int chunk_copy(const struct seg *d, uint64_t doff, const struct seg *s,
+		      uint64_t soff, size_t n, bool *dst_failed)
+{
+	struct iovec local, remote;
+
+	if (d->ptr && s->ptr) {
+		memmove(d->ptr + doff, s->ptr + soff, n);
+		return 0;
+	}
+	if (s->ptr) {
+		local = (struct iovec){ s->ptr + soff, n };
+		remote = (struct iovec){ (void *)(uintptr_t)(d->addr + doff), n };
+		*dst_failed = true;
+		return process_vm_writev(d->mr->pid, &local, 1, &remote, 1, 0) ==
+		       (ssize_t)n ? 0 : -1;
+	}
+	if (d->ptr) {
+		local = (struct iovec){ d->ptr + doff, n };
+		remote = (struct iovec){ (void *)(uintptr_t)(s->addr + soff), n };
+		*dst_failed = false;
+		return process_vm_readv(s->mr->pid, &local, 1, &remote, 1, 0) ==
+		       (ssize_t)n ? 0 : -1;
+	}
+	while (n) {
+		size_t k = n < sizeof(eng.bounce) ? n : sizeof(eng.bounce);
+		struct seg b = { .ptr = eng.bounce, .len = k };
+
+		if (chunk_copy(&b, 0, s, soff, k, dst_failed) < 0 ||
+		    chunk_copy(d, doff, &b, 0, k, dst_failed) < 0)
+			return -1;
+		n -= k;
+		soff += k;
+		doff += k;
+	}
+	return 0;
+}
+
+/* Copy len bytes from the src pieces to the dst pieces, in order. */
+static int seg_copy(const struct seg *dst, uint32_t nd, const struct seg *src,
+		    uint32_t ns, uint64_t len, bool *dst_failed)
+{
+	uint32_t di = 0, si = 0;
+	uint64_t doff = 0, soff = 0;
+
+	while (len) {
+		uint64_t n;
+
+		while (di < nd && doff == dst[di].len) {
+			di++;
+			doff = 0;
+		}
+		while (si < ns && soff == src[si].len) {
+			si++;
+			soff = 0;
+		}
+		if (di == nd || si == ns)
+			return -1;	/* callers size both sides first */
+		n = dst[di].len - doff;
+		if (src[si].len - soff < n)
+			n = src[si].len - soff;
+		if (len < n)
+			n = len;
+		if (chunk_copy(&dst[di], doff, &src[si], soff, n, dst_failed) < 0)
+			return -1;
+		doff += n;
+		soff += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ completions */
+
+static void cq_event(struct rb_cq *cq)
+{
+	struct rb_channel *ch = (struct rb_channel *)cq->res.deps[0];
+	struct rb_cq_event ev = { .cq_handle = cq->res.handle };
+
+	if (!ch)
+		return;
+	if (send(ch->fd, &ev, sizeof(ev), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	    (ssize_t)sizeof(ev))
+		cq->comp_events_reported++;
+	else
+		log_warn("client %" PRIu64 " (pid %d): completion event not delivered: %s",
+			 cq->res.owner->id, (int)cq->res.owner->pid, strerror(errno));
+}
+
+/*
+ * Write one completion.  A full CQ loses it and raises IBV_EVENT_CQ_ERR
+ * once per overrun.  solicited: the sender asked for a solicited event.
+ */
+static void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
+{
+	struct rb_ring *r = cq->ring;
+	uint32_t cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
+	uint32_t flags;
+
+	if (cq->prod - cons >= cq->entries) {
+		if (!cq->overrun) {
+			cq->overrun = true;
+			__atomic_fetch_or(&r->flags, RB_RING_OVERRUN, __ATOMIC_RELAXED);
+			log_info("client %" PRIu64 ": CQ %#" PRIx32 " overrun, completion lost",
+				 cq->res.owner->id, cq->res.handle);
+			if (session_async_event(cq->res.owner, IBV_EVENT_CQ_ERR,
+						RB_ASYNC_CQ, cq->res.handle))
+				cq->async_events_reported++;
+		}
+		return;
+	}
+	cq->overrun = false;
+	memcpy(ring_slot(r, cq->entries, sizeof(*e), cq->prod), e, sizeof(*e));
+	cq->prod++;
+	/*
+	 * Publish, then read the arm flags: seq_cst, so that a client that
+	 * armed and then found the CQ empty is seen armed here (it arms with
+	 * a seq_cst RMW, then reads prod).
+	 */
+	__atomic_store_n(&r->prod, cq->prod, __ATOMIC_SEQ_CST);
+	flags = __atomic_load_n(&r->flags, __ATOMIC_SEQ_CST);
+	if (!(flags & RB_RING_ARMED))
+		return;
+	if ((flags & RB_RING_ARMED_SOLICITED) && !solicited &&
+	    e->status == IBV_WC_SUCCESS)
+		return;
+	flags = __atomic_fetch_and(&r->flags,
+				   ~(uint32_t)(RB_RING_ARMED | RB_RING_ARMED_SOLICITED),
+				   __ATOMIC_SEQ_CST);
+	if (flags & RB_RING_ARMED)
+		cq_event(cq);
+}
+
+static struct rb_cq *qp_send_cq(const struct rb_qp *qp)
+{
+	return (struct rb_cq *)qp->res.deps[1];
+}
+
+static struct rb_cq *qp_recv_cq(const struct rb_qp *qp)
+{
+	return (struct rb_cq *)qp->res.deps[2];
+}
+
+static struct rb_srq *qp_srq(const struct rb_qp *qp)
+{
+	return (struct rb_srq *)qp->res.deps[3];
+}
+
+static void qp_async(struct rb_qp *qp, enum ibv_event_type ev)
+{
+	if (session_async_event(qp->res.owner, ev, RB_ASYNC_QP, qp->res.handle))
+		qp->events_reported++;
+}
+
+/* ------------------------------------------------------------ poll set */
+
+static void qp_activate(struct rb_qp *qp)
+{
+	if (qp->active)
+		return;
+	qp->active = true;
+	qp->last_work_ns = now_ns();
+	TAILQ_INSERT_TAIL(&eng.active, qp, active_link);
+	/* Polling again: posts need no doorbell. */
+	__atomic_fetch_and(&qp->sq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP, __ATOMIC_RELAXED);
+	__atomic_fetch_and(&qp->rq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP, __ATOMIC_RELAXED);
+}
+
+static void qp_deactivate(struct rb_qp *qp)
+{
+	if (!qp->active)
+		return;
+	qp->active = false;
+	TAILQ_REMOVE(&eng.active, qp, active_link);
+}
+
+static bool qp_sq_has_work(struct rb_qp *qp)
+{
+	enum ibv_qp_state st = qp->attr.qp_state;
+
+	if (st != IBV_QPS_RTS && st != IBV_QPS_ERR)
+		return false;
+	return client_prod(qp->sq, qp->sq_cons, qp->sq_entries) != qp->sq_exec;
+}
+
+static bool qp_rq_has_work(struct rb_qp *qp)
+{
+	return qp->attr.qp_state == IBV_QPS_ERR && !qp_srq(qp) &&
+	       client_prod(qp->rq, qp->rq_cons, qp->rq_entries) != qp->rq_cons;
+}
+
+/*
+ * Leave the poll set: ask for doorbells, then look once more, since a
+ * post may have landed before the client could see the flag (both sides
+ * store, fence, then load: one of them sees the other).
+ */
+static void qp_try_sleep(struct rb_qp *qp)
+{
+	bool rq = qp->attr.qp_state == IBV_QPS_ERR;
+
+	if (qp->rd_count)
+		return;
+	__atomic_fetch_or(&qp->sq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
+	if (rq)
+		__atomic_fetch_or(&qp->rq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
+	if ((qp_sq_has_work(qp) && !qp->rnr_wait) || qp_rq_has_work(qp)) {
+		__atomic_fetch_and(&qp->sq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP,
+				   __ATOMIC_RELAXED);
+		__atomic_fetch_and(&qp->rq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP,
+				   __ATOMIC_RELAXED);
+		return;
+	}
+	qp_deactivate(qp);
+}
+
+/* ------------------------------------------------------------ errors */
+
+static void rd_land_all(struct rb_qp *qp, bool flush);
+
+/*
+ * Move qp to ERR (an error completion, a responder error, a lost peer):
+ * responses already executed land first; event, if not 0, goes to the
+ * owner; the next WR to flush completes with first_status instead, if not 0.
+ */
+static void qp_to_error(struct rb_qp *qp, enum ibv_event_type event,
+			bool with_event, uint32_t first_status)
+{
+	if (qp->attr.qp_state == IBV_QPS_ERR)
+		return;
+	if (qp->rd_count)
+		rd_land_all(qp, false);
+	qp->attr.qp_state = IBV_QPS_ERR;
+	qp->attr.cur_qp_state = IBV_QPS_ERR;
+	qp->rnr_wait = false;
+	evtimer_del(qp->ev_timer);
+	qp->err_status = first_status;
+	log_debug("client %" PRIu64 ": QP %#" PRIx32 " moved to ERR by the engine",
+		  qp->res.owner->id, qp->qp_num);
+	if (with_event)
+		qp_async(qp, event);
+	qp_activate(qp);
+}
+
+/* ------------------------------------------------------------ send queue */
+
+/* Completions of the SQ in order, as far as they are done. */
+static void sq_retire(struct rb_qp *qp)
+{
+	struct rb_cq *cq = qp_send_cq(qp);
+	uint32_t start = qp->sq_cons;
+
+	while (qp->sq_cons != qp->sq_exec) {
+		struct rb_swqe_done *d = &qp->done[qp->sq_cons & (qp->sq_entries - 1)];
+
+		if (d->pending)
+			break;
+		if (d->signaled || d->status != IBV_WC_SUCCESS) {
+			struct rb_cqe e = {
+				.wr_id = d->wr_id, .status = d->status,
+				.opcode = d->opcode, .byte_len = d->byte_len,
+				.qp_num = qp->qp_num, .src_qp = qp->attr.dest_qp_num,
+			};
+
+			cq_push(cq, &e, false);
+		}
+		qp->sq_cons++;
+	}
+	if (qp->sq_cons != start)
+		/* Release: the slots are free once the client sees this. */
+		__atomic_store_n(&qp->sq->cons, qp->sq_cons, __ATOMIC_RELEASE);
+}
+
+static struct rb_rd_resp *rd_push(struct rb_qp *qp)
+{
+	uint32_t want = qp->attr.max_rd_atomic ? qp->attr.max_rd_atomic : 1;
+
+	if (qp->rd_cap < want && qp->rd_count == 0) {
+		struct rb_rd_resp *rd = realloc(qp->rd, want * sizeof(*rd));
+
+		if (!rd)
+			return NULL;
+		qp->rd = rd;
+		qp->rd_cap = want;
+		qp->rd_head = 0;
+	}
+	if (qp->rd_count >= qp->rd_cap)
+		return NULL;
+	return &qp->rd[(qp->rd_head + qp->rd_count++) % qp->rd_cap];
+}
+
+/* Land (or with flush, drop) every response in flight, in order. */
+static void rd_land_all(struct rb_qp *qp, bool flush)
+{
+	while (qp->rd_count) {
+		struct rb_rd_resp *r = &qp->rd[qp->rd_head];
+		struct rb_swqe_done *d = &qp->done[r->index & (qp->sq_entries - 1)];
+		struct seg dst[RB_MAX_SGE_ENGINE];
+		struct seg src = { .ptr = r->data, .len = r->len };
+		uint32_t nd = 0;
+		bool dst_failed = false;
+
+		if (flush) {
+			d->status = IBV_WC_WR_FLUSH_ERR;
+		} else {
+			/* The MRs may have changed since: look them up again. */
+			for (uint32_t i = 0; i < r->num_sge && d->status == IBV_WC_SUCCESS; i++) {
+				if (!r->sge[i].length)
+					continue;
+				d->status = (uint32_t)seg_local(qp, &r->sge[i],
+							       IBV_ACCESS_LOCAL_WRITE, &dst[nd++]);
+			}
+			if (d->status == IBV_WC_SUCCESS &&
+			    seg_copy(dst, nd, &src, 1, r->len, &dst_failed) < 0)
+				d->status = IBV_WC_LOC_PROT_ERR;
+			if (d->status != IBV_WC_SUCCESS)
+				flush = true;	/* the QP errs: what follows flushes */
+		}
+		d->pending = false;
+		if (r->len > sizeof(uint64_t))
+			free(r->data);
+		qp->rd_head = (qp->rd_head + 1) % qp->rd_cap;
+		qp->rd_count--;
+	}
+	if (flush && qp->attr.qp_state != IBV_QPS_ERR) {
+		qp->attr.qp_state = IBV_QPS_ERR;
+		qp->attr.cur_qp_state = IBV_QPS_ERR;
+		qp_activate(qp);
+	}
+}
+
+/* A receive WQE the engine copied out of an RQ or SRQ. */
+struct recv_take {
+	struct rb_srq *srq;		/* or NULL: the QP's RQ */
+	uint32_t max_sge;
+	union {
+		struct rb_recv_wqe hdr;
+		uint8_t raw[RWQE_MAX];
+	} w;
+};
+
+static bool recv_peek(struct rb_qp *dest, struct recv_take *t)
+{
+	struct rb_srq *srq = qp_srq(dest);
+	uint32_t entries, size, cons;
+	struct rb_ring *r;
+
+	if (srq) {
+		r = srq->ring;
+		entries = srq->max_wr;
+		size = srq->entry_size;
+		cons = srq->cons;
+		t->max_sge = srq->max_sge;
+	} else {
+		r = dest->rq;
+		entries = dest->rq_entries;
+		size = dest->rq_entry_size;
+		cons = dest->rq_cons;
+		t->max_sge = dest->cap.max_recv_sge;
+	}
+	if (client_prod(r, cons, entries) == cons)
+		return false;
+	if (size > sizeof(t->w.raw))
+		size = sizeof(t->w.raw);
+	memcpy(t->w.raw, ring_slot(r, entries, size, cons), size);
+	t->srq = srq;
+	return true;
+}
+
+static void recv_consume(struct rb_qp *dest, struct recv_take *t)
+{
+	struct rb_srq *srq = t->srq;
+
+	if (!srq) {
+		dest->rq_cons++;
+		__atomic_store_n(&dest->rq->cons, dest->rq_cons, __ATOMIC_RELEASE);
+		return;
+	}
+	srq->cons++;
+	__atomic_store_n(&srq->ring->cons, srq->cons, __ATOMIC_RELEASE);
+	if (srq->srq_limit &&
+	    client_prod(srq->ring, srq->cons, srq->max_wr) - srq->cons < srq->srq_limit) {
+		srq->srq_limit = 0;	/* fires once, then disarmed */
+		if (session_async_event(srq->res.owner, IBV_EVENT_SRQ_LIMIT_REACHED,
+					RB_ASYNC_SRQ, srq->res.handle))
+			srq->events_reported++;
+	}
+}
+
+/* What a message brings to a receive WQE. */
+struct delivery {
+	const struct rb_qp *from;
+	const uint8_t *grh;		/* UD: 40 bytes first, or NULL */
+	const struct seg *src;
+	uint32_t ns;
+	uint64_t len;
+	uint32_t opcode;		/* IBV_WC_RECV or IBV_WC_RECV_RDMA_WITH_IMM */
+	bool scatter;			/* a SEND's data goes into the WQE's buffers */
+	bool with_imm;
+	uint32_t imm;
+	bool solicited;
+};
+
+/*
+ * Complete the receive WQE t of dest with what dv brings: its status at
+ * the responder (IBV_WC_SUCCESS, LOC_LEN_ERR, LOC_PROT_ERR or
+ * LOC_QP_OP_ERR); *src_failed when the sender's memory could not be read.
+ */
+static uint32_t recv_deliver(struct rb_qp *dest, struct recv_take *t,
+			     const struct delivery *dv, bool *src_failed)
+{
+	const struct rb_sge *sge = (const struct rb_sge *)(t->w.raw + sizeof(t->w.hdr));
+	struct seg dst[RB_MAX_SGE_ENGINE], src[RB_MAX_SGE_ENGINE + 1];
+	uint32_t status = IBV_WC_SUCCESS, nd = 0, ns = 0;
+	uint64_t room = 0, need = dv->len + (dv->grh ? GRH_LEN : 0);
+	bool dst_failed = false;
+
+	*src_failed = false;
+	if (dv->scatter) {
+		if (t->w.hdr.num_sge > t->max_sge) {
+			status = IBV_WC_LOC_QP_OP_ERR;
+		} else {
+			for (uint32_t i = 0; i < t->w.hdr.num_sge && !status; i++) {
+				if (!sge[i].length)
+					continue;
+				status = (uint32_t)seg_local(dest, &sge[i],
+							    IBV_ACCESS_LOCAL_WRITE, &dst[nd]);
+				if (!status)
+					room += dst[nd++].len;
+			}
+		}
+		if (!status && room < need)
+			status = IBV_WC_LOC_LEN_ERR;
+		if (!status) {
+			if (dv->grh)
+				src[ns++] = (struct seg){ .ptr = (uint8_t *)dv->grh,
+							  .len = GRH_LEN };
+			memcpy(&src[ns], dv->src, dv->ns * sizeof(*src));
+			ns += dv->ns;
+			if (seg_copy(dst, nd, src, ns, need, &dst_failed) < 0) {
+				if (dst_failed)
+					status = IBV_WC_LOC_PROT_ERR;
+				else
+					*src_failed = true;
+			}
+		}
+	}
+	if (*src_failed)
+		return IBV_WC_SUCCESS;	/* nothing was delivered; the sender errs */
+	recv_consume(dest, t);
+	{
+		struct rb_cqe e = {
+			.wr_id = t->w.hdr.wr_id, .status = status,
+			.opcode = dv->opcode, .byte_len = (uint32_t)need,
+			.qp_num = dest->qp_num, .src_qp = dv->from->qp_num,
+			.wc_flags = (dv->with_imm ? IBV_WC_WITH_IMM : 0) |
+				    (dv->grh ? IBV_WC_GRH : 0),
+			.imm_data = dv->with_imm ? dv->imm : 0,
+		};
+
+		cq_push(qp_recv_cq(dest), &e, dv->solicited);
+	}
+	if (status != IBV_WC_SUCCESS)
+		qp_to_error(dest, 0, false, 0);
+	return status;
+}
+
+/* Outcome of one send WQE. */
+enum exec_result { X_DONE, X_DEFER, X_RNR };
+
+static const uint32_t rnr_timer_us[32] = {
+	655360, 10, 20, 30, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960,
+	1280, 1920, 2560, 3840, 5120, 7680, 10240, 15360, 20480, 30720,
+	40960, 61440, 81920, 122880, 163840, 245760, 327680, 491520,
+};
+
+/* No receive at the responder: wait its RNR timer, or give up. */
+static enum exec_result exec_rnr(struct rb_qp *qp, const struct rb_qp *dest,
+				 struct rb_swqe_done *d)
+{
+	uint64_t us;
+
+	if (qp->rnr_left == 0) {
+		d->status = IBV_WC_RNR_RETRY_EXC_ERR;
+		return X_DONE;
+	}
+	if (qp->attr.rnr_retry != 7)	/* 7: retry forever */
+		qp->rnr_left--;
+	us = rnr_timer_us[dest->attr.min_rnr_timer & 31];
+	qp->rnr_wait = true;
+	qp->rnr_deadline_ns = eng.now + us * 1000;
+	{
+		struct timeval tv = { .tv_sec = (time_t)(us / 1000000),
+				      .tv_usec = (suseconds_t)(us % 1000000) };
+
+		evtimer_add(qp->ev_timer, &tv);
+	}
+	return X_RNR;
+}
+
+static bool state_receives(enum ibv_qp_state s)
+{
+	return s == IBV_QPS_RTR || s == IBV_QPS_RTS || s == IBV_QPS_SQD;
+}
+
+static uint32_t wc_opcode(uint32_t op)
+{
+	switch (op) {
+	case IBV_WR_RDMA_WRITE:
+	case IBV_WR_RDMA_WRITE_WITH_IMM: return IBV_WC_RDMA_WRITE;
+	case IBV_WR_RDMA_READ: return IBV_WC_RDMA_READ;
+	case IBV_WR_ATOMIC_CMP_AND_SWP: return IBV_WC_COMP_SWAP;
+	case IBV_WR_ATOMIC_FETCH_AND_ADD: return IBV_WC_FETCH_ADD;
+	default: return IBV_WC_SEND;
+	}
+}
+
+static bool op_valid(enum ibv_qp_type type, uint32_t op)
+{
+	switch (op) {
+	case IBV_WR_SEND:
+	case IBV_WR_SEND_WITH_IMM:
+		return true;
+	case IBV_WR_RDMA_WRITE:
+	case IBV_WR_RDMA_WRITE_WITH_IMM:
+		return type != IBV_QPT_UD;
+	case IBV_WR_RDMA_READ:
+	case IBV_WR_ATOMIC_CMP_AND_SWP:
+	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+		return type == IBV_QPT_RC;
+	default:
+		return false;
+	}
+}
+
+static bool op_is_rd_atomic(uint32_t op)
+{
+	return op == IBV_WR_RDMA_READ || op == IBV_WR_ATOMIC_CMP_AND_SWP ||
+	       op == IBV_WR_ATOMIC_FETCH_AND_ADD;
+}
+
+/* A WQE as copied out of the SQ. */
+union swqe {
+	struct rb_send_wqe hdr;
+	uint8_t raw[SWQE_MAX];
+};
+
+static const struct rb_sge *swqe_sge(const union swqe *w)
+{
+	return (const struct rb_sge *)(w->raw + sizeof(w->hdr));
+}
+
+/* A UD SEND: to whichever QP the AH and remote_qpn name, or nowhere. */
+static enum exec_result exec_ud(struct rb_qp *qp, const union swqe *w,
+				struct rb_swqe_done *d, const struct seg *src,
+				uint32_t ns, uint64_t len)
+{
+	struct rb_res *r;
+	const struct rb_ah *ah;
+	struct rb_qp *dest;
+	struct recv_take t;
+	union ibv_gid gid;
+	enum ibv_gid_type gid_type;
+	uint8_t grh[GRH_LEN];
+	uint32_t qkey, word;
+	uint16_t paylen;
+	bool src_failed;
+
+	if (len > UD_MTU) {
+		d->status = IBV_WC_LOC_LEN_ERR;
+		return X_DONE;
+	}
+	r = res_lookup(qp->res.owner, w->hdr.ah_handle, RB_RES_AH, NULL);
+	ah = (const struct rb_ah *)r;
+	if (!ah || r->deps[0] != qp->res.deps[0]) {
+		d->status = IBV_WC_LOC_QP_OP_ERR;
+		return X_DONE;
+	}
+	/* Anything not addressed to this device leaves the host: gone. */
+	if (qp->dev->ops.query_gid(qp->dev, 1, ah->attr.grh.sgid_index, &gid,
+				   &gid_type) < 0)
+		return X_DONE;
+	{
+		union ibv_gid our;
+
+		if (qp->dev->ops.query_gid(qp->dev, 1, 0, &our, &gid_type) < 0 ||
+		    memcmp(our.raw, ah->attr.grh.dgid.raw, sizeof(our.raw)))
+			return X_DONE;
+	}
+	dest = engine_qp_find(w->hdr.remote_qpn & 0xffffff);
+	if (!dest || dest->type != IBV_QPT_UD || dest->dev != qp->dev ||
+	    !state_receives(dest->attr.qp_state))
+		return X_DONE;
+	qkey = (w->hdr.remote_qkey & 0x80000000u) ? qp->attr.qkey : w->hdr.remote_qkey;
+	if (dest->attr.qkey != qkey || !recv_peek(dest, &t))
+		return X_DONE;
+	/* An IBA GRH, as a NIC writes into the first 40 bytes. */
+	word = htobe32((6u << 28) | ((uint32_t)ah->attr.grh.traffic_class << 20) |
+		       (ah->attr.grh.flow_label & 0xfffff));
+	memcpy(grh, &word, 4);
+	paylen = htobe16((uint16_t)len);
+	memcpy(grh + 4, &paylen, 2);
+	grh[6] = 0x1b;
+	grh[7] = ah->attr.grh.hop_limit;
+	memcpy(grh + 8, gid.raw, 16);
+	memcpy(grh + 24, ah->attr.grh.dgid.raw, 16);
+	{
+		struct delivery dv = {
+			.from = qp, .grh = grh, .src = src, .ns = ns, .len = len,
+			.opcode = IBV_WC_RECV, .scatter = true,
+			.with_imm = w->hdr.opcode == IBV_WR_SEND_WITH_IMM,
+			.imm = w->hdr.imm_data,
+			.solicited = w->hdr.send_flags & IBV_SEND_SOLICITED,
+		};
+
+		recv_deliver(dest, &t, &dv, &src_failed);
+	}
+	if (src_failed)
+		d->status = IBV_WC_LOC_PROT_ERR;
+	return X_DONE;
+}
+
+/* Execute the READ or atomic at the responder; its response lands later. */
+static enum exec_result exec_rd_atomic(struct rb_qp *qp, struct rb_qp *dest,
+				       const union swqe *w, struct rb_swqe_done *d)
+{
+	const struct rb_sge *sge = swqe_sge(w);
+	uint32_t op = w->hdr.opcode;
+	struct seg local[RB_MAX_SGE_ENGINE], rseg;
+	struct rb_rd_resp *resp;
+	uint32_t nl = 0;
+	uint64_t len = 0;
+	bool dst_failed = false;
+
+	if (w->hdr.num_sge > qp->cap.max_send_sge) {
+		d->status = IBV_WC_LOC_QP_OP_ERR;
+		return X_DONE;
+	}
+	if (op != IBV_WR_RDMA_READ && (w->hdr.num_sge != 1 || sge[0].length != 8)) {
+		d->status = IBV_WC_LOC_LEN_ERR;
+		return X_DONE;
+	}
+	for (uint32_t i = 0; i < w->hdr.num_sge; i++) {
+		if (!sge[i].length)
+			continue;
+		d->status = (uint32_t)seg_local(qp, &sge[i], IBV_ACCESS_LOCAL_WRITE,
+					       &local[nl]);
+		if (d->status)
+			return X_DONE;
+		len += local[nl++].len;
+	}
+	if (len > MSG_MAX) {
+		d->status = IBV_WC_LOC_LEN_ERR;
+		return X_DONE;
+	}
+	d->byte_len = (uint32_t)len;
+	if (op != IBV_WR_RDMA_READ && (w->hdr.remote_addr & 7)) {
+		d->status = IBV_WC_REM_INV_REQ_ERR;
+		qp_to_error(dest, IBV_EVENT_QP_REQ_ERR, true, 0);
+		return X_DONE;
+	}
+	if (len && !seg_remote(dest, w->hdr.rkey, w->hdr.remote_addr, len,
+			       op == IBV_WR_RDMA_READ ? IBV_ACCESS_REMOTE_READ :
+							IBV_ACCESS_REMOTE_ATOMIC, &rseg)) {
+		d->status = IBV_WC_REM_ACCESS_ERR;
+		qp_to_error(dest, IBV_EVENT_QP_ACCESS_ERR, true, 0);
+		return X_DONE;
+	}
+	if (op == IBV_WR_RDMA_READ && len > RD_STAGE_MAX) {
+		/* Large: straight into place, as if the response were here. */
+		if (seg_copy(local, nl, &rseg, 1, len, &dst_failed) < 0)
+			d->status = dst_failed ? IBV_WC_LOC_PROT_ERR : IBV_WC_REM_ACCESS_ERR;
+		return X_DONE;
+	}
+	resp = rd_push(qp);
+	if (!resp) {
+		d->status = IBV_WC_LOC_QP_OP_ERR;	/* out of memory */
+		return X_DONE;
+	}
+	resp->num_sge = w->hdr.num_sge;
+	memcpy(resp->sge, sge, w->hdr.num_sge * sizeof(*sge));
+	resp->len = (uint32_t)len;
+	if (op == IBV_WR_RDMA_READ && len > sizeof(uint64_t)) {
+		resp->data = malloc(len);
+		if (!resp->data) {
+			qp->rd_count--;
+			d->status = IBV_WC_LOC_QP_OP_ERR;
+			return X_DONE;
+		}
+	} else {
+		resp->data = (uint8_t *)&resp->small;
+	}
+	if (op == IBV_WR_RDMA_READ) {
+		struct seg stage = { .ptr = resp->data, .len = len };
+
+		if (len && seg_copy(&stage, 1, &rseg, 1, len, &dst_failed) < 0) {
+			if (len > sizeof(uint64_t))
+				free(resp->data);
+			qp->rd_count--;
+			d->status = IBV_WC_REM_ACCESS_ERR;
+			return X_DONE;
+		}
+	} else {
+		uint64_t orig, *p = (uint64_t *)(void *)rseg.ptr;
+		bool cas = op == IBV_WR_ATOMIC_CMP_AND_SWP;
+
+		if (p && !((uintptr_t)p & 7)) {
+			/* Atomic against the client's CPU too, not only ours. */
+			if (cas) {
+				orig = w->hdr.compare_add;
+				__atomic_compare_exchange_n(p, &orig, w->hdr.swap, false,
+							    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			} else {
+				orig = __atomic_fetch_add(p, w->hdr.compare_add,
+							  __ATOMIC_SEQ_CST);
+			}
+		} else {
+			/* One engine thread: still atomic among the device's atomics. */
+			struct seg val = { .ptr = (uint8_t *)&orig, .len = 8 };
+			uint64_t next;
+			struct seg nv = { .ptr = (uint8_t *)&next, .len = 8 };
+
+			if (seg_copy(&val, 1, &rseg, 1, 8, &dst_failed) < 0) {
+				qp->rd_count--;
+				d->status = IBV_WC_REM_ACCESS_ERR;
+				return X_DONE;
+			}
+			next = cas ? (orig == w->hdr.compare_add ? w->hdr.swap : orig) :
+				     orig + w->hdr.compare_add;
+			if (seg_copy(&rseg, 1, &nv, 1, 8, &dst_failed) < 0) {
+				qp->rd_count--;
+				d->status = IBV_WC_REM_ACCESS_ERR;
+				return X_DONE;
+			}
+		}
+		memcpy(resp->data, &orig, 8);
+	}
+	resp->index = qp->sq_exec;
+	d->pending = true;
+	return X_DEFER;
+}
+
+/* Execute the WQE at sq_exec; d holds its completion-to-be. */
+static enum exec_result exec_wqe(struct rb_qp *qp, const union swqe *w,
+				 struct rb_swqe_done *d)
+{
+	uint32_t op = w->hdr.opcode;
+	const struct rb_sge *sge = swqe_sge(w);
+	struct seg src[RB_MAX_SGE_ENGINE], rseg;
+	struct rb_qp *dest;
+	struct recv_take t;
+	uint32_t ns = 0;
+	uint64_t len = 0;
+	bool rc = qp->type == IBV_QPT_RC, failed = false;
+
+	if (!op_valid(qp->type, op)) {
+		d->status = IBV_WC_LOC_QP_OP_ERR;
+		return X_DONE;
+	}
+	if (qp->type != IBV_QPT_UD) {
+		dest = engine_qp_find(qp->attr.dest_qp_num);
+		if (!dest || dest->type != qp->type || dest->dev != qp->dev ||
+		    !state_receives(dest->attr.qp_state) ||
+		    dest->attr.dest_qp_num != qp->qp_num) {
+			/* Nobody answers: RC retries out, UC's packets vanish. */
+			if (rc)
+				d->status = IBV_WC_RETRY_EXC_ERR;
+			return X_DONE;
+		}
+		if (op_is_rd_atomic(op))
+			return exec_rd_atomic(qp, dest, w, d);
+	} else {
+		dest = NULL;
+	}
+	/* The data of a SEND or WRITE: inline, or gathered from MRs. */
+	if (w->hdr.send_flags & IBV_SEND_INLINE) {
+		if (w->hdr.inline_len > qp->cap.max_inline_data ||
+		    w->hdr.inline_len > sizeof(w->raw) - sizeof(w->hdr)) {
+			d->status = IBV_WC_LOC_LEN_ERR;
+			return X_DONE;
+		}
+		src[0] = (struct seg){ .ptr = (uint8_t *)sge, .len = w->hdr.inline_len };
+		ns = w->hdr.inline_len ? 1 : 0;
+		len = w->hdr.inline_len;
+	} else {
+		if (w->hdr.num_sge > qp->cap.max_send_sge) {
+			d->status = IBV_WC_LOC_QP_OP_ERR;
+			return X_DONE;
+		}
+		for (uint32_t i = 0; i < w->hdr.num_sge; i++) {
+			if (!sge[i].length)
+				continue;
+			d->status = (uint32_t)seg_local(qp, &sge[i], 0, &src[ns]);
+			if (d->status)
+				return X_DONE;
+			len += src[ns++].len;
+		}
+	}
+	if (len > MSG_MAX) {
+		d->status = IBV_WC_LOC_LEN_ERR;
+		return X_DONE;
+	}
+	d->byte_len = (uint32_t)len;
+	if (!dest)
+		return exec_ud(qp, w, d, src, ns, len);
+
+	if (op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
+	    op == IBV_WR_RDMA_WRITE_WITH_IMM) {
+		if (!recv_peek(dest, &t))
+			return rc ? exec_rnr(qp, dest, d) : X_DONE;
+	}
+	if (op == IBV_WR_RDMA_WRITE || op == IBV_WR_RDMA_WRITE_WITH_IMM) {
+		bool dst_failed = false;
+
+		if (len && !seg_remote(dest, w->hdr.rkey, w->hdr.remote_addr, len,
+				       IBV_ACCESS_REMOTE_WRITE, &rseg)) {
+			if (rc) {
+				d->status = IBV_WC_REM_ACCESS_ERR;
+				qp_to_error(dest, IBV_EVENT_QP_ACCESS_ERR, true, 0);
+			}
+			return X_DONE;
+		}
+		if (len && seg_copy(&rseg, 1, src, ns, len, &dst_failed) < 0) {
+			d->status = dst_failed ? IBV_WC_REM_ACCESS_ERR : IBV_WC_LOC_PROT_ERR;
+			return X_DONE;
+		}
+		if (op == IBV_WR_RDMA_WRITE)
+			return X_DONE;
+	}
+	{
+		struct delivery dv = {
+			.from = qp, .src = src, .ns = ns, .len = len,
+			.opcode = op == IBV_WR_RDMA_WRITE_WITH_IMM ?
+				  IBV_WC_RECV_RDMA_WITH_IMM : IBV_WC_RECV,
+			.scatter = op != IBV_WR_RDMA_WRITE_WITH_IMM,
+			.with_imm = op != IBV_WR_SEND,
+			.imm = w->hdr.imm_data,
+			.solicited = w->hdr.send_flags & IBV_SEND_SOLICITED,
+		};
+		uint32_t st = recv_deliver(dest, &t, &dv, &failed);
+
+		if (failed)
+			d->status = IBV_WC_LOC_PROT_ERR;
+		else if (rc && st == IBV_WC_LOC_LEN_ERR)
+			d->status = IBV_WC_REM_INV_REQ_ERR;
+		else if (rc && st != IBV_WC_SUCCESS)
+			d->status = IBV_WC_REM_OP_ERR;
+	}
+	return X_DONE;
+}
+
+/* ERR: everything posted completes with IBV_WC_WR_FLUSH_ERR. */
+static bool qp_flush(struct rb_qp *qp)
+{
+	uint32_t prod = client_prod(qp->sq, qp->sq_cons, qp->sq_entries);
+	bool progress = false;
+
+	if (qp->rd_count)
+		rd_land_all(qp, true);
+	while (qp->sq_exec != prod) {
+		struct rb_send_wqe h;
+		struct rb_swqe_done *d = &qp->done[qp->sq_exec & (qp->sq_entries - 1)];
+
+		memcpy(&h, ring_slot(qp->sq, qp->sq_entries, qp->sq_entry_size,
+				   qp->sq_exec), sizeof(h));
+		*d = (struct rb_swqe_done){
+			.wr_id = h.wr_id, .opcode = wc_opcode(h.opcode),
+			.status = qp->err_status ? qp->err_status : IBV_WC_WR_FLUSH_ERR,
+			.signaled = true,
+		};
+		qp->err_status = 0;
+		qp->sq_exec++;
+		progress = true;
+	}
+	sq_retire(qp);
+	if (!qp_srq(qp)) {
+		prod = client_prod(qp->rq, qp->rq_cons, qp->rq_entries);
+		while (qp->rq_cons != prod) {
+			struct rb_recv_wqe h;
+			struct rb_cqe e = {
+				.status = IBV_WC_WR_FLUSH_ERR, .opcode = IBV_WC_RECV,
+				.qp_num = qp->qp_num,
+			};
+
+			memcpy(&h, ring_slot(qp->rq, qp->rq_entries, qp->rq_entry_size,
+					   qp->rq_cons), sizeof(h));
+			e.wr_id = h.wr_id;
+			cq_push(qp_recv_cq(qp), &e, false);
+			qp->rq_cons++;
+			progress = true;
+		}
+		__atomic_store_n(&qp->rq->cons, qp->rq_cons, __ATOMIC_RELEASE);
+	}
+	return progress;
+}
+
+/* One pass over one QP; true if it did anything. */
+static bool qp_step(struct rb_qp *qp)
+{
+	bool progress = false;
+	uint32_t prod, max_rd;
+
+	if (qp->rd_count && qp->attr.qp_state != IBV_QPS_ERR) {
+		rd_land_all(qp, false);
+		progress = true;
+	}
+	if (qp->attr.qp_state == IBV_QPS_ERR)
+		return qp_flush(qp) || progress;
+	if (qp->attr.qp_state != IBV_QPS_RTS) {
+		sq_retire(qp);
+		return progress;
+	}
+	max_rd = qp->attr.max_rd_atomic ? qp->attr.max_rd_atomic : 1;
+	prod = client_prod(qp->sq, qp->sq_cons, qp->sq_entries);
+	while (qp->sq_exec != prod) {
+		union swqe w;
+		struct rb_swqe_done *d = &qp->done[qp->sq_exec & (qp->sq_entries - 1)];
+		enum exec_result x;
+		uint32_t size = qp->sq_entry_size < sizeof(w) ? qp->sq_entry_size :
+								sizeof(w);
+
+		if (qp->rnr_wait && eng.now < qp->rnr_deadline_ns)
+			break;
+		/* Copy first: the client may change the slot under us. */
+		memcpy(w.raw, ring_slot(qp->sq, qp->sq_entries, qp->sq_entry_size,
+				      qp->sq_exec), size);
+		if ((w.hdr.send_flags & IBV_SEND_FENCE) && qp->rd_count)
+			break;		/* after the responses in flight land */
+		if (op_is_rd_atomic(w.hdr.opcode) &&
+		    (qp->rd_count >= max_rd || (qp->rd_count && qp->rd_count >= qp->rd_cap)))
+			break;		/* initiator depth reached */
+		*d = (struct rb_swqe_done){
+			.wr_id = w.hdr.wr_id, .opcode = wc_opcode(w.hdr.opcode),
+			.signaled = qp->sq_sig_all ||
+				    (w.hdr.send_flags & IBV_SEND_SIGNALED),
+		};
+		if (!qp->rnr_wait)
+			qp->rnr_left = qp->attr.rnr_retry;
+		x = exec_wqe(qp, &w, d);
+		if (x == X_RNR)
+			break;
+		qp->rnr_wait = false;
+		qp->sq_exec++;
+		progress = true;
+		if (d->status != IBV_WC_SUCCESS) {
+			qp_to_error(qp, 0, false, 0);
+			break;
+		}
+	}
+	sq_retire(qp);
+	if (qp->attr.qp_state == IBV_QPS_ERR)
+		qp_flush(qp);
+	return progress;
+}
+
+/* ------------------------------------------------------------ QPs */
+
+static void qp_bell_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t v;
+
+	(void)what;
+	/* Drain it; a failed read only means nothing was rung. */
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_debug("doorbell read: %s", strerror(errno));
+	qp_activate(arg);
+}
+
+static void qp_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	qp_activate(arg);
+}
+
+int engine_qp_add(struct rb_qp *qp)
+{
+	qp->done = calloc(qp->sq_entries, sizeof(*qp->done));
+	qp->ev_bell = event_new(eng.base, qp->doorbell, EV_READ | EV_PERSIST,
+				qp_bell_cb, qp);
+	qp->ev_timer = evtimer_new(eng.base, qp_timer_cb, qp);
+	if (!qp->done || !qp->ev_bell || !qp->ev_timer ||
+	    event_add(qp->ev_bell, NULL) < 0) {
+		free(qp->done);
+		if (qp->ev_bell)
+			event_free(qp->ev_bell);
+		if (qp->ev_timer)
+			event_free(qp->ev_timer);
+		qp->done = NULL;
+		qp->ev_bell = qp->ev_timer = NULL;
+		return -ENOMEM;
+	}
+	hash_insert(&eng.qps, &qp->node, qp->qp_num);
+	return 0;
+}
+
+/* Forget what is in flight: RESET, or the QP going away. */
+static void qp_discard(struct rb_qp *qp)
+{
+	while (qp->rd_count) {
+		struct rb_rd_resp *r = &qp->rd[qp->rd_head];
+
+		if (r->len > sizeof(uint64_t))
+			free(r->data);
+		qp->rd_head = (qp->rd_head + 1) % qp->rd_cap;
+		qp->rd_count--;
+	}
+	qp->rnr_wait = false;
+	evtimer_del(qp->ev_timer);
+	qp->err_status = 0;
+}
+
+void engine_qp_remove(struct rb_qp *qp)
+{
+	struct rb_qp *peer;
+
+	if (!qp->done)
+		return;		/* never added */
+	/* Its RC peer finds out at once, as a NIC would on its next send. */
+	if (qp->type == IBV_QPT_RC && state_receives(qp->attr.qp_state)) {
+		peer = engine_qp_find(qp->attr.dest_qp_num);
+		if (peer && peer != qp && peer->type == IBV_QPT_RC &&
+		    peer->attr.dest_qp_num == qp->qp_num &&
+		    state_receives(peer->attr.qp_state))
+			qp_to_error(peer, IBV_EVENT_QP_FATAL, true,
+				    IBV_WC_RETRY_EXC_ERR);
+	}
+	qp_deactivate(qp);
+	qp_discard(qp);
+	hash_remove(&eng.qps, &qp->node);
+	event_free(qp->ev_bell);
+	event_free(qp->ev_timer);
+	free(qp->done);
+	free(qp->rd);
+	qp->done = NULL;
+	qp->rd = NULL;
+}
+
+void engine_qp_state(struct rb_qp *qp, enum ibv_qp_state from)
+{
+	switch (qp->attr.qp_state) {
+	case IBV_QPS_RESET:
+		/* What was posted is gone, without completions. */
+		qp_deactivate(qp);
+		qp_discard(qp);
+		qp->sq_cons = qp->sq_exec = __atomic_load_n(&qp->sq->prod, __ATOMIC_ACQUIRE);
+		qp->rq_cons = __atomic_load_n(&qp->rq->prod, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&qp->sq->cons, qp->sq_cons, __ATOMIC_RELEASE);
+		__atomic_store_n(&qp->rq->cons, qp->rq_cons, __ATOMIC_RELEASE);
+		break;
+	case IBV_QPS_ERR:
+		if (from != IBV_QPS_ERR) {
+			/* Asked for: responses in flight flush too. */
+			qp->rnr_wait = false;
+			evtimer_del(qp->ev_timer);
+			if (qp->rd_count)
+				rd_land_all(qp, true);
+			qp->attr.qp_state = IBV_QPS_ERR;
+		}
+		qp_activate(qp);
+		break;
+	case IBV_QPS_RTS:
+		qp_activate(qp);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void engine_pass(void)
+{
+	uint64_t spin = (uint64_t)eng.d->cfg.soft.spin_us * 1000;
+	struct rb_qp *qp, *next;
+	bool any = false;
+
+	eng.now = now_ns();
+	for (qp = TAILQ_FIRST(&eng.active); qp; qp = next) {
+		/* A step may append QPs (a peer put in ERR); never removes others. */
+		next = TAILQ_NEXT(qp, active_link);
+		if (qp_step(qp)) {
+			qp->last_work_ns = eng.now;
+			any = true;
+		} else if (eng.now - qp->last_work_ns >= spin) {
+			qp_try_sleep(qp);
+		}
+	}
+	/*
+	 * Nothing to do this pass: let a client that shares our core run.
+	 * Spinning on a core a client needs only delays the client.
+	 */
+	if (!any)
+		sched_yield();
+}
+
+int engine_run(struct rb_daemon *d)
+{
+	(void)d;
+	for (;;) {
+		int ret;
+
+		if (TAILQ_EMPTY(&eng.active)) {
+			ret = event_base_loop(eng.base, EVLOOP_ONCE);
+		} else {
+			ret = event_base_loop(eng.base, EVLOOP_NONBLOCK);
+			if (ret >= 0)
+				engine_pass();
+		}
+		if (ret < 0)
+			return -1;
+		if (event_base_got_break(eng.base) || event_base_got_exit(eng.base))
+			return 0;
+	}
+}
+
+int engine_init(struct rb_daemon *d)
+{
+	eng.d = d;
+	eng.base = d->base;
+	TAILQ_INIT(&eng.active);
+	if (hash_init(&eng.qps) < 0 || hash_init(&eng.lkeys) < 0 ||
+	    hash_init(&eng.rkeys) < 0) {
+		engine_fini();
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void engine_fini(void)
+{
+	hash_fini(&eng.qps);
+	hash_fini(&eng.lkeys);
+	hash_fini(&eng.rkeys);
+}

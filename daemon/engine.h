@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The soft device's engine: it executes what clients post into their
+ * shared send queues, between any two QPs of the daemon, moving data
+ * directly between the two sides' registered memory, and writes the
+ * completions into the CQ rings.  See engine.c for the semantics and
+ * proto/shm.h for the rings.
+ *
+ * It runs on the daemon's one thread, inside engine_run(), which replaces
+ * event_base_dispatch(): while any QP has work it polls the rings and
+ * lets libevent run without blocking between passes; a QP idle for
+ * [soft] spin_us sets need-wakeup on its rings and leaves the poll set,
+ * and when none is left the loop blocks in libevent until a doorbell,
+ * a timer or a control request.
+ */
+#ifndef RB_DAEMON_ENGINE_H
+#define RB_DAEMON_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h>
+
+struct rb_daemon;
+struct rb_device;
+struct rb_qp;
+struct rb_mr;
+
+int engine_init(struct rb_daemon *d);
+void engine_fini(void);
+/* The daemon's main loop; returns 0 when the loop is broken (SIGTERM). */
+int engine_run(struct rb_daemon *d);
+
+/* A new QP: its doorbell watched, its number findable.  0 or -ENOMEM. */
+int engine_qp_add(struct rb_qp *qp);
+/* Before a QP is freed: its connected peer (RC) goes to ERR. */
+void engine_qp_remove(struct rb_qp *qp);
+/* After ibv_modify_qp moved it from state `from`. */
+void engine_qp_state(struct rb_qp *qp, enum ibv_qp_state from);
+struct rb_qp *engine_qp_find(uint32_t qp_num);
+
+void engine_mr_add(struct rb_mr *mr);
+void engine_mr_remove(struct rb_mr *mr);
+/* Is key an lkey or rkey of any MR of dev? */
+bool engine_key_used(const struct rb_device *dev, uint32_t key);
+
+#endif /* RB_DAEMON_ENGINE_H */
