@@ -13,81 +13,101 @@
 
 #include "libclient/client.h"
 
-RB_EXPORT int ibv_get_async_event(struct ibv_context *context,
-				  struct ibv_async_event *event)
+/*
+ * Fill event's element from ev (under cq_lock), counting the event as
+ * handed out; 1 when its object is gone, -1 for an unknown element.
+ */
+static int async_element(struct rbc_context *c, const struct rb_async_event *ev,
+			 struct ibv_async_event *event)
 {
-	struct rbc_context *c = to_rbc_context(context);
-	struct rb_async_event ev;
-	ssize_t n = read(context->async_fd, &ev, sizeof(ev));
-	int ret = 0;
-
-	if (n < 0)
-		return -1;	/* errno: EAGAIN when O_NONBLOCK, ... */
-	if (n == 0) {
-		/* The daemon is gone: the device is, for this context. */
-		pthread_mutex_lock(&c->cq_lock);
-		ret = c->fatal_reported ? -1 : 0;
-		c->fatal_reported = true;
-		pthread_mutex_unlock(&c->cq_lock);
-		if (ret) {
-			errno = EIO;
-			return -1;
-		}
-		event->event_type = IBV_EVENT_DEVICE_FATAL;
-		event->element.port_num = 0;
-		return 0;
-	}
-	if (n != (ssize_t)sizeof(ev)) {
-		errno = EIO;
-		return -1;
-	}
-	event->event_type = (enum ibv_event_type)ev.event_type;
-	pthread_mutex_lock(&c->cq_lock);
-	switch (ev.element) {
+	switch (ev->element) {
 	case RB_ASYNC_DEVICE:
 		event->element.port_num = 0;
-		if (ev.event_type == IBV_EVENT_DEVICE_FATAL)
+		if (ev->event_type == IBV_EVENT_DEVICE_FATAL)
 			c->fatal_reported = true;
-		break;
+		return 0;
 	case RB_ASYNC_PORT:
-		event->element.port_num = (int)ev.handle;
-		break;
+		event->element.port_num = (int)ev->handle;
+		return 0;
 	case RB_ASYNC_CQ: {
 		struct rbc_cq *p;
 
 		LIST_FOREACH(p, &c->cqs, link)
-			if (p->cq.handle == ev.handle)
+			if (p->cq.handle == ev->handle)
 				break;
-		event->element.cq = p ? rbc_ibv_cq(p) : NULL;
-		ret = p ? 0 : -1;
-		break;
+		if (!p)
+			return 1;
+		p->async_handed++;
+		event->element.cq = rbc_ibv_cq(p);
+		return 0;
 	}
 	case RB_ASYNC_QP: {
 		struct rbc_qp *p;
 
 		LIST_FOREACH(p, &c->qps, link)
-			if (p->qp.handle == ev.handle)
+			if (p->qp.handle == ev->handle)
 				break;
-		event->element.qp = p ? &p->qp : NULL;
-		ret = p ? 0 : -1;
-		break;
+		if (!p)
+			return 1;
+		p->async_handed++;
+		event->element.qp = &p->qp;
+		return 0;
 	}
 	case RB_ASYNC_SRQ: {
 		struct rbc_srq *p;
 
 		LIST_FOREACH(p, &c->srqs, link)
-			if (p->srq.handle == ev.handle)
+			if (p->srq.handle == ev->handle)
 				break;
-		event->element.srq = p ? &p->srq : NULL;
-		ret = p ? 0 : -1;
-		break;
+		if (!p)
+			return 1;
+		p->async_handed++;
+		event->element.srq = &p->srq;
+		return 0;
 	}
 	default:
-		ret = -1;
+		return -1;
 	}
-	pthread_mutex_unlock(&c->cq_lock);
+}
+
+RB_EXPORT int ibv_get_async_event(struct ibv_context *context,
+				  struct ibv_async_event *event)
+{
+	struct rbc_context *c = to_rbc_context(context);
+	struct rb_async_event ev;
+	ssize_t n;
+	int ret;
+
+	/* An event for an object destroyed since is dropped, as uverbs does. */
+	do {
+		n = read(context->async_fd, &ev, sizeof(ev));
+		if (n < 0)
+			return -1;	/* errno: EAGAIN when O_NONBLOCK, ... */
+		if (n == 0) {
+			/* The daemon is gone: the device is, for this context. */
+			pthread_mutex_lock(&c->cq_lock);
+			ret = c->fatal_reported ? -1 : 0;
+			c->fatal_reported = true;
+			pthread_mutex_unlock(&c->cq_lock);
+			if (ret) {
+				errno = EIO;
+				return -1;
+			}
+			event->event_type = IBV_EVENT_DEVICE_FATAL;
+			event->element.port_num = 0;
+			return 0;
+		}
+		if (n != (ssize_t)sizeof(ev)) {
+			errno = EIO;
+			return -1;
+		}
+		event->event_type = (enum ibv_event_type)ev.event_type;
+		pthread_mutex_lock(&c->cq_lock);
+		ret = async_element(c, &ev, event);
+		pthread_mutex_unlock(&c->cq_lock);
+	} while (ret == 1);
 	if (ret)
-		errno = EIO;	/* an event for nothing we know */
+		errno = EIO;	/* an event of a kind we do not know */
 	return ret;
 }
 

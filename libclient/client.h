@@ -46,11 +46,18 @@ struct rbc_cq {
 	pthread_mutex_t lock;		/* pollers of this CQ, resize */
 	struct rb_ring *ring;		/* the daemon's memfd, mapped */
 	size_t ring_bytes;
+	uint32_t empty_polls;		/* in a row: see rbc_poll_cq */
+	/* Events handed out by ibv_get_cq_event / ibv_get_async_event, which
+	 * destroy waits to see acked (under the context's cq_lock). */
+	uint32_t comp_handed, async_handed;
 	LIST_ENTRY(rbc_cq) link;	/* in its context's list */
 	/* ibv_start_poll .. ibv_end_poll: where the walk is. */
 	uint32_t poll_cons, poll_end;
 	const struct rb_cqe *cur;
 };
+
+/* rbc_poll_cq yields the core after this many empty polls in a row. */
+#define RBC_POLL_YIELD	64
 
 static inline struct ibv_cq *rbc_ibv_cq(struct rbc_cq *cq)
 {
@@ -76,9 +83,12 @@ struct rbc_context {
 
 struct rbc_qp {
 	struct ibv_qp qp;		/* must be first */
+	pthread_mutex_t sq_lock, rq_lock;	/* posters */
+	struct ibv_qp_cap cap;		/* granted */
 	struct rb_ring *sq, *rq;
 	size_t sq_bytes, rq_bytes;
 	int doorbell;			/* eventfd to wake the engine */
+	uint32_t async_handed;		/* as rbc_cq's */
 	LIST_ENTRY(rbc_qp) link;	/* in its context's list */
 };
 
@@ -87,7 +97,9 @@ struct rbc_srq {
 	pthread_mutex_t lock;		/* posters and resize */
 	struct rb_ring *ring;
 	size_t ring_bytes;
+	uint32_t max_sge;		/* granted */
 	int doorbell;			/* eventfd to wake the engine */
+	uint32_t async_handed;		/* as rbc_cq's */
 	LIST_ENTRY(rbc_srq) link;	/* in its context's list */
 };
 
@@ -144,6 +156,14 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 /* The data-path ops of struct ibv_context_ops for CQs (cq.c). */
 int rbc_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc);
 int rbc_req_notify_cq(struct ibv_cq *cq, int solicited_only);
+
+/* ... and for posting work (post.c). */
+int rbc_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr,
+		  struct ibv_send_wr **bad_wr);
+int rbc_post_recv(struct ibv_qp *qp, struct ibv_recv_wr *wr,
+		  struct ibv_recv_wr **bad_wr);
+int rbc_post_srq_recv(struct ibv_srq *srq, struct ibv_recv_wr *wr,
+		      struct ibv_recv_wr **bad_wr);
 
 /* The *_str tables and rate conversions live in strings.c; nothing shared. */
 

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -213,7 +214,7 @@ RB_EXPORT int ibv_destroy_cq(struct ibv_cq *ibcq)
 	Rdmabroker__CqDestroyReq body = RDMABROKER__CQ_DESTROY_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
-	uint32_t reported;
+	uint32_t reported, async;
 	int ret;
 
 	body.handle = ibcq->handle;
@@ -222,18 +223,22 @@ RB_EXPORT int ibv_destroy_cq(struct ibv_cq *ibcq)
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;	/* EBUSY while a QP uses it; the CQ stays */
-	reported = reply->cq_destroy->comp_events_reported;
 	rb_rpc_reply_free(reply);
 
-	/* As libibverbs: every event handed out must have been acked. */
-	pthread_mutex_lock(&ibcq->mutex);
-	while (ibcq->comp_events_completed < reported)
-		pthread_cond_wait(&ibcq->cond, &ibcq->mutex);
-	pthread_mutex_unlock(&ibcq->mutex);
-
+	/*
+	 * As libibverbs: every event handed out must have been acked.  Once
+	 * off the list no more are; ones still unread are dropped when read.
+	 */
 	pthread_mutex_lock(&c->cq_lock);
 	LIST_REMOVE(cq, link);
+	reported = cq->comp_handed;
+	async = cq->async_handed;
 	pthread_mutex_unlock(&c->cq_lock);
+	pthread_mutex_lock(&ibcq->mutex);
+	while (ibcq->comp_events_completed < reported ||
+	       ibcq->async_events_completed < async)
+		pthread_cond_wait(&ibcq->cond, &ibcq->mutex);
+	pthread_mutex_unlock(&ibcq->mutex);
 	if (ibcq->channel) {
 		pthread_mutex_lock(&ibcq->context->mutex);
 		ibcq->channel->refcnt--;
@@ -286,7 +291,16 @@ int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 	/* Release: the producer may reuse the slots once it sees cons. */
 	if (n)
 		__atomic_store_n(&r->cons, cons + (uint32_t)n, __ATOMIC_RELEASE);
+	cq->empty_polls = n ? 0 : cq->empty_polls + 1;
 	pthread_mutex_unlock(&cq->lock);
+	/*
+	 * A program that spins on an empty CQ may hold the core the engine
+	 * needs to produce what it waits for (2 cores, 3 spinners in a
+	 * ping-pong): every RBC_POLL_YIELD-th empty poll in a row gives the
+	 * core away.  A poll that finds completions never makes a syscall.
+	 */
+	if (!n && !(cq->empty_polls % RBC_POLL_YIELD))
+		sched_yield();
 	return n;
 }
 
@@ -300,8 +314,10 @@ int rbc_req_notify_cq(struct ibv_cq *ibcq, int solicited_only)
 	/* A plain arm widens an earlier solicited-only one. */
 	if (!solicited_only)
 		__atomic_fetch_and(&cq->ring->flags, ~RB_RING_ARMED_SOLICITED,
-				   __ATOMIC_RELEASE);
-	__atomic_fetch_or(&cq->ring->flags, bits, __ATOMIC_RELEASE);
+				   __ATOMIC_SEQ_CST);
+	/* seq_cst: a poll after arming sees any CQE the engine published
+	 * before it could see the arm (see cq_push in daemon/engine.c). */
+	__atomic_fetch_or(&cq->ring->flags, bits, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&cq->lock);
 	return 0;
 }
@@ -314,22 +330,23 @@ RB_EXPORT int ibv_get_cq_event(struct ibv_comp_channel *channel,
 	struct rbc_cq *p;
 	ssize_t n;
 
-	n = read(channel->fd, &ev, sizeof(ev));
-	if (n < 0)
-		return -1;	/* errno: EAGAIN on an O_NONBLOCK channel, ... */
-	if (n != (ssize_t)sizeof(ev)) {
-		errno = EIO;	/* 0: the daemon is gone */
-		return -1;
-	}
-	pthread_mutex_lock(&c->cq_lock);
-	LIST_FOREACH(p, &c->cqs, link)
-		if (p->cq.handle == ev.cq_handle)
-			break;
-	pthread_mutex_unlock(&c->cq_lock);
-	if (!p) {
-		errno = EIO;
-		return -1;
-	}
+	do {
+		n = read(channel->fd, &ev, sizeof(ev));
+		if (n < 0)
+			return -1;	/* errno: EAGAIN on an O_NONBLOCK channel, ... */
+		if (n != (ssize_t)sizeof(ev)) {
+			errno = EIO;	/* 0: the daemon is gone */
+			return -1;
+		}
+		pthread_mutex_lock(&c->cq_lock);
+		LIST_FOREACH(p, &c->cqs, link)
+			if (p->cq.handle == ev.cq_handle)
+				break;
+		if (p)
+			p->comp_handed++;
+		pthread_mutex_unlock(&c->cq_lock);
+		/* An event for a CQ destroyed since is dropped, as uverbs does. */
+	} while (!p);
 	*cq = rbc_ibv_cq(p);
 	*cq_context = p->cq.cq_context;
 	return 0;

@@ -616,36 +616,7 @@ RB_EXPORT int ibv_get_pkey_index(struct ibv_context *context, uint8_t port_num,
 
 /* ------------------------------------------------------------ contexts */
 
-/*
- * The data-path entries of struct ibv_context_ops, which the inline
- * ibv_post_send() etc. call through an object's context.  No object exists
- * that could reach them yet; they fail the way a provider without the
- * operation does.
- */
-static int rbc_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr,
-			 struct ibv_send_wr **bad_wr)
-{
-	(void)qp;
-	*bad_wr = wr;
-	return EOPNOTSUPP;
-}
-
-static int rbc_post_recv(struct ibv_qp *qp, struct ibv_recv_wr *wr,
-			 struct ibv_recv_wr **bad_wr)
-{
-	(void)qp;
-	*bad_wr = wr;
-	return EOPNOTSUPP;
-}
-
-static int rbc_post_srq_recv(struct ibv_srq *srq, struct ibv_recv_wr *wr,
-			     struct ibv_recv_wr **bad_wr)
-{
-	(void)srq;
-	*bad_wr = wr;
-	return EOPNOTSUPP;
-}
-
+/* Memory windows: not on the soft device, as a provider without them. */
 static struct ibv_mw *rbc_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type)
 {
 	(void)pd; (void)type;

@@ -91,6 +91,9 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	}
 	/* As libibverbs: the caller learns what it was granted. */
 	cap_from_pb(&attr->cap, reply->qp_create->cap);
+	qp->cap = attr->cap;
+	pthread_mutex_init(&qp->sq_lock, NULL);
+	pthread_mutex_init(&qp->rq_lock, NULL);
 	qp->qp.context = pd->context;
 	qp->qp.qp_context = attr->qp_context;
 	qp->qp.pd = pd;
@@ -279,19 +282,21 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;
-	reported = reply->qp_destroy->events_reported;
 	rb_rpc_reply_free(reply);
 	/* As libibverbs: every async event handed out must have been acked. */
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_REMOVE(qp, link);
+	reported = qp->async_handed;
+	pthread_mutex_unlock(&c->cq_lock);
 	pthread_mutex_lock(&ibqp->mutex);
 	while (ibqp->events_completed < reported)
 		pthread_cond_wait(&ibqp->cond, &ibqp->mutex);
 	pthread_mutex_unlock(&ibqp->mutex);
-	pthread_mutex_lock(&c->cq_lock);
-	LIST_REMOVE(qp, link);
-	pthread_mutex_unlock(&c->cq_lock);
 	munmap(qp->sq, qp->sq_bytes);
 	munmap(qp->rq, qp->rq_bytes);
 	close(qp->doorbell);
+	pthread_mutex_destroy(&qp->sq_lock);
+	pthread_mutex_destroy(&qp->rq_lock);
 	pthread_mutex_destroy(&ibqp->mutex);
 	pthread_cond_destroy(&ibqp->cond);
 	free(qp);

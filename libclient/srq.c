@@ -56,6 +56,7 @@ RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
 	/* As libibverbs: the caller learns what it was granted. */
 	attr->attr.max_wr = reply->srq_create->max_wr;
 	attr->attr.max_sge = reply->srq_create->max_sge;
+	srq->max_sge = attr->attr.max_sge;
 	srq->srq.context = pd->context;
 	srq->srq.srq_context = attr->srq_context;
 	srq->srq.pd = pd;
@@ -150,15 +151,15 @@ RB_EXPORT int ibv_destroy_srq(struct ibv_srq *ibsrq)
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;	/* EBUSY while a QP uses it */
-	reported = reply->srq_destroy->events_reported;
 	rb_rpc_reply_free(reply);
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_REMOVE(srq, link);
+	reported = srq->async_handed;
+	pthread_mutex_unlock(&c->cq_lock);
 	pthread_mutex_lock(&ibsrq->mutex);
 	while (ibsrq->events_completed < reported)
 		pthread_cond_wait(&ibsrq->cond, &ibsrq->mutex);
 	pthread_mutex_unlock(&ibsrq->mutex);
-	pthread_mutex_lock(&c->cq_lock);
-	LIST_REMOVE(srq, link);
-	pthread_mutex_unlock(&c->cq_lock);
 	munmap(srq->ring, srq->ring_bytes);
 	close(srq->doorbell);
 	pthread_mutex_destroy(&srq->lock);
