@@ -276,7 +276,7 @@ int cq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 {
 	Rdmabroker__CqDestroyReply *m = reply_alloc(rep, sizeof(*m));
 	struct rb_res *r;
-	uint32_t reported, async;
+	uint32_t reported;
 	int ret;
 
 	if (!m)
@@ -285,14 +285,11 @@ int cq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 	if (!r)
 		return -EINVAL;
 	reported = ((struct rb_cq *)r)->comp_events_reported;
-	async = ((struct rb_cq *)r)->async_events_reported;
 	ret = res_remove(r, rep);
 	if (ret < 0)
 		return ret;
 	rdmabroker__cq_destroy_reply__init(m);
 	m->comp_events_reported = reported;
-	m->has_async_events_reported = 1;
-	m->async_events_reported = async;
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_CQ_DESTROY;
 	rep->msg.cq_destroy = m;
 	return 0;

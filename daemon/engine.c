@@ -298,9 +298,8 @@ static void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 			__atomic_fetch_or(&r->flags, RB_RING_OVERRUN, __ATOMIC_RELAXED);
 			log_info("client %" PRIu64 ": CQ %#" PRIx32 " overrun, completion lost",
 				 cq->res.owner->id, cq->res.handle);
-			if (session_async_event(cq->res.owner, IBV_EVENT_CQ_ERR,
-						RB_ASYNC_CQ, cq->res.handle))
-				cq->async_events_reported++;
+			session_async_event(cq->res.owner, IBV_EVENT_CQ_ERR,
+					    RB_ASYNC_CQ, cq->res.handle);
 		}
 		return;
 	}

@@ -45,8 +45,7 @@ struct rb_cq {
 	uint32_t entries;		/* of the ring, as created */
 	uint32_t prod;			/* the engine's producer index */
 	bool overrun;			/* IBV_EVENT_CQ_ERR sent, not yet cleared */
-	uint32_t comp_events_reported;
-	uint32_t async_events_reported;
+	uint32_t comp_events_reported;	/* sent (the client counts its own) */
 };
 
 struct rb_srq {

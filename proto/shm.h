@@ -2,8 +2,7 @@
 /*
  * The shared-memory queue ABI between librdmabroker and rdmabrokerd.
  *
- * Every queue (CQ; later SQ, RQ, SRQ and the async-event queue) is one
- * ring in one memfd that the daemon creates, sizes, seals against
+ * Every queue (CQ, SQ, RQ, SRQ) is one ring in one memfd that the daemon creates, sizes, seals against
  * shrinking and growing, maps, and passes to the client with SCM_RIGHTS
  * in the reply that creates the queue.  The mapping starts with struct
  * rb_ring (one page), followed by `entries` slots of `entry_size` bytes.
@@ -26,7 +25,14 @@
  * consumes.  While the engine polls, posting is a store to `prod` and
  * nothing else; before the engine sleeps it sets RB_RING_NEED_WAKEUP, and a
  * client that sees it after publishing `prod` writes 1 to the queue's
- * eventfd doorbell (the io_uring SQPOLL pattern).
+ * eventfd doorbell (the io_uring SQPOLL pattern).  Both sides store, then
+ * fence (seq_cst), then load, so one of them always sees the other.  The
+ * engine sets it on an SQ when it stops polling that QP, and on an RQ only
+ * while the QP is in ERR (receives posted then must flush at once); it
+ * never sets it on an SRQ, whose receives wait for a sender anyway.
+ *
+ * An SQ slot stays the client's to reuse only once `cons` passes it, i.e.
+ * once the engine has completed the WR (or found it unsignaled and done).
  *
  * Any change to these layouts bumps RB_SHM_ABI_VERSION; the daemon stamps
  * it in every ring and the library refuses a ring it does not know.

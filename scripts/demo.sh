@@ -1,7 +1,8 @@
 #!/bin/bash
 # Try rdmabroker on this machine: install what is missing, build in _build/,
 # start a private rdmabrokerd with the soft device, and run unmodified
-# rdma-core programs (Debian's ibverbs-utils) through it, printing each step.
+# rdma-core programs (Debian's ibverbs-utils: ibv_devinfo and the RC, UD
+# and SRQ ping-pongs) through it, printing each step.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +59,28 @@ step "rdmab-run ibv_devinfo -v"
 
 step "rdmactl dev"
 "$rdmactl" dev
+
+# Two processes, one daemon: the server waits on a TCP port for the
+# client's QP number and GID, then they ping-pong 1000 messages each way
+# through the soft device, checking every byte (-c).
+pingpong() {
+	local prog=$1 port=$2; shift 2
+	step "rdmab-run $prog -d rbsoft0 -g 0 $*   (server and client, unmodified /usr/bin/$prog)"
+	"$run" "$prog" -d rbsoft0 -g 0 -p "$port" "$@" > "$tmp/server.out" 2>&1 &
+	local server=$!
+	sleep 0.5
+	echo "client:"
+	"$run" "$prog" -d rbsoft0 -g 0 -p "$port" "$@" localhost 2>&1 | sed 's/^/    /'
+	wait "$server"
+	echo "server:"
+	sed 's/^/    /' "$tmp/server.out"
+}
+pingpong ibv_rc_pingpong 18515 -c
+pingpong ibv_ud_pingpong 18516
+pingpong ibv_srq_pingpong 18517 -q 4
+
+step "rdmactl res  (what the ping-pongs held is gone with them)"
+"$rdmactl" res
 
 step "rdmactl status"
 "$rdmactl" status
