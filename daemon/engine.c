@@ -368,13 +368,25 @@ static void qp_deactivate(struct rb_qp *qp)
 	TAILQ_REMOVE(&eng.active, qp, active_link);
 }
 
+/*
+ * The SQ's producer index as far as the engine takes it: within a ring
+ * of our consumer, and never behind what we already took (a client that
+ * moves prod back gets nothing new, not four billion WQEs).
+ */
+static uint32_t sq_prod(struct rb_qp *qp)
+{
+	uint32_t prod = client_prod(qp->sq, qp->sq_cons, qp->sq_entries);
+
+	return prod - qp->sq_cons < qp->sq_exec - qp->sq_cons ? qp->sq_exec : prod;
+}
+
 static bool qp_sq_has_work(struct rb_qp *qp)
 {
 	enum ibv_qp_state st = qp->attr.qp_state;
 
 	if (st != IBV_QPS_RTS && st != IBV_QPS_ERR)
 		return false;
-	return client_prod(qp->sq, qp->sq_cons, qp->sq_entries) != qp->sq_exec;
+	return sq_prod(qp) != qp->sq_exec;
 }
 
 static bool qp_rq_has_work(struct rb_qp *qp)
@@ -1045,7 +1057,7 @@ static enum exec_result exec_wqe(struct rb_qp *qp, const union swqe *w,
 /* ERR: everything posted completes with IBV_WC_WR_FLUSH_ERR. */
 static bool qp_flush(struct rb_qp *qp)
 {
-	uint32_t prod = client_prod(qp->sq, qp->sq_cons, qp->sq_entries);
+	uint32_t prod = sq_prod(qp);
 	bool progress = false;
 
 	if (qp->rd_count)
@@ -1104,7 +1116,7 @@ static bool qp_step(struct rb_qp *qp)
 		return progress;
 	}
 	max_rd = qp->attr.max_rd_atomic ? qp->attr.max_rd_atomic : 1;
-	prod = client_prod(qp->sq, qp->sq_cons, qp->sq_entries);
+	prod = sq_prod(qp);
 	while (qp->sq_exec != prod) {
 		union swqe w;
 		struct rb_swqe_done *d = &qp->done[qp->sq_exec & (qp->sq_entries - 1)];
