@@ -1,1 +1,18 @@
-# tests/data.mk: see the tests it lists.
+# tests/data.mk: the data path through a real daemon (tests/client-data.sh).
+# tests/libdatatest.la holds the helpers every data-path test may share
+# (tests/datatest.h): link it with $(data_test_ldadd).
+data_test_cflags = $(client_test_cflags) -pthread
+data_test_ldadd = tests/libdatatest.la $(client_test_ldadd)
+
+check_LTLIBRARIES += tests/libdatatest.la
+tests_libdatatest_la_SOURCES = tests/datatest.c tests/datatest.h
+tests_libdatatest_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS)
+tests_libdatatest_la_LIBADD = libclient/librdmabroker.la
+
+check_PROGRAMS += tests/client-data
+tests_client_data_SOURCES = tests/client-data.c
+tests_client_data_CFLAGS = $(data_test_cflags)
+tests_client_data_LDFLAGS = $(AM_LDFLAGS) -pthread
+tests_client_data_LDADD = $(data_test_ldadd)
+TESTS += tests/client-data.sh
+EXTRA_DIST += tests/client-data.sh
