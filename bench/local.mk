@@ -1,1 +1,8 @@
 # bench/: benchmark programs and the short benchmark command.
+# shm-pingpong is the raw shared-memory floor that scripts/bench-quick.sh
+# sets beside ibv_rc_pingpong on the broker; it is never installed.
+noinst_PROGRAMS += bench/shm-pingpong
+bench_shm_pingpong_SOURCES = bench/shm-pingpong.c
+bench_shm_pingpong_CFLAGS = $(AM_CFLAGS)
+
+EXTRA_DIST += scripts/bench-quick.sh

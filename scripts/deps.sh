@@ -7,7 +7,7 @@ PACKAGES="
 autoconf automake libtool pkg-config make gcc binutils xz-utils
 libevent-dev libprotobuf-c-dev protobuf-c-compiler libsystemd-dev
 libibverbs-dev libjson-c-dev libcmocka-dev
-ibverbs-utils systemd mandoc python3 procps
+ibverbs-utils systemd mandoc python3 procps valgrind
 "
 
 missing=
