@@ -292,7 +292,8 @@ static void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 	uint32_t cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
 	uint32_t flags;
 
-	if (cq->prod - cons >= cq->entries) {
+	/* cqe slots, as granted (the ring has one more). */
+	if (cq->prod - cons >= cq->cqe) {
 		if (!cq->overrun) {
 			cq->overrun = true;
 			__atomic_fetch_or(&r->flags, RB_RING_OVERRUN, __ATOMIC_RELAXED);
@@ -1224,11 +1225,13 @@ void engine_qp_remove(struct rb_qp *qp)
 	/* Its RC peer finds out at once, as a NIC would on its next send. */
 	if (qp->type == IBV_QPT_RC && state_receives(qp->attr.qp_state)) {
 		peer = engine_qp_find(qp->attr.dest_qp_num);
+		/* Only a send already outstanding learns it by retrying out. */
 		if (peer && peer != qp && peer->type == IBV_QPT_RC &&
 		    peer->attr.dest_qp_num == qp->qp_num &&
 		    state_receives(peer->attr.qp_state))
 			qp_to_error(peer, IBV_EVENT_QP_FATAL, true,
-				    IBV_WC_RETRY_EXC_ERR);
+				    sq_prod(peer) != peer->sq_cons ?
+				    IBV_WC_RETRY_EXC_ERR : 0);
 	}
 	qp_deactivate(qp);
 	qp_discard(qp);

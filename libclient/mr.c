@@ -118,10 +118,39 @@ static void rbc_copy_pages(void *dst, const void *src, size_t len)
 		d[i] = s[i];
 }
 
+/*
+ * A forked child must not grow its parent's arena: both would append at
+ * the same offsets and share the pages of every later registration.  The
+ * child starts without an arena; the runs it inherited belong to the
+ * parent's regions, which it cannot use (its contexts are the parent's).
+ */
+static void rbc_arena_atfork_child(void)
+{
+	struct rbc_run *r;
+
+	pthread_mutex_init(&rbc_arena_lock, NULL);
+	if (rbc_arena_fd >= 0)
+		close(rbc_arena_fd);
+	rbc_arena_fd = -1;
+	rbc_arena_size = 0;
+	while ((r = TAILQ_FIRST(&rbc_runs))) {
+		TAILQ_REMOVE(&rbc_runs, r, link);
+		free(r);
+	}
+}
+
+static void rbc_arena_atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, rbc_arena_atfork_child);
+}
+
 static int rbc_arena_open(void)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	if (rbc_arena_fd >= 0)
 		return 0;
+	pthread_once(&once, rbc_arena_atfork_register);
 	rbc_arena_fd = memfd_create("rdmabroker-mr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (rbc_arena_fd < 0)
 		return -1;
