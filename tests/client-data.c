@@ -512,8 +512,9 @@ static void test_rc_atomics(void **state)
  * come in posting order, the responder's receive completions in the order
  * of the WRs that consume them, each once, and every write is in place.
  */
-static void test_rc_order(void **state)
+static void order_run(enum ibv_qp_type type)
 {
+	struct dt_qp_opts o = dt_qp_opts_default();
 	struct ibv_qp_cap cap = cap_std();
 	struct pair p;
 	struct dt_buf *sb, *rb, *wb;
@@ -523,10 +524,11 @@ static void test_rc_order(void **state)
 	uint64_t *sv, *rv, *wv;
 	int nrecv = 0, k = 0;
 
-	(void)state;
+	if (type == IBV_QPT_UC)
+		o.access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
 	cap.max_send_wr = 2 * ORDER_BATCH;
 	cap.max_recv_wr = ORDER_N;
-	p = pair_make(IBV_QPT_RC, 2 * ORDER_N, cap, 0, NULL);
+	p = pair_make(type, 2 * ORDER_N, cap, 0, &o);
 	sb = buf(p.a, ORDER_N * 8, IBV_ACCESS_LOCAL_WRITE);
 	rb = buf(p.b, ORDER_N * 8, IBV_ACCESS_LOCAL_WRITE);
 	wb = buf(p.b, ORDER_N * 8, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
@@ -601,6 +603,19 @@ static void test_rc_order(void **state)
 	QUIET(p.b->rcq);
 	for (int i = 0; i < ORDER_N; i++)
 		assert_int_equal(wv[i], i % 4 == 1 || i % 4 == 2 ? sv[i] : UINT64_MAX);
+}
+
+static void test_rc_order(void **state)
+{
+	(void)state;
+	order_run(IBV_QPT_RC);
+}
+
+/* The same on UC (all four opcodes are UC opcodes). */
+static void test_uc_order(void **state)
+{
+	(void)state;
+	order_run(IBV_QPT_UC);
 }
 
 /* ------------------------------------------------------------ SGE lists */
@@ -1169,7 +1184,8 @@ static void test_ud(void **state)
 #define SRQ_NQP 3
 
 /*
- * One SRQ behind three RC QPs, each receiving from its own sender, and a
+ * One SRQ behind three RC QPs, each receiving from a sender in its own
+ * client (the first shares the plain sender's), and a
  * plain-RQ QP receiving the same SEND, SEND_WITH_IMM and
  * RDMA_WRITE_WITH_IMM: the SRQ completions equal the plain ones field by
  * field, with qp_num the receiving QP and src_qp its sender.
@@ -1182,10 +1198,10 @@ static void test_srq(void **state)
 	static const enum ibv_wc_opcode wcops[3] = {
 		IBV_WC_RECV, IBV_WC_RECV, IBV_WC_RECV_RDMA_WITH_IMM,
 	};
-	struct dt_node *a = node(64, false), *b = node(64, false);
+	struct dt_node *a = node(64, false), *b = node(64, false), *sn[SRQ_NQP];
 	struct ibv_srq *srq = srq_make(b, 64, 1);
 	struct ibv_qp *qa[SRQ_NQP], *qb[SRQ_NQP], *pa, *pb;
-	struct dt_buf *src = buf(a, 4096, IBV_ACCESS_LOCAL_WRITE);
+	struct dt_buf *src = buf(a, 4096, IBV_ACCESS_LOCAL_WRITE), *ssrc[SRQ_NQP];
 	struct dt_buf *rb = buf(b, 16 * 4096, IBV_ACCESS_LOCAL_WRITE);
 	struct dt_buf *prb = buf(b, 4096, IBV_ACCESS_LOCAL_WRITE);
 	struct dt_buf *wb = buf(b, 4096, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
@@ -1197,8 +1213,10 @@ static void test_srq(void **state)
 
 	(void)state;
 	for (int i = 0; i < SRQ_NQP; i++) {
+		sn[i] = i ? node(64, false) : a;
+		ssrc[i] = i ? buf(sn[i], 4096, IBV_ACCESS_LOCAL_WRITE) : src;
 		cap = cap_std();
-		qa[i] = qp(a, IBV_QPT_RC, &cap, NULL, NULL, 0);
+		qa[i] = qp(sn[i], IBV_QPT_RC, &cap, NULL, NULL, 0);
 		cap = cap_std();
 		cap.max_recv_wr = 0;
 		cap.max_recv_sge = 0;
@@ -1241,7 +1259,8 @@ static void test_srq(void **state)
 			CHECK_WC(&w, req_wc(1, op == 2 ? IBV_WC_RDMA_WRITE : IBV_WC_SEND, len, pa),
 				 DT_WC_REQ);
 			/* The same through the SRQ. */
-			assert_int_equal(post1(qa[i], 2, ops[op], SIG, src->p, len, src->mr->lkey,
+			memcpy(ssrc[i]->p, src->p, len);
+			assert_int_equal(post1(qa[i], 2, ops[op], SIG, ssrc[i]->p, len, ssrc[i]->mr->lkey,
 					       raddr_of(wb, 0), wb->mr->rkey, imm), 0);
 			POLL(b->rcq, &swc, 1);
 			slot = (int)swc.wr_id - 200;
@@ -1256,7 +1275,7 @@ static void test_srq(void **state)
 			w.qp_num = qb[i]->qp_num;
 			w.src_qp = qa[i]->qp_num;
 			CHECK_WC(&swc, w, DT_WC_RESP | DT_WC_DLID_BITS);
-			POLL(a->scq, &w, 1);
+			POLL(sn[i]->scq, &w, 1);
 			CHECK_WC(&w, req_wc(2, op == 2 ? IBV_WC_RDMA_WRITE : IBV_WC_SEND, len, qa[i]),
 				 DT_WC_REQ);
 			if (op < 2) {
@@ -1757,6 +1776,7 @@ int main(void)
 		T_(test_signaled),
 		T_(test_fence),
 		T_(test_uc),
+		T_(test_uc_order),
 		T_(test_ud),
 		T_(test_srq),
 		T_(test_srq_limit),
