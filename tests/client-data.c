@@ -940,28 +940,34 @@ static void test_signaled(void **state)
 /* ------------------------------------------------------------ FENCE */
 
 /*
- * One list {READ remote X -> local A, SEND from A}: without FENCE the peer
- * receives A's old contents, with FENCE on the SEND it receives X.  The
+ * One list {READ remote X -> local A, SEND from A}, of 4 KiB and of 64 KiB:
+ * without FENCE the peer receives A's old contents, with FENCE on the SEND
+ * it receives X.  The
  * same with {FETCH_AND_ADD -> A, SEND from A}.
  */
 static void test_fence(void **state)
 {
 	struct pair p = pair_make(IBV_QPT_RC, 64, cap_std(), 0, NULL);
-	const uint32_t n = 4096;
-	struct dt_buf *la = buf(p.a, n, IBV_ACCESS_LOCAL_WRITE);
-	struct dt_buf *x = buf(p.b, n + 64, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
+	const uint32_t nmax = 65536;	/* the largest response that lands late */
+	struct dt_buf *la = buf(p.a, nmax, IBV_ACCESS_LOCAL_WRITE);
+	struct dt_buf *x = buf(p.b, nmax + 64, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
 			       IBV_ACCESS_REMOTE_ATOMIC);
-	struct dt_buf *rb = buf(p.b, n, IBV_ACCESS_LOCAL_WRITE);
+	struct dt_buf *rb = buf(p.b, nmax, IBV_ACCESS_LOCAL_WRITE);
 	struct ibv_sge rsge, asge, ssge;
 	struct ibv_send_wr wr[2], *bad;
 	struct ibv_wc wc[2];
-	uint64_t *word = (uint64_t *)(x->p + n);
+	uint64_t *word = (uint64_t *)(x->p + nmax);
 
 	(void)state;
-	dt_fill(x->p, n, 71);
-	rsge = (struct ibv_sge){ .addr = (uintptr_t)la->p, .length = n, .lkey = la->mr->lkey };
+	dt_fill(x->p, nmax, 71);
 	asge = (struct ibv_sge){ .addr = (uintptr_t)la->p, .length = 8, .lkey = la->mr->lkey };
-	for (int fenced = 0; fenced < 2; fenced++) {
+	/* 4 KiB and 64 KiB READs, each unfenced then fenced. */
+	for (int run = 0; run < 4; run++) {
+		uint32_t n = run < 2 ? 4096 : nmax;
+		int fenced = run % 2;
+
+		rsge = (struct ibv_sge){ .addr = (uintptr_t)la->p, .length = n,
+					 .lkey = la->mr->lkey };
 		/* READ then SEND. */
 		dt_fill(la->p, n, 72);
 		memset(rb->p, 0, n);
@@ -996,7 +1002,7 @@ static void test_fence(void **state)
 		wr[0] = (struct ibv_send_wr){ .wr_id = 3, .next = &wr[1], .sg_list = &asge,
 					      .num_sge = 1, .opcode = IBV_WR_ATOMIC_FETCH_AND_ADD,
 					      .send_flags = SIG };
-		wr[0].wr.atomic.remote_addr = raddr_of(x, n);
+		wr[0].wr.atomic.remote_addr = raddr_of(x, nmax);
 		wr[0].wr.atomic.rkey = x->mr->rkey;
 		wr[0].wr.atomic.compare_add = 1;
 		wr[1].wr_id = 4;
