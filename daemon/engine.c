@@ -13,7 +13,7 @@
  *   other's (zero-copy: the daemon maps both sides' memfds), or through
  *   process_vm_readv/writev for memory a client could not re-back;
  * - answers anything wrong with the completion status a NIC gives (see the
- *   ERRORS list in librdmabroker(7)), and moves the QP to ERR, after which
+ *   COMPLETION ERRORS section of librdmabroker(7)), and moves the QP to ERR, after which
  *   every outstanding and new WR flushes.
  *
  * RDMA READ and atomic responses of up to RD_STAGE_MAX bytes land in the
@@ -440,7 +440,8 @@ static void qp_to_error(struct rb_qp *qp, enum ibv_event_type event,
 	qp->attr.cur_qp_state = IBV_QPS_ERR;
 	qp->rnr_wait = false;
 	evtimer_del(qp->ev_timer);
-	qp->err_status = first_status;
+	/* Only a WR not yet executed can be the one that retried out. */
+	qp->err_status = sq_prod(qp) != qp->sq_exec ? first_status : 0;
 	log_debug("client %" PRIu64 ": QP %#" PRIx32 " moved to ERR by the engine",
 		  qp->res.owner->id, qp->qp_num);
 	if (with_event)
@@ -1230,8 +1231,7 @@ void engine_qp_remove(struct rb_qp *qp)
 		    peer->attr.dest_qp_num == qp->qp_num &&
 		    state_receives(peer->attr.qp_state))
 			qp_to_error(peer, IBV_EVENT_QP_FATAL, true,
-				    sq_prod(peer) != peer->sq_cons ?
-				    IBV_WC_RETRY_EXC_ERR : 0);
+				    IBV_WC_RETRY_EXC_ERR);
 	}
 	qp_deactivate(qp);
 	qp_discard(qp);
