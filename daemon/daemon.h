@@ -39,6 +39,8 @@ struct rb_session {
 	int fd;
 	struct event *ev_read;
 	struct event *ev_write;
+	struct event *ev_kill;		/* session_kill: destroy, soon */
+	bool killed;			/* session_kill was called */
 
 	/* From SO_PEERCRED/SO_PEERGROUPS at accept, never from messages. */
 	pid_t pid;
@@ -107,6 +109,13 @@ void session_destroy(struct rb_session *s);
 int session_send(struct rb_session *s, uint16_t kind,
 		 const ProtobufCMessage *msg, int *fds, size_t nfds);
 void session_send_shutdown(struct rb_session *s, const char *reason);
+/*
+ * Disconnect a client that broke the protocol (or the shared-memory
+ * rules): logged, told, and destroyed from its own timer event, so that
+ * callers (the engine, mid-pass) never see the session freed under them.
+ * Until then s->killed is set and the engine leaves its objects alone.
+ */
+void session_kill(struct rb_session *s, const char *why);
 /*
  * Queue one async event (proto/shm.h) on the session's async fd; false
  * when it could not be (no device opened, or the client does not read its

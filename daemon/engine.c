@@ -89,6 +89,23 @@ static uint32_t client_prod(struct rb_ring *r, uint32_t cons, uint32_t entries)
 	return cons + ring_pending(r, cons, entries);
 }
 
+/*
+ * A producer index more than a ring ahead of our consumer: no honest
+ * client writes one (it would have overwritten WQEs not yet consumed).
+ * The client is disconnected; its objects go with it.
+ */
+static bool ring_wild(struct rb_ring *r, uint32_t cons, uint32_t entries,
+		      struct rb_session *owner, const char *what)
+{
+	char why[96];
+
+	if (__atomic_load_n(&r->prod, __ATOMIC_ACQUIRE) - cons <= entries)
+		return false;
+	snprintf(why, sizeof(why), "%s producer index past its ring", what);
+	session_kill(owner, why);
+	return true;
+}
+
 /* ------------------------------------------------------------ lookups */
 
 struct rb_qp *engine_qp_find(uint32_t qp_num)
@@ -351,7 +368,7 @@ static void qp_async(struct rb_qp *qp, enum ibv_event_type ev)
 
 static void qp_activate(struct rb_qp *qp)
 {
-	if (qp->active)
+	if (qp->active || qp->res.owner->killed)
 		return;
 	qp->active = true;
 	qp->last_work_ns = now_ns();
@@ -376,7 +393,11 @@ static void qp_deactivate(struct rb_qp *qp)
  */
 static uint32_t sq_prod(struct rb_qp *qp)
 {
-	uint32_t prod = client_prod(qp->sq, qp->sq_cons, qp->sq_entries);
+	uint32_t prod;
+
+	if (ring_wild(qp->sq, qp->sq_cons, qp->sq_entries, qp->res.owner, "an SQ"))
+		return qp->sq_exec;
+	prod = client_prod(qp->sq, qp->sq_cons, qp->sq_entries);
 
 	return prod - qp->sq_cons < qp->sq_exec - qp->sq_cons ? qp->sq_exec : prod;
 }
@@ -565,7 +586,9 @@ static bool recv_peek(struct rb_qp *dest, struct recv_take *t)
 		cons = dest->rq_cons;
 		t->max_sge = dest->cap.max_recv_sge;
 	}
-	if (client_prod(r, cons, entries) == cons)
+	if (ring_wild(r, cons, entries, srq ? srq->res.owner : dest->res.owner,
+		      srq ? "an SRQ" : "an RQ") ||
+	    client_prod(r, cons, entries) == cons)
 		return false;
 	if (size > sizeof(t->w.raw))
 		size = sizeof(t->w.raw);
@@ -710,6 +733,12 @@ static bool state_receives(enum ibv_qp_state s)
 	return s == IBV_QPS_RTR || s == IBV_QPS_RTS || s == IBV_QPS_SQD;
 }
 
+/* A QP that answers: receiving, and its client not being disconnected. */
+static bool qp_alive(const struct rb_qp *qp)
+{
+	return state_receives(qp->attr.qp_state) && !qp->res.owner->killed;
+}
+
 static uint32_t wc_opcode(uint32_t op)
 {
 	switch (op) {
@@ -796,7 +825,7 @@ static enum exec_result exec_ud(struct rb_qp *qp, const union swqe *w,
 	}
 	dest = engine_qp_find(w->hdr.remote_qpn & 0xffffff);
 	if (!dest || dest->type != IBV_QPT_UD || dest->dev != qp->dev ||
-	    !state_receives(dest->attr.qp_state))
+	    !qp_alive(dest))
 		return X_DONE;
 	qkey = (w->hdr.remote_qkey & 0x80000000u) ? qp->attr.qkey : w->hdr.remote_qkey;
 	if (dest->attr.qkey != qkey || !recv_peek(dest, &t))
@@ -967,8 +996,7 @@ static enum exec_result exec_wqe(struct rb_qp *qp, const union swqe *w,
 	if (qp->type != IBV_QPT_UD) {
 		dest = engine_qp_find(qp->attr.dest_qp_num);
 		if (!dest || dest->type != qp->type || dest->dev != qp->dev ||
-		    !state_receives(dest->attr.qp_state) ||
-		    dest->attr.dest_qp_num != qp->qp_num) {
+		    !qp_alive(dest) || dest->attr.dest_qp_num != qp->qp_num) {
 			/* Nobody answers: RC retries out, UC's packets vanish. */
 			if (rc)
 				d->status = IBV_WC_RETRY_EXC_ERR;
@@ -1080,7 +1108,8 @@ static bool qp_flush(struct rb_qp *qp)
 		progress = true;
 	}
 	sq_retire(qp);
-	if (!qp_srq(qp)) {
+	if (!qp_srq(qp) &&
+	    !ring_wild(qp->rq, qp->rq_cons, qp->rq_entries, qp->res.owner, "an RQ")) {
 		prod = client_prod(qp->rq, qp->rq_cons, qp->rq_entries);
 		while (qp->rq_cons != prod) {
 			struct rb_recv_wqe h;
@@ -1107,6 +1136,10 @@ static bool qp_step(struct rb_qp *qp)
 	bool progress = false;
 	uint32_t prod, max_rd;
 
+	if (qp->res.owner->killed) {
+		qp_deactivate(qp);	/* its session goes, and the QP with it */
+		return false;
+	}
 	if (qp->rd_count && qp->attr.qp_state != IBV_QPS_ERR) {
 		rd_land_all(qp, false);
 		progress = true;

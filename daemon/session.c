@@ -84,6 +84,13 @@ uint32_t session_count_uid(struct rb_daemon *d, uid_t uid)
 	return n;
 }
 
+static void session_kill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_destroy(arg);
+}
+
 void session_accept(struct rb_daemon *d, int fd)
 {
 	struct ucred cred;
@@ -124,13 +131,16 @@ void session_accept(struct rb_daemon *d, int fd)
 	s->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST,
 			       session_read_cb, s);
 	s->ev_write = event_new(d->base, fd, EV_WRITE, session_write_cb, s);
-	if (!s->usage || !s->ev_read || !s->ev_write ||
+	s->ev_kill = evtimer_new(d->base, session_kill_cb, s);
+	if (!s->usage || !s->ev_read || !s->ev_write || !s->ev_kill ||
 	    event_add(s->ev_read, NULL) < 0) {
 		log_err("accept: cannot watch client socket; connection dropped");
 		if (s->ev_read)
 			event_free(s->ev_read);
 		if (s->ev_write)
 			event_free(s->ev_write);
+		if (s->ev_kill)
+			event_free(s->ev_kill);
 		res_usage_put(d, s->usage);
 		free(s);
 		close(fd);
@@ -157,6 +167,21 @@ static void session_outq_free(struct rb_session *s)
 	s->outq_len = 0;
 }
 
+
+void session_kill(struct rb_session *s, const char *why)
+{
+	static const struct timeval now;
+
+	if (s->killed)
+		return;
+	s->killed = true;
+	log_warn("client %" PRIu64 " (pid %d comm %s) disconnected: %s", s->id,
+		 (int)s->pid, s->comm, why);
+	session_send_shutdown(s, why);
+	session_async_event(s, IBV_EVENT_DEVICE_FATAL, RB_ASYNC_DEVICE, 0);
+	event_add(s->ev_kill, &now);
+}
+
 void session_destroy(struct rb_session *s)
 {
 	struct rb_daemon *d;
@@ -168,6 +193,7 @@ void session_destroy(struct rb_session *s)
 	d->nsessions--;
 	event_free(s->ev_read);
 	event_free(s->ev_write);
+	event_free(s->ev_kill);
 	session_outq_free(s);
 	close(s->fd);
 	if (s->async_fd >= 0)

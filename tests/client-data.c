@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The data path of the soft device through librdmabroker and a real daemon
- * (tests/client-data.sh), checked against the contract in
- * /work/notes/semantics.md.  Every case uses two or more clients (device
+ * (tests/client-data.sh), checked against the contract in librdmabroker(7)
+ * (THE DATA PATH, COMPLETION ERRORS).  Every case uses two or more clients (device
  * contexts, i.e. daemon connections) with their own PD, MRs and CQs, QPs
  * brought to RTS, and checks data byte for byte and every defined field of
  * every completion on both sides.  A missing completion fails after

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The data path of the soft device (tests/client-data.c) against
-# /work/notes/semantics.md: every opcode on RC, UC and UD, ordering, SGE
+# librdmabroker(7) (THE DATA PATH): every opcode on RC, UC and UD, ordering, SGE
 # lists, inline, FENCE, SRQ, completion channels, threads, extended CQ.
 # The daemon must survive it with no error in its log.
 . "$top_srcdir/tests/lib.sh"

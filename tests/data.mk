@@ -16,3 +16,11 @@ tests_client_data_LDFLAGS = $(AM_LDFLAGS) -pthread
 tests_client_data_LDADD = $(data_test_ldadd)
 TESTS += tests/client-data.sh
 EXTRA_DIST += tests/client-data.sh
+
+# A client that writes its rings by hand (it reaches into libclient/client.h).
+check_PROGRAMS += tests/client-hostile
+tests_client_hostile_SOURCES = tests/client-hostile.c
+tests_client_hostile_CFLAGS = $(data_test_cflags) $(PROTOBUF_C_CFLAGS)
+tests_client_hostile_LDADD = $(data_test_ldadd)
+TESTS += tests/client-hostile.sh
+EXTRA_DIST += tests/client-hostile.sh
