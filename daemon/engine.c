@@ -1213,21 +1213,50 @@ static void qp_timer_cb(evutil_socket_t fd, short what, void *arg)
 	qp_activate(arg);
 }
 
+/* The peer went away a transport timeout ago: what a NIC concludes. */
+static void qp_lost_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rb_qp *qp = arg;
+
+	(void)fd;
+	(void)what;
+	if (state_receives(qp->attr.qp_state))
+		qp_to_error(qp, IBV_EVENT_QP_FATAL, true, IBV_WC_RETRY_EXC_ERR);
+}
+
+/*
+ * How long a NIC takes to give up on a silent peer: the local ACK timeout
+ * (4.096 us << timeout) times retry_cnt + 1, within 50 ms .. 4 s (timeout
+ * 0, "wait forever", gets the 4 s).
+ */
+static uint64_t qp_lost_delay_us(const struct rb_qp *qp)
+{
+	uint64_t us = qp->attr.timeout ? (4096ull << qp->attr.timeout) / 1000 : 4000000;
+
+	us *= (uint64_t)qp->attr.retry_cnt + 1;
+	if (us < 50000)
+		us = 50000;
+	return us > 4000000 ? 4000000 : us;
+}
+
 int engine_qp_add(struct rb_qp *qp)
 {
 	qp->done = calloc(qp->sq_entries, sizeof(*qp->done));
 	qp->ev_bell = event_new(eng.base, qp->doorbell, EV_READ | EV_PERSIST,
 				qp_bell_cb, qp);
 	qp->ev_timer = evtimer_new(eng.base, qp_timer_cb, qp);
-	if (!qp->done || !qp->ev_bell || !qp->ev_timer ||
+	qp->ev_lost = evtimer_new(eng.base, qp_lost_cb, qp);
+	if (!qp->done || !qp->ev_bell || !qp->ev_timer || !qp->ev_lost ||
 	    event_add(qp->ev_bell, NULL) < 0) {
 		free(qp->done);
 		if (qp->ev_bell)
 			event_free(qp->ev_bell);
 		if (qp->ev_timer)
 			event_free(qp->ev_timer);
+		if (qp->ev_lost)
+			event_free(qp->ev_lost);
 		qp->done = NULL;
-		qp->ev_bell = qp->ev_timer = NULL;
+		qp->ev_bell = qp->ev_timer = qp->ev_lost = NULL;
 		return -ENOMEM;
 	}
 	hash_insert(&eng.qps, &qp->node, qp->qp_num);
@@ -1247,6 +1276,7 @@ static void qp_discard(struct rb_qp *qp)
 	}
 	qp->rnr_wait = false;
 	evtimer_del(qp->ev_timer);
+	evtimer_del(qp->ev_lost);
 	qp->err_status = 0;
 }
 
@@ -1256,21 +1286,37 @@ void engine_qp_remove(struct rb_qp *qp)
 
 	if (!qp->done)
 		return;		/* never added */
-	/* Its RC peer finds out at once, as a NIC would on its next send. */
+	/*
+	 * Its RC peer: a send it posts fails at once (nobody answers), and
+	 * after its transport timeout it goes to ERR anyway, as if a NIC had
+	 * given up on the silence; until then the completions it has not
+	 * polled yet, and its posted receives, are left alone, as on a NIC
+	 * (a ping-pong that exits first must not fail its partner's last poll).
+	 */
 	if (qp->type == IBV_QPT_RC && state_receives(qp->attr.qp_state)) {
 		peer = engine_qp_find(qp->attr.dest_qp_num);
-		/* Only a send already outstanding learns it by retrying out. */
 		if (peer && peer != qp && peer->type == IBV_QPT_RC &&
 		    peer->attr.dest_qp_num == qp->qp_num &&
-		    state_receives(peer->attr.qp_state))
-			qp_to_error(peer, IBV_EVENT_QP_FATAL, true,
-				    IBV_WC_RETRY_EXC_ERR);
+		    state_receives(peer->attr.qp_state)) {
+			uint64_t us = qp_lost_delay_us(peer);
+			struct timeval tv = { .tv_sec = (time_t)(us / 1000000),
+					      .tv_usec = (suseconds_t)(us % 1000000) };
+
+			evtimer_add(peer->ev_lost, &tv);
+			/* No more RNR NAKs come: a send waiting on one now
+			 * waits for the transport timeout like the rest. */
+			if (peer->rnr_wait) {
+				evtimer_del(peer->ev_timer);
+				peer->rnr_deadline_ns = UINT64_MAX;
+			}
+		}
 	}
 	qp_deactivate(qp);
 	qp_discard(qp);
 	hash_remove(&eng.qps, &qp->node);
 	event_free(qp->ev_bell);
 	event_free(qp->ev_timer);
+	event_free(qp->ev_lost);
 	free(qp->done);
 	free(qp->rd);
 	qp->done = NULL;

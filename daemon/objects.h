@@ -118,6 +118,7 @@ struct rb_qp {
 	/* The engine's state (engine.c). */
 	struct event *ev_bell;		/* the doorbell, read by libevent */
 	struct event *ev_timer;		/* RNR retry */
+	struct event *ev_lost;		/* the RC peer is gone: ERR when it fires */
 	TAILQ_ENTRY(rb_qp) active_link;	/* in the engine's poll set */
 	bool active;
 	uint64_t last_work_ns;

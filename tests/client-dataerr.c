@@ -1032,8 +1032,9 @@ static void test_cq_overrun(void **state)
 
 /*
  * The peer of a QP is destroyed while that QP has a SEND retrying RNR, a
- * SEND behind it and two receives: IBV_EVENT_QP_FATAL at once, the first
- * SEND completes IBV_WC_RETRY_EXC_ERR, the rest flush, state ERR.
+ * SEND behind it and two receives: IBV_EVENT_QP_FATAL after its transport
+ * timeout (no RNR NAK comes any more), the first SEND completes
+ * IBV_WC_RETRY_EXC_ERR, the rest flush, state ERR.
  */
 static void test_peer_destroyed(void **state)
 {
