@@ -751,24 +751,6 @@ static uint32_t wc_opcode(uint32_t op)
 	}
 }
 
-static bool op_valid(enum ibv_qp_type type, uint32_t op)
-{
-	switch (op) {
-	case IBV_WR_SEND:
-	case IBV_WR_SEND_WITH_IMM:
-		return true;
-	case IBV_WR_RDMA_WRITE:
-	case IBV_WR_RDMA_WRITE_WITH_IMM:
-		return type != IBV_QPT_UD;
-	case IBV_WR_RDMA_READ:
-	case IBV_WR_ATOMIC_CMP_AND_SWP:
-	case IBV_WR_ATOMIC_FETCH_AND_ADD:
-		return type == IBV_QPT_RC;
-	default:
-		return false;
-	}
-}
-
 static bool op_is_rd_atomic(uint32_t op)
 {
 	return op == IBV_WR_RDMA_READ || op == IBV_WR_ATOMIC_CMP_AND_SWP ||
@@ -989,7 +971,7 @@ static enum exec_result exec_wqe(struct rb_qp *qp, const union swqe *w,
 	uint64_t len = 0;
 	bool rc = qp->type == IBV_QPT_RC, failed = false;
 
-	if (!op_valid(qp->type, op)) {
+	if (!rb_send_opcode_ok(qp->type, op)) {
 		d->status = IBV_WC_LOC_QP_OP_ERR;
 		return X_DONE;
 	}

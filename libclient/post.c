@@ -39,31 +39,13 @@ static void ring_doorbell(struct rb_ring *r, int doorbell)
 	}
 }
 
-static bool send_opcode_ok(enum ibv_qp_type type, enum ibv_wr_opcode op)
-{
-	switch (op) {
-	case IBV_WR_SEND:
-	case IBV_WR_SEND_WITH_IMM:
-		return true;
-	case IBV_WR_RDMA_WRITE:
-	case IBV_WR_RDMA_WRITE_WITH_IMM:
-		return type == IBV_QPT_RC || type == IBV_QPT_UC;
-	case IBV_WR_RDMA_READ:
-	case IBV_WR_ATOMIC_CMP_AND_SWP:
-	case IBV_WR_ATOMIC_FETCH_AND_ADD:
-		return type == IBV_QPT_RC;
-	default:
-		return false;
-	}
-}
-
 /* Fill the slot for wr; 0 or EINVAL. */
 static int send_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
 			 const struct ibv_send_wr *wr)
 {
 	struct rb_sge *sge = (struct rb_sge *)(w + 1);
 
-	if (!send_opcode_ok(qp->qp.qp_type, wr->opcode) || wr->num_sge < 0)
+	if (!rb_send_opcode_ok(qp->qp.qp_type, wr->opcode) || wr->num_sge < 0)
 		return EINVAL;
 	memset(w, 0, sizeof(*w));
 	w->wr_id = wr->wr_id;

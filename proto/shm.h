@@ -40,8 +40,11 @@
 #ifndef RB_PROTO_SHM_H
 #define RB_PROTO_SHM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <infiniband/verbs.h>
 
 #define RB_SHM_ABI_VERSION	1
 #define RB_RING_MAGIC		0x47525242u	/* "RBRG" */
@@ -202,6 +205,29 @@ struct rb_async_event {
 };
 
 _Static_assert(sizeof(struct rb_async_event) == 16, "async event layout");
+
+/*
+ * The send opcodes a QP type has (RC all five kinds, UC SEND and WRITE,
+ * UD SEND): the library refuses others at post time with EINVAL, and the
+ * engine answers a WQE with any other opcode IBV_WC_LOC_QP_OP_ERR.
+ */
+static inline bool rb_send_opcode_ok(enum ibv_qp_type type, uint32_t op)
+{
+	switch (op) {
+	case IBV_WR_SEND:
+	case IBV_WR_SEND_WITH_IMM:
+		return type == IBV_QPT_RC || type == IBV_QPT_UC || type == IBV_QPT_UD;
+	case IBV_WR_RDMA_WRITE:
+	case IBV_WR_RDMA_WRITE_WITH_IMM:
+		return type == IBV_QPT_RC || type == IBV_QPT_UC;
+	case IBV_WR_RDMA_READ:
+	case IBV_WR_ATOMIC_CMP_AND_SWP:
+	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+		return type == IBV_QPT_RC;
+	default:
+		return false;
+	}
+}
 
 /* Bytes of a ring mapping with n slots of size bytes. */
 static inline size_t rb_ring_bytes(uint32_t n, uint32_t size)
