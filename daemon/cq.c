@@ -294,3 +294,60 @@ int cq_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 	rep->msg.cq_destroy = m;
 	return 0;
 }
+
+/* ------------------------------------------------------------ completions */
+
+static void cq_event(struct rb_cq *cq)
+{
+	struct rb_channel *ch = (struct rb_channel *)cq->res.deps[0];
+	struct rb_cq_event ev = { .cq_handle = cq->res.handle };
+
+	if (!ch)
+		return;
+	if (send(ch->fd, &ev, sizeof(ev), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	    (ssize_t)sizeof(ev))
+		cq->comp_events_reported++;
+	else
+		log_warn("client %" PRIu64 " (pid %d): completion event not delivered: %s",
+			 cq->res.owner->id, (int)cq->res.owner->pid, strerror(errno));
+}
+
+void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
+{
+	struct rb_ring *r = cq->ring;
+	uint32_t cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
+	uint32_t flags;
+
+	/* cqe slots, as granted (the ring has one more). */
+	if (cq->prod - cons >= cq->cqe) {
+		if (!cq->overrun) {
+			cq->overrun = true;
+			__atomic_fetch_or(&r->flags, RB_RING_OVERRUN, __ATOMIC_RELAXED);
+			log_info("client %" PRIu64 ": CQ %#" PRIx32 " overrun, completion lost",
+				 cq->res.owner->id, cq->res.handle);
+			session_async_event(cq->res.owner, IBV_EVENT_CQ_ERR,
+					    RB_ASYNC_CQ, cq->res.handle);
+		}
+		return;
+	}
+	cq->overrun = false;
+	memcpy(ring_slot(r, cq->entries, sizeof(*e), cq->prod), e, sizeof(*e));
+	cq->prod++;
+	/*
+	 * Publish, then read the arm flags: seq_cst, so that a client that
+	 * armed and then found the CQ empty is seen armed here (it arms with
+	 * a seq_cst RMW, then reads prod).
+	 */
+	__atomic_store_n(&r->prod, cq->prod, __ATOMIC_SEQ_CST);
+	flags = __atomic_load_n(&r->flags, __ATOMIC_SEQ_CST);
+	if (!(flags & RB_RING_ARMED))
+		return;
+	if ((flags & RB_RING_ARMED_SOLICITED) && !solicited &&
+	    e->status == IBV_WC_SUCCESS)
+		return;
+	flags = __atomic_fetch_and(&r->flags,
+				   ~(uint32_t)(RB_RING_ARMED | RB_RING_ARMED_SOLICITED),
+				   __ATOMIC_SEQ_CST);
+	if (flags & RB_RING_ARMED)
+		cq_event(cq);
+}

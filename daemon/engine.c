@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +42,7 @@
 #include "daemon/daemon.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
+#include "daemon/mem.h"
 #include "daemon/objects.h"
 #include "daemon/ring.h"
 
@@ -60,15 +60,9 @@
 static struct {
 	struct rb_daemon *d;
 	struct event_base *base;
-	struct rb_hash qps;		/* by QP number */
-	struct rb_hash lkeys, rkeys;	/* MRs */
 	TAILQ_HEAD(, rb_qp) active;	/* the poll set */
 	uint64_t now;			/* of this pass */
-	uint8_t bounce[64 * 1024];	/* CMA to CMA copies */
 } eng;
-
-#define container_of(p, type, member) \
-	((type *)(void *)((char *)(p) - __builtin_offsetof(type, member)))
 
 static uint64_t now_ns(void)
 {
@@ -77,7 +71,6 @@ static uint64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
-
 
 /*
  * The producer index of a ring the client produces into, as far as the
@@ -104,243 +97,6 @@ static bool ring_wild(struct rb_ring *r, uint32_t cons, uint32_t entries,
 	snprintf(why, sizeof(why), "%s producer index past its ring", what);
 	session_kill(owner, why);
 	return true;
-}
-
-/* ------------------------------------------------------------ lookups */
-
-struct rb_qp *engine_qp_find(uint32_t qp_num)
-{
-	struct rb_hnode *n = hash_first(&eng.qps, qp_num);
-
-	return n ? container_of(n, struct rb_qp, node) : NULL;
-}
-
-static struct rb_mr *mr_by_lkey(const struct rb_device *dev, uint32_t key)
-{
-	for (struct rb_hnode *n = hash_first(&eng.lkeys, key); n; n = hash_next(n)) {
-		struct rb_mr *mr = container_of(n, struct rb_mr, lnode);
-
-		if (mr->dev == dev)
-			return mr;
-	}
-	return NULL;
-}
-
-static struct rb_mr *mr_by_rkey(const struct rb_device *dev, uint32_t key)
-{
-	for (struct rb_hnode *n = hash_first(&eng.rkeys, key); n; n = hash_next(n)) {
-		struct rb_mr *mr = container_of(n, struct rb_mr, rnode);
-
-		if (mr->dev == dev)
-			return mr;
-	}
-	return NULL;
-}
-
-bool engine_key_used(const struct rb_device *dev, uint32_t key)
-{
-	return mr_by_lkey(dev, key) || mr_by_rkey(dev, key);
-}
-
-void engine_mr_add(struct rb_mr *mr)
-{
-	hash_insert(&eng.lkeys, &mr->lnode, mr->lkey);
-	hash_insert(&eng.rkeys, &mr->rnode, mr->rkey);
-}
-
-void engine_mr_remove(struct rb_mr *mr)
-{
-	hash_remove(&eng.lkeys, &mr->lnode);
-	hash_remove(&eng.rkeys, &mr->rnode);
-}
-
-/* ------------------------------------------------------------ memory */
-
-/*
- * A piece of memory the engine reads or writes: at ptr when the daemon
- * has it mapped (or it is the engine's own), else at addr in the MR
- * owner's address space (CMA).
- */
-struct seg {
-	uint8_t *ptr;
-	const struct rb_mr *mr;
-	uint64_t addr;
-	uint64_t len;
-};
-
-static void seg_in_mr(struct seg *s, const struct rb_mr *mr, uint64_t off,
-		      uint64_t len)
-{
-	s->mr = mr;
-	s->len = len;
-	s->addr = mr->addr + off;
-	s->ptr = mr->map ? (uint8_t *)mr->map + mr->map_skew + off : NULL;
-}
-
-static bool seg_fits(uint64_t base, uint64_t mr_len, uint64_t addr, uint64_t len)
-{
-	return addr >= base && len <= mr_len && addr - base <= mr_len - len;
-}
-
-/* A local SGE of qp: IBV_WC_SUCCESS or IBV_WC_LOC_PROT_ERR. */
-static int seg_local(const struct rb_qp *qp, const struct rb_sge *sge,
-		     uint32_t access, struct seg *out)
-{
-	const struct rb_mr *mr = mr_by_lkey(qp->dev, sge->lkey);
-
-	if (!mr || mr->res.deps[0] != qp->res.deps[0] ||
-	    (mr->access & access) != access ||
-	    !seg_fits(mr->addr, mr->length, sge->addr, sge->length))
-		return IBV_WC_LOC_PROT_ERR;
-	seg_in_mr(out, mr, sge->addr - mr->addr, sge->length);
-	return IBV_WC_SUCCESS;
-}
-
-/* [addr, addr + len) of an rkey at the responder dest: true if allowed. */
-static bool seg_remote(const struct rb_qp *dest, uint32_t rkey, uint64_t addr,
-		       uint64_t len, uint32_t access, struct seg *out)
-{
-	const struct rb_mr *mr = mr_by_rkey(dest->dev, rkey);
-
-	if (!mr || mr->res.deps[0] != dest->res.deps[0] ||
-	    !(mr->access & access) || !(dest->attr.qp_access_flags & access) ||
-	    !seg_fits(mr->iova, mr->length, addr, len))
-		return false;
-	seg_in_mr(out, mr, addr - mr->iova, len);
-	return true;
-}
-
-/* Copy n bytes between two pieces; 0, or -1 with *dst_failed set. */
-static int chunk_copy(const struct seg *d, uint64_t doff, const struct seg *s,
-		      uint64_t soff, size_t n, bool *dst_failed)
-{
-	struct iovec local, remote;
-
-	if (d->ptr && s->ptr) {
-		memmove(d->ptr + doff, s->ptr + soff, n);
-		return 0;
-	}
-	if (s->ptr) {
-		local = (struct iovec){ s->ptr + soff, n };
-		remote = (struct iovec){ (void *)(uintptr_t)(d->addr + doff), n };
-		*dst_failed = true;
-		return process_vm_writev(d->mr->pid, &local, 1, &remote, 1, 0) ==
-		       (ssize_t)n ? 0 : -1;
-	}
-	if (d->ptr) {
-		local = (struct iovec){ d->ptr + doff, n };
-		remote = (struct iovec){ (void *)(uintptr_t)(s->addr + soff), n };
-		*dst_failed = false;
-		return process_vm_readv(s->mr->pid, &local, 1, &remote, 1, 0) ==
-		       (ssize_t)n ? 0 : -1;
-	}
-	while (n) {
-		size_t k = n < sizeof(eng.bounce) ? n : sizeof(eng.bounce);
-		struct seg b = { .ptr = eng.bounce, .len = k };
-
-		if (chunk_copy(&b, 0, s, soff, k, dst_failed) < 0 ||
-		    chunk_copy(d, doff, &b, 0, k, dst_failed) < 0)
-			return -1;
-		n -= k;
-		soff += k;
-		doff += k;
-	}
-	return 0;
-}
-
-/* Copy len bytes from the src pieces to the dst pieces, in order. */
-static int seg_copy(const struct seg *dst, uint32_t nd, const struct seg *src,
-		    uint32_t ns, uint64_t len, bool *dst_failed)
-{
-	uint32_t di = 0, si = 0;
-	uint64_t doff = 0, soff = 0;
-
-	while (len) {
-		uint64_t n;
-
-		while (di < nd && doff == dst[di].len) {
-			di++;
-			doff = 0;
-		}
-		while (si < ns && soff == src[si].len) {
-			si++;
-			soff = 0;
-		}
-		if (di == nd || si == ns)
-			return -1;	/* callers size both sides first */
-		n = dst[di].len - doff;
-		if (src[si].len - soff < n)
-			n = src[si].len - soff;
-		if (len < n)
-			n = len;
-		if (chunk_copy(&dst[di], doff, &src[si], soff, n, dst_failed) < 0)
-			return -1;
-		doff += n;
-		soff += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------ completions */
-
-static void cq_event(struct rb_cq *cq)
-{
-	struct rb_channel *ch = (struct rb_channel *)cq->res.deps[0];
-	struct rb_cq_event ev = { .cq_handle = cq->res.handle };
-
-	if (!ch)
-		return;
-	if (send(ch->fd, &ev, sizeof(ev), MSG_DONTWAIT | MSG_NOSIGNAL) ==
-	    (ssize_t)sizeof(ev))
-		cq->comp_events_reported++;
-	else
-		log_warn("client %" PRIu64 " (pid %d): completion event not delivered: %s",
-			 cq->res.owner->id, (int)cq->res.owner->pid, strerror(errno));
-}
-
-/*
- * Write one completion.  A full CQ loses it and raises IBV_EVENT_CQ_ERR
- * once per overrun.  solicited: the sender asked for a solicited event.
- */
-static void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
-{
-	struct rb_ring *r = cq->ring;
-	uint32_t cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
-	uint32_t flags;
-
-	/* cqe slots, as granted (the ring has one more). */
-	if (cq->prod - cons >= cq->cqe) {
-		if (!cq->overrun) {
-			cq->overrun = true;
-			__atomic_fetch_or(&r->flags, RB_RING_OVERRUN, __ATOMIC_RELAXED);
-			log_info("client %" PRIu64 ": CQ %#" PRIx32 " overrun, completion lost",
-				 cq->res.owner->id, cq->res.handle);
-			session_async_event(cq->res.owner, IBV_EVENT_CQ_ERR,
-					    RB_ASYNC_CQ, cq->res.handle);
-		}
-		return;
-	}
-	cq->overrun = false;
-	memcpy(ring_slot(r, cq->entries, sizeof(*e), cq->prod), e, sizeof(*e));
-	cq->prod++;
-	/*
-	 * Publish, then read the arm flags: seq_cst, so that a client that
-	 * armed and then found the CQ empty is seen armed here (it arms with
-	 * a seq_cst RMW, then reads prod).
-	 */
-	__atomic_store_n(&r->prod, cq->prod, __ATOMIC_SEQ_CST);
-	flags = __atomic_load_n(&r->flags, __ATOMIC_SEQ_CST);
-	if (!(flags & RB_RING_ARMED))
-		return;
-	if ((flags & RB_RING_ARMED_SOLICITED) && !solicited &&
-	    e->status == IBV_WC_SUCCESS)
-		return;
-	flags = __atomic_fetch_and(&r->flags,
-				   ~(uint32_t)(RB_RING_ARMED | RB_RING_ARMED_SOLICITED),
-				   __ATOMIC_SEQ_CST);
-	if (flags & RB_RING_ARMED)
-		cq_event(cq);
 }
 
 static struct rb_cq *qp_send_cq(const struct rb_qp *qp)
@@ -523,8 +279,8 @@ static void rd_land_all(struct rb_qp *qp, bool flush)
 	while (qp->rd_count) {
 		struct rb_rd_resp *r = &qp->rd[qp->rd_head];
 		struct rb_swqe_done *d = &qp->done[r->index & (qp->sq_entries - 1)];
-		struct seg dst[RB_MAX_SGE_ENGINE];
-		struct seg src = { .ptr = r->data, .len = r->len };
+		struct mem_seg dst[RB_MAX_SGE_ENGINE];
+		struct mem_seg src = { .ptr = r->data, .len = r->len };
 		uint32_t nd = 0;
 		bool dst_failed = false;
 
@@ -535,11 +291,11 @@ static void rd_land_all(struct rb_qp *qp, bool flush)
 			for (uint32_t i = 0; i < r->num_sge && d->status == IBV_WC_SUCCESS; i++) {
 				if (!r->sge[i].length)
 					continue;
-				d->status = (uint32_t)seg_local(qp, &r->sge[i],
+				d->status = (uint32_t)mem_local(qp, &r->sge[i],
 							       IBV_ACCESS_LOCAL_WRITE, &dst[nd++]);
 			}
 			if (d->status == IBV_WC_SUCCESS &&
-			    seg_copy(dst, nd, &src, 1, r->len, &dst_failed) < 0)
+			    mem_copy(dst, nd, &src, 1, r->len, &dst_failed) < 0)
 				d->status = IBV_WC_LOC_PROT_ERR;
 			if (d->status != IBV_WC_SUCCESS)
 				flush = true;	/* the QP errs: what follows flushes */
@@ -621,7 +377,7 @@ static void recv_consume(struct rb_qp *dest, struct recv_take *t)
 struct delivery {
 	const struct rb_qp *from;
 	const uint8_t *grh;		/* UD: 40 bytes first, or NULL */
-	const struct seg *src;
+	const struct mem_seg *src;
 	uint32_t ns;
 	uint64_t len;
 	uint32_t opcode;		/* IBV_WC_RECV or IBV_WC_RECV_RDMA_WITH_IMM */
@@ -640,7 +396,7 @@ static uint32_t recv_deliver(struct rb_qp *dest, struct recv_take *t,
 			     const struct delivery *dv, bool *src_failed)
 {
 	const struct rb_sge *sge = (const struct rb_sge *)(t->w.raw + sizeof(t->w.hdr));
-	struct seg dst[RB_MAX_SGE_ENGINE], src[RB_MAX_SGE_ENGINE + 1];
+	struct mem_seg dst[RB_MAX_SGE_ENGINE], src[RB_MAX_SGE_ENGINE + 1];
 	uint32_t status = IBV_WC_SUCCESS, nd = 0, ns = 0;
 	uint64_t room = 0, need = dv->len + (dv->grh ? GRH_LEN : 0);
 	bool dst_failed = false;
@@ -653,7 +409,7 @@ static uint32_t recv_deliver(struct rb_qp *dest, struct recv_take *t,
 			for (uint32_t i = 0; i < t->w.hdr.num_sge && !status; i++) {
 				if (!sge[i].length)
 					continue;
-				status = (uint32_t)seg_local(dest, &sge[i],
+				status = (uint32_t)mem_local(dest, &sge[i],
 							    IBV_ACCESS_LOCAL_WRITE, &dst[nd]);
 				if (!status)
 					room += dst[nd++].len;
@@ -663,11 +419,11 @@ static uint32_t recv_deliver(struct rb_qp *dest, struct recv_take *t,
 			status = IBV_WC_LOC_LEN_ERR;
 		if (!status) {
 			if (dv->grh)
-				src[ns++] = (struct seg){ .ptr = (uint8_t *)dv->grh,
+				src[ns++] = (struct mem_seg){ .ptr = (uint8_t *)dv->grh,
 							  .len = GRH_LEN };
 			memcpy(&src[ns], dv->src, dv->ns * sizeof(*src));
 			ns += dv->ns;
-			if (seg_copy(dst, nd, src, ns, need, &dst_failed) < 0) {
+			if (mem_copy(dst, nd, src, ns, need, &dst_failed) < 0) {
 				if (dst_failed)
 					status = IBV_WC_LOC_PROT_ERR;
 				else
@@ -770,7 +526,7 @@ static const struct rb_sge *swqe_sge(const union swqe *w)
 
 /* A UD SEND: to whichever QP the AH and remote_qpn name, or nowhere. */
 static enum exec_result exec_ud(struct rb_qp *qp, const union swqe *w,
-				struct rb_swqe_done *d, const struct seg *src,
+				struct rb_swqe_done *d, const struct mem_seg *src,
 				uint32_t ns, uint64_t len)
 {
 	struct rb_res *r;
@@ -805,7 +561,7 @@ static enum exec_result exec_ud(struct rb_qp *qp, const union swqe *w,
 		    memcmp(our.raw, ah->attr.grh.dgid.raw, sizeof(our.raw)))
 			return X_DONE;
 	}
-	dest = engine_qp_find(w->hdr.remote_qpn & 0xffffff);
+	dest = qp_find(w->hdr.remote_qpn & 0xffffff);
 	if (!dest || dest->type != IBV_QPT_UD || dest->dev != qp->dev ||
 	    !qp_alive(dest))
 		return X_DONE;
@@ -844,7 +600,7 @@ static enum exec_result exec_rd_atomic(struct rb_qp *qp, struct rb_qp *dest,
 {
 	const struct rb_sge *sge = swqe_sge(w);
 	uint32_t op = w->hdr.opcode;
-	struct seg local[RB_MAX_SGE_ENGINE], rseg;
+	struct mem_seg local[RB_MAX_SGE_ENGINE], rseg;
 	struct rb_rd_resp *resp;
 	uint32_t nl = 0;
 	uint64_t len = 0;
@@ -861,7 +617,7 @@ static enum exec_result exec_rd_atomic(struct rb_qp *qp, struct rb_qp *dest,
 	for (uint32_t i = 0; i < w->hdr.num_sge; i++) {
 		if (!sge[i].length)
 			continue;
-		d->status = (uint32_t)seg_local(qp, &sge[i], IBV_ACCESS_LOCAL_WRITE,
+		d->status = (uint32_t)mem_local(qp, &sge[i], IBV_ACCESS_LOCAL_WRITE,
 					       &local[nl]);
 		if (d->status)
 			return X_DONE;
@@ -877,7 +633,7 @@ static enum exec_result exec_rd_atomic(struct rb_qp *qp, struct rb_qp *dest,
 		qp_to_error(dest, IBV_EVENT_QP_REQ_ERR, true, 0);
 		return X_DONE;
 	}
-	if (len && !seg_remote(dest, w->hdr.rkey, w->hdr.remote_addr, len,
+	if (len && !mem_remote(dest, w->hdr.rkey, w->hdr.remote_addr, len,
 			       op == IBV_WR_RDMA_READ ? IBV_ACCESS_REMOTE_READ :
 							IBV_ACCESS_REMOTE_ATOMIC, &rseg)) {
 		d->status = IBV_WC_REM_ACCESS_ERR;
@@ -886,7 +642,7 @@ static enum exec_result exec_rd_atomic(struct rb_qp *qp, struct rb_qp *dest,
 	}
 	if (op == IBV_WR_RDMA_READ && len > RD_STAGE_MAX) {
 		/* Large: straight into place, as if the response were here. */
-		if (seg_copy(local, nl, &rseg, 1, len, &dst_failed) < 0)
+		if (mem_copy(local, nl, &rseg, 1, len, &dst_failed) < 0)
 			d->status = dst_failed ? IBV_WC_LOC_PROT_ERR : IBV_WC_REM_ACCESS_ERR;
 		return X_DONE;
 	}
@@ -909,9 +665,9 @@ static enum exec_result exec_rd_atomic(struct rb_qp *qp, struct rb_qp *dest,
 		resp->data = (uint8_t *)&resp->small;
 	}
 	if (op == IBV_WR_RDMA_READ) {
-		struct seg stage = { .ptr = resp->data, .len = len };
+		struct mem_seg stage = { .ptr = resp->data, .len = len };
 
-		if (len && seg_copy(&stage, 1, &rseg, 1, len, &dst_failed) < 0) {
+		if (len && mem_copy(&stage, 1, &rseg, 1, len, &dst_failed) < 0) {
 			if (len > sizeof(uint64_t))
 				free(resp->data);
 			qp->rd_count--;
@@ -934,18 +690,18 @@ static enum exec_result exec_rd_atomic(struct rb_qp *qp, struct rb_qp *dest,
 			}
 		} else {
 			/* One engine thread: still atomic among the device's atomics. */
-			struct seg val = { .ptr = (uint8_t *)&orig, .len = 8 };
+			struct mem_seg val = { .ptr = (uint8_t *)&orig, .len = 8 };
 			uint64_t next;
-			struct seg nv = { .ptr = (uint8_t *)&next, .len = 8 };
+			struct mem_seg nv = { .ptr = (uint8_t *)&next, .len = 8 };
 
-			if (seg_copy(&val, 1, &rseg, 1, 8, &dst_failed) < 0) {
+			if (mem_copy(&val, 1, &rseg, 1, 8, &dst_failed) < 0) {
 				qp->rd_count--;
 				d->status = IBV_WC_REM_ACCESS_ERR;
 				return X_DONE;
 			}
 			next = cas ? (orig == w->hdr.compare_add ? w->hdr.swap : orig) :
 				     orig + w->hdr.compare_add;
-			if (seg_copy(&rseg, 1, &nv, 1, 8, &dst_failed) < 0) {
+			if (mem_copy(&rseg, 1, &nv, 1, 8, &dst_failed) < 0) {
 				qp->rd_count--;
 				d->status = IBV_WC_REM_ACCESS_ERR;
 				return X_DONE;
@@ -964,7 +720,7 @@ static enum exec_result exec_wqe(struct rb_qp *qp, const union swqe *w,
 {
 	uint32_t op = w->hdr.opcode;
 	const struct rb_sge *sge = swqe_sge(w);
-	struct seg src[RB_MAX_SGE_ENGINE], rseg;
+	struct mem_seg src[RB_MAX_SGE_ENGINE], rseg;
 	struct rb_qp *dest;
 	struct recv_take t;
 	uint32_t ns = 0;
@@ -976,7 +732,7 @@ static enum exec_result exec_wqe(struct rb_qp *qp, const union swqe *w,
 		return X_DONE;
 	}
 	if (qp->type != IBV_QPT_UD) {
-		dest = engine_qp_find(qp->attr.dest_qp_num);
+		dest = qp_find(qp->attr.dest_qp_num);
 		if (!dest || dest->type != qp->type || dest->dev != qp->dev ||
 		    !qp_alive(dest) || dest->attr.dest_qp_num != qp->qp_num) {
 			/* Nobody answers: RC retries out, UC's packets vanish. */
@@ -996,7 +752,7 @@ static enum exec_result exec_wqe(struct rb_qp *qp, const union swqe *w,
 			d->status = IBV_WC_LOC_LEN_ERR;
 			return X_DONE;
 		}
-		src[0] = (struct seg){ .ptr = (uint8_t *)sge, .len = w->hdr.inline_len };
+		src[0] = (struct mem_seg){ .ptr = (uint8_t *)sge, .len = w->hdr.inline_len };
 		ns = w->hdr.inline_len ? 1 : 0;
 		len = w->hdr.inline_len;
 	} else {
@@ -1007,7 +763,7 @@ static enum exec_result exec_wqe(struct rb_qp *qp, const union swqe *w,
 		for (uint32_t i = 0; i < w->hdr.num_sge; i++) {
 			if (!sge[i].length)
 				continue;
-			d->status = (uint32_t)seg_local(qp, &sge[i], 0, &src[ns]);
+			d->status = (uint32_t)mem_local(qp, &sge[i], 0, &src[ns]);
 			if (d->status)
 				return X_DONE;
 			len += src[ns++].len;
@@ -1029,7 +785,7 @@ static enum exec_result exec_wqe(struct rb_qp *qp, const union swqe *w,
 	if (op == IBV_WR_RDMA_WRITE || op == IBV_WR_RDMA_WRITE_WITH_IMM) {
 		bool dst_failed = false;
 
-		if (len && !seg_remote(dest, w->hdr.rkey, w->hdr.remote_addr, len,
+		if (len && !mem_remote(dest, w->hdr.rkey, w->hdr.remote_addr, len,
 				       IBV_ACCESS_REMOTE_WRITE, &rseg)) {
 			if (rc) {
 				d->status = IBV_WC_REM_ACCESS_ERR;
@@ -1037,7 +793,7 @@ static enum exec_result exec_wqe(struct rb_qp *qp, const union swqe *w,
 			}
 			return X_DONE;
 		}
-		if (len && seg_copy(&rseg, 1, src, ns, len, &dst_failed) < 0) {
+		if (len && mem_copy(&rseg, 1, src, ns, len, &dst_failed) < 0) {
 			d->status = dst_failed ? IBV_WC_REM_ACCESS_ERR : IBV_WC_LOC_PROT_ERR;
 			return X_DONE;
 		}
@@ -1241,7 +997,6 @@ int engine_qp_add(struct rb_qp *qp)
 		qp->ev_bell = qp->ev_timer = qp->ev_lost = NULL;
 		return -ENOMEM;
 	}
-	hash_insert(&eng.qps, &qp->node, qp->qp_num);
 	return 0;
 }
 
@@ -1276,7 +1031,7 @@ void engine_qp_remove(struct rb_qp *qp)
 	 * (a ping-pong that exits first must not fail its partner's last poll).
 	 */
 	if (qp->type == IBV_QPT_RC && state_receives(qp->attr.qp_state)) {
-		peer = engine_qp_find(qp->attr.dest_qp_num);
+		peer = qp_find(qp->attr.dest_qp_num);
 		if (peer && peer != qp && peer->type == IBV_QPT_RC &&
 		    peer->attr.dest_qp_num == qp->qp_num &&
 		    state_receives(peer->attr.qp_state)) {
@@ -1295,7 +1050,6 @@ void engine_qp_remove(struct rb_qp *qp)
 	}
 	qp_deactivate(qp);
 	qp_discard(qp);
-	hash_remove(&eng.qps, &qp->node);
 	event_free(qp->ev_bell);
 	event_free(qp->ev_timer);
 	event_free(qp->ev_lost);
@@ -1388,17 +1142,5 @@ int engine_init(struct rb_daemon *d)
 	eng.d = d;
 	eng.base = d->base;
 	TAILQ_INIT(&eng.active);
-	if (hash_init(&eng.qps) < 0 || hash_init(&eng.lkeys) < 0 ||
-	    hash_init(&eng.rkeys) < 0) {
-		engine_fini();
-		return -ENOMEM;
-	}
 	return 0;
-}
-
-void engine_fini(void)
-{
-	hash_fini(&eng.qps);
-	hash_fini(&eng.lkeys);
-	hash_fini(&eng.rkeys);
 }

@@ -22,26 +22,17 @@
 #include <infiniband/verbs.h>
 
 struct rb_daemon;
-struct rb_device;
 struct rb_qp;
-struct rb_mr;
 
 int engine_init(struct rb_daemon *d);
-void engine_fini(void);
 /* The daemon's main loop; returns 0 when the loop is broken (SIGTERM). */
 int engine_run(struct rb_daemon *d);
 
-/* A new QP: its doorbell watched, its number findable.  0 or -ENOMEM. */
+/* A new QP: its doorbell watched.  0 or -ENOMEM. */
 int engine_qp_add(struct rb_qp *qp);
 /* Before a QP is freed: its connected peer (RC) goes to ERR. */
 void engine_qp_remove(struct rb_qp *qp);
 /* After ibv_modify_qp moved it from state `from`. */
 void engine_qp_state(struct rb_qp *qp, enum ibv_qp_state from);
-struct rb_qp *engine_qp_find(uint32_t qp_num);
-
-void engine_mr_add(struct rb_mr *mr);
-void engine_mr_remove(struct rb_mr *mr);
-/* Is key an lkey or rkey of any MR of dev? */
-bool engine_key_used(const struct rb_device *dev, uint32_t key);
 
 #endif /* RB_DAEMON_ENGINE_H */

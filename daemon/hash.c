@@ -2,6 +2,7 @@
 /* The intrusive key hash (daemon/hash.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #include "daemon/hash.h"
@@ -16,10 +17,10 @@ static uint32_t hash_bucket(const struct rb_hash *h, uint32_t key)
 
 static void hash_grow(struct rb_hash *h)
 {
-	uint32_t nb = (h->mask + 1) * 2;
+	uint32_t old_n = h->b ? h->mask + 1 : 0;
+	uint32_t nb = old_n ? old_n * 2 : HASH_MIN_BUCKETS;
 	struct rb_hnode **b = calloc(nb, sizeof(*b));
 	struct rb_hnode **old = h->b;
-	uint32_t old_n = h->mask + 1;
 
 	if (!b)
 		return;		/* longer chains, still correct */
@@ -39,25 +40,20 @@ static void hash_grow(struct rb_hash *h)
 	free(old);
 }
 
-int hash_init(struct rb_hash *h)
-{
-	h->b = calloc(HASH_MIN_BUCKETS, sizeof(*h->b));
-	h->mask = HASH_MIN_BUCKETS - 1;
-	h->n = 0;
-	return h->b ? 0 : -1;
-}
-
-void hash_insert(struct rb_hash *h, struct rb_hnode *node, uint32_t key)
+int hash_insert(struct rb_hash *h, struct rb_hnode *node, uint32_t key)
 {
 	uint32_t k;
 
-	if (h->n >= (h->mask + 1) * 2)
+	if (!h->b || h->n >= (h->mask + 1) * 2)
 		hash_grow(h);
+	if (!h->b)
+		return -ENOMEM;
 	node->key = key;
 	k = hash_bucket(h, key);
 	node->next = h->b[k];
 	h->b[k] = node;
 	h->n++;
+	return 0;
 }
 
 void hash_remove(struct rb_hash *h, struct rb_hnode *node)
@@ -67,7 +63,12 @@ void hash_remove(struct rb_hash *h, struct rb_hnode *node)
 	for (; *p; p = &(*p)->next) {
 		if (*p == node) {
 			*p = node->next;
-			h->n--;
+			if (--h->n == 0) {
+				/* Empty: give the buckets back (and none at exit). */
+				free(h->b);
+				h->b = NULL;
+				h->mask = 0;
+			}
 			return;
 		}
 	}
@@ -77,6 +78,8 @@ struct rb_hnode *hash_first(const struct rb_hash *h, uint32_t key)
 {
 	struct rb_hnode *n;
 
+	if (!h->b)
+		return NULL;
 	for (n = h->b[hash_bucket(h, key)]; n; n = n->next)
 		if (n->key == key)
 			return n;
@@ -91,12 +94,4 @@ struct rb_hnode *hash_next(const struct rb_hnode *node)
 		if (n->key == node->key)
 			return n;
 	return NULL;
-}
-
-void hash_fini(struct rb_hash *h)
-{
-	free(h->b);
-	h->b = NULL;
-	h->mask = 0;
-	h->n = 0;
 }

@@ -20,13 +20,14 @@ struct rb_hash {
 	uint32_t n;
 };
 
-/* The first bucket array; -1 when out of memory. */
-int hash_init(struct rb_hash *h);
-void hash_insert(struct rb_hash *h, struct rb_hnode *node, uint32_t key);
+/* A zeroed rb_hash is empty.  -ENOMEM only when it has no buckets yet. */
+int hash_insert(struct rb_hash *h, struct rb_hnode *node, uint32_t key);
 void hash_remove(struct rb_hash *h, struct rb_hnode *node);
 /* The first node with key, then the next one after node; NULL at the end. */
 struct rb_hnode *hash_first(const struct rb_hash *h, uint32_t key);
 struct rb_hnode *hash_next(const struct rb_hnode *node);
-void hash_fini(struct rb_hash *h);
+
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - __builtin_offsetof(type, member)))
 
 #endif /* RB_DAEMON_HASH_H */

@@ -25,7 +25,6 @@
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
-#include "daemon/engine.h"
 #include "daemon/log.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
@@ -36,6 +35,31 @@
 
 
 /* A fresh key: random, so a peer cannot guess another client's. */
+/* Every MR of the daemon, by lkey and by rkey. */
+static struct rb_hash mr_lkeys, mr_rkeys;
+
+struct rb_mr *mr_find_lkey(const struct rb_device *dev, uint32_t lkey)
+{
+	for (struct rb_hnode *n = hash_first(&mr_lkeys, lkey); n; n = hash_next(n)) {
+		struct rb_mr *mr = container_of(n, struct rb_mr, lnode);
+
+		if (mr->dev == dev)
+			return mr;
+	}
+	return NULL;
+}
+
+struct rb_mr *mr_find_rkey(const struct rb_device *dev, uint32_t rkey)
+{
+	for (struct rb_hnode *n = hash_first(&mr_rkeys, rkey); n; n = hash_next(n)) {
+		struct rb_mr *mr = container_of(n, struct rb_mr, rnode);
+
+		if (mr->dev == dev)
+			return mr;
+	}
+	return NULL;
+}
+
 static uint32_t mr_new_key(const struct rb_device *dev)
 {
 	uint32_t k;
@@ -43,7 +67,7 @@ static uint32_t mr_new_key(const struct rb_device *dev)
 	do {
 		if (getrandom(&k, sizeof(k), 0) != sizeof(k))
 			k = (uint32_t)random();
-	} while (k == 0 || engine_key_used(dev, k));
+	} while (k == 0 || mr_find_lkey(dev, k) || mr_find_rkey(dev, k));
 	return k;
 }
 
@@ -51,7 +75,8 @@ static void mr_destroy(struct rb_res *r)
 {
 	struct rb_mr *mr = (struct rb_mr *)r;
 
-	engine_mr_remove(mr);
+	hash_remove(&mr_lkeys, &mr->lnode);
+	hash_remove(&mr_rkeys, &mr->rnode);
 	if (mr->map)
 		munmap(mr->map, mr->map_len);
 	res_uncharge(r->owner, RB_LIMIT_MRS, 1);
@@ -238,12 +263,22 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	mr->res.type = RB_RES_MR;
 	mr->res.deps[0] = pd;
 	mr->res.destroy = mr_destroy;
+	if (hash_insert(&mr_lkeys, &mr->lnode, mr->lkey) < 0) {
+		ret = -ENOMEM;
+		goto err_pinned;
+	}
+	if (hash_insert(&mr_rkeys, &mr->rnode, mr->rkey) < 0) {
+		hash_remove(&mr_lkeys, &mr->lnode);
+		ret = -ENOMEM;
+		goto err_pinned;
+	}
 	ret = res_add(s, &mr->res);
 	if (ret < 0) {
+		hash_remove(&mr_lkeys, &mr->lnode);
+		hash_remove(&mr_rkeys, &mr->rnode);
 		reply_error(rep, "this connection holds too many objects");
 		goto err_pinned;
 	}
-	engine_mr_add(mr);
 	dev->nmrs++;
 	if (rep->in_nfds)
 		close(rep->in_fds[0]);	/* the mapping stays */

@@ -134,4 +134,18 @@ struct rb_qp {
 	uint32_t err_status;		/* the next flushed WR gets this, once */
 };
 
+/* The daemon's QP of this number (qp.c), or NULL. */
+struct rb_qp *qp_find(uint32_t qp_num);
+
+/* The MR of dev with this lkey / rkey (mr.c), or NULL. */
+struct rb_mr *mr_find_lkey(const struct rb_device *dev, uint32_t lkey);
+struct rb_mr *mr_find_rkey(const struct rb_device *dev, uint32_t rkey);
+
+/*
+ * Write one completion to cq (cq.c); solicited: the sender asked for a
+ * solicited event.  A full CQ loses it and raises IBV_EVENT_CQ_ERR once
+ * per overrun; an armed CQ sends its channel one event.
+ */
+void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited);
+
 #endif /* RB_DAEMON_OBJECTS_H */

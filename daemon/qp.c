@@ -386,6 +386,16 @@ static void qp_reset(struct rb_qp *qp)
 
 /* ------------------------------------------------------------ handlers */
 
+/* Every QP of the daemon, by number. */
+static struct rb_hash qp_numbers;
+
+struct rb_qp *qp_find(uint32_t qp_num)
+{
+	struct rb_hnode *n = hash_first(&qp_numbers, qp_num);
+
+	return n ? container_of(n, struct rb_qp, node) : NULL;
+}
+
 static uint32_t qp_new_number(void)
 {
 	uint32_t n;
@@ -396,7 +406,7 @@ static uint32_t qp_new_number(void)
 		n &= 0xffffff;
 		if (n < 2)		/* QP0 and QP1 are special */
 			continue;
-		if (!engine_qp_find(n))
+		if (!qp_find(n))
 			return n;
 	}
 }
@@ -415,6 +425,7 @@ static void qp_destroy(struct rb_res *r)
 	struct rb_qp *qp = (struct rb_qp *)r;
 
 	engine_qp_remove(qp);
+	hash_remove(&qp_numbers, &qp->node);
 	close(qp->doorbell);
 	ring_destroy(qp->sq, qp->sq_bytes);
 	ring_destroy(qp->rq, qp->rq_bytes);
@@ -535,8 +546,14 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 		ret = -ENOMEM;
 		goto err;
 	}
+	if (hash_insert(&qp_numbers, &qp->node, qp->qp_num) < 0) {
+		engine_qp_remove(qp);
+		ret = -ENOMEM;
+		goto err;
+	}
 	ret = res_add(s, &qp->res);
 	if (ret < 0) {
+		hash_remove(&qp_numbers, &qp->node);
 		engine_qp_remove(qp);
 		reply_error(rep, "this connection holds too many objects");
 		goto err;

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine's access to registered memory (daemon/mem.h): SGEs and
+ * remote keys resolved against the MR tables, and copies between the
+ * pieces they name, straight between mappings where the daemon has the
+ * pages (zero-copy) and through process_vm_readv/writev where it has not.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "daemon/mem.h"
+#include "daemon/objects.h"
+
+/* CMA to CMA copies go through here. */
+static uint8_t mem_bounce[64 * 1024];
+
+static void mem_in_mr(struct mem_seg *s, const struct rb_mr *mr, uint64_t off,
+		      uint64_t len)
+{
+	s->mr = mr;
+	s->len = len;
+	s->addr = mr->addr + off;
+	s->ptr = mr->map ? (uint8_t *)mr->map + mr->map_skew + off : NULL;
+}
+
+static bool mem_fits(uint64_t base, uint64_t mr_len, uint64_t addr, uint64_t len)
+{
+	return addr >= base && len <= mr_len && addr - base <= mr_len - len;
+}
+
+/* A local SGE of qp: IBV_WC_SUCCESS or IBV_WC_LOC_PROT_ERR. */
+int mem_local(const struct rb_qp *qp, const struct rb_sge *sge,
+	      uint32_t access, struct mem_seg *out)
+{
+	const struct rb_mr *mr = mr_find_lkey(qp->dev, sge->lkey);
+
+	if (!mr || mr->res.deps[0] != qp->res.deps[0] ||
+	    (mr->access & access) != access ||
+	    !mem_fits(mr->addr, mr->length, sge->addr, sge->length))
+		return IBV_WC_LOC_PROT_ERR;
+	mem_in_mr(out, mr, sge->addr - mr->addr, sge->length);
+	return IBV_WC_SUCCESS;
+}
+
+/* [addr, addr + len) of an rkey at the responder dest: true if allowed. */
+bool mem_remote(const struct rb_qp *dest, uint32_t rkey, uint64_t addr,
+		uint64_t len, uint32_t access, struct mem_seg *out)
+{
+	const struct rb_mr *mr = mr_find_rkey(dest->dev, rkey);
+
+	if (!mr || mr->res.deps[0] != dest->res.deps[0] ||
+	    !(mr->access & access) || !(dest->attr.qp_access_flags & access) ||
+	    !mem_fits(mr->iova, mr->length, addr, len))
+		return false;
+	mem_in_mr(out, mr, addr - mr->iova, len);
+	return true;
+}
+
+/* Copy n bytes between two pieces; 0, or -1 with *dst_failed set. */
+static int mem_chunk_copy(const struct mem_seg *d, uint64_t doff, const struct mem_seg *s,
+		      uint64_t soff, size_t n, bool *dst_failed)
+{
+	struct iovec local, remote;
+
+	if (d->ptr && s->ptr) {
+		memmove(d->ptr + doff, s->ptr + soff, n);
+		return 0;
+	}
+	if (s->ptr) {
+		local = (struct iovec){ s->ptr + soff, n };
+		remote = (struct iovec){ (void *)(uintptr_t)(d->addr + doff), n };
+		*dst_failed = true;
+		return process_vm_writev(d->mr->pid, &local, 1, &remote, 1, 0) ==
+		       (ssize_t)n ? 0 : -1;
+	}
+	if (d->ptr) {
+		local = (struct iovec){ d->ptr + doff, n };
+		remote = (struct iovec){ (void *)(uintptr_t)(s->addr + soff), n };
+		*dst_failed = false;
+		return process_vm_readv(s->mr->pid, &local, 1, &remote, 1, 0) ==
+		       (ssize_t)n ? 0 : -1;
+	}
+	while (n) {
+		size_t k = n < sizeof(mem_bounce) ? n : sizeof(mem_bounce);
+		struct mem_seg b = { .ptr = mem_bounce, .len = k };
+
+		if (mem_chunk_copy(&b, 0, s, soff, k, dst_failed) < 0 ||
+		    mem_chunk_copy(d, doff, &b, 0, k, dst_failed) < 0)
+			return -1;
+		n -= k;
+		soff += k;
+		doff += k;
+	}
+	return 0;
+}
+
+/* Copy len bytes from the src pieces to the dst pieces, in order. */
+int mem_copy(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *src,
+	     uint32_t ns, uint64_t len, bool *dst_failed)
+{
+	uint32_t di = 0, si = 0;
+	uint64_t doff = 0, soff = 0;
+
+	while (len) {
+		uint64_t n;
+
+		while (di < nd && doff == dst[di].len) {
+			di++;
+			doff = 0;
+		}
+		while (si < ns && soff == src[si].len) {
+			si++;
+			soff = 0;
+		}
+		if (di == nd || si == ns)
+			return -1;	/* callers size both sides first */
+		n = dst[di].len - doff;
+		if (src[si].len - soff < n)
+			n = src[si].len - soff;
+		if (len < n)
+			n = len;
+		if (mem_chunk_copy(&dst[di], doff, &src[si], soff, n, dst_failed) < 0)
+			return -1;
+		doff += n;
+		soff += n;
+		len -= n;
+	}
+	return 0;
+}
