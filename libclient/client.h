@@ -82,7 +82,17 @@ struct rbc_context {
 };
 
 struct rbc_qp {
-	struct ibv_qp qp;		/* must be first */
+	/* Must be first: struct ibv_qp_ex begins with struct ibv_qp, so one
+	 * object serves ibv_create_qp and ibv_qp_to_qp_ex. */
+	union {
+		struct ibv_qp qp;
+		struct ibv_qp_ex qpx;
+	};
+	bool is_ex;			/* created with send_ops_flags */
+	/* ibv_wr_start .. ibv_wr_complete (sq_lock held): */
+	uint32_t wr_prod;		/* slots taken so far */
+	struct rb_send_wqe *wr_cur;	/* the WR being built, or NULL */
+	int wr_err;			/* the first error: nothing is posted */
 	pthread_mutex_t sq_lock, rq_lock;	/* posters */
 	struct ibv_qp_cap cap;		/* granted */
 	struct rb_ring *sq, *rq;
@@ -156,6 +166,12 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 /* The data-path ops of struct ibv_context_ops for CQs (cq.c). */
 int rbc_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc);
 int rbc_req_notify_cq(struct ibv_cq *cq, int solicited_only);
+
+/*
+ * The ibv_wr_* API on a QP created with send_ops_flags (post.c); 0, or
+ * EOPNOTSUPP for a flag the soft device lacks.
+ */
+int rbc_qp_ex_init(struct rbc_qp *qp, uint64_t send_ops_flags);
 
 /* ... and for posting work (post.c). */
 int rbc_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr,

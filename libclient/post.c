@@ -224,3 +224,322 @@ int rbc_post_srq_recv(struct ibv_srq *ibsrq, struct ibv_recv_wr *wr,
 	pthread_mutex_unlock(&srq->lock);
 	return ret;
 }
+
+/* ------------------------------------------------------------ ibv_wr_* */
+
+/*
+ * The ibv_wr_* API (ibv_wr_post(3)): ibv_wr_start takes the SQ lock, each
+ * builder (ibv_wr_send, ...) takes the next slot and fills its header from
+ * qpx->wr_id and wr_flags, the setters that follow fill its data, and
+ * ibv_wr_complete publishes them all with one store of prod, or, after any
+ * error, none of them (the error is returned).  ibv_wr_abort drops them.
+ */
+static struct rbc_qp *to_rbc_qpx(struct ibv_qp_ex *qpx)
+{
+	return (struct rbc_qp *)qpx;
+}
+
+/* Start the next WR of opcode op; NULL (the error kept) if it cannot be. */
+static struct rb_send_wqe *wr_begin(struct ibv_qp_ex *qpx, enum ibv_wr_opcode op)
+{
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+	struct rb_ring *r = qp->sq;
+	struct rb_send_wqe *w;
+
+	qp->wr_cur = NULL;
+	if (qp->wr_err)
+		return NULL;
+	if (!rb_send_opcode_ok(qp->qp.qp_type, op)) {
+		qp->wr_err = EINVAL;
+		return NULL;
+	}
+	if (qp->wr_prod - __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE) >= r->entries) {
+		qp->wr_err = ENOMEM;
+		return NULL;
+	}
+	w = rb_ring_slot(r, qp->wr_prod++);
+	memset(w, 0, sizeof(*w));
+	w->wr_id = qpx->wr_id;
+	w->opcode = op;
+	/* Inline is said by the setter used, not by the flag. */
+	w->send_flags = qpx->wr_flags & ~(uint32_t)IBV_SEND_INLINE;
+	qp->wr_cur = w;
+	return w;
+}
+
+static void wr_send(struct ibv_qp_ex *qpx)
+{
+	wr_begin(qpx, IBV_WR_SEND);
+}
+
+static void wr_send_imm(struct ibv_qp_ex *qpx, __be32 imm)
+{
+	struct rb_send_wqe *w = wr_begin(qpx, IBV_WR_SEND_WITH_IMM);
+
+	if (w)
+		w->imm_data = imm;
+}
+
+static void wr_rdma(struct ibv_qp_ex *qpx, enum ibv_wr_opcode op, uint32_t rkey,
+		    uint64_t remote_addr, __be32 imm)
+{
+	struct rb_send_wqe *w = wr_begin(qpx, op);
+
+	if (!w)
+		return;
+	w->rkey = rkey;
+	w->remote_addr = remote_addr;
+	w->imm_data = imm;
+}
+
+static void wr_rdma_write(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr)
+{
+	wr_rdma(qpx, IBV_WR_RDMA_WRITE, rkey, addr, 0);
+}
+
+static void wr_rdma_write_imm(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr,
+			      __be32 imm)
+{
+	wr_rdma(qpx, IBV_WR_RDMA_WRITE_WITH_IMM, rkey, addr, imm);
+}
+
+static void wr_rdma_read(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr)
+{
+	wr_rdma(qpx, IBV_WR_RDMA_READ, rkey, addr, 0);
+}
+
+static void wr_atomic(struct ibv_qp_ex *qpx, enum ibv_wr_opcode op, uint32_t rkey,
+		      uint64_t addr, uint64_t compare_add, uint64_t swap)
+{
+	struct rb_send_wqe *w = wr_begin(qpx, op);
+
+	if (!w)
+		return;
+	w->rkey = rkey;
+	w->remote_addr = addr;
+	w->compare_add = compare_add;
+	w->swap = swap;
+}
+
+static void wr_atomic_cmp_swp(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr,
+			      uint64_t compare, uint64_t swap)
+{
+	wr_atomic(qpx, IBV_WR_ATOMIC_CMP_AND_SWP, rkey, addr, compare, swap);
+}
+
+static void wr_atomic_fetch_add(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr,
+				uint64_t add)
+{
+	wr_atomic(qpx, IBV_WR_ATOMIC_FETCH_AND_ADD, rkey, addr, add, 0);
+}
+
+static void wr_set_ud_addr(struct ibv_qp_ex *qpx, struct ibv_ah *ah,
+			   uint32_t remote_qpn, uint32_t remote_qkey)
+{
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+	struct rb_send_wqe *w = qp->wr_cur;
+
+	if (!w)
+		return;
+	if (qp->qp.qp_type != IBV_QPT_UD || !ah) {
+		qp->wr_err = EINVAL;
+		return;
+	}
+	w->ah_handle = ah->handle;
+	w->remote_qpn = remote_qpn;
+	w->remote_qkey = remote_qkey;
+}
+
+static void wr_set_sge_list(struct ibv_qp_ex *qpx, size_t n,
+			    const struct ibv_sge *list)
+{
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+	struct rb_send_wqe *w = qp->wr_cur;
+	struct rb_sge *sge;
+
+	if (!w)
+		return;
+	if (n > qp->cap.max_send_sge) {
+		qp->wr_err = EINVAL;
+		return;
+	}
+	sge = (struct rb_sge *)(w + 1);
+	w->num_sge = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		sge[i].addr = list[i].addr;
+		sge[i].length = list[i].length;
+		sge[i].lkey = list[i].lkey;
+	}
+}
+
+static void wr_set_sge(struct ibv_qp_ex *qpx, uint32_t lkey, uint64_t addr,
+		       uint32_t length)
+{
+	struct ibv_sge sge = { .addr = addr, .length = length, .lkey = lkey };
+
+	wr_set_sge_list(qpx, 1, &sge);
+}
+
+static void wr_set_inline_data_list(struct ibv_qp_ex *qpx, size_t n,
+				    const struct ibv_data_buf *bufs)
+{
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+	struct rb_send_wqe *w = qp->wr_cur;
+	uint8_t *p;
+	size_t total = 0;
+
+	if (!w)
+		return;
+	for (size_t i = 0; i < n; i++)
+		total += bufs[i].length;
+	/* The BNXT_RE lesson here too: max_inline_data and not one byte more. */
+	if (total > qp->cap.max_inline_data) {
+		qp->wr_err = EINVAL;
+		return;
+	}
+	p = (uint8_t *)(w + 1);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, bufs[i].addr, bufs[i].length);
+		p += bufs[i].length;
+	}
+	w->send_flags |= IBV_SEND_INLINE;
+	w->inline_len = (uint32_t)total;
+	w->num_sge = 0;
+}
+
+static void wr_set_inline_data(struct ibv_qp_ex *qpx, void *addr, size_t length)
+{
+	struct ibv_data_buf buf = { .addr = addr, .length = length };
+
+	wr_set_inline_data_list(qpx, 1, &buf);
+}
+
+static void wr_start(struct ibv_qp_ex *qpx)
+{
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+
+	pthread_mutex_lock(&qp->sq_lock);
+	qp->wr_prod = qp->sq->prod;
+	qp->wr_cur = NULL;
+	/* As ibv_post_send: a QP that cannot send fails the batch. */
+	qp->wr_err = qp->qp.state == IBV_QPS_RESET || qp->qp.state == IBV_QPS_INIT ||
+		     qp->qp.state == IBV_QPS_RTR ? EINVAL : 0;
+}
+
+static int wr_complete(struct ibv_qp_ex *qpx)
+{
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+	struct rb_ring *r = qp->sq;
+	int ret = qp->wr_err;
+
+	if (!ret && qp->wr_prod != r->prod) {
+		__atomic_store_n(&r->prod, qp->wr_prod, __ATOMIC_RELEASE);
+		ring_doorbell(r, qp->doorbell);
+	}
+	qp->wr_cur = NULL;
+	pthread_mutex_unlock(&qp->sq_lock);
+	return ret;
+}
+
+static void wr_abort(struct ibv_qp_ex *qpx)
+{
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+
+	qp->wr_cur = NULL;
+	pthread_mutex_unlock(&qp->sq_lock);
+}
+
+/* Builders the soft device lacks: the batch fails with EOPNOTSUPP. */
+static void wr_unsupported(struct ibv_qp_ex *qpx)
+{
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+
+	qp->wr_cur = NULL;
+	if (!qp->wr_err)
+		qp->wr_err = EOPNOTSUPP;
+}
+
+static void wr_bind_mw(struct ibv_qp_ex *qpx, struct ibv_mw *mw, uint32_t rkey,
+		       const struct ibv_mw_bind_info *info)
+{
+	(void)mw; (void)rkey; (void)info;
+	wr_unsupported(qpx);
+}
+
+static void wr_local_inv(struct ibv_qp_ex *qpx, uint32_t rkey)
+{
+	(void)rkey;
+	wr_unsupported(qpx);
+}
+
+static void wr_send_tso(struct ibv_qp_ex *qpx, void *hdr, uint16_t hdr_sz,
+			uint16_t mss)
+{
+	(void)hdr; (void)hdr_sz; (void)mss;
+	wr_unsupported(qpx);
+}
+
+static void wr_set_xrc_srqn(struct ibv_qp_ex *qpx, uint32_t srqn)
+{
+	(void)srqn;
+	wr_unsupported(qpx);
+}
+
+static void wr_atomic_write(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr,
+			    const void *data)
+{
+	(void)rkey; (void)addr; (void)data;
+	wr_unsupported(qpx);
+}
+
+#define RBC_QP_EX_SUPPORTED \
+	(IBV_QP_EX_WITH_RDMA_WRITE | IBV_QP_EX_WITH_RDMA_WRITE_WITH_IMM | \
+	 IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_SEND_WITH_IMM | \
+	 IBV_QP_EX_WITH_RDMA_READ | IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP | \
+	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
+
+int rbc_qp_ex_init(struct rbc_qp *qp, uint64_t send_ops_flags)
+{
+	struct ibv_qp_ex *x;
+
+	if (send_ops_flags & ~(uint64_t)RBC_QP_EX_SUPPORTED)
+		return EOPNOTSUPP;
+	if (!qp)
+		return 0;	/* only asked whether the flags would do */
+	x = &qp->qpx;
+	x->comp_mask = 0;
+	x->wr_atomic_cmp_swp = wr_atomic_cmp_swp;
+	x->wr_atomic_fetch_add = wr_atomic_fetch_add;
+	x->wr_bind_mw = wr_bind_mw;
+	x->wr_local_inv = wr_local_inv;
+	x->wr_rdma_read = wr_rdma_read;
+	x->wr_rdma_write = wr_rdma_write;
+	x->wr_rdma_write_imm = wr_rdma_write_imm;
+	x->wr_send = wr_send;
+	x->wr_send_imm = wr_send_imm;
+	x->wr_send_inv = wr_local_inv;	/* same signature, same answer */
+	x->wr_send_tso = wr_send_tso;
+	x->wr_set_ud_addr = wr_set_ud_addr;
+	x->wr_set_xrc_srqn = wr_set_xrc_srqn;
+	x->wr_set_inline_data = wr_set_inline_data;
+	x->wr_set_inline_data_list = wr_set_inline_data_list;
+	x->wr_set_sge = wr_set_sge;
+	x->wr_set_sge_list = wr_set_sge_list;
+	x->wr_start = wr_start;
+	x->wr_complete = wr_complete;
+	x->wr_abort = wr_abort;
+	x->wr_atomic_write = wr_atomic_write;
+	qp->is_ex = true;
+	return 0;
+}
+
+RB_EXPORT struct ibv_qp_ex *ibv_qp_to_qp_ex(struct ibv_qp *ibqp)
+{
+	struct rbc_qp *qp = (struct rbc_qp *)ibqp;
+
+	if (!qp || !qp->is_ex) {
+		errno = EOPNOTSUPP;	/* not created with send_ops_flags */
+		return NULL;
+	}
+	return &qp->qpx;
+}

@@ -115,9 +115,9 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 
 /*
  * verbs_context.create_qp_ex, what the inline ibv_create_qp_ex() calls for
- * more than a PD: the basic attributes only.  No create flags, XRC, RSS,
- * TSO or the ibv_qp_ex send API yet: EOPNOTSUPP, as a provider without
- * them answers.
+ * more than a PD: the basic attributes, and send_ops_flags for the
+ * ibv_wr_* API (post.c).  No create flags, XRC, RSS or TSO: EOPNOTSUPP,
+ * as a provider without them answers.
  */
 struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 				struct ibv_qp_init_attr_ex *attr)
@@ -125,9 +125,14 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 	struct ibv_qp_init_attr basic;
 	struct ibv_qp *qp;
 
+	uint64_t ops = attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS ?
+		       attr->send_ops_flags : 0;
+
 	if ((attr->comp_mask & ~(uint32_t)(IBV_QP_INIT_ATTR_PD |
-					   IBV_QP_INIT_ATTR_CREATE_FLAGS)) ||
-	    ((attr->comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS) && attr->create_flags)) {
+					   IBV_QP_INIT_ATTR_CREATE_FLAGS |
+					   IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)) ||
+	    ((attr->comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS) && attr->create_flags) ||
+	    rbc_qp_ex_init(NULL, ops)) {
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
@@ -145,8 +150,11 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 	basic.qp_type = attr->qp_type;
 	basic.sq_sig_all = attr->sq_sig_all;
 	qp = ibv_create_qp(attr->pd, &basic);
-	if (qp)
-		attr->cap = basic.cap;	/* granted, as for ibv_create_qp */
+	if (!qp)
+		return NULL;
+	attr->cap = basic.cap;	/* granted, as for ibv_create_qp */
+	if (attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
+		rbc_qp_ex_init((struct rbc_qp *)qp, ops);
 	return qp;
 }
 

@@ -30,11 +30,6 @@ RB_EXPORT struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd RBC_UNUSED,
 	RBC_FAIL_NULL();
 }
 
-RB_EXPORT struct ibv_qp_ex *ibv_qp_to_qp_ex(struct ibv_qp *qp RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
 /* No QP exists to promise ordering for: 0 is "no guarantee". */
 RB_EXPORT int ibv_query_qp_data_in_order(struct ibv_qp *qp RBC_UNUSED,
 					 enum ibv_wr_opcode op RBC_UNUSED,

@@ -376,11 +376,26 @@ static void test_create_qp_ex(void **state)
 	assert_null(ibv_create_qp_ex(ctx, &a));
 	assert_int_equal(errno, EOPNOTSUPP);
 	a.create_flags = 0;
+	/* The ibv_wr_* API: the opcodes the soft device has, not the rest. */
 	a.comp_mask |= IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
-	a.send_ops_flags = IBV_QP_EX_WITH_SEND;
+	a.send_ops_flags = IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_BIND_MW;
 	errno = 0;
 	assert_null(ibv_create_qp_ex(ctx, &a));
 	assert_int_equal(errno, EOPNOTSUPP);
+	a.send_ops_flags = IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_RDMA_READ |
+			   IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD;
+	qp = ibv_create_qp_ex(ctx, &a);
+	assert_non_null(qp);
+	assert_ptr_equal(ibv_qp_to_qp_ex(qp), (struct ibv_qp_ex *)qp);
+	assert_int_equal(ibv_destroy_qp(qp), 0);
+	/* A QP created without send_ops_flags has no ibv_qp_ex. */
+	a.comp_mask &= ~(uint32_t)IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
+	qp = ibv_create_qp_ex(ctx, &a);
+	assert_non_null(qp);
+	errno = 0;
+	assert_null(ibv_qp_to_qp_ex(qp));
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(ibv_destroy_qp(qp), 0);
 }
 
 /* A PD or CQ in use by a QP cannot go; after the QP, it can. */

@@ -2,7 +2,8 @@
 # Unmodified rdma-core pingpong examples (Debian ibverbs-utils) move data
 # through the broker: each program as a server and a client process of one
 # daemon, under rdmab-run, on rbsoft0 with GID index 0.  Both sides must
-# exit 0, print their summary and find the data they expect (-c); after
+# exit 0, print their summary and find the data they expect (-c); rc also
+# with -N, the ibv_wr_* API.  After
 # each pair the daemon holds no object and is still running.  Then the
 # four programs again, all at the same time, sleeping on completion
 # events (-e) so that eight processes share the CPUs well.
@@ -20,6 +21,8 @@ pp_run rc-events 1000 ibv_rc_pingpong -e
 pp_run rc-size1 1000 ibv_rc_pingpong -s 1
 pp_run rc-size64k 1000 ibv_rc_pingpong -s 65536
 pp_run rc-long 10000 ibv_rc_pingpong
+# -N: the ibv_wr_* post API (ibv_qp_to_qp_ex, ibv_wr_start/complete).
+pp_run rc-new-send 1000 ibv_rc_pingpong -N
 pp_run uc 1000 ibv_uc_pingpong
 pp_run ud 1000 ibv_ud_pingpong
 pp_run srq 1000 ibv_srq_pingpong -q 4
