@@ -6,3 +6,10 @@ bench_shm_pingpong_SOURCES = bench/shm-pingpong.c
 bench_shm_pingpong_CFLAGS = $(AM_CFLAGS)
 
 EXTRA_DIST += scripts/bench-quick.sh
+
+# baseline: the figures every benchmark is compared with (raw relay and
+# two-party shared-memory ping-pong, memcpy, UNIX sockets); never installed.
+noinst_PROGRAMS += bench/baseline
+bench_baseline_SOURCES = bench/baseline.c
+bench_baseline_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+bench_baseline_LDADD = $(JSONC_LIBS)

@@ -1,0 +1,1142 @@
+/*
+ * baseline: what every rdmabroker benchmark figure is compared with.
+ *
+ *   relay   three processes over anonymous shared memory: client A ->
+ *           relay R -> client B and back, R copying each message from the
+ *           sender's buffer into the receiver's, with the broker engine's
+ *           wait policy (spin, then sleep on an eventfd doorbell).  The
+ *           floor for any daemon-mediated design.  --two-party: A and B
+ *           alone, the sender copying into the receiver's buffer; the
+ *           physical floor for two parties.
+ *   memcpy  single-core memcpy bandwidth: the floor for a transfer that
+ *           copies once.
+ *   unix    SOCK_STREAM socketpair ping-pong latency and stream
+ *           throughput: what an application without RDMA uses.
+ *
+ * Each prints a table, or with -j a JSON array.  Latency is taken per
+ * round trip; one-way is half of it, as perftest reports it.
+ *
+ * The relay is a floor, so it leaves out what the engine does beyond
+ * moving the message: no send completion for the sender, no WQE or CQE
+ * to parse, no libevent look at the doorbells on every pass.  Each
+ * message is copied exactly once in both relay modes (the shm-pingpong
+ * program copies twice: into the slot and out of it).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#define PROG "baseline"
+#define CACHELINE 64
+#define MAX_SIZES 32
+#define MAX_SIZE (64u << 20)
+#define ALL_MAX (8u << 20)		/* -a: 1 B .. 8 MiB */
+/* As libclient's RBC_POLL_YIELD: a client gives its core away every
+ * 64th empty poll in a row. */
+#define POLL_YIELD 64
+/* A peer that has not moved for this long has died or hung. */
+#define STALL_NS (10LL * 1000 * 1000 * 1000)
+/* As the broker's RB_RING_NEED_WAKEUP: the relay sleeps, ring me. */
+#define NEED_WAKEUP 1u
+
+/* Options a subcommand accepts (the rest are refused with exit 2). */
+enum {
+	OPT_SPIN = 1 << 0,
+	OPT_TWO = 1 << 1,
+	OPT_MINMS = 1 << 2,
+};
+
+struct opts {
+	uint64_t iters;
+	size_t sizes[MAX_SIZES];
+	int nsizes;
+	bool json;
+	bool two_party;
+	uint32_t spin_us;
+	uint32_t min_ms;
+};
+
+/* One line of output: a latency or a bandwidth figure for one size. */
+struct row {
+	const char *test;
+	size_t size;
+	uint64_t count;			/* round trips or messages timed */
+	/* latency, usec per round trip */
+	double rtt_min, rtt_med, rtt_p99, rtt_p999;
+	/* bandwidth */
+	double seconds, gbps, mmsgps;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* Untimed round trips first, so page faults and cold caches are not
+ * counted: a tenth of the run, at least one, at most 1000. */
+static uint64_t warmup_of(uint64_t iters)
+{
+	uint64_t w = iters / 10;
+
+	return w < 1 ? 1 : w > 1000 ? 1000 : w;
+}
+
+/* ------------------------------------------------------------ statistics */
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of n sorted samples, in usec. */
+static double pct(const int64_t *s, uint64_t n, double p)
+{
+	uint64_t k = (uint64_t)(p * (double)n + 0.999999);
+
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return (double)s[k - 1] / 1000.0;
+}
+
+static void lat_stats(struct row *r, int64_t *s, uint64_t n)
+{
+	qsort(s, n, sizeof(*s), cmp_i64);
+	r->count = n;
+	r->rtt_min = (double)s[0] / 1000.0;
+	r->rtt_med = pct(s, n, 0.50);
+	r->rtt_p99 = pct(s, n, 0.99);
+	r->rtt_p999 = pct(s, n, 0.999);
+}
+
+/* ------------------------------------------------------------ output */
+
+/* Six digits: more than the clock resolves, and no 0.30000000000000004. */
+static json_object *jdouble(double v)
+{
+	char s[64];
+
+	snprintf(s, sizeof(s), "%.6g", v);
+	return json_object_new_double_s(v, s);
+}
+
+static json_object *lat_json(const struct row *r, double div)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "min", jdouble(r->rtt_min / div));
+	json_object_object_add(o, "median", jdouble(r->rtt_med / div));
+	json_object_object_add(o, "p99", jdouble(r->rtt_p99 / div));
+	json_object_object_add(o, "p99_9", jdouble(r->rtt_p999 / div));
+	return o;
+}
+
+static void row_json(json_object *arr, const struct row *r,
+		     const struct opts *o)
+{
+	json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "test", json_object_new_string(r->test));
+	json_object_object_add(j, "size", json_object_new_int64((int64_t)r->size));
+	if (r->seconds > 0) {
+		json_object_object_add(j, "msgs", json_object_new_int64((int64_t)r->count));
+		json_object_object_add(j, "seconds", jdouble(r->seconds));
+		json_object_object_add(j, "gb_per_s", jdouble(r->gbps));
+		json_object_object_add(j, "mmsg_per_s", jdouble(r->mmsgps));
+	} else {
+		json_object_object_add(j, "iters", json_object_new_int64((int64_t)r->count));
+		if (!strcmp(r->test, "relay_lat"))
+			json_object_object_add(j, "spin_us",
+					       json_object_new_int64(o->spin_us));
+		json_object_object_add(j, "rtt_us", lat_json(r, 1));
+		json_object_object_add(j, "oneway_us", lat_json(r, 2));
+	}
+	json_object_array_add(arr, j);
+}
+
+static void lat_header(const char *title)
+{
+	printf("# %s\n", title);
+	printf("# %10s %9s %9s %9s %9s %9s %9s %9s  (usec)\n", "bytes", "iters",
+	       "rtt_min", "rtt_med", "rtt_p99", "1way_min", "1way_med", "1way_p99");
+}
+
+static void lat_line(const struct row *r)
+{
+	printf("  %10zu %9" PRIu64 " %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n",
+	       r->size, r->count, r->rtt_min, r->rtt_med, r->rtt_p99,
+	       r->rtt_min / 2, r->rtt_med / 2, r->rtt_p99 / 2);
+}
+
+static void bw_header(const char *title)
+{
+	printf("# %s\n", title);
+	printf("# %10s %12s %9s %9s %9s\n", "bytes", "msgs", "seconds",
+	       "GB/s", "Mmsg/s");
+}
+
+static void bw_line(const struct row *r)
+{
+	printf("  %10zu %12" PRIu64 " %9.4f %9.4g %9.4g\n", r->size, r->count,
+	       r->seconds, r->gbps, r->mmsgps);
+}
+
+static void bw_fill(struct row *r, uint64_t msgs, int64_t ns)
+{
+	r->count = msgs;
+	r->seconds = (double)ns / 1e9;
+	r->gbps = (double)msgs * (double)r->size / (double)ns;	/* bytes/ns = GB/s */
+	r->mmsgps = (double)msgs / (double)ns * 1e3;
+}
+
+/* Wait for child PID; 0 if it exited 0. */
+static int reap(pid_t pid, const char *who)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, PROG ": waitpid: %s\n", strerror(errno));
+			return -errno;
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	fprintf(stderr, PROG ": the %s failed\n", who);
+	return -EPROTO;
+}
+
+/* A child never outlives the parent that times it. */
+static pid_t fork_child(void)
+{
+	pid_t parent = getpid(), pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+	}
+	return pid;
+}
+
+/* ------------------------------------------------------------ relay */
+
+/*
+ * The shared mapping.  Each client has a send "ring" (its producer index
+ * and the relay's flags on separate lines, as in struct rb_ring), a
+ * receive flag (its CQ), and a send and a receive buffer of the largest
+ * size; an RDMA application writes its payload into registered memory
+ * in place, so the clients only stamp the first and last byte.
+ */
+struct relay_client {
+	alignas(CACHELINE) _Atomic uint64_t prod;	/* client writes */
+	alignas(CACHELINE) _Atomic uint32_t flags;	/* relay writes */
+	alignas(CACHELINE) _Atomic uint64_t recv_seq;	/* the CQ: relay writes */
+	unsigned char *sbuf, *rbuf;
+	int doorbell;
+};
+
+struct relay_shm {
+	alignas(CACHELINE) _Atomic uint32_t ready;	/* processes up */
+	_Atomic uint32_t stop;				/* A is done */
+	struct relay_client c[2];			/* A, B */
+};
+
+struct relay {
+	struct relay_shm *shm;
+	void *base;
+	size_t len;
+	size_t size;
+	uint64_t total;			/* warm-up + timed round trips */
+	uint64_t spin_ns;
+	bool two_party;
+};
+
+static size_t page_up(size_t n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (n + page - 1) / page * page;
+}
+
+static int relay_map(struct relay *r, size_t maxsize)
+{
+	size_t hdr = page_up(sizeof(struct relay_shm)), buf = page_up(maxsize);
+	unsigned char *p;
+	int i;
+
+	r->len = hdr + 4 * buf;
+	r->base = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r->base == MAP_FAILED) {
+		fprintf(stderr, PROG ": mmap: %s\n", strerror(errno));
+		return -errno;
+	}
+	p = r->base;
+	r->shm = (struct relay_shm *)(void *)p;
+	for (i = 0; i < 2; i++) {
+		struct relay_client *c = &r->shm->c[i];
+
+		c->sbuf = p + hdr + (size_t)(2 * i) * buf;
+		c->rbuf = p + hdr + (size_t)(2 * i + 1) * buf;
+		c->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (c->doorbell < 0) {
+			fprintf(stderr, PROG ": eventfd: %s\n", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static void relay_unmap(struct relay *r)
+{
+	if (!r->shm)
+		return;
+	close(r->shm->c[0].doorbell);
+	close(r->shm->c[1].doorbell);
+	munmap(r->base, r->len);
+}
+
+/* Fresh flags for one size; the mapping stays. */
+static void relay_reset(struct relay *r)
+{
+	struct relay_shm *s = r->shm;
+	uint64_t junk;
+	int i;
+
+	atomic_store(&s->ready, 0);
+	atomic_store(&s->stop, 0);
+	for (i = 0; i < 2; i++) {
+		atomic_store(&s->c[i].prod, 0);
+		atomic_store(&s->c[i].flags, 0);
+		atomic_store(&s->c[i].recv_seq, 0);
+		while (read(s->c[i].doorbell, &junk, sizeof(junk)) > 0)
+			;
+	}
+}
+
+/* A client waits for message SEQ: spin, giving the core away every
+ * POLL_YIELD-th empty poll, as rbc_poll_cq does. */
+static int client_wait(_Atomic uint64_t *flag, uint64_t seq)
+{
+	unsigned int empty = 0;
+	int64_t deadline = 0;
+
+	/* Acquire: pairs with the release store that published SEQ, so the
+	 * message bytes written before it are visible here. */
+	while (atomic_load_explicit(flag, memory_order_acquire) != seq) {
+		cpu_relax();
+		if (++empty % POLL_YIELD)
+			continue;
+		sched_yield();
+		if (!deadline)
+			deadline = now_ns() + STALL_NS;
+		else if (now_ns() > deadline)
+			return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* Ring the relay's doorbell only if it asked for one; the store, fence,
+ * load of libclient's ring_doorbell. */
+static void client_doorbell(struct relay_client *c)
+{
+	uint64_t one = 1;
+
+	/* Seq-cst: our prod store is ordered before the flags load.  The
+	 * relay sets the flag, fences, then reloads prod; of the two, at
+	 * least one sees the other's store, so no post goes unnoticed. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&c->flags, memory_order_relaxed) & NEED_WAKEUP) {
+		/* A full counter is still a ring: EAGAIN is fine. */
+		if (write(c->doorbell, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			return;
+	}
+}
+
+/* Client ME sends message SEQ to client PEER. */
+static void client_send(struct relay *r, int me, uint64_t seq)
+{
+	struct relay_client *c = &r->shm->c[me], *peer = &r->shm->c[!me];
+
+	c->sbuf[0] = (unsigned char)seq;
+	c->sbuf[r->size - 1] = (unsigned char)seq;
+	if (r->two_party) {
+		/* No relay: the sender does the one copy. */
+		memcpy(peer->rbuf, c->sbuf, r->size);
+		/* Release: the bytes are visible before the new seq. */
+		atomic_store_explicit(&peer->recv_seq, seq, memory_order_release);
+		return;
+	}
+	/* Release: the payload is written before the relay sees prod. */
+	atomic_store_explicit(&c->prod, seq, memory_order_release);
+	client_doorbell(c);
+}
+
+static int client_recv(struct relay *r, int me, uint64_t seq)
+{
+	struct relay_client *c = &r->shm->c[me];
+	int ret = client_wait(&c->recv_seq, seq);
+
+	if (ret)
+		return ret;
+	if (c->rbuf[0] != (unsigned char)seq ||
+	    c->rbuf[r->size - 1] != (unsigned char)seq)
+		return -EBADMSG;
+	return 0;
+}
+
+static void up_and_wait(struct relay *r, uint32_t nproc)
+{
+	atomic_fetch_add(&r->shm->ready, 1);
+	while (atomic_load(&r->shm->ready) < nproc)
+		sched_yield();
+}
+
+/* B: answer every message. */
+static int relay_b(struct relay *r)
+{
+	uint64_t i;
+	int ret;
+
+	up_and_wait(r, r->two_party ? 2 : 3);
+	for (i = 1; i <= r->total; i++) {
+		ret = client_recv(r, 1, i);
+		if (ret)
+			return ret;
+		client_send(r, 1, i);
+	}
+	return 0;
+}
+
+/*
+ * The relay, with the engine's policy (daemon/engine.c engine_pass): each
+ * pass reads the clock once and steps every active client; a client idle
+ * for spin_ns asks for doorbells (set flag, fence, look once more) and
+ * leaves the poll set; an empty pass yields the core; with no client
+ * active the relay sleeps until a doorbell.  Unlike the engine, it looks
+ * for doorbells (a poll() syscall) only while some client has left the
+ * poll set, where libevent's loop makes one every pass: this is a floor.
+ */
+struct relay_state {
+	bool active[2];
+	int64_t last_work[2];
+	uint64_t taken[2];
+};
+
+static void relay_activate(struct relay *r, struct relay_state *st, int i,
+			   int64_t now)
+{
+	st->active[i] = true;
+	st->last_work[i] = now;
+	/* Polling again: posts need no doorbell. */
+	atomic_fetch_and_explicit(&r->shm->c[i].flags, ~NEED_WAKEUP,
+				  memory_order_relaxed);
+}
+
+static void relay_try_sleep(struct relay *r, struct relay_state *st, int i)
+{
+	struct relay_client *c = &r->shm->c[i];
+
+	/* Seq-cst: the flag is visible before we look at prod again; pairs
+	 * with the fence in client_doorbell. */
+	atomic_fetch_or_explicit(&c->flags, NEED_WAKEUP, memory_order_seq_cst);
+	if (atomic_load_explicit(&c->prod, memory_order_acquire) != st->taken[i]) {
+		atomic_fetch_and_explicit(&c->flags, ~NEED_WAKEUP,
+					  memory_order_relaxed);
+		return;
+	}
+	st->active[i] = false;
+}
+
+/* Copy client I's new message into the other's buffer; true if any. */
+static bool relay_step(struct relay *r, struct relay_state *st, int i)
+{
+	struct relay_client *c = &r->shm->c[i], *peer = &r->shm->c[!i];
+	/* Acquire: pairs with the client's release of prod: the payload. */
+	uint64_t prod = atomic_load_explicit(&c->prod, memory_order_acquire);
+
+	if (prod == st->taken[i])
+		return false;
+	memcpy(peer->rbuf, c->sbuf, r->size);
+	st->taken[i] = prod;
+	/* Release: the copied bytes are visible before the completion. */
+	atomic_store_explicit(&peer->recv_seq, prod, memory_order_release);
+	return true;
+}
+
+/* Sleep (timeout -1) or peek (0) for doorbells of inactive clients. */
+static int relay_doorbells(struct relay *r, struct relay_state *st,
+			   int timeout)
+{
+	struct pollfd pfd[2];
+	int idx[2], n = 0, i, ret;
+	uint64_t v;
+
+	for (i = 0; i < 2; i++) {
+		if (st->active[i])
+			continue;
+		pfd[n].fd = r->shm->c[i].doorbell;
+		pfd[n].events = POLLIN;
+		idx[n++] = i;
+	}
+	ret = poll(pfd, (nfds_t)n, timeout);
+	if (ret < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (i = 0; i < n; i++) {
+		if (!(pfd[i].revents & POLLIN))
+			continue;
+		while (read(pfd[i].fd, &v, sizeof(v)) > 0)
+			;
+		relay_activate(r, st, idx[i], now_ns());
+	}
+	return 0;
+}
+
+static int relay_r(struct relay *r)
+{
+	struct relay_state st = { 0 };
+	int64_t now = now_ns();
+	int i, ret;
+
+	for (i = 0; i < 2; i++)
+		relay_activate(r, &st, i, now);
+	up_and_wait(r, 3);
+	while (!atomic_load_explicit(&r->shm->stop, memory_order_relaxed)) {
+		bool any = false;
+
+		now = now_ns();
+		for (i = 0; i < 2; i++) {
+			if (!st.active[i])
+				continue;
+			if (relay_step(r, &st, i)) {
+				st.last_work[i] = now;
+				any = true;
+			} else if ((uint64_t)(now - st.last_work[i]) >= r->spin_ns) {
+				relay_try_sleep(r, &st, i);
+			}
+		}
+		if (!st.active[0] && !st.active[1])
+			ret = relay_doorbells(r, &st, -1);
+		else if (!st.active[0] || !st.active[1])
+			ret = relay_doorbells(r, &st, 0);
+		else
+			ret = 0;
+		if (ret)
+			return ret;
+		if (!any)
+			sched_yield();
+	}
+	return 0;
+}
+
+/* A, the parent: time every round trip after the warm-up. */
+static int relay_a(struct relay *r, uint64_t warm, int64_t *samples)
+{
+	int64_t t0, t1;
+	uint64_t i;
+	int ret = 0, k;
+
+	up_and_wait(r, r->two_party ? 2 : 3);
+	t0 = now_ns();
+	for (i = 1; i <= r->total; i++) {
+		client_send(r, 0, i);
+		ret = client_recv(r, 0, i);
+		if (ret)
+			break;
+		t1 = now_ns();
+		if (i > warm)
+			samples[i - warm - 1] = t1 - t0;
+		t0 = t1;
+	}
+	atomic_store(&r->shm->stop, 1);
+	/* Wake a sleeping relay so it sees stop. */
+	for (k = 0; k < 2 && !r->two_party; k++) {
+		uint64_t one = 1;
+
+		if (write(r->shm->c[k].doorbell, &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
+			ret = ret ? ret : -errno;
+	}
+	return ret;
+}
+
+static int relay_one(struct relay *r, const struct opts *o, struct row *row,
+		     int64_t *samples)
+{
+	uint64_t warm = warmup_of(o->iters);
+	pid_t pid[2] = { -1, -1 };
+	int ret, i, nchild = r->two_party ? 1 : 2;
+
+	r->total = warm + o->iters;
+	relay_reset(r);
+	for (i = 0; i < nchild; i++) {
+		pid[i] = fork_child();
+		if (pid[i] < 0) {
+			ret = -EAGAIN;
+			goto out;
+		}
+		if (pid[i] == 0) {
+			ret = i == 0 ? relay_b(r) : relay_r(r);
+			if (ret)
+				fprintf(stderr, PROG ": %s: %s\n",
+					i == 0 ? "client B" : "relay", strerror(-ret));
+			_exit(ret ? 1 : 0);
+		}
+	}
+	ret = relay_a(r, warm, samples);
+	if (ret)
+		fprintf(stderr, PROG ": client A: %s\n", strerror(-ret));
+out:
+	for (i = 0; i < nchild; i++) {
+		if (pid[i] <= 0)
+			continue;
+		if (ret)
+			kill(pid[i], SIGKILL);
+		if (reap(pid[i], i == 0 ? "client B" : "relay") && !ret)
+			ret = -EPROTO;
+	}
+	if (!ret)
+		lat_stats(row, samples, o->iters);
+	return ret;
+}
+
+static int cmd_relay(const struct opts *o, json_object *arr)
+{
+	struct relay r = { .spin_ns = (uint64_t)o->spin_us * 1000,
+			   .two_party = o->two_party };
+	size_t maxsize = 0;
+	int64_t *samples;
+	int i, ret;
+
+	for (i = 0; i < o->nsizes; i++)
+		if (o->sizes[i] > maxsize)
+			maxsize = o->sizes[i];
+	samples = calloc(o->iters, sizeof(*samples));
+	if (!samples) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return -ENOMEM;
+	}
+	ret = relay_map(&r, maxsize);
+	if (ret)
+		goto out;
+	if (!o->json && o->two_party) {
+		lat_header("shm ping-pong, two parties: A <-> B, the sender copies");
+	} else if (!o->json) {
+		printf("# relay ping-pong: A -> relay -> B and back, the relay copies;"
+		       " spin %" PRIu32 " us, then sleep\n", o->spin_us);
+		lat_header("relay latency");
+	}
+	for (i = 0; i < o->nsizes; i++) {
+		struct row row = { .test = o->two_party ? "shm_lat" : "relay_lat",
+				   .size = o->sizes[i] };
+
+		r.size = o->sizes[i];
+		ret = relay_one(&r, o, &row, samples);
+		if (ret)
+			goto out;
+		if (o->json)
+			row_json(arr, &row, o);
+		else
+			lat_line(&row);
+	}
+out:
+	relay_unmap(&r);
+	free(samples);
+	return ret;
+}
+
+/* ------------------------------------------------------------ memcpy */
+
+/* Copies of SIZE bytes until min_ms have passed and at least iters were
+ * made; batches grow until one takes a millisecond, so the clock is
+ * read rarely. */
+static void memcpy_one(const struct opts *o, struct row *row,
+		       unsigned char *dst, const unsigned char *src)
+{
+	int64_t min_ns = (int64_t)o->min_ms * 1000000, start, bstart, t;
+	uint64_t batch = 1, done = 0, k;
+	size_t size = row->size;
+
+	memcpy(dst, src, size);	/* warm: faults, TLB, caches as they fit */
+	start = now_ns();
+	for (;;) {
+		bstart = now_ns();
+		for (k = 0; k < batch; k++) {
+			memcpy(dst, src, size);
+			/* The copy is observable: the compiler keeps it. */
+			__asm__ __volatile__("" : : "r"(dst) : "memory");
+		}
+		done += batch;
+		t = now_ns();
+		if (t - start >= min_ns && done >= o->iters)
+			break;
+		if (t - bstart < 1000000)
+			batch *= 2;
+	}
+	bw_fill(row, done, t - start);
+}
+
+static int cmd_memcpy(const struct opts *o, json_object *arr)
+{
+	size_t maxsize = 0;
+	unsigned char *src, *dst;
+	int i;
+
+	for (i = 0; i < o->nsizes; i++)
+		if (o->sizes[i] > maxsize)
+			maxsize = o->sizes[i];
+	src = aligned_alloc(4096, page_up(maxsize));
+	dst = aligned_alloc(4096, page_up(maxsize));
+	if (!src || !dst) {
+		free(src);
+		free(dst);
+		fprintf(stderr, PROG ": out of memory\n");
+		return -ENOMEM;
+	}
+	/* Touch every page, so no fault is timed. */
+	memset(src, 0x5a, page_up(maxsize));
+	memset(dst, 0, page_up(maxsize));
+	if (!o->json)
+		bw_header("memcpy, one core, same buffers each copy");
+	for (i = 0; i < o->nsizes; i++) {
+		struct row row = { .test = "memcpy_bw", .size = o->sizes[i] };
+
+		memcpy_one(o, &row, dst, src);
+		if (o->json)
+			row_json(arr, &row, o);
+		else
+			bw_line(&row);
+	}
+	free(src);
+	free(dst);
+	return 0;
+}
+
+/* ------------------------------------------------------------ unix */
+
+static int io_full(int fd, void *buf, size_t len, bool out)
+{
+	unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = out ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The child of the latency run: answer every message. */
+static int unix_echo(int fd, unsigned char *buf, size_t size, uint64_t total)
+{
+	uint64_t i;
+	int ret;
+
+	for (i = 0; i < total; i++) {
+		ret = io_full(fd, buf, size, false);
+		if (!ret)
+			ret = io_full(fd, buf, size, true);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int unix_ping(int fd, unsigned char *buf, size_t size, uint64_t warm,
+		     uint64_t total, int64_t *samples)
+{
+	int64_t t0 = now_ns(), t1;
+	uint64_t i;
+	int ret;
+
+	for (i = 1; i <= total; i++) {
+		buf[0] = (unsigned char)i;
+		buf[size - 1] = (unsigned char)i;
+		ret = io_full(fd, buf, size, true);
+		if (!ret)
+			ret = io_full(fd, buf, size, false);
+		if (ret)
+			return ret;
+		if (buf[0] != (unsigned char)i || buf[size - 1] != (unsigned char)i)
+			return -EBADMSG;
+		t1 = now_ns();
+		if (i > warm)
+			samples[i - warm - 1] = t1 - t0;
+		t0 = t1;
+	}
+	return 0;
+}
+
+/* The child of the stream run: read to EOF, then say how much came. */
+static int unix_sink(int fd, unsigned char *buf, size_t size)
+{
+	uint64_t got = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, size, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (uint64_t)n;
+	}
+	return io_full(fd, &got, sizeof(got), true);
+}
+
+/* Send SIZE-byte messages for min_ms (and at least iters of them); the
+ * clock stops when the sink has counted them all. */
+static int unix_stream(int fd, unsigned char *buf, const struct opts *o,
+		       struct row *row)
+{
+	int64_t min_ns = (int64_t)o->min_ms * 1000000, start = now_ns(), t;
+	uint64_t sent = 0, got = 0;
+	int ret;
+
+	do {
+		ret = io_full(fd, buf, row->size, true);
+		if (ret)
+			return ret;
+		sent++;
+		t = now_ns();
+	} while (t - start < min_ns || sent < o->iters);
+	if (shutdown(fd, SHUT_WR) < 0)
+		return -errno;
+	ret = io_full(fd, &got, sizeof(got), false);
+	if (ret)
+		return ret;
+	t = now_ns();
+	if (got != sent * row->size)
+		return -EBADMSG;
+	bw_fill(row, sent, t - start);
+	return 0;
+}
+
+/* One run over a fresh socketpair: STREAM or ping-pong. */
+static int unix_one(const struct opts *o, struct row *row, bool stream,
+		    unsigned char *buf, int64_t *samples)
+{
+	uint64_t warm = warmup_of(o->iters);
+	int sv[2], ret, r2;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		fprintf(stderr, PROG ": socketpair: %s\n", strerror(errno));
+		return -errno;
+	}
+	pid = fork_child();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -EAGAIN;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		ret = stream ? unix_sink(sv[1], buf, row->size) :
+			unix_echo(sv[1], buf, row->size, warm + o->iters);
+		if (ret)
+			fprintf(stderr, PROG ": unix peer: %s\n", strerror(-ret));
+		_exit(ret ? 1 : 0);
+	}
+	close(sv[1]);
+	ret = stream ? unix_stream(sv[0], buf, o, row) :
+		unix_ping(sv[0], buf, row->size, warm, warm + o->iters, samples);
+	if (ret)
+		fprintf(stderr, PROG ": unix %s: %s\n", stream ? "stream" : "ping-pong",
+			strerror(-ret));
+	close(sv[0]);
+	if (ret)
+		kill(pid, SIGKILL);
+	r2 = reap(pid, "unix peer");
+	if (!ret && !r2 && !stream)
+		lat_stats(row, samples, o->iters);
+	return ret ? ret : r2;
+}
+
+static int cmd_unix(const struct opts *o, json_object *arr)
+{
+	struct row lat[MAX_SIZES], bw[MAX_SIZES];
+	size_t maxsize = 0;
+	unsigned char *buf;
+	int64_t *samples;
+	int i, ret = 0;
+
+	for (i = 0; i < o->nsizes; i++)
+		if (o->sizes[i] > maxsize)
+			maxsize = o->sizes[i];
+	buf = calloc(1, maxsize);
+	samples = calloc(o->iters, sizeof(*samples));
+	if (!buf || !samples) {
+		fprintf(stderr, PROG ": out of memory\n");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < o->nsizes; i++) {
+		lat[i] = (struct row){ .test = "unix_lat", .size = o->sizes[i] };
+		bw[i] = (struct row){ .test = "unix_bw", .size = o->sizes[i] };
+		ret = unix_one(o, &lat[i], false, buf, samples);
+		if (!ret)
+			ret = unix_one(o, &bw[i], true, buf, NULL);
+		if (ret)
+			goto out;
+	}
+	if (o->json) {
+		for (i = 0; i < o->nsizes; i++)
+			row_json(arr, &lat[i], o);
+		for (i = 0; i < o->nsizes; i++)
+			row_json(arr, &bw[i], o);
+	} else {
+		lat_header("unix socket ping-pong, SOCK_STREAM socketpair");
+		for (i = 0; i < o->nsizes; i++)
+			lat_line(&lat[i]);
+		bw_header("unix socket stream, SOCK_STREAM socketpair");
+		for (i = 0; i < o->nsizes; i++)
+			bw_line(&bw[i]);
+	}
+out:
+	free(buf);
+	free(samples);
+	return ret;
+}
+
+/* ------------------------------------------------------------ main */
+
+struct cmd {
+	const char *name;
+	int (*run)(const struct opts *o, json_object *arr);
+	unsigned int opts;		/* OPT_* it accepts beyond the common */
+	const char *what;
+};
+
+static const struct cmd cmds[] = {
+	{ "relay", cmd_relay, OPT_SPIN | OPT_TWO,
+	  "three-party relay ping-pong over shared memory (--two-party: two)" },
+	{ "memcpy", cmd_memcpy, OPT_MINMS, "memcpy bandwidth on one core" },
+	{ "unix", cmd_unix, OPT_MINMS,
+	  "UNIX socket ping-pong latency and stream throughput" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"Usage: " PROG " COMMAND [-n ITERS] [-s SIZE]... [-a] [-j] [OPTIONS]\n"
+		"       " PROG " -h | --help\n"
+		"The baselines rdmabroker's benchmark figures are compared with.\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
+	fprintf(f,
+		"\n"
+		"Options:\n"
+		"  -n, --iters=ITERS   round trips timed per size (default 1000); for\n"
+		"                      memcpy and the unix stream, the fewest messages\n"
+		"  -s, --size=SIZE     message size, with K or M suffix; may be repeated\n"
+		"                      (default 8, 4K and 1M)\n"
+		"  -a, --all           all powers of two from 1 B to 8 MiB\n"
+		"  -j, --json          print a JSON array instead of the table\n"
+		"      --spin-us=US    relay: spin this long after the last work, then\n"
+		"                      sleep on a doorbell (default 200, as [soft] spin_us)\n"
+		"      --two-party     relay: A and B alone, no relay (the floor)\n"
+		"      --min-ms=MS     memcpy, unix stream: time per size (default 50)\n"
+		"  -h, --help          show this help and exit\n");
+}
+
+static int parse_u64(const char *arg, const char *what, uint64_t min,
+		     uint64_t max, bool suffix, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (suffix && end != arg && (*end == 'K' || *end == 'k') && !end[1]) {
+		v = v > ULLONG_MAX >> 10 ? ULLONG_MAX : v << 10;
+		end++;
+	} else if (suffix && end != arg && (*end == 'M' || *end == 'm') && !end[1]) {
+		v = v > ULLONG_MAX >> 20 ? ULLONG_MAX : v << 20;
+		end++;
+	}
+	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
+		fprintf(stderr, PROG ": bad %s '%s' (%" PRIu64 "..%" PRIu64 ")\n",
+			what, arg, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+enum { LOPT_SPIN = 256, LOPT_TWO, LOPT_MINMS };
+
+int main(int argc, char *argv[])
+{
+	static const struct option lopts[] = {
+		{ "iters", required_argument, NULL, 'n' },
+		{ "size", required_argument, NULL, 's' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "spin-us", required_argument, NULL, LOPT_SPIN },
+		{ "two-party", no_argument, NULL, LOPT_TWO },
+		{ "min-ms", required_argument, NULL, LOPT_MINMS },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct opts o = { .iters = 1000, .spin_us = 200, .min_ms = 50 };
+	const struct cmd *cmd = NULL;
+	json_object *arr = NULL;
+	bool all = false;
+	uint64_t v;
+	size_t i;
+	int c, ret;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			cmd = &cmds[i];
+	if (!cmd) {
+		if (argc > 1)
+			fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	argv++;
+	argc--;
+	while ((c = getopt_long(argc, argv, "n:s:ajh", lopts, NULL)) != -1) {
+		unsigned int need = c == LOPT_SPIN ? OPT_SPIN : c == LOPT_TWO ? OPT_TWO :
+			c == LOPT_MINMS ? OPT_MINMS : 0;
+
+		if (need && !(cmd->opts & need)) {
+			fprintf(stderr, PROG ": %s takes no %s\n", cmd->name,
+				argv[optind - 1]);
+			return 2;
+		}
+		switch (c) {
+		case 'n':
+			if (parse_u64(optarg, "iteration count", 1, 100000000, false,
+				      &o.iters))
+				return 2;
+			break;
+		case 's':
+			if (o.nsizes == MAX_SIZES) {
+				fprintf(stderr, PROG ": at most %d sizes\n", MAX_SIZES);
+				return 2;
+			}
+			if (parse_u64(optarg, "size", 1, MAX_SIZE, true, &v))
+				return 2;
+			o.sizes[o.nsizes++] = (size_t)v;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case LOPT_SPIN:
+			if (parse_u64(optarg, "spin time", 0, 1000000, false, &v))
+				return 2;
+			o.spin_us = (uint32_t)v;
+			break;
+		case LOPT_TWO:
+			o.two_party = true;
+			break;
+		case LOPT_MINMS:
+			if (parse_u64(optarg, "time per size", 1, 600000, false, &v))
+				return 2;
+			o.min_ms = (uint32_t)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || (all && o.nsizes)) {
+		fprintf(stderr, PROG ": %s\n", optind != argc ?
+			"unexpected argument" : "-a and -s exclude each other");
+		usage(stderr);
+		return 2;
+	}
+	if (all) {
+		for (v = 1; v <= ALL_MAX; v <<= 1)
+			o.sizes[o.nsizes++] = (size_t)v;
+	} else if (!o.nsizes) {
+		o.sizes[o.nsizes++] = 8;
+		o.sizes[o.nsizes++] = 4096;
+		o.sizes[o.nsizes++] = 1 << 20;
+	}
+
+	if (o.json) {
+		arr = json_object_new_array();
+		if (!arr) {
+			fprintf(stderr, PROG ": out of memory\n");
+			return 1;
+		}
+	}
+	ret = cmd->run(&o, arr);
+	if (!ret && arr)
+		printf("%s\n", json_object_to_json_string_ext(arr,
+			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(arr);
+	return ret ? 1 : 0;
+}
