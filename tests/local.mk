@@ -22,6 +22,7 @@ include $(srcdir)/tests/systemd.mk
 include $(srcdir)/tests/data.mk
 include $(srcdir)/tests/dataerr.mk
 include $(srcdir)/tests/pingpong.mk
+include $(srcdir)/tests/baselines.mk
 
 check_PROGRAMS += tests/daemon-robust
 tests_daemon_robust_SOURCES = tests/daemon-robust.c
