@@ -7,6 +7,14 @@ bench_shm_pingpong_CFLAGS = $(AM_CFLAGS)
 
 EXTRA_DIST += scripts/bench-quick.sh
 
+# rdmab-perf: perftest-style latency and bandwidth tests over the verbs
+# (see rdmab-perf(1)).  Linked against librdmabroker itself, so it needs
+# no rdmab-run.
+bin_PROGRAMS += bench/rdmab-perf
+bench_rdmab_perf_SOURCES = bench/rdmab-perf.c
+bench_rdmab_perf_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) $(JSONC_CFLAGS)
+bench_rdmab_perf_LDADD = libclient/librdmabroker.la $(JSONC_LIBS) -lm
+
 # baseline: the figures every benchmark is compared with (raw relay and
 # two-party shared-memory ping-pong, memcpy, UNIX sockets); never installed.
 noinst_PROGRAMS += bench/baseline
