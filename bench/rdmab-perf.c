@@ -1458,6 +1458,7 @@ int main(int argc, char **argv)
 
 	if (argv[0] && argv[0][0])
 		perf_argv0 = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	argv[0] = (char *)perf_argv0;	/* getopt's messages use it */
 	perf_parse(argc, argv, &o);
 	srand48((long)getpid() ^ (long)time(NULL));
 	if (o.loopback)

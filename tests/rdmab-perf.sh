@@ -100,8 +100,12 @@ for _ in $(seq 1 50); do
 	fi
 	sleep 0.1
 done
+if [ -z "$ok" ]; then
+	kill "$server" 2>/dev/null
+	wait "$server"
+	rb_fail "client over TCP failed: $(cat "$RB_TMP/err")"
+fi
 wait "$server" || rb_fail "server exited $?: $(cat "$RB_TMP/server.err")"
-[ -n "$ok" ] || rb_fail "client over TCP failed: $(cat "$RB_TMP/err")"
 check_text "$RB_TMP/out" 1
 
 rb_daemon_alive || rb_fail "the daemon died"
