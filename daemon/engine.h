@@ -25,6 +25,8 @@ struct rb_daemon;
 struct rb_qp;
 
 int engine_init(struct rb_daemon *d);
+/* After every session is gone: free what the engine keeps for reuse. */
+void engine_fini(void);
 /* The daemon's main loop; returns 0 when the loop is broken (SIGTERM). */
 int engine_run(struct rb_daemon *d);
 

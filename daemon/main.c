@@ -248,6 +248,7 @@ out:
 	notify_fini();
 	listener_close(&d);
 	device_fini(&d);
+	engine_fini();
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigev[i])
 			event_free(sigev[i]);
