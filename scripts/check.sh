@@ -62,12 +62,12 @@ if [ $rc -eq 0 ]; then
 		prefix=$(sed -n 's/^S\["prefix"\]="\(.*\)"$/\1/p' config.status)
 		unitdir=$(sed -n 's/^S\["systemdsystemunitdir"\]="\(.*\)"$/\1/p' config.status)
 		unitdir=${unitdir//\$\{prefix\}/$prefix}
-		for f in sbin/rdmabrokerd bin/rdmactl bin/rdmab-run \
+		for f in sbin/rdmabrokerd bin/rdmactl bin/rdmab-run bin/rdmab-perf \
 			 lib/librdmabroker.so.1 lib/pkgconfig/librdmabroker.pc lib/pkgconfig/rdmabroker.pc \
 			 include/rdmabroker.h etc/rdmabroker/rdmabrokerd.conf \
 			 share/man/man8/rdmabrokerd.8 share/man/man5/rdmabrokerd.conf.5 \
 			 share/man/man8/rdmactl.8 share/man/man1/rdmab-run.1 \
-			 share/man/man7/librdmabroker.7; do
+			 share/man/man7/librdmabroker.7 share/man/man1/rdmab-perf.1; do
 			[ -e "$dest$prefix/$f" ] || { echo "check: install lacks $prefix/$f"; inst=1; }
 		done
 		for f in rdmabrokerd.service rdmabrokerd.socket; do

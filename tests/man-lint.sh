@@ -41,4 +41,5 @@ check_options() {	# NAME PAGE HELP-COMMAND...
 check_options rdmabrokerd rdmabrokerd.8 "$RB_DAEMON"
 check_options rdmactl rdmactl.8 "$RB_RDMACTL"
 check_options rdmab-run rdmab-run.1 "$top_builddir/libclient/rdmab-run"
+check_options rdmab-perf rdmab-perf.1 "$top_builddir/bench/rdmab-perf"
 rb_pass
