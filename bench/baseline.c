@@ -48,6 +48,8 @@
 
 #include <json-c/json.h>
 
+#include "bench/bench.h"
+
 #define PROG "baseline"
 #define CACHELINE 64
 #define MAX_SIZES 32
@@ -88,23 +90,6 @@ struct row {
 	/* bandwidth */
 	double seconds, gbps, mmsgps;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
 
 /* Untimed round trips first, so page faults and cold caches are not
  * counted: a tenth of the run, at least one, at most 1000. */

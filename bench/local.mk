@@ -2,7 +2,7 @@
 # shm-pingpong is the raw shared-memory floor that scripts/bench-quick.sh
 # sets beside ibv_rc_pingpong on the broker; it is never installed.
 noinst_PROGRAMS += bench/shm-pingpong
-bench_shm_pingpong_SOURCES = bench/shm-pingpong.c
+bench_shm_pingpong_SOURCES = bench/shm-pingpong.c bench/bench.h
 bench_shm_pingpong_CFLAGS = $(AM_CFLAGS)
 
 EXTRA_DIST += scripts/bench-quick.sh
@@ -18,6 +18,6 @@ bench_rdmab_perf_LDADD = libclient/librdmabroker.la $(JSONC_LIBS) -lm
 # baseline: the figures every benchmark is compared with (raw relay and
 # two-party shared-memory ping-pong, memcpy, UNIX sockets); never installed.
 noinst_PROGRAMS += bench/baseline
-bench_baseline_SOURCES = bench/baseline.c
+bench_baseline_SOURCES = bench/baseline.c bench/bench.h
 bench_baseline_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 bench_baseline_LDADD = $(JSONC_LIBS)

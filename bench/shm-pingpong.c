@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
+
 #define CACHELINE 64
 /* Spins (a few microseconds) between sched_yield() calls: a peer on
  * another CPU answers well within that; only when both sides share one CPU
@@ -65,23 +67,6 @@ static void usage(FILE *f, const char *argv0)
 		"  -s, --size=SIZE     size of message to exchange (default 4096)\n"
 		"  -h, --help          show this help and exit\n",
 		argv0);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
 }
 
 static size_t slot_bytes(size_t size)
