@@ -974,9 +974,18 @@ static void qp_bell_cb(evutil_socket_t fd, short what, void *arg)
 
 static void qp_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct rb_qp *qp = arg;
+
 	(void)fd;
 	(void)what;
-	qp_activate(arg);
+	/*
+	 * The wait is over when the timer says so: libevent's clock (it may
+	 * be CLOCK_MONOTONIC_COARSE) can fire it before our deadline by ours,
+	 * and a QP that then waited for a deadline with no timer left slept
+	 * for ever.
+	 */
+	qp->rnr_deadline_ns = 0;
+	qp_activate(qp);
 }
 
 /* The peer went away a transport timeout ago: what a NIC concludes. */
