@@ -57,7 +57,8 @@ for r in rows:
         for k in ("rtt_us", "oneway_us"):
             d = r[k]
             assert 0 < d["min"] <= d["median"] <= d["p99"] <= d["p99_9"], r
-        assert abs(r["oneway_us"]["median"] * 2 - r["rtt_us"]["median"]) < 0.01, r
+        # Both are rounded to 0.01: twice one, plus the other, is 0.015 off.
+        assert abs(r["oneway_us"]["median"] * 2 - r["rtt_us"]["median"]) <= 0.02, r
         if r["test"] == "relay_lat":
             assert r["spin_us"] in (0, 200), r
     else:
