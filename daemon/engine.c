@@ -86,6 +86,14 @@ static void stage_put(void *p)
 		free(p);
 }
 
+static void timer_add_us(struct event *ev, uint64_t us)
+{
+	struct timeval tv = { .tv_sec = (time_t)(us / 1000000),
+			      .tv_usec = (suseconds_t)(us % 1000000) };
+
+	evtimer_add(ev, &tv);
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -334,11 +342,8 @@ static void rd_land_all(struct rb_qp *qp, bool flush)
 		qp->rd_head = (qp->rd_head + 1) % qp->rd_cap;
 		qp->rd_count--;
 	}
-	if (flush && qp->attr.qp_state != IBV_QPS_ERR) {
-		qp->attr.qp_state = IBV_QPS_ERR;
-		qp->attr.cur_qp_state = IBV_QPS_ERR;
-		qp_activate(qp);
-	}
+	if (flush)
+		qp_to_error(qp, 0, false, 0);	/* a no-op when already in ERR */
 }
 
 /* A receive WQE the engine copied out of an RQ or SRQ. */
@@ -503,12 +508,7 @@ static enum exec_result exec_rnr(struct rb_qp *qp, const struct rb_qp *dest,
 	us = rnr_timer_us[dest->attr.min_rnr_timer & 31];
 	qp->rnr_wait = true;
 	qp->rnr_deadline_ns = eng.now + us * 1000;
-	{
-		struct timeval tv = { .tv_sec = (time_t)(us / 1000000),
-				      .tv_usec = (suseconds_t)(us % 1000000) };
-
-		evtimer_add(qp->ev_timer, &tv);
-	}
+	timer_add_us(qp->ev_timer, us);
 	return X_RNR;
 }
 
@@ -1072,11 +1072,7 @@ void engine_qp_remove(struct rb_qp *qp)
 		if (peer && peer != qp && peer->type == IBV_QPT_RC &&
 		    peer->attr.dest_qp_num == qp->qp_num &&
 		    state_receives(peer->attr.qp_state)) {
-			uint64_t us = qp_lost_delay_us(peer);
-			struct timeval tv = { .tv_sec = (time_t)(us / 1000000),
-					      .tv_usec = (suseconds_t)(us % 1000000) };
-
-			evtimer_add(peer->ev_lost, &tv);
+			timer_add_us(peer->ev_lost, qp_lost_delay_us(peer));
 			/* No more RNR NAKs come: a send waiting on one now
 			 * waits for the transport timeout like the rest. */
 			if (peer->rnr_wait) {
@@ -1115,7 +1111,6 @@ void engine_qp_state(struct rb_qp *qp, enum ibv_qp_state from)
 			evtimer_del(qp->ev_timer);
 			if (qp->rd_count)
 				rd_land_all(qp, true);
-			qp->attr.qp_state = IBV_QPS_ERR;
 		}
 		qp_activate(qp);
 		break;

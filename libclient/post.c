@@ -39,6 +39,16 @@ static void ring_doorbell(struct rb_ring *r, int doorbell)
 	}
 }
 
+/* The ring's SGE layout from the verbs' (the same fields, fixed widths). */
+static void sge_copy(struct rb_sge *dst, const struct ibv_sge *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		dst[i].addr = src[i].addr;
+		dst[i].length = src[i].length;
+		dst[i].lkey = src[i].lkey;
+	}
+}
+
 /* Fill the slot for wr; 0 or EINVAL. */
 static int send_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
 			 const struct ibv_send_wr *wr)
@@ -102,11 +112,7 @@ static int send_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
 	if ((uint32_t)wr->num_sge > qp->cap.max_send_sge)
 		return EINVAL;
 	w->num_sge = (uint32_t)wr->num_sge;
-	for (int i = 0; i < wr->num_sge; i++) {
-		sge[i].addr = wr->sg_list[i].addr;
-		sge[i].length = wr->sg_list[i].length;
-		sge[i].lkey = wr->sg_list[i].lkey;
-	}
+	sge_copy(sge, wr->sg_list, (size_t)wr->num_sge);
 	return 0;
 }
 
@@ -180,11 +186,7 @@ static int post_recv_ring(struct rb_ring *r, uint32_t max_sge, int doorbell,
 		w->wr_id = wr->wr_id;
 		w->num_sge = (uint32_t)wr->num_sge;
 		w->reserved = 0;
-		for (int i = 0; i < wr->num_sge; i++) {
-			sge[i].addr = wr->sg_list[i].addr;
-			sge[i].length = wr->sg_list[i].length;
-			sge[i].lkey = wr->sg_list[i].lkey;
-		}
+		sge_copy(sge, wr->sg_list, (size_t)wr->num_sge);
 		prod++;
 	}
 	if (ret)
@@ -365,11 +367,7 @@ static void wr_set_sge_list(struct ibv_qp_ex *qpx, size_t n,
 	}
 	sge = (struct rb_sge *)(w + 1);
 	w->num_sge = (uint32_t)n;
-	for (size_t i = 0; i < n; i++) {
-		sge[i].addr = list[i].addr;
-		sge[i].length = list[i].length;
-		sge[i].lkey = list[i].lkey;
-	}
+	sge_copy(sge, list, n);
 }
 
 static void wr_set_sge(struct ibv_qp_ex *qpx, uint32_t lkey, uint64_t addr,
