@@ -8,6 +8,7 @@ autoconf automake libtool pkg-config make gcc binutils xz-utils
 libevent-dev libprotobuf-c-dev protobuf-c-compiler libsystemd-dev
 libibverbs-dev libjson-c-dev libcmocka-dev
 ibverbs-utils systemd mandoc python3 procps valgrind
+clang libclang-rt-14-dev gnuplot-nox libfabric-bin ucx-utils
 "
 
 missing=
