@@ -1149,16 +1149,30 @@ static void engine_pass(void)
 		sched_yield();
 }
 
+/*
+ * While QPs are in the poll set, libevent (control requests, doorbells of
+ * sleeping QPs, timers) is polled at most every ENGINE_EV_POLL_NS: an
+ * epoll_wait per pass was a syscall per pass that the ring path does not
+ * need, and a control request or a wake-up waits at most this long more.
+ */
+#define ENGINE_EV_POLL_NS 20000
+
 int engine_run(struct rb_daemon *d)
 {
+	uint64_t last_ev = 0;
+
 	(void)d;
 	for (;;) {
-		int ret;
+		int ret = 0;
 
 		if (TAILQ_EMPTY(&eng.active)) {
 			ret = event_base_loop(eng.base, EVLOOP_ONCE);
+			last_ev = now_ns();
 		} else {
-			ret = event_base_loop(eng.base, EVLOOP_NONBLOCK);
+			if (eng.now - last_ev >= ENGINE_EV_POLL_NS) {
+				ret = event_base_loop(eng.base, EVLOOP_NONBLOCK);
+				last_ev = eng.now;
+			}
 			if (ret >= 0)
 				engine_pass();
 		}
