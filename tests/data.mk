@@ -24,3 +24,12 @@ tests_client_hostile_CFLAGS = $(data_test_cflags) $(PROTOBUF_C_CFLAGS)
 tests_client_hostile_LDADD = $(data_test_ldadd)
 TESTS += tests/client-hostile.sh
 EXTRA_DIST += tests/client-hostile.sh
+
+# Random writes over a client's shared rings, in children, beside an
+# honest pair (it reaches into libclient/client.h).
+check_PROGRAMS += tests/client-scribble
+tests_client_scribble_SOURCES = tests/client-scribble.c
+tests_client_scribble_CFLAGS = $(data_test_cflags) $(PROTOBUF_C_CFLAGS)
+tests_client_scribble_LDADD = $(data_test_ldadd)
+TESTS += tests/client-scribble.sh
+EXTRA_DIST += tests/client-scribble.sh
