@@ -199,6 +199,10 @@ static int mr_check_span(const struct rb_device *dev, uint64_t addr,
 			    length, dev->max_mr_size);
 		return -EINVAL;
 	}
+	if (mode != RDMABROKER__MR_MODE__MR_MEMFD && mode != RDMABROKER__MR_MODE__MR_CMA) {
+		reply_error(rep, "mode %d is not a registration mode", (int)mode);
+		return -EINVAL;
+	}
 	if ((mode == RDMABROKER__MR_MODE__MR_MEMFD) != (rep_in->in_nfds == 1) ||
 	    (mode == RDMABROKER__MR_MODE__MR_MEMFD) != (n_extents > 0)) {
 		reply_error(rep, "a MEMFD region comes with its memfd and extents, a CMA one with neither");
