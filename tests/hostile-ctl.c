@@ -890,6 +890,16 @@ static void fuzz_fds_open(const struct conn *c)
 /* The fuzzing connection: set up anew whenever the daemon drops it. */
 static struct conn fz;
 
+static void fz_conn_drop(struct conn *c)
+{
+	int memfd = c->memfd;
+
+	c->memfd = -1;
+	conn_close(c);
+	if (memfd >= 0 && memfd != fuzz_fds[0])
+		close(memfd);
+}
+
 static void fz_reconnect(void)
 {
 	int memfd;
@@ -1037,6 +1047,31 @@ static void fuzz_one(void)
 	fuzz_send(frame, flen, fds, nfds);
 }
 
+/*
+ * A few mutated datagrams on a connection that has not said hello (the
+ * first is sometimes a mutated Hello): the early states get their share.
+ */
+static void fuzz_early(void)
+{
+	struct conn save = fz;
+
+	fz.fd = raw_connect();
+	fz.memfd = -1;
+	for (int i = 0; i < 8 && fz.fd >= 0; i++) {
+		uint64_t drops = fig.disconnects;
+
+		fuzz_one();
+		if (fig.disconnects != drops)
+			break;	/* fz is a full session again: keep it */
+	}
+	if (fz.memfd < 0) {
+		close(fz.fd);
+		fz = save;
+	} else {
+		fz_conn_drop(&save);
+	}
+}
+
 static void fuzz(void)
 {
 	const char *e = getenv("RB_FUZZ_DATAGRAMS");
@@ -1090,7 +1125,10 @@ static void fuzz(void)
 
 	start = fig.datagrams;
 	while (fig.datagrams - start < total) {
-		fuzz_one();
+		if (rndn(200) == 0)
+			fuzz_early();
+		else
+			fuzz_one();
 		if ((fig.datagrams - start) % batch == 0) {
 			verbs_round("after a batch of fuzzed datagrams");
 			/* Objects made by lucky mutations: drop them now and then. */
@@ -1756,6 +1794,14 @@ static void fds(void)
 	CHECK(fcntl(f, F_ADD_SEALS, F_SEAL_GROW) == 0, "seal");
 	fds_wrong(&c, f, "mr_reg with a memfd sealed against growing only");
 	close(f);
+	f = memfd_create("huge", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB);
+	if (f >= 0) {
+		/* Its hole would fault when no huge page is free: not mapped. */
+		if (ftruncate(f, 2 << 20) == 0 &&
+		    fcntl(f, F_ADD_SEALS, F_SEAL_SHRINK) == 0)
+			fds_wrong(&c, f, "mr_reg with a hugetlbfs memfd");
+		close(f);
+	}
 	f = memfd_create("small", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	CHECK(f >= 0 && fcntl(f, F_ADD_SEALS, F_SEAL_SHRINK) == 0, "memfd");
 	fds_wrong(&c, f, "mr_reg with an empty sealed memfd");
