@@ -19,14 +19,18 @@ rb_settled() {
 	rb_log "$1: settled (daemon fds $(rb_fd_count "$RB_DAEMON_PID"), no objects)"
 }
 
-# 1000 connections need fds on both ends; the daemon may serve 2000.
+# 1000 connections need fds on both ends (up to the hard limit, which
+# only root may raise); the daemon may serve 2000.
+hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] && hard=4096
+[ "$hard" -gt 4096 ] && hard=4096
 wrap=
 if command -v prlimit >/dev/null 2>&1; then
-	wrap="prlimit --nofile=4096:4096"
+	wrap="prlimit --nofile=$hard:$hard"
 else
-	STORM=$(( $(ulimit -n) - 100 ))
-	[ "$STORM" -gt 1000 ] && STORM=1000
+	hard=$(ulimit -n)
 fi
+[ "$STORM" -gt $(( hard - 100 )) ] && STORM=$(( hard - 100 ))
 printf '[daemon]\nlog_level = debug\nmax_clients = 2000\n[limits]\nconnections = 0\n' > "$RB_CONF"
 RB_DAEMON_WRAPPER=$wrap rb_daemon_start
 export RB_DAEMON_PID
