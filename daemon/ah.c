@@ -37,6 +37,20 @@ void ah_attr_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
 	a->port_num = (uint8_t)m->port_num;
 }
 
+bool ah_attr_pb_fits(const Rdmabroker__AhAttr *m, struct rb_reply *rep)
+{
+	/* The wire has 32 bits where verbs has 8 or 16: no silent wrap. */
+	if (m->dgid.len != 16 || m->flow_label > 0xfffff || m->sgid_index > UINT8_MAX ||
+	    m->hop_limit > UINT8_MAX || m->traffic_class > UINT8_MAX ||
+	    m->dlid > UINT16_MAX || m->sl > UINT8_MAX || m->src_path_bits > UINT8_MAX ||
+	    m->static_rate > UINT8_MAX || m->port_num > UINT8_MAX) {
+		reply_error(rep, "address vector out of range (dgid of %zu bytes, or a field too large)",
+			    m->dgid.len);
+		return false;
+	}
+	return true;
+}
+
 int ah_attr_check(const struct rb_device *dev, const struct ibv_ah_attr *a,
 		  bool port_required, struct rb_reply *rep)
 {
@@ -90,6 +104,8 @@ int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
 		return -ENOMEM;
 	pd = res_lookup(s, q->pd, RB_RES_PD, rep);
 	if (!pd)
+		return -EINVAL;
+	if (!ah_attr_pb_fits(q->attr, rep))
 		return -EINVAL;
 	ah_attr_from_pb(&attr, q->attr);
 	ret = ah_attr_check(dev, &attr, true, rep);

@@ -254,6 +254,8 @@ void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg)
 		goto out;
 	}
 	if (s->handshaken && (e->flags & DISPATCH_PRE_HELLO)) {
+		log_info("client %" PRIu64 " (pid %d): %s again, refused",
+			 s->id, (int)s->pid, e->name);
 		reply_error(&rep, "%s: already done", e->name);
 		ret = -EALREADY;
 		goto out;
@@ -267,6 +269,8 @@ void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg)
 		goto out;
 	}
 	if ((e->flags & DISPATCH_NEEDS_DEVICE) && !s->device) {
+		log_info("client %" PRIu64 " (pid %d): %s without a device, refused",
+			 s->id, (int)s->pid, e->name);
 		reply_error(&rep, "%s: no device opened on this connection",
 			    e->name);
 		ret = -EBADF;

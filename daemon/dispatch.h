@@ -96,6 +96,8 @@ int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep);
 /* Address vectors (ah.c), shared by AHs and IBV_QP_AV. */
 void ah_attr_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m);
+/* Do m's values fit struct ibv_ah_attr (else refused, said in rep)? */
+bool ah_attr_pb_fits(const Rdmabroker__AhAttr *m, struct rb_reply *rep);
 int ah_attr_check(const struct rb_device *dev, const struct ibv_ah_attr *a,
 		  bool port_required, struct rb_reply *rep);
 /* The QP fields of a `rdmactl res` entry. */

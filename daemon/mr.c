@@ -18,10 +18,12 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
+#include <linux/magic.h>
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
@@ -96,6 +98,7 @@ static int mr_map_memfd(struct rb_mr *mr, int fd, size_t n_extents,
 	uint64_t first = mr->addr & ~(page - 1);
 	uint64_t end = (mr->addr + mr->length + page - 1) & ~(page - 1);
 	uint64_t at = first;
+	struct statfs sfs;
 	struct stat st;
 	char *base;
 	int seals;
@@ -107,6 +110,14 @@ static int mr_map_memfd(struct rb_mr *mr, int fd, size_t n_extents,
 	}
 	if (!(seals & F_SEAL_SHRINK)) {
 		reply_error(rep, "the memfd is not sealed against shrinking");
+		return -EINVAL;
+	}
+	/*
+	 * Only shmem: a hole punched in a hugetlbfs memfd faults (SIGBUS in
+	 * the engine) when no huge page is free to fill it again.
+	 */
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC) {
+		reply_error(rep, "the memfd is not backed by shmem (hugetlbfs?)");
 		return -EINVAL;
 	}
 	if (fstat(fd, &st) < 0)
@@ -197,6 +208,10 @@ static int mr_check_span(const struct rb_device *dev, uint64_t addr,
 	if (length == 0 || length > dev->max_mr_size || addr + length < addr) {
 		reply_error(rep, "length %" PRIu64 " out of range (1..%" PRIu64 ")",
 			    length, dev->max_mr_size);
+		return -EINVAL;
+	}
+	if (mode != RDMABROKER__MR_MODE__MR_MEMFD && mode != RDMABROKER__MR_MODE__MR_CMA) {
+		reply_error(rep, "mode %d is not a registration mode", (int)mode);
 		return -EINVAL;
 	}
 	if ((mode == RDMABROKER__MR_MODE__MR_MEMFD) != (rep_in->in_nfds == 1) ||

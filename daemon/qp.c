@@ -603,6 +603,8 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	if (!r)
 		return -EINVAL;
 	qp = (struct rb_qp *)r;
+	if ((q->attr_mask & IBV_QP_AV) && !ah_attr_pb_fits(pa->ah_attr, rep))
+		return -EINVAL;
 	memset(&a, 0, sizeof(a));
 	a.qp_state = (enum ibv_qp_state)pa->qp_state;
 	a.cur_qp_state = (enum ibv_qp_state)pa->cur_qp_state;

@@ -304,10 +304,29 @@ bool session_async_event(struct rb_session *s, uint32_t event_type,
 	return true;
 }
 
+/*
+ * Discard what the peer sent after we stopped reading: a close with unread
+ * data resets the connection, and the peer would lose our last reply (why
+ * we closed) to ECONNRESET.
+ */
+static void session_drain(struct rb_session *s)
+{
+	for (int i = 0; i < 1024; i++) {
+		struct rb_wire_msg msg;
+		int ret = rb_wire_recv(s->fd, s->d->rxbuf, &msg, RB_WIRE_MAX_FDS);
+
+		if (ret == 1)
+			rb_wire_msg_close_fds(&msg);
+		else if (ret != -EMSGSIZE && ret != -EBADMSG && ret != -EPROTO)
+			break;
+	}
+}
+
 /* Destroy the session if it is done; true if it is gone. */
 static bool session_reap(struct rb_session *s)
 {
 	if (s->closing && !STAILQ_FIRST(&s->outq)) {
+		session_drain(s);
 		session_destroy(s);
 		return true;
 	}

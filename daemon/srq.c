@@ -25,11 +25,13 @@
 #include "daemon/ring.h"
 
 
+/* A power of two >= max_wr; callers refuse what is past the device's. */
 static uint32_t srq_entries(uint32_t max_wr)
 {
 	uint32_t n = 1;
 
-	while (n < max_wr)
+	/* Past 2^31 n would wrap to 0 and the loop never end. */
+	while (n < max_wr && n < (UINT32_C(1) << 31))
 		n <<= 1;
 	return n;
 }
