@@ -605,6 +605,17 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	qp = (struct rb_qp *)r;
 	if ((q->attr_mask & IBV_QP_AV) && !ah_attr_pb_fits(pa->ah_attr, rep))
 		return -EINVAL;
+	/* The wire has 32 bits where verbs has 8 or 16: no silent wrap.  An
+	 * honest library copies them from ibv_qp_attr, so they always fit. */
+	if (pa->pkey_index > UINT16_MAX || pa->alt_pkey_index > UINT16_MAX ||
+	    pa->en_sqd_async_notify > UINT8_MAX || pa->max_rd_atomic > UINT8_MAX ||
+	    pa->max_dest_rd_atomic > UINT8_MAX || pa->min_rnr_timer > UINT8_MAX ||
+	    pa->port_num > UINT8_MAX || pa->timeout > UINT8_MAX ||
+	    pa->retry_cnt > UINT8_MAX || pa->rnr_retry > UINT8_MAX) {
+		reply_error(rep, "QP %#x: an attribute is out of the range of its ibv_qp_attr field",
+			    qp->qp_num);
+		return -EINVAL;
+	}
 	memset(&a, 0, sizeof(a));
 	a.qp_state = (enum ibv_qp_state)pa->qp_state;
 	a.cur_qp_state = (enum ibv_qp_state)pa->cur_qp_state;

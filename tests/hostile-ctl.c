@@ -1527,6 +1527,17 @@ static void values_qp(struct conn *c)
 	r = build(&b, c, RDMABROKER__REQUEST__BODY_QP_MODIFY);
 	b.qattr.port_num = 200;
 	refused(c, r, NULL, 0, "qp_modify to INIT on port 200");
+	/* Fields verbs keeps in 8 or 16 bits must not wrap into valid ones:
+	 * port 257 would be port 1, pkey_index 65536 index 0. */
+	r = build(&b, c, RDMABROKER__REQUEST__BODY_QP_MODIFY);
+	b.qattr.port_num = 257;
+	refused(c, r, NULL, 0, "qp_modify to INIT on port 257");
+	r = build(&b, c, RDMABROKER__REQUEST__BODY_QP_MODIFY);
+	b.qattr.pkey_index = 65536;
+	refused(c, r, NULL, 0, "qp_modify to INIT with pkey_index 65536");
+	r = build(&b, c, RDMABROKER__REQUEST__BODY_QP_MODIFY);
+	b.qattr.timeout = 256;
+	refused(c, r, NULL, 0, "qp_modify with timeout 256");
 	r = build(&b, c, RDMABROKER__REQUEST__BODY_QP_MODIFY);
 	b.qattr.qp_access_flags = U32MAX;
 	refused(c, r, NULL, 0, "qp_modify access flags garbage");

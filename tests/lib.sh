@@ -48,6 +48,12 @@ rb_cleanup() {
 	fi
 	if [ -n "$RB_DAEMON_PID" ] && kill -0 "$RB_DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$RB_DAEMON_PID" 2>/dev/null
+		# A hung daemon must fail the test now, not at the suite's timeout.
+		for _ in $(seq 1 100); do
+			kill -0 "$RB_DAEMON_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$RB_DAEMON_PID" 2>/dev/null
 		wait "$RB_DAEMON_PID" 2>/dev/null
 	fi
 	rm -rf "$RB_TMP"
