@@ -51,6 +51,8 @@
 /* After the idle QPs reach RTS the engine keeps them in its poll set for
  * spin_us (default 200 µs); wait well past it before measuring. */
 #define SCALE_SETTLE_NS	(50 * 1000 * 1000)
+/* How long the daemon's CPU is watched with everything idle. */
+#define SCALE_IDLE_NS	(1000 * 1000 * 1000)
 
 struct scale_opts {
 	const char *cmd;
@@ -673,7 +675,7 @@ static void pair_close(struct scale_pair *p)
 /* n round trips after a warm-up; the median one-way time in µs, or < 0. */
 static double pair_latency(struct scale_pair *p, uint64_t n)
 {
-	uint64_t warm = n / 10 + 10, *rtt = calloc(n, sizeof(*rtt));
+	uint64_t warm = n / 5 + 100, *rtt = calloc(n, sizeof(*rtt));
 	double med;
 
 	if (!rtt) {
@@ -753,8 +755,8 @@ static int scale_scale(const struct scale_opts *o, json_object *out)
 	struct scale_mem m0, m1, m2, m3;
 	union ibv_gid gid;
 	long pid = o->daemon_pid > 0 ? o->daemon_pid : scale_find_daemon();
-	double lat1, lat2, lat3, t_clients, t_qps, t_destroy;
-	int64_t t0;
+	double lat1, lat2, lat3, t_clients, t_qps, t_destroy, idle_pct = -1;
+	int64_t t0, c0, c1;
 	uint32_t made_c = 0, made_q = 0;
 	int ret = -1;
 
@@ -812,6 +814,14 @@ static int scale_scale(const struct scale_opts *o, json_object *out)
 				if (scale_connect(qps[i + k], qps[i + k + nc], &gid) < 0)
 					goto out;
 	sleep_ns(SCALE_SETTLE_NS);
+	/* Idle QPs must cost the engine nothing: the daemon's CPU while
+	 * everything sits idle. */
+	c0 = cpu_us(pid);
+	t0 = now_ns();
+	sleep_ns(SCALE_IDLE_NS);
+	c1 = cpu_us(pid);
+	if (c0 >= 0 && c1 >= 0)
+		idle_pct = (double)(c1 - c0) * 1e3 * 100 / (double)(now_ns() - t0);
 	m2 = scale_mem_read(pid);
 	m2.fds = scale_daemon_fds(pid);
 	lat2 = pair_latency(&pair, o->lat_iters);
@@ -867,6 +877,7 @@ static int scale_scale(const struct scale_opts *o, json_object *out)
 			json_object_object_add(out, "lat_with_idle_us", json_num(lat2, 3));
 			json_object_object_add(out, "lat_after_us", json_num(lat3, 3));
 			json_object_object_add(out, "lat_ratio", json_num(ratio, 3));
+			json_object_object_add(out, "daemon_idle_cpu_pct", json_num(idle_pct, 2));
 			json_object_object_add(out, "daemon_pid", json_object_new_int64(pid));
 			if (mem) {
 				json_object_object_add(mo, "before", mem_json(&m0));
@@ -897,6 +908,7 @@ static int scale_scale(const struct scale_opts *o, json_object *out)
 			} else {
 				printf("  daemon memory not readable (pid %ld)\n", pid);
 			}
+			printf("  daemon CPU with all of it idle: %.2f%% of a core (1 s)\n", idle_pct);
 			printf("  8 B RC send one-way: %.3f us pair only, %.3f us with %u idle QPs, %.3f us after; ratio %.3f\n",
 			       lat1, lat2, nq, lat3, ratio);
 		}

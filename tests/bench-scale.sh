@@ -65,7 +65,7 @@ res_empty
 "$SCALE" -j -c 50 -q 500 -l 200 scale > "$RB_TMP/scale.json" || rb_fail "scale failed"
 check_json "$RB_TMP/scale.json" 'j["test"] == "scale"' 'j["clients"] == 50' \
 	'j["qps"] == 500' 'j["connected"]' 'j["daemon_pid"] == '"$RB_DAEMON_PID" \
-	'j["lat_pair_only_us"] > 0' 'j["lat_with_idle_us"] > 0' 'j["lat_ratio"] > 0' \
+	'j["daemon_idle_cpu_pct"] >= 0' 'j["lat_pair_only_us"] > 0' 'j["lat_with_idle_us"] > 0' 'j["lat_ratio"] > 0' \
 	'j["daemon_mem"]["qps_open"]["fds"] - j["daemon_mem"]["clients_open"]["fds"] >= 450' \
 	'j["bytes_per_idle_qp_shmem"] > 0' 'j["daemon_mem"]["after"]["fds"] == j["daemon_mem"]["before"]["fds"]'
 cat "$RB_TMP/scale.json"
