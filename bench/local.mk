@@ -21,3 +21,10 @@ noinst_PROGRAMS += bench/baseline
 bench_baseline_SOURCES = bench/baseline.c bench/bench.h
 bench_baseline_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 bench_baseline_LDADD = $(JSONC_LIBS)
+
+# rdmab-scale: control-path rates (QP and MR cycles) and a daemon holding
+# many clients and idle QPs; never installed.
+noinst_PROGRAMS += bench/rdmab-scale
+bench_rdmab_scale_SOURCES = bench/rdmab-scale.c bench/bench.h
+bench_rdmab_scale_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) $(JSONC_CFLAGS)
+bench_rdmab_scale_LDADD = libclient/librdmabroker.la $(JSONC_LIBS)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
@@ -101,6 +102,22 @@ static void daemon_reload(struct rb_daemon *d)
 		 d->cfg.path[0] ? d->cfg.path : "built-in defaults",
 		 log_level_name(log_get_level()));
 	notify_ready(d);
+}
+
+/*
+ * Every QP holds a doorbell fd and every client a socket or two: 1,000
+ * clients with 10,000 QPs need more than the usual soft limit of 1024.
+ * Take what the hard limit allows (systemd's LimitNOFILE sets both).
+ */
+static void daemon_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open files limit: %s", strerror(errno));
+	}
 }
 
 static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -203,6 +220,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	signal(SIGPIPE, SIG_IGN);
+	daemon_raise_nofile();
 	TAILQ_INIT(&d.sessions);
 	LIST_INIT(&d.usages);
 	d.started_at = time(NULL);

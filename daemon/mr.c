@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/uio.h>
@@ -67,8 +66,7 @@ static uint32_t mr_new_key(const struct rb_device *dev)
 	uint32_t k;
 
 	do {
-		if (getrandom(&k, sizeof(k), 0) != sizeof(k))
-			k = (uint32_t)random();
+		k = res_random32();
 	} while (k == 0 || mr_find_lkey(dev, k) || mr_find_rkey(dev, k));
 	return k;
 }

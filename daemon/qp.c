@@ -15,7 +15,6 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
@@ -401,9 +400,7 @@ static uint32_t qp_new_number(void)
 	uint32_t n;
 
 	for (;;) {
-		if (getrandom(&n, sizeof(n), 0) != sizeof(n))
-			n = (uint32_t)random();
-		n &= 0xffffff;
+		n = res_random32() & 0xffffff;
 		if (n < 2)		/* QP0 and QP1 are special */
 			continue;
 		if (!qp_find(n))
@@ -420,6 +417,14 @@ static uint32_t roundup_pow2(uint32_t v)
 	return n;
 }
 
+/* The SQ and the RQ share one mapping (ring_create_pair), RQ second. */
+static void qp_rings_destroy(struct rb_qp *qp)
+{
+	if (qp->sq)
+		ring_destroy(qp->sq, (size_t)((char *)qp->rq - (char *)qp->sq) +
+			     qp->rq_bytes);
+}
+
 static void qp_destroy(struct rb_res *r)
 {
 	struct rb_qp *qp = (struct rb_qp *)r;
@@ -427,8 +432,7 @@ static void qp_destroy(struct rb_res *r)
 	engine_qp_remove(qp);
 	hash_remove(&qp_numbers, &qp->node);
 	close(qp->doorbell);
-	ring_destroy(qp->sq, qp->sq_bytes);
-	ring_destroy(qp->rq, qp->rq_bytes);
+	qp_rings_destroy(qp);
 	res_uncharge(r->owner, RB_LIMIT_QPS, 1);
 	qp->dev->nqps--;
 	free(qp);
@@ -443,8 +447,11 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	struct rb_res *pd, *scq, *rcq, *srq = NULL;
 	Rdmabroker__QpCap *pcap;
 	struct ibv_qp_cap cap;
+	struct ring_spec spec[2];
+	struct rb_ring *rings[2];
+	size_t bytes[2], rq_offset = 0;
 	struct rb_qp *qp;
-	int fds[3] = { -1, -1, -1 }, ret;
+	int fds[2] = { -1, -1 }, ret;
 
 	if (!m)
 		return -ENOMEM;
@@ -507,22 +514,27 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	qp->cap = cap;
 	pcap = cap_to_pb(rep, &cap);
 	ret = pcap ? 0 : -ENOMEM;
+	spec[0] = (struct ring_spec){ RB_RING_SQ, cap.max_send_wr,
+		rb_send_wqe_size(cap.max_send_sge, cap.max_inline_data) };
+	spec[1] = (struct ring_spec){ RB_RING_RQ, cap.max_recv_wr,
+		rb_recv_wqe_size(cap.max_recv_sge) };
+	/* Both rings in one memfd: a QP costs one map, one seal, one fd. */
 	if (ret == 0)
-		ret = ring_create(RB_RING_SQ, cap.max_send_wr,
-			  rb_send_wqe_size(cap.max_send_sge, cap.max_inline_data),
-			  &qp->sq, &qp->sq_bytes, &fds[0]);
-	if (ret == 0)
-		ret = ring_create(RB_RING_RQ, cap.max_recv_wr,
-				  rb_recv_wqe_size(cap.max_recv_sge),
-				  &qp->rq, &qp->rq_bytes, &fds[1]);
+		ret = ring_create_pair(spec, rings, bytes, &rq_offset, &fds[0]);
+	if (ret == 0) {
+		qp->sq = rings[0];
+		qp->rq = rings[1];
+		qp->sq_bytes = bytes[0];
+		qp->rq_bytes = bytes[1];
+	}
 	if (ret < 0) {
 		reply_error(rep, "QP rings: %s", strerror(-ret));
 		goto err;
 	}
 	/* The doorbell: ours to poll, a copy for the client to ring. */
 	qp->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	fds[2] = qp->doorbell >= 0 ? fcntl(qp->doorbell, F_DUPFD_CLOEXEC, 0) : -1;
-	if (fds[2] < 0) {
+	fds[1] = qp->doorbell >= 0 ? fcntl(qp->doorbell, F_DUPFD_CLOEXEC, 0) : -1;
+	if (fds[1] < 0) {
 		ret = -errno;
 		reply_error(rep, "QP doorbell: %s", strerror(-ret));
 		goto err;
@@ -565,20 +577,21 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	m->cap = pcap;
 	m->sq_bytes = qp->sq_bytes;
 	m->rq_bytes = qp->rq_bytes;
-	for (int i = 0; i < 3; i++)
+	m->has_rq_offset = 1;
+	m->rq_offset = rq_offset;
+	for (int i = 0; i < 2; i++)
 		rep->fds[rep->nfds++] = fds[i];
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_CREATE;
 	rep->msg.qp_create = m;
 	return 0;
 
 err:
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	if (qp->doorbell >= 0)
 		close(qp->doorbell);
-	ring_destroy(qp->sq, qp->sq_bytes);
-	ring_destroy(qp->rq, qp->rq_bytes);
+	qp_rings_destroy(qp);
 	free(qp);
 	res_uncharge(s, RB_LIMIT_QPS, 1);
 	return ret;

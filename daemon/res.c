@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
@@ -41,6 +42,30 @@ int res_type_parse(const char *name)
 		if (strcmp(name, res_type_names[i]) == 0)
 			return i;
 	return -1;
+}
+
+/*
+ * QP numbers and memory keys are random so that no client can guess
+ * another's.  One getrandom per 64 of them, not one each: a QP create or
+ * an MR registration is a request we want cheap.
+ */
+uint32_t res_random32(void)
+{
+	static uint32_t pool[64];
+	static size_t left;
+	uint32_t v;
+
+	if (!left) {
+		if (getrandom(pool, sizeof(pool), 0) == (ssize_t)sizeof(pool)) {
+			left = sizeof(pool) / sizeof(pool[0]);
+		} else {
+			pool[0] = (uint32_t)random();
+			left = 1;
+		}
+	}
+	v = pool[--left];
+	pool[left] = 0;		/* used once */
+	return v;
 }
 
 void res_table_init(struct rb_res_table *t)

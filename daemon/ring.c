@@ -14,11 +14,20 @@
 
 #include "daemon/ring.h"
 
-int ring_create(enum rb_ring_kind kind, uint32_t entries, uint32_t entry_size,
-		struct rb_ring **ring, size_t *bytes, int *fd_out)
+static void ring_init(struct rb_ring *r, enum rb_ring_kind kind,
+		      uint32_t entries, uint32_t entry_size)
 {
-	size_t len = rb_ring_bytes(entries, entry_size);
-	struct rb_ring *r;
+	r->magic = RB_RING_MAGIC;
+	r->abi_version = RB_SHM_ABI_VERSION;
+	r->kind = (uint16_t)kind;
+	r->entries = entries;
+	r->entry_size = entry_size;
+}
+
+/* A sealed memfd of len bytes mapped (pre-faulted) at *map; 0 or -errno. */
+static int ring_memfd(size_t len, void **map, int *fd_out)
+{
+	void *p;
 	int fd, ret;
 
 	fd = memfd_create("rdmabroker-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -31,21 +40,51 @@ int ring_create(enum rb_ring_kind kind, uint32_t entries, uint32_t entry_size,
 		close(fd);
 		return ret;
 	}
-	r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
 		 fd, 0);
-	if (r == MAP_FAILED) {
+	if (p == MAP_FAILED) {
 		ret = -errno;
 		close(fd);
 		return ret;
 	}
-	r->magic = RB_RING_MAGIC;
-	r->abi_version = RB_SHM_ABI_VERSION;
-	r->kind = (uint16_t)kind;
-	r->entries = entries;
-	r->entry_size = entry_size;
-	*ring = r;
-	*bytes = len;
+	*map = p;
 	*fd_out = fd;
+	return 0;
+}
+
+int ring_create(enum rb_ring_kind kind, uint32_t entries, uint32_t entry_size,
+		struct rb_ring **ring, size_t *bytes, int *fd_out)
+{
+	size_t len = rb_ring_bytes(entries, entry_size);
+	void *p;
+	int ret;
+
+	ret = ring_memfd(len, &p, fd_out);
+	if (ret < 0)
+		return ret;
+	ring_init(p, kind, entries, entry_size);
+	*ring = p;
+	*bytes = len;
+	return 0;
+}
+
+int ring_create_pair(const struct ring_spec spec[2], struct rb_ring *ring[2],
+		     size_t bytes[2], size_t *offset, int *fd_out)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *p;
+	int ret;
+
+	bytes[0] = rb_ring_bytes(spec[0].entries, spec[0].entry_size);
+	bytes[1] = rb_ring_bytes(spec[1].entries, spec[1].entry_size);
+	*offset = (bytes[0] + page - 1) & ~(page - 1);
+	ret = ring_memfd(*offset + bytes[1], &p, fd_out);
+	if (ret < 0)
+		return ret;
+	ring[0] = p;
+	ring[1] = (struct rb_ring *)((char *)p + *offset);
+	for (int i = 0; i < 2; i++)
+		ring_init(ring[i], spec[i].kind, spec[i].entries, spec[i].entry_size);
 	return 0;
 }
 

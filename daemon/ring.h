@@ -18,6 +18,20 @@ int ring_create(enum rb_ring_kind kind, uint32_t entries, uint32_t entry_size,
 void ring_destroy(struct rb_ring *ring, size_t bytes);
 
 /*
+ * Two rings in one memfd, the second at *offset (page aligned): one
+ * memfd, one mapping and one fd where two rings would take two of each
+ * (a QP's SQ and RQ).  ring_destroy(ring[0], *offset + bytes[1]) unmaps
+ * both.
+ */
+struct ring_spec {
+	enum rb_ring_kind kind;
+	uint32_t entries, entry_size;
+};
+
+int ring_create_pair(const struct ring_spec spec[2], struct rb_ring *ring[2],
+		     size_t bytes[2], size_t *offset, int *fd_out);
+
+/*
  * Slots the client produced past cons, the daemon's own consumer index,
  * clamped to `entries`, the size the ring was created with (the header is
  * the client's to scribble on).

@@ -149,6 +149,8 @@ int rbc_call_send_fds(struct rbc_context *c, Rdmabroker__Request *req,
  * errno (EPROTO: not a ring of our ABI) otherwise.
  */
 struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind);
+void *rbc_map_rings(int fd, size_t bytes);
+int rbc_ring_check(const struct rb_ring *r, size_t bytes, uint32_t kind);
 
 /* struct ibv_ah_attr and its message (ah.c); gid holds 16 bytes. */
 void rbc_ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,

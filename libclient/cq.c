@@ -72,23 +72,40 @@ RB_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel)
 
 /* ------------------------------------------------------------ CQs */
 
-struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind)
+/* A ring header as this library knows it: 0, or -1 with errno EPROTO. */
+int rbc_ring_check(const struct rb_ring *r, size_t bytes, uint32_t kind)
 {
-	struct rb_ring *r;
+	if (bytes < RB_RING_HDR_SIZE || r->magic != RB_RING_MAGIC ||
+	    r->abi_version != RB_SHM_ABI_VERSION || r->kind != kind ||
+	    r->entries == 0 || (r->entries & (r->entries - 1)) ||
+	    rb_ring_bytes(r->entries, r->entry_size) > bytes) {
+		errno = EPROTO;	/* a daemon of another ABI */
+		return -1;
+	}
+	return 0;
+}
 
+/* Map bytes of a ring memfd; MAP_FAILED with errno on failure. */
+void *rbc_map_rings(int fd, size_t bytes)
+{
 	if (bytes < RB_RING_HDR_SIZE) {
 		errno = EIO;
-		return NULL;
+		return MAP_FAILED;
 	}
-	r = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* Populated now: the fast path must not fault (nor the first post). */
+	return mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		    fd, 0);
+}
+
+struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind)
+{
+	struct rb_ring *r = rbc_map_rings(fd, bytes);
+
 	if (r == MAP_FAILED)
 		return NULL;
-	if (r->magic != RB_RING_MAGIC || r->abi_version != RB_SHM_ABI_VERSION ||
-	    r->kind != kind || r->entries == 0 ||
-	    (r->entries & (r->entries - 1)) ||
-	    rb_ring_bytes(r->entries, r->entry_size) > bytes) {
+	if (rbc_ring_check(r, bytes, kind) < 0) {
 		munmap(r, bytes);
-		errno = EPROTO;	/* a daemon of another ABI */
+		errno = EPROTO;
 		return NULL;
 	}
 	return r;

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "libclient/client.h"
@@ -185,6 +186,37 @@ static int rbc_split_at(uintptr_t at)
 	return 0;
 }
 
+/*
+ * Put len bytes at src into the arena at off, with no mapping of the arena
+ * in between (each mapping made and unmapped costs a TLB flush).  A raw
+ * system call: src is whole pages, more than the region, and a sanitizer's
+ * pwrite would check what is not ours to check (see rbc_copy_pages).
+ * 0, or -1 with errno: the caller copies through a mapping instead.
+ */
+static int rbc_arena_write(const void *src, size_t len, uint64_t off)
+{
+#if defined(SYS_pwrite64) && __SIZEOF_LONG__ == 8
+	while (len) {
+		long n = syscall(SYS_pwrite64, rbc_arena_fd, src, len, (long)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		src = (const char *)src + n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+#else
+	(void)src;
+	(void)len;
+	(void)off;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 /* Re-back [start, start + len) with new arena pages holding its bytes. */
 static struct rbc_run *rbc_run_new(uintptr_t start, size_t len)
 {
@@ -195,16 +227,26 @@ static struct rbc_run *rbc_run_new(uintptr_t start, size_t len)
 		return NULL;
 	if (ftruncate(rbc_arena_fd, (off_t)(rbc_arena_size + len)) < 0)
 		goto err;
-	tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, rbc_arena_fd,
-		   (off_t)rbc_arena_size);
-	if (tmp == MAP_FAILED)
-		goto err;
-	rbc_copy_pages(tmp, (void *)start, len);
-	/* One step: the new pages take the old ones' place, no hole between. */
-	if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)start) ==
-	    MAP_FAILED) {
-		munmap(tmp, len);
-		goto err;
+	if (rbc_arena_write((void *)start, len, rbc_arena_size) == 0) {
+		/* One step: the arena's pages, holding the bytes already, take
+		 * the old ones' place, no hole between; populated, so the
+		 * first access does not fault. */
+		if (mmap((void *)start, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED | MAP_POPULATE, rbc_arena_fd,
+			 (off_t)rbc_arena_size) == MAP_FAILED)
+			goto err;
+	} else {
+		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   rbc_arena_fd, (off_t)rbc_arena_size);
+		if (tmp == MAP_FAILED)
+			goto err;
+		rbc_copy_pages(tmp, (void *)start, len);
+		/* One step: the new pages take the old ones' place, no hole between. */
+		if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   (void *)start) == MAP_FAILED) {
+			munmap(tmp, len);
+			goto err;
+		}
 	}
 	ibv_dontfork_range((void *)start, len);
 	r->start = start;
@@ -228,8 +270,9 @@ static void rbc_runs_gc(void)
 		next = TAILQ_NEXT(r, link);
 		if (r->refs)
 			continue;
+		/* Populated: the copy below takes no page faults. */
 		tmp = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (tmp == MAP_FAILED)
 			continue;	/* keep the run: the memory stays valid */
 		rbc_copy_pages(tmp, (void *)r->start, r->len);

@@ -42,7 +42,9 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
 	struct rbc_qp *qp;
-	int fds[3], ret;
+	size_t rq_off, len;
+	void *map;
+	int fds[2], ret;
 
 	if (!attr || !attr->send_cq || !attr->recv_cq) {
 		errno = EINVAL;
@@ -66,24 +68,37 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	body.cap = &cap;
 	req.body_case = RDMABROKER__REQUEST__BODY_QP_CREATE;
 	req.qp_create = &body;
-	ret = rbc_call_fds(c, &req, &reply, fds, 3);
+	ret = rbc_call_fds(c, &req, &reply, fds, 2);
 	if (ret) {
 		free(qp);
 		errno = ret;
 		return NULL;
 	}
+	/* One memfd holds both rings: the SQ at 0, the RQ at rq_offset. */
 	qp->sq_bytes = reply->qp_create->sq_bytes;
 	qp->rq_bytes = reply->qp_create->rq_bytes;
-	qp->sq = rbc_map_ring(fds[0], qp->sq_bytes, RB_RING_SQ);
-	qp->rq = qp->sq ? rbc_map_ring(fds[1], qp->rq_bytes, RB_RING_RQ) : NULL;
+	rq_off = reply->qp_create->rq_offset;
+	len = rq_off + qp->rq_bytes;
+	qp->doorbell = fds[1];
+	map = MAP_FAILED;
+	errno = EPROTO;		/* unless mmap says otherwise: a reply we cannot use */
+	if (reply->qp_create->has_rq_offset && rq_off >= qp->sq_bytes &&
+	    !(rq_off & ((size_t)sysconf(_SC_PAGESIZE) - 1)) && len > rq_off)
+		map = rbc_map_rings(fds[0], len);
+	ret = errno;
 	close(fds[0]);
-	close(fds[1]);
-	qp->doorbell = fds[2];
-	if (!qp->rq) {
-		ret = errno;
+	if (map != MAP_FAILED) {
+		qp->sq = map;
+		qp->rq = (struct rb_ring *)((char *)map + rq_off);
+		if (rbc_ring_check(qp->sq, qp->sq_bytes, RB_RING_SQ) < 0 ||
+		    rbc_ring_check(qp->rq, qp->rq_bytes, RB_RING_RQ) < 0) {
+			munmap(map, len);
+			map = MAP_FAILED;
+			ret = EPROTO;	/* a daemon of another ABI */
+		}
+	}
+	if (map == MAP_FAILED) {
 		close(qp->doorbell);
-		if (qp->sq)
-			munmap(qp->sq, qp->sq_bytes);
 		rb_rpc_reply_free(reply);
 		free(qp);	/* the daemon's QP goes with the context */
 		errno = ret;
@@ -300,8 +315,8 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	while (ibqp->events_completed < reported)
 		pthread_cond_wait(&ibqp->cond, &ibqp->mutex);
 	pthread_mutex_unlock(&ibqp->mutex);
-	munmap(qp->sq, qp->sq_bytes);
-	munmap(qp->rq, qp->rq_bytes);
+	/* Both rings are one mapping, the RQ second. */
+	munmap(qp->sq, (size_t)((char *)qp->rq - (char *)qp->sq) + qp->rq_bytes);
 	close(qp->doorbell);
 	pthread_mutex_destroy(&qp->sq_lock);
 	pthread_mutex_destroy(&qp->rq_lock);

@@ -4,8 +4,10 @@
  *
  * Every queue (CQ, SQ, RQ, SRQ) is one ring in one memfd that the daemon creates, sizes, seals against
  * shrinking and growing, maps, and passes to the client with SCM_RIGHTS
- * in the reply that creates the queue.  The mapping starts with struct
- * rb_ring (one page), followed by `entries` slots of `entry_size` bytes.
+ * in the reply that creates the queue; a QP's SQ and RQ share one memfd,
+ * the RQ at the page-aligned rq_offset of the reply.  A ring starts with
+ * struct rb_ring (one page), followed by `entries` slots of `entry_size`
+ * bytes.
  *
  * Indices are free-running 32-bit counters; slot = index & (entries - 1).
  * The producer writes a slot, then publishes it with a release store of

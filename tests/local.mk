@@ -25,6 +25,7 @@ include $(srcdir)/tests/pingpong.mk
 include $(srcdir)/tests/baselines.mk
 include $(srcdir)/tests/perf.mk
 include $(srcdir)/tests/hostilectl.mk
+include $(srcdir)/tests/scale.mk
 
 check_PROGRAMS += tests/daemon-robust
 tests_daemon_robust_SOURCES = tests/daemon-robust.c

@@ -37,7 +37,7 @@ count() { "$RB_RDMACTL" -j res show "$@" | python3 -c 'import json,sys; print(le
 qpn=$("$RB_RDMACTL" -j res show qp | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["qpn"])')
 [ "$(count qpn "$qpn")" = 1 ] || rb_fail "qpn $qpn: $(count qpn "$qpn")"
 "$RB_RDMACTL" res show qpn x > /dev/null 2>&1; [ $? -eq 2 ] || rb_fail "qpn x: want exit 2"
-[ "$(ring_maps)" -eq $((maps0 + 201)) ] || rb_fail "daemon ring maps $maps0 -> $(ring_maps)"
+[ "$(ring_maps)" -eq $((maps0 + 101)) ] || rb_fail "daemon ring maps $maps0 -> $(ring_maps)"
 [ "$("$RB_RDMACTL" -j res show mr | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 100 ] ||
 	rb_fail "rdmactl res show mr: $("$RB_RDMACTL" res)"
 [ "$(mr_maps)" -gt "$mrmaps0" ] || rb_fail "the daemon does not map the registered pages"
