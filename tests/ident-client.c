@@ -16,6 +16,11 @@
  *   ident-client pds
  *	one client, two PDs: the lkey and rkey of an MR of one PD are refused
  *	to QPs of the other, and neither buffer changes.
+ *   ident-client cma | cma-refused
+ *	registers a buffer on its stack, which the daemon reaches only with
+ *	process_vm_readv/writev, and moves data out of it and into it; with
+ *	cma-refused, the registration must fail instead (a daemon without
+ *	CAP_SYS_PTRACE serving another user).
  *
  * Exits 0 when every check held, 1 otherwise (each failure on stderr).
  */
@@ -518,6 +523,52 @@ static int two_pds(void)
 	return failures ? 1 : 0;
 }
 
+/* ------------------------------------------------------------ CMA */
+
+static int cma(bool refused)
+{
+	uint8_t stackbuf[4096];
+	struct ibv_mr *mr;
+	struct pair p;
+
+	if (pair_open(&p) < 0)
+		return setup_failed("cma: cannot set up a pair");
+	memset(stackbuf, 0x77, sizeof(stackbuf));
+	memset(p.buf.p, 0x11, p.buf.len);
+	mr = ibv_reg_mr(p.n.pd, stackbuf, sizeof(stackbuf), DT_ACCESS_ALL);
+	if (refused) {
+		CHECK(!mr, "cma: a daemon that cannot reach our memory registered it");
+		if (mr)
+			ibv_dereg_mr(mr);
+		pair_close(&p);
+		if (!failures)
+			fprintf(stderr, "ident-client: cma: registration refused (%s)\n",
+				strerror(errno));
+		return failures ? 1 : 0;
+	}
+	if (!mr) {
+		fail("cma: ibv_reg_mr of a stack buffer: %s", strerror(errno));
+		pair_close(&p);
+		return 1;
+	}
+	/* Out of our stack (process_vm_readv) into the memfd-backed buffer. */
+	expect_status(post_one(p.qa, p.n.scq, IBV_WR_RDMA_WRITE, (uintptr_t)stackbuf,
+			       mr->lkey, (uintptr_t)p.buf.p, p.buf.mr->rkey),
+		      IBV_WC_SUCCESS, "cma: WRITE from the stack");
+	CHECK(all_bytes(p.buf.p, 64, 0x77), "cma: the stack's bytes did not arrive");
+	/* And into it (process_vm_writev). */
+	expect_status(post_one(p.qa, p.n.scq, IBV_WR_RDMA_WRITE,
+			       (uintptr_t)p.buf.p + 4096, p.buf.mr->lkey,
+			       (uintptr_t)stackbuf, mr->rkey),
+		      IBV_WC_SUCCESS, "cma: WRITE into the stack");
+	CHECK(all_bytes(stackbuf, 64, 0x11), "cma: the bytes did not reach the stack");
+	CHECK(ibv_dereg_mr(mr) == 0, "cma: dereg");
+	pair_close(&p);
+	if (!failures)
+		fprintf(stderr, "ident-client: cma: the daemon read and wrote our stack\n");
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "victim"))
@@ -526,6 +577,10 @@ int main(int argc, char **argv)
 		return attack(argc - 2, argv + 2);
 	if (argc == 2 && !strcmp(argv[1], "pds"))
 		return two_pds();
-	fprintf(stderr, "usage: ident-client victim | attack HANDLES... | pds\n");
+	if (argc == 2 && !strcmp(argv[1], "cma"))
+		return cma(false);
+	if (argc == 2 && !strcmp(argv[1], "cma-refused"))
+		return cma(true);
+	fprintf(stderr, "usage: ident-client victim | attack HANDLES... | pds | cma | cma-refused\n");
 	return 99;
 }
