@@ -16,22 +16,32 @@
  *   ident-client pds
  *	one client, two PDs: the lkey and rkey of an MR of one PD are refused
  *	to QPs of the other, and neither buffer changes.
- *   ident-client cma | cma-refused
- *	registers a buffer on its stack, which the daemon reaches only with
- *	process_vm_readv/writev, and moves data out of it and into it; with
- *	cma-refused, the registration must fail instead (a daemon without
- *	CAP_SYS_PTRACE serving another user).
+ *   ident-client cma
+ *	registers a buffer on its stack, which the daemon reaches only through
+ *	the /proc/self/mem the client sends with it, and moves data out of it
+ *	and into it.
+ *   ident-client cma-hostile
+ *	CMA registrations with no file or the wrong file are refused.
+ *   ident-client exec  (under `setarch -R`: the same stack addresses)
+ *	registers a stack buffer (CMA), forks a child that keeps the
+ *	connection, and executes sleep(1) under the pid the daemon knows.  The
+ *	child's RDMA READ and WRITE on the region must fail: the daemon must
+ *	not reach the new program's memory, which sits at the same addresses.
+ *	The child prints its verdict and kills the sleep.
  *
  * Exits 0 when every check held, 1 otherwise (each failure on stderr).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proto/rpc.h"
 #include "tests/datatest.h"
@@ -525,7 +535,7 @@ static int two_pds(void)
 
 /* ------------------------------------------------------------ CMA */
 
-static int cma(bool refused)
+static int cma(void)
 {
 	uint8_t stackbuf[4096];
 	struct ibv_mr *mr;
@@ -536,27 +546,17 @@ static int cma(bool refused)
 	memset(stackbuf, 0x77, sizeof(stackbuf));
 	memset(p.buf.p, 0x11, p.buf.len);
 	mr = ibv_reg_mr(p.n.pd, stackbuf, sizeof(stackbuf), DT_ACCESS_ALL);
-	if (refused) {
-		CHECK(!mr, "cma: a daemon that cannot reach our memory registered it");
-		if (mr)
-			ibv_dereg_mr(mr);
-		pair_close(&p);
-		if (!failures)
-			fprintf(stderr, "ident-client: cma: registration refused (%s)\n",
-				strerror(errno));
-		return failures ? 1 : 0;
-	}
 	if (!mr) {
 		fail("cma: ibv_reg_mr of a stack buffer: %s", strerror(errno));
 		pair_close(&p);
 		return 1;
 	}
-	/* Out of our stack (process_vm_readv) into the memfd-backed buffer. */
+	/* Out of our stack (read from our /proc/self/mem) into the memfd buffer. */
 	expect_status(post_one(p.qa, p.n.scq, IBV_WR_RDMA_WRITE, (uintptr_t)stackbuf,
 			       mr->lkey, (uintptr_t)p.buf.p, p.buf.mr->rkey),
 		      IBV_WC_SUCCESS, "cma: WRITE from the stack");
 	CHECK(all_bytes(p.buf.p, 64, 0x77), "cma: the stack's bytes did not arrive");
-	/* And into it (process_vm_writev). */
+	/* And into it. */
 	expect_status(post_one(p.qa, p.n.scq, IBV_WR_RDMA_WRITE,
 			       (uintptr_t)p.buf.p + 4096, p.buf.mr->lkey,
 			       (uintptr_t)stackbuf, mr->rkey),
@@ -569,6 +569,166 @@ static int cma(bool refused)
 	return failures ? 1 : 0;
 }
 
+static bool comm_is(pid_t pid, const char *want)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return !strcmp(comm, want);
+}
+
+/* Does pid map addr (so that a daemon reaching pid by number would read it)? */
+static bool maps_addr(pid_t pid, uintptr_t addr)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			found = addr >= lo && addr < hi;
+	}
+	fclose(f);
+	return found;
+}
+
+static int exec_after_cma(void)
+{
+	struct ibv_qp_cap cap = { .max_send_wr = 4, .max_recv_wr = 4,
+				  .max_send_sge = 1, .max_recv_sge = 1 };
+	struct ibv_qp_cap cap2 = cap;
+	uint8_t stackbuf[4096];
+	struct ibv_qp *qc, *qd;
+	struct ibv_mr *mr;
+	struct pair p;
+	pid_t parent = getpid(), child;
+
+	if (pair_open(&p) < 0)
+		return setup_failed("exec: cannot set up a pair");
+	memset(stackbuf, 0x77, sizeof(stackbuf));
+	mr = ibv_reg_mr(p.n.pd, stackbuf, sizeof(stackbuf), DT_ACCESS_ALL);
+	if (!mr)
+		return setup_failed("exec: cannot register a stack buffer");
+	child = fork();
+	if (child < 0)
+		return setup_failed("exec: fork");
+	if (child > 0) {
+		execlp("sleep", "sleep", "30", (char *)NULL);
+		_exit(99);
+	}
+	for (int i = 0; i < 500 && !comm_is(parent, "sleep"); i++)
+		usleep(10000);
+	if (!comm_is(parent, "sleep")) {
+		fail("exec: the parent did not become sleep");
+	} else if (!maps_addr(parent, (uintptr_t)stackbuf)) {
+		fail("exec: the new program has nothing at the old stack's address (run under setarch -R)");
+	} else {
+		memset(p.buf.p, 0, p.buf.len);
+		expect_status(post_one(p.qa, p.n.scq, IBV_WR_RDMA_READ,
+				       (uintptr_t)p.buf.p, p.buf.mr->lkey,
+				       (uintptr_t)stackbuf, mr->rkey),
+			      IBV_WC_REM_ACCESS_ERR, "exec: RDMA READ of the old stack");
+		CHECK(all_bytes(p.buf.p, p.buf.len, 0), "exec: bytes came from the new program");
+		qc = dt_qp_create(&p.n, IBV_QPT_RC, &cap, NULL, NULL, 1);
+		qd = dt_qp_create(&p.n, IBV_QPT_RC, &cap2, NULL, NULL, 1);
+		if (!qc || !qd || dt_qp_connect(qc, qd, NULL) < 0)
+			fail("exec: no second pair");
+		else
+			expect_status(post_one(qc, p.n.scq, IBV_WR_RDMA_WRITE,
+					       (uintptr_t)p.buf.p, p.buf.mr->lkey,
+					       (uintptr_t)stackbuf, mr->rkey),
+				      IBV_WC_REM_ACCESS_ERR, "exec: RDMA WRITE to the old stack");
+	}
+	if (!failures)
+		fprintf(stderr, "ident-client: exec: the new program's memory was out of reach\n");
+	fflush(stderr);
+	kill(parent, SIGKILL);
+	_exit(failures ? 1 : 0);
+}
+
+/* A CMA registration of buf carrying fd (or none): its status, or -errno. */
+static int cma_reg(struct rb_rpc *rpc, uint32_t pd, const void *buf, int fd)
+{
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__MrRegReq q = RDMABROKER__MR_REG_REQ__INIT;
+	Rdmabroker__Reply *rep;
+	int ret;
+
+	q.pd = pd;
+	q.addr = q.iova = (uintptr_t)buf;
+	q.length = 64;
+	q.access = IBV_ACCESS_LOCAL_WRITE;
+	q.mode = RDMABROKER__MR_MODE__MR_CMA;
+	req.body_case = RDMABROKER__REQUEST__BODY_MR_REG;
+	req.mr_reg = &q;
+	ret = rb_rpc_call_fds_out(rpc, &req, &rep, &fd, fd >= 0 ? 1 : 0);
+	if (ret < 0)
+		return ret;
+	ret = (int)rep->status;
+	rb_rpc_reply_free(rep);
+	return ret;
+}
+
+static int cma_hostile(void)
+{
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__DeviceOpenReq open_q = RDMABROKER__DEVICE_OPEN_REQ__INIT;
+	Rdmabroker__PdAllocReq pd_q = RDMABROKER__PD_ALLOC_REQ__INIT;
+	static uint8_t buf[64];
+	Rdmabroker__Reply *rep;
+	struct rb_rpc rpc;
+	uint32_t pd;
+	char err[256];
+	int fd;
+
+	if (rb_rpc_connect(&rpc, NULL, "ident-client", err, sizeof(err)) < 0)
+		return setup_failed(err);
+	req.body_case = RDMABROKER__REQUEST__BODY_DEVICE_OPEN;
+	req.device_open = &open_q;
+	if (rb_rpc_call_ok(&rpc, &req, &rep) < 0)
+		return setup_failed("cma-hostile: device_open");
+	rb_rpc_reply_free(rep);
+	req.body_case = RDMABROKER__REQUEST__BODY_PD_ALLOC;
+	req.pd_alloc = &pd_q;
+	if (rb_rpc_call_ok(&rpc, &req, &rep) < 0)
+		return setup_failed("cma-hostile: pd_alloc");
+	pd = rep->pd_alloc->handle;
+	rb_rpc_reply_free(rep);
+
+	CHECK(cma_reg(&rpc, pd, buf, -1) == EINVAL, "CMA without a file accepted");
+	fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && cma_reg(&rpc, pd, buf, fd) == EINVAL,
+	      "CMA with /etc/passwd accepted");
+	close(fd);
+	fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && cma_reg(&rpc, pd, buf, fd) == EINVAL,
+	      "CMA with a read-only /proc/self/mem accepted");
+	close(fd);
+	fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0 && cma_reg(&rpc, pd, (void *)(uintptr_t)4096, fd) == EFAULT,
+	      "CMA of an unmapped address accepted");
+	CHECK(cma_reg(&rpc, pd, buf, fd) == 0, "CMA with /proc/self/mem refused");
+	close(fd);
+	rb_rpc_close(&rpc);
+	if (!failures)
+		fprintf(stderr, "ident-client: cma-hostile: wrong files refused\n");
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "victim"))
@@ -578,9 +738,11 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "pds"))
 		return two_pds();
 	if (argc == 2 && !strcmp(argv[1], "cma"))
-		return cma(false);
-	if (argc == 2 && !strcmp(argv[1], "cma-refused"))
-		return cma(true);
-	fprintf(stderr, "usage: ident-client victim | attack HANDLES... | pds | cma | cma-refused\n");
+		return cma();
+	if (argc == 2 && !strcmp(argv[1], "cma-hostile"))
+		return cma_hostile();
+	if (argc == 2 && !strcmp(argv[1], "exec"))
+		return exec_after_cma();
+	fprintf(stderr, "usage: ident-client victim | attack HANDLES... | pds | cma | cma-hostile | exec\n");
 	return 99;
 }
