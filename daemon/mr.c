@@ -5,8 +5,9 @@
  * it; the daemon maps them only after checking the memfd is sealed against
  * shrinking and holds every extent, so the engine can move data zero-copy
  * without a SIGBUS.  A CMA region (memory the client could not
- * re-back) is reached with process_vm_readv/writev; the daemon checks now
- * that it can.  Keys are random, unique per device, never 0.
+ * re-back) is reached through the client's /proc/self/mem, which comes
+ * with it; the daemon checks now that it can.  Keys are random, unique
+ * per device, never 0.
  */
 #include "config.h"
 

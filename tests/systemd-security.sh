@@ -1,20 +1,20 @@
 #!/bin/sh
-# rdmabrokerd.service is hardened as docs/SECURITY.md says: one capability
-# (CAP_SYS_PTRACE), a system call filter that still admits every call the
-# daemon makes, no devices, no IP, a read-only system; and
-# `systemd-analyze security` rates it at most 2.0 (it was 6.3 before).
+# rdmabrokerd.service is hardened as docs/SECURITY.md says: no capability,
+# a system call filter that still admits every call the daemon makes, no
+# devices, no IP, a read-only system; and `systemd-analyze security` rates
+# it at most 2.0 (it was 6.3 before).
 . "$top_srcdir/tests/lib.sh"
 
 SERVICE="$top_builddir/systemd/rdmabrokerd.service"
 [ -f "$SERVICE" ] || rb_fail "unit not generated"
 
 # ---- the directives (needs no systemd)
-for d in 'CapabilityBoundingSet=CAP_SYS_PTRACE' 'NoNewPrivileges=yes' \
+for d in 'CapabilityBoundingSet=' 'NoNewPrivileges=yes' \
 	'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=yes' \
 	'PrivateDevices=yes' 'PrivateMounts=yes' 'PrivateIPC=yes' \
 	'ProtectKernelTunables=yes' 'ProtectKernelModules=yes' \
 	'ProtectKernelLogs=yes' 'ProtectControlGroups=yes' 'ProtectClock=yes' \
-	'ProtectHostname=yes' 'ProtectProc=invisible' 'ProcSubset=pid' \
+	'ProtectHostname=yes' 'ProcSubset=pid' \
 	'RestrictAddressFamilies=AF_UNIX AF_NETLINK' 'IPAddressDeny=any' \
 	'RestrictNamespaces=yes' 'RestrictSUIDSGID=yes' 'RestrictRealtime=yes' \
 	'LockPersonality=yes' 'MemoryDenyWriteExecute=yes' \
@@ -23,7 +23,9 @@ for d in 'CapabilityBoundingSet=CAP_SYS_PTRACE' 'NoNewPrivileges=yes' \
 	'UMask=0077'; do
 	grep -qx -- "$d" "$SERVICE" || rb_fail "rdmabrokerd.service lacks $d"
 done
-# No ambient capabilities or user switch by default: root, bounded.
+# No ambient capabilities or user switch by default: root, without any
+# capability (CapabilityBoundingSet= empty, and no other such line).
+[ "$(grep -c '^CapabilityBoundingSet=' "$SERVICE")" = 1 ] || rb_fail "more than one CapabilityBoundingSet="
 grep -q '^AmbientCapabilities=' "$SERVICE" && rb_fail "AmbientCapabilities= in the default unit"
 grep -q '^User=' "$SERVICE" && rb_fail "User= in the default unit (see docs/SECURITY.md)"
 echo "ok: hardening directives present"
@@ -35,14 +37,14 @@ echo "ok: hardening directives present"
 # Calls of the daemon's own code that are easy to forget, and those a run
 # of the daemon makes (strace of the test suite, 2026-11): all must be in
 # @system-service and none in @privileged or @resources.
-used="process_vm_readv process_vm_writev memfd_create getrandom eventfd2
+used="pread64 pwrite64 fstatfs readlink memfd_create getrandom eventfd2
 accept4 sendmsg recvmsg socketpair shutdown sendto getsockopt getsockname
 epoll_create1 epoll_ctl epoll_wait mmap munmap mprotect ftruncate fcntl
 openat read write pread64 close newfstatat mkdir bind listen chmod umask
 socket sched_yield prctl prlimit64 pipe2 ioctl getuid geteuid getgid
 getegid rt_sigaction brk"
 # Every call named in the daemon's sources that the list must cover.
-for f in process_vm_readv process_vm_writev memfd_create getrandom sched_yield; do
+for f in pread pwrite fstatfs readlink memfd_create getrandom sched_yield; do
 	grep -rqw "$f" "$top_srcdir/daemon" "$top_srcdir/drivers" ||
 		rb_fail "$f no longer in the daemon: update this test"
 done
