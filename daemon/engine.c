@@ -11,7 +11,7 @@
  *   remote access in both the MR and the responder QP's qp_access_flags;
  * - moves the data straight from one side's registered pages to the
  *   other's (zero-copy: the daemon maps both sides' memfds), or through
- *   process_vm_readv/writev for memory a client could not re-back;
+ *   the client's /proc/self/mem for memory it could not re-back;
  * - answers anything wrong with the completion status a NIC gives (see the
  *   COMPLETION ERRORS section of librdmabroker(7)), and moves the QP to ERR, after which
  *   every outstanding and new WR flushes.

@@ -3,13 +3,14 @@
  * The engine's access to registered memory (daemon/mem.h): SGEs and
  * remote keys resolved against the MR tables, and copies between the
  * pieces they name, straight between mappings where the daemon has the
- * pages (zero-copy) and through process_vm_readv/writev where it has not.
+ * pages (zero-copy) and through the client's /proc/PID/mem where it has
+ * not (CMA regions; see mr_proc_mem in mr.c).
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
+#include <unistd.h>
 
 #include "daemon/mem.h"
 #include "daemon/objects.h"
@@ -63,25 +64,26 @@ bool mem_remote(const struct rb_qp *dest, uint32_t rkey, uint64_t addr,
 static int mem_chunk_copy(const struct mem_seg *d, uint64_t doff, const struct mem_seg *s,
 		      uint64_t soff, size_t n, bool *dst_failed)
 {
-	struct iovec local, remote;
-
 	if (d->ptr && s->ptr) {
 		memmove(d->ptr + doff, s->ptr + soff, n);
 		return 0;
 	}
+	/*
+	 * A CMA piece: through the client's /proc/PID/mem (mr.c), bound to
+	 * the address space that registered it, never by pid.  Offsets are
+	 * user addresses, below INT64_MAX (mr_check_cma).  Unlike
+	 * process_vm_writev, it writes a private read-only page too (a copy
+	 * of the client's own), as the client asked by registering it.
+	 */
 	if (s->ptr) {
-		local = (struct iovec){ s->ptr + soff, n };
-		remote = (struct iovec){ (void *)(uintptr_t)(d->addr + doff), n };
 		*dst_failed = true;
-		return process_vm_writev(d->mr->pid, &local, 1, &remote, 1, 0) ==
-		       (ssize_t)n ? 0 : -1;
+		return pwrite(d->mr->proc_mem, s->ptr + soff, n,
+			      (off_t)(d->addr + doff)) == (ssize_t)n ? 0 : -1;
 	}
 	if (d->ptr) {
-		local = (struct iovec){ d->ptr + doff, n };
-		remote = (struct iovec){ (void *)(uintptr_t)(s->addr + soff), n };
 		*dst_failed = false;
-		return process_vm_readv(s->mr->pid, &local, 1, &remote, 1, 0) ==
-		       (ssize_t)n ? 0 : -1;
+		return pread(s->mr->proc_mem, d->ptr + doff, n,
+			     (off_t)(s->addr + soff)) == (ssize_t)n ? 0 : -1;
 	}
 	while (n) {
 		size_t k = n < sizeof(mem_bounce) ? n : sizeof(mem_bounce);

@@ -5,24 +5,26 @@
  * it; the daemon maps them only after checking the memfd is sealed against
  * shrinking and holds every extent, so the engine can move data zero-copy
  * without a SIGBUS.  A CMA region (memory the client could not
- * re-back) is reached with process_vm_readv/writev; the daemon checks now
- * that it can.  Keys are random, unique per device, never 0.
+ * re-back) is reached through the client's /proc/self/mem, which comes
+ * with it; the daemon checks now that it can.  Keys are random, unique
+ * per device, never 0.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
-#include <sys/uio.h>
+#include <sys/statfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include <infiniband/verbs.h>
-#include <linux/magic.h>
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
@@ -79,6 +81,8 @@ static void mr_destroy(struct rb_res *r)
 	hash_remove(&mr_rkeys, &mr->rnode);
 	if (mr->map)
 		munmap(mr->map, mr->map_len);
+	if (mr->proc_mem >= 0)
+		close(mr->proc_mem);
 	res_uncharge(r->owner, RB_LIMIT_MRS, 1);
 	res_uncharge(r->owner, RB_LIMIT_PINNED_BYTES, mr->map_len);
 	mr->dev->nmrs--;
@@ -161,24 +165,48 @@ static int mr_map_memfd(struct rb_mr *mr, int fd, size_t n_extents,
 	return 0;
 }
 
-/* Can the daemon reach [addr, addr + length) of pid?  One byte each end. */
-static int mr_check_cma(struct rb_mr *mr, struct rb_reply *rep)
+/*
+ * A CMA region comes with the client's own /proc/self/mem, which it opened
+ * (its right to, checked by the kernel then) and which stays bound to the
+ * address space it was opened on.  The engine reads and writes the region
+ * through that file, never by pid: a pid may come to name another process
+ * (a set-user-ID program the client executed, or a process that took over
+ * a dead client's pid), and the daemon needs no privilege over any
+ * process.  The file must be a mem file of /proc opened for reading and
+ * writing; mr->proc_mem gets a copy.
+ */
+static int mr_check_cma(struct rb_mr *mr, int fd, struct rb_reply *rep)
 {
 	uint64_t at[2] = { mr->addr, mr->addr + mr->length - 1 };
+	char path[32], link[64], want[32];
+	struct statfs sfs;
+	ssize_t n;
 
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0)
+		link[n] = '\0';
+	if (n <= 0 || fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC ||
+	    sscanf(link, "/proc/%*u/%31s", want) != 1 || strcmp(want, "mem") ||
+	    (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR) {
+		reply_error(rep, "a CMA region comes with the client's /proc/self/mem, open for reading and writing");
+		return -EINVAL;
+	}
 	for (int i = 0; i < 2; i++) {
 		char b;
-		struct iovec local = { .iov_base = &b, .iov_len = 1 };
-		struct iovec remote = { .iov_base = (void *)(uintptr_t)at[i], .iov_len = 1 };
 
-		if (process_vm_readv(mr->pid, &local, 1, &remote, 1, 0) != 1) {
-			int err = errno;
+		errno = 0;
+		if (at[i] > INT64_MAX || pread(fd, &b, 1, (off_t)at[i]) != 1) {
+			int err = at[i] > INT64_MAX || !errno ? EFAULT : errno;
 
 			reply_error(rep, "cannot reach %#" PRIx64 " in pid %d: %s", at[i],
 				    (int)mr->pid, strerror(err));
-			return err == EPERM ? -EPERM : -EFAULT;
+			return -EFAULT;
 		}
 	}
+	mr->proc_mem = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (mr->proc_mem < 0)
+		return -errno;
 	return 0;
 }
 
@@ -212,9 +240,9 @@ static int mr_check_span(const struct rb_device *dev, uint64_t addr,
 		reply_error(rep, "mode %d is not a registration mode", (int)mode);
 		return -EINVAL;
 	}
-	if ((mode == RDMABROKER__MR_MODE__MR_MEMFD) != (rep_in->in_nfds == 1) ||
+	if (rep_in->in_nfds != 1 ||
 	    (mode == RDMABROKER__MR_MODE__MR_MEMFD) != (n_extents > 0)) {
-		reply_error(rep, "a MEMFD region comes with its memfd and extents, a CMA one with neither");
+		reply_error(rep, "a MEMFD region comes with its memfd and extents, a CMA one with the client's /proc/self/mem");
 		return -EINVAL;
 	}
 	return 0;
@@ -252,13 +280,14 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	mr->dev = dev;
 	mr->mode = q->mode;
 	mr->pid = s->pid;
+	mr->proc_mem = -1;
 	mr->addr = q->addr;
 	mr->length = q->length;
 	mr->iova = q->iova;
 	mr->access = q->access;
 	ret = mr->mode == RDMABROKER__MR_MODE__MR_MEMFD ?
 		mr_map_memfd(mr, rep->in_fds[0], q->n_extents, q->extents, rep) :
-		mr_check_cma(mr, rep);
+		mr_check_cma(mr, rep->in_fds[0], rep);
 	if (ret < 0)
 		goto err_free;
 	if (!mr->map_len)	/* CMA: what the region spans, for the limit */
@@ -310,6 +339,8 @@ err_mrs:
 err_unmap:
 	if (mr->map)
 		munmap(mr->map, mr->map_len);
+	if (mr->proc_mem >= 0)
+		close(mr->proc_mem);
 err_free:
 	free(mr);
 	return ret;
@@ -355,12 +386,13 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 		moved = *mr;
 		moved.map = NULL;
 		moved.map_len = 0;
+		moved.proc_mem = -1;
 		moved.mode = q->mode;
 		moved.addr = q->addr;
 		moved.length = q->length;
 		ret = moved.mode == RDMABROKER__MR_MODE__MR_MEMFD ?
 			mr_map_memfd(&moved, rep->in_fds[0], q->n_extents, q->extents, rep) :
-			mr_check_cma(&moved, rep);
+			mr_check_cma(&moved, rep->in_fds[0], rep);
 		if (ret < 0)
 			return ret;
 		if (!moved.map_len)
@@ -369,6 +401,8 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 		if (ret < 0) {
 			if (moved.map)
 				munmap(moved.map, moved.map_len);
+			if (moved.proc_mem >= 0)
+				close(moved.proc_mem);
 			return ret;
 		}
 		res_uncharge(s, RB_LIMIT_PINNED_BYTES, mr->map_len);
@@ -378,6 +412,9 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 		mr->map_len = moved.map_len;
 		mr->map_skew = moved.map_skew;
 		mr->mode = moved.mode;
+		if (mr->proc_mem >= 0)
+			close(mr->proc_mem);
+		mr->proc_mem = moved.proc_mem;
 		mr->addr = moved.addr;
 		mr->length = moved.length;
 		mr->iova = moved.addr;

@@ -75,6 +75,7 @@ struct rb_mr {
 	size_t map_len;
 	size_t map_skew;		/* addr's offset in the first page */
 	pid_t pid;			/* CMA: whose memory */
+	int proc_mem;			/* CMA: the client's /proc/self/mem, or -1 */
 	uint64_t addr, length, iova;
 	uint32_t access, lkey, rkey;
 };

@@ -12,7 +12,8 @@
  *
  * Memory that must not be re-backed (file or shared mappings, the stack,
  * anything but plain read-write private anonymous memory) is registered
- * in CMA mode instead: the daemon reaches it with process_vm_readv/writev.
+ * in CMA mode instead: the daemon reaches it through this process's
+ * /proc/self/mem, which goes with the request (see rbc_cma_fd).
  *
  * Caveats, as in librdmabroker(7): while the pages are re-backed, a child
  * made by fork() shares them instead of getting a copy (ibv_fork_init()
@@ -401,6 +402,18 @@ static int rbc_check_access(unsigned int *access)
  * Where [addr, addr + length) goes: re-backed (*memfd, with the extents)
  * or reached by CMA.  Called with rbc_arena_lock held; 0 or an errno.
  */
+/*
+ * What a CMA region goes with: this process's /proc/self/mem, through
+ * which the daemon reaches it.  The file stays bound to this address
+ * space, and only this process could open it, so the daemon needs no
+ * privilege over us and cannot be pointed at another process.  -1 with
+ * errno set if it cannot be opened.
+ */
+static int rbc_cma_fd(void)
+{
+	return open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+}
+
 static int rbc_place(void *addr, size_t length, uintptr_t *start, uintptr_t *end,
 		     bool *memfd, Rdmabroker__MrExtent **ext, size_t *next)
 {
@@ -445,6 +458,7 @@ RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr,
 	Rdmabroker__MrExtent *ext = NULL, **extp = NULL;
 	Rdmabroker__Reply *reply;
 	size_t next = 0;
+	int cma_fd;
 	struct rbc_mr *mr;
 	int ret;
 
@@ -481,8 +495,16 @@ RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr,
 	}
 	req.body_case = RDMABROKER__REQUEST__BODY_MR_REG;
 	req.mr_reg = &body;
-	ret = rbc_call_send_fds(c, &req, &reply, mr->memfd ? &rbc_arena_fd : NULL,
-				mr->memfd ? 1 : 0);
+	cma_fd = mr->memfd ? -1 : rbc_cma_fd();
+	if (!mr->memfd && cma_fd < 0) {
+		ret = errno;
+		free(extp);
+		free(ext);
+		goto fail_runs;
+	}
+	ret = rbc_call_send_fds(c, &req, &reply, mr->memfd ? &rbc_arena_fd : &cma_fd, 1);
+	if (cma_fd >= 0)
+		close(cma_fd);
 	free(extp);
 	free(ext);
 	if (ret)
@@ -569,7 +591,7 @@ RB_EXPORT int ibv_rereg_mr(struct ibv_mr *ibmr, int flags, struct ibv_pd *pd,
 	unsigned int acc = (unsigned int)access;
 	uintptr_t start = 0, end = 0;
 	size_t next = 0;
-	int ret;
+	int ret, cma_fd = -1;
 
 	if (!flags || (flags & ~known) ||
 	    ((flags & IBV_REREG_MR_CHANGE_PD) && (!pd || pd->context != ibmr->context))) {
@@ -618,8 +640,17 @@ RB_EXPORT int ibv_rereg_mr(struct ibv_mr *ibmr, int flags, struct ibv_pd *pd,
 	}
 	req.body_case = RDMABROKER__REQUEST__BODY_MR_REREG;
 	req.mr_rereg = &body;
-	ret = rbc_call_send_fds(c, &req, &reply, memfd ? &rbc_arena_fd : NULL,
-				memfd ? 1 : 0);
+	if (move && !memfd) {
+		cma_fd = rbc_cma_fd();
+		if (cma_fd < 0) {
+			ret = errno;
+			goto fail;
+		}
+	}
+	ret = rbc_call_send_fds(c, &req, &reply, memfd ? &rbc_arena_fd : &cma_fd,
+				memfd || cma_fd >= 0 ? 1 : 0);
+	if (cma_fd >= 0)
+		close(cma_fd);
 	if (ret)
 		goto fail;
 	/* The old pages are no longer this region's; the new ones are. */

@@ -4,8 +4,9 @@
  * (tests/res-mr.sh: [limits] mrs = 80, pinned_bytes = 1M; RB_DAEMON_PID).
  * Ordinary memory keeps its address and contents through registration and
  * deregistration; the daemon maps the very pages (zero-copy) and lets go
- * of them again; memory that cannot be re-backed is registered for
- * process_vm_readv/writev; invalid requests fail as libibverbs' do.
+ * of them again; memory that cannot be re-backed is registered for the
+ * daemon to reach through our /proc/self/mem; invalid requests fail as
+ * libibverbs' do.
  */
 #include "config.h"
 

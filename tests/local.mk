@@ -26,6 +26,7 @@ include $(srcdir)/tests/baselines.mk
 include $(srcdir)/tests/perf.mk
 include $(srcdir)/tests/hostilectl.mk
 include $(srcdir)/tests/scale.mk
+include $(srcdir)/tests/ident.mk
 
 check_PROGRAMS += tests/daemon-robust
 tests_daemon_robust_SOURCES = tests/daemon-robust.c
