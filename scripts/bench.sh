@@ -51,14 +51,13 @@ USAGE
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
-# bytes WORD: WORD with an optional K or M suffix, in bytes.
+# bytes WORD: WORD, digits with an optional K or M suffix, in bytes.
 bytes() {
 	case $1 in
 	''|*[!0-9KkMm]*|[KkMm]*|*[KkMm]?*) return 1 ;;
-	*[Kk]) echo $(( ${1%?} * 1024 )) ;;
-	*[Mm]) echo $(( ${1%?} * 1048576 )) ;;
-	*) echo "$1" ;;
 	esac
+	echo "$1" | awk '{ n = $0 + 0; if (/[Kk]$/) n *= 1024; if (/[Mm]$/) n *= 1048576
+		if (length($0) > 12) n = -1; printf "%d\n", n }'
 }
 
 while [ $# -gt 0 ]; do
@@ -83,8 +82,10 @@ fi
 list=
 for w in $(echo "$sizes" | tr ',' ' '); do
 	b=$(bytes "$w") || { echo "bench: bad size '$w'" >&2; usage >&2; exit 2; }
-	[ "$b" -ge 1 ] && [ "$b" -le 8388608 ] ||
-		{ echo "bench: size $w is not within 1 B .. 8 MiB" >&2; exit 2; }
+	if [ "$b" -lt 1 ] || [ "$b" -gt 8388608 ]; then
+		echo "bench: size $w is not within 1 B .. 8 MiB" >&2
+		exit 2
+	fi
 	list="$list $b"
 done
 sizes=$(for s in $list; do echo "$s"; done | sort -n -u | tr '\n' ' ')
@@ -258,7 +259,7 @@ pair() {
 	shift
 	for try in 1 2 3; do
 		port=$(free_port)
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2046
 		timeout "$timeout_s" $(echo "$scmd" | sed "s/@PORT@/$port/g") >"$o.server" 2>&1 &
 		server_pid=$!
 		for _ in $(seq 1 100); do
@@ -300,11 +301,9 @@ if command -v ucx_perftest >/dev/null 2>&1; then
 	for tls in "${RB_BENCH_UCX_TLS:-posix,cma,self}" posix,self; do
 		UCX_TLS=$tls
 		export UCX_TLS
-		if pair "$raw/ucx-probe" ucx_perftest -p @PORT@ -- \
-			ucx_perftest 127.0.0.1 -p @PORT@ -t tag_lat -s 8 -n 10 -w 2 -f -v; then
-			tls_ok=$tls
-			break
-		fi
+		pair "$raw/ucx-probe" ucx_perftest -p @PORT@ -- \
+			ucx_perftest 127.0.0.1 -p @PORT@ -t tag_lat -s 8 -n 10 -w 2 -f -v &&
+			{ tls_ok=$tls; break; }
 		why=$(reason "$raw/ucx-probe" $?)
 	done
 	if [ -n "$tls_ok" ]; then
