@@ -49,7 +49,7 @@ USAGE
 }
 
 die() { echo "bench: $*" >&2; exit 1; }
-note() { echo "bench: $*" >&2; }
+note() { echo "bench: [$(( $(date +%s) - ${start:-$(date +%s)} )) s] $*" >&2; }
 
 # bytes WORD: WORD, digits with an optional K or M suffix, in bytes.
 bytes() {
@@ -344,6 +344,7 @@ else
 	echo "unavailable: fi_pingpong not installed (Debian libfabric-bin)" > "$raw/fi.status"
 fi
 
+note "done; stopping the daemon"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || note "rdmabrokerd exited $? at the end"
 daemon_pid=
