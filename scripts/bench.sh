@@ -163,7 +163,10 @@ run() {
 }
 
 # ---- the machine ----------------------------------------------------
-git_desc=$(git -C "$here/.." describe --always --dirty 2>/dev/null) || git_desc=
+# Only the source tree's own repository; a tarball says its version.
+git_desc=
+[ -e "$here/../.git" ] &&
+	git_desc=$(git -C "$here/.." describe --always --dirty 2>/dev/null)
 [ -n "$git_desc" ] || git_desc=$("$perf" -V 2>/dev/null | awk '{ print $NF }')
 {
 	echo "nproc=$(nproc 2>/dev/null || echo 0)"
