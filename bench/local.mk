@@ -28,3 +28,23 @@ noinst_PROGRAMS += bench/rdmab-scale
 bench_rdmab_scale_SOURCES = bench/rdmab-scale.c bench/bench.h
 bench_rdmab_scale_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) $(JSONC_CFLAGS)
 bench_rdmab_scale_LDADD = libclient/librdmabroker.la $(JSONC_LIBS)
+
+# make bench: the standard benchmark set (scripts/bench.sh, described in
+# docs/performance.md) on a private daemon with this build's binaries,
+# with its baselines in the same run; bench.json, summary.txt and the
+# plots land in bench-results/.  make bench-quick: the same in --quick
+# mode, a smoke test whose figures mean nothing.  BENCH_FLAGS passes
+# more options, e.g. make bench BENCH_FLAGS='--sizes 8,4K,1M'.
+EXTRA_DIST += scripts/bench.sh scripts/bench-report.py docs/performance.md
+BENCH_OUT = $(abs_top_builddir)/bench-results
+BENCH_FLAGS =
+bench_run = RB_BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/scripts/bench.sh' \
+	--out '$(BENCH_OUT)'
+.PHONY: bench bench-quick
+bench: all
+	$(bench_run) $(BENCH_FLAGS)
+bench-quick: all
+	$(bench_run) --quick $(BENCH_FLAGS)
+CLEAN_LOCAL += bench-clean-local
+bench-clean-local:
+	-rm -rf '$(BENCH_OUT)'

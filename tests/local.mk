@@ -27,6 +27,7 @@ include $(srcdir)/tests/perf.mk
 include $(srcdir)/tests/hostilectl.mk
 include $(srcdir)/tests/scale.mk
 include $(srcdir)/tests/ident.mk
+include $(srcdir)/tests/benchmake.mk
 
 check_PROGRAMS += tests/daemon-robust
 tests_daemon_robust_SOURCES = tests/daemon-robust.c

@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Gather the raw results of scripts/bench.sh into bench.json, write the
+gnuplot data and script for the plots, and print the summary.
+
+Usage: bench-report.py RAWDIR OUTDIR
+
+Every figure is kept absolute beside its ratio to the baseline it is
+compared with:
+  latency   the broker's one-way median / the relay's one-way median, at
+            the same size (read_lat and atomic_lat are round trips: they
+            are set against the relay's round trip);
+  bandwidth the broker's GB/s / memcpy's GB/s at the same size;
+  rate      the 8-byte unsignaled WRITE rate / the 5 Mmsg/s target;
+  peers     the broker's figure / the peer's at the same size.
+"""
+
+import glob
+import json
+import os
+import re
+import sys
+
+SCHEMA = 1
+LAT_TESTS = ("send_lat", "write_lat", "read_lat", "ud_send_lat")
+BW_TESTS = ("write_bw", "read_bw", "send_bw")
+# perftest convention: these two are whole round trips.
+ROUND_TRIP = ("read_lat", "atomic_lat")
+# ucx_perftest reports MB/s of 2^20 bytes.
+MIB = 1048576
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def ratio(a, b):
+    if a is None or b is None or b <= 0:
+        return None
+    return round(a / b, 4)
+
+
+def machine(raw):
+    m = {}
+    with open(os.path.join(raw, "machine.txt")) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("=")
+            m[k] = v
+    info = {
+        "nproc": int(m.get("nproc") or 0),
+        "model": m.get("model", ""),
+        "kernel": m.get("kernel", ""),
+        "date": m.get("date", ""),
+        "git": m.get("git", ""),
+    }
+    run = {
+        "quick": m.get("quick") == "1",
+        "sizes": [int(s) for s in m.get("sizes", "").split()],
+        "spin_us": int(m.get("spin_us") or 0),
+        "rate_tx_depth": int(m.get("rate_depth") or 0),
+        "wall_s": int(m.get("wall_s") or 0),
+    }
+    return info, run
+
+
+def by_size(raw, pattern):
+    """{size: parsed} for the files raw/pattern-SIZE.ext."""
+    out = {}
+    rx = re.compile(re.escape(pattern) + r"-(\d+)\.[a-z]+$")
+    for p in glob.glob(os.path.join(raw, pattern + "-*")):
+        m = rx.search(os.path.basename(p))
+        if m:
+            out[int(m.group(1))] = p
+    return dict(sorted(out.items()))
+
+
+def one(path):
+    """The single row of a one-size JSON array."""
+    rows = load_json(path)
+    if not isinstance(rows, list) or len(rows) != 1:
+        raise ValueError(f"{path}: want one row, got {rows!r}")
+    return rows[0]
+
+
+def baselines(raw):
+    b = {"relay_lat": [], "shm_lat": [], "unix_lat": [], "memcpy_bw": [], "unix_bw": []}
+    for name, key in (("relay", "relay_lat"), ("shm", "shm_lat")):
+        for size, p in by_size(raw, "base-" + name).items():
+            r = one(p)
+            b[key].append({
+                "size": size, "iters": r["iters"],
+                "oneway_median_us": r["oneway_us"]["median"],
+                "oneway_min_us": r["oneway_us"]["min"],
+                "oneway_p99_us": r["oneway_us"]["p99"],
+                "rtt_median_us": r["rtt_us"]["median"],
+            })
+    for size, p in by_size(raw, "base-memcpy").items():
+        r = one(p)
+        b["memcpy_bw"].append({"size": size, "msgs": r["msgs"], "bw_gbps": r["gb_per_s"],
+                               "msg_rate_mpps": r["mmsg_per_s"]})
+    for size, p in by_size(raw, "base-unix").items():
+        for r in load_json(p):
+            if r["test"] == "unix_lat":
+                b["unix_lat"].append({
+                    "size": size, "iters": r["iters"],
+                    "oneway_median_us": r["oneway_us"]["median"],
+                    "oneway_min_us": r["oneway_us"]["min"],
+                    "oneway_p99_us": r["oneway_us"]["p99"],
+                    "rtt_median_us": r["rtt_us"]["median"],
+                })
+            elif r["test"] == "unix_bw":
+                b["unix_bw"].append({"size": size, "msgs": r["msgs"], "bw_gbps": r["gb_per_s"],
+                                     "msg_rate_mpps": r["mmsg_per_s"]})
+    return b
+
+
+def at(rows, size, key):
+    for r in rows:
+        if r["size"] == size:
+            return r.get(key)
+    return None
+
+
+def broker(raw, base):
+    relay = base["relay_lat"]
+    memcpy = base["memcpy_bw"]
+    b = {}
+    for t in LAT_TESTS + ("atomic_lat",):
+        rows = []
+        for size, p in by_size(raw, "perf-" + t).items():
+            r = one(p)
+            vs = "relay_rtt" if t in ROUND_TRIP else "relay_oneway"
+            ref = at(relay, size, "rtt_median_us" if t in ROUND_TRIP else "oneway_median_us")
+            rows.append({
+                "size": size, "iters": r["iters"], "transport": r["transport"],
+                "one_way": t not in ROUND_TRIP,
+                "lat_min_us": r["lat_min_us"], "lat_median_us": r["lat_median_us"],
+                "lat_p99_us": r["lat_p99_us"], "lat_p999_us": r["lat_p999_us"],
+                "vs": vs, "ratio": ratio(r["lat_median_us"], ref),
+            })
+        b[t] = rows
+    for t in BW_TESTS:
+        rows = []
+        for size, p in by_size(raw, "perf-" + t).items():
+            r = one(p)
+            rows.append({
+                "size": size, "iters": r["iters"],
+                "bw_gbps": r["bw_gbps"], "msg_rate_mpps": r["msg_rate_mpps"],
+                "vs": "memcpy", "ratio": ratio(r["bw_gbps"], at(memcpy, size, "bw_gbps")),
+            })
+        b[t] = rows
+    rate = by_size(raw, "perf-msg_rate")
+    if 8 in rate:
+        r = one(rate[8])
+        b["msg_rate"] = {
+            "test": "write_bw", "size": 8, "iters": r["iters"], "inline": r["inline"],
+            "unsignaled": True, "msg_rate_mpps": r["msg_rate_mpps"], "bw_gbps": r["bw_gbps"],
+            "vs": "target_5mpps", "ratio": ratio(r["msg_rate_mpps"], 5.0),
+        }
+    return b
+
+
+def status(raw, name):
+    try:
+        with open(os.path.join(raw, name + ".status")) as f:
+            s = f.read().strip()
+    except OSError:
+        s = "unavailable: not run"
+    return s
+
+
+def ucx_csv(path):
+    """The final figures of `ucx_perftest -f -v`: a CSV header and a row."""
+    with open(path) as f:
+        lines = [l.strip() for l in f if l.strip() and not l.startswith("[")]
+    head = None
+    for l in lines:
+        if l.startswith("iterations,"):
+            head = l.split(",")
+        elif head and re.match(r"^\d", l):
+            vals = l.split(",")
+            if len(vals) == len(head):
+                return dict(zip(head, (float(v) for v in vals)))
+    raise ValueError(f"{path}: no ucx_perftest result line")
+
+
+def fi_txt(path):
+    """fi_pingpong's table: bytes #sent #ack total time MB/sec usec/xfer
+    Mxfers/sec.  A transfer is one way: an iteration is two of them."""
+    with open(path) as f:
+        for l in f:
+            w = l.split()
+            if len(w) == 8 and re.match(r"^\d+[kmg]?$", w[0]):
+                return {"usec_per_xfer": float(w[6]), "mb_per_s": float(w[5]), "iters": w[1]}
+    raise ValueError(f"{path}: no fi_pingpong result line")
+
+
+def peers(raw, b):
+    p = {}
+    st = status(raw, "ucx")
+    ucx = {"tool": "ucx_perftest", "status": "ok" if st.startswith("ok") else st,
+           "tag_lat": [], "tag_bw": []}
+    if st.startswith("ok"):
+        ucx["ucx_tls"] = st.split(None, 1)[1]
+    for size, path in by_size(raw, "ucx-tag_lat").items():
+        r = ucx_csv(path)
+        lat = r.get("50.0_percentile_lat", r["avg_lat"])
+        ucx["tag_lat"].append({"size": size, "iters": int(r["iterations"]), "lat_median_us": lat,
+                               "lat_avg_us": r["avg_lat"],
+                               "broker_send_lat_ratio": ratio(at(b["send_lat"], size, "lat_median_us"), lat)})
+    for size, path in by_size(raw, "ucx-tag_bw").items():
+        r = ucx_csv(path)
+        gbps = r["overall_bw"] * MIB / 1e9
+        ucx["tag_bw"].append({"size": size, "iters": int(r["iterations"]), "bw_gbps": round(gbps, 6),
+                              "msg_rate_mpps": round(r["overall_mr"] / 1e6, 6),
+                              "broker_send_bw_ratio": ratio(at(b["send_bw"], size, "bw_gbps"), gbps)})
+    p["ucx"] = ucx
+    st = status(raw, "fi")
+    fi = {"tool": "fi_pingpong", "provider": "shm", "ep_type": "rdm",
+          "status": "ok" if st.startswith("ok") else st, "pingpong_lat": []}
+    for size, path in by_size(raw, "fi").items():
+        try:
+            r = fi_txt(path)
+        except ValueError:
+            continue
+        fi["pingpong_lat"].append({"size": size, "lat_oneway_us": r["usec_per_xfer"],
+                                   "broker_send_lat_ratio": ratio(at(b["send_lat"], size, "lat_median_us"),
+                                                                  r["usec_per_xfer"])})
+    p["fi"] = fi
+    return p
+
+
+def targets(b, base):
+    t = []
+    send8 = at(b["send_lat"], 8, "lat_median_us")
+    relay8 = at(base["relay_lat"], 8, "oneway_median_us")
+    r = ratio(send8, relay8)
+    t.append({"name": "8 B RC send one-way latency vs relay one-way", "target": "<= 1.25x",
+              "measured": r, "detail": None if r is None else f"{send8:.3f} us vs {relay8:.3f} us",
+              "holds": None if r is None else r <= 1.25})
+    big = [x for x in b["write_bw"] if x["size"] >= MIB and x["ratio"] is not None]
+    if big:
+        worst = min(big, key=lambda x: x["ratio"])
+        t.append({"name": "RDMA WRITE bw at >= 1 MiB vs memcpy", "target": ">= 0.80x",
+                  "measured": worst["ratio"],
+                  "detail": f"lowest at {worst['size']} B: {worst['bw_gbps']:.3f} GB/s",
+                  "holds": all(x["ratio"] >= 0.8 for x in big)})
+    else:
+        t.append({"name": "RDMA WRITE bw at >= 1 MiB vs memcpy", "target": ">= 0.80x",
+                  "measured": None, "detail": "no size >= 1 MiB run", "holds": None})
+    mr = b.get("msg_rate", {}).get("msg_rate_mpps")
+    t.append({"name": "8 B unsignaled RDMA WRITE message rate", "target": ">= 5 Mmsg/s",
+              "measured": mr, "detail": None if mr is None else f"{mr:.3f} Mmsg/s",
+              "holds": None if mr is None else mr >= 5.0})
+    return t
+
+
+def fmt(v, width=10, prec=3):
+    if v is None:
+        return f"{'-':>{width}}"
+    if isinstance(v, float) and (v >= 10 ** (width - prec - 2)):
+        return f"{v:>{width}.3g}"
+    return f"{v:>{width}.{prec}f}"
+
+
+def human(size):
+    if size >= MIB and size % MIB == 0:
+        return f"{size // MIB}M"
+    if size >= 1024 and size % 1024 == 0:
+        return f"{size // 1024}K"
+    return str(size)
+
+
+def summary(doc):
+    m, run, b, base, p = doc["machine"], doc["run"], doc["broker"], doc["baselines"], doc["peers"]
+    out = []
+    w = out.append
+    w(f"rdmabroker bench{' (quick: the figures mean nothing)' if run['quick'] else ''}")
+    w(f"  {m['date']}  git {m['git']}  {m['kernel']}  {m['nproc']} CPUs  {m['model']}")
+    w(f"  wall time {run['wall_s']} s")
+    w("")
+    w("Latency, median usec: one way, except read and atomic (round trip)")
+    cols = [("send", b["send_lat"], "lat_median_us"), ("write", b["write_lat"], "lat_median_us"),
+            ("read rt", b["read_lat"], "lat_median_us"), ("ud send", b["ud_send_lat"], "lat_median_us"),
+            ("relay", base["relay_lat"], "oneway_median_us"), ("shm 2p", base["shm_lat"], "oneway_median_us"),
+            ("unix", base["unix_lat"], "oneway_median_us"), ("ucx tag", p["ucx"]["tag_lat"], "lat_median_us"),
+            ("fi shm", p["fi"]["pingpong_lat"], "lat_oneway_us")]
+    w(f"{'size':>6}" + "".join(f"{c[0]:>10}" for c in cols) + f"{'send/rly':>10}{'write/rly':>10}{'read/rtt':>10}")
+    for s in run["sizes"]:
+        w(f"{human(s):>6}" + "".join(fmt(at(c[1], s, c[2])) for c in cols)
+          + fmt(at(b["send_lat"], s, "ratio"), prec=2) + fmt(at(b["write_lat"], s, "ratio"), prec=2)
+          + fmt(at(b["read_lat"], s, "ratio"), prec=2))
+    a = b["atomic_lat"][0] if b["atomic_lat"] else None
+    if a:
+        w(f"atomic_lat 8 B: {a['lat_median_us']:.3f} us round trip, "
+          f"{fmt(a['ratio'], 0, 2).strip()}x the relay's round trip")
+    w("")
+    w("Bandwidth, GB/s (10^9 B/s)")
+    cols = [("write", b["write_bw"]), ("read", b["read_bw"]), ("send", b["send_bw"]),
+            ("memcpy", base["memcpy_bw"]), ("unix", base["unix_bw"]), ("ucx tag", p["ucx"]["tag_bw"])]
+    w(f"{'size':>6}" + "".join(f"{c[0]:>10}" for c in cols) + f"{'write/mc':>10}{'read/mc':>10}{'send/mc':>10}")
+    for s in run["sizes"]:
+        w(f"{human(s):>6}" + "".join(fmt(at(c[1], s, "bw_gbps"), prec=4) for c in cols)
+          + "".join(fmt(at(b[t], s, "ratio"), prec=2) for t in BW_TESTS))
+    mr = b.get("msg_rate")
+    if mr:
+        w(f"message rate: write_bw 8 B inline unsignaled, window {run['rate_tx_depth']} "
+          f"(doorbell every {max(run['rate_tx_depth'] // 4, 1)}): {mr['msg_rate_mpps']:.3f} Mmsg/s")
+    w("")
+    w(f"peers: ucx_perftest: {p['ucx']['status']}" + (f" (UCX_TLS={p['ucx']['ucx_tls']})" if "ucx_tls" in p["ucx"] else ""))
+    w(f"       fi_pingpong -p shm -e rdm: {p['fi']['status']}")
+    w("")
+    w("Targets (issue 5; informative, the exit status does not depend on them)")
+    for t in doc["targets"]:
+        holds = "n/a" if t["holds"] is None else ("yes" if t["holds"] else "NO")
+        meas = "-" if t["measured"] is None else f"{t['measured']:.3f}"
+        w(f"  {t['name']}: target {t['target']} / measured {meas}"
+          f"{'' if not t['detail'] else ' (' + t['detail'] + ')'} / holds? {holds}")
+    return "\n".join(out) + "\n"
+
+
+def series(path, rows, key):
+    n = 0
+    with open(path, "w") as f:
+        for r in rows:
+            v = r.get(key)
+            if v is not None and v > 0:
+                f.write(f"{r['size']} {v}\n")
+                n += 1
+    return n
+
+
+def plots(doc, outdir):
+    b, base, p = doc["broker"], doc["baselines"], doc["peers"]
+    os.makedirs(os.path.join(outdir, "plot"), exist_ok=True)
+    lat = [("broker send_lat (1-way)", b["send_lat"], "lat_median_us"),
+           ("broker write_lat (1-way)", b["write_lat"], "lat_median_us"),
+           ("broker read_lat (RTT)", b["read_lat"], "lat_median_us"),
+           ("broker UD send_lat (1-way)", b["ud_send_lat"], "lat_median_us"),
+           ("relay, 3-party (1-way)", base["relay_lat"], "oneway_median_us"),
+           ("shm, 2-party (1-way)", base["shm_lat"], "oneway_median_us"),
+           ("unix ping-pong (1-way)", base["unix_lat"], "oneway_median_us"),
+           ("ucx tag_lat shm (1-way)", p["ucx"]["tag_lat"], "lat_median_us"),
+           ("fi_pingpong shm (1-way)", p["fi"]["pingpong_lat"], "lat_oneway_us")]
+    bw = [("broker write_bw", b["write_bw"], "bw_gbps"),
+          ("broker read_bw", b["read_bw"], "bw_gbps"),
+          ("broker send_bw", b["send_bw"], "bw_gbps"),
+          ("memcpy, 1 core", base["memcpy_bw"], "bw_gbps"),
+          ("unix stream", base["unix_bw"], "bw_gbps"),
+          ("ucx tag_bw shm", p["ucx"]["tag_bw"], "bw_gbps")]
+    gp = ["# gnuplot script written by scripts/bench-report.py",
+          "set terminal svg size 1100,600 dynamic noenhanced font 'sans,11'",
+          "set logscale xy", "set grid", "set key outside right top noenhanced",
+          "set xtics ('1' 1, '8' 8, '64' 64, '512' 512, '4K' 4096, '32K' 32768,"
+          " '256K' 262144, '2M' 2097152, '8M' 8388608)",
+          "set format y '%g'", "set xlabel 'message size, bytes'"]
+    for name, title, ylabel, data in (("latency", "Latency vs message size (median)", "usec", lat),
+                                      ("bandwidth", "Bandwidth vs message size", "GB/s", bw)):
+        parts = []
+        for i, (label, rows, key) in enumerate(data):
+            dat = f"plot/{name}-{i}.dat"
+            if series(os.path.join(outdir, dat), rows, key):
+                style = "lp" if label.startswith("broker") else "lp dt 2"
+                parts.append(f"'{dat}' using 1:2 with {style} title '{label}'")
+        gp += [f"set output '{name}.svg'", f"set title '{title}'", f"set ylabel '{ylabel}'"]
+        gp.append("plot " + ", \\\n     ".join(parts) if parts else
+                  "set label 1 'no data' at graph 0.5,0.5 center; plot [1:2] [1:2] NaN notitle; unset label 1")
+        gp.append("unset output")
+    with open(os.path.join(outdir, "plots.gp"), "w") as f:
+        f.write("\n".join(gp) + "\n")
+
+
+def main():
+    if len(sys.argv) != 3:
+        print("Usage: bench-report.py RAWDIR OUTDIR", file=sys.stderr)
+        return 2
+    raw, outdir = sys.argv[1], sys.argv[2]
+    info, run = machine(raw)
+    base = baselines(raw)
+    b = broker(raw, base)
+    doc = {"schema": SCHEMA, "machine": info, "run": run, "broker": b,
+           "baselines": base, "peers": peers(raw, b)}
+    doc["targets"] = targets(b, base)
+    with open(os.path.join(outdir, "bench.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    plots(doc, outdir)
+    sys.stdout.write(summary(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
