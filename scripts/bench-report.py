@@ -161,6 +161,15 @@ def broker(raw, base):
     return b
 
 
+def control(raw):
+    """bench/rdmab-scale's three runs, as it printed them."""
+    c = {}
+    for t in ("qp_rate", "mr_rate", "scale"):
+        p = os.path.join(raw, f"scale-{t}.json")
+        c[t] = load_json(p) if os.path.exists(p) else None
+    return c
+
+
 def status(raw, name):
     try:
         with open(os.path.join(raw, name + ".status")) as f:
@@ -256,6 +265,36 @@ def targets(b, base):
     return t
 
 
+def control_targets(c, quick):
+    t = []
+    q, m, sc = c.get("qp_rate"), c.get("mr_rate"), c.get("scale")
+
+    def add(name, target, measured, detail, holds):
+        t.append({"name": name, "target": target, "measured": measured,
+                  "detail": detail, "holds": holds})
+    v = q and q.get("cycles_per_s")
+    add("QP create -> RTS -> destroy per second", ">= 20000", v,
+        None if v is None else f"{q['iters']} cycles, median {q['cycle_median_us']:.1f} us",
+        None if v is None else v >= 20000)
+    v = m and m.get("pairs_per_s")
+    add("4 KiB MR reg + dereg per second", ">= 20000", v,
+        None if v is None else f"reg {m['reg_median_us']:.1f} us, dereg {m['dereg_median_us']:.1f} us median",
+        None if v is None else v >= 20000)
+    if sc:
+        held = sc["clients"] >= 1000 and sc["qps"] >= 10000
+        add("clients and idle QPs held by one daemon", ">= 1000 and >= 10000",
+            float(sc["qps"]), f"{sc['clients']} clients, {sc['qps']} QPs"
+            f"{' (quick: fewer)' if quick else ''}", None if quick else held)
+        add("8 B send latency with the idle QPs vs without", "<= 1.10x", sc["lat_ratio"],
+            f"{sc['lat_with_idle_us']:.3f} us vs {sc['lat_pair_only_us']:.3f} / "
+            f"{sc['lat_after_us']:.3f} us before / after", sc["lat_ratio"] <= 1.10)
+        add("daemon CPU with every client and QP idle", "< 1 %", sc["daemon_idle_cpu_pct"],
+            f"{sc['bytes_per_idle_qp']} B of daemon memory per idle QP "
+            f"({sc['bytes_per_idle_qp_shmem']} B rings, {sc['bytes_per_idle_qp_anon']} B heap)",
+            sc["daemon_idle_cpu_pct"] < 1.0)
+    return t
+
+
 def fmt(v, width=10, prec=3):
     if v is None:
         return f"{'-':>{width}}"
@@ -311,6 +350,21 @@ def summary(doc):
     w(f"peers: ucx_perftest: {p['ucx']['status']}" + (f" (UCX_TLS={p['ucx']['ucx_tls']})" if "ucx_tls" in p["ucx"] else ""))
     w(f"       fi_pingpong -p shm -e rdm: {p['fi']['status']}")
     w("")
+    c = doc["control"]
+    if c.get("qp_rate") and c.get("mr_rate") and c.get("scale"):
+        q, mr_, sc = c["qp_rate"], c["mr_rate"], c["scale"]
+        w("Control path and scale (bench/rdmab-scale)")
+        w(f"  qp_rate: {q['cycles_per_s']:.0f} cycles/s ({q['verbs_per_s']:.0f} verbs/s); median us: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in q["median_us"].items()))
+        w(f"  mr_rate: {mr_['pairs_per_s']:.0f} 4 KiB reg+dereg pairs/s; reg {mr_['reg_median_us']:.1f} us, "
+          f"dereg {mr_['dereg_median_us']:.1f} us median")
+        w(f"  scale: {sc['clients']} clients opened in {sc['clients_open_s']:.2f} s, {sc['qps']} QPs created in "
+          f"{sc['qps_create_s']:.2f} s; per idle QP {sc['bytes_per_idle_qp']} B "
+          f"(PSS {sc['bytes_per_idle_qp_pss']} B), per client {sc['bytes_per_client']} B; idle CPU "
+          f"{sc['daemon_idle_cpu_pct']:.2f} %")
+        w(f"         8 B send one-way {sc['lat_pair_only_us']:.3f} us alone, {sc['lat_with_idle_us']:.3f} us "
+          f"with the idle QPs, {sc['lat_after_us']:.3f} us after: ratio {sc['lat_ratio']:.3f}")
+        w("")
     w("Targets (issue 5; informative, the exit status does not depend on them)")
     for t in doc["targets"]:
         holds = "n/a" if t["holds"] is None else ("yes" if t["holds"] else "NO")
@@ -381,7 +435,8 @@ def main():
     b = broker(raw, base)
     doc = {"schema": SCHEMA, "machine": info, "run": run, "broker": b,
            "baselines": base, "peers": peers(raw, b)}
-    doc["targets"] = targets(b, base)
+    doc["control"] = control(raw)
+    doc["targets"] = targets(b, base) + control_targets(doc["control"], run["quick"])
     with open(os.path.join(outdir, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")

@@ -98,6 +98,7 @@ build=$(cd "${RB_BUILDDIR:-./_build}" 2>/dev/null && pwd) ||
 daemon=$build/daemon/rdmabrokerd
 rdmactl=$build/rdmactl/rdmactl
 perf=$build/bench/rdmab-perf
+scale=$build/bench/rdmab-scale
 base=$build/bench/baseline
 for f in "$daemon" "$rdmactl" "$perf" "$base"; do
 	[ -x "$f" ] || die "$f not built (make -C $build)"
@@ -185,7 +186,10 @@ start=$(date +%s)
 
 # ---- a private daemon with the soft device ---------------------------
 sock=$tmp/rdmabrokerd.sock
-printf '[daemon]\nlog_level = warning\n[soft]\nspin_us = %s\n' "$spin_us" > "$tmp/rdmabrokerd.conf"
+# No per-user limits and no client cap: the scale phase holds 1,000
+# clients and 10,000 QPs.
+printf '[daemon]\nlog_level = warning\nmax_clients = 0\n[limits]\nconnections = 0\npds = 0\ncqs = 0\nqps = 0\n[soft]\nspin_us = %s\n' \
+	"$spin_us" > "$tmp/rdmabrokerd.conf"
 "$daemon" -c "$tmp/rdmabrokerd.conf" -s "$sock" >"$tmp/daemon.log" 2>&1 &
 daemon_pid=$!
 RDMABROKER_SOCKET=$sock
@@ -217,6 +221,19 @@ run "$raw/perf-atomic_lat-8.json" "$perf" --loopback -j -n "$(lat_iters 8)" atom
 if [ -n "$quick" ]; then nr=2000; else nr=2000000; fi
 run "$raw/perf-msg_rate-8.json" "$perf" --loopback -j -I -t "$rate_depth" -n "$nr" -s 8 write_bw
 kill -0 "$daemon_pid" 2>/dev/null || fail "rdmabrokerd died during the run"
+
+# ---- the control path and scale (bench/rdmab-scale) ---------------------
+if [ -n "$quick" ]; then
+	nq=200 nm=500 sc="-c 20 -q 200 -l 200"
+else
+	nq=10000 nm=10000 sc="-c 1000 -q 10000 -l 10000"
+fi
+note "control path: rdmab-scale qp_rate -n $nq, mr_rate -n $nm; scale $sc"
+run "$raw/scale-qp_rate.json" "$scale" -j -n "$nq" qp_rate
+run "$raw/scale-mr_rate.json" "$scale" -j -n "$nm" mr_rate
+# shellcheck disable=SC2086
+run "$raw/scale-scale.json" "$scale" -j -p "$daemon_pid" $sc scale
+kill -0 "$daemon_pid" 2>/dev/null || fail "rdmabrokerd died during the scale phase"
 
 # ---- baselines ----------------------------------------------------------
 note "baselines: relay, two-party shm, memcpy, unix"

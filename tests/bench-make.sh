@@ -1,8 +1,8 @@
 #!/bin/sh
 # scripts/bench.sh (make bench) in --quick mode on its own private daemon:
 # bench.json parses and has every section and figure, positive, with the
-# ratios and the three targets; the summary names them; the plots exist
-# when gnuplot is installed; a peer is either measured or "unavailable:
+# ratios, the control-path and scale figures and the eight targets; the
+# summary names them; the plots exist when gnuplot is installed; a peer is either measured or "unavailable:
 # REASON"; nothing is left behind; bad options exit 2.  Speed is never
 # asserted.
 . "$top_srcdir/tests/lib.sh"
@@ -114,23 +114,34 @@ for name, installed, series in (("ucx", ucx_installed, {"tag_lat": "lat_median_u
             assert "not installed" in st, (name, st)
         print(f"peer {name}: {st}")
 
+c = doc["control"]
+assert c["qp_rate"]["iters"] == 200 and c["qp_rate"]["cycles_per_s"] > 0, c["qp_rate"]
+assert c["mr_rate"]["iters"] == 500 and c["mr_rate"]["pairs_per_s"] > 0, c["mr_rate"]
+assert c["scale"]["clients"] == 20 and c["scale"]["qps"] == 200, c["scale"]
+assert c["scale"]["bytes_per_idle_qp"] > 0 and c["scale"]["lat_ratio"] > 0, c["scale"]
+
 t = doc["targets"]
-assert len(t) == 3, t
+assert len(t) == 8, t
 for x in t:
     for k in ("name", "target", "measured", "holds"):
         assert k in x, (k, x)
-    pos(x["measured"], x["name"])
-    assert isinstance(x["holds"], bool), x
+    # Idle CPU may well measure 0.
+    assert isinstance(x["measured"], (int, float)) and x["measured"] >= 0, x
+    if x["name"].startswith("clients and idle QPs"):
+        assert x["holds"] is None, x	# quick mode holds fewer: not judged
+    else:
+        assert isinstance(x["holds"], bool), x
 PY
 	rb_fail "bad bench.json: $(head -c 2000 "$out/bench.json")"
 
-# The summary: both tables, the peers and the three target lines.
+# The summary: both tables, the peers, the control path and the eight target lines.
 for pat in '^Latency, median usec' '^Bandwidth, GB/s' '^message rate: ' '^peers: ucx_perftest: ' \
-	'fi_pingpong -p shm -e rdm: ' '^Targets'; do
+	'fi_pingpong -p shm -e rdm: ' '^Control path and scale' '^  qp_rate: ' '^  mr_rate: ' \
+	'^  scale: ' '^Targets'; do
 	grep -q "$pat" "$out/summary.txt" || rb_fail "summary.txt lacks '$pat'"
 done
-[ "$(grep -c ' / measured .* / holds? ' "$out/summary.txt")" -eq 3 ] ||
-	rb_fail "summary.txt: want 3 target lines"
+[ "$(grep -c ' / measured .* / holds? ' "$out/summary.txt")" -eq 8 ] ||
+	rb_fail "summary.txt: want 8 target lines"
 
 if command -v gnuplot >/dev/null 2>&1; then
 	for f in latency.svg bandwidth.svg; do
