@@ -395,9 +395,15 @@ static int rbc_cqx_start_poll(struct ibv_cq_ex *ibcq, struct ibv_poll_cq_attr *a
 	if (avail > cq->ring->entries)
 		avail = cq->ring->entries;
 	if (!avail) {
+		/* As rbc_poll_cq: an empty CQ of a daemon that is gone is EIO. */
+		struct rbc_context *c = to_rbc_context(ibcq->context);
+		bool gone = rbc_dead(c) ||
+			(!(++cq->empty_polls % RBC_POLL_YIELD) && rbc_daemon_gone(c));
+
 		pthread_mutex_unlock(&cq->lock);	/* no end_poll follows */
-		return ENOENT;
+		return gone ? EIO : ENOENT;
 	}
+	cq->empty_polls = 0;
 	cq->poll_end = cq->poll_cons + avail;
 	rbc_cqx_load(cq);
 	return 0;

@@ -10,8 +10,9 @@
  * errno a provider returns and *bad_wr at the failing WR: EINVAL for an
  * opcode the QP type does not have, too many SGEs, inline data past
  * max_inline_data (exactly max_inline_data passes), or a QP in a state
- * that cannot post; ENOMEM for a full queue.  The engine checks it all
- * again: the rings are shared memory and it trusts none of it.
+ * that cannot post; ENOMEM for a full queue; EIO once the daemon is gone
+ * (rbc_dead).  The engine checks it all again: the rings are shared
+ * memory and it trusts none of it.
  */
 #include "config.h"
 

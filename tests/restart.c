@@ -208,6 +208,7 @@ struct world {
 	struct ibv_qp *qa, *qb;
 	struct ibv_srq *srq;
 	struct ibv_ah *ah;
+	struct ibv_cq_ex *cqx;		/* on A, for ibv_start_poll */
 	/* The threads. */
 	pthread_t traffic, control;
 	atomic_long traffic_ops, control_ops;
@@ -223,6 +224,8 @@ static int world_open(struct world *w)
 	struct ibv_qp_cap cap = { .max_send_wr = 32, .max_recv_wr = 32,
 				  .max_send_sge = 1, .max_recv_sge = 1 };
 	struct ibv_srq_init_attr sa = { .attr = { .max_wr = 16, .max_sge = 1 } };
+	struct ibv_cq_init_attr_ex cx = { .cqe = 4,
+					  .wc_flags = IBV_WC_STANDARD_FLAGS };
 
 	memset(w, 0, sizeof(*w));
 	if (dt_node_open(&w->a, 128, true) || dt_node_open(&w->b, 128, false) ||
@@ -237,7 +240,8 @@ static int world_open(struct world *w)
 		return -1;
 	w->srq = ibv_create_srq(w->a.pd, &sa);
 	w->ah = dt_ah_create(w->a.pd, w->a.ctx);
-	if (!w->srq || !w->ah)
+	w->cqx = ibv_create_cq_ex(w->a.ctx, &cx);
+	if (!w->srq || !w->ah || !w->cqx)
 		return -1;
 	/* Armed, so the channel has a reason to be read. */
 	return ibv_req_notify_cq(w->a.scq, 0) ? -1 : 0;
@@ -299,6 +303,9 @@ static void world_close(struct world *w, bool want_zero)
 	if (r && want_zero)						\
 		FAIL("%s returned %d (%s)", #call, r, strerror(r));	\
 } while (0)
+	if (w->cqx)
+		DESTROY(ibv_destroy_cq(ibv_cq_ex_to_cq(w->cqx)));
+	w->cqx = NULL;
 	if (w->ah)
 		DESTROY(ibv_destroy_ah(w->ah));
 	if (w->srq)
@@ -532,6 +539,7 @@ static void check_dead_verbs(struct world *w)
 	struct ibv_recv_wr rwr = { .sg_list = &sge, .num_sge = 1 }, *rbad;
 	struct ibv_wc wc;
 	struct pollfd pf = { .fd = w->a.ch->fd, .events = POLLIN };
+	struct ibv_poll_cq_attr pollattr = { .comp_mask = 0 };
 	struct ibv_cq *ecq;
 	void *ecx;
 	int r, i;
@@ -561,6 +569,10 @@ static void check_dead_verbs(struct world *w)
 	CHECK(ibv_post_recv(w->qa, &rwr, &rbad) != 0);
 	CHECK(ibv_post_srq_recv(w->srq, &rwr, &rbad) != 0);
 	CHECK(ibv_req_notify_cq(w->a.scq, 0) != 0);
+	CHECK(ibv_resize_cq(w->a.rcq, 256) != 0);
+	CHECK(ibv_rereg_mr(w->ba.mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
+			   IBV_ACCESS_LOCAL_WRITE) != 0);
+	CHECK(ibv_start_poll(w->cqx, &pollattr) == EIO);
 	/* What the engine wrote before it died is still there to read. */
 	for (i = 0; i < 1000 && (r = ibv_poll_cq(w->a.scq, 1, &wc)) > 0; i++)
 		;
