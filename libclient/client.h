@@ -58,6 +58,8 @@ struct rbc_cq {
 
 /* rbc_poll_cq yields the core after this many empty polls in a row. */
 #define RBC_POLL_YIELD	64
+/* ... and after this many looks whether the daemon is still there. */
+#define RBC_POLL_CHECK	1024
 
 static inline struct ibv_cq *rbc_ibv_cq(struct rbc_cq *cq)
 {

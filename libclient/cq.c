@@ -300,7 +300,7 @@ int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 	 * on it must not wait forever (what the engine wrote before is read
 	 * first).
 	 */
-	if (!n && (rbc_dead(c) || (!(cq->empty_polls % RBC_POLL_YIELD) &&
+	if (!n && (rbc_dead(c) || (!(cq->empty_polls % RBC_POLL_CHECK) &&
 				   rbc_daemon_gone(c))))
 		return -EIO;
 	if (!n && !(cq->empty_polls % RBC_POLL_YIELD))
@@ -398,7 +398,7 @@ static int rbc_cqx_start_poll(struct ibv_cq_ex *ibcq, struct ibv_poll_cq_attr *a
 		/* As rbc_poll_cq: an empty CQ of a daemon that is gone is EIO. */
 		struct rbc_context *c = to_rbc_context(ibcq->context);
 		bool gone = rbc_dead(c) ||
-			(!(++cq->empty_polls % RBC_POLL_YIELD) && rbc_daemon_gone(c));
+			(!(++cq->empty_polls % RBC_POLL_CHECK) && rbc_daemon_gone(c));
 
 		pthread_mutex_unlock(&cq->lock);	/* no end_poll follows */
 		return gone ? EIO : ENOENT;

@@ -6,9 +6,10 @@
  *   restart ROUNDS SEED LOG -- DAEMON [ARGS...]
  *
  * This program runs the daemon itself (its output appended to LOG, with
- * NOTIFY_SOCKET set to a socket of ours).  Each round: three clients
+ * NOTIFY_SOCKET set to a socket of ours).  Each round: four clients
  * (contexts A and B joined by an RC QP pair, A with an SRQ, an AH and a
- * completion channel; C for control verbs), a thread moving data from A to
+ * completion channel; C for control verbs; D that only polls an empty CQ,
+ * which must fail within WAIT_MS), a thread moving data from A to
  * B (send, RDMA write, RDMA read) and a thread making and destroying
  * objects on C; then, after a random delay, the daemon is SIGKILLed.
  * Then, every wait bounded:
@@ -203,7 +204,7 @@ static int daemon_reap(int ms)
 /* ------------------------------------------------------------ clients */
 
 struct world {
-	struct dt_node a, b, c;
+	struct dt_node a, b, c, d;	/* d only polls a CQ */
 	struct dt_buf ba, bb;
 	struct ibv_qp *qa, *qb;
 	struct ibv_srq *srq;
@@ -229,7 +230,7 @@ static int world_open(struct world *w)
 
 	memset(w, 0, sizeof(*w));
 	if (dt_node_open(&w->a, 128, true) || dt_node_open(&w->b, 128, false) ||
-	    dt_node_open(&w->c, 16, false))
+	    dt_node_open(&w->c, 16, false) || dt_node_open(&w->d, 4, false))
 		return -1;
 	if (dt_buf_alloc(&w->ba, w->a.pd, BUF_SIZE, DT_ACCESS_ALL) ||
 	    dt_buf_alloc(&w->bb, w->b.pd, BUF_SIZE, DT_ACCESS_ALL))
@@ -321,7 +322,7 @@ static void world_close(struct world *w, bool want_zero)
 	w->ba.mr = w->bb.mr = NULL;
 	dt_buf_free(&w->ba);
 	dt_buf_free(&w->bb);
-	for (struct dt_node *n = &w->a; n <= &w->c; n++) {
+	for (struct dt_node *n = &w->a; n <= &w->d; n++) {
 		if (n->scq)
 			DESTROY(ibv_destroy_cq(n->scq));
 		if (n->rcq)
@@ -601,7 +602,8 @@ static void round_run(int sig, unsigned int round)
 	struct world w;
 	uint64_t end;
 	unsigned int delay;
-	int st, stopping = atomic_load(&notify_stopping);
+	struct ibv_wc wc;
+	int r, st, stopping = atomic_load(&notify_stopping);
 
 	if (world_open(&w)) {
 		FAIL("round %u: opening the clients: %s", round, strerror(errno));
@@ -636,6 +638,14 @@ static void round_run(int sig, unsigned int round)
 	if (sig == SIGTERM && !notify_wait(&notify_stopping, stopping, WAIT_MS))
 		FAIL("round %u: no STOPPING=1 from the daemon", round);
 
+	/* D does nothing but poll an empty CQ: that alone must tell it. */
+	end = dt_now_ms() + WAIT_MS;
+	while ((r = ibv_poll_cq(w.d.scq, 1, &wc)) == 0 && dt_now_ms() < end)
+		;
+	if (r >= 0)
+		FAIL("round %u: a poller of an empty CQ got %d, not an error, for %d ms after the daemon's death",
+		     round, r, WAIT_MS);
+	expect_fatal(w.d.ctx, "D");
 	expect_fatal(w.a.ctx, "A");
 	expect_fatal(w.b.ctx, "B");
 	expect_fatal(w.c.ctx, "C");
