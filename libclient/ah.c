@@ -90,16 +90,14 @@ RB_EXPORT int ibv_destroy_ah(struct ibv_ah *ah)
 	struct rbc_context *c = to_rbc_context(ah->context);
 	Rdmabroker__AhDestroyReq body = RDMABROKER__AH_DESTROY_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
-	Rdmabroker__Reply *reply;
 	int ret;
 
 	body.handle = ah->handle;
 	req.body_case = RDMABROKER__REQUEST__BODY_AH_DESTROY;
 	req.ah_destroy = &body;
-	ret = rbc_call(c, &req, &reply);
+	ret = rbc_call_destroy(c, &req);
 	if (ret)
 		return ret;
-	rb_rpc_reply_free(reply);
 	free(ah);
 	return 0;
 }

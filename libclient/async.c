@@ -23,8 +23,10 @@ static int async_element(struct rbc_context *c, const struct rb_async_event *ev,
 	switch (ev->element) {
 	case RB_ASYNC_DEVICE:
 		event->element.port_num = 0;
-		if (ev->event_type == IBV_EVENT_DEVICE_FATAL)
+		if (ev->event_type == IBV_EVENT_DEVICE_FATAL) {
 			c->fatal_reported = true;
+			rbc_mark_dead(c);	/* the daemon is stopping */
+		}
 		return 0;
 	case RB_ASYNC_PORT:
 		event->element.port_num = (int)ev->handle;
@@ -85,6 +87,7 @@ RB_EXPORT int ibv_get_async_event(struct ibv_context *context,
 			return -1;	/* errno: EAGAIN when O_NONBLOCK, ... */
 		if (n == 0) {
 			/* The daemon is gone: the device is, for this context. */
+			rbc_mark_dead(c);
 			pthread_mutex_lock(&c->cq_lock);
 			ret = c->fatal_reported ? -1 : 0;
 			c->fatal_reported = true;

@@ -58,6 +58,8 @@ struct rbc_cq {
 
 /* rbc_poll_cq yields the core after this many empty polls in a row. */
 #define RBC_POLL_YIELD	64
+/* ... and after this many looks whether the daemon is still there. */
+#define RBC_POLL_CHECK	1024
 
 static inline struct ibv_cq *rbc_ibv_cq(struct rbc_cq *cq)
 {
@@ -79,6 +81,9 @@ struct rbc_context {
 	LIST_HEAD(, rbc_qp) qps;
 	LIST_HEAD(, rbc_srq) srqs;
 	bool fatal_reported;		/* IBV_EVENT_DEVICE_FATAL handed out */
+	/* The daemon closed our connection (it died or stopped): set once,
+	 * read without a lock (__atomic); see rbc_mark_dead. */
+	bool dead;
 };
 
 struct rbc_qp {
@@ -125,6 +130,31 @@ static inline struct rbc_device *to_rbc_device(struct ibv_device *dev)
 }
 
 /*
+ * The daemon is gone for this context (a lost connection, end of file on
+ * the async fd or a channel, IBV_EVENT_DEVICE_FATAL): from then on every
+ * request fails with EIO without a system call, posts fail with EIO,
+ * ibv_poll_cq returns -EIO once the CQ is empty, and destroys succeed
+ * here alone (rbc_call_destroy), as libibverbs does on a device that went
+ * away.  The context stays usable for exactly that until closed.
+ */
+static inline bool rbc_dead(struct rbc_context *c)
+{
+	return __atomic_load_n(&c->dead, __ATOMIC_RELAXED);
+}
+
+static inline void rbc_mark_dead(struct rbc_context *c)
+{
+	__atomic_store_n(&c->dead, true, __ATOMIC_RELAXED);
+}
+
+/*
+ * Whether the daemon is gone: the flag, or else a hang-up on the
+ * connection (one poll(2); it sets the flag).  For callers that have
+ * nothing else to learn it from, such as a poller of an empty CQ.
+ */
+bool rbc_daemon_gone(struct rbc_context *c);
+
+/*
  * Make one request on the context's connection.  Returns 0 with *reply set
  * (free with rb_rpc_reply_free) and its body the one asked for, or a
  * positive errno: the daemon's status for a refused request, EIO when the
@@ -139,6 +169,13 @@ int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
  */
 int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
 		 Rdmabroker__Reply **reply, int *fds, size_t nfds);
+
+/*
+ * A destroy request: 0 (the reply freed), a positive errno from the
+ * daemon, or 0 when the daemon is gone, because its objects went with it;
+ * the caller then frees what it holds.
+ */
+int rbc_call_destroy(struct rbc_context *c, Rdmabroker__Request *req);
 
 /* rbc_call with nfds fds sent beside the request (they stay open here). */
 int rbc_call_send_fds(struct rbc_context *c, Rdmabroker__Request *req,

@@ -53,7 +53,6 @@ RB_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel)
 	struct rbc_context *c = to_rbc_context(channel->context);
 	Rdmabroker__ChannelDestroyReq body = RDMABROKER__CHANNEL_DESTROY_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
-	Rdmabroker__Reply *reply;
 	int ret;
 
 	if (channel->refcnt)
@@ -61,10 +60,9 @@ RB_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel)
 	body.handle = ch->handle;
 	req.body_case = RDMABROKER__REQUEST__BODY_CHANNEL_DESTROY;
 	req.channel_destroy = &body;
-	ret = rbc_call(c, &req, &reply);
+	ret = rbc_call_destroy(c, &req);
 	if (ret)
 		return ret;
-	rb_rpc_reply_free(reply);
 	close(channel->fd);
 	free(ch);
 	return 0;
@@ -230,17 +228,15 @@ RB_EXPORT int ibv_destroy_cq(struct ibv_cq *ibcq)
 	struct rbc_context *c = to_rbc_context(ibcq->context);
 	Rdmabroker__CqDestroyReq body = RDMABROKER__CQ_DESTROY_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
-	Rdmabroker__Reply *reply;
 	uint32_t reported, async;
 	int ret;
 
 	body.handle = ibcq->handle;
 	req.body_case = RDMABROKER__REQUEST__BODY_CQ_DESTROY;
 	req.cq_destroy = &body;
-	ret = rbc_call(c, &req, &reply);
+	ret = rbc_call_destroy(c, &req);
 	if (ret)
 		return ret;	/* EBUSY while a QP uses it; the CQ stays */
-	rb_rpc_reply_free(reply);
 
 	/*
 	 * As libibverbs: every event handed out must have been acked.  Once
@@ -273,6 +269,7 @@ RB_EXPORT int ibv_destroy_cq(struct ibv_cq *ibcq)
 int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 {
 	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
+	struct rbc_context *c = to_rbc_context(ibcq->context);
 	struct rb_ring *r;
 	uint32_t prod, cons, avail;
 	int n = 0;
@@ -315,7 +312,14 @@ int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 	 * needs to produce what it waits for (2 cores, 3 spinners in a
 	 * ping-pong): every RBC_POLL_YIELD-th empty poll in a row gives the
 	 * core away.  A poll that finds completions never makes a syscall.
+	 * That is also when it looks whether the daemon is still there: an
+	 * empty CQ of a daemon that died stays empty, and a program waiting
+	 * on it must not wait forever (what the engine wrote before is read
+	 * first).
 	 */
+	if (!n && (rbc_dead(c) || (!(cq->empty_polls % RBC_POLL_CHECK) &&
+				   rbc_daemon_gone(c))))
+		return -EIO;
 	if (!n && !(cq->empty_polls % RBC_POLL_YIELD))
 		sched_yield();
 	return n;
@@ -327,6 +331,8 @@ int rbc_req_notify_cq(struct ibv_cq *ibcq, int solicited_only)
 	uint32_t bits = RB_RING_ARMED |
 			(solicited_only ? RB_RING_ARMED_SOLICITED : 0);
 
+	if (rbc_dead(to_rbc_context(ibcq->context)))
+		return EIO;	/* no event can come */
 	pthread_mutex_lock(&cq->lock);
 	/* A plain arm widens an earlier solicited-only one. */
 	if (!solicited_only)
@@ -352,7 +358,9 @@ RB_EXPORT int ibv_get_cq_event(struct ibv_comp_channel *channel,
 		if (n < 0)
 			return -1;	/* errno: EAGAIN on an O_NONBLOCK channel, ... */
 		if (n != (ssize_t)sizeof(ev)) {
-			errno = EIO;	/* 0: the daemon is gone */
+			if (n == 0)	/* the daemon is gone */
+				rbc_mark_dead(c);
+			errno = EIO;
 			return -1;
 		}
 		pthread_mutex_lock(&c->cq_lock);
@@ -404,9 +412,15 @@ static int rbc_cqx_start_poll(struct ibv_cq_ex *ibcq, struct ibv_poll_cq_attr *a
 	if (avail > cq->ring->entries)
 		avail = cq->ring->entries;
 	if (!avail) {
+		/* As rbc_poll_cq: an empty CQ of a daemon that is gone is EIO. */
+		struct rbc_context *c = to_rbc_context(ibcq->context);
+		bool gone = rbc_dead(c) ||
+			(!(++cq->empty_polls % RBC_POLL_CHECK) && rbc_daemon_gone(c));
+
 		pthread_mutex_unlock(&cq->lock);	/* no end_poll follows */
-		return ENOENT;
+		return gone ? EIO : ENOENT;
 	}
+	cq->empty_polls = 0;
 	cq->poll_end = cq->poll_cons + avail;
 	rbc_cqx_load(cq);
 	return 0;

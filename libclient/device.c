@@ -8,6 +8,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -181,11 +182,16 @@ RB_EXPORT int ibv_get_device_index(struct ibv_device *device)
  * errno with the reply freed: the daemon's status, EIO for a transport
  * failure or a reply of the wrong kind.
  */
-static int rbc_result(const Rdmabroker__Request *req, Rdmabroker__Reply **reply,
-		      int ret)
+static int rbc_result(struct rbc_context *c, const Rdmabroker__Request *req,
+		      Rdmabroker__Reply **reply, int ret)
 {
-	if (ret < 0)
+	if (ret < 0) {
+		/* A daemon that hangs (ETIMEDOUT) may still hold our objects. */
+		if (ret == -ECONNRESET || ret == -EPIPE || ret == -ENOTCONN ||
+		    ret == -ECONNREFUSED)
+			rbc_mark_dead(c);
 		return EIO;	/* the daemon is gone or talks nonsense */
+	}
 	if ((*reply)->status != 0)
 		ret = (*reply)->status > 0 ? (*reply)->status : EIO;
 	else if ((int)(*reply)->body_case != (int)req->body_case)
@@ -202,10 +208,38 @@ int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
 {
 	int ret;
 
+	*reply = NULL;
+	if (rbc_dead(c))
+		return EIO;
 	pthread_mutex_lock(&c->rpc_lock);
 	ret = rb_rpc_call(&c->rpc, req, reply, NULL, 0, NULL);
 	pthread_mutex_unlock(&c->rpc_lock);
-	return rbc_result(req, reply, ret);
+	return rbc_result(c, req, reply, ret);
+}
+
+int rbc_call_destroy(struct rbc_context *c, Rdmabroker__Request *req)
+{
+	Rdmabroker__Reply *reply;
+	int ret = rbc_call(c, req, &reply);
+
+	if (ret == EIO && rbc_dead(c))
+		return 0;
+	rb_rpc_reply_free(reply);
+	return ret;
+}
+
+bool rbc_daemon_gone(struct rbc_context *c)
+{
+	struct pollfd pf = { .fd = c->rpc.fd };
+
+	if (rbc_dead(c))
+		return true;
+	/* The fd stays open until ibv_close_device: it is safe to poll. */
+	if (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLERR))) {
+		rbc_mark_dead(c);
+		return true;
+	}
+	return false;
 }
 
 int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
@@ -215,10 +249,13 @@ int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
 	size_t ngot = 0;
 	int ret;
 
+	*reply = NULL;
+	if (rbc_dead(c))
+		return EIO;
 	pthread_mutex_lock(&c->rpc_lock);
 	ret = rb_rpc_call(&c->rpc, req, reply, got, RB_WIRE_MAX_FDS, &ngot);
 	pthread_mutex_unlock(&c->rpc_lock);
-	ret = rbc_result(req, reply, ret);
+	ret = rbc_result(c, req, reply, ret);
 	if (ret == 0 && ngot != nfds) {
 		rb_rpc_reply_free(*reply);	/* the daemon broke the contract */
 		*reply = NULL;
@@ -238,10 +275,13 @@ int rbc_call_send_fds(struct rbc_context *c, Rdmabroker__Request *req,
 {
 	int ret;
 
+	*reply = NULL;
+	if (rbc_dead(c))
+		return EIO;
 	pthread_mutex_lock(&c->rpc_lock);
 	ret = rb_rpc_call_fds_out(&c->rpc, req, reply, fds, nfds);
 	pthread_mutex_unlock(&c->rpc_lock);
-	return rbc_result(req, reply, ret);
+	return rbc_result(c, req, reply, ret);
 }
 
 /* ------------------------------------------------------------ queries */

@@ -552,16 +552,14 @@ RB_EXPORT int ibv_dereg_mr(struct ibv_mr *ibmr)
 	struct rbc_context *c = to_rbc_context(ibmr->context);
 	Rdmabroker__MrDeregReq body = RDMABROKER__MR_DEREG_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
-	Rdmabroker__Reply *reply;
 	int ret;
 
 	body.handle = ibmr->handle;
 	req.body_case = RDMABROKER__REQUEST__BODY_MR_DEREG;
 	req.mr_dereg = &body;
-	ret = rbc_call(c, &req, &reply);
+	ret = rbc_call_destroy(c, &req);
 	if (ret)
 		return ret;
-	rb_rpc_reply_free(reply);
 	if (mr->memfd) {
 		pthread_mutex_lock(&rbc_arena_lock);
 		rbc_runs_put(mr->start, mr->end);

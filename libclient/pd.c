@@ -43,16 +43,14 @@ RB_EXPORT int ibv_dealloc_pd(struct ibv_pd *pd)
 	struct rbc_context *c = to_rbc_context(pd->context);
 	Rdmabroker__PdDeallocReq body = RDMABROKER__PD_DEALLOC_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
-	Rdmabroker__Reply *reply;
 	int ret;
 
 	body.handle = pd->handle;
 	req.body_case = RDMABROKER__REQUEST__BODY_PD_DEALLOC;
 	req.pd_dealloc = &body;
-	ret = rbc_call(c, &req, &reply);
+	ret = rbc_call_destroy(c, &req);
 	if (ret)
 		return ret;	/* EBUSY, EINVAL, EIO: the PD stays valid */
-	rb_rpc_reply_free(reply);
 	free(pd);
 	return 0;
 }

@@ -10,8 +10,9 @@
  * errno a provider returns and *bad_wr at the failing WR: EINVAL for an
  * opcode the QP type does not have, too many SGEs, inline data past
  * max_inline_data (exactly max_inline_data passes), or a QP in a state
- * that cannot post; ENOMEM for a full queue.  The engine checks it all
- * again: the rings are shared memory and it trusts none of it.
+ * that cannot post; ENOMEM for a full queue; EIO once the daemon is gone
+ * (rbc_dead).  The engine checks it all again: the rings are shared
+ * memory and it trusts none of it.
  */
 #include "config.h"
 
@@ -124,6 +125,10 @@ int rbc_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 	uint32_t prod, start, cons;
 	int ret = 0;
 
+	if (rbc_dead(to_rbc_context(ibqp->context))) {
+		*bad_wr = wr;
+		return EIO;	/* nothing is executed once the daemon is gone */
+	}
 	pthread_mutex_lock(&qp->sq_lock);
 	/* The state as this process last set or saw it, as providers check. */
 	if (ibqp->state == IBV_QPS_RESET || ibqp->state == IBV_QPS_INIT ||
@@ -208,6 +213,10 @@ int rbc_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 		*bad_wr = wr;
 		return EINVAL;
 	}
+	if (rbc_dead(to_rbc_context(ibqp->context))) {
+		*bad_wr = wr;
+		return EIO;
+	}
 	pthread_mutex_lock(&qp->rq_lock);
 	ret = post_recv_ring(qp->rq, qp->cap.max_recv_sge, qp->doorbell, wr, bad_wr);
 	pthread_mutex_unlock(&qp->rq_lock);
@@ -220,6 +229,10 @@ int rbc_post_srq_recv(struct ibv_srq *ibsrq, struct ibv_recv_wr *wr,
 	struct rbc_srq *srq = (struct rbc_srq *)ibsrq;
 	int ret;
 
+	if (rbc_dead(to_rbc_context(ibsrq->context))) {
+		*bad_wr = wr;
+		return EIO;
+	}
 	/* The lock also keeps a resize (ibv_modify_srq) out. */
 	pthread_mutex_lock(&srq->lock);
 	ret = post_recv_ring(srq->ring, srq->max_sge, srq->doorbell, wr, bad_wr);
@@ -430,6 +443,8 @@ static int wr_complete(struct ibv_qp_ex *qpx)
 	struct rb_ring *r = qp->sq;
 	int ret = qp->wr_err;
 
+	if (!ret && rbc_dead(to_rbc_context(qp->qp.context)))
+		ret = EIO;	/* nothing is executed once the daemon is gone */
 	if (!ret && qp->wr_prod != r->prod) {
 		__atomic_store_n(&r->prod, qp->wr_prod, __ATOMIC_RELEASE);
 		ring_doorbell(r, qp->doorbell);

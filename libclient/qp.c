@@ -295,17 +295,15 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	struct rbc_context *c = to_rbc_context(ibqp->context);
 	Rdmabroker__QpDestroyReq body = RDMABROKER__QP_DESTROY_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
-	Rdmabroker__Reply *reply;
 	uint32_t reported;
 	int ret;
 
 	body.handle = ibqp->handle;
 	req.body_case = RDMABROKER__REQUEST__BODY_QP_DESTROY;
 	req.qp_destroy = &body;
-	ret = rbc_call(c, &req, &reply);
+	ret = rbc_call_destroy(c, &req);
 	if (ret)
 		return ret;
-	rb_rpc_reply_free(reply);
 	/* As libibverbs: every async event handed out must have been acked. */
 	pthread_mutex_lock(&c->cq_lock);
 	LIST_REMOVE(qp, link);

@@ -141,17 +141,15 @@ RB_EXPORT int ibv_destroy_srq(struct ibv_srq *ibsrq)
 	struct rbc_context *c = to_rbc_context(ibsrq->context);
 	Rdmabroker__SrqDestroyReq body = RDMABROKER__SRQ_DESTROY_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
-	Rdmabroker__Reply *reply;
 	uint32_t reported;
 	int ret;
 
 	body.handle = ibsrq->handle;
 	req.body_case = RDMABROKER__REQUEST__BODY_SRQ_DESTROY;
 	req.srq_destroy = &body;
-	ret = rbc_call(c, &req, &reply);
+	ret = rbc_call_destroy(c, &req);
 	if (ret)
 		return ret;	/* EBUSY while a QP uses it */
-	rb_rpc_reply_free(reply);
 	pthread_mutex_lock(&c->cq_lock);
 	LIST_REMOVE(srq, link);
 	reported = srq->async_handed;

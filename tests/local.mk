@@ -28,6 +28,7 @@ include $(srcdir)/tests/hostilectl.mk
 include $(srcdir)/tests/scale.mk
 include $(srcdir)/tests/ident.mk
 include $(srcdir)/tests/benchmake.mk
+include $(srcdir)/tests/crash.mk
 
 check_PROGRAMS += tests/daemon-robust
 tests_daemon_robust_SOURCES = tests/daemon-robust.c
