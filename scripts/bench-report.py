@@ -265,20 +265,34 @@ def targets(b, base):
     return t
 
 
+def rpc_floor(c, base):
+    """What a UNIX-socket round trip alone allows: a QP cycle is five
+    request/reply round trips to the daemon (create, three modifies,
+    destroy), an MR pair two.  Measured in the same run."""
+    rtt = at(base["unix_lat"], 8, "rtt_median_us")
+    if not rtt:
+        return None
+    return {"unix_rtt_8b_us": rtt, "qp_cycles_per_s": 1e6 / (5 * rtt),
+            "mr_pairs_per_s": 1e6 / (2 * rtt)}
+
+
 def control_targets(c, quick):
     t = []
     q, m, sc = c.get("qp_rate"), c.get("mr_rate"), c.get("scale")
+    fl = c.get("rpc_floor")
 
     def add(name, target, measured, detail, holds):
         t.append({"name": name, "target": target, "measured": measured,
                   "detail": detail, "holds": holds})
     v = q and q.get("cycles_per_s")
     add("QP create -> RTS -> destroy per second", ">= 20000", v,
-        None if v is None else f"{q['iters']} cycles, median {q['cycle_median_us']:.1f} us",
+        None if v is None else f"{q['iters']} cycles, median {q['cycle_median_us']:.1f} us"
+        + ("" if not fl else f"; 5 UNIX-socket round trips allow {fl['qp_cycles_per_s']:.0f}/s"),
         None if v is None else v >= 20000)
     v = m and m.get("pairs_per_s")
     add("4 KiB MR reg + dereg per second", ">= 20000", v,
-        None if v is None else f"reg {m['reg_median_us']:.1f} us, dereg {m['dereg_median_us']:.1f} us median",
+        None if v is None else f"reg {m['reg_median_us']:.1f} us, dereg {m['dereg_median_us']:.1f} us median"
+        + ("" if not fl else f"; 2 UNIX-socket round trips allow {fl['mr_pairs_per_s']:.0f}/s"),
         None if v is None else v >= 20000)
     if sc:
         held = sc["clients"] >= 1000 and sc["qps"] >= 10000
@@ -364,6 +378,11 @@ def summary(doc):
           f"{sc['daemon_idle_cpu_pct']:.2f} %")
         w(f"         8 B send one-way {sc['lat_pair_only_us']:.3f} us alone, {sc['lat_with_idle_us']:.3f} us "
           f"with the idle QPs, {sc['lat_after_us']:.3f} us after: ratio {sc['lat_ratio']:.3f}")
+        fl = c.get("rpc_floor")
+        if fl:
+            w(f"  floor: an 8 B UNIX-socket round trip takes {fl['unix_rtt_8b_us']:.2f} us here, so "
+              f"{fl['qp_cycles_per_s']:.0f} QP cycles/s (5 round trips) and "
+              f"{fl['mr_pairs_per_s']:.0f} MR pairs/s (2) at most, with no work done")
         w("")
     w("Targets (issue 5; informative, the exit status does not depend on them)")
     for t in doc["targets"]:
@@ -436,6 +455,7 @@ def main():
     doc = {"schema": SCHEMA, "machine": info, "run": run, "broker": b,
            "baselines": base, "peers": peers(raw, b)}
     doc["control"] = control(raw)
+    doc["control"]["rpc_floor"] = rpc_floor(doc["control"], base)
     doc["targets"] = targets(b, base) + control_targets(doc["control"], run["quick"])
     with open(os.path.join(outdir, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1)

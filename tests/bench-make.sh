@@ -119,6 +119,9 @@ assert c["qp_rate"]["iters"] == 200 and c["qp_rate"]["cycles_per_s"] > 0, c["qp_
 assert c["mr_rate"]["iters"] == 500 and c["mr_rate"]["pairs_per_s"] > 0, c["mr_rate"]
 assert c["scale"]["clients"] == 20 and c["scale"]["qps"] == 200, c["scale"]
 assert c["scale"]["bytes_per_idle_qp"] > 0 and c["scale"]["lat_ratio"] > 0, c["scale"]
+fl = c["rpc_floor"]
+assert close(fl["qp_cycles_per_s"], 1e6 / (5 * fl["unix_rtt_8b_us"])), fl
+assert close(fl["mr_pairs_per_s"], 1e6 / (2 * fl["unix_rtt_8b_us"])), fl
 
 t = doc["targets"]
 assert len(t) == 8, t
@@ -137,7 +140,7 @@ PY
 # The summary: both tables, the peers, the control path and the eight target lines.
 for pat in '^Latency, median usec' '^Bandwidth, GB/s' '^message rate: ' '^peers: ucx_perftest: ' \
 	'fi_pingpong -p shm -e rdm: ' '^Control path and scale' '^  qp_rate: ' '^  mr_rate: ' \
-	'^  scale: ' '^Targets'; do
+	'^  scale: ' '^  floor: ' '^Targets'; do
 	grep -q "$pat" "$out/summary.txt" || rb_fail "summary.txt lacks '$pat'"
 done
 [ "$(grep -c ' / measured .* / holds? ' "$out/summary.txt")" -eq 8 ] ||
