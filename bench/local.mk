@@ -5,7 +5,7 @@ noinst_PROGRAMS += bench/shm-pingpong
 bench_shm_pingpong_SOURCES = bench/shm-pingpong.c bench/bench.h
 bench_shm_pingpong_CFLAGS = $(AM_CFLAGS)
 
-EXTRA_DIST += scripts/bench-quick.sh
+EXTRA_DIST += scripts/bench-quick.sh scripts/tcp-port.sh
 
 # rdmab-perf: perftest-style latency and bandwidth tests over the verbs
 # (see rdmab-perf(1)).  Linked against librdmabroker itself, so it needs

@@ -104,23 +104,8 @@ for _ in $(seq 1 300); do
 done
 "$rdmactl" status >/dev/null 2>&1 || fail "rdmabrokerd did not answer within 30 s"
 
-# listening PORT: someone listens on TCP PORT (state 0A).
-listening() {
-	awk -v p=":$(printf '%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
-		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# A port below the kernel's ephemeral range, where no client's own end
-# of a connection can be.
-free_port() {
-	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-	[ "${lo:-0}" -gt 11000 ] || lo=61000
-	while :; do
-		p=$(shuf -i 10000-$((lo - 1)) -n 1)
-		listening "$p" || break
-	done
-	echo "$p"
-}
+# shellcheck source=scripts/tcp-port.sh
+. "$(dirname "$0")/tcp-port.sh"
 
 # usec/iter from a pingpong's "N iters in S seconds = U usec/iter" line.
 usec_per_iter() {
@@ -130,17 +115,17 @@ usec_per_iter() {
 # Another program may take the port between our look and the server's
 # bind; then the server says so and we try another.
 for try in 1 2 3 4 5; do
-	port=$(free_port)
+	port=$(tcp_free_port)
 	pp="ibv_rc_pingpong -d rbsoft0 -g 0 -p $port -s $size -n $iters"
 	# shellcheck disable=SC2086
 	timeout "$timeout_s" "$run" $pp >"$tmp/server.out" 2>&1 &
 	server_pid=$!
 	for _ in $(seq 1 300); do
-		listening "$port" && break
+		tcp_listening "$port" && break
 		kill -0 "$server_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	listening "$port" && break
+	tcp_listening "$port" && break
 	kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null
 	server_pid=
 	grep -q "Couldn't listen to port" "$tmp/server.out" && [ "$try" -lt 5 ] && continue

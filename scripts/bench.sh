@@ -250,23 +250,8 @@ done
 	run "$raw/base-relay-8.json" "$base" relay -j --spin-us "$spin_us" -n "$(lat_iters 8)" -s 8
 
 # ---- peers --------------------------------------------------------------
-# listening PORT: someone listens on TCP PORT (state 0A).
-listening() {
-	awk -v p=":$(printf '%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
-		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# A port below the kernel's ephemeral range, where no client's own end
-# of a connection can be.
-free_port() {
-	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-	[ "${lo:-0}" -gt 11000 ] || lo=61000
-	while :; do
-		p=$(shuf -i 10000-$((lo - 1)) -n 1)
-		listening "$p" || break
-	done
-	echo "$p"
-}
+# shellcheck source=scripts/tcp-port.sh
+. "$here/tcp-port.sh"
 
 # pair OUTFILE SERVERCMD -- CLIENTCMD: start SERVERCMD (its port is
 # @PORT@ in both), wait until it listens, run CLIENTCMD into OUTFILE.
@@ -278,16 +263,16 @@ pair() {
 	while [ "$1" != -- ]; do scmd="$scmd $1"; shift; done
 	shift
 	for try in 1 2 3; do
-		port=$(free_port)
+		port=$(tcp_free_port)
 		# shellcheck disable=SC2046
 		timeout "$timeout_s" $(echo "$scmd" | sed "s/@PORT@/$port/g") >"$o.server" 2>&1 &
 		server_pid=$!
 		for _ in $(seq 1 100); do
-			listening "$port" && break
+			tcp_listening "$port" && break
 			kill -0 "$server_pid" 2>/dev/null || break
 			sleep 0.05
 		done
-		listening "$port" && break
+		tcp_listening "$port" && break
 		stop_server
 		[ "$try" -lt 3 ] || { echo "the server did not listen: $(tail -n 2 "$o.server")" >"$o.err"; return 1; }
 	done

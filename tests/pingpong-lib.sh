@@ -19,25 +19,7 @@ PP_LEFT=0
 
 pp_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# pp_listening PORT: someone listens on TCP PORT (state 0A in the
-# kernel's socket tables; no need for ss).
-pp_listening() {
-	awk -v p=":$(printf '%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
-		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# pp_free_port: a TCP port nobody listens on, below the kernel's
-# ephemeral range, where no client's own end of a connection can be.
-pp_free_port() {
-	local lo p
-	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-	[ "${lo:-0}" -gt 11000 ] || lo=61000
-	while :; do
-		p=$(shuf -i 10000-$((lo - 1)) -n 1)
-		pp_listening "$p" || break
-	done
-	echo "$p"
-}
+. "$top_srcdir/scripts/tcp-port.sh"
 
 # pp_fail NAME MESSAGE: both sides' output, then rb_fail (daemon log).
 # Pairs still running are stopped: nothing outlives the test.
@@ -91,7 +73,7 @@ pp_start() {
 	# Another program may take the port between our look and the server's
 	# bind; then the server says so and we try another.
 	for try in 1 2 3 4 5; do
-		port=$(pp_free_port)
+		port=$(tcp_free_port)
 		cmd="$prog -d rbsoft0 -g 0 -p $port -c -n $iters${*:+ $*}"
 		echo "$cmd" > "$RB_TMP/$name.cmd"
 		# shellcheck disable=SC2086
@@ -99,11 +81,11 @@ pp_start() {
 		spid=$!
 		# The server listens once its QP exists; then the client may connect.
 		for _ in $(seq 1 300); do
-			pp_listening "$port" && break
+			tcp_listening "$port" && break
 			kill -0 "$spid" 2>/dev/null || break
 			sleep 0.1
 		done
-		pp_listening "$port" && break
+		tcp_listening "$port" && break
 		kill "$spid" 2>/dev/null
 		wait "$spid"
 		rc=$?
