@@ -24,6 +24,7 @@ include $(srcdir)/tests/dataerr.mk
 include $(srcdir)/tests/pingpong.mk
 include $(srcdir)/tests/baselines.mk
 include $(srcdir)/tests/perf.mk
+include $(srcdir)/tests/fuzz.mk
 
 check_PROGRAMS += tests/daemon-robust
 tests_daemon_robust_SOURCES = tests/daemon-robust.c
