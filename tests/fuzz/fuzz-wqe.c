@@ -7,7 +7,7 @@
  * input kills it) holds two PDs, five MRs (four in one memfd arena, one
  * CMA region in this process), three CQs, an SRQ, two AHs and six QPs in
  * RTS: RC A <-> RC B (B receives from the SRQ), UD C and D, UC E <-> UC F.
- * An input is a list of operations on it:
+ * An input is a list of operations on it (the byte modulo 10):
  *
  *   0 qp WQE...      write a send WQE into the next SQ slot, publish prod
  *   1 q  WQE...      a receive WQE into an RQ (q 1: the SRQ)
@@ -15,8 +15,11 @@
  *   3 qp             ring the QP's doorbell
  *   4 qp which d     move an SQ/RQ producer index by the signed byte d
  *   5 qp how         modify the QP to ERR, or RESET and back to RTS
+ *                    (with 8 and 9: the first 8 of an input, no more)
  *   6 cq how         consume / arm / clear the flags of a CQ ring
- *   7                wait 100 us for timers (RNR retries)
+ *   7                time passes: the QPs' timers fire (RNR, lost peer)
+ *   8 mr             deregister the MR and register it again (new keys)
+ *   9 qp             destroy the QP and create it again (its peer errs)
  *
  * Keys and addresses in a WQE are the fuzzer's, except that a key below
  * 0x100 names an MR of the world (key % 5), whose address the low 16 bits
@@ -398,29 +401,40 @@ static int qp_to_rts(int i)
 	return 0;
 }
 
-static bool destroy_qp_b_srq(void)
+static bool destroy(Rdmabroker__Request *req)
+{
+	Rdmabroker__Reply *r = call(req, NULL, 0);
+
+	if (r)
+		rdmabroker__reply__free_unpacked(r, NULL);
+	return r;
+}
+
+static bool qp_destroy_one(int i)
 {
 	Rdmabroker__QpDestroyReq q = RDMABROKER__QP_DESTROY_REQ__INIT;
-	Rdmabroker__SrqDestroyReq d = RDMABROKER__SRQ_DESTROY_REQ__INIT;
-	Rdmabroker__Reply *r;
+	REQ(qp_destroy, QP_DESTROY, q);
 
-	q.handle = w.qp[QP_B];
-	{
-		REQ(qp_destroy, QP_DESTROY, q);
-		r = call(&req, NULL, 0);
-	}
-	if (!r)
-		return false;
-	rdmabroker__reply__free_unpacked(r, NULL);
+	q.handle = w.qp[i];
+	return destroy(&req);
+}
+
+static bool srq_destroy_one(void)
+{
+	Rdmabroker__SrqDestroyReq d = RDMABROKER__SRQ_DESTROY_REQ__INIT;
+	REQ(srq_destroy, SRQ_DESTROY, d);
+
 	d.handle = w.srq;
-	{
-		REQ(srq_destroy, SRQ_DESTROY, d);
-		r = call(&req, NULL, 0);
-	}
-	if (!r)
-		return false;
-	rdmabroker__reply__free_unpacked(r, NULL);
-	return true;
+	return destroy(&req);
+}
+
+static bool mr_dereg_one(int i)
+{
+	Rdmabroker__MrDeregReq d = RDMABROKER__MR_DEREG_REQ__INIT;
+	REQ(mr_dereg, MR_DEREG, d);
+
+	d.handle = w.mr[i];
+	return destroy(&req);
 }
 
 /* ------------------------------------------------------------ the world */
@@ -707,17 +721,49 @@ static void op_prod(struct cursor *c)
 	__atomic_fetch_add(&r->prod, (uint32_t)(int32_t)d, __ATOMIC_RELEASE);
 }
 
+/* Control requests are slow next to ring writes: a few per input. */
+#define MAX_MODIFY	8
+static int nmodify;
+/* QPs made again this input, and their peers; a setup request failed. */
+static unsigned int churned;
+static bool broken;
+
 static void op_modify(struct cursor *c)
 {
 	int i = (int)(next_byte(c) % NQP);
 	bool reset = next_byte(c) & 1;
 
-	if (!world_qp(i))
+	if (!world_qp(i) || nmodify++ >= MAX_MODIFY)
 		return;
 	if (reset)
 		qp_to_rts(i);
 	else
 		qp_modify_to(i, IBV_QPS_ERR);
+}
+
+/* An MR deregistered and registered again (new keys) under the engine. */
+static void op_mr_churn(struct cursor *c)
+{
+	int i = (int)(next_byte(c) % NMR);
+
+	if (nmodify++ >= MAX_MODIFY)
+		return;
+	if (!mr_dereg_one(i) || !mr_reg_one(i))
+		broken = true;
+}
+
+/* A QP destroyed and made again; its peer learns it the hard way. */
+static void op_qp_churn(struct cursor *c)
+{
+	int i = (int)(next_byte(c) % NQP);
+
+	if (nmodify++ >= MAX_MODIFY)
+		return;
+	churned |= 1u << i;
+	if (qp_def[i].peer >= 0)
+		churned |= 1u << qp_def[i].peer;
+	if (!qp_destroy_one(i) || !qp_create_one(i) || qp_to_rts(i) < 0)
+		broken = true;
 }
 
 static void op_cq(struct cursor *c)
@@ -742,10 +788,15 @@ static void op_cq(struct cursor *c)
 		cq->ring->entries = how;
 }
 
+/* Time passes: every QP's RNR and transport timers expire. */
 static void op_wait(void)
 {
-	/* Not libevent's wait: its epoll timeout is whole milliseconds. */
-	usleep(100);
+	for (int i = 0; i < NQP; i++) {
+		struct rb_qp *qp = world_qp(i);
+
+		if (qp)
+			fz_fire_timers(qp);
+	}
 	fz_pump(1);
 }
 
@@ -759,7 +810,8 @@ static void world_settle(void)
 
 		if (!qp)
 			break;
-		if (qp->attr.qp_state != IBV_QPS_RTS || qp->rd_count ||
+		if ((churned & (1u << i)) ||
+		    qp->attr.qp_state != IBV_QPS_RTS || qp->rd_count ||
 		    qp->rnr_wait || qp->sq_cons != qp->sq->prod ||
 		    qp->rq_cons != qp->rq->prod || qp->sq->cons != qp->sq_cons)
 			qp_to_rts(i);
@@ -784,14 +836,15 @@ static void world_settle(void)
 		cq->ring->flags = 0;
 		cq->overrun = false;
 	}
-	if (!world_session() || world_session()->killed) {
+	if (broken || !world_session() || world_session()->killed) {
 		world_down();
 		return;
 	}
 	srq = world_srq();
 	/* Receives left in the SRQ cannot be taken back: a new SRQ and B. */
 	if (srq && srq->ring->prod != srq->cons &&
-	    (!destroy_qp_b_srq() || !srq_create_one() || !qp_create_one(QP_B) ||
+	    (!qp_destroy_one(QP_B) || !srq_destroy_one() || !srq_create_one() ||
+	     !qp_create_one(QP_B) ||
 	     qp_to_rts(QP_A) < 0 || qp_to_rts(QP_B) < 0))
 		world_down();
 }
@@ -805,8 +858,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_init();
 	if (!w.up)
 		world_up();
+	nmodify = 0;
+	churned = 0;
+	broken = false;
 	while (c.left && world_session() && !world_session()->killed) {
-		switch (next_byte(&c) & 7) {
+		switch (next_byte(&c) % 10) {
 		case 0:
 			op_send(&c);
 			break;
@@ -831,8 +887,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 6:
 			op_cq(&c);
 			break;
-		default:
+		case 7:
 			op_wait();
+			break;
+		case 8:
+			op_mr_churn(&c);
+			break;
+		default:
+			op_qp_churn(&c);
 			break;
 		}
 	}

@@ -509,6 +509,21 @@ static void seeds_wqe(void)
 	byte(100);
 	op_pump();
 	finish(sub, "sq-wild-prod");
+
+	start();
+	op_send(QA, &(struct rb_send_wqe){ .wr_id = 14, .opcode = IBV_WR_RDMA_READ,
+		.send_flags = IBV_SEND_SIGNALED, .num_sge = 1, .rkey = 0,
+		.remote_addr = 0x10 }, &s, sizeof(s));
+	byte(8);		/* MR 0 goes and comes back, READ in flight */
+	byte(0);
+	op_pump();
+	byte(9);		/* B destroyed and made again */
+	byte(QB);
+	byte(7);		/* A's transport timer fires */
+	op_send(QA, &(struct rb_send_wqe){ .wr_id = 15, .opcode = IBV_WR_SEND,
+		.send_flags = IBV_SEND_SIGNALED, .num_sge = 1 }, &s, sizeof(s));
+	op_pump();
+	finish(sub, "churn");
 }
 
 int main(int argc, char **argv)

@@ -18,7 +18,11 @@
  * can be run between requests: the fuzz targets link every daemon source
  * but main.c and engine.c.
  */
+#include <sched.h>
+/* An idle pass yields the CPU to clients; here the client is us. */
+#define sched_yield() 0
 #include "../../daemon/engine.c"
+#undef sched_yield
 
 #include "tests/fuzz/harness.h"
 
@@ -87,6 +91,18 @@ void fz_engine_pass(void)
 {
 	if (!TAILQ_EMPTY(&eng.active))
 		engine_pass();
+}
+
+void fz_fire_timers(struct rb_qp *qp)
+{
+	if (evtimer_pending(qp->ev_timer, NULL)) {
+		evtimer_del(qp->ev_timer);
+		qp_timer_cb(-1, EV_TIMEOUT, qp);
+	}
+	if (evtimer_pending(qp->ev_lost, NULL)) {
+		evtimer_del(qp->ev_lost);
+		qp_lost_cb(-1, EV_TIMEOUT, qp);
+	}
 }
 
 void fz_pump(int n)

@@ -34,6 +34,9 @@ void fz_pump(int n);
 /* One engine pass (engine.c's own), with whatever is in its poll set. */
 void fz_engine_pass(void);
 
+/* Fire qp's engine timers now (RNR retry, lost peer) if they are set. */
+void fz_fire_timers(struct rb_qp *qp);
+
 /* Read and drop every datagram waiting on fd, closing fds they carry. */
 void fz_drain(int fd);
 
