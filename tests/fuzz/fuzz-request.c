@@ -9,7 +9,9 @@
  * the harness frames with a valid header, or with FZ_RAW the whole
  * datagram, header included.  FZ_FDS picks descriptors to send beside it
  * (memfds sealed or not, a pipe, a socket, ...), FZ_ENGINE runs engine
- * passes after it.  After the last record the client hangs up, as a
+ * passes after it, FZ_SECOND sends it on a second connection of the same
+ * process (opened at its first use).  After the last record the clients
+ * hang up, as a
  * process that exits does; the session's objects must all go (LeakSanitizer
  * runs between inputs) and no descriptor may stay open.
  */
@@ -29,6 +31,7 @@
 #define FZ_FDS		0x07	/* which descriptors ride along: */
 #define FZ_RAW		0x08	/* the payload is the whole datagram */
 #define FZ_ENGINE	0x10	/* a few engine passes afterwards */
+#define FZ_SECOND	0x20	/* on a second connection (same uid and pid) */
 
 #define FZ_MEMFD_SIZE	(64 * 1024)
 
@@ -148,9 +151,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fds_before;
 	struct rb_session *s;
-	uint64_t id;
+	uint64_t id, id2 = 0;
 	size_t at = 0;
-	int client, nfds;
+	int client, client2 = -1, nfds;
 
 	fz_init();
 	fds_before = fz_count_fds(false);
@@ -158,18 +161,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!s)
 		abort();
 	id = s->id;
-	while (at + 3 <= size && fz_session(id)) {
+	while (at + 3 <= size) {
 		unsigned int flags = data[at];
 		size_t len = (size_t)data[at + 1] | (size_t)data[at + 2] << 8;
+		int to = client;
 
 		at += 3;
 		if (len > size - at)
 			len = size - at;
-		fz_send(client, flags, data + at, len);
+		if (flags & FZ_SECOND) {
+			if (client2 < 0) {
+				s = fz_connect(&client2);
+				if (!s)
+					abort();
+				id2 = s->id;
+			}
+			to = client2;
+		}
+		/* A connection the daemon dropped takes nothing more. */
+		if (fz_session(to == client ? id : id2))
+			fz_send(to, flags, data + at, len);
 		at += len;
 		fz_pump((flags & FZ_ENGINE) ? 8 : 2);
 		fz_drain(client);
+		if (client2 >= 0)
+			fz_drain(client2);
 	}
+	if (client2 >= 0)
+		fz_disconnect(client2, id2);
 	fz_disconnect(client, id);
 	if (!TAILQ_EMPTY(&fz_daemon.sessions)) {
 		fprintf(stderr, "fuzz-request: a session outlived its client\n");

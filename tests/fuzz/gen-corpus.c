@@ -22,6 +22,9 @@
 #define H(k)	((1u << 20) | (k))
 #define FZ_RAW		0x08
 #define FZ_ENGINE	0x10
+#define FZ_SECOND	0x20
+
+static unsigned int extra_flags;	/* or'ed into every record */
 
 static uint8_t buf[1 << 16];
 static size_t len;
@@ -64,7 +67,7 @@ static void rec(unsigned int flags, Rdmabroker__Request *req)
 
 	req->seq = 1;
 	n = rdmabroker__request__get_packed_size(req);
-	byte(flags);
+	byte(flags | extra_flags);
 	byte(n & 0xff);
 	byte(n >> 8);
 	rdmabroker__request__pack(req, buf + len);
@@ -347,6 +350,34 @@ static void seeds_request(void)
 		SEND(0, client_kill, CLIENT_KILL, ck);
 	}
 	finish(sub, "admin");
+
+	/* Two connections of one process: limits, handles, listings. */
+	start();
+	hello();
+	open0();
+	pd();
+	cq(8, 0);
+	qp(IBV_QPT_RC, H(1), H(2));
+	extra_flags = FZ_SECOND;
+	hello();
+	open0();
+	pd();
+	{
+		Rdmabroker__ResShowReq rs = RDMABROKER__RES_SHOW_REQ__INIT;
+		Rdmabroker__ClientListReq cl = RDMABROKER__CLIENT_LIST_REQ__INIT;
+		Rdmabroker__PdDeallocReq p = RDMABROKER__PD_DEALLOC_REQ__INIT;
+
+		SEND(0, res_show, RES_SHOW, rs);
+		SEND(0, client_list, CLIENT_LIST, cl);
+		p.handle = H(1);
+		SEND(0, pd_dealloc, PD_DEALLOC, p);
+	}
+	cq(8, 0);
+	qp(IBV_QPT_RC, H(1), H(2));
+	extra_flags = 0;
+	modify(H(3), IBV_QPS_INIT, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+	       IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
+	finish(sub, "two-connections");
 
 	start();
 	{
