@@ -7,7 +7,7 @@
  * input kills it) holds two PDs, five MRs (four in one memfd arena, one
  * CMA region in this process), three CQs, an SRQ, two AHs and six QPs in
  * RTS: RC A <-> RC B (B receives from the SRQ), UD C and D, UC E <-> UC F.
- * An input is a list of operations on it (the byte modulo 10):
+ * An input is a list of operations on it (the byte modulo 12):
  *
  *   0 qp WQE...      write a send WQE into the next SQ slot, publish prod
  *   1 q  WQE...      a receive WQE into an RQ (q 1: the SRQ)
@@ -15,11 +15,13 @@
  *   3 qp             ring the QP's doorbell
  *   4 qp which d     move an SQ/RQ producer index by the signed byte d
  *   5 qp how         modify the QP to ERR, or RESET and back to RTS
- *                    (with 8 and 9: the first 8 of an input, no more)
+ *                    (with 8 to 11: the first 8 of an input, no more)
  *   6 cq how         consume / arm / clear the flags of a CQ ring
  *   7                time passes: the QPs' timers fire (RNR, lost peer)
  *   8 mr             deregister the MR and register it again (new keys)
  *   9 qp             destroy the QP and create it again (its peer errs)
+ *  10 x n            resize the SRQ to n % 33 (x & 1: and srq_limit x >> 1)
+ *  11 cq n           resize the CQ to n % 65 entries
  *
  * Keys and addresses in a WQE are the fuzzer's, except that a key below
  * 0x100 names an MR of the world (key % 5), whose address the low 16 bits
@@ -126,6 +128,20 @@ static Rdmabroker__Reply *call(Rdmabroker__Request *req, const int *fds,
 		rdmabroker__reply__free_unpacked(rep, NULL);
 		return NULL;
 	}
+	return rep;
+}
+
+/* A request the daemon may refuse: the reply, whatever its status. */
+static Rdmabroker__Reply *call_quiet(Rdmabroker__Request *req)
+{
+	Rdmabroker__Reply *rep = NULL;
+	int rfds[RB_WIRE_MAX_FDS];
+	size_t nr = 0;
+
+	if (fz_call(w.client, req, NULL, 0, &rep, rfds, RB_WIRE_MAX_FDS, &nr) < 0)
+		return NULL;
+	for (size_t i = 0; i < nr; i++)
+		close(rfds[i]);
 	return rep;
 }
 
@@ -766,6 +782,35 @@ static void op_qp_churn(struct cursor *c)
 		broken = true;
 }
 
+/* The SRQ or a CQ resized (a new ring) under the engine; may be refused. */
+static void op_resize(struct cursor *c, bool srq)
+{
+	unsigned int i = next_byte(c), n = next_byte(c);
+	Rdmabroker__Reply *r = NULL;
+
+	if (nmodify++ >= MAX_MODIFY)
+		return;
+	if (srq) {
+		Rdmabroker__SrqModifyReq m = RDMABROKER__SRQ_MODIFY_REQ__INIT;
+		REQ(srq_modify, SRQ_MODIFY, m);
+
+		m.handle = w.srq;
+		m.attr_mask = IBV_SRQ_MAX_WR | ((i & 1) ? IBV_SRQ_LIMIT : 0);
+		m.max_wr = n % 33;
+		m.srq_limit = i >> 1;
+		r = call_quiet(&req);
+	} else {
+		Rdmabroker__CqResizeReq m = RDMABROKER__CQ_RESIZE_REQ__INIT;
+		REQ(cq_resize, CQ_RESIZE, m);
+
+		m.handle = w.cq[i % NCQ];
+		m.cqe = (int)(n % 65);
+		r = call_quiet(&req);
+	}
+	if (r)
+		rdmabroker__reply__free_unpacked(r, NULL);
+}
+
 static void op_cq(struct cursor *c)
 {
 	struct rb_cq *cq = world_cq((int)(next_byte(c) % NCQ));
@@ -862,7 +907,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	churned = 0;
 	broken = false;
 	while (c.left && world_session() && !world_session()->killed) {
-		switch (next_byte(&c) % 10) {
+		unsigned int op = next_byte(&c) % 12;
+
+		switch (op) {
 		case 0:
 			op_send(&c);
 			break;
@@ -893,8 +940,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 8:
 			op_mr_churn(&c);
 			break;
-		default:
+		case 9:
 			op_qp_churn(&c);
+			break;
+		default:
+			op_resize(&c, op == 10);
 			break;
 		}
 	}

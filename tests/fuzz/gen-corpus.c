@@ -555,6 +555,22 @@ static void seeds_wqe(void)
 		.send_flags = IBV_SEND_SIGNALED, .num_sge = 1 }, &s, sizeof(s));
 	op_pump();
 	finish(sub, "churn");
+
+	start();
+	op_recv(QB, 1, 0, 0x200, 0x200);	/* into the SRQ, then resized */
+	byte(10);
+	byte(5);		/* srq_limit 2 */
+	byte(3);		/* max_wr 3 */
+	op_recv(QB, 2, 0, 0x400, 0x200);
+	byte(11);		/* CQ 0 down to 2 entries, then overrun */
+	byte(0);
+	byte(2);
+	for (int i = 0; i < 4; i++)
+		op_send(QA, &(struct rb_send_wqe){ .wr_id = 16 + (uint64_t)i,
+			.opcode = IBV_WR_SEND, .send_flags = IBV_SEND_SIGNALED,
+			.num_sge = 1 }, &s, sizeof(s));
+	op_pump();
+	finish(sub, "resize");
 }
 
 int main(int argc, char **argv)
