@@ -24,10 +24,10 @@
  *  11 cq n           resize the CQ to n % 65 entries
  *
  * Keys and addresses in a WQE are the fuzzer's, except that a key below
- * 0x100 names an MR of the world (key % 5), whose address the low 16 bits
- * of the address field then offset (signed), and whose length field is
- * masked to 15 bits unless its top bit is set; a remote QPN or AH handle
- * below 0x100 names a QP or AH of the world likewise.
+ * 0x100 names an MR of the world (key % 5), near whose start or end the
+ * low 16 bits of the address field then put the address (see near()),
+ * and the length field is masked to 15 bits unless its top bit is set;
+ * a remote QPN or AH handle below 0x100 names a QP or AH of the world.
  *
  * After each input: every byte of the arena outside the MRs, and all of
  * the read-only MR, must be as the harness left it (the engine writes
@@ -616,6 +616,23 @@ static void next_bytes(struct cursor *c, void *buf, size_t n)
 	c->left -= k;
 }
 
+/*
+ * An address near MR m (start base, len bytes) from 16 bits of the
+ * fuzzer's: bits 15..14 say from where (start +, start -, end -, end +),
+ * bits 13..0 how far; so that edges are a few bits away.
+ */
+static uint64_t near(uint64_t base, uint32_t len, uint64_t a)
+{
+	uint64_t k = a & 0x3fff;
+
+	switch ((a >> 14) & 3) {
+	case 0: return base + k;
+	case 1: return base - k;
+	case 2: return base + len - k;
+	default: return base + len + k;
+	}
+}
+
 static void fix_sge(struct rb_sge *s)
 {
 	int m;
@@ -624,7 +641,7 @@ static void fix_sge(struct rb_sge *s)
 		return;
 	m = (int)(s->lkey % NMR);
 	s->lkey = w.lkey[m];
-	s->addr = w.mr_addr[m] + (uint64_t)(int64_t)(int16_t)(s->addr & 0xffff);
+	s->addr = near(w.mr_addr[m], mr_def[m].len, s->addr);
 	if (!(s->length & 0x80000000u))
 		s->length &= 0x7fff;
 }
@@ -638,8 +655,7 @@ static void fix_send(struct rb_send_wqe *h, uint32_t slot_size)
 		int m = (int)(h->rkey % NMR);
 
 		h->rkey = w.rkey[m];
-		h->remote_addr = w.mr_iova[m] +
-				 (uint64_t)(int64_t)(int16_t)(h->remote_addr & 0xffff);
+		h->remote_addr = near(w.mr_iova[m], mr_def[m].len, h->remote_addr);
 	}
 	if (h->remote_qpn < 0x100)
 		h->remote_qpn = w.qpn[h->remote_qpn % NQP];

@@ -571,6 +571,31 @@ static void seeds_wqe(void)
 			.num_sge = 1 }, &s, sizeof(s));
 	op_pump();
 	finish(sub, "resize");
+
+	/* Exactly up to the ends of the MRs: a fuzzer's step from overruns. */
+	start();
+	{
+		/* near(): 0x8000 | k is k bytes before the end. */
+		struct rb_sge tail1 = { .addr = 0x8000 | 0x10, .length = 0x10, .lkey = 1 };
+		struct rb_sge tail0 = { .addr = 0x8000 | 0x20, .length = 0x20, .lkey = 0 };
+		struct rb_sge head4 = { .addr = 0, .length = 0x10, .lkey = 4 };
+
+		op_recv(QA, 1, 1, 0x8000 | 0x20, 0x20);
+		op_send(QB, &(struct rb_send_wqe){ .wr_id = 20, .opcode = IBV_WR_SEND,
+			.send_flags = IBV_SEND_SIGNALED, .num_sge = 1 },
+			&tail0, sizeof(tail0));
+		op_send(QA, &(struct rb_send_wqe){ .wr_id = 21, .opcode = IBV_WR_RDMA_READ,
+			.send_flags = IBV_SEND_SIGNALED, .num_sge = 1, .rkey = 1,
+			.remote_addr = 0x8000 | 0x10 }, &tail1, sizeof(tail1));
+		op_send(QA, &(struct rb_send_wqe){ .wr_id = 22, .opcode = IBV_WR_RDMA_WRITE,
+			.send_flags = IBV_SEND_SIGNALED, .num_sge = 1, .rkey = 4,
+			.remote_addr = 0x8000 | 0x10 }, &head4, sizeof(head4));
+		op_send(QA, &(struct rb_send_wqe){ .wr_id = 23, .opcode = IBV_WR_RDMA_WRITE,
+			.send_flags = IBV_SEND_SIGNALED, .num_sge = 1, .rkey = 0,
+			.remote_addr = 0x8000 | 0x10 }, &tail1, sizeof(tail1));
+		op_pump();
+	}
+	finish(sub, "mr-edges");
 }
 
 int main(int argc, char **argv)
