@@ -547,8 +547,11 @@ static void world_down(void)
 
 	if (!w.up)
 		return;
-	fz_disconnect(w.client, w.id);
 	w.up = false;
+	if (!fz_disconnect(w.client, w.id)) {
+		fprintf(stderr, "fuzz-wqe: the session outlived its client\n");
+		abort();
+	}
 	/* libFuzzer's threads may hold one a moment: look again. */
 	for (int i = 0; i < 3 && (n = fz_count_fds(false)) != fds_idle; i++)
 		usleep(1000);

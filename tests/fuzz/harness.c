@@ -127,7 +127,7 @@ void fz_drain(int fd)
 	}
 }
 
-void fz_disconnect(int client, uint64_t id)
+bool fz_disconnect(int client, uint64_t id)
 {
 	struct rb_session *s;
 
@@ -142,6 +142,7 @@ void fz_disconnect(int client, uint64_t id)
 	free(fz_daemon.overrides);
 	fz_daemon.overrides = NULL;
 	fz_daemon.noverrides = 0;
+	return !s;
 }
 
 int fz_call(int client, Rdmabroker__Request *req, const int *fds, size_t nfds,

@@ -40,8 +40,11 @@ void fz_fire_timers(struct rb_qp *qp);
 /* Read and drop every datagram waiting on fd, closing fds they carry. */
 void fz_drain(int fd);
 
-/* Close the client end and let the daemon tear its session down. */
-void fz_disconnect(int client, uint64_t id);
+/*
+ * Close the client end and let the daemon tear its session down; false
+ * if it did not notice in a few loop turns (the harness then destroys it).
+ */
+bool fz_disconnect(int client, uint64_t id);
 
 /*
  * A request, its reply: seq assigned, fds sent beside it (not closed
