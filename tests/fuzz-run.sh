@@ -122,7 +122,8 @@ for t in $targets; do
 	[ "$secs" -gt 0 ] || continue
 	mkdir -p "$RB_TMP/corpus-$name"
 	if "$bindir/$t" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
-		-seed="$seed" -print_final_stats=1 -artifact_prefix="$RB_TMP/$t-" \
+		-seed="$seed" -print_final_stats=1 -print_funcs=0 \
+		-artifact_prefix="$RB_TMP/$t-" \
 		"$RB_TMP/corpus-$name" "$src/tests/fuzz/corpus-$name" \
 		> "$RB_TMP/$t.log" 2>&1; then
 		# Figures for the log: coverage and executions.

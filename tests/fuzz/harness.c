@@ -13,6 +13,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <sanitizer/common_interface_defs.h>
+
 /*
  * The engine itself, so that one pass of it (engine_pass, static there)
  * can be run between requests: the fuzz targets link every daemon source
@@ -39,8 +41,16 @@ void fz_init(void)
 	struct rb_daemon *d = &fz_daemon;
 	const char *lvl = getenv("RB_FUZZ_LOG");
 
+	char sym[256];
+
 	if (d->base)
 		return;
+	/*
+	 * The symbolizer libFuzzer starts for its NEW_FUNC lines talks to us
+	 * over two pipes: have them open before any descriptor is counted.
+	 */
+	__sanitizer_symbolize_pc(__builtin_return_address(0), "%p %F %L", sym,
+				 sizeof(sym));
 	log_init();
 	/* RB_FUZZ_LOG=debug shows what the daemon makes of an input. */
 	log_set_level(lvl ? log_level_parse(lvl) : LOG_EMERG);
