@@ -16,10 +16,18 @@
 #
 # The targets always carry their own sanitizers, so the fuzzing is done
 # once per CI run: in the ASan build's `make check` (RB_SANITIZERS=yes)
-# this test skips, the other build runs it.  RB_FUZZ_FORCE=1 runs it
-# anyway.  Skips (77) without clang or its libFuzzer runtime.
+# this test skips, the other build runs it (RB_FUZZ_FORCE=1 runs it
+# anyway); from a read-only source tree (make distcheck) it only builds
+# and replays, unless RB_FUZZ_SECONDS says otherwise.  Skips (77) without
+# clang or its libFuzzer runtime.
 . "$top_srcdir/tests/lib.sh"
 
+# make distcheck builds in $(distdir)/_build/sub, from a read-only tree.
+if [ -z "${RB_FUZZ_SECONDS:-}" ] &&
+   { [ ! -w "$top_srcdir" ] || [ "$top_builddir" = "$top_srcdir/_build/sub" ]; }; then
+	rb_log "make distcheck (a read-only source tree): replaying only"
+	RB_FUZZ_SECONDS=0
+fi
 secs=${RB_FUZZ_SECONDS:-60}
 seed=${RB_FUZZ_SEED:-0}
 fuzz_cc=${RB_FUZZ_CC:-clang}
