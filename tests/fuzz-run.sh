@@ -22,9 +22,11 @@
 # clang or its libFuzzer runtime.
 . "$top_srcdir/tests/lib.sh"
 
-# make distcheck builds in $(distdir)/_build/sub, from a read-only tree.
+# make distcheck builds in $(distdir)/_build/sub, from a read-only tree
+# (which root may still write to).
 if [ -z "${RB_FUZZ_SECONDS:-}" ] &&
-   { [ ! -w "$top_srcdir" ] || [ "$top_builddir" = "$top_srcdir/_build/sub" ]; }; then
+   { [ ! -w "$top_srcdir" ] ||
+     [ "$(cd "$top_builddir" && pwd -P)" = "$(cd "$top_srcdir" && pwd -P)/_build/sub" ]; }; then
 	rb_log "make distcheck (a read-only source tree): replaying only"
 	RB_FUZZ_SECONDS=0
 fi
