@@ -29,6 +29,7 @@ include $(srcdir)/tests/scale.mk
 include $(srcdir)/tests/ident.mk
 include $(srcdir)/tests/benchmake.mk
 include $(srcdir)/tests/crash.mk
+include $(srcdir)/tests/fuzz.mk
 
 check_PROGRAMS += tests/daemon-robust
 tests_daemon_robust_SOURCES = tests/daemon-robust.c
