@@ -1123,7 +1123,7 @@ static void perf_print_row(const struct perf_ctx *c, const struct perf_result *r
 		printf("%10" PRIu64 " %10" PRIu64 " %10.2f %10.2f %10.2f %10.2f\n", r->size,
 		       r->iters, r->lat_min, r->lat_med, r->lat_p99, r->lat_p999);
 	else
-		printf("%10" PRIu64 " %10" PRIu64 " %12.6f %14.3f\n", r->size, r->iters,
+		printf("%10" PRIu64 " %10" PRIu64 " %12.6f %14.6f\n", r->size, r->iters,
 		       r->bw_gbs, r->rate_mps);
 	fflush(stdout);
 }
@@ -1158,7 +1158,7 @@ static void perf_json_add(const struct perf_ctx *c, json_object *arr, const stru
 		json_object_object_add(o, "lat_p999_us", perf_json_num(r->lat_p999, 3));
 	} else {
 		json_object_object_add(o, "bw_gbps", perf_json_num(r->bw_gbs, 6));
-		json_object_object_add(o, "msg_rate_mpps", perf_json_num(r->rate_mps, 4));
+		json_object_object_add(o, "msg_rate_mpps", perf_json_num(r->rate_mps, 6));
 	}
 	json_object_array_add(arr, o);
 }

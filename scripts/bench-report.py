@@ -38,7 +38,9 @@ def load_json(path):
 def ratio(a, b):
     if a is None or b is None or b <= 0:
         return None
-    return round(a / b, 4)
+    # Four significant digits: a small ratio (8-byte bandwidth over
+    # memcpy's) must not round to 0.
+    return float(f"{a / b:.4g}")
 
 
 def machine(raw):

@@ -292,7 +292,16 @@ static bool mr_reg_one(int i)
 		m.addr = (uint64_t)(uintptr_t)(cma_buf + CMA_OFF);
 		m.iova = m.addr;
 		m.mode = RDMABROKER__MR_MODE__MR_CMA;
-		r = call(&req, NULL, 0);
+		/* As librdmabroker: the daemon reaches CMA memory through
+		 * this process's own /proc/self/mem, passed with the request. */
+		int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+
+		if (mem < 0) {
+			fprintf(stderr, "fuzz-wqe: /proc/self/mem: %s\n", strerror(errno));
+			return false;
+		}
+		r = call(&req, &mem, 1);
+		close(mem);
 	}
 	if (!r)
 		return false;
