@@ -35,7 +35,9 @@ bench_rdmab_scale_LDADD = libclient/librdmabroker.la $(JSONC_LIBS)
 # plots land in bench-results/.  make bench-quick: the same in --quick
 # mode, a smoke test whose figures mean nothing.  BENCH_FLAGS passes
 # more options, e.g. make bench BENCH_FLAGS='--sizes 8,4K,1M'.
-EXTRA_DIST += scripts/bench.sh scripts/bench-report.py docs/performance.md
+EXTRA_DIST += scripts/bench.sh scripts/bench-report.py docs/performance.md \
+	docs/bench/summary.txt docs/bench/bench.json docs/bench/latency.svg \
+	docs/bench/bandwidth.svg
 BENCH_OUT = $(abs_top_builddir)/bench-results
 BENCH_FLAGS =
 bench_run = RB_BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/scripts/bench.sh' \
