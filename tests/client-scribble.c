@@ -278,10 +278,10 @@ static void test_scribble_rounds(void **state)
 }
 
 /*
- * Memory the daemon reaches with process_vm_* (a MAP_SHARED anonymous
- * buffer the library cannot re-back) unmapped after registration: a peer's
- * WRITE into it and a READ from it must fail with a completion error, and
- * nothing else changes.
+ * Memory the daemon reaches through the client's /proc/self/mem (a
+ * MAP_SHARED anonymous buffer the library cannot re-back), unmapped after
+ * registration: a peer's WRITE into it must fail with a completion error,
+ * and its source buffer stays as it was.
  */
 static void test_unmapped_after_reg(void **state)
 {
