@@ -35,17 +35,7 @@
 
 #include "libclient/client.h"
 #include "tests/datatest.h"
-
-/* xorshift64*: deterministic per seed, so a failing round can be rerun. */
-static uint64_t rnd_state;
-
-static uint64_t rnd(void)
-{
-	rnd_state ^= rnd_state >> 12;
-	rnd_state ^= rnd_state << 25;
-	rnd_state ^= rnd_state >> 27;
-	return rnd_state * 0x2545f4914f6cdd1dull;
-}
+#include "tests/rng.h"
 
 static unsigned int env_uint(const char *name, unsigned int dflt)
 {
@@ -75,13 +65,13 @@ static void ring_bell(int fd)
  */
 static void scribble(const struct target *t)
 {
-	size_t span = rnd() & 1 ? RB_RING_HDR_SIZE : t->len;
-	size_t n = 1 + rnd() % 16, off = rnd() % span, i;
+	size_t span = rng() & 1 ? RB_RING_HDR_SIZE : t->len;
+	size_t n = 1 + rng() % 16, off = rng() % span, i;
 
 	if (off + n > t->len)
 		n = t->len - off;
 	for (i = 0; i < n; i++)
-		((volatile uint8_t *)t->base)[off + i] = (uint8_t)rnd();
+		((volatile uint8_t *)t->base)[off + i] = (uint8_t)rng();
 }
 
 /*
@@ -105,7 +95,7 @@ static int child_round(uint64_t seed)
 	unsigned int i, k, nt = 0;
 	unsigned int scribbles = 0;
 
-	rnd_state = seed;
+	rng_state = seed;
 	alarm(20);		/* a child that wedges itself is killed */
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
@@ -152,13 +142,13 @@ static int child_round(uint64_t seed)
 				   ((struct rbc_cq *)a.rcq)->ring_bytes, -1 };
 
 	for (k = 0; k < 40; k++) {
-		const struct target *x = &t[rnd() % nt];
+		const struct target *x = &t[rng() % nt];
 
 		scribble(x);
 		scribbles++;
 		ring_bell(x->doorbell);
 		if (!(k % 8))
-			usleep((useconds_t)(rnd() % 2000));
+			usleep((useconds_t)(rng() % 2000));
 	}
 	/* Ring everything once more and let the engine chew on it. */
 	for (i = 0; i < nt; i++)
@@ -167,7 +157,7 @@ static int child_round(uint64_t seed)
 
 	/* Half the children clean up (the daemon sees destroys of QPs in any
 	 * state); the other half just go. */
-	if (rnd() & 1) {
+	if (rng() & 1) {
 		ibv_poll_cq(b.scq, 8, wc);
 		ibv_destroy_qp(qu);
 		ibv_destroy_qp(qt);

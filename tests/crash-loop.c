@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "tests/datatest.h"
+#include "tests/rng.h"
 
 #define WAIT_MS		10000	/* generous: a loaded 2-core machine */
 #define BUF_SIZE	65536
@@ -45,17 +46,6 @@ struct hello {
 	uint32_t rkey;
 	uint64_t addr;
 };
-
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	/* xorshift64*: reproducible from the seed the run prints. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
 
 /* 1 us .. 8 ms, log-uniform: as many kills early in a verb as late. */
 static unsigned int rand_delay_us(void)

@@ -58,6 +58,7 @@
 #include <infiniband/verbs.h>
 
 #include "proto/rpc.h"
+#include "tests/rng.h"
 
 static const char *sock_path;
 static pid_t daemon_pid;
@@ -660,20 +661,9 @@ static void verbs_round(const char *when)
 
 /* ---------------------------------------------------------- the fuzzer */
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64*: deterministic for a seed */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
 static size_t rndn(size_t n)
 {
-	return n ? (size_t)(rnd() % n) : 0;
+	return n ? (size_t)(rng() % n) : 0;
 }
 
 /* A varint at p (at most end); its length, or 0 if it runs off. */
@@ -821,7 +811,7 @@ static size_t pb_mutate(const uint8_t *in, size_t len, uint8_t *out, size_t cap,
 			return 0;
 		o = x->len_at;
 		memcpy(out, in, o);
-		o += varint_put(out + o, rndn(2) ? rnd() : x->end - x->val +
+		o += varint_put(out + o, rndn(2) ? rng() : x->end - x->val +
 				rndn(8) - 4);
 		memcpy(out + o, in + x->val, len - x->val);
 		return o + len - x->val;
@@ -979,7 +969,7 @@ static void fuzz_one(void)
 			break;
 		case 1:		/* bytes replaced */
 			for (int i = 1 + (int)rndn(4); i && len; i--)
-				a[rndn(len)] = (uint8_t)rnd();
+				a[rndn(len)] = (uint8_t)rng();
 			break;
 		case 2:		/* truncated */
 			len = rndn(len + 1);
@@ -994,7 +984,7 @@ static void fuzz_one(void)
 			for (size_t i = len; i > pos; i--)
 				a[i - 1 + n] = a[i - 1];
 			for (size_t i = 0; i < n; i++)
-				a[pos + i] = (uint8_t)rnd();
+				a[pos + i] = (uint8_t)rng();
 			len += n;
 			break;
 		case 4: case 5: case 6: case 7:	/* structural */
@@ -1021,7 +1011,7 @@ static void fuzz_one(void)
 			if (pos + n > sizeof(a))
 				break;
 			for (size_t i = 0; i < n; i++)
-				a[pos + i] = (uint8_t)rnd();
+				a[pos + i] = (uint8_t)rng();
 			len = pos + n;
 			break;
 		}
@@ -1040,11 +1030,11 @@ static void fuzz_one(void)
 		fig.mutations++;
 		switch (rndn(6)) {
 		case 0: h->len += (uint32_t)rndn(9) - 4; break;
-		case 1: h->len = (uint32_t)rnd(); break;
+		case 1: h->len = (uint32_t)rng(); break;
 		case 2: h->magic ^= 1u << rndn(32); break;
-		case 3: h->version = (uint16_t)rnd(); break;
+		case 3: h->version = (uint16_t)rng(); break;
 		case 4: h->kind = (uint16_t)rndn(6); break;
-		default: h->reserved = (uint32_t)rnd() | 1; break;
+		default: h->reserved = (uint32_t)rng() | 1; break;
 		}
 	}
 	fuzz_send(frame, flen, fds, nfds);

@@ -8,7 +8,7 @@ AM_TESTS_ENVIRONMENT = \
 	MANDOC='$(MANDOC)'; export MANDOC; \
 	RB_SANITIZERS='$(enable_sanitizers)'; export RB_SANITIZERS; \
 	CC='$(CC)'; export CC;
-EXTRA_DIST += tests/lib.sh
+EXTRA_DIST += tests/lib.sh tests/rng.h
 
 # No test may hang the suite: past 10 minutes it is killed and fails
 # (timeout exits 124).

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "tests/datatest.h"
+#include "tests/rng.h"
 
 #define WAIT_MS		10000	/* generous: a loaded 2-core machine */
 #define BUF_SIZE	65536
@@ -67,16 +68,6 @@ static int failures;
 		FAIL("line %d: %s (errno %s)", __LINE__, #cond,		\
 		     strerror(errno));					\
 } while (0)
-
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
 
 /* ------------------------------------------------------------ the daemon */
 
