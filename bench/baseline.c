@@ -58,8 +58,6 @@
 /* As libclient's RBC_POLL_YIELD: a client gives its core away every
  * 64th empty poll in a row. */
 #define POLL_YIELD 64
-/* A peer that has not moved for this long has died or hung. */
-#define STALL_NS (10LL * 1000 * 1000 * 1000)
 /* As the broker's RB_RING_NEED_WAKEUP: the relay sleeps, ring me. */
 #define NEED_WAKEUP 1u
 
@@ -348,22 +346,7 @@ static void relay_reset(struct relay *r)
  * POLL_YIELD-th empty poll, as rbc_poll_cq does. */
 static int client_wait(_Atomic uint64_t *flag, uint64_t seq)
 {
-	unsigned int empty = 0;
-	int64_t deadline = 0;
-
-	/* Acquire: pairs with the release store that published SEQ, so the
-	 * message bytes written before it are visible here. */
-	while (atomic_load_explicit(flag, memory_order_acquire) != seq) {
-		cpu_relax();
-		if (++empty % POLL_YIELD)
-			continue;
-		sched_yield();
-		if (!deadline)
-			deadline = now_ns() + STALL_NS;
-		else if (now_ns() > deadline)
-			return -ETIMEDOUT;
-	}
-	return 0;
+	return wait_flag(flag, seq, POLL_YIELD);
 }
 
 /* Ring the relay's doorbell only if it asked for one; the store, fence,

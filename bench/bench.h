@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* What the raw baselines (bench/shm-pingpong, bench/baseline) share. */
+/* What the raw baselines (bench/shm-pingpong, bench/baseline) share:
+ * the clock, the spin hint and the spin-then-yield wait. */
 #ifndef RB_BENCH_BENCH_H
 #define RB_BENCH_BENCH_H
 
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -22,6 +26,34 @@ static inline void cpu_relax(void)
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield" ::: "memory");
 #endif
+}
+
+/* How long a waiter waits for a peer that has gone before giving up. */
+#define BENCH_STALL_NS (10LL * 1000 * 1000 * 1000)
+
+/*
+ * Spin until the peer has stored val in flag, giving the core away every
+ * yield_every-th empty look; -ETIMEDOUT after BENCH_STALL_NS.  Acquire:
+ * pairs with the peer's release store, so what it wrote before (the
+ * message) is visible here.
+ */
+static inline int wait_flag(_Atomic uint64_t *flag, uint64_t val,
+			    unsigned int yield_every)
+{
+	int64_t deadline = 0;
+	unsigned int spins = 0;
+
+	while (atomic_load_explicit(flag, memory_order_acquire) != val) {
+		cpu_relax();
+		if (++spins % yield_every)
+			continue;
+		sched_yield();
+		if (!deadline)
+			deadline = now_ns() + BENCH_STALL_NS;
+		else if (now_ns() > deadline)
+			return -ETIMEDOUT;
+	}
+	return 0;
 }
 
 #endif /* RB_BENCH_BENCH_H */

@@ -38,8 +38,6 @@
  * another CPU answers well within that; only when both sides share one CPU
  * (an overloaded machine) does the peer need ours to make progress. */
 #define SPINS_PER_YIELD 256
-/* A peer that has not moved for this long has died or hung. */
-#define STALL_NS (10LL * 1000 * 1000 * 1000)
 #define MAX_SIZE (64u << 20)
 
 struct slot {
@@ -102,22 +100,7 @@ static int shm_map(struct shm *s, size_t size)
 /* Wait until the peer has stored VAL in FLAG. */
 static int flag_wait(_Atomic uint64_t *flag, uint64_t val)
 {
-	int64_t deadline = 0;
-	unsigned int spins = 0;
-
-	/* Acquire: pairs with the peer's release store of the flag, so what
-	 * it wrote before that store (the message) is visible here. */
-	while (atomic_load_explicit(flag, memory_order_acquire) != val) {
-		cpu_relax();
-		if (++spins % SPINS_PER_YIELD)
-			continue;
-		sched_yield();
-		if (!deadline)
-			deadline = now_ns() + STALL_NS;
-		else if (now_ns() > deadline)
-			return -ETIMEDOUT;
-	}
-	return 0;
+	return wait_flag(flag, val, SPINS_PER_YIELD);
 }
 
 /* Wait until the peer has published message SEQ in SLOT. */
