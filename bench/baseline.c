@@ -75,6 +75,7 @@ struct opts {
 	bool json;
 	bool two_party;
 	uint32_t spin_us;
+	bool spin_set;			/* --spin-us given */
 	uint32_t min_ms;
 };
 
@@ -165,7 +166,7 @@ static void row_json(json_object *arr, const struct row *r,
 		json_object_object_add(j, "mmsg_per_s", jdouble(r->mmsgps));
 	} else {
 		json_object_object_add(j, "iters", json_object_new_int64((int64_t)r->count));
-		if (!strcmp(r->test, "relay_lat"))
+		if (!strcmp(r->test, "relay_lat") || !strcmp(r->test, "unix_poll_lat"))
 			json_object_object_add(j, "spin_us",
 					       json_object_new_int64(o->spin_us));
 		json_object_object_add(j, "rtt_us", lat_json(r, 1));
@@ -727,13 +728,31 @@ static int cmd_memcpy(const struct opts *o, json_object *arr)
 
 /* ------------------------------------------------------------ unix */
 
-static int io_full(int fd, void *buf, size_t len, bool out)
+/*
+ * All of buf out or in.  A receive with spin_ns polls (MSG_DONTWAIT) that
+ * long before it blocks: the library's wait for a control reply
+ * (RDMABROKER_SPIN_US), and the daemon's for the next request.
+ */
+static int io_full(int fd, void *buf, size_t len, bool out, uint64_t spin_ns)
 {
 	unsigned char *p = buf;
+	int64_t until = 0;
 
 	while (len) {
-		ssize_t n = out ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+		ssize_t n;
 
+		if (out) {
+			n = send(fd, p, len, MSG_NOSIGNAL);
+		} else {
+			n = recv(fd, p, len, spin_ns ? MSG_DONTWAIT : 0);
+			if (n < 0 && errno == EAGAIN && spin_ns) {
+				if (!until)
+					until = now_ns() + (int64_t)spin_ns;
+				else if (now_ns() >= until)
+					spin_ns = 0;
+				continue;
+			}
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -747,15 +766,16 @@ static int io_full(int fd, void *buf, size_t len, bool out)
 }
 
 /* The child of the latency run: answer every message. */
-static int unix_echo(int fd, unsigned char *buf, size_t size, uint64_t total)
+static int unix_echo(int fd, unsigned char *buf, size_t size, uint64_t total,
+		     uint64_t spin_ns)
 {
 	uint64_t i;
 	int ret;
 
 	for (i = 0; i < total; i++) {
-		ret = io_full(fd, buf, size, false);
+		ret = io_full(fd, buf, size, false, spin_ns);
 		if (!ret)
-			ret = io_full(fd, buf, size, true);
+			ret = io_full(fd, buf, size, true, 0);
 		if (ret)
 			return ret;
 	}
@@ -763,7 +783,7 @@ static int unix_echo(int fd, unsigned char *buf, size_t size, uint64_t total)
 }
 
 static int unix_ping(int fd, unsigned char *buf, size_t size, uint64_t warm,
-		     uint64_t total, int64_t *samples)
+		     uint64_t total, int64_t *samples, uint64_t spin_ns)
 {
 	int64_t t0 = now_ns(), t1;
 	uint64_t i;
@@ -772,9 +792,9 @@ static int unix_ping(int fd, unsigned char *buf, size_t size, uint64_t warm,
 	for (i = 1; i <= total; i++) {
 		buf[0] = (unsigned char)i;
 		buf[size - 1] = (unsigned char)i;
-		ret = io_full(fd, buf, size, true);
+		ret = io_full(fd, buf, size, true, 0);
 		if (!ret)
-			ret = io_full(fd, buf, size, false);
+			ret = io_full(fd, buf, size, false, spin_ns);
 		if (ret)
 			return ret;
 		if (buf[0] != (unsigned char)i || buf[size - 1] != (unsigned char)i)
@@ -803,7 +823,7 @@ static int unix_sink(int fd, unsigned char *buf, size_t size)
 			break;
 		got += (uint64_t)n;
 	}
-	return io_full(fd, &got, sizeof(got), true);
+	return io_full(fd, &got, sizeof(got), true, 0);
 }
 
 /* Send SIZE-byte messages for min_ms (and at least iters of them); the
@@ -816,7 +836,7 @@ static int unix_stream(int fd, unsigned char *buf, const struct opts *o,
 	int ret;
 
 	do {
-		ret = io_full(fd, buf, row->size, true);
+		ret = io_full(fd, buf, row->size, true, 0);
 		if (ret)
 			return ret;
 		sent++;
@@ -824,7 +844,7 @@ static int unix_stream(int fd, unsigned char *buf, const struct opts *o,
 	} while (t - start < min_ns || sent < o->iters);
 	if (shutdown(fd, SHUT_WR) < 0)
 		return -errno;
-	ret = io_full(fd, &got, sizeof(got), false);
+	ret = io_full(fd, &got, sizeof(got), false, 0);
 	if (ret)
 		return ret;
 	t = now_ns();
@@ -839,6 +859,7 @@ static int unix_one(const struct opts *o, struct row *row, bool stream,
 		    unsigned char *buf, int64_t *samples)
 {
 	uint64_t warm = warmup_of(o->iters);
+	uint64_t spin_ns = o->spin_set ? (uint64_t)o->spin_us * 1000 : 0;
 	int sv[2], ret, r2;
 	pid_t pid;
 
@@ -855,14 +876,14 @@ static int unix_one(const struct opts *o, struct row *row, bool stream,
 	if (pid == 0) {
 		close(sv[0]);
 		ret = stream ? unix_sink(sv[1], buf, row->size) :
-			unix_echo(sv[1], buf, row->size, warm + o->iters);
+			unix_echo(sv[1], buf, row->size, warm + o->iters, spin_ns);
 		if (ret)
 			fprintf(stderr, PROG ": unix peer: %s\n", strerror(-ret));
 		_exit(ret ? 1 : 0);
 	}
 	close(sv[1]);
 	ret = stream ? unix_stream(sv[0], buf, o, row) :
-		unix_ping(sv[0], buf, row->size, warm, warm + o->iters, samples);
+		unix_ping(sv[0], buf, row->size, warm, warm + o->iters, samples, spin_ns);
 	if (ret)
 		fprintf(stderr, PROG ": unix %s: %s\n", stream ? "stream" : "ping-pong",
 			strerror(-ret));
@@ -894,10 +915,12 @@ static int cmd_unix(const struct opts *o, json_object *arr)
 		goto out;
 	}
 	for (i = 0; i < o->nsizes; i++) {
-		lat[i] = (struct row){ .test = "unix_lat", .size = o->sizes[i] };
+		lat[i] = (struct row){ .test = o->spin_set ? "unix_poll_lat" : "unix_lat",
+				       .size = o->sizes[i] };
 		bw[i] = (struct row){ .test = "unix_bw", .size = o->sizes[i] };
 		ret = unix_one(o, &lat[i], false, buf, samples);
-		if (!ret)
+		/* Polling is about the wait for an answer: no stream. */
+		if (!ret && !o->spin_set)
 			ret = unix_one(o, &bw[i], true, buf, NULL);
 		if (ret)
 			goto out;
@@ -905,8 +928,13 @@ static int cmd_unix(const struct opts *o, json_object *arr)
 	if (o->json) {
 		for (i = 0; i < o->nsizes; i++)
 			row_json(arr, &lat[i], o);
-		for (i = 0; i < o->nsizes; i++)
+		for (i = 0; !o->spin_set && i < o->nsizes; i++)
 			row_json(arr, &bw[i], o);
+	} else if (o->spin_set) {
+		printf("# each receive polls %" PRIu32 " us, then sleeps\n", o->spin_us);
+		lat_header("unix socket ping-pong, polled, SOCK_STREAM socketpair");
+		for (i = 0; i < o->nsizes; i++)
+			lat_line(&lat[i]);
 	} else {
 		lat_header("unix socket ping-pong, SOCK_STREAM socketpair");
 		for (i = 0; i < o->nsizes; i++)
@@ -934,7 +962,7 @@ static const struct cmd cmds[] = {
 	{ "relay", cmd_relay, OPT_SPIN | OPT_TWO,
 	  "three-party relay ping-pong over shared memory (--two-party: two)" },
 	{ "memcpy", cmd_memcpy, OPT_MINMS, "memcpy bandwidth on one core" },
-	{ "unix", cmd_unix, OPT_MINMS,
+	{ "unix", cmd_unix, OPT_MINMS | OPT_SPIN,
 	  "UNIX socket ping-pong latency and stream throughput" },
 };
 
@@ -960,7 +988,9 @@ static void usage(FILE *f)
 		"  -a, --all           all powers of two from 1 B to 8 MiB\n"
 		"  -j, --json          print a JSON array instead of the table\n"
 		"      --spin-us=US    relay: spin this long after the last work, then\n"
-		"                      sleep on a doorbell (default 200, as [soft] spin_us)\n"
+		"                      sleep on a doorbell (default 200, as [soft] spin_us);\n"
+		"                      unix: poll each receive this long, then sleep (as\n"
+		"                      RDMABROKER_SPIN_US), latency only, as unix_poll_lat\n"
 		"      --two-party     relay: A and B alone, no relay (the floor)\n"
 		"      --min-ms=MS     memcpy, unix stream: time per size (default 50)\n"
 		"  -h, --help          show this help and exit\n");
@@ -1062,6 +1092,7 @@ int main(int argc, char *argv[])
 			if (parse_u64(optarg, "spin time", 0, 1000000, false, &v))
 				return 2;
 			o.spin_us = (uint32_t)v;
+			o.spin_set = true;
 			break;
 		case LOPT_TWO:
 			o.two_party = true;
