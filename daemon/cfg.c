@@ -54,6 +54,7 @@ void cfg_defaults(struct rb_config *cfg)
 	cfg->socket_mode = 0666;
 	cfg->log_level = LOG_INFO;
 	cfg->max_clients = 1024;
+	cfg->control_spin_us = 50;
 	cfg->soft.enable = 1;
 	snprintf(cfg->soft.name, sizeof(cfg->soft.name), "rbsoft0");
 	snprintf(cfg->soft.gid_address, sizeof(cfg->soft.gid_address), "auto");
@@ -236,6 +237,12 @@ static int cfg_daemon_key(struct cfg_parser *p, struct rb_config *cfg,
 		if (cfg_parse_u64(val, false, &v) < 0 || v > UINT32_MAX)
 			return cfg_error(p, "max_clients: '%s' is not a count", val);
 		cfg->max_clients = (uint32_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "control_spin_us")) {
+		if (cfg_parse_u64(val, false, &v) < 0 || v > 1000000)
+			return cfg_error(p, "control_spin_us: '%s' is not a count of microseconds up to 1000000", val);
+		cfg->control_spin_us = (uint32_t)v;
 		return 0;
 	}
 	return cfg_error(p, "unknown key '%s' in [daemon]", key);

@@ -48,6 +48,7 @@ struct rb_config {
 	char admin_group[64];		/* "" = only root */
 	int log_level;			/* LOG_* */
 	uint32_t max_clients;		/* 0 = unlimited */
+	uint32_t control_spin_us;	/* poll for the next request this long */
 
 	struct rb_soft_config soft;
 

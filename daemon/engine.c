@@ -64,6 +64,10 @@ static struct {
 	struct event_base *base;
 	TAILQ_HEAD(, rb_qp) active;	/* the poll set */
 	uint64_t now;			/* of this pass */
+	uint64_t ctl_until;		/* poll libevent every pass until then */
+	uint64_t ctl_last;		/* when the last request was served */
+	uint64_t ctl_gap_avg;		/* from a reply to the next request */
+	long ncpus;			/* online, looked up once */
 	void *stage_pool[STAGE_POOL_MAX];	/* free RD_STAGE_MAX buffers */
 	unsigned int nstage;
 } eng;
@@ -1154,8 +1158,47 @@ static void engine_pass(void)
  * sleeping QPs, timers) is polled at most every ENGINE_EV_POLL_NS: an
  * epoll_wait per pass was a syscall per pass that the ring path does not
  * need, and a control request or a wake-up waits at most this long more.
+ * For a while after a control request (engine_control_served) it is
+ * polled every pass, and with no QP active the loop polls instead of
+ * blocking: the next request of a burst is served as soon as it lands.
  */
 #define ENGINE_EV_POLL_NS 20000
+
+/*
+ * How long to poll after a request: twice the recent average gap between
+ * a reply and the next request, when that is within control_spin_us; a
+ * client that thinks longer, or a machine too busy for the client to get
+ * a core while we poll, gets no polling (sleeping gives the core up).
+ * No sched_yield while polling: on a busy core it gives a time slice
+ * away.  On one CPU the client answers only once we stop: no polling.
+ */
+#define ENGINE_CTL_SPIN_MIN_NS 4000
+
+void engine_control_arrived(void)
+{
+	uint64_t max = (uint64_t)eng.d->cfg.control_spin_us * 1000, gap;
+
+	if (!eng.ctl_last)
+		return;
+	gap = now_ns() - eng.ctl_last;
+	if (gap > 2 * max)
+		gap = 2 * max;
+	eng.ctl_gap_avg = eng.ctl_gap_avg - eng.ctl_gap_avg / 8 + gap / 8;
+}
+
+void engine_control_served(void)
+{
+	uint64_t max = (uint64_t)eng.d->cfg.control_spin_us * 1000;
+	uint64_t budget = 2 * eng.ctl_gap_avg;
+
+	if (eng.ncpus == 0)
+		eng.ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	eng.ctl_last = now_ns();
+	if (budget < ENGINE_CTL_SPIN_MIN_NS)
+		budget = ENGINE_CTL_SPIN_MIN_NS;
+	if (eng.ncpus > 1 && budget <= max)
+		eng.ctl_until = eng.ctl_last + budget;
+}
 
 int engine_run(struct rb_daemon *d)
 {
@@ -1166,10 +1209,15 @@ int engine_run(struct rb_daemon *d)
 		int ret = 0;
 
 		if (TAILQ_EMPTY(&eng.active)) {
-			ret = event_base_loop(eng.base, EVLOOP_ONCE);
+			eng.now = now_ns();
+			if (eng.now < eng.ctl_until) {
+				ret = event_base_loop(eng.base, EVLOOP_NONBLOCK);
+			} else {
+				ret = event_base_loop(eng.base, EVLOOP_ONCE);
+			}
 			last_ev = now_ns();
 		} else {
-			if (eng.now - last_ev >= ENGINE_EV_POLL_NS) {
+			if (eng.now - last_ev >= ENGINE_EV_POLL_NS || eng.now < eng.ctl_until) {
 				ret = event_base_loop(eng.base, EVLOOP_NONBLOCK);
 				last_ev = eng.now;
 			}

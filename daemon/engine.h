@@ -12,6 +12,11 @@
  * [soft] spin_us sets need-wakeup on its rings and leaves the poll set,
  * and when none is left the loop blocks in libevent until a doorbell,
  * a timer or a control request.
+ *
+ * Control requests come in bursts (create a QP, then three modifies): for
+ * up to [daemon] control_spin_us after each one the loop polls libevent
+ * without blocking, so the next request of the burst costs no sleep and
+ * wake-up on either side (the library polls for a reply, proto/rpc.c).
  */
 #ifndef RB_DAEMON_ENGINE_H
 #define RB_DAEMON_ENGINE_H
@@ -29,6 +34,10 @@ int engine_init(struct rb_daemon *d);
 void engine_fini(void);
 /* The daemon's main loop; returns 0 when the loop is broken (SIGTERM). */
 int engine_run(struct rb_daemon *d);
+
+/* A control request arrived; it was served: poll for the next a while. */
+void engine_control_arrived(void);
+void engine_control_served(void);
 
 /* A new QP: its doorbell watched.  0 or -ENOMEM. */
 int engine_qp_add(struct rb_qp *qp);

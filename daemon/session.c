@@ -20,10 +20,8 @@
 #include "daemon/daemon.h"
 #include "proto/shm.h"
 #include "daemon/dispatch.h"
+#include "daemon/engine.h"
 #include "daemon/log.h"
-
-/* Requests handled per wake-up before yielding to other clients. */
-#define SESSION_BATCH	32
 
 static void session_read_cb(evutil_socket_t fd, short what, void *arg);
 static void session_write_cb(evutil_socket_t fd, short what, void *arg);
@@ -341,44 +339,51 @@ static void session_write_cb(evutil_socket_t fd, short what, void *arg)
 	session_reap(s);
 }
 
+/*
+ * One datagram per call: the library waits for each reply before its next
+ * request, so a second recvmsg would only say EAGAIN, a syscall per
+ * request for nothing.  The event is level-triggered: a client that
+ * queues more is called again on the next poll, which comes at once for
+ * control_spin_us after a request (engine.c).
+ */
 static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rb_session *s = arg;
 	struct rb_daemon *d = s->d;
+	struct rb_wire_msg msg;
+	int ret;
 
-	for (int i = 0; i < SESSION_BATCH && !s->closing; i++) {
-		struct rb_wire_msg msg;
-		int ret = rb_wire_recv(s->fd, d->rxbuf, &msg, RB_WIRE_MAX_FDS);
-
-		if (ret == -EAGAIN || ret == -EINTR)
-			break;
-		if (ret == 0) {
-			s->closing = true;
-			session_outq_free(s);
-			break;
-		}
-		if (ret < 0) {
-			/* Broken framing: the peer is not speaking our protocol. */
-			log_warn("client %" PRIu64 " (pid %d uid %u comm %s): bad datagram (%s); disconnecting",
-				 s->id, (int)s->pid, (unsigned int)s->uid,
-				 s->comm, strerror(-ret));
-			s->closing = true;
-			session_outq_free(s);
-			break;
-		}
-		if (msg.kind != RB_WIRE_REQUEST) {
-			log_warn("client %" PRIu64 " (pid %d): sent a %s frame; disconnecting",
-				 s->id, (int)s->pid, rb_wire_kind_str(msg.kind));
-			rb_wire_msg_close_fds(&msg);
-			s->closing = true;
-			session_outq_free(s);
-			break;
-		}
-		dispatch_request(s, &msg);
-		/* Backpressure: wait for the client to read its replies. */
-		if (STAILQ_FIRST(&s->outq))
-			break;
+	if (s->closing)
+		goto out;
+	ret = rb_wire_recv(s->fd, d->rxbuf, &msg, RB_WIRE_MAX_FDS);
+	if (ret == -EAGAIN || ret == -EINTR)
+		goto out;
+	if (ret == 0) {
+		s->closing = true;
+		session_outq_free(s);
+		goto out;
 	}
+	if (ret < 0) {
+		/* Broken framing: the peer is not speaking our protocol. */
+		log_warn("client %" PRIu64 " (pid %d uid %u comm %s): bad datagram (%s); disconnecting",
+			 s->id, (int)s->pid, (unsigned int)s->uid,
+			 s->comm, strerror(-ret));
+		s->closing = true;
+		session_outq_free(s);
+		goto out;
+	}
+	if (msg.kind != RB_WIRE_REQUEST) {
+		log_warn("client %" PRIu64 " (pid %d): sent a %s frame; disconnecting",
+			 s->id, (int)s->pid, rb_wire_kind_str(msg.kind));
+		rb_wire_msg_close_fds(&msg);
+		s->closing = true;
+		session_outq_free(s);
+		goto out;
+	}
+	engine_control_arrived();
+	dispatch_request(s, &msg);
+	engine_control_served();
+out:
 	session_reap(s);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto/rpc.h"
@@ -54,6 +55,77 @@ static void rpc_set_timeout(int fd)
 	tv.tv_usec = (ms % 1000) * 1000;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/*
+ * A reply usually comes within tens of microseconds, and the daemon polls
+ * for our next request as long (control_spin_us): polling the socket
+ * first spares both sides a sleep and a wake-up per call, the larger part
+ * of a call's time on a virtual machine.  Polling pays only while the
+ * daemon has a core to answer on, so it adapts: a call polls for twice
+ * the recent average wait, and not at all when that is past
+ * RDMABROKER_SPIN_US (a slow verb, or a machine so busy that the daemon
+ * waits for the core we poll on; a sleeping caller gives it up).  No
+ * sched_yield between polls: on a busy machine it hands the core away for
+ * a whole time slice.  With one CPU the default is 0, sleep at once, as
+ * RDMABROKER_SPIN_US=0 does anywhere.
+ */
+static uint64_t rpc_spin_ns(void)
+{
+	const char *env = getenv(RB_SPIN_ENV);
+	long us = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? RB_RPC_DEFAULT_SPIN_US : 0;
+
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+
+		if (*end == '\0' && v >= 0 && v <= 1000000)
+			us = v;
+	}
+	return (uint64_t)us * 1000;
+}
+
+static uint64_t rpc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The shortest poll worth a try, while the average says little. */
+#define RPC_SPIN_MIN_NS 4000
+
+/* rb_wire_recv, polling first for as long as rpc_spin_ns allows. */
+static int rpc_recv(struct rb_rpc *rpc, void *buf, struct rb_wire_msg *msg)
+{
+	uint64_t t0 = 0, budget = 0, waited;
+	int ret;
+
+	if (rpc->spin_ns) {
+		budget = 2 * rpc->wait_avg_ns;
+		if (budget < RPC_SPIN_MIN_NS)
+			budget = RPC_SPIN_MIN_NS;
+		if (budget > rpc->spin_ns)
+			budget = 0;
+		t0 = rpc_now_ns();
+	}
+	for (;;) {
+		ret = rb_wire_recv_flags(rpc->fd, buf, msg, RB_WIRE_MAX_FDS,
+					 budget ? MSG_DONTWAIT : 0);
+		if (ret != -EAGAIN || !budget)
+			break;
+		if (rpc_now_ns() - t0 >= budget)
+			budget = 0;	/* sleep from now on */
+	}
+	if (rpc->spin_ns && ret > 0) {
+		/* An average of the last 8 or so waits, each at most 2 spin_ns. */
+		waited = rpc_now_ns() - t0;
+		if (waited > 2 * rpc->spin_ns)
+			waited = 2 * rpc->spin_ns;
+		rpc->wait_avg_ns = rpc->wait_avg_ns - rpc->wait_avg_ns / 8 + waited / 8;
+	}
+	return ret;
 }
 
 void rb_rpc_reply_free(Rdmabroker__Reply *reply)
@@ -105,7 +177,7 @@ static int rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 		Rdmabroker__Reply *r;
 
 		/* Take what fds come; a caller that wants none has them closed. */
-		ret = rb_wire_recv(rpc->fd, buf, &msg, RB_WIRE_MAX_FDS);
+		ret = rpc_recv(rpc, buf, &msg);
 		if (ret == -EINTR)
 			continue;
 		if (ret == 0)
@@ -202,6 +274,7 @@ int rb_rpc_connect(struct rb_rpc *rpc, const char *path,
 		return ret;
 	}
 	rpc_set_timeout(rpc->fd);
+	rpc->spin_ns = rpc_spin_ns();
 	if (connect(rpc->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		ret = -errno;
 		rpc_err(errbuf, errlen, "cannot connect to rdmabrokerd at",

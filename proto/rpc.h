@@ -17,6 +17,9 @@
 /* Environment variable: per-call timeout in milliseconds. */
 #define RB_TIMEOUT_ENV		"RDMABROKER_TIMEOUT_MS"
 #define RB_RPC_DEFAULT_TIMEOUT_MS	30000
+/* How long a call polls for its reply before it sleeps on the socket. */
+#define RB_SPIN_ENV		"RDMABROKER_SPIN_US"
+#define RB_RPC_DEFAULT_SPIN_US	100
 
 struct rb_rpc {
 	int fd;				/* SOCK_SEQPACKET, CLOEXEC, blocking */
@@ -25,6 +28,8 @@ struct rb_rpc {
 	int admin;			/* HelloReply.admin */
 	char daemon_version[64];
 	uint8_t *rxbuf;			/* RB_WIRE_MAX_FRAME + 1, per connection */
+	uint64_t spin_ns;		/* RDMABROKER_SPIN_US, read at connect */
+	uint64_t wait_avg_ns;		/* recent replies' wait (rpc.c) */
 };
 
 /*

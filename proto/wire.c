@@ -116,6 +116,12 @@ static void wire_close_all(const int *fds, size_t n)
 
 int rb_wire_recv(int sock, void *buf, struct rb_wire_msg *msg, size_t max_fds)
 {
+	return rb_wire_recv_flags(sock, buf, msg, max_fds, 0);
+}
+
+int rb_wire_recv_flags(int sock, void *buf, struct rb_wire_msg *msg,
+		       size_t max_fds, int flags)
+{
 	/* Room for more fds than we keep, so that extras are seen and closed. */
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * RB_WIRE_MAX_FDS * 4)];
@@ -140,7 +146,7 @@ int rb_wire_recv(int sock, void *buf, struct rb_wire_msg *msg, size_t max_fds)
 	if (max_fds > RB_WIRE_MAX_FDS)
 		max_fds = RB_WIRE_MAX_FDS;
 
-	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
 	if (n < 0)
 		return -errno;
 

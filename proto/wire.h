@@ -86,6 +86,9 @@ int rb_wire_send_frame(int sock, const void *frame, size_t len,
  * On every negative return no fd is left open.
  */
 int rb_wire_recv(int sock, void *buf, struct rb_wire_msg *msg, size_t max_fds);
+/* The same with recvmsg flags (MSG_DONTWAIT: -EAGAIN when none is queued). */
+int rb_wire_recv_flags(int sock, void *buf, struct rb_wire_msg *msg,
+		       size_t max_fds, int flags);
 
 /* Close every fd of msg and set nfds to 0. */
 void rb_wire_msg_close_fds(struct rb_wire_msg *msg);

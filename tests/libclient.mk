@@ -26,7 +26,7 @@ tests_client_nodaemon_LDADD = $(client_test_ldadd)
 
 client_shell_tests = tests/client-abi.sh tests/client-query.sh \
 	tests/client-unsupported.sh tests/client-nodaemon.sh \
-	tests/client-devinfo.sh tests/client-rdmab-run.sh
+	tests/client-devinfo.sh tests/client-rdmab-run.sh tests/rpc-spin.sh
 TESTS += tests/client-helpers $(client_shell_tests)
 EXTRA_DIST += $(client_shell_tests)
 

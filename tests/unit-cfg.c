@@ -55,6 +55,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.socket, RB_DEFAULT_SOCKET);
 	assert_int_equal(cfg.socket_mode, 0666);
 	assert_int_equal(cfg.log_level, LOG_INFO);
+	assert_int_equal(cfg.control_spin_us, 50);
 	assert_true(cfg.soft.enable);
 	assert_string_equal(cfg.soft.name, "rbsoft0");
 	assert_int_equal(cfg.limits.v[RB_LIMIT_CONNECTIONS], 64);
@@ -77,6 +78,7 @@ static void test_full(void **state)
 		"socket_mode = 0660\n"
 		"log_level = debug\n"
 		"max_clients = 10\n"
+		"control_spin_us = 7\n"
 		"\n"
 		"[soft]\n"
 		"enable = no\n"
@@ -93,6 +95,7 @@ static void test_full(void **state)
 	assert_int_equal(cfg.socket_mode, 0660);
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
 	assert_int_equal(cfg.max_clients, 10);
+	assert_int_equal(cfg.control_spin_us, 7);
 	assert_false(cfg.soft.enable);
 	assert_string_equal(cfg.soft.name, "mydev-1");
 	assert_string_equal(cfg.soft.gid_address, "192.0.2.7");
@@ -127,6 +130,8 @@ static void test_errors(void **state)
 		{ "[daemon]\nlog_level = info\nlog_level = debug\n", 3, "duplicate" },
 		{ "[daemon]\njust words\n", 2, "expected" },
 		{ "[daemon\n", 1, "malformed" },
+		{ "[daemon]\ncontrol_spin_us = 1000001\n", 2, "control_spin_us" },
+		{ "[daemon]\ncontrol_spin_us = -1\n", 2, "control_spin_us" },
 		{ "[soft]\nenable = maybe\n", 2, "yes or no" },
 		{ "[soft]\nname = a/b\n", 2, "letters" },
 		{ "[soft]\ngid_address = 300.1.1.1\n", 2, "gid_address" },
