@@ -64,6 +64,8 @@ for r in rows:
         assert abs(r["oneway_us"]["median"] * 2 - rtt) <= max(0.02, rtt * 1e-5), r
         if r["test"] == "relay_lat":
             assert r["spin_us"] in (0, 200), r
+        if r["test"] == "unix_poll_lat":
+            assert r["spin_us"] == 100, r
     else:
         assert r["msgs"] >= 20 and r["seconds"] > 0, r
         assert r["gb_per_s"] > 0 and r["mmsg_per_s"] > 0, r
@@ -100,6 +102,9 @@ table unix.lat 2 8
 table unix.bw 2 5
 run unix.json unix -j --min-ms 2 $quick
 json unix.json unix_lat unix_bw
+# Polled receives: the latency alone, under its own name.
+run unixpoll.json unix -j --spin-us 100 $quick
+json unixpoll.json unix_poll_lat
 
 # Help names every command; misuse exits 2 before anything runs.
 "$BASE" --help > "$RB_TMP/help" || rb_fail "--help failed"
@@ -124,7 +129,8 @@ bad relay extra
 bad relay --spin-us -1
 bad memcpy --spin-us 5
 bad memcpy --two-party
-bad unix --spin-us 5
+bad unix --two-party
+bad unix --spin-us 1000001
 bad relay --min-ms 5
 bad memcpy --min-ms 0
 rb_pass
