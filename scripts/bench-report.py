@@ -325,6 +325,10 @@ def peers(raw, b):
     return p
 
 
+def rounds(n):
+    return "1 round" if n == 1 else f"{n} rounds"
+
+
 def targets(b, base):
     """The three data-path targets.  A paired figure is judged by its
     median paired ratio; its entry says over how many rounds ("rounds")."""
@@ -337,7 +341,7 @@ def targets(b, base):
     if r is not None and "paired" in row:
         pr = row["paired"]
         e["rounds"] = len(pr["rounds"])
-        e["detail"] = (f"median of {e['rounds']} paired ratios; medians {pr['broker_median']:.3f} us "
+        e["detail"] = (f"median paired ratio of {rounds(e['rounds'])}; medians {pr['broker_median']:.3f} us "
                        f"vs {pr['base_median']:.3f} us")
     elif r is not None:
         e["detail"] = f"{row['lat_median_us']:.3f} us vs {relay8:.3f} us"
@@ -352,7 +356,7 @@ def targets(b, base):
         if "paired" in worst:
             pr = worst["paired"]
             e["rounds"] = len(pr["rounds"])
-            e["detail"] = (f"lowest at {worst['size']} B, median of {e['rounds']} paired ratios; "
+            e["detail"] = (f"lowest at {worst['size']} B, median paired ratio of {rounds(e['rounds'])}; "
                            f"medians {pr['broker_median']:.3f} vs {pr['base_median']:.3f} GB/s")
         if len(big) > 1:
             e["detail"] += "; by size " + ", ".join(f"{human(x['size'])} {x['ratio']:.3f}" for x in big)
@@ -488,8 +492,8 @@ def summary(doc):
         w("")
     pairs = [(t, x) for t in PAIRED for x in b[t] if "paired" in x]
     if pairs:
-        w(f"Paired rounds: the broker test, then its baseline, {run['rounds']} times; "
-          "the target is judged by the median of the ratios")
+        w(f"Paired rounds: the broker test, then its baseline; {rounds(run['rounds'])}; "
+          "a target is judged by the median of the per-round ratios")
         w(f"{'test':>10}{'size':>6}{'vs':>11}{'round':>7}{'broker':>10}{'base':>10}{'ratio':>8}")
         for t, x in pairs:
             pr = x["paired"]
