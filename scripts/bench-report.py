@@ -13,15 +13,26 @@ compared with:
   bandwidth the broker's GB/s / memcpy's GB/s at the same size;
   rate      the 8-byte unsignaled WRITE rate / the 5 Mmsg/s target;
   peers     the broker's figure / the peer's at the same size.
+
+The figures the targets judge (send_lat at 8 B against the relay,
+write_bw at 1 MiB and above against memcpy) come in paired rounds,
+raw/perf-TEST-SIZE-rK.json each followed by raw/base-NAME-SIZE-rK.json.
+Their row's "paired" object keeps every round's pair and ratio, the
+median of each side and the median of the per-round ratios, which is
+also the row's "ratio"; the row's other figures, and the baseline's row
+at that size, are those of the median round of each side (for an even
+count, the lower of the two middle ones).
 """
 
 import glob
 import json
 import os
 import re
+import statistics
 import sys
 
-SCHEMA = 1
+# 2: paired rounds; a paired row's "ratio" is the median paired ratio.
+SCHEMA = 2
 LAT_TESTS = ("send_lat", "write_lat", "read_lat", "ud_send_lat")
 BW_TESTS = ("write_bw", "read_bw", "send_bw")
 # perftest convention: these two are whole round trips.
@@ -61,20 +72,58 @@ def machine(raw):
         "sizes": [int(s) for s in m.get("sizes", "").split()],
         "spin_us": int(m.get("spin_us") or 0),
         "rate_tx_depth": int(m.get("rate_depth") or 0),
+        "rounds": int(m.get("rounds") or 1),
         "wall_s": int(m.get("wall_s") or 0),
     }
     return info, run
 
 
 def by_size(raw, pattern):
-    """{size: parsed} for the files raw/pattern-SIZE.ext."""
+    """{size: path} for the files raw/pattern-SIZE.ext."""
     out = {}
     rx = re.compile(re.escape(pattern) + r"-(\d+)\.[a-z]+$")
     for p in glob.glob(os.path.join(raw, pattern + "-*")):
-        m = rx.search(os.path.basename(p))
+        m = rx.fullmatch(os.path.basename(p))
         if m:
             out[int(m.group(1))] = p
     return dict(sorted(out.items()))
+
+
+def rounds_by_size(raw, pattern):
+    """{size: [path of round 1, 2, ...]} for the files raw/pattern-SIZE-rK.json."""
+    found = {}
+    rx = re.compile(re.escape(pattern) + r"-(\d+)-r(\d+)\.json$")
+    for p in glob.glob(os.path.join(raw, pattern + "-*-r*.json")):
+        m = rx.fullmatch(os.path.basename(p))
+        if m:
+            found.setdefault(int(m.group(1)), {})[int(m.group(2))] = p
+    out = {}
+    for size, r in sorted(found.items()):
+        if sorted(r) != list(range(1, len(r) + 1)):
+            raise ValueError(f"{raw}: {pattern}-{size}: rounds {sorted(r)}, want 1..{len(r)}")
+        out[size] = [r[k] for k in sorted(r)]
+    return out
+
+
+def median_round(values):
+    """The index of the median of values (of the lower middle one for an
+    even count)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    return order[(len(values) - 1) // 2]
+
+
+def rows_of(raw, pattern, parse, key):
+    """[row]: parse(path) of each raw/pattern-SIZE.ext, or of the median
+    round by key where the size ran in rounds; such a row says which
+    round it is ("round") of how many ("rounds")."""
+    out = {size: parse(p) for size, p in by_size(raw, pattern).items()}
+    for size, paths in rounds_by_size(raw, pattern).items():
+        if size in out:
+            raise ValueError(f"{raw}: {pattern}-{size}: both a single run and rounds")
+        rs = [parse(p) for p in paths]
+        k = median_round([r[key] for r in rs])
+        out[size] = dict(rs[k], round=k + 1, rounds=len(rs))
+    return [dict({"size": size}, **r) for size, r in sorted(out.items())]
 
 
 def one(path):
@@ -85,35 +134,38 @@ def one(path):
     return rows[0]
 
 
+def base_lat(r):
+    return {"iters": r["iters"],
+            "oneway_median_us": r["oneway_us"]["median"],
+            "oneway_min_us": r["oneway_us"]["min"],
+            "oneway_p99_us": r["oneway_us"]["p99"],
+            "rtt_median_us": r["rtt_us"]["median"]}
+
+
+def base_bw(r):
+    return {"msgs": r["msgs"], "bw_gbps": r["gb_per_s"], "msg_rate_mpps": r["mmsg_per_s"]}
+
+
+def base_lat_file(p):
+    return base_lat(one(p))
+
+
+def base_bw_file(p):
+    return base_bw(one(p))
+
+
 def baselines(raw):
-    b = {"relay_lat": [], "shm_lat": [], "unix_lat": [], "memcpy_bw": [], "unix_bw": []}
-    for name, key in (("relay", "relay_lat"), ("shm", "shm_lat")):
-        for size, p in by_size(raw, "base-" + name).items():
-            r = one(p)
-            b[key].append({
-                "size": size, "iters": r["iters"],
-                "oneway_median_us": r["oneway_us"]["median"],
-                "oneway_min_us": r["oneway_us"]["min"],
-                "oneway_p99_us": r["oneway_us"]["p99"],
-                "rtt_median_us": r["rtt_us"]["median"],
-            })
-    for size, p in by_size(raw, "base-memcpy").items():
-        r = one(p)
-        b["memcpy_bw"].append({"size": size, "msgs": r["msgs"], "bw_gbps": r["gb_per_s"],
-                               "msg_rate_mpps": r["mmsg_per_s"]})
+    b = {"unix_lat": [], "unix_bw": []}
+    b["relay_lat"] = rows_of(raw, "base-relay", base_lat_file, "oneway_median_us")
+    b["shm_lat"] = rows_of(raw, "base-shm", base_lat_file, "oneway_median_us")
+    b["memcpy_bw"] = rows_of(raw, "base-memcpy", base_bw_file, "bw_gbps")
     for size, p in by_size(raw, "base-unix").items():
         for r in load_json(p):
             if r["test"] == "unix_lat":
-                b["unix_lat"].append({
-                    "size": size, "iters": r["iters"],
-                    "oneway_median_us": r["oneway_us"]["median"],
-                    "oneway_min_us": r["oneway_us"]["min"],
-                    "oneway_p99_us": r["oneway_us"]["p99"],
-                    "rtt_median_us": r["rtt_us"]["median"],
-                })
+                b["unix_lat"].append(dict({"size": size}, **base_lat(r)))
             elif r["test"] == "unix_bw":
-                b["unix_bw"].append({"size": size, "msgs": r["msgs"], "bw_gbps": r["gb_per_s"],
-                                     "msg_rate_mpps": r["mmsg_per_s"]})
+                b["unix_bw"].append(dict({"size": size}, **base_bw(r)))
+    b = {k: b[k] for k in ("relay_lat", "shm_lat", "unix_lat", "memcpy_bw", "unix_bw")}
     return b
 
 
@@ -124,33 +176,64 @@ def at(rows, size, key):
     return None
 
 
+# The paired figures: broker test -> (its key, baseline files, their
+# parser, the baseline's key, the baseline's row list).
+PAIRED = {"send_lat": ("lat_median_us", "base-relay", base_lat_file, "oneway_median_us", "relay_lat"),
+          "write_bw": ("bw_gbps", "base-memcpy", base_bw_file, "bw_gbps", "memcpy_bw")}
+
+
+def paired(raw, t, size, parse):
+    """The rounds of test t at size with their baseline's: every pair,
+    the median of each side and the median of the per-round ratios."""
+    key, base_pat, parse_base, base_key, base_rows = PAIRED[t]
+    mine = rounds_by_size(raw, "perf-" + t)[size]
+    theirs = rounds_by_size(raw, base_pat).get(size, [])
+    if len(mine) != len(theirs):
+        raise ValueError(f"{raw}: {t} at {size} B: {len(mine)} rounds, {base_pat} {len(theirs)}")
+    rounds = []
+    for k, (p, q) in enumerate(zip(mine, theirs)):
+        x, y = parse(p)[key], parse_base(q)[base_key]
+        rounds.append({"round": k + 1, "broker": x, "base": y, "ratio": ratio(x, y)})
+    return {"baseline": base_rows, "key": key, "base_key": base_key, "rounds": rounds,
+            "broker_median": statistics.median(r["broker"] for r in rounds),
+            "base_median": statistics.median(r["base"] for r in rounds),
+            "ratio_median": float(f"{statistics.median(r['broker'] / r['base'] for r in rounds):.4g}")}
+
+
 def broker(raw, base):
     relay = base["relay_lat"]
     memcpy = base["memcpy_bw"]
     b = {}
+
+    def lat(p):
+        r = one(p)
+        return {"iters": r["iters"], "transport": r["transport"],
+                "lat_min_us": r["lat_min_us"], "lat_median_us": r["lat_median_us"],
+                "lat_p99_us": r["lat_p99_us"], "lat_p999_us": r["lat_p999_us"]}
+
+    def bw(p):
+        r = one(p)
+        return {"iters": r["iters"], "bw_gbps": r["bw_gbps"], "msg_rate_mpps": r["msg_rate_mpps"]}
+
     for t in LAT_TESTS + ("atomic_lat",):
         rows = []
-        for size, p in by_size(raw, "perf-" + t).items():
-            r = one(p)
-            vs = "relay_rtt" if t in ROUND_TRIP else "relay_oneway"
-            ref = at(relay, size, "rtt_median_us" if t in ROUND_TRIP else "oneway_median_us")
-            rows.append({
-                "size": size, "iters": r["iters"], "transport": r["transport"],
-                "one_way": t not in ROUND_TRIP,
-                "lat_min_us": r["lat_min_us"], "lat_median_us": r["lat_median_us"],
-                "lat_p99_us": r["lat_p99_us"], "lat_p999_us": r["lat_p999_us"],
-                "vs": vs, "ratio": ratio(r["lat_median_us"], ref),
-            })
+        vs = "relay_rtt" if t in ROUND_TRIP else "relay_oneway"
+        for r in rows_of(raw, "perf-" + t, lat, "lat_median_us"):
+            ref = at(relay, r["size"], "rtt_median_us" if t in ROUND_TRIP else "oneway_median_us")
+            r.update(one_way=t not in ROUND_TRIP, vs=vs, ratio=ratio(r["lat_median_us"], ref))
+            if "rounds" in r:
+                r["paired"] = paired(raw, t, r["size"], lat)
+                r["ratio"] = r["paired"]["ratio_median"]
+            rows.append(r)
         b[t] = rows
     for t in BW_TESTS:
         rows = []
-        for size, p in by_size(raw, "perf-" + t).items():
-            r = one(p)
-            rows.append({
-                "size": size, "iters": r["iters"],
-                "bw_gbps": r["bw_gbps"], "msg_rate_mpps": r["msg_rate_mpps"],
-                "vs": "memcpy", "ratio": ratio(r["bw_gbps"], at(memcpy, size, "bw_gbps")),
-            })
+        for r in rows_of(raw, "perf-" + t, bw, "bw_gbps"):
+            r.update(vs="memcpy", ratio=ratio(r["bw_gbps"], at(memcpy, r["size"], "bw_gbps")))
+            if "rounds" in r:
+                r["paired"] = paired(raw, t, r["size"], bw)
+                r["ratio"] = r["paired"]["ratio_median"]
+            rows.append(r)
         b[t] = rows
     rate = by_size(raw, "perf-msg_rate")
     if 8 in rate:
@@ -242,21 +325,42 @@ def peers(raw, b):
     return p
 
 
+def rounds(n):
+    return "1 round" if n == 1 else f"{n} rounds"
+
+
 def targets(b, base):
+    """The three data-path targets.  A paired figure is judged by its
+    median paired ratio; its entry says over how many rounds ("rounds")."""
     t = []
-    send8 = at(b["send_lat"], 8, "lat_median_us")
+    row = next((x for x in b["send_lat"] if x["size"] == 8), None)
     relay8 = at(base["relay_lat"], 8, "oneway_median_us")
-    r = ratio(send8, relay8)
-    t.append({"name": "8 B RC send one-way latency vs relay one-way", "target": "<= 1.25x",
-              "measured": r, "detail": None if r is None else f"{send8:.3f} us vs {relay8:.3f} us",
-              "holds": None if r is None else r <= 1.25})
+    r = row and row["ratio"]
+    e = {"name": "8 B RC send one-way latency vs relay one-way", "target": "<= 1.25x",
+         "measured": r, "detail": None, "holds": None if r is None else r <= 1.25}
+    if r is not None and "paired" in row:
+        pr = row["paired"]
+        e["rounds"] = len(pr["rounds"])
+        e["detail"] = (f"median paired ratio of {rounds(e['rounds'])}; medians {pr['broker_median']:.3f} us "
+                       f"vs {pr['base_median']:.3f} us")
+    elif r is not None:
+        e["detail"] = f"{row['lat_median_us']:.3f} us vs {relay8:.3f} us"
+    t.append(e)
     big = [x for x in b["write_bw"] if x["size"] >= MIB and x["ratio"] is not None]
     if big:
         worst = min(big, key=lambda x: x["ratio"])
-        t.append({"name": "RDMA WRITE bw at >= 1 MiB vs memcpy", "target": ">= 0.80x",
-                  "measured": worst["ratio"],
-                  "detail": f"lowest at {worst['size']} B: {worst['bw_gbps']:.3f} GB/s",
-                  "holds": all(x["ratio"] >= 0.8 for x in big)})
+        e = {"name": "RDMA WRITE bw at >= 1 MiB vs memcpy", "target": ">= 0.80x",
+             "measured": worst["ratio"],
+             "detail": f"lowest at {worst['size']} B: {worst['bw_gbps']:.3f} GB/s",
+             "holds": all(x["ratio"] >= 0.8 for x in big)}
+        if "paired" in worst:
+            pr = worst["paired"]
+            e["rounds"] = len(pr["rounds"])
+            e["detail"] = (f"lowest at {worst['size']} B, median paired ratio of {rounds(e['rounds'])}; "
+                           f"medians {pr['broker_median']:.3f} vs {pr['base_median']:.3f} GB/s")
+        if len(big) > 1:
+            e["detail"] += "; by size " + ", ".join(f"{human(x['size'])} {x['ratio']:.3f}" for x in big)
+        t.append(e)
     else:
         t.append({"name": "RDMA WRITE bw at >= 1 MiB vs memcpy", "target": ">= 0.80x",
                   "measured": None, "detail": "no size >= 1 MiB run", "holds": None})
@@ -385,6 +489,20 @@ def summary(doc):
             w(f"  floor: an 8 B UNIX-socket round trip takes {fl['unix_rtt_8b_us']:.2f} us here, so "
               f"{fl['qp_cycles_per_s']:.0f} QP cycles/s (5 round trips) and "
               f"{fl['mr_pairs_per_s']:.0f} MR pairs/s (2) at most, with no work done")
+        w("")
+    pairs = [(t, x) for t in PAIRED for x in b[t] if "paired" in x]
+    if pairs:
+        w(f"Paired rounds: the broker test, then its baseline; {rounds(run['rounds'])}; "
+          "a target is judged by the median of the per-round ratios")
+        w(f"{'test':>10}{'size':>6}{'vs':>11}{'round':>7}{'broker':>10}{'base':>10}{'ratio':>8}")
+        for t, x in pairs:
+            pr = x["paired"]
+            unit = "GB/s" if pr["key"] == "bw_gbps" else "us"
+            head = f"{t:>10}{human(x['size']):>6}{pr['baseline'].split('_')[0]:>11}"
+            for r in pr["rounds"]:
+                w(head + f"{r['round']:>7}" + fmt(r["broker"]) + fmt(r["base"]) + fmt(r["ratio"], 8))
+            w(head + f"{'median':>7}" + fmt(pr["broker_median"]) + fmt(pr["base_median"])
+              + fmt(pr["ratio_median"], 8) + f"  {unit}")
         w("")
     w("Targets (issue 5; informative, the exit status does not depend on them)")
     for t in doc["targets"]:

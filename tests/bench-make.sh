@@ -3,8 +3,12 @@
 # bench.json parses and has every section and figure, positive, with the
 # ratios, the control-path and scale figures and the eight targets; the
 # summary names them; the plots exist when gnuplot is installed; a peer is either measured or "unavailable:
-# REASON"; nothing is left behind; bad options exit 2.  Speed is never
-# asserted.
+# REASON"; nothing is left behind; bad options exit 2.  With --rounds 3,
+# the two target figures (8 B send_lat vs the relay, 1 MiB write_bw vs
+# memcpy) ran as three alternating pairs, each size's baselines ran
+# before the next size's tests, and the median paired ratios, the
+# medians and the median rounds agree with the raw files.  Speed is
+# never asserted.
 . "$top_srcdir/tests/lib.sh"
 
 BENCH="$top_srcdir/scripts/bench.sh"
@@ -13,7 +17,8 @@ command -v python3 >/dev/null 2>&1 || rb_skip "python3 not installed"
 export RB_BUILDDIR="$top_builddir"
 
 # Usage errors exit 2 before anything runs.
-for bad in "--bogus" "--sizes 0" "--sizes 9M" "--sizes 8,x" "--out"; do
+for bad in "--bogus" "--sizes 0" "--sizes 9M" "--sizes 8,x" "--out" "--rounds 0" \
+	"--rounds x" "--rounds 100" "--rounds=" "--rounds"; do
 	# shellcheck disable=SC2086
 	sh "$BENCH" $bad --out "$RB_TMP/bad" > /dev/null 2> "$RB_TMP/err"
 	rc=$?
@@ -29,7 +34,7 @@ rc=$?
 mkdir "$RB_TMP/t" "$RB_TMP/out"
 out="$RB_TMP/out"
 start=$(date +%s)
-TMPDIR="$RB_TMP/t" sh "$BENCH" --quick --sizes 8,1M --out "$out" > "$RB_TMP/log" 2>&1 ||
+TMPDIR="$RB_TMP/t" sh "$BENCH" --quick --rounds 3 --sizes 8,1M --out "$out" > "$RB_TMP/log" 2>&1 ||
 	{ cat "$RB_TMP/log" >&2; rb_fail "bench.sh --quick exited $?"; }
 rb_log "bench.sh --quick took $(( $(date +%s) - start )) s"
 cat "$RB_TMP/log"
@@ -37,15 +42,17 @@ cat "$RB_TMP/log"
 
 installed() { command -v "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
 python3 - "$out/bench.json" "$(installed ucx_perftest)" "$(installed fi_pingpong)" <<'PY' ||
-import json, sys
+import glob, json, os, statistics, sys
 doc = json.load(open(sys.argv[1]))
+raw = os.path.join(os.path.dirname(sys.argv[1]), "raw")
 ucx_installed, fi_installed = sys.argv[2] == "1", sys.argv[3] == "1"
 SIZES = [8, 1048576]
+ROUNDS = 3
 
 def pos(v, what):
     assert isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, (what, v)
 
-assert doc["schema"] == 1, doc["schema"]
+assert doc["schema"] == 2, doc["schema"]
 m = doc["machine"]
 pos(m["nproc"], "nproc")
 for k in ("model", "kernel", "date", "git"):
@@ -56,6 +63,7 @@ r = doc["run"]
 assert r["quick"] is True and r["sizes"] == SIZES, r
 pos(r["spin_us"], "spin_us")
 pos(r["rate_tx_depth"], "rate_tx_depth")
+assert r["rounds"] == ROUNDS, r
 
 def rows(lst, keys, sizes, what):
     assert [x["size"] for x in lst] == sizes, (what, [x["size"] for x in lst])
@@ -93,12 +101,69 @@ for t in ("memcpy_bw", "unix_bw"):
 # The ratios are what they say they are.
 def close(a, b):
     return abs(a - b) <= 1e-3 * max(abs(a), abs(b)) + 1e-4
+# (A paired row's ratio is the median paired ratio: checked below.)
 for i, x in enumerate(b["send_lat"]):
-    assert close(x["ratio"], x["lat_median_us"] / base["relay_lat"][i]["oneway_median_us"]), x
+    if "paired" not in x:
+        assert close(x["ratio"], x["lat_median_us"] / base["relay_lat"][i]["oneway_median_us"]), x
 for i, x in enumerate(b["read_lat"]):
     assert close(x["ratio"], x["lat_median_us"] / base["relay_lat"][i]["rtt_median_us"]), x
 for i, x in enumerate(b["write_bw"]):
-    assert close(x["ratio"], x["bw_gbps"] / base["memcpy_bw"][i]["bw_gbps"]), x
+    if "paired" not in x:
+        assert close(x["ratio"], x["bw_gbps"] / base["memcpy_bw"][i]["bw_gbps"]), x
+
+# The paired rounds, recomputed from the raw files: exactly send_lat at
+# 8 B and write_bw at 1 MiB ran in rounds, nothing else.
+def raw1(name):
+    rows = json.load(open(os.path.join(raw, name)))
+    assert isinstance(rows, list) and len(rows) == 1, (name, rows)
+    return rows[0]
+PAIRED = {("send_lat", 8): ("relay", lambda r: r["lat_median_us"], lambda r: r["oneway_us"]["median"],
+                            "relay_lat", "oneway_median_us", "lat_median_us"),
+          ("write_bw", 1048576): ("memcpy", lambda r: r["bw_gbps"], lambda r: r["gb_per_s"],
+                                  "memcpy_bw", "bw_gbps", "bw_gbps")}
+for t in ("send_lat", "write_lat", "read_lat", "ud_send_lat", "atomic_lat",
+          "write_bw", "read_bw", "send_bw"):
+    for x in b[t]:
+        if (t, x["size"]) not in PAIRED:
+            assert "paired" not in x and "rounds" not in x, (t, x)
+for (t, size), (bn, fig, bfig, brows, bkey, key) in PAIRED.items():
+    seq = []
+    for k in range(1, ROUNDS + 1):
+        seq += [os.path.join(raw, f"perf-{t}-{size}-r{k}.json"), os.path.join(raw, f"base-{bn}-{size}-r{k}.json")]
+    assert not glob.glob(os.path.join(raw, f"*-{t}-{size}-r{ROUNDS + 1}.json")), (t, size)
+    assert not os.path.exists(os.path.join(raw, f"perf-{t}-{size}.json")), (t, size)
+    assert not os.path.exists(os.path.join(raw, f"base-{bn}-{size}.json")), (bn, size)
+    mine = [fig(raw1(p)) for p in seq[0::2]]
+    theirs = [bfig(raw1(p)) for p in seq[1::2]]
+    # Each round ran the broker test, then its baseline: the files were
+    # finished in that order.
+    mt = [os.stat(p).st_mtime_ns for p in seq]
+    assert mt == sorted(mt), (t, size, list(zip(seq, mt)))
+    x = next(x for x in b[t] if x["size"] == size)
+    pr = x["paired"]
+    assert pr["baseline"] == brows and pr["key"] == key and pr["base_key"] == bkey, pr
+    assert [r["round"] for r in pr["rounds"]] == list(range(1, ROUNDS + 1)), pr
+    for r, m, o in zip(pr["rounds"], mine, theirs):
+        assert r["broker"] == m and r["base"] == o and close(r["ratio"], m / o), (r, m, o)
+    assert close(pr["broker_median"], statistics.median(mine)), (pr, mine)
+    assert close(pr["base_median"], statistics.median(theirs)), (pr, theirs)
+    med = statistics.median(m / o for m, o in zip(mine, theirs))
+    assert close(pr["ratio_median"], med) and x["ratio"] == pr["ratio_median"], (pr, med)
+    # The row's figures are its median round's; so are the baseline's.
+    assert x["rounds"] == ROUNDS and x[key] == sorted(mine)[(ROUNDS - 1) // 2] == mine[x["round"] - 1], x
+    y = next(y for y in base[brows] if y["size"] == size)
+    assert y["rounds"] == ROUNDS and y[bkey] == sorted(theirs)[(ROUNDS - 1) // 2] == theirs[y["round"] - 1], y
+
+# Each size's tests and baselines ran together: every 8-byte file (but
+# the message rate's, taken after the sizes) was finished before any
+# 1 MiB file.
+def done(pat):
+    return [os.stat(p).st_mtime_ns for p in glob.glob(os.path.join(raw, pat))
+            if not os.path.basename(p).startswith("perf-msg_rate")]
+small = done("perf-*-8.json") + done("perf-*-8-r*.json") + done("base-*-8.json") + done("base-*-8-r*.json")
+big = done("perf-*-1048576*.json") + done("base-*-1048576*.json")
+assert len(small) == 10 + 2 * ROUNDS and len(big) == 8 + 2 * ROUNDS, (len(small), len(big))
+assert max(small) <= min(big), "the 8-byte baselines did not run beside the 8-byte tests"
 
 p = doc["peers"]
 for name, installed, series in (("ucx", ucx_installed, {"tag_lat": "lat_median_us", "tag_bw": "bw_gbps"}),
@@ -125,6 +190,11 @@ assert close(fl["mr_pairs_per_s"], 1e6 / (2 * fl["unix_rtt_8b_us"])), fl
 
 t = doc["targets"]
 assert len(t) == 8, t
+# The two data-path targets are judged by the median paired ratios.
+lat8 = next(x for x in b["send_lat"] if x["size"] == 8)
+bw1m = next(x for x in b["write_bw"] if x["size"] == 1048576)
+assert t[0]["measured"] == lat8["paired"]["ratio_median"] and t[0]["rounds"] == ROUNDS, t[0]
+assert t[1]["measured"] == bw1m["paired"]["ratio_median"] and t[1]["rounds"] == ROUNDS, t[1]
 for x in t:
     for k in ("name", "target", "measured", "holds"):
         assert k in x, (k, x)
@@ -140,11 +210,14 @@ PY
 # The summary: both tables, the peers, the control path and the eight target lines.
 for pat in '^Latency, median usec' '^Bandwidth, GB/s' '^message rate: ' '^peers: ucx_perftest: ' \
 	'fi_pingpong -p shm -e rdm: ' '^Control path and scale' '^  qp_rate: ' '^  mr_rate: ' \
-	'^  scale: ' '^  floor: ' '^Targets'; do
+	'^  scale: ' '^  floor: ' '^Paired rounds: ' '^  send_lat     8      relay median ' \
+	'^  write_bw    1M     memcpy median ' '^Targets'; do
 	grep -q "$pat" "$out/summary.txt" || rb_fail "summary.txt lacks '$pat'"
 done
 [ "$(grep -c ' / measured .* / holds? ' "$out/summary.txt")" -eq 8 ] ||
 	rb_fail "summary.txt: want 8 target lines"
+[ "$(grep -Ec '^  (send_lat     8      relay|write_bw    1M     memcpy)      [123] ' "$out/summary.txt")" -eq 6 ] ||
+	rb_fail "summary.txt: want 3 paired rounds each for send_lat 8 B and write_bw 1 MiB"
 
 if command -v gnuplot >/dev/null 2>&1; then
 	for f in latency.svg bandwidth.svg; do
