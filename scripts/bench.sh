@@ -301,6 +301,11 @@ else
 	nq=10000 nm=10000 sc="-c 1000 -q 10000 -l 10000"
 fi
 note "control path: rdmab-scale qp_rate -n $nq, mr_rate -n $nm; scale $sc"
+# The floors of the control path, taken right before it: an 8-byte UNIX
+# round trip where each side sleeps, and one where each side polls first
+# as the library and the daemon do (RDMABROKER_SPIN_US, control_spin_us).
+run "$raw/base-unixctl-8.json" "$base" unix -j --min-ms "$min_ms" -n "$(lat_iters 8)" -s 8
+run "$raw/base-unixpoll-8.json" "$base" unix -j --spin-us 100 -n "$(lat_iters 8)" -s 8
 run "$raw/scale-qp_rate.json" "$scale" -j -n "$nq" qp_rate
 run "$raw/scale-mr_rate.json" "$scale" -j -n "$nm" mr_rate
 # shellcheck disable=SC2086

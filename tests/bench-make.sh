@@ -155,11 +155,11 @@ for (t, size), (bn, fig, bfig, brows, bkey, key) in PAIRED.items():
     assert y["rounds"] == ROUNDS and y[bkey] == sorted(theirs)[(ROUNDS - 1) // 2] == theirs[y["round"] - 1], y
 
 # Each size's tests and baselines ran together: every 8-byte file (but
-# the message rate's, taken after the sizes) was finished before any
-# 1 MiB file.
+# the message rate's and the control path's two round trips, taken after
+# the sizes) was finished before any 1 MiB file.
 def done(pat):
     return [os.stat(p).st_mtime_ns for p in glob.glob(os.path.join(raw, pat))
-            if not os.path.basename(p).startswith("perf-msg_rate")]
+            if not os.path.basename(p).startswith(("perf-msg_rate", "base-unixctl", "base-unixpoll"))]
 small = done("perf-*-8.json") + done("perf-*-8-r*.json") + done("base-*-8.json") + done("base-*-8-r*.json")
 big = done("perf-*-1048576*.json") + done("base-*-1048576*.json")
 assert len(small) == 10 + 2 * ROUNDS and len(big) == 8 + 2 * ROUNDS, (len(small), len(big))
@@ -187,6 +187,14 @@ assert c["scale"]["bytes_per_idle_qp"] > 0 and c["scale"]["lat_ratio"] > 0, c["s
 fl = c["rpc_floor"]
 assert close(fl["qp_cycles_per_s"], 1e6 / (5 * fl["unix_rtt_8b_us"])), fl
 assert close(fl["mr_pairs_per_s"], 1e6 / (2 * fl["unix_rtt_8b_us"])), fl
+# Both floors come from the round trips taken beside the control path.
+ctl, poll = base["unix_ctl_lat"], base["unix_poll_lat"]
+assert [x["size"] for x in ctl] == [8] and [x["size"] for x in poll] == [8], (ctl, poll)
+assert poll[0]["spin_us"] == 100, poll
+assert fl["unix_rtt_8b_us"] == ctl[0]["rtt_median_us"], (fl, ctl)
+assert fl["unix_poll_rtt_8b_us"] == poll[0]["rtt_median_us"], (fl, poll)
+assert close(fl["poll_qp_cycles_per_s"], 1e6 / (5 * fl["unix_poll_rtt_8b_us"])), fl
+assert close(fl["poll_mr_pairs_per_s"], 1e6 / (2 * fl["unix_poll_rtt_8b_us"])), fl
 
 t = doc["targets"]
 assert len(t) == 8, t
