@@ -45,6 +45,7 @@
 #include "daemon/mem.h"
 #include "daemon/objects.h"
 #include "daemon/ring.h"
+#include "proto/spin.h"
 
 /* READ responses up to this size are staged and land a pass later. */
 #define RD_STAGE_MAX		(64u * 1024)
@@ -66,7 +67,8 @@ static struct {
 	uint64_t now;			/* of this pass */
 	uint64_t ctl_until;		/* poll libevent every pass until then */
 	uint64_t ctl_last;		/* when the last request was served */
-	uint64_t ctl_gap_avg;		/* from a reply to the next request */
+	bool ctl_polled;		/* polling for the next request */
+	struct rb_spin_policy ctl_spin;	/* whether polling pays */
 	long ncpus;			/* online, looked up once */
 	void *stage_pool[STAGE_POOL_MAX];	/* free RD_STAGE_MAX buffers */
 	unsigned int nstage;
@@ -1165,39 +1167,33 @@ static void engine_pass(void)
 #define ENGINE_EV_POLL_NS 20000
 
 /*
- * How long to poll after a request: twice the recent average gap between
- * a reply and the next request, when that is within control_spin_us; a
- * client that thinks longer, or a machine too busy for the client to get
- * a core while we poll, gets no polling (sleeping gives the core up).
- * No sched_yield while polling: on a busy core it gives a time slice
- * away.  On one CPU the client answers only once we stop: no polling.
+ * After a request, poll for the next for up to control_spin_us, or sleep:
+ * whichever has brought the next request sooner lately (proto/spin.h).
+ * On a busy machine a polling daemon holds the core its client needs, so
+ * the gaps grow and it goes back to sleeping.  No sched_yield while
+ * polling: on a busy core it gives a time slice away.  On one CPU the
+ * client answers only once we stop: no polling.
  */
-#define ENGINE_CTL_SPIN_MIN_NS 4000
-
 void engine_control_arrived(void)
 {
-	uint64_t max = (uint64_t)eng.d->cfg.control_spin_us * 1000, gap;
+	uint64_t max = (uint64_t)eng.d->cfg.control_spin_us * 1000;
 
-	if (!eng.ctl_last)
-		return;
-	gap = now_ns() - eng.ctl_last;
-	if (gap > 2 * max)
-		gap = 2 * max;
-	eng.ctl_gap_avg = eng.ctl_gap_avg - eng.ctl_gap_avg / 8 + gap / 8;
+	if (eng.ctl_last && max)
+		rb_spin_record(&eng.ctl_spin, eng.ctl_polled, now_ns() - eng.ctl_last, 4 * max);
+	eng.ctl_last = 0;
 }
 
 void engine_control_served(void)
 {
 	uint64_t max = (uint64_t)eng.d->cfg.control_spin_us * 1000;
-	uint64_t budget = 2 * eng.ctl_gap_avg;
 
 	if (eng.ncpus == 0)
 		eng.ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (eng.ncpus < 2)
+		max = 0;
 	eng.ctl_last = now_ns();
-	if (budget < ENGINE_CTL_SPIN_MIN_NS)
-		budget = ENGINE_CTL_SPIN_MIN_NS;
-	if (eng.ncpus > 1 && budget <= max)
-		eng.ctl_until = eng.ctl_last + budget;
+	eng.ctl_polled = rb_spin_choose(&eng.ctl_spin, max);
+	eng.ctl_until = eng.ctl_polled ? eng.ctl_last + max : 0;
 }
 
 int engine_run(struct rb_daemon *d)

@@ -1,6 +1,6 @@
 # proto/: the control schema, framing and fd passing, shared by every binary.
 noinst_LTLIBRARIES += proto/libproto.la
-proto_libproto_la_SOURCES = proto/wire.c proto/wire.h proto/rpc.c proto/rpc.h \
+proto_libproto_la_SOURCES = proto/wire.c proto/wire.h proto/rpc.c proto/rpc.h proto/spin.h \
 	proto/shm.h
 nodist_proto_libproto_la_SOURCES = proto/rdmabroker.pb-c.c proto/rdmabroker.pb-c.h
 proto_libproto_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) -Wno-redundant-decls

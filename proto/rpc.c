@@ -58,17 +58,13 @@ static void rpc_set_timeout(int fd)
 }
 
 /*
- * A reply usually comes within tens of microseconds, and the daemon polls
- * for our next request as long (control_spin_us): polling the socket
- * first spares both sides a sleep and a wake-up per call, the larger part
- * of a call's time on a virtual machine.  Polling pays only while the
- * daemon has a core to answer on, so it adapts: a call polls for twice
- * the recent average wait, and not at all when that is past
- * RDMABROKER_SPIN_US (a slow verb, or a machine so busy that the daemon
- * waits for the core we poll on; a sleeping caller gives it up).  No
- * sched_yield between polls: on a busy machine it hands the core away for
- * a whole time slice.  With one CPU the default is 0, sleep at once, as
- * RDMABROKER_SPIN_US=0 does anywhere.
+ * A reply usually comes within tens of microseconds, and the daemon may
+ * be polling for our next request (control_spin_us): polling the socket
+ * for up to RDMABROKER_SPIN_US first spares both sides a sleep and a
+ * wake-up, when it pays; proto/spin.h measures whether it does.  No
+ * sched_yield between polls: on a busy machine it hands the core away
+ * for a whole time slice.  With one CPU the default is 0, sleep at once,
+ * as RDMABROKER_SPIN_US=0 does anywhere.
  */
 static uint64_t rpc_spin_ns(void)
 {
@@ -93,38 +89,23 @@ static uint64_t rpc_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The shortest poll worth a try, while the average says little. */
-#define RPC_SPIN_MIN_NS 4000
-
-/* rb_wire_recv, polling first for as long as rpc_spin_ns allows. */
+/* rb_wire_recv, polling first when that has been the faster way. */
 static int rpc_recv(struct rb_rpc *rpc, void *buf, struct rb_wire_msg *msg)
 {
-	uint64_t t0 = 0, budget = 0, waited;
+	bool poll = rb_spin_choose(&rpc->spin, rpc->spin_ns), polling = poll;
+	uint64_t t0 = rpc->spin_ns ? rpc_now_ns() : 0;
 	int ret;
 
-	if (rpc->spin_ns) {
-		budget = 2 * rpc->wait_avg_ns;
-		if (budget < RPC_SPIN_MIN_NS)
-			budget = RPC_SPIN_MIN_NS;
-		if (budget > rpc->spin_ns)
-			budget = 0;
-		t0 = rpc_now_ns();
-	}
 	for (;;) {
 		ret = rb_wire_recv_flags(rpc->fd, buf, msg, RB_WIRE_MAX_FDS,
-					 budget ? MSG_DONTWAIT : 0);
-		if (ret != -EAGAIN || !budget)
+					 polling ? MSG_DONTWAIT : 0);
+		if (ret != -EAGAIN || !polling)
 			break;
-		if (rpc_now_ns() - t0 >= budget)
-			budget = 0;	/* sleep from now on */
+		if (rpc_now_ns() - t0 >= rpc->spin_ns)
+			polling = false;	/* sleep from now on */
 	}
-	if (rpc->spin_ns && ret > 0) {
-		/* An average of the last 8 or so waits, each at most 2 spin_ns. */
-		waited = rpc_now_ns() - t0;
-		if (waited > 2 * rpc->spin_ns)
-			waited = 2 * rpc->spin_ns;
-		rpc->wait_avg_ns = rpc->wait_avg_ns - rpc->wait_avg_ns / 8 + waited / 8;
-	}
+	if (rpc->spin_ns && ret > 0)
+		rb_spin_record(&rpc->spin, poll, rpc_now_ns() - t0, 4 * rpc->spin_ns);
 	return ret;
 }
 

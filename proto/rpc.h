@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "proto/rdmabroker.pb-c.h"
+#include "proto/spin.h"
 #include "proto/wire.h"
 
 /* Environment variable naming the daemon socket for clients. */
@@ -29,7 +30,7 @@ struct rb_rpc {
 	char daemon_version[64];
 	uint8_t *rxbuf;			/* RB_WIRE_MAX_FRAME + 1, per connection */
 	uint64_t spin_ns;		/* RDMABROKER_SPIN_US, read at connect */
-	uint64_t wait_avg_ns;		/* recent replies' wait (rpc.c) */
+	struct rb_spin_policy spin;	/* poll or sleep for a reply */
 };
 
 /*
