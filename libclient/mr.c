@@ -348,29 +348,32 @@ static int rbc_split_at(uintptr_t at)
 }
 
 /*
- * Put len bytes at src into the arena at off, with no mapping of the arena
- * in between (each mapping made and unmapped costs a TLB flush).  A raw
- * system call: src is whole pages, more than the region, and a sanitizer's
- * pwrite would check what is not ours to check (see rbc_copy_pages).
- * 0, or -1 with errno: the caller copies through a mapping instead.
+ * Move len bytes between buf and the arena at off, with no mapping of the
+ * arena in between (each mapping made and unmapped costs a TLB flush, and
+ * the kernel reads and writes the arena's pages through its own mapping).
+ * A raw system call: buf is whole pages, more than the region, and a
+ * sanitizer's pread/pwrite would check what is not ours to check (see
+ * rbc_copy_pages).  0, or -1 with errno: the caller copies another way.
  */
-static int rbc_arena_write(const void *src, size_t len, uint64_t off)
+static int rbc_arena_io(bool write, void *buf, size_t len, uint64_t off)
 {
-#if defined(SYS_pwrite64) && __SIZEOF_LONG__ == 8
+#if defined(SYS_pwrite64) && defined(SYS_pread64) && __SIZEOF_LONG__ == 8
 	while (len) {
-		long n = syscall(SYS_pwrite64, rbc_arena_fd, src, len, (long)off);
+		long n = syscall(write ? SYS_pwrite64 : SYS_pread64, rbc_arena_fd,
+				 buf, len, (long)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return -1;
-		src = (const char *)src + n;
+		buf = (char *)buf + n;
 		len -= (size_t)n;
 		off += (uint64_t)n;
 	}
 	return 0;
 #else
-	(void)src;
+	(void)write;
+	(void)buf;
 	(void)len;
 	(void)off;
 	errno = ENOSYS;
@@ -431,7 +434,7 @@ static struct rbc_run *rbc_run_new(uintptr_t start, size_t len)
 		return NULL;
 	}
 	/* Whole pages are written: a spare page's old bytes are all gone. */
-	if (rbc_arena_write((void *)start, len, off) == 0) {
+	if (rbc_arena_io(true, (void *)start, len, off) == 0) {
 		/* One step: the arena's pages, holding the bytes already, take
 		 * the old ones' place, no hole between; populated, so the
 		 * first access does not fault. */
@@ -483,7 +486,8 @@ static void rbc_runs_gc(void)
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (tmp == MAP_FAILED)
 			continue;	/* keep the run: the memory stays valid */
-		rbc_copy_pages(tmp, (void *)r->start, r->len);
+		if (rbc_arena_io(false, tmp, r->len, r->off) < 0)
+			rbc_copy_pages(tmp, (void *)r->start, r->len);
 		if (mremap(tmp, r->len, r->len, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   (void *)r->start) == MAP_FAILED) {
 			munmap(tmp, r->len);
