@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -117,6 +118,8 @@ struct procmap_query {
  * so a forked child closes it (rbc_arena_atfork_child) and opens its own.
  */
 static int rbc_maps_fd = -1;
+static dev_t rbc_maps_dev;		/* what rbc_maps_fd was opened on */
+static ino_t rbc_maps_ino;
 static bool rbc_maps_noquery;		/* the kernel has no PROCMAP_QUERY */
 
 static void rbc_arena_atfork_once(void);
@@ -132,6 +135,43 @@ static enum rbc_span rbc_classify_one(bool rw_private, uint64_t inode,
 	return RBC_SPAN_ANON;
 }
 
+/* Open our maps file for queries; -1 if it cannot be. */
+static int rbc_maps_open(void)
+{
+	struct stat st;
+
+	rbc_arena_atfork_once();
+	rbc_maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (rbc_maps_fd < 0)
+		return -1;
+	if (fstat(rbc_maps_fd, &st) < 0) {
+		close(rbc_maps_fd);
+		rbc_maps_fd = -1;
+		return -1;
+	}
+	rbc_maps_dev = st.st_dev;
+	rbc_maps_ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * A query failed with err: let go of the fd, closing it only if it still
+ * is the file we opened (the program may have closed it and the number
+ * gone to another file), and query no more if the kernel cannot.
+ */
+static void rbc_maps_drop(int err)
+{
+	struct stat st;
+
+	if (fstat(rbc_maps_fd, &st) == 0 && st.st_dev == rbc_maps_dev &&
+	    st.st_ino == rbc_maps_ino) {
+		if (err == ENOTTY || err == EINVAL || err == EOPNOTSUPP)
+			rbc_maps_noquery = true;	/* an older kernel */
+		close(rbc_maps_fd);
+	}
+	rbc_maps_fd = -1;
+}
+
 /*
  * What [start, end) is, by PROCMAP_QUERY, mapping by mapping: 0 with *kind,
  * or -1 when the query cannot answer (the caller reads the text instead).
@@ -144,12 +184,8 @@ static int rbc_classify_query(uintptr_t start, uintptr_t end, enum rbc_span *kin
 	*kind = RBC_SPAN_ANON;
 	if (rbc_maps_noquery)
 		return -1;
-	if (rbc_maps_fd < 0) {
-		rbc_arena_atfork_once();
-		rbc_maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-		if (rbc_maps_fd < 0)
-			return -1;
-	}
+	if (rbc_maps_fd < 0 && rbc_maps_open() < 0)
+		return -1;
 	while (covered < end) {
 		struct procmap_query q = {
 			.size = sizeof(q),
@@ -171,11 +207,7 @@ static int rbc_classify_query(uintptr_t start, uintptr_t end, enum rbc_span *kin
 				if (ioctl(rbc_maps_fd, PROCMAP_QUERY, &q) == 0)
 					goto got;
 			}
-			if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)
-				rbc_maps_noquery = true;	/* an older kernel */
-			if (errno != EBADF)
-				close(rbc_maps_fd);
-			rbc_maps_fd = -1;
+			rbc_maps_drop(errno);
 			return -1;
 		}
 got:
@@ -409,7 +441,7 @@ static void rbc_arena_free(uint64_t off, uint64_t len)
 {
 	if (off + len == rbc_arena_used && off >= rbc_arena_floor) {
 		rbc_arena_used = off;
-		if (rbc_arena_dirty - rbc_arena_used <= RBC_ARENA_SPARE)
+		if (rbc_arena_dirty - rbc_arena_used <= (getenv("RBC_EXP_NOSPARE") ? 0 : RBC_ARENA_SPARE))
 			return;
 		off = rbc_arena_used;
 		len = rbc_arena_dirty - off;
