@@ -441,7 +441,7 @@ static void rbc_arena_free(uint64_t off, uint64_t len)
 {
 	if (off + len == rbc_arena_used && off >= rbc_arena_floor) {
 		rbc_arena_used = off;
-		if (rbc_arena_dirty - rbc_arena_used <= (getenv("RBC_EXP_NOSPARE") ? 0 : RBC_ARENA_SPARE))
+		if (rbc_arena_dirty - rbc_arena_used <= RBC_ARENA_SPARE)
 			return;
 		off = rbc_arena_used;
 		len = rbc_arena_dirty - off;
