@@ -179,7 +179,8 @@ static void rbc_maps_drop(int err)
 static int rbc_classify_query(uintptr_t start, uintptr_t end, enum rbc_span *kind)
 {
 	uintptr_t covered = start;
-	char name[256];
+	/* Zeroed: tools that do not know the ioctl (valgrind) see it written. */
+	char name[256] = { 0 };
 
 	*kind = RBC_SPAN_ANON;
 	if (rbc_maps_noquery)
