@@ -4,7 +4,8 @@
  * arena) its pages were re-backed with and the extents of the region in
  * it; the daemon maps them only after checking the memfd is sealed against
  * shrinking and holds every extent, so the engine can move data zero-copy
- * without a SIGBUS.  A CMA region (memory the client could not
+ * without a SIGBUS (the seals and the filesystem once per session and
+ * memfd, see struct rb_mr_arena; the extents every time).  A CMA region (memory the client could not
  * re-back) is reached through the client's /proc/self/mem, which comes
  * with it; the daemon checks now that it can.  Keys are random, unique
  * per device, never 0.
