@@ -58,6 +58,7 @@ struct rb_session {
 	struct rb_device *device;	/* set by DeviceOpen */
 	int async_fd;			/* DeviceOpen: our end, write-only, or -1 */
 	struct rb_res_table res;	/* the objects this session owns */
+	struct rb_mr_arena *mr_arena;	/* mr.c: its arena memfd, checked */
 	struct rb_usage *usage;		/* its uid's, shared with its other sessions */
 
 	STAILQ_HEAD(, rb_outmsg) outq;

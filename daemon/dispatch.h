@@ -90,6 +90,8 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 	     struct rb_reply *rep);
 /* The MR fields of a `rdmactl res` entry. */
 void mr_describe(const struct rb_res *r, Rdmabroker__ResEntry *e);
+/* At the end of a session, after its objects: what mr.c keeps for it. */
+void mr_session_fini(struct rb_session *s);
 int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
 	      struct rb_reply *rep);
 int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,

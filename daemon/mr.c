@@ -4,7 +4,8 @@
  * arena) its pages were re-backed with and the extents of the region in
  * it; the daemon maps them only after checking the memfd is sealed against
  * shrinking and holds every extent, so the engine can move data zero-copy
- * without a SIGBUS.  A CMA region (memory the client could not
+ * without a SIGBUS (the seals and the filesystem once per session and
+ * memfd, see struct rb_mr_arena; the extents every time).  A CMA region (memory the client could not
  * re-back) is reached through the client's /proc/self/mem, which comes
  * with it; the daemon checks now that it can.  Keys are random, unique
  * per device, never 0.
@@ -90,19 +91,31 @@ static void mr_destroy(struct rb_res *r)
 }
 
 /*
- * Map the pages of [addr, addr + length) from the client's arena memfd,
- * extent by extent, into one contiguous range reserved first.
+ * The arena memfd whose checks a session's last MEMFD region passed, held
+ * open.  A later region whose fd is the same file (same st_dev and st_ino:
+ * no other file has them while this one is open) needs no new checks:
+ * seals are never removed and the file stays shmem.  Its size can only
+ * grow, so each region's extents are still checked against fstat's.
  */
-static int mr_map_memfd(struct rb_mr *mr, int fd, size_t n_extents,
-			Rdmabroker__MrExtent *const *extents, struct rb_reply *rep)
+struct rb_mr_arena {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+};
+
+void mr_session_fini(struct rb_session *s)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t first = mr->addr & ~(page - 1);
-	uint64_t end = (mr->addr + mr->length + page - 1) & ~(page - 1);
-	uint64_t at = first;
+	if (!s->mr_arena)
+		return;
+	close(s->mr_arena->fd);
+	free(s->mr_arena);
+	s->mr_arena = NULL;
+}
+
+/* The fd is a memfd the engine may map: 0, or -EINVAL said in rep. */
+static int mr_check_memfd(int fd, struct rb_reply *rep)
+{
 	struct statfs sfs;
-	struct stat st;
-	char *base;
 	int seals;
 
 	seals = fcntl(fd, F_GET_SEALS);
@@ -122,8 +135,63 @@ static int mr_map_memfd(struct rb_mr *mr, int fd, size_t n_extents,
 		reply_error(rep, "the memfd is not backed by shmem (hugetlbfs?)");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Check fd unless it is the session's checked arena; then remember it. */
+static int mr_check_arena(struct rb_session *s, int fd, const struct stat *st,
+			  struct rb_reply *rep)
+{
+	struct rb_mr_arena *a = s->mr_arena;
+	int ret;
+
+	if (a && a->dev == st->st_dev && a->ino == st->st_ino)
+		return 0;
+	ret = mr_check_memfd(fd, rep);
+	if (ret < 0)
+		return ret;
+	/* Nothing to remember it by: no harm, the next region is checked too. */
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return 0;
+	} else {
+		close(a->fd);
+	}
+	a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (a->fd < 0) {
+		free(a);
+		s->mr_arena = NULL;
+		return 0;
+	}
+	a->dev = st->st_dev;
+	a->ino = st->st_ino;
+	s->mr_arena = a;
+	return 0;
+}
+
+/*
+ * Map the pages of [addr, addr + length) from the client's arena memfd:
+ * one extent as it is, more extent by extent into one contiguous range
+ * reserved first.
+ */
+static int mr_map_memfd(struct rb_session *s, struct rb_mr *mr, int fd,
+			size_t n_extents, Rdmabroker__MrExtent *const *extents,
+			struct rb_reply *rep)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t first = mr->addr & ~(page - 1);
+	uint64_t end = (mr->addr + mr->length + page - 1) & ~(page - 1);
+	uint64_t at = first;
+	struct stat st;
+	char *base;
+	int ret;
+
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	ret = mr_check_arena(s, fd, &st, rep);
+	if (ret < 0)
+		return ret;
 	/* The extents must tile the region's pages exactly, in order. */
 	for (size_t i = 0; i < n_extents; i++) {
 		const Rdmabroker__MrExtent *x = extents[i];
@@ -142,6 +210,15 @@ static int mr_map_memfd(struct rb_mr *mr, int fd, size_t n_extents,
 			    first, at);
 		return -EINVAL;
 	}
+	if (n_extents == 1) {
+		base = mmap(NULL, end - first, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    fd, (off_t)extents[0]->fd_offset);
+		if (base == MAP_FAILED) {
+			reply_error(rep, "mmap of the memfd: %s", strerror(errno));
+			return -ENOMEM;
+		}
+		goto mapped;
+	}
 	base = mmap(NULL, end - first, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED) {
 		reply_error(rep, "no address space for %" PRIu64 " bytes", end - first);
@@ -159,6 +236,7 @@ static int mr_map_memfd(struct rb_mr *mr, int fd, size_t n_extents,
 			return -ENOMEM;
 		}
 	}
+mapped:
 	mr->map = base;
 	mr->map_len = end - first;
 	mr->map_skew = mr->addr - first;
@@ -286,7 +364,7 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	mr->iova = q->iova;
 	mr->access = q->access;
 	ret = mr->mode == RDMABROKER__MR_MODE__MR_MEMFD ?
-		mr_map_memfd(mr, rep->in_fds[0], q->n_extents, q->extents, rep) :
+		mr_map_memfd(s, mr, rep->in_fds[0], q->n_extents, q->extents, rep) :
 		mr_check_cma(mr, rep->in_fds[0], rep);
 	if (ret < 0)
 		goto err_free;
@@ -391,7 +469,7 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 		moved.addr = q->addr;
 		moved.length = q->length;
 		ret = moved.mode == RDMABROKER__MR_MODE__MR_MEMFD ?
-			mr_map_memfd(&moved, rep->in_fds[0], q->n_extents, q->extents, rep) :
+			mr_map_memfd(s, &moved, rep->in_fds[0], q->n_extents, q->extents, rep) :
 			mr_check_cma(&moved, rep->in_fds[0], rep);
 		if (ret < 0)
 			return ret;

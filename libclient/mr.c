@@ -29,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -40,11 +42,18 @@
 			  IBV_ACCESS_MW_BIND)
 
 /*
- * The arena: one memfd per process, grown as pages are registered, sealed
- * against shrinking.  A run is a stretch of the process's pages re-backed
- * by a stretch of the arena; runs are split at region boundaries so each
- * counts the regions on it exactly.
+ * The arena: one memfd per process, grown in steps as pages are
+ * registered, sealed against shrinking.  A run is a stretch of the
+ * process's pages re-backed by a stretch of the arena; runs are split at
+ * region boundaries so each counts the regions on it exactly.  New runs
+ * go at the end of what is in use; a run freed at that end gives its
+ * space back, and its pages stay for the next run, up to RBC_ARENA_SPARE
+ * (a registration loop then neither frees nor allocates a page); any other
+ * freed run's pages are released at once.
  */
+#define RBC_ARENA_STEP	(1u << 20)
+#define RBC_ARENA_SPARE	(64u << 10)
+
 struct rbc_run {
 	TAILQ_ENTRY(rbc_run) link;	/* sorted by start, never overlapping */
 	uintptr_t start;		/* page aligned */
@@ -61,7 +70,10 @@ struct rbc_mr {
 
 static pthread_mutex_t rbc_arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static int rbc_arena_fd = -1;
-static uint64_t rbc_arena_size;
+static uint64_t rbc_arena_size;		/* the memfd's size */
+static uint64_t rbc_arena_used;		/* [0, used) holds the runs */
+static uint64_t rbc_arena_dirty;	/* [used, dirty): freed, pages kept */
+static uint64_t rbc_arena_floor;	/* below: never reused (a child's) */
 static TAILQ_HEAD(rbc_runs, rbc_run) rbc_runs = TAILQ_HEAD_INITIALIZER(rbc_runs);
 
 enum rbc_span {
@@ -70,8 +82,155 @@ enum rbc_span {
 	RBC_SPAN_UNMAPPED,		/* a hole: EFAULT */
 };
 
-/* What [start, end) is, from /proc/self/maps. */
-static enum rbc_span rbc_classify(uintptr_t start, uintptr_t end)
+/*
+ * PROCMAP_QUERY (Linux 6.11): one VMA of a /proc/PID/maps file by address,
+ * without formatting the whole map as text.  Older headers lack it; the
+ * layout and number are the kernel's ABI.
+ */
+#ifndef PROCMAP_QUERY
+struct procmap_query {
+	uint64_t size;
+	uint64_t query_flags;
+	uint64_t query_addr;
+	uint64_t vma_start;
+	uint64_t vma_end;
+	uint64_t vma_flags;
+	uint64_t vma_page_size;
+	uint64_t vma_offset;
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t vma_name_size;
+	uint32_t build_id_size;
+	uint64_t vma_name_addr;
+	uint64_t build_id_addr;
+};
+#define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
+#define PROCMAP_QUERY_VMA_READABLE	0x01
+#define PROCMAP_QUERY_VMA_WRITABLE	0x02
+#define PROCMAP_QUERY_VMA_EXECUTABLE	0x04
+#define PROCMAP_QUERY_VMA_SHARED	0x08
+#endif
+
+/*
+ * Our /proc/self/maps, kept open for PROCMAP_QUERY (under rbc_arena_lock).
+ * /proc/self is resolved at open: the file is bound to this address space,
+ * so a forked child closes it (rbc_arena_atfork_child) and opens its own.
+ */
+static int rbc_maps_fd = -1;
+static dev_t rbc_maps_dev;		/* what rbc_maps_fd was opened on */
+static ino_t rbc_maps_ino;
+static bool rbc_maps_noquery;		/* the kernel has no PROCMAP_QUERY */
+
+static void rbc_arena_atfork_once(void);
+
+/* What one mapping is, from its permissions, inode and name. */
+static enum rbc_span rbc_classify_one(bool rw_private, uint64_t inode,
+				      const char *path)
+{
+	if (strstr(path, "/memfd:rdmabroker-mr"))
+		return RBC_SPAN_ANON;	/* pages of ours already */
+	if (!rw_private || inode != 0 || (path[0] && !strstr(path, "[heap]")))
+		return RBC_SPAN_OTHER;
+	return RBC_SPAN_ANON;
+}
+
+/* Open our maps file for queries; -1 if it cannot be. */
+static int rbc_maps_open(void)
+{
+	struct stat st;
+
+	rbc_arena_atfork_once();
+	rbc_maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (rbc_maps_fd < 0)
+		return -1;
+	if (fstat(rbc_maps_fd, &st) < 0) {
+		close(rbc_maps_fd);
+		rbc_maps_fd = -1;
+		return -1;
+	}
+	rbc_maps_dev = st.st_dev;
+	rbc_maps_ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * A query failed with err: let go of the fd, closing it only if it still
+ * is the file we opened (the program may have closed it and the number
+ * gone to another file), and query no more if the kernel cannot.
+ */
+static void rbc_maps_drop(int err)
+{
+	struct stat st;
+
+	if (fstat(rbc_maps_fd, &st) == 0 && st.st_dev == rbc_maps_dev &&
+	    st.st_ino == rbc_maps_ino) {
+		if (err == ENOTTY || err == EINVAL || err == EOPNOTSUPP)
+			rbc_maps_noquery = true;	/* an older kernel */
+		close(rbc_maps_fd);
+	}
+	rbc_maps_fd = -1;
+}
+
+/*
+ * What [start, end) is, by PROCMAP_QUERY, mapping by mapping: 0 with *kind,
+ * or -1 when the query cannot answer (the caller reads the text instead).
+ */
+static int rbc_classify_query(uintptr_t start, uintptr_t end, enum rbc_span *kind)
+{
+	uintptr_t covered = start;
+	/* Zeroed: tools that do not know the ioctl (valgrind) see it written. */
+	char name[256] = { 0 };
+
+	*kind = RBC_SPAN_ANON;
+	if (rbc_maps_noquery)
+		return -1;
+	if (rbc_maps_fd < 0 && rbc_maps_open() < 0)
+		return -1;
+	while (covered < end) {
+		struct procmap_query q = {
+			.size = sizeof(q),
+			.query_addr = covered,
+			.vma_name_addr = (uintptr_t)name,
+			.vma_name_size = sizeof(name),
+		};
+		bool rw_private;
+
+		if (ioctl(rbc_maps_fd, PROCMAP_QUERY, &q) < 0) {
+			if (errno == ENOENT) {
+				*kind = RBC_SPAN_UNMAPPED;	/* a hole */
+				return 0;
+			}
+			if (errno == ENAMETOOLONG) {
+				/* A long path: a file, so not ours; where does it end? */
+				q.vma_name_addr = 0;
+				q.vma_name_size = 0;
+				if (ioctl(rbc_maps_fd, PROCMAP_QUERY, &q) == 0)
+					goto got;
+			}
+			rbc_maps_drop(errno);
+			return -1;
+		}
+got:
+		if (q.vma_name_size == 0)
+			name[0] = '\0';
+		name[sizeof(name) - 1] = '\0';
+		if (q.vma_end <= covered || q.vma_start > covered)
+			return -1;		/* not an answer to the question */
+		covered = (uintptr_t)q.vma_end;
+		rw_private = (q.vma_flags & (PROCMAP_QUERY_VMA_READABLE |
+					     PROCMAP_QUERY_VMA_WRITABLE |
+					     PROCMAP_QUERY_VMA_EXECUTABLE |
+					     PROCMAP_QUERY_VMA_SHARED)) ==
+			     (PROCMAP_QUERY_VMA_READABLE | PROCMAP_QUERY_VMA_WRITABLE);
+		if (rbc_classify_one(rw_private, q.inode, name) == RBC_SPAN_OTHER)
+			*kind = RBC_SPAN_OTHER;
+	}
+	return 0;
+}
+
+/* What [start, end) is, from the text of /proc/self/maps. */
+static enum rbc_span rbc_classify_text(uintptr_t start, uintptr_t end)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
 	enum rbc_span kind = RBC_SPAN_ANON;
@@ -94,14 +253,22 @@ static enum rbc_span rbc_classify(uintptr_t start, uintptr_t end)
 		if (lo > covered)
 			break;		/* a hole */
 		covered = hi;
-		if (strstr(path, "/memfd:rdmabroker-mr"))
-			continue;	/* pages of ours already */
-		if (strcmp(perms, "rw-p") != 0 || inode != 0 ||
-		    (path[0] && !strstr(path, "[heap]")))
+		if (rbc_classify_one(strcmp(perms, "rw-p") == 0, inode, path) ==
+		    RBC_SPAN_OTHER)
 			kind = RBC_SPAN_OTHER;
 	}
 	fclose(f);
 	return covered < end ? RBC_SPAN_UNMAPPED : kind;
+}
+
+/* What [start, end) is: one query per mapping, or the text if need be. */
+static enum rbc_span rbc_classify(uintptr_t start, uintptr_t end)
+{
+	enum rbc_span kind;
+
+	if (rbc_classify_query(start, end, &kind) == 0)
+		return kind;
+	return rbc_classify_text(start, end);
 }
 
 /*
@@ -125,7 +292,22 @@ static void rbc_copy_pages(void *dst, const void *src, size_t len)
  * the same offsets and share the pages of every later registration.  The
  * child starts without an arena; the runs it inherited belong to the
  * parent's regions, which it cannot use (its contexts are the parent's).
+ * The child may still map the arena pages of the runs the parent had at
+ * the fork (unless ibv_fork_init made them not inherited): the parent
+ * never gives that arena space to a later run (rbc_arena_floor), so what
+ * the child writes there lands in no later region of the parent.
  */
+static void rbc_arena_atfork_prepare(void)
+{
+	pthread_mutex_lock(&rbc_arena_lock);
+}
+
+static void rbc_arena_atfork_parent(void)
+{
+	rbc_arena_floor = rbc_arena_used;
+	pthread_mutex_unlock(&rbc_arena_lock);
+}
+
 static void rbc_arena_atfork_child(void)
 {
 	struct rbc_run *r;
@@ -134,7 +316,11 @@ static void rbc_arena_atfork_child(void)
 	if (rbc_arena_fd >= 0)
 		close(rbc_arena_fd);
 	rbc_arena_fd = -1;
-	rbc_arena_size = 0;
+	rbc_arena_size = rbc_arena_used = rbc_arena_dirty = rbc_arena_floor = 0;
+	/* The parent's map, not ours. */
+	if (rbc_maps_fd >= 0)
+		close(rbc_maps_fd);
+	rbc_maps_fd = -1;
 	while ((r = TAILQ_FIRST(&rbc_runs))) {
 		TAILQ_REMOVE(&rbc_runs, r, link);
 		free(r);
@@ -143,16 +329,23 @@ static void rbc_arena_atfork_child(void)
 
 static void rbc_arena_atfork_register(void)
 {
-	pthread_atfork(NULL, NULL, rbc_arena_atfork_child);
+	pthread_atfork(rbc_arena_atfork_prepare, rbc_arena_atfork_parent,
+		       rbc_arena_atfork_child);
+}
+
+/* Before the arena or the maps fd is opened: a child must let go of them. */
+static void rbc_arena_atfork_once(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, rbc_arena_atfork_register);
 }
 
 static int rbc_arena_open(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
 	if (rbc_arena_fd >= 0)
 		return 0;
-	pthread_once(&once, rbc_arena_atfork_register);
+	rbc_arena_atfork_once();
 	rbc_arena_fd = memfd_create("rdmabroker-mr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (rbc_arena_fd < 0)
 		return -1;
@@ -188,29 +381,32 @@ static int rbc_split_at(uintptr_t at)
 }
 
 /*
- * Put len bytes at src into the arena at off, with no mapping of the arena
- * in between (each mapping made and unmapped costs a TLB flush).  A raw
- * system call: src is whole pages, more than the region, and a sanitizer's
- * pwrite would check what is not ours to check (see rbc_copy_pages).
- * 0, or -1 with errno: the caller copies through a mapping instead.
+ * Move len bytes between buf and the arena at off, with no mapping of the
+ * arena in between (each mapping made and unmapped costs a TLB flush, and
+ * the kernel reads and writes the arena's pages through its own mapping).
+ * A raw system call: buf is whole pages, more than the region, and a
+ * sanitizer's pread/pwrite would check what is not ours to check (see
+ * rbc_copy_pages).  0, or -1 with errno: the caller copies another way.
  */
-static int rbc_arena_write(const void *src, size_t len, uint64_t off)
+static int rbc_arena_io(bool write, void *buf, size_t len, uint64_t off)
 {
-#if defined(SYS_pwrite64) && __SIZEOF_LONG__ == 8
+#if defined(SYS_pwrite64) && defined(SYS_pread64) && __SIZEOF_LONG__ == 8
 	while (len) {
-		long n = syscall(SYS_pwrite64, rbc_arena_fd, src, len, (long)off);
+		long n = syscall(write ? SYS_pwrite64 : SYS_pread64, rbc_arena_fd,
+				 buf, len, (long)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return -1;
-		src = (const char *)src + n;
+		buf = (char *)buf + n;
 		len -= (size_t)n;
 		off += (uint64_t)n;
 	}
 	return 0;
 #else
-	(void)src;
+	(void)write;
+	(void)buf;
 	(void)len;
 	(void)off;
 	errno = ENOSYS;
@@ -218,27 +414,70 @@ static int rbc_arena_write(const void *src, size_t len, uint64_t off)
 #endif
 }
 
+/* Room for len bytes in the arena, at *off; -1 with errno if it cannot grow. */
+static int rbc_arena_alloc(uint64_t len, uint64_t *off)
+{
+	uint64_t need = rbc_arena_used + len;
+
+	if (need > rbc_arena_size) {
+		uint64_t size = (need + RBC_ARENA_STEP - 1) & ~(uint64_t)(RBC_ARENA_STEP - 1);
+
+		if (size > INT64_MAX) {
+			errno = ENOMEM;
+			return -1;
+		}
+		if (ftruncate(rbc_arena_fd, (off_t)size) < 0)
+			return -1;
+		rbc_arena_size = size;
+	}
+	*off = rbc_arena_used;
+	rbc_arena_used = need;
+	if (rbc_arena_dirty < rbc_arena_used)
+		rbc_arena_dirty = rbc_arena_used;
+	return 0;
+}
+
+/* Give [off, off + len) back; its pages go, unless kept as spare (above). */
+static void rbc_arena_free(uint64_t off, uint64_t len)
+{
+	if (off + len == rbc_arena_used && off >= rbc_arena_floor) {
+		rbc_arena_used = off;
+		if (rbc_arena_dirty - rbc_arena_used <= RBC_ARENA_SPARE)
+			return;
+		off = rbc_arena_used;
+		len = rbc_arena_dirty - off;
+		rbc_arena_dirty = rbc_arena_used;
+	}
+	/* The arena keeps its size; the memory itself is released. */
+	fallocate(rbc_arena_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		  (off_t)off, (off_t)len);
+}
+
 /* Re-back [start, start + len) with new arena pages holding its bytes. */
 static struct rbc_run *rbc_run_new(uintptr_t start, size_t len)
 {
 	struct rbc_run *r = calloc(1, sizeof(*r));
+	uint64_t off;
 	void *tmp;
 
 	if (!r)
 		return NULL;
-	if (ftruncate(rbc_arena_fd, (off_t)(rbc_arena_size + len)) < 0)
-		goto err;
-	if (rbc_arena_write((void *)start, len, rbc_arena_size) == 0) {
+	if (rbc_arena_alloc(len, &off) < 0) {
+		free(r);
+		return NULL;
+	}
+	/* Whole pages are written: a spare page's old bytes are all gone. */
+	if (rbc_arena_io(true, (void *)start, len, off) == 0) {
 		/* One step: the arena's pages, holding the bytes already, take
 		 * the old ones' place, no hole between; populated, so the
 		 * first access does not fault. */
 		if (mmap((void *)start, len, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_FIXED | MAP_POPULATE, rbc_arena_fd,
-			 (off_t)rbc_arena_size) == MAP_FAILED)
+			 (off_t)off) == MAP_FAILED)
 			goto err;
 	} else {
 		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			   rbc_arena_fd, (off_t)rbc_arena_size);
+			   rbc_arena_fd, (off_t)off);
 		if (tmp == MAP_FAILED)
 			goto err;
 		rbc_copy_pages(tmp, (void *)start, len);
@@ -252,23 +491,27 @@ static struct rbc_run *rbc_run_new(uintptr_t start, size_t len)
 	ibv_dontfork_range((void *)start, len);
 	r->start = start;
 	r->len = len;
-	r->off = rbc_arena_size;
-	rbc_arena_size += len;
+	r->off = off;
 	return r;
 err:
+	rbc_arena_free(off, len);
 	free(r);
 	return NULL;
 }
 
-/* Runs no region uses any more: private anonymous pages again, same bytes. */
+/*
+ * Runs no region uses any more: private anonymous pages again, same bytes.
+ * Last first: the pieces of one run split at region boundaries then give
+ * their arena space back from its end.
+ */
 static void rbc_runs_gc(void)
 {
-	struct rbc_run *r, *next;
+	struct rbc_run *r, *prev;
 
-	for (r = TAILQ_FIRST(&rbc_runs); r; r = next) {
+	for (r = TAILQ_LAST(&rbc_runs, rbc_runs); r; r = prev) {
 		void *tmp;
 
-		next = TAILQ_NEXT(r, link);
+		prev = TAILQ_PREV(r, rbc_runs, link);
 		if (r->refs)
 			continue;
 		/* Populated: the copy below takes no page faults. */
@@ -276,16 +519,15 @@ static void rbc_runs_gc(void)
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (tmp == MAP_FAILED)
 			continue;	/* keep the run: the memory stays valid */
-		rbc_copy_pages(tmp, (void *)r->start, r->len);
+		if (rbc_arena_io(false, tmp, r->len, r->off) < 0)
+			rbc_copy_pages(tmp, (void *)r->start, r->len);
 		if (mremap(tmp, r->len, r->len, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   (void *)r->start) == MAP_FAILED) {
 			munmap(tmp, r->len);
 			continue;
 		}
 		ibv_dofork_range((void *)r->start, r->len);
-		/* The arena keeps its size; the memory itself is released. */
-		fallocate(rbc_arena_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			  (off_t)r->off, (off_t)r->len);
+		rbc_arena_free(r->off, r->len);
 		TAILQ_REMOVE(&rbc_runs, r, link);
 		free(r);
 	}

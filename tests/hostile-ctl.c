@@ -1844,6 +1844,16 @@ static void fds(void)
 		   1, &r) == 0, "mr_reg of the sealed memfd");
 	c.mr = r->mr_reg->handle;
 	rdmabroker__reply__free_unpacked(r, NULL);
+	/* The daemon knows that memfd now: any other fd is checked as ever. */
+	f = memfd_create("unsealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	CHECK(f >= 0 && ftruncate(f, 4 * page_size) == 0, "memfd");
+	fds_wrong(&c, f, "mr_reg with an unsealed memfd after a sealed one");
+	close(f);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", c.memfd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	CHECK(ro >= 0, "reopen the memfd read-only");
+	fds_wrong(&c, ro, "mr_reg with the registered memfd opened O_RDONLY");
+	close(ro);
 	CHECK(ftruncate(c.memfd, 0) < 0 && errno == EPERM,
 	      "a registered memfd could be shrunk");
 	CHECK(fallocate(c.memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
