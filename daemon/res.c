@@ -202,6 +202,7 @@ void res_table_fini(struct rb_session *s)
 	free(t->gens);
 	free(t->free_slots);
 	memset(t, 0, sizeof(*t));
+	qp_pool_fini(s);
 }
 
 /* ------------------------------------------------------------ usage */
