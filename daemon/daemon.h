@@ -60,6 +60,7 @@ struct rb_session {
 	struct rb_res_table res;	/* the objects this session owns */
 	struct rb_mr_arena *mr_arena;	/* mr.c: its arena memfd, checked */
 	struct rb_usage *usage;		/* its uid's, shared with its other sessions */
+	struct rb_qp_pool *qp_pool;	/* qp.c: QP rings kept for reuse, or NULL */
 
 	STAILQ_HEAD(, rb_outmsg) outq;
 	size_t outq_len;
@@ -127,6 +128,9 @@ bool session_async_event(struct rb_session *s, uint32_t event_type,
 uint32_t session_count_uid(struct rb_daemon *d, uid_t uid);
 bool session_is_admin(struct rb_daemon *d, uid_t uid, gid_t gid,
 		      const gid_t *groups, int ngroups);
+
+/* qp.c: free the QP rings the session kept (it is ending). */
+void qp_pool_fini(struct rb_session *s);
 
 /* dispatch.c */
 void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg);

@@ -115,6 +115,7 @@ struct rb_qp {
 	uint32_t rq_entries, rq_entry_size;
 	int doorbell;			/* eventfd the client rings, or -1 */
 	uint32_t events_reported;
+	bool keep_ring;			/* destroy keeps rings and doorbell (qp.c) */
 
 	/* The engine's state (engine.c). */
 	struct event *ev_bell;		/* the doorbell, read by libevent */

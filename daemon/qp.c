@@ -425,14 +425,180 @@ static void qp_rings_destroy(struct rb_qp *qp)
 			     qp->rq_bytes);
 }
 
+/* ------------------------------------------------------------ kept rings */
+
+/*
+ * A QP create costs a memfd, its seal, two mappings (ours and the
+ * client's), an eventfd and two fds passed; a destroy unmaps and closes
+ * them all again.  A client that churns QPs (a connection manager, a
+ * test harness) pays that every cycle, so a destroy that asks for it
+ * (QpDestroyReq.keep_ring) leaves the ring memfd mapped and the doorbell
+ * open on both sides, under an id, and a later create of the same ring
+ * geometry on the same connection takes them back (QpCreateReq.rings_held,
+ * QpCreateReply.ring_reused).
+ *
+ * A kept ring never leaves its session: the client still maps it, so no
+ * other client may ever see it.  The pool is small (QP_POOL_MAX rings,
+ * QP_POOL_BYTES bytes) and dies with the session.  Kept rings are no QPs:
+ * they count against no limit and `rdmactl res` does not list them; the
+ * bound above is what a connection can hold that way.
+ */
+#define QP_POOL_MAX	16
+#define QP_POOL_BYTES	(4u << 20)
+
+struct qp_kept {
+	uint32_t id;			/* 0: a free slot */
+	struct ring_spec spec[2];	/* SQ and RQ, as created */
+	struct rb_ring *sq, *rq;	/* one mapping, as a QP holds it */
+	size_t sq_bytes, rq_bytes;
+	int doorbell;
+};
+
+struct rb_qp_pool {
+	uint32_t next_id;		/* ids are never reused in a session */
+	uint32_t last_kept;		/* the id qp_destroy gave, or 0 */
+	size_t bytes;
+	struct qp_kept e[QP_POOL_MAX];
+};
+
+static size_t qp_kept_len(const struct qp_kept *k)
+{
+	return (size_t)((char *)k->rq - (char *)k->sq) + k->rq_bytes;
+}
+
+static void qp_kept_free(struct rb_qp_pool *p, struct qp_kept *k)
+{
+	p->bytes -= qp_kept_len(k);
+	ring_destroy(k->sq, qp_kept_len(k));
+	close(k->doorbell);
+	memset(k, 0, sizeof(*k));
+}
+
+void qp_pool_fini(struct rb_session *s)
+{
+	struct rb_qp_pool *p = s->qp_pool;
+
+	if (!p)
+		return;
+	for (int i = 0; i < QP_POOL_MAX; i++)
+		if (p->e[i].id)
+			qp_kept_free(p, &p->e[i]);
+	free(p);
+	s->qp_pool = NULL;
+}
+
+/* Keep qp's rings and doorbell in its owner's pool; false if they don't fit. */
+static bool qp_pool_put(struct rb_qp *qp)
+{
+	struct rb_session *s = qp->res.owner;
+	struct rb_qp_pool *p = s->qp_pool;
+	struct qp_kept *k = NULL;
+	size_t len = (size_t)((char *)qp->rq - (char *)qp->sq) + qp->rq_bytes;
+
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return false;
+		s->qp_pool = p;
+	}
+	if (p->bytes + len > QP_POOL_BYTES)
+		return false;
+	for (int i = 0; i < QP_POOL_MAX && !k; i++)
+		if (!p->e[i].id)
+			k = &p->e[i];
+	if (!k)
+		return false;
+	if (++p->next_id == 0)
+		p->next_id = 1;
+	k->id = p->next_id;
+	k->spec[0] = (struct ring_spec){ RB_RING_SQ, qp->sq_entries, qp->sq_entry_size };
+	k->spec[1] = (struct ring_spec){ RB_RING_RQ, qp->rq_entries, qp->rq_entry_size };
+	k->sq = qp->sq;
+	k->rq = qp->rq;
+	k->sq_bytes = qp->sq_bytes;
+	k->rq_bytes = qp->rq_bytes;
+	k->doorbell = qp->doorbell;
+	p->bytes += len;
+	p->last_kept = k->id;
+	return true;
+}
+
+static bool qp_id_listed(uint32_t id, const uint32_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * At a create: the kept ring of geometry spec that the client says it
+ * holds (q->rings_held), taken out of the pool, or NULL.  Kept rings the
+ * client does not list are freed (it lost the destroy reply that named
+ * them, or never knew), and listed ids we do not keep go into
+ * m->rings_dropped, so both sides converge on every create.  Calls on a
+ * connection are serialised (the library waits for each reply), so the
+ * list is the client's whole truth.
+ */
+static struct qp_kept *qp_pool_take(struct rb_session *s,
+				    const Rdmabroker__QpCreateReq *q,
+				    const struct ring_spec spec[2],
+				    Rdmabroker__QpCreateReply *m,
+				    struct rb_reply *rep, struct qp_kept *out)
+{
+	struct rb_qp_pool *p = s->qp_pool;
+	struct qp_kept *hit = NULL;
+	uint32_t *dropped;
+
+	if (p) {
+		for (int i = 0; i < QP_POOL_MAX; i++) {
+			struct qp_kept *k = &p->e[i];
+
+			if (!k->id)
+				continue;
+			if (!qp_id_listed(k->id, q->rings_held, q->n_rings_held)) {
+				qp_kept_free(p, k);
+				continue;
+			}
+			if (!hit && !memcmp(k->spec, spec, sizeof(k->spec)))
+				hit = k;
+		}
+	}
+	if (q->n_rings_held > (hit ? 1u : 0u)) {
+		dropped = reply_alloc(rep, q->n_rings_held * sizeof(*dropped));
+		if (!dropped)
+			return NULL;	/* the client learns next time */
+		for (size_t i = 0; i < q->n_rings_held; i++) {
+			uint32_t id = q->rings_held[i];
+			bool kept = false;
+
+			for (int j = 0; p && j < QP_POOL_MAX && !kept; j++)
+				kept = id && p->e[j].id == id;
+			if (!kept)
+				dropped[m->n_rings_dropped++] = id;
+		}
+		m->rings_dropped = dropped;
+	}
+	if (!hit)
+		return NULL;
+	*out = *hit;
+	p->bytes -= qp_kept_len(hit);
+	memset(hit, 0, sizeof(*hit));
+	return out;
+}
+
 static void qp_destroy(struct rb_res *r)
 {
 	struct rb_qp *qp = (struct rb_qp *)r;
+	bool kept;
 
 	engine_qp_remove(qp);
 	hash_remove(&qp_numbers, &qp->node);
-	close(qp->doorbell);
-	qp_rings_destroy(qp);
+	kept = qp->keep_ring && qp_pool_put(qp);
+	if (!kept) {
+		close(qp->doorbell);
+		qp_rings_destroy(qp);
+	}
 	res_uncharge(r->owner, RB_LIMIT_QPS, 1);
 	qp->dev->nqps--;
 	free(qp);
@@ -450,6 +616,7 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	struct ring_spec spec[2];
 	struct rb_ring *rings[2];
 	size_t bytes[2], rq_offset = 0;
+	struct qp_kept kept;
 	struct rb_qp *qp;
 	int fds[2] = { -1, -1 }, ret;
 
@@ -518,6 +685,21 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 		rb_send_wqe_size(cap.max_send_sge, cap.max_inline_data) };
 	spec[1] = (struct ring_spec){ RB_RING_RQ, cap.max_recv_wr,
 		rb_recv_wqe_size(cap.max_recv_sge) };
+	rdmabroker__qp_create_reply__init(m);
+	if (ret == 0 && qp_pool_take(s, q, spec, m, rep, &kept)) {
+		/* The client has all three already: no fd goes out. */
+		ring_reset(kept.sq, RB_RING_SQ, spec[0].entries, spec[0].entry_size);
+		ring_reset(kept.rq, RB_RING_RQ, spec[1].entries, spec[1].entry_size);
+		qp->sq = kept.sq;
+		qp->rq = kept.rq;
+		qp->sq_bytes = kept.sq_bytes;
+		qp->rq_bytes = kept.rq_bytes;
+		qp->doorbell = kept.doorbell;
+		rq_offset = (size_t)((char *)kept.rq - (char *)kept.sq);
+		m->has_ring_reused = 1;
+		m->ring_reused = kept.id;
+		goto rings_ready;
+	}
 	/* Both rings in one memfd: a QP costs one map, one seal, one fd. */
 	if (ret == 0)
 		ret = ring_create_pair(spec, rings, bytes, &rq_offset, &fds[0]);
@@ -539,6 +721,7 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 		reply_error(rep, "QP doorbell: %s", strerror(-ret));
 		goto err;
 	}
+rings_ready:
 	qp->sq_entries = cap.max_send_wr;
 	qp->sq_entry_size = qp->sq->entry_size;
 	qp->rq_entries = cap.max_recv_wr;
@@ -571,7 +754,6 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 		goto err;
 	}
 	dev->nqps++;
-	rdmabroker__qp_create_reply__init(m);
 	m->handle = qp->res.handle;
 	m->qp_num = qp->qp_num;
 	m->cap = pcap;
@@ -580,7 +762,8 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	m->has_rq_offset = 1;
 	m->rq_offset = rq_offset;
 	for (int i = 0; i < 2; i++)
-		rep->fds[rep->nfds++] = fds[i];
+		if (fds[i] >= 0)
+			rep->fds[rep->nfds++] = fds[i];
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_CREATE;
 	rep->msg.qp_create = m;
 	return 0;
@@ -756,11 +939,21 @@ int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 	if (!r)
 		return -EINVAL;
 	reported = ((struct rb_qp *)r)->events_reported;
+	((struct rb_qp *)r)->keep_ring = req->qp_destroy->has_keep_ring &&
+					 req->qp_destroy->keep_ring;
+	if (s->qp_pool)
+		s->qp_pool->last_kept = 0;
 	ret = res_remove(r, rep);
-	if (ret < 0)
+	if (ret < 0) {
+		((struct rb_qp *)r)->keep_ring = false;
 		return ret;
+	}
 	rdmabroker__qp_destroy_reply__init(m);
 	m->events_reported = reported;
+	if (s->qp_pool && s->qp_pool->last_kept) {
+		m->has_ring_kept = 1;
+		m->ring_kept = s->qp_pool->last_kept;
+	}
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_DESTROY;
 	rep->msg.qp_destroy = m;
 	return 0;

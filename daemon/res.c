@@ -203,6 +203,7 @@ void res_table_fini(struct rb_session *s)
 	free(t->free_slots);
 	memset(t, 0, sizeof(*t));
 	mr_session_fini(s);
+	qp_pool_fini(s);
 }
 
 /* ------------------------------------------------------------ usage */

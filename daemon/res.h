@@ -99,7 +99,8 @@ int res_type_parse(const char *name);
 uint32_t res_random32(void);
 
 void res_table_init(struct rb_res_table *t);
-/* Destroy every object of the session, newest first; free the table. */
+/* Destroy every object of the session, newest first; free the table and
+ * the QP rings the session kept (qp_pool_fini). */
 void res_table_fini(struct rb_session *s);
 
 struct rb_usage *res_usage_get(struct rb_daemon *d, uid_t uid);

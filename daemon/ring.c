@@ -88,6 +88,17 @@ int ring_create_pair(const struct ring_spec spec[2], struct rb_ring *ring[2],
 	return 0;
 }
 
+void ring_reset(struct rb_ring *r, enum rb_ring_kind kind, uint32_t entries,
+		uint32_t entry_size)
+{
+	ring_init(r, kind, entries, entry_size);
+	/* Plain stores: nobody uses the ring until the reply that hands it
+	 * back goes out, and that is a system call. */
+	r->prod = 0;
+	r->cons = 0;
+	r->flags = 0;
+}
+
 void ring_destroy(struct rb_ring *ring, size_t bytes)
 {
 	if (ring)

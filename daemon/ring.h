@@ -18,6 +18,14 @@ int ring_create(enum rb_ring_kind kind, uint32_t entries, uint32_t entry_size,
 void ring_destroy(struct rb_ring *ring, size_t bytes);
 
 /*
+ * Make a ring handed out before new again: its header as ring_create
+ * writes it, indices and flags zero, whatever the client wrote there
+ * since (the slots keep their bytes: they are the same client's).
+ */
+void ring_reset(struct rb_ring *r, enum rb_ring_kind kind, uint32_t entries,
+		uint32_t entry_size);
+
+/*
  * Two rings in one memfd, the second at *offset (page aligned): one
  * memfd, one mapping and one fd where two rings would take two of each
  * (a QP's SQ and RQ).  ring_destroy(ring[0], *offset + bytes[1]) unmaps

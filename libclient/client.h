@@ -71,6 +71,19 @@ struct rbc_channel {
 	uint32_t handle;
 };
 
+/*
+ * The rings and doorbell of a destroyed QP, kept under the daemon's id for
+ * a later create on the same context (qp.c; QpDestroyReq.keep_ring).
+ */
+#define RBC_KEPT_MAX	16
+
+struct rbc_kept {
+	uint32_t id;			/* 0: a free slot */
+	void *map;			/* SQ at 0, RQ at rq_off */
+	size_t len, rq_off;
+	int doorbell;
+};
+
 struct rbc_context {
 	struct verbs_context vctx;	/* must be first; ends with ibv_context */
 	struct rbc_device *dev;
@@ -81,6 +94,10 @@ struct rbc_context {
 	LIST_HEAD(, rbc_qp) qps;
 	LIST_HEAD(, rbc_srq) srqs;
 	bool fatal_reported;		/* IBV_EVENT_DEVICE_FATAL handed out */
+	/* QP create and destroy hold it around their call, so what is kept
+	 * here and what the daemon keeps change together. */
+	pthread_mutex_t kept_lock;
+	struct rbc_kept kept[RBC_KEPT_MAX];
 	/* The daemon closed our connection (it died or stopped): set once,
 	 * read without a lock (__atomic); see rbc_mark_dead. */
 	bool dead;
@@ -169,6 +186,10 @@ int rbc_call(struct rbc_context *c, Rdmabroker__Request *req,
  */
 int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
 		 Rdmabroker__Reply **reply, int *fds, size_t nfds);
+/* ... for a reply with at most max fds: *nfds says how many came. */
+int rbc_call_fds_max(struct rbc_context *c, Rdmabroker__Request *req,
+		     Rdmabroker__Reply **reply, int *fds, size_t max,
+		     size_t *nfds);
 
 /*
  * A destroy request: 0 (the reply freed), a positive errno from the
@@ -193,6 +214,9 @@ int rbc_ring_check(const struct rb_ring *r, size_t bytes, uint32_t kind);
 void rbc_ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
 		  const struct ibv_ah_attr *a);
 void rbc_ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m);
+
+/* Unmap and close the QP rings the context kept (qp.c). */
+void rbc_qp_kept_fini(struct rbc_context *c);
 
 /* verbs_context.create_cq_ex (cq.c). */
 struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,

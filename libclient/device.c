@@ -245,18 +245,36 @@ bool rbc_daemon_gone(struct rbc_context *c)
 int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
 		 Rdmabroker__Reply **reply, int *fds, size_t nfds)
 {
+	size_t ngot;
+	int ret = rbc_call_fds_max(c, req, reply, fds, nfds, &ngot);
+
+	if (ret == 0 && ngot != nfds) {
+		rb_rpc_reply_free(*reply);	/* the daemon broke the contract */
+		*reply = NULL;
+		for (size_t i = 0; i < ngot; i++)
+			close(fds[i]);
+		ret = EIO;
+	}
+	return ret;
+}
+
+int rbc_call_fds_max(struct rbc_context *c, Rdmabroker__Request *req,
+		     Rdmabroker__Reply **reply, int *fds, size_t max,
+		     size_t *nfds)
+{
 	int got[RB_WIRE_MAX_FDS];
 	size_t ngot = 0;
 	int ret;
 
 	*reply = NULL;
+	*nfds = 0;
 	if (rbc_dead(c))
 		return EIO;
 	pthread_mutex_lock(&c->rpc_lock);
 	ret = rb_rpc_call(&c->rpc, req, reply, got, RB_WIRE_MAX_FDS, &ngot);
 	pthread_mutex_unlock(&c->rpc_lock);
 	ret = rbc_result(c, req, reply, ret);
-	if (ret == 0 && ngot != nfds) {
+	if (ret == 0 && ngot > max) {
 		rb_rpc_reply_free(*reply);	/* the daemon broke the contract */
 		*reply = NULL;
 		ret = EIO;
@@ -266,7 +284,8 @@ int rbc_call_fds(struct rbc_context *c, Rdmabroker__Request *req,
 			close(got[i]);
 		return ret;
 	}
-	memcpy(fds, got, nfds * sizeof(int));
+	memcpy(fds, got, ngot * sizeof(int));
+	*nfds = ngot;
 	return 0;
 }
 
@@ -713,6 +732,7 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	}
 	pthread_mutex_init(&c->rpc_lock, NULL);
 	pthread_mutex_init(&c->cq_lock, NULL);
+	pthread_mutex_init(&c->kept_lock, NULL);
 	LIST_INIT(&c->cqs);
 	LIST_INIT(&c->qps);
 	LIST_INIT(&c->srqs);
@@ -753,6 +773,7 @@ err:
 	rb_rpc_close(&c->rpc);
 	pthread_mutex_destroy(&c->rpc_lock);
 	pthread_mutex_destroy(&c->cq_lock);
+	pthread_mutex_destroy(&c->kept_lock);
 	free(c);
 	errno = ret;
 	return NULL;
@@ -765,9 +786,11 @@ RB_EXPORT int ibv_close_device(struct ibv_context *context)
 
 	close(context->async_fd);
 	rb_rpc_close(&c->rpc);	/* the daemon frees what the session held */
+	rbc_qp_kept_fini(c);
 	pthread_mutex_destroy(&context->mutex);
 	pthread_mutex_destroy(&c->rpc_lock);
 	pthread_mutex_destroy(&c->cq_lock);
+	pthread_mutex_destroy(&c->kept_lock);
 	free(c);
 	rbc_device_put(dev);
 	return 0;

@@ -33,6 +33,94 @@ static void cap_from_pb(struct ibv_qp_cap *c, const Rdmabroker__QpCap *m)
 	c->max_inline_data = m->max_inline_data;
 }
 
+/* ------------------------------------------------------------ kept rings */
+
+/*
+ * A destroyed QP's rings and doorbell stay mapped and open here when the
+ * daemon keeps its side too (QpDestroyReply.ring_kept), and a later create
+ * of the same geometry takes them back instead of a memfd, two mappings
+ * and two fds.  Both lists change only under kept_lock, held across the
+ * create and destroy calls, so each create tells the daemon exactly what
+ * is kept here (rings_held).
+ */
+
+static void rbc_kept_free(struct rbc_kept *k)
+{
+	munmap(k->map, k->len);
+	close(k->doorbell);
+	memset(k, 0, sizeof(*k));
+}
+
+static struct rbc_kept *rbc_kept_find(struct rbc_context *c, uint32_t id)
+{
+	for (int i = 0; id && i < RBC_KEPT_MAX; i++)
+		if (c->kept[i].id == id)
+			return &c->kept[i];
+	return NULL;
+}
+
+void rbc_qp_kept_fini(struct rbc_context *c)
+{
+	for (int i = 0; i < RBC_KEPT_MAX; i++)
+		if (c->kept[i].id)
+			rbc_kept_free(&c->kept[i]);
+}
+
+/* The rings of a create reply: mapped from fds[0], or kept ones (*k). */
+static int rbc_qp_rings(struct rbc_context *c, struct rbc_qp *qp,
+			const Rdmabroker__QpCreateReply *r, int *fds,
+			size_t nfds)
+{
+	size_t rq_off = r->rq_offset, len = rq_off + r->rq_bytes;
+	struct rbc_kept *k;
+	void *map = MAP_FAILED;
+	int ret = EPROTO;	/* unless mmap says otherwise: a reply we cannot use */
+
+	for (size_t i = 0; i < r->n_rings_dropped; i++) {
+		k = rbc_kept_find(c, r->rings_dropped[i]);
+		if (k)
+			rbc_kept_free(k);
+	}
+	qp->sq_bytes = r->sq_bytes;
+	qp->rq_bytes = r->rq_bytes;
+	if (!r->has_rq_offset || rq_off < qp->sq_bytes ||
+	    (rq_off & ((size_t)sysconf(_SC_PAGESIZE) - 1)) || len <= rq_off)
+		goto out;
+	if (r->has_ring_reused) {
+		k = rbc_kept_find(c, r->ring_reused);
+		if (nfds != 0 || !k || k->len != len || k->rq_off != rq_off)
+			goto out;
+		map = k->map;
+		qp->doorbell = k->doorbell;
+		memset(k, 0, sizeof(*k));	/* the QP's now */
+	} else {
+		if (nfds != 2)
+			goto out;
+		map = rbc_map_rings(fds[0], len);
+		if (map == MAP_FAILED) {
+			ret = errno;
+			goto out;
+		}
+		qp->doorbell = fds[1];
+		fds[1] = -1;	/* transferred */
+	}
+	/* A kept ring too: the daemon rewrote its header, check it again. */
+	qp->sq = map;
+	qp->rq = (struct rb_ring *)((char *)map + rq_off);
+	if (rbc_ring_check(qp->sq, qp->sq_bytes, RB_RING_SQ) < 0 ||
+	    rbc_ring_check(qp->rq, qp->rq_bytes, RB_RING_RQ) < 0) {
+		munmap(map, len);
+		close(qp->doorbell);
+		goto out;	/* a daemon of another ABI */
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return ret;
+}
+
 RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 				       struct ibv_qp_init_attr *attr)
 {
@@ -41,9 +129,9 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	Rdmabroker__QpCap cap = RDMABROKER__QP_CAP__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
+	uint32_t held[RBC_KEPT_MAX];
 	struct rbc_qp *qp;
-	size_t rq_off, len;
-	void *map;
+	size_t nfds;
 	int fds[2], ret;
 
 	if (!attr || !attr->send_cq || !attr->recv_cq) {
@@ -68,37 +156,17 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	body.cap = &cap;
 	req.body_case = RDMABROKER__REQUEST__BODY_QP_CREATE;
 	req.qp_create = &body;
-	ret = rbc_call_fds(c, &req, &reply, fds, 2);
-	if (ret) {
-		free(qp);
-		errno = ret;
-		return NULL;
-	}
+	pthread_mutex_lock(&c->kept_lock);
+	body.rings_held = held;
+	for (int i = 0; i < RBC_KEPT_MAX; i++)
+		if (c->kept[i].id)
+			held[body.n_rings_held++] = c->kept[i].id;
+	ret = rbc_call_fds_max(c, &req, &reply, fds, 2, &nfds);
 	/* One memfd holds both rings: the SQ at 0, the RQ at rq_offset. */
-	qp->sq_bytes = reply->qp_create->sq_bytes;
-	qp->rq_bytes = reply->qp_create->rq_bytes;
-	rq_off = reply->qp_create->rq_offset;
-	len = rq_off + qp->rq_bytes;
-	qp->doorbell = fds[1];
-	map = MAP_FAILED;
-	errno = EPROTO;		/* unless mmap says otherwise: a reply we cannot use */
-	if (reply->qp_create->has_rq_offset && rq_off >= qp->sq_bytes &&
-	    !(rq_off & ((size_t)sysconf(_SC_PAGESIZE) - 1)) && len > rq_off)
-		map = rbc_map_rings(fds[0], len);
-	ret = errno;
-	close(fds[0]);
-	if (map != MAP_FAILED) {
-		qp->sq = map;
-		qp->rq = (struct rb_ring *)((char *)map + rq_off);
-		if (rbc_ring_check(qp->sq, qp->sq_bytes, RB_RING_SQ) < 0 ||
-		    rbc_ring_check(qp->rq, qp->rq_bytes, RB_RING_RQ) < 0) {
-			munmap(map, len);
-			map = MAP_FAILED;
-			ret = EPROTO;	/* a daemon of another ABI */
-		}
-	}
-	if (map == MAP_FAILED) {
-		close(qp->doorbell);
+	if (ret == 0)
+		ret = rbc_qp_rings(c, qp, reply->qp_create, fds, nfds);
+	pthread_mutex_unlock(&c->kept_lock);
+	if (ret) {
 		rb_rpc_reply_free(reply);
 		free(qp);	/* the daemon's QP goes with the context */
 		errno = ret;
@@ -295,13 +363,35 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	struct rbc_context *c = to_rbc_context(ibqp->context);
 	Rdmabroker__QpDestroyReq body = RDMABROKER__QP_DESTROY_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	struct rbc_kept *k = NULL;
 	uint32_t reported;
 	int ret;
 
 	body.handle = ibqp->handle;
 	req.body_case = RDMABROKER__REQUEST__BODY_QP_DESTROY;
 	req.qp_destroy = &body;
-	ret = rbc_call_destroy(c, &req);
+	pthread_mutex_lock(&c->kept_lock);
+	for (int i = 0; i < RBC_KEPT_MAX && !k; i++)
+		if (!c->kept[i].id)
+			k = &c->kept[i];
+	body.has_keep_ring = 1;
+	body.keep_ring = k != NULL;
+	ret = rbc_call(c, &req, &reply);
+	if (ret == 0 && k && reply->qp_destroy->ring_kept &&
+	    !rbc_kept_find(c, reply->qp_destroy->ring_kept)) {
+		k->id = reply->qp_destroy->ring_kept;
+		k->map = qp->sq;
+		k->rq_off = (size_t)((char *)qp->rq - (char *)qp->sq);
+		k->len = k->rq_off + qp->rq_bytes;
+		k->doorbell = qp->doorbell;
+	} else {
+		k = NULL;	/* not kept: unmapped below */
+	}
+	pthread_mutex_unlock(&c->kept_lock);
+	rb_rpc_reply_free(reply);
+	if (ret == EIO && rbc_dead(c))
+		ret = 0;	/* as rbc_call_destroy: its objects went with it */
 	if (ret)
 		return ret;
 	/* As libibverbs: every async event handed out must have been acked. */
@@ -314,8 +404,10 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 		pthread_cond_wait(&ibqp->cond, &ibqp->mutex);
 	pthread_mutex_unlock(&ibqp->mutex);
 	/* Both rings are one mapping, the RQ second. */
-	munmap(qp->sq, (size_t)((char *)qp->rq - (char *)qp->sq) + qp->rq_bytes);
-	close(qp->doorbell);
+	if (!k) {
+		munmap(qp->sq, (size_t)((char *)qp->rq - (char *)qp->sq) + qp->rq_bytes);
+		close(qp->doorbell);
+	}
 	pthread_mutex_destroy(&qp->sq_lock);
 	pthread_mutex_destroy(&qp->rq_lock);
 	pthread_mutex_destroy(&ibqp->mutex);

@@ -250,6 +250,42 @@ static void seeds_request(void)
 	modify(H(3), IBV_QPS_ERR, IBV_QP_STATE);
 	finish(sub, "qp-ud");
 
+	/* Kept rings: destroy keeps (id 1), create reuses it, names a bogus
+	 * id, and a second keep comes back as id 2. */
+	start();
+	hello();
+	open0();
+	pd();			/* H(1) */
+	cq(16, 0);		/* H(2) */
+	qp(IBV_QPT_RC, H(1), H(2));	/* H(3) */
+	{
+		Rdmabroker__QpCreateReq c = RDMABROKER__QP_CREATE_REQ__INIT;
+		Rdmabroker__QpCap cap = RDMABROKER__QP_CAP__INIT;
+		Rdmabroker__QpDestroyReq d = RDMABROKER__QP_DESTROY_REQ__INIT;
+		uint32_t held[3] = { 1, 0x7fffffff, 1 };
+
+		d.handle = H(3);
+		d.has_keep_ring = 1;
+		d.keep_ring = 1;
+		SEND(0, qp_destroy, QP_DESTROY, d);
+		c.pd = H(1);
+		c.send_cq = H(2);
+		c.recv_cq = H(2);
+		c.qp_type = IBV_QPT_UC;
+		cap.max_send_wr = 4;
+		cap.max_recv_wr = 4;
+		cap.max_send_sge = 2;
+		cap.max_recv_sge = 2;
+		cap.max_inline_data = 32;
+		c.cap = &cap;
+		c.n_rings_held = 3;
+		c.rings_held = held;
+		SEND(0, qp_create, QP_CREATE, c);	/* H(4) */
+		d.handle = H(4);
+		SEND(0, qp_destroy, QP_DESTROY, d);
+	}
+	finish(sub, "qp-kept");
+
 	start();
 	hello();
 	open0();
