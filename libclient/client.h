@@ -73,9 +73,12 @@ struct rbc_channel {
 
 /*
  * The rings and doorbell of a destroyed QP, kept under the daemon's id for
- * a later create on the same context (qp.c; QpDestroyReq.keep_ring).
+ * a later create on the same context (qp.c; QpDestroyReq.keep_ring), when
+ * RDMABROKER_QP_RING_CACHE asks for it: by default a destroy unmaps and
+ * closes everything at once (DESIGN.md, the lessons from rdma-core).
  */
 #define RBC_KEPT_MAX	16
+#define RBC_RING_CACHE_ENV	"RDMABROKER_QP_RING_CACHE"
 
 struct rbc_kept {
 	uint32_t id;			/* 0: a free slot */
@@ -97,6 +100,7 @@ struct rbc_context {
 	/* QP create and destroy hold it around their call, so what is kept
 	 * here and what the daemon keeps change together. */
 	pthread_mutex_t kept_lock;
+	int kept_max;			/* RDMABROKER_QP_RING_CACHE, 0: none */
 	struct rbc_kept kept[RBC_KEPT_MAX];
 	/* The daemon closed our connection (it died or stopped): set once,
 	 * read without a lock (__atomic); see rbc_mark_dead. */
@@ -217,6 +221,8 @@ void rbc_ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m);
 
 /* Unmap and close the QP rings the context kept (qp.c). */
 void rbc_qp_kept_fini(struct rbc_context *c);
+/* RDMABROKER_QP_RING_CACHE: how many destroyed QPs keep their rings (0..16). */
+int rbc_ring_cache_size(void);
 
 /* verbs_context.create_cq_ex (cq.c). */
 struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,

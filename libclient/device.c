@@ -733,6 +733,7 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	pthread_mutex_init(&c->rpc_lock, NULL);
 	pthread_mutex_init(&c->cq_lock, NULL);
 	pthread_mutex_init(&c->kept_lock, NULL);
+	c->kept_max = rbc_ring_cache_size();
 	LIST_INIT(&c->cqs);
 	LIST_INIT(&c->qps);
 	LIST_INIT(&c->srqs);

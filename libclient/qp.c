@@ -41,8 +41,24 @@ static void cap_from_pb(struct ibv_qp_cap *c, const Rdmabroker__QpCap *m)
  * of the same geometry takes them back instead of a memfd, two mappings
  * and two fds.  Both lists change only under kept_lock, held across the
  * create and destroy calls, so each create tells the daemon exactly what
- * is kept here (rings_held).
+ * is kept here (rings_held).  Only with RDMABROKER_QP_RING_CACHE=N (up to
+ * RBC_KEPT_MAX): by default a destroy unmaps the rings and closes the
+ * doorbell on both sides before it returns, as DESIGN.md requires.
  */
+
+int rbc_ring_cache_size(void)
+{
+	const char *env = getenv(RBC_RING_CACHE_ENV);
+	char *end;
+	long v;
+
+	if (!env || !*env)
+		return 0;
+	v = strtol(env, &end, 10);
+	if (*end || v < 0)
+		return 0;
+	return v > RBC_KEPT_MAX ? RBC_KEPT_MAX : (int)v;
+}
 
 static void rbc_kept_free(struct rbc_kept *k)
 {
@@ -372,7 +388,7 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	req.body_case = RDMABROKER__REQUEST__BODY_QP_DESTROY;
 	req.qp_destroy = &body;
 	pthread_mutex_lock(&c->kept_lock);
-	for (int i = 0; i < RBC_KEPT_MAX && !k; i++)
+	for (int i = 0; i < c->kept_max && !k; i++)
 		if (!c->kept[i].id)
 			k = &c->kept[i];
 	body.has_keep_ring = 1;

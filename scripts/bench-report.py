@@ -254,9 +254,10 @@ def broker(raw, base):
 
 
 def control(raw):
-    """bench/rdmab-scale's three runs, as it printed them."""
+    """bench/rdmab-scale's runs, as it printed them; qp_rate_cache is
+    qp_rate with RDMABROKER_QP_RING_CACHE=16 (kept rings)."""
     c = {}
-    for t in ("qp_rate", "mr_rate", "scale"):
+    for t in ("qp_rate", "qp_rate_cache", "mr_rate", "scale"):
         p = os.path.join(raw, f"scale-{t}.json")
         c[t] = load_json(p) if os.path.exists(p) else None
     return c
@@ -408,7 +409,9 @@ def control_targets(c, quick):
     add("QP create -> RTS -> destroy per second", ">= 20000", v,
         None if v is None else f"{q['iters']} cycles, median {q['cycle_median_us']:.1f} us"
         + ("" if not fl else f"; 5 UNIX-socket round trips allow {fl['qp_cycles_per_s']:.0f}/s"
-           + (f" sleeping, {fl['poll_qp_cycles_per_s']:.0f}/s polling" if "poll_qp_cycles_per_s" in fl else "")),
+           + (f" sleeping, {fl['poll_qp_cycles_per_s']:.0f}/s polling" if "poll_qp_cycles_per_s" in fl else ""))
+        + ("" if not c.get("qp_rate_cache") else
+           f"; {c['qp_rate_cache']['cycles_per_s']:.0f}/s with RDMABROKER_QP_RING_CACHE=16"),
         None if v is None else v >= 20000)
     v = m and m.get("pairs_per_s")
     add("4 KiB MR reg + dereg per second", ">= 20000", v,
@@ -492,6 +495,10 @@ def summary(doc):
         w("Control path and scale (bench/rdmab-scale)")
         w(f"  qp_rate: {q['cycles_per_s']:.0f} cycles/s ({q['verbs_per_s']:.0f} verbs/s); median us: "
           + ", ".join(f"{k} {v:.1f}" for k, v in q["median_us"].items()))
+        qc = c.get("qp_rate_cache")
+        if qc:
+            w(f"           {qc['cycles_per_s']:.0f} cycles/s with kept rings (RDMABROKER_QP_RING_CACHE=16); "
+              "median us: " + ", ".join(f"{k} {v:.1f}" for k, v in qc["median_us"].items()))
         w(f"  mr_rate: {mr_['pairs_per_s']:.0f} 4 KiB reg+dereg pairs/s; reg {mr_['reg_median_us']:.1f} us, "
           f"dereg {mr_['dereg_median_us']:.1f} us median")
         w(f"  scale: {sc['clients']} clients opened in {sc['clients_open_s']:.2f} s, {sc['qps']} QPs created in "

@@ -307,6 +307,8 @@ note "control path: rdmab-scale qp_rate -n $nq, mr_rate -n $nm; scale $sc"
 run "$raw/base-unixctl-8.json" "$base" unix -j --min-ms "$min_ms" -n "$(lat_iters 8)" -s 8
 run "$raw/base-unixpoll-8.json" "$base" unix -j --spin-us 100 -n "$(lat_iters 8)" -s 8
 run "$raw/scale-qp_rate.json" "$scale" -j -n "$nq" qp_rate
+# The same with kept rings, which a program turns on (librdmabroker(7)).
+run "$raw/scale-qp_rate_cache.json" env RDMABROKER_QP_RING_CACHE=16 "$scale" -j -n "$nq" qp_rate
 run "$raw/scale-mr_rate.json" "$scale" -j -n "$nm" mr_rate
 # shellcheck disable=SC2086
 run "$raw/scale-scale.json" "$scale" -j -p "$daemon_pid" $sc scale

@@ -181,6 +181,7 @@ for name, installed, series in (("ucx", ucx_installed, {"tag_lat": "lat_median_u
 
 c = doc["control"]
 assert c["qp_rate"]["iters"] == 200 and c["qp_rate"]["cycles_per_s"] > 0, c["qp_rate"]
+assert c["qp_rate_cache"]["iters"] == 200 and c["qp_rate_cache"]["cycles_per_s"] > 0, c["qp_rate_cache"]
 assert c["mr_rate"]["iters"] == 500 and c["mr_rate"]["pairs_per_s"] > 0, c["mr_rate"]
 assert c["scale"]["clients"] == 20 and c["scale"]["qps"] == 200, c["scale"]
 assert c["scale"]["bytes_per_idle_qp"] > 0 and c["scale"]["lat_ratio"] > 0, c["scale"]
