@@ -210,9 +210,15 @@ static int mr_map_memfd(struct rb_session *s, struct rb_mr *mr, int fd,
 			    first, at);
 		return -EINVAL;
 	}
+	/*
+	 * MAP_POPULATE: the page tables are filled here, at registration, not
+	 * by a fault per page in the engine's first copy (DESIGN.md: set up
+	 * and pre-fault at create time, never on the fast path).  The pages
+	 * are the client's, already in the memfd.
+	 */
 	if (n_extents == 1) {
-		base = mmap(NULL, end - first, PROT_READ | PROT_WRITE, MAP_SHARED,
-			    fd, (off_t)extents[0]->fd_offset);
+		base = mmap(NULL, end - first, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_POPULATE, fd, (off_t)extents[0]->fd_offset);
 		if (base == MAP_FAILED) {
 			reply_error(rep, "mmap of the memfd: %s", strerror(errno));
 			return -ENOMEM;
@@ -228,7 +234,8 @@ static int mr_map_memfd(struct rb_session *s, struct rb_mr *mr, int fd,
 		const Rdmabroker__MrExtent *x = extents[i];
 
 		if (mmap(base + (x->addr - first), x->length, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, fd, (off_t)x->fd_offset) == MAP_FAILED) {
+			 MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd,
+			 (off_t)x->fd_offset) == MAP_FAILED) {
 			int err = errno;
 
 			munmap(base, end - first);
