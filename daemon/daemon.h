@@ -133,7 +133,8 @@ bool session_is_admin(struct rb_daemon *d, uid_t uid, gid_t gid,
 void qp_pool_fini(struct rb_session *s);
 
 /* dispatch.c */
-void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg);
+/* Its body case (0 if it could not be decoded). */
+int dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg);
 
 /* device.c */
 int device_init(struct rb_daemon *d);

@@ -202,14 +202,14 @@ static void dispatch_reply(struct rb_session *s, struct rb_reply *rep,
 		s->closing = true;
 }
 
-void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg)
+int dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg)
 {
 	struct rb_reply rep = { .msg = RDMABROKER__REPLY__INIT };
 	const struct dispatch_entry *e = NULL;
 	Rdmabroker__Request *req;
 	const char *what = NULL;
 	uint32_t seq = 0;
-	int ret;
+	int ret, kind = 0;
 
 	req = rdmabroker__request__unpack(NULL, msg->len, msg->payload);
 	if (!req) {
@@ -220,6 +220,7 @@ void dispatch_request(struct rb_session *s, const struct rb_wire_msg *msg)
 		goto out;
 	}
 	seq = req->seq;
+	kind = (int)req->body_case;
 	if ((size_t)req->body_case < DISPATCH_TABLE_LEN)
 		e = &dispatch_table[req->body_case];
 	if (!e || !e->fn) {
@@ -295,4 +296,5 @@ out:
 	reply_free(&rep);
 	if (req)
 		rdmabroker__request__free_unpacked(req, NULL);
+	return kind;
 }

@@ -68,7 +68,8 @@ static struct {
 	uint64_t ctl_until;		/* poll libevent every pass until then */
 	uint64_t ctl_last;		/* when the last request was served */
 	bool ctl_polled;		/* polling for the next request */
-	struct rb_spin_policy ctl_spin;	/* whether polling pays */
+	int ctl_kind;			/* the request type served last */
+	struct rb_spin_policy ctl_spin[RB_SPIN_KINDS];	/* whether polling pays */
 	long ncpus;			/* online, looked up once */
 	void *stage_pool[STAGE_POOL_MAX];	/* free RD_STAGE_MAX buffers */
 	unsigned int nstage;
@@ -1170,7 +1171,9 @@ static void engine_pass(void)
 
 /*
  * After a request, poll for the next for up to control_spin_us, or sleep:
- * whichever has brought the next request sooner lately (proto/spin.h).
+ * whichever has brought the next request sooner lately, learnt for each
+ * type of request just served (proto/spin.h): what a client does after a
+ * modify (the next verb) is not what it does after a destroy (unmap).
  * On a busy machine a polling daemon holds the core its client needs, so
  * the gaps grow and it goes back to sleeping.  No sched_yield while
  * polling: on a busy core it gives a time slice away.  On one CPU the
@@ -1181,11 +1184,12 @@ void engine_control_arrived(void)
 	uint64_t max = (uint64_t)eng.d->cfg.control_spin_us * 1000;
 
 	if (eng.ctl_last && max)
-		rb_spin_record(&eng.ctl_spin, eng.ctl_polled, now_ns() - eng.ctl_last, 4 * max);
+		rb_spin_record(&eng.ctl_spin[eng.ctl_kind], eng.ctl_polled,
+			       now_ns() - eng.ctl_last, 4 * max);
 	eng.ctl_last = 0;
 }
 
-void engine_control_served(void)
+void engine_control_served(int kind)
 {
 	uint64_t max = (uint64_t)eng.d->cfg.control_spin_us * 1000;
 
@@ -1193,8 +1197,9 @@ void engine_control_served(void)
 		eng.ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (eng.ncpus < 2)
 		max = 0;
+	eng.ctl_kind = kind > 0 && kind < RB_SPIN_KINDS ? kind : 0;
 	eng.ctl_last = now_ns();
-	eng.ctl_polled = rb_spin_choose(&eng.ctl_spin, max);
+	eng.ctl_polled = rb_spin_choose(&eng.ctl_spin[eng.ctl_kind], max);
 	eng.ctl_until = eng.ctl_polled ? eng.ctl_last + max : 0;
 }
 

@@ -37,7 +37,7 @@ int engine_run(struct rb_daemon *d);
 
 /* A control request arrived; it was served: poll for the next a while. */
 void engine_control_arrived(void);
-void engine_control_served(void);
+void engine_control_served(int kind);
 
 /* A new QP: its doorbell watched.  0 or -ENOMEM. */
 int engine_qp_add(struct rb_qp *qp);

@@ -381,8 +381,7 @@ static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 		goto out;
 	}
 	engine_control_arrived();
-	dispatch_request(s, &msg);
-	engine_control_served();
+	engine_control_served(dispatch_request(s, &msg));
 out:
 	session_reap(s);
 }

@@ -90,9 +90,10 @@ static uint64_t rpc_now_ns(void)
 }
 
 /* rb_wire_recv, polling first when that has been the faster way. */
-static int rpc_recv(struct rb_rpc *rpc, void *buf, struct rb_wire_msg *msg)
+static int rpc_recv(struct rb_rpc *rpc, struct rb_spin_policy *sp, void *buf,
+		    struct rb_wire_msg *msg)
 {
-	bool poll = rb_spin_choose(&rpc->spin, rpc->spin_ns), polling = poll;
+	bool poll = rb_spin_choose(sp, rpc->spin_ns), polling = poll;
 	uint64_t t0 = rpc->spin_ns ? rpc_now_ns() : 0;
 	int ret;
 
@@ -105,7 +106,7 @@ static int rpc_recv(struct rb_rpc *rpc, void *buf, struct rb_wire_msg *msg)
 			polling = false;	/* sleep from now on */
 	}
 	if (rpc->spin_ns && ret > 0)
-		rb_spin_record(&rpc->spin, poll, rpc_now_ns() - t0, 4 * rpc->spin_ns);
+		rb_spin_record(sp, poll, rpc_now_ns() - t0, 4 * rpc->spin_ns);
 	return ret;
 }
 
@@ -158,7 +159,8 @@ static int rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 		Rdmabroker__Reply *r;
 
 		/* Take what fds come; a caller that wants none has them closed. */
-		ret = rpc_recv(rpc, buf, &msg);
+		ret = rpc_recv(rpc, &rpc->spin[(unsigned)req->body_case < RB_SPIN_KINDS ?
+					       req->body_case : 0], buf, &msg);
 		if (ret == -EINTR)
 			continue;
 		if (ret == 0)

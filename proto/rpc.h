@@ -30,7 +30,10 @@ struct rb_rpc {
 	char daemon_version[64];
 	uint8_t *rxbuf;			/* RB_WIRE_MAX_FRAME + 1, per connection */
 	uint64_t spin_ns;		/* RDMABROKER_SPIN_US, read at connect */
-	struct rb_spin_policy spin;	/* poll or sleep for a reply */
+	/* Poll or sleep for a reply, learnt per request type (body case):
+	 * a destroy, whose unmapping costs more while both sides poll, need
+	 * not decide as a modify does. */
+	struct rb_spin_policy spin[RB_SPIN_KINDS];
 };
 
 /*

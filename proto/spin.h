@@ -19,6 +19,9 @@
 #include <stdint.h>
 
 #define RB_SPIN_EXPLORE 16
+/* Request types (body cases) with a policy of their own; the rest share
+ * slot 0. */
+#define RB_SPIN_KINDS 128
 
 struct rb_spin_policy {
 	uint64_t avg_ns[2];	/* [0] sleeping, [1] polling: ~ the last 8 waits */
