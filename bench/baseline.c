@@ -12,6 +12,9 @@
  *           copies once.
  *   unix    SOCK_STREAM socketpair ping-pong latency and stream
  *           throughput: what an application without RDMA uses.
+ *   ctlwork the system calls of a QP create+destroy and of a 4 KiB MR
+ *           reg+dereg beyond their round trips, both sides in one process:
+ *           with the polled round trip, the floor of the control path.
  *
  * Each prints a table, or with -j a JSON array.  Latency is taken per
  * round trip; one-way is half of it, as perftest reports it.
@@ -38,6 +41,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -949,6 +954,151 @@ out:
 	return ret;
 }
 
+/* ------------------------------------------------------------ ctlwork */
+
+/*
+ * The system calls a control verb makes besides its round trip, both
+ * sides in this one process (so no TLB shootdown to another CPU is
+ * counted): a lower bound on what the verb costs beyond the socket.
+ *
+ * qp_work: one QP create and destroy on the default path.  The daemon
+ * makes the ring memfd, sizes and seals it, maps it populated, makes the
+ * doorbell eventfd, dups it for the reply and watches it; the client maps
+ * the memfd; at destroy both unmap, and the daemon unwatches and closes.
+ *
+ * mr_work: one 4 KiB registration and deregistration.  The library
+ * copies the page into its arena memfd and maps that over the buffer;
+ * the daemon maps the region populated and, at deregistration, unmaps
+ * it; the library reverts the page: a fresh anonymous page, the bytes
+ * read back, moved over the buffer.
+ */
+#define QP_RING_BYTES 12800	/* the rings of a default RC QP */
+
+static int qp_work_once(int ep)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+	void *dmap, *cmap;
+	int m, db, dup;
+
+	m = memfd_create("rdmabroker-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (m < 0 || ftruncate(m, QP_RING_BYTES) < 0 ||
+	    fcntl(m, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		return -errno;
+	dmap = mmap(NULL, QP_RING_BYTES, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, m, 0);
+	db = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	dup = db < 0 ? -1 : fcntl(db, F_DUPFD_CLOEXEC, 0);
+	cmap = mmap(NULL, QP_RING_BYTES, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, m, 0);
+	close(m);
+	if (dmap == MAP_FAILED || cmap == MAP_FAILED || dup < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, db, &e) < 0)
+		return -ENOMEM;
+	epoll_ctl(ep, EPOLL_CTL_DEL, db, NULL);
+	close(db);
+	munmap(dmap, QP_RING_BYTES);
+	munmap(cmap, QP_RING_BYTES);
+	close(dup);
+	return 0;
+}
+
+static int mr_work_once(int arena, unsigned char *buf, size_t page)
+{
+	void *d, *a;
+
+	if (pwrite(arena, buf, page, 0) != (ssize_t)page ||
+	    mmap(buf, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 arena, 0) == MAP_FAILED)
+		return -EIO;
+	d = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		 arena, 0);
+	if (d == MAP_FAILED)
+		return -ENOMEM;
+	munmap(d, page);
+	a = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (a == MAP_FAILED || pread(arena, a, page, 0) != (ssize_t)page ||
+	    mremap(a, page, page, MREMAP_MAYMOVE | MREMAP_FIXED, buf) == MAP_FAILED)
+		return -EIO;
+	return 0;
+}
+
+static void work_json(json_object *arr, const char *test, const struct row *r)
+{
+	json_object *j = json_object_new_object(), *o = json_object_new_object();
+
+	json_object_object_add(j, "test", json_object_new_string(test));
+	json_object_object_add(j, "iters", json_object_new_int64((int64_t)r->count));
+	json_object_object_add(o, "min", jdouble(r->rtt_min));
+	json_object_object_add(o, "median", jdouble(r->rtt_med));
+	json_object_object_add(o, "p99", jdouble(r->rtt_p99));
+	json_object_object_add(j, "us", o);
+	json_object_array_add(arr, j);
+}
+
+static int cmd_ctlwork(const struct opts *o, json_object *arr)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t warm = warmup_of(o->iters), i;
+	struct row qp = { .test = "qp_work" }, mr = { .test = "mr_work" };
+	int64_t *samples, t0;
+	unsigned char *buf = MAP_FAILED;
+	int ep, arena = -1, ret = 0;
+
+	samples = calloc(o->iters, sizeof(*samples));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	arena = memfd_create("rdmabroker-mr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (arena >= 0 && ftruncate(arena, (off_t)page) == 0)
+		buf = mmap(NULL, page, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!samples || ep < 0 || buf == MAP_FAILED) {
+		fprintf(stderr, PROG ": ctlwork: %s\n", strerror(errno ? errno : ENOMEM));
+		ret = -ENOMEM;
+		goto out;
+	}
+	memset(buf, 0x5a, page);
+	for (i = 0; i < warm + o->iters && !ret; i++) {
+		t0 = now_ns();
+		ret = qp_work_once(ep);
+		if (i >= warm)
+			samples[i - warm] = now_ns() - t0;
+	}
+	if (!ret) {
+		lat_stats(&qp, samples, o->iters);
+		for (i = 0; i < warm + o->iters && !ret; i++) {
+			t0 = now_ns();
+			ret = mr_work_once(arena, buf, page);
+			if (i >= warm)
+				samples[i - warm] = now_ns() - t0;
+		}
+	}
+	if (ret) {
+		fprintf(stderr, PROG ": ctlwork: %s\n", strerror(-ret));
+		goto out;
+	}
+	lat_stats(&mr, samples, o->iters);
+	if (o->json) {
+		work_json(arr, "qp_work", &qp);
+		work_json(arr, "mr_work", &mr);
+	} else {
+		printf("# the system calls of a control verb beyond its round trip, usec\n");
+		printf("# %-8s %9s %9s %9s %9s\n", "work", "iters", "min", "median", "p99");
+		printf("  %-8s %9" PRIu64 " %9.3f %9.3f %9.3f\n", "qp", qp.count,
+		       qp.rtt_min, qp.rtt_med, qp.rtt_p99);
+		printf("  %-8s %9" PRIu64 " %9.3f %9.3f %9.3f\n", "mr", mr.count,
+		       mr.rtt_min, mr.rtt_med, mr.rtt_p99);
+	}
+out:
+	if (buf != MAP_FAILED)
+		munmap(buf, page);
+	if (arena >= 0)
+		close(arena);
+	if (ep >= 0)
+		close(ep);
+	free(samples);
+	return ret;
+}
+
 /* ------------------------------------------------------------ main */
 
 struct cmd {
@@ -964,6 +1114,8 @@ static const struct cmd cmds[] = {
 	{ "memcpy", cmd_memcpy, OPT_MINMS, "memcpy bandwidth on one core" },
 	{ "unix", cmd_unix, OPT_MINMS | OPT_SPIN,
 	  "UNIX socket ping-pong latency and stream throughput" },
+	{ "ctlwork", cmd_ctlwork, 0,
+	  "system calls of a QP create+destroy and an MR reg+dereg, no socket" },
 };
 
 static void usage(FILE *f)

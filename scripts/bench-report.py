@@ -173,6 +173,11 @@ def baselines(raw):
     b["unix_poll_lat"] = [dict({"size": size, "spin_us": r["spin_us"]}, **base_lat(r))
                           for size, p in by_size(raw, "base-unixpoll").items()
                           for r in load_json(p) if r["test"] == "unix_poll_lat"]
+    # The control verbs' system calls beyond their round trips.
+    p = os.path.join(raw, "base-ctlwork.json")
+    b["ctl_work"] = {r["test"]: {"iters": r["iters"], "median_us": r["us"]["median"],
+                                 "min_us": r["us"]["min"]}
+                     for r in (load_json(p) if os.path.exists(p) else [])}
     return b
 
 
@@ -394,6 +399,14 @@ def rpc_floor(c, base):
     if prtt:
         fl.update({"unix_poll_rtt_8b_us": prtt, "poll_qp_cycles_per_s": 1e6 / (5 * prtt),
                    "poll_mr_pairs_per_s": 1e6 / (2 * prtt)})
+        # With the system calls each needs besides: what the default
+        # path can reach here at best.
+        w = base.get("ctl_work", {})
+        if "qp_work" in w and "mr_work" in w:
+            qw, mw = w["qp_work"]["median_us"], w["mr_work"]["median_us"]
+            fl.update({"qp_work_us": qw, "mr_work_us": mw,
+                       "work_qp_cycles_per_s": 1e6 / (5 * prtt + qw),
+                       "work_mr_pairs_per_s": 1e6 / (2 * prtt + mw)})
     return fl
 
 
@@ -409,7 +422,9 @@ def control_targets(c, quick):
     add("QP create -> RTS -> destroy per second", ">= 20000", v,
         None if v is None else f"{q['iters']} cycles, median {q['cycle_median_us']:.1f} us"
         + ("" if not fl else f"; 5 UNIX-socket round trips allow {fl['qp_cycles_per_s']:.0f}/s"
-           + (f" sleeping, {fl['poll_qp_cycles_per_s']:.0f}/s polling" if "poll_qp_cycles_per_s" in fl else ""))
+           + (f" sleeping, {fl['poll_qp_cycles_per_s']:.0f}/s polling" if "poll_qp_cycles_per_s" in fl else "")
+           + (f", {fl['work_qp_cycles_per_s']:.0f}/s with the create and destroy system calls"
+              if "work_qp_cycles_per_s" in fl else ""))
         + ("" if not c.get("qp_rate_cache") else
            f"; {c['qp_rate_cache']['cycles_per_s']:.0f}/s with RDMABROKER_QP_RING_CACHE=16"),
         None if v is None else v >= 20000)
@@ -417,7 +432,9 @@ def control_targets(c, quick):
     add("4 KiB MR reg + dereg per second", ">= 20000", v,
         None if v is None else f"reg {m['reg_median_us']:.1f} us, dereg {m['dereg_median_us']:.1f} us median"
         + ("" if not fl else f"; 2 UNIX-socket round trips allow {fl['mr_pairs_per_s']:.0f}/s"
-           + (f" sleeping, {fl['poll_mr_pairs_per_s']:.0f}/s polling" if "poll_mr_pairs_per_s" in fl else "")),
+           + (f" sleeping, {fl['poll_mr_pairs_per_s']:.0f}/s polling" if "poll_mr_pairs_per_s" in fl else "")
+           + (f", {fl['work_mr_pairs_per_s']:.0f}/s with the re-backing system calls"
+              if "work_mr_pairs_per_s" in fl else "")),
         None if v is None else v >= 20000)
     if sc:
         held = sc["clients"] >= 1000 and sc["qps"] >= 10000
@@ -516,6 +533,11 @@ def summary(doc):
                 w(f"         polling first on both sides: {fl['unix_poll_rtt_8b_us']:.2f} us, so "
                   f"{fl['poll_qp_cycles_per_s']:.0f} QP cycles/s and "
                   f"{fl['poll_mr_pairs_per_s']:.0f} MR pairs/s")
+            if "qp_work_us" in fl:
+                w(f"         with the system calls besides (bench/baseline ctlwork): a QP create+destroy "
+                  f"{fl['qp_work_us']:.2f} us, an MR reg+dereg {fl['mr_work_us']:.2f} us, so "
+                  f"{fl['work_qp_cycles_per_s']:.0f} QP cycles/s and "
+                  f"{fl['work_mr_pairs_per_s']:.0f} MR pairs/s at most on the default path")
         w("")
     pairs = [(t, x) for t in PAIRED for x in b[t] if "paired" in x]
     if pairs:

@@ -306,6 +306,11 @@ note "control path: rdmab-scale qp_rate -n $nq, mr_rate -n $nm; scale $sc"
 # as the library and the daemon do (RDMABROKER_SPIN_US, control_spin_us).
 run "$raw/base-unixctl-8.json" "$base" unix -j --min-ms "$min_ms" -n "$(lat_iters 8)" -s 8
 run "$raw/base-unixpoll-8.json" "$base" unix -j --spin-us 100 -n "$(lat_iters 8)" -s 8
+# What a QP cycle and an MR pair cost in system calls besides their
+# round trips, both sides in one process: with the polled round trip, a
+# lower bound for the control path on this machine.
+if [ -n "$quick" ]; then nw=200; else nw=5000; fi
+run "$raw/base-ctlwork.json" "$base" ctlwork -j -n "$nw"
 run "$raw/scale-qp_rate.json" "$scale" -j -n "$nq" qp_rate
 # The same with kept rings, which a program turns on (librdmabroker(7)).
 run "$raw/scale-qp_rate_cache.json" env RDMABROKER_QP_RING_CACHE=16 "$scale" -j -n "$nq" qp_rate

@@ -106,9 +106,19 @@ json unix.json unix_lat unix_bw
 run unixpoll.json unix -j --spin-us 100 $quick
 json unixpoll.json unix_poll_lat
 
+# The control verbs' system calls: two rows, each a positive median.
+run ctlwork.json ctlwork -j -n 20
+python3 - "$RB_TMP/ctlwork.json" <<'PY' || rb_fail "ctlwork: bad JSON"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["test"] for r in rows] == ["qp_work", "mr_work"], rows
+for r in rows:
+    assert r["iters"] == 20 and 0 < r["us"]["min"] <= r["us"]["median"] <= r["us"]["p99"], r
+PY
+
 # Help names every command; misuse exits 2 before anything runs.
 "$BASE" --help > "$RB_TMP/help" || rb_fail "--help failed"
-for c in relay memcpy unix; do
+for c in relay memcpy unix ctlwork; do
 	grep -q "^  $c " "$RB_TMP/help" || rb_fail "--help does not name $c"
 done
 "$BASE" relay -h > /dev/null || rb_fail "relay -h failed"
@@ -130,6 +140,7 @@ bad relay --spin-us -1
 bad memcpy --spin-us 5
 bad memcpy --two-party
 bad unix --two-party
+bad ctlwork --spin-us 5
 bad unix --spin-us 1000001
 bad relay --min-ms 5
 bad memcpy --min-ms 0

@@ -196,6 +196,13 @@ assert fl["unix_rtt_8b_us"] == ctl[0]["rtt_median_us"], (fl, ctl)
 assert fl["unix_poll_rtt_8b_us"] == poll[0]["rtt_median_us"], (fl, poll)
 assert close(fl["poll_qp_cycles_per_s"], 1e6 / (5 * fl["unix_poll_rtt_8b_us"])), fl
 assert close(fl["poll_mr_pairs_per_s"], 1e6 / (2 * fl["unix_poll_rtt_8b_us"])), fl
+cw = base["ctl_work"]
+assert set(cw) == {"qp_work", "mr_work"}, cw
+for k in cw:
+    assert cw[k]["iters"] == 200 and 0 < cw[k]["min_us"] <= cw[k]["median_us"], cw
+assert fl["qp_work_us"] == cw["qp_work"]["median_us"] and fl["mr_work_us"] == cw["mr_work"]["median_us"], fl
+assert close(fl["work_qp_cycles_per_s"], 1e6 / (5 * fl["unix_poll_rtt_8b_us"] + fl["qp_work_us"])), fl
+assert close(fl["work_mr_pairs_per_s"], 1e6 / (2 * fl["unix_poll_rtt_8b_us"] + fl["mr_work_us"])), fl
 
 t = doc["targets"]
 assert len(t) == 8, t
