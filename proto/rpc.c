@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,23 +35,28 @@ static void rpc_err(char *errbuf, size_t errlen, const char *what,
 		snprintf(errbuf, errlen, "%s %s: %s", what, path, strerror(err));
 }
 
+/* $name as a decimal number in [min, max], else def. */
+static long rpc_env_long(const char *name, long def, long min, long max)
+{
+	const char *env = getenv(name);
+	char *end;
+	long v;
+
+	if (!env || !*env)
+		return def;
+	v = strtol(env, &end, 10);
+	return *end == '\0' && v >= min && v <= max ? v : def;
+}
+
 /*
  * A daemon that stops answering must not hang the client forever: every
  * send and receive gives up after RDMABROKER_TIMEOUT_MS (default 30 s).
  */
 static void rpc_set_timeout(int fd)
 {
-	const char *env = getenv(RB_TIMEOUT_ENV);
-	long ms = RB_RPC_DEFAULT_TIMEOUT_MS;
+	long ms = rpc_env_long(RB_TIMEOUT_ENV, RB_RPC_DEFAULT_TIMEOUT_MS, 1, LONG_MAX);
 	struct timeval tv;
 
-	if (env && *env) {
-		char *end;
-		long v = strtol(env, &end, 10);
-
-		if (*end == '\0' && v > 0)
-			ms = v;
-	}
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -68,17 +74,9 @@ static void rpc_set_timeout(int fd)
  */
 static uint64_t rpc_spin_ns(void)
 {
-	const char *env = getenv(RB_SPIN_ENV);
-	long us = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? RB_RPC_DEFAULT_SPIN_US : 0;
+	long def = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? RB_RPC_DEFAULT_SPIN_US : 0;
 
-	if (env && *env) {
-		char *end;
-		long v = strtol(env, &end, 10);
-
-		if (*end == '\0' && v >= 0 && v <= 1000000)
-			us = v;
-	}
-	return (uint64_t)us * 1000;
+	return (uint64_t)rpc_env_long(RB_SPIN_ENV, def, 0, 1000000) * 1000;
 }
 
 static uint64_t rpc_now_ns(void)
