@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "drivers/driver.h"
+#include "drivers/soft/soft.h"
 
 #define RB_DEFAULT_CONFIG	SYSCONFDIR "/rdmabroker/rdmabrokerd.conf"
 #define RB_DEFAULT_SOCKET	RUNDIR "/rdmabrokerd.sock"

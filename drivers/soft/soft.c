@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "drivers/driver.h"
+#include "drivers/soft/soft.h"
 
 /* Limits the engine is built for; the control verbs enforce them. */
 #define SOFT_MAX_QP		16384
