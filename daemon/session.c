@@ -20,7 +20,7 @@
 #include "daemon/daemon.h"
 #include "proto/shm.h"
 #include "daemon/dispatch.h"
-#include "daemon/engine.h"
+#include "daemon/loop.h"
 #include "daemon/log.h"
 
 static void session_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -380,8 +380,8 @@ static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 		session_outq_free(s);
 		goto out;
 	}
-	engine_control_arrived();
-	engine_control_served(dispatch_request(s, &msg));
+	loop_control_arrived(s->d);
+	loop_control_served(s->d, dispatch_request(s, &msg));
 out:
 	session_reap(s);
 }

@@ -175,7 +175,7 @@ struct rb_driver_ops {
 			 int mask, enum ibv_qp_state from);
 	/* Refresh qp->attr from the device before the daemon answers an
 	 * ibv_query_qp (a device that moves QPs by itself).  Stub: 0. */
-	int (*query_qp)(struct rb_qp *qp, int mask);
+	int (*query_qp)(struct rb_qp *qp);
 	/* The client rang qp->doorbell (the daemon drained it).  Stub: no-op. */
 	void (*qp_doorbell)(struct rb_qp *qp);
 	/* Before the daemon frees the rings (or keeps them for reuse).
@@ -270,21 +270,27 @@ struct rb_driver_env {
 	void *ctx;
 };
 
+/* Drivers in the registry, and the bytes each may keep for its settings. */
+#define RB_MAX_DRIVERS		8
+#define RB_DRIVER_CONFIG_MAX	1024
+
 struct rb_driver {
 	const char *name;		/* "soft" */
 	const char *section;		/* its rdmabrokerd.conf section: "soft" */
 	/*
-	 * Its settings: config_size bytes of plain data (no pointers: the
-	 * daemon copies them and compares old and new with memcmp on a
-	 * reload, where device settings need a restart).  config_defaults
-	 * fills them before a file is read.
+	 * Its settings: config_size (<= RB_DRIVER_CONFIG_MAX) bytes of plain
+	 * data (no pointers: the daemon copies them and compares old and new
+	 * with memcmp on a reload, where device settings need a restart),
+	 * zeroed, then filled by config_defaults, before a file is read.
 	 */
 	size_t config_size;
 	void (*config_defaults)(void *cfg);
 	/*
 	 * One "key = value" of its section: 0, or -EINVAL with err saying
 	 * what is wrong (the daemon prefixes FILE:LINE).  Unknown keys are
-	 * errors, as in every other section.
+	 * errors, as in every other section; duplicates the daemon refuses
+	 * before.  cfg_parse_bool()/cfg_parse_u64() (daemon/cfg.h) spell
+	 * values as every section does.
 	 */
 	int (*config_key)(void *cfg, const char *key, const char *value,
 			  char *err, size_t errlen);

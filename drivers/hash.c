@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "daemon/hash.h"
+#include "drivers/hash.h"
 
 #define HASH_MIN_BUCKETS	256u
 
