@@ -95,6 +95,14 @@ static void daemon_reload(struct rb_daemon *d)
 		if (memcmp(old.drv[i], d->cfg.drv[i], rb_drivers[i]->config_size))
 			log_notice("reload: [%s] changed; takes effect at restart",
 				   rb_drivers[i]->section);
+	/* What a driver can change while it runs, it changes now. */
+	for (uint32_t i = 0; i < d->ndevices; i++) {
+		struct rb_device *dev = d->devices[i];
+
+		if (dev->driver && dev->driver->config_apply)
+			dev->driver->config_apply(dev, cfg_driver_config(&d->cfg,
+							dev->driver->section));
+	}
 	listener_apply_mode(d);
 	/* admin_group may have changed. */
 	TAILQ_FOREACH(s, &d->sessions, link)

@@ -3,12 +3,12 @@
  * Memory regions.  A MEMFD region arrives with the memfd (the client's
  * arena) its pages were re-backed with and the extents of the region in
  * it; the daemon maps them only after checking the memfd is sealed against
- * shrinking and holds every extent, so the engine can move data zero-copy
+ * shrinking and holds every extent, so a driver can move data zero-copy
  * without a SIGBUS (the seals and the filesystem once per session and
  * memfd, see struct rb_mr_arena; the extents every time).  A CMA region (memory the client could not
  * re-back) is reached through the client's /proc/self/mem, which comes
- * with it; the daemon checks now that it can.  Keys are random, unique
- * per device, never 0.
+ * with it; the daemon checks now that it can.  The keys are the device's
+ * (its driver's reg_mr, drivers/driver.h).
  */
 #include "config.h"
 
@@ -75,7 +75,7 @@ void mr_session_fini(struct rb_session *s)
 	s->mr_arena = NULL;
 }
 
-/* The fd is a memfd the engine may map: 0, or -EINVAL said in rep. */
+/* The fd is a memfd a driver may map: 0, or -EINVAL said in rep. */
 static int mr_check_memfd(int fd, struct rb_reply *rep)
 {
 	struct statfs sfs;
@@ -92,7 +92,7 @@ static int mr_check_memfd(int fd, struct rb_reply *rep)
 	}
 	/*
 	 * Only shmem: a hole punched in a hugetlbfs memfd faults (SIGBUS in
-	 * the engine) when no huge page is free to fill it again.
+	 * the daemon) when no huge page is free to fill it again.
 	 */
 	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC) {
 		reply_error(rep, "the memfd is not backed by shmem (hugetlbfs?)");
@@ -175,7 +175,7 @@ static int mr_map_memfd(struct rb_session *s, struct rb_mr *mr, int fd,
 	}
 	/*
 	 * MAP_POPULATE: the page tables are filled here, at registration, not
-	 * by a fault per page in the engine's first copy (DESIGN.md: set up
+	 * by a fault per page in the device's first copy (DESIGN.md: set up
 	 * and pre-fault at create time, never on the fast path).  The pages
 	 * are the client's, already in the memfd.
 	 */
@@ -216,8 +216,8 @@ mapped:
 /*
  * A CMA region comes with the client's own /proc/self/mem, which it opened
  * (its right to, checked by the kernel then) and which stays bound to the
- * address space it was opened on.  The engine reads and writes the region
- * through that file, never by pid: a pid may come to name another process
+ * address space it was opened on.  A driver that copies (the soft device)
+ * reads and writes the region through that file, never by pid: a pid may come to name another process
  * (a set-user-ID program the client executed, or a process that took over
  * a dead client's pid), and the daemon needs no privilege over any
  * process.  The file must be a mem file of /proc opened for reading and

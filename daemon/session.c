@@ -344,7 +344,7 @@ static void session_write_cb(evutil_socket_t fd, short what, void *arg)
  * request, so a second recvmsg would only say EAGAIN, a syscall per
  * request for nothing.  The event is level-triggered: a client that
  * queues more is called again on the next poll, which comes at once for
- * control_spin_us after a request (engine.c).
+ * control_spin_us after a request (loop.c).
  */
 static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -38,11 +38,12 @@
  * tables (per device, never process globals), and what executes work.
  *
  * Per-object driver state is embedded: a driver that needs state for a
- * QP declares struct soft_qp { struct rb_qp qp; ... } and sets
- * .qp_size = sizeof(struct soft_qp); the daemon allocates that many
- * zeroed bytes, fills the embedded rb_qp, and the driver gets back to its
- * struct with container_of (rb_container_of below).  A size of 0 means
- * the daemon's struct alone.
+ * QP declares struct soft_qp { struct rb_qp qp; ... } with the daemon's
+ * struct FIRST, and sets .qp_size = sizeof(struct soft_qp); the daemon
+ * allocates that many zeroed bytes (res_alloc), fills the embedded rb_qp,
+ * calls the op, and frees the whole after the destroy op; the driver gets
+ * back to its struct with rb_container_of.  A size of 0 means the
+ * daemon's struct alone.
  *
  * Threads: none.  Everything runs on the daemon's one thread, inside its
  * libevent loop; no op may block.  The loop is the daemon's: a driver
@@ -301,6 +302,12 @@ struct rb_driver {
 	 */
 	int (*create)(const void *cfg, const struct rb_driver_env *env,
 		      char *err, size_t errlen);
+	/*
+	 * Optional (NULL: nothing): after a successful reload (SIGHUP), for
+	 * each device the driver made, apply the settings that may change
+	 * while it runs (the soft device's spin_us -> dev->poll_idle_ns).
+	 */
+	void (*config_apply)(struct rb_device *dev, const void *cfg);
 };
 
 /* Every driver built in, NULL-terminated, in the order devices are made. */
@@ -318,12 +325,15 @@ void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv);
 void rb_device_destroy(struct rb_device *dev);
 
 /*
- * The daemon's services a driver may call, besides these in
- * daemon/objects.h: cq_push() (a completion into a CQ ring, events and
+ * The daemon's services a driver may call, besides this one: in
+ * daemon/objects.h cq_push() (a completion into a CQ ring, events and
  * overrun included), qp_async_event() / srq_async_event() (an async event
- * to the object's owner), res_owner_killed() / res_kill_owner() (a client
- * that broke the shared-memory rules), ring_pending() / ring_slot()
- * (daemon/ring.h) and log_*() (daemon/log.h).
+ * to the object's owner), device_async_event() (to every session of a
+ * device), res_owner_killed() / res_kill_owner() (a client that broke the
+ * shared-memory rules); res_lookup(owner, handle, type, NULL) for a
+ * handle a WQE names (an AH); ring_pending() / ring_slot()
+ * (daemon/ring.h); cfg_parse_bool() / cfg_parse_u64() (daemon/cfg.h);
+ * log_*() (daemon/log.h).  drivers/hash.h is a key hash drivers share.
  */
 
 /*

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The intrusive key hash (daemon/hash.h). */
+/* The intrusive key hash (drivers/hash.h). */
 #include "config.h"
 
 #include <errno.h>

@@ -291,6 +291,14 @@ static uint64_t soft_stable_guid(const char *name)
 	return h;
 }
 
+/* spin_us takes effect on reload: the idle budget the daemon polls by. */
+static void soft_config_apply(struct rb_device *dev, const void *config)
+{
+	const struct rb_soft_config *cfg = config;
+
+	dev->poll_idle_ns = (uint64_t)cfg->spin_us * 1000;
+}
+
 static int soft_create(const void *config, const struct rb_driver_env *env,
 		       char *err, size_t errlen)
 {
@@ -327,7 +335,7 @@ static int soft_create(const void *config, const struct rb_driver_env *env,
 	dev->transport_type = IBV_TRANSPORT_IB;
 	dev->phys_port_cnt = 1;
 	dev->max_inline_data = SOFT_MAX_INLINE;
-	dev->poll_idle_ns = (uint64_t)cfg->spin_us * 1000;
+	soft_config_apply(dev, cfg);
 	dev->priv = s;
 	log_info("device %s: GID[0] from %s", dev->name, s->gid_source);
 	ret = env->add_device(env->ctx, dev);
@@ -424,4 +432,5 @@ const struct rb_driver rb_soft_driver = {
 	.config_defaults = soft_config_defaults,
 	.config_key = soft_config_key,
 	.create = soft_create,
+	.config_apply = soft_config_apply,
 };
