@@ -28,7 +28,7 @@ uint32_t soft_comp_client_prod(struct rb_ring *r, uint32_t cons, uint32_t entrie
  * The client is disconnected; its objects go with it.
  */
 bool soft_comp_ring_wild(struct rb_ring *r, uint32_t cons, uint32_t entries,
-		      struct rb_res *owner, const char *what)
+			 struct rb_res *owner, const char *what)
 {
 	char why[96];
 

@@ -33,7 +33,7 @@ static bool mem_fits(uint64_t base, uint64_t mr_len, uint64_t addr, uint64_t len
 
 /* A local SGE of qp: IBV_WC_SUCCESS or IBV_WC_LOC_PROT_ERR. */
 int soft_mem_local(const struct soft_qp *qp, const struct rb_sge *sge,
-	      uint32_t access, struct mem_seg *out)
+		   uint32_t access, struct mem_seg *out)
 {
 	const struct rb_mr *mr = soft_keys_find_lkey(qp->qp.dev, sge->lkey);
 
@@ -47,7 +47,7 @@ int soft_mem_local(const struct soft_qp *qp, const struct rb_sge *sge,
 
 /* [addr, addr + len) of an rkey at the responder dest: true if allowed. */
 bool soft_mem_remote(const struct soft_qp *dest, uint32_t rkey, uint64_t addr,
-		uint64_t len, uint32_t access, struct mem_seg *out)
+		     uint64_t len, uint32_t access, struct mem_seg *out)
 {
 	const struct rb_mr *mr = soft_keys_find_rkey(dest->qp.dev, rkey);
 
@@ -61,7 +61,7 @@ bool soft_mem_remote(const struct soft_qp *dest, uint32_t rkey, uint64_t addr,
 
 /* Copy n bytes between two pieces; 0, or -1 with *dst_failed set. */
 static int mem_chunk_copy(const struct mem_seg *d, uint64_t doff, const struct mem_seg *s,
-		      uint64_t soff, size_t n, bool *dst_failed)
+			  uint64_t soff, size_t n, bool *dst_failed)
 {
 	if (d->ptr && s->ptr) {
 		memmove(d->ptr + doff, s->ptr + soff, n);
@@ -100,7 +100,7 @@ static int mem_chunk_copy(const struct mem_seg *d, uint64_t doff, const struct m
 
 /* Copy len bytes from the src pieces to the dst pieces, in order. */
 int soft_mem_copy(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *src,
-	     uint32_t ns, uint64_t len, bool *dst_failed)
+		  uint32_t ns, uint64_t len, bool *dst_failed)
 {
 	uint32_t di = 0, si = 0;
 	uint64_t doff = 0, soff = 0;

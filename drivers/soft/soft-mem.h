@@ -29,14 +29,14 @@ struct mem_seg {
  * of another PD, out of bounds, the access missing).
  */
 int soft_mem_local(const struct soft_qp *qp, const struct rb_sge *sge,
-	      uint32_t access, struct mem_seg *out);
+		   uint32_t access, struct mem_seg *out);
 
 /*
  * [addr, addr + len) under rkey at the responder dest: true with *out set
  * when an MR of dest's PD has it and both the MR and dest allow access.
  */
 bool soft_mem_remote(const struct soft_qp *dest, uint32_t rkey, uint64_t addr,
-		uint64_t len, uint32_t access, struct mem_seg *out);
+		     uint64_t len, uint32_t access, struct mem_seg *out);
 
 /*
  * Copy len bytes from the src pieces to the dst pieces, in order (both
@@ -44,6 +44,6 @@ bool soft_mem_remote(const struct soft_qp *dest, uint32_t rkey, uint64_t addr,
  * not be reached (CMA: the process is gone or unmapped the memory).
  */
 int soft_mem_copy(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *src,
-	     uint32_t ns, uint64_t len, bool *dst_failed);
+		  uint32_t ns, uint64_t len, bool *dst_failed);
 
 #endif /* RB_DRIVERS_SOFT_SOFT_MEM_H */

@@ -105,7 +105,7 @@ static void qp_try_sleep(struct soft_qp *qp)
  * owner; the next WR to flush completes with first_status instead, if not 0.
  */
 void soft_qp_to_error(struct soft_qp *qp, enum ibv_event_type event,
-			bool with_event, uint32_t first_status)
+		      bool with_event, uint32_t first_status)
 {
 	if (qp->qp.attr.qp_state == IBV_QPS_ERR)
 		return;

@@ -65,7 +65,7 @@ static void resp_consume(struct soft_qp *dest, struct soft_recv_take *t)
  * LOC_QP_OP_ERR); *src_failed when the sender's memory could not be read.
  */
 uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
-			     const struct soft_delivery *dv, bool *src_failed)
+			   const struct soft_delivery *dv, bool *src_failed)
 {
 	const struct rb_sge *sge = (const struct rb_sge *)(t->w.raw + sizeof(t->w.hdr));
 	struct mem_seg dst[RB_MAX_SGE], src[RB_MAX_SGE + 1];
