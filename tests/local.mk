@@ -30,6 +30,7 @@ include $(srcdir)/tests/ident.mk
 include $(srcdir)/tests/benchmake.mk
 include $(srcdir)/tests/crash.mk
 include $(srcdir)/tests/fuzz.mk
+include $(srcdir)/tests/drivers.mk
 include $(srcdir)/tests/mrfast.mk
 include $(srcdir)/tests/qpring.mk
 
