@@ -428,7 +428,7 @@ static int relay_b(struct relay *r)
 }
 
 /*
- * The relay, with the engine's policy (daemon/engine.c engine_pass): each
+ * The relay, with the daemon's policy (daemon/loop.c, soft_qp_progress): each
  * pass reads the clock once and steps every active client; a client idle
  * for spin_ns asks for doorbells (set flag, fence, look once more) and
  * leaves the poll set; an empty pass yields the core; with no client

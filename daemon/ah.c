@@ -84,6 +84,7 @@ static void ah_destroy(struct rb_res *r)
 {
 	struct rb_ah *ah = (struct rb_ah *)r;
 
+	ah->dev->ops.destroy_ah(ah);
 	res_uncharge(r->owner, RB_LIMIT_AHS, 1);
 	ah->dev->nahs--;
 	free(ah);
@@ -119,7 +120,7 @@ int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ret = res_charge(s, RB_LIMIT_AHS, 1, rep);
 	if (ret < 0)
 		return ret;
-	ah = calloc(1, sizeof(*ah));
+	ah = res_alloc(sizeof(*ah), dev->ops.ah_size);
 	if (!ah) {
 		res_uncharge(s, RB_LIMIT_AHS, 1);
 		return -ENOMEM;
@@ -129,8 +130,16 @@ int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ah->res.type = RB_RES_AH;
 	ah->res.deps[0] = pd;
 	ah->res.destroy = ah_destroy;
+	ret = dev->ops.create_ah(dev, ah);
+	if (ret < 0) {
+		free(ah);
+		res_uncharge(s, RB_LIMIT_AHS, 1);
+		reply_error(rep, "%s: create_ah: %s", dev->name, strerror(-ret));
+		return ret;
+	}
 	ret = res_add(s, &ah->res);
 	if (ret < 0) {
+		dev->ops.destroy_ah(ah);
 		free(ah);
 		res_uncharge(s, RB_LIMIT_AHS, 1);
 		reply_error(rep, "this connection holds too many objects");

@@ -55,11 +55,8 @@ void cfg_defaults(struct rb_config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->max_clients = 1024;
 	cfg->control_spin_us = 50;
-	cfg->soft.enable = 1;
-	snprintf(cfg->soft.name, sizeof(cfg->soft.name), "rbsoft0");
-	snprintf(cfg->soft.gid_address, sizeof(cfg->soft.gid_address), "auto");
-	cfg->soft.node_guid = 0;
-	cfg->soft.spin_us = 200;
+	for (size_t i = 0; rb_drivers[i] && i < RB_MAX_DRIVERS; i++)
+		rb_drivers[i]->config_defaults(cfg->drv[i]);
 	memcpy(cfg->limits.v, cfg_limit_defaults, sizeof(cfg->limits.v));
 }
 
@@ -68,6 +65,22 @@ void cfg_free(struct rb_config *cfg)
 	free(cfg->users);
 	cfg->users = NULL;
 	cfg->nusers = 0;
+}
+
+/* The registry's index of a driver: its settings' place in cfg->drv. */
+static int cfg_driver_index(const struct rb_driver *drv)
+{
+	for (int i = 0; rb_drivers[i] && i < RB_MAX_DRIVERS; i++)
+		if (rb_drivers[i] == drv)
+			return i;
+	return -1;
+}
+
+void *cfg_driver_config(struct rb_config *cfg, const char *section)
+{
+	int i = cfg_driver_index(rb_driver_by_section(section));
+
+	return i < 0 ? NULL : cfg->drv[i];
 }
 
 const struct rb_limits *cfg_limits_for(const struct rb_config *cfg,
@@ -84,7 +97,7 @@ const struct rb_limits *cfg_limits_for(const struct rb_config *cfg,
 enum cfg_section {
 	SEC_NONE,
 	SEC_DAEMON,
-	SEC_SOFT,
+	SEC_DRIVER,			/* a driver's: p->drv */
 	SEC_LIMITS,
 	SEC_USER_LIMITS,
 };
@@ -96,6 +109,7 @@ struct cfg_parser {
 	size_t errlen;
 	enum cfg_section sec;
 	struct rb_user_limits *user;	/* for SEC_USER_LIMITS */
+	const struct rb_driver *drv;	/* for SEC_DRIVER */
 	/* per-user sections override only the keys they set */
 	bool user_set[RB_LIMIT_COUNT];
 	/* duplicate detection: keys seen in the current section */
@@ -132,7 +146,7 @@ static char *cfg_trim(char *s)
 }
 
 /* Unsigned integer with optional K/M/G/T (powers of 1024) if sized. */
-static int cfg_parse_u64(const char *s, bool sized, uint64_t *out)
+int cfg_parse_u64(const char *s, bool sized, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -175,7 +189,7 @@ static int cfg_parse_u64(const char *s, bool sized, uint64_t *out)
 	return 0;
 }
 
-static int cfg_parse_bool(const char *s, int *out)
+int cfg_parse_bool(const char *s, int *out)
 {
 	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") ||
 	    !strcmp(s, "1")) {
@@ -248,53 +262,17 @@ static int cfg_daemon_key(struct cfg_parser *p, struct rb_config *cfg,
 	return cfg_error(p, "unknown key '%s' in [daemon]", key);
 }
 
-static int cfg_soft_key(struct cfg_parser *p, struct rb_config *cfg,
-			   const char *key, const char *val)
+/* A key of a driver's section: the driver parses it (drivers/driver.h). */
+static int cfg_driver_key(struct cfg_parser *p, struct rb_config *cfg,
+			  const char *key, const char *val)
 {
-	if (!strcmp(key, "enable")) {
-		if (cfg_parse_bool(val, &cfg->soft.enable) < 0)
-			return cfg_error(p, "enable: '%s' is not yes or no", val);
-		return 0;
-	}
-	if (!strcmp(key, "name")) {
-		if (!*val)
-			return cfg_error(p, "name: must not be empty");
-		for (const char *c = val; *c; c++)
-			if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
-				return cfg_error(p, "name: '%s' may hold only letters, digits, '-' and '_'", val);
-		return cfg_copy_str(p, cfg->soft.name, sizeof(cfg->soft.name),
-				       key, val);
-	}
-	if (!strcmp(key, "gid_address")) {
-		unsigned char buf[16];
+	char msg[400];
+	int i = cfg_driver_index(p->drv);
 
-		if (strcmp(val, "auto") && inet_pton(AF_INET, val, buf) != 1 &&
-		    inet_pton(AF_INET6, val, buf) != 1)
-			return cfg_error(p, "gid_address: '%s' is neither 'auto' nor an IPv4/IPv6 address", val);
-		return cfg_copy_str(p, cfg->soft.gid_address,
-				       sizeof(cfg->soft.gid_address), key, val);
-	}
-	if (!strcmp(key, "node_guid")) {
-		uint64_t v;
-
-		if (!strcmp(val, "auto")) {
-			cfg->soft.node_guid = 0;
-			return 0;
-		}
-		if (cfg_parse_u64(val, false, &v) < 0 || v == 0)
-			return cfg_error(p, "node_guid: '%s' is neither 'auto' nor a non-zero number (e.g. 0x0002c9fffe000001)", val);
-		cfg->soft.node_guid = v;
-		return 0;
-	}
-	if (!strcmp(key, "spin_us")) {
-		uint64_t v;
-
-		if (cfg_parse_u64(val, false, &v) < 0 || v > 1000000)
-			return cfg_error(p, "spin_us: '%s' is not a count of microseconds up to 1000000", val);
-		cfg->soft.spin_us = (uint32_t)v;
-		return 0;
-	}
-	return cfg_error(p, "unknown key '%s' in [soft]", key);
+	msg[0] = '\0';
+	if (i < 0 || p->drv->config_key(cfg->drv[i], key, val, msg, sizeof(msg)) < 0)
+		return cfg_error(p, "%s", msg[0] ? msg : "invalid setting");
+	return 0;
 }
 
 static int cfg_limit_key(struct cfg_parser *p, struct rb_limits *lim,
@@ -349,8 +327,9 @@ static int cfg_section(struct cfg_parser *p, struct rb_config *cfg,
 	}
 	if (!strcmp(hdr, "daemon") && !arg) {
 		p->sec = SEC_DAEMON;
-	} else if (!strcmp(hdr, "soft") && !arg) {
-		p->sec = SEC_SOFT;
+	} else if (rb_driver_by_section(hdr) && !arg) {
+		p->sec = SEC_DRIVER;
+		p->drv = rb_driver_by_section(hdr);
 	} else if (!strcmp(hdr, "limits") && !arg) {
 		p->sec = SEC_LIMITS;
 	} else if (!strcmp(hdr, "limits") && arg && *arg) {
@@ -373,8 +352,14 @@ static int cfg_section(struct cfg_parser *p, struct rb_config *cfg,
 		memset(p->user_set, 0, sizeof(p->user_set));
 		p->sec = SEC_USER_LIMITS;
 	} else {
-		return cfg_error(p, "unknown section [%s%s%s] (known: [daemon], [soft], [limits], [limits USER])",
-				    hdr, arg ? " " : "", arg ? arg : "");
+		char known[256] = "[daemon], ";
+		size_t n = strlen(known);
+
+		for (size_t i = 0; rb_drivers[i] && n < sizeof(known); i++)
+			n += (size_t)snprintf(known + n, sizeof(known) - n, "[%s], ",
+					      rb_drivers[i]->section);
+		return cfg_error(p, "unknown section [%s%s%s] (known: %s[limits], [limits USER])",
+				    hdr, arg ? " " : "", arg ? arg : "", known);
 	}
 	return 0;
 }
@@ -416,8 +401,8 @@ static int cfg_line(struct cfg_parser *p, struct rb_config *cfg,
 		return cfg_error(p, "'%s' outside a section (start with [daemon])", key);
 	case SEC_DAEMON:
 		return cfg_daemon_key(p, cfg, key, val);
-	case SEC_SOFT:
-		return cfg_soft_key(p, cfg, key, val);
+	case SEC_DRIVER:
+		return cfg_driver_key(p, cfg, key, val);
 	case SEC_LIMITS:
 		return cfg_limit_key(p, &cfg->limits, NULL, key, val);
 	case SEC_USER_LIMITS:

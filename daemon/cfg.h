@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "drivers/soft/soft.h"
+#include "drivers/driver.h"
 
 #define RB_DEFAULT_CONFIG	SYSCONFDIR "/rdmabroker/rdmabrokerd.conf"
 #define RB_DEFAULT_SOCKET	RUNDIR "/rdmabrokerd.sock"
@@ -50,7 +50,10 @@ struct rb_config {
 	uint32_t max_clients;		/* 0 = unlimited */
 	uint32_t control_spin_us;	/* poll for the next request this long */
 
-	struct rb_soft_config soft;
+	/* Each driver's section, parsed by it (drivers/driver.h), in the
+	 * order of rb_drivers[]: plain data, so the struct copies. */
+	uint8_t drv[RB_MAX_DRIVERS][RB_DRIVER_CONFIG_MAX]
+		__attribute__((aligned(16)));
 
 	struct rb_limits limits;	/* [limits] */
 	struct rb_user_limits *users;	/* [limits USER] */
@@ -77,5 +80,16 @@ const struct rb_limits *cfg_limits_for(const struct rb_config *cfg,
 					  uid_t uid);
 
 void cfg_free(struct rb_config *cfg);
+
+/* The settings of the driver whose config section is section, or NULL. */
+void *cfg_driver_config(struct rb_config *cfg, const char *section);
+
+/*
+ * Value syntax every section shares, for drivers' config_key too:
+ * yes/no (true/false, on/off, 1/0); an unsigned number (0x.. allowed),
+ * with sized, a K/M/G/T suffix.  0 or -EINVAL (-ERANGE).
+ */
+int cfg_parse_bool(const char *s, int *out);
+int cfg_parse_u64(const char *s, bool sized, uint64_t *out);
 
 #endif /* RB_DAEMON_CFG_H */

@@ -120,6 +120,7 @@ static void cq_destroy(struct rb_res *r)
 {
 	struct rb_cq *cq = (struct rb_cq *)r;
 
+	cq->dev->ops.destroy_cq(cq);
 	ring_destroy(cq->ring, cq->ring_bytes);
 	res_uncharge(r->owner, RB_LIMIT_CQES, cq->cqe);
 	res_uncharge(r->owner, RB_LIMIT_CQS, 1);
@@ -167,7 +168,7 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	if (ret < 0)
 		goto err_cqs;
 	ret = -ENOMEM;
-	cq = calloc(1, sizeof(*cq));
+	cq = res_alloc(sizeof(*cq), dev->ops.cq_size);
 	if (!cq)
 		goto err_cqes;
 	ret = ring_create(RB_RING_CQ, entries, sizeof(struct rb_cqe), &cq->ring,
@@ -182,9 +183,17 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	cq->res.type = RB_RES_CQ;
 	cq->res.deps[0] = channel;
 	cq->res.destroy = cq_destroy;
+	ret = dev->ops.create_cq(dev, cq);
+	if (ret < 0) {
+		reply_error(rep, "%s: create_cq: %s", dev->name, strerror(-ret));
+		close(fd);
+		ring_destroy(cq->ring, cq->ring_bytes);
+		goto err_free;
+	}
 	ret = res_add(s, &cq->res);
 	if (ret < 0) {
 		reply_error(rep, "this connection holds too many objects");
+		dev->ops.destroy_cq(cq);
 		close(fd);
 		ring_destroy(cq->ring, cq->ring_bytes);
 		goto err_free;
@@ -216,7 +225,7 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 	struct rb_ring *ring;
 	struct rb_res *r;
 	struct rb_cq *cq;
-	uint32_t entries, pending, cons;
+	uint32_t entries, pending, cons, old_cqe;
 	size_t bytes;
 	int fd, ret;
 
@@ -257,11 +266,17 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 	if (entries - 1 < cq->cqe)
 		res_uncharge(s, RB_LIMIT_CQES, cq->cqe - (entries - 1));
 	ring_destroy(cq->ring, cq->ring_bytes);
+	old_cqe = cq->cqe;
 	cq->ring = ring;
 	cq->ring_bytes = bytes;
 	cq->cqe = entries - 1;
 	cq->entries = entries;
 	cq->prod = pending;
+	/* The entries have moved: the device follows (drivers/driver.h). */
+	ret = cq->dev->ops.resize_cq(cq, old_cqe);
+	if (ret < 0)
+		log_warn("client %" PRIu64 ": CQ %#" PRIx32 " resize: %s: %s",
+			 s->id, cq->res.handle, cq->dev->name, strerror(-ret));
 	rdmabroker__cq_resize_reply__init(m);
 	m->cqe = (int32_t)cq->cqe;
 	m->ring_bytes = bytes;

@@ -114,8 +114,9 @@ void session_send_shutdown(struct rb_session *s, const char *reason);
 /*
  * Disconnect a client that broke the protocol (or the shared-memory
  * rules): logged, told, and destroyed from its own timer event, so that
- * callers (the engine, mid-pass) never see the session freed under them.
- * Until then s->killed is set and the engine leaves its objects alone.
+ * callers (a driver, mid-pass) never see the session freed under them.
+ * Until then s->killed is set and drivers leave its objects alone
+ * (res_owner_killed).
  */
 void session_kill(struct rb_session *s, const char *why);
 /*

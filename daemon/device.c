@@ -13,63 +13,103 @@
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
+#include "daemon/objects.h"
+
+/*
+ * A device a driver made (rb_driver_env.add_device): its limits read from
+ * query_device and query_port, then it joins the list.
+ */
+static int device_add(void *ctx, struct rb_device *dev)
+{
+	struct rb_daemon *d = ctx;
+	struct ibv_device_attr_ex attr;
+	struct ibv_port_attr pa;
+	union ibv_gid gid;
+	enum ibv_gid_type type;
+	char text[INET6_ADDRSTRLEN] = "?";
+	int ret;
+
+	if (d->ndevices >= RB_MAX_DEVICES) {
+		log_err("device %s: more than %d devices", dev->name, RB_MAX_DEVICES);
+		return -ENOSPC;
+	}
+	memset(&attr, 0, sizeof(attr));
+	ret = dev->ops.query_device(dev, &attr);
+	if (ret < 0) {
+		log_err("device %s: query_device: %s", dev->name, strerror(-ret));
+		return ret;
+	}
+	dev->base = d->base;
+	dev->max_pd = (uint32_t)attr.orig_attr.max_pd;
+	dev->max_cq = (uint32_t)attr.orig_attr.max_cq;
+	dev->max_cqe = (uint32_t)attr.orig_attr.max_cqe;
+	dev->max_qp = (uint32_t)attr.orig_attr.max_qp;
+	dev->max_qp_wr = (uint32_t)attr.orig_attr.max_qp_wr;
+	dev->max_sge = (uint32_t)attr.orig_attr.max_sge;
+	dev->max_qp_rd_atom = (uint32_t)attr.orig_attr.max_qp_rd_atom;
+	dev->max_qp_init_rd_atom = (uint32_t)attr.orig_attr.max_qp_init_rd_atom;
+	dev->max_srq = (uint32_t)attr.orig_attr.max_srq;
+	dev->max_srq_wr = (uint32_t)attr.orig_attr.max_srq_wr;
+	dev->max_srq_sge = (uint32_t)attr.orig_attr.max_srq_sge;
+	dev->max_ah = (uint32_t)attr.orig_attr.max_ah;
+	dev->max_mr = (uint32_t)attr.orig_attr.max_mr;
+	dev->max_mr_size = attr.orig_attr.max_mr_size;
+	memset(&pa, 0, sizeof(pa));
+	if (dev->ops.query_port(dev, 1, &pa) == 0) {
+		dev->pkey_tbl_len = pa.pkey_tbl_len;
+		dev->gid_tbl_len = (uint16_t)pa.gid_tbl_len;
+	}
+	if (dev->ops.query_gid(dev, 1, 0, &gid, &type) == 0)
+		inet_ntop(AF_INET6, gid.raw, text, sizeof(text));
+	dev->index = d->ndevices;
+	d->devices[d->ndevices++] = dev;
+	log_info("device %s (%s): node GUID %016" PRIx64 ", GID[0] %s",
+		 dev->name, dev->ops.name, dev->node_guid, text);
+	return 0;
+}
+
+/* For device_async_event: the one daemon of this process. */
+static struct rb_daemon *device_daemon;
 
 int device_init(struct rb_daemon *d)
 {
+	const struct rb_driver_env env = {
+		.base = d->base, .add_device = device_add, .ctx = d,
+	};
 	char err[256];
 	int ret;
 
-	if (d->cfg.soft.enable) {
-		struct rb_device *dev;
-		struct ibv_device_attr_ex attr;
-		union ibv_gid gid;
-		enum ibv_gid_type type;
-		char text[INET6_ADDRSTRLEN];
+	device_daemon = d;
+	/* Every driver built in makes what its section asks for. */
+	for (size_t i = 0; rb_drivers[i] && i < RB_MAX_DRIVERS; i++) {
+		const struct rb_driver *drv = rb_drivers[i];
+		uint32_t before = d->ndevices;
 
-		ret = rb_soft_create(&d->cfg.soft, &dev, err, sizeof(err));
+		err[0] = '\0';
+		ret = drv->create(d->cfg.drv[i], &env, err, sizeof(err));
 		if (ret < 0) {
-			log_err("%s", err);
+			log_err("%s", err[0] ? err : strerror(-ret));
 			return ret;
 		}
-		dev->index = d->ndevices;
-		d->devices[d->ndevices++] = dev;
-		memset(&attr, 0, sizeof(attr));
-		ret = dev->ops.query_device(dev, &attr);
-		if (ret < 0) {
-			log_err("device %s: query_device: %s", dev->name, strerror(-ret));
-			return ret;
-		}
-		dev->max_pd = (uint32_t)attr.orig_attr.max_pd;
-		dev->max_cq = (uint32_t)attr.orig_attr.max_cq;
-		dev->max_cqe = (uint32_t)attr.orig_attr.max_cqe;
-		dev->max_qp = (uint32_t)attr.orig_attr.max_qp;
-		dev->max_qp_wr = (uint32_t)attr.orig_attr.max_qp_wr;
-		dev->max_sge = (uint32_t)attr.orig_attr.max_sge;
-		dev->max_qp_rd_atom = (uint32_t)attr.orig_attr.max_qp_rd_atom;
-		dev->max_qp_init_rd_atom = (uint32_t)attr.orig_attr.max_qp_init_rd_atom;
-		dev->max_srq = (uint32_t)attr.orig_attr.max_srq;
-		dev->max_srq_wr = (uint32_t)attr.orig_attr.max_srq_wr;
-		dev->max_srq_sge = (uint32_t)attr.orig_attr.max_srq_sge;
-		dev->max_ah = (uint32_t)attr.orig_attr.max_ah;
-		dev->max_mr = (uint32_t)attr.orig_attr.max_mr;
-		dev->max_mr_size = attr.orig_attr.max_mr_size;
-		{
-			struct ibv_port_attr pa;
-
-			memset(&pa, 0, sizeof(pa));
-			if (dev->ops.query_port(dev, 1, &pa) == 0) {
-				dev->pkey_tbl_len = pa.pkey_tbl_len;
-				dev->gid_tbl_len = (uint16_t)pa.gid_tbl_len;
-			}
-		}
-		dev->ops.query_gid(dev, 1, 0, &gid, &type);
-		inet_ntop(AF_INET6, gid.raw, text, sizeof(text));
-		log_info("device %s (soft): node GUID %016" PRIx64 ", GID[0] %s (from %s)",
-			 dev->name, dev->node_guid, text, rb_soft_gid_source(dev));
+		for (uint32_t k = before; k < d->ndevices; k++)
+			d->devices[k]->driver = drv;
 	}
 	if (d->ndevices == 0)
-		log_warn("no devices: the soft device is disabled and no other driver is configured");
+		log_warn("no devices: every driver is disabled or found none");
 	return 0;
+}
+
+void device_async_event(struct rb_device *dev, enum ibv_event_type ev,
+			uint8_t port_num)
+{
+	struct rb_session *s;
+
+	if (!device_daemon)
+		return;
+	TAILQ_FOREACH(s, &device_daemon->sessions, link)
+		if (s->device == dev && !s->killed)
+			session_async_event(s, ev, port_num ? RB_ASYNC_PORT :
+					    RB_ASYNC_DEVICE, port_num);
 }
 
 void device_fini(struct rb_daemon *d)

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
-#include "daemon/engine.h"
+#include "daemon/loop.h"
 #include "proto/shm.h"
 #include "daemon/log.h"
 
@@ -91,8 +91,18 @@ static void daemon_reload(struct rb_daemon *d)
 	if (strcmp(old.socket, d->cfg.socket))
 		log_notice("reload: socket changed to %s; takes effect at restart",
 			   d->cfg.socket);
-	if (memcmp(&old.soft, &d->cfg.soft, sizeof(old.soft)))
-		log_notice("reload: [soft] changed; takes effect at restart");
+	for (size_t i = 0; rb_drivers[i] && i < RB_MAX_DRIVERS; i++)
+		if (memcmp(old.drv[i], d->cfg.drv[i], rb_drivers[i]->config_size))
+			log_notice("reload: [%s] changed; takes effect at restart",
+				   rb_drivers[i]->section);
+	/* What a driver can change while it runs, it changes now. */
+	for (uint32_t i = 0; i < d->ndevices; i++) {
+		struct rb_device *dev = d->devices[i];
+
+		if (dev->driver && dev->driver->config_apply)
+			dev->driver->config_apply(dev, cfg_driver_config(&d->cfg,
+							dev->driver->section));
+	}
 	listener_apply_mode(d);
 	/* admin_group may have changed. */
 	TAILQ_FOREACH(s, &d->sessions, link)
@@ -237,7 +247,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (engine_init(&d) < 0) {
+	if (loop_init(&d) < 0) {
 		log_err("out of memory at start");
 		goto out;
 	}
@@ -253,7 +263,7 @@ int main(int argc, char **argv)
 		   d.cfg.path[0] ? d.cfg.path : "(built-in defaults)");
 	notify_ready(&d);
 
-	if (engine_run(&d) < 0) {
+	if (loop_run(&d) < 0) {
 		log_err("event loop failed");
 		goto out;
 	}
@@ -266,7 +276,6 @@ out:
 	notify_fini();
 	listener_close(&d);
 	device_fini(&d);
-	engine_fini();
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigev[i])
 			event_free(sigev[i]);

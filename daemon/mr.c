@@ -3,12 +3,12 @@
  * Memory regions.  A MEMFD region arrives with the memfd (the client's
  * arena) its pages were re-backed with and the extents of the region in
  * it; the daemon maps them only after checking the memfd is sealed against
- * shrinking and holds every extent, so the engine can move data zero-copy
+ * shrinking and holds every extent, so a driver can move data zero-copy
  * without a SIGBUS (the seals and the filesystem once per session and
  * memfd, see struct rb_mr_arena; the extents every time).  A CMA region (memory the client could not
  * re-back) is reached through the client's /proc/self/mem, which comes
- * with it; the daemon checks now that it can.  Keys are random, unique
- * per device, never 0.
+ * with it; the daemon checks now that it can.  The keys are the device's
+ * (its driver's reg_mr, drivers/driver.h).
  */
 #include "config.h"
 
@@ -38,48 +38,11 @@
 			 IBV_ACCESS_MW_BIND)
 
 
-/* A fresh key: random, so a peer cannot guess another client's. */
-/* Every MR of the daemon, by lkey and by rkey. */
-static struct rb_hash mr_lkeys, mr_rkeys;
-
-struct rb_mr *mr_find_lkey(const struct rb_device *dev, uint32_t lkey)
-{
-	for (struct rb_hnode *n = hash_first(&mr_lkeys, lkey); n; n = hash_next(n)) {
-		struct rb_mr *mr = container_of(n, struct rb_mr, lnode);
-
-		if (mr->dev == dev)
-			return mr;
-	}
-	return NULL;
-}
-
-struct rb_mr *mr_find_rkey(const struct rb_device *dev, uint32_t rkey)
-{
-	for (struct rb_hnode *n = hash_first(&mr_rkeys, rkey); n; n = hash_next(n)) {
-		struct rb_mr *mr = container_of(n, struct rb_mr, rnode);
-
-		if (mr->dev == dev)
-			return mr;
-	}
-	return NULL;
-}
-
-static uint32_t mr_new_key(const struct rb_device *dev)
-{
-	uint32_t k;
-
-	do {
-		k = res_random32();
-	} while (k == 0 || mr_find_lkey(dev, k) || mr_find_rkey(dev, k));
-	return k;
-}
-
 static void mr_destroy(struct rb_res *r)
 {
 	struct rb_mr *mr = (struct rb_mr *)r;
 
-	hash_remove(&mr_lkeys, &mr->lnode);
-	hash_remove(&mr_rkeys, &mr->rnode);
+	mr->dev->ops.dereg_mr(mr);
 	if (mr->map)
 		munmap(mr->map, mr->map_len);
 	if (mr->proc_mem >= 0)
@@ -112,7 +75,7 @@ void mr_session_fini(struct rb_session *s)
 	s->mr_arena = NULL;
 }
 
-/* The fd is a memfd the engine may map: 0, or -EINVAL said in rep. */
+/* The fd is a memfd a driver may map: 0, or -EINVAL said in rep. */
 static int mr_check_memfd(int fd, struct rb_reply *rep)
 {
 	struct statfs sfs;
@@ -129,7 +92,7 @@ static int mr_check_memfd(int fd, struct rb_reply *rep)
 	}
 	/*
 	 * Only shmem: a hole punched in a hugetlbfs memfd faults (SIGBUS in
-	 * the engine) when no huge page is free to fill it again.
+	 * the daemon) when no huge page is free to fill it again.
 	 */
 	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC) {
 		reply_error(rep, "the memfd is not backed by shmem (hugetlbfs?)");
@@ -212,7 +175,7 @@ static int mr_map_memfd(struct rb_session *s, struct rb_mr *mr, int fd,
 	}
 	/*
 	 * MAP_POPULATE: the page tables are filled here, at registration, not
-	 * by a fault per page in the engine's first copy (DESIGN.md: set up
+	 * by a fault per page in the device's first copy (DESIGN.md: set up
 	 * and pre-fault at create time, never on the fast path).  The pages
 	 * are the client's, already in the memfd.
 	 */
@@ -253,8 +216,8 @@ mapped:
 /*
  * A CMA region comes with the client's own /proc/self/mem, which it opened
  * (its right to, checked by the kernel then) and which stays bound to the
- * address space it was opened on.  The engine reads and writes the region
- * through that file, never by pid: a pid may come to name another process
+ * address space it was opened on.  A driver that copies (the soft device)
+ * reads and writes the region through that file, never by pid: a pid may come to name another process
  * (a set-user-ID program the client executed, or a process that took over
  * a dead client's pid), and the daemon needs no privilege over any
  * process.  The file must be a mem file of /proc opened for reading and
@@ -359,7 +322,7 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 			    dev->max_mr);
 		return -ENOMEM;
 	}
-	mr = calloc(1, sizeof(*mr));
+	mr = res_alloc(sizeof(*mr), dev->ops.mr_size);
 	if (!mr)
 		return -ENOMEM;
 	mr->dev = dev;
@@ -383,26 +346,18 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	ret = res_charge(s, RB_LIMIT_PINNED_BYTES, mr->map_len, rep);
 	if (ret < 0)
 		goto err_mrs;
-	mr->lkey = mr_new_key(dev);
-	do
-		mr->rkey = mr_new_key(dev);
-	while (mr->rkey == mr->lkey);
 	mr->res.type = RB_RES_MR;
 	mr->res.deps[0] = pd;
 	mr->res.destroy = mr_destroy;
-	if (hash_insert(&mr_lkeys, &mr->lnode, mr->lkey) < 0) {
-		ret = -ENOMEM;
-		goto err_pinned;
-	}
-	if (hash_insert(&mr_rkeys, &mr->rnode, mr->rkey) < 0) {
-		hash_remove(&mr_lkeys, &mr->lnode);
-		ret = -ENOMEM;
+	/* The device makes its keys (drivers/driver.h reg_mr). */
+	ret = dev->ops.reg_mr(dev, mr);
+	if (ret < 0) {
+		reply_error(rep, "%s: reg_mr: %s", dev->name, strerror(-ret));
 		goto err_pinned;
 	}
 	ret = res_add(s, &mr->res);
 	if (ret < 0) {
-		hash_remove(&mr_lkeys, &mr->lnode);
-		hash_remove(&mr_rkeys, &mr->rnode);
+		dev->ops.dereg_mr(mr);
 		reply_error(rep, "this connection holds too many objects");
 		goto err_pinned;
 	}
@@ -439,7 +394,7 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 			       IBV_REREG_MR_CHANGE_PD | IBV_REREG_MR_CHANGE_ACCESS;
 	Rdmabroker__MrReregReply *m = reply_alloc(rep, sizeof(*m));
 	struct rb_res *r, *pd = NULL;
-	struct rb_mr *mr, moved;
+	struct rb_mr *mr, moved, old;
 	bool move = q->flags & IBV_REREG_MR_CHANGE_TRANSLATION;
 	int ret;
 
@@ -449,6 +404,7 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 	if (!r)
 		return -EINVAL;
 	mr = (struct rb_mr *)r;
+	old = *mr;
 	if (!q->flags || (q->flags & ~known) || (!move && rep->in_nfds)) {
 		reply_error(rep, "flags %#" PRIx32 " not valid", q->flags);
 		return -EINVAL;
@@ -490,21 +446,15 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 				close(moved.proc_mem);
 			return ret;
 		}
-		res_uncharge(s, RB_LIMIT_PINNED_BYTES, mr->map_len);
-		if (mr->map)
-			munmap(mr->map, mr->map_len);
+		/* The old pages stay until the device has let go of them. */
 		mr->map = moved.map;
 		mr->map_len = moved.map_len;
 		mr->map_skew = moved.map_skew;
 		mr->mode = moved.mode;
-		if (mr->proc_mem >= 0)
-			close(mr->proc_mem);
 		mr->proc_mem = moved.proc_mem;
 		mr->addr = moved.addr;
 		mr->length = moved.length;
 		mr->iova = moved.addr;
-		if (rep->in_nfds)
-			close(rep->in_fds[0]);
 	}
 	if (pd) {
 		r->deps[0]->users--;
@@ -513,6 +463,41 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 	}
 	if (q->flags & IBV_REREG_MR_CHANGE_ACCESS)
 		mr->access = q->access;
+	ret = mr->dev->ops.rereg_mr(mr, (int)q->flags, &old);
+	if (ret < 0) {
+		reply_error(rep, "%s: rereg_mr: %s", mr->dev->name, strerror(-ret));
+		if (pd) {
+			pd->users--;
+			old.res.deps[0]->users++;
+			r->deps[0] = old.res.deps[0];
+		}
+		mr->access = old.access;
+		if (move) {
+			res_uncharge(s, RB_LIMIT_PINNED_BYTES, moved.map_len);
+			if (moved.map)
+				munmap(moved.map, moved.map_len);
+			if (moved.proc_mem >= 0)
+				close(moved.proc_mem);
+			mr->map = old.map;
+			mr->map_len = old.map_len;
+			mr->map_skew = old.map_skew;
+			mr->mode = old.mode;
+			mr->proc_mem = old.proc_mem;
+			mr->addr = old.addr;
+			mr->length = old.length;
+			mr->iova = old.iova;
+		}
+		return ret;
+	}
+	if (move) {
+		res_uncharge(s, RB_LIMIT_PINNED_BYTES, old.map_len);
+		if (old.map)
+			munmap(old.map, old.map_len);
+		if (old.proc_mem >= 0)
+			close(old.proc_mem);
+		if (rep->in_nfds)
+			close(rep->in_fds[0]);
+	}
 	rdmabroker__mr_rereg_reply__init(m);
 	m->lkey = mr->lkey;
 	m->rkey = mr->rkey;

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The verbs objects the daemon keeps, shared by their control handlers
- * (pd.c, cq.c, qp.c, srq.c, ah.c, mr.c) and the soft device's engine
- * (engine.c).  Each begins with its struct rb_res; the registry owns the
- * object's life (daemon/res.h).
+ * (pd.c, cq.c, qp.c, srq.c, ah.c, mr.c) and the device drivers
+ * (drivers/driver.h), which embed them in their own per-object structs
+ * (struct soft_qp { struct rb_qp qp; ... }).  Each begins with its struct
+ * rb_res; the registry owns the object's life (daemon/res.h).
  *
- * Indices the engine keeps for itself (a CQ's producer, an SQ's and RQ's
- * consumer, an SRQ's consumer) live here, never only in the shared ring:
- * the client can write anything into a ring, so the engine reads the
- * peer's index, clamps it against its own, and writes its own back.
+ * Indices kept for the rings (a CQ's producer, an SRQ's consumer) live in
+ * the objects, never only in the shared ring: the client can write
+ * anything into a ring, so its index is read, clamped against ours, and
+ * ours written back.  A driver keeps its own (an SQ's, an RQ's consumer).
+ *
+ * The functions at the end are the daemon's services to drivers.
  */
 #ifndef RB_DAEMON_OBJECTS_H
 #define RB_DAEMON_OBJECTS_H
@@ -20,7 +23,6 @@
 
 #include <infiniband/verbs.h>
 
-#include "daemon/hash.h"
 #include "daemon/res.h"
 #include "drivers/driver.h"
 #include "proto/rdmabroker.pb-c.h"
@@ -28,8 +30,13 @@
 
 struct event;
 
-/* The most SGEs a WQE may carry on any device the engine drives. */
-#define RB_MAX_SGE_ENGINE	32
+/* The most SGEs a ring WQE may carry (the slot sizes, proto/shm.h). */
+#define RB_MAX_SGE		32
+
+struct rb_pd {
+	struct rb_res res;		/* must be first */
+	struct rb_device *dev;
+};
 
 struct rb_channel {
 	struct rb_res res;		/* must be first */
@@ -43,7 +50,7 @@ struct rb_cq {
 	size_t ring_bytes;
 	uint32_t cqe;			/* granted: ring entries - 1 */
 	uint32_t entries;		/* of the ring, as created */
-	uint32_t prod;			/* the engine's producer index */
+	uint32_t prod;			/* the producer index (cq_push) */
 	bool overrun;			/* IBV_EVENT_CQ_ERR sent, not yet cleared */
 	uint32_t comp_events_reported;	/* sent (the client counts its own) */
 };
@@ -55,8 +62,9 @@ struct rb_srq {
 	size_t ring_bytes;
 	uint32_t max_wr, max_sge, srq_limit;
 	uint32_t entry_size;		/* of the ring, as created */
-	uint32_t cons;			/* the engine's consumer index */
+	uint32_t cons;			/* the driver's consumer index */
 	int doorbell;			/* eventfd the client rings */
+	struct event *ev_bell;		/* the doorbell, watched by the daemon */
 	uint32_t events_reported;
 };
 
@@ -68,7 +76,6 @@ struct rb_ah {
 
 struct rb_mr {
 	struct rb_res res;		/* must be first; deps[0]: its PD */
-	struct rb_hnode lnode, rnode;	/* by lkey and by rkey (engine.c) */
 	struct rb_device *dev;
 	Rdmabroker__MrMode mode;
 	void *map;			/* MEMFD: the pages, mapped here */
@@ -77,34 +84,14 @@ struct rb_mr {
 	pid_t pid;			/* CMA: whose memory */
 	int proc_mem;			/* CMA: the client's /proc/self/mem, or -1 */
 	uint64_t addr, length, iova;
-	uint32_t access, lkey, rkey;
-};
-
-/* One send WQE the engine has taken, until its completion is written. */
-struct rb_swqe_done {
-	uint64_t wr_id;
-	uint32_t opcode;		/* enum ibv_wc_opcode */
-	uint32_t status;		/* enum ibv_wc_status */
-	uint32_t byte_len;
-	bool signaled;
-	bool pending;			/* a READ/atomic response not landed yet */
-};
-
-/* A READ or atomic response in flight: it lands one engine pass later. */
-struct rb_rd_resp {
-	uint32_t index;			/* its SQ index */
-	uint32_t num_sge;
-	struct rb_sge sge[RB_MAX_SGE_ENGINE];
-	uint8_t *data;			/* what the responder returned: */
-	uint64_t small;			/* here for atomics and short READs */
-	uint32_t len;
+	uint32_t access;
+	uint32_t lkey, rkey;		/* the driver's (reg_mr) */
 };
 
 struct rb_qp {
 	struct rb_res res;		/* must be first; deps: pd, send_cq, recv_cq, srq */
-	struct rb_hnode node;		/* by QP number (engine.c) */
 	struct rb_device *dev;
-	uint32_t qp_num;
+	uint32_t qp_num;		/* the driver's (create_qp) */
 	enum ibv_qp_type type;
 	bool sq_sig_all;
 	struct ibv_qp_cap cap;		/* granted */
@@ -116,32 +103,8 @@ struct rb_qp {
 	int doorbell;			/* eventfd the client rings, or -1 */
 	uint32_t events_reported;
 	bool keep_ring;			/* destroy keeps rings and doorbell (qp.c) */
-
-	/* The engine's state (engine.c). */
-	struct event *ev_bell;		/* the doorbell, read by libevent */
-	struct event *ev_timer;		/* RNR retry */
-	struct event *ev_lost;		/* the RC peer is gone: ERR when it fires */
-	TAILQ_ENTRY(rb_qp) active_link;	/* in the engine's poll set */
-	bool active;
-	uint64_t last_work_ns;
-	uint32_t sq_cons;		/* completed: slots the client may reuse */
-	uint32_t sq_exec;		/* taken: cons..exec are in flight */
-	uint32_t rq_cons;
-	struct rb_swqe_done *done;	/* per SQ slot */
-	struct rb_rd_resp *rd;		/* responses in flight, a FIFO */
-	uint32_t rd_cap, rd_head, rd_count;
-	bool rnr_wait;			/* the WQE at sq_exec waits for a receive */
-	uint64_t rnr_deadline_ns;
-	uint32_t rnr_left;		/* retries left; 7 = forever */
-	uint32_t err_status;		/* the next flushed WR gets this, once */
+	struct event *ev_bell;		/* the doorbell, watched by the daemon */
 };
-
-/* The daemon's QP of this number (qp.c), or NULL. */
-struct rb_qp *qp_find(uint32_t qp_num);
-
-/* The MR of dev with this lkey / rkey (mr.c), or NULL. */
-struct rb_mr *mr_find_lkey(const struct rb_device *dev, uint32_t lkey);
-struct rb_mr *mr_find_rkey(const struct rb_device *dev, uint32_t rkey);
 
 /*
  * Write one completion to cq (cq.c); solicited: the sender asked for a
@@ -149,5 +112,21 @@ struct rb_mr *mr_find_rkey(const struct rb_device *dev, uint32_t rkey);
  * per overrun; an armed CQ sends its channel one event.
  */
 void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited);
+
+/* An async event (enum ibv_event_type) to the object's owner (qp.c, srq.c). */
+void qp_async_event(struct rb_qp *qp, enum ibv_event_type ev);
+void srq_async_event(struct rb_srq *srq, enum ibv_event_type ev);
+/* A device-wide event (port_num, or 0) to every session that opened dev
+ * (device.c): IBV_EVENT_DEVICE_FATAL, IBV_EVENT_PORT_ERR, ... */
+void device_async_event(struct rb_device *dev, enum ibv_event_type ev,
+			uint8_t port_num);
+
+/*
+ * The owner of r broke the shared-memory rules (a wild ring index):
+ * disconnect it (res.c).  Its objects are destroyed from a later event;
+ * until then res_owner_killed(r) is true and drivers leave them alone.
+ */
+void res_kill_owner(struct rb_res *r, const char *why);
+bool res_owner_killed(const struct rb_res *r);
 
 #endif /* RB_DAEMON_OBJECTS_H */

@@ -1,29 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Protection domains.  A PD is pure bookkeeping for the soft device: the
- * object other objects name and depend on, counted against the user's
- * `pds` limit and the device's max_pd.
+ * Protection domains: the object other objects name and depend on,
+ * counted against the user's `pds` limit and the device's max_pd; the
+ * driver's alloc_pd/dealloc_pd make whatever the device needs of it.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
+#include "daemon/objects.h"
 #include "daemon/res.h"
-
-struct rb_pd {
-	struct rb_res res;		/* must be first */
-	struct rb_device *dev;
-};
 
 static void pd_destroy(struct rb_res *r)
 {
 	struct rb_pd *pd = (struct rb_pd *)r;
 
+	pd->dev->ops.dealloc_pd(pd);
 	pd->dev->npds--;
 	res_uncharge(r->owner, RB_LIMIT_PDS, 1);
 	free(pd);
@@ -48,7 +46,7 @@ int pd_alloc(struct rb_session *s, const Rdmabroker__Request *req,
 	ret = res_charge(s, RB_LIMIT_PDS, 1, rep);
 	if (ret < 0)
 		return ret;
-	pd = calloc(1, sizeof(*pd));
+	pd = res_alloc(sizeof(*pd), dev->ops.pd_size);
 	if (!pd) {
 		res_uncharge(s, RB_LIMIT_PDS, 1);
 		return -ENOMEM;
@@ -56,8 +54,16 @@ int pd_alloc(struct rb_session *s, const Rdmabroker__Request *req,
 	pd->res.type = RB_RES_PD;
 	pd->res.destroy = pd_destroy;
 	pd->dev = dev;
+	ret = dev->ops.alloc_pd(dev, pd);
+	if (ret < 0) {
+		res_uncharge(s, RB_LIMIT_PDS, 1);
+		free(pd);
+		reply_error(rep, "%s: alloc_pd: %s", dev->name, strerror(-ret));
+		return ret;
+	}
 	ret = res_add(s, &pd->res);
 	if (ret < 0) {
+		dev->ops.dealloc_pd(pd);
 		res_uncharge(s, RB_LIMIT_PDS, 1);
 		free(pd);
 		reply_error(rep, "this connection holds too many objects");

@@ -21,8 +21,8 @@
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
-#include "daemon/engine.h"
 #include "daemon/log.h"
+#include "daemon/loop.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
 #include "daemon/ring.h"
@@ -385,27 +385,19 @@ static void qp_reset(struct rb_qp *qp)
 
 /* ------------------------------------------------------------ handlers */
 
-/* Every QP of the daemon, by number. */
-static struct rb_hash qp_numbers;
-
-struct rb_qp *qp_find(uint32_t qp_num)
+void qp_async_event(struct rb_qp *qp, enum ibv_event_type ev)
 {
-	struct rb_hnode *n = hash_first(&qp_numbers, qp_num);
-
-	return n ? container_of(n, struct rb_qp, node) : NULL;
+	if (session_async_event(qp->res.owner, ev, RB_ASYNC_QP, qp->res.handle))
+		qp->events_reported++;
 }
 
-static uint32_t qp_new_number(void)
+/* The client rang: the daemon drains it, the device hears it. */
+static void qp_bell_cb(evutil_socket_t fd, short what, void *arg)
 {
-	uint32_t n;
+	struct rb_qp *qp = arg;
 
-	for (;;) {
-		n = res_random32() & 0xffffff;
-		if (n < 2)		/* QP0 and QP1 are special */
-			continue;
-		if (!qp_find(n))
-			return n;
-	}
+	loop_drain(fd);
+	qp->dev->ops.qp_doorbell(qp);
 }
 
 static uint32_t roundup_pow2(uint32_t v)
@@ -592,8 +584,8 @@ static void qp_destroy(struct rb_res *r)
 	struct rb_qp *qp = (struct rb_qp *)r;
 	bool kept;
 
-	engine_qp_remove(qp);
-	hash_remove(&qp_numbers, &qp->node);
+	qp->dev->ops.destroy_qp(qp);
+	event_free(qp->ev_bell);
 	kept = qp->keep_ring && qp_pool_put(qp);
 	if (!kept) {
 		close(qp->doorbell);
@@ -658,16 +650,16 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ret = res_charge(s, RB_LIMIT_QPS, 1, rep);
 	if (ret < 0)
 		return ret;
-	qp = calloc(1, sizeof(*qp));
+	qp = res_alloc(sizeof(*qp), dev->ops.qp_size);
 	if (!qp) {
 		res_uncharge(s, RB_LIMIT_QPS, 1);
 		return -ENOMEM;
 	}
 	qp->doorbell = -1;
-	if (cap.max_send_sge > RB_MAX_SGE_ENGINE || cap.max_recv_sge > RB_MAX_SGE_ENGINE) {
+	if (cap.max_send_sge > RB_MAX_SGE || cap.max_recv_sge > RB_MAX_SGE) {
 		free(qp);
 		res_uncharge(s, RB_LIMIT_QPS, 1);
-		reply_error(rep, "at most %d SGEs", RB_MAX_SGE_ENGINE);
+		reply_error(rep, "at most %d SGEs", RB_MAX_SGE);
 		return -EINVAL;
 	}
 	/* Granted: rings of a power of two, at least one slot, at least
@@ -729,7 +721,6 @@ rings_ready:
 	qp->dev = dev;
 	qp->type = (enum ibv_qp_type)q->qp_type;
 	qp->sq_sig_all = q->sq_sig_all;
-	qp->qp_num = qp_new_number();
 	qp_reset(qp);
 	qp->res.type = RB_RES_QP;
 	qp->res.deps[0] = pd;
@@ -737,19 +728,20 @@ rings_ready:
 	qp->res.deps[2] = rcq;
 	qp->res.deps[3] = srq;
 	qp->res.destroy = qp_destroy;
-	if (engine_qp_add(qp) < 0) {
+	qp->ev_bell = event_new(s->d->base, qp->doorbell, EV_READ | EV_PERSIST,
+				qp_bell_cb, qp);
+	if (!qp->ev_bell || event_add(qp->ev_bell, NULL) < 0) {
 		ret = -ENOMEM;
 		goto err;
 	}
-	if (hash_insert(&qp_numbers, &qp->node, qp->qp_num) < 0) {
-		engine_qp_remove(qp);
-		ret = -ENOMEM;
+	ret = dev->ops.create_qp(dev, qp);
+	if (ret < 0) {
+		reply_error(rep, "%s: create_qp: %s", dev->name, strerror(-ret));
 		goto err;
 	}
 	ret = res_add(s, &qp->res);
 	if (ret < 0) {
-		hash_remove(&qp_numbers, &qp->node);
-		engine_qp_remove(qp);
+		dev->ops.destroy_qp(qp);
 		reply_error(rep, "this connection holds too many objects");
 		goto err;
 	}
@@ -769,6 +761,8 @@ rings_ready:
 	return 0;
 
 err:
+	if (qp->ev_bell)
+		event_free(qp->ev_bell);
 	for (int i = 0; i < 2; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -787,7 +781,7 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	const Rdmabroker__QpAttr *pa = q->attr;
 	Rdmabroker__QpModifyReply *m = reply_alloc(rep, sizeof(*m));
 	enum ibv_qp_state cur, next;
-	struct ibv_qp_attr a;
+	struct ibv_qp_attr a, old;
 	struct rb_res *r;
 	struct rb_qp *qp;
 	char why[160];
@@ -854,6 +848,7 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	ret = qp_check_values(qp, &a, q->attr_mask, rep);
 	if (ret < 0)
 		return ret;
+	old = qp->attr;
 	if (next == IBV_QPS_RESET) {
 		qp_reset(qp);
 	} else {
@@ -861,7 +856,14 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 		qp->attr.qp_state = next;
 		qp->attr.cur_qp_state = next;
 	}
-	engine_qp_state(qp, cur);
+	/* Checked and applied: the device follows, or nothing changed. */
+	ret = qp->dev->ops.modify_qp(qp, &a, (int)q->attr_mask, cur);
+	if (ret < 0) {
+		qp->attr = old;
+		reply_error(rep, "QP %#x: %s: modify_qp: %s", qp->qp_num,
+			    qp->dev->name, strerror(-ret));
+		return ret;
+	}
 	log_debug("client %" PRIu64 ": QP %#x %s -> %s", s->id, qp->qp_num,
 		  qp_state_name(cur), qp_state_name(next));
 	rdmabroker__qp_modify_reply__init(m);
@@ -879,6 +881,7 @@ int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
 	const struct ibv_qp_attr *a;
 	struct rb_res *r;
 	struct rb_qp *qp;
+	int ret;
 
 	if (!m || !pa)
 		return -ENOMEM;
@@ -886,6 +889,12 @@ int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
 	if (!r)
 		return -EINVAL;
 	qp = (struct rb_qp *)r;
+	ret = qp->dev->ops.query_qp(qp);
+	if (ret < 0) {
+		reply_error(rep, "QP %#x: %s: query_qp: %s", qp->qp_num,
+			    qp->dev->name, strerror(-ret));
+		return ret;
+	}
 	a = &qp->attr;
 	rdmabroker__qp_attr__init(pa);
 	pa->qp_state = a->qp_state;

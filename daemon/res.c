@@ -6,11 +6,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
+#include "daemon/objects.h"
 #include "daemon/res.h"
 
 /*
@@ -44,28 +44,19 @@ int res_type_parse(const char *name)
 	return -1;
 }
 
-/*
- * QP numbers and memory keys are random so that no client can guess
- * another's.  One getrandom per 64 of them, not one each: a QP create or
- * an MR registration is a request we want cheap.
- */
-uint32_t res_random32(void)
+void *res_alloc(size_t own, size_t driver)
 {
-	static uint32_t pool[64];
-	static size_t left;
-	uint32_t v;
+	return calloc(1, driver > own ? driver : own);
+}
 
-	if (!left) {
-		if (getrandom(pool, sizeof(pool), 0) == (ssize_t)sizeof(pool)) {
-			left = sizeof(pool) / sizeof(pool[0]);
-		} else {
-			pool[0] = (uint32_t)random();
-			left = 1;
-		}
-	}
-	v = pool[--left];
-	pool[left] = 0;		/* used once */
-	return v;
+void res_kill_owner(struct rb_res *r, const char *why)
+{
+	session_kill(r->owner, why);
+}
+
+bool res_owner_killed(const struct rb_res *r)
+{
+	return r->owner->killed;
 }
 
 void res_table_init(struct rb_res_table *t)

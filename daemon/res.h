@@ -95,8 +95,12 @@ int res_limit_override(struct rb_daemon *d, uid_t uid, enum rb_limit l,
 const char *res_type_name(enum rb_res_type type);
 /* The type named name ("pd", ...), or -1. */
 int res_type_parse(const char *name);
-/* 32 random bits for QP numbers and keys, from a refilled getrandom pool. */
-uint32_t res_random32(void);
+/*
+ * A zeroed object of the daemon's struct (own bytes) with room for the
+ * driver's embedding struct around it (driver bytes, 0 for none): the
+ * daemon's struct comes first in both (drivers/driver.h).
+ */
+void *res_alloc(size_t own, size_t driver);
 
 void res_table_init(struct rb_res_table *t);
 /* Destroy every object of the session, newest first; free the table and

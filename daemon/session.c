@@ -20,7 +20,7 @@
 #include "daemon/daemon.h"
 #include "proto/shm.h"
 #include "daemon/dispatch.h"
-#include "daemon/engine.h"
+#include "daemon/loop.h"
 #include "daemon/log.h"
 
 static void session_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -344,7 +344,7 @@ static void session_write_cb(evutil_socket_t fd, short what, void *arg)
  * request, so a second recvmsg would only say EAGAIN, a syscall per
  * request for nothing.  The event is level-triggered: a client that
  * queues more is called again on the next poll, which comes at once for
- * control_spin_us after a request (engine.c).
+ * control_spin_us after a request (loop.c).
  */
 static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -380,8 +380,8 @@ static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 		session_outq_free(s);
 		goto out;
 	}
-	engine_control_arrived();
-	engine_control_served(dispatch_request(s, &msg));
+	loop_control_arrived(s->d);
+	loop_control_served(s->d, dispatch_request(s, &msg));
 out:
 	session_reap(s);
 }

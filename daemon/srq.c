@@ -20,6 +20,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
+#include "daemon/loop.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
 #include "daemon/ring.h"
@@ -36,10 +37,27 @@ static uint32_t srq_entries(uint32_t max_wr)
 	return n;
 }
 
+/* The client rang: the daemon drains it, the device hears it. */
+static void srq_bell_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rb_srq *srq = arg;
+
+	loop_drain(fd);
+	srq->dev->ops.srq_doorbell(srq);
+}
+
+void srq_async_event(struct rb_srq *srq, enum ibv_event_type ev)
+{
+	if (session_async_event(srq->res.owner, ev, RB_ASYNC_SRQ, srq->res.handle))
+		srq->events_reported++;
+}
+
 static void srq_destroy(struct rb_res *r)
 {
 	struct rb_srq *srq = (struct rb_srq *)r;
 
+	srq->dev->ops.destroy_srq(srq);
+	event_free(srq->ev_bell);
 	close(srq->doorbell);
 	ring_destroy(srq->ring, srq->ring_bytes);
 	res_uncharge(r->owner, RB_LIMIT_SRQS, 1);
@@ -78,7 +96,7 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ret = res_charge(s, RB_LIMIT_SRQS, 1, rep);
 	if (ret < 0)
 		return ret;
-	srq = calloc(1, sizeof(*srq));
+	srq = res_alloc(sizeof(*srq), dev->ops.srq_size);
 	if (!srq) {
 		res_uncharge(s, RB_LIMIT_SRQS, 1);
 		return -ENOMEM;
@@ -109,9 +127,24 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	srq->res.type = RB_RES_SRQ;
 	srq->res.deps[0] = pd;
 	srq->res.destroy = srq_destroy;
-	ret = res_add(s, &srq->res);
+	srq->ev_bell = event_new(s->d->base, srq->doorbell, EV_READ | EV_PERSIST,
+				 srq_bell_cb, srq);
+	ret = srq->ev_bell && event_add(srq->ev_bell, NULL) == 0 ? 0 : -ENOMEM;
+	if (ret == 0) {
+		ret = dev->ops.create_srq(dev, srq);
+		if (ret < 0)
+			reply_error(rep, "%s: create_srq: %s", dev->name, strerror(-ret));
+	}
+	if (ret == 0) {
+		ret = res_add(s, &srq->res);
+		if (ret < 0) {
+			dev->ops.destroy_srq(srq);
+			reply_error(rep, "this connection holds too many objects");
+		}
+	}
 	if (ret < 0) {
-		reply_error(rep, "this connection holds too many objects");
+		if (srq->ev_bell)
+			event_free(srq->ev_bell);
 		close(fd);
 		close(bell);
 		close(srq->doorbell);
@@ -200,6 +233,18 @@ int srq_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	}
 	if (q->attr_mask & IBV_SRQ_LIMIT)
 		srq->srq_limit = q->srq_limit;
+	{
+		struct ibv_srq_attr a = {
+			.max_wr = q->max_wr, .srq_limit = q->srq_limit,
+		};
+		int ret = srq->dev->ops.modify_srq(srq, &a, (int)q->attr_mask);
+
+		if (ret < 0) {
+			reply_error(rep, "%s: modify_srq: %s", srq->dev->name,
+				    strerror(-ret));
+			return ret;
+		}
+	}
 	m->max_wr = srq->max_wr;
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_SRQ_MODIFY;
 	rep->msg.srq_modify = m;
@@ -212,6 +257,7 @@ int srq_query(struct rb_session *s, const Rdmabroker__Request *req,
 	Rdmabroker__SrqQueryReply *m = reply_alloc(rep, sizeof(*m));
 	struct rb_srq *srq;
 	struct rb_res *r;
+	int ret;
 
 	if (!m)
 		return -ENOMEM;
@@ -219,6 +265,11 @@ int srq_query(struct rb_session *s, const Rdmabroker__Request *req,
 	if (!r)
 		return -EINVAL;
 	srq = (struct rb_srq *)r;
+	ret = srq->dev->ops.query_srq(srq);
+	if (ret < 0) {
+		reply_error(rep, "%s: query_srq: %s", srq->dev->name, strerror(-ret));
+		return ret;
+	}
 	rdmabroker__srq_query_reply__init(m);
 	m->max_wr = srq->max_wr;
 	m->max_sge = srq->max_sge;

@@ -36,7 +36,7 @@ STUB_VOID(destroy_cq, struct rb_cq *cq)
 STUB_UNSUPPORTED(create_qp, struct rb_device *dev, struct rb_qp *qp)
 STUB_OK(modify_qp, struct rb_qp *qp, const struct ibv_qp_attr *attr, int mask,
 	enum ibv_qp_state from)
-STUB_OK(query_qp, struct rb_qp *qp, int mask)
+STUB_OK(query_qp, struct rb_qp *qp)
 STUB_VOID(qp_doorbell, struct rb_qp *qp)
 STUB_VOID(destroy_qp, struct rb_qp *qp)
 STUB_UNSUPPORTED(create_srq, struct rb_device *dev, struct rb_srq *srq)

@@ -38,11 +38,12 @@
  * tables (per device, never process globals), and what executes work.
  *
  * Per-object driver state is embedded: a driver that needs state for a
- * QP declares struct soft_qp { struct rb_qp qp; ... } and sets
- * .qp_size = sizeof(struct soft_qp); the daemon allocates that many
- * zeroed bytes, fills the embedded rb_qp, and the driver gets back to its
- * struct with container_of (rb_container_of below).  A size of 0 means
- * the daemon's struct alone.
+ * QP declares struct soft_qp { struct rb_qp qp; ... } with the daemon's
+ * struct FIRST, and sets .qp_size = sizeof(struct soft_qp); the daemon
+ * allocates that many zeroed bytes (res_alloc), fills the embedded rb_qp,
+ * calls the op, and frees the whole after the destroy op; the driver gets
+ * back to its struct with rb_container_of.  A size of 0 means the
+ * daemon's struct alone.
  *
  * Threads: none.  Everything runs on the daemon's one thread, inside its
  * libevent loop; no op may block.  The loop is the daemon's: a driver
@@ -175,7 +176,7 @@ struct rb_driver_ops {
 			 int mask, enum ibv_qp_state from);
 	/* Refresh qp->attr from the device before the daemon answers an
 	 * ibv_query_qp (a device that moves QPs by itself).  Stub: 0. */
-	int (*query_qp)(struct rb_qp *qp, int mask);
+	int (*query_qp)(struct rb_qp *qp);
 	/* The client rang qp->doorbell (the daemon drained it).  Stub: no-op. */
 	void (*qp_doorbell)(struct rb_qp *qp);
 	/* Before the daemon frees the rings (or keeps them for reuse).
@@ -270,21 +271,27 @@ struct rb_driver_env {
 	void *ctx;
 };
 
+/* Drivers in the registry, and the bytes each may keep for its settings. */
+#define RB_MAX_DRIVERS		8
+#define RB_DRIVER_CONFIG_MAX	1024
+
 struct rb_driver {
 	const char *name;		/* "soft" */
 	const char *section;		/* its rdmabrokerd.conf section: "soft" */
 	/*
-	 * Its settings: config_size bytes of plain data (no pointers: the
-	 * daemon copies them and compares old and new with memcmp on a
-	 * reload, where device settings need a restart).  config_defaults
-	 * fills them before a file is read.
+	 * Its settings: config_size (<= RB_DRIVER_CONFIG_MAX) bytes of plain
+	 * data (no pointers: the daemon copies them and compares old and new
+	 * with memcmp on a reload, where device settings need a restart),
+	 * zeroed, then filled by config_defaults, before a file is read.
 	 */
 	size_t config_size;
 	void (*config_defaults)(void *cfg);
 	/*
 	 * One "key = value" of its section: 0, or -EINVAL with err saying
 	 * what is wrong (the daemon prefixes FILE:LINE).  Unknown keys are
-	 * errors, as in every other section.
+	 * errors, as in every other section; duplicates the daemon refuses
+	 * before.  cfg_parse_bool()/cfg_parse_u64() (daemon/cfg.h) spell
+	 * values as every section does.
 	 */
 	int (*config_key)(void *cfg, const char *key, const char *value,
 			  char *err, size_t errlen);
@@ -295,6 +302,12 @@ struct rb_driver {
 	 */
 	int (*create)(const void *cfg, const struct rb_driver_env *env,
 		      char *err, size_t errlen);
+	/*
+	 * Optional (NULL: nothing): after a successful reload (SIGHUP), for
+	 * each device the driver made, apply the settings that may change
+	 * while it runs (the soft device's spin_us -> dev->poll_idle_ns).
+	 */
+	void (*config_apply)(struct rb_device *dev, const void *cfg);
 };
 
 /* Every driver built in, NULL-terminated, in the order devices are made. */
@@ -312,12 +325,15 @@ void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv);
 void rb_device_destroy(struct rb_device *dev);
 
 /*
- * The daemon's services a driver may call, besides these in
- * daemon/objects.h: cq_push() (a completion into a CQ ring, events and
+ * The daemon's services a driver may call, besides this one: in
+ * daemon/objects.h cq_push() (a completion into a CQ ring, events and
  * overrun included), qp_async_event() / srq_async_event() (an async event
- * to the object's owner), res_owner_killed() / res_kill_owner() (a client
- * that broke the shared-memory rules), ring_pending() / ring_slot()
- * (daemon/ring.h) and log_*() (daemon/log.h).
+ * to the object's owner), device_async_event() (to every session of a
+ * device), res_owner_killed() / res_kill_owner() (a client that broke the
+ * shared-memory rules); res_lookup(owner, handle, type, NULL) for a
+ * handle a WQE names (an AH); ring_pending() / ring_slot()
+ * (daemon/ring.h); cfg_parse_bool() / cfg_parse_u64() (daemon/cfg.h);
+ * log_*() (daemon/log.h).  drivers/hash.h is a key hash drivers share.
  */
 
 /*

@@ -1,5 +1,12 @@
-# drivers/: device back-ends behind one ops table.
-noinst_LTLIBRARIES += drivers/libdrivers.la
-drivers_libdrivers_la_SOURCES = drivers/driver.h drivers/driver.c drivers/registry.c \
-	drivers/soft/soft.c drivers/soft/soft.h
-drivers_libdrivers_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS)
+# drivers/: device back-ends behind one contract (drivers/driver.h),
+# built into the daemon: daemon/local.mk compiles DRIVERS_SRC into
+# daemon/librbd.la with DRIVERS_CFLAGS and links DRIVERS_LIBS.  A driver
+# adds its files here (+=) and one line to drivers/registry.c.
+DRIVERS_SRC = drivers/driver.h drivers/driver.c drivers/registry.c \
+	drivers/hash.c drivers/hash.h \
+	drivers/soft/soft.h drivers/soft/soft-int.h drivers/soft/soft.c \
+	drivers/soft/soft-qp.c drivers/soft/soft-req.c drivers/soft/soft-resp.c \
+	drivers/soft/soft-comp.c drivers/soft/soft-mem.c drivers/soft/soft-mem.h \
+	drivers/soft/soft-keys.c
+DRIVERS_CFLAGS = $(IBVERBS_CFLAGS)
+DRIVERS_LIBS =

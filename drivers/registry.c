@@ -9,7 +9,9 @@
 #include <stddef.h>
 
 #include "drivers/driver.h"
+#include "drivers/soft/soft.h"
 
 const struct rb_driver *const rb_drivers[] = {
+	&rb_soft_driver,
 	NULL
 };

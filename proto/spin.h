@@ -2,7 +2,7 @@
 /*
  * Whether to poll or to sleep while waiting for the other side of the
  * control socket: the library for a reply (proto/rpc.c), the daemon for
- * the next request (daemon/engine.c).
+ * the next request (daemon/loop.c).
  *
  * Polling first spares a sleep and a wake-up on each side, most of a round
  * trip on a virtual machine, but only while each side has a core: on a

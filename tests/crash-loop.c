@@ -338,7 +338,7 @@ static void iter_traffic(struct par *p, bool do_kill)
 	pid_t pid;
 
 	/* A dead peer is noticed after the ACK timeout times retry_cnt + 1
-	 * (daemon/engine.c): 8 ms * 3 here, 50 ms as the engine rounds it,
+	 * (drivers/soft/soft-qp.c): 8 ms * 3 here, 50 ms as the engine rounds it,
 	 * not the half second of the defaults. */
 	o.timeout = 11;
 	o.retry_cnt = 2;

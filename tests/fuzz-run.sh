@@ -66,14 +66,13 @@ else
 		-I$src -I$top_builddir -I$top_builddir/proto
 		-DSYSCONFDIR=\"/etc\" -DRUNDIR=\"/run/rdmabroker\" -DPKGLIBDIR=\"/usr/lib/rdmabroker\"
 		$pkg_cflags"
-	# Every daemon source but main() and the engine (harness.c includes
-	# engine.c to reach its one pass), the drivers and the protocol.
+	# Every daemon source but main(), the drivers and the protocol.
 	: > "$RB_TMP/sources"
 	for f in "$src"/daemon/*.c "$src"/drivers/*.c "$src"/drivers/soft/*.c \
 		 "$src"/proto/*.c "$top_builddir/proto/rdmabroker.pb-c.c" \
 		 "$src/tests/fuzz/harness.c"; do
 		case $f in
-		*/daemon/main.c|*/daemon/engine.c) continue ;;
+		*/daemon/main.c) continue ;;
 		esac
 		echo "$f" >> "$RB_TMP/sources"
 	done

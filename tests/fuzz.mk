@@ -9,14 +9,13 @@ EXTRA_DIST += tests/fuzz-run.sh tests/fuzz/harness.c tests/fuzz/harness.h \
 	tests/fuzz/regress-request tests/fuzz/regress-wqe
 
 if ENABLE_FUZZING
-# The daemon without main.c and engine.c (harness.c includes the engine),
-# compiled again with the fuzzer's coverage: the drivers and the protocol
-# too, rather than their libraries.
+# The daemon without main.c, compiled again with the fuzzer's coverage:
+# the drivers and the protocol too, rather than their libraries.
 FUZZ_SRC = daemon/log.c daemon/cfg.c daemon/listener.c \
 	daemon/session.c daemon/dispatch.c daemon/device.c daemon/admin.c \
-	daemon/notify.c daemon/res.c daemon/pd.c daemon/cq.c daemon/qp.c \
-	daemon/srq.c daemon/ah.c daemon/mr.c daemon/ring.c daemon/hash.c \
-	daemon/mem.c drivers/driver.c drivers/soft/soft.c proto/wire.c \
+	daemon/notify.c daemon/loop.c daemon/res.c daemon/pd.c daemon/cq.c \
+	daemon/qp.c daemon/srq.c daemon/ah.c daemon/mr.c daemon/ring.c \
+	$(DRIVERS_SRC) proto/wire.c \
 	proto/rpc.c tests/fuzz/harness.c tests/fuzz/harness.h
 FUZZ_PB = proto/rdmabroker.pb-c.c
 FUZZ_COMPILE = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined \
@@ -24,7 +23,7 @@ FUZZ_COMPILE = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	$(LIBEVENT_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(PROTOBUF_C_CFLAGS) \
 	$(IBVERBS_CFLAGS) -Wno-redundant-decls
 FUZZ_LINK = -fsanitize=fuzzer,address,undefined
-FUZZ_LIBS = $(LIBEVENT_LIBS) $(LIBSYSTEMD_LIBS) $(PROTOBUF_C_LIBS)
+FUZZ_LIBS = $(DRIVERS_LIBS) $(LIBEVENT_LIBS) $(LIBSYSTEMD_LIBS) $(PROTOBUF_C_LIBS)
 
 check_PROGRAMS += tests/fuzz/fuzz-request tests/fuzz/fuzz-wqe
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz-request.c $(FUZZ_SRC)

@@ -43,9 +43,9 @@ EXTRA_DIST += tests/daemon-robust.sh
 
 check_PROGRAMS += tests/unit-cfg tests/unit-wire
 TESTS += tests/unit-cfg tests/unit-wire
-tests_unit_cfg_SOURCES = tests/unit-cfg.c daemon/cfg.c daemon/log.c
+tests_unit_cfg_SOURCES = tests/unit-cfg.c
 tests_unit_cfg_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(IBVERBS_CFLAGS)
-tests_unit_cfg_LDADD = $(CMOCKA_LIBS)
+tests_unit_cfg_LDADD = $(RBD_LIBS) $(CMOCKA_LIBS)
 tests_unit_wire_SOURCES = tests/unit-wire.c
 tests_unit_wire_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_wire_LDADD = proto/libproto.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Polling for control replies and requests (proto/rpc.c, daemon/engine.c):
+# Polling for control replies and requests (proto/rpc.c, daemon/loop.c):
 # with RDMABROKER_SPIN_US and [daemon] control_spin_us at their maximum,
 # the library polls its socket (recvmsg with MSG_DONTWAIT) and the daemon
 # polls libevent (epoll_wait with a zero timeout) between requests; at 0

@@ -2,14 +2,17 @@
 /*
  * The soft device: a software RDMA device inside the daemon.
  *
- * This file holds its identity and attributes.  It presents itself like a
- * RoCE NIC: InfiniBand transport over an Ethernet link layer, one port,
- * and a GID derived from the host's IP address so that programs which
- * exchange LID/GID/QPN out of band work unchanged.
+ * This file holds its identity and attributes, its [soft] settings, its
+ * entry in the driver registry and its ops table (soft-int.h lists the
+ * other files).  It presents itself like a RoCE NIC: InfiniBand transport
+ * over an Ethernet link layer, one port, and a GID derived from the
+ * host's IP address so that programs which exchange LID/GID/QPN out of
+ * band work unchanged.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <endian.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -21,12 +24,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/cfg.h"
+#include "daemon/log.h"
+#include "drivers/soft/soft-int.h"
 #include "drivers/soft/soft.h"
 
 /* Limits the engine is built for; the control verbs enforce them. */
 #define SOFT_MAX_QP		16384
 #define SOFT_MAX_QP_WR		16384
-#define SOFT_MAX_SGE		32
+#define SOFT_MAX_SGE		RB_MAX_SGE
 #define SOFT_MAX_CQ		16384
 #define SOFT_MAX_CQE		(1 << 20)
 #define SOFT_MAX_MR		65536
@@ -40,11 +46,6 @@
 #define SOFT_MAX_MSG_SZ		(1u << 31)
 #define SOFT_GID_TBL_LEN	1
 #define SOFT_PKEY_TBL_LEN	1
-
-struct soft_dev {
-	union ibv_gid gid;		/* GID[0] */
-	char gid_source[64];		/* for the log: where it came from */
-};
 
 static int soft_query_device(struct rb_device *dev,
 			     struct ibv_device_attr_ex *ex)
@@ -139,17 +140,57 @@ static int soft_query_pkey(struct rb_device *dev, uint8_t port_num, int index,
 
 static void soft_destroy(struct rb_device *dev)
 {
-	free(dev->priv);
+	struct soft_dev *s = dev->priv;
+
+	soft_req_stage_fini(s);
+	free(s->qpns.b);
+	free(s->lkeys.b);
+	free(s->rkeys.b);
+	free(s);
 	free(dev);
+}
+
+/* A PD, a CQ, an SRQ, an AH: the daemon's bookkeeping is all there is. */
+static int soft_alloc_pd(struct rb_device *dev, struct rb_pd *pd)
+{
+	return 0;
+}
+
+static int soft_create_cq(struct rb_device *dev, struct rb_cq *cq)
+{
+	return 0;
+}
+
+static int soft_create_srq(struct rb_device *dev, struct rb_srq *srq)
+{
+	return 0;
+}
+
+static int soft_create_ah(struct rb_device *dev, struct rb_ah *ah)
+{
+	return 0;
 }
 
 static const struct rb_driver_ops soft_ops = {
 	.name = "soft",
+	.mr_size = sizeof(struct soft_mr),
+	.qp_size = sizeof(struct soft_qp),
 	.destroy = soft_destroy,
 	.query_device = soft_query_device,
 	.query_port = soft_query_port,
 	.query_gid = soft_query_gid,
 	.query_pkey = soft_query_pkey,
+	.alloc_pd = soft_alloc_pd,
+	.reg_mr = soft_keys_reg_mr,
+	.dereg_mr = soft_keys_dereg_mr,
+	.create_cq = soft_create_cq,
+	.create_qp = soft_qp_create,
+	.modify_qp = soft_qp_modify,
+	.qp_doorbell = soft_qp_doorbell,
+	.destroy_qp = soft_qp_destroy,
+	.create_srq = soft_create_srq,
+	.create_ah = soft_create_ah,
+	.progress = soft_qp_progress,
 };
 
 /* RoCE v2 GIDs of IPv4 addresses are IPv4-mapped IPv6 addresses. */
@@ -250,12 +291,24 @@ static uint64_t soft_stable_guid(const char *name)
 	return h;
 }
 
-int rb_soft_create(const struct rb_soft_config *cfg, struct rb_device **devp,
-		   char *err, size_t errlen)
+/* spin_us takes effect on reload: the idle budget the daemon polls by. */
+static void soft_config_apply(struct rb_device *dev, const void *config)
 {
+	const struct rb_soft_config *cfg = config;
+
+	dev->poll_idle_ns = (uint64_t)cfg->spin_us * 1000;
+}
+
+static int soft_create(const void *config, const struct rb_driver_env *env,
+		       char *err, size_t errlen)
+{
+	const struct rb_soft_config *cfg = config;
 	struct rb_device *dev;
 	struct soft_dev *s;
+	int ret;
 
+	if (!cfg->enable)
+		return 0;
 	dev = calloc(1, sizeof(*dev));
 	s = calloc(1, sizeof(*s));
 	if (!dev || !s) {
@@ -264,6 +317,7 @@ int rb_soft_create(const struct rb_soft_config *cfg, struct rb_device **devp,
 		snprintf(err, errlen, "soft device: out of memory");
 		return -ENOMEM;
 	}
+	TAILQ_INIT(&s->active);
 	if (!strcmp(cfg->gid_address, "auto") || !cfg->gid_address[0]) {
 		soft_gid_auto(s);
 	} else if (soft_gid_configured(s, cfg->gid_address) < 0) {
@@ -281,14 +335,102 @@ int rb_soft_create(const struct rb_soft_config *cfg, struct rb_device **devp,
 	dev->transport_type = IBV_TRANSPORT_IB;
 	dev->phys_port_cnt = 1;
 	dev->max_inline_data = SOFT_MAX_INLINE;
+	soft_config_apply(dev, cfg);
 	dev->priv = s;
-	*devp = dev;
+	log_info("device %s: GID[0] from %s", dev->name, s->gid_source);
+	ret = env->add_device(env->ctx, dev);
+	if (ret < 0) {
+		snprintf(err, errlen, "soft device %s: %s", dev->name, strerror(-ret));
+		soft_destroy(dev);
+	}
+	return ret;
+}
+
+/* ------------------------------------------------------------ [soft] */
+
+_Static_assert(sizeof(struct rb_soft_config) <= RB_DRIVER_CONFIG_MAX,
+	       "[soft] settings too large for the daemon's config");
+
+static void soft_config_defaults(void *config)
+{
+	struct rb_soft_config *cfg = config;
+
+	cfg->enable = 1;
+	snprintf(cfg->name, sizeof(cfg->name), "rbsoft0");
+	snprintf(cfg->gid_address, sizeof(cfg->gid_address), "auto");
+	cfg->node_guid = 0;
+	cfg->spin_us = 200;
+}
+
+static int soft_config_str(char *dst, size_t dstlen, const char *key,
+			   const char *val, char *err, size_t errlen)
+{
+	if (strlen(val) >= dstlen) {
+		snprintf(err, errlen, "%s: value too long (at most %zu bytes)",
+			 key, dstlen - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, val, strlen(val) + 1);
 	return 0;
 }
 
-const char *rb_soft_gid_source(const struct rb_device *dev)
-{
-	const struct soft_dev *s = dev->priv;
+#define SOFT_CONFIG_ERR(...) \
+	do { snprintf(err, errlen, __VA_ARGS__); return -EINVAL; } while (0)
 
-	return s->gid_source;
+static int soft_config_key(void *config, const char *key, const char *val,
+			   char *err, size_t errlen)
+{
+	struct rb_soft_config *cfg = config;
+	uint64_t v;
+
+	if (!strcmp(key, "enable")) {
+		if (cfg_parse_bool(val, &cfg->enable) < 0)
+			SOFT_CONFIG_ERR("enable: '%s' is not yes or no", val);
+		return 0;
+	}
+	if (!strcmp(key, "name")) {
+		if (!*val)
+			SOFT_CONFIG_ERR("name: must not be empty");
+		for (const char *c = val; *c; c++)
+			if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+				SOFT_CONFIG_ERR("name: '%s' may hold only letters, digits, '-' and '_'", val);
+		return soft_config_str(cfg->name, sizeof(cfg->name), key, val,
+				       err, errlen);
+	}
+	if (!strcmp(key, "gid_address")) {
+		unsigned char buf[16];
+
+		if (strcmp(val, "auto") && inet_pton(AF_INET, val, buf) != 1 &&
+		    inet_pton(AF_INET6, val, buf) != 1)
+			SOFT_CONFIG_ERR("gid_address: '%s' is neither 'auto' nor an IPv4/IPv6 address", val);
+		return soft_config_str(cfg->gid_address, sizeof(cfg->gid_address),
+				       key, val, err, errlen);
+	}
+	if (!strcmp(key, "node_guid")) {
+		if (!strcmp(val, "auto")) {
+			cfg->node_guid = 0;
+			return 0;
+		}
+		if (cfg_parse_u64(val, false, &v) < 0 || v == 0)
+			SOFT_CONFIG_ERR("node_guid: '%s' is neither 'auto' nor a non-zero number (e.g. 0x0002c9fffe000001)", val);
+		cfg->node_guid = v;
+		return 0;
+	}
+	if (!strcmp(key, "spin_us")) {
+		if (cfg_parse_u64(val, false, &v) < 0 || v > 1000000)
+			SOFT_CONFIG_ERR("spin_us: '%s' is not a count of microseconds up to 1000000", val);
+		cfg->spin_us = (uint32_t)v;
+		return 0;
+	}
+	SOFT_CONFIG_ERR("unknown key '%s' in [soft]", key);
 }
+
+const struct rb_driver rb_soft_driver = {
+	.name = "soft",
+	.section = "soft",
+	.config_size = sizeof(struct rb_soft_config),
+	.config_defaults = soft_config_defaults,
+	.config_key = soft_config_key,
+	.create = soft_create,
+	.config_apply = soft_config_apply,
+};

@@ -45,8 +45,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/mem.h"
 #include "daemon/ring.h"
+#include "drivers/soft/soft-int.h"
 #include "tests/fuzz/harness.h"
 
 #define NQP		6
@@ -896,13 +896,15 @@ static void world_settle(void)
 
 	for (int i = 0; i < NQP; i++) {
 		struct rb_qp *qp = world_qp(i);
+		struct soft_qp *eq;	/* the soft device's state of it */
 
 		if (!qp)
 			break;
+		eq = soft_qp_of(qp);
 		if ((churned & (1u << i)) ||
-		    qp->attr.qp_state != IBV_QPS_RTS || qp->rd_count ||
-		    qp->rnr_wait || qp->sq_cons != qp->sq->prod ||
-		    qp->rq_cons != qp->rq->prod || qp->sq->cons != qp->sq_cons)
+		    qp->attr.qp_state != IBV_QPS_RTS || eq->rd_count ||
+		    eq->rnr_wait || eq->sq_cons != qp->sq->prod ||
+		    eq->rq_cons != qp->rq->prod || qp->sq->cons != eq->sq_cons)
 			qp_to_rts(i);
 	}
 	for (int i = 0; i < NCQ; i++) {

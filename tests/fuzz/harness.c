@@ -15,17 +15,17 @@
 
 #include <sanitizer/common_interface_defs.h>
 
-/*
- * The engine itself, so that one pass of it (engine_pass, static there)
- * can be run between requests: the fuzz targets link every daemon source
- * but main.c and engine.c.
- */
-#include <sched.h>
-/* An idle pass yields the CPU to clients; here the client is us. */
-#define sched_yield() 0
-#include "../../daemon/engine.c"
-#undef sched_yield
+#include <event2/event.h>
 
+/*
+ * The fuzz targets link every daemon source but main.c; one pass of the
+ * devices' progress (loop_pass, without loop_run's yield) runs between
+ * requests, and the soft device's timers fire by hand.
+ */
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/loop.h"
+#include "drivers/soft/soft-int.h"
 #include "tests/fuzz/harness.h"
 
 struct rb_daemon fz_daemon = {
@@ -56,19 +56,19 @@ void fz_init(void)
 	log_set_level(lvl ? log_level_parse(lvl) : LOG_EMERG);
 	signal(SIGPIPE, SIG_IGN);
 	cfg_defaults(&d->cfg);
-	/* Idle QPs leave the poll set at once: passes are run by hand. */
-	d->cfg.soft.spin_us = 0;
 	TAILQ_INIT(&d->sessions);
 	LIST_INIT(&d->usages);
 	d->started_at = time(NULL);
 	d->rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
 	fz_rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
 	d->base = event_base_new();
-	if (!d->rxbuf || !fz_rxbuf || !d->base || engine_init(d) < 0 ||
+	if (!d->rxbuf || !fz_rxbuf || !d->base || loop_init(d) < 0 ||
 	    device_init(d) < 0 || d->ndevices != 1) {
 		fprintf(stderr, "fuzz harness: cannot start the daemon state\n");
 		abort();
 	}
+	/* Idle QPs leave the poll set at once: passes are run by hand. */
+	d->devices[0]->poll_idle_ns = 0;
 }
 
 struct rb_session *fz_session(uint64_t id)
@@ -99,20 +99,13 @@ struct rb_session *fz_connect(int *client)
 
 void fz_engine_pass(void)
 {
-	if (!TAILQ_EMPTY(&eng.active))
-		engine_pass();
+	if (loop_busy())
+		loop_pass();
 }
 
 void fz_fire_timers(struct rb_qp *qp)
 {
-	if (evtimer_pending(qp->ev_timer, NULL)) {
-		evtimer_del(qp->ev_timer);
-		qp_timer_cb(-1, EV_TIMEOUT, qp);
-	}
-	if (evtimer_pending(qp->ev_lost, NULL)) {
-		evtimer_del(qp->ev_lost);
-		qp_lost_cb(-1, EV_TIMEOUT, qp);
-	}
+	soft_qp_expire_timers(qp);
 }
 
 void fz_pump(int n)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The engine's access to registered memory (daemon/mem.h): SGEs and
+ * The soft device's access to registered memory (soft-mem.h): SGEs and
  * remote keys resolved against the MR tables, and copies between the
  * pieces they name, straight between mappings where the daemon has the
  * pages (zero-copy) and through the client's /proc/PID/mem where it has
@@ -12,8 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/mem.h"
-#include "daemon/objects.h"
+#include "drivers/soft/soft-int.h"
 
 /* CMA to CMA copies go through here. */
 static uint8_t mem_bounce[64 * 1024];
@@ -33,12 +32,12 @@ static bool mem_fits(uint64_t base, uint64_t mr_len, uint64_t addr, uint64_t len
 }
 
 /* A local SGE of qp: IBV_WC_SUCCESS or IBV_WC_LOC_PROT_ERR. */
-int mem_local(const struct rb_qp *qp, const struct rb_sge *sge,
+int soft_mem_local(const struct soft_qp *qp, const struct rb_sge *sge,
 	      uint32_t access, struct mem_seg *out)
 {
-	const struct rb_mr *mr = mr_find_lkey(qp->dev, sge->lkey);
+	const struct rb_mr *mr = soft_keys_find_lkey(qp->qp.dev, sge->lkey);
 
-	if (!mr || mr->res.deps[0] != qp->res.deps[0] ||
+	if (!mr || mr->res.deps[0] != qp->qp.res.deps[0] ||
 	    (mr->access & access) != access ||
 	    !mem_fits(mr->addr, mr->length, sge->addr, sge->length))
 		return IBV_WC_LOC_PROT_ERR;
@@ -47,13 +46,13 @@ int mem_local(const struct rb_qp *qp, const struct rb_sge *sge,
 }
 
 /* [addr, addr + len) of an rkey at the responder dest: true if allowed. */
-bool mem_remote(const struct rb_qp *dest, uint32_t rkey, uint64_t addr,
+bool soft_mem_remote(const struct soft_qp *dest, uint32_t rkey, uint64_t addr,
 		uint64_t len, uint32_t access, struct mem_seg *out)
 {
-	const struct rb_mr *mr = mr_find_rkey(dest->dev, rkey);
+	const struct rb_mr *mr = soft_keys_find_rkey(dest->qp.dev, rkey);
 
-	if (!mr || mr->res.deps[0] != dest->res.deps[0] ||
-	    !(mr->access & access) || !(dest->attr.qp_access_flags & access) ||
+	if (!mr || mr->res.deps[0] != dest->qp.res.deps[0] ||
+	    !(mr->access & access) || !(dest->qp.attr.qp_access_flags & access) ||
 	    !mem_fits(mr->iova, mr->length, addr, len))
 		return false;
 	mem_in_mr(out, mr, addr - mr->iova, len);
@@ -100,7 +99,7 @@ static int mem_chunk_copy(const struct mem_seg *d, uint64_t doff, const struct m
 }
 
 /* Copy len bytes from the src pieces to the dst pieces, in order. */
-int mem_copy(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *src,
+int soft_mem_copy(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *src,
 	     uint32_t ns, uint64_t len, bool *dst_failed)
 {
 	uint32_t di = 0, si = 0;

@@ -4,8 +4,8 @@
  * lives in the object, so inserting never allocates except to grow the
  * bucket array, and a failed grow only makes chains longer.
  */
-#ifndef RB_DAEMON_HASH_H
-#define RB_DAEMON_HASH_H
+#ifndef RB_DRIVERS_HASH_H
+#define RB_DRIVERS_HASH_H
 
 #include <stdint.h>
 
@@ -30,4 +30,4 @@ struct rb_hnode *hash_next(const struct rb_hnode *node);
 #define container_of(p, type, member) \
 	((type *)(void *)((char *)(p) - __builtin_offsetof(type, member)))
 
-#endif /* RB_DAEMON_HASH_H */
+#endif /* RB_DRIVERS_HASH_H */

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The intrusive key hash (daemon/hash.h). */
+/* The intrusive key hash (drivers/hash.h). */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-#include "daemon/hash.h"
+#include "drivers/hash.h"
 
 #define HASH_MIN_BUCKETS	256u
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Registered memory as the engine reads and writes it (daemon/mem.c). */
-#ifndef RB_DAEMON_MEM_H
-#define RB_DAEMON_MEM_H
+/* Registered memory as the soft device reads and writes it (soft-mem.c). */
+#ifndef RB_DRIVERS_SOFT_SOFT_MEM_H
+#define RB_DRIVERS_SOFT_SOFT_MEM_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,7 +9,7 @@
 #include "proto/shm.h"
 
 struct rb_mr;
-struct rb_qp;
+struct soft_qp;
 
 /*
  * A piece of memory the engine reads or writes: at ptr when the daemon
@@ -28,14 +28,14 @@ struct mem_seg {
  * IBV_WC_SUCCESS with *out set, or IBV_WC_LOC_PROT_ERR (a bad lkey, an MR
  * of another PD, out of bounds, the access missing).
  */
-int mem_local(const struct rb_qp *qp, const struct rb_sge *sge,
+int soft_mem_local(const struct soft_qp *qp, const struct rb_sge *sge,
 	      uint32_t access, struct mem_seg *out);
 
 /*
  * [addr, addr + len) under rkey at the responder dest: true with *out set
  * when an MR of dest's PD has it and both the MR and dest allow access.
  */
-bool mem_remote(const struct rb_qp *dest, uint32_t rkey, uint64_t addr,
+bool soft_mem_remote(const struct soft_qp *dest, uint32_t rkey, uint64_t addr,
 		uint64_t len, uint32_t access, struct mem_seg *out);
 
 /*
@@ -43,7 +43,7 @@ bool mem_remote(const struct rb_qp *dest, uint32_t rkey, uint64_t addr,
  * hold at least len); 0, or -1 with *dst_failed saying which side could
  * not be reached (CMA: the process is gone or unmapped the memory).
  */
-int mem_copy(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *src,
+int soft_mem_copy(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *src,
 	     uint32_t ns, uint64_t len, bool *dst_failed);
 
-#endif /* RB_DAEMON_MEM_H */
+#endif /* RB_DRIVERS_SOFT_SOFT_MEM_H */

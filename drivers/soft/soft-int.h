@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The soft device's insides, shared by its files (drivers/soft/):
+ *
+ *   soft.c        the device: identity, attributes, [soft] settings, ops
+ *   soft-qp.c     QPs: numbers, the poll set, timers, state changes, progress
+ *   soft-req.c    the requester: executing send WQEs, READ/atomic responses
+ *   soft-resp.c   the responder: taking receive WQEs and delivering into them
+ *   soft-comp.c   completions of send queues, flushing in ERR
+ *   soft-mem.c    registered memory: SGEs and rkeys resolved, copies
+ *                 (zero-copy between mappings, /proc/PID/mem for CMA)
+ *   soft-keys.c   memory keys: allocation and the lkey/rkey tables
+ *
+ * It executes what clients post into their shared send queues, between
+ * any two QPs of the device, moving data directly between the two sides'
+ * registered memory, and writes the completions into the CQ rings with
+ * the daemon's cq_push (drivers/driver.h).  It trusts nothing in shared
+ * memory: it keeps its own indices, clamps the client's, uses the ring
+ * sizes the daemon created rather than the ring headers, and never
+ * follows a pointer from a ring.
+ *
+ * It runs on the daemon's one thread: the daemon calls soft_progress()
+ * while the device is busy (rb_device_wake), and QPs leave the poll set
+ * when idle for the daemon's budget (their clients then ring doorbells).
+ */
+#ifndef RB_DRIVERS_SOFT_SOFT_INT_H
+#define RB_DRIVERS_SOFT_SOFT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <infiniband/verbs.h>
+
+#include "daemon/objects.h"
+#include "drivers/driver.h"
+#include "drivers/hash.h"
+#include "drivers/soft/soft-mem.h"
+#include "proto/shm.h"
+
+struct event;
+
+/* READ responses up to this size are staged and land a pass later. */
+#define SOFT_RD_STAGE_MAX	(64u * 1024)
+/* Free staging buffers kept for reuse. */
+#define SOFT_STAGE_POOL_MAX	64
+
+/* The device's state (rb_device.priv). */
+struct soft_dev {
+	union ibv_gid gid;		/* GID[0] */
+	char gid_source[64];		/* for the log: where it came from */
+	TAILQ_HEAD(, soft_qp) active;	/* the poll set */
+	uint64_t now;			/* of this pass */
+	struct rb_hash qpns;		/* QPs by number */
+	struct rb_hash lkeys, rkeys;	/* MRs by key */
+	void *stage_pool[SOFT_STAGE_POOL_MAX];	/* free SOFT_RD_STAGE_MAX buffers */
+	unsigned int nstage;
+};
+
+struct soft_mr {
+	struct rb_mr mr;		/* must be first (drivers/driver.h) */
+	struct rb_hnode lnode, rnode;	/* by lkey and by rkey */
+};
+
+/* One send WQE the engine has taken, until its completion is written. */
+struct soft_swqe_done {
+	uint64_t wr_id;
+	uint32_t opcode;		/* enum ibv_wc_opcode */
+	uint32_t status;		/* enum ibv_wc_status */
+	uint32_t byte_len;
+	bool signaled;
+	bool pending;			/* a READ/atomic response not landed yet */
+};
+
+/* A READ or atomic response in flight: it lands one pass later. */
+struct soft_rd_resp {
+	uint32_t index;			/* its SQ index */
+	uint32_t num_sge;
+	struct rb_sge sge[RB_MAX_SGE];
+	uint8_t *data;			/* what the responder returned: */
+	uint64_t small;			/* here for atomics and short READs */
+	uint32_t len;
+};
+
+struct soft_qp {
+	struct rb_qp qp;		/* must be first (drivers/driver.h) */
+	struct rb_hnode node;		/* by QP number */
+	struct event *ev_timer;		/* RNR retry */
+	struct event *ev_lost;		/* the RC peer is gone: ERR when it fires */
+	TAILQ_ENTRY(soft_qp) active_link;	/* in the poll set */
+	bool active;
+	uint64_t last_work_ns;
+	uint32_t sq_cons;		/* completed: slots the client may reuse */
+	uint32_t sq_exec;		/* taken: cons..exec are in flight */
+	uint32_t rq_cons;
+	struct soft_swqe_done *done;	/* per SQ slot */
+	struct soft_rd_resp *rd;	/* responses in flight, a FIFO */
+	uint32_t rd_cap, rd_head, rd_count;
+	bool rnr_wait;			/* the WQE at sq_exec waits for a receive */
+	uint64_t rnr_deadline_ns;
+	uint32_t rnr_left;		/* retries left; 7 = forever */
+	uint32_t err_status;		/* the next flushed WR gets this, once */
+};
+
+static inline struct soft_qp *soft_qp_of(struct rb_qp *qp)
+{
+	return rb_container_of(qp, struct soft_qp, qp);
+}
+
+static inline struct soft_dev *soft_dev_of(const struct soft_qp *qp)
+{
+	return qp->qp.dev->priv;
+}
+
+static inline struct rb_cq *soft_qp_send_cq(const struct soft_qp *qp)
+{
+	return (struct rb_cq *)qp->qp.res.deps[1];
+}
+
+static inline struct rb_cq *soft_qp_recv_cq(const struct soft_qp *qp)
+{
+	return (struct rb_cq *)qp->qp.res.deps[2];
+}
+
+static inline struct rb_srq *soft_qp_srq(const struct soft_qp *qp)
+{
+	return (struct rb_srq *)qp->qp.res.deps[3];
+}
+
+static inline bool soft_state_receives(enum ibv_qp_state s)
+{
+	return s == IBV_QPS_RTR || s == IBV_QPS_RTS || s == IBV_QPS_SQD;
+}
+
+/* soft-keys.c: MRs by key, keys fresh and random. */
+uint32_t soft_keys_random32(void);
+struct rb_mr *soft_keys_find_lkey(const struct rb_device *dev, uint32_t lkey);
+struct rb_mr *soft_keys_find_rkey(const struct rb_device *dev, uint32_t rkey);
+int soft_keys_reg_mr(struct rb_device *dev, struct rb_mr *mr);
+void soft_keys_dereg_mr(struct rb_mr *mr);
+
+/* soft-qp.c: QPs, the poll set, progress. */
+struct soft_qp *soft_qp_find(const struct rb_device *dev, uint32_t qp_num);
+void soft_qp_activate(struct soft_qp *qp);
+void soft_qp_deactivate(struct soft_qp *qp);
+/* A QP that answers: receiving, and its client not being disconnected. */
+bool soft_qp_alive(const struct soft_qp *qp);
+/*
+ * Move qp to ERR (an error completion, a responder error, a lost peer):
+ * responses already executed land first; event, if with_event, goes to
+ * the owner; the next WR to flush completes with first_status, if not 0.
+ */
+void soft_qp_to_error(struct soft_qp *qp, enum ibv_event_type event,
+		      bool with_event, uint32_t first_status);
+/* Arm qp's RNR timer for us microseconds. */
+void soft_qp_timer_add_us(struct event *ev, uint64_t us);
+int soft_qp_create(struct rb_device *dev, struct rb_qp *qp);
+int soft_qp_modify(struct rb_qp *qp, const struct ibv_qp_attr *attr, int mask,
+		   enum ibv_qp_state from);
+void soft_qp_doorbell(struct rb_qp *qp);
+void soft_qp_destroy(struct rb_qp *qp);
+unsigned int soft_qp_progress(struct rb_device *dev, uint64_t now_ns,
+			      uint64_t idle_ns);
+/* Fire qp's timers now if set (the fuzz harness runs time by hand). */
+void soft_qp_expire_timers(struct rb_qp *qp);
+
+/* soft-req.c: the requester. */
+/* One pass over one QP's send queue; true if it did anything. */
+bool soft_req_step(struct soft_qp *qp);
+/* The SQ's producer index as far as the engine takes it. */
+uint32_t soft_req_sq_prod(struct soft_qp *qp);
+/* Land (or with flush, drop) every READ/atomic response in flight. */
+void soft_req_rd_land_all(struct soft_qp *qp, bool flush);
+/* Forget the responses in flight (RESET, or the QP going away). */
+void soft_req_rd_discard(struct soft_qp *qp);
+void soft_req_stage_fini(struct soft_dev *sd);
+
+/* soft-resp.c: the responder's receive queues. */
+/* A receive WQE copied out of an RQ or SRQ. */
+struct soft_recv_take {
+	struct rb_srq *srq;		/* or NULL: the QP's RQ */
+	uint32_t max_sge;
+	union {
+		struct rb_recv_wqe hdr;
+		uint8_t raw[sizeof(struct rb_recv_wqe) + RB_MAX_SGE * sizeof(struct rb_sge)];
+	} w;
+};
+
+/* What a message brings to a receive WQE. */
+struct soft_delivery {
+	const struct soft_qp *from;
+	const uint8_t *grh;		/* UD: 40 bytes first, or NULL */
+	const struct mem_seg *src;
+	uint32_t ns;
+	uint64_t len;
+	uint32_t opcode;		/* IBV_WC_RECV or IBV_WC_RECV_RDMA_WITH_IMM */
+	bool scatter;			/* a SEND's data goes into the WQE's buffers */
+	bool with_imm;
+	uint32_t imm;
+	bool solicited;
+};
+
+#define SOFT_GRH_LEN		40u
+
+/* The next receive WQE of dest (its SRQ or RQ) into *t; false if none. */
+bool soft_resp_peek(struct soft_qp *dest, struct soft_recv_take *t);
+/*
+ * Complete the receive WQE t of dest with what dv brings: its status at
+ * the responder; *src_failed when the sender's memory could not be read.
+ */
+uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
+			   const struct soft_delivery *dv, bool *src_failed);
+
+/* soft-comp.c: completions. */
+/* The producer index of a client-produced ring, within a ring of cons. */
+uint32_t soft_comp_client_prod(struct rb_ring *r, uint32_t cons, uint32_t entries);
+/* A producer index past the ring: the owner is disconnected; true then. */
+bool soft_comp_ring_wild(struct rb_ring *r, uint32_t cons, uint32_t entries,
+			 struct rb_res *owner, const char *what);
+/* Completions of the SQ in order, as far as they are done. */
+void soft_comp_sq_retire(struct soft_qp *qp);
+/* ERR: everything posted completes with IBV_WC_WR_FLUSH_ERR. */
+bool soft_comp_flush(struct soft_qp *qp);
+uint32_t soft_comp_wc_opcode(uint32_t op);
+
+#endif /* RB_DRIVERS_SOFT_SOFT_INT_H */

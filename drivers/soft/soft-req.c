@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The soft device's requester (soft-int.h).
+ *
+ * What it does with a send WQE, in the order of the SQ, exactly once:
+ * - copies it out of the shared ring first and validates the copy (opcode
+ *   for the QP type, num_sge, inline length against the granted caps);
+ * - checks every SGE against the MR tables: lkey of an MR of the QP's PD,
+ *   inside its bounds, with IBV_ACCESS_LOCAL_WRITE where the engine writes;
+ *   an rkey of an MR of the responder QP's PD, inside its bounds, with the
+ *   remote access in both the MR and the responder QP's qp_access_flags
+ *   (soft-mem.c);
+ * - moves the data straight from one side's registered pages to the
+ *   other's (zero-copy: the daemon maps both sides' memfds), or through
+ *   the client's /proc/self/mem for memory it could not re-back;
+ * - answers anything wrong with the completion status a NIC gives (see the
+ *   COMPLETION ERRORS section of librdmabroker(7)), and moves the QP to
+ *   ERR, after which every outstanding and new WR flushes (soft-comp.c).
+ *
+ * RDMA READ and atomic responses of up to SOFT_RD_STAGE_MAX bytes land in
+ * the requester's memory one engine pass after the responder executed
+ * them, as a response in flight does; a WR with IBV_SEND_FENCE waits for
+ * them.  Completions of one SQ are always written in posting order.
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "daemon/log.h"
+#include "daemon/res.h"
+#include "daemon/ring.h"
+#include "drivers/soft/soft-int.h"
+
+/* The largest message (the device's max_msg_sz). */
+#define MSG_MAX			(1ull << 31)
+/* UD payload: the port's MTU. */
+#define UD_MTU			4096u
+/* The largest send WQE slot: header plus 32 SGEs or 512 inline bytes. */
+#define SWQE_MAX		(sizeof(struct rb_send_wqe) + RB_MAX_SGE * sizeof(struct rb_sge))
+
+/*
+ * Staging buffers for READ responses, all SOFT_RD_STAGE_MAX bytes, kept in a
+ * small pool: a malloc and free per READ made glibc grow and trim the
+ * heap every pass, and the TLB shootdowns of that cost ~100 us a READ.
+ */
+static void *stage_get(struct soft_dev *sd)
+{
+	return sd->nstage ? sd->stage_pool[--sd->nstage] : malloc(SOFT_RD_STAGE_MAX);
+}
+
+static void stage_put(struct soft_dev *sd, void *p)
+{
+	if (sd->nstage < SOFT_STAGE_POOL_MAX)
+		sd->stage_pool[sd->nstage++] = p;
+	else
+		free(p);
+}
+
+void soft_req_stage_fini(struct soft_dev *sd)
+{
+	while (sd->nstage)
+		free(sd->stage_pool[--sd->nstage]);
+}
+
+/*
+ * The SQ's producer index as far as the engine takes it: within a ring
+ * of our consumer, and never behind what we already took (a client that
+ * moves prod back gets nothing new, not four billion WQEs).
+ */
+uint32_t soft_req_sq_prod(struct soft_qp *qp)
+{
+	uint32_t prod;
+
+	if (soft_comp_ring_wild(qp->qp.sq, qp->sq_cons, qp->qp.sq_entries, &qp->qp.res, "an SQ"))
+		return qp->sq_exec;
+	prod = soft_comp_client_prod(qp->qp.sq, qp->sq_cons, qp->qp.sq_entries);
+
+	return prod - qp->sq_cons < qp->sq_exec - qp->sq_cons ? qp->sq_exec : prod;
+}
+
+static struct soft_rd_resp *rd_push(struct soft_qp *qp)
+{
+	uint32_t want = qp->qp.attr.max_rd_atomic ? qp->qp.attr.max_rd_atomic : 1;
+
+	if (qp->rd_cap < want && qp->rd_count == 0) {
+		struct soft_rd_resp *rd = realloc(qp->rd, want * sizeof(*rd));
+
+		if (!rd)
+			return NULL;
+		qp->rd = rd;
+		qp->rd_cap = want;
+		qp->rd_head = 0;
+	}
+	if (qp->rd_count >= qp->rd_cap)
+		return NULL;
+	return &qp->rd[(qp->rd_head + qp->rd_count++) % qp->rd_cap];
+}
+
+/* Land (or with flush, drop) every response in flight, in order. */
+void soft_req_rd_land_all(struct soft_qp *qp, bool flush)
+{
+	while (qp->rd_count) {
+		struct soft_rd_resp *r = &qp->rd[qp->rd_head];
+		struct soft_swqe_done *d = &qp->done[r->index & (qp->qp.sq_entries - 1)];
+		struct mem_seg dst[RB_MAX_SGE];
+		struct mem_seg src = { .ptr = r->data, .len = r->len };
+		uint32_t nd = 0;
+		bool dst_failed = false;
+
+		if (flush) {
+			d->status = IBV_WC_WR_FLUSH_ERR;
+		} else {
+			/* The MRs may have changed since: look them up again. */
+			for (uint32_t i = 0; i < r->num_sge && d->status == IBV_WC_SUCCESS; i++) {
+				if (!r->sge[i].length)
+					continue;
+				d->status = (uint32_t)soft_mem_local(qp, &r->sge[i],
+							       IBV_ACCESS_LOCAL_WRITE, &dst[nd++]);
+			}
+			if (d->status == IBV_WC_SUCCESS &&
+			    soft_mem_copy(dst, nd, &src, 1, r->len, &dst_failed) < 0)
+				d->status = IBV_WC_LOC_PROT_ERR;
+			if (d->status != IBV_WC_SUCCESS)
+				flush = true;	/* the QP errs: what follows flushes */
+		}
+		d->pending = false;
+		if (r->len > sizeof(uint64_t))
+			stage_put(soft_dev_of(qp), r->data);
+		qp->rd_head = (qp->rd_head + 1) % qp->rd_cap;
+		qp->rd_count--;
+	}
+	if (flush)
+		soft_qp_to_error(qp, 0, false, 0);	/* a no-op when already in ERR */
+}
+
+/* Outcome of one send WQE. */
+enum exec_result { X_DONE, X_DEFER, X_RNR };
+
+static const uint32_t rnr_timer_us[32] = {
+	655360, 10, 20, 30, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960,
+	1280, 1920, 2560, 3840, 5120, 7680, 10240, 15360, 20480, 30720,
+	40960, 61440, 81920, 122880, 163840, 245760, 327680, 491520,
+};
+
+/* No receive at the responder: wait its RNR timer, or give up. */
+static enum exec_result exec_rnr(struct soft_qp *qp, const struct soft_qp *dest,
+				 struct soft_swqe_done *d)
+{
+	uint64_t us;
+
+	if (qp->rnr_left == 0) {
+		d->status = IBV_WC_RNR_RETRY_EXC_ERR;
+		return X_DONE;
+	}
+	if (qp->qp.attr.rnr_retry != 7)	/* 7: retry forever */
+		qp->rnr_left--;
+	us = rnr_timer_us[dest->qp.attr.min_rnr_timer & 31];
+	qp->rnr_wait = true;
+	qp->rnr_deadline_ns = soft_dev_of(qp)->now + us * 1000;
+	soft_qp_timer_add_us(qp->ev_timer, us);
+	return X_RNR;
+}
+
+static bool op_is_rd_atomic(uint32_t op)
+{
+	return op == IBV_WR_RDMA_READ || op == IBV_WR_ATOMIC_CMP_AND_SWP ||
+	       op == IBV_WR_ATOMIC_FETCH_AND_ADD;
+}
+
+/* A WQE as copied out of the SQ. */
+union swqe {
+	struct rb_send_wqe hdr;
+	uint8_t raw[SWQE_MAX];
+};
+
+static const struct rb_sge *swqe_sge(const union swqe *w)
+{
+	return (const struct rb_sge *)(w->raw + sizeof(w->hdr));
+}
+
+
+/* A UD SEND: to whichever QP the AH and remote_qpn name, or nowhere. */
+static enum exec_result exec_ud(struct soft_qp *qp, const union swqe *w,
+				struct soft_swqe_done *d, const struct mem_seg *src,
+				uint32_t ns, uint64_t len)
+{
+	struct rb_res *r;
+	const struct rb_ah *ah;
+	struct soft_qp *dest;
+	struct soft_recv_take t;
+	union ibv_gid gid;
+	enum ibv_gid_type gid_type;
+	uint8_t grh[SOFT_GRH_LEN];
+	uint32_t qkey, word;
+	uint16_t paylen;
+	bool src_failed;
+
+	if (len > UD_MTU) {
+		d->status = IBV_WC_LOC_LEN_ERR;
+		return X_DONE;
+	}
+	r = res_lookup(qp->qp.res.owner, w->hdr.ah_handle, RB_RES_AH, NULL);
+	ah = (const struct rb_ah *)r;
+	if (!ah || r->deps[0] != qp->qp.res.deps[0]) {
+		d->status = IBV_WC_LOC_QP_OP_ERR;
+		return X_DONE;
+	}
+	/* Anything not addressed to this device leaves the host: gone. */
+	if (qp->qp.dev->ops.query_gid(qp->qp.dev, 1, ah->attr.grh.sgid_index, &gid,
+				   &gid_type) < 0)
+		return X_DONE;
+	{
+		union ibv_gid our;
+
+		if (qp->qp.dev->ops.query_gid(qp->qp.dev, 1, 0, &our, &gid_type) < 0 ||
+		    memcmp(our.raw, ah->attr.grh.dgid.raw, sizeof(our.raw)))
+			return X_DONE;
+	}
+	dest = soft_qp_find(qp->qp.dev, w->hdr.remote_qpn & 0xffffff);
+	if (!dest || dest->qp.type != IBV_QPT_UD || dest->qp.dev != qp->qp.dev ||
+	    !soft_qp_alive(dest))
+		return X_DONE;
+	qkey = (w->hdr.remote_qkey & 0x80000000u) ? qp->qp.attr.qkey : w->hdr.remote_qkey;
+	if (dest->qp.attr.qkey != qkey || !soft_resp_peek(dest, &t))
+		return X_DONE;
+	/* An IBA GRH, as a NIC writes into the first 40 bytes. */
+	word = htobe32((6u << 28) | ((uint32_t)ah->attr.grh.traffic_class << 20) |
+		       (ah->attr.grh.flow_label & 0xfffff));
+	memcpy(grh, &word, 4);
+	paylen = htobe16((uint16_t)len);
+	memcpy(grh + 4, &paylen, 2);
+	grh[6] = 0x1b;
+	grh[7] = ah->attr.grh.hop_limit;
+	memcpy(grh + 8, gid.raw, 16);
+	memcpy(grh + 24, ah->attr.grh.dgid.raw, 16);
+	{
+		struct soft_delivery dv = {
+			.from = qp, .grh = grh, .src = src, .ns = ns, .len = len,
+			.opcode = IBV_WC_RECV, .scatter = true,
+			.with_imm = w->hdr.opcode == IBV_WR_SEND_WITH_IMM,
+			.imm = w->hdr.imm_data,
+			.solicited = w->hdr.send_flags & IBV_SEND_SOLICITED,
+		};
+
+		soft_resp_deliver(dest, &t, &dv, &src_failed);
+	}
+	if (src_failed)
+		d->status = IBV_WC_LOC_PROT_ERR;
+	return X_DONE;
+}
+
+/* Execute the READ or atomic at the responder; its response lands later. */
+static enum exec_result exec_rd_atomic(struct soft_qp *qp, struct soft_qp *dest,
+				       const union swqe *w, struct soft_swqe_done *d)
+{
+	const struct rb_sge *sge = swqe_sge(w);
+	uint32_t op = w->hdr.opcode;
+	struct mem_seg local[RB_MAX_SGE], rseg;
+	struct soft_rd_resp *resp;
+	uint32_t nl = 0;
+	uint64_t len = 0;
+	bool dst_failed = false;
+
+	if (w->hdr.num_sge > qp->qp.cap.max_send_sge) {
+		d->status = IBV_WC_LOC_QP_OP_ERR;
+		return X_DONE;
+	}
+	if (op != IBV_WR_RDMA_READ && (w->hdr.num_sge != 1 || sge[0].length != 8)) {
+		d->status = IBV_WC_LOC_LEN_ERR;
+		return X_DONE;
+	}
+	for (uint32_t i = 0; i < w->hdr.num_sge; i++) {
+		if (!sge[i].length)
+			continue;
+		d->status = (uint32_t)soft_mem_local(qp, &sge[i], IBV_ACCESS_LOCAL_WRITE,
+					       &local[nl]);
+		if (d->status)
+			return X_DONE;
+		len += local[nl++].len;
+	}
+	if (len > MSG_MAX) {
+		d->status = IBV_WC_LOC_LEN_ERR;
+		return X_DONE;
+	}
+	d->byte_len = (uint32_t)len;
+	if (op != IBV_WR_RDMA_READ && (w->hdr.remote_addr & 7)) {
+		d->status = IBV_WC_REM_INV_REQ_ERR;
+		soft_qp_to_error(dest, IBV_EVENT_QP_REQ_ERR, true, 0);
+		return X_DONE;
+	}
+	if (len && !soft_mem_remote(dest, w->hdr.rkey, w->hdr.remote_addr, len,
+			       op == IBV_WR_RDMA_READ ? IBV_ACCESS_REMOTE_READ :
+							IBV_ACCESS_REMOTE_ATOMIC, &rseg)) {
+		d->status = IBV_WC_REM_ACCESS_ERR;
+		soft_qp_to_error(dest, IBV_EVENT_QP_ACCESS_ERR, true, 0);
+		return X_DONE;
+	}
+	if (op == IBV_WR_RDMA_READ && len > SOFT_RD_STAGE_MAX) {
+		/* Large: straight into place, as if the response were here. */
+		if (soft_mem_copy(local, nl, &rseg, 1, len, &dst_failed) < 0)
+			d->status = dst_failed ? IBV_WC_LOC_PROT_ERR : IBV_WC_REM_ACCESS_ERR;
+		return X_DONE;
+	}
+	resp = rd_push(qp);
+	if (!resp) {
+		d->status = IBV_WC_LOC_QP_OP_ERR;	/* out of memory */
+		return X_DONE;
+	}
+	resp->num_sge = w->hdr.num_sge;
+	memcpy(resp->sge, sge, w->hdr.num_sge * sizeof(*sge));
+	resp->len = (uint32_t)len;
+	if (op == IBV_WR_RDMA_READ && len > sizeof(uint64_t)) {
+		resp->data = stage_get(soft_dev_of(qp));
+		if (!resp->data) {
+			qp->rd_count--;
+			d->status = IBV_WC_LOC_QP_OP_ERR;
+			return X_DONE;
+		}
+	} else {
+		resp->data = (uint8_t *)&resp->small;
+	}
+	if (op == IBV_WR_RDMA_READ) {
+		struct mem_seg stage = { .ptr = resp->data, .len = len };
+
+		if (len && soft_mem_copy(&stage, 1, &rseg, 1, len, &dst_failed) < 0) {
+			if (len > sizeof(uint64_t))
+				stage_put(soft_dev_of(qp), resp->data);
+			qp->rd_count--;
+			d->status = IBV_WC_REM_ACCESS_ERR;
+			return X_DONE;
+		}
+	} else {
+		uint64_t orig, *p = (uint64_t *)(void *)rseg.ptr;
+		bool cas = op == IBV_WR_ATOMIC_CMP_AND_SWP;
+
+		if (p && !((uintptr_t)p & 7)) {
+			/* Atomic against the client's CPU too, not only ours. */
+			if (cas) {
+				orig = w->hdr.compare_add;
+				__atomic_compare_exchange_n(p, &orig, w->hdr.swap, false,
+							    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			} else {
+				orig = __atomic_fetch_add(p, w->hdr.compare_add,
+							  __ATOMIC_SEQ_CST);
+			}
+		} else {
+			/* One engine thread: still atomic among the device's atomics. */
+			struct mem_seg val = { .ptr = (uint8_t *)&orig, .len = 8 };
+			uint64_t next;
+			struct mem_seg nv = { .ptr = (uint8_t *)&next, .len = 8 };
+
+			if (soft_mem_copy(&val, 1, &rseg, 1, 8, &dst_failed) < 0) {
+				qp->rd_count--;
+				d->status = IBV_WC_REM_ACCESS_ERR;
+				return X_DONE;
+			}
+			next = cas ? (orig == w->hdr.compare_add ? w->hdr.swap : orig) :
+				     orig + w->hdr.compare_add;
+			if (soft_mem_copy(&rseg, 1, &nv, 1, 8, &dst_failed) < 0) {
+				qp->rd_count--;
+				d->status = IBV_WC_REM_ACCESS_ERR;
+				return X_DONE;
+			}
+		}
+		memcpy(resp->data, &orig, 8);
+	}
+	resp->index = qp->sq_exec;
+	d->pending = true;
+	return X_DEFER;
+}
+
+/* Execute the WQE at sq_exec; d holds its completion-to-be. */
+static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
+				 struct soft_swqe_done *d)
+{
+	uint32_t op = w->hdr.opcode;
+	const struct rb_sge *sge = swqe_sge(w);
+	struct mem_seg src[RB_MAX_SGE], rseg;
+	struct soft_qp *dest;
+	struct soft_recv_take t;
+	uint32_t ns = 0;
+	uint64_t len = 0;
+	bool rc = qp->qp.type == IBV_QPT_RC, failed = false;
+
+	if (!rb_send_opcode_ok(qp->qp.type, op)) {
+		d->status = IBV_WC_LOC_QP_OP_ERR;
+		return X_DONE;
+	}
+	if (qp->qp.type != IBV_QPT_UD) {
+		dest = soft_qp_find(qp->qp.dev, qp->qp.attr.dest_qp_num);
+		if (!dest || dest->qp.type != qp->qp.type || dest->qp.dev != qp->qp.dev ||
+		    !soft_qp_alive(dest) || dest->qp.attr.dest_qp_num != qp->qp.qp_num) {
+			/* Nobody answers: RC retries out, UC's packets vanish. */
+			if (rc)
+				d->status = IBV_WC_RETRY_EXC_ERR;
+			return X_DONE;
+		}
+		if (op_is_rd_atomic(op))
+			return exec_rd_atomic(qp, dest, w, d);
+	} else {
+		dest = NULL;
+	}
+	/* The data of a SEND or WRITE: inline, or gathered from MRs. */
+	if (w->hdr.send_flags & IBV_SEND_INLINE) {
+		if (w->hdr.inline_len > qp->qp.cap.max_inline_data ||
+		    w->hdr.inline_len > sizeof(w->raw) - sizeof(w->hdr)) {
+			d->status = IBV_WC_LOC_LEN_ERR;
+			return X_DONE;
+		}
+		src[0] = (struct mem_seg){ .ptr = (uint8_t *)sge, .len = w->hdr.inline_len };
+		ns = w->hdr.inline_len ? 1 : 0;
+		len = w->hdr.inline_len;
+	} else {
+		if (w->hdr.num_sge > qp->qp.cap.max_send_sge) {
+			d->status = IBV_WC_LOC_QP_OP_ERR;
+			return X_DONE;
+		}
+		for (uint32_t i = 0; i < w->hdr.num_sge; i++) {
+			if (!sge[i].length)
+				continue;
+			d->status = (uint32_t)soft_mem_local(qp, &sge[i], 0, &src[ns]);
+			if (d->status)
+				return X_DONE;
+			len += src[ns++].len;
+		}
+	}
+	if (len > MSG_MAX) {
+		d->status = IBV_WC_LOC_LEN_ERR;
+		return X_DONE;
+	}
+	d->byte_len = (uint32_t)len;
+	if (!dest)
+		return exec_ud(qp, w, d, src, ns, len);
+
+	if (op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
+	    op == IBV_WR_RDMA_WRITE_WITH_IMM) {
+		if (!soft_resp_peek(dest, &t))
+			return rc ? exec_rnr(qp, dest, d) : X_DONE;
+	}
+	if (op == IBV_WR_RDMA_WRITE || op == IBV_WR_RDMA_WRITE_WITH_IMM) {
+		bool dst_failed = false;
+
+		if (len && !soft_mem_remote(dest, w->hdr.rkey, w->hdr.remote_addr, len,
+				       IBV_ACCESS_REMOTE_WRITE, &rseg)) {
+			if (rc) {
+				d->status = IBV_WC_REM_ACCESS_ERR;
+				soft_qp_to_error(dest, IBV_EVENT_QP_ACCESS_ERR, true, 0);
+			}
+			return X_DONE;
+		}
+		if (len && soft_mem_copy(&rseg, 1, src, ns, len, &dst_failed) < 0) {
+			d->status = dst_failed ? IBV_WC_REM_ACCESS_ERR : IBV_WC_LOC_PROT_ERR;
+			return X_DONE;
+		}
+		if (op == IBV_WR_RDMA_WRITE)
+			return X_DONE;
+	}
+	{
+		struct soft_delivery dv = {
+			.from = qp, .src = src, .ns = ns, .len = len,
+			.opcode = op == IBV_WR_RDMA_WRITE_WITH_IMM ?
+				  IBV_WC_RECV_RDMA_WITH_IMM : IBV_WC_RECV,
+			.scatter = op != IBV_WR_RDMA_WRITE_WITH_IMM,
+			.with_imm = op != IBV_WR_SEND,
+			.imm = w->hdr.imm_data,
+			.solicited = w->hdr.send_flags & IBV_SEND_SOLICITED,
+		};
+		uint32_t st = soft_resp_deliver(dest, &t, &dv, &failed);
+
+		if (failed)
+			d->status = IBV_WC_LOC_PROT_ERR;
+		else if (rc && st == IBV_WC_LOC_LEN_ERR)
+			d->status = IBV_WC_REM_INV_REQ_ERR;
+		else if (rc && st != IBV_WC_SUCCESS)
+			d->status = IBV_WC_REM_OP_ERR;
+	}
+	return X_DONE;
+}
+
+/* One pass over one QP; true if it did anything. */
+bool soft_req_step(struct soft_qp *qp)
+{
+	bool progress = false;
+	uint32_t prod, max_rd;
+
+	if (res_owner_killed(&qp->qp.res)) {
+		soft_qp_deactivate(qp);	/* its session goes, and the QP with it */
+		return false;
+	}
+	if (qp->rd_count && qp->qp.attr.qp_state != IBV_QPS_ERR) {
+		soft_req_rd_land_all(qp, false);
+		progress = true;
+	}
+	if (qp->qp.attr.qp_state == IBV_QPS_ERR)
+		return soft_comp_flush(qp) || progress;
+	if (qp->qp.attr.qp_state != IBV_QPS_RTS) {
+		soft_comp_sq_retire(qp);
+		return progress;
+	}
+	max_rd = qp->qp.attr.max_rd_atomic ? qp->qp.attr.max_rd_atomic : 1;
+	prod = soft_req_sq_prod(qp);
+	while (qp->sq_exec != prod) {
+		union swqe w;
+		struct soft_swqe_done *d = &qp->done[qp->sq_exec & (qp->qp.sq_entries - 1)];
+		enum exec_result x;
+		uint32_t size = qp->qp.sq_entry_size < sizeof(w) ? qp->qp.sq_entry_size :
+								sizeof(w);
+
+		if (qp->rnr_wait && soft_dev_of(qp)->now < qp->rnr_deadline_ns)
+			break;
+		/* Copy first: the client may change the slot under us. */
+		memcpy(w.raw, ring_slot(qp->qp.sq, qp->qp.sq_entries, qp->qp.sq_entry_size,
+				      qp->sq_exec), size);
+		if ((w.hdr.send_flags & IBV_SEND_FENCE) && qp->rd_count)
+			break;		/* after the responses in flight land */
+		if (op_is_rd_atomic(w.hdr.opcode) &&
+		    (qp->rd_count >= max_rd || (qp->rd_count && qp->rd_count >= qp->rd_cap)))
+			break;		/* initiator depth reached */
+		*d = (struct soft_swqe_done){
+			.wr_id = w.hdr.wr_id, .opcode = soft_comp_wc_opcode(w.hdr.opcode),
+			.signaled = qp->qp.sq_sig_all ||
+				    (w.hdr.send_flags & IBV_SEND_SIGNALED),
+		};
+		if (!qp->rnr_wait)
+			qp->rnr_left = qp->qp.attr.rnr_retry;
+		x = exec_wqe(qp, &w, d);
+		if (x == X_RNR)
+			break;
+		qp->rnr_wait = false;
+		qp->sq_exec++;
+		progress = true;
+		if (d->status != IBV_WC_SUCCESS) {
+			soft_qp_to_error(qp, 0, false, 0);
+			break;
+		}
+	}
+	soft_comp_sq_retire(qp);
+	if (qp->qp.attr.qp_state == IBV_QPS_ERR)
+		soft_comp_flush(qp);
+	return progress;
+}
+
+/* Forget the responses in flight: RESET, or the QP going away. */
+void soft_req_rd_discard(struct soft_qp *qp)
+{
+	while (qp->rd_count) {
+		struct soft_rd_resp *r = &qp->rd[qp->rd_head];
+
+		if (r->len > sizeof(uint64_t))
+			stage_put(soft_dev_of(qp), r->data);
+		qp->rd_head = (qp->rd_head + 1) % qp->rd_cap;
+		qp->rd_count--;
+	}
+}
+

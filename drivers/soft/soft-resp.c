@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The soft device's responder (soft-int.h): a receive WQE taken from the
+ * responder QP's RQ or SRQ, and a message delivered into it, with the
+ * completion the responder's CQ gets.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "daemon/ring.h"
+#include "drivers/soft/soft-int.h"
+
+bool soft_resp_peek(struct soft_qp *dest, struct soft_recv_take *t)
+{
+	struct rb_srq *srq = soft_qp_srq(dest);
+	uint32_t entries, size, cons;
+	struct rb_ring *r;
+
+	if (srq) {
+		r = srq->ring;
+		entries = srq->max_wr;
+		size = srq->entry_size;
+		cons = srq->cons;
+		t->max_sge = srq->max_sge;
+	} else {
+		r = dest->qp.rq;
+		entries = dest->qp.rq_entries;
+		size = dest->qp.rq_entry_size;
+		cons = dest->rq_cons;
+		t->max_sge = dest->qp.cap.max_recv_sge;
+	}
+	if (soft_comp_ring_wild(r, cons, entries, srq ? &srq->res : &dest->qp.res,
+		      srq ? "an SRQ" : "an RQ") ||
+	    soft_comp_client_prod(r, cons, entries) == cons)
+		return false;
+	if (size > sizeof(t->w.raw))
+		size = sizeof(t->w.raw);
+	memcpy(t->w.raw, ring_slot(r, entries, size, cons), size);
+	t->srq = srq;
+	return true;
+}
+
+static void resp_consume(struct soft_qp *dest, struct soft_recv_take *t)
+{
+	struct rb_srq *srq = t->srq;
+
+	if (!srq) {
+		dest->rq_cons++;
+		__atomic_store_n(&dest->qp.rq->cons, dest->rq_cons, __ATOMIC_RELEASE);
+		return;
+	}
+	srq->cons++;
+	__atomic_store_n(&srq->ring->cons, srq->cons, __ATOMIC_RELEASE);
+	if (srq->srq_limit &&
+	    soft_comp_client_prod(srq->ring, srq->cons, srq->max_wr) - srq->cons < srq->srq_limit) {
+		srq->srq_limit = 0;	/* fires once, then disarmed */
+		srq_async_event(srq, IBV_EVENT_SRQ_LIMIT_REACHED);
+	}
+}
+
+/*
+ * Complete the receive WQE t of dest with what dv brings: its status at
+ * the responder (IBV_WC_SUCCESS, LOC_LEN_ERR, LOC_PROT_ERR or
+ * LOC_QP_OP_ERR); *src_failed when the sender's memory could not be read.
+ */
+uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
+			     const struct soft_delivery *dv, bool *src_failed)
+{
+	const struct rb_sge *sge = (const struct rb_sge *)(t->w.raw + sizeof(t->w.hdr));
+	struct mem_seg dst[RB_MAX_SGE], src[RB_MAX_SGE + 1];
+	uint32_t status = IBV_WC_SUCCESS, nd = 0, ns = 0;
+	uint64_t room = 0, need = dv->len + (dv->grh ? SOFT_GRH_LEN : 0);
+	bool dst_failed = false;
+
+	*src_failed = false;
+	if (dv->scatter) {
+		if (t->w.hdr.num_sge > t->max_sge) {
+			status = IBV_WC_LOC_QP_OP_ERR;
+		} else {
+			for (uint32_t i = 0; i < t->w.hdr.num_sge && !status; i++) {
+				if (!sge[i].length)
+					continue;
+				status = (uint32_t)soft_mem_local(dest, &sge[i],
+							    IBV_ACCESS_LOCAL_WRITE, &dst[nd]);
+				if (!status)
+					room += dst[nd++].len;
+			}
+		}
+		if (!status && room < need)
+			status = IBV_WC_LOC_LEN_ERR;
+		if (!status) {
+			if (dv->grh)
+				src[ns++] = (struct mem_seg){ .ptr = (uint8_t *)dv->grh,
+							  .len = SOFT_GRH_LEN };
+			memcpy(&src[ns], dv->src, dv->ns * sizeof(*src));
+			ns += dv->ns;
+			if (soft_mem_copy(dst, nd, src, ns, need, &dst_failed) < 0) {
+				if (dst_failed)
+					status = IBV_WC_LOC_PROT_ERR;
+				else
+					*src_failed = true;
+			}
+		}
+	}
+	if (*src_failed)
+		return IBV_WC_SUCCESS;	/* nothing was delivered; the sender errs */
+	resp_consume(dest, t);
+	{
+		struct rb_cqe e = {
+			.wr_id = t->w.hdr.wr_id, .status = status,
+			.opcode = dv->opcode, .byte_len = (uint32_t)need,
+			.qp_num = dest->qp.qp_num, .src_qp = dv->from->qp.qp_num,
+			.wc_flags = (dv->with_imm ? IBV_WC_WITH_IMM : 0) |
+				    (dv->grh ? IBV_WC_GRH : 0),
+			.imm_data = dv->with_imm ? dv->imm : 0,
+		};
+
+		cq_push(soft_qp_recv_cq(dest), &e, dv->solicited);
+	}
+	if (status != IBV_WC_SUCCESS)
+		soft_qp_to_error(dest, 0, false, 0);
+	return status;
+}
+
