@@ -350,9 +350,11 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	mr->res.deps[0] = pd;
 	mr->res.destroy = mr_destroy;
 	/* The device makes its keys (drivers/driver.h reg_mr). */
+	dev->err[0] = '\0';
 	ret = dev->ops.reg_mr(dev, mr);
 	if (ret < 0) {
-		reply_error(rep, "%s: reg_mr: %s", dev->name, strerror(-ret));
+		reply_error(rep, "%s: reg_mr: %s", dev->name,
+			    dev->err[0] ? dev->err : strerror(-ret));
 		goto err_pinned;
 	}
 	ret = res_add(s, &mr->res);
@@ -463,9 +465,11 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 	}
 	if (q->flags & IBV_REREG_MR_CHANGE_ACCESS)
 		mr->access = q->access;
+	mr->dev->err[0] = '\0';
 	ret = mr->dev->ops.rereg_mr(mr, (int)q->flags, &old);
 	if (ret < 0) {
-		reply_error(rep, "%s: rereg_mr: %s", mr->dev->name, strerror(-ret));
+		reply_error(rep, "%s: rereg_mr: %s", mr->dev->name,
+			    mr->dev->err[0] ? mr->dev->err : strerror(-ret));
 		if (pd) {
 			pd->users--;
 			old.res.deps[0]->users++;

@@ -112,6 +112,9 @@ struct rb_qp {
  * per overrun; an armed CQ sends its channel one event.
  */
 void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited);
+/* The CQ lost a completion: RB_RING_OVERRUN and IBV_EVENT_CQ_ERR, once
+ * until the next completion lands (cq.c; cq_push calls it when full). */
+void cq_overrun(struct rb_cq *cq);
 
 /* An async event (enum ibv_event_type) to the object's owner (qp.c, srq.c). */
 void qp_async_event(struct rb_qp *qp, enum ibv_event_type ev);

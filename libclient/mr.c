@@ -70,6 +70,8 @@ struct rbc_mr {
 
 static pthread_mutex_t rbc_arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static int rbc_arena_fd = -1;
+static uint64_t rbc_arena_ino;		/* the arena memfd's inode, or 0 */
+static uint64_t rbc_parent_ino;		/* our parent's arena (fork), or 0 */
 static uint64_t rbc_arena_size;		/* the memfd's size */
 static uint64_t rbc_arena_used;		/* [0, used) holds the runs */
 static uint64_t rbc_arena_dirty;	/* [used, dirty): freed, pages kept */
@@ -128,8 +130,16 @@ static void rbc_arena_atfork_once(void);
 static enum rbc_span rbc_classify_one(bool rw_private, uint64_t inode,
 				      const char *path)
 {
-	if (strstr(path, "/memfd:rdmabroker-mr"))
-		return RBC_SPAN_ANON;	/* pages of ours already */
+	/*
+	 * Pages of our arena already (or of the arena of the process we were
+	 * forked from, whose pages a child shares until it registers them).
+	 * Another process's arena by the same name is not ours to re-back:
+	 * a broker daemon that registers a client's memory it has mapped
+	 * (the verbs driver, nested on another broker) must keep sharing it.
+	 */
+	if (strstr(path, "/memfd:rdmabroker-mr") && inode &&
+	    (inode == rbc_arena_ino || inode == rbc_parent_ino))
+		return RBC_SPAN_ANON;
 	if (!rw_private || inode != 0 || (path[0] && !strstr(path, "[heap]")))
 		return RBC_SPAN_OTHER;
 	return RBC_SPAN_ANON;
@@ -316,6 +326,9 @@ static void rbc_arena_atfork_child(void)
 	if (rbc_arena_fd >= 0)
 		close(rbc_arena_fd);
 	rbc_arena_fd = -1;
+	if (rbc_arena_ino)
+		rbc_parent_ino = rbc_arena_ino;
+	rbc_arena_ino = 0;
 	rbc_arena_size = rbc_arena_used = rbc_arena_dirty = rbc_arena_floor = 0;
 	/* The parent's map, not ours. */
 	if (rbc_maps_fd >= 0)
@@ -343,6 +356,8 @@ static void rbc_arena_atfork_once(void)
 
 static int rbc_arena_open(void)
 {
+	struct stat st;
+
 	if (rbc_arena_fd >= 0)
 		return 0;
 	rbc_arena_atfork_once();
@@ -350,11 +365,13 @@ static int rbc_arena_open(void)
 	if (rbc_arena_fd < 0)
 		return -1;
 	/* It may grow; it must never shrink under the daemon's mappings. */
-	if (fcntl(rbc_arena_fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
+	if (fcntl(rbc_arena_fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ||
+	    fstat(rbc_arena_fd, &st) < 0) {
 		close(rbc_arena_fd);
 		rbc_arena_fd = -1;
 		return -1;
 	}
+	rbc_arena_ino = (uint64_t)st.st_ino;
 	return 0;
 }
 

@@ -85,7 +85,7 @@ static int verbs_mr_real(struct verbs_dev *vd, struct verbs_mr *vm)
 	 * provider.  Memory the library could not re-back is only reachable
 	 * through the client's /proc/PID/mem, which no NIC can use.
 	 */
-	if (mr->mode != RDMABROKER__MR_MODE__MEMFD || !mr->map) {
+	if (mr->mode != RDMABROKER__MR_MODE__MR_MEMFD || !mr->map) {
 		rb_device_error(&vd->dev, "%s cannot register memory the library could not "
 				"re-back (file, shared or stack memory): a NIC cannot reach it "
 				"through /proc/PID/mem", vd->dev.name);
@@ -164,23 +164,51 @@ static void verbs_dereg_mr(struct rb_mr *mr)
 
 /* ------------------------------------------------------------ CQ */
 
+/*
+ * The real CQ holds twice what the client's ring does (as far as the
+ * device allows): the driver drains it into the ring, so the ring, whose
+ * overrun the client sees as on any device, fills first.
+ */
+static int verbs_real_cqe(const struct rb_device *dev, uint32_t cqe)
+{
+	uint64_t n = 2 * (uint64_t)cqe + 1;
+
+	if (dev->max_cqe && n > dev->max_cqe)
+		n = dev->max_cqe;
+	return (int)n;
+}
+
 static int verbs_create_cq(struct rb_device *dev, struct rb_cq *cq)
 {
 	struct verbs_dev *vd = verbs_dev(dev);
 	struct verbs_cq *vc = (struct verbs_cq *)cq;
 
+	int ret;
+
 	if (vd->fatal)
 		return -EIO;
-	vc->real = ibv_create_cq(vd->ctx, (int)cq->cqe, vc, vd->chan, 0);
-	if (!vc->real)
-		return null_errno();
+	ret = verbs_chan_open(vd);
+	if (ret < 0)
+		return ret;
+	vc->real = ibv_create_cq(vd->ctx, verbs_real_cqe(dev, cq->cqe), vc, vd->chan, 0);
+	if (!vc->real) {
+		ret = null_errno();
+		goto err;
+	}
 	/* Not polled yet: armed, so the first completion wakes us. */
 	if (ibv_req_notify_cq(vc->real, 0)) {
 		ibv_destroy_cq(vc->real);
 		vc->real = NULL;
-		return -EIO;
+		ret = -EIO;
+		goto err;
 	}
+	vd->ncqs++;
 	return 0;
+
+err:
+	if (!vd->ncqs)
+		verbs_chan_close(vd);
+	return ret;
 }
 
 static int verbs_resize_cq(struct rb_cq *cq, uint32_t old_cqe)
@@ -190,16 +218,23 @@ static int verbs_resize_cq(struct rb_cq *cq, uint32_t old_cqe)
 	(void)old_cqe;
 	if (verbs_dev(cq->dev)->fatal)
 		return -EIO;
-	return neg(ibv_resize_cq(vc->real, (int)cq->cqe));
+	return neg(ibv_resize_cq(vc->real, verbs_real_cqe(cq->dev, cq->cqe)));
 }
 
 static void verbs_destroy_cq(struct rb_cq *cq)
 {
 	struct verbs_cq *vc = (struct verbs_cq *)cq;
 
+	struct verbs_dev *vd = verbs_dev(cq->dev);
+
 	verbs_cq_cool(vc);
-	if (vc->real && ibv_destroy_cq(vc->real))
+	if (!vc->real)
+		return;
+	if (ibv_destroy_cq(vc->real))
 		log_warn("verbs: %s: ibv_destroy_cq failed", cq->dev->name);
+	vc->real = NULL;
+	if (--vd->ncqs == 0)
+		verbs_chan_close(vd);
 }
 
 /* ------------------------------------------------------------ QP */
@@ -272,13 +307,12 @@ static int verbs_modify_qp(struct rb_qp *qp, const struct ibv_qp_attr *attr,
 }
 
 /* The device moves QPs to ERR by itself: ask it. */
-static int verbs_query_qp(struct rb_qp *qp, int mask)
+static int verbs_query_qp(struct rb_qp *qp)
 {
 	struct verbs_qp *vq = (struct verbs_qp *)qp;
 	struct ibv_qp_init_attr init;
 	struct ibv_qp_attr a;
 
-	(void)mask;
 	if (verbs_dev(qp->dev)->fatal)
 		return 0;
 	if (ibv_query_qp(vq->real, &a, IBV_QP_STATE, &init) == 0 &&
@@ -418,14 +452,6 @@ static void verbs_destroy_ah(struct rb_ah *ah)
 	if (va->real && ibv_destroy_ah(va->real))
 		log_warn("verbs: %s: ibv_destroy_ah failed", ah->dev->name);
 }
-
-/* verbs.c */
-void verbs_destroy(struct rb_device *dev);
-int verbs_query_device(struct rb_device *dev, struct ibv_device_attr_ex *attr);
-int verbs_query_port(struct rb_device *dev, uint8_t port_num, struct ibv_port_attr *attr);
-int verbs_query_gid(struct rb_device *dev, uint8_t port_num, int index,
-		    union ibv_gid *gid, enum ibv_gid_type *type);
-int verbs_query_pkey(struct rb_device *dev, uint8_t port_num, int index, uint16_t *pkey);
 
 const struct rb_driver_ops verbs_ops = {
 	.name = "verbs",

@@ -45,6 +45,14 @@
 #define TAKE_BATCH		32
 #define POLL_BATCH		16
 
+/* glibc's sys/queue.h lacks it: a walk that may remove the element. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	     (var) && ((tvar) = TAILQ_NEXT(var, field), 1);		\
+	     (var) = (tvar))
+#endif
+
 /* Real wr_id: kind in the top byte, the QP's generation, the index. */
 enum { WR_SEND = 1, WR_RECV = 2, WR_SRQ = 3 };
 
@@ -492,25 +500,46 @@ static bool rq_takes(enum ibv_qp_state s)
 	return s != IBV_QPS_RESET;
 }
 
+/*
+ * One pass's send WQEs, copied out and built into one chain of real WRs:
+ * one ibv_post_send a pass, and WRs a client posted together reach the
+ * device together (an unfenced SEND behind a READ may overtake its
+ * response there, as on the soft device).  The daemon has one thread.
+ */
+static struct {
+	struct ibv_send_wr wr[TAKE_BATCH];
+	struct ibv_sge sg[TAKE_BATCH][VERBS_MAX_SGE];
+	uint8_t raw[TAKE_BATCH][SWQE_MAX];
+} sq_batch;
+
+/* The WQE at idx was refused with st: the QP goes to ERR behind it. */
+static void sq_fail(struct verbs_qp *vq, uint32_t idx, uint32_t st)
+{
+	vq->sq_err = true;
+	vq->sq_err_at = idx;
+	vq->sq_err_status = st;
+	qp_refuse(vq);
+	sq_err_complete(vq);
+}
+
 /* Move the QP's new send WQEs to the device; true if any moved. */
 static bool sq_take(struct verbs_qp *vq, uint64_t now)
 {
-	struct ibv_send_wr wr, *bad;
-	struct ibv_sge sg[VERBS_MAX_SGE];
-	uint8_t raw[SWQE_MAX];
-	uint32_t prod, n = 0, st, size = vq->qp.sq_entry_size;
-	bool moved = false;
+	struct ibv_send_wr *bad;
+	uint32_t prod, nb = 0, st = IBV_WC_SUCCESS, size = vq->qp.sq_entry_size;
+	uint32_t first = vq->sq_take, err_idx = 0;
 
 	if (vq->sq_err || !sq_takes(vq->qp.attr.qp_state) ||
 	    !ring_prod(vq->qp.sq, vq->sq_cons, vq->qp.sq_entries, &vq->qp.res,
 		       "an SQ", &prod))
 		return false;
-	if (size > sizeof(raw))
-		size = sizeof(raw);
+	if (size > SWQE_MAX)
+		size = SWQE_MAX;
 	while (vq->sq_take != prod && prod - vq->sq_cons > vq->sq_take - vq->sq_cons &&
-	       n++ < TAKE_BATCH) {
+	       nb < TAKE_BATCH) {
 		uint32_t idx = vq->sq_take;
 		struct verbs_swr *s = &vq->sw[idx & (vq->qp.sq_entries - 1)];
+		uint8_t *raw = sq_batch.raw[nb];
 		const struct rb_send_wqe *h = (const struct rb_send_wqe *)raw;
 
 		/* Copy first: the client may rewrite the slot under us. */
@@ -520,28 +549,36 @@ static bool sq_take(struct verbs_qp *vq, uint64_t now)
 		s->wc_opcode = wc_opcode(h->opcode);
 		s->signaled = vq->qp.sq_sig_all || (h->send_flags & IBV_SEND_SIGNALED);
 		vq->sq_take++;
-		moved = true;
-		st = swqe_build(vq, raw, &wr, sg);
-		if (st == IBV_WC_SUCCESS) {
-			wr.wr_id = wr_make(WR_SEND, vq->gen, idx);
-			if (ibv_post_send(vq->real, &wr, &bad) == 0)
-				continue;
-			/* The device refused what we checked: a length or
-			 * resource it does not have. */
-			st = IBV_WC_LOC_QP_OP_ERR;
+		st = swqe_build(vq, raw, &sq_batch.wr[nb], sq_batch.sg[nb]);
+		if (st != IBV_WC_SUCCESS) {
+			err_idx = idx;
+			break;
 		}
-		vq->sq_err = true;
-		vq->sq_err_at = idx;
-		vq->sq_err_status = st;
-		qp_refuse(vq);
-		sq_err_complete(vq);
-		break;
+		sq_batch.wr[nb].wr_id = wr_make(WR_SEND, vq->gen, idx);
+		sq_batch.wr[nb].next = NULL;
+		if (nb)
+			sq_batch.wr[nb - 1].next = &sq_batch.wr[nb];
+		nb++;
 	}
-	if (moved) {
-		vq->last_ns = now;
-		verbs_cq_heat((struct verbs_cq *)qp_send_cq(vq), now);
+	if (vq->sq_take == first)
+		return false;
+	if (nb && ibv_post_send(vq->real, sq_batch.wr, &bad)) {
+		/* The device refused a WR we checked (a length or resource it
+		 * lacks): it fails, those behind it are taken again later
+		 * and flush on the QP in ERR. */
+		uint32_t i = bad >= sq_batch.wr && bad < sq_batch.wr + nb ?
+			     (uint32_t)(bad - sq_batch.wr) : 0;
+
+		vq->sq_take = first + i + 1;
+		sq_fail(vq, first + i, IBV_WC_LOC_QP_OP_ERR);
+	} else if (st != IBV_WC_SUCCESS) {
+		/* In ERR a NIC flushes what is posted, good or bad. */
+		sq_fail(vq, err_idx, vq->qp.attr.qp_state == IBV_QPS_ERR ?
+			IBV_WC_WR_FLUSH_ERR : st);
 	}
-	return moved;
+	vq->last_ns = now;
+	verbs_cq_heat((struct verbs_cq *)qp_send_cq(vq), now);
+	return true;
 }
 
 /* Check a receive WQE's SGEs and build its real WR. */

@@ -188,7 +188,8 @@ void verbs_dev_fatal(struct verbs_dev *vd, const char *why)
 		vd->dev.name, vd->host_name, why);
 	/* A dead device's fds stay readable: stop watching them. */
 	event_del(vd->ev_async);
-	event_del(vd->ev_chan);
+	if (vd->ev_chan)
+		event_del(vd->ev_chan);
 	device_async_event(&vd->dev, IBV_EVENT_DEVICE_FATAL, 0);
 }
 
@@ -235,11 +236,16 @@ static void verbs_async_cb(int fd, short what, void *arg)
 				srq_async_event(&vs->srq, ev.event_type);
 			break;
 		}
-		case IBV_EVENT_CQ_ERR:
-			/* The real CQ is as large as the client's ring, which
-			 * reports its own overrun (cq_push). */
-			log_warn("verbs: %s: a real CQ overran", vd->dev.name);
+		case IBV_EVENT_CQ_ERR: {
+			/* The real CQ is twice the client's ring, which
+			 * reports its own overrun first (cq_push); if the
+			 * real one overran too, completions are lost there. */
+			struct verbs_cq *vc = ev.element.cq->cq_context;
+
+			if (vc && vc->real == ev.element.cq && !res_owner_killed(&vc->cq.res))
+				cq_overrun(&vc->cq);
 			break;
+		}
 		case IBV_EVENT_DEVICE_FATAL:
 			ibv_ack_async_event(&ev);
 			verbs_dev_fatal(vd, "the device reported a fatal error");
@@ -284,16 +290,50 @@ static uint32_t verbs_probe_inline(struct ibv_context *ctx)
 	return got;
 }
 
+int verbs_chan_open(struct verbs_dev *vd)
+{
+	int ret;
+
+	if (vd->chan)
+		return 0;
+	vd->chan = ibv_create_comp_channel(vd->ctx);
+	if (!vd->chan)
+		return errno ? -errno : -ENOMEM;
+	/* The loop reads it without ever blocking in libibverbs. */
+	if (fcntl(vd->chan->fd, F_SETFL, fcntl(vd->chan->fd, F_GETFL) | O_NONBLOCK) < 0) {
+		ret = -errno;
+		goto err;
+	}
+	vd->ev_chan = event_new(vd->base, vd->chan->fd, EV_READ | EV_PERSIST,
+				verbs_chan_cb, vd);
+	if (!vd->ev_chan || event_add(vd->ev_chan, NULL) < 0) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	return 0;
+
+err:
+	verbs_chan_close(vd);
+	return ret;
+}
+
+void verbs_chan_close(struct verbs_dev *vd)
+{
+	if (vd->ev_chan)
+		event_free(vd->ev_chan);
+	vd->ev_chan = NULL;
+	if (vd->chan && ibv_destroy_comp_channel(vd->chan))
+		log_warn("verbs: %s: ibv_destroy_comp_channel failed", vd->dev.name);
+	vd->chan = NULL;
+}
+
 void verbs_destroy(struct rb_device *dev)
 {
 	struct verbs_dev *vd = verbs_dev(dev);
 
 	if (vd->ev_async)
 		event_free(vd->ev_async);
-	if (vd->ev_chan)
-		event_free(vd->ev_chan);
-	if (vd->chan)
-		ibv_destroy_comp_channel(vd->chan);
+	verbs_chan_close(vd);
 	if (vd->ctx)
 		ibv_close_device(vd->ctx);
 	free(vd->qps.b);
@@ -335,27 +375,17 @@ static int verbs_open(struct ibv_device *idev, const struct verbs_config *c,
 		snprintf(err, errlen, "[verbs] cannot query %s", vd->host_name);
 		goto err;
 	}
-	vd->chan = ibv_create_comp_channel(vd->ctx);
-	if (!vd->chan) {
-		ret = errno ? -errno : -ENOMEM;
-		snprintf(err, errlen, "[verbs] %s: no completion channel: %s",
-			 vd->host_name, strerror(-ret));
-		goto err;
-	}
-	/* The loop reads both without ever blocking in libibverbs. */
-	if (fcntl(vd->chan->fd, F_SETFL, fcntl(vd->chan->fd, F_GETFL) | O_NONBLOCK) < 0 ||
-	    fcntl(vd->ctx->async_fd, F_SETFL,
+	/* The loop reads it without ever blocking in libibverbs. */
+	if (fcntl(vd->ctx->async_fd, F_SETFL,
 		  fcntl(vd->ctx->async_fd, F_GETFL) | O_NONBLOCK) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "[verbs] %s: %s", vd->host_name, strerror(-ret));
 		goto err;
 	}
-	vd->ev_chan = event_new(env->base, vd->chan->fd, EV_READ | EV_PERSIST,
-				verbs_chan_cb, vd);
+	vd->base = env->base;
 	vd->ev_async = event_new(env->base, vd->ctx->async_fd, EV_READ | EV_PERSIST,
 				 verbs_async_cb, vd);
-	if (!vd->ev_chan || !vd->ev_async || event_add(vd->ev_chan, NULL) < 0 ||
-	    event_add(vd->ev_async, NULL) < 0) {
+	if (!vd->ev_async || event_add(vd->ev_async, NULL) < 0) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "[verbs] %s: cannot watch its events", vd->host_name);
 		goto err;

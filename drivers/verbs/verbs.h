@@ -42,6 +42,8 @@ struct verbs_dev {
 	struct rb_device dev;		/* must be first; dev.priv is this */
 	struct ibv_context *ctx;	/* the daemon's own context */
 	struct ibv_comp_channel *chan;	/* every real CQ reports here */
+	uint32_t ncqs;			/* real CQs: the channel lives with them */
+	struct event_base *base;	/* the daemon's loop */
 	struct event *ev_chan, *ev_async;
 	struct rb_hash qps;		/* by QP number */
 	struct rb_hash mrs;		/* by lkey */
@@ -119,6 +121,20 @@ static inline struct verbs_dev *verbs_dev(struct rb_device *dev)
 {
 	return (struct verbs_dev *)dev->priv;
 }
+
+/* verbs.c */
+void verbs_destroy(struct rb_device *dev);
+int verbs_query_device(struct rb_device *dev, struct ibv_device_attr_ex *attr);
+int verbs_query_port(struct rb_device *dev, uint8_t port_num, struct ibv_port_attr *attr);
+int verbs_query_gid(struct rb_device *dev, uint8_t port_num, int index,
+		    union ibv_gid *gid, enum ibv_gid_type *type);
+int verbs_query_pkey(struct rb_device *dev, uint8_t port_num, int index, uint16_t *pkey);
+extern const struct rb_driver rb_verbs_driver;
+
+/* verbs.c: the completion channel, made with the first CQ and gone with
+ * the last, so an idle daemon holds nothing on the device. */
+int verbs_chan_open(struct verbs_dev *vd);
+void verbs_chan_close(struct verbs_dev *vd);
 
 /* verbs.c: the device is gone; its clients get IBV_EVENT_DEVICE_FATAL. */
 void verbs_dev_fatal(struct verbs_dev *vd, const char *why);
