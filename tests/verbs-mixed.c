@@ -12,7 +12,9 @@
  * the inner daemon, tries A's rkey through a QP of its own and must get
  * IBV_WC_REM_ACCESS_ERR with A's memory untouched; and A posts a WQE
  * with an lkey that is not its own, which the inner daemon refuses
- * (IBV_WC_LOC_PROT_ERR) without the device ever seeing it.
+ * (IBV_WC_LOC_PROT_ERR) without the device ever seeing it.  Last, C's
+ * registration of shared memory, which the library cannot re-back, is
+ * refused with EOPNOTSUPP (a NIC cannot reach it through /proc/PID/mem).
  *
  * Exit 0 if all held, 1 otherwise.
  */
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -309,6 +312,21 @@ static int side_c(int fd_a)
 		FAIL("a WRITE with another client's rkey");
 	if (sync_with(fd_a))
 		FAIL("lost A");
+	/* Shared memory cannot be re-backed: no NIC can reach it. */
+	{
+		void *shm = mmap(NULL, 65536, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		struct ibv_mr *mr;
+
+		if (shm == MAP_FAILED)
+			FAIL("mmap: %s", strerror(errno));
+		errno = 0;
+		mr = ibv_reg_mr(n.pd, shm, 65536, IBV_ACCESS_LOCAL_WRITE);
+		if (mr || errno != EOPNOTSUPP)
+			FAIL("registering shared memory on a verbs device: %s, errno %d, "
+			     "not EOPNOTSUPP", mr ? "it worked" : "failed", errno);
+		munmap(shm, 65536);
+	}
 	ibv_destroy_qp(q1);
 	ibv_destroy_qp(q2);
 	dt_buf_free(&b);
@@ -368,6 +386,6 @@ int main(void)
 	if (pa < 0 || pb < 0 || pc < 0)
 		fails++;
 	printf("verbs-mixed: %s\n", fails ? "FAIL" : "SEND, WRITE, READ, CAS, FAA both ways; "
-	       "another client's rkey and a foreign lkey refused");
+	       "another client's rkey, a foreign lkey and shared memory refused");
 	return fails ? 1 : 0;
 }
