@@ -789,6 +789,73 @@ fail:
 	return NULL;
 }
 
+/*
+ * ibv_reg_dmabuf_mr: memory named by an fd and an offset, none of this
+ * process's pages.  The broker's devices reach memory through memfds, so
+ * the fd must be a memfd sealed against shrinking (F_SEAL_SHRINK), which
+ * the daemon checks; a real dma-buf is refused (EINVAL).  A broker daemon
+ * nested on this one (the verbs driver) registers its clients' memory
+ * this way, so the pages stay shared rather than copied.
+ */
+RB_EXPORT struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset,
+					   size_t length, uint64_t iova, int fd,
+					   int access)
+{
+	struct rbc_context *c = to_rbc_context(pd->context);
+	Rdmabroker__MrRegReq body = RDMABROKER__MR_REG_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__MrExtent ext = RDMABROKER__MR_EXTENT__INIT, *extp = &ext;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	unsigned int acc = (unsigned int)access;
+	Rdmabroker__Reply *reply;
+	struct rbc_mr *mr;
+	int ret;
+
+	ret = rbc_check_access(&acc);
+	if (!ret && (!length || fd < 0 || offset > INT64_MAX ||
+		     length > INT64_MAX - offset - page))
+		ret = EINVAL;
+	if (ret) {
+		errno = ret;
+		return NULL;
+	}
+	mr = calloc(1, sizeof(*mr));
+	if (!mr) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* The region's "address" is its offset: the daemon maps the pages
+	 * from there; the device addresses it by iova. */
+	ext.addr = offset & ~(page - 1);
+	ext.fd_offset = ext.addr;
+	ext.length = ((offset + length + page - 1) & ~(page - 1)) - ext.addr;
+	body.pd = pd->handle;
+	body.addr = offset;
+	body.length = length;
+	body.iova = iova;
+	body.access = acc;
+	body.mode = RDMABROKER__MR_MODE__MR_MEMFD;
+	body.n_extents = 1;
+	body.extents = &extp;
+	req.body_case = RDMABROKER__REQUEST__BODY_MR_REG;
+	req.mr_reg = &body;
+	ret = rbc_call_send_fds(c, &req, &reply, &fd, 1);
+	if (ret) {
+		free(mr);
+		errno = ret;
+		return NULL;
+	}
+	mr->mr.context = pd->context;
+	mr->mr.pd = pd;
+	mr->mr.addr = (void *)(uintptr_t)iova;
+	mr->mr.length = length;
+	mr->mr.handle = reply->mr_reg->handle;
+	mr->mr.lkey = reply->mr_reg->lkey;
+	mr->mr.rkey = reply->mr_reg->rkey;
+	rb_rpc_reply_free(reply);
+	return &mr->mr;
+}
+
 #undef ibv_reg_mr
 RB_EXPORT struct ibv_mr *ibv_reg_mr(struct ibv_pd *pd, void *addr,
 				    size_t length, int access)

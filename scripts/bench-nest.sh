@@ -91,10 +91,10 @@ if [ -n "$quick" ]; then nl=200; nb=50; else nl=10000; nb=2000; fi
 
 # one FILE SOCK ARGS...: rdmab-perf through SOCK.
 one() {
-	f=$1 s=$2
+	one_f=$1 one_sock=$2
 	shift 2
-	RDMABROKER_SOCKET=$s timeout 300 "$perf" --loopback -j "$@" >"$f" 2>"$f.err" ||
-		die "rdmab-perf $* via $s: $(tail -n 3 "$f.err")"
+	RDMABROKER_SOCKET=$one_sock timeout 300 "$perf" --loopback -j "$@" >"$one_f" 2>"$one_f.err" ||
+		die "rdmab-perf $* via $one_sock: $(tail -n 3 "$one_f.err")"
 }
 
 k=1
@@ -118,8 +118,10 @@ raw, rounds, dest = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 
 def load(name):
+    # Each tool writes a list of one result.
     with open(f"{raw}/{name}") as f:
-        return json.load(f)
+        doc = json.load(f)
+    return doc[0] if isinstance(doc, list) else doc
 
 
 def median_low(v):

@@ -114,6 +114,10 @@ pp_run uc 500 ibv_uc_pingpong
 pp_run ud 500 ibv_ud_pingpong
 pp_run srq 500 ibv_srq_pingpong -q 4
 
+# Zero-copy: the inner daemon handed its clients' memfds to the outer one.
+grep -q 'registered by its memfd' "$RB_TMP/inner.log" ||
+	rb_fail "the inner daemon registered no MR by its memfd (zero-copy)"
+
 # --- The data-path suite and the device's error statuses.
 # ibv_wc does not say whether a message was solicited: through the verbs
 # driver every receive counts as one (docs/verbs-driver.md).

@@ -91,9 +91,23 @@ static int verbs_mr_real(struct verbs_dev *vd, struct verbs_mr *vm)
 				"through /proc/PID/mem", vd->dev.name);
 		return -EOPNOTSUPP;
 	}
-	vm->real = ibv_reg_mr_iova(real_pd(mr->res.deps[0]),
-				   (char *)mr->map + mr->map_skew, mr->length,
-				   mr->iova, (int)mr->access);
+	/*
+	 * By fd first: a device that takes a memfd as a dma-buf (another
+	 * broker, when this daemon is nested on one) shares the pages
+	 * themselves.  A NIC refuses a memfd there; then the pages of our
+	 * mapping are pinned as any process memory.
+	 */
+	vm->real = NULL;
+	if (mr->memfd >= 0)
+		vm->real = ibv_reg_dmabuf_mr(real_pd(mr->res.deps[0]), mr->memfd_offset,
+					     mr->length, mr->iova, mr->memfd, (int)mr->access);
+	if (vm->real)
+		log_debug("verbs: %s: MR of %" PRIu64 " bytes registered by its memfd",
+			  vd->dev.name, mr->length);
+	else
+		vm->real = ibv_reg_mr_iova(real_pd(mr->res.deps[0]),
+					   (char *)mr->map + mr->map_skew, mr->length,
+					   mr->iova, (int)mr->access);
 	if (!vm->real)
 		return null_errno();
 	mr->lkey = vm->real->lkey;
