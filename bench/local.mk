@@ -35,7 +35,7 @@ bench_rdmab_scale_LDADD = libclient/librdmabroker.la $(JSONC_LIBS)
 # plots land in bench-results/.  make bench-quick: the same in --quick
 # mode, a smoke test whose figures mean nothing.  BENCH_FLAGS passes
 # more options, e.g. make bench BENCH_FLAGS='--sizes 8,4K,1M'.
-EXTRA_DIST += scripts/bench.sh scripts/bench-report.py docs/performance.md \
+EXTRA_DIST += scripts/bench.sh scripts/bench-report.py scripts/bench-nest.sh docs/performance.md \
 	docs/bench/summary.txt docs/bench/bench.json docs/bench/latency.svg \
 	docs/bench/bandwidth.svg
 BENCH_OUT = $(abs_top_builddir)/bench-results

@@ -327,6 +327,17 @@ static void cq_event(struct rb_cq *cq)
 			 cq->res.owner->id, (int)cq->res.owner->pid, strerror(errno));
 }
 
+void cq_overrun(struct rb_cq *cq)
+{
+	if (cq->overrun)
+		return;
+	cq->overrun = true;
+	__atomic_fetch_or(&cq->ring->flags, RB_RING_OVERRUN, __ATOMIC_RELAXED);
+	log_info("client %" PRIu64 ": CQ %#" PRIx32 " overrun, completion lost",
+		 cq->res.owner->id, cq->res.handle);
+	session_async_event(cq->res.owner, IBV_EVENT_CQ_ERR, RB_ASYNC_CQ, cq->res.handle);
+}
+
 void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 {
 	struct rb_ring *r = cq->ring;
@@ -335,14 +346,7 @@ void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 
 	/* cqe slots, as granted (the ring has one more). */
 	if (cq->prod - cons >= cq->cqe) {
-		if (!cq->overrun) {
-			cq->overrun = true;
-			__atomic_fetch_or(&r->flags, RB_RING_OVERRUN, __ATOMIC_RELAXED);
-			log_info("client %" PRIu64 ": CQ %#" PRIx32 " overrun, completion lost",
-				 cq->res.owner->id, cq->res.handle);
-			session_async_event(cq->res.owner, IBV_EVENT_CQ_ERR,
-					    RB_ASYNC_CQ, cq->res.handle);
-		}
+		cq_overrun(cq);
 		return;
 	}
 	cq->overrun = false;

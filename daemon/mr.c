@@ -329,6 +329,7 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	mr->mode = q->mode;
 	mr->pid = s->pid;
 	mr->proc_mem = -1;
+	mr->memfd = -1;
 	mr->addr = q->addr;
 	mr->length = q->length;
 	mr->iova = q->iova;
@@ -350,9 +351,16 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	mr->res.deps[0] = pd;
 	mr->res.destroy = mr_destroy;
 	/* The device makes its keys (drivers/driver.h reg_mr). */
+	dev->err[0] = '\0';
+	if (mr->mode == RDMABROKER__MR_MODE__MR_MEMFD && q->n_extents == 1) {
+		mr->memfd = rep->in_fds[0];
+		mr->memfd_offset = q->extents[0]->fd_offset + mr->map_skew;
+	}
 	ret = dev->ops.reg_mr(dev, mr);
+	mr->memfd = -1;
 	if (ret < 0) {
-		reply_error(rep, "%s: reg_mr: %s", dev->name, strerror(-ret));
+		reply_error(rep, "%s: reg_mr: %s", dev->name,
+			    dev->err[0] ? dev->err : strerror(-ret));
 		goto err_pinned;
 	}
 	ret = res_add(s, &mr->res);
@@ -455,6 +463,10 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 		mr->addr = moved.addr;
 		mr->length = moved.length;
 		mr->iova = moved.addr;
+		if (moved.mode == RDMABROKER__MR_MODE__MR_MEMFD && q->n_extents == 1) {
+			mr->memfd = rep->in_fds[0];
+			mr->memfd_offset = q->extents[0]->fd_offset + moved.map_skew;
+		}
 	}
 	if (pd) {
 		r->deps[0]->users--;
@@ -463,9 +475,12 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 	}
 	if (q->flags & IBV_REREG_MR_CHANGE_ACCESS)
 		mr->access = q->access;
+	mr->dev->err[0] = '\0';
 	ret = mr->dev->ops.rereg_mr(mr, (int)q->flags, &old);
+	mr->memfd = -1;
 	if (ret < 0) {
-		reply_error(rep, "%s: rereg_mr: %s", mr->dev->name, strerror(-ret));
+		reply_error(rep, "%s: rereg_mr: %s", mr->dev->name,
+			    mr->dev->err[0] ? mr->dev->err : strerror(-ret));
 		if (pd) {
 			pd->users--;
 			old.res.deps[0]->users++;

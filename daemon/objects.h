@@ -81,6 +81,12 @@ struct rb_mr {
 	void *map;			/* MEMFD: the pages, mapped here */
 	size_t map_len;
 	size_t map_skew;		/* addr's offset in the first page */
+	/* MEMFD, during reg_mr and rereg_mr only: the client's memfd
+	 * (borrowed, the daemon closes it) and where addr lies in it, when
+	 * one extent maps the region; -1 otherwise.  A driver that hands
+	 * memory to a device by fd (ibv_reg_dmabuf_mr) uses it. */
+	int memfd;
+	uint64_t memfd_offset;
 	pid_t pid;			/* CMA: whose memory */
 	int proc_mem;			/* CMA: the client's /proc/self/mem, or -1 */
 	uint64_t addr, length, iova;
@@ -112,6 +118,9 @@ struct rb_qp {
  * per overrun; an armed CQ sends its channel one event.
  */
 void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited);
+/* The CQ lost a completion: RB_RING_OVERRUN and IBV_EVENT_CQ_ERR, once
+ * until the next completion lands (cq.c; cq_push calls it when full). */
+void cq_overrun(struct rb_cq *cq);
 
 /* An async event (enum ibv_event_type) to the object's owner (qp.c, srq.c). */
 void qp_async_event(struct rb_qp *qp, enum ibv_event_type ev);

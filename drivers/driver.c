@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,4 +107,13 @@ const struct rb_driver *rb_driver_by_section(const char *name)
 		if (!strcmp((*d)->section, name))
 			return *d;
 	return NULL;
+}
+
+void rb_device_error(struct rb_device *dev, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dev->err, sizeof(dev->err), fmt, ap);
+	va_end(ap);
 }

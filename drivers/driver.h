@@ -255,6 +255,12 @@ struct rb_device {
 	 * set by the driver at create from its config ([soft] spin_us).
 	 */
 	uint64_t poll_idle_ns;
+	/*
+	 * Why the last op failed, in words, when the errno alone would not
+	 * tell the client (rb_device_error); the daemon clears it before an
+	 * op and puts it in the error reply.
+	 */
+	char err[192];
 	bool busy;			/* the loop's: in its busy set */
 	struct rb_device *busy_next;	/* the loop's */
 	void *priv;			/* the driver's */
@@ -320,6 +326,10 @@ const struct rb_driver *rb_driver_by_section(const char *name);
 
 /* Copy drv into dev->ops, filling its NULL ops with stubs. */
 void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv);
+
+/* Say why an op is about to fail (printf-style, into dev->err). */
+void rb_device_error(struct rb_device *dev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Destroy any device (NULL is accepted). */
 void rb_device_destroy(struct rb_device *dev);

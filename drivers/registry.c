@@ -10,8 +10,10 @@
 
 #include "drivers/driver.h"
 #include "drivers/soft/soft.h"
+#include "drivers/verbs/verbs.h"
 
 const struct rb_driver *const rb_drivers[] = {
 	&rb_soft_driver,
+	&rb_verbs_driver,
 	NULL
 };

@@ -70,6 +70,8 @@ struct rbc_mr {
 
 static pthread_mutex_t rbc_arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static int rbc_arena_fd = -1;
+static uint64_t rbc_arena_ino;		/* the arena memfd's inode, or 0 */
+static uint64_t rbc_parent_ino;		/* our parent's arena (fork), or 0 */
 static uint64_t rbc_arena_size;		/* the memfd's size */
 static uint64_t rbc_arena_used;		/* [0, used) holds the runs */
 static uint64_t rbc_arena_dirty;	/* [used, dirty): freed, pages kept */
@@ -128,8 +130,16 @@ static void rbc_arena_atfork_once(void);
 static enum rbc_span rbc_classify_one(bool rw_private, uint64_t inode,
 				      const char *path)
 {
-	if (strstr(path, "/memfd:rdmabroker-mr"))
-		return RBC_SPAN_ANON;	/* pages of ours already */
+	/*
+	 * Pages of our arena already (or of the arena of the process we were
+	 * forked from, whose pages a child shares until it registers them).
+	 * Another process's arena by the same name is not ours to re-back:
+	 * a broker daemon that registers a client's memory it has mapped
+	 * (the verbs driver, nested on another broker) must keep sharing it.
+	 */
+	if (strstr(path, "/memfd:rdmabroker-mr") && inode &&
+	    (inode == rbc_arena_ino || inode == rbc_parent_ino))
+		return RBC_SPAN_ANON;
 	if (!rw_private || inode != 0 || (path[0] && !strstr(path, "[heap]")))
 		return RBC_SPAN_OTHER;
 	return RBC_SPAN_ANON;
@@ -316,6 +326,9 @@ static void rbc_arena_atfork_child(void)
 	if (rbc_arena_fd >= 0)
 		close(rbc_arena_fd);
 	rbc_arena_fd = -1;
+	if (rbc_arena_ino)
+		rbc_parent_ino = rbc_arena_ino;
+	rbc_arena_ino = 0;
 	rbc_arena_size = rbc_arena_used = rbc_arena_dirty = rbc_arena_floor = 0;
 	/* The parent's map, not ours. */
 	if (rbc_maps_fd >= 0)
@@ -343,6 +356,8 @@ static void rbc_arena_atfork_once(void)
 
 static int rbc_arena_open(void)
 {
+	struct stat st;
+
 	if (rbc_arena_fd >= 0)
 		return 0;
 	rbc_arena_atfork_once();
@@ -350,11 +365,13 @@ static int rbc_arena_open(void)
 	if (rbc_arena_fd < 0)
 		return -1;
 	/* It may grow; it must never shrink under the daemon's mappings. */
-	if (fcntl(rbc_arena_fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
+	if (fcntl(rbc_arena_fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ||
+	    fstat(rbc_arena_fd, &st) < 0) {
 		close(rbc_arena_fd);
 		rbc_arena_fd = -1;
 		return -1;
 	}
+	rbc_arena_ino = (uint64_t)st.st_ino;
 	return 0;
 }
 
@@ -770,6 +787,73 @@ fail:
 	free(mr);
 	errno = ret;
 	return NULL;
+}
+
+/*
+ * ibv_reg_dmabuf_mr: memory named by an fd and an offset, none of this
+ * process's pages.  The broker's devices reach memory through memfds, so
+ * the fd must be a memfd sealed against shrinking (F_SEAL_SHRINK), which
+ * the daemon checks; a real dma-buf is refused (EINVAL).  A broker daemon
+ * nested on this one (the verbs driver) registers its clients' memory
+ * this way, so the pages stay shared rather than copied.
+ */
+RB_EXPORT struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset,
+					   size_t length, uint64_t iova, int fd,
+					   int access)
+{
+	struct rbc_context *c = to_rbc_context(pd->context);
+	Rdmabroker__MrRegReq body = RDMABROKER__MR_REG_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__MrExtent ext = RDMABROKER__MR_EXTENT__INIT, *extp = &ext;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	unsigned int acc = (unsigned int)access;
+	Rdmabroker__Reply *reply;
+	struct rbc_mr *mr;
+	int ret;
+
+	ret = rbc_check_access(&acc);
+	if (!ret && (!length || fd < 0 || offset > INT64_MAX ||
+		     length > INT64_MAX - offset - page))
+		ret = EINVAL;
+	if (ret) {
+		errno = ret;
+		return NULL;
+	}
+	mr = calloc(1, sizeof(*mr));
+	if (!mr) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* The region's "address" is its offset: the daemon maps the pages
+	 * from there; the device addresses it by iova. */
+	ext.addr = offset & ~(page - 1);
+	ext.fd_offset = ext.addr;
+	ext.length = ((offset + length + page - 1) & ~(page - 1)) - ext.addr;
+	body.pd = pd->handle;
+	body.addr = offset;
+	body.length = length;
+	body.iova = iova;
+	body.access = acc;
+	body.mode = RDMABROKER__MR_MODE__MR_MEMFD;
+	body.n_extents = 1;
+	body.extents = &extp;
+	req.body_case = RDMABROKER__REQUEST__BODY_MR_REG;
+	req.mr_reg = &body;
+	ret = rbc_call_send_fds(c, &req, &reply, &fd, 1);
+	if (ret) {
+		free(mr);
+		errno = ret;
+		return NULL;
+	}
+	mr->mr.context = pd->context;
+	mr->mr.pd = pd;
+	mr->mr.addr = (void *)(uintptr_t)iova;
+	mr->mr.length = length;
+	mr->mr.handle = reply->mr_reg->handle;
+	mr->mr.lkey = reply->mr_reg->lkey;
+	mr->mr.rkey = reply->mr_reg->rkey;
+	rb_rpc_reply_free(reply);
+	return &mr->mr;
 }
 
 #undef ibv_reg_mr

@@ -20,16 +20,6 @@
 /* For functions returning 0 or -1 with errno. */
 #define RBC_FAIL_MINUS1() do { errno = EOPNOTSUPP; return -1; } while (0)
 
-RB_EXPORT struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd RBC_UNUSED,
-					   uint64_t offset RBC_UNUSED,
-					   size_t length RBC_UNUSED,
-					   uint64_t iova RBC_UNUSED,
-					   int fd RBC_UNUSED,
-					   int access RBC_UNUSED)
-{
-	RBC_FAIL_NULL();
-}
-
 /* No QP exists to promise ordering for: 0 is "no guarantee". */
 RB_EXPORT int ibv_query_qp_data_in_order(struct ibv_qp *qp RBC_UNUSED,
 					 enum ibv_wr_opcode op RBC_UNUSED,

@@ -135,7 +135,7 @@ out=$(cd "$out" && pwd)
 raw=$out/raw
 rm -rf "$raw"
 mkdir -p "$raw" || die "cannot make $raw"
-rm -f "$out/bench.json" "$out/summary.txt" "$out/latency.svg" "$out/bandwidth.svg"
+rm -f "$out/bench.json" "$out/summary.txt" "$out/latency.svg" "$out/bandwidth.svg" "$out/nested.json"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rb-bench.XXXXXX") || exit 1
 daemon_pid=
@@ -319,6 +319,12 @@ run "$raw/scale-mr_rate.json" "$scale" -j -n "$nm" mr_rate
 run "$raw/scale-scale.json" "$scale" -j -p "$daemon_pid" $sc scale
 kill -0 "$daemon_pid" 2>/dev/null || fail "rdmabrokerd died during the scale phase"
 
+# ---- the verbs driver, nested over a soft device ------------------------
+# Its own pair of daemons (scripts/bench-nest.sh); out/nested.json.
+note "nested: the verbs driver over the soft device ($rounds paired rounds)"
+RB_BUILDDIR=$build "$here/bench-nest.sh" ${quick:+--quick} --rounds "$rounds" --out "$out" \
+	>"$tmp/nested.txt" 2>&1 || fail "bench-nest.sh failed: $(tail -n 5 "$tmp/nested.txt")"
+
 # ---- peers --------------------------------------------------------------
 # shellcheck source=scripts/tcp-port.sh
 . "$here/tcp-port.sh"
@@ -435,5 +441,6 @@ else
 	echo "bench: gnuplot not installed: no plots" >> "$out/summary.txt"
 	plots=
 fi
+cat "$tmp/nested.txt" >> "$out/summary.txt"
 cat "$out/summary.txt"
 echo "bench: results in $out (bench.json, summary.txt$plots)"

@@ -219,6 +219,53 @@ static void test_cma_fallback(void **state)
 	close(fd);
 }
 
+/*
+ * ibv_reg_dmabuf_mr takes a memfd sealed against shrinking (what a broker
+ * device can map) by offset, with its own IOVA; no page of ours moves.
+ * An unsealed memfd and a file are refused.
+ */
+static void test_dmabuf(void **state)
+{
+	char path[] = "/tmp/rbmr.XXXXXX";
+	int mfd = memfd_create("rbtest-dmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int open_fd = memfd_create("rbtest-unsealed", MFD_CLOEXEC);
+	int file = mkstemp(path), self0 = mr_maps("self");
+	unsigned char *p;
+	struct ibv_mr *m;
+
+	(void)state;
+	assert_true(mfd >= 0 && open_fd >= 0 && file >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(mfd, 4 * page), 0);
+	assert_int_equal(ftruncate(open_fd, 4 * page), 0);
+	assert_int_equal(ftruncate(file, 4 * page), 0);
+	assert_int_equal(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	p = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	assert_true(p != MAP_FAILED);
+	fill(p, 4 * page, 9);
+	m = ibv_reg_dmabuf_mr(pd, page + 100, 2 * page, 0x10000064, mfd,
+			      IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+	assert_non_null(m);
+	assert_int_equal((uintptr_t)m->addr, 0x10000064);
+	assert_int_equal(m->length, 2 * page);
+	assert_int_equal(mr_maps("self"), self0);
+	check(p, 4 * page, 9);
+	assert_int_equal(ibv_dereg_mr(m), 0);
+	errno = 0;
+	assert_null(ibv_reg_dmabuf_mr(pd, 0, page, 0, open_fd, IBV_ACCESS_LOCAL_WRITE));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(ibv_reg_dmabuf_mr(pd, 0, page, 0, file, IBV_ACCESS_LOCAL_WRITE));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(ibv_reg_dmabuf_mr(pd, 0, 0, 0, mfd, IBV_ACCESS_LOCAL_WRITE));
+	assert_int_equal(errno, EINVAL);
+	munmap(p, 4 * page);
+	close(mfd);
+	close(open_fd);
+	close(file);
+}
+
 static void test_keys_unique_and_busy_pd(void **state)
 {
 	enum { N = 50 };
@@ -400,6 +447,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_shared_pages_and_overlap),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_cma_fallback),
+		cmocka_unit_test(test_dmabuf),
 		cmocka_unit_test(test_keys_unique_and_busy_pd),
 		cmocka_unit_test(test_rereg),
 		cmocka_unit_test(test_limits),

@@ -54,7 +54,6 @@ static int teardown(void **state)
 static void test_exported_null(void **state)
 {
 	(void)state;
-	EXPECT_NULL(ibv_reg_dmabuf_mr(NULL, 0, 4096, 0, -1, 0));
 	EXPECT_NULL(ibv_import_device(-1));
 	EXPECT_NULL(ibv_import_pd(ctx, 1));
 	EXPECT_NULL(ibv_import_mr(NULL, 1));

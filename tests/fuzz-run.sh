@@ -68,7 +68,7 @@ else
 		$pkg_cflags"
 	# Every daemon source but main(), the drivers and the protocol.
 	: > "$RB_TMP/sources"
-	for f in "$src"/daemon/*.c "$src"/drivers/*.c "$src"/drivers/soft/*.c \
+	for f in "$src"/daemon/*.c "$src"/drivers/*.c "$src"/drivers/*/*.c \
 		 "$src"/proto/*.c "$top_builddir/proto/rdmabroker.pb-c.c" \
 		 "$src/tests/fuzz/harness.c"; do
 		case $f in

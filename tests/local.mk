@@ -33,6 +33,7 @@ include $(srcdir)/tests/fuzz.mk
 include $(srcdir)/tests/drivers.mk
 include $(srcdir)/tests/mrfast.mk
 include $(srcdir)/tests/qpring.mk
+include $(srcdir)/tests/verbs.mk
 
 check_PROGRAMS += tests/daemon-robust
 tests_daemon_robust_SOURCES = tests/daemon-robust.c

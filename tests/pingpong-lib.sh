@@ -10,7 +10,8 @@
 # print their "bytes in" and "ITERS iters in ... usec/iter" lines without
 # an "invalid data" line.  pp_start (same arguments) starts a pair and
 # pp_finish NAME waits for it and checks it, so that pairs can run at the
-# same time.  PP_TIMEOUT (seconds, default 120) bounds each side.
+# same time.  PP_TIMEOUT (seconds, default 120) bounds each side;
+# PP_DEVICE (default rbsoft0) names the device.
 
 PP_TIMEOUT=${PP_TIMEOUT:-120}
 PP_PIDS=
@@ -74,7 +75,7 @@ pp_start() {
 	# bind; then the server says so and we try another.
 	for try in 1 2 3 4 5; do
 		port=$(tcp_free_port)
-		cmd="$prog -d rbsoft0 -g 0 -p $port -c -n $iters${*:+ $*}"
+		cmd="$prog -d ${PP_DEVICE:-rbsoft0} -g 0 -p $port -c -n $iters${*:+ $*}"
 		echo "$cmd" > "$RB_TMP/$name.cmd"
 		# shellcheck disable=SC2086
 		timeout "$PP_TIMEOUT" "$RB_RUN" $cmd >"$RB_TMP/$name.server" 2>&1 &

@@ -31,7 +31,13 @@ static bool mem_fits(uint64_t base, uint64_t mr_len, uint64_t addr, uint64_t len
 	return addr >= base && len <= mr_len && addr - base <= mr_len - len;
 }
 
-/* A local SGE of qp: IBV_WC_SUCCESS or IBV_WC_LOC_PROT_ERR. */
+/*
+ * A local SGE of qp: IBV_WC_SUCCESS or IBV_WC_LOC_PROT_ERR.  Its address
+ * is in the MR's IOVA space, as for a remote access and as a NIC (and
+ * rxe) sees it: the same as the virtual address unless the MR was
+ * registered with ibv_reg_mr_iova (the verbs driver registers a client's
+ * memory that way, nested on this device).
+ */
 int soft_mem_local(const struct soft_qp *qp, const struct rb_sge *sge,
 		   uint32_t access, struct mem_seg *out)
 {
@@ -39,9 +45,9 @@ int soft_mem_local(const struct soft_qp *qp, const struct rb_sge *sge,
 
 	if (!mr || mr->res.deps[0] != qp->qp.res.deps[0] ||
 	    (mr->access & access) != access ||
-	    !mem_fits(mr->addr, mr->length, sge->addr, sge->length))
+	    !mem_fits(mr->iova, mr->length, sge->addr, sge->length))
 		return IBV_WC_LOC_PROT_ERR;
-	mem_in_mr(out, mr, sge->addr - mr->addr, sge->length);
+	mem_in_mr(out, mr, sge->addr - mr->iova, sge->length);
 	return IBV_WC_SUCCESS;
 }
 
