@@ -33,6 +33,11 @@
 
 struct rbc_device {
 	struct ibv_device ibdev;	/* must be first */
+	/* Where rdma-core's struct verbs_device has its ops: a provider's
+	 * *dv_* call compares it with its own table before it trusts the
+	 * device (mlx5dv_is_supported, efadv_query_device), so NULL makes
+	 * them refuse a broker device instead of reading our fields. */
+	const void *verbs_ops;
 	uint32_t index;			/* the daemon's device index */
 	uint64_t node_guid;		/* host order */
 	char socket_path[108];		/* the daemon this device came from */

@@ -1,0 +1,10 @@
+# Tests of issue 16: the RDMA software stack (rdma-core's providers,
+# perftest, UCX, libfabric, pyverbs) runs unmodified under rdmab-run.
+check_PROGRAMS += tests/client-providers
+tests_client_providers_SOURCES = tests/client-providers.c
+tests_client_providers_CFLAGS = $(client_test_cflags)
+tests_client_providers_LDADD = $(client_test_ldadd) -ldl
+
+stack_shell_tests = tests/client-private-abi.sh
+TESTS += $(stack_shell_tests)
+EXTRA_DIST += $(stack_shell_tests)
