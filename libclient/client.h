@@ -237,6 +237,9 @@ struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 				struct ibv_qp_init_attr_ex *attr);
 
+/* Drop the completions of QP qpn from a CQ (cq.c): a QP moved to RESET. */
+void rbc_cq_clean(struct ibv_cq *cq, uint32_t qpn);
+
 /* The data-path ops of struct ibv_context_ops for CQs (cq.c). */
 int rbc_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc);
 int rbc_req_notify_cq(struct ibv_cq *cq, int solicited_only);

@@ -5,6 +5,13 @@ tests_client_providers_SOURCES = tests/client-providers.c
 tests_client_providers_CFLAGS = $(client_test_cflags)
 tests_client_providers_LDADD = $(client_test_ldadd) -ldl
 
-stack_shell_tests = tests/client-private-abi.sh
+stack_shell_tests = tests/client-private-abi.sh tests/stack-device.sh
 TESTS += $(stack_shell_tests)
 EXTRA_DIST += $(stack_shell_tests)
+
+check_PROGRAMS += tests/client-stack
+tests_client_stack_SOURCES = tests/client-stack.c
+tests_client_stack_CFLAGS = $(client_test_cflags)
+tests_client_stack_LDADD = $(client_test_ldadd)
+TESTS += tests/stack-semantics.sh
+EXTRA_DIST += tests/stack-semantics.sh
