@@ -5,9 +5,10 @@ tests_client_providers_SOURCES = tests/client-providers.c
 tests_client_providers_CFLAGS = $(client_test_cflags)
 tests_client_providers_LDADD = $(client_test_ldadd) -ldl
 
-stack_shell_tests = tests/client-private-abi.sh tests/stack-device.sh
+stack_shell_tests = tests/client-private-abi.sh tests/stack-device.sh \
+	tests/stack-perftest.sh
 TESTS += $(stack_shell_tests)
-EXTRA_DIST += $(stack_shell_tests)
+EXTRA_DIST += $(stack_shell_tests) tests/stack-lib.sh
 
 check_PROGRAMS += tests/client-stack
 tests_client_stack_SOURCES = tests/client-stack.c
