@@ -6,7 +6,8 @@ tests_client_providers_CFLAGS = $(client_test_cflags)
 tests_client_providers_LDADD = $(client_test_ldadd) -ldl
 
 stack_shell_tests = tests/client-private-abi.sh tests/stack-device.sh \
-	tests/stack-perftest.sh
+	tests/stack-perftest.sh tests/stack-ucx.sh tests/stack-fabric.sh \
+	tests/stack-pyverbs.sh tests/stack-engine-gaps.sh
 TESTS += $(stack_shell_tests)
 EXTRA_DIST += $(stack_shell_tests) tests/stack-lib.sh
 
