@@ -12,9 +12,11 @@ grep -q 'vendor_part_id:[[:space:]]*1$' "$RB_TMP/out" || rb_fail "vendor_part_id
 
 # One connection is the limit: a holder takes it, the next is refused.
 rb_holder_start "$top_builddir/tests/client-pd" 1
-python3 - > "$RB_TMP/py" 2> "$RB_TMP/err" <<'PY' || rb_fail "python3 ctypes check"
-import ctypes, errno, os
-lib = ctypes.CDLL(os.environ["RDMABROKER_LIBDIR"] + "/libibverbs.so.1", use_errno=True)
+# Through rdmab-run, which finds libibverbs.so.1 (and, in a sanitizer
+# build, preloads the runtimes the instrumented library needs).
+"$RB_RUN" python3 - > "$RB_TMP/py" 2> "$RB_TMP/err" <<'PY' || rb_fail "python3 ctypes check: $(cat "$RB_TMP/err")"
+import ctypes, errno
+lib = ctypes.CDLL("libibverbs.so.1", use_errno=True)
 lib.ibv_get_device_list.restype = ctypes.POINTER(ctypes.c_void_p)
 n = ctypes.c_int(-1)
 l = lib.ibv_get_device_list(ctypes.byref(n))

@@ -3,7 +3,9 @@
 # only takes a device whose /dev/infiniband node it can open; rdmab-run(1)):
 # ucx_info -d lists rbsoft0 with rc_verbs and ud_verbs, and ucx_perftest's
 # tag_lat, tag_bw, ucp_put_bw and ucp_get run 10 times each over
-# UCX_TLS=rc_verbs,ud_verbs and over ud_verbs without a UCX assertion.
+# UCX_TLS=rc_verbs,ud_verbs and over ud_verbs without a UCX assertion
+# (twice each in a sanitizer build, four times slower, where the point is
+# the library's memory errors).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/stack-lib.sh"
 
@@ -22,13 +24,15 @@ done
 UCX_NET_DEVICES=rbsoft0:1
 export UCX_NET_DEVICES
 SP_RUN_FLAGS=-D
+reps="1 2 3 4 5 6 7 8 9 10"
+[ "${RB_SANITIZERS:-no}" = yes ] && reps="1 2"
 t0=$(date +%s)
 ran=0
 for tls in rc_verbs,ud_verbs ud_verbs; do
 	UCX_TLS=$tls
 	export UCX_TLS
 	for t in tag_lat tag_bw ucp_put_bw ucp_get; do
-		for rep in 1 2 3 4 5 6 7 8 9 10; do
+		for rep in $reps; do
 			name="ucx-$tls-$t-$rep"
 			sp_pair "$name" "ucx_perftest -p @PORT@" \
 				"ucx_perftest 127.0.0.1 -p @PORT@ -t $t -n 100 -w 10"
