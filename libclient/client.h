@@ -229,6 +229,14 @@ void rbc_qp_kept_fini(struct rbc_context *c);
 /* RDMABROKER_QP_RING_CACHE: how many destroyed QPs keep their rings (0..16). */
 int rbc_ring_cache_size(void);
 
+/* verbs_context's thread and parent domains (pd.c). */
+struct ibv_td *rbc_alloc_td(struct ibv_context *context,
+			    struct ibv_td_init_attr *attr);
+int rbc_dealloc_td(struct ibv_td *td);
+struct ibv_pd *rbc_alloc_parent_domain(struct ibv_context *context,
+				       struct ibv_parent_domain_init_attr *attr);
+bool rbc_is_parent_domain(struct ibv_pd *pd);
+
 /* verbs_context.create_cq_ex (cq.c). */
 struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 				   struct ibv_cq_init_attr_ex *attr);

@@ -568,13 +568,18 @@ struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 
 	/* Single-threaded use is a hint a thread-safe CQ can ignore. */
 	if ((attr->wc_flags & ~(uint64_t)RBC_CQX_WC_FLAGS) ||
-	    (attr->comp_mask & ~(uint32_t)IBV_CQ_INIT_ATTR_MASK_FLAGS) ||
+	    (attr->comp_mask & ~(uint32_t)(IBV_CQ_INIT_ATTR_MASK_FLAGS |
+					   IBV_CQ_INIT_ATTR_MASK_PD)) ||
 	    ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_FLAGS) &&
 	     (attr->flags & ~(uint32_t)IBV_CREATE_CQ_ATTR_SINGLE_THREADED))) {
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
-	if (attr->cqe > INT32_MAX) {
+	/* A parent domain (its allocators are never called, pd.c), as mlx5. */
+	if (attr->cqe > INT32_MAX ||
+	    ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_PD) &&
+	     (!rbc_is_parent_domain(attr->parent_domain) ||
+	      attr->parent_domain->context != context))) {
 		errno = EINVAL;
 		return NULL;
 	}

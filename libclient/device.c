@@ -786,6 +786,9 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	c->vctx.query_device_ex = rbc_query_device_ex;
 	c->vctx.create_qp_ex = rbc_create_qp_ex;
 	c->vctx.create_cq_ex = rbc_create_cq_ex;
+	c->vctx.alloc_td = rbc_alloc_td;
+	c->vctx.dealloc_td = rbc_dealloc_td;
+	c->vctx.alloc_parent_domain = rbc_alloc_parent_domain;
 	return ctx;
 
 err:

@@ -10,7 +10,8 @@
  *   - ibv_resize_cq refuses (EINVAL) a size the completions of WRs already
  *     posted do not fit in, instead of losing them later;
  *   - a CQ asked for the advertised max_cqe gets exactly that and is
- *     charged that.
+ *     charged that;
+ *   - thread domains and parent domains (library objects over a PD).
  */
 #include "config.h"
 
@@ -284,6 +285,81 @@ static void test_max_cqe(void **state)
 	assert_int_equal(ibv_destroy_cq(cq), 0);
 }
 
+/* Thread and parent domains, made in the library over a real PD. */
+static void test_parent_domain(void **state)
+{
+	struct ibv_td_init_attr tda = { 0 };
+	struct ibv_td *td = ibv_alloc_td(ctx, &tda);
+	struct ibv_parent_domain_init_attr pa = {
+		.pd = pd, .td = td,
+		.comp_mask = IBV_PARENT_DOMAIN_INIT_ATTR_PD_CONTEXT,
+		.pd_context = &pa,
+	};
+	struct ibv_cq_init_attr_ex ca = { .cqe = 16, .comp_mask = IBV_CQ_INIT_ATTR_MASK_PD };
+	struct ibv_pd *parent, *p2;
+	struct ibv_cq_ex *cqx;
+	struct ibv_qp *qp;
+	struct ibv_mr *m;
+
+	(void)state;
+	assert_non_null(td);
+	tda.comp_mask = 1;
+	errno = 0;
+	assert_null(ibv_alloc_td(ctx, &tda));
+	assert_int_equal(errno, EINVAL);
+	parent = ibv_alloc_parent_domain(ctx, &pa);
+	assert_non_null(parent);
+	assert_ptr_equal(parent->context, ctx);
+	/* Not over another parent domain. */
+	pa.pd = parent;
+	errno = 0;
+	assert_null(ibv_alloc_parent_domain(ctx, &pa));
+	assert_int_equal(errno, EINVAL);
+	pa.pd = pd;
+	/* The PD and the TD are held while the parent domain is. */
+	assert_int_equal(ibv_dealloc_pd(pd), EBUSY);
+	assert_int_equal(ibv_dealloc_td(td), EBUSY);
+
+	ca.parent_domain = parent;
+	cqx = ibv_create_cq_ex(ctx, &ca);
+	assert_non_null(cqx);
+	ca.parent_domain = pd;	/* a plain PD is not a parent domain */
+	errno = 0;
+	assert_null(ibv_create_cq_ex(ctx, &ca));
+	assert_int_equal(errno, EINVAL);
+	qp = make_qp(ibv_cq_ex_to_cq(cqx), 4);
+	assert_non_null(qp);
+	assert_int_equal(ibv_destroy_qp(qp), 0);
+	{
+		struct ibv_qp_init_attr a = {
+			.send_cq = ibv_cq_ex_to_cq(cqx), .recv_cq = ibv_cq_ex_to_cq(cqx),
+			.qp_type = IBV_QPT_RC,
+			.cap = { .max_send_wr = 4, .max_recv_wr = 4, .max_send_sge = 1,
+				 .max_recv_sge = 1 },
+		};
+
+		qp = ibv_create_qp(parent, &a);
+		assert_non_null(qp);
+		assert_ptr_equal(qp->pd, parent);
+	}
+	m = ibv_reg_mr(parent, buf, 64, IBV_ACCESS_LOCAL_WRITE);
+	assert_non_null(m);
+	assert_int_equal(ibv_dereg_mr(m), 0);
+	assert_int_equal(ibv_destroy_qp(qp), 0);
+	assert_int_equal(ibv_destroy_cq(ibv_cq_ex_to_cq(cqx)), 0);
+
+	/* A second one, then both go; the PD stays usable. */
+	p2 = ibv_alloc_parent_domain(ctx, &pa);
+	assert_non_null(p2);
+	assert_int_equal(ibv_dealloc_pd(parent), 0);
+	assert_int_equal(ibv_dealloc_pd(pd), EBUSY);
+	assert_int_equal(ibv_dealloc_pd(p2), 0);
+	assert_int_equal(ibv_dealloc_td(td), 0);
+	m = ibv_reg_mr(pd, buf, 64, IBV_ACCESS_LOCAL_WRITE);
+	assert_non_null(m);
+	assert_int_equal(ibv_dereg_mr(m), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +367,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reset_cleans_cq),
 		cmocka_unit_test(test_resize_keeps_posted),
 		cmocka_unit_test(test_max_cqe),
+		cmocka_unit_test(test_parent_domain),
 	};
 
 	(void)argc;
