@@ -44,6 +44,10 @@ struct rbc_device {
 	unsigned int refcnt;		/* list entries + open contexts */
 };
 
+/* struct verbs_device { struct ibv_device device; ops; ... } in rdma-core. */
+_Static_assert(__builtin_offsetof(struct rbc_device, verbs_ops) ==
+	       sizeof(struct ibv_device), "verbs_ops where verbs_device.ops is");
+
 struct rbc_cq {
 	/* Must be first: struct ibv_cq_ex begins with struct ibv_cq's fields,
 	 * so the same object serves ibv_create_cq and ibv_create_cq_ex. */

@@ -208,7 +208,9 @@ static uint32_t rbc_cq_outstanding(struct rbc_context *c, struct rbc_cq *cq)
 	struct rbc_qp *qp;
 	struct rbc_srq *srq;
 
-	n = __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE) - r->cons;
+	/* cons too is read atomically: a poller may move it meanwhile. */
+	n = __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE) -
+	    __atomic_load_n(&r->cons, __ATOMIC_RELAXED);
 	if (n > r->entries)
 		n = r->entries;
 	pthread_mutex_lock(&c->cq_lock);
