@@ -25,12 +25,14 @@ void ah_attr_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
 	memset(a, 0, sizeof(*a));
 	if (m->dgid.len == sizeof(a->grh.dgid.raw))
 		memcpy(a->grh.dgid.raw, m->dgid.data, sizeof(a->grh.dgid.raw));
-	a->grh.flow_label = m->flow_label;
+	/* Real devices use the low 20 bits and ignore the rest (UCX passes
+	 * ~0); an IB SL has 4 bits, and mlx5 masks it the same way. */
+	a->grh.flow_label = m->flow_label & 0xfffff;
 	a->grh.sgid_index = (uint8_t)m->sgid_index;
 	a->grh.hop_limit = (uint8_t)m->hop_limit;
 	a->grh.traffic_class = (uint8_t)m->traffic_class;
 	a->dlid = (uint16_t)m->dlid;
-	a->sl = (uint8_t)m->sl;
+	a->sl = (uint8_t)(m->sl & 0xf);
 	a->src_path_bits = (uint8_t)m->src_path_bits;
 	a->static_rate = (uint8_t)m->static_rate;
 	a->is_global = m->is_global;
@@ -40,7 +42,7 @@ void ah_attr_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
 bool ah_attr_pb_fits(const Rdmabroker__AhAttr *m, struct rb_reply *rep)
 {
 	/* The wire has 32 bits where verbs has 8 or 16: no silent wrap. */
-	if (m->dgid.len != 16 || m->flow_label > 0xfffff || m->sgid_index > UINT8_MAX ||
+	if (m->dgid.len != 16 || m->sgid_index > UINT8_MAX ||
 	    m->hop_limit > UINT8_MAX || m->traffic_class > UINT8_MAX ||
 	    m->dlid > UINT16_MAX || m->sl > UINT8_MAX || m->src_path_bits > UINT8_MAX ||
 	    m->static_rate > UINT8_MAX || m->port_num > UINT8_MAX) {
@@ -67,14 +69,6 @@ int ah_attr_check(const struct rb_device *dev, const struct ibv_ah_attr *a,
 	if (a->grh.sgid_index >= dev->gid_tbl_len) {
 		reply_error(rep, "sgid_index %u out of range (the port has %u GIDs)",
 			    a->grh.sgid_index, dev->gid_tbl_len);
-		return -EINVAL;
-	}
-	if (a->grh.flow_label > 0xfffff) {
-		reply_error(rep, "flow_label %#x is more than 20 bits", a->grh.flow_label);
-		return -EINVAL;
-	}
-	if (a->sl > 15) {
-		reply_error(rep, "sl %u is more than 15", a->sl);
 		return -EINVAL;
 	}
 	return 0;

@@ -6,7 +6,7 @@
  * reads struct rb_cq_event datagrams from it (ibv_get_cq_event); the
  * daemon keeps the other, write-only.  A CQ is a ring (daemon/ring.c) the
  * daemon produces into and the client consumes from; its size is the
- * requested cqe rounded up to a power of two, less one, as providers
+ * requested cqe rounded up to a power of two, less one (at most max_cqe), as providers
  * grant.  Both are charged against the user's cqs and cqes limits.
  */
 #include "config.h"
@@ -104,8 +104,15 @@ int channel_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 
 /* ------------------------------------------------------------ CQs */
 
-/* Ring entries for at least cqe usable slots; 0 if cqe is out of range. */
-static uint32_t cq_entries(const struct rb_device *dev, int32_t cqe)
+/*
+ * Ring entries for at least cqe usable slots, and in *granted the slots
+ * granted; 0 if cqe is out of range.  A CQ gets 2^n - 1 slots as providers
+ * grant, but never more than the advertised max_cqe: asked for max_cqe, it
+ * gets and is charged max_cqe, in a ring of max_cqe entries when that is a
+ * power of two (cq_push keeps at most cqe completions in the ring).
+ */
+static uint32_t cq_entries(const struct rb_device *dev, int32_t cqe,
+			   uint32_t *granted)
 {
 	uint32_t n = 2;
 
@@ -113,6 +120,12 @@ static uint32_t cq_entries(const struct rb_device *dev, int32_t cqe)
 		return 0;
 	while (n - 1 < (uint32_t)cqe)
 		n <<= 1;
+	*granted = n - 1;
+	if (*granted > dev->max_cqe) {
+		*granted = dev->max_cqe;
+		if (n / 2 >= dev->max_cqe)
+			n /= 2;
+	}
 	return n;
 }
 
@@ -135,7 +148,7 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	struct rb_device *dev = s->device;
 	Rdmabroker__CqCreateReply *m = reply_alloc(rep, sizeof(*m));
 	struct rb_res *channel = NULL;
-	uint32_t entries = cq_entries(dev, q->cqe);
+	uint32_t granted = 0, entries = cq_entries(dev, q->cqe, &granted);
 	struct rb_cq *cq;
 	int fd, ret;
 
@@ -164,7 +177,7 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ret = res_charge(s, RB_LIMIT_CQS, 1, rep);
 	if (ret < 0)
 		return ret;
-	ret = res_charge(s, RB_LIMIT_CQES, entries - 1, rep);
+	ret = res_charge(s, RB_LIMIT_CQES, granted, rep);
 	if (ret < 0)
 		goto err_cqs;
 	ret = -ENOMEM;
@@ -178,7 +191,7 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 		goto err_free;
 	}
 	cq->dev = dev;
-	cq->cqe = entries - 1;
+	cq->cqe = granted;
 	cq->entries = entries;
 	cq->res.type = RB_RES_CQ;
 	cq->res.deps[0] = channel;
@@ -211,7 +224,7 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 err_free:
 	free(cq);
 err_cqes:
-	res_uncharge(s, RB_LIMIT_CQES, entries - 1);
+	res_uncharge(s, RB_LIMIT_CQES, granted);
 err_cqs:
 	res_uncharge(s, RB_LIMIT_CQS, 1);
 	return ret;
@@ -225,7 +238,7 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 	struct rb_ring *ring;
 	struct rb_res *r;
 	struct rb_cq *cq;
-	uint32_t entries, pending, cons, old_cqe;
+	uint32_t entries, granted = 0, pending, cons, old_cqe;
 	size_t bytes;
 	int fd, ret;
 
@@ -235,24 +248,24 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 	if (!r)
 		return -EINVAL;
 	cq = (struct rb_cq *)r;
-	entries = cq_entries(cq->dev, q->cqe);
+	entries = cq_entries(cq->dev, q->cqe, &granted);
 	cons = __atomic_load_n(&cq->ring->cons, __ATOMIC_ACQUIRE);
 	pending = cq->prod - cons > cq->entries ? cq->entries : cq->prod - cons;
-	if (!entries || entries - 1 < pending) {
+	if (!entries || granted < pending) {
 		reply_error(rep, "cqe %" PRId32 " is outside %" PRIu32 "..%" PRIu32,
 			    q->cqe, pending ? pending : 1, cq->dev->max_cqe);
 		return -EINVAL;
 	}
-	if (entries - 1 > cq->cqe) {
-		ret = res_charge(s, RB_LIMIT_CQES, entries - 1 - cq->cqe, rep);
+	if (granted > cq->cqe) {
+		ret = res_charge(s, RB_LIMIT_CQES, granted - cq->cqe, rep);
 		if (ret < 0)
 			return ret;
 	}
 	ret = ring_create(RB_RING_CQ, entries, sizeof(struct rb_cqe), &ring,
 			  &bytes, &fd);
 	if (ret < 0) {
-		if (entries - 1 > cq->cqe)
-			res_uncharge(s, RB_LIMIT_CQES, entries - 1 - cq->cqe);
+		if (granted > cq->cqe)
+			res_uncharge(s, RB_LIMIT_CQES, granted - cq->cqe);
 		reply_error(rep, "CQ ring: %s", strerror(-ret));
 		return ret;
 	}
@@ -263,13 +276,13 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 		       sizeof(struct rb_cqe));
 	ring->flags = __atomic_load_n(&cq->ring->flags, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&ring->prod, pending, __ATOMIC_RELEASE);
-	if (entries - 1 < cq->cqe)
-		res_uncharge(s, RB_LIMIT_CQES, cq->cqe - (entries - 1));
+	if (granted < cq->cqe)
+		res_uncharge(s, RB_LIMIT_CQES, cq->cqe - (granted));
 	ring_destroy(cq->ring, cq->ring_bytes);
 	old_cqe = cq->cqe;
 	cq->ring = ring;
 	cq->ring_bytes = bytes;
-	cq->cqe = entries - 1;
+	cq->cqe = granted;
 	cq->entries = entries;
 	cq->prod = pending;
 	/* The entries have moved: the device follows (drivers/driver.h). */

@@ -22,7 +22,8 @@ void rbc_ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
 	memcpy(gid, a->grh.dgid.raw, 16);
 	m->dgid.data = gid;
 	m->dgid.len = 16;
-	m->flow_label = a->grh.flow_label;
+	/* 20 bits on the wire, as a NIC uses them: UCX passes ~0. */
+	m->flow_label = a->grh.flow_label & 0xfffff;
 	m->sgid_index = a->grh.sgid_index;
 	m->hop_limit = a->grh.hop_limit;
 	m->traffic_class = a->grh.traffic_class;

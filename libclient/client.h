@@ -33,11 +33,20 @@
 
 struct rbc_device {
 	struct ibv_device ibdev;	/* must be first */
+	/* Where rdma-core's struct verbs_device has its ops: a provider's
+	 * *dv_* call compares it with its own table before it trusts the
+	 * device (mlx5dv_is_supported, efadv_query_device), so NULL makes
+	 * them refuse a broker device instead of reading our fields. */
+	const void *verbs_ops;
 	uint32_t index;			/* the daemon's device index */
 	uint64_t node_guid;		/* host order */
 	char socket_path[108];		/* the daemon this device came from */
 	unsigned int refcnt;		/* list entries + open contexts */
 };
+
+/* struct verbs_device { struct ibv_device device; ops; ... } in rdma-core. */
+_Static_assert(__builtin_offsetof(struct rbc_device, verbs_ops) ==
+	       sizeof(struct ibv_device), "verbs_ops where verbs_device.ops is");
 
 struct rbc_cq {
 	/* Must be first: struct ibv_cq_ex begins with struct ibv_cq's fields,
@@ -224,6 +233,14 @@ void rbc_qp_kept_fini(struct rbc_context *c);
 /* RDMABROKER_QP_RING_CACHE: how many destroyed QPs keep their rings (0..16). */
 int rbc_ring_cache_size(void);
 
+/* verbs_context's thread and parent domains (pd.c). */
+struct ibv_td *rbc_alloc_td(struct ibv_context *context,
+			    struct ibv_td_init_attr *attr);
+int rbc_dealloc_td(struct ibv_td *td);
+struct ibv_pd *rbc_alloc_parent_domain(struct ibv_context *context,
+				       struct ibv_parent_domain_init_attr *attr);
+bool rbc_is_parent_domain(struct ibv_pd *pd);
+
 /* verbs_context.create_cq_ex (cq.c). */
 struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 				   struct ibv_cq_init_attr_ex *attr);
@@ -231,6 +248,9 @@ struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 /* verbs_context.create_qp_ex (qp.c). */
 struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 				struct ibv_qp_init_attr_ex *attr);
+
+/* Drop the completions of QP qpn from a CQ (cq.c): a QP moved to RESET. */
+void rbc_cq_clean(struct ibv_cq *cq, uint32_t qpn);
 
 /* The data-path ops of struct ibv_context_ops for CQs (cq.c). */
 int rbc_poll_cq(struct ibv_cq *cq, int num_entries, struct ibv_wc *wc);

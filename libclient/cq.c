@@ -182,6 +182,92 @@ RB_EXPORT struct ibv_cq *ibv_create_cq(struct ibv_context *context, int cqe,
 	return cq ? rbc_ibv_cq(cq) : NULL;
 }
 
+/* Entries of a client-produced ring the engine has not consumed yet. */
+static uint32_t rbc_ring_outstanding(const struct rb_ring *r)
+{
+	uint32_t d;
+
+	if (!r)
+		return 0;
+	d = __atomic_load_n(&r->prod, __ATOMIC_RELAXED) -
+	    __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
+	return d > r->entries ? r->entries : d;
+}
+
+/*
+ * Completions this CQ may still have to hold: those in its ring, and one
+ * for each WR posted to a queue that completes into it and not done yet
+ * (an SRQ's counted once).  Unsignaled sends are counted too: which are
+ * is not known here, and over-counting only refuses a tight resize.
+ */
+static uint32_t rbc_cq_outstanding(struct rbc_context *c, struct rbc_cq *cq)
+{
+	struct ibv_cq *ibcq = rbc_ibv_cq(cq);
+	const struct rb_ring *r = cq->ring;
+	uint64_t n;
+	struct rbc_qp *qp;
+	struct rbc_srq *srq;
+
+	/* cons too is read atomically: a poller may move it meanwhile. */
+	n = __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE) -
+	    __atomic_load_n(&r->cons, __ATOMIC_RELAXED);
+	if (n > r->entries)
+		n = r->entries;
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_FOREACH(qp, &c->qps, link) {
+		if (qp->qp.send_cq == ibcq)
+			n += rbc_ring_outstanding(qp->sq);
+		if (qp->qp.recv_cq == ibcq && !qp->qp.srq)
+			n += rbc_ring_outstanding(qp->rq);
+	}
+	LIST_FOREACH(srq, &c->srqs, link) {
+		LIST_FOREACH(qp, &c->qps, link)
+			if (qp->qp.srq == &srq->srq && qp->qp.recv_cq == ibcq)
+				break;
+		if (qp)
+			n += rbc_ring_outstanding(srq->ring);
+	}
+	pthread_mutex_unlock(&c->cq_lock);
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/*
+ * Remove the completions of QP qpn from the CQ, as mlx4/mlx5 do when a QP
+ * goes to RESET, so its next life sees none of the old one.  Walks from
+ * the newest entry to cons, moving the kept entries up over the removed
+ * ones, then gives the freed slots back by advancing cons.  Only slots
+ * between cons and the prod read here move: they are the consumer's until
+ * cons passes them, and the daemon only writes beyond prod.
+ */
+void rbc_cq_clean(struct ibv_cq *ibcq, uint32_t qpn)
+{
+	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
+	struct rb_ring *r;
+	uint32_t prod, cons, avail, freed = 0;
+
+	if (!ibcq)
+		return;
+	pthread_mutex_lock(&cq->lock);
+	r = cq->ring;
+	prod = __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE);
+	cons = r->cons;
+	avail = prod - cons;
+	if (avail > r->entries)
+		avail = r->entries;
+	for (uint32_t i = cons + avail; i-- != cons;) {
+		struct rb_cqe *e = rb_ring_slot(r, i);
+
+		if (__atomic_load_n(&e->qp_num, __ATOMIC_RELAXED) == qpn)
+			freed++;
+		else if (freed)
+			memcpy(rb_ring_slot(r, i + freed), e, sizeof(*e));
+	}
+	/* Release: the moved entries are written before the slots go back. */
+	if (freed)
+		__atomic_store_n(&r->cons, cons + freed, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&cq->lock);
+}
+
 RB_EXPORT int ibv_resize_cq(struct ibv_cq *ibcq, int cqe)
 {
 	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
@@ -193,6 +279,12 @@ RB_EXPORT int ibv_resize_cq(struct ibv_cq *ibcq, int cqe)
 	size_t bytes;
 	int fd, ret;
 
+	/*
+	 * Never lose a completion: those of WRs already posted count against
+	 * the new size, and providers refuse a size they do not fit in.
+	 */
+	if (cqe < 1 || (uint32_t)cqe < rbc_cq_outstanding(c, cq))
+		return EINVAL;
 	body.handle = ibcq->handle;
 	body.cqe = cqe;
 	req.body_case = RDMABROKER__REQUEST__BODY_CQ_RESIZE;
@@ -478,13 +570,18 @@ struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 
 	/* Single-threaded use is a hint a thread-safe CQ can ignore. */
 	if ((attr->wc_flags & ~(uint64_t)RBC_CQX_WC_FLAGS) ||
-	    (attr->comp_mask & ~(uint32_t)IBV_CQ_INIT_ATTR_MASK_FLAGS) ||
+	    (attr->comp_mask & ~(uint32_t)(IBV_CQ_INIT_ATTR_MASK_FLAGS |
+					   IBV_CQ_INIT_ATTR_MASK_PD)) ||
 	    ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_FLAGS) &&
 	     (attr->flags & ~(uint32_t)IBV_CREATE_CQ_ATTR_SINGLE_THREADED))) {
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
-	if (attr->cqe > INT32_MAX) {
+	/* A parent domain (its allocators are never called, pd.c), as mlx5. */
+	if (attr->cqe > INT32_MAX ||
+	    ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_PD) &&
+	     (!rbc_is_parent_domain(attr->parent_domain) ||
+	      attr->parent_domain->context != context))) {
 		errno = EINVAL;
 		return NULL;
 	}

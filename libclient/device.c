@@ -29,19 +29,37 @@ static const char *rbc_client_name(void)
 }
 
 /*
- * Why there are no devices, once per process, the way libibverbs warns
- * about missing providers; RDMABROKER_QUIET=1 silences it.
+ * Statuses with which a running daemon refuses a connection (its Hello
+ * handler), and what the user can do about each.  Any other error means
+ * no daemon answered.
  */
-static void rbc_warn_once(const char *why)
+static const struct {
+	int err;
+	const char *hint;
+} rbc_refusals[] = {
+	{ EDQUOT, "EDQUOT: the per-user connections limit, [limits] connections in rdmabrokerd.conf(5); rdmactl limits shows it" },
+	{ EUSERS, "EUSERS: the daemon's client limit, [daemon] max_clients in rdmabrokerd.conf(5)" },
+	{ EPROTONOSUPPORT, "EPROTONOSUPPORT: librdmabroker and rdmabrokerd are of different versions" },
+};
+
+/*
+ * Why there are no devices, once per process, the way libibverbs warns
+ * about missing providers; RDMABROKER_QUIET=1 silences it.  err is the
+ * positive errno ibv_get_device_list leaves.
+ */
+static void rbc_warn_once(const char *why, int err)
 {
 	static bool warned;
 	const char *quiet = getenv("RDMABROKER_QUIET");
+	const char *hint = "is rdmabrokerd running? see rdmab-run(1)";
 
 	if (warned || (quiet && *quiet && strcmp(quiet, "0") != 0))
 		return;
 	warned = true;
-	fprintf(stderr, "librdmabroker: no RDMA devices: %s (is rdmabrokerd running? see rdmab-run(1))\n",
-		why);
+	for (size_t i = 0; i < sizeof(rbc_refusals) / sizeof(rbc_refusals[0]); i++)
+		if (rbc_refusals[i].err == err)
+			hint = rbc_refusals[i].hint;
+	fprintf(stderr, "librdmabroker: no RDMA devices: %s (%s)\n", why, hint);
 }
 
 static void rbc_device_put(struct rbc_device *dev)
@@ -104,7 +122,7 @@ RB_EXPORT struct ibv_device **ibv_get_device_list(int *num_devices)
 		*num_devices = 0;
 	ret = rb_rpc_connect(&rpc, path, rbc_client_name(), err, sizeof(err));
 	if (ret < 0) {
-		rbc_warn_once(err);
+		rbc_warn_once(err, -ret);
 		/* An empty list, like libibverbs on a host without devices. */
 		list = calloc(1, sizeof(*list));
 		errno = list ? -ret : ENOMEM;
@@ -117,7 +135,7 @@ RB_EXPORT struct ibv_device **ibv_get_device_list(int *num_devices)
 	if (ret < 0 || reply->body_case != RDMABROKER__REPLY__BODY_DEVICE_LIST) {
 		snprintf(err, sizeof(err), "device list from %s: %s", path,
 			 strerror(ret < 0 ? -ret : EBADMSG));
-		rbc_warn_once(err);
+		rbc_warn_once(err, ret < 0 ? -ret : EBADMSG);
 		if (ret == 0)
 			rb_rpc_reply_free(reply);
 		list = calloc(1, sizeof(*list));
@@ -768,6 +786,9 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	c->vctx.query_device_ex = rbc_query_device_ex;
 	c->vctx.create_qp_ex = rbc_create_qp_ex;
 	c->vctx.create_cq_ex = rbc_create_cq_ex;
+	c->vctx.alloc_td = rbc_alloc_td;
+	c->vctx.dealloc_td = rbc_dealloc_td;
+	c->vctx.alloc_parent_domain = rbc_alloc_parent_domain;
 	return ctx;
 
 err:

@@ -4,7 +4,8 @@ lib_LTLIBRARIES += libclient/librdmabroker.la
 libclient_librdmabroker_la_SOURCES = libclient/client.h libclient/device.c \
 	libclient/strings.c libclient/compat.c libclient/unsupported.c \
 	libclient/pd.c libclient/cq.c libclient/qp.c libclient/post.c libclient/srq.c \
-	libclient/ah.c libclient/mr.c libclient/async.c libclient/version.c
+	libclient/ah.c libclient/mr.c libclient/async.c libclient/version.c \
+	libclient/private.c
 libclient_librdmabroker_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) \
 	$(PROTOBUF_C_CFLAGS)
 libclient_librdmabroker_la_LIBADD = proto/libproto.la $(PROTOBUF_C_LIBS)
@@ -15,8 +16,14 @@ libclient_librdmabroker_la_LDFLAGS = $(AM_LDFLAGS) -version-info 1:0:0 \
 EXTRA_libclient_librdmabroker_la_DEPENDENCIES = libclient/librdmabroker.map
 include_HEADERS = libclient/rdmabroker.h
 
-libclient/librdmabroker.map: libclient/librdmabroker.map.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) libclient && $(do_subst) < $(srcdir)/libclient/librdmabroker.map.in > $@
+# The private node's names are the lines of ibverbs-private.txt.
+libclient/librdmabroker.map: libclient/librdmabroker.map.in \
+		libclient/ibverbs-private.txt Makefile
+	$(AM_V_GEN)$(MKDIR_P) libclient && { \
+	  $(SED) -n '/@IBVERBS_PRIVATE_SYMBOLS@/q;p' $(srcdir)/libclient/librdmabroker.map.in; \
+	  $(SED) -e '/^#/d' -e '/^$$/d' -e 's/.*/		&;/' $(srcdir)/libclient/ibverbs-private.txt; \
+	  $(SED) -e '1,/@IBVERBS_PRIVATE_SYMBOLS@/d' $(srcdir)/libclient/librdmabroker.map.in; \
+	} | $(do_subst) > $@.tmp && mv -f $@.tmp $@
 
 # pkg-config librdmabroker, or rdmabroker (the name DESIGN.md uses).
 pkgconfig_DATA += libclient/librdmabroker.pc libclient/rdmabroker.pc
@@ -30,7 +37,7 @@ libclient/rdmab-run: libclient/rdmab-run.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) libclient && $(do_subst) < $(srcdir)/libclient/rdmab-run.in > $@.tmp && \
 	chmod +x $@.tmp && mv -f $@.tmp $@
 
-EXTRA_DIST += libclient/librdmabroker.map.in libclient/librdmabroker.pc.in \
+EXTRA_DIST += libclient/librdmabroker.map.in libclient/ibverbs-private.txt libclient/librdmabroker.pc.in \
 	libclient/rdmabroker.pc.in libclient/rdmab-run.in
 CLEANFILES += libclient/librdmabroker.map libclient/librdmabroker.pc \
 	libclient/rdmabroker.pc libclient/rdmab-run

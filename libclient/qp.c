@@ -310,6 +310,13 @@ RB_EXPORT int ibv_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 		return ret;
 	qp->state = (enum ibv_qp_state)reply->qp_modify->qp_state;
 	rb_rpc_reply_free(reply);
+	/* The engine produces nothing more for a QP in RESET (the reply
+	 * comes after the move); what it produced before goes now. */
+	if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RESET) {
+		rbc_cq_clean(qp->send_cq, qp->qp_num);
+		if (qp->recv_cq != qp->send_cq)
+			rbc_cq_clean(qp->recv_cq, qp->qp_num);
+	}
 	return 0;
 }
 

@@ -1,7 +1,9 @@
 #!/bin/sh
 # librdmabroker exports the libibverbs ABI: the same symbols under the same
 # default versions as the build host's libibverbs.so.1, ibv_query_gid_type
-# under its IBVERBS_PRIVATE node, rdmab_version, and nothing else; it never
+# and the private names rdma-core's providers import (libclient/
+# ibverbs-private.txt) under its IBVERBS_PRIVATE node, rdmab_version, and
+# nothing else; it never
 # links the real libibverbs; every verbs symbol the ibverbs-utils programs
 # import resolves in it; librdmabroker.pc is valid.
 . "$top_srcdir/tests/lib.sh"
@@ -50,10 +52,12 @@ else
 	rb_log "no host libibverbs.so.1; compared with the reference list only"
 fi
 
-# Exactly the public ABI, the private symbol ibv_devinfo needs, our own.
+# Exactly the public ABI, the private symbols providers and ibv_devinfo
+# need (tests/client-private-abi.sh checks those against the host), our own.
 {
 	cat "$RB_TMP/ours-public"
-	echo "IBVERBS_PRIVATE_$nn ibv_query_gid_type"
+	sed -e '/^#/d' -e '/^$/d' -e "s/@IBVERBS_PRIVATE_NN@/$nn/" \
+		-e "s/^/IBVERBS_PRIVATE_$nn /" "$top_srcdir/libclient/ibverbs-private.txt"
 	echo "RDMABROKER_1.0 rdmab_version"
 } | sort -u > "$RB_TMP/want"
 diff -u "$RB_TMP/want" "$RB_TMP/ours" || rb_fail "unexpected exports (internals leaking?)"

@@ -103,25 +103,21 @@ static void test_inline_ex_ops(void **state)
 	struct ibv_srq_init_attr_ex srq_attr = {
 		.comp_mask = IBV_SRQ_INIT_ATTR_TYPE,
 	};
-	struct ibv_td_init_attr td_attr = { 0 };
 	struct ibv_xrcd_init_attr xrcd_attr = { 0 };
 	struct ibv_wq_init_attr wq_attr = { 0 };
 	struct ibv_alloc_dm_attr dm_attr = { .length = 64 };
 	struct ibv_counters_init_attr cnt_attr = { 0 };
 	struct ibv_values_ex values = { .comp_mask = IBV_VALUES_MASK_RAW_CLOCK };
-	struct ibv_parent_domain_init_attr pd_attr = { 0 };
 
 	(void)state;
 	assert_non_null(verbs_get_ctx(ctx));
 	EXPECT_NULL(ibv_create_cq_ex(ctx, &cq_attr));
 	EXPECT_NULL(ibv_create_qp_ex(ctx, &qp_attr));
 	EXPECT_NULL(ibv_create_srq_ex(ctx, &srq_attr));
-	EXPECT_NULL(ibv_alloc_td(ctx, &td_attr));
 	EXPECT_NULL(ibv_open_xrcd(ctx, &xrcd_attr));
 	EXPECT_NULL(ibv_create_wq(ctx, &wq_attr));
 	EXPECT_NULL(ibv_alloc_dm(ctx, &dm_attr));
 	EXPECT_NULL(ibv_create_counters(ctx, &cnt_attr));
-	EXPECT_NULL(ibv_alloc_parent_domain(ctx, &pd_attr));
 	EXPECT_ERRNO(ibv_query_rt_values_ex(ctx, &values));
 }
 

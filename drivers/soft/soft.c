@@ -28,6 +28,7 @@
 #include "daemon/log.h"
 #include "drivers/soft/soft-int.h"
 #include "drivers/soft/soft.h"
+#include "drivers/soft/ids.h"
 
 /* Limits the engine is built for; the control verbs enforce them. */
 #define SOFT_MAX_QP		16384
@@ -58,8 +59,8 @@ static int soft_query_device(struct rb_device *dev,
 	a->sys_image_guid = htobe64(dev->node_guid);
 	a->max_mr_size = 1ull << 40;
 	a->page_size_cap = 0xfffff000;	/* 4 KiB and up */
-	a->vendor_id = 0;
-	a->vendor_part_id = 0;
+	a->vendor_id = SOFT_VENDOR_ID;
+	a->vendor_part_id = SOFT_VENDOR_PART_ID;
 	a->hw_ver = 1;
 	a->max_qp = SOFT_MAX_QP;
 	a->max_qp_wr = SOFT_MAX_QP_WR;
