@@ -69,3 +69,4 @@ tests_daemon_devices_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_daemon_devices_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
 TESTS += tests/daemon-devices.sh
 EXTRA_DIST += tests/daemon-devices.sh
+include $(srcdir)/tests/pkg.mk
