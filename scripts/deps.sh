@@ -9,6 +9,7 @@ libevent-dev libprotobuf-c-dev protobuf-c-compiler libsystemd-dev
 libibverbs-dev libjson-c-dev libcmocka-dev
 ibverbs-utils systemd mandoc python3 procps valgrind
 clang libclang-rt-14-dev gnuplot-nox libfabric-bin ucx-utils
+debhelper dpkg-dev lintian debootstrap systemd-container iproute2 wget
 "
 
 missing=

@@ -9,3 +9,7 @@ tests_rootless_regmr_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS)
 tests_rootless_regmr_LDADD = $(IBVERBS_LIBS)
 TESTS += tests/rootless.sh
 EXTRA_DIST += tests/rootless.sh
+
+# The packaging and the scripts that build and test it.
+EXTRA_DIST += debian scripts/pkg-build.sh scripts/pkg-systemd.sh \
+	scripts/sysroot.sh docs/containers.md

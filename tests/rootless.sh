@@ -7,9 +7,9 @@
 # root file system of their own (a tmpfs with /usr and /etc bound
 # read-only, a minimal /dev without /dev/infiniband, their own /proc), no
 # capability at all (empty bounding and inheritable sets) and
-# RLIMIT_MEMLOCK at 64 KiB.  Into them go only the daemon's socket, at the
-# default path /run/rdmabroker/rdmabrokerd.sock, and the broker's library
-# and rdmab-run, read-only.  The two containers share one network
+# RLIMIT_MEMLOCK at 64 KiB.  Into them go only the daemon's socket (its
+# directory, bound read-only at /run/rdmabroker, so the library finds it at
+# the default path) and the broker's library and rdmab-run, read-only.  The two containers share one network
 # namespace the test made (only loopback in it), so that ibv_rc_pingpong
 # can exchange its QP numbers over TCP.  Checked:
 #   - inside: CapEff/CapBnd 0, memlock 64 KiB, no /dev/infiniband;
@@ -67,6 +67,11 @@ ln -s ../librdmabroker.so.1 "$B/compat/libibverbs.so.1"
 cp "$top_builddir/libclient/rdmab-run" "$REGMR" "$B/"
 chmod -R a+rX "$B"
 printf '[daemon]\nlog_level = debug\n[limits %s]\nmrs = 3\n' "$U" > "$RB_CONF"
+# The socket's own directory goes into the containers, read-only, as
+# docs/containers.md says to do with /run/rdmabroker.
+RUNDIR="$RB_TMP/run"
+mkdir -m 755 "$RUNDIR"
+RB_SOCK="$RUNDIR/rdmabrokerd.sock"
 rb_daemon_start
 chmod 666 "$RB_SOCK"
 
@@ -89,10 +94,10 @@ done
 # ---- the container: init script run as root of the new user namespace
 cat > "$B/ct-init" <<'EOS'
 #!/bin/sh
-# ct-init SOCK BROKERDIR CMD...: build a root in a tmpfs, pivot into it, drop
+# ct-init RUNDIR BROKERDIR CMD...: build a root in a tmpfs, pivot into it, drop
 # every capability, lower RLIMIT_MEMLOCK to 64 KiB and run CMD.
 set -eu
-sock=$1; broker=$2; shift 2
+rundir=$1; broker=$2; shift 2
 r=$(mktemp -d /tmp/rbct.XXXXXX)
 mount -t tmpfs -o mode=0755 tmpfs "$r"
 mkdir -p "$r/usr" "$r/etc" "$r/proc" "$r/dev" "$r/tmp" "$r/run/rdmabroker" "$r/opt/rdmabroker"
@@ -107,8 +112,8 @@ for n in null zero random urandom; do
 done
 mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
 mount -t proc proc "$r/proc"
-touch "$r/run/rdmabroker/rdmabrokerd.sock"
-mount --bind "$sock" "$r/run/rdmabroker/rdmabrokerd.sock"
+mount --bind "$rundir" "$r/run/rdmabroker"
+mount -o remount,bind,ro "$r/run/rdmabroker"
 mount --bind "$broker" "$r/opt/rdmabroker"
 mount -o remount,bind,ro "$r/opt/rdmabroker"
 # pivot_root, not chroot, as container runtimes do: the old root is gone
@@ -128,7 +133,7 @@ chmod 755 "$B/ct-init"
 ct() {
 	nsenter --net=/proc/$NETNS_PID/ns/net -- $AS_USER -- \
 		unshare --user --map-root-user --mount --pid --fork --kill-child -- \
-		/bin/sh "$B/ct-init" "$RB_SOCK" "$B" "$@"
+		/bin/sh "$B/ct-init" "$RUNDIR" "$B" "$@"
 }
 RUN="$PRE /opt/rdmabroker/rdmab-run -L /opt/rdmabroker/compat"
 
