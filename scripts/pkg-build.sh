@@ -35,6 +35,16 @@ for d in "$out"/*.deb; do
 	say "built $(basename "$d")"
 done
 
+# The names rdmab-run puts first: libibverbs.so.1 always, and whatever
+# else `make install` lays in the private compat directory (librdmacm.so.1
+# once the build makes one) goes into librdmabroker1 with it.
+compat=$(dpkg-deb -c "$out"/librdmabroker1_*.deb | sed -n 's|.*/rdmabroker/compat/\([^ /]\+\).*|\1|p' | sort -u | tr '\n' ' ')
+say "librdmabroker1 compat names: $compat"
+case " $compat " in
+*" libibverbs.so.1 "*) ;;
+*) say "FAIL: librdmabroker1 lacks rdmabroker/compat/libibverbs.so.1"; exit 1 ;;
+esac
+
 # lintian on the .changes (every .deb and the .buildinfo); --fail-on
 # error makes any E: tag fail this step.
 changes=$(ls "$out"/*.changes | head -n 1)

@@ -31,13 +31,16 @@ unshare --user --map-root-user true 2>/dev/null ||
 	rb_skip "user namespaces are not available here (kernel.unprivileged_userns_clone?)"
 
 # ---- the user, created here and removed again
+# (marked by its comment, so that one left by a killed run goes too).
 USER_NAME=rbrootless
-CREATED=
+USER_MARK='rdmabroker tests/rootless.sh'
 if ! id -u "$USER_NAME" >/dev/null 2>&1; then
 	useradd --system --no-create-home --home-dir /nonexistent \
-		--shell /usr/sbin/nologin "$USER_NAME" || rb_fail "useradd $USER_NAME"
-	CREATED=1
+		--comment "$USER_MARK" --shell /usr/sbin/nologin "$USER_NAME" ||
+		rb_fail "useradd $USER_NAME"
 fi
+[ "$(getent passwd "$USER_NAME" | cut -d: -f5)" = "$USER_MARK" ] ||
+	rb_skip "a user $USER_NAME exists that this test did not create"
 U=$(id -u "$USER_NAME")
 G=$(id -g "$USER_NAME")
 NETNS_PID=
@@ -47,7 +50,7 @@ rootless_cleanup() {
 	[ -n "$FIFO_HOLD" ] && kill "$FIFO_HOLD" 2>/dev/null
 	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
 	[ -n "$NETNS_PID" ] && kill -KILL "$NETNS_PID" 2>/dev/null
-	[ -n "$CREATED" ] && userdel "$USER_NAME" 2>/dev/null
+	userdel -f "$USER_NAME" 2>/dev/null
 	rb_cleanup
 }
 trap rootless_cleanup EXIT
