@@ -1,7 +1,7 @@
 #!/bin/sh
 # Unprivileged ("rootless") containers need only the broker's socket.
 #
-# An unprivileged user the test creates (rbrootless) starts containers with
+# An unprivileged user the test creates (rbrootlessPID) starts containers with
 # `unshare --user --map-root-user --mount --pid --fork`: their own user,
 # mount and PID namespaces, root inside mapped to rbrootless outside, a
 # root file system of their own (a tmpfs with /usr and /etc bound
@@ -31,8 +31,9 @@ unshare --user --map-root-user true 2>/dev/null ||
 	rb_skip "user namespaces are not available here (kernel.unprivileged_userns_clone?)"
 
 # ---- the user, created here and removed again
-# (marked by its comment, so that one left by a killed run goes too).
-USER_NAME=rbrootless
+# (one per run, so that runs on one machine do not share it; the comment
+# marks it as the test's).
+USER_NAME=rbrootless$$
 USER_MARK='rdmabroker tests/rootless.sh'
 if ! id -u "$USER_NAME" >/dev/null 2>&1; then
 	useradd --system --no-create-home --home-dir /nonexistent \
@@ -40,7 +41,7 @@ if ! id -u "$USER_NAME" >/dev/null 2>&1; then
 		rb_fail "useradd $USER_NAME"
 fi
 [ "$(getent passwd "$USER_NAME" | cut -d: -f5)" = "$USER_MARK" ] ||
-	rb_skip "a user $USER_NAME exists that this test did not create"
+	rb_skip "a user $USER_NAME exists that this run did not create"
 U=$(id -u "$USER_NAME")
 G=$(id -g "$USER_NAME")
 NETNS_PID=
