@@ -17,6 +17,15 @@ for t in dpkg-buildpackage dh lintian; do
 	command -v "$t" >/dev/null || { say "SKIP: $t not installed"; exit 77; }
 done
 
+# The package's version must be the release's: debian/changelog follows
+# AC_INIT in configure.ac (add a changelog entry with each release).
+upstream=$(sed -n 's/^AC_INIT(\[rdmabroker\], \[\([^]]*\)\].*/\1/p' "$top/configure.ac")
+debver=$(sed -n '1s/^rdmabroker (\([^)]*\)).*/\1/p' "$top/debian/changelog")
+case $debver in
+"$upstream"|"$upstream"[-+~]*) ;;
+*) say "FAIL: debian/changelog is at $debver, configure.ac at $upstream: add a changelog entry"; exit 1 ;;
+esac
+
 rm -rf "$out"
 mkdir -p "$out/src" || exit 1
 # The source as it is in the tree (committed or not), without build dirs.
@@ -48,7 +57,7 @@ esac
 # lintian on the .changes (every .deb and the .buildinfo); --fail-on
 # error makes any E: tag fail this step.
 changes=$(ls "$out"/*.changes | head -n 1)
-lintian --fail-on error --no-tag-display-limit "$changes" >"$out/lintian.log" 2>&1
+lintian --fail-on error --tag-display-limit 0 "$changes" >"$out/lintian.log" 2>&1
 lrc=$?
 cat "$out/lintian.log"
 if [ $lrc -ne 0 ] || grep -q '^E: ' "$out/lintian.log"; then

@@ -11,5 +11,11 @@ TESTS += tests/rootless.sh
 EXTRA_DIST += tests/rootless.sh
 
 # The packaging and the scripts that build and test it.
-EXTRA_DIST += debian scripts/pkg-build.sh scripts/pkg-systemd.sh \
-	scripts/sysroot.sh docs/containers.md
+EXTRA_DIST += debian/changelog debian/control debian/copyright debian/rules \
+	debian/source/format debian/not-installed debian/README.Debian \
+	debian/lintian-notes.md debian/librdmabroker1.symbols \
+	debian/rdmabroker.postinst debian/rdmabroker.docs \
+	debian/rdmabroker.install debian/librdmabroker1.install \
+	debian/librdmabroker-dev.install debian/rdmabroker-tools.install \
+	scripts/pkg-build.sh scripts/pkg-systemd.sh scripts/sysroot.sh \
+	docs/containers.md
