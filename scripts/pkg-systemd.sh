@@ -115,10 +115,18 @@ ct() {
 # as_user CMD...: CMD as the unprivileged user rbuser inside.
 as_user() { ct runuser -u rbuser -- "$@"; }
 
-state=$(ct timeout 60 systemctl is-system-running --wait)
+# Until PID 1 has its private socket, systemctl cannot reach it ("Failed
+# to connect to bus"); after that, --wait waits for the boot to finish.
+state=
+for _ in $(seq 1 120); do
+	state=$(ct timeout 60 systemctl is-system-running --wait 2>/dev/null)
+	[ -n "$state" ] && break
+	kill -0 "$ns_pid" 2>/dev/null || break
+	sleep 0.5
+done
 case $state in
 running|degraded) ;;
-*) ct systemctl --failed --no-pager; fail "system state '$state' after boot" ;;
+*) cat "$tmp/boot.log"; ct systemctl --failed --no-pager; fail "system state '$state' after boot" ;;
 esac
 [ "$(ct cat /proc/1/comm)" = systemd ] || fail "PID 1 in the container is not systemd"
 ok "container booted with systemd as PID 1 ($state) in $(( $(date +%s) - t0 )) s"

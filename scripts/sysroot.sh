@@ -60,6 +60,7 @@ mkdir -p "$cache/$suite-$key"
 say "building $root ($pkgs) from $mirror"
 log=$cache/$suite-$key/debootstrap.log
 inc=$(echo $pkgs | tr ' ' ',')
+t0=$(date +%s)
 if ! debootstrap --variant=minbase --include="$inc" "$suite" "$root" "$mirror" >"$log" 2>&1; then
 	tail -n 30 "$log" >&2
 	if grep -qiE 'Failed getting release file|Couldn.t download|Temporary failure|unable to resolve' "$log"; then
@@ -78,5 +79,5 @@ ln -sf /dev/null "$root/etc/systemd/system/getty.target"
 ln -sf /dev/null "$root/etc/systemd/system/console-getty.service"
 echo "$pkgs" >"$cache/$suite-$key/packages"
 touch "$cache/$suite-$key/ready"
-say "ready: $(du -sh "$root" | cut -f1)"
+say "ready in $(( $(date +%s) - t0 )) s: $(du -sh "$root" | cut -f1)"
 echo "$root"
