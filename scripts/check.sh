@@ -1,8 +1,9 @@
 #!/bin/bash
 # The whole test suite from a clean checkout: install what is missing,
 # build with warnings as errors in _build/, run `make check`, then
-# `make distcheck`, check what `make install` lays down, then the suite
-# again built with ASan+UBSan in _build-san/.  Ends with one line "N passed, N failed, N skipped"
+# `make distcheck`, check what `make install` lays down, build the Debian
+# packages (in _pkg/) and run them under systemd in a container, then the
+# suite again built with ASan+UBSan in _build-san/.  Ends with one line "N passed, N failed, N skipped"
 # (the counts of both runs of the suite).
 set -uo pipefail
 
@@ -82,6 +83,29 @@ if [ $rc -eq 0 ]; then
 	echo "check: install layout $([ $inst -eq 0 ] && echo OK || echo WRONG)"
 fi
 
+# The Debian packages, built once in a copy of the tree (_pkg/, not
+# _build/), checked by lintian, then installed and run under systemd as
+# PID 1 in a Debian 12 container whose root is cached in
+# /var/cache/rdmabroker-test.  Each step counts as one test; a step that
+# cannot run here (no tools, no route to Debian's mirror) is skipped, with
+# its reason printed.
+cd "$top"
+pkg_pass=0 pkg_fail=0 pkg_skip=0
+pkg_step() {
+	local t0 r
+	t0=$(date +%s)
+	"$@"
+	r=$?
+	case $r in
+	0) pkg_pass=$((pkg_pass + 1)); r=passed ;;
+	77) pkg_skip=$((pkg_skip + 1)); r=skipped ;;
+	*) pkg_fail=$((pkg_fail + 1)); r=FAILED ;;
+	esac
+	echo "check: $(basename "$1") $r in $(( $(date +%s) - t0 )) s"
+}
+pkg_step scripts/pkg-build.sh "$top/_pkg"
+pkg_step scripts/pkg-systemd.sh "$top/_pkg"
+
 # The suite once more under AddressSanitizer and UndefinedBehaviorSanitizer.
 cd "$top"
 rm -rf _build-san
@@ -100,8 +124,8 @@ else
 fi
 
 count() { sed -n "s/^# $1: *//p" "$top/_build/test-suite.log" "$top/_build-san/test-suite.log" | awk '{ s += $1 } END { print s + 0 }'; }
-pass=$(count PASS)
-fail=$(( $(count FAIL) + $(count ERROR) + (dc != 0) + (inst != 0) + (san != 0 && $(count FAIL) + $(count ERROR) == 0) ))
-skip=$(count SKIP)
+pass=$(( $(count PASS) + pkg_pass ))
+fail=$(( $(count FAIL) + $(count ERROR) + (dc != 0) + (inst != 0) + (san != 0 && $(count FAIL) + $(count ERROR) == 0) + pkg_fail ))
+skip=$(( $(count SKIP) + pkg_skip ))
 echo "${pass} passed, ${fail} failed, ${skip} skipped"
-[ $rc -eq 0 ] && [ $dc -eq 0 ] && [ $inst -eq 0 ] && [ $san -eq 0 ]
+[ $rc -eq 0 ] && [ $dc -eq 0 ] && [ $inst -eq 0 ] && [ $san -eq 0 ] && [ $pkg_fail -eq 0 ]

@@ -10,6 +10,7 @@ libibverbs-dev libjson-c-dev libcmocka-dev
 ibverbs-utils systemd mandoc python3 procps valgrind
 clang libclang-rt-14-dev gnuplot-nox libfabric-bin ucx-utils
 ibverbs-providers perftest python3-pyverbs util-linux
+debhelper dpkg-dev lintian debootstrap systemd-container iproute2 wget
 "
 
 missing=
