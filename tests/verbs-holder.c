@@ -83,6 +83,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "verbs-holder: ibv_alloc_pd works after DEVICE_FATAL\n");
 		return 1;
 	}
+	/* Destroys still free what the library holds, as with libibverbs. */
+	ibv_destroy_qp(qp);
+	ibv_destroy_cq(cq);
+	ibv_dereg_mr(mr);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	ibv_free_device_list(list);
+	free(buf);
 	printf("fatal\n");
 	return 0;
 }
