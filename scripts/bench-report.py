@@ -90,10 +90,10 @@ def by_size(raw, pattern):
 
 
 def rounds_by_size(raw, pattern):
-    """{size: [path of round 1, 2, ...]} for the files raw/pattern-SIZE-rK.json."""
+    """{size: [path of round 1, 2, ...]} for the files raw/pattern-SIZE-rK.ext."""
     found = {}
-    rx = re.compile(re.escape(pattern) + r"-(\d+)-r(\d+)\.json$")
-    for p in glob.glob(os.path.join(raw, pattern + "-*-r*.json")):
+    rx = re.compile(re.escape(pattern) + r"-(\d+)-r(\d+)\.[a-z]+$")
+    for p in glob.glob(os.path.join(raw, pattern + "-*-r*")):
         m = rx.fullmatch(os.path.basename(p))
         if m:
             found.setdefault(int(m.group(1)), {})[int(m.group(2))] = p
@@ -303,8 +303,49 @@ def fi_txt(path):
     raise ValueError(f"{path}: no fi_pingpong result line")
 
 
+def pt_txt(path):
+    """perftest's result row.  Latency tools: #bytes #iterations t_min
+    t_max t_typical t_avg t_stdev 99% 99.9% (usec, one way for send and
+    write); bandwidth tools: #bytes #iterations BW peak, BW average
+    (MB/sec of 2^20 bytes) MsgRate (Mpps)."""
+    head = None
+    with open(path) as f:
+        for l in f:
+            w = l.split()
+            if w[:2] == ["#bytes", "#iterations"]:
+                head = "lat" if "t_typical[usec]" in w else "bw"
+            elif head and len(w) >= 5 and re.match(r"^\d+$", w[0]):
+                if head == "lat":
+                    return {"iters": int(w[1]), "lat_min_us": float(w[2]),
+                            "lat_typical_us": float(w[4]), "lat_avg_us": float(w[5])}
+                return {"iters": int(w[1]), "bw_gbps": round(float(w[3]) * MIB / 1e9, 6),
+                        "msg_rate_mpps": float(w[4])}
+    raise ValueError(f"{path}: no perftest result row")
+
+
+# perftest tool: (rdmab-perf test it stands beside, perftest's key, rdmab-perf's key)
+PT_TOOLS = {"ib_send_lat": ("send_lat", "lat_typical_us", "lat_median_us"),
+            "ib_write_lat": ("write_lat", "lat_typical_us", "lat_median_us"),
+            "ib_write_bw": ("write_bw", "bw_gbps", "bw_gbps"),
+            "ib_read_bw": ("read_bw", "bw_gbps", "bw_gbps")}
+
+
+def perftest(raw, b):
+    """perftest on rbsoft0 beside rdmab-perf: each row has the ratio of
+    rdmab-perf's figure to perftest's (the median round where paired)."""
+    st = status(raw, "perftest")
+    pt = {"tool": "perftest", "device": "rbsoft0", "status": "ok" if st.startswith("ok") else st}
+    for tool, (test, key, bkey) in PT_TOOLS.items():
+        rows = []
+        for r in rows_of(raw, "pt-" + tool, pt_txt, key):
+            r["rdmab_perf_ratio"] = ratio(at(b[test], r["size"], bkey), r[key])
+            rows.append(r)
+        pt[tool] = rows
+    return pt
+
+
 def peers(raw, b):
-    p = {}
+    p = {"perftest": perftest(raw, b)}
     st = status(raw, "ucx")
     ucx = {"tool": "ucx_perftest", "status": "ok" if st.startswith("ok") else st,
            "tag_lat": [], "tag_bw": []}
@@ -505,6 +546,17 @@ def summary(doc):
     w("")
     w(f"peers: ucx_perftest: {p['ucx']['status']}" + (f" (UCX_TLS={p['ucx']['ucx_tls']})" if "ucx_tls" in p["ucx"] else ""))
     w(f"       fi_pingpong -p shm -e rdm: {p['fi']['status']}")
+    pt = p["perftest"]
+    w(f"       perftest on rbsoft0 (rdmab-run): {pt['status']}")
+    if any(pt[t] for t in PT_TOOLS):
+        w("perftest beside rdmab-perf: send/write lat typical usec (one way), write/read bw GB/s;"
+          " x = rdmab-perf / perftest")
+        w(f"{'size':>6}" + "".join(f"{t:>14}{'x':>6}" for t in PT_TOOLS))
+        for sz in run["sizes"]:
+            line = f"{human(sz):>6}"
+            for t, (test, key, bkey) in PT_TOOLS.items():
+                line += fmt(at(pt[t], sz, key), 14) + fmt(at(pt[t], sz, "rdmab_perf_ratio"), 6, 2)
+            w(line)
     w("")
     c = doc["control"]
     if c.get("qp_rate") and c.get("mr_rate") and c.get("scale"):
@@ -584,13 +636,17 @@ def plots(doc, outdir):
            ("shm, 2-party (1-way)", base["shm_lat"], "oneway_median_us"),
            ("unix ping-pong (1-way)", base["unix_lat"], "oneway_median_us"),
            ("ucx tag_lat shm (1-way)", p["ucx"]["tag_lat"], "lat_median_us"),
-           ("fi_pingpong shm (1-way)", p["fi"]["pingpong_lat"], "lat_oneway_us")]
+           ("fi_pingpong shm (1-way)", p["fi"]["pingpong_lat"], "lat_oneway_us"),
+           ("perftest ib_send_lat (1-way)", p["perftest"]["ib_send_lat"], "lat_typical_us"),
+           ("perftest ib_write_lat (1-way)", p["perftest"]["ib_write_lat"], "lat_typical_us")]
     bw = [("broker write_bw", b["write_bw"], "bw_gbps"),
           ("broker read_bw", b["read_bw"], "bw_gbps"),
           ("broker send_bw", b["send_bw"], "bw_gbps"),
           ("memcpy, 1 core", base["memcpy_bw"], "bw_gbps"),
           ("unix stream", base["unix_bw"], "bw_gbps"),
-          ("ucx tag_bw shm", p["ucx"]["tag_bw"], "bw_gbps")]
+          ("ucx tag_bw shm", p["ucx"]["tag_bw"], "bw_gbps"),
+          ("perftest ib_write_bw", p["perftest"]["ib_write_bw"], "bw_gbps"),
+          ("perftest ib_read_bw", p["perftest"]["ib_read_bw"], "bw_gbps")]
     gp = ["# gnuplot script written by scripts/bench-report.py",
           "set terminal svg size 1100,600 dynamic noenhanced font 'sans,11'",
           "set logscale xy", "set grid", "set key outside right top noenhanced",

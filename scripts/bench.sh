@@ -3,8 +3,9 @@
 # private rdmabrokerd with the soft device, the baselines they are
 # compared with (bench/baseline: three-party relay, two-party shared
 # memory, memcpy, UNIX sockets) and the peer stacks that are installed
-# (UCX's ucx_perftest and libfabric's fi_pingpong over shared memory),
-# all in the same run.  Writes bench.json, a summary, and latency and
+# (UCX's ucx_perftest and libfabric's fi_pingpong over shared memory,
+# perftest's ib_send_lat, ib_write_lat, ib_write_bw and ib_read_bw on
+# rbsoft0 under rdmab-run), all in the same run.  Writes bench.json, a summary, and latency and
 # bandwidth plots (gnuplot, SVG) to the output directory.
 #
 # Each size's baselines run right after its broker tests, so a ratio
@@ -225,107 +226,7 @@ for _ in $(seq 1 300); do
 done
 "$rdmactl" status >/dev/null 2>&1 || fail "rdmabrokerd did not answer within 30 s"
 
-# ---- rdmab-perf on the broker, each size beside its baselines ----------
-# Per size: the latency tests, then the relay and two-party baselines;
-# the bandwidth tests, then memcpy; then the UNIX-socket baseline.  A
-# target figure runs first in its group as $rounds paired rounds: the
-# broker test, then its baseline, into raw/perf-TEST-SIZE-rK.json and
-# raw/base-NAME-SIZE-rK.json (K = 1 .. $rounds).
-if [ -n "$quick" ]; then min_ms=2; else min_ms=200; fi
-# base_relay FILE SIZE, base_memcpy FILE SIZE: one baseline run.
-base_relay() {
-	run "$1" "$base" relay -j --spin-us "$spin_us" -n "$(lat_iters "$2")" -s "$2"
-}
-base_memcpy() {
-	run "$1" "$base" memcpy -j --min-ms "$min_ms" -n 20 -s "$2"
-}
-# pair_rounds TEST SIZE ITERS NAME: TEST, then base_NAME, $rounds times.
-pair_rounds() {
-	k=1
-	while [ "$k" -le "$rounds" ]; do
-		run "$raw/perf-$1-$2-r$k.json" "$perf" --loopback -j -n "$3" -s "$2" "$1"
-		"base_$4" "$raw/base-$4-$2-r$k.json" "$2"
-		k=$(( k + 1 ))
-	done
-}
-note "broker and baselines, size by size: $sizes(paired rounds: $rounds)"
-for s in $sizes; do
-	nl=$(lat_iters "$s")
-	nb=$(bw_iters "$s")
-	# The 8-byte send latency target: send_lat against the relay.
-	if [ "$s" -eq 8 ]; then
-		pair_rounds send_lat "$s" "$nl" relay
-		tests="write_lat read_lat"
-	else
-		tests="send_lat write_lat read_lat"
-	fi
-	for t in $tests; do
-		run "$raw/perf-$t-$s.json" "$perf" --loopback -j -n "$nl" -s "$s" "$t"
-	done
-	# A UD message is at most 4096 bytes.
-	if [ "$s" -le 4096 ]; then
-		run "$raw/perf-ud_send_lat-$s.json" "$perf" --loopback -j -c ud -n "$nl" -s "$s" send_lat
-	fi
-	if [ "$s" -eq 8 ]; then
-		run "$raw/perf-atomic_lat-8.json" "$perf" --loopback -j -n "$nl" atomic_lat
-	else
-		base_relay "$raw/base-relay-$s.json" "$s"
-	fi
-	run "$raw/base-shm-$s.json" "$base" relay --two-party -j -n "$nl" -s "$s"
-	# The WRITE bandwidth target, at 1 MiB and above: write_bw against memcpy.
-	if [ "$s" -ge 1048576 ]; then
-		pair_rounds write_bw "$s" "$nb" memcpy
-		tests="read_bw send_bw"
-	else
-		tests="write_bw read_bw send_bw"
-	fi
-	for t in $tests; do
-		run "$raw/perf-$t-$s.json" "$perf" --loopback -j -n "$nb" -s "$s" "$t"
-	done
-	[ "$s" -ge 1048576 ] || base_memcpy "$raw/base-memcpy-$s.json" "$s"
-	run "$raw/base-unix-$s.json" "$base" unix -j --min-ms "$min_ms" -n "$nl" -s "$s"
-done
-# atomic_lat is 8 bytes, a round trip set against the relay's at 8 bytes.
-if [ ! -e "$raw/perf-atomic_lat-8.json" ]; then
-	run "$raw/perf-atomic_lat-8.json" "$perf" --loopback -j -n "$(lat_iters 8)" atomic_lat
-	base_relay "$raw/base-relay-8.json" 8
-fi
-if [ -n "$quick" ]; then nr=2000; else nr=2000000; fi
-run "$raw/perf-msg_rate-8.json" "$perf" --loopback -j -I -t "$rate_depth" -n "$nr" -s 8 write_bw
-kill -0 "$daemon_pid" 2>/dev/null || fail "rdmabrokerd died during the run"
-
-# ---- the control path and scale (bench/rdmab-scale) ---------------------
-if [ -n "$quick" ]; then
-	nq=200 nm=500 sc="-c 20 -q 200 -l 200"
-else
-	nq=10000 nm=10000 sc="-c 1000 -q 10000 -l 10000"
-fi
-note "control path: rdmab-scale qp_rate -n $nq, mr_rate -n $nm; scale $sc"
-# The floors of the control path, taken right before it: an 8-byte UNIX
-# round trip where each side sleeps, and one where each side polls first
-# as the library and the daemon do (RDMABROKER_SPIN_US, control_spin_us).
-run "$raw/base-unixctl-8.json" "$base" unix -j --min-ms "$min_ms" -n "$(lat_iters 8)" -s 8
-run "$raw/base-unixpoll-8.json" "$base" unix -j --spin-us 100 -n "$(lat_iters 8)" -s 8
-# What a QP cycle and an MR pair cost in system calls besides their
-# round trips, both sides in one process: with the polled round trip, a
-# lower bound for the control path on this machine.
-if [ -n "$quick" ]; then nw=200; else nw=5000; fi
-run "$raw/base-ctlwork.json" "$base" ctlwork -j -n "$nw"
-run "$raw/scale-qp_rate.json" "$scale" -j -n "$nq" qp_rate
-# The same with kept rings, which a program turns on (librdmabroker(7)).
-run "$raw/scale-qp_rate_cache.json" env RDMABROKER_QP_RING_CACHE=16 "$scale" -j -n "$nq" qp_rate
-run "$raw/scale-mr_rate.json" "$scale" -j -n "$nm" mr_rate
-# shellcheck disable=SC2086
-run "$raw/scale-scale.json" "$scale" -j -p "$daemon_pid" $sc scale
-kill -0 "$daemon_pid" 2>/dev/null || fail "rdmabrokerd died during the scale phase"
-
-# ---- the verbs driver, nested over a soft device ------------------------
-# Its own pair of daemons (scripts/bench-nest.sh); out/nested.json.
-note "nested: the verbs driver over the soft device ($rounds paired rounds)"
-RB_BUILDDIR=$build "$here/bench-nest.sh" ${quick:+--quick} --rounds "$rounds" --out "$out" \
-	>"$tmp/nested.txt" 2>&1 || fail "bench-nest.sh failed: $(tail -n 5 "$tmp/nested.txt")"
-
-# ---- peers --------------------------------------------------------------
+# ---- running a server/client pair ---------------------------------------
 # shellcheck source=scripts/tcp-port.sh
 . "$here/tcp-port.sh"
 
@@ -373,6 +274,145 @@ reason() {
 	echo "${r:-exit status $2}"
 }
 
+# ---- perftest on the broker ---------------------------------------------
+# Debian's perftest, unmodified, under rdmab-run on rbsoft0: the figures
+# users quote, taken beside rdmab-perf's (same sizes, same iterations; in
+# the paired rounds of the targets, right after the broker test).  A
+# peer: if it cannot run, raw/perftest.status says why and the rest goes on.
+rdmab_run=$build/libclient/rdmab-run
+RDMABROKER_LIBDIR=$build/libclient/compat
+export RDMABROKER_LIBDIR
+pt_ok=1
+if ! command -v ib_send_lat >/dev/null 2>&1; then
+	pt_ok=0
+	echo "unavailable: perftest not installed (Debian perftest)" > "$raw/perftest.status"
+elif [ ! -x "$rdmab_run" ] || [ ! -e "$RDMABROKER_LIBDIR/libibverbs.so.1" ]; then
+	pt_ok=0
+	echo "unavailable: rdmab-run or its libibverbs.so.1 not built in $build" > "$raw/perftest.status"
+else
+	echo "ok rbsoft0" > "$raw/perftest.status"
+fi
+# pt OUTFILE TOOL SIZE ITERS: one perftest server/client pair.  The
+# latency tools run at most 1000 iterations: ib_write_lat, which waits by
+# polling memory, takes milliseconds per iteration on the soft device
+# today (the engine's scheduling), and 10,000 at every size would take
+# the better part of an hour.
+pt() {
+	[ "$pt_ok" = 1 ] || return 0
+	pt_n=$4
+	case $2 in *_lat) [ "$pt_n" -le 1000 ] || pt_n=1000 ;; esac
+	pair "$1" "$rdmab_run" "$2" -d rbsoft0 -x 0 -F -s "$3" -n "$pt_n" -p @PORT@ -- \
+		"$rdmab_run" "$2" -d rbsoft0 -x 0 -F -s "$3" -n "$pt_n" -p @PORT@ 127.0.0.1 ||
+		{ pt_ok=0; echo "unavailable: $2 -s $3: $(reason "$1" $?)" > "$raw/perftest.status"; }
+}
+
+# ---- rdmab-perf on the broker, each size beside its baselines ----------
+# Per size: the latency tests, then the relay and two-party baselines;
+# the bandwidth tests, then memcpy; then the UNIX-socket baseline.  A
+# target figure runs first in its group as $rounds paired rounds: the
+# broker test, then its baseline, into raw/perf-TEST-SIZE-rK.json and
+# raw/base-NAME-SIZE-rK.json (K = 1 .. $rounds).
+if [ -n "$quick" ]; then min_ms=2; else min_ms=200; fi
+# base_relay FILE SIZE, base_memcpy FILE SIZE: one baseline run.
+base_relay() {
+	run "$1" "$base" relay -j --spin-us "$spin_us" -n "$(lat_iters "$2")" -s "$2"
+}
+base_memcpy() {
+	run "$1" "$base" memcpy -j --min-ms "$min_ms" -n 20 -s "$2"
+}
+# pair_rounds TEST SIZE ITERS NAME: TEST, perftest's ib_TEST, then
+# base_NAME, $rounds times.
+pair_rounds() {
+	k=1
+	while [ "$k" -le "$rounds" ]; do
+		run "$raw/perf-$1-$2-r$k.json" "$perf" --loopback -j -n "$3" -s "$2" "$1"
+		pt "$raw/pt-ib_$1-$2-r$k.txt" "ib_$1" "$2" "$3"
+		"base_$4" "$raw/base-$4-$2-r$k.json" "$2"
+		k=$(( k + 1 ))
+	done
+}
+note "broker and baselines, size by size: $sizes(paired rounds: $rounds)"
+for s in $sizes; do
+	nl=$(lat_iters "$s")
+	nb=$(bw_iters "$s")
+	# The 8-byte send latency target: send_lat against the relay.
+	if [ "$s" -eq 8 ]; then
+		pair_rounds send_lat "$s" "$nl" relay
+		tests="write_lat read_lat"
+	else
+		tests="send_lat write_lat read_lat"
+	fi
+	for t in $tests; do
+		run "$raw/perf-$t-$s.json" "$perf" --loopback -j -n "$nl" -s "$s" "$t"
+	done
+	[ "$s" -eq 8 ] || pt "$raw/pt-ib_send_lat-$s.txt" ib_send_lat "$s" "$nl"
+	pt "$raw/pt-ib_write_lat-$s.txt" ib_write_lat "$s" "$nl"
+	# A UD message is at most 4096 bytes.
+	if [ "$s" -le 4096 ]; then
+		run "$raw/perf-ud_send_lat-$s.json" "$perf" --loopback -j -c ud -n "$nl" -s "$s" send_lat
+	fi
+	if [ "$s" -eq 8 ]; then
+		run "$raw/perf-atomic_lat-8.json" "$perf" --loopback -j -n "$nl" atomic_lat
+	else
+		base_relay "$raw/base-relay-$s.json" "$s"
+	fi
+	run "$raw/base-shm-$s.json" "$base" relay --two-party -j -n "$nl" -s "$s"
+	# The WRITE bandwidth target, at 1 MiB and above: write_bw against memcpy.
+	if [ "$s" -ge 1048576 ]; then
+		pair_rounds write_bw "$s" "$nb" memcpy
+		tests="read_bw send_bw"
+	else
+		tests="write_bw read_bw send_bw"
+	fi
+	for t in $tests; do
+		run "$raw/perf-$t-$s.json" "$perf" --loopback -j -n "$nb" -s "$s" "$t"
+	done
+	[ "$s" -ge 1048576 ] || pt "$raw/pt-ib_write_bw-$s.txt" ib_write_bw "$s" "$nb"
+	pt "$raw/pt-ib_read_bw-$s.txt" ib_read_bw "$s" "$nb"
+	[ "$s" -ge 1048576 ] || base_memcpy "$raw/base-memcpy-$s.json" "$s"
+	run "$raw/base-unix-$s.json" "$base" unix -j --min-ms "$min_ms" -n "$nl" -s "$s"
+done
+# atomic_lat is 8 bytes, a round trip set against the relay's at 8 bytes.
+if [ ! -e "$raw/perf-atomic_lat-8.json" ]; then
+	run "$raw/perf-atomic_lat-8.json" "$perf" --loopback -j -n "$(lat_iters 8)" atomic_lat
+	base_relay "$raw/base-relay-8.json" 8
+fi
+if [ -n "$quick" ]; then nr=2000; else nr=2000000; fi
+run "$raw/perf-msg_rate-8.json" "$perf" --loopback -j -I -t "$rate_depth" -n "$nr" -s 8 write_bw
+kill -0 "$daemon_pid" 2>/dev/null || fail "rdmabrokerd died during the run"
+
+# ---- the control path and scale (bench/rdmab-scale) ---------------------
+if [ -n "$quick" ]; then
+	nq=200 nm=500 sc="-c 20 -q 200 -l 200"
+else
+	nq=10000 nm=10000 sc="-c 1000 -q 10000 -l 10000"
+fi
+note "control path: rdmab-scale qp_rate -n $nq, mr_rate -n $nm; scale $sc"
+# The floors of the control path, taken right before it: an 8-byte UNIX
+# round trip where each side sleeps, and one where each side polls first
+# as the library and the daemon do (RDMABROKER_SPIN_US, control_spin_us).
+run "$raw/base-unixctl-8.json" "$base" unix -j --min-ms "$min_ms" -n "$(lat_iters 8)" -s 8
+run "$raw/base-unixpoll-8.json" "$base" unix -j --spin-us 100 -n "$(lat_iters 8)" -s 8
+# What a QP cycle and an MR pair cost in system calls besides their
+# round trips, both sides in one process: with the polled round trip, a
+# lower bound for the control path on this machine.
+if [ -n "$quick" ]; then nw=200; else nw=5000; fi
+run "$raw/base-ctlwork.json" "$base" ctlwork -j -n "$nw"
+run "$raw/scale-qp_rate.json" "$scale" -j -n "$nq" qp_rate
+# The same with kept rings, which a program turns on (librdmabroker(7)).
+run "$raw/scale-qp_rate_cache.json" env RDMABROKER_QP_RING_CACHE=16 "$scale" -j -n "$nq" qp_rate
+run "$raw/scale-mr_rate.json" "$scale" -j -n "$nm" mr_rate
+# shellcheck disable=SC2086
+run "$raw/scale-scale.json" "$scale" -j -p "$daemon_pid" $sc scale
+kill -0 "$daemon_pid" 2>/dev/null || fail "rdmabrokerd died during the scale phase"
+
+# ---- the verbs driver, nested over a soft device ------------------------
+# Its own pair of daemons (scripts/bench-nest.sh); out/nested.json.
+note "nested: the verbs driver over the soft device ($rounds paired rounds)"
+RB_BUILDDIR=$build "$here/bench-nest.sh" ${quick:+--quick} --rounds "$rounds" --out "$out" \
+	>"$tmp/nested.txt" 2>&1 || fail "bench-nest.sh failed: $(tail -n 5 "$tmp/nested.txt")"
+
+# ---- peers --------------------------------------------------------------
 # UCX: tag-matching ping-pong and stream over shared memory, both ends on
 # this host; the first transport set that runs is kept.
 if command -v ucx_perftest >/dev/null 2>&1; then

@@ -41,11 +41,12 @@ cat "$RB_TMP/log"
 [ -z "$(ls "$RB_TMP/t")" ] || rb_fail "left behind in TMPDIR: $(ls "$RB_TMP/t")"
 
 installed() { command -v "$1" >/dev/null 2>&1 && echo 1 || echo 0; }
-python3 - "$out/bench.json" "$(installed ucx_perftest)" "$(installed fi_pingpong)" <<'PY' ||
+python3 - "$out/bench.json" "$(installed ucx_perftest)" "$(installed fi_pingpong)" "$(installed ib_send_lat)" <<'PY' ||
 import glob, json, os, statistics, sys
 doc = json.load(open(sys.argv[1]))
 raw = os.path.join(os.path.dirname(sys.argv[1]), "raw")
 ucx_installed, fi_installed = sys.argv[2] == "1", sys.argv[3] == "1"
+pt_installed = sys.argv[4] == "1"
 SIZES = [8, 1048576]
 ROUNDS = 3
 
@@ -179,6 +180,22 @@ for name, installed, series in (("ucx", ucx_installed, {"tag_lat": "lat_median_u
             assert "not installed" in st, (name, st)
         print(f"peer {name}: {st}")
 
+# perftest on rbsoft0 beside rdmab-perf, in the paired rounds of the two
+# targets (ib_send_lat 8 B, ib_write_bw 1 MiB).
+pt = p["perftest"]
+if pt["status"] == "ok":
+    assert pt_installed, "perftest measured but not installed"
+    for tool, k in (("ib_send_lat", "lat_typical_us"), ("ib_write_lat", "lat_typical_us"),
+                    ("ib_write_bw", "bw_gbps"), ("ib_read_bw", "bw_gbps")):
+        rows(pt[tool], (k, "iters", "rdmab_perf_ratio"), SIZES, f"perftest {tool}")
+    assert next(x for x in pt["ib_send_lat"] if x["size"] == 8)["rounds"] == ROUNDS, pt["ib_send_lat"]
+    assert next(x for x in pt["ib_write_bw"] if x["size"] == 1048576)["rounds"] == ROUNDS, pt["ib_write_bw"]
+else:
+    assert pt["status"].startswith("unavailable: "), pt
+    if not pt_installed:
+        assert "not installed" in pt["status"], pt
+    print(f"peer perftest: {pt['status']}")
+
 c = doc["control"]
 assert c["qp_rate"]["iters"] == 200 and c["qp_rate"]["cycles_per_s"] > 0, c["qp_rate"]
 assert c["qp_rate_cache"]["iters"] == 200 and c["qp_rate_cache"]["cycles_per_s"] > 0, c["qp_rate_cache"]
@@ -225,7 +242,7 @@ PY
 
 # The summary: both tables, the peers, the control path and the eight target lines.
 for pat in '^Latency, median usec' '^Bandwidth, GB/s' '^message rate: ' '^peers: ucx_perftest: ' \
-	'fi_pingpong -p shm -e rdm: ' '^Control path and scale' '^  qp_rate: ' '^  mr_rate: ' \
+	'fi_pingpong -p shm -e rdm: ' 'perftest on rbsoft0 (rdmab-run): ' '^Control path and scale' '^  qp_rate: ' '^  mr_rate: ' \
 	'^  scale: ' '^  floor: ' '^Paired rounds: ' '^  send_lat     8      relay median ' \
 	'^  write_bw    1M     memcpy median ' '^Targets'; do
 	grep -q "$pat" "$out/summary.txt" || rb_fail "summary.txt lacks '$pat'"
