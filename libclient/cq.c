@@ -431,7 +431,7 @@ int rbc_req_notify_cq(struct ibv_cq *ibcq, int solicited_only)
 		__atomic_fetch_and(&cq->ring->flags, ~RB_RING_ARMED_SOLICITED,
 				   __ATOMIC_SEQ_CST);
 	/* seq_cst: a poll after arming sees any CQE the engine published
-	 * before it could see the arm (see cq_push in daemon/engine.c). */
+	 * before it could see the arm (see cq_push in daemon/cq.c). */
 	__atomic_fetch_or(&cq->ring->flags, bits, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&cq->lock);
 	return 0;
