@@ -707,6 +707,21 @@ static Rdmabroker__MrExtent **rbc_extent_ptrs(Rdmabroker__MrExtent *ext, size_t 
 	return p;
 }
 
+/* A registered region as the daemon's reply describes it (reply freed). */
+static struct ibv_mr *rbc_mr_done(struct rbc_mr *mr, struct ibv_pd *pd, void *addr,
+				  size_t length, Rdmabroker__Reply *reply)
+{
+	mr->mr.context = pd->context;
+	mr->mr.pd = pd;
+	mr->mr.addr = addr;
+	mr->mr.length = length;
+	mr->mr.handle = reply->mr_reg->handle;
+	mr->mr.lkey = reply->mr_reg->lkey;
+	mr->mr.rkey = reply->mr_reg->rkey;
+	rb_rpc_reply_free(reply);
+	return &mr->mr;
+}
+
 RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr,
 					  size_t length, uint64_t iova,
 					  unsigned int access)
@@ -769,15 +784,7 @@ RB_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr,
 	if (ret)
 		goto fail_runs;
 	pthread_mutex_unlock(&rbc_arena_lock);
-	mr->mr.context = pd->context;
-	mr->mr.pd = pd;
-	mr->mr.addr = addr;
-	mr->mr.length = length;
-	mr->mr.handle = reply->mr_reg->handle;
-	mr->mr.lkey = reply->mr_reg->lkey;
-	mr->mr.rkey = reply->mr_reg->rkey;
-	rb_rpc_reply_free(reply);
-	return &mr->mr;
+	return rbc_mr_done(mr, pd, addr, length, reply);
 
 fail_runs:
 	if (mr->memfd)
@@ -845,15 +852,7 @@ RB_EXPORT struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset,
 		errno = ret;
 		return NULL;
 	}
-	mr->mr.context = pd->context;
-	mr->mr.pd = pd;
-	mr->mr.addr = (void *)(uintptr_t)iova;
-	mr->mr.length = length;
-	mr->mr.handle = reply->mr_reg->handle;
-	mr->mr.lkey = reply->mr_reg->lkey;
-	mr->mr.rkey = reply->mr_reg->rkey;
-	rb_rpc_reply_free(reply);
-	return &mr->mr;
+	return rbc_mr_done(mr, pd, (void *)(uintptr_t)iova, length, reply);
 }
 
 #undef ibv_reg_mr
