@@ -4,7 +4,7 @@
 # `make distcheck`, check what `make install` lays down, build the Debian
 # packages (in _pkg/) and run them under systemd in a container, then the
 # suite again built with ASan+UBSan in _build-san/.  Ends with one line "N passed, N failed, N skipped"
-# (the counts of both runs of the suite).
+# (the counts of both runs of the suite, and the two package steps).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
