@@ -128,6 +128,16 @@ RB_DATAERR_DEVICE_ONLY=1 "$top_builddir/tests/client-dataerr" >"$RB_TMP/client-d
 	{ tail -n 60 "$RB_TMP/client-dataerr.out" >&2; rb_fail "client-dataerr (device statuses) through the inner daemon"; }
 nest_no_objects "client-dataerr"
 
+# --- rdmab-perf through the inner daemon: long runs that repost as soon
+# as they poll (a slot must be free before its completion shows).
+for t in send_lat send_bw write_bw; do
+	timeout 120 "$top_builddir/bench/rdmab-perf" --loopback -n 20000 -s 8 "$t" \
+		>"$RB_TMP/perf-$t.out" 2>&1 ||
+		rb_fail "rdmab-perf $t through the inner daemon: $(tail -n 3 "$RB_TMP/perf-$t.out")"
+done
+rb_log "rdmab-perf through the inner daemon: $(tail -n 1 "$RB_TMP/perf-send_lat.out" | tr -s ' ')"
+nest_no_objects "rdmab-perf"
+
 # --- A client of each daemon, talking to each other.
 INNER_SOCK=$INNER_SOCK OUTER_SOCK=$OUTER_SOCK "$top_builddir/tests/verbs-mixed" ||
 	rb_fail "verbs-mixed"

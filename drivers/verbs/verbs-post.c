@@ -204,43 +204,55 @@ static void rq_publish(struct verbs_qp *vq)
 static void sq_err_complete(struct verbs_qp *vq)
 {
 	struct verbs_swr *s;
+	uint64_t wr_id;
+	uint32_t opcode;
 
 	if (!vq->sq_err || vq->sq_cons != vq->sq_err_at)
 		return;
 	s = &vq->sw[vq->sq_cons & (vq->qp.sq_entries - 1)];
-	push_own(qp_send_cq(vq), s->wr_id, vq->sq_err_status, s->wc_opcode,
-		 vq->qp.qp_num);
+	wr_id = s->wr_id;
+	opcode = s->wc_opcode;
+	/* The slot is free before the completion shows (complete_send). */
 	vq->sq_cons++;
 	vq->sq_err = false;
 	sq_publish(vq);
+	push_own(qp_send_cq(vq), wr_id, vq->sq_err_status, opcode, vq->qp.qp_num);
 }
 
 static void rq_err_complete(struct verbs_qp *vq)
 {
+	uint64_t wr_id;
+
 	if (!vq->rq_err || vq->rq_cons != vq->rq_err_at)
 		return;
-	push_own(qp_recv_cq(vq), vq->rw[vq->rq_cons & (vq->qp.rq_entries - 1)],
-		 vq->rq_err_status, IBV_WC_RECV, vq->qp.qp_num);
+	wr_id = vq->rw[vq->rq_cons & (vq->qp.rq_entries - 1)];
+
 	vq->rq_cons++;
 	vq->rq_err = false;
 	rq_publish(vq);
+	push_own(qp_recv_cq(vq), wr_id, vq->rq_err_status, IBV_WC_RECV, vq->qp.qp_num);
 }
 
 static void complete_send(struct verbs_qp *vq, const struct ibv_wc *wc, uint32_t idx)
 {
 	struct verbs_swr *s = &vq->sw[idx & (vq->qp.sq_entries - 1)];
+	bool push = s->signaled || wc->status != IBV_WC_SUCCESS;
 	struct rb_cqe e;
 
 	/* Only what was taken and not yet completed. */
 	if (idx - vq->sq_cons >= vq->sq_take - vq->sq_cons)
 		return;
-	if (s->signaled || wc->status != IBV_WC_SUCCESS) {
+	if (push)
 		cqe_from_wc(&e, wc, s->wr_id, s->wc_opcode);
-		cq_push(qp_send_cq(vq), &e, false);
-	}
-	/* The unsignaled WRs before it are done too. */
+	/*
+	 * The slot is free before its completion shows: a client that posts
+	 * again as soon as it polls the completion finds room, as on the
+	 * soft device.  The unsignaled WRs before it are done too.
+	 */
 	vq->sq_cons = idx + 1;
 	sq_publish(vq);
+	if (push)
+		cq_push(qp_send_cq(vq), &e, false);
 	if (wc->status != IBV_WC_SUCCESS && vq->qp.attr.qp_state != IBV_QPS_RESET)
 		vq->qp.attr.qp_state = vq->qp.attr.cur_qp_state = IBV_QPS_ERR;
 	sq_err_complete(vq);
@@ -253,12 +265,13 @@ static void complete_recv(struct verbs_qp *vq, const struct ibv_wc *wc, uint32_t
 	if (idx != vq->rq_cons || vq->rq_take == vq->rq_cons)
 		return;
 	cqe_from_wc(&e, wc, vq->rw[idx & (vq->qp.rq_entries - 1)], IBV_WC_RECV);
+	/* The slot is free before the completion shows (complete_send). */
+	vq->rq_cons++;
+	rq_publish(vq);
 	/* ibv_wc does not say whether the sender asked for a solicited
 	 * event: every receive counts as one (an armed-for-solicited CQ may
 	 * see an event early, never late). */
 	cq_push(qp_recv_cq(vq), &e, true);
-	vq->rq_cons++;
-	rq_publish(vq);
 	rq_err_complete(vq);
 }
 
