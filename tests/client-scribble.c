@@ -284,6 +284,10 @@ static void test_unmapped_after_reg(void **state)
 				  .send_flags = IBV_SEND_SIGNALED }, *bad;
 
 	(void)state;
+	/* Shared memory cannot be registered on a NIC the broker passes
+	 * through (tests/verbs-nest.sh): nothing to unmap there. */
+	if (getenv("RB_SCRIBBLE_NO_CMA"))
+		skip();
 	pair_open(&p);
 	gone = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(gone != MAP_FAILED);

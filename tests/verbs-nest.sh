@@ -144,11 +144,20 @@ INNER_SOCK=$INNER_SOCK OUTER_SOCK=$OUTER_SOCK "$top_builddir/tests/verbs-mixed" 
 nest_no_objects "verbs-mixed (inner)"
 RDMABROKER_SOCKET=$OUTER_SOCK nest_no_objects "verbs-mixed (outer)"
 
-# --- Hostile clients of the inner daemon: stopped there.
+# --- Hostile clients of the inner daemon (rings written by hand and at
+# random, other clients' keys): stopped there, and nothing is left on
+# either daemon.
 "$top_builddir/tests/client-hostile" >"$RB_TMP/hostile.out" 2>&1 ||
 	{ tail -n 40 "$RB_TMP/hostile.out" >&2; rb_fail "client-hostile through the inner daemon"; }
 kill -0 "$INNER_PID" || rb_fail "the inner daemon died under client-hostile"
 nest_no_objects "client-hostile"
+RB_SCRIBBLE_NO_CMA=1 "$top_builddir/tests/client-scribble" >"$RB_TMP/scribble.out" 2>&1 ||
+	{ tail -n 40 "$RB_TMP/scribble.out" >&2; rb_fail "client-scribble through the inner daemon"; }
+kill -0 "$INNER_PID" || rb_fail "the inner daemon died under client-scribble"
+nest_no_objects "client-scribble"
+grep -E 'ERROR: (Address|Undefined|Leak)Sanitizer|runtime error|SIGSEGV|SIGBUS' \
+	"$RB_TMP/inner.log" "$OUTER_LOG" >&2 && rb_fail "a daemon reported a fault (above)"
+RDMABROKER_SOCKET=$OUTER_SOCK nest_no_objects "hostile clients (outer)"
 
 # --- SIGKILLed clients leave nothing behind on either daemon.
 sleep 0.5
