@@ -114,6 +114,9 @@ struct rbc_context {
 	/* The daemon closed our connection (it died or stopped): set once,
 	 * read without a lock (__atomic); see rbc_mark_dead. */
 	bool dead;
+	/* Whether the device stamps completions (its completion_timestamp_
+	 * mask): 0 not asked yet, 1 yes, -1 no; __atomic, see rbc_stamps. */
+	int stamps;
 };
 
 struct rbc_qp {
@@ -242,6 +245,9 @@ struct ibv_pd *rbc_alloc_parent_domain(struct ibv_context *context,
 bool rbc_is_parent_domain(struct ibv_pd *pd);
 
 /* verbs_context.create_cq_ex (cq.c). */
+/* The device stamps its completions (proto/shm.h): true, or false with
+ * errno (EOPNOTSUPP: it does not; or why it could not be asked). */
+bool rbc_stamps(struct rbc_context *c);
 struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 				   struct ibv_cq_init_attr_ex *attr);
 

@@ -79,6 +79,19 @@ static int send_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
 		w->compare_add = wr->wr.atomic.compare_add;
 		w->swap = wr->wr.atomic.swap;
 		break;
+	case IBV_WR_ATOMIC_WRITE:
+		/*
+		 * As rxe: the 8 bytes are those at sg_list[0], one SGE of
+		 * exactly 8 bytes, taken now (as inline data is), so the
+		 * buffer is the caller's again when this returns.
+		 */
+		if (wr->num_sge != 1 || wr->sg_list[0].length != 8)
+			return EINVAL;
+		w->remote_addr = wr->wr.rdma.remote_addr;
+		w->rkey = wr->wr.rdma.rkey;
+		memcpy(&w->compare_add, (const void *)(uintptr_t)wr->sg_list[0].addr, 8);
+		w->send_flags &= ~(uint32_t)IBV_SEND_INLINE;
+		return 0;
 	default:
 		break;
 	}
@@ -498,18 +511,25 @@ static void wr_set_xrc_srqn(struct ibv_qp_ex *qpx, uint32_t srqn)
 	wr_unsupported(qpx);
 }
 
+/* The 8 bytes at data, taken now; no SGE follows (as rxe). */
 static void wr_atomic_write(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr,
 			    const void *data)
 {
-	(void)rkey; (void)addr; (void)data;
-	wr_unsupported(qpx);
+	struct rb_send_wqe *w = wr_begin(qpx, IBV_WR_ATOMIC_WRITE);
+
+	if (!w)
+		return;
+	w->rkey = rkey;
+	w->remote_addr = addr;
+	memcpy(&w->compare_add, data, 8);
+	to_rbc_qpx(qpx)->wr_cur = NULL;	/* no SGE or inline setter applies */
 }
 
 #define RBC_QP_EX_SUPPORTED \
 	(IBV_QP_EX_WITH_RDMA_WRITE | IBV_QP_EX_WITH_RDMA_WRITE_WITH_IMM | \
 	 IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_SEND_WITH_IMM | \
 	 IBV_QP_EX_WITH_RDMA_READ | IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP | \
-	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
+	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_ATOMIC_WRITE)
 
 int rbc_qp_ex_init(struct rbc_qp *qp, uint64_t send_ops_flags)
 {

@@ -48,7 +48,7 @@
 
 #include <infiniband/verbs.h>
 
-#define RB_SHM_ABI_VERSION	1
+#define RB_SHM_ABI_VERSION	2		/* 2: struct rb_cqe has timestamps */
 #define RB_RING_MAGIC		0x47525242u	/* "RBRG" */
 #define RB_CACHELINE		64
 #define RB_RING_HDR_SIZE	4096		/* slots start one page in */
@@ -90,7 +90,13 @@ _Static_assert(sizeof(struct rb_ring) <= RB_RING_HDR_SIZE, "header fits");
 
 /*
  * A completion: every field of struct ibv_wc, in the order of verbs.h, so
- * a completion from an SRQ carries exactly what one from an RQ does.
+ * a completion from an SRQ carries exactly what one from an RQ does; then
+ * when the device wrote it (IBV_WC_EX_WITH_COMPLETION_TIMESTAMP and
+ * _WALLCLOCK of ibv_create_cq_ex).  The device clock of every broker
+ * device that reports a completion_timestamp_mask is CLOCK_MONOTONIC in
+ * nanoseconds (hca_core_clock 1,000,000 kHz), which the client reads
+ * itself for ibv_query_rt_values_ex; both stamps are 0 from a device that
+ * does not stamp.  64 bytes: one cache line a completion.
  */
 struct rb_cqe {
 	uint64_t wr_id;
@@ -107,9 +113,12 @@ struct rb_cqe {
 	uint8_t sl;
 	uint8_t dlid_path_bits;
 	uint8_t pad[2];
+	uint64_t ts;			/* the device clock: CLOCK_MONOTONIC ns */
+	uint64_t wallclock_ns;		/* CLOCK_REALTIME ns, at the same time */
 };
 
-_Static_assert(sizeof(struct rb_cqe) == 48, "CQE layout");
+_Static_assert(sizeof(struct rb_cqe) == 64, "CQE layout");
+_Static_assert(offsetof(struct rb_cqe, ts) == 48, "CQE layout");
 _Static_assert(offsetof(struct rb_cqe, wc_flags) == 36, "CQE layout");
 
 /* A scatter/gather element, as struct ibv_sge. */
@@ -136,7 +145,7 @@ struct rb_send_wqe {
 	uint64_t remote_addr;		/* RDMA and atomics */
 	uint32_t rkey;
 	uint32_t inline_len;
-	uint64_t compare_add;		/* atomics */
+	uint64_t compare_add;		/* atomics; ATOMIC_WRITE: its 8 bytes, as in memory */
 	uint64_t swap;
 	uint32_t ah_handle;		/* UD */
 	uint32_t remote_qpn;
@@ -209,9 +218,10 @@ struct rb_async_event {
 _Static_assert(sizeof(struct rb_async_event) == 16, "async event layout");
 
 /*
- * The send opcodes a QP type has (RC all five kinds, UC SEND and WRITE,
- * UD SEND): the library refuses others at post time with EINVAL, and the
- * engine answers a WQE with any other opcode IBV_WC_LOC_QP_OP_ERR.
+ * The send opcodes a QP type has (RC all five kinds and ATOMIC_WRITE, UC
+ * SEND and WRITE, UD SEND): the library refuses others at post time with
+ * EINVAL, and the engine answers a WQE with any other opcode
+ * IBV_WC_LOC_QP_OP_ERR.
  */
 static inline bool rb_send_opcode_ok(enum ibv_qp_type type, uint32_t op)
 {
@@ -225,6 +235,7 @@ static inline bool rb_send_opcode_ok(enum ibv_qp_type type, uint32_t op)
 	case IBV_WR_RDMA_READ:
 	case IBV_WR_ATOMIC_CMP_AND_SWP:
 	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+	case IBV_WR_ATOMIC_WRITE:
 		return type == IBV_QPT_RC;
 	default:
 		return false;

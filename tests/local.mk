@@ -72,3 +72,4 @@ tests_daemon_devices_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
 TESTS += tests/daemon-devices.sh
 EXTRA_DIST += tests/daemon-devices.sh
 include $(srcdir)/tests/stack.mk
+include $(srcdir)/tests/softfeat.mk

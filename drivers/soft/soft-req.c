@@ -375,6 +375,47 @@ static enum exec_result exec_rd_atomic(struct soft_qp *qp, struct soft_qp *dest,
 	return X_DEFER;
 }
 
+/*
+ * IBV_WR_ATOMIC_WRITE (as rxe): the WQE's 8 bytes land at once at an
+ * aligned remote address the rkey lets the requester write, or not at all:
+ * misaligned is IBV_WC_REM_INV_REQ_ERR and a bad rkey, bounds or access
+ * IBV_WC_REM_ACCESS_ERR, each moving the responder to ERR too, as a NIC's
+ * NAK does.  No receive is taken; nothing completes at the responder.
+ */
+static enum exec_result exec_atomic_write(struct soft_qp *qp, struct soft_qp *dest,
+					  const union swqe *w, struct soft_swqe_done *d)
+{
+	struct mem_seg rseg, val = { .ptr = (uint8_t *)&w->hdr.compare_add, .len = 8 };
+	bool dst_failed = false;
+	uint64_t *p;
+
+	(void)qp;
+	d->byte_len = 8;
+	if (w->hdr.remote_addr & 7) {
+		d->status = IBV_WC_REM_INV_REQ_ERR;
+		soft_qp_to_error(dest, IBV_EVENT_QP_REQ_ERR, true, 0);
+		return X_DONE;
+	}
+	if (!soft_mem_remote(dest, w->hdr.rkey, w->hdr.remote_addr, 8,
+			     IBV_ACCESS_REMOTE_WRITE, &rseg)) {
+		d->status = IBV_WC_REM_ACCESS_ERR;
+		soft_qp_to_error(dest, IBV_EVENT_QP_ACCESS_ERR, true, 0);
+		return X_DONE;
+	}
+	p = (uint64_t *)(void *)rseg.ptr;
+	if (p && !((uintptr_t)p & 7)) {
+		uint64_t v;
+
+		/* One store: no reader on any CPU sees half of it. */
+		memcpy(&v, &w->hdr.compare_add, 8);
+		__atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+	} else if (soft_mem_copy(&rseg, 1, &val, 1, 8, &dst_failed) < 0) {
+		/* /proc/PID/mem: one 8-byte pwrite, whole or not at all. */
+		d->status = IBV_WC_REM_ACCESS_ERR;
+	}
+	return X_DONE;
+}
+
 /* Execute the WQE at sq_exec; d holds its completion-to-be. */
 static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 				 struct soft_swqe_done *d)
@@ -403,6 +444,8 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		}
 		if (op_is_rd_atomic(op))
 			return exec_rd_atomic(qp, dest, w, d);
+		if (op == IBV_WR_ATOMIC_WRITE)
+			return exec_atomic_write(qp, dest, w, d);
 	} else {
 		dest = NULL;
 	}

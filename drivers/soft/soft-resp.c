@@ -116,7 +116,7 @@ uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
 			.imm_data = dv->with_imm ? dv->imm : 0,
 		};
 
-		cq_push(soft_qp_recv_cq(dest), &e, dv->solicited);
+		soft_comp_push(soft_qp_recv_cq(dest), &e, dv->solicited);
 	}
 	if (status != IBV_WC_SUCCESS)
 		soft_qp_to_error(dest, 0, false, 0);

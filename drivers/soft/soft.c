@@ -48,6 +48,10 @@
 #define SOFT_GID_TBL_LEN	1
 #define SOFT_PKEY_TBL_LEN	1
 
+/* IB_UVERBS_DEVICE_ATOMIC_WRITE of <rdma/ib_user_verbs.h> (kernel 6.2),
+ * which rdma-core 44's headers do not have yet; rxe sets it too. */
+#define SOFT_DEVICE_ATOMIC_WRITE	(1ull << 40)
+
 static int soft_query_device(struct rb_device *dev,
 			     struct ibv_device_attr_ex *ex)
 {
@@ -88,9 +92,14 @@ static int soft_query_device(struct rb_device *dev,
 	a->max_pkeys = SOFT_PKEY_TBL_LEN;
 	a->local_ca_ack_delay = 15;
 	a->phys_port_cnt = 1;
-	/* The kernel reports the base flags in the low half of the ex flags. */
-	ex->device_cap_flags_ex = a->device_cap_flags;
+	/* The kernel reports the base flags in the low half of the ex flags;
+	 * above them, what the uapi says of IBV_WR_ATOMIC_WRITE. */
+	ex->device_cap_flags_ex = a->device_cap_flags | SOFT_DEVICE_ATOMIC_WRITE;
 	ex->phys_port_cnt_ex = 1;
+	/* Completions carry CLOCK_MONOTONIC ns (proto/shm.h): a 1 GHz clock
+	 * (kHz here) that never wraps. */
+	ex->completion_timestamp_mask = UINT64_MAX;
+	ex->hca_core_clock = 1000000;
 	return 0;
 }
 
