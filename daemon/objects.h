@@ -74,6 +74,14 @@ struct rb_ah {
 	struct ibv_ah_attr attr;
 };
 
+/* A memory window (ibv_alloc_mw); what it is bound to is the driver's. */
+struct rb_mw {
+	struct rb_res res;		/* must be first; deps[0]: its PD */
+	struct rb_device *dev;
+	enum ibv_mw_type type;
+	uint32_t rkey;			/* the driver's: as allocated, then as bound */
+};
+
 struct rb_mr {
 	struct rb_res res;		/* must be first; deps[0]: its PD */
 	struct rb_device *dev;

@@ -71,6 +71,7 @@ struct rb_cq;
 struct rb_qp;
 struct rb_srq;
 struct rb_ah;
+struct rb_mw;
 
 #define rb_container_of(p, type, member) \
 	((type *)(void *)((char *)(p) - __builtin_offsetof(type, member)))
@@ -85,7 +86,7 @@ struct rb_driver_ops {
 	const char *name;		/* the driver's: "soft", "verbs" */
 
 	/* Bytes to allocate per object (>= the daemon's struct), 0: its own. */
-	size_t pd_size, mr_size, cq_size, qp_size, srq_size, ah_size;
+	size_t pd_size, mr_size, cq_size, qp_size, srq_size, ah_size, mw_size;
 
 	/* Tear down a device made by this driver (every object is gone). */
 	void (*destroy)(struct rb_device *dev);
@@ -133,6 +134,18 @@ struct rb_driver_ops {
 	int (*rereg_mr)(struct rb_mr *mr, int flags, const struct rb_mr *old);
 	/* Before the mapping goes.  Stub: no-op. */
 	void (*dereg_mr)(struct rb_mr *mr);
+
+	/* ----------------------------------------------------------- MW */
+
+	/*
+	 * ibv_alloc_mw: mw->res.deps[0] (its PD), dev and type (1 or 2,
+	 * checked) are set.  The driver sets mw->rkey, unique within the
+	 * device among MR and MW keys; binding it (IBV_WR_BIND_MW, posted)
+	 * and what it then allows are the driver's.  Stub: -EOPNOTSUPP.
+	 */
+	int (*alloc_mw)(struct rb_device *dev, struct rb_mw *mw);
+	/* Bound or not: its key stops working now.  Stub: no-op. */
+	void (*dealloc_mw)(struct rb_mw *mw);
 
 	/* ----------------------------------------------------------- CQ */
 
@@ -247,6 +260,7 @@ struct rb_device {
 	uint32_t max_srq_wr, max_srq_sge;	/* per SRQ */
 	uint32_t max_ah, nahs;
 	uint32_t max_mr, nmrs;
+	uint32_t max_mw, nmws;
 	uint64_t max_mr_size;
 	uint16_t pkey_tbl_len, gid_tbl_len;	/* port 1 */
 	/*

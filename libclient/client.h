@@ -245,6 +245,11 @@ struct ibv_pd *rbc_alloc_parent_domain(struct ibv_context *context,
 bool rbc_is_parent_domain(struct ibv_pd *pd);
 
 /* verbs_context.create_cq_ex (cq.c). */
+/* Memory windows (mw.c; binding type 1 is a post: post.c). */
+struct ibv_mw *rbc_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type);
+int rbc_dealloc_mw(struct ibv_mw *mw);
+int rbc_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw, struct ibv_mw_bind *mw_bind);
+
 /* The device stamps its completions (proto/shm.h): true, or false with
  * errno (EOPNOTSUPP: it does not; or why it could not be asked). */
 bool rbc_stamps(struct rbc_context *c);

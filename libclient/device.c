@@ -742,27 +742,6 @@ RB_EXPORT int ibv_get_pkey_index(struct ibv_context *context, uint8_t port_num,
 
 /* ------------------------------------------------------------ contexts */
 
-/* Memory windows: not on the soft device, as a provider without them. */
-static struct ibv_mw *rbc_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type)
-{
-	(void)pd; (void)type;
-	errno = EOPNOTSUPP;
-	return NULL;
-}
-
-static int rbc_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw,
-		       struct ibv_mw_bind *mw_bind)
-{
-	(void)qp; (void)mw; (void)mw_bind;
-	return EOPNOTSUPP;
-}
-
-static int rbc_dealloc_mw(struct ibv_mw *mw)
-{
-	(void)mw;
-	return EOPNOTSUPP;
-}
-
 static int rbc_compat_query_device(struct ibv_context *context,
 				   struct ibv_device_attr *device_attr)
 {

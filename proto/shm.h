@@ -135,6 +135,13 @@ _Static_assert(sizeof(struct rb_sge) == 16, "SGE layout");
  * bytes of inline data when send_flags has IBV_SEND_INLINE.  The SQ's
  * entry_size is the header plus the larger of max_send_sge SGEs and
  * max_inline_data bytes, rounded up to 16.
+ *
+ * Memory windows: IBV_WR_BIND_MW names the window by mw_handle (the
+ * owner's handle), its new rkey in rkey, the range in remote_addr and
+ * compare_add (length), the MR by its lkey in swap and the window's
+ * access in mw_access; IBV_WR_LOCAL_INV and IBV_WR_SEND_WITH_INV carry
+ * the rkey to invalidate in imm_data (host order: ibv_send_wr's
+ * invalidate_rkey shares imm_data's place).
  */
 struct rb_send_wqe {
 	uint64_t wr_id;
@@ -150,7 +157,9 @@ struct rb_send_wqe {
 	uint32_t ah_handle;		/* UD */
 	uint32_t remote_qpn;
 	uint32_t remote_qkey;
-	uint32_t reserved[3];
+	uint32_t mw_handle;		/* BIND_MW */
+	uint32_t mw_access;		/* BIND_MW: ibv_mw_bind_info.mw_access_flags */
+	uint32_t reserved;
 };
 
 _Static_assert(sizeof(struct rb_send_wqe) == 80, "send WQE layout");
@@ -218,8 +227,9 @@ struct rb_async_event {
 _Static_assert(sizeof(struct rb_async_event) == 16, "async event layout");
 
 /*
- * The send opcodes a QP type has (RC all five kinds and ATOMIC_WRITE, UC
- * SEND and WRITE, UD SEND): the library refuses others at post time with
+ * The send opcodes a QP type has (RC all five kinds, ATOMIC_WRITE and
+ * SEND_WITH_INV; UC SEND and WRITE; both BIND_MW and LOCAL_INV; UD SEND):
+ * the library refuses others at post time with
  * EINVAL, and the engine answers a WQE with any other opcode
  * IBV_WC_LOC_QP_OP_ERR.
  */
@@ -229,6 +239,9 @@ static inline bool rb_send_opcode_ok(enum ibv_qp_type type, uint32_t op)
 	case IBV_WR_SEND:
 	case IBV_WR_SEND_WITH_IMM:
 		return type == IBV_QPT_RC || type == IBV_QPT_UC || type == IBV_QPT_UD;
+	case IBV_WR_BIND_MW:
+	case IBV_WR_LOCAL_INV:
+		return type == IBV_QPT_RC || type == IBV_QPT_UC;
 	case IBV_WR_RDMA_WRITE:
 	case IBV_WR_RDMA_WRITE_WITH_IMM:
 		return type == IBV_QPT_RC || type == IBV_QPT_UC;
@@ -236,6 +249,7 @@ static inline bool rb_send_opcode_ok(enum ibv_qp_type type, uint32_t op)
 	case IBV_WR_ATOMIC_CMP_AND_SWP:
 	case IBV_WR_ATOMIC_FETCH_AND_ADD:
 	case IBV_WR_ATOMIC_WRITE:
+	case IBV_WR_SEND_WITH_INV:
 		return type == IBV_QPT_RC;
 	default:
 		return false;

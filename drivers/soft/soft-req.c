@@ -433,6 +433,15 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		d->status = IBV_WC_LOC_QP_OP_ERR;
 		return X_DONE;
 	}
+	/* Local operations: on this QP's PD, in SQ order (soft-mw.c). */
+	if (op == IBV_WR_BIND_MW) {
+		d->status = soft_mw_bind(qp, &w->hdr);
+		return X_DONE;
+	}
+	if (op == IBV_WR_LOCAL_INV) {
+		d->status = soft_mw_local_inv(qp, w->hdr.imm_data);
+		return X_DONE;
+	}
 	if (qp->qp.type != IBV_QPT_UD) {
 		dest = soft_qp_find(qp->qp.dev, qp->qp.attr.dest_qp_num);
 		if (!dest || dest->qp.type != qp->qp.type || dest->qp.dev != qp->qp.dev ||
@@ -482,7 +491,7 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		return exec_ud(qp, w, d, src, ns, len);
 
 	if (op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
-	    op == IBV_WR_RDMA_WRITE_WITH_IMM) {
+	    op == IBV_WR_SEND_WITH_INV || op == IBV_WR_RDMA_WRITE_WITH_IMM) {
 		if (!soft_resp_peek(dest, &t))
 			return rc ? exec_rnr(qp, dest, d) : X_DONE;
 	}
@@ -510,15 +519,18 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 			.opcode = op == IBV_WR_RDMA_WRITE_WITH_IMM ?
 				  IBV_WC_RECV_RDMA_WITH_IMM : IBV_WC_RECV,
 			.scatter = op != IBV_WR_RDMA_WRITE_WITH_IMM,
-			.with_imm = op != IBV_WR_SEND,
+			.with_imm = op == IBV_WR_SEND_WITH_IMM ||
+				    op == IBV_WR_RDMA_WRITE_WITH_IMM,
 			.imm = w->hdr.imm_data,
 			.solicited = w->hdr.send_flags & IBV_SEND_SOLICITED,
+			.with_inv = op == IBV_WR_SEND_WITH_INV,
+			.inv_rkey = w->hdr.imm_data,
 		};
 		uint32_t st = soft_resp_deliver(dest, &t, &dv, &failed);
 
 		if (failed)
 			d->status = IBV_WC_LOC_PROT_ERR;
-		else if (rc && st == IBV_WC_LOC_LEN_ERR)
+		else if (rc && (st == IBV_WC_LOC_LEN_ERR || st == IBV_WC_REM_INV_REQ_ERR))
 			d->status = IBV_WC_REM_INV_REQ_ERR;
 		else if (rc && st != IBV_WC_SUCCESS)
 			d->status = IBV_WC_REM_OP_ERR;

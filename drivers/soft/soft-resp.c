@@ -72,9 +72,17 @@ uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
 	uint32_t status = IBV_WC_SUCCESS, nd = 0, ns = 0;
 	uint64_t room = 0, need = dv->len + (dv->grh ? SOFT_GRH_LEN : 0);
 	bool dst_failed = false;
+	struct soft_mw *inv = NULL;
 
 	*src_failed = false;
-	if (dv->scatter) {
+	/*
+	 * SEND_WITH_INV names a type 2 window bound through this QP, of its
+	 * PD; anything else is the invalid request rxe reports, to both
+	 * sides, and nothing is delivered.
+	 */
+	if (dv->with_inv && !(inv = soft_mw_remote_inv_check(dest, dv->inv_rkey)))
+		status = IBV_WC_REM_INV_REQ_ERR;
+	if (dv->scatter && !status) {
 		if (t->w.hdr.num_sge > t->max_sge) {
 			status = IBV_WC_LOC_QP_OP_ERR;
 		} else {
@@ -106,14 +114,18 @@ uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
 	if (*src_failed)
 		return IBV_WC_SUCCESS;	/* nothing was delivered; the sender errs */
 	resp_consume(dest, t);
+	if (inv && status == IBV_WC_SUCCESS)
+		soft_mw_unbind(inv);
 	{
 		struct rb_cqe e = {
 			.wr_id = t->w.hdr.wr_id, .status = status,
 			.opcode = dv->opcode, .byte_len = (uint32_t)need,
 			.qp_num = dest->qp.qp_num, .src_qp = dv->from->qp.qp_num,
 			.wc_flags = (dv->with_imm ? IBV_WC_WITH_IMM : 0) |
-				    (dv->grh ? IBV_WC_GRH : 0),
-			.imm_data = dv->with_imm ? dv->imm : 0,
+				    (dv->grh ? IBV_WC_GRH : 0) |
+				    (inv ? IBV_WC_WITH_INV : 0),
+			/* ibv_wc's invalidated_rkey shares imm_data's place. */
+			.imm_data = dv->with_imm ? dv->imm : inv ? dv->inv_rkey : 0,
 		};
 
 		soft_comp_push(soft_qp_recv_cq(dest), &e, dv->solicited);

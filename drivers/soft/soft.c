@@ -44,6 +44,7 @@
 #define SOFT_MAX_SRQ		4096
 #define SOFT_MAX_SRQ_WR		16384
 #define SOFT_MAX_AH		65536
+#define SOFT_MAX_MW		65536
 #define SOFT_MAX_MSG_SZ		(1u << 31)
 #define SOFT_GID_TBL_LEN	1
 #define SOFT_PKEY_TBL_LEN	1
@@ -74,13 +75,16 @@ static int soft_query_device(struct rb_device *dev,
 			      IBV_DEVICE_SRQ_RESIZE |
 			      IBV_DEVICE_PORT_ACTIVE_EVENT |
 			      IBV_DEVICE_SYS_IMAGE_GUID |
-			      IBV_DEVICE_N_NOTIFY_CQ;
+			      IBV_DEVICE_N_NOTIFY_CQ |
+			      IBV_DEVICE_MEM_WINDOW |
+			      IBV_DEVICE_MEM_WINDOW_TYPE_2B;
 	a->max_sge = SOFT_MAX_SGE;
 	a->max_sge_rd = SOFT_MAX_SGE;
 	a->max_cq = SOFT_MAX_CQ;
 	a->max_cqe = SOFT_MAX_CQE;
 	a->max_mr = SOFT_MAX_MR;
 	a->max_pd = SOFT_MAX_PD;
+	a->max_mw = SOFT_MAX_MW;
 	a->max_qp_rd_atom = SOFT_MAX_RD_ATOM;
 	a->max_res_rd_atom = SOFT_MAX_RD_ATOM * SOFT_MAX_QP;
 	a->max_qp_init_rd_atom = SOFT_MAX_RD_ATOM;
@@ -156,6 +160,7 @@ static void soft_destroy(struct rb_device *dev)
 	free(s->qpns.b);
 	free(s->lkeys.b);
 	free(s->rkeys.b);
+	free(s->mws.b);
 	free(s);
 	free(dev);
 }
@@ -181,6 +186,21 @@ static int soft_create_ah(struct rb_device *dev, struct rb_ah *ah)
 	return 0;
 }
 
+/* A window never outlives, nor reaches past, the memory it lends. */
+static void soft_dereg_mr(struct rb_mr *mr)
+{
+	soft_mw_mr_gone(mr);
+	soft_keys_dereg_mr(mr);
+}
+
+static int soft_rereg_mr(struct rb_mr *mr, int flags, const struct rb_mr *old)
+{
+	(void)flags;
+	(void)old;
+	soft_mw_mr_gone(mr);
+	return 0;
+}
+
 static const struct rb_driver_ops soft_ops = {
 	.name = "soft",
 	.mr_size = sizeof(struct soft_mr),
@@ -191,8 +211,12 @@ static const struct rb_driver_ops soft_ops = {
 	.query_gid = soft_query_gid,
 	.query_pkey = soft_query_pkey,
 	.alloc_pd = soft_alloc_pd,
+	.mw_size = sizeof(struct soft_mw),
 	.reg_mr = soft_keys_reg_mr,
-	.dereg_mr = soft_keys_dereg_mr,
+	.rereg_mr = soft_rereg_mr,
+	.dereg_mr = soft_dereg_mr,
+	.alloc_mw = soft_mw_alloc,
+	.dealloc_mw = soft_mw_dealloc,
 	.create_cq = soft_create_cq,
 	.create_qp = soft_qp_create,
 	.modify_qp = soft_qp_modify,
@@ -328,6 +352,7 @@ static int soft_create(const void *config, const struct rb_driver_env *env,
 		return -ENOMEM;
 	}
 	TAILQ_INIT(&s->active);
+	TAILQ_INIT(&s->mw_list);
 	if (!strcmp(cfg->gid_address, "auto") || !cfg->gid_address[0]) {
 		soft_gid_auto(s);
 	} else if (soft_gid_configured(s, cfg->gid_address) < 0) {
