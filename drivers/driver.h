@@ -151,7 +151,10 @@ struct rb_driver_ops {
 
 	/*
 	 * cq->ring (cq->entries slots, cq->cqe usable) exists; completions
-	 * go into it with cq_push() only.  Stub: -EOPNOTSUPP.
+	 * go into it with cq_push() only.  A driver whose query_device
+	 * reports a completion_timestamp_mask stamps every struct rb_cqe it
+	 * pushes (ts: CLOCK_MONOTONIC ns, wallclock_ns: CLOCK_REALTIME ns,
+	 * proto/shm.h); one that does not leaves both 0.  Stub: -EOPNOTSUPP.
 	 */
 	int (*create_cq)(struct rb_device *dev, struct rb_cq *cq);
 	/*
