@@ -301,7 +301,8 @@ static int qp_check_values(const struct rb_qp *qp, const struct ibv_qp_attr *a,
 {
 	const struct rb_device *dev = qp->dev;
 	const uint32_t access_ok = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
-				   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC;
+				   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC |
+				   RB_ACCESS_FLUSH_GLOBAL | RB_ACCESS_FLUSH_PERSISTENT;
 
 #define BAD(...) do { reply_error(rep, __VA_ARGS__); return -EINVAL; } while (0)
 	if ((mask & IBV_QP_PORT) && (a->port_num < 1 || a->port_num > dev->phys_port_cnt))

@@ -126,6 +126,13 @@ struct rbc_qp {
 		struct ibv_qp qp;
 		struct ibv_qp_ex qpx;
 	};
+#ifndef HAVE_STRUCT_IBV_QP_EX_WR_FLUSH
+	/* ibv_qp_ex.wr_flush of rdma-core 45 and later, which comes right
+	 * after the struct these headers know: a program built with newer
+	 * headers calls ibv_wr_flush() through it (post.c). */
+	void (*wr_flush)(struct ibv_qp_ex *qp, uint32_t rkey, uint64_t remote_addr,
+			 size_t len, uint8_t type, uint8_t level);
+#endif
 	bool is_ex;			/* created with send_ops_flags */
 	/* ibv_wr_start .. ibv_wr_complete (sq_lock held): */
 	uint32_t wr_prod;		/* slots taken so far */
@@ -139,6 +146,12 @@ struct rbc_qp {
 	uint32_t async_handed;		/* as rbc_cq's */
 	LIST_ENTRY(rbc_qp) link;	/* in its context's list */
 };
+
+#ifndef HAVE_STRUCT_IBV_QP_EX_WR_FLUSH
+/* Where rdma-core 45's struct ibv_qp_ex has wr_flush. */
+_Static_assert(__builtin_offsetof(struct rbc_qp, wr_flush) == sizeof(struct ibv_qp_ex),
+	       "wr_flush follows struct ibv_qp_ex");
+#endif
 
 struct rbc_srq {
 	struct ibv_srq srq;		/* must be first */

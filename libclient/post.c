@@ -80,7 +80,10 @@ static int send_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
 {
 	struct rb_sge *sge = (struct rb_sge *)(w + 1);
 
-	if (!rb_send_opcode_ok(qp->qp.qp_type, wr->opcode) || wr->num_sge < 0)
+	/* ibv_send_wr has no place for a FLUSH's type and level: only
+	 * ibv_wr_flush() posts one, as in libibverbs. */
+	if (!rb_send_opcode_ok(qp->qp.qp_type, wr->opcode) || wr->num_sge < 0 ||
+	    (uint32_t)wr->opcode == RB_WR_FLUSH)
 		return EINVAL;
 	memset(w, 0, sizeof(*w));
 	w->wr_id = wr->wr_id;
@@ -575,6 +578,21 @@ static void wr_local_inv(struct ibv_qp_ex *qpx, uint32_t rkey)
 	to_rbc_qpx(qpx)->wr_cur = NULL;	/* no SGE or inline setter applies */
 }
 
+/* IBV_WR_FLUSH of [addr, addr + len) (or the whole MR, IBV_FLUSH_MR). */
+static void wr_flush(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr,
+		     size_t len, uint8_t type, uint8_t level)
+{
+	struct rb_send_wqe *w = wr_begin(qpx, (enum ibv_wr_opcode)RB_WR_FLUSH);
+
+	if (!w)
+		return;
+	w->rkey = rkey;
+	w->remote_addr = addr;
+	w->compare_add = len;
+	w->imm_data = (uint32_t)type | (uint32_t)level << 8;
+	to_rbc_qpx(qpx)->wr_cur = NULL;	/* no SGE or inline setter applies */
+}
+
 /* A SEND whose data the setters that follow give. */
 static void wr_send_inv(struct ibv_qp_ex *qpx, uint32_t rkey)
 {
@@ -617,7 +635,7 @@ static void wr_atomic_write(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr,
 	 IBV_QP_EX_WITH_RDMA_READ | IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP | \
 	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_ATOMIC_WRITE | \
 	 IBV_QP_EX_WITH_BIND_MW | IBV_QP_EX_WITH_LOCAL_INV | \
-	 IBV_QP_EX_WITH_SEND_WITH_INV)
+	 IBV_QP_EX_WITH_SEND_WITH_INV | RB_QP_EX_WITH_FLUSH)
 
 int rbc_qp_ex_init(struct rbc_qp *qp, uint64_t send_ops_flags)
 {
@@ -650,6 +668,11 @@ int rbc_qp_ex_init(struct rbc_qp *qp, uint64_t send_ops_flags)
 	x->wr_complete = wr_complete;
 	x->wr_abort = wr_abort;
 	x->wr_atomic_write = wr_atomic_write;
+#ifdef HAVE_STRUCT_IBV_QP_EX_WR_FLUSH
+	x->wr_flush = wr_flush;
+#else
+	qp->wr_flush = wr_flush;
+#endif
 	qp->is_ex = true;
 	return 0;
 }

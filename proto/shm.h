@@ -227,8 +227,30 @@ struct rb_async_event {
 _Static_assert(sizeof(struct rb_async_event) == 16, "async event layout");
 
 /*
- * The send opcodes a QP type has (RC all five kinds, ATOMIC_WRITE and
- * SEND_WITH_INV; UC SEND and WRITE; both BIND_MW and LOCAL_INV; UD SEND):
+ * IBV_WR_FLUSH and what goes with it, in the values of rdma-core 45 and
+ * later and of the kernel's uapi; rdma-core 44's headers (Debian 12) do
+ * not have them yet.  A FLUSH WQE carries remote_addr, rkey, the length
+ * in compare_add, and the placement type | selectivity level << 8 in
+ * imm_data.
+ */
+#define RB_WR_FLUSH			14u	/* enum ibv_wr_opcode */
+#define RB_WC_FLUSH			8u	/* enum ibv_wc_opcode */
+#define RB_QP_EX_WITH_FLUSH		(1u << 11)	/* send_ops_flags */
+#define RB_ACCESS_FLUSH_GLOBAL		(1u << 8)	/* MR and QP access */
+#define RB_ACCESS_FLUSH_PERSISTENT	(1u << 9)
+#define RB_FLUSH_GLOBAL			1u	/* enum ibv_placement_type */
+#define RB_FLUSH_PERSISTENT		2u
+#define RB_FLUSH_RANGE			0u	/* enum ibv_selectivity_level */
+#define RB_FLUSH_MR			1u
+/* device_cap_flags_ex bits (IB_UVERBS_DEVICE_*, kernel 6.2) */
+#define RB_DEVICE_FLUSH_GLOBAL		(1ull << 38)
+#define RB_DEVICE_FLUSH_PERSISTENT	(1ull << 39)
+#define RB_DEVICE_ATOMIC_WRITE		(1ull << 40)
+
+/*
+ * The send opcodes a QP type has (RC all five kinds, ATOMIC_WRITE, FLUSH
+ * and SEND_WITH_INV; UC SEND and WRITE; both BIND_MW and LOCAL_INV; UD
+ * SEND):
  * the library refuses others at post time with
  * EINVAL, and the engine answers a WQE with any other opcode
  * IBV_WC_LOC_QP_OP_ERR.
@@ -250,6 +272,7 @@ static inline bool rb_send_opcode_ok(enum ibv_qp_type type, uint32_t op)
 	case IBV_WR_ATOMIC_FETCH_AND_ADD:
 	case IBV_WR_ATOMIC_WRITE:
 	case IBV_WR_SEND_WITH_INV:
+	case RB_WR_FLUSH:
 		return type == IBV_QPT_RC;
 	default:
 		return false;

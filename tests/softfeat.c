@@ -16,6 +16,10 @@
  *     nothing else (bounds, access, PD, QP for type 2), stops at
  *     invalidation, unbinding, dealloc and dereg, and binds that break
  *     the rules complete with IBV_WC_MW_BIND_ERR.
+ *   - IBV_WR_FLUSH through ibv_wr_flush (rdma-core 45's wr_flush, which
+ *     follows the struct ibv_qp_ex rdma-core 44 knows), as rxe: global
+ *     visibility with IBV_ACCESS_FLUSH_GLOBAL on the QP and the MR, no
+ *     persistent memory, the statuses of a violation.
  *   - with SOFTFEAT_MW_LIMIT=N (tests/softfeat.sh, [limits] mws = N): the
  *     N+1th window is EDQUOT, and `rdmactl res show mw` lists the N.
  */
@@ -45,6 +49,22 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/*
+ * IBV_WR_FLUSH's values in rdma-core 45 and the kernel uapi (rdma-core
+ * 44's headers, which this is built with, do not have them).
+ */
+#define WR_FLUSH		14
+#define WC_FLUSH		8
+#define QP_EX_WITH_FLUSH	(1u << 11)
+#define ACCESS_FLUSH_GLOBAL	(1 << 8)
+#define ACCESS_FLUSH_PERSISTENT	(1 << 9)
+#define FLUSH_GLOBAL		1
+#define FLUSH_PERSISTENT	2
+#define FLUSH_RANGE		0
+#define FLUSH_MR		1
+#define DEVICE_FLUSH_GLOBAL	(1ull << 38)
+#define DEVICE_FLUSH_PERSISTENT	(1ull << 39)
+
 /* One client, two RC QPs connected to each other (a -> b). */
 static struct {
 	struct dt_node n;
@@ -54,8 +74,12 @@ static struct {
 	struct ibv_mw *mws[64];		/* dealloc'd by teardown if still there */
 } F;
 
+/* qp_access_flags beyond dt_qp_opts_default()'s, for the next setup. */
+static int qp_extra_access;
+
 static int setup_pair(int cq_wc_flags, int dst_access)
 {
+	struct dt_qp_opts o = dt_qp_opts_default();
 	struct ibv_cq_init_attr_ex ca = {
 		.cqe = 64, .wc_flags = IBV_WC_STANDARD_FLAGS | (uint64_t)cq_wc_flags,
 	};
@@ -66,7 +90,7 @@ static int setup_pair(int cq_wc_flags, int dst_access)
 		.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
 		.send_ops_flags = IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_ATOMIC_WRITE |
 				  IBV_QP_EX_WITH_BIND_MW | IBV_QP_EX_WITH_LOCAL_INV |
-				  IBV_QP_EX_WITH_SEND_WITH_INV,
+				  IBV_QP_EX_WITH_SEND_WITH_INV | QP_EX_WITH_FLUSH,
 	};
 
 	memset(&F, 0, sizeof(F));
@@ -82,7 +106,8 @@ static int setup_pair(int cq_wc_flags, int dst_access)
 	qa.send_cq = F.n.scq;
 	qa.recv_cq = ibv_cq_ex_to_cq(F.cqx);
 	F.b = ibv_create_qp_ex(F.n.ctx, &qa);
-	if (!F.a || !F.b || dt_qp_connect(F.a, F.b, NULL) < 0)
+	o.access |= qp_extra_access;
+	if (!F.a || !F.b || dt_qp_connect(F.a, F.b, &o) < 0)
 		return -1;
 	if (dt_buf_alloc(&F.src, F.n.pd, 4096, DT_ACCESS_ALL) < 0 ||
 	    dt_buf_alloc(&F.dst, F.n.pd, 4096, dst_access) < 0)
@@ -106,6 +131,7 @@ static int teardown(void **state)
 		ibv_destroy_cq(ibv_cq_ex_to_cq(F.cqx));
 	dt_node_close(&F.n);
 	memset(&F, 0, sizeof(F));
+	qp_extra_access = 0;
 	return 0;
 }
 
@@ -367,6 +393,106 @@ static void test_aw_access(void **state)
 		       IBV_ACCESS_REMOTE_ATOMIC, 0, false);
 	aw_access_case(DT_ACCESS_ALL, 4096, false);
 	aw_access_case(DT_ACCESS_ALL, 4088 + 8 * 0, true);
+}
+
+/* --------------------------------------------------------------- FLUSH */
+
+typedef void (*wr_flush_fn)(struct ibv_qp_ex *qp, uint32_t rkey, uint64_t addr,
+			    size_t len, uint8_t type, uint8_t level);
+
+/* rdma-core 45's struct ibv_qp_ex: rdma-core 44's, then wr_flush. */
+struct qp_ex45 {
+	struct ibv_qp_ex x;
+	wr_flush_fn wr_flush;
+};
+
+/* ibv_wr_flush of a on [raddr, raddr + len): the completion's status. */
+static enum ibv_wc_status flush(uint64_t raddr, uint32_t rkey, size_t len,
+				uint8_t type, uint8_t level)
+{
+	struct ibv_qp_ex *x = ibv_qp_to_qp_ex(F.a);
+	struct ibv_wc wc;
+
+	assert_non_null(x);
+	ibv_wr_start(x);
+	x->wr_id = 91;
+	x->wr_flags = IBV_SEND_SIGNALED;
+	((struct qp_ex45 *)x)->wr_flush(x, rkey, raddr, len, type, level);
+	assert_int_equal(ibv_wr_complete(x), 0);
+	assert_int_equal(dt_poll(ibv_cq_ex_to_cq(F.cqx), &wc, 1, DT_TIMEOUT_MS), 1);
+	assert_int_equal(wc.wr_id, 91);
+	if (wc.status == IBV_WC_SUCCESS)
+		assert_int_equal(wc.opcode, WC_FLUSH);
+	return wc.status;
+}
+
+#define FLUSH_DST (DT_ACCESS_ALL | ACCESS_FLUSH_GLOBAL)
+
+static void test_flush_device(void **state)
+{
+	struct ibv_device_attr_ex ex;
+	struct ibv_mr *mr;
+
+	(void)state;
+	assert_int_equal(setup_pair(0, FLUSH_DST), 0);
+	assert_int_equal(ibv_query_device_ex(F.n.ctx, NULL, &ex), 0);
+	assert_true(ex.device_cap_flags_ex & DEVICE_FLUSH_GLOBAL);
+	assert_false(ex.device_cap_flags_ex & DEVICE_FLUSH_PERSISTENT);
+	/* No memory behind it persists: such an MR is refused, as rxe does
+	 * for memory that is not pmem. */
+	errno = 0;
+	mr = ibv_reg_mr(F.n.pd, F.dst.p, 4096,
+			IBV_ACCESS_LOCAL_WRITE | ACCESS_FLUSH_PERSISTENT);
+	assert_null(mr);
+	assert_int_equal(errno, EINVAL);
+}
+
+static void test_flush_ok(void **state)
+{
+	struct ibv_sge sge = { 0, 8, 0 };
+	struct ibv_send_wr wr = { .opcode = (enum ibv_wr_opcode)WR_FLUSH,
+				  .sg_list = &sge }, *bad;
+
+	(void)state;
+	qp_extra_access = ACCESS_FLUSH_GLOBAL;
+	assert_int_equal(setup_pair(0, FLUSH_DST), 0);
+	assert_int_equal(flush((uintptr_t)F.dst.p + 64, F.dst.mr->rkey, 128,
+			       FLUSH_GLOBAL, FLUSH_RANGE), IBV_WC_SUCCESS);
+	/* The whole MR: the range is not looked at. */
+	assert_int_equal(flush(0, F.dst.mr->rkey, 0, FLUSH_GLOBAL, FLUSH_MR),
+			 IBV_WC_SUCCESS);
+	/* ibv_send_wr has no type or level: only ibv_wr_flush posts one. */
+	assert_int_equal(ibv_post_send(F.a, &wr, &bad), EINVAL);
+}
+
+/* The MR lacks the placement type: IBV_WC_REM_ACCESS_ERR (pyverbs'
+ * test_qp_ex_rc_flush_type_violate); a range past the MR likewise. */
+static void test_flush_access(void **state)
+{
+	(void)state;
+	qp_extra_access = ACCESS_FLUSH_GLOBAL | ACCESS_FLUSH_PERSISTENT;
+	assert_int_equal(setup_pair(0, FLUSH_DST), 0);
+	assert_int_equal(flush((uintptr_t)F.dst.p, F.dst.mr->rkey, 64,
+			       FLUSH_PERSISTENT, FLUSH_RANGE), IBV_WC_REM_ACCESS_ERR);
+	teardown(NULL);
+	qp_extra_access = ACCESS_FLUSH_GLOBAL;
+	assert_int_equal(setup_pair(0, DT_ACCESS_ALL), 0);
+	assert_int_equal(flush((uintptr_t)F.dst.p, F.dst.mr->rkey, 64,
+			       FLUSH_GLOBAL, FLUSH_RANGE), IBV_WC_REM_ACCESS_ERR);
+	teardown(NULL);
+	qp_extra_access = ACCESS_FLUSH_GLOBAL;
+	assert_int_equal(setup_pair(0, FLUSH_DST), 0);
+	assert_int_equal(flush((uintptr_t)F.dst.p + 4000, F.dst.mr->rkey, 200,
+			       FLUSH_GLOBAL, FLUSH_RANGE), IBV_WC_REM_ACCESS_ERR);
+}
+
+/* The responder QP does not allow flushes: an invalid request. */
+static void test_flush_qp_access(void **state)
+{
+	(void)state;
+	assert_int_equal(setup_pair(0, FLUSH_DST), 0);
+	assert_int_equal(flush((uintptr_t)F.dst.p, F.dst.mr->rkey, 64,
+			       FLUSH_GLOBAL, FLUSH_RANGE), IBV_WC_REM_INV_REQ_ERR);
 }
 
 /* ----------------------------------------------------- memory windows */
@@ -950,6 +1076,10 @@ int main(void)
 		T_(test_aw_wr_api),
 		T_(test_aw_misaligned),
 		T_(test_aw_access),
+		T_(test_flush_device),
+		T_(test_flush_ok),
+		T_(test_flush_access),
+		T_(test_flush_qp_access),
 		T_(test_mw_device),
 		T_(test_mw1_bind),
 		T_(test_mw1_stale_and_access),

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Verbs features of the soft device (tests/softfeat.c): completion
-# timestamps, IBV_WR_ATOMIC_WRITE, memory windows.  The daemon must
+# timestamps, IBV_WR_ATOMIC_WRITE, IBV_WR_FLUSH, memory windows.  The daemon must
 # survive it with no error in its log.  Then again with [limits] mws = 3:
 # the fourth window is EDQUOT (with a log line), and `rdmactl res show mw`
 # lists the three.

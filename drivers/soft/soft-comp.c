@@ -66,6 +66,7 @@ uint32_t soft_comp_wc_opcode(uint32_t op)
 	case IBV_WR_ATOMIC_FETCH_AND_ADD: return IBV_WC_FETCH_ADD;
 	case IBV_WR_ATOMIC_WRITE: return IBV_WC_ATOMIC_WRITE;
 	case IBV_WR_BIND_MW: return IBV_WC_BIND_MW;
+	case RB_WR_FLUSH: return RB_WC_FLUSH;
 	case IBV_WR_LOCAL_INV: return IBV_WC_LOCAL_INV;
 	default: return IBV_WC_SEND;
 	}

@@ -81,8 +81,10 @@ uint32_t soft_mw_bind(struct soft_qp *qp, const struct rb_send_wqe *w)
 		return IBV_WC_MW_BIND_ERR;
 	if (mw->mw.type == IBV_MW_TYPE_2 && (mw->mr || r->deps[0] != pd))
 		return IBV_WC_MW_BIND_ERR;	/* bound already, or another PD */
-	if ((w->mw_access & ~(uint32_t)MW_REMOTE_ACCESS))
-		return IBV_WC_MW_BIND_ERR;	/* zero-based, or not an access */
+	/* Local write means nothing to a window and is ignored, as rxe and
+	 * mlx5 ignore it (pyverbs binds with it); zero-based is not offered. */
+	if ((w->mw_access & ~(uint32_t)(MW_REMOTE_ACCESS | IBV_ACCESS_LOCAL_WRITE)))
+		return IBV_WC_MW_BIND_ERR;
 	if (mw->mw.type == IBV_MW_TYPE_1 && w->compare_add == 0) {
 		soft_mw_unbind(mw);		/* a zero-length bind unbinds */
 		mw->mw.rkey = w->rkey;
@@ -99,7 +101,7 @@ uint32_t soft_mw_bind(struct soft_qp *qp, const struct rb_send_wqe *w)
 	mw->qp = mw->mw.type == IBV_MW_TYPE_2 ? qp : NULL;
 	mw->addr = w->remote_addr;
 	mw->length = w->compare_add;
-	mw->access = w->mw_access;
+	mw->access = w->mw_access & MW_REMOTE_ACCESS;
 	mw->mw.rkey = w->rkey;
 	return IBV_WC_SUCCESS;
 }

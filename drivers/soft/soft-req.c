@@ -416,6 +416,42 @@ static enum exec_result exec_atomic_write(struct soft_qp *qp, struct soft_qp *de
 	return X_DONE;
 }
 
+/*
+ * IBV_WR_FLUSH (as rxe): the responder QP must allow the placement type
+ * (IBV_ACCESS_FLUSH_GLOBAL / _PERSISTENT in qp_access_flags, else
+ * IBV_WC_REM_INV_REQ_ERR), and the rkey name an MR of its PD with that
+ * access holding the range (IBV_FLUSH_RANGE; IBV_FLUSH_MR: the whole MR),
+ * else IBV_WC_REM_ACCESS_ERR; both move the responder to ERR.  What the
+ * engine placed went straight into the memory the client maps (or through
+ * its /proc/PID/mem): it is globally visible once this fence passes.
+ */
+static enum exec_result exec_flush(struct soft_qp *dest, const union swqe *w,
+				   struct soft_swqe_done *d)
+{
+	uint32_t type = w->hdr.imm_data & 0xff, level = (w->hdr.imm_data >> 8) & 0xff;
+	uint32_t access = ((type & RB_FLUSH_GLOBAL) ? RB_ACCESS_FLUSH_GLOBAL : 0) |
+			  ((type & RB_FLUSH_PERSISTENT) ? RB_ACCESS_FLUSH_PERSISTENT : 0);
+	const struct rb_mr *mr;
+
+	if (!type || (type & ~(RB_FLUSH_GLOBAL | RB_FLUSH_PERSISTENT)) ||
+	    level > RB_FLUSH_MR || (dest->qp.attr.qp_access_flags & access) != access) {
+		d->status = IBV_WC_REM_INV_REQ_ERR;
+		soft_qp_to_error(dest, IBV_EVENT_QP_REQ_ERR, true, 0);
+		return X_DONE;
+	}
+	mr = soft_keys_find_rkey(dest->qp.dev, w->hdr.rkey);
+	if (!mr || mr->res.deps[0] != dest->qp.res.deps[0] || (mr->access & access) != access ||
+	    (level == RB_FLUSH_RANGE &&
+	     (w->hdr.remote_addr < mr->iova || w->hdr.compare_add > mr->length ||
+	      w->hdr.remote_addr - mr->iova > mr->length - w->hdr.compare_add))) {
+		d->status = IBV_WC_REM_ACCESS_ERR;
+		soft_qp_to_error(dest, IBV_EVENT_QP_ACCESS_ERR, true, 0);
+		return X_DONE;
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return X_DONE;
+}
+
 /* Execute the WQE at sq_exec; d holds its completion-to-be. */
 static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 				 struct soft_swqe_done *d)
@@ -455,6 +491,8 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 			return exec_rd_atomic(qp, dest, w, d);
 		if (op == IBV_WR_ATOMIC_WRITE)
 			return exec_atomic_write(qp, dest, w, d);
+		if (op == RB_WR_FLUSH)
+			return exec_flush(dest, w, d);
 	} else {
 		dest = NULL;
 	}

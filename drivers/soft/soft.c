@@ -49,10 +49,6 @@
 #define SOFT_GID_TBL_LEN	1
 #define SOFT_PKEY_TBL_LEN	1
 
-/* IB_UVERBS_DEVICE_ATOMIC_WRITE of <rdma/ib_user_verbs.h> (kernel 6.2),
- * which rdma-core 44's headers do not have yet; rxe sets it too. */
-#define SOFT_DEVICE_ATOMIC_WRITE	(1ull << 40)
-
 static int soft_query_device(struct rb_device *dev,
 			     struct ibv_device_attr_ex *ex)
 {
@@ -97,8 +93,11 @@ static int soft_query_device(struct rb_device *dev,
 	a->local_ca_ack_delay = 15;
 	a->phys_port_cnt = 1;
 	/* The kernel reports the base flags in the low half of the ex flags;
-	 * above them, what the uapi says of IBV_WR_ATOMIC_WRITE. */
-	ex->device_cap_flags_ex = a->device_cap_flags | SOFT_DEVICE_ATOMIC_WRITE;
+	 * above them, what the uapi (kernel 6.2, unknown to rdma-core 44's
+	 * headers) says of IBV_WR_ATOMIC_WRITE and IBV_WR_FLUSH: global
+	 * visibility only, as no memory behind this device persists. */
+	ex->device_cap_flags_ex = a->device_cap_flags | RB_DEVICE_ATOMIC_WRITE |
+				  RB_DEVICE_FLUSH_GLOBAL;
 	ex->phys_port_cnt_ex = 1;
 	/* Completions carry CLOCK_MONOTONIC ns (proto/shm.h): a 1 GHz clock
 	 * (kHz here) that never wraps. */
@@ -193,10 +192,33 @@ static void soft_dereg_mr(struct rb_mr *mr)
 	soft_keys_dereg_mr(mr);
 }
 
+/* No memory behind this device persists: FLUSH_PERSISTENT is refused,
+ * as rxe refuses it for memory that is not pmem. */
+static int soft_check_access(struct rb_mr *mr)
+{
+	if (mr->access & RB_ACCESS_FLUSH_PERSISTENT) {
+		rb_device_error(mr->dev, "%s: no persistent memory (IBV_ACCESS_FLUSH_PERSISTENT)",
+				mr->dev->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int soft_reg_mr(struct rb_device *dev, struct rb_mr *mr)
+{
+	int ret = soft_check_access(mr);
+
+	return ret < 0 ? ret : soft_keys_reg_mr(dev, mr);
+}
+
 static int soft_rereg_mr(struct rb_mr *mr, int flags, const struct rb_mr *old)
 {
+	int ret = soft_check_access(mr);
+
 	(void)flags;
 	(void)old;
+	if (ret < 0)
+		return ret;
 	soft_mw_mr_gone(mr);
 	return 0;
 }
@@ -212,7 +234,7 @@ static const struct rb_driver_ops soft_ops = {
 	.query_pkey = soft_query_pkey,
 	.alloc_pd = soft_alloc_pd,
 	.mw_size = sizeof(struct soft_mw),
-	.reg_mr = soft_keys_reg_mr,
+	.reg_mr = soft_reg_mr,
 	.rereg_mr = soft_rereg_mr,
 	.dereg_mr = soft_dereg_mr,
 	.alloc_mw = soft_mw_alloc,
