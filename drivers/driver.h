@@ -72,6 +72,7 @@ struct rb_qp;
 struct rb_srq;
 struct rb_ah;
 struct rb_mw;
+struct rb_xrcd;
 
 #define rb_container_of(p, type, member) \
 	((type *)(void *)((char *)(p) - __builtin_offsetof(type, member)))
@@ -134,6 +135,14 @@ struct rb_driver_ops {
 	int (*rereg_mr)(struct rb_mr *mr, int flags, const struct rb_mr *old);
 	/* Before the mapping goes.  Stub: no-op. */
 	void (*dereg_mr)(struct rb_mr *mr);
+
+	/* --------------------------------------------------------- XRCD */
+
+	/* ibv_open_xrcd: the daemon's object exists.  Stub: -EOPNOTSUPP
+	 * (no XRC: the daemon refuses XRC SRQs and QPs without an XRCD). */
+	int (*open_xrcd)(struct rb_device *dev, struct rb_xrcd *xrcd);
+	/* No SRQ or QP uses it any more.  Stub: no-op. */
+	void (*close_xrcd)(struct rb_xrcd *xrcd);
 
 	/* ----------------------------------------------------------- MW */
 
@@ -201,8 +210,9 @@ struct rb_driver_ops {
 
 	/* ----------------------------------------------------------- SRQ */
 
-	/* srq: ring, max_wr, max_sge, srq_limit, doorbell, deps[0] (PD).
-	 * Stub: -EOPNOTSUPP. */
+	/* srq: ring, max_wr, max_sge, srq_limit, doorbell, deps[0] (PD);
+	 * XRC (srq->xrc): deps[1] its XRCD, deps[2] its CQ, and the driver
+	 * sets srq->srq_num, unique within the device.  Stub: -EOPNOTSUPP. */
 	int (*create_srq)(struct rb_device *dev, struct rb_srq *srq);
 	/* ibv_modify_srq, applied by the daemon (a resize has moved the
 	 * pending WQEs to the new ring: srq->ring, srq->max_wr); attr/mask as

@@ -161,6 +161,7 @@ struct rbc_srq {
 	uint32_t max_sge;		/* granted */
 	int doorbell;			/* eventfd to wake the engine */
 	uint32_t async_handed;		/* as rbc_cq's */
+	uint32_t srq_num;		/* XRC: ibv_get_srq_num */
 	LIST_ENTRY(rbc_srq) link;	/* in its context's list */
 };
 
@@ -258,6 +259,19 @@ struct ibv_pd *rbc_alloc_parent_domain(struct ibv_context *context,
 bool rbc_is_parent_domain(struct ibv_pd *pd);
 
 /* verbs_context.create_cq_ex (cq.c). */
+/* XRC (srq.c): domains, XRC SRQs and their numbers. */
+struct rbc_xrcd {
+	struct ibv_xrcd xrcd;		/* must be first */
+	uint32_t handle;		/* the daemon's */
+};
+
+struct ibv_xrcd *rbc_open_xrcd(struct ibv_context *context,
+			       struct ibv_xrcd_init_attr *attr);
+int rbc_close_xrcd(struct ibv_xrcd *xrcd);
+struct ibv_srq *rbc_create_srq_ex(struct ibv_context *context,
+				  struct ibv_srq_init_attr_ex *attr);
+int rbc_get_srq_num(struct ibv_srq *srq, uint32_t *srq_num);
+
 /* Memory windows (mw.c; binding type 1 is a post: post.c). */
 struct ibv_mw *rbc_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type);
 int rbc_dealloc_mw(struct ibv_mw *mw);

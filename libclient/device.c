@@ -815,6 +815,10 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	c->vctx.create_qp_ex = rbc_create_qp_ex;
 	c->vctx.create_cq_ex = rbc_create_cq_ex;
 	c->vctx.query_rt_values = rbc_query_rt_values;
+	c->vctx.open_xrcd = rbc_open_xrcd;
+	c->vctx.close_xrcd = rbc_close_xrcd;
+	c->vctx.create_srq_ex = rbc_create_srq_ex;
+	c->vctx.get_srq_num = rbc_get_srq_num;
 	c->vctx.alloc_td = rbc_alloc_td;
 	c->vctx.dealloc_td = rbc_dealloc_td;
 	c->vctx.alloc_parent_domain = rbc_alloc_parent_domain;

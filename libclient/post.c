@@ -132,6 +132,8 @@ static int send_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
 	default:
 		break;
 	}
+	if (qp->qp.qp_type == IBV_QPT_XRC_SEND)
+		w->remote_qpn = wr->qp_type.xrc.remote_srqn;
 	if (qp->qp.qp_type == IBV_QPT_UD) {
 		if (!wr->wr.ud.ah)
 			return EINVAL;
@@ -291,7 +293,9 @@ int rbc_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 	struct rbc_qp *qp = (struct rbc_qp *)ibqp;
 	int ret;
 
-	if (ibqp->srq || ibqp->state == IBV_QPS_RESET) {
+	/* XRC QPs receive through XRC SRQs only. */
+	if (ibqp->srq || ibqp->state == IBV_QPS_RESET || ibqp->qp_type == IBV_QPT_XRC_SEND ||
+	    ibqp->qp_type == IBV_QPT_XRC_RECV) {
 		*bad_wr = wr;
 		return EINVAL;
 	}
@@ -611,8 +615,16 @@ static void wr_send_tso(struct ibv_qp_ex *qpx, void *hdr, uint16_t hdr_sz,
 
 static void wr_set_xrc_srqn(struct ibv_qp_ex *qpx, uint32_t srqn)
 {
-	(void)srqn;
-	wr_unsupported(qpx);
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+	struct rb_send_wqe *w = qp->wr_cur;
+
+	if (!w)
+		return;
+	if (qp->qp.qp_type != IBV_QPT_XRC_SEND) {
+		qp->wr_err = EINVAL;
+		return;
+	}
+	w->remote_qpn = srqn;
 }
 
 /* The 8 bytes at data, taken now; no SGE follows (as rxe). */

@@ -155,7 +155,7 @@ struct rb_send_wqe {
 	uint64_t compare_add;		/* atomics; ATOMIC_WRITE: its 8 bytes, as in memory */
 	uint64_t swap;
 	uint32_t ah_handle;		/* UD */
-	uint32_t remote_qpn;
+	uint32_t remote_qpn;		/* UD; XRC_SEND: the remote SRQ number */
 	uint32_t remote_qkey;
 	uint32_t mw_handle;		/* BIND_MW */
 	uint32_t mw_access;		/* BIND_MW: ibv_mw_bind_info.mw_access_flags */
@@ -250,7 +250,7 @@ _Static_assert(sizeof(struct rb_async_event) == 16, "async event layout");
 /*
  * The send opcodes a QP type has (RC all five kinds, ATOMIC_WRITE, FLUSH
  * and SEND_WITH_INV; UC SEND and WRITE; both BIND_MW and LOCAL_INV; UD
- * SEND):
+ * SEND; XRC_SEND SEND and SEND_WITH_IMM):
  * the library refuses others at post time with
  * EINVAL, and the engine answers a WQE with any other opcode
  * IBV_WC_LOC_QP_OP_ERR.
@@ -260,7 +260,8 @@ static inline bool rb_send_opcode_ok(enum ibv_qp_type type, uint32_t op)
 	switch (op) {
 	case IBV_WR_SEND:
 	case IBV_WR_SEND_WITH_IMM:
-		return type == IBV_QPT_RC || type == IBV_QPT_UC || type == IBV_QPT_UD;
+		return type == IBV_QPT_RC || type == IBV_QPT_UC || type == IBV_QPT_UD ||
+		       type == IBV_QPT_XRC_SEND;
 	case IBV_WR_BIND_MW:
 	case IBV_WR_LOCAL_INV:
 		return type == IBV_QPT_RC || type == IBV_QPT_UC;

@@ -57,6 +57,7 @@ struct soft_dev {
 	struct rb_hash lkeys, rkeys;	/* MRs by key */
 	struct rb_hash mws;		/* MWs by index (rkey >> 8) */
 	TAILQ_HEAD(, soft_mw) mw_list;	/* every MW of the device */
+	struct rb_hash srqns;		/* XRC SRQs by number */
 	void *stage_pool[SOFT_STAGE_POOL_MAX];	/* free SOFT_RD_STAGE_MAX buffers */
 	unsigned int nstage;
 };
@@ -80,6 +81,12 @@ struct soft_mw {
 	const struct soft_qp *qp;	/* type 2: bound through it */
 	uint64_t addr, length;
 	uint32_t access;
+};
+
+/* An SRQ: XRC ones have a number senders name (soft.c). */
+struct soft_srq {
+	struct rb_srq srq;		/* must be first (drivers/driver.h) */
+	struct rb_hnode node;		/* by srq_num, XRC only */
 };
 
 /* One send WQE the engine has taken, until its completion is written. */
@@ -222,6 +229,8 @@ void soft_req_stage_fini(struct soft_dev *sd);
 /* A receive WQE copied out of an RQ or SRQ. */
 struct soft_recv_take {
 	struct rb_srq *srq;		/* or NULL: the QP's RQ */
+	struct rb_cq *cq;		/* where its completion goes */
+	const struct rb_res *pd;	/* its buffers' PD */
 	uint32_t max_sge;
 	union {
 		struct rb_recv_wqe hdr;
@@ -249,6 +258,12 @@ struct soft_delivery {
 
 /* The next receive WQE of dest (its SRQ or RQ) into *t; false if none. */
 bool soft_resp_peek(struct soft_qp *dest, struct soft_recv_take *t);
+/*
+ * XRC: the next receive WQE of the XRC SRQ srqn, for the XRC_RECV QP
+ * dest: 1 taken into *t, 0 none posted, -1 no XRC SRQ of that number in
+ * dest's domain.
+ */
+int soft_resp_peek_xrc(struct soft_qp *dest, uint32_t srqn, struct soft_recv_take *t);
 /*
  * Complete the receive WQE t of dest with what dv brings: its status at
  * the responder; *src_failed when the sender's memory could not be read.

@@ -479,11 +479,15 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		return X_DONE;
 	}
 	if (qp->qp.type != IBV_QPT_UD) {
+		/* XRC_SEND talks to an XRC_RECV QP; the rest to their own type. */
+		enum ibv_qp_type peer = qp->qp.type == IBV_QPT_XRC_SEND ? IBV_QPT_XRC_RECV :
+									qp->qp.type;
+
 		dest = soft_qp_find(qp->qp.dev, qp->qp.attr.dest_qp_num);
-		if (!dest || dest->qp.type != qp->qp.type || dest->qp.dev != qp->qp.dev ||
+		if (!dest || dest->qp.type != peer || dest->qp.dev != qp->qp.dev ||
 		    !soft_qp_alive(dest) || dest->qp.attr.dest_qp_num != qp->qp.qp_num) {
 			/* Nobody answers: RC retries out, UC's packets vanish. */
-			if (rc)
+			if (rc || qp->qp.type == IBV_QPT_XRC_SEND)
 				d->status = IBV_WC_RETRY_EXC_ERR;
 			return X_DONE;
 		}
@@ -528,8 +532,21 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 	if (!dest)
 		return exec_ud(qp, w, d, src, ns, len);
 
-	if (op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
-	    op == IBV_WR_SEND_WITH_INV || op == IBV_WR_RDMA_WRITE_WITH_IMM) {
+	if (qp->qp.type == IBV_QPT_XRC_SEND) {
+		/* The receive comes from the XRC SRQ the WR names, which must
+		 * be of the receiving QP's domain: else an invalid request. */
+		int got = soft_resp_peek_xrc(dest, w->hdr.remote_qpn & 0xffffff, &t);
+
+		if (got < 0) {
+			d->status = IBV_WC_REM_INV_REQ_ERR;
+			soft_qp_to_error(dest, IBV_EVENT_QP_REQ_ERR, true, 0);
+			return X_DONE;
+		}
+		if (!got)
+			return exec_rnr(qp, dest, d);
+		rc = true;	/* reliable from here on, as RC */
+	} else if (op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
+		   op == IBV_WR_SEND_WITH_INV || op == IBV_WR_RDMA_WRITE_WITH_IMM) {
 		if (!soft_resp_peek(dest, &t))
 			return rc ? exec_rnr(qp, dest, d) : X_DONE;
 	}
@@ -582,8 +599,10 @@ bool soft_req_step(struct soft_qp *qp)
 	bool progress = false;
 	uint32_t prod, max_rd;
 
-	if (res_owner_killed(&qp->qp.res)) {
-		soft_qp_deactivate(qp);	/* its session goes, and the QP with it */
+	/* Its session goes, and the QP with it; an XRC_RECV QP has no
+	 * queues of its own (nor CQs to complete into). */
+	if (res_owner_killed(&qp->qp.res) || qp->qp.type == IBV_QPT_XRC_RECV) {
+		soft_qp_deactivate(qp);
 		return false;
 	}
 	if (qp->rd_count && qp->qp.attr.qp_state != IBV_QPS_ERR) {

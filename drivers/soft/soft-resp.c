@@ -11,9 +11,9 @@
 #include "daemon/ring.h"
 #include "drivers/soft/soft-int.h"
 
-bool soft_resp_peek(struct soft_qp *dest, struct soft_recv_take *t)
+/* The next WQE of srq, or of dest's RQ if srq is NULL. */
+static bool resp_peek(struct soft_qp *dest, struct rb_srq *srq, struct soft_recv_take *t)
 {
-	struct rb_srq *srq = soft_qp_srq(dest);
 	uint32_t entries, size, cons;
 	struct rb_ring *r;
 
@@ -38,7 +38,27 @@ bool soft_resp_peek(struct soft_qp *dest, struct soft_recv_take *t)
 		size = sizeof(t->w.raw);
 	memcpy(t->w.raw, ring_slot(r, entries, size, cons), size);
 	t->srq = srq;
+	/* An XRC SRQ has its own CQ and PD; else the QP's. */
+	t->cq = srq && srq->xrc ? (struct rb_cq *)srq->res.deps[2] : soft_qp_recv_cq(dest);
+	t->pd = srq ? srq->res.deps[0] : dest->qp.res.deps[0];
 	return true;
+}
+
+bool soft_resp_peek(struct soft_qp *dest, struct soft_recv_take *t)
+{
+	return resp_peek(dest, soft_qp_srq(dest), t);
+}
+
+int soft_resp_peek_xrc(struct soft_qp *dest, uint32_t srqn, struct soft_recv_take *t)
+{
+	struct soft_dev *sd = soft_dev_of(dest);
+	struct rb_hnode *n = hash_first(&sd->srqns, srqn);
+	struct rb_srq *srq = n ? &container_of(n, struct soft_srq, node)->srq : NULL;
+
+	/* dest's deps[0] is its XRC domain (daemon/objects.h). */
+	if (!srq || !srq->xrc || srq->res.deps[1] != dest->qp.res.deps[0])
+		return -1;
+	return resp_peek(dest, srq, t) ? 1 : 0;
 }
 
 static void resp_consume(struct soft_qp *dest, struct soft_recv_take *t)
@@ -89,7 +109,7 @@ uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
 			for (uint32_t i = 0; i < t->w.hdr.num_sge && !status; i++) {
 				if (!sge[i].length)
 					continue;
-				status = (uint32_t)soft_mem_local(dest, &sge[i],
+				status = (uint32_t)soft_mem_local_pd(dest->qp.dev, t->pd, &sge[i],
 							    IBV_ACCESS_LOCAL_WRITE, &dst[nd]);
 				if (!status)
 					room += dst[nd++].len;
@@ -128,7 +148,7 @@ uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
 			.imm_data = dv->with_imm ? dv->imm : inv ? dv->inv_rkey : 0,
 		};
 
-		soft_comp_push(soft_qp_recv_cq(dest), &e, dv->solicited);
+		soft_comp_push(t->cq, &e, dv->solicited);
 	}
 	if (status != IBV_WC_SUCCESS)
 		soft_qp_to_error(dest, 0, false, 0);

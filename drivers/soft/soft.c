@@ -73,7 +73,8 @@ static int soft_query_device(struct rb_device *dev,
 			      IBV_DEVICE_SYS_IMAGE_GUID |
 			      IBV_DEVICE_N_NOTIFY_CQ |
 			      IBV_DEVICE_MEM_WINDOW |
-			      IBV_DEVICE_MEM_WINDOW_TYPE_2B;
+			      IBV_DEVICE_MEM_WINDOW_TYPE_2B |
+			      IBV_DEVICE_XRC;
 	a->max_sge = SOFT_MAX_SGE;
 	a->max_sge_rd = SOFT_MAX_SGE;
 	a->max_cq = SOFT_MAX_CQ;
@@ -160,6 +161,7 @@ static void soft_destroy(struct rb_device *dev)
 	free(s->lkeys.b);
 	free(s->rkeys.b);
 	free(s->mws.b);
+	free(s->srqns.b);
 	free(s);
 	free(dev);
 }
@@ -175,8 +177,35 @@ static int soft_create_cq(struct rb_device *dev, struct rb_cq *cq)
 	return 0;
 }
 
+/* An XRC SRQ gets a number senders name, unique, not 0. */
 static int soft_create_srq(struct rb_device *dev, struct rb_srq *srq)
 {
+	struct soft_dev *sd = dev->priv;
+	struct soft_srq *ss = rb_container_of(srq, struct soft_srq, srq);
+	uint32_t n;
+
+	if (!srq->xrc)
+		return 0;
+	do
+		n = soft_keys_random32() & 0xffffff;
+	while (!n || hash_first(&sd->srqns, n));
+	srq->srq_num = n;
+	return hash_insert(&sd->srqns, &ss->node, n) < 0 ? -ENOMEM : 0;
+}
+
+static void soft_destroy_srq(struct rb_srq *srq)
+{
+	struct soft_dev *sd = srq->dev->priv;
+
+	if (srq->xrc)
+		hash_remove(&sd->srqns, &rb_container_of(srq, struct soft_srq, srq)->node);
+}
+
+/* An XRC domain: the daemon's object is all there is. */
+static int soft_open_xrcd(struct rb_device *dev, struct rb_xrcd *xrcd)
+{
+	(void)dev;
+	(void)xrcd;
 	return 0;
 }
 
@@ -244,7 +273,10 @@ static const struct rb_driver_ops soft_ops = {
 	.modify_qp = soft_qp_modify,
 	.qp_doorbell = soft_qp_doorbell,
 	.destroy_qp = soft_qp_destroy,
+	.srq_size = sizeof(struct soft_srq),
 	.create_srq = soft_create_srq,
+	.destroy_srq = soft_destroy_srq,
+	.open_xrcd = soft_open_xrcd,
 	.create_ah = soft_create_ah,
 	.progress = soft_qp_progress,
 };
