@@ -279,9 +279,12 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 		memset(&basic, 0, sizeof(basic));
 		basic.qp_context = attr->qp_context;
 		basic.qp_type = attr->qp_type;
+		/* Its rings are the daemon's formality: it has no queue. */
 		qp = rbc_qp_create(context, NULL, attr->xrcd, &basic);
-		if (qp)
-			attr->cap = basic.cap;
+		if (qp) {
+			memset(&attr->cap, 0, sizeof(attr->cap));
+			memset(&((struct rbc_qp *)qp)->cap, 0, sizeof(attr->cap));
+		}
 		return qp;
 	}
 	if (!(attr->comp_mask & IBV_QP_INIT_ATTR_PD) || !attr->pd ||
