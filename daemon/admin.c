@@ -266,6 +266,7 @@ static Rdmabroker__Limits *limits_pb(struct rb_reply *rep, const uint64_t *v)
 	rdmabroker__limits__init(m);
 	m->has_connections = m->has_pds = m->has_mrs = m->has_pinned_bytes = 1;
 	m->has_cqs = m->has_cqes = m->has_qps = m->has_srqs = m->has_ahs = 1;
+	m->has_mws = 1;
 	m->connections = v[RB_LIMIT_CONNECTIONS];
 	m->pds = v[RB_LIMIT_PDS];
 	m->mrs = v[RB_LIMIT_MRS];
@@ -275,6 +276,7 @@ static Rdmabroker__Limits *limits_pb(struct rb_reply *rep, const uint64_t *v)
 	m->qps = v[RB_LIMIT_QPS];
 	m->srqs = v[RB_LIMIT_SRQS];
 	m->ahs = v[RB_LIMIT_AHS];
+	m->mws = v[RB_LIMIT_MWS];
 	return m;
 }
 

@@ -28,6 +28,7 @@ static const char *const cfg_limit_names[RB_LIMIT_COUNT] = {
 	[RB_LIMIT_QPS] = "qps",
 	[RB_LIMIT_SRQS] = "srqs",
 	[RB_LIMIT_AHS] = "ahs",
+	[RB_LIMIT_MWS] = "mws",
 };
 
 static const uint64_t cfg_limit_defaults[RB_LIMIT_COUNT] = {
@@ -40,6 +41,7 @@ static const uint64_t cfg_limit_defaults[RB_LIMIT_COUNT] = {
 	[RB_LIMIT_QPS] = 1024,
 	[RB_LIMIT_SRQS] = 256,
 	[RB_LIMIT_AHS] = 4096,
+	[RB_LIMIT_MWS] = 4096,
 };
 
 const char *cfg_limit_name(enum rb_limit l)
@@ -292,7 +294,7 @@ static int cfg_limit_key(struct cfg_parser *p, struct rb_limits *lim,
 			set[i] = true;
 		return 0;
 	}
-	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs)", key);
+	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs, mws)", key);
 }
 
 static int cfg_user_uid(struct cfg_parser *p, const char *name,

@@ -53,6 +53,7 @@ static int device_add(void *ctx, struct rb_device *dev)
 	dev->max_srq_sge = (uint32_t)attr.orig_attr.max_srq_sge;
 	dev->max_ah = (uint32_t)attr.orig_attr.max_ah;
 	dev->max_mr = (uint32_t)attr.orig_attr.max_mr;
+	dev->max_mw = (uint32_t)attr.orig_attr.max_mw;
 	dev->max_mr_size = attr.orig_attr.max_mr_size;
 	memset(&pa, 0, sizeof(pa));
 	if (dev->ops.query_port(dev, 1, &pa) == 0) {

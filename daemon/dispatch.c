@@ -64,6 +64,10 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(MR_REG, "mr_reg", DISPATCH_NEEDS_DEVICE | DISPATCH_FDS_UPTO, 1, mr_reg),
 	ENTRY(MR_DEREG, "mr_dereg", DISPATCH_NEEDS_DEVICE, 0, mr_dereg),
 	ENTRY(MR_REREG, "mr_rereg", DISPATCH_NEEDS_DEVICE | DISPATCH_FDS_UPTO, 1, mr_rereg),
+	ENTRY(MW_ALLOC, "mw_alloc", DISPATCH_NEEDS_DEVICE, 0, mw_alloc),
+	ENTRY(MW_DEALLOC, "mw_dealloc", DISPATCH_NEEDS_DEVICE, 0, mw_dealloc),
+	ENTRY(XRCD_OPEN, "xrcd_open", DISPATCH_NEEDS_DEVICE, 0, xrcd_open),
+	ENTRY(XRCD_CLOSE, "xrcd_close", DISPATCH_NEEDS_DEVICE, 0, xrcd_close),
 	/* Anyone may ask; the handlers show non-admins only their own. */
 	ENTRY(DAEMON_STATUS, "status", 0, 0, admin_status),
 	ENTRY(CLIENT_LIST, "client_list", 0, 0, admin_client_list),

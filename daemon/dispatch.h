@@ -92,6 +92,16 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 void mr_describe(const struct rb_res *r, Rdmabroker__ResEntry *e);
 /* At the end of a session, after its objects: what mr.c keeps for it. */
 void mr_session_fini(struct rb_session *s);
+/* xrcd.c */
+int xrcd_open(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep);
+int xrcd_close(struct rb_session *s, const Rdmabroker__Request *req,
+	       struct rb_reply *rep);
+/* mw.c */
+int mw_alloc(struct rb_session *s, const Rdmabroker__Request *req,
+	     struct rb_reply *rep);
+int mw_dealloc(struct rb_session *s, const Rdmabroker__Request *req,
+	       struct rb_reply *rep);
 int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
 	      struct rb_reply *rep);
 int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,

@@ -56,7 +56,10 @@ struct rb_cq {
 };
 
 struct rb_srq {
-	struct rb_res res;		/* must be first; deps[0]: its PD */
+	struct rb_res res;		/* must be first; deps[0]: its PD;
+					 * XRC: deps[1] its XRCD, deps[2] its CQ */
+	bool xrc;			/* IBV_SRQT_XRC */
+	uint32_t srq_num;		/* XRC: the driver's (create_srq) */
 	struct rb_device *dev;
 	struct rb_ring *ring;
 	size_t ring_bytes;
@@ -72,6 +75,20 @@ struct rb_ah {
 	struct rb_res res;		/* must be first; deps[0]: its PD */
 	struct rb_device *dev;
 	struct ibv_ah_attr attr;
+};
+
+/* An XRC domain (ibv_open_xrcd): XRC SRQs and XRC_RECV QPs share it. */
+struct rb_xrcd {
+	struct rb_res res;		/* must be first */
+	struct rb_device *dev;
+};
+
+/* A memory window (ibv_alloc_mw); what it is bound to is the driver's. */
+struct rb_mw {
+	struct rb_res res;		/* must be first; deps[0]: its PD */
+	struct rb_device *dev;
+	enum ibv_mw_type type;
+	uint32_t rkey;			/* the driver's: as allocated, then as bound */
 };
 
 struct rb_mr {
@@ -95,7 +112,10 @@ struct rb_mr {
 };
 
 struct rb_qp {
-	struct rb_res res;		/* must be first; deps: pd, send_cq, recv_cq, srq */
+	/* must be first; deps: pd, send_cq, recv_cq, srq; an XRC_SEND QP's
+	 * recv_cq is its send_cq; an XRC_RECV QP's deps[0] is its XRCD (it
+	 * has no PD, CQ or SRQ, and its rings are never used) */
+	struct rb_res res;
 	struct rb_device *dev;
 	uint32_t qp_num;		/* the driver's (create_qp) */
 	enum ibv_qp_type type;

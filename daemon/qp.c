@@ -170,8 +170,19 @@ static const struct qp_transition qp_table[IBV_QPS_ERR + 1][IBV_QPS_ERR + 1] = {
 /* Every state may go to RESET or ERR, with no other attribute. */
 static const struct qp_transition qp_to_reset_or_err = { .valid = true };
 
+/*
+ * XRC QPs have RC's table with two differences, as the kernel has them:
+ * an XRC_SEND QP (initiator) has no receive side, so INIT to RTR does not
+ * require MAX_DEST_RD_ATOMIC and MIN_RNR_TIMER; an XRC_RECV QP (target)
+ * has no send side, so RTR to RTS requires TIMEOUT and SQ_PSN only.  The
+ * attributes no longer required stay optional.
+ */
+#define QP_XRC_INI_RTR_OPT	(IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER)
+#define QP_XRC_TGT_RTS_REQ	(IBV_QP_TIMEOUT | IBV_QP_SQ_PSN)
+
 static bool qp_transition_ok(enum ibv_qp_state cur, enum ibv_qp_state next,
-			     int type, uint32_t mask, char *why, size_t len)
+			     int type, enum ibv_qp_type qpt, uint32_t mask, char *why,
+			     size_t len)
 {
 	const struct qp_transition *t;
 	uint32_t req, opt;
@@ -190,6 +201,14 @@ static bool qp_transition_ok(enum ibv_qp_state cur, enum ibv_qp_state next,
 	}
 	req = t->req[type];
 	opt = t->opt[type];
+	if (qpt == IBV_QPT_XRC_SEND && cur == IBV_QPS_INIT && next == IBV_QPS_RTR) {
+		opt |= req & QP_XRC_INI_RTR_OPT;
+		req &= ~(uint32_t)QP_XRC_INI_RTR_OPT;
+	}
+	if (qpt == IBV_QPT_XRC_RECV && cur == IBV_QPS_RTR && next == IBV_QPS_RTS) {
+		opt |= req & ~(uint32_t)QP_XRC_TGT_RTS_REQ;
+		req = QP_XRC_TGT_RTS_REQ;
+	}
 	if ((mask & IBV_QP_CUR_STATE) && cur != IBV_QPS_RTR &&
 	    cur != IBV_QPS_RTS && cur != IBV_QPS_SQD && cur != IBV_QPS_SQE) {
 		snprintf(why, len, "IBV_QP_CUR_STATE is not allowed in state %d", cur);
@@ -216,6 +235,9 @@ static int qp_type_index(enum ibv_qp_type t)
 	case IBV_QPT_UD: return QP_UD;
 	case IBV_QPT_UC: return QP_UC;
 	case IBV_QPT_RC: return QP_RC;
+	/* XRC: the attributes and transitions of RC. */
+	case IBV_QPT_XRC_SEND: return QP_RC;
+	case IBV_QPT_XRC_RECV: return QP_RC;
 	default: return -1;
 	}
 }
@@ -226,6 +248,8 @@ static const char *qp_type_name(enum ibv_qp_type t)
 	case IBV_QPT_UD: return "UD";
 	case IBV_QPT_UC: return "UC";
 	case IBV_QPT_RC: return "RC";
+	case IBV_QPT_XRC_SEND: return "XRC_SEND";
+	case IBV_QPT_XRC_RECV: return "XRC_RECV";
 	default: return "?";
 	}
 }
@@ -301,7 +325,8 @@ static int qp_check_values(const struct rb_qp *qp, const struct ibv_qp_attr *a,
 {
 	const struct rb_device *dev = qp->dev;
 	const uint32_t access_ok = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
-				   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC;
+				   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC |
+				   RB_ACCESS_FLUSH_GLOBAL | RB_ACCESS_FLUSH_PERSISTENT;
 
 #define BAD(...) do { reply_error(rep, __VA_ARGS__); return -EINVAL; } while (0)
 	if ((mask & IBV_QP_PORT) && (a->port_num < 1 || a->port_num > dev->phys_port_cnt))
@@ -602,7 +627,8 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	const Rdmabroker__QpCreateReq *q = req->qp_create;
 	struct rb_device *dev = s->device;
 	Rdmabroker__QpCreateReply *m = reply_alloc(rep, sizeof(*m));
-	struct rb_res *pd, *scq, *rcq, *srq = NULL;
+	struct rb_res *pd = NULL, *scq = NULL, *rcq = NULL, *srq = NULL;
+	bool xrc_recv = q->qp_type == IBV_QPT_XRC_RECV;
 	Rdmabroker__QpCap *pcap;
 	struct ibv_qp_cap cap;
 	struct ring_spec spec[2];
@@ -611,13 +637,23 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	struct qp_kept kept;
 	struct rb_qp *qp;
 	int fds[2] = { -1, -1 }, ret;
+	bool q_cap_zero = false;
 
 	if (!m)
 		return -ENOMEM;
 	if (qp_type_index((enum ibv_qp_type)q->qp_type) < 0) {
-		reply_error(rep, "QP type %u is not supported (RC, UC and UD are)",
+		reply_error(rep, "QP type %u is not supported (RC, UC, UD and XRC are)",
 			    q->qp_type);
 		return -EOPNOTSUPP;
+	}
+	if (xrc_recv) {
+		/* No PD, CQ, SRQ or queue: its XRCD, and what arrives goes to
+		 * the XRC SRQ the sender names. */
+		pd = res_lookup(s, q->xrcd, RB_RES_XRCD, rep);
+		if (!pd)
+			return -EINVAL;
+		q_cap_zero = true;
+		goto looked_up;
 	}
 	pd = res_lookup(s, q->pd, RB_RES_PD, rep);
 	if (!pd)
@@ -628,12 +664,19 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	rcq = res_lookup(s, q->recv_cq, RB_RES_CQ, rep);
 	if (!rcq)
 		return -EINVAL;
+	if (q->has_srq && q->qp_type == IBV_QPT_XRC_SEND) {
+		reply_error(rep, "an XRC_SEND QP has no SRQ");
+		return -EINVAL;
+	}
 	if (q->has_srq) {
 		srq = res_lookup(s, q->srq, RB_RES_SRQ, rep);
 		if (!srq)
 			return -EINVAL;
 	}
+looked_up:
 	cap_from_pb(&cap, q->cap);
+	if (q_cap_zero)
+		memset(&cap, 0, sizeof(cap));
 	if (cap.max_send_wr > dev->max_qp_wr || cap.max_recv_wr > dev->max_qp_wr ||
 	    cap.max_send_sge > dev->max_sge || cap.max_recv_sge > dev->max_sge ||
 	    cap.max_inline_data > dev->max_inline_data) {
@@ -840,7 +883,8 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 		}
 	}
 	next = (q->attr_mask & IBV_QP_STATE) ? a.qp_state : cur;
-	if (!qp_transition_ok(cur, next, qp_type_index(qp->type), q->attr_mask,
+	if (!qp_transition_ok(cur, next, qp_type_index(qp->type),
+			      qp->type, q->attr_mask,
 			      why, sizeof(why))) {
 		reply_error(rep, "QP %#x (%s): %s", qp->qp_num, qp_type_name(qp->type), why);
 		return -EINVAL;

@@ -28,6 +28,8 @@ static const char *const res_type_names[RB_RES_TYPE_COUNT] = {
 	[RB_RES_QP] = "qp",
 	[RB_RES_SRQ] = "srq",
 	[RB_RES_AH] = "ah",
+	[RB_RES_MW] = "mw",
+	[RB_RES_XRCD] = "xrcd",
 	[RB_RES_MR] = "mr",
 };
 

@@ -38,6 +38,8 @@ enum rb_res_type {
 	RB_RES_SRQ,
 	RB_RES_AH,
 	RB_RES_MR,
+	RB_RES_MW,
+	RB_RES_XRCD,
 	RB_RES_TYPE_COUNT
 };
 

@@ -393,7 +393,7 @@ static void session_fill_limits(const struct rb_limits *l,
 {
 	m->has_connections = m->has_pds = m->has_mrs = true;
 	m->has_pinned_bytes = m->has_cqs = m->has_cqes = true;
-	m->has_qps = m->has_srqs = m->has_ahs = true;
+	m->has_qps = m->has_srqs = m->has_ahs = m->has_mws = true;
 	m->connections = l->v[RB_LIMIT_CONNECTIONS];
 	m->pds = l->v[RB_LIMIT_PDS];
 	m->mrs = l->v[RB_LIMIT_MRS];
@@ -403,6 +403,7 @@ static void session_fill_limits(const struct rb_limits *l,
 	m->qps = l->v[RB_LIMIT_QPS];
 	m->srqs = l->v[RB_LIMIT_SRQS];
 	m->ahs = l->v[RB_LIMIT_AHS];
+	m->mws = l->v[RB_LIMIT_MWS];
 }
 
 int session_hello(struct rb_session *s, const Rdmabroker__Request *req,

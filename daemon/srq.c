@@ -71,7 +71,7 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	const Rdmabroker__SrqCreateReq *q = req->srq_create;
 	struct rb_device *dev = s->device;
 	Rdmabroker__SrqCreateReply *m = reply_alloc(rep, sizeof(*m));
-	struct rb_res *pd;
+	struct rb_res *pd, *xrcd = NULL, *cq = NULL;
 	struct rb_srq *srq;
 	int fd, bell, ret;
 
@@ -80,6 +80,15 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	pd = res_lookup(s, q->pd, RB_RES_PD, rep);
 	if (!pd)
 		return -EINVAL;
+	/* XRC: both its domain and the CQ its completions go to. */
+	if (q->has_xrcd || q->has_cq) {
+		xrcd = res_lookup(s, q->xrcd, RB_RES_XRCD, rep);
+		if (!xrcd)
+			return -EINVAL;
+		cq = res_lookup(s, q->cq, RB_RES_CQ, rep);
+		if (!cq)
+			return -EINVAL;
+	}
 	if (q->max_wr == 0 || q->max_wr > dev->max_srq_wr ||
 	    q->max_sge > dev->max_srq_sge || q->srq_limit > q->max_wr) {
 		reply_error(rep, "max_wr %" PRIu32 " (1..%" PRIu32 "), max_sge %" PRIu32
@@ -126,6 +135,9 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	srq->dev = dev;
 	srq->res.type = RB_RES_SRQ;
 	srq->res.deps[0] = pd;
+	srq->res.deps[1] = xrcd;
+	srq->res.deps[2] = cq;
+	srq->xrc = xrcd != NULL;
 	srq->res.destroy = srq_destroy;
 	srq->ev_bell = event_new(s->d->base, srq->doorbell, EV_READ | EV_PERSIST,
 				 srq_bell_cb, srq);
@@ -157,6 +169,10 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	m->max_wr = srq->max_wr;
 	m->max_sge = srq->max_sge;
 	m->ring_bytes = srq->ring_bytes;
+	if (srq->xrc) {
+		m->has_srq_num = 1;
+		m->srq_num = srq->srq_num;
+	}
 	rep->fds[rep->nfds++] = fd;
 	rep->fds[rep->nfds++] = bell;
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_SRQ_CREATE;

@@ -31,6 +31,10 @@ STUB_VOID(dealloc_pd, struct rb_pd *pd)
 STUB_UNSUPPORTED(reg_mr, struct rb_device *dev, struct rb_mr *mr)
 STUB_OK(rereg_mr, struct rb_mr *mr, int flags, const struct rb_mr *old)
 STUB_VOID(dereg_mr, struct rb_mr *mr)
+STUB_UNSUPPORTED(open_xrcd, struct rb_device *dev, struct rb_xrcd *xrcd)
+STUB_VOID(close_xrcd, struct rb_xrcd *xrcd)
+STUB_UNSUPPORTED(alloc_mw, struct rb_device *dev, struct rb_mw *mw)
+STUB_VOID(dealloc_mw, struct rb_mw *mw)
 STUB_UNSUPPORTED(create_cq, struct rb_device *dev, struct rb_cq *cq)
 STUB_OK(resize_cq, struct rb_cq *cq, uint32_t old_cqe)
 STUB_VOID(cq_doorbell, struct rb_cq *cq)
@@ -75,6 +79,10 @@ void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv)
 	FILL(reg_mr);
 	FILL(rereg_mr);
 	FILL(dereg_mr);
+	FILL(open_xrcd);
+	FILL(close_xrcd);
+	FILL(alloc_mw);
+	FILL(dealloc_mw);
 	FILL(create_cq);
 	FILL(resize_cq);
 	FILL(cq_doorbell);

@@ -71,6 +71,8 @@ struct rb_cq;
 struct rb_qp;
 struct rb_srq;
 struct rb_ah;
+struct rb_mw;
+struct rb_xrcd;
 
 #define rb_container_of(p, type, member) \
 	((type *)(void *)((char *)(p) - __builtin_offsetof(type, member)))
@@ -85,7 +87,7 @@ struct rb_driver_ops {
 	const char *name;		/* the driver's: "soft", "verbs" */
 
 	/* Bytes to allocate per object (>= the daemon's struct), 0: its own. */
-	size_t pd_size, mr_size, cq_size, qp_size, srq_size, ah_size;
+	size_t pd_size, mr_size, cq_size, qp_size, srq_size, ah_size, mw_size;
 
 	/* Tear down a device made by this driver (every object is gone). */
 	void (*destroy)(struct rb_device *dev);
@@ -134,11 +136,34 @@ struct rb_driver_ops {
 	/* Before the mapping goes.  Stub: no-op. */
 	void (*dereg_mr)(struct rb_mr *mr);
 
+	/* --------------------------------------------------------- XRCD */
+
+	/* ibv_open_xrcd: the daemon's object exists.  Stub: -EOPNOTSUPP
+	 * (no XRC: the daemon refuses XRC SRQs and QPs without an XRCD). */
+	int (*open_xrcd)(struct rb_device *dev, struct rb_xrcd *xrcd);
+	/* No SRQ or QP uses it any more.  Stub: no-op. */
+	void (*close_xrcd)(struct rb_xrcd *xrcd);
+
+	/* ----------------------------------------------------------- MW */
+
+	/*
+	 * ibv_alloc_mw: mw->res.deps[0] (its PD), dev and type (1 or 2,
+	 * checked) are set.  The driver sets mw->rkey, unique within the
+	 * device among MR and MW keys; binding it (IBV_WR_BIND_MW, posted)
+	 * and what it then allows are the driver's.  Stub: -EOPNOTSUPP.
+	 */
+	int (*alloc_mw)(struct rb_device *dev, struct rb_mw *mw);
+	/* Bound or not: its key stops working now.  Stub: no-op. */
+	void (*dealloc_mw)(struct rb_mw *mw);
+
 	/* ----------------------------------------------------------- CQ */
 
 	/*
 	 * cq->ring (cq->entries slots, cq->cqe usable) exists; completions
-	 * go into it with cq_push() only.  Stub: -EOPNOTSUPP.
+	 * go into it with cq_push() only.  A driver whose query_device
+	 * reports a completion_timestamp_mask stamps every struct rb_cqe it
+	 * pushes (ts: CLOCK_MONOTONIC ns, wallclock_ns: CLOCK_REALTIME ns,
+	 * proto/shm.h); one that does not leaves both 0.  Stub: -EOPNOTSUPP.
 	 */
 	int (*create_cq)(struct rb_device *dev, struct rb_cq *cq);
 	/*
@@ -185,8 +210,9 @@ struct rb_driver_ops {
 
 	/* ----------------------------------------------------------- SRQ */
 
-	/* srq: ring, max_wr, max_sge, srq_limit, doorbell, deps[0] (PD).
-	 * Stub: -EOPNOTSUPP. */
+	/* srq: ring, max_wr, max_sge, srq_limit, doorbell, deps[0] (PD);
+	 * XRC (srq->xrc): deps[1] its XRCD, deps[2] its CQ, and the driver
+	 * sets srq->srq_num, unique within the device.  Stub: -EOPNOTSUPP. */
 	int (*create_srq)(struct rb_device *dev, struct rb_srq *srq);
 	/* ibv_modify_srq, applied by the daemon (a resize has moved the
 	 * pending WQEs to the new ring: srq->ring, srq->max_wr); attr/mask as
@@ -247,6 +273,7 @@ struct rb_device {
 	uint32_t max_srq_wr, max_srq_sge;	/* per SRQ */
 	uint32_t max_ah, nahs;
 	uint32_t max_mr, nmrs;
+	uint32_t max_mw, nmws;
 	uint64_t max_mr_size;
 	uint16_t pkey_tbl_len, gid_tbl_len;	/* port 1 */
 	/*

@@ -114,6 +114,9 @@ struct rbc_context {
 	/* The daemon closed our connection (it died or stopped): set once,
 	 * read without a lock (__atomic); see rbc_mark_dead. */
 	bool dead;
+	/* Whether the device stamps completions (its completion_timestamp_
+	 * mask): 0 not asked yet, 1 yes, -1 no; __atomic, see rbc_stamps. */
+	int stamps;
 };
 
 struct rbc_qp {
@@ -123,6 +126,13 @@ struct rbc_qp {
 		struct ibv_qp qp;
 		struct ibv_qp_ex qpx;
 	};
+#ifndef HAVE_STRUCT_IBV_QP_EX_WR_FLUSH
+	/* ibv_qp_ex.wr_flush of rdma-core 45 and later, which comes right
+	 * after the struct these headers know: a program built with newer
+	 * headers calls ibv_wr_flush() through it (post.c). */
+	void (*wr_flush)(struct ibv_qp_ex *qp, uint32_t rkey, uint64_t remote_addr,
+			 size_t len, uint8_t type, uint8_t level);
+#endif
 	bool is_ex;			/* created with send_ops_flags */
 	/* ibv_wr_start .. ibv_wr_complete (sq_lock held): */
 	uint32_t wr_prod;		/* slots taken so far */
@@ -137,6 +147,12 @@ struct rbc_qp {
 	LIST_ENTRY(rbc_qp) link;	/* in its context's list */
 };
 
+#ifndef HAVE_STRUCT_IBV_QP_EX_WR_FLUSH
+/* Where rdma-core 45's struct ibv_qp_ex has wr_flush. */
+_Static_assert(__builtin_offsetof(struct rbc_qp, wr_flush) == sizeof(struct ibv_qp_ex),
+	       "wr_flush follows struct ibv_qp_ex");
+#endif
+
 struct rbc_srq {
 	struct ibv_srq srq;		/* must be first */
 	pthread_mutex_t lock;		/* posters and resize */
@@ -145,6 +161,7 @@ struct rbc_srq {
 	uint32_t max_sge;		/* granted */
 	int doorbell;			/* eventfd to wake the engine */
 	uint32_t async_handed;		/* as rbc_cq's */
+	uint32_t srq_num;		/* XRC: ibv_get_srq_num */
 	LIST_ENTRY(rbc_srq) link;	/* in its context's list */
 };
 
@@ -242,6 +259,27 @@ struct ibv_pd *rbc_alloc_parent_domain(struct ibv_context *context,
 bool rbc_is_parent_domain(struct ibv_pd *pd);
 
 /* verbs_context.create_cq_ex (cq.c). */
+/* XRC (srq.c): domains, XRC SRQs and their numbers. */
+struct rbc_xrcd {
+	struct ibv_xrcd xrcd;		/* must be first */
+	uint32_t handle;		/* the daemon's */
+};
+
+struct ibv_xrcd *rbc_open_xrcd(struct ibv_context *context,
+			       struct ibv_xrcd_init_attr *attr);
+int rbc_close_xrcd(struct ibv_xrcd *xrcd);
+struct ibv_srq *rbc_create_srq_ex(struct ibv_context *context,
+				  struct ibv_srq_init_attr_ex *attr);
+int rbc_get_srq_num(struct ibv_srq *srq, uint32_t *srq_num);
+
+/* Memory windows (mw.c; binding type 1 is a post: post.c). */
+struct ibv_mw *rbc_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type);
+int rbc_dealloc_mw(struct ibv_mw *mw);
+int rbc_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw, struct ibv_mw_bind *mw_bind);
+
+/* The device stamps its completions (proto/shm.h): true, or false with
+ * errno (EOPNOTSUPP: it does not; or why it could not be asked). */
+bool rbc_stamps(struct rbc_context *c);
 struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 				   struct ibv_cq_init_attr_ex *attr);
 

@@ -506,10 +506,15 @@ static int rbc_cqx_start_poll(struct ibv_cq_ex *ibcq, struct ibv_poll_cq_attr *a
 	if (!avail) {
 		/* As rbc_poll_cq: an empty CQ of a daemon that is gone is EIO. */
 		struct rbc_context *c = to_rbc_context(ibcq->context);
+		uint32_t empty = ++cq->empty_polls;
 		bool gone = rbc_dead(c) ||
-			(!(++cq->empty_polls % RBC_POLL_CHECK) && rbc_daemon_gone(c));
+			(!(empty % RBC_POLL_CHECK) && rbc_daemon_gone(c));
 
 		pthread_mutex_unlock(&cq->lock);	/* no end_poll follows */
+		/* ... and gives the core away as often (the ping-pong case:
+		 * without it a pair spinning here waits scheduler ticks). */
+		if (!gone && !(empty % RBC_POLL_YIELD))
+			sched_yield();
 		return gone ? EIO : ENOENT;
 	}
 	cq->empty_polls = 0;
@@ -556,12 +561,18 @@ RBC_CQX_READ(wc_flags, unsigned int, e->wc_flags)
 RBC_CQX_READ(slid, uint32_t, e->slid)
 RBC_CQX_READ(sl, uint8_t, e->sl)
 RBC_CQX_READ(dlid_path_bits, uint8_t, e->dlid_path_bits)
+RBC_CQX_READ(completion_ts, uint64_t, e->ts)
+RBC_CQX_READ(completion_wallclock_ns, uint64_t, e->wallclock_ns)
 
-/* The work-completion fields a CQE has; timestamps and the rest do not. */
+/* The work-completion fields a CQE has; the rest (CVLAN, flow tag, TM
+ * info) it does not. */
 #define RBC_CQX_WC_FLAGS (IBV_WC_EX_WITH_BYTE_LEN | IBV_WC_EX_WITH_IMM | \
 			  IBV_WC_EX_WITH_QP_NUM | IBV_WC_EX_WITH_SRC_QP | \
 			  IBV_WC_EX_WITH_SLID | IBV_WC_EX_WITH_SL | \
-			  IBV_WC_EX_WITH_DLID_PATH_BITS)
+			  IBV_WC_EX_WITH_DLID_PATH_BITS | RBC_CQX_WC_TS)
+/* ... and these only from a device that stamps them. */
+#define RBC_CQX_WC_TS (IBV_WC_EX_WITH_COMPLETION_TIMESTAMP | \
+		       IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK)
 
 struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 				   struct ibv_cq_init_attr_ex *attr)
@@ -585,6 +596,9 @@ struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 		errno = EINVAL;
 		return NULL;
 	}
+	/* As providers: EOPNOTSUPP from a device without timestamps. */
+	if ((attr->wc_flags & RBC_CQX_WC_TS) && !rbc_stamps(to_rbc_context(context)))
+		return NULL;
 	cq = rbc_cq_create(context, (int)attr->cqe, attr->cq_context,
 			   attr->channel, (int)attr->comp_vector);
 	if (!cq)
@@ -602,5 +616,9 @@ struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 	cq->cq.read_slid = rbc_cqx_read_slid;
 	cq->cq.read_sl = rbc_cqx_read_sl;
 	cq->cq.read_dlid_path_bits = rbc_cqx_read_dlid_path_bits;
+	if (attr->wc_flags & IBV_WC_EX_WITH_COMPLETION_TIMESTAMP)
+		cq->cq.read_completion_ts = rbc_cqx_read_completion_ts;
+	if (attr->wc_flags & IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK)
+		cq->cq.read_completion_wallclock_ns = rbc_cqx_read_completion_wallclock_ns;
 	return &cq->cq;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libclient/client.h"
@@ -425,6 +426,54 @@ static int rbc_query_device_ex(struct ibv_context *context,
 	return rbc_query_device_any(context, attr, attr_size);
 }
 
+bool rbc_stamps(struct rbc_context *c)
+{
+	int known = __atomic_load_n(&c->stamps, __ATOMIC_RELAXED);
+	struct ibv_device_attr_ex attr;
+	int ret;
+
+	if (!known) {
+		/* Asked once: a device's capabilities do not change. */
+		ret = rbc_query_device_any(&c->vctx.context, &attr, sizeof(attr));
+		if (ret) {
+			errno = ret;
+			return false;
+		}
+		known = attr.completion_timestamp_mask ? 1 : -1;
+		__atomic_store_n(&c->stamps, known, __ATOMIC_RELAXED);
+	}
+	if (known < 0)
+		errno = EOPNOTSUPP;
+	return known > 0;
+}
+
+/*
+ * ibv_query_rt_values_ex: the device clock now.  A broker device's clock
+ * is this host's CLOCK_MONOTONIC in nanoseconds (proto/shm.h), read here
+ * without asking the daemon; as mlx5 does, the raw cycles go in tv_nsec
+ * with tv_sec 0.
+ */
+static int rbc_query_rt_values(struct ibv_context *context,
+			       struct ibv_values_ex *values)
+{
+	struct timespec now;
+	uint32_t mask = 0;
+
+	if (values->comp_mask & ~(uint32_t)IBV_VALUES_MASK_RAW_CLOCK)
+		return EINVAL;
+	if (values->comp_mask & IBV_VALUES_MASK_RAW_CLOCK) {
+		if (!rbc_stamps(to_rbc_context(context)))
+			return errno;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		values->raw_clock.tv_sec = 0;
+		values->raw_clock.tv_nsec = (long)((uint64_t)now.tv_sec * 1000000000u +
+						   (uint64_t)now.tv_nsec);
+		mask |= IBV_VALUES_MASK_RAW_CLOCK;
+	}
+	values->comp_mask = mask;
+	return 0;
+}
+
 RB_EXPORT int ibv_query_device(struct ibv_context *context,
 			       struct ibv_device_attr *device_attr)
 {
@@ -693,27 +742,6 @@ RB_EXPORT int ibv_get_pkey_index(struct ibv_context *context, uint8_t port_num,
 
 /* ------------------------------------------------------------ contexts */
 
-/* Memory windows: not on the soft device, as a provider without them. */
-static struct ibv_mw *rbc_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type)
-{
-	(void)pd; (void)type;
-	errno = EOPNOTSUPP;
-	return NULL;
-}
-
-static int rbc_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw,
-		       struct ibv_mw_bind *mw_bind)
-{
-	(void)qp; (void)mw; (void)mw_bind;
-	return EOPNOTSUPP;
-}
-
-static int rbc_dealloc_mw(struct ibv_mw *mw)
-{
-	(void)mw;
-	return EOPNOTSUPP;
-}
-
 static int rbc_compat_query_device(struct ibv_context *context,
 				   struct ibv_device_attr *device_attr)
 {
@@ -786,6 +814,11 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	c->vctx.query_device_ex = rbc_query_device_ex;
 	c->vctx.create_qp_ex = rbc_create_qp_ex;
 	c->vctx.create_cq_ex = rbc_create_cq_ex;
+	c->vctx.query_rt_values = rbc_query_rt_values;
+	c->vctx.open_xrcd = rbc_open_xrcd;
+	c->vctx.close_xrcd = rbc_close_xrcd;
+	c->vctx.create_srq_ex = rbc_create_srq_ex;
+	c->vctx.get_srq_num = rbc_get_srq_num;
 	c->vctx.alloc_td = rbc_alloc_td;
 	c->vctx.dealloc_td = rbc_dealloc_td;
 	c->vctx.alloc_parent_domain = rbc_alloc_parent_domain;

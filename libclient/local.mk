@@ -4,7 +4,7 @@ lib_LTLIBRARIES += libclient/librdmabroker.la
 libclient_librdmabroker_la_SOURCES = libclient/client.h libclient/device.c \
 	libclient/strings.c libclient/compat.c libclient/unsupported.c \
 	libclient/pd.c libclient/cq.c libclient/qp.c libclient/post.c libclient/srq.c \
-	libclient/ah.c libclient/mr.c libclient/async.c libclient/version.c \
+	libclient/ah.c libclient/mr.c libclient/mw.c libclient/async.c libclient/version.c \
 	libclient/private.c
 libclient_librdmabroker_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) \
 	$(PROTOBUF_C_CFLAGS)

@@ -39,7 +39,8 @@
 
 #define RBC_ACCESS_KNOWN (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			  IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC | \
-			  IBV_ACCESS_MW_BIND)
+			  IBV_ACCESS_MW_BIND | RB_ACCESS_FLUSH_GLOBAL | \
+			  RB_ACCESS_FLUSH_PERSISTENT)
 
 /*
  * The arena: one memfd per process, grown in steps as pages are

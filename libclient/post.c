@@ -50,13 +50,40 @@ static void sge_copy(struct rb_sge *dst, const struct ibv_sge *src, size_t n)
 	}
 }
 
+/*
+ * A bind of mw (proto/shm.h: the window by handle, the MR by lkey): 0 or
+ * EINVAL.  Type 1 only from ibv_bind_mw (type1_ok), as providers post
+ * IBV_WR_BIND_MW for type 2 windows alone.
+ */
+static int bind_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
+			 const struct ibv_mw *mw, uint32_t rkey,
+			 const struct ibv_mw_bind_info *bi, bool type1_ok)
+{
+	if (!mw || mw->context != qp->qp.context ||
+	    (mw->type != IBV_MW_TYPE_2 && !type1_ok) ||
+	    (!bi->mr && (bi->addr || bi->length)) ||
+	    (bi->mr && bi->mr->context != qp->qp.context))
+		return EINVAL;
+	w->mw_handle = mw->handle;
+	w->rkey = rkey;
+	w->remote_addr = bi->addr;
+	w->compare_add = bi->length;
+	w->swap = bi->mr ? bi->mr->lkey : 0;
+	w->mw_access = bi->mw_access_flags;
+	w->send_flags &= ~(uint32_t)IBV_SEND_INLINE;
+	return 0;
+}
+
 /* Fill the slot for wr; 0 or EINVAL. */
 static int send_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
-			 const struct ibv_send_wr *wr)
+			 const struct ibv_send_wr *wr, bool type1_ok)
 {
 	struct rb_sge *sge = (struct rb_sge *)(w + 1);
 
-	if (!rb_send_opcode_ok(qp->qp.qp_type, wr->opcode) || wr->num_sge < 0)
+	/* ibv_send_wr has no place for a FLUSH's type and level: only
+	 * ibv_wr_flush() posts one, as in libibverbs. */
+	if (!rb_send_opcode_ok(qp->qp.qp_type, wr->opcode) || wr->num_sge < 0 ||
+	    (uint32_t)wr->opcode == RB_WR_FLUSH)
 		return EINVAL;
 	memset(w, 0, sizeof(*w));
 	w->wr_id = wr->wr_id;
@@ -79,9 +106,34 @@ static int send_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
 		w->compare_add = wr->wr.atomic.compare_add;
 		w->swap = wr->wr.atomic.swap;
 		break;
+	case IBV_WR_ATOMIC_WRITE:
+		/*
+		 * As rxe: the 8 bytes are those at sg_list[0], one SGE of
+		 * exactly 8 bytes, taken now (as inline data is), so the
+		 * buffer is the caller's again when this returns.
+		 */
+		if (wr->num_sge != 1 || wr->sg_list[0].length != 8)
+			return EINVAL;
+		w->remote_addr = wr->wr.rdma.remote_addr;
+		w->rkey = wr->wr.rdma.rkey;
+		memcpy(&w->compare_add, (const void *)(uintptr_t)wr->sg_list[0].addr, 8);
+		w->send_flags &= ~(uint32_t)IBV_SEND_INLINE;
+		return 0;
+	case IBV_WR_BIND_MW:
+		return bind_wqe_fill(qp, w, wr->bind_mw.mw, wr->bind_mw.rkey,
+				     &wr->bind_mw.bind_info, type1_ok);
+	case IBV_WR_LOCAL_INV:
+		w->imm_data = wr->invalidate_rkey;
+		w->send_flags &= ~(uint32_t)IBV_SEND_INLINE;
+		return 0;
+	case IBV_WR_SEND_WITH_INV:
+		w->imm_data = wr->invalidate_rkey;
+		break;
 	default:
 		break;
 	}
+	if (qp->qp.qp_type == IBV_QPT_XRC_SEND)
+		w->remote_qpn = wr->qp_type.xrc.remote_srqn;
 	if (qp->qp.qp_type == IBV_QPT_UD) {
 		if (!wr->wr.ud.ah)
 			return EINVAL;
@@ -92,6 +144,7 @@ static int send_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
 	/* Inline only means something for data we send. */
 	if ((wr->send_flags & IBV_SEND_INLINE) &&
 	    (wr->opcode == IBV_WR_SEND || wr->opcode == IBV_WR_SEND_WITH_IMM ||
+	     wr->opcode == IBV_WR_SEND_WITH_INV ||
 	     wr->opcode == IBV_WR_RDMA_WRITE || wr->opcode == IBV_WR_RDMA_WRITE_WITH_IMM)) {
 		uint8_t *p = (uint8_t *)sge;
 		uint64_t total = 0;
@@ -117,8 +170,8 @@ static int send_wqe_fill(struct rbc_qp *qp, struct rb_send_wqe *w,
 	return 0;
 }
 
-int rbc_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
-		  struct ibv_send_wr **bad_wr)
+static int post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
+		     struct ibv_send_wr **bad_wr, bool type1_ok)
 {
 	struct rbc_qp *qp = (struct rbc_qp *)ibqp;
 	struct rb_ring *r = qp->sq;
@@ -147,7 +200,7 @@ int rbc_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 				break;
 			}
 		}
-		ret = send_wqe_fill(qp, rb_ring_slot(r, prod), wr);
+		ret = send_wqe_fill(qp, rb_ring_slot(r, prod), wr, type1_ok);
 		if (ret)
 			break;
 		prod++;
@@ -160,6 +213,37 @@ int rbc_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		ring_doorbell(r, qp->doorbell);
 	}
 	pthread_mutex_unlock(&qp->sq_lock);
+	return ret;
+}
+
+int rbc_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
+		  struct ibv_send_wr **bad_wr)
+{
+	return post_send(ibqp, wr, bad_wr, false);
+}
+
+/*
+ * ibv_bind_mw (type 1; libibverbs checked the type and the MR's PD): a
+ * BIND_MW WQE with the window's next rkey (ibv_inc_rkey), which mw has
+ * once it is posted, as providers do.  Its completion, if signaled, is
+ * IBV_WC_BIND_MW on the send CQ; a refused bind IBV_WC_MW_BIND_ERR.
+ */
+int rbc_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw, struct ibv_mw_bind *mw_bind)
+{
+	struct ibv_send_wr wr = {
+		.wr_id = mw_bind->wr_id, .opcode = IBV_WR_BIND_MW,
+		.send_flags = mw_bind->send_flags,
+	}, *bad;
+	int ret;
+
+	if (qp->context != mw->context)
+		return EINVAL;
+	wr.bind_mw.mw = mw;
+	wr.bind_mw.rkey = ibv_inc_rkey(mw->rkey);
+	wr.bind_mw.bind_info = mw_bind->bind_info;
+	ret = post_send(qp, &wr, &bad, true);
+	if (!ret)
+		mw->rkey = wr.bind_mw.rkey;
 	return ret;
 }
 
@@ -209,7 +293,9 @@ int rbc_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 	struct rbc_qp *qp = (struct rbc_qp *)ibqp;
 	int ret;
 
-	if (ibqp->srq || ibqp->state == IBV_QPS_RESET) {
+	/* XRC QPs receive through XRC SRQs only. */
+	if (ibqp->srq || ibqp->state == IBV_QPS_RESET || ibqp->qp_type == IBV_QPT_XRC_SEND ||
+	    ibqp->qp_type == IBV_QPT_XRC_RECV) {
 		*bad_wr = wr;
 		return EINVAL;
 	}
@@ -472,17 +558,52 @@ static void wr_unsupported(struct ibv_qp_ex *qpx)
 		qp->wr_err = EOPNOTSUPP;
 }
 
+/* Type 2 windows, as IBV_WR_BIND_MW (no setter follows). */
 static void wr_bind_mw(struct ibv_qp_ex *qpx, struct ibv_mw *mw, uint32_t rkey,
 		       const struct ibv_mw_bind_info *info)
 {
-	(void)mw; (void)rkey; (void)info;
-	wr_unsupported(qpx);
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+	struct rb_send_wqe *w = wr_begin(qpx, IBV_WR_BIND_MW);
+
+	if (!w)
+		return;
+	qp->wr_cur = NULL;
+	if (bind_wqe_fill(qp, w, mw, rkey, info, false))
+		qp->wr_err = EINVAL;
 }
 
 static void wr_local_inv(struct ibv_qp_ex *qpx, uint32_t rkey)
 {
-	(void)rkey;
-	wr_unsupported(qpx);
+	struct rb_send_wqe *w = wr_begin(qpx, IBV_WR_LOCAL_INV);
+
+	if (!w)
+		return;
+	w->imm_data = rkey;
+	to_rbc_qpx(qpx)->wr_cur = NULL;	/* no SGE or inline setter applies */
+}
+
+/* IBV_WR_FLUSH of [addr, addr + len) (or the whole MR, IBV_FLUSH_MR). */
+static void wr_flush(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr,
+		     size_t len, uint8_t type, uint8_t level)
+{
+	struct rb_send_wqe *w = wr_begin(qpx, (enum ibv_wr_opcode)RB_WR_FLUSH);
+
+	if (!w)
+		return;
+	w->rkey = rkey;
+	w->remote_addr = addr;
+	w->compare_add = len;
+	w->imm_data = (uint32_t)type | (uint32_t)level << 8;
+	to_rbc_qpx(qpx)->wr_cur = NULL;	/* no SGE or inline setter applies */
+}
+
+/* A SEND whose data the setters that follow give. */
+static void wr_send_inv(struct ibv_qp_ex *qpx, uint32_t rkey)
+{
+	struct rb_send_wqe *w = wr_begin(qpx, IBV_WR_SEND_WITH_INV);
+
+	if (w)
+		w->imm_data = rkey;
 }
 
 static void wr_send_tso(struct ibv_qp_ex *qpx, void *hdr, uint16_t hdr_sz,
@@ -494,22 +615,39 @@ static void wr_send_tso(struct ibv_qp_ex *qpx, void *hdr, uint16_t hdr_sz,
 
 static void wr_set_xrc_srqn(struct ibv_qp_ex *qpx, uint32_t srqn)
 {
-	(void)srqn;
-	wr_unsupported(qpx);
+	struct rbc_qp *qp = to_rbc_qpx(qpx);
+	struct rb_send_wqe *w = qp->wr_cur;
+
+	if (!w)
+		return;
+	if (qp->qp.qp_type != IBV_QPT_XRC_SEND) {
+		qp->wr_err = EINVAL;
+		return;
+	}
+	w->remote_qpn = srqn;
 }
 
+/* The 8 bytes at data, taken now; no SGE follows (as rxe). */
 static void wr_atomic_write(struct ibv_qp_ex *qpx, uint32_t rkey, uint64_t addr,
 			    const void *data)
 {
-	(void)rkey; (void)addr; (void)data;
-	wr_unsupported(qpx);
+	struct rb_send_wqe *w = wr_begin(qpx, IBV_WR_ATOMIC_WRITE);
+
+	if (!w)
+		return;
+	w->rkey = rkey;
+	w->remote_addr = addr;
+	memcpy(&w->compare_add, data, 8);
+	to_rbc_qpx(qpx)->wr_cur = NULL;	/* no SGE or inline setter applies */
 }
 
 #define RBC_QP_EX_SUPPORTED \
 	(IBV_QP_EX_WITH_RDMA_WRITE | IBV_QP_EX_WITH_RDMA_WRITE_WITH_IMM | \
 	 IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_SEND_WITH_IMM | \
 	 IBV_QP_EX_WITH_RDMA_READ | IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP | \
-	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
+	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_ATOMIC_WRITE | \
+	 IBV_QP_EX_WITH_BIND_MW | IBV_QP_EX_WITH_LOCAL_INV | \
+	 IBV_QP_EX_WITH_SEND_WITH_INV | RB_QP_EX_WITH_FLUSH)
 
 int rbc_qp_ex_init(struct rbc_qp *qp, uint64_t send_ops_flags)
 {
@@ -530,7 +668,7 @@ int rbc_qp_ex_init(struct rbc_qp *qp, uint64_t send_ops_flags)
 	x->wr_rdma_write_imm = wr_rdma_write_imm;
 	x->wr_send = wr_send;
 	x->wr_send_imm = wr_send_imm;
-	x->wr_send_inv = wr_local_inv;	/* same signature, same answer */
+	x->wr_send_inv = wr_send_inv;
 	x->wr_send_tso = wr_send_tso;
 	x->wr_set_ud_addr = wr_set_ud_addr;
 	x->wr_set_xrc_srqn = wr_set_xrc_srqn;
@@ -542,6 +680,11 @@ int rbc_qp_ex_init(struct rbc_qp *qp, uint64_t send_ops_flags)
 	x->wr_complete = wr_complete;
 	x->wr_abort = wr_abort;
 	x->wr_atomic_write = wr_atomic_write;
+#ifdef HAVE_STRUCT_IBV_QP_EX_WR_FLUSH
+	x->wr_flush = wr_flush;
+#else
+	qp->wr_flush = wr_flush;
+#endif
 	qp->is_ex = true;
 	return 0;
 }

@@ -137,10 +137,15 @@ out:
 	return ret;
 }
 
-RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
-				       struct ibv_qp_init_attr *attr)
+/*
+ * A QP of context: on pd, or, an XRC_RECV QP, in xrcd (no PD, CQ or
+ * queue of its own).  An XRC_SEND QP has no receive side: its recv_cq is
+ * its send_cq to the daemon.
+ */
+static struct ibv_qp *rbc_qp_create(struct ibv_context *context, struct ibv_pd *pd,
+				    struct ibv_xrcd *xrcd, struct ibv_qp_init_attr *attr)
 {
-	struct rbc_context *c = to_rbc_context(pd->context);
+	struct rbc_context *c = to_rbc_context(context);
 	Rdmabroker__QpCreateReq body = RDMABROKER__QP_CREATE_REQ__INIT;
 	Rdmabroker__QpCap cap = RDMABROKER__QP_CAP__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
@@ -150,7 +155,12 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	size_t nfds;
 	int fds[2], ret;
 
-	if (!attr || !attr->send_cq || !attr->recv_cq) {
+	bool xrc_recv = attr && attr->qp_type == IBV_QPT_XRC_RECV;
+	bool xrc_send = attr && attr->qp_type == IBV_QPT_XRC_SEND;
+
+	if (!attr || (xrc_recv ? !xrcd : !pd || !attr->send_cq) ||
+	    (!xrc_recv && !xrc_send && !attr->recv_cq) ||
+	    ((xrc_recv || xrc_send) && attr->srq)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -159,9 +169,19 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 		errno = ENOMEM;
 		return NULL;
 	}
-	body.pd = pd->handle;
-	body.send_cq = attr->send_cq->handle;
-	body.recv_cq = attr->recv_cq->handle;
+	if (xrc_recv) {
+		body.has_xrcd = 1;
+		body.xrcd = ((struct rbc_xrcd *)xrcd)->handle;
+		memset(&attr->cap, 0, sizeof(attr->cap));
+	} else {
+		body.pd = pd->handle;
+		body.send_cq = attr->send_cq->handle;
+		body.recv_cq = xrc_send ? attr->send_cq->handle : attr->recv_cq->handle;
+	}
+	if (xrc_send) {
+		attr->cap.max_recv_wr = 0;
+		attr->cap.max_recv_sge = 0;
+	}
 	if (attr->srq) {
 		body.has_srq = 1;
 		body.srq = attr->srq->handle;
@@ -193,11 +213,11 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	qp->cap = attr->cap;
 	pthread_mutex_init(&qp->sq_lock, NULL);
 	pthread_mutex_init(&qp->rq_lock, NULL);
-	qp->qp.context = pd->context;
+	qp->qp.context = context;
 	qp->qp.qp_context = attr->qp_context;
-	qp->qp.pd = pd;
-	qp->qp.send_cq = attr->send_cq;
-	qp->qp.recv_cq = attr->recv_cq;
+	qp->qp.pd = xrc_recv ? NULL : pd;
+	qp->qp.send_cq = xrc_recv ? NULL : attr->send_cq;
+	qp->qp.recv_cq = xrc_recv || xrc_send ? NULL : attr->recv_cq;
 	qp->qp.srq = attr->srq;
 	qp->qp.handle = reply->qp_create->handle;
 	qp->qp.qp_num = reply->qp_create->qp_num;
@@ -212,10 +232,23 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 	return &qp->qp;
 }
 
+RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
+				       struct ibv_qp_init_attr *attr)
+{
+	/* An XRC_RECV QP needs its XRCD: ibv_create_qp_ex.  (XRC_SEND comes
+	 * here too: ibv_create_qp_ex with only a PD calls ibv_create_qp.) */
+	if (attr && attr->qp_type == IBV_QPT_XRC_RECV) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return rbc_qp_create(pd->context, pd, NULL, attr);
+}
+
 /*
  * verbs_context.create_qp_ex, what the inline ibv_create_qp_ex() calls for
  * more than a PD: the basic attributes, and send_ops_flags for the
- * ibv_wr_* API (post.c).  No create flags, XRC, RSS or TSO: EOPNOTSUPP,
+ * ibv_wr_* API (post.c).  XRC QPs (XRC_SEND on a PD, XRC_RECV in an XRCD).
+ * No create flags, RSS or TSO: EOPNOTSUPP,
  * as a provider without them answers.
  */
 struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
@@ -228,6 +261,7 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 		       attr->send_ops_flags : 0;
 
 	if ((attr->comp_mask & ~(uint32_t)(IBV_QP_INIT_ATTR_PD |
+					   IBV_QP_INIT_ATTR_XRCD |
 					   IBV_QP_INIT_ATTR_CREATE_FLAGS |
 					   IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)) ||
 	    ((attr->comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS) && attr->create_flags) ||
@@ -235,8 +269,26 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
+	if (attr->qp_type == IBV_QPT_XRC_RECV) {
+		/* In its XRC domain: no PD, CQ or queue (and no ibv_wr_*). */
+		if (!(attr->comp_mask & IBV_QP_INIT_ATTR_XRCD) || !attr->xrcd ||
+		    attr->xrcd->context != context || ops) {
+			errno = EINVAL;
+			return NULL;
+		}
+		memset(&basic, 0, sizeof(basic));
+		basic.qp_context = attr->qp_context;
+		basic.qp_type = attr->qp_type;
+		/* Its rings are the daemon's formality: it has no queue. */
+		qp = rbc_qp_create(context, NULL, attr->xrcd, &basic);
+		if (qp) {
+			memset(&attr->cap, 0, sizeof(attr->cap));
+			memset(&((struct rbc_qp *)qp)->cap, 0, sizeof(attr->cap));
+		}
+		return qp;
+	}
 	if (!(attr->comp_mask & IBV_QP_INIT_ATTR_PD) || !attr->pd ||
-	    attr->pd->context != context) {
+	    attr->pd->context != context || (attr->comp_mask & IBV_QP_INIT_ATTR_XRCD)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -248,7 +300,7 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 	basic.cap = attr->cap;
 	basic.qp_type = attr->qp_type;
 	basic.sq_sig_all = attr->sq_sig_all;
-	qp = ibv_create_qp(attr->pd, &basic);
+	qp = rbc_qp_create(context, attr->pd, NULL, &basic);
 	if (!qp)
 		return NULL;
 	attr->cap = basic.cap;	/* granted, as for ibv_create_qp */

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,8 +14,9 @@
 
 #include "libclient/client.h"
 
-RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
-					 struct ibv_srq_init_attr *attr)
+/* An SRQ on pd; XRC: in xrcd, completing into cq. */
+static struct ibv_srq *rbc_srq_create(struct ibv_pd *pd, struct ibv_srq_init_attr *attr,
+				      struct ibv_xrcd *xrcd, struct ibv_cq *cq)
 {
 	struct rbc_context *c = to_rbc_context(pd->context);
 	Rdmabroker__SrqCreateReq body = RDMABROKER__SRQ_CREATE_REQ__INIT;
@@ -32,6 +34,11 @@ RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
 	body.max_wr = attr->attr.max_wr;
 	body.max_sge = attr->attr.max_sge;
 	body.srq_limit = attr->attr.srq_limit;
+	if (xrcd) {
+		body.has_xrcd = body.has_cq = 1;
+		body.xrcd = ((struct rbc_xrcd *)xrcd)->handle;
+		body.cq = cq->handle;
+	}
 	req.body_case = RDMABROKER__REQUEST__BODY_SRQ_CREATE;
 	req.srq_create = &body;
 	ret = rbc_call_fds(c, &req, &reply, fds, 2);
@@ -61,6 +68,7 @@ RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
 	srq->srq.srq_context = attr->srq_context;
 	srq->srq.pd = pd;
 	srq->srq.handle = reply->srq_create->handle;
+	srq->srq_num = reply->srq_create->srq_num;
 	pthread_mutex_init(&srq->lock, NULL);
 	pthread_mutex_init(&srq->srq.mutex, NULL);
 	pthread_cond_init(&srq->srq.cond, NULL);
@@ -69,6 +77,115 @@ RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
 	LIST_INSERT_HEAD(&c->srqs, srq, link);
 	pthread_mutex_unlock(&c->cq_lock);
 	return &srq->srq;
+}
+
+RB_EXPORT struct ibv_srq *ibv_create_srq(struct ibv_pd *pd,
+					 struct ibv_srq_init_attr *attr)
+{
+	return rbc_srq_create(pd, attr, NULL, NULL);
+}
+
+/*
+ * verbs_context.create_srq_ex, for what ibv_create_srq_ex() does not hand
+ * to ibv_create_srq(): XRC SRQs, with their PD, XRCD and CQ.  Tag
+ * matching is EOPNOTSUPP.
+ */
+struct ibv_srq *rbc_create_srq_ex(struct ibv_context *context,
+				  struct ibv_srq_init_attr_ex *attr)
+{
+	const uint32_t xrc = IBV_SRQ_INIT_ATTR_TYPE | IBV_SRQ_INIT_ATTR_PD |
+			     IBV_SRQ_INIT_ATTR_XRCD | IBV_SRQ_INIT_ATTR_CQ;
+	struct ibv_srq_init_attr basic;
+	struct ibv_srq *srq;
+
+	if (!(attr->comp_mask & IBV_SRQ_INIT_ATTR_TYPE) || attr->srq_type != IBV_SRQT_XRC ||
+	    (attr->comp_mask & ~xrc)) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	if ((attr->comp_mask & xrc) != xrc || !attr->pd || !attr->xrcd || !attr->cq ||
+	    attr->pd->context != context || attr->xrcd->context != context ||
+	    attr->cq->context != context) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(&basic, 0, sizeof(basic));
+	basic.srq_context = attr->srq_context;
+	basic.attr = attr->attr;
+	srq = rbc_srq_create(attr->pd, &basic, attr->xrcd, attr->cq);
+	if (srq)
+		attr->attr = basic.attr;
+	return srq;
+}
+
+int rbc_get_srq_num(struct ibv_srq *ibsrq, uint32_t *srq_num)
+{
+	struct rbc_srq *srq = (struct rbc_srq *)ibsrq;
+
+	if (!srq->srq_num)
+		return EINVAL;	/* not an XRC SRQ */
+	*srq_num = srq->srq_num;
+	return 0;
+}
+
+/*
+ * ibv_open_xrcd: a domain of this context.  The fd and O_CREAT are
+ * accepted, but the daemon does not share a domain between processes
+ * naming the same file (librdmabroker(7) BUGS).
+ */
+struct ibv_xrcd *rbc_open_xrcd(struct ibv_context *context,
+			       struct ibv_xrcd_init_attr *attr)
+{
+	struct rbc_context *c = to_rbc_context(context);
+	Rdmabroker__XrcdOpenReq body = RDMABROKER__XRCD_OPEN_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	struct rbc_xrcd *x;
+	int ret;
+
+	if (attr->comp_mask & ~(uint32_t)(IBV_XRCD_INIT_ATTR_FD | IBV_XRCD_INIT_ATTR_OFLAGS |
+					  IBV_XRCD_INIT_ATTR_RESERVED) ||
+	    (attr->comp_mask & IBV_XRCD_INIT_ATTR_RESERVED) ||
+	    ((attr->comp_mask & IBV_XRCD_INIT_ATTR_OFLAGS) &&
+	     (attr->oflags & ~(O_CREAT | O_EXCL)))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	req.body_case = RDMABROKER__REQUEST__BODY_XRCD_OPEN;
+	req.xrcd_open = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret) {
+		free(x);
+		errno = ret;
+		return NULL;
+	}
+	x->xrcd.context = context;
+	x->handle = reply->xrcd_open->handle;
+	rb_rpc_reply_free(reply);
+	return &x->xrcd;
+}
+
+int rbc_close_xrcd(struct ibv_xrcd *xrcd)
+{
+	struct rbc_xrcd *x = (struct rbc_xrcd *)xrcd;
+	struct rbc_context *c = to_rbc_context(xrcd->context);
+	Rdmabroker__XrcdCloseReq body = RDMABROKER__XRCD_CLOSE_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	int ret;
+
+	body.handle = x->handle;
+	req.body_case = RDMABROKER__REQUEST__BODY_XRCD_CLOSE;
+	req.xrcd_close = &body;
+	ret = rbc_call_destroy(c, &req);
+	if (ret)
+		return ret;	/* EBUSY while SRQs or QPs use it */
+	free(x);
+	return 0;
 }
 
 RB_EXPORT int ibv_modify_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr,

@@ -48,7 +48,7 @@
 
 #include <infiniband/verbs.h>
 
-#define RB_SHM_ABI_VERSION	1
+#define RB_SHM_ABI_VERSION	2		/* 2: struct rb_cqe has timestamps */
 #define RB_RING_MAGIC		0x47525242u	/* "RBRG" */
 #define RB_CACHELINE		64
 #define RB_RING_HDR_SIZE	4096		/* slots start one page in */
@@ -90,7 +90,13 @@ _Static_assert(sizeof(struct rb_ring) <= RB_RING_HDR_SIZE, "header fits");
 
 /*
  * A completion: every field of struct ibv_wc, in the order of verbs.h, so
- * a completion from an SRQ carries exactly what one from an RQ does.
+ * a completion from an SRQ carries exactly what one from an RQ does; then
+ * when the device wrote it (IBV_WC_EX_WITH_COMPLETION_TIMESTAMP and
+ * _WALLCLOCK of ibv_create_cq_ex).  The device clock of every broker
+ * device that reports a completion_timestamp_mask is CLOCK_MONOTONIC in
+ * nanoseconds (hca_core_clock 1,000,000 kHz), which the client reads
+ * itself for ibv_query_rt_values_ex; both stamps are 0 from a device that
+ * does not stamp.  64 bytes: one cache line a completion.
  */
 struct rb_cqe {
 	uint64_t wr_id;
@@ -107,9 +113,12 @@ struct rb_cqe {
 	uint8_t sl;
 	uint8_t dlid_path_bits;
 	uint8_t pad[2];
+	uint64_t ts;			/* the device clock: CLOCK_MONOTONIC ns */
+	uint64_t wallclock_ns;		/* CLOCK_REALTIME ns, at the same time */
 };
 
-_Static_assert(sizeof(struct rb_cqe) == 48, "CQE layout");
+_Static_assert(sizeof(struct rb_cqe) == 64, "CQE layout");
+_Static_assert(offsetof(struct rb_cqe, ts) == 48, "CQE layout");
 _Static_assert(offsetof(struct rb_cqe, wc_flags) == 36, "CQE layout");
 
 /* A scatter/gather element, as struct ibv_sge. */
@@ -126,6 +135,13 @@ _Static_assert(sizeof(struct rb_sge) == 16, "SGE layout");
  * bytes of inline data when send_flags has IBV_SEND_INLINE.  The SQ's
  * entry_size is the header plus the larger of max_send_sge SGEs and
  * max_inline_data bytes, rounded up to 16.
+ *
+ * Memory windows: IBV_WR_BIND_MW names the window by mw_handle (the
+ * owner's handle), its new rkey in rkey, the range in remote_addr and
+ * compare_add (length), the MR by its lkey in swap and the window's
+ * access in mw_access; IBV_WR_LOCAL_INV and IBV_WR_SEND_WITH_INV carry
+ * the rkey to invalidate in imm_data (host order: ibv_send_wr's
+ * invalidate_rkey shares imm_data's place).
  */
 struct rb_send_wqe {
 	uint64_t wr_id;
@@ -136,12 +152,14 @@ struct rb_send_wqe {
 	uint64_t remote_addr;		/* RDMA and atomics */
 	uint32_t rkey;
 	uint32_t inline_len;
-	uint64_t compare_add;		/* atomics */
+	uint64_t compare_add;		/* atomics; ATOMIC_WRITE: its 8 bytes, as in memory */
 	uint64_t swap;
 	uint32_t ah_handle;		/* UD */
-	uint32_t remote_qpn;
+	uint32_t remote_qpn;		/* UD; XRC_SEND: the remote SRQ number */
 	uint32_t remote_qkey;
-	uint32_t reserved[3];
+	uint32_t mw_handle;		/* BIND_MW */
+	uint32_t mw_access;		/* BIND_MW: ibv_mw_bind_info.mw_access_flags */
+	uint32_t reserved;
 };
 
 _Static_assert(sizeof(struct rb_send_wqe) == 80, "send WQE layout");
@@ -209,22 +227,53 @@ struct rb_async_event {
 _Static_assert(sizeof(struct rb_async_event) == 16, "async event layout");
 
 /*
- * The send opcodes a QP type has (RC all five kinds, UC SEND and WRITE,
- * UD SEND): the library refuses others at post time with EINVAL, and the
- * engine answers a WQE with any other opcode IBV_WC_LOC_QP_OP_ERR.
+ * IBV_WR_FLUSH and what goes with it, in the values of rdma-core 45 and
+ * later and of the kernel's uapi; rdma-core 44's headers (Debian 12) do
+ * not have them yet.  A FLUSH WQE carries remote_addr, rkey, the length
+ * in compare_add, and the placement type | selectivity level << 8 in
+ * imm_data.
+ */
+#define RB_WR_FLUSH			14u	/* enum ibv_wr_opcode */
+#define RB_WC_FLUSH			8u	/* enum ibv_wc_opcode */
+#define RB_QP_EX_WITH_FLUSH		(1u << 11)	/* send_ops_flags */
+#define RB_ACCESS_FLUSH_GLOBAL		(1u << 8)	/* MR and QP access */
+#define RB_ACCESS_FLUSH_PERSISTENT	(1u << 9)
+#define RB_FLUSH_GLOBAL			1u	/* enum ibv_placement_type */
+#define RB_FLUSH_PERSISTENT		2u
+#define RB_FLUSH_RANGE			0u	/* enum ibv_selectivity_level */
+#define RB_FLUSH_MR			1u
+/* device_cap_flags_ex bits (IB_UVERBS_DEVICE_*, kernel 6.2) */
+#define RB_DEVICE_FLUSH_GLOBAL		(1ull << 38)
+#define RB_DEVICE_FLUSH_PERSISTENT	(1ull << 39)
+#define RB_DEVICE_ATOMIC_WRITE		(1ull << 40)
+
+/*
+ * The send opcodes a QP type has (RC all five kinds, ATOMIC_WRITE, FLUSH
+ * and SEND_WITH_INV; UC SEND and WRITE; both BIND_MW and LOCAL_INV; UD
+ * SEND; XRC_SEND SEND and SEND_WITH_IMM):
+ * the library refuses others at post time with
+ * EINVAL, and the engine answers a WQE with any other opcode
+ * IBV_WC_LOC_QP_OP_ERR.
  */
 static inline bool rb_send_opcode_ok(enum ibv_qp_type type, uint32_t op)
 {
 	switch (op) {
 	case IBV_WR_SEND:
 	case IBV_WR_SEND_WITH_IMM:
-		return type == IBV_QPT_RC || type == IBV_QPT_UC || type == IBV_QPT_UD;
+		return type == IBV_QPT_RC || type == IBV_QPT_UC || type == IBV_QPT_UD ||
+		       type == IBV_QPT_XRC_SEND;
+	case IBV_WR_BIND_MW:
+	case IBV_WR_LOCAL_INV:
+		return type == IBV_QPT_RC || type == IBV_QPT_UC;
 	case IBV_WR_RDMA_WRITE:
 	case IBV_WR_RDMA_WRITE_WITH_IMM:
 		return type == IBV_QPT_RC || type == IBV_QPT_UC;
 	case IBV_WR_RDMA_READ:
 	case IBV_WR_ATOMIC_CMP_AND_SWP:
 	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+	case IBV_WR_ATOMIC_WRITE:
+	case IBV_WR_SEND_WITH_INV:
+	case RB_WR_FLUSH:
 		return type == IBV_QPT_RC;
 	default:
 		return false;

@@ -27,7 +27,7 @@ static void usage(FILE *out)
 		"  client kill PID            disconnect a process, free its objects (admin)\n"
 		"  res [show [TYPE] [pid PID]]\n"
 		"                             objects held by clients\n"
-		"                             (TYPE: pd, mr, cq, qp, srq, ah, channel)\n"
+		"                             (TYPE: pd, mr, cq, qp, srq, ah, mw, xrcd, channel)\n"
 		"  limits [show|set ...]      per-user limits and usage\n"
 		"  status [show]              the daemon\n"
 		"  OBJECT help                commands of OBJECT\n"

@@ -15,7 +15,7 @@
 
 /* The types the daemon knows, in the order summaries print them. */
 static const char *const res_types[] = {
-	"pd", "mr", "cq", "qp", "srq", "ah", "channel", NULL
+	"pd", "mr", "cq", "qp", "srq", "ah", "mw", "xrcd", "channel", NULL
 };
 
 void res_usage(FILE *out)
@@ -25,7 +25,7 @@ void res_usage(FILE *out)
 		"       rdmactl [OPTIONS] res show [TYPE] [pid PID] [qpn QPN]\n"
 		"                                  [qp-type RC|UC|UD] [state STATE]\n"
 		"       rdmactl res help\n"
-		"TYPE := { pd | mr | cq | qp | srq | ah | channel }\n"
+		"TYPE := { pd | mr | cq | qp | srq | ah | mw | xrcd | channel }\n"
 		"Without a command, count the objects of each client; \"show\" lists\n"
 		"them, of one TYPE or of process PID; qpn, qp-type and state select\n"
 		"QPs.  Only your own unless you are an administrator.\n");
@@ -224,6 +224,8 @@ static const struct pr_field res_summary_fields[] = {
 	{ .key = "qp", .label = "qp" },
 	{ .key = "srq", .label = "srq" },
 	{ .key = "ah", .label = "ah" },
+	{ .key = "mw", .label = "mw" },
+	{ .key = "xrcd", .label = "xrcd" },
 	{ .key = "channel", .label = "channel" },
 	{ .key = NULL },
 };

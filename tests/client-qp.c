@@ -378,7 +378,7 @@ static void test_create_qp_ex(void **state)
 	a.create_flags = 0;
 	/* The ibv_wr_* API: the opcodes the soft device has, not the rest. */
 	a.comp_mask |= IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
-	a.send_ops_flags = IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_BIND_MW;
+	a.send_ops_flags = IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_TSO;
 	errno = 0;
 	assert_null(ibv_create_qp_ex(ctx, &a));
 	assert_int_equal(errno, EOPNOTSUPP);

@@ -73,3 +73,4 @@ TESTS += tests/daemon-devices.sh
 EXTRA_DIST += tests/daemon-devices.sh
 include $(srcdir)/tests/stack.mk
 include $(srcdir)/tests/pkg.mk
+include $(srcdir)/tests/softfeat.mk

@@ -21,7 +21,7 @@ fds0=$(rb_fd_count "$RB_DAEMON_PID")
 ring_maps() { grep -c '/memfd:rdmabroker-ring' "/proc/$RB_DAEMON_PID/maps"; }
 maps0=$(ring_maps)
 rb_holder_start "$top_builddir/tests/client-cq" 100
-"$RB_RDMACTL" res | grep -q " pd 0 mr 0 cq 100 qp 0 srq 0 ah 0 channel 100\$" || rb_fail "rdmactl res: $("$RB_RDMACTL" res)"
+"$RB_RDMACTL" res | grep -q " pd 0 mr 0 cq 100 qp 0 srq 0 ah 0 mw 0 xrcd 0 channel 100\$" || rb_fail "rdmactl res: $("$RB_RDMACTL" res)"
 maps1=$(ring_maps)
 [ "$maps1" -eq $((maps0 + 100)) ] || rb_fail "daemon ring maps $maps0 -> $maps1 with 100 CQ rings"
 rb_holder_kill_check 200 "$fds0"

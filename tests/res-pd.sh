@@ -27,7 +27,7 @@ base=$(rb_fd_count "$RB_DAEMON_PID")
 rb_holder_start "$top_builddir/tests/client-pd" 100
 n=$("$RB_RDMACTL" -j res show pd | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" -eq 100 ] || rb_fail "rdmactl res show pd lists $n PDs, want 100"
-"$RB_RDMACTL" res | grep -q "comm client-pd dev rbsoft0 pd 100 mr 0 cq 0 qp 0 srq 0 ah 0 channel 0\$" ||
+"$RB_RDMACTL" res | grep -q "comm client-pd dev rbsoft0 pd 100 mr 0 cq 0 qp 0 srq 0 ah 0 mw 0 xrcd 0 channel 0\$" ||
 	rb_fail "rdmactl res summary: $("$RB_RDMACTL" res)"
 rb_holder_kill_check 100 "$base"
 rb_daemon_stop

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/ring.h"
 #include "drivers/soft/soft-int.h"
@@ -39,6 +40,22 @@ bool soft_comp_ring_wild(struct rb_ring *r, uint32_t cons, uint32_t entries,
 	return true;
 }
 
+/*
+ * Stamp e with the device clock and the wall clock as it is written (the
+ * device's completion_timestamp_mask promises every completion has them;
+ * two vDSO reads, ~40 ns) and push it into cq.
+ */
+void soft_comp_push(struct rb_cq *cq, struct rb_cqe *e, bool solicited)
+{
+	struct timespec mono, wall;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	e->ts = (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec;
+	e->wallclock_ns = (uint64_t)wall.tv_sec * 1000000000u + (uint64_t)wall.tv_nsec;
+	cq_push(cq, e, solicited);
+}
+
 uint32_t soft_comp_wc_opcode(uint32_t op)
 {
 	switch (op) {
@@ -47,6 +64,10 @@ uint32_t soft_comp_wc_opcode(uint32_t op)
 	case IBV_WR_RDMA_READ: return IBV_WC_RDMA_READ;
 	case IBV_WR_ATOMIC_CMP_AND_SWP: return IBV_WC_COMP_SWAP;
 	case IBV_WR_ATOMIC_FETCH_AND_ADD: return IBV_WC_FETCH_ADD;
+	case IBV_WR_ATOMIC_WRITE: return IBV_WC_ATOMIC_WRITE;
+	case IBV_WR_BIND_MW: return IBV_WC_BIND_MW;
+	case RB_WR_FLUSH: return RB_WC_FLUSH;
+	case IBV_WR_LOCAL_INV: return IBV_WC_LOCAL_INV;
 	default: return IBV_WC_SEND;
 	}
 }
@@ -78,7 +99,7 @@ void soft_comp_sq_retire(struct soft_qp *qp)
 		 * client sees cons).
 		 */
 		__atomic_store_n(&qp->qp.sq->cons, qp->sq_cons, __ATOMIC_RELEASE);
-		cq_push(cq, &e, false);
+		soft_comp_push(cq, &e, false);
 	}
 	if (qp->sq_cons != start)
 		__atomic_store_n(&qp->qp.sq->cons, qp->sq_cons, __ATOMIC_RELEASE);
@@ -121,7 +142,7 @@ bool soft_comp_flush(struct soft_qp *qp)
 			memcpy(&h, ring_slot(qp->qp.rq, qp->qp.rq_entries, qp->qp.rq_entry_size,
 					   qp->rq_cons), sizeof(h));
 			e.wr_id = h.wr_id;
-			cq_push(soft_qp_recv_cq(qp), &e, false);
+			soft_comp_push(soft_qp_recv_cq(qp), &e, false);
 			qp->rq_cons++;
 			progress = true;
 		}

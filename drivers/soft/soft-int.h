@@ -9,7 +9,9 @@
  *   soft-comp.c   completions of send queues, flushing in ERR
  *   soft-mem.c    registered memory: SGEs and rkeys resolved, copies
  *                 (zero-copy between mappings, /proc/PID/mem for CMA)
- *   soft-keys.c   memory keys: allocation and the lkey/rkey tables
+ *   soft-keys.c   memory keys: allocation and the lkey/rkey tables, and
+ *                 the windows' keys
+ *   soft-mw.c     memory windows: binding, invalidation, remote access
  *
  * It executes what clients post into their shared send queues, between
  * any two QPs of the device, moving data directly between the two sides'
@@ -53,6 +55,9 @@ struct soft_dev {
 	uint64_t now;			/* of this pass */
 	struct rb_hash qpns;		/* QPs by number */
 	struct rb_hash lkeys, rkeys;	/* MRs by key */
+	struct rb_hash mws;		/* MWs by index (rkey >> 8) */
+	TAILQ_HEAD(, soft_mw) mw_list;	/* every MW of the device */
+	struct rb_hash srqns;		/* XRC SRQs by number */
 	void *stage_pool[SOFT_STAGE_POOL_MAX];	/* free SOFT_RD_STAGE_MAX buffers */
 	unsigned int nstage;
 };
@@ -60,6 +65,28 @@ struct soft_dev {
 struct soft_mr {
 	struct rb_mr mr;		/* must be first (drivers/driver.h) */
 	struct rb_hnode lnode, rnode;	/* by lkey and by rkey */
+};
+
+/*
+ * A memory window.  Its rkey is an index (the upper 24 bits, bit 31 set:
+ * no MR key has it) and a key byte the client picks at each bind
+ * (ibv_inc_rkey).  Bound, it lends [addr, addr + length) of mr with
+ * access to remote requests of its PD (type 2: only through qp).
+ */
+struct soft_mw {
+	struct rb_mw mw;		/* must be first (drivers/driver.h) */
+	struct rb_hnode node;		/* by index */
+	TAILQ_ENTRY(soft_mw) link;	/* in soft_dev.mw_list */
+	struct rb_mr *mr;		/* NULL: not bound */
+	const struct soft_qp *qp;	/* type 2: bound through it */
+	uint64_t addr, length;
+	uint32_t access;
+};
+
+/* An SRQ: XRC ones have a number senders name (soft.c). */
+struct soft_srq {
+	struct rb_srq srq;		/* must be first (drivers/driver.h) */
+	struct rb_hnode node;		/* by srq_num, XRC only */
 };
 
 /* One send WQE the engine has taken, until its completion is written. */
@@ -138,6 +165,29 @@ struct rb_mr *soft_keys_find_lkey(const struct rb_device *dev, uint32_t lkey);
 struct rb_mr *soft_keys_find_rkey(const struct rb_device *dev, uint32_t rkey);
 int soft_keys_reg_mr(struct rb_device *dev, struct rb_mr *mr);
 void soft_keys_dereg_mr(struct rb_mr *mr);
+/* Window keys have this bit; MR keys never. */
+#define SOFT_KEY_MW		0x80000000u
+int soft_keys_alloc_mw(struct rb_device *dev, struct rb_mw *mw);
+void soft_keys_dealloc_mw(struct rb_mw *mw);
+/* The window whose index rkey names (any key byte), or NULL. */
+struct soft_mw *soft_keys_find_mw(const struct rb_device *dev, uint32_t rkey);
+
+/* soft-mw.c: memory windows. */
+int soft_mw_alloc(struct rb_device *dev, struct rb_mw *mw);
+void soft_mw_dealloc(struct rb_mw *mw);
+/* IBV_WR_BIND_MW of qp: IBV_WC_SUCCESS or IBV_WC_MW_BIND_ERR. */
+uint32_t soft_mw_bind(struct soft_qp *qp, const struct rb_send_wqe *w);
+/* IBV_WR_LOCAL_INV of qp: IBV_WC_SUCCESS or IBV_WC_LOC_QP_OP_ERR. */
+uint32_t soft_mw_local_inv(struct soft_qp *qp, uint32_t rkey);
+/* SEND_WITH_INV at the responder dest: the window it may invalidate. */
+struct soft_mw *soft_mw_remote_inv_check(const struct soft_qp *dest, uint32_t rkey);
+void soft_mw_unbind(struct soft_mw *mw);
+/* A remote access through window rkey: the MR, or NULL if refused. */
+const struct rb_mr *soft_mw_remote(const struct soft_qp *dest, uint32_t rkey,
+				   uint64_t addr, uint64_t len, uint32_t access);
+/* mr or qp goes: the windows bound to it are unbound. */
+void soft_mw_mr_gone(struct rb_mr *mr);
+void soft_mw_qp_gone(const struct soft_qp *qp);
 
 /* soft-qp.c: QPs, the poll set, progress. */
 struct soft_qp *soft_qp_find(const struct rb_device *dev, uint32_t qp_num);
@@ -179,6 +229,8 @@ void soft_req_stage_fini(struct soft_dev *sd);
 /* A receive WQE copied out of an RQ or SRQ. */
 struct soft_recv_take {
 	struct rb_srq *srq;		/* or NULL: the QP's RQ */
+	struct rb_cq *cq;		/* where its completion goes */
+	const struct rb_res *pd;	/* its buffers' PD */
 	uint32_t max_sge;
 	union {
 		struct rb_recv_wqe hdr;
@@ -198,12 +250,20 @@ struct soft_delivery {
 	bool with_imm;
 	uint32_t imm;
 	bool solicited;
+	bool with_inv;			/* SEND_WITH_INV: invalidate inv_rkey */
+	uint32_t inv_rkey;
 };
 
 #define SOFT_GRH_LEN		40u
 
 /* The next receive WQE of dest (its SRQ or RQ) into *t; false if none. */
 bool soft_resp_peek(struct soft_qp *dest, struct soft_recv_take *t);
+/*
+ * XRC: the next receive WQE of the XRC SRQ srqn, for the XRC_RECV QP
+ * dest: 1 taken into *t, 0 none posted, -1 no XRC SRQ of that number in
+ * dest's domain.
+ */
+int soft_resp_peek_xrc(struct soft_qp *dest, uint32_t srqn, struct soft_recv_take *t);
 /*
  * Complete the receive WQE t of dest with what dv brings: its status at
  * the responder; *src_failed when the sender's memory could not be read.
@@ -222,5 +282,7 @@ void soft_comp_sq_retire(struct soft_qp *qp);
 /* ERR: everything posted completes with IBV_WC_WR_FLUSH_ERR. */
 bool soft_comp_flush(struct soft_qp *qp);
 uint32_t soft_comp_wc_opcode(uint32_t op);
+/* Every completion of the device goes through here: stamped, then cq_push. */
+void soft_comp_push(struct rb_cq *cq, struct rb_cqe *e, bool solicited);
 
 #endif /* RB_DRIVERS_SOFT_SOFT_INT_H */

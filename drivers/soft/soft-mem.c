@@ -41,9 +41,15 @@ static bool mem_fits(uint64_t base, uint64_t mr_len, uint64_t addr, uint64_t len
 int soft_mem_local(const struct soft_qp *qp, const struct rb_sge *sge,
 		   uint32_t access, struct mem_seg *out)
 {
-	const struct rb_mr *mr = soft_keys_find_lkey(qp->qp.dev, sge->lkey);
+	return soft_mem_local_pd(qp->qp.dev, qp->qp.res.deps[0], sge, access, out);
+}
 
-	if (!mr || mr->res.deps[0] != qp->qp.res.deps[0] ||
+int soft_mem_local_pd(const struct rb_device *dev, const struct rb_res *pd,
+		      const struct rb_sge *sge, uint32_t access, struct mem_seg *out)
+{
+	const struct rb_mr *mr = soft_keys_find_lkey(dev, sge->lkey);
+
+	if (!mr || mr->res.deps[0] != pd ||
 	    (mr->access & access) != access ||
 	    !mem_fits(mr->iova, mr->length, sge->addr, sge->length))
 		return IBV_WC_LOC_PROT_ERR;
@@ -55,8 +61,17 @@ int soft_mem_local(const struct soft_qp *qp, const struct rb_sge *sge,
 bool soft_mem_remote(const struct soft_qp *dest, uint32_t rkey, uint64_t addr,
 		     uint64_t len, uint32_t access, struct mem_seg *out)
 {
-	const struct rb_mr *mr = soft_keys_find_rkey(dest->qp.dev, rkey);
+	const struct rb_mr *mr;
 
+	if (rkey & SOFT_KEY_MW) {
+		/* A window: its checks, then its MR's bounds once more. */
+		mr = soft_mw_remote(dest, rkey, addr, len, access);
+		if (!mr || !mem_fits(mr->iova, mr->length, addr, len))
+			return false;
+		mem_in_mr(out, mr, addr - mr->iova, len);
+		return true;
+	}
+	mr = soft_keys_find_rkey(dest->qp.dev, rkey);
 	if (!mr || mr->res.deps[0] != dest->qp.res.deps[0] ||
 	    !(mr->access & access) || !(dest->qp.attr.qp_access_flags & access) ||
 	    !mem_fits(mr->iova, mr->length, addr, len))

@@ -30,6 +30,9 @@ struct mem_seg {
  */
 int soft_mem_local(const struct soft_qp *qp, const struct rb_sge *sge,
 		   uint32_t access, struct mem_seg *out);
+/* The same, for an SGE of PD pd (an XRC SRQ's receive). */
+int soft_mem_local_pd(const struct rb_device *dev, const struct rb_res *pd,
+		      const struct rb_sge *sge, uint32_t access, struct mem_seg *out);
 
 /*
  * [addr, addr + len) under rkey at the responder dest: true with *out set

@@ -62,7 +62,8 @@ static bool qp_sq_has_work(struct soft_qp *qp)
 {
 	enum ibv_qp_state st = qp->qp.attr.qp_state;
 
-	if (st != IBV_QPS_RTS && st != IBV_QPS_ERR)
+	/* An XRC_RECV QP's rings are never used, whatever is written there. */
+	if ((st != IBV_QPS_RTS && st != IBV_QPS_ERR) || qp->qp.type == IBV_QPT_XRC_RECV)
 		return false;
 	return soft_req_sq_prod(qp) != qp->sq_exec;
 }
@@ -70,6 +71,7 @@ static bool qp_sq_has_work(struct soft_qp *qp)
 static bool qp_rq_has_work(struct soft_qp *qp)
 {
 	return qp->qp.attr.qp_state == IBV_QPS_ERR && !soft_qp_srq(qp) &&
+	       qp->qp.type != IBV_QPT_XRC_RECV &&
 	       soft_comp_client_prod(qp->qp.rq, qp->rq_cons, qp->qp.rq_entries) != qp->rq_cons;
 }
 
@@ -239,6 +241,7 @@ void soft_qp_destroy(struct rb_qp *rqp)
 
 	if (!qp->done)
 		return;		/* never created */
+	soft_mw_qp_gone(qp);	/* its type 2 windows lend nothing any more */
 	/*
 	 * Its RC peer: a send it posts fails at once (nobody answers), and
 	 * after its transport timeout it goes to ERR anyway, as if a NIC had

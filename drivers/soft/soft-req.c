@@ -375,6 +375,83 @@ static enum exec_result exec_rd_atomic(struct soft_qp *qp, struct soft_qp *dest,
 	return X_DEFER;
 }
 
+/*
+ * IBV_WR_ATOMIC_WRITE (as rxe): the WQE's 8 bytes land at once at an
+ * aligned remote address the rkey lets the requester write, or not at all:
+ * misaligned is IBV_WC_REM_INV_REQ_ERR and a bad rkey, bounds or access
+ * IBV_WC_REM_ACCESS_ERR, each moving the responder to ERR too, as a NIC's
+ * NAK does.  No receive is taken; nothing completes at the responder.
+ */
+static enum exec_result exec_atomic_write(struct soft_qp *qp, struct soft_qp *dest,
+					  const union swqe *w, struct soft_swqe_done *d)
+{
+	struct mem_seg rseg, val = { .ptr = (uint8_t *)&w->hdr.compare_add, .len = 8 };
+	bool dst_failed = false;
+	uint64_t *p;
+
+	(void)qp;
+	d->byte_len = 8;
+	if (w->hdr.remote_addr & 7) {
+		d->status = IBV_WC_REM_INV_REQ_ERR;
+		soft_qp_to_error(dest, IBV_EVENT_QP_REQ_ERR, true, 0);
+		return X_DONE;
+	}
+	if (!soft_mem_remote(dest, w->hdr.rkey, w->hdr.remote_addr, 8,
+			     IBV_ACCESS_REMOTE_WRITE, &rseg)) {
+		d->status = IBV_WC_REM_ACCESS_ERR;
+		soft_qp_to_error(dest, IBV_EVENT_QP_ACCESS_ERR, true, 0);
+		return X_DONE;
+	}
+	p = (uint64_t *)(void *)rseg.ptr;
+	if (p && !((uintptr_t)p & 7)) {
+		uint64_t v;
+
+		/* One store: no reader on any CPU sees half of it. */
+		memcpy(&v, &w->hdr.compare_add, 8);
+		__atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+	} else if (soft_mem_copy(&rseg, 1, &val, 1, 8, &dst_failed) < 0) {
+		/* /proc/PID/mem: one 8-byte pwrite, whole or not at all. */
+		d->status = IBV_WC_REM_ACCESS_ERR;
+	}
+	return X_DONE;
+}
+
+/*
+ * IBV_WR_FLUSH (as rxe): the responder QP must allow the placement type
+ * (IBV_ACCESS_FLUSH_GLOBAL / _PERSISTENT in qp_access_flags, else
+ * IBV_WC_REM_INV_REQ_ERR), and the rkey name an MR of its PD with that
+ * access holding the range (IBV_FLUSH_RANGE; IBV_FLUSH_MR: the whole MR),
+ * else IBV_WC_REM_ACCESS_ERR; both move the responder to ERR.  What the
+ * engine placed went straight into the memory the client maps (or through
+ * its /proc/PID/mem): it is globally visible once this fence passes.
+ */
+static enum exec_result exec_flush(struct soft_qp *dest, const union swqe *w,
+				   struct soft_swqe_done *d)
+{
+	uint32_t type = w->hdr.imm_data & 0xff, level = (w->hdr.imm_data >> 8) & 0xff;
+	uint32_t access = ((type & RB_FLUSH_GLOBAL) ? RB_ACCESS_FLUSH_GLOBAL : 0) |
+			  ((type & RB_FLUSH_PERSISTENT) ? RB_ACCESS_FLUSH_PERSISTENT : 0);
+	const struct rb_mr *mr;
+
+	if (!type || (type & ~(RB_FLUSH_GLOBAL | RB_FLUSH_PERSISTENT)) ||
+	    level > RB_FLUSH_MR || (dest->qp.attr.qp_access_flags & access) != access) {
+		d->status = IBV_WC_REM_INV_REQ_ERR;
+		soft_qp_to_error(dest, IBV_EVENT_QP_REQ_ERR, true, 0);
+		return X_DONE;
+	}
+	mr = soft_keys_find_rkey(dest->qp.dev, w->hdr.rkey);
+	if (!mr || mr->res.deps[0] != dest->qp.res.deps[0] || (mr->access & access) != access ||
+	    (level == RB_FLUSH_RANGE &&
+	     (w->hdr.remote_addr < mr->iova || w->hdr.compare_add > mr->length ||
+	      w->hdr.remote_addr - mr->iova > mr->length - w->hdr.compare_add))) {
+		d->status = IBV_WC_REM_ACCESS_ERR;
+		soft_qp_to_error(dest, IBV_EVENT_QP_ACCESS_ERR, true, 0);
+		return X_DONE;
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return X_DONE;
+}
+
 /* Execute the WQE at sq_exec; d holds its completion-to-be. */
 static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 				 struct soft_swqe_done *d)
@@ -392,17 +469,34 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		d->status = IBV_WC_LOC_QP_OP_ERR;
 		return X_DONE;
 	}
+	/* Local operations: on this QP's PD, in SQ order (soft-mw.c). */
+	if (op == IBV_WR_BIND_MW) {
+		d->status = soft_mw_bind(qp, &w->hdr);
+		return X_DONE;
+	}
+	if (op == IBV_WR_LOCAL_INV) {
+		d->status = soft_mw_local_inv(qp, w->hdr.imm_data);
+		return X_DONE;
+	}
 	if (qp->qp.type != IBV_QPT_UD) {
+		/* XRC_SEND talks to an XRC_RECV QP; the rest to their own type. */
+		enum ibv_qp_type peer = qp->qp.type == IBV_QPT_XRC_SEND ? IBV_QPT_XRC_RECV :
+									qp->qp.type;
+
 		dest = soft_qp_find(qp->qp.dev, qp->qp.attr.dest_qp_num);
-		if (!dest || dest->qp.type != qp->qp.type || dest->qp.dev != qp->qp.dev ||
+		if (!dest || dest->qp.type != peer || dest->qp.dev != qp->qp.dev ||
 		    !soft_qp_alive(dest) || dest->qp.attr.dest_qp_num != qp->qp.qp_num) {
 			/* Nobody answers: RC retries out, UC's packets vanish. */
-			if (rc)
+			if (rc || qp->qp.type == IBV_QPT_XRC_SEND)
 				d->status = IBV_WC_RETRY_EXC_ERR;
 			return X_DONE;
 		}
 		if (op_is_rd_atomic(op))
 			return exec_rd_atomic(qp, dest, w, d);
+		if (op == IBV_WR_ATOMIC_WRITE)
+			return exec_atomic_write(qp, dest, w, d);
+		if (op == RB_WR_FLUSH)
+			return exec_flush(dest, w, d);
 	} else {
 		dest = NULL;
 	}
@@ -438,8 +532,21 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 	if (!dest)
 		return exec_ud(qp, w, d, src, ns, len);
 
-	if (op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
-	    op == IBV_WR_RDMA_WRITE_WITH_IMM) {
+	if (qp->qp.type == IBV_QPT_XRC_SEND) {
+		/* The receive comes from the XRC SRQ the WR names, which must
+		 * be of the receiving QP's domain: else an invalid request. */
+		int got = soft_resp_peek_xrc(dest, w->hdr.remote_qpn & 0xffffff, &t);
+
+		if (got < 0) {
+			d->status = IBV_WC_REM_INV_REQ_ERR;
+			soft_qp_to_error(dest, IBV_EVENT_QP_REQ_ERR, true, 0);
+			return X_DONE;
+		}
+		if (!got)
+			return exec_rnr(qp, dest, d);
+		rc = true;	/* reliable from here on, as RC */
+	} else if (op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
+		   op == IBV_WR_SEND_WITH_INV || op == IBV_WR_RDMA_WRITE_WITH_IMM) {
 		if (!soft_resp_peek(dest, &t))
 			return rc ? exec_rnr(qp, dest, d) : X_DONE;
 	}
@@ -467,15 +574,18 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 			.opcode = op == IBV_WR_RDMA_WRITE_WITH_IMM ?
 				  IBV_WC_RECV_RDMA_WITH_IMM : IBV_WC_RECV,
 			.scatter = op != IBV_WR_RDMA_WRITE_WITH_IMM,
-			.with_imm = op != IBV_WR_SEND,
+			.with_imm = op == IBV_WR_SEND_WITH_IMM ||
+				    op == IBV_WR_RDMA_WRITE_WITH_IMM,
 			.imm = w->hdr.imm_data,
 			.solicited = w->hdr.send_flags & IBV_SEND_SOLICITED,
+			.with_inv = op == IBV_WR_SEND_WITH_INV,
+			.inv_rkey = w->hdr.imm_data,
 		};
 		uint32_t st = soft_resp_deliver(dest, &t, &dv, &failed);
 
 		if (failed)
 			d->status = IBV_WC_LOC_PROT_ERR;
-		else if (rc && st == IBV_WC_LOC_LEN_ERR)
+		else if (rc && (st == IBV_WC_LOC_LEN_ERR || st == IBV_WC_REM_INV_REQ_ERR))
 			d->status = IBV_WC_REM_INV_REQ_ERR;
 		else if (rc && st != IBV_WC_SUCCESS)
 			d->status = IBV_WC_REM_OP_ERR;
@@ -489,8 +599,10 @@ bool soft_req_step(struct soft_qp *qp)
 	bool progress = false;
 	uint32_t prod, max_rd;
 
-	if (res_owner_killed(&qp->qp.res)) {
-		soft_qp_deactivate(qp);	/* its session goes, and the QP with it */
+	/* Its session goes, and the QP with it; an XRC_RECV QP has no
+	 * queues of its own (nor CQs to complete into). */
+	if (res_owner_killed(&qp->qp.res) || qp->qp.type == IBV_QPT_XRC_RECV) {
+		soft_qp_deactivate(qp);
 		return false;
 	}
 	if (qp->rd_count && qp->qp.attr.qp_state != IBV_QPS_ERR) {

@@ -11,9 +11,9 @@
 #include "daemon/ring.h"
 #include "drivers/soft/soft-int.h"
 
-bool soft_resp_peek(struct soft_qp *dest, struct soft_recv_take *t)
+/* The next WQE of srq, or of dest's RQ if srq is NULL. */
+static bool resp_peek(struct soft_qp *dest, struct rb_srq *srq, struct soft_recv_take *t)
 {
-	struct rb_srq *srq = soft_qp_srq(dest);
 	uint32_t entries, size, cons;
 	struct rb_ring *r;
 
@@ -38,7 +38,27 @@ bool soft_resp_peek(struct soft_qp *dest, struct soft_recv_take *t)
 		size = sizeof(t->w.raw);
 	memcpy(t->w.raw, ring_slot(r, entries, size, cons), size);
 	t->srq = srq;
+	/* An XRC SRQ has its own CQ and PD; else the QP's. */
+	t->cq = srq && srq->xrc ? (struct rb_cq *)srq->res.deps[2] : soft_qp_recv_cq(dest);
+	t->pd = srq ? srq->res.deps[0] : dest->qp.res.deps[0];
 	return true;
+}
+
+bool soft_resp_peek(struct soft_qp *dest, struct soft_recv_take *t)
+{
+	return resp_peek(dest, soft_qp_srq(dest), t);
+}
+
+int soft_resp_peek_xrc(struct soft_qp *dest, uint32_t srqn, struct soft_recv_take *t)
+{
+	struct soft_dev *sd = soft_dev_of(dest);
+	struct rb_hnode *n = hash_first(&sd->srqns, srqn);
+	struct rb_srq *srq = n ? &container_of(n, struct soft_srq, node)->srq : NULL;
+
+	/* dest's deps[0] is its XRC domain (daemon/objects.h). */
+	if (!srq || !srq->xrc || srq->res.deps[1] != dest->qp.res.deps[0])
+		return -1;
+	return resp_peek(dest, srq, t) ? 1 : 0;
 }
 
 static void resp_consume(struct soft_qp *dest, struct soft_recv_take *t)
@@ -72,16 +92,24 @@ uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
 	uint32_t status = IBV_WC_SUCCESS, nd = 0, ns = 0;
 	uint64_t room = 0, need = dv->len + (dv->grh ? SOFT_GRH_LEN : 0);
 	bool dst_failed = false;
+	struct soft_mw *inv = NULL;
 
 	*src_failed = false;
-	if (dv->scatter) {
+	/*
+	 * SEND_WITH_INV names a type 2 window bound through this QP, of its
+	 * PD; anything else is the invalid request rxe reports, to both
+	 * sides, and nothing is delivered.
+	 */
+	if (dv->with_inv && !(inv = soft_mw_remote_inv_check(dest, dv->inv_rkey)))
+		status = IBV_WC_REM_INV_REQ_ERR;
+	if (dv->scatter && !status) {
 		if (t->w.hdr.num_sge > t->max_sge) {
 			status = IBV_WC_LOC_QP_OP_ERR;
 		} else {
 			for (uint32_t i = 0; i < t->w.hdr.num_sge && !status; i++) {
 				if (!sge[i].length)
 					continue;
-				status = (uint32_t)soft_mem_local(dest, &sge[i],
+				status = (uint32_t)soft_mem_local_pd(dest->qp.dev, t->pd, &sge[i],
 							    IBV_ACCESS_LOCAL_WRITE, &dst[nd]);
 				if (!status)
 					room += dst[nd++].len;
@@ -106,17 +134,21 @@ uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
 	if (*src_failed)
 		return IBV_WC_SUCCESS;	/* nothing was delivered; the sender errs */
 	resp_consume(dest, t);
+	if (inv && status == IBV_WC_SUCCESS)
+		soft_mw_unbind(inv);
 	{
 		struct rb_cqe e = {
 			.wr_id = t->w.hdr.wr_id, .status = status,
 			.opcode = dv->opcode, .byte_len = (uint32_t)need,
 			.qp_num = dest->qp.qp_num, .src_qp = dv->from->qp.qp_num,
 			.wc_flags = (dv->with_imm ? IBV_WC_WITH_IMM : 0) |
-				    (dv->grh ? IBV_WC_GRH : 0),
-			.imm_data = dv->with_imm ? dv->imm : 0,
+				    (dv->grh ? IBV_WC_GRH : 0) |
+				    (inv ? IBV_WC_WITH_INV : 0),
+			/* ibv_wc's invalidated_rkey shares imm_data's place. */
+			.imm_data = dv->with_imm ? dv->imm : inv ? dv->inv_rkey : 0,
 		};
 
-		cq_push(soft_qp_recv_cq(dest), &e, dv->solicited);
+		soft_comp_push(t->cq, &e, dv->solicited);
 	}
 	if (status != IBV_WC_SUCCESS)
 		soft_qp_to_error(dest, 0, false, 0);

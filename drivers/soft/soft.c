@@ -44,6 +44,7 @@
 #define SOFT_MAX_SRQ		4096
 #define SOFT_MAX_SRQ_WR		16384
 #define SOFT_MAX_AH		65536
+#define SOFT_MAX_MW		65536
 #define SOFT_MAX_MSG_SZ		(1u << 31)
 #define SOFT_GID_TBL_LEN	1
 #define SOFT_PKEY_TBL_LEN	1
@@ -70,13 +71,17 @@ static int soft_query_device(struct rb_device *dev,
 			      IBV_DEVICE_SRQ_RESIZE |
 			      IBV_DEVICE_PORT_ACTIVE_EVENT |
 			      IBV_DEVICE_SYS_IMAGE_GUID |
-			      IBV_DEVICE_N_NOTIFY_CQ;
+			      IBV_DEVICE_N_NOTIFY_CQ |
+			      IBV_DEVICE_MEM_WINDOW |
+			      IBV_DEVICE_MEM_WINDOW_TYPE_2B |
+			      IBV_DEVICE_XRC;
 	a->max_sge = SOFT_MAX_SGE;
 	a->max_sge_rd = SOFT_MAX_SGE;
 	a->max_cq = SOFT_MAX_CQ;
 	a->max_cqe = SOFT_MAX_CQE;
 	a->max_mr = SOFT_MAX_MR;
 	a->max_pd = SOFT_MAX_PD;
+	a->max_mw = SOFT_MAX_MW;
 	a->max_qp_rd_atom = SOFT_MAX_RD_ATOM;
 	a->max_res_rd_atom = SOFT_MAX_RD_ATOM * SOFT_MAX_QP;
 	a->max_qp_init_rd_atom = SOFT_MAX_RD_ATOM;
@@ -88,9 +93,17 @@ static int soft_query_device(struct rb_device *dev,
 	a->max_pkeys = SOFT_PKEY_TBL_LEN;
 	a->local_ca_ack_delay = 15;
 	a->phys_port_cnt = 1;
-	/* The kernel reports the base flags in the low half of the ex flags. */
-	ex->device_cap_flags_ex = a->device_cap_flags;
+	/* The kernel reports the base flags in the low half of the ex flags;
+	 * above them, what the uapi (kernel 6.2, unknown to rdma-core 44's
+	 * headers) says of IBV_WR_ATOMIC_WRITE and IBV_WR_FLUSH: global
+	 * visibility only, as no memory behind this device persists. */
+	ex->device_cap_flags_ex = a->device_cap_flags | RB_DEVICE_ATOMIC_WRITE |
+				  RB_DEVICE_FLUSH_GLOBAL;
 	ex->phys_port_cnt_ex = 1;
+	/* Completions carry CLOCK_MONOTONIC ns (proto/shm.h): a 1 GHz clock
+	 * (kHz here) that never wraps. */
+	ex->completion_timestamp_mask = UINT64_MAX;
+	ex->hca_core_clock = 1000000;
 	return 0;
 }
 
@@ -147,6 +160,8 @@ static void soft_destroy(struct rb_device *dev)
 	free(s->qpns.b);
 	free(s->lkeys.b);
 	free(s->rkeys.b);
+	free(s->mws.b);
+	free(s->srqns.b);
 	free(s);
 	free(dev);
 }
@@ -162,13 +177,78 @@ static int soft_create_cq(struct rb_device *dev, struct rb_cq *cq)
 	return 0;
 }
 
+/* An XRC SRQ gets a number senders name, unique, not 0. */
 static int soft_create_srq(struct rb_device *dev, struct rb_srq *srq)
 {
+	struct soft_dev *sd = dev->priv;
+	struct soft_srq *ss = rb_container_of(srq, struct soft_srq, srq);
+	uint32_t n;
+
+	if (!srq->xrc)
+		return 0;
+	do
+		n = soft_keys_random32() & 0xffffff;
+	while (!n || hash_first(&sd->srqns, n));
+	srq->srq_num = n;
+	return hash_insert(&sd->srqns, &ss->node, n) < 0 ? -ENOMEM : 0;
+}
+
+static void soft_destroy_srq(struct rb_srq *srq)
+{
+	struct soft_dev *sd = srq->dev->priv;
+
+	if (srq->xrc)
+		hash_remove(&sd->srqns, &rb_container_of(srq, struct soft_srq, srq)->node);
+}
+
+/* An XRC domain: the daemon's object is all there is. */
+static int soft_open_xrcd(struct rb_device *dev, struct rb_xrcd *xrcd)
+{
+	(void)dev;
+	(void)xrcd;
 	return 0;
 }
 
 static int soft_create_ah(struct rb_device *dev, struct rb_ah *ah)
 {
+	return 0;
+}
+
+/* A window never outlives, nor reaches past, the memory it lends. */
+static void soft_dereg_mr(struct rb_mr *mr)
+{
+	soft_mw_mr_gone(mr);
+	soft_keys_dereg_mr(mr);
+}
+
+/* No memory behind this device persists: FLUSH_PERSISTENT is refused,
+ * as rxe refuses it for memory that is not pmem. */
+static int soft_check_access(struct rb_mr *mr)
+{
+	if (mr->access & RB_ACCESS_FLUSH_PERSISTENT) {
+		rb_device_error(mr->dev, "%s: no persistent memory (IBV_ACCESS_FLUSH_PERSISTENT)",
+				mr->dev->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int soft_reg_mr(struct rb_device *dev, struct rb_mr *mr)
+{
+	int ret = soft_check_access(mr);
+
+	return ret < 0 ? ret : soft_keys_reg_mr(dev, mr);
+}
+
+static int soft_rereg_mr(struct rb_mr *mr, int flags, const struct rb_mr *old)
+{
+	int ret = soft_check_access(mr);
+
+	(void)flags;
+	(void)old;
+	if (ret < 0)
+		return ret;
+	soft_mw_mr_gone(mr);
 	return 0;
 }
 
@@ -182,14 +262,21 @@ static const struct rb_driver_ops soft_ops = {
 	.query_gid = soft_query_gid,
 	.query_pkey = soft_query_pkey,
 	.alloc_pd = soft_alloc_pd,
-	.reg_mr = soft_keys_reg_mr,
-	.dereg_mr = soft_keys_dereg_mr,
+	.mw_size = sizeof(struct soft_mw),
+	.reg_mr = soft_reg_mr,
+	.rereg_mr = soft_rereg_mr,
+	.dereg_mr = soft_dereg_mr,
+	.alloc_mw = soft_mw_alloc,
+	.dealloc_mw = soft_mw_dealloc,
 	.create_cq = soft_create_cq,
 	.create_qp = soft_qp_create,
 	.modify_qp = soft_qp_modify,
 	.qp_doorbell = soft_qp_doorbell,
 	.destroy_qp = soft_qp_destroy,
+	.srq_size = sizeof(struct soft_srq),
 	.create_srq = soft_create_srq,
+	.destroy_srq = soft_destroy_srq,
+	.open_xrcd = soft_open_xrcd,
 	.create_ah = soft_create_ah,
 	.progress = soft_qp_progress,
 };
@@ -319,6 +406,7 @@ static int soft_create(const void *config, const struct rb_driver_env *env,
 		return -ENOMEM;
 	}
 	TAILQ_INIT(&s->active);
+	TAILQ_INIT(&s->mw_list);
 	if (!strcmp(cfg->gid_address, "auto") || !cfg->gid_address[0]) {
 		soft_gid_auto(s);
 	} else if (soft_gid_configured(s, cfg->gid_address) < 0) {

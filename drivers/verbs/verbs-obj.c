@@ -253,7 +253,7 @@ static void verbs_destroy_cq(struct rb_cq *cq)
 
 /* ------------------------------------------------------------ QP */
 
-static int verbs_create_qp(struct rb_device *dev, struct rb_qp *qp)
+static int verbs_create_qp_rcud(struct rb_device *dev, struct rb_qp *qp)
 {
 	struct verbs_dev *vd = verbs_dev(dev);
 	struct verbs_qp *vq = (struct verbs_qp *)qp;
@@ -301,6 +301,15 @@ err:
 	vq->sw = NULL;
 	vq->rw = NULL;
 	return ret;
+}
+
+static int verbs_create_qp(struct rb_device *dev, struct rb_qp *qp)
+{
+	if (qp->type != IBV_QPT_RC && qp->type != IBV_QPT_UC && qp->type != IBV_QPT_UD) {
+		rb_device_error(dev, "%s: XRC is not brokered on this driver", dev->name);
+		return -EOPNOTSUPP;
+	}
+	return verbs_create_qp_rcud(dev, qp);
 }
 
 static int verbs_modify_qp(struct rb_qp *qp, const struct ibv_qp_attr *attr,

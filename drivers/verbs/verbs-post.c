@@ -410,7 +410,11 @@ static uint32_t swqe_build(struct verbs_qp *vq, const uint8_t *raw,
 	uint32_t op = h->opcode, st;
 
 	memset(wr, 0, sizeof(*wr));
-	if (!rb_send_opcode_ok(vq->qp.type, op))
+	/* ATOMIC_WRITE and memory windows are the soft device's: not
+	 * relayed (this driver has no windows, its NIC maybe no
+	 * ATOMIC_WRITE). */
+	if (!rb_send_opcode_ok(vq->qp.type, op) || op == IBV_WR_ATOMIC_WRITE || op == RB_WR_FLUSH ||
+	    op == IBV_WR_BIND_MW || op == IBV_WR_LOCAL_INV || op == IBV_WR_SEND_WITH_INV)
 		return IBV_WC_LOC_QP_OP_ERR;
 	wr->opcode = (enum ibv_wr_opcode)op;
 	wr->send_flags = h->send_flags & (IBV_SEND_FENCE | IBV_SEND_SIGNALED |

@@ -126,8 +126,14 @@ int verbs_query_device(struct rb_device *dev, struct ibv_device_attr_ex *attr)
 		attr->orig_attr.max_sge = VERBS_RING_MAX_SGE;
 	if (attr->orig_attr.max_srq_sge > VERBS_RING_MAX_SGE)
 		attr->orig_attr.max_srq_sge = VERBS_RING_MAX_SGE;
+	/* Not relayed: the NIC's completion timestamps (its CQEs reach the
+	 * rings through ibv_poll_cq, which has none). */
+	attr->completion_timestamp_mask = 0;
+	attr->hca_core_clock = 0;
 	/* Not brokered (yet): XRC, memory windows, raw packet. */
 	attr->orig_attr.max_mw = 0;
+	attr->device_cap_flags_ex &= ~(RB_DEVICE_ATOMIC_WRITE | RB_DEVICE_FLUSH_GLOBAL |
+					RB_DEVICE_FLUSH_PERSISTENT);
 	attr->orig_attr.device_cap_flags &= ~(unsigned int)(IBV_DEVICE_XRC |
 		IBV_DEVICE_MEM_WINDOW | IBV_DEVICE_MEM_WINDOW_TYPE_2A |
 		IBV_DEVICE_MEM_WINDOW_TYPE_2B | IBV_DEVICE_MEM_MGT_EXTENSIONS);
