@@ -280,6 +280,23 @@ static inline bool rb_send_opcode_ok(enum ibv_qp_type type, uint32_t op)
 	}
 }
 
+/* The completion opcode (enum ibv_wc_opcode) of a send opcode. */
+static inline uint32_t rb_wc_opcode(uint32_t op)
+{
+	switch (op) {
+	case IBV_WR_RDMA_WRITE:
+	case IBV_WR_RDMA_WRITE_WITH_IMM: return IBV_WC_RDMA_WRITE;
+	case IBV_WR_RDMA_READ: return IBV_WC_RDMA_READ;
+	case IBV_WR_ATOMIC_CMP_AND_SWP: return IBV_WC_COMP_SWAP;
+	case IBV_WR_ATOMIC_FETCH_AND_ADD: return IBV_WC_FETCH_ADD;
+	case IBV_WR_ATOMIC_WRITE: return IBV_WC_ATOMIC_WRITE;
+	case IBV_WR_BIND_MW: return IBV_WC_BIND_MW;
+	case RB_WR_FLUSH: return RB_WC_FLUSH;
+	case IBV_WR_LOCAL_INV: return IBV_WC_LOCAL_INV;
+	default: return IBV_WC_SEND;
+	}
+}
+
 /* Bytes of a ring mapping with n slots of size bytes. */
 static inline size_t rb_ring_bytes(uint32_t n, uint32_t size)
 {

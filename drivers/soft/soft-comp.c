@@ -56,22 +56,6 @@ void soft_comp_push(struct rb_cq *cq, struct rb_cqe *e, bool solicited)
 	cq_push(cq, e, solicited);
 }
 
-uint32_t soft_comp_wc_opcode(uint32_t op)
-{
-	switch (op) {
-	case IBV_WR_RDMA_WRITE:
-	case IBV_WR_RDMA_WRITE_WITH_IMM: return IBV_WC_RDMA_WRITE;
-	case IBV_WR_RDMA_READ: return IBV_WC_RDMA_READ;
-	case IBV_WR_ATOMIC_CMP_AND_SWP: return IBV_WC_COMP_SWAP;
-	case IBV_WR_ATOMIC_FETCH_AND_ADD: return IBV_WC_FETCH_ADD;
-	case IBV_WR_ATOMIC_WRITE: return IBV_WC_ATOMIC_WRITE;
-	case IBV_WR_BIND_MW: return IBV_WC_BIND_MW;
-	case RB_WR_FLUSH: return RB_WC_FLUSH;
-	case IBV_WR_LOCAL_INV: return IBV_WC_LOCAL_INV;
-	default: return IBV_WC_SEND;
-	}
-}
-
 /* Completions of the SQ in order, as far as they are done. */
 void soft_comp_sq_retire(struct soft_qp *qp)
 {
@@ -120,7 +104,7 @@ bool soft_comp_flush(struct soft_qp *qp)
 		memcpy(&h, ring_slot(qp->qp.sq, qp->qp.sq_entries, qp->qp.sq_entry_size,
 				   qp->sq_exec), sizeof(h));
 		*d = (struct soft_swqe_done){
-			.wr_id = h.wr_id, .opcode = soft_comp_wc_opcode(h.opcode),
+			.wr_id = h.wr_id, .opcode = rb_wc_opcode(h.opcode),
 			.status = qp->err_status ? qp->err_status : IBV_WC_WR_FLUSH_ERR,
 			.signaled = true,
 		};

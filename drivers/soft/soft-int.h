@@ -281,7 +281,6 @@ bool soft_comp_ring_wild(struct rb_ring *r, uint32_t cons, uint32_t entries,
 void soft_comp_sq_retire(struct soft_qp *qp);
 /* ERR: everything posted completes with IBV_WC_WR_FLUSH_ERR. */
 bool soft_comp_flush(struct soft_qp *qp);
-uint32_t soft_comp_wc_opcode(uint32_t op);
 /* Every completion of the device goes through here: stamped, then cq_push. */
 void soft_comp_push(struct rb_cq *cq, struct rb_cqe *e, bool solicited);
 

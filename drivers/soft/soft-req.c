@@ -635,7 +635,7 @@ bool soft_req_step(struct soft_qp *qp)
 		    (qp->rd_count >= max_rd || (qp->rd_count && qp->rd_count >= qp->rd_cap)))
 			break;		/* initiator depth reached */
 		*d = (struct soft_swqe_done){
-			.wr_id = w.hdr.wr_id, .opcode = soft_comp_wc_opcode(w.hdr.opcode),
+			.wr_id = w.hdr.wr_id, .opcode = rb_wc_opcode(w.hdr.opcode),
 			.signaled = qp->qp.sq_sig_all ||
 				    (w.hdr.send_flags & IBV_SEND_SIGNALED),
 		};

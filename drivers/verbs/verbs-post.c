@@ -378,18 +378,6 @@ static uint32_t sge_check(struct verbs_dev *vd, const struct rb_res *pd,
 	return IBV_WC_SUCCESS;
 }
 
-static uint32_t wc_opcode(uint32_t op)
-{
-	switch (op) {
-	case IBV_WR_RDMA_WRITE:
-	case IBV_WR_RDMA_WRITE_WITH_IMM:	return IBV_WC_RDMA_WRITE;
-	case IBV_WR_RDMA_READ:			return IBV_WC_RDMA_READ;
-	case IBV_WR_ATOMIC_CMP_AND_SWP:		return IBV_WC_COMP_SWAP;
-	case IBV_WR_ATOMIC_FETCH_AND_ADD:	return IBV_WC_FETCH_ADD;
-	default:				return IBV_WC_SEND;
-	}
-}
-
 static bool op_writes_local(uint32_t op)
 {
 	return op == IBV_WR_RDMA_READ || op == IBV_WR_ATOMIC_CMP_AND_SWP ||
@@ -563,7 +551,7 @@ static bool sq_take(struct verbs_qp *vq, uint64_t now)
 		memcpy(raw, ring_slot(vq->qp.sq, vq->qp.sq_entries, vq->qp.sq_entry_size, idx),
 		       size);
 		s->wr_id = h->wr_id;
-		s->wc_opcode = wc_opcode(h->opcode);
+		s->wc_opcode = rb_wc_opcode(h->opcode);
 		s->signaled = vq->qp.sq_sig_all || (h->send_flags & IBV_SEND_SIGNALED);
 		vq->sq_take++;
 		st = swqe_build(vq, raw, &sq_batch.wr[nb], sq_batch.sg[nb]);
