@@ -7,11 +7,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "daemon/objects.h"
 #include "daemon/ring.h"
 
 static void ring_init(struct rb_ring *r, enum rb_ring_kind kind,
@@ -110,4 +112,16 @@ uint32_t ring_pending(const struct rb_ring *r, uint32_t cons, uint32_t entries)
 	uint32_t n = __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE) - cons;
 
 	return n > entries ? entries : n;
+}
+
+bool ring_wild(const struct rb_ring *r, uint32_t cons, uint32_t entries,
+	       struct rb_res *owner, const char *what)
+{
+	char why[96];
+
+	if (__atomic_load_n(&r->prod, __ATOMIC_ACQUIRE) - cons <= entries)
+		return false;
+	snprintf(why, sizeof(why), "%s producer index past its ring", what);
+	res_kill_owner(owner, why);
+	return true;
 }

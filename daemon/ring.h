@@ -4,6 +4,7 @@
 #define RB_DAEMON_RING_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proto/shm.h"
@@ -45,6 +46,16 @@ int ring_create_pair(const struct ring_spec spec[2], struct rb_ring *ring[2],
  * the client's to scribble on).
  */
 uint32_t ring_pending(const struct rb_ring *r, uint32_t cons, uint32_t entries);
+
+/*
+ * A producer index more than a ring ahead of our consumer: no honest
+ * client writes one (it would have overwritten WQEs not yet consumed).
+ * True then, and the owner is disconnected (res_kill_owner, "WHAT
+ * producer index past its ring"); its objects go with it.
+ */
+struct rb_res;
+bool ring_wild(const struct rb_ring *r, uint32_t cons, uint32_t entries,
+	       struct rb_res *owner, const char *what);
 
 /* Slot index of a ring of `entries` slots of `size` bytes. */
 static inline void *ring_slot(struct rb_ring *r, uint32_t entries,

@@ -24,23 +24,6 @@ uint32_t soft_comp_client_prod(struct rb_ring *r, uint32_t cons, uint32_t entrie
 }
 
 /*
- * A producer index more than a ring ahead of our consumer: no honest
- * client writes one (it would have overwritten WQEs not yet consumed).
- * The client is disconnected; its objects go with it.
- */
-bool soft_comp_ring_wild(struct rb_ring *r, uint32_t cons, uint32_t entries,
-			 struct rb_res *owner, const char *what)
-{
-	char why[96];
-
-	if (__atomic_load_n(&r->prod, __ATOMIC_ACQUIRE) - cons <= entries)
-		return false;
-	snprintf(why, sizeof(why), "%s producer index past its ring", what);
-	res_kill_owner(owner, why);
-	return true;
-}
-
-/*
  * Stamp e with the device clock and the wall clock as it is written (the
  * device's completion_timestamp_mask promises every completion has them;
  * two vDSO reads, ~40 ns) and push it into cq.
@@ -114,7 +97,7 @@ bool soft_comp_flush(struct soft_qp *qp)
 	}
 	soft_comp_sq_retire(qp);
 	if (!soft_qp_srq(qp) &&
-	    !soft_comp_ring_wild(qp->qp.rq, qp->rq_cons, qp->qp.rq_entries, &qp->qp.res, "an RQ")) {
+	    !ring_wild(qp->qp.rq, qp->rq_cons, qp->qp.rq_entries, &qp->qp.res, "an RQ")) {
 		prod = soft_comp_client_prod(qp->qp.rq, qp->rq_cons, qp->qp.rq_entries);
 		while (qp->rq_cons != prod) {
 			struct rb_recv_wqe h;

@@ -274,9 +274,6 @@ uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
 /* soft-comp.c: completions. */
 /* The producer index of a client-produced ring, within a ring of cons. */
 uint32_t soft_comp_client_prod(struct rb_ring *r, uint32_t cons, uint32_t entries);
-/* A producer index past the ring: the owner is disconnected; true then. */
-bool soft_comp_ring_wild(struct rb_ring *r, uint32_t cons, uint32_t entries,
-			 struct rb_res *owner, const char *what);
 /* Completions of the SQ in order, as far as they are done. */
 void soft_comp_sq_retire(struct soft_qp *qp);
 /* ERR: everything posted completes with IBV_WC_WR_FLUSH_ERR. */

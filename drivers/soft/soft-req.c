@@ -77,7 +77,7 @@ uint32_t soft_req_sq_prod(struct soft_qp *qp)
 {
 	uint32_t prod;
 
-	if (soft_comp_ring_wild(qp->qp.sq, qp->sq_cons, qp->qp.sq_entries, &qp->qp.res, "an SQ"))
+	if (ring_wild(qp->qp.sq, qp->sq_cons, qp->qp.sq_entries, &qp->qp.res, "an SQ"))
 		return qp->sq_exec;
 	prod = soft_comp_client_prod(qp->qp.sq, qp->sq_cons, qp->qp.sq_entries);
 

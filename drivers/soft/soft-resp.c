@@ -30,7 +30,7 @@ static bool resp_peek(struct soft_qp *dest, struct rb_srq *srq, struct soft_recv
 		cons = dest->rq_cons;
 		t->max_sge = dest->qp.cap.max_recv_sge;
 	}
-	if (soft_comp_ring_wild(r, cons, entries, srq ? &srq->res : &dest->qp.res,
+	if (ring_wild(r, cons, entries, srq ? &srq->res : &dest->qp.res,
 		      srq ? "an SRQ" : "an RQ") ||
 	    soft_comp_client_prod(r, cons, entries) == cons)
 		return false;

@@ -477,20 +477,13 @@ static void qp_refuse(struct verbs_qp *vq)
 	vq->qp.attr.qp_state = vq->qp.attr.cur_qp_state = IBV_QPS_ERR;
 }
 
-/* The SQ's producer as far as we take it (never more than a ring ahead). */
+/* A ring's producer as far as we take it (never more than a ring ahead). */
 static bool ring_prod(struct rb_ring *r, uint32_t cons, uint32_t entries,
-		      const struct rb_res *owner, const char *what, uint32_t *prod)
+		      struct rb_res *owner, const char *what, uint32_t *prod)
 {
-	uint32_t p = __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE);
-
-	if (p - cons > entries) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "%s producer index past its ring", what);
-		res_kill_owner((struct rb_res *)owner, why);
+	if (ring_wild(r, cons, entries, owner, what))
 		return false;
-	}
-	*prod = p;
+	*prod = cons + ring_pending(r, cons, entries);
 	return true;
 }
 
