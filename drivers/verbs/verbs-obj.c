@@ -288,11 +288,7 @@ static int verbs_create_qp_rcud(struct rb_device *dev, struct rb_qp *qp)
 		ret = -ENOMEM;
 		goto err;
 	}
-	/* Nothing polls its rings until a doorbell: ask for one. */
-	__atomic_fetch_or(&qp->sq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
-	__atomic_fetch_or(&qp->rq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
-	vq->sq_take = vq->sq_cons = __atomic_load_n(&qp->sq->prod, __ATOMIC_ACQUIRE);
-	vq->rq_take = vq->rq_cons = __atomic_load_n(&qp->rq->prod, __ATOMIC_ACQUIRE);
+	verbs_qp_restart(vq);
 	return 0;
 
 err:

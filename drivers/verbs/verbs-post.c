@@ -71,6 +71,23 @@ uint64_t verbs_now_ns(void)
 
 /* ------------------------------------------------------------ poll sets */
 
+/*
+ * Ask the client for doorbells on both rings of the QP (nothing polls
+ * them), or stop asking (polling again: posts need no doorbell).
+ */
+static void qp_doorbells(struct verbs_qp *vq, bool want)
+{
+	if (want) {
+		__atomic_fetch_or(&vq->qp.sq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
+		__atomic_fetch_or(&vq->qp.rq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
+	} else {
+		__atomic_fetch_and(&vq->qp.sq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP,
+				   __ATOMIC_RELAXED);
+		__atomic_fetch_and(&vq->qp.rq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP,
+				   __ATOMIC_RELAXED);
+	}
+}
+
 void verbs_qp_activate(struct verbs_qp *vq, uint64_t now)
 {
 	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
@@ -80,9 +97,7 @@ void verbs_qp_activate(struct verbs_qp *vq, uint64_t now)
 		return;
 	vq->active = true;
 	TAILQ_INSERT_TAIL(&vd->active, vq, link);
-	/* Polling again: posts need no doorbell. */
-	__atomic_fetch_and(&vq->qp.sq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP, __ATOMIC_RELAXED);
-	__atomic_fetch_and(&vq->qp.rq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP, __ATOMIC_RELAXED);
+	qp_doorbells(vq, false);
 	rb_device_wake(vq->qp.dev);
 }
 
@@ -705,22 +720,16 @@ static bool srq_take(struct verbs_srq *vs, uint64_t now)
 /* Ask for doorbells on every ring of the QP, then look once more. */
 static void qp_try_sleep(struct verbs_qp *vq)
 {
-	uint32_t sp = __atomic_load_n(&vq->qp.sq->prod, __ATOMIC_RELAXED);
-	uint32_t rp;
+	uint32_t sp, rp;
 
-	(void)sp;
-	__atomic_fetch_or(&vq->qp.sq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
-	__atomic_fetch_or(&vq->qp.rq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
+	qp_doorbells(vq, true);
 	/* Both sides store, fence, then load: one of them sees the other. */
 	sp = __atomic_load_n(&vq->qp.sq->prod, __ATOMIC_ACQUIRE);
 	rp = __atomic_load_n(&vq->qp.rq->prod, __ATOMIC_ACQUIRE);
 	if ((sp != vq->sq_take && sq_takes(vq->qp.attr.qp_state) && !vq->sq_err) ||
 	    (rp != vq->rq_take && rq_takes(vq->qp.attr.qp_state) && !vq->rq_err &&
 	     !qp_srq(vq))) {
-		__atomic_fetch_and(&vq->qp.sq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP,
-				   __ATOMIC_RELAXED);
-		__atomic_fetch_and(&vq->qp.rq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP,
-				   __ATOMIC_RELAXED);
+		qp_doorbells(vq, false);
 		return;
 	}
 	verbs_qp_deactivate(vq);
@@ -752,6 +761,18 @@ static void cq_try_cool(struct verbs_dev *vd, struct verbs_cq *vc)
 
 /* ------------------------------------------------------------ the pass */
 
+void verbs_qp_restart(struct verbs_qp *vq)
+{
+	verbs_qp_deactivate(vq);
+	vq->gen++;
+	vq->sq_err = vq->rq_err = false;
+	vq->sq_cons = vq->sq_take = __atomic_load_n(&vq->qp.sq->prod, __ATOMIC_ACQUIRE);
+	vq->rq_cons = vq->rq_take = __atomic_load_n(&vq->qp.rq->prod, __ATOMIC_ACQUIRE);
+	sq_publish(vq);
+	rq_publish(vq);
+	qp_doorbells(vq, true);
+}
+
 /*
  * QPs change state in modify_qp: a QP leaving RESET may take its RQ, a QP
  * entering RTS or ERR its SQ; RESET forgets what was posted.
@@ -759,20 +780,10 @@ static void cq_try_cool(struct verbs_dev *vd, struct verbs_cq *vc)
 void verbs_qp_state(struct verbs_qp *vq, enum ibv_qp_state from)
 {
 	(void)from;
-	if (vq->qp.attr.qp_state == IBV_QPS_RESET) {
-		verbs_qp_deactivate(vq);
-		vq->gen++;
-		vq->sq_err = vq->rq_err = false;
-		vq->sq_cons = vq->sq_take = __atomic_load_n(&vq->qp.sq->prod, __ATOMIC_ACQUIRE);
-		vq->rq_cons = vq->rq_take = __atomic_load_n(&vq->qp.rq->prod, __ATOMIC_ACQUIRE);
-		sq_publish(vq);
-		rq_publish(vq);
-		/* Nothing polls it: posts ring the doorbell. */
-		__atomic_fetch_or(&vq->qp.sq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
-		__atomic_fetch_or(&vq->qp.rq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
-		return;
-	}
-	verbs_qp_activate(vq, verbs_now_ns());
+	if (vq->qp.attr.qp_state == IBV_QPS_RESET)
+		verbs_qp_restart(vq);
+	else
+		verbs_qp_activate(vq, verbs_now_ns());
 }
 
 unsigned int verbs_progress(struct rb_device *dev, uint64_t now, uint64_t idle_ns)

@@ -148,6 +148,10 @@ struct verbs_mr *verbs_mr_find(struct verbs_dev *vd, uint32_t lkey);
 void verbs_qp_activate(struct verbs_qp *vq, uint64_t now);
 void verbs_qp_deactivate(struct verbs_qp *vq);
 void verbs_qp_state(struct verbs_qp *vq, enum ibv_qp_state from);
+/* Nothing taken, nothing in flight (a new QP, or one back in RESET): our
+ * indices at the client's producer, and doorbells asked for, since
+ * nothing polls the rings until one rings. */
+void verbs_qp_restart(struct verbs_qp *vq);
 void verbs_srq_activate(struct verbs_srq *vs, uint64_t now);
 void verbs_srq_deactivate(struct verbs_srq *vs);
 void verbs_cq_heat(struct verbs_cq *vc, uint64_t now);
