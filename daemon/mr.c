@@ -297,6 +297,20 @@ static int mr_check_span(const struct rb_device *dev, uint64_t addr,
 	return 0;
 }
 
+/*
+ * For the op about to run: the request's memfd and where mr->addr lies in
+ * it, when one extent maps a MEMFD region (drivers/driver.h reg_mr); the
+ * caller sets mr->memfd back to -1 after the op.
+ */
+static void mr_lend_memfd(struct rb_mr *mr, const struct rb_reply *rep,
+			  size_t n_extents, Rdmabroker__MrExtent *const *extents)
+{
+	if (mr->mode != RDMABROKER__MR_MODE__MR_MEMFD || n_extents != 1)
+		return;
+	mr->memfd = rep->in_fds[0];
+	mr->memfd_offset = extents[0]->fd_offset + mr->map_skew;
+}
+
 int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	   struct rb_reply *rep)
 {
@@ -353,10 +367,7 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	mr->res.destroy = mr_destroy;
 	/* The device makes its keys (drivers/driver.h reg_mr). */
 	dev->err[0] = '\0';
-	if (mr->mode == RDMABROKER__MR_MODE__MR_MEMFD && q->n_extents == 1) {
-		mr->memfd = rep->in_fds[0];
-		mr->memfd_offset = q->extents[0]->fd_offset + mr->map_skew;
-	}
+	mr_lend_memfd(mr, rep, q->n_extents, q->extents);
 	ret = dev->ops.reg_mr(dev, mr);
 	mr->memfd = -1;
 	if (ret < 0) {
@@ -464,10 +475,7 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 		mr->addr = moved.addr;
 		mr->length = moved.length;
 		mr->iova = moved.addr;
-		if (moved.mode == RDMABROKER__MR_MODE__MR_MEMFD && q->n_extents == 1) {
-			mr->memfd = rep->in_fds[0];
-			mr->memfd_offset = q->extents[0]->fd_offset + moved.map_skew;
-		}
+		mr_lend_memfd(mr, rep, q->n_extents, q->extents);
 	}
 	if (pd) {
 		r->deps[0]->users--;
