@@ -126,6 +126,7 @@ struct soft_qp {
 	bool rnr_wait;			/* the WQE at sq_exec waits for a receive */
 	uint64_t rnr_deadline_ns;
 	uint32_t rnr_left;		/* retries left; 7 = forever */
+	uint32_t retry_left;		/* transport retries left (retry_cnt) */
 	uint32_t err_status;		/* the next flushed WR gets this, once */
 };
 

@@ -167,6 +167,30 @@ static enum exec_result exec_rnr(struct soft_qp *qp, const struct soft_qp *dest,
 	return X_RNR;
 }
 
+/*
+ * The peer QP exists but does not receive yet (RESET or INIT: it has not
+ * been brought to RTR): a NIC's request is dropped there, and the
+ * requester sends it again after its transport timeout, retry_cnt times,
+ * so a peer that reaches RTR meanwhile gets it (ibv_xsrq_pingpong sends
+ * before its peer is ready).  The timeout is 4.096 us << timeout; 0
+ * (wait for ever) and anything past a second wait a second.
+ */
+static enum exec_result exec_retry(struct soft_qp *qp, struct soft_swqe_done *d)
+{
+	uint8_t t = qp->qp.attr.timeout;
+	uint64_t us = t && t < 18 ? (UINT64_C(4096) << t) / 1000 : 1000000;
+
+	if (qp->retry_left == 0) {
+		d->status = IBV_WC_RETRY_EXC_ERR;
+		return X_DONE;
+	}
+	qp->retry_left--;
+	qp->rnr_wait = true;
+	qp->rnr_deadline_ns = soft_dev_of(qp)->now + us * 1000;
+	soft_qp_timer_add_us(qp->ev_timer, us);
+	return X_RNR;
+}
+
 static bool op_is_rd_atomic(uint32_t op)
 {
 	return op == IBV_WR_RDMA_READ || op == IBV_WR_ATOMIC_CMP_AND_SWP ||
@@ -484,6 +508,11 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 									qp->qp.type;
 
 		dest = soft_qp_find(qp->qp.dev, qp->qp.attr.dest_qp_num);
+		if ((rc || qp->qp.type == IBV_QPT_XRC_SEND) && dest && dest->qp.type == peer &&
+		    dest->qp.dev == qp->qp.dev && !res_owner_killed(&dest->qp.res) &&
+		    (dest->qp.attr.qp_state == IBV_QPS_RESET ||
+		     dest->qp.attr.qp_state == IBV_QPS_INIT))
+			return exec_retry(qp, d);
 		if (!dest || dest->qp.type != peer || dest->qp.dev != qp->qp.dev ||
 		    !soft_qp_alive(dest) || dest->qp.attr.dest_qp_num != qp->qp.qp_num) {
 			/* Nobody answers: RC retries out, UC's packets vanish. */
@@ -639,8 +668,10 @@ bool soft_req_step(struct soft_qp *qp)
 			.signaled = qp->qp.sq_sig_all ||
 				    (w.hdr.send_flags & IBV_SEND_SIGNALED),
 		};
-		if (!qp->rnr_wait)
+		if (!qp->rnr_wait) {
 			qp->rnr_left = qp->qp.attr.rnr_retry;
+			qp->retry_left = qp->qp.attr.retry_cnt;
+		}
 		x = exec_wqe(qp, &w, d);
 		if (x == X_RNR)
 			break;
