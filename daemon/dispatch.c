@@ -55,6 +55,7 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(QP_MODIFY, "qp_modify", DISPATCH_NEEDS_DEVICE, 0, qp_modify),
 	ENTRY(QP_QUERY, "qp_query", DISPATCH_NEEDS_DEVICE, 0, qp_query),
 	ENTRY(QP_DESTROY, "qp_destroy", DISPATCH_NEEDS_DEVICE, 0, qp_destroy_req),
+	ENTRY(QP_OPEN, "qp_open", DISPATCH_NEEDS_DEVICE, 0, qp_open),
 	ENTRY(SRQ_CREATE, "srq_create", DISPATCH_NEEDS_DEVICE, 0, srq_create),
 	ENTRY(SRQ_MODIFY, "srq_modify", DISPATCH_NEEDS_DEVICE, 0, srq_modify),
 	ENTRY(SRQ_QUERY, "srq_query", DISPATCH_NEEDS_DEVICE, 0, srq_query),
@@ -66,7 +67,7 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(MR_REREG, "mr_rereg", DISPATCH_NEEDS_DEVICE | DISPATCH_FDS_UPTO, 1, mr_rereg),
 	ENTRY(MW_ALLOC, "mw_alloc", DISPATCH_NEEDS_DEVICE, 0, mw_alloc),
 	ENTRY(MW_DEALLOC, "mw_dealloc", DISPATCH_NEEDS_DEVICE, 0, mw_dealloc),
-	ENTRY(XRCD_OPEN, "xrcd_open", DISPATCH_NEEDS_DEVICE, 0, xrcd_open),
+	ENTRY(XRCD_OPEN, "xrcd_open", DISPATCH_NEEDS_DEVICE | DISPATCH_FDS_UPTO, 1, xrcd_open),
 	ENTRY(XRCD_CLOSE, "xrcd_close", DISPATCH_NEEDS_DEVICE, 0, xrcd_close),
 	/* Anyone may ask; the handlers show non-admins only their own. */
 	ENTRY(DAEMON_STATUS, "status", 0, 0, admin_status),

@@ -74,6 +74,8 @@ int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
 	     struct rb_reply *rep);
 int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep);
+int qp_open(struct rb_session *s, const Rdmabroker__Request *req,
+	    struct rb_reply *rep);
 int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	       struct rb_reply *rep);
 int srq_modify(struct rb_session *s, const Rdmabroker__Request *req,

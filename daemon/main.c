@@ -233,6 +233,8 @@ int main(int argc, char **argv)
 	daemon_raise_nofile();
 	TAILQ_INIT(&d.sessions);
 	LIST_INIT(&d.usages);
+	TAILQ_INIT(&d.shared);
+	LIST_INIT(&d.xrcds);
 	d.started_at = time(NULL);
 	d.rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
 	d.base = event_base_new();
