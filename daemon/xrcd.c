@@ -14,7 +14,9 @@
  * the uverbs call: a client names no inode by number, and one that cannot
  * open the file (another user's, mode 0600) cannot join its domain.  An
  * O_PATH fd, which needs no permission on the file itself, is refused with
- * EBADF, as the kernel's fdget() refuses it.  The inode is the daemon's
+ * EBADF, as the kernel's fdget() refuses it; so is, unlike the kernel,
+ * with EINVAL, an fd of the one anonymous inode every eventfd, epoll or
+ * timerfd shares, which any process can make.  The inode is the daemon's
  * fstat() of that fd, and the first opener's fd is kept (dup) while the
  * domain lives, so the inode number cannot go to another file meanwhile.
  *
@@ -125,6 +127,12 @@ static int xrcd_by_file(struct rb_session *s, int fd, uint32_t oflags,
 	if (fstat(fd, &st) < 0) {
 		reply_error(rep, "fstat of the XRC domain's fd: %s", strerror(errno));
 		return -EBADF;
+	}
+	/* An eventfd, epoll, timerfd, signalfd, ... share one anonymous
+	 * inode (no file type): anyone could name it, so it proves nothing. */
+	if ((st.st_mode & S_IFMT) == 0) {
+		reply_error(rep, "the XRC domain's fd has no inode of its own (an anonymous inode)");
+		return -EINVAL;
 	}
 	*out = xrcd_find(s->d, s->device, &st);
 	if (!*out && !(oflags & O_CREAT)) {

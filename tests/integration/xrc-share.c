@@ -12,7 +12,7 @@
  *                 opener is SIGKILLed at the end holding everything.
  *   rules FILE    O_EXCL on an existing domain is EINVAL and no O_CREAT on
  *                 a new inode EAGAIN (the kernel's errnos), an O_PATH or
- *                 closed fd EBADF, ibv_open_qp of no such QP or of another
+ *                 closed fd EBADF, an eventfd (one anonymous inode) EINVAL, ibv_open_qp of no such QP or of another
  *                 type EINVAL, a domain goes with its last holder.
  *   gone FILE     the domain of FILE no longer exists: EAGAIN without
  *                 O_CREAT (what the creator and the opener held is gone).
@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -485,6 +486,13 @@ static int mode_rules(const char *file)
 	errno = 0;
 	CHECK(!xrcd_open(n.ctx, pfd, 0) && errno == EBADF,
 	      "an O_PATH fd: errno %d, want EBADF", errno);
+	close(pfd);
+	/* The anonymous inode all eventfds share names nothing. */
+	pfd = eventfd(0, EFD_CLOEXEC);
+	CHECK(pfd >= 0, "eventfd");
+	errno = 0;
+	CHECK(!xrcd_open(n.ctx, pfd, O_CREAT) && errno == EINVAL,
+	      "an eventfd: errno %d, want EINVAL", errno);
 	close(pfd);
 	/* A closed fd: EBADF. */
 	bad = dup(fd);
