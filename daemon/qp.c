@@ -1033,9 +1033,12 @@ int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 	r = res_lookup(s, req->qp_destroy->handle, RB_RES_QP, rep);
 	if (!r)
 		return -EINVAL;
+	/* Only a ring this destroy keeps is named in the reply. */
+	if (s->qp_pool)
+		s->qp_pool->last_kept = 0;
 	if (r->target) {
 		/* This connection's hold on a shared QP: the QP goes with
-		 * the last one (res.h). */
+		 * the last one (res.h), and its rings are never kept. */
 		reported = ((struct rb_link *)r)->events_reported;
 		ret = res_remove(r, rep);
 		if (ret < 0)
@@ -1045,8 +1048,6 @@ int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 	reported = ((struct rb_qp *)r)->events_reported;
 	((struct rb_qp *)r)->keep_ring = req->qp_destroy->has_keep_ring &&
 					 req->qp_destroy->keep_ring;
-	if (s->qp_pool)
-		s->qp_pool->last_kept = 0;
 	ret = res_remove(r, rep);
 	if (ret < 0) {
 		((struct rb_qp *)r)->keep_ring = false;
