@@ -275,6 +275,9 @@ out:
 		daemon_stop(&d, "exit");
 	while (d.sessions.tqh_first)
 		session_destroy(d.sessions.tqh_first);
+	/* Shared objects go with their last holder (res.h): none is left. */
+	if (d.nshared)
+		log_warn("%u shared object(s) left after every client went", d.nshared);
 	notify_fini();
 	listener_close(&d);
 	device_fini(&d);
