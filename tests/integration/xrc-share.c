@@ -40,7 +40,7 @@
 
 #include <infiniband/verbs.h>
 
-#include "tests/datatest.h"
+#include "tests/lib/datatest.h"
 
 #define NRECV	4
 #define MSG_LEN	200

@@ -8,7 +8,7 @@
 # O_PATH fds, no such QP; another user cannot name a root-only file's
 # domain (run as nobody, when root); with [limits] qps = 1 an opened QP
 # counts against the limit (EDQUOT).
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
 
 PROG="$top_builddir/tests/integration/xrc-share"
 FILE="$RB_TMP/xrc-domain"
