@@ -165,6 +165,9 @@ static Rdmabroker__ClientInfo *admin_client_info(struct rb_reply *rep,
 	c->comm = o->comm;
 	c->connected_since = (uint64_t)o->connected_since;
 	if (o->handshaken) {
+		c->has_proto_version = c->has_features = true;
+		c->proto_version = o->proto_version;
+		c->features = o->features;
 		c->client_version = o->client_version;
 		if (o->client_name[0])
 			c->client_name = o->client_name;

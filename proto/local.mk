@@ -9,7 +9,8 @@ proto_libproto_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(IBVERBS_CFLAGS) -
 proto_libproto_la_LIBADD = $(PROTOBUF_C_LIBS)
 BUILT_SOURCES += proto/rdmabroker.pb-c.c proto/rdmabroker.pb-c.h
 CLEANFILES += proto/rdmabroker.pb-c.c proto/rdmabroker.pb-c.h
-EXTRA_DIST += proto/rdmabroker.proto
+# The schema of each earlier version, for the compatibility tests.
+EXTRA_DIST += proto/rdmabroker.proto proto/history/rdmabroker-v1.proto
 
 proto/rdmabroker.pb-c.h: proto/rdmabroker.pb-c.c
 proto/rdmabroker.pb-c.c: proto/rdmabroker.proto

@@ -45,6 +45,8 @@ static struct json_object *client_json(const Rdmabroker__ClientInfo *c,
 		pr_add_str(o, "client_name", c->client_name);
 	if (c->client_version)
 		pr_add_str(o, "client_version", c->client_version);
+	if (c->has_proto_version)
+		pr_add_int(o, "protocol", c->proto_version);
 	if (c->device)
 		pr_add_str(o, "device", c->device);
 	return o;
@@ -64,6 +66,7 @@ static const struct pr_field client_fields[] = {
 	{ .key = "age_sec", .label = "age", .fmt = PR_DURATION },
 	{ .key = "client_name", .label = "name" },
 	{ .key = "client_version", .label = "version" },
+	{ .key = "protocol", .label = "protocol", .flags = PR_DETAIL },
 	{ .key = "device", .label = "device" },
 	{ .key = "objects", .sub = &client_counts_layout },	/* pid PID */
 	{ .key = "limits", .sub = &client_counts_layout },	/* pid PID */

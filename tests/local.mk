@@ -74,3 +74,6 @@ EXTRA_DIST += tests/daemon-devices.sh
 include $(srcdir)/tests/stack.mk
 include $(srcdir)/tests/pkg.mk
 include $(srcdir)/tests/softfeat.mk
+include $(srcdir)/tests/unit/conv.mk
+include $(srcdir)/tests/unit/proto-table.mk
+include $(srcdir)/tests/integration/proto-compat.mk
