@@ -77,3 +77,4 @@ include $(srcdir)/tests/softfeat.mk
 include $(srcdir)/tests/unit/conv.mk
 include $(srcdir)/tests/unit/proto-table.mk
 include $(srcdir)/tests/integration/proto-compat.mk
+include $(srcdir)/tests/integration/list-paging.mk
