@@ -14,6 +14,12 @@
  *    EPROTONOSUPPORT with a message naming both ranges;
  *  - a client that speaks only version 1 (a range 1..1) gets version 1.
  * Runs against the daemon of tests/integration/proto-compat.sh.
+ *
+ * `proto-compat fake-v1 PATH N` is an older daemon instead: it serves N
+ * connections on PATH as a version 1 daemon does (exact version, the
+ * version 1 schema, one page of listings, nothing counted), so the .sh
+ * can check this library and rdmactl against it; `proto-compat lib-v1`
+ * checks that our library then runs version 1 with no features.
  */
 #include "config.h"
 
@@ -567,8 +573,131 @@ static void library_negotiates(void)
 	rb_rpc_close(&rpc);
 }
 
-int main(void)
+/* ----------------------------------------- an older daemon, simulated */
+
+static void fake_reply(int fd, RdmabrokerV1__Reply *rep)
 {
+	REQUIRE(rb_wire_send_pb(fd, RB_WIRE_REPLY, &rep->base, NULL, 0) == 0,
+		"fake daemon: send");
+}
+
+/* One connection, served as a version 1 daemon would. */
+static void fake_serve(int fd, uint64_t id)
+{
+	RdmabrokerV1__Reply rep = RDMABROKER_V1__REPLY__INIT;
+	RdmabrokerV1__HelloReply hr = RDMABROKER_V1__HELLO_REPLY__INIT;
+	RdmabrokerV1__Limits lim = RDMABROKER_V1__LIMITS__INIT;
+	RdmabrokerV1__ResShowReply rs = RDMABROKER_V1__RES_SHOW_REPLY__INIT;
+	RdmabrokerV1__ResEntry e = RDMABROKER_V1__RES_ENTRY__INIT, *ev = &e;
+	RdmabrokerV1__ClientListReply cl = RDMABROKER_V1__CLIENT_LIST_REPLY__INIT;
+	RdmabrokerV1__ClientInfo ci = RDMABROKER_V1__CLIENT_INFO__INIT, *cv = &ci;
+	char err[160];
+	struct rb_wire_msg msg;
+
+	while (rb_wire_recv(fd, rxbuf, &msg, RB_WIRE_MAX_FDS) == 1) {
+		RdmabrokerV1__Request *q = rdmabroker_v1__request__unpack(NULL, msg.len,
+									  msg.payload);
+
+		rb_wire_msg_close_fds(&msg);
+		REQUIRE(q, "fake daemon: a request that version 1 cannot decode");
+		rdmabroker_v1__reply__init(&rep);
+		rep.seq = q->seq;
+		switch (q->body_case) {
+		case RDMABROKER_V1__REQUEST__BODY_HELLO:
+			if (q->hello->proto_version != 1) {
+				snprintf(err, sizeof(err), "protocol version %u not supported: rdmabrokerd 0.0.9 speaks version 1",
+					 q->hello->proto_version);
+				rep.status = EPROTONOSUPPORT;
+				rep.error = err;
+				fake_reply(fd, &rep);
+				rdmabroker_v1__request__free_unpacked(q, NULL);
+				return;
+			}
+			hr.proto_version = 1;
+			hr.daemon_version = (char *)"0.0.9";
+			hr.client_id = id;
+			hr.limits = &lim;
+			hr.admin = 1;
+			rep.body_case = RDMABROKER_V1__REPLY__BODY_HELLO;
+			rep.hello = &hr;
+			break;
+		case RDMABROKER_V1__REQUEST__BODY_RES_SHOW:
+			/* One page, cut, as version 1 answers a long listing. */
+			e.type = (char *)"pd";
+			e.handle = 1;
+			e.client_id = id;
+			e.pid = 1;
+			e.comm = (char *)"fake";
+			e.device = (char *)"rbsoft0";
+			rs.n_entries = 1;
+			rs.entries = &ev;
+			rs.has_truncated = rs.truncated = 1;
+			rep.body_case = RDMABROKER_V1__REPLY__BODY_RES_SHOW;
+			rep.res_show = &rs;
+			break;
+		case RDMABROKER_V1__REQUEST__BODY_CLIENT_LIST:
+			ci.id = id;
+			ci.pid = 1;
+			ci.comm = (char *)"fake";
+			cl.n_clients = 1;
+			cl.clients = &cv;
+			rep.body_case = RDMABROKER_V1__REPLY__BODY_CLIENT_LIST;
+			rep.client_list = &cl;
+			break;
+		default:
+			rep.status = EOPNOTSUPP;
+			rep.error = (char *)"unknown request type";
+			break;
+		}
+		fake_reply(fd, &rep);
+		rdmabroker_v1__request__free_unpacked(q, NULL);
+	}
+}
+
+static int fake_v1(const char *path, int n)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int ls = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	REQUIRE(ls >= 0 && bind(ls, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		listen(ls, 8) == 0, "fake daemon: listen on %s: %s", path,
+		strerror(errno));
+	printf("listening\n");
+	fflush(stdout);
+	for (int i = 0; i < n; i++) {
+		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+
+		REQUIRE(fd >= 0, "fake daemon: accept: %s", strerror(errno));
+		fake_serve(fd, (uint64_t)i + 1);
+		close(fd);
+	}
+	close(ls);
+	return failures ? 1 : 0;
+}
+
+/* This library against the fake: version 1, no features. */
+static int lib_v1(void)
+{
+	struct rb_rpc rpc;
+	char err[256];
+	int ret = rb_rpc_connect(&rpc, NULL, "proto-compat", err, sizeof(err));
+
+	REQUIRE(ret == 0, "rb_rpc_connect to a version 1 daemon: %s", err);
+	CHECK(rpc.proto_version == 1 && rpc.features == 0,
+	      "against a version 1 daemon: version %u features %#llx",
+	      rpc.proto_version, (unsigned long long)rpc.features);
+	rb_rpc_close(&rpc);
+	printf("proto-compat lib-v1: %d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "fake-v1"))
+		return fake_v1(argv[2], atoi(argv[3]));
+	if (argc == 2 && !strcmp(argv[1], "lib-v1"))
+		return lib_v1();
 	v1_client();
 	features_masked();
 	unknown_fields_skipped();
