@@ -429,5 +429,9 @@ int main(int argc, char **argv)
 		;
 	for (long i = 0; i < nclients; i++)
 		rb_rpc_close(&conns[i]);
+	free(churn.hpd);
+	free(conns);
+	free(pds);
+	free(ids);
 	return 0;
 }

@@ -77,7 +77,7 @@ sys.exit(0 if ok else 1)
 PY
 
 exec 3>&-
-wait "$RB_HOLDER" || rb_fail "the holder failed at exit"
+wait "$RB_HOLDER" || rb_fail "the holder failed at exit: $(tail -20 "$RB_TMP/out")"
 RB_HOLDER=
 rb_daemon_alive || rb_fail "daemon died"
 rb_daemon_stop
