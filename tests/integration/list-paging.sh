@@ -3,7 +3,7 @@
 # 10,000 PDs among 1,000 connections; paged walks under churn list every
 # one exactly once, and rdmactl res, res show and client (text and JSON),
 # which follow the daemon's cursors, show them all with exact counts.
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
 
 NCLIENTS=1000
 NPDS=10000

@@ -2,7 +2,7 @@
 # Protocol compatibility against a real daemon (tests/integration/proto-compat.c):
 # a version 1 client end to end, unknown feature bits and fields, and a
 # client with no version in common.
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
 
 printf '[daemon]\nlog_level = debug\n' > "$RB_CONF"
 rb_daemon_start
