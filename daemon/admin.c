@@ -57,6 +57,8 @@ int admin_status(struct rb_session *s, const Rdmabroker__Request *req,
  * next_cursor is the key of the last item sent: the next page resumes
  * strictly after it, so what existed from the first page to the last is
  * listed exactly once, whatever was created or destroyed meanwhile.
+ * Only for sessions with RB_PROTO_FEAT_PAGED_LISTS: the others (version
+ * 1) get the first page, cut to fit, as before listings paged.
  */
 #define ADMIN_PAGE_BUDGET	(RB_WIRE_MAX_FRAME - 4096)
 #define ADMIN_CURSOR_LEN	12	/* session id (le64), slot (le32) */
@@ -67,15 +69,25 @@ struct admin_key {
 	uint32_t slot;
 };
 
-/* The request's cursor; -EINVAL (said in rep) if this daemon did not make it. */
-static int admin_cursor_get(protobuf_c_boolean has, const ProtobufCBinaryData *c,
-			    struct admin_key *k, struct rb_reply *rep)
+/* Does the session page its listings (RB_PROTO_FEAT_PAGED_LISTS)? */
+static bool admin_paged(const struct rb_session *s)
+{
+	return s->features & RB_PROTO_FEAT_PAGED_LISTS;
+}
+
+/*
+ * The request's cursor; -EINVAL (said in rep) if this daemon did not make
+ * it.  A session without paged listings gets the first page, as version 1.
+ */
+static int admin_cursor_get(const struct rb_session *s, protobuf_c_boolean has,
+			    const ProtobufCBinaryData *c, struct admin_key *k,
+			    struct rb_reply *rep)
 {
 	uint64_t id;
 	uint32_t slot;
 
 	memset(k, 0, sizeof(*k));
-	if (!has || c->len == 0)
+	if (!has || c->len == 0 || !admin_paged(s))
 		return 0;
 	if (c->len != ADMIN_CURSOR_LEN) {
 		reply_error(rep, "a cursor of %zu bytes: not one this daemon made", c->len);
@@ -185,14 +197,14 @@ int admin_client_list(struct rb_session *s, const Rdmabroker__Request *req,
 	Rdmabroker__ClientInfo **v = NULL, *c;
 	size_t n = 0, cap = 0, used = 0;
 	struct rb_session *o, *last = NULL;
+	uint32_t total = 0, page_size = admin_paged(s) ? q->page_size : 0;
 	struct admin_key k;
-	uint32_t total = 0;
 	bool more = false;
 	int ret;
 
 	if (!m)
 		return -ENOMEM;
-	ret = admin_cursor_get(q->has_cursor, &q->cursor, &k, rep);
+	ret = admin_cursor_get(s, q->has_cursor, &q->cursor, &k, rep);
 	if (ret < 0)
 		return ret;
 	rdmabroker__client_list_reply__init(m);
@@ -205,7 +217,7 @@ int admin_client_list(struct rb_session *s, const Rdmabroker__Request *req,
 		c = admin_client_info(rep, o);
 		if (!c || !admin_grow(rep, (void ***)&v, n, &cap))
 			return -ENOMEM;
-		if (admin_page_full(n, q->page_size, &used,
+		if (admin_page_full(n, page_size, &used,
 				    rdmabroker__client_info__get_packed_size(c))) {
 			more = true;
 			continue;
@@ -213,8 +225,8 @@ int admin_client_list(struct rb_session *s, const Rdmabroker__Request *req,
 		v[n++] = c;
 		last = o;
 	}
-	if (more && !admin_cursor_put(rep, last->id, 0, &m->has_next_cursor,
-				      &m->next_cursor))
+	if (more && admin_paged(s) &&
+	    !admin_cursor_put(rep, last->id, 0, &m->has_next_cursor, &m->next_cursor))
 		return -ENOMEM;
 	m->has_total = true;
 	m->total = total;
@@ -364,7 +376,7 @@ int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
 			return -EINVAL;
 		}
 	}
-	ret = admin_cursor_get(q->has_cursor, &q->cursor, &k, rep);
+	ret = admin_cursor_get(s, q->has_cursor, &q->cursor, &k, rep);
 	if (ret < 0)
 		return ret;
 	TAILQ_FOREACH(o, &s->d->sessions, link) {
@@ -384,11 +396,12 @@ int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
 			e = admin_res_entry(rep, o, r);
 			if (!e || !admin_grow(rep, (void ***)&v, n, &cap))
 				return -ENOMEM;
-			if (admin_page_full(n, q->page_size, &used,
-					    rdmabroker__res_entry__get_packed_size(e))) {
+			if (admin_page_full(n, admin_paged(s) ? q->page_size : 0,
+					    &used, rdmabroker__res_entry__get_packed_size(e))) {
 				m->has_truncated = true;
 				m->truncated = true;
-				if (!admin_cursor_put(rep, last_id, last_slot,
+				if (admin_paged(s) &&
+				    !admin_cursor_put(rep, last_id, last_slot,
 						      &m->has_next_cursor,
 						      &m->next_cursor))
 					return -ENOMEM;
@@ -442,7 +455,11 @@ int admin_res_summary(struct rb_session *s, const Rdmabroker__Request *req,
 
 	if (!m)
 		return -ENOMEM;
-	ret = admin_cursor_get(q->has_cursor, &q->cursor, &k, rep);
+	if (!admin_paged(s)) {
+		reply_error(rep, "res_summary needs the paged listings feature (protocol version 2)");
+		return -EOPNOTSUPP;
+	}
+	ret = admin_cursor_get(s, q->has_cursor, &q->cursor, &k, rep);
 	if (ret < 0)
 		return ret;
 	rdmabroker__res_summary_reply__init(m);

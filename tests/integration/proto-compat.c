@@ -378,14 +378,61 @@ static void own_info(int fd, uint64_t id, uint32_t *version, uint64_t *features)
 	rdmabroker__reply__free_unpacked(r, NULL);
 }
 
+/*
+ * What the session's features allow: with paged listings a page of one
+ * client and a cursor, and res_summary; without, everything in one page
+ * (as version 1) and no res_summary.
+ */
+static void paging_follows_features(int fd, bool paged)
+{
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__ClientListReq cl = RDMABROKER__CLIENT_LIST_REQ__INIT;
+	Rdmabroker__ResSummaryReq rs = RDMABROKER__RES_SUMMARY_REQ__INIT;
+	Rdmabroker__Reply *r;
+
+	cl.has_pid = 1;
+	cl.pid = (uint32_t)getpid();
+	cl.has_page_size = 1;
+	cl.page_size = 1;
+	req.seq = 3;
+	req.body_case = RDMABROKER__REQUEST__BODY_CLIENT_LIST;
+	req.client_list = &cl;
+	r = call(fd, &req);
+	REQUIRE(r->status == 0, "client list: %s", r->error ? r->error : "");
+	CHECK(r->client_list->total >= 2, "%u clients", r->client_list->total);
+	if (paged)
+		CHECK(r->client_list->n_clients == 1 && r->client_list->has_next_cursor,
+		      "paged: %zu clients in a page of 1", r->client_list->n_clients);
+	else
+		CHECK(r->client_list->n_clients == r->client_list->total &&
+		      !r->client_list->has_next_cursor,
+		      "not paged: %zu of %u clients", r->client_list->n_clients,
+		      r->client_list->total);
+	rdmabroker__reply__free_unpacked(r, NULL);
+
+	req.seq = 4;
+	req.body_case = RDMABROKER__REQUEST__BODY_RES_SUMMARY;
+	req.res_summary = &rs;
+	r = call(fd, &req);
+	CHECK(paged ? r->status == 0 : r->status == EOPNOTSUPP,
+	      "res_summary with%s paged listings: status %d", paged ? "" : "out",
+	      r->status);
+	rdmabroker__reply__free_unpacked(r, NULL);
+}
+
 static void features_masked(void)
 {
+	struct rb_rpc other;	/* a second client, for pages of one */
+	char err[256];
 	const uint64_t unknown = 0xfff0000000000000ull;
 	struct { uint64_t asked, session; } cases[] = {
 		{ ~0ull, RB_PROTO_FEATURES },			/* every bit */
 		{ unknown, 0 },					/* only unknown ones */
 		{ unknown | RB_PROTO_FEAT_PAGED_LISTS, RB_PROTO_FEAT_PAGED_LISTS },
 	};
+
+	REQUIRE(rb_rpc_connect(&other, NULL, "proto-compat", err, sizeof(err)) == 0,
+		"connect: %s", err);
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int fd = raw_connect();
@@ -409,8 +456,10 @@ static void features_masked(void)
 		      "asked %#llx: session has version %u features %#llx, not %#llx",
 		      (unsigned long long)cases[i].asked, v, (unsigned long long)f,
 		      (unsigned long long)cases[i].session);
+		paging_follows_features(fd, cases[i].session & RB_PROTO_FEAT_PAGED_LISTS);
 		close(fd);
 	}
+	rb_rpc_close(&other);
 }
 
 /* A protobuf varint. */
