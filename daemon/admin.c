@@ -240,6 +240,8 @@ int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
 				qp_describe(r, e);
 			else if (r->type == RB_RES_MR)
 				mr_describe(r, e);
+			else if (r->type == RB_RES_CM_ID)
+				cm_describe(r, e, rep);
 			bytes += rdmabroker__res_entry__get_packed_size(e) + 4;
 			if (bytes > RES_SHOW_BUDGET) {
 				m->has_truncated = true;

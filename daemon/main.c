@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "daemon/cm.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
 #include "proto/shm.h"
@@ -275,6 +276,7 @@ out:
 		session_destroy(d.sessions.tqh_first);
 	notify_fini();
 	listener_close(&d);
+	cm_fini(&d);
 	device_fini(&d);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigev[i])
