@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -715,6 +716,18 @@ RB_EXPORT int rdma_get_cm_event(struct rdma_event_channel *channel,
 		}
 	}
 	pthread_mutex_unlock(&ch->lock);
+	if (ret == -ENODEV) {
+		/* Every id has had its DEVICE_REMOVAL: as a ucma fd whose
+		 * device is gone, nothing more comes.  The channel may be
+		 * destroyed meanwhile by another thread (cmtime does): touch
+		 * nothing of it from here. */
+		free(e);
+		if (fcntl(channel->fd, F_GETFL) & O_NONBLOCK)
+			return cmc_err(-EAGAIN);
+		while (poll(NULL, 0, -1) < 0 && errno != EINTR)
+			;
+		return cmc_err(-EINTR);
+	}
 	if (ret < 0) {
 		free(e);
 		return cmc_err(ret);
