@@ -27,7 +27,8 @@ pkgconfig_DATA += libclient/cm/rdmabroker-cm.pc
 libclient/cm/rdmabroker-cm.pc: libclient/cm/rdmabroker-cm.pc.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) libclient/cm && $(do_subst) < $(srcdir)/libclient/cm/rdmabroker-cm.pc.in > $@
 
-EXTRA_DIST += libclient/cm/rdmacm-abi.txt libclient/cm/rdmabroker-cm.pc.in
+EXTRA_DIST += libclient/cm/rdmacm-abi.txt libclient/cm/rdmabroker-cm.pc.in docs/cm.md \
+	debian/librdmabroker-cm1.install debian/librdmabroker-cm1.symbols
 CLEANFILES += libclient/cm/librdmabroker-cm.map libclient/cm/rdmabroker-cm.pc
 
 # Its librdmacm.so.1 name beside the libibverbs.so.1 one (rdmab-run).
