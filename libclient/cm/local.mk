@@ -46,3 +46,11 @@ libclient-cm-compat-uninstall:
 
 .PHONY: libclient-cm-compat-build libclient-cm-compat-install \
 	libclient-cm-compat-uninstall
+
+# make bench also measures the CM (scripts/bench-cm.sh); make bench-cm alone.
+EXTRA_DIST += scripts/bench-cm.sh
+.PHONY: bench-cm
+bench-cm: all
+	RB_BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/scripts/bench-cm.sh' \
+		--out '$(abs_top_builddir)/bench-results' $(BENCH_CM_FLAGS)
+bench: bench-cm
