@@ -970,11 +970,24 @@ static int cmc_modify(struct cmc_id *p, enum ibv_qp_state st)
 
 static int cmc_modify_rtr_rts(struct cmc_id *p)
 {
-	/* INIT again for the connection's access flags, then up. */
-	if (cmc_modify(p, IBV_QPS_INIT) || cmc_modify(p, IBV_QPS_RTR) ||
-	    cmc_modify(p, IBV_QPS_RTS))
+	struct ibv_qp_attr init = { .qp_state = IBV_QPS_INIT };
+	struct ibv_qp_attr attr = { .qp_state = IBV_QPS_RTR };
+	int imask, mask, ret;
+
+	/* The connection's access flags (INIT's, as the CM gives them now)
+	 * ride on INIT->RTR, where the IB spec allows them: one modify
+	 * fewer than librdmacm's INIT, RTR, RTS. */
+	if (rdma_init_qp_attr(&p->id, &init, &imask) ||
+	    rdma_init_qp_attr(&p->id, &attr, &mask))
 		return -1;
-	return 0;
+	if (imask & IBV_QP_ACCESS_FLAGS) {
+		attr.qp_access_flags = init.qp_access_flags;
+		mask |= IBV_QP_ACCESS_FLAGS;
+	}
+	ret = ibv_modify_qp(p->id.qp, &attr, mask);
+	if (ret)
+		return cmc_err(-ret);
+	return cmc_modify(p, IBV_QPS_RTS);
 }
 
 static int cmc_create_cqs(struct cmc_id *p, uint32_t send_size, uint32_t recv_size)

@@ -43,6 +43,8 @@ libclient-cm-compat-install: libclient-compat-install
 UNINSTALL_HOOKS += libclient-cm-compat-uninstall
 libclient-cm-compat-uninstall:
 	-rm -f '$(DESTDIR)$(pkglibdir)/compat/librdmacm.so.1'
+# Before librdmabroker's hook, which removes the directory once empty.
+libclient-compat-uninstall: libclient-cm-compat-uninstall
 
 .PHONY: libclient-cm-compat-build libclient-cm-compat-install \
 	libclient-cm-compat-uninstall
