@@ -26,6 +26,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
+#include "daemon/objects.h"
 
 /* Events a channel keeps for a client that does not read them; past
  * this the client is disconnected (as a session's outq). */
@@ -164,6 +165,26 @@ static bool cm_sa_local(const struct sockaddr *sa)
 			found = cm_sa_same_ip(i->ifa_addr, sa);
 	freeifaddrs(ifa);
 	return found;
+}
+
+static bool cm_sa_mcast(const struct sockaddr *sa)
+{
+	uint8_t ip[16];
+
+	cm_sa_ip16(sa, ip);
+	return sa->sa_family == AF_INET ? (ip[12] & 0xf0) == 0xe0 : ip[0] == 0xff;
+}
+
+/* The group GID of an IP multicast address on a RoCE port, as the
+ * kernel's rdma_cm maps it (cma_iboe_set_mgid): IPv6 as it is, IPv4
+ * into ff0e::ffff:a.b.c.d. */
+static void cm_mgid(const struct sockaddr *sa, union ibv_gid *mgid)
+{
+	cm_sa_ip16(sa, mgid->raw);
+	if (sa->sa_family == AF_INET) {
+		mgid->raw[0] = 0xff;
+		mgid->raw[1] = 0x0e;
+	}
 }
 
 /* "1.2.3.4:5" or "[::1]:5" into buf. */
@@ -361,6 +382,11 @@ void cm_event(struct cm_id *id, uint32_t event, int32_t status,
 		p.has_qp_num = p.has_qkey = 1;
 		p.qp_num = m->qpn;
 		p.qkey = m->qkey;
+		if (event == RDMA_CM_EVENT_MULTICAST_JOIN) {
+			p.has_mgid = 1;
+			p.mgid.data = (uint8_t *)m->sgid.raw;
+			p.mgid.len = 16;
+		}
 		ce.param = &p;
 	}
 	ev.body_case = RDMABROKER__EVENT__BODY_CM_EVENT;
@@ -870,7 +896,27 @@ int cm_resolve_addr_req(struct rb_session *s, const Rdmabroker__Request *req,
 	id->dst = dst;
 	CM_REPLY(rep, cm_resolve_addr, CM_RESOLVE_ADDR, id);
 	/* The answer is an event, as from the kernel's address resolution
-	 * (it is known at once on one host; a remote one would ask ARP). */
+	 * (it is known at once on one host; a remote one would ask ARP).
+	 * A group is reached through the source's device. */
+	if (cm_sa_mcast((struct sockaddr *)&dst)) {
+		union ibv_gid mgid;
+
+		dev = cm_dev_for(s->d, (struct sockaddr *)&id->src, &gid);
+		if (!dev) {
+			id->state = CM_ADDR_BOUND;
+			cm_event(id, RDMA_CM_EVENT_ADDR_ERROR, -EHOSTUNREACH, NULL, 0, NULL);
+			return 0;
+		}
+		cm_mgid((struct sockaddr *)&dst, &mgid);
+		id->dev = dev;
+		id->port_num = 1;
+		id->sgid = gid;
+		id->dgid = mgid;
+		id->mtu = cm_dev_mtu(dev, 1);
+		id->state = CM_ADDR_RESOLVED;
+		cm_event(id, RDMA_CM_EVENT_ADDR_RESOLVED, 0, NULL, 0, NULL);
+		return 0;
+	}
 	dev = cm_dev_for(s->d, (struct sockaddr *)&dst, &gid);
 	if (!dev || cm_sa_any((struct sockaddr *)&dst)) {
 		id->state = CM_ADDR_BOUND;
@@ -1255,4 +1301,79 @@ void cm_fini(struct rb_daemon *d)
 	free(d->cm->comm.b);
 	free(d->cm);
 	d->cm = NULL;
+}
+
+/* ------------------------------------------------------------ multicast */
+
+/* A QP joins or leaves a group (ibv_attach_mcast, ibv_detach_mcast). */
+int cm_qp_mcast_req(struct rb_session *s, const Rdmabroker__Request *req,
+		    struct rb_reply *rep)
+{
+	const Rdmabroker__QpMcastReq *q = req->qp_mcast;
+	struct rb_qp *qp = (struct rb_qp *)res_lookup(s, q->qp, RB_RES_QP, rep);
+	union ibv_gid gid;
+	int ret;
+
+	if (!qp)
+		return -EINVAL;
+	if (q->gid.len != 16 || q->gid.data[0] != 0xff || q->lid > 0xffff) {
+		reply_error(rep, "not a multicast GID");
+		return -EINVAL;
+	}
+	if (qp->type != IBV_QPT_UD) {
+		reply_error(rep, "only UD QPs join groups");
+		return -EINVAL;
+	}
+	memcpy(gid.raw, q->gid.data, 16);
+	ret = q->attach ? qp->dev->ops.attach_mcast(qp, &gid, (uint16_t)q->lid) :
+	      qp->dev->ops.detach_mcast(qp, &gid, (uint16_t)q->lid);
+	if (ret < 0)
+		return ret;
+	return cm_reply_empty(rep, &rep->msg.qp_mcast, RDMABROKER__REPLY__BODY_QP_MCAST);
+}
+
+int cm_join_req(struct rb_session *s, const Rdmabroker__Request *req,
+		struct rb_reply *rep)
+{
+	const Rdmabroker__CmJoinReq *q = req->cm_join;
+	struct cm_id *id = cm_id_lookup(s, q->handle, rep);
+	Rdmabroker__CmJoinReply *m = reply_alloc(rep, sizeof(*m));
+	uint8_t *raw = reply_alloc(rep, 16);
+	struct sockaddr_storage ss;
+	struct cm_msg ev;
+	union ibv_gid mgid;
+	int ret;
+
+	if (!id)
+		return -EINVAL;
+	if (!m || !raw)
+		return -ENOMEM;
+	ret = cm_sa_parse(&q->addr, &ss);
+	if (ret < 0)
+		return ret;
+	if (!cm_sa_mcast((struct sockaddr *)&ss)) {
+		reply_error(rep, "not a multicast address");
+		return -EINVAL;
+	}
+	if (!id->dev || id->qp_type != IBV_QPT_UD) {
+		reply_error(rep, "a UD id with its address resolved joins");
+		return -EINVAL;
+	}
+	cm_mgid((struct sockaddr *)&ss, &mgid);
+	memcpy(raw, mgid.raw, 16);
+	rdmabroker__cm_join_reply__init(m);
+	m->mgid.data = raw;
+	m->mgid.len = 16;
+	rep->msg.cm_join = m;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_CM_JOIN;
+	if (!q->join)
+		return 0;
+	/* No subnet manager to ask: the group is there for whoever
+	 * attaches; the join completes at once. */
+	memset(&ev, 0, sizeof(ev));
+	ev.qpn = 0xffffff;
+	ev.qkey = id->ps == RDMA_PS_IPOIB ? 0x0b1b : RDMA_UDP_QKEY;
+	ev.sgid = mgid;		/* cm_event's MULTICAST_JOIN takes the group from here */
+	cm_event(id, RDMA_CM_EVENT_MULTICAST_JOIN, 0, &ev, 0, NULL);
+	return 0;
 }

@@ -86,6 +86,8 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(CM_MIGRATE, "cm_migrate", 0, 0, cm_migrate_req),
 	ENTRY(CM_SET_OPTION, "cm_set_option", 0, 0, cm_set_option_req),
 	ENTRY(CM_QUERY, "cm_query", 0, 0, cm_query_req),
+	ENTRY(QP_MCAST, "qp_mcast", DISPATCH_NEEDS_DEVICE, 0, cm_qp_mcast_req),
+	ENTRY(CM_JOIN, "cm_join", 0, 0, cm_join_req),
 	/* Anyone may ask; the handlers show non-admins only their own. */
 	ENTRY(DAEMON_STATUS, "status", 0, 0, admin_status),
 	ENTRY(CLIENT_LIST, "client_list", 0, 0, admin_client_list),

@@ -147,6 +147,10 @@ int cm_set_option_req(struct rb_session *s, const Rdmabroker__Request *req,
 	struct rb_reply *rep);
 int cm_query_req(struct rb_session *s, const Rdmabroker__Request *req,
 	struct rb_reply *rep);
+int cm_qp_mcast_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_join_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
 void cm_describe(const struct rb_res *r, Rdmabroker__ResEntry *e,
 		 struct rb_reply *rep);
 /* The QP fields of a `rdmactl res` entry. */

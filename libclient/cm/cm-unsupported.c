@@ -3,8 +3,6 @@
  * Entry points of the librdmacm ABI that the broker does not serve yet.
  * Each fails as librdmacm does where the kernel lacks the feature:
  *  - rsockets (rsocket, rsend, ...): -1 with errno ENOSYS;
- *  - multicast (rdma_join_multicast*, rdma_leave_multicast): -1, ENOSYS
- *    (the soft device has no multicast groups yet);
  *  - ECE: rdma_set_local_ece and rdma_get_remote_ece -1, EOPNOTSUPP (no
  *    device here negotiates enhanced connection options);
  *    rdma_reject_ece rejects without the reason.
@@ -61,13 +59,6 @@ RB_EXPORT int riounmap(int s U, void *b U, size_t n U) { NOSYS(-1); }
 RB_EXPORT size_t riowrite(int s U, const void *b U, size_t n U, off_t o U,
 			  int f U) { NOSYS((size_t)-1); }
 
-RB_EXPORT int rdma_join_multicast(struct rdma_cm_id *id U, struct sockaddr *addr U,
-				  void *context U) { NOSYS(-1); }
-RB_EXPORT int rdma_join_multicast_ex(struct rdma_cm_id *id U,
-				     struct rdma_cm_join_mc_attr_ex *a U,
-				     void *context U) { NOSYS(-1); }
-RB_EXPORT int rdma_leave_multicast(struct rdma_cm_id *id U,
-				   struct sockaddr *addr U) { NOSYS(-1); }
 
 RB_EXPORT int rdma_set_local_ece(struct rdma_cm_id *id U, struct ibv_ece *ece U)
 {

@@ -293,6 +293,12 @@ static struct cmc_id *cmc_id_alloc(struct rdma_event_channel *channel,
 
 static void cmc_id_free(struct cmc_id *p)
 {
+	while (p->joins) {
+		struct cmc_join *j = p->joins;
+
+		p->joins = j->next;
+		free(j);
+	}
 	pthread_mutex_destroy(&p->mut);
 	pthread_cond_destroy(&p->cond);
 	free(p->qp_init_attr);
@@ -544,6 +550,42 @@ static void cmc_ah_attr(const struct cmc_id *p, struct ibv_ah_attr *ah)
 
 static int cmc_modify_rtr_rts(struct cmc_id *p);
 
+/* MULTICAST_JOIN: the group's address vector, the join's context, and
+ * the id's QP attached, as librdmacm does. */
+static void cmc_join_event(struct cmc_id *p, const Rdmabroker__CmConnParam *m,
+			   struct rdma_cm_event *ev)
+{
+	struct cmc_join *j;
+
+	if (!m || !m->has_mgid || m->mgid.len != 16)
+		return;
+	pthread_mutex_lock(&p->mut);
+	for (j = p->joins; j; j = j->next)
+		if (!memcmp(j->mgid.raw, m->mgid.data, 16))
+			break;
+	pthread_mutex_unlock(&p->mut);
+	memset(&ev->param.ud, 0, sizeof(ev->param.ud));
+	ev->param.ud.ah_attr.is_global = 1;
+	memcpy(ev->param.ud.ah_attr.grh.dgid.raw, m->mgid.data, 16);
+	ev->param.ud.ah_attr.grh.hop_limit = 1;
+	ev->param.ud.ah_attr.port_num = p->id.port_num ? p->id.port_num : 1;
+	ev->param.ud.qp_num = m->qp_num;
+	ev->param.ud.qkey = m->qkey;
+	if (!j)
+		return;
+	ev->param.ud.private_data = j->context;
+	if (p->id.qp && !j->send_only && !j->attached) {
+		int ret = ibv_attach_mcast(p->id.qp, &j->mgid, 0);
+
+		if (ret) {
+			ev->event = RDMA_CM_EVENT_MULTICAST_ERROR;
+			ev->status = -ret;
+		} else {
+			j->attached = true;
+		}
+	}
+}
+
 /* One event of a channel's socket, taken into its id; 1 when it is for
  * the application, 0 when it was for an id that is gone (dropped). */
 static int cmc_event_take(struct cmc_channel *ch, const Rdmabroker__CmEvent *m,
@@ -640,6 +682,8 @@ static int cmc_event_take(struct cmc_channel *ch, const Rdmabroker__CmEvent *m,
 		ev->param.ud.qp_num = m->param->qp_num;
 		ev->param.ud.qkey = m->param->qkey;
 	}
+	if (m->event == RDMA_CM_EVENT_MULTICAST_JOIN)
+		cmc_join_event(p, m->param, ev);
 	pthread_mutex_lock(&p->mut);
 	p->events_delivered++;
 	pthread_mutex_unlock(&p->mut);
@@ -1518,5 +1562,110 @@ RB_EXPORT int rdma_get_request(struct rdma_cm_id *listen, struct rdma_cm_id **id
 	}
 	p->id.event = ev;	/* its request, acked by the id's next step */
 	*id = &p->id;
+	return 0;
+}
+
+/* ------------------------------------------------------------ multicast */
+
+static int cmc_join(struct rdma_cm_id *id, struct sockaddr *addr, void *context,
+		    bool send_only)
+{
+	Rdmabroker__CmJoinReq body = RDMABROKER__CM_JOIN_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	struct cmc_id *p = (struct cmc_id *)id;
+	Rdmabroker__Reply *rep;
+	struct cmc_join *j;
+	int ret;
+
+	if (!id || !cmc_sa_len(addr))
+		return cmc_err(-EINVAL);
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return cmc_err(-ENOMEM);
+	memcpy(&j->addr, addr, cmc_sa_len(addr));
+	j->context = context;
+	j->send_only = send_only;
+	body.handle = p->handle;
+	body.addr.data = (uint8_t *)addr;
+	body.addr.len = cmc_sa_len(addr);
+	body.join = true;
+	CMC_REQ(req, cm_join, CM_JOIN, &body);
+	/* Listed before the request: its event may come before the reply. */
+	pthread_mutex_lock(&p->mut);
+	j->next = p->joins;
+	p->joins = j;
+	pthread_mutex_unlock(&p->mut);
+	ret = cmc_call(&req, &rep, NULL, 0, NULL);
+	if (ret == 0 && (!rep->cm_join || rep->cm_join->mgid.len != 16)) {
+		rb_rpc_reply_free(rep);
+		ret = -EBADMSG;
+	}
+	if (ret < 0) {
+		pthread_mutex_lock(&p->mut);
+		for (struct cmc_join **pp = &p->joins; *pp; pp = &(*pp)->next)
+			if (*pp == j) {
+				*pp = j->next;
+				break;
+			}
+		pthread_mutex_unlock(&p->mut);
+		free(j);
+		return cmc_err(ret);
+	}
+	pthread_mutex_lock(&p->mut);
+	memcpy(j->mgid.raw, rep->cm_join->mgid.data, 16);
+	pthread_mutex_unlock(&p->mut);
+	rb_rpc_reply_free(rep);
+	return 0;
+}
+
+RB_EXPORT int rdma_join_multicast(struct rdma_cm_id *id, struct sockaddr *addr,
+				  void *context)
+{
+	return cmc_join(id, addr, context, false);
+}
+
+RB_EXPORT int rdma_join_multicast_ex(struct rdma_cm_id *id,
+				     struct rdma_cm_join_mc_attr_ex *attr,
+				     void *context)
+{
+	if (!attr || !(attr->comp_mask & RDMA_CM_JOIN_MC_ATTR_ADDRESS) ||
+	    !(attr->comp_mask & RDMA_CM_JOIN_MC_ATTR_JOIN_FLAGS) ||
+	    attr->join_flags >= RDMA_MC_JOIN_FLAG_RESERVED)
+		return cmc_err(-EINVAL);
+	return cmc_join(id, attr->addr, context,
+			attr->join_flags == RDMA_MC_JOIN_FLAG_SENDONLY_FULLMEMBER);
+}
+
+RB_EXPORT int rdma_leave_multicast(struct rdma_cm_id *id, struct sockaddr *addr)
+{
+	Rdmabroker__CmJoinReq body = RDMABROKER__CM_JOIN_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	struct cmc_id *p = (struct cmc_id *)id;
+	struct cmc_join *j = NULL;
+	Rdmabroker__Reply *rep;
+	socklen_t len = cmc_sa_len(addr);
+
+	if (!id || !len)
+		return cmc_err(-EINVAL);
+	pthread_mutex_lock(&p->mut);
+	for (struct cmc_join **pp = &p->joins; *pp; pp = &(*pp)->next)
+		if (!memcmp(&(*pp)->addr, addr, len)) {
+			j = *pp;
+			*pp = j->next;
+			break;
+		}
+	pthread_mutex_unlock(&p->mut);
+	if (!j)
+		return cmc_err(-EADDRNOTAVAIL);
+	if (j->attached && id->qp)
+		ibv_detach_mcast(id->qp, &j->mgid, 0);
+	body.handle = p->handle;
+	body.addr.data = (uint8_t *)addr;
+	body.addr.len = len;
+	body.join = false;
+	CMC_REQ(req, cm_join, CM_JOIN, &body);
+	if (cmc_call(&req, &rep, NULL, 0, NULL) == 0)
+		rb_rpc_reply_free(rep);
+	free(j);
 	return 0;
 }

@@ -59,7 +59,17 @@ struct cmc_id {
 	/* rdma_create_ep's passive template for rdma_get_request */
 	struct ibv_qp_init_attr *qp_init_attr;
 	bool own_cqs;			/* rdma_create_qp made the CQs */
+	struct cmc_join *joins;		/* multicast groups joined */
 	struct cmc_id *next;		/* the process's ids (cmc.ids) */
+};
+
+struct cmc_join {
+	struct cmc_join *next;
+	struct sockaddr_storage addr;
+	union ibv_gid mgid;
+	void *context;
+	bool send_only;			/* no QP attached */
+	bool attached;
 };
 
 struct cmc_event {

@@ -4,7 +4,8 @@
 # rbsoft0 by IP address (127.0.0.1, ::1 and the host's own).  rping with
 # data validation (-V) over 100 iterations, udaddy (UD), ucmatose with 10
 # connections, rdma_server/rdma_client and rdma_xserver/rdma_xclient (the
-# synchronous convenience API), cmtime with 100 connections.  Each pair
+# synchronous convenience API), cmtime with 100 connections, mckey
+# (multicast: UD datagrams to a group on rbsoft0).  Each pair
 # exits 0; nothing is left in the broker afterwards.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/peers/cm-lib.sh"
@@ -40,6 +41,25 @@ kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 grep -Eq '^connect +:' "$RB_TMP/cmtime.client" || cm_fail cmtime "no connect row"
 ! grep -q 'REJECTED\|failure' "$RB_TMP/cmtime.client" || cm_fail cmtime "a connection failed"
 rb_log "cmtime: $(grep -E '^connect +:' "$RB_TMP/cmtime.client")"
+
+# mckey: a receiver joins a group (its QP attached on rbsoft0), then a
+# sender joins and sends 10 datagrams to the group; each sleeps 3 s after
+# joining, as for a subnet manager.
+if command -v stdbuf >/dev/null 2>&1; then
+	timeout 60 "$RB_RUN" stdbuf -oL mckey -m 239.1.2.3 -b 127.0.0.1 -C 10 \
+		> "$RB_TMP/mckey.server" 2>&1 &
+	spid=$!
+	for _ in $(seq 1 200); do
+		grep -q joined "$RB_TMP/mckey.server" && break
+		kill -0 "$spid" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q joined "$RB_TMP/mckey.server" || cm_fail mckey "the receiver did not join"
+	timeout 60 "$RB_RUN" mckey -m 239.1.2.3 -s -b 127.0.0.1 -C 10 \
+		> "$RB_TMP/mckey.client" 2>&1 || cm_fail mckey "sender exit $?"
+	wait "$spid" || cm_fail mckey "receiver exit $?"
+	grep -q 'return status 0' "$RB_TMP/mckey.server" || cm_fail mckey "receiver status"
+fi
 
 cm_no_ids || rb_fail "CM ids left in the broker"
 rb_daemon_alive || rb_fail "daemon died"
