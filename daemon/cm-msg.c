@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <rdma/rdma_cma.h>
@@ -26,6 +27,11 @@
  * TIMEWAIT_EXIT.  The IB CM waits out the packet lifetime; the soft
  * device's "wire" is memory, so a short pause keeps the event's order. */
 #define CM_TIMEWAIT_MS	10
+/* How long a REQ that finds nobody listening waits for a listen before
+ * it is rejected: a listen racing a connect (perftest -R makes its second
+ * connection while its server listens again) is not refused, and a port
+ * nobody listens on is still refused promptly. */
+#define CM_REQ_HOLD_MS	100
 
 /* ------------------------------------------------------------ transport */
 
@@ -37,7 +43,19 @@ struct cm_qmsg {
 struct cm_local {
 	STAILQ_HEAD(, cm_qmsg) q;
 	struct event *ev;
+	STAILQ_HEAD(, cm_qmsg) held;	/* REQs waiting for a listen */
+	struct event *ev_held;
 };
+
+static uint64_t cm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void cm_held_cb(evutil_socket_t fd, short what, void *arg);
 
 static void cm_local_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -70,6 +88,58 @@ static int cm_local_send(struct rb_daemon *d, const struct cm_msg *m)
 	return 0;
 }
 
+/* Every held REQ is looked at again: delivered, held on, or refused. */
+static void cm_held_retry(struct rb_daemon *d)
+{
+	struct cm_local *l = d->cm_local;
+	STAILQ_HEAD(, cm_qmsg) now = STAILQ_HEAD_INITIALIZER(now);
+	struct cm_qmsg *q;
+
+	STAILQ_CONCAT(&now, &l->held);
+	while ((q = STAILQ_FIRST(&now))) {
+		STAILQ_REMOVE_HEAD(&now, link);
+		cm_msg_recv(d, &q->m);
+		free(q);
+	}
+}
+
+static void cm_held_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	cm_held_retry(arg);
+}
+
+void cm_listen_ready(struct rb_daemon *d)
+{
+	if (d->cm_local && STAILQ_FIRST(&d->cm_local->held))
+		cm_held_retry(d);
+}
+
+/* Keep a REQ nobody listens for, for a while; false once its time is up. */
+static bool cm_hold(struct rb_daemon *d, const struct cm_msg *m)
+{
+	struct cm_local *l = d->cm_local;
+	uint64_t now = cm_now_ms();
+	struct timeval tv;
+	struct cm_qmsg *q;
+
+	if (m->hold_until && now >= m->hold_until)
+		return false;
+	q = malloc(sizeof(*q));
+	if (!q)
+		return false;
+	q->m = *m;
+	if (!q->m.hold_until)
+		q->m.hold_until = now + CM_REQ_HOLD_MS;
+	STAILQ_INSERT_TAIL(&l->held, q, link);
+	tv.tv_sec = 0;
+	tv.tv_usec = (suseconds_t)(q->m.hold_until - now) * 1000 + 1000;
+	if (!evtimer_pending(l->ev_held, NULL))
+		evtimer_add(l->ev_held, &tv);
+	return true;
+}
+
 const struct cm_transport cm_transport_local = {
 	.name = "local",
 	.send = cm_local_send,
@@ -82,8 +152,14 @@ int cm_local_init(struct rb_daemon *d)
 	if (!l)
 		return -ENOMEM;
 	STAILQ_INIT(&l->q);
+	STAILQ_INIT(&l->held);
 	l->ev = event_new(d->base, -1, 0, cm_local_cb, d);
-	if (!l->ev) {
+	l->ev_held = evtimer_new(d->base, cm_held_cb, d);
+	if (!l->ev || !l->ev_held) {
+		if (l->ev)
+			event_free(l->ev);
+		if (l->ev_held)
+			event_free(l->ev_held);
 		free(l);
 		return -ENOMEM;
 	}
@@ -102,6 +178,11 @@ void cm_local_fini(struct rb_daemon *d)
 		STAILQ_REMOVE_HEAD(&l->q, link);
 		free(q);
 	}
+	while ((q = STAILQ_FIRST(&l->held))) {
+		STAILQ_REMOVE_HEAD(&l->held, link);
+		free(q);
+	}
+	event_free(l->ev_held);
 	event_free(l->ev);
 	free(l);
 	d->cm_local = NULL;
@@ -407,7 +488,10 @@ static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 	}
 	l = cm_listener_find(d, m->service_id, (struct sockaddr *)&dst);
 	if (!l || (ud != (l->qp_type == IBV_QPT_UD))) {
-		/* Nobody listens: rejected at once, as a remote CM does. */
+		/* Nobody listens: rejected, as a remote CM does, once a
+		 * listen racing this REQ had its chance. */
+		if (cm_hold(d, m))
+			return;
 		cm_answer(d, m, no, ud ? CM_SIDR_UNSUPPORTED : CM_REJ_INVALID_SERVICE_ID);
 		return;
 	}

@@ -990,6 +990,7 @@ int cm_listen_req(struct rb_session *s, const Rdmabroker__Request *req,
 	id->backlog = q->backlog > 0 && q->backlog < CM_MAX_BACKLOG ?
 		      q->backlog : CM_MAX_BACKLOG;
 	CM_REPLY(rep, cm_listen, CM_LISTEN, id);
+	cm_listen_ready(s->d);
 	return 0;
 }
 

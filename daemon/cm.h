@@ -102,6 +102,7 @@ struct cm_msg {
 	union ibv_gid sgid, dgid;	/* primary path: sender, receiver */
 	uint16_t pdata_len;
 	uint8_t pdata[CM_PDATA_MAX];
+	uint64_t hold_until;		/* a REQ waiting for a listen (cm-msg.c) */
 };
 
 /*
@@ -195,6 +196,9 @@ void cm_conn_abort(struct cm_id *id);
 int cm_conn_disconnect(struct cm_id *id);
 int cm_msg_fill_cma_hdr(struct cm_id *id, uint8_t *hdr);
 void cm_timewait_start(struct cm_id *id);
+
+/* A listen was made: REQs held for want of one look again. */
+void cm_listen_ready(struct rb_daemon *d);
 
 /* The queue the local transport delivers from. */
 struct cm_local;

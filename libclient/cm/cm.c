@@ -622,7 +622,8 @@ static int cmc_event_take(struct cmc_channel *ch, const Rdmabroker__CmEvent *m,
 
 		if (n > sizeof(e->pdata))
 			n = sizeof(e->pdata);
-		memcpy(e->pdata, m->param->private_data.data, n);
+		if (n)
+			memcpy(e->pdata, m->param->private_data.data, n);
 		if (p->id.qp_type == IBV_QPT_UD) {
 			ev->param.ud.private_data = e->pdata;
 			ev->param.ud.private_data_len = (uint8_t)n;

@@ -245,7 +245,8 @@ static void test_api(void)
 	CHECK(!memcmp(ev->param.conn.private_data, buf, 148));
 	rdma_ack_cm_event(ev);
 
-	/* Nobody listens: REJECTED at once (IB_CM_REJ_INVALID_SERVICE_ID). */
+	/* Nobody listens: REJECTED promptly (IB_CM_REJ_INVALID_SERVICE_ID,
+	 * after the daemon's 100 ms wait for a racing listen). */
 	CHECK(rdma_destroy_id(l) == 0);
 	rdma_destroy_id(c2);
 	c2 = resolved(cch, port);
