@@ -4,7 +4,7 @@
 # listens on (within a second), ADDR_ERROR, DISCONNECTED and TIMEWAIT_EXIT;
 # a SIGKILLed peer's ids freed (rdmactl shows no CM object of it) and its
 # peer told DISCONNECTED; DEVICE_REMOVAL on every id when the daemon stops.
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
 
 prog="$top_builddir/tests/integration/cm-events"
 rb_daemon_start

@@ -7,8 +7,8 @@
 # synchronous convenience API), cmtime with 100 connections, mckey
 # (multicast: UD datagrams to a group on rbsoft0).  Each pair
 # exits 0; nothing is left in the broker afterwards.
-. "$top_srcdir/tests/lib.sh"
-. "$top_srcdir/tests/peers/cm-lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/cm-lib.sh"
 
 command -v rping >/dev/null 2>&1 || rb_skip "rdmacm-utils not installed (Debian rdmacm-utils)"
 rb_daemon_start

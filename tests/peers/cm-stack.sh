@@ -3,9 +3,9 @@
 # with -R (connection through rdma_cm: ib_send_lat, ib_write_bw,
 # ib_read_lat) and libfabric's verbs MSG endpoint (fi_pingpong -e msg,
 # connected through rdma_cm) and DGRAM endpoint.
-. "$top_srcdir/tests/lib.sh"
-. "$top_srcdir/tests/peers/cm-lib.sh"
-. "$top_srcdir/tests/stack-lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/cm-lib.sh"
+. "$top_srcdir/tests/lib/stack-lib.sh"
 
 rb_daemon_start
 ran=0

@@ -3,7 +3,7 @@
 # version nodes of libclient/cm/rdmacm-abi.txt, and every symbol the
 # host's librdmacm.so.1 exports under the same node (read at configure
 # time: RDMACM_NODES).  No daemon.
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
 
 lib="$top_builddir/libclient/cm/.libs/librdmabroker-cm.so.1"
 list="$top_srcdir/libclient/cm/rdmacm-abi.txt"
