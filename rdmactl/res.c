@@ -244,8 +244,9 @@ static const struct pr_field res_summary_fields[] = {
 	{ .key = "mw", .label = "mw" },
 	{ .key = "xrcd", .label = "xrcd" },
 	{ .key = "channel", .label = "channel" },
-	{ .key = "cm_channel", .label = "cm_channel" },
-	{ .key = "cm_id", .label = "cm_id" },
+	/* The CM's with -d (and in JSON): `res cm_id` lists the ids. */
+	{ .key = "cm_channel", .label = "cm_channel", .flags = PR_DETAIL },
+	{ .key = "cm_id", .label = "cm_id", .flags = PR_DETAIL },
 	{ .key = NULL },
 };
 
