@@ -28,7 +28,7 @@ mkdir -p "$out" && out=$(cd "$out" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rb-bench-cm.XXXXXX") || exit 1
 RDMABROKER_SOCKET=$tmp/sock RDMABROKER_LIBDIR=$build/libclient/compat
 export RDMABROKER_SOCKET RDMABROKER_LIBDIR
-printf '[daemon]\nlog_level = notice\n' > "$tmp/conf"
+printf '[daemon]\nlog_level = notice\n[limits]\nqps = 0\ncqs = 0\npds = 0\nmrs = 0\n' > "$tmp/conf"
 "$build/daemon/rdmabrokerd" -c "$tmp/conf" -s "$tmp/sock" > "$tmp/daemon.log" 2>&1 &
 dpid=$!
 spid=
@@ -70,6 +70,8 @@ for _ in $(seq 1 200); do listening "$port" && break; sleep 0.05; done
 timeout 300 "$run" cmtime -s 127.0.0.1 -p "$port" -c "$conns" > "$out/cmtime.txt" 2>&1 ||
 	{ echo "bench-cm: cmtime failed: $(tail -3 "$out/cmtime.txt")" >&2; exit 1; }
 kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; spid=
+grep -q 'REJECTED\|failure' "$out/cmtime.txt" &&
+	{ echo "bench-cm: some of cmtime's connections failed: $(grep -m1 'REJECTED\|failure' "$out/cmtime.txt")" >&2; exit 1; }
 full_ms=$(awk -F: '/^(create id|resolve addr|resolve route|create qp|connect) *:/ {
 	split($2, f, " "); t += f[1] } END { printf "%.2f", t }' "$out/cmtime.txt")
 rate=$(awk -v n="$conns" -v ms="$full_ms" 'BEGIN { printf "%.0f", (ms > 0 ? n * 1000 / ms : 0) }')
