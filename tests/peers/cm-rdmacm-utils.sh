@@ -61,6 +61,17 @@ if command -v stdbuf >/dev/null 2>&1; then
 	grep -q 'return status 0' "$RB_TMP/mckey.server" || cm_fail mckey "receiver status"
 fi
 
+# A SIGKILLed listener's ids go with it and its port is free at once
+# (rdmab-run execs the program: $! is rping itself).
+cm_next_port=$((cm_next_port + 1))
+"$RB_RUN" rping -s -a 127.0.0.1 -p "$cm_next_port" > "$RB_TMP/killed.out" 2>&1 &
+kpid=$!
+cm_wait_listen "$cm_next_port" "$kpid" || cm_fail killed "rping -s did not listen"
+kill -KILL "$kpid"; wait "$kpid" 2>/dev/null
+cm_no_ids || rb_fail "a SIGKILLed listener's CM ids are left"
+cm_pair relisten "rping -s -a 127.0.0.1 -p $cm_next_port -C 3 -V" \
+	"rping -c -a 127.0.0.1 -p $cm_next_port -C 3 -V" "$cm_next_port"
+
 cm_no_ids || rb_fail "CM ids left in the broker"
 rb_daemon_alive || rb_fail "daemon died"
 rb_daemon_stop
