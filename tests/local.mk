@@ -56,3 +56,4 @@ include $(srcdir)/tests/bench/local.mk
 include $(srcdir)/tests/peers/cm-rdmacm-utils.mk
 include $(srcdir)/tests/integration/cm-events.mk
 include $(srcdir)/tests/unit/cm-abi.mk
+include $(srcdir)/tests/hostile/cm.mk
