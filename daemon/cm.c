@@ -31,6 +31,11 @@
 /* Events a channel keeps for a client that does not read them; past
  * this the client is disconnected (as a session's outq). */
 #define CM_CHANNEL_HIGH_WATER	4096
+/* What one connection may hold: with the per-user connections limit,
+ * this bounds a user's ids, listens and ports (no limit of its own in
+ * rdmabrokerd.conf yet). */
+#define CM_MAX_IDS		65536
+#define CM_MAX_CHANNELS		4096
 /* ucma's max_backlog default. */
 #define CM_MAX_BACKLOG		1024
 /* The ephemeral ports, as ip_local_port_range's default. */
@@ -521,8 +526,14 @@ static void cm_id_destroy(struct rb_res *r)
 static struct cm_id *cm_id_new(struct rb_session *s, struct cm_channel *ch,
 			       uint32_t ps, uint32_t qp_type)
 {
-	struct cm_id *id = res_alloc(sizeof(*id), 0);
+	struct cm_id *id;
 
+	if (s->res.count[RB_RES_CM_ID] >= CM_MAX_IDS) {
+		log_notice("client %" PRIu64 " (pid %d): %d CM ids: no more",
+			   s->id, (int)s->pid, CM_MAX_IDS);
+		return NULL;
+	}
+	id = res_alloc(sizeof(*id), 0);
 	if (!id)
 		return NULL;
 	id->res.type = RB_RES_CM_ID;
@@ -709,6 +720,11 @@ int cm_channel_create(struct rb_session *s, const Rdmabroker__Request *req,
 	(void)req;
 	if (!m || !cm_of(s->d))
 		return -ENOMEM;
+	if (s->res.count[RB_RES_CM_CHANNEL] >= CM_MAX_CHANNELS) {
+		reply_error(rep, "%d CM event channels on this connection already",
+			    CM_MAX_CHANNELS);
+		return -EMFILE;
+	}
 	ch = res_alloc(sizeof(*ch), 0);
 	if (!ch)
 		return -ENOMEM;
@@ -790,8 +806,10 @@ int cm_id_create(struct rb_session *s, const Rdmabroker__Request *req,
 		return -EINVAL;
 	}
 	id = cm_id_new(s, ch, q->ps, q->qp_type);
-	if (!id)
+	if (!id) {
+		reply_error(rep, "no more CM ids on this connection");
 		return -ENOMEM;
+	}
 	CM_REPLY(rep, cm_id_create, CM_ID_CREATE, id);
 	return 0;
 }
