@@ -328,8 +328,6 @@ static void test_killed(void)
 			_exit(3);
 		rdma_ack_cm_event(expect(cch, RDMA_CM_EVENT_CONNECT_RESPONSE, 5000));
 		rdma_establish(c);
-		printf("child %d connected\n", (int)getpid());
-		fflush(stdout);
 		pause();
 		_exit(4);
 	}
@@ -338,6 +336,7 @@ static void test_killed(void)
 	rdma_ack_cm_event(ev);
 	CHECK(rdma_accept(s, NULL) == 0);
 	expect_ack(sch, RDMA_CM_EVENT_ESTABLISHED);
+	printf("child %d connected\n", (int)pid);
 	kill(pid, SIGKILL);
 	CHECK(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st));
 	/* Its ids die with its connection; we hear of it as of a peer's DREQ. */
