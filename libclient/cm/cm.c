@@ -355,11 +355,17 @@ static void cmc_channel_free(struct cmc_channel *ch)
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *rep;
 
+	/* Before the daemon closes its end, which wakes any reader. */
+	__atomic_store_n(&ch->destroyed, true, __ATOMIC_SEQ_CST);
 	body.handle = ch->handle;
 	CMC_REQ(req, cm_channel_destroy, CM_CHANNEL_DESTROY, &body);
 	if (cmc_call(&req, &rep, NULL, 0, NULL) == 0)
 		rb_rpc_reply_free(rep);
+	/* A blocked reader still receives on the open file: it is not
+	 * woken by this close, and the struct stays its own. */
 	close(ch->ch.fd);
+	if (__atomic_load_n(&ch->readers, __ATOMIC_SEQ_CST))
+		return;
 	pthread_mutex_destroy(&ch->lock);
 	free(ch->rxbuf);
 	free(ch);
@@ -728,11 +734,21 @@ RB_EXPORT int rdma_get_cm_event(struct rdma_event_channel *channel,
 	e = malloc(sizeof(*e));
 	if (!e)
 		return cmc_err(-ENOMEM);
+	__atomic_add_fetch(&ch->readers, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&ch->lock);
 	for (;;) {
 		struct rb_wire_msg msg;
 		Rdmabroker__Event *ev;
 
+		if (__atomic_load_n(&ch->destroyed, __ATOMIC_SEQ_CST)) {
+			/* Destroyed under us: nothing comes any more.  The
+			 * struct is left to this thread, which never returns
+			 * (as a read on a closed ucma fd never does). */
+			pthread_mutex_unlock(&ch->lock);
+			free(e);
+			for (;;)
+				pause();
+		}
 		if (ch->eof) {
 			ret = cmc_event_removal(ch, e);
 			break;
@@ -760,19 +776,23 @@ RB_EXPORT int rdma_get_cm_event(struct rdma_event_channel *channel,
 			break;
 		}
 	}
-	pthread_mutex_unlock(&ch->lock);
 	if (ret == -ENODEV) {
 		/* Every id has had its DEVICE_REMOVAL: as a ucma fd whose
-		 * device is gone, nothing more comes.  The channel may be
-		 * destroyed meanwhile by another thread (cmtime does): touch
-		 * nothing of it from here. */
+		 * device is gone, nothing more comes. */
+		bool nonblock = fcntl(channel->fd, F_GETFL) > 0 &&
+				(fcntl(channel->fd, F_GETFL) & O_NONBLOCK);
+
+		pthread_mutex_unlock(&ch->lock);
+		__atomic_sub_fetch(&ch->readers, 1, __ATOMIC_SEQ_CST);
 		free(e);
-		if (fcntl(channel->fd, F_GETFL) & O_NONBLOCK)
+		if (nonblock)
 			return cmc_err(-EAGAIN);
 		while (poll(NULL, 0, -1) < 0 && errno != EINTR)
 			;
 		return cmc_err(-EINTR);
 	}
+	pthread_mutex_unlock(&ch->lock);
+	__atomic_sub_fetch(&ch->readers, 1, __ATOMIC_SEQ_CST);
 	if (ret < 0) {
 		free(e);
 		return cmc_err(ret);

@@ -30,6 +30,13 @@ struct cmc_channel {
 	pthread_mutex_t lock;		/* one reader at a time */
 	uint8_t *rxbuf;
 	bool eof;			/* the daemon went away */
+	/* rdma_destroy_event_channel with a reader blocked in
+	 * rdma_get_cm_event (rping, cmtime: their event thread): the
+	 * reader keeps it (readers > 0) and, woken by the daemon's close,
+	 * blocks for good as on a closed ucma fd.  Atomics, no lock: the
+	 * reader holds `lock` while it sleeps. */
+	unsigned int readers;
+	bool destroyed;
 };
 
 /* What the daemon said of an id last (CmIdInfo), host order. */
