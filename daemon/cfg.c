@@ -57,6 +57,7 @@ void cfg_defaults(struct rb_config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->max_clients = 1024;
 	cfg->control_spin_us = 50;
+	cfg->memory_timeout_ms = 250;
 	for (size_t i = 0; rb_drivers[i] && i < RB_MAX_DRIVERS; i++)
 		rb_drivers[i]->config_defaults(cfg->drv[i]);
 	memcpy(cfg->limits.v, cfg_limit_defaults, sizeof(cfg->limits.v));
@@ -259,6 +260,12 @@ static int cfg_daemon_key(struct cfg_parser *p, struct rb_config *cfg,
 		if (cfg_parse_u64(val, false, &v) < 0 || v > 1000000)
 			return cfg_error(p, "control_spin_us: '%s' is not a count of microseconds up to 1000000", val);
 		cfg->control_spin_us = (uint32_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "memory_timeout_ms")) {
+		if (cfg_parse_u64(val, false, &v) < 0 || v < 1 || v > 60000)
+			return cfg_error(p, "memory_timeout_ms: '%s' is not a count of milliseconds from 1 to 60000", val);
+		cfg->memory_timeout_ms = (uint32_t)v;
 		return 0;
 	}
 	return cfg_error(p, "unknown key '%s' in [daemon]", key);

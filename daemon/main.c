@@ -16,6 +16,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
+#include "daemon/memio.h"
 #include "proto/shm.h"
 #include "daemon/log.h"
 
@@ -231,6 +232,11 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	daemon_raise_nofile();
+	/* Before anything maps client memory (memio.c says why). */
+	c = memio_init(&d);
+	if (c < 0)
+		log_warn("cannot start the memory workers now: %s; trying again when needed",
+			 strerror(-c));
 	TAILQ_INIT(&d.sessions);
 	LIST_INIT(&d.usages);
 	d.started_at = time(NULL);
@@ -274,6 +280,7 @@ out:
 	while (d.sessions.tqh_first)
 		session_destroy(d.sessions.tqh_first);
 	notify_fini();
+	memio_fini();
 	listener_close(&d);
 	device_fini(&d);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
