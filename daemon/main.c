@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,17 @@ static int daemon_load_config(struct rb_daemon *d, bool initial)
 		return ret;
 	}
 	log_set_level(d->log_override >= 0 ? d->log_override : d->cfg.log_level);
+	/* Once here, not at every connection: a group lookup may block (NSS). */
+	d->admin_gid = (gid_t)-1;
+	if (d->cfg.admin_group[0]) {
+		struct group *gr = getgrnam(d->cfg.admin_group);
+
+		if (gr)
+			d->admin_gid = gr->gr_gid;
+		else
+			log_warn("admin_group %s: no such group; only root is an administrator",
+				 d->cfg.admin_group);
+	}
 	return 0;
 }
 
@@ -238,6 +250,7 @@ int main(int argc, char **argv)
 		log_warn("cannot start the memory workers now: %s; trying again when needed",
 			 strerror(-c));
 	TAILQ_INIT(&d.sessions);
+	log_limit_init(&d.accept_log, "connections");
 	LIST_INIT(&d.usages);
 	d.started_at = time(NULL);
 	d.rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);

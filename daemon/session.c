@@ -54,19 +54,15 @@ static void session_read_comm(pid_t pid, char *comm, size_t len)
 bool session_is_admin(struct rb_daemon *d, uid_t uid, gid_t gid,
 		      const gid_t *groups, int ngroups)
 {
-	struct group *gr;
-
 	if (uid == 0)
 		return true;
-	if (!d->cfg.admin_group[0])
+	/* Looked up at (re)load (main.c): NSS may block, never per connection. */
+	if (d->admin_gid == (gid_t)-1)
 		return false;
-	gr = getgrnam(d->cfg.admin_group);
-	if (!gr)
-		return false;
-	if (gid == gr->gr_gid)
+	if (gid == d->admin_gid)
 		return true;
 	for (int i = 0; i < ngroups; i++)
-		if (groups[i] == gr->gr_gid)
+		if (groups[i] == d->admin_gid)
 			return true;
 	return false;
 }
@@ -89,8 +85,50 @@ static void session_kill_cb(evutil_socket_t fd, short what, void *arg)
 	session_destroy(arg);
 }
 
+/* The handshake deadline passed: a connection that never says Hello goes. */
+static void session_hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rb_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->handshaken)
+		return;
+	log_limit_enter(&s->d->accept_log);
+	log_info("client %" PRIu64 " (pid %d uid %u): no handshake within %" PRIu32 " ms; disconnected",
+		 s->id, (int)s->pid, (unsigned int)s->uid, s->d->cfg.handshake_timeout_ms);
+	log_limit_leave();
+	session_destroy(s);
+}
+
+/*
+ * A connection counts against max_clients and its uid's connections
+ * limit from accept, handshake or not: a user cannot hold the daemon's
+ * descriptors with connections that never say Hello.  One more than a
+ * limit is let in so that its Hello is answered with the reason
+ * (session_hello); past that it is closed at once, before it costs
+ * anything.  An administrator has RB_ADMIN_RESERVE more clients.
+ */
+static bool session_admit(struct rb_daemon *d, const struct ucred *cred,
+			  bool admin, const struct rb_usage *u)
+{
+	struct rb_limits lim;
+	uint64_t max_conn;
+
+	if (admin)
+		return !d->cfg.max_clients ||
+		       d->nsessions < d->cfg.max_clients + RB_ADMIN_RESERVE;
+	if (d->cfg.max_clients && d->nsessions > d->cfg.max_clients)
+		return false;
+	res_limits_for(d, cred->uid, &lim);
+	max_conn = lim.v[RB_LIMIT_CONNECTIONS];
+	/* u->refs counts this connection already. */
+	return !max_conn || u->refs <= max_conn + 1;
+}
+
 void session_accept(struct rb_daemon *d, int fd)
 {
+	struct timeval hello_tv;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct rb_session *s;
@@ -111,7 +149,6 @@ void session_accept(struct rb_daemon *d, int fd)
 	s->d = d;
 	s->fd = fd;
 	s->async_fd = -1;
-	s->id = ++d->next_session_id;
 	s->pid = cred.pid;
 	s->uid = cred.uid;
 	s->gid = cred.gid;
@@ -120,18 +157,42 @@ void session_accept(struct rb_daemon *d, int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, s->groups, &glen) == 0)
 		s->ngroups = (int)(glen / sizeof(gid_t));
 	s->admin = session_is_admin(d, s->uid, s->gid, s->groups, s->ngroups);
+	s->usage = res_usage_get(d, s->uid);
+	if (s->usage && !session_admit(d, &cred, s->admin, s->usage)) {
+		log_limit_enter(&d->accept_log);
+		log_notice("accept: pid %d uid %u: %s; connection closed", (int)cred.pid,
+			   (unsigned int)cred.uid,
+			   d->cfg.max_clients && d->nsessions > d->cfg.max_clients ?
+			   "max_clients reached" : "connections limit of its uid reached");
+		log_limit_leave();
+		res_usage_put(d, s->usage);
+		free(s);
+		close(fd);
+		return;
+	}
+	s->id = ++d->next_session_id;
 	s->connected_since = time(NULL);
 	STAILQ_INIT(&s->outq);
 	res_table_init(&s->res);
 	session_read_comm(cred.pid, s->comm, sizeof(s->comm));
+	{
+		char who[64];
 
-	s->usage = res_usage_get(d, s->uid);
+		snprintf(who, sizeof(who), "client %" PRIu64 " (pid %d uid %u)", s->id,
+			 (int)s->pid, (unsigned int)s->uid);
+		log_limit_init(&s->log_limit, who);
+	}
+
 	s->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST,
 			       session_read_cb, s);
 	s->ev_write = event_new(d->base, fd, EV_WRITE, session_write_cb, s);
 	s->ev_kill = evtimer_new(d->base, session_kill_cb, s);
+	s->ev_hello = evtimer_new(d->base, session_hello_timeout_cb, s);
+	hello_tv.tv_sec = d->cfg.handshake_timeout_ms / 1000;
+	hello_tv.tv_usec = (d->cfg.handshake_timeout_ms % 1000) * 1000;
 	if (!s->usage || !s->ev_read || !s->ev_write || !s->ev_kill ||
-	    event_add(s->ev_read, NULL) < 0) {
+	    !s->ev_hello || event_add(s->ev_read, NULL) < 0 ||
+	    event_add(s->ev_hello, &hello_tv) < 0) {
 		log_err("accept: cannot watch client socket; connection dropped");
 		if (s->ev_read)
 			event_free(s->ev_read);
@@ -139,6 +200,8 @@ void session_accept(struct rb_daemon *d, int fd)
 			event_free(s->ev_write);
 		if (s->ev_kill)
 			event_free(s->ev_kill);
+		if (s->ev_hello)
+			event_free(s->ev_hello);
 		res_usage_put(d, s->usage);
 		free(s);
 		close(fd);
@@ -192,12 +255,14 @@ void session_destroy(struct rb_session *s)
 	event_free(s->ev_read);
 	event_free(s->ev_write);
 	event_free(s->ev_kill);
+	event_free(s->ev_hello);
 	session_outq_free(s);
 	close(s->fd);
 	if (s->async_fd >= 0)
 		close(s->async_fd);
 	/* Whatever the client left behind, in dependency order. */
 	res_table_fini(s);
+	log_limit_flush(&s->log_limit);
 	res_usage_put(d, s->usage);
 	log_info("client %" PRIu64 " disconnected: pid %d uid %u comm %s",
 		 s->id, (int)s->pid, (unsigned int)s->uid, s->comm);
@@ -355,6 +420,8 @@ static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (s->closing)
 		goto out;
+	/* What this client's request makes us log counts against it. */
+	log_limit_enter(&s->log_limit);
 	ret = rb_wire_recv(s->fd, d->rxbuf, &msg, RB_WIRE_MAX_FDS);
 	if (ret == -EAGAIN || ret == -EINTR)
 		goto out;
@@ -383,6 +450,7 @@ static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 	loop_control_arrived(s->d);
 	loop_control_served(s->d, dispatch_request(s, &msg));
 out:
+	log_limit_leave();
 	session_reap(s);
 }
 
@@ -431,7 +499,8 @@ int session_hello(struct rb_session *s, const Rdmabroker__Request *req,
 	}
 	TAILQ_FOREACH(o, &d->sessions, link)
 		handshaken += o->handshaken;
-	if (d->cfg.max_clients && handshaken >= d->cfg.max_clients) {
+	if (d->cfg.max_clients && handshaken >= d->cfg.max_clients &&
+	    (!s->admin || handshaken >= d->cfg.max_clients + RB_ADMIN_RESERVE)) {
 		log_warn("client %" PRIu64 " (pid %d uid %u): max_clients (%u) reached; refused",
 			 s->id, (int)s->pid, (unsigned int)s->uid,
 			 d->cfg.max_clients);
@@ -467,6 +536,7 @@ int session_hello(struct rb_session *s, const Rdmabroker__Request *req,
 		snprintf(s->client_name, sizeof(s->client_name), "%s",
 			 h->client_name);
 	s->handshaken = true;
+	event_del(s->ev_hello);
 	log_debug("client %" PRIu64 ": handshake, library %s%s%s", s->id,
 		  s->client_version, s->client_name[0] ? ", name " : "",
 		  s->client_name);

@@ -31,6 +31,7 @@
 struct rb_daemon fz_daemon = {
 	.listen_fd = -1,
 	.log_override = -1,
+	.admin_gid = (gid_t)-1,
 };
 
 static uint32_t fz_seq;
