@@ -34,6 +34,7 @@ static const char *const cfg_limit_names[RB_LIMIT_COUNT] = {
 	[RB_LIMIT_SRQS] = "srqs",
 	[RB_LIMIT_AHS] = "ahs",
 	[RB_LIMIT_MWS] = "mws",
+	[RB_LIMIT_MEMORY] = "memory",
 };
 
 static const uint64_t cfg_limit_defaults[RB_LIMIT_COUNT] = {
@@ -47,6 +48,8 @@ static const uint64_t cfg_limit_defaults[RB_LIMIT_COUNT] = {
 	[RB_LIMIT_SRQS] = 256,
 	[RB_LIMIT_AHS] = 4096,
 	[RB_LIMIT_MWS] = 4096,
+	/* Rings and queue state; 1,000 QPs of ibv_rc_pingpong take ~40 MiB. */
+	[RB_LIMIT_MEMORY] = 1ull << 30,
 };
 
 const char *cfg_limit_name(enum rb_limit l)
@@ -300,20 +303,20 @@ static int cfg_limit_key(struct cfg_parser *p, struct rb_limits *lim,
 			    bool *set, const char *key, const char *val)
 {
 	for (int i = 0; i < RB_LIMIT_COUNT; i++) {
+		bool sized = i == RB_LIMIT_PINNED_BYTES || i == RB_LIMIT_MEMORY;
 		uint64_t v;
 
 		if (strcmp(key, cfg_limit_names[i]))
 			continue;
-		if (cfg_parse_u64(val, i == RB_LIMIT_PINNED_BYTES, &v) < 0)
+		if (cfg_parse_u64(val, sized, &v) < 0)
 			return cfg_error(p, "%s: '%s' is not a %s", key, val,
-					    i == RB_LIMIT_PINNED_BYTES ?
-					    "size (e.g. 4G)" : "count");
+					    sized ? "size (e.g. 4G)" : "count");
 		lim->v[i] = v;
 		if (set)
 			set[i] = true;
 		return 0;
 	}
-	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs, mws)", key);
+	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs, mws, memory)", key);
 }
 
 static int cfg_user_uid(struct cfg_parser *p, const char *name,

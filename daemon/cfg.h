@@ -29,6 +29,7 @@ enum rb_limit {
 	RB_LIMIT_SRQS,
 	RB_LIMIT_AHS,
 	RB_LIMIT_MWS,
+	RB_LIMIT_MEMORY,
 	RB_LIMIT_COUNT
 };
 

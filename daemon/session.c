@@ -318,7 +318,13 @@ int session_send(struct rb_session *s, uint16_t kind,
 		s->closing = true;
 		return -ENOBUFS;
 	}
-	m = malloc(sizeof(*m) + RB_WIRE_MAX_FRAME);
+	/*
+	 * Its own size, not a whole frame's: 256 queued replies of a client
+	 * that does not read held 16 MiB before (memory the daemon holds).
+	 */
+	len = (ssize_t)(sizeof(struct rb_wire_hdr) + protobuf_c_message_get_packed_size(msg));
+	m = malloc(sizeof(*m) + (len < (ssize_t)RB_WIRE_MAX_FRAME ? (size_t)len :
+				 RB_WIRE_MAX_FRAME));
 	if (!m)
 		return -ENOMEM;
 	len = rb_wire_pack(m->frame, kind, msg);
@@ -462,6 +468,8 @@ static void session_fill_limits(const struct rb_limits *l,
 	m->has_connections = m->has_pds = m->has_mrs = true;
 	m->has_pinned_bytes = m->has_cqs = m->has_cqes = true;
 	m->has_qps = m->has_srqs = m->has_ahs = m->has_mws = true;
+	m->has_memory = true;
+	m->memory = l->v[RB_LIMIT_MEMORY];
 	m->connections = l->v[RB_LIMIT_CONNECTIONS];
 	m->pds = l->v[RB_LIMIT_PDS];
 	m->mrs = l->v[RB_LIMIT_MRS];

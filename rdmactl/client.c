@@ -139,6 +139,7 @@ static int client_add_details(struct rdmactl *rc, struct json_object *doc,
 		pr_add_u64(lim, "srqs", l->srqs);
 		pr_add_u64(lim, "ahs", l->ahs);
 		pr_add_u64(lim, "mws", l->mws);
+		pr_add_u64(lim, "memory", l->memory);
 		json_object_object_add(c, "limits", lim);
 		rb_rpc_reply_free(rep);
 	}

@@ -76,3 +76,4 @@ include $(srcdir)/tests/pkg.mk
 include $(srcdir)/tests/softfeat.mk
 include $(srcdir)/tests/hostile/fuse-hang.mk
 include $(srcdir)/tests/hostile/tenant.mk
+include $(srcdir)/tests/hostile/mem-limit.mk
