@@ -79,6 +79,7 @@ int admin_client_list(struct rb_session *s, const Rdmabroker__Request *req,
 		}
 		if (o->device)
 			c->device = o->device->name;
+		c->cgroup = o->cgroup;
 		v[n++] = c;
 	}
 	m->n_clients = n;

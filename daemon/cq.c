@@ -382,6 +382,7 @@ void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 		return;
 	}
 	cq->overrun = false;
+	stat_completion(cq, e);
 	memcpy(ring_slot(r, cq->entries, sizeof(*e), cq->prod), e, sizeof(*e));
 	cq->prod++;
 	/*

@@ -17,6 +17,7 @@
 #include "daemon/cfg.h"
 #include "daemon/log.h"
 #include "daemon/res.h"
+#include "daemon/stat.h"
 #include "drivers/driver.h"
 #include "proto/rdmabroker.pb-c.h"
 #include "proto/wire.h"
@@ -67,6 +68,9 @@ struct rb_session {
 	struct rb_qp_pool *qp_pool;	/* qp.c: QP rings kept for reuse, or NULL */
 
 	struct log_limit log_limit;	/* its share of the log (log.h) */
+	char cgroup[192];		/* /proc/PID/cgroup at accept (v2 path) */
+	struct rb_stat stat;		/* its counters (stat.h) */
+	uint64_t held[RB_LIMIT_COUNT];	/* its share of its uid's usage */
 
 	STAILQ_HEAD(, rb_outmsg) outq;
 	size_t outq_len;

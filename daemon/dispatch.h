@@ -114,6 +114,8 @@ int ah_attr_check(const struct rb_device *dev, const struct ibv_ah_attr *a,
 		  bool port_required, struct rb_reply *rep);
 /* The QP fields of a `rdmactl res` entry. */
 void qp_describe(const struct rb_res *r, Rdmabroker__ResEntry *e);
+int stat_show(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep);
 int admin_limits_show(struct rb_session *s, const Rdmabroker__Request *req,
 		      struct rb_reply *rep);
 int admin_limits_set(struct rb_session *s, const Rdmabroker__Request *req,

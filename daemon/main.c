@@ -294,6 +294,7 @@ out:
 		session_destroy(d.sessions.tqh_first);
 	notify_fini();
 	memio_fini();
+	stat_fini();
 	listener_close(&d);
 	device_fini(&d);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)

@@ -139,6 +139,13 @@ struct rb_qp {
  * -EFAULT (the process does not have it), -ETIMEDOUT (it did not answer,
  * now or before), -EAGAIN, -EIO: the WR fails as for unmapped memory.
  */
+/*
+ * The engine retired a send-queue WR of qp (signaled or not) with status:
+ * its bytes and one WR go to the owner's counters (daemon/stat.c).  The
+ * one call the engine makes for the per-tenant metrics.
+ */
+void rb_stat_wr_sent(const struct rb_res *qp, uint32_t bytes, int status);
+
 int rb_mr_read(const struct rb_mr *mr, uint64_t addr, void *dst, uint64_t len);
 int rb_mr_write(const struct rb_mr *mr, uint64_t addr, const void *src,
 		uint64_t len);

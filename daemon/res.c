@@ -303,6 +303,7 @@ int res_charge(struct rb_session *s, enum rb_limit l, uint64_t n,
 		return -EDQUOT;
 	}
 	*used += n;
+	s->held[l] += n;
 	return 0;
 }
 
@@ -311,4 +312,5 @@ void res_uncharge(struct rb_session *s, enum rb_limit l, uint64_t n)
 	uint64_t *used = &s->usage->used[l];
 
 	*used = *used >= n ? *used - n : 0;
+	s->held[l] = s->held[l] >= n ? s->held[l] - n : 0;
 }

@@ -51,6 +51,38 @@ static void session_read_comm(pid_t pid, char *comm, size_t len)
 			*c = '?';
 }
 
+/*
+ * The client's cgroup (the v2 hierarchy's "0::PATH" line), for the
+ * per-cgroup metrics and `rdmactl client`; "?" when unknown.  procfs: no
+ * filesystem the client controls is read.
+ */
+static void session_read_cgroup(pid_t pid, char *cg, size_t len)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(cg, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	p = strstr(buf, "0::");
+	if (!p || (p != buf && p[-1] != '\n'))
+		return;
+	p += 3;
+	p[strcspn(p, "\n")] = '\0';
+	snprintf(cg, len, "%s", p);
+	for (char *c = cg; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+			*c = '?';
+}
+
 bool session_is_admin(struct rb_daemon *d, uid_t uid, gid_t gid,
 		      const gid_t *groups, int ngroups)
 {
@@ -175,6 +207,7 @@ void session_accept(struct rb_daemon *d, int fd)
 	STAILQ_INIT(&s->outq);
 	res_table_init(&s->res);
 	session_read_comm(cred.pid, s->comm, sizeof(s->comm));
+	session_read_cgroup(cred.pid, s->cgroup, sizeof(s->cgroup));
 	{
 		char who[64];
 
@@ -262,6 +295,7 @@ void session_destroy(struct rb_session *s)
 		close(s->async_fd);
 	/* Whatever the client left behind, in dependency order. */
 	res_table_fini(s);
+	stat_session_end(s);
 	log_limit_flush(&s->log_limit);
 	res_usage_put(d, s->usage);
 	log_info("client %" PRIu64 " disconnected: pid %d uid %u comm %s",

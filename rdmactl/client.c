@@ -46,6 +46,8 @@ static struct json_object *client_json(const Rdmabroker__ClientInfo *c,
 		pr_add_str(o, "client_version", c->client_version);
 	if (c->device)
 		pr_add_str(o, "device", c->device);
+	if (c->cgroup)
+		pr_add_str(o, "cgroup", c->cgroup);
 	return o;
 }
 
@@ -64,6 +66,7 @@ static const struct pr_field client_fields[] = {
 	{ .key = "client_name", .label = "name" },
 	{ .key = "client_version", .label = "version" },
 	{ .key = "device", .label = "device" },
+	{ .key = "cgroup", .label = "cgroup" },
 	{ .key = "objects", .sub = &client_counts_layout },	/* pid PID */
 	{ .key = "limits", .sub = &client_counts_layout },	/* pid PID */
 	{ .key = NULL },

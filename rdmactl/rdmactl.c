@@ -21,7 +21,7 @@ static void usage(FILE *out)
 		"       rdmactl [OPTIONS] help\n"
 		"Show the devices, clients and state of the rdmabroker daemon.\n"
 		"\n"
-		"OBJECT := { dev | client | res | limits | status }\n"
+		"OBJECT := { dev | client | res | limits | status | stat }\n"
 		"  dev [show [NAME]]          devices, ports and GIDs\n"
 		"  client [show [pid PID]]    connected clients\n"
 		"  client kill PID            disconnect a process, free its objects (admin)\n"
@@ -30,6 +30,8 @@ static void usage(FILE *out)
 		"                             (TYPE: pd, mr, cq, qp, srq, ah, mw, xrcd, channel)\n"
 		"  limits [show|set ...]      per-user limits and usage\n"
 		"  status [show]              the daemon\n"
+		"  stat [show] [client|user|cgroup] [uid UID] [-f text|json|prometheus]\n"
+		"                             per-tenant counters\n"
 		"  OBJECT help                commands of OBJECT\n"
 		"Objects and commands may be abbreviated to a unique prefix.\n"
 		"\n"
@@ -173,6 +175,7 @@ static const struct rdmactl_cmd objects[] = {
 	{ "res", res_run },
 	{ "limits", limits_run },
 	{ "status", status_run },
+	{ "stat", stat_run },
 	{ NULL, NULL },
 };
 
