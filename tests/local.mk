@@ -78,3 +78,4 @@ include $(srcdir)/tests/hostile/fuse-hang.mk
 include $(srcdir)/tests/hostile/tenant.mk
 include $(srcdir)/tests/hostile/mem-limit.mk
 include $(srcdir)/tests/integration/tenant-stat.mk
+include $(srcdir)/tests/hostile/cma-large.mk
