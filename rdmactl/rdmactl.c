@@ -33,7 +33,7 @@ static void usage(FILE *out)
 		"  stat [show] [client|user|cgroup] [uid UID] [-f text|json|prometheus]\n"
 		"                             per-tenant counters\n"
 		"  OBJECT help                commands of OBJECT\n"
-		"Objects and commands may be abbreviated to a unique prefix.\n"
+		"Objects and commands may be abbreviated to a prefix (the first listed wins).\n"
 		"\n"
 		"OPTIONS:\n"
 		"  -j, --json          JSON output\n"
@@ -80,17 +80,20 @@ int rdmactl_dispatch(struct rdmactl *rc, const char *level,
 			nmatch = 1;
 			break;
 		}
-		if (len && !strncmp(cand->name, word, len)) {
+		/*
+		 * A prefix of several names means the first in the table, as
+		 * in iproute2's rdma: "st" stays "status", listed before the
+		 * later "stat".
+		 */
+		if (len && !strncmp(cand->name, word, len) && !found) {
 			found = cand;
-			nmatch++;
+			nmatch = 1;
 		}
 		if (!c->name)
 			break;
 	}
 	if (nmatch == 0)
 		return rdmactl_usage_error(usage_fn, "unknown %s \"%s\"", level, word);
-	if (nmatch > 1)
-		return rdmactl_usage_error(usage_fn, "ambiguous %s \"%s\"", level, word);
 	if (found == &help_cmd) {
 		if (argc > 1)
 			return rdmactl_usage_error(usage_fn, "help takes no arguments");
