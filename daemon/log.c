@@ -138,7 +138,8 @@ void log_msg(int level, const char *fmt, ...)
 
 	if (level > log_level)
 		return;
-	if (log_cur && level != LOG_DEBUG && !log_limit_take(log_cur))
+	/* At debug level the administrator asked for every line. */
+	if (log_cur && log_level < LOG_DEBUG && !log_limit_take(log_cur))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

@@ -23,7 +23,8 @@ const char *log_level_name(int level);
  * and pass at LOG_LIMIT_RATE a second after a burst of LOG_LIMIT_BURST;
  * the rest are counted, and a summary line says how many were dropped
  * when the next passes or log_limit_flush() is called (the client went).
- * Debug lines are not limited: debug level is the administrator's choice.
+ * Nothing is limited when the log level is debug: the administrator asked
+ * for every line.
  */
 #define LOG_LIMIT_RATE	10
 #define LOG_LIMIT_BURST	50

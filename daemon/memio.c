@@ -182,6 +182,8 @@ static void memio_zygote_loop(int zsock)
 	}
 }
 
+static struct memio_worker *memio_spawn(void);
+
 int memio_init(struct rb_daemon *d)
 {
 	int sv[2];
@@ -210,6 +212,9 @@ int memio_init(struct rb_daemon *d)
 	close(sv[1]);
 	memio.zygote = sv[0];
 	memio.zygote_pid = pid;
+	/* The first worker now: its descriptor is part of the daemon at rest. */
+	if (!memio.idle)
+		memio.idle = memio_spawn();
 	/* The zygote exits when this socket closes; it is reaped then. */
 	return 0;
 }

@@ -99,6 +99,17 @@ bool session_is_admin(struct rb_daemon *d, uid_t uid, gid_t gid,
 	return false;
 }
 
+/* Administrators' connections (handshaken ones only if handshaken). */
+static uint32_t session_count_admins(struct rb_daemon *d, bool handshaken)
+{
+	struct rb_session *s;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(s, &d->sessions, link)
+		n += s->admin && (s->handshaken || !handshaken);
+	return n;
+}
+
 uint32_t session_count_uid(struct rb_daemon *d, uid_t uid)
 {
 	struct rb_session *s;
@@ -139,7 +150,9 @@ static void session_hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
  * descriptors with connections that never say Hello.  One more than a
  * limit is let in so that its Hello is answered with the reason
  * (session_hello); past that it is closed at once, before it costs
- * anything.  An administrator has RB_ADMIN_RESERVE more clients.
+ * anything.  Administrators have RB_ADMIN_RESERVE more clients than
+ * max_clients, and are refused only when they hold max_clients
+ * themselves: other users cannot lock them out.
  */
 static bool session_admit(struct rb_daemon *d, const struct ucred *cred,
 			  bool admin, const struct rb_usage *u)
@@ -149,7 +162,8 @@ static bool session_admit(struct rb_daemon *d, const struct ucred *cred,
 
 	if (admin)
 		return !d->cfg.max_clients ||
-		       d->nsessions < d->cfg.max_clients + RB_ADMIN_RESERVE;
+		       (d->nsessions < d->cfg.max_clients + RB_ADMIN_RESERVE &&
+			session_count_admins(d, false) <= d->cfg.max_clients);
 	if (d->cfg.max_clients && d->nsessions > d->cfg.max_clients)
 		return false;
 	res_limits_for(d, cred->uid, &lim);
@@ -542,7 +556,8 @@ int session_hello(struct rb_session *s, const Rdmabroker__Request *req,
 	TAILQ_FOREACH(o, &d->sessions, link)
 		handshaken += o->handshaken;
 	if (d->cfg.max_clients && handshaken >= d->cfg.max_clients &&
-	    (!s->admin || handshaken >= d->cfg.max_clients + RB_ADMIN_RESERVE)) {
+	    (!s->admin || handshaken >= d->cfg.max_clients + RB_ADMIN_RESERVE ||
+	     session_count_admins(d, true) >= d->cfg.max_clients)) {
 		log_warn("client %" PRIu64 " (pid %d uid %u): max_clients (%u) reached; refused",
 			 s->id, (int)s->pid, (unsigned int)s->uid,
 			 d->cfg.max_clients);
