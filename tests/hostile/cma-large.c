@@ -17,7 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "tests/datatest.h"
+#include "tests/lib/datatest.h"
 
 #define LEN	(1ull << 31)
 

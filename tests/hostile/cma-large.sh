@@ -1,7 +1,7 @@
 #!/bin/sh
 # A transfer of more than 0x7ffff000 bytes through /proc/PID/mem (issue
 # 14): a 2 GiB RDMA WRITE into a CMA region (tests/hostile/cma-large.c).
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
 
 avail=$(awk '/^MemAvailable:/ { print int($2 / 1048576) }' /proc/meminfo)
 [ "$avail" -ge 8 ] || rb_skip "needs 8 GiB of free memory ($avail GiB available)"

@@ -2,7 +2,7 @@
 # The configuration must be a regular file of bounded size (issue 14):
 # -c /dev/zero read without end, and a FIFO as the config blocked the
 # daemon's only thread on SIGHUP.  Both are refused with "FILE: reason".
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
 
 out=$(timeout 10 "$RB_DAEMON" -t -c /dev/zero 2>&1); rc=$?
 [ "$rc" -eq 1 ] || rb_fail "-c /dev/zero: exit $rc (124: still reading after 10 s): $out"

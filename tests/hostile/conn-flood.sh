@@ -5,12 +5,12 @@
 # daemon's descriptors stay bounded, and root and another user still
 # connect and run ibv_rc_pingpong meanwhile.  Before, the daemon kept
 # every one of them and ran out of descriptors.
-. "$top_srcdir/tests/lib.sh"
-. "$top_srcdir/tests/ident-lib.sh"
-. "$top_srcdir/tests/pingpong-lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/ident-lib.sh"
+. "$top_srcdir/tests/lib/pingpong-lib.sh"
 
 command -v ibv_rc_pingpong >/dev/null || rb_skip "ibv_rc_pingpong (ibverbs-utils) not installed"
-TENANT="$top_builddir/tests/hostile/tenant"
+TENANT="$top_builddir/tests/lib/tenant"
 N=10000
 ( ulimit -n $((N + 100)) ) 2>/dev/null || rb_skip "cannot raise the open files limit to $((N + 100))"
 printf '[daemon]\nlog_level = info\nhandshake_timeout_ms = 3000\n' > "$RB_CONF"

@@ -2,10 +2,10 @@
 # rdmactl escapes what a client chose (issue 14): a client whose name and
 # version carry terminal escape sequences is shown by `rdmactl client`
 # with them escaped (\x1b), never raw; JSON stays JSON.
-. "$top_srcdir/tests/lib.sh"
-. "$top_srcdir/tests/ident-lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/ident-lib.sh"
 
-TENANT="$top_builddir/tests/hostile/tenant"
+TENANT="$top_builddir/tests/lib/tenant"
 rb_daemon_start
 mkfifo "$RB_TMP/hold"
 name=$(printf 'evil\033]2;owned\007\033[2J')

@@ -36,7 +36,7 @@
 #include <fuse.h>
 #include <infiniband/verbs.h>
 
-#include "tests/datatest.h"
+#include "tests/lib/datatest.h"
 
 #define HANG_SIZE	(1u << 20)
 

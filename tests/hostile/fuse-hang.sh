@@ -10,9 +10,9 @@
 # catch that one).  SIGTERM stops the daemon promptly, the filesystem
 # still hanging.  Before the fix the registration put the daemon's only
 # thread to sleep for good.
-. "$top_srcdir/tests/lib.sh"
-. "$top_srcdir/tests/ident-lib.sh"
-. "$top_srcdir/tests/pingpong-lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/ident-lib.sh"
+. "$top_srcdir/tests/lib/pingpong-lib.sh"
 
 HANG="$top_builddir/tests/hostile/fuse-hang"
 [ -x "$HANG" ] || rb_skip "built without libfuse3 (apt-get install libfuse3-dev)"

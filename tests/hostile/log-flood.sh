@@ -3,10 +3,10 @@
 # 20,000 requests the daemon refuses (each logged before); the daemon
 # logs at most a burst plus a steady rate of them, and a summary line of
 # how many it dropped.
-. "$top_srcdir/tests/lib.sh"
-. "$top_srcdir/tests/ident-lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/ident-lib.sh"
 
-TENANT="$top_builddir/tests/hostile/tenant"
+TENANT="$top_builddir/tests/lib/tenant"
 printf '[daemon]\nlog_level = info\n' > "$RB_CONF"
 rb_daemon_start
 t0=$(date +%s)

@@ -6,8 +6,8 @@
 # limit, and the daemon's RSS must stay under the limit plus the constant
 # docs/SECURITY.md gives (64 MiB: the daemon itself, its buffers).  Before,
 # nothing counted ring bytes and 150 QPs took 2.88 GB.
-. "$top_srcdir/tests/lib.sh"
-. "$top_srcdir/tests/ident-lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/ident-lib.sh"
 
 LIMIT_MB=96
 CONST_MB=64

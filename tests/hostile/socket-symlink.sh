@@ -3,8 +3,8 @@
 # SIGHUP the daemon used to chmod the socket by its path, so a user who
 # could write the socket's directory replaced the socket with a symlink
 # to a root 0600 file and had it made 0666.
-. "$top_srcdir/tests/lib.sh"
-. "$top_srcdir/tests/ident-lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/ident-lib.sh"
 
 dir="$RB_TMP/run"
 mkdir "$dir" && chmod 777 "$dir"

@@ -4,9 +4,9 @@
 # after the clients are gone; a live client shows per client with its
 # cgroup (also in `rdmactl client`); a non-admin sees only its own; the
 # Prometheus text is well formed.
-. "$top_srcdir/tests/lib.sh"
-. "$top_srcdir/tests/ident-lib.sh"
-. "$top_srcdir/tests/pingpong-lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/ident-lib.sh"
+. "$top_srcdir/tests/lib/pingpong-lib.sh"
 
 command -v ibv_rc_pingpong >/dev/null || rb_skip "ibv_rc_pingpong (ibverbs-utils) not installed"
 rb_daemon_start
@@ -41,7 +41,7 @@ cg=$(sed -n 's/^0:://p' /proc/self/cgroup)
 
 # A live client: its own row, with its cgroup, here and in rdmactl client.
 mkfifo "$RB_TMP/hold"
-$AS_NOBODY "$top_builddir/tests/hostile/tenant" hold holder 1 <"$RB_TMP/hold" >"$RB_TMP/t.out" 2>&1 &
+$AS_NOBODY "$top_builddir/tests/lib/tenant" hold holder 1 <"$RB_TMP/hold" >"$RB_TMP/t.out" 2>&1 &
 ident_bg $!
 exec 7>"$RB_TMP/hold"
 for _ in $(seq 1 50); do
