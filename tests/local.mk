@@ -52,6 +52,10 @@ include $(srcdir)/tests/peers/local.mk
 include $(srcdir)/tests/bench/local.mk
 
 # New tests: tests/KIND/NAME.mk, one include line each, below.
+include $(srcdir)/tests/unit/conv.mk
+include $(srcdir)/tests/unit/proto-table.mk
+include $(srcdir)/tests/integration/proto-compat.mk
+include $(srcdir)/tests/integration/list-paging.mk
 include $(srcdir)/tests/hostile/fuse-hang.mk
 include $(srcdir)/tests/hostile/tenant.mk
 include $(srcdir)/tests/hostile/mem-limit.mk
