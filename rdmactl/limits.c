@@ -22,7 +22,7 @@ void limits_usage(FILE *out)
 		"       rdmactl [OPTIONS] limits set [user USER | uid UID] NAME VALUE\n"
 		"       rdmactl limits help\n"
 		"NAME := { connections | pds | mrs | pinned_bytes | cqs | cqes | qps |\n"
-		"          srqs | ahs | mws }\n"
+		"          srqs | ahs | mws | memory }\n"
 		"Show a user's limits (yours by default) beside what the user holds, or\n"
 		"(administrators) set one until rdmabrokerd restarts; 0 is unlimited,\n"
 		"VALUE may end in K, M, G or T.  The lasting way is rdmabrokerd.conf(5).\n");
@@ -61,14 +61,14 @@ static int limits_parse_user(int argc, char **argv, int *i, uint32_t *uid,
 
 static const char *const limit_names[] = {
 	"connections", "pds", "mrs", "pinned_bytes", "cqs", "cqes", "qps",
-	"srqs", "ahs", "mws", NULL
+	"srqs", "ahs", "mws", "memory", NULL
 };
 
 static uint64_t limit_value(const Rdmabroker__Limits *l, int i)
 {
 	const uint64_t v[] = {
 		l->connections, l->pds, l->mrs, l->pinned_bytes, l->cqs,
-		l->cqes, l->qps, l->srqs, l->ahs, l->mws,
+		l->cqes, l->qps, l->srqs, l->ahs, l->mws, l->memory,
 	};
 
 	return v[i];
