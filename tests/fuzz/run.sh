@@ -66,16 +66,16 @@ else
 		-I$src -I$top_builddir -I$top_builddir/proto
 		-DSYSCONFDIR=\"/etc\" -DRUNDIR=\"/run/rdmabroker\" -DPKGLIBDIR=\"/usr/lib/rdmabroker\"
 		$pkg_cflags"
-	# Every daemon source but main(), the drivers and the protocol.
-	: > "$RB_TMP/sources"
-	for f in "$src"/daemon/*.c "$src"/drivers/*.c "$src"/drivers/*/*.c \
-		 "$src"/proto/*.c "$top_builddir/proto/rdmabroker.pb-c.c" \
-		 "$src/tests/fuzz/harness.c"; do
-		case $f in
-		*/daemon/main.c) continue ;;
-		esac
-		echo "$f" >> "$RB_TMP/sources"
-	done
+	# The sources of daemon/librbd.la (the daemon but main()) and of
+	# proto/libproto.la, from their lists in the Makefile
+	# (tests/fuzz/local.mk), and the harness.
+	MAKEFLAGS= MAKELEVEL= ${MAKE:-make} -s -C "$top_builddir" fuzz-sources > "$RB_TMP/lists" 2>&1 ||
+		rb_fail "make fuzz-sources: $(cat "$RB_TMP/lists")"
+	{ sed -n 's/^srcdir: //p' "$RB_TMP/lists" | tr ' ' '\n' | sed -n "s|^\(.*\.c\)\$|$src/\1|p"
+	  sed -n 's/^builddir: //p' "$RB_TMP/lists" | tr ' ' '\n' | sed -n "s|^\(.*\.c\)\$|$top_builddir/\1|p"
+	  echo "$src/tests/fuzz/harness.c"; } > "$RB_TMP/sources"
+	grep -q '/daemon/session\.c$' "$RB_TMP/sources" && grep -q '/drivers/soft/' "$RB_TMP/sources" ||
+		rb_fail "make fuzz-sources lists no daemon or driver sources: $(cat "$RB_TMP/lists")"
 	start=$(date +%s)
 	# Two at a time: CI has two cores.
 	# shellcheck disable=SC2086
