@@ -159,6 +159,17 @@ rb_holder_start() {
 	[ "$_line" = ready ] || rb_fail "$(basename "$1") hold $2 did not get ready"
 }
 
+# rb_settled WHAT FDS0: nothing left behind by WHAT: the daemon is alive,
+# holds no more than FDS0 fds (it may take a moment) and lists no object.
+rb_settled() {
+	rb_daemon_alive || rb_fail "daemon died during $1"
+	rb_wait_daemon_fds_le "$2" ||
+		rb_fail "$1: daemon fds $2 -> $(rb_fd_count "$RB_DAEMON_PID")"
+	_res=$("$RB_RDMACTL" -j res) || rb_fail "$1: rdmactl res failed"
+	[ "$_res" = "[]" ] || rb_fail "$1: objects left: $_res"
+	rb_log "$1: settled (daemon fds $(rb_fd_count "$RB_DAEMON_PID"), no objects)"
+}
+
 # rb_holder_kill_check NOBJECTS FDS0: SIGKILL the holder; the daemon must
 # free exactly NOBJECTS objects, list none, and hold no more than FDS0 fds.
 rb_holder_kill_check() {
