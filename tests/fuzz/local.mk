@@ -1,16 +1,18 @@
-# tests/fuzz/: libFuzzer targets on the daemon (tests/fuzz/run.sh runs them).
-# With --enable-fuzzing (CC=clang) they are check programs built here from
-# the daemon's own sources; otherwise tests/fuzz/run.sh compiles them with
-# clang itself, so the test works from any build tree and in distcheck.
-TESTS += tests/fuzz/run.sh
-EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/harness.c tests/fuzz/harness.h \
+# tests/fuzz/: libFuzzer targets on the daemon, each run by the runner of
+# its name (fuzz-request.sh, fuzz-wqe.sh, sharing fuzz-lib.sh).  With
+# --enable-fuzzing (CC=clang) they are check programs built here from the
+# daemon's own sources; otherwise fuzz-lib.sh compiles them with clang
+# itself, so the tests work from any build tree and in distcheck.
+TESTS += tests/fuzz/fuzz-request.sh tests/fuzz/fuzz-wqe.sh
+EXTRA_DIST += tests/fuzz/fuzz-request.sh tests/fuzz/fuzz-wqe.sh \
+	tests/fuzz/fuzz-lib.sh tests/fuzz/harness.c tests/fuzz/harness.h \
 	tests/fuzz/fuzz-request.c tests/fuzz/fuzz-wqe.c tests/fuzz/gen-corpus.c \
 	tests/fuzz/corpus-request tests/fuzz/corpus-wqe \
 	tests/fuzz/regress-request tests/fuzz/regress-wqe
 
 # The daemon as daemon/librbd.la holds it (main.c aside) and the protocol
 # as proto/libproto.la holds it: their own source lists, never written
-# again here.  tests/fuzz/run.sh asks for them with `make fuzz-sources`
+# again here.  tests/fuzz/fuzz-lib.sh asks for them with `make fuzz-sources`
 # when it compiles them with clang itself.
 FUZZ_SRC = $(daemon_librbd_la_SOURCES) $(proto_libproto_la_SOURCES)
 FUZZ_PB = $(nodist_proto_libproto_la_SOURCES)

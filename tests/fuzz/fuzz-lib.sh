@@ -1,11 +1,9 @@
-#!/bin/sh
-# libFuzzer on the daemon (tests/fuzz/): fuzz-request feeds the control
-# socket's decoder and dispatcher whole sessions of datagrams (with fds),
-# fuzz-wqe feeds the engine what a client writes into its SQs, RQs and
-# SRQ.  Both are built with clang, ASan and UBSan, from the same daemon
-# sources as rdmabrokerd (main.c aside); --enable-fuzzing builds them
-# with the tree, otherwise this script compiles them into a temporary
-# directory.
+# The body of the runners of the libFuzzer targets on the daemon
+# (tests/fuzz/fuzz-request.sh, tests/fuzz/fuzz-wqe.sh), which set
+# `targets` and source this after tests/lib/lib.sh.  A target is built
+# with clang, ASan and UBSan, from the same daemon sources as rdmabrokerd
+# (main.c aside); --enable-fuzzing builds it with the tree, otherwise this
+# script compiles it into a temporary directory.
 #
 # First every input in tests/fuzz/regress-*/ (inputs that once crashed)
 # and in the seed corpora is replayed, then each target fuzzes for
@@ -20,7 +18,6 @@
 # anyway); from a read-only source tree (make distcheck) it only builds
 # and replays, unless RB_FUZZ_SECONDS says otherwise.  Skips (77) without
 # clang or its libFuzzer runtime.
-. "$top_srcdir/tests/lib/lib.sh"
 
 # make distcheck builds in $(distdir)/_build/sub, from a read-only tree
 # (which root may still write to).
@@ -34,7 +31,7 @@ secs=${RB_FUZZ_SECONDS:-60}
 seed=${RB_FUZZ_SEED:-0}
 fuzz_cc=${RB_FUZZ_CC:-clang}
 src=$top_srcdir
-targets="fuzz-request fuzz-wqe"
+: "${targets:?set by the runner: fuzz-request or fuzz-wqe}"
 
 case $secs in
 ''|*[!0-9]*) rb_fail "RB_FUZZ_SECONDS must be a number of seconds, not '$secs'" ;;
@@ -45,8 +42,8 @@ fi
 
 # ------------------------------------------------------------ targets
 bindir=$top_builddir/tests/fuzz
-if [ -x "$bindir/fuzz-request" ] && [ -x "$bindir/fuzz-wqe" ]; then
-	rb_log "using the targets built by --enable-fuzzing"
+if [ -x "$bindir/$targets" ]; then
+	rb_log "using $targets as --enable-fuzzing built it"
 else
 	command -v "$fuzz_cc" >/dev/null 2>&1 ||
 		rb_skip "$fuzz_cc not found (scripts/deps.sh installs clang and libclang-rt-14-dev)"
