@@ -125,7 +125,7 @@ int send_req(int fd, Rdmabroker__Request *req, const int *fds, size_t nfds)
  * *out gets the reply when asked for (free it), else it is freed.
  */
 int call(int fd, Rdmabroker__Request *req, const int *fds, size_t nfds,
-		Rdmabroker__Reply **out)
+	 Rdmabroker__Reply **out)
 {
 	Rdmabroker__Reply *r = NULL;
 	int ret = send_req(fd, req, fds, nfds);
@@ -153,7 +153,7 @@ int call(int fd, Rdmabroker__Request *req, const int *fds, size_t nfds,
  * is unlikely to touch anything real.
  */
 Rdmabroker__Request *build(struct reqbuf *b, const struct conn *c,
-				  Rdmabroker__Request__BodyCase t)
+			   Rdmabroker__Request__BodyCase t)
 {
 	Rdmabroker__Request *r = &b->req;
 
@@ -416,7 +416,7 @@ void conn_close(struct conn *c)
 
 /* Call of type t on c, with c's objects; status, or -1 on EOF. */
 int call_type(struct conn *c, Rdmabroker__Request__BodyCase t,
-		     Rdmabroker__Reply **out)
+	      Rdmabroker__Reply **out)
 {
 	struct reqbuf b;
 	Rdmabroker__Request *r = build(&b, c, t);
@@ -427,7 +427,7 @@ int call_type(struct conn *c, Rdmabroker__Request__BodyCase t,
 }
 
 void must(struct conn *c, Rdmabroker__Request__BodyCase t,
-		 Rdmabroker__Reply **out, const char *what)
+	  Rdmabroker__Reply **out, const char *what)
 {
 	Rdmabroker__Reply *r = NULL;
 	int ret = call_type(c, t, &r);

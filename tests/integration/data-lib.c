@@ -68,8 +68,8 @@ struct dt_buf *buf(struct dt_node *n, size_t len, int access)
 }
 
 struct ibv_qp *qp(struct dt_node *n, enum ibv_qp_type type,
-			 struct ibv_qp_cap *cap, struct ibv_cq *rcq,
-			 struct ibv_srq *srq, int sq_sig_all)
+		  struct ibv_qp_cap *cap, struct ibv_cq *rcq,
+		  struct ibv_srq *srq, int sq_sig_all)
 {
 	struct ibv_qp *q;
 
@@ -111,7 +111,7 @@ struct ibv_qp_cap cap_std(void)
 }
 
 struct pair pair_make(enum ibv_qp_type type, int cqe, struct ibv_qp_cap cap,
-			     int sq_sig_all, const struct dt_qp_opts *o)
+		      int sq_sig_all, const struct dt_qp_opts *o)
 {
 	struct pair p;
 	struct ibv_qp_cap cb = cap;
@@ -134,7 +134,7 @@ struct pair pair_make(enum ibv_qp_type type, int cqe, struct ibv_qp_cap cap,
 
 /* A requester's successful completion. */
 struct ibv_wc req_wc(uint64_t wr_id, enum ibv_wc_opcode op, uint32_t len,
-			    const struct ibv_qp *q)
+		     const struct ibv_qp *q)
 {
 	struct ibv_wc w = {
 		.wr_id = wr_id, .status = IBV_WC_SUCCESS, .opcode = op,
@@ -146,8 +146,8 @@ struct ibv_wc req_wc(uint64_t wr_id, enum ibv_wc_opcode op, uint32_t len,
 
 /* A responder's successful completion (imm in host order). */
 struct ibv_wc resp_wc(uint64_t wr_id, enum ibv_wc_opcode op, uint32_t len,
-			     unsigned int flags, uint32_t imm,
-			     const struct ibv_qp *q, const struct ibv_qp *src)
+		      unsigned int flags, uint32_t imm,
+		      const struct ibv_qp *q, const struct ibv_qp *src)
 {
 	struct ibv_wc w = {
 		.wr_id = wr_id, .status = IBV_WC_SUCCESS, .opcode = op,
@@ -167,8 +167,8 @@ struct ibv_wc resp_wc(uint64_t wr_id, enum ibv_wc_opcode op, uint32_t len,
  * (untouched on success, this WR on failure).  No assertion: threads use it.
  */
 int post1_raw(struct ibv_qp *q, uint64_t wr_id, enum ibv_wr_opcode op,
-		     unsigned int flags, void *addr, uint32_t len, uint32_t lkey,
-		     uint64_t raddr, uint32_t rkey, uint32_t imm, bool *bad_ok)
+	      unsigned int flags, void *addr, uint32_t len, uint32_t lkey,
+	      uint64_t raddr, uint32_t rkey, uint32_t imm, bool *bad_ok)
 {
 	struct ibv_sge sge = { .addr = (uintptr_t)addr, .length = len, .lkey = lkey };
 	struct ibv_send_wr wr = {
@@ -185,8 +185,8 @@ int post1_raw(struct ibv_qp *q, uint64_t wr_id, enum ibv_wr_opcode op,
 }
 
 int post1(struct ibv_qp *q, uint64_t wr_id, enum ibv_wr_opcode op,
-		 unsigned int flags, void *addr, uint32_t len, uint32_t lkey,
-		 uint64_t raddr, uint32_t rkey, uint32_t imm)
+	  unsigned int flags, void *addr, uint32_t len, uint32_t lkey,
+	  uint64_t raddr, uint32_t rkey, uint32_t imm)
 {
 	bool bad_ok;
 	int ret = post1_raw(q, wr_id, op, flags, addr, len, lkey, raddr, rkey, imm, &bad_ok);
@@ -197,8 +197,8 @@ int post1(struct ibv_qp *q, uint64_t wr_id, enum ibv_wr_opcode op,
 }
 
 int post_atomic(struct ibv_qp *q, uint64_t wr_id, enum ibv_wr_opcode op,
-		       unsigned int flags, void *addr, uint32_t lkey, uint64_t raddr,
-		       uint32_t rkey, uint64_t compare_add, uint64_t swap)
+		unsigned int flags, void *addr, uint32_t lkey, uint64_t raddr,
+		uint32_t rkey, uint64_t compare_add, uint64_t swap)
 {
 	struct ibv_sge sge = { .addr = (uintptr_t)addr, .length = 8, .lkey = lkey };
 	struct ibv_send_wr wr = {

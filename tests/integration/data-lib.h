@@ -44,8 +44,8 @@ struct dt_node *node(int cqe, bool channel);
 struct dt_buf *buf(struct dt_node *n, size_t len, int access);
 
 struct ibv_qp *qp(struct dt_node *n, enum ibv_qp_type type,
-			 struct ibv_qp_cap *cap, struct ibv_cq *rcq,
-			 struct ibv_srq *srq, int sq_sig_all);
+		  struct ibv_qp_cap *cap, struct ibv_cq *rcq,
+		  struct ibv_srq *srq, int sq_sig_all);
 
 struct ibv_srq *srq_make(struct dt_node *n, uint32_t max_wr, uint32_t max_sge);
 
@@ -62,7 +62,7 @@ struct pair {
 };
 
 struct pair pair_make(enum ibv_qp_type type, int cqe, struct ibv_qp_cap cap,
-			     int sq_sig_all, const struct dt_qp_opts *o);
+		      int sq_sig_all, const struct dt_qp_opts *o);
 
 #define POLL(cq, wc, n) do {						\
 		int want_ = (n);					\
@@ -106,12 +106,12 @@ struct pair pair_make(enum ibv_qp_type type, int cqe, struct ibv_qp_cap cap,
 
 /* A requester's successful completion. */
 struct ibv_wc req_wc(uint64_t wr_id, enum ibv_wc_opcode op, uint32_t len,
-			    const struct ibv_qp *q);
+		     const struct ibv_qp *q);
 
 /* A responder's successful completion (imm in host order). */
 struct ibv_wc resp_wc(uint64_t wr_id, enum ibv_wc_opcode op, uint32_t len,
-			     unsigned int flags, uint32_t imm,
-			     const struct ibv_qp *q, const struct ibv_qp *src);
+		      unsigned int flags, uint32_t imm,
+		      const struct ibv_qp *q, const struct ibv_qp *src);
 
 /*
  * One send WR of one SGE (none when len is 0); imm in host order.  The
@@ -119,16 +119,16 @@ struct ibv_wc resp_wc(uint64_t wr_id, enum ibv_wc_opcode op, uint32_t len,
  * (untouched on success, this WR on failure).  No assertion: threads use it.
  */
 int post1_raw(struct ibv_qp *q, uint64_t wr_id, enum ibv_wr_opcode op,
-		     unsigned int flags, void *addr, uint32_t len, uint32_t lkey,
-		     uint64_t raddr, uint32_t rkey, uint32_t imm, bool *bad_ok);
+	      unsigned int flags, void *addr, uint32_t len, uint32_t lkey,
+	      uint64_t raddr, uint32_t rkey, uint32_t imm, bool *bad_ok);
 
 int post1(struct ibv_qp *q, uint64_t wr_id, enum ibv_wr_opcode op,
-		 unsigned int flags, void *addr, uint32_t len, uint32_t lkey,
-		 uint64_t raddr, uint32_t rkey, uint32_t imm);
+	  unsigned int flags, void *addr, uint32_t len, uint32_t lkey,
+	  uint64_t raddr, uint32_t rkey, uint32_t imm);
 
 int post_atomic(struct ibv_qp *q, uint64_t wr_id, enum ibv_wr_opcode op,
-		       unsigned int flags, void *addr, uint32_t lkey, uint64_t raddr,
-		       uint32_t rkey, uint64_t compare_add, uint64_t swap);
+		unsigned int flags, void *addr, uint32_t lkey, uint64_t raddr,
+		uint32_t rkey, uint64_t compare_add, uint64_t swap);
 
 uint64_t raddr_of(const struct dt_buf *b, size_t off);
 

@@ -52,7 +52,7 @@ int wc_wait(struct ibv_cq *cq, struct ibv_wc *wc, int ms)
 }
 
 void expect_wc_at(int line, struct ibv_cq *cq, uint64_t wr_id,
-			 enum ibv_wc_status st, uint32_t qpn, struct ibv_wc *out)
+		  enum ibv_wc_status st, uint32_t qpn, struct ibv_wc *out)
 {
 	struct ibv_wc wc;
 	int n;
@@ -128,7 +128,7 @@ int async_wait(struct ibv_context *ctx, struct ibv_async_event *ev, int ms)
 
 /* The next async event is `type` for the QP or CQ `elem`; acked. */
 void expect_async_at(int line, struct ibv_context *ctx,
-			    enum ibv_event_type type, const void *elem)
+		     enum ibv_event_type type, const void *elem)
 {
 	struct ibv_async_event ev;
 	const void *got;
@@ -194,7 +194,7 @@ int qp_init(struct ibv_qp *qp, int access)
 }
 
 int qp_rtr(struct ibv_qp *qp, uint32_t dest, uint32_t rq_psn,
-		  uint8_t min_rnr_timer)
+	   uint8_t min_rnr_timer)
 {
 	struct ibv_qp_attr a = {
 		.qp_state = IBV_QPS_RTR, .path_mtu = IBV_MTU_1024,
@@ -238,7 +238,7 @@ struct ibv_qp *qp_create(struct ibv_pd *pd, struct ibv_cq *cq)
 /* ---- one side, and a connected pair ---------------------------------- */
 
 struct ibv_mr *buf_reg(struct ibv_pd *pd, uint8_t **buf, int access,
-			      uint8_t fill)
+		       uint8_t fill)
 {
 	*buf = aligned_alloc(4096, BUF_SIZE);
 	if (!*buf)
@@ -249,7 +249,7 @@ struct ibv_mr *buf_reg(struct ibv_pd *pd, uint8_t **buf, int access,
 
 /* 0, or -1 with what was made left for end_close(). */
 int end_open(struct end *e, struct ibv_context *ctx, int cqe,
-		    int mr_access, uint8_t fill)
+	     int mr_access, uint8_t fill)
 {
 	e->ctx = ctx;
 	e->pd = ibv_alloc_pd(ctx);
@@ -400,7 +400,7 @@ struct ibv_sge sge_of(const void *addr, uint32_t len, uint32_t lkey)
 }
 
 void wr_set(struct ibv_send_wr *wr, uint64_t id, enum ibv_wr_opcode op,
-		   struct ibv_sge *sge, int signaled)
+	    struct ibv_sge *sge, int signaled)
 {
 	memset(wr, 0, sizeof(*wr));
 	wr->wr_id = id;
@@ -433,7 +433,7 @@ void post_send_ok(struct ibv_qp *qp, struct ibv_send_wr *wr)
 
 /* A signaled SEND of len bytes from e->buf + off. */
 void post_send1(struct end *e, uint64_t id, size_t off, uint32_t len,
-		       int signaled)
+		int signaled)
 {
 	struct ibv_sge s = sge_of(e->buf + off, len, e->mr->lkey);
 	struct ibv_send_wr wr;

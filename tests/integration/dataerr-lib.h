@@ -65,7 +65,7 @@ int64_t now_us(void);
 int wc_wait(struct ibv_cq *cq, struct ibv_wc *wc, int ms);
 
 void expect_wc_at(int line, struct ibv_cq *cq, uint64_t wr_id,
-			 enum ibv_wc_status st, uint32_t qpn, struct ibv_wc *out);
+		  enum ibv_wc_status st, uint32_t qpn, struct ibv_wc *out);
 
 #define expect_wc(cq, id, st, qpn) expect_wc_at(__LINE__, cq, id, st, qpn, NULL)
 
@@ -86,7 +86,7 @@ int async_wait(struct ibv_context *ctx, struct ibv_async_event *ev, int ms);
 
 /* The next async event is `type` for the QP or CQ `elem`; acked. */
 void expect_async_at(int line, struct ibv_context *ctx,
-			    enum ibv_event_type type, const void *elem);
+		     enum ibv_event_type type, const void *elem);
 
 #define expect_async(ctx, type, elem) expect_async_at(__LINE__, ctx, type, elem)
 
@@ -102,18 +102,18 @@ int all_bytes(const uint8_t *p, size_t n, uint8_t v);
 int qp_init(struct ibv_qp *qp, int access);
 
 int qp_rtr(struct ibv_qp *qp, uint32_t dest, uint32_t rq_psn,
-		  uint8_t min_rnr_timer);
+	   uint8_t min_rnr_timer);
 
 int qp_rts(struct ibv_qp *qp, uint32_t sq_psn, uint8_t rnr_retry);
 
 struct ibv_qp *qp_create(struct ibv_pd *pd, struct ibv_cq *cq);
 
 struct ibv_mr *buf_reg(struct ibv_pd *pd, uint8_t **buf, int access,
-			      uint8_t fill);
+		       uint8_t fill);
 
 /* 0, or -1 with what was made left for end_close(). */
 int end_open(struct end *e, struct ibv_context *ctx, int cqe,
-		    int mr_access, uint8_t fill);
+	     int mr_access, uint8_t fill);
 
 void end_close(struct end *e);
 
@@ -142,7 +142,7 @@ int fix_teardown(void **state);
 struct ibv_sge sge_of(const void *addr, uint32_t len, uint32_t lkey);
 
 void wr_set(struct ibv_send_wr *wr, uint64_t id, enum ibv_wr_opcode op,
-		   struct ibv_sge *sge, int signaled);
+	    struct ibv_sge *sge, int signaled);
 
 void wr_remote(struct ibv_send_wr *wr, uint64_t raddr, uint32_t rkey);
 
@@ -150,7 +150,7 @@ void post_send_ok(struct ibv_qp *qp, struct ibv_send_wr *wr);
 
 /* A signaled SEND of len bytes from e->buf + off. */
 void post_send1(struct end *e, uint64_t id, size_t off, uint32_t len,
-		       int signaled);
+		int signaled);
 
 void post_recv_sge(struct ibv_qp *qp, uint64_t id, struct ibv_sge *s);
 
