@@ -53,6 +53,8 @@ struct rb_session {
 	time_t connected_since;
 
 	bool handshaken;
+	uint32_t proto_version;		/* negotiated at the handshake */
+	uint64_t features;		/* RB_PROTO_FEAT_*, both sides' */
 	char client_version[32];
 	char client_name[32];
 	struct rb_device *device;	/* set by DeviceOpen */

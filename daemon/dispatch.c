@@ -73,6 +73,7 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(CLIENT_LIST, "client_list", 0, 0, admin_client_list),
 	ENTRY(DEVICE_SHOW, "device_show", 0, 0, admin_device_show),
 	ENTRY(RES_SHOW, "res_show", 0, 0, admin_res_show),
+	ENTRY(RES_SUMMARY, "res_summary", 0, 0, admin_res_summary),
 	ENTRY(LIMITS_SHOW, "limits_show", 0, 0, admin_limits_show),
 	ENTRY(LIMITS_SET, "limits_set", DISPATCH_ADMIN, 0, admin_limits_set),
 	ENTRY(CLIENT_KILL, "client_kill", DISPATCH_ADMIN, 0, admin_client_kill),

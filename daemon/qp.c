@@ -26,6 +26,7 @@
 #include "daemon/objects.h"
 #include "daemon/qp-state.h"
 #include "daemon/res.h"
+#include "proto/conv.h"
 #include "daemon/ring.h"
 
 
@@ -265,56 +266,6 @@ static const char *qp_state_name(enum ibv_qp_state s)
 	};
 
 	return (unsigned int)s <= IBV_QPS_ERR ? n[s] : "?";
-}
-
-static void cap_from_pb(struct ibv_qp_cap *c, const Rdmabroker__QpCap *m)
-{
-	c->max_send_wr = m->max_send_wr;
-	c->max_recv_wr = m->max_recv_wr;
-	c->max_send_sge = m->max_send_sge;
-	c->max_recv_sge = m->max_recv_sge;
-	c->max_inline_data = m->max_inline_data;
-}
-
-static Rdmabroker__QpCap *cap_to_pb(struct rb_reply *rep,
-				    const struct ibv_qp_cap *c)
-{
-	Rdmabroker__QpCap *m = reply_alloc(rep, sizeof(*m));
-
-	if (!m)
-		return NULL;
-	rdmabroker__qp_cap__init(m);
-	m->max_send_wr = c->max_send_wr;
-	m->max_recv_wr = c->max_recv_wr;
-	m->max_send_sge = c->max_send_sge;
-	m->max_recv_sge = c->max_recv_sge;
-	m->max_inline_data = c->max_inline_data;
-	return m;
-}
-
-static Rdmabroker__AhAttr *ah_to_pb(struct rb_reply *rep,
-				    const struct ibv_ah_attr *a)
-{
-	Rdmabroker__AhAttr *m = reply_alloc(rep, sizeof(*m));
-	uint8_t *gid = reply_alloc(rep, sizeof(a->grh.dgid.raw));
-
-	if (!m || !gid)
-		return NULL;
-	rdmabroker__ah_attr__init(m);
-	memcpy(gid, a->grh.dgid.raw, sizeof(a->grh.dgid.raw));
-	m->dgid.data = gid;
-	m->dgid.len = sizeof(a->grh.dgid.raw);
-	m->flow_label = a->grh.flow_label;
-	m->sgid_index = a->grh.sgid_index;
-	m->hop_limit = a->grh.hop_limit;
-	m->traffic_class = a->grh.traffic_class;
-	m->dlid = a->dlid;
-	m->sl = a->sl;
-	m->src_path_bits = a->src_path_bits;
-	m->static_rate = a->static_rate;
-	m->is_global = a->is_global;
-	m->port_num = a->port_num;
-	return m;
 }
 
 /*
@@ -675,7 +626,7 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 			return -EINVAL;
 	}
 looked_up:
-	cap_from_pb(&cap, q->cap);
+	rb_conv_qp_cap_from_pb(&cap, q->cap);
 	if (q_cap_zero)
 		memset(&cap, 0, sizeof(cap));
 	if (cap.max_send_wr > dev->max_qp_wr || cap.max_recv_wr > dev->max_qp_wr ||
@@ -715,7 +666,11 @@ looked_up:
 	if (!cap.max_recv_sge)
 		cap.max_recv_sge = 1;
 	qp->cap = cap;
-	pcap = cap_to_pb(rep, &cap);
+	pcap = reply_alloc(rep, sizeof(*pcap));
+	if (pcap) {
+		rdmabroker__qp_cap__init(pcap);
+		rb_conv_qp_cap_to_pb(pcap, &cap);
+	}
 	ret = pcap ? 0 : -ENOMEM;
 	spec[0] = (struct ring_spec){ RB_RING_SQ, cap.max_send_wr,
 		rb_send_wqe_size(cap.max_send_sge, cap.max_inline_data) };
@@ -841,38 +796,12 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 		return -EINVAL;
 	/* The wire has 32 bits where verbs has 8 or 16: no silent wrap.  An
 	 * honest library copies them from ibv_qp_attr, so they always fit. */
-	if (pa->pkey_index > UINT16_MAX || pa->alt_pkey_index > UINT16_MAX ||
-	    pa->en_sqd_async_notify > UINT8_MAX || pa->max_rd_atomic > UINT8_MAX ||
-	    pa->max_dest_rd_atomic > UINT8_MAX || pa->min_rnr_timer > UINT8_MAX ||
-	    pa->port_num > UINT8_MAX || pa->timeout > UINT8_MAX ||
-	    pa->retry_cnt > UINT8_MAX || pa->rnr_retry > UINT8_MAX) {
+	if (!rb_conv_qp_attr_fits(pa)) {
 		reply_error(rep, "QP %#x: an attribute is out of the range of its ibv_qp_attr field",
 			    qp->qp_num);
 		return -EINVAL;
 	}
-	memset(&a, 0, sizeof(a));
-	a.qp_state = (enum ibv_qp_state)pa->qp_state;
-	a.cur_qp_state = (enum ibv_qp_state)pa->cur_qp_state;
-	a.path_mtu = (enum ibv_mtu)pa->path_mtu;
-	a.path_mig_state = (enum ibv_mig_state)pa->path_mig_state;
-	a.qkey = pa->qkey;
-	a.rq_psn = pa->rq_psn;
-	a.sq_psn = pa->sq_psn;
-	a.dest_qp_num = pa->dest_qp_num;
-	a.qp_access_flags = pa->qp_access_flags;
-	cap_from_pb(&a.cap, pa->cap);
-	ah_attr_from_pb(&a.ah_attr, pa->ah_attr);
-	ah_attr_from_pb(&a.alt_ah_attr, pa->alt_ah_attr);
-	a.pkey_index = (uint16_t)pa->pkey_index;
-	a.alt_pkey_index = (uint16_t)pa->alt_pkey_index;
-	a.en_sqd_async_notify = (uint8_t)pa->en_sqd_async_notify;
-	a.max_rd_atomic = (uint8_t)pa->max_rd_atomic;
-	a.max_dest_rd_atomic = (uint8_t)pa->max_dest_rd_atomic;
-	a.min_rnr_timer = (uint8_t)pa->min_rnr_timer;
-	a.port_num = (uint8_t)pa->port_num;
-	a.timeout = (uint8_t)pa->timeout;
-	a.retry_cnt = (uint8_t)pa->retry_cnt;
-	a.rnr_retry = (uint8_t)pa->rnr_retry;
+	rb_conv_qp_attr_from_pb(&a, pa);
 
 	cur = qp->attr.qp_state;
 	if (q->attr_mask & IBV_QP_CUR_STATE) {
@@ -923,12 +852,13 @@ int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
 {
 	Rdmabroker__QpQueryReply *m = reply_alloc(rep, sizeof(*m));
 	Rdmabroker__QpAttr *pa = reply_alloc(rep, sizeof(*pa));
-	const struct ibv_qp_attr *a;
+	struct rb_conv_qp_attr_buf *b = reply_alloc(rep, sizeof(*b));
+	struct ibv_qp_attr a;
 	struct rb_res *r;
 	struct rb_qp *qp;
 	int ret;
 
-	if (!m || !pa)
+	if (!m || !pa || !b)
 		return -ENOMEM;
 	r = res_lookup(s, req->qp_query->handle, RB_RES_QP, rep);
 	if (!r)
@@ -940,36 +870,16 @@ int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
 			    qp->dev->name, strerror(-ret));
 		return ret;
 	}
-	a = &qp->attr;
+	/* What the QP holds, as ibv_query_qp reports it: the current state
+	 * twice, the capabilities granted at create; no SQ drain or rate
+	 * limit is kept. */
+	a = qp->attr;
+	a.cur_qp_state = a.qp_state;
+	a.cap = qp->cap;
+	a.sq_draining = 0;
+	a.rate_limit = 0;
 	rdmabroker__qp_attr__init(pa);
-	pa->qp_state = a->qp_state;
-	pa->cur_qp_state = a->qp_state;
-	pa->path_mtu = a->path_mtu;
-	pa->path_mig_state = a->path_mig_state;
-	pa->qkey = a->qkey;
-	pa->rq_psn = a->rq_psn;
-	pa->sq_psn = a->sq_psn;
-	pa->dest_qp_num = a->dest_qp_num;
-	pa->qp_access_flags = a->qp_access_flags;
-	pa->cap = cap_to_pb(rep, &qp->cap);
-	pa->ah_attr = ah_to_pb(rep, &a->ah_attr);
-	pa->alt_ah_attr = ah_to_pb(rep, &a->alt_ah_attr);
-	pa->pkey_index = a->pkey_index;
-	pa->alt_pkey_index = a->alt_pkey_index;
-	pa->en_sqd_async_notify = a->en_sqd_async_notify;
-	pa->sq_draining = 0;
-	pa->max_rd_atomic = a->max_rd_atomic;
-	pa->max_dest_rd_atomic = a->max_dest_rd_atomic;
-	pa->min_rnr_timer = a->min_rnr_timer;
-	pa->port_num = a->port_num;
-	pa->timeout = a->timeout;
-	pa->retry_cnt = a->retry_cnt;
-	pa->rnr_retry = a->rnr_retry;
-	pa->alt_port_num = a->alt_port_num;
-	pa->alt_timeout = a->alt_timeout;
-	pa->rate_limit = 0;
-	if (!pa->cap || !pa->ah_attr || !pa->alt_ah_attr)
-		return -ENOMEM;
+	rb_conv_qp_attr_to_pb(pa, b, &a);
 	rdmabroker__qp_query_reply__init(m);
 	m->attr = pa;
 	m->init_cap = pa->cap;

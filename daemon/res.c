@@ -139,6 +139,16 @@ struct rb_res *res_lookup(struct rb_session *s, uint32_t handle,
 	return r;
 }
 
+struct rb_res *res_at_or_after(struct rb_session *s, uint32_t *slot)
+{
+	struct rb_res_table *t = &s->res;
+
+	for (; *slot < t->nslots; (*slot)++)
+		if (t->slots[*slot])
+			return t->slots[*slot];
+	return NULL;
+}
+
 /* Out of the table and destroyed; no checks. */
 static void res_release(struct rb_res *r)
 {

@@ -140,6 +140,13 @@ struct rb_res *res_lookup(struct rb_session *s, uint32_t handle,
  */
 int res_remove(struct rb_res *r, struct rb_reply *rep);
 
+/*
+ * The session's object in the lowest slot >= *slot, its slot left in
+ * *slot, or NULL past the last.  An object keeps its slot for life, so
+ * slot order is a stable order for listings (rdmactl res).
+ */
+struct rb_res *res_at_or_after(struct rb_session *s, uint32_t *slot);
+
 /* res_lookup then res_remove: the body of a plain destroy request. */
 int res_destroy(struct rb_session *s, uint32_t handle, enum rb_res_type type,
 		struct rb_reply *rep);

@@ -23,6 +23,7 @@
 #include "daemon/loop.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
+#include "proto/conv.h"
 #include "daemon/ring.h"
 
 
@@ -287,9 +288,9 @@ int srq_query(struct rb_session *s, const Rdmabroker__Request *req,
 		return ret;
 	}
 	rdmabroker__srq_query_reply__init(m);
-	m->max_wr = srq->max_wr;
-	m->max_sge = srq->max_sge;
-	m->srq_limit = srq->srq_limit;
+	rb_conv_srq_attr_to_pb(m, &(struct ibv_srq_attr){
+		.max_wr = srq->max_wr, .max_sge = srq->max_sge,
+		.srq_limit = srq->srq_limit });
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_SRQ_QUERY;
 	rep->msg.srq_query = m;
 	return 0;

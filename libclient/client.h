@@ -25,6 +25,7 @@
 
 #include <infiniband/verbs.h>
 
+#include "proto/conv.h"
 #include "proto/rpc.h"
 #include "proto/shm.h"
 
@@ -239,11 +240,6 @@ int rbc_call_send_fds(struct rbc_context *c, Rdmabroker__Request *req,
 struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind);
 void *rbc_map_rings(int fd, size_t bytes);
 int rbc_ring_check(const struct rb_ring *r, size_t bytes, uint32_t kind);
-
-/* struct ibv_ah_attr and its message (ah.c); gid holds 16 bytes. */
-void rbc_ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
-		  const struct ibv_ah_attr *a);
-void rbc_ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m);
 
 /* Unmap and close the QP rings the context kept (qp.c). */
 void rbc_qp_kept_fini(struct rbc_context *c);

@@ -245,9 +245,7 @@ RB_EXPORT int ibv_query_srq(struct ibv_srq *srq, struct ibv_srq_attr *attr)
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;
-	attr->max_wr = reply->srq_query->max_wr;
-	attr->max_sge = reply->srq_query->max_sge;
-	attr->srq_limit = reply->srq_query->srq_limit;
+	rb_conv_srq_attr_from_pb(attr, reply->srq_query);
 	rb_rpc_reply_free(reply);
 	return 0;
 }

@@ -53,3 +53,7 @@ include $(srcdir)/tests/peers/local.mk
 include $(srcdir)/tests/bench/local.mk
 
 # New tests: tests/KIND/NAME.mk, one include line each, below.
+include $(srcdir)/tests/unit/conv.mk
+include $(srcdir)/tests/unit/proto-table.mk
+include $(srcdir)/tests/integration/proto-compat.mk
+include $(srcdir)/tests/integration/list-paging.mk
