@@ -89,8 +89,16 @@ struct rb_daemon {
 	uint64_t next_session_id;
 
 	LIST_HEAD(, rb_usage) usages;	/* per uid with sessions */
+	/* Objects shared between sessions (res.h), and XRC domains opened
+	 * by file, by inode (xrcd.c). */
+	struct rb_res_list shared;
+	uint32_t nshared;
+	LIST_HEAD(, rb_xrcd) xrcds;
 	struct rb_limit_override *overrides;	/* rdmactl limits set */
 	size_t noverrides;
+
+	struct rb_cm *cm;		/* cm.c: ids, ports, listens */
+	struct cm_local *cm_local;	/* cm-msg.c: the local transport */
 
 	struct rb_device *devices[RB_MAX_DEVICES];
 	uint32_t ndevices;

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "daemon/cm.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
 #include "proto/shm.h"
@@ -233,6 +234,8 @@ int main(int argc, char **argv)
 	daemon_raise_nofile();
 	TAILQ_INIT(&d.sessions);
 	LIST_INIT(&d.usages);
+	TAILQ_INIT(&d.shared);
+	LIST_INIT(&d.xrcds);
 	d.started_at = time(NULL);
 	d.rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
 	d.base = event_base_new();
@@ -273,8 +276,12 @@ out:
 		daemon_stop(&d, "exit");
 	while (d.sessions.tqh_first)
 		session_destroy(d.sessions.tqh_first);
+	/* Shared objects go with their last holder (res.h): none is left. */
+	if (d.nshared)
+		log_warn("%u shared object(s) left after every client went", d.nshared);
 	notify_fini();
 	listener_close(&d);
+	cm_fini(&d);
 	device_fini(&d);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigev[i])

@@ -364,8 +364,18 @@ static void qp_reset(struct rb_qp *qp)
 
 void qp_async_event(struct rb_qp *qp, enum ibv_event_type ev)
 {
-	if (session_async_event(qp->res.owner, ev, RB_ASYNC_QP, qp->res.handle))
-		qp->events_reported++;
+	struct rb_link *k;
+
+	if (qp->res.owner) {
+		if (session_async_event(qp->res.owner, ev, RB_ASYNC_QP, qp->res.handle))
+			qp->events_reported++;
+		return;
+	}
+	/* Shared (XRC_RECV): every holder hears it, on its own handle, as
+	 * the kernel tells every process that opened the QP. */
+	LIST_FOREACH(k, &qp->res.links, sibling)
+		if (session_async_event(k->res.owner, ev, RB_ASYNC_QP, k->res.handle))
+			k->events_reported++;
 }
 
 /* The client rang: the daemon drains it, the device hears it. */
@@ -568,7 +578,11 @@ static void qp_destroy(struct rb_res *r)
 		close(qp->doorbell);
 		qp_rings_destroy(qp);
 	}
-	res_uncharge(r->owner, RB_LIMIT_QPS, 1);
+	/* A shared QP's holders were charged for their links (res.h). */
+	if (r->owner)
+		res_uncharge(r->owner, RB_LIMIT_QPS, 1);
+	else
+		LIST_REMOVE(qp, in_xrcd);
 	qp->dev->nqps--;
 	free(qp);
 }
@@ -580,7 +594,11 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	struct rb_device *dev = s->device;
 	Rdmabroker__QpCreateReply *m = reply_alloc(rep, sizeof(*m));
 	struct rb_res *pd = NULL, *scq = NULL, *rcq = NULL, *srq = NULL;
+	/* An XRC_RECV QP is shared between the connections that open it
+	 * (res.h): made here, held through this connection's link. */
 	bool xrc_recv = q->qp_type == IBV_QPT_XRC_RECV;
+	struct rb_res *xrcd_link = NULL;
+	struct rb_link *link;
 	Rdmabroker__QpCap *pcap;
 	struct ibv_qp_cap cap;
 	struct ring_spec spec[2];
@@ -601,9 +619,10 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	if (xrc_recv) {
 		/* No PD, CQ, SRQ or queue: its XRCD, and what arrives goes to
 		 * the XRC SRQ the sender names. */
-		pd = res_lookup(s, q->xrcd, RB_RES_XRCD, rep);
-		if (!pd)
+		xrcd_link = res_lookup(s, q->xrcd, RB_RES_XRCD, rep);
+		if (!xrcd_link)
 			return -EINVAL;
+		pd = res_target(xrcd_link);	/* the domain itself */
 		q_cap_zero = true;
 		goto looked_up;
 	}
@@ -642,29 +661,38 @@ looked_up:
 			    dev->max_qp);
 		return -ENOMEM;
 	}
-	ret = res_charge(s, RB_LIMIT_QPS, 1, rep);
+	/* A shared QP's link is charged instead (res_link). */
+	ret = xrc_recv ? 0 : res_charge(s, RB_LIMIT_QPS, 1, rep);
 	if (ret < 0)
 		return ret;
 	qp = res_alloc(sizeof(*qp), dev->ops.qp_size);
 	if (!qp) {
-		res_uncharge(s, RB_LIMIT_QPS, 1);
+		if (!xrc_recv)
+			res_uncharge(s, RB_LIMIT_QPS, 1);
 		return -ENOMEM;
 	}
 	qp->doorbell = -1;
 	if (cap.max_send_sge > RB_MAX_SGE || cap.max_recv_sge > RB_MAX_SGE) {
 		free(qp);
-		res_uncharge(s, RB_LIMIT_QPS, 1);
+		if (!xrc_recv)
+			res_uncharge(s, RB_LIMIT_QPS, 1);
 		reply_error(rep, "at most %d SGEs", RB_MAX_SGE);
 		return -EINVAL;
 	}
 	/* Granted: rings of a power of two, at least one slot, at least
-	 * one SGE; the inline limit is exactly what was asked. */
+	 * one SGE; the inline limit is what was asked or, when more, what
+	 * the send slot's SGE room holds anyway (as rxe and mlx5 grant:
+	 * rdma_xclient posts 16 inline bytes on a QP that asked for none). */
 	cap.max_send_wr = roundup_pow2(cap.max_send_wr ? cap.max_send_wr : 1);
 	cap.max_recv_wr = roundup_pow2(cap.max_recv_wr ? cap.max_recv_wr : 1);
 	if (!cap.max_send_sge)
 		cap.max_send_sge = 1;
 	if (!cap.max_recv_sge)
 		cap.max_recv_sge = 1;
+	if (q->qp_type != IBV_QPT_XRC_RECV &&
+	    cap.max_inline_data < cap.max_send_sge * (uint32_t)sizeof(struct rb_sge) &&
+	    cap.max_send_sge * (uint32_t)sizeof(struct rb_sge) <= dev->max_inline_data)
+		cap.max_inline_data = cap.max_send_sge * (uint32_t)sizeof(struct rb_sge);
 	qp->cap = cap;
 	pcap = reply_alloc(rep, sizeof(*pcap));
 	if (pcap) {
@@ -738,6 +766,22 @@ rings_ready:
 		reply_error(rep, "%s: create_qp: %s", dev->name, strerror(-ret));
 		goto err;
 	}
+	if (xrc_recv) {
+		/* Shared from here on: a failed link destroys it (qp_destroy),
+		 * and only the copies for the client are left to close. */
+		res_share(s->d, &qp->res);
+		LIST_INSERT_HEAD(&((struct rb_xrcd *)pd)->tgt_qps, qp, in_xrcd);
+		dev->nqps++;
+		ret = res_link(s, &qp->res, RB_LIMIT_QPS, xrcd_link, rep, &link);
+		if (ret < 0) {
+			for (int i = 0; i < 2; i++)
+				if (fds[i] >= 0)
+					close(fds[i]);
+			return ret;
+		}
+		m->handle = link->res.handle;
+		goto created;
+	}
 	ret = res_add(s, &qp->res);
 	if (ret < 0) {
 		dev->ops.destroy_qp(qp);
@@ -746,6 +790,7 @@ rings_ready:
 	}
 	dev->nqps++;
 	m->handle = qp->res.handle;
+created:
 	m->qp_num = qp->qp_num;
 	m->cap = pcap;
 	m->sq_bytes = qp->sq_bytes;
@@ -769,7 +814,8 @@ err:
 		close(qp->doorbell);
 	qp_rings_destroy(qp);
 	free(qp);
-	res_uncharge(s, RB_LIMIT_QPS, 1);
+	if (!xrc_recv)
+		res_uncharge(s, RB_LIMIT_QPS, 1);
 	return ret;
 }
 
@@ -791,7 +837,9 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	r = res_lookup(s, q->handle, RB_RES_QP, rep);
 	if (!r)
 		return -EINVAL;
-	qp = (struct rb_qp *)r;
+	/* Any holder of a shared QP may modify it, as the kernel lets every
+	 * process that opened an XRC_RECV QP modify the real one. */
+	qp = (struct rb_qp *)res_target(r);
 	if ((q->attr_mask & IBV_QP_AV) && !ah_attr_pb_fits(pa->ah_attr, rep))
 		return -EINVAL;
 	/* The wire has 32 bits where verbs has 8 or 16: no silent wrap.  An
@@ -863,7 +911,7 @@ int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
 	r = res_lookup(s, req->qp_query->handle, RB_RES_QP, rep);
 	if (!r)
 		return -EINVAL;
-	qp = (struct rb_qp *)r;
+	qp = (struct rb_qp *)res_target(r);
 	ret = qp->dev->ops.query_qp(qp);
 	if (ret < 0) {
 		reply_error(rep, "QP %#x: %s: query_qp: %s", qp->qp_num,
@@ -902,16 +950,27 @@ int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 	r = res_lookup(s, req->qp_destroy->handle, RB_RES_QP, rep);
 	if (!r)
 		return -EINVAL;
+	/* Only a ring this destroy keeps is named in the reply. */
+	if (s->qp_pool)
+		s->qp_pool->last_kept = 0;
+	if (r->target) {
+		/* This connection's hold on a shared QP: the QP goes with
+		 * the last one (res.h), and its rings are never kept. */
+		reported = ((struct rb_link *)r)->events_reported;
+		ret = res_remove(r, rep);
+		if (ret < 0)
+			return ret;
+		goto out;
+	}
 	reported = ((struct rb_qp *)r)->events_reported;
 	((struct rb_qp *)r)->keep_ring = req->qp_destroy->has_keep_ring &&
 					 req->qp_destroy->keep_ring;
-	if (s->qp_pool)
-		s->qp_pool->last_kept = 0;
 	ret = res_remove(r, rep);
 	if (ret < 0) {
 		((struct rb_qp *)r)->keep_ring = false;
 		return ret;
 	}
+out:
 	rdmabroker__qp_destroy_reply__init(m);
 	m->events_reported = reported;
 	if (s->qp_pool && s->qp_pool->last_kept) {
@@ -925,10 +984,56 @@ int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 
 void qp_describe(const struct rb_res *r, Rdmabroker__ResEntry *e)
 {
-	const struct rb_qp *qp = (const struct rb_qp *)r;
+	const struct rb_qp *qp = (const struct rb_qp *)(r->target ? r->target : r);
 
 	e->has_qp_num = 1;
 	e->qp_num = qp->qp_num;
 	e->qp_type = (char *)qp_type_name(qp->type);
 	e->state = (char *)qp_state_name(qp->attr.qp_state);
+}
+
+/*
+ * ibv_open_qp: a handle on an XRC_RECV QP of an XRC domain this
+ * connection holds, whoever made it; EINVAL for another type or a number
+ * of no such QP of that domain, as the kernel's ib_open_qp answers.  The
+ * handle is charged to this connection's user (qps) and keeps the QP
+ * alive after its creator lets go.  No rings: the QP has no queue.
+ */
+int qp_open(struct rb_session *s, const Rdmabroker__Request *req,
+	    struct rb_reply *rep)
+{
+	const Rdmabroker__QpOpenReq *q = req->qp_open;
+	Rdmabroker__QpOpenReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *xl;
+	struct rb_xrcd *x;
+	struct rb_link *k;
+	struct rb_qp *qp;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	xl = res_lookup(s, q->xrcd, RB_RES_XRCD, rep);
+	if (!xl)
+		return -EINVAL;
+	if (q->qp_type != IBV_QPT_XRC_RECV) {
+		reply_error(rep, "only XRC_RECV QPs can be opened (qp_type %u)", q->qp_type);
+		return -EINVAL;
+	}
+	x = (struct rb_xrcd *)res_target(xl);
+	LIST_FOREACH(qp, &x->tgt_qps, in_xrcd)
+		if (qp->qp_num == q->qp_num)
+			break;
+	if (!qp) {
+		reply_error(rep, "no XRC_RECV QP %#x in this XRC domain", q->qp_num);
+		return -EINVAL;
+	}
+	ret = res_link(s, &qp->res, RB_LIMIT_QPS, xl, rep, &k);
+	if (ret < 0)
+		return ret;
+	log_debug("client %" PRIu64 ": opened XRC_RECV QP %#x", s->id, qp->qp_num);
+	rdmabroker__qp_open_reply__init(m);
+	m->handle = k->res.handle;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_OPEN;
+	rep->msg.qp_open = m;
+	return 0;
 }

@@ -139,6 +139,9 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	srq->res.deps[1] = xrcd;
 	srq->res.deps[2] = cq;
 	srq->xrc = xrcd != NULL;
+	/* What the engine compares with an XRC_RECV QP's: the shared domain
+	 * the connection's handle names (res.h). */
+	srq->xrcd = (struct rb_xrcd *)res_target(xrcd);
 	srq->res.destroy = srq_destroy;
 	srq->ev_bell = event_new(s->d->base, srq->doorbell, EV_READ | EV_PERSIST,
 				 srq_bell_cb, srq);

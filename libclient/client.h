@@ -282,6 +282,8 @@ struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 /* verbs_context.create_qp_ex (qp.c). */
 struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 				struct ibv_qp_init_attr_ex *attr);
+struct ibv_qp *rbc_open_qp(struct ibv_context *context,
+			   struct ibv_qp_open_attr *attr);
 
 /* Drop the completions of QP qpn from a CQ (cq.c): a QP moved to RESET. */
 void rbc_cq_clean(struct ibv_cq *cq, uint32_t qpn);

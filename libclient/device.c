@@ -729,6 +729,7 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	c->vctx.query_port = rbc_query_port;
 	c->vctx.query_device_ex = rbc_query_device_ex;
 	c->vctx.create_qp_ex = rbc_create_qp_ex;
+	c->vctx.open_qp = rbc_open_qp;
 	c->vctx.create_cq_ex = rbc_create_cq_ex;
 	c->vctx.query_rt_values = rbc_query_rt_values;
 	c->vctx.open_xrcd = rbc_open_xrcd;

@@ -214,6 +214,66 @@ static struct ibv_qp *rbc_qp_create(struct ibv_context *context, struct ibv_pd *
 	return &qp->qp;
 }
 
+/*
+ * verbs_context.open_qp, what the inline ibv_open_qp() calls: a handle on
+ * an XRC_RECV QP of a domain this context holds, made by this or another
+ * process sharing the domain (daemon/qp.c).  As libibverbs' own
+ * ibv_cmd_open_qp: the attributes need the number, the domain and the
+ * type; the QP has no PD, CQ or queue, and its state is unknown until
+ * this process modifies or queries it.
+ */
+struct ibv_qp *rbc_open_qp(struct ibv_context *context,
+			   struct ibv_qp_open_attr *attr)
+{
+	const uint32_t need = IBV_QP_OPEN_ATTR_NUM | IBV_QP_OPEN_ATTR_XRCD |
+			      IBV_QP_OPEN_ATTR_TYPE;
+	struct rbc_context *c = to_rbc_context(context);
+	Rdmabroker__QpOpenReq body = RDMABROKER__QP_OPEN_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	struct rbc_qp *qp;
+	int ret;
+
+	if (!attr || attr->comp_mask >= IBV_QP_OPEN_ATTR_RESERVED ||
+	    (attr->comp_mask & need) != need || !attr->xrcd ||
+	    attr->xrcd->context != context) {
+		errno = EINVAL;
+		return NULL;
+	}
+	qp = calloc(1, sizeof(*qp));
+	if (!qp) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	body.xrcd = ((struct rbc_xrcd *)attr->xrcd)->handle;
+	body.qp_num = attr->qp_num;
+	body.qp_type = attr->qp_type;
+	req.body_case = RDMABROKER__REQUEST__BODY_QP_OPEN;
+	req.qp_open = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret) {
+		free(qp);
+		errno = ret;
+		return NULL;
+	}
+	qp->doorbell = -1;	/* no rings: sq and rq stay NULL */
+	pthread_mutex_init(&qp->sq_lock, NULL);
+	pthread_mutex_init(&qp->rq_lock, NULL);
+	qp->qp.context = context;
+	qp->qp.qp_context = attr->qp_context;
+	qp->qp.handle = reply->qp_open->handle;
+	qp->qp.qp_num = attr->qp_num;
+	qp->qp.qp_type = attr->qp_type;
+	qp->qp.state = IBV_QPS_UNKNOWN;
+	pthread_mutex_init(&qp->qp.mutex, NULL);
+	pthread_cond_init(&qp->qp.cond, NULL);
+	rb_rpc_reply_free(reply);
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_INSERT_HEAD(&c->qps, qp, link);
+	pthread_mutex_unlock(&c->cq_lock);
+	return &qp->qp;
+}
+
 RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 				       struct ibv_qp_init_attr *attr)
 {
@@ -372,7 +432,7 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	req.body_case = RDMABROKER__REQUEST__BODY_QP_DESTROY;
 	req.qp_destroy = &body;
 	pthread_mutex_lock(&c->kept_lock);
-	for (int i = 0; i < c->kept_max && !k; i++)
+	for (int i = 0; qp->sq && i < c->kept_max && !k; i++)
 		if (!c->kept[i].id)
 			k = &c->kept[i];
 	body.has_keep_ring = 1;
@@ -403,8 +463,8 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	while (ibqp->events_completed < reported)
 		pthread_cond_wait(&ibqp->cond, &ibqp->mutex);
 	pthread_mutex_unlock(&ibqp->mutex);
-	/* Both rings are one mapping, the RQ second. */
-	if (!k) {
+	/* Both rings are one mapping, the RQ second (an opened QP has none). */
+	if (!k && qp->sq) {
 		munmap(qp->sq, (size_t)((char *)qp->rq - (char *)qp->sq) + qp->rq_bytes);
 		close(qp->doorbell);
 	}
