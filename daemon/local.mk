@@ -1,6 +1,7 @@
 # daemon/: rdmabrokerd.  Everything but main() is the convenience library
 # daemon/librbd.la, the drivers included (drivers/local.mk), so that tests
-# (unit-cfg, the fuzz targets) link the daemon as it runs.
+# link the daemon as it runs: the unit tests link the library, the fuzz
+# targets compile its source list (tests/fuzz/local.mk) with coverage.
 noinst_LTLIBRARIES += daemon/librbd.la
 daemon_librbd_la_SOURCES = daemon/daemon.h \
 	daemon/log.c daemon/log.h daemon/cfg.c daemon/cfg.h \
@@ -8,7 +9,7 @@ daemon_librbd_la_SOURCES = daemon/daemon.h \
 	daemon/device.c daemon/admin.c daemon/notify.c daemon/loop.c daemon/loop.h \
 	daemon/res.c daemon/res.h daemon/pd.c daemon/cq.c daemon/qp.c \
 	daemon/srq.c daemon/ah.c daemon/mr.c daemon/mw.c daemon/xrcd.c \
-	daemon/ring.c daemon/ring.h daemon/objects.h \
+	daemon/ring.c daemon/ring.h daemon/objects.h daemon/qp-state.h \
 	daemon/cm.c daemon/cm-msg.c daemon/cm.h \
 	daemon/memio.c daemon/memio.h daemon/stat.c daemon/stat.h \
 	$(DRIVERS_SRC)

@@ -24,6 +24,7 @@
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/objects.h"
+#include "daemon/qp-state.h"
 #include "daemon/res.h"
 #include "proto/conv.h"
 #include "daemon/ring.h"
@@ -181,9 +182,9 @@ static const struct qp_transition qp_to_reset_or_err = { .valid = true };
 #define QP_XRC_INI_RTR_OPT	(IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER)
 #define QP_XRC_TGT_RTS_REQ	(IBV_QP_TIMEOUT | IBV_QP_SQ_PSN)
 
-static bool qp_transition_ok(enum ibv_qp_state cur, enum ibv_qp_state next,
-			     int type, enum ibv_qp_type qpt, uint32_t mask, char *why,
-			     size_t len)
+bool qp_transition_ok(enum ibv_qp_state cur, enum ibv_qp_state next,
+		      int type, enum ibv_qp_type qpt, uint32_t mask, char *why,
+		      size_t len)
 {
 	const struct qp_transition *t;
 	uint32_t req, opt;
@@ -230,7 +231,7 @@ static bool qp_transition_ok(enum ibv_qp_state cur, enum ibv_qp_state next,
 
 /* ------------------------------------------------------------ values */
 
-static int qp_type_index(enum ibv_qp_type t)
+int qp_type_index(enum ibv_qp_type t)
 {
 	switch (t) {
 	case IBV_QPT_UD: return QP_UD;

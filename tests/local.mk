@@ -21,7 +21,8 @@ AM_TESTS_ENVIRONMENT = \
 	RDMACM_NODES='$(RDMACM_NODES)'; export RDMACM_NODES; \
 	MANDOC='$(MANDOC)'; export MANDOC; \
 	RB_SANITIZERS='$(enable_sanitizers)'; export RB_SANITIZERS; \
-	CC='$(CC)'; export CC;
+	CC='$(CC)'; export CC; \
+	RB_HAVE_CMOCKA='$(have_cmocka)'; export RB_HAVE_CMOCKA;
 # Tools found by configure (empty when missing: those tests skip), and the
 # version --version must print.
 AM_TESTS_ENVIRONMENT += \

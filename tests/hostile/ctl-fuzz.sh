@@ -1,5 +1,5 @@
 #!/bin/sh
-# The control socket under a mutation fuzzer (tests/hostile/ctl.c fuzz):
+# The control socket under a mutation fuzzer (tests/hostile/ctl-fuzz.c):
 # valid requests of every type, mutated; the daemon must survive them all,
 # keep serving a full verbs round after every batch, and end with no
 # object and no fd more than it started with.
@@ -15,7 +15,7 @@ fds0=$(rb_fd_count "$RB_DAEMON_PID")
 # As root the fuzzer drops to nobody (admin requests must stay refused):
 # it needs to reach the socket.
 chmod 755 "$RB_TMP"
-"$top_builddir/tests/hostile/ctl" fuzz || rb_fail "hostile-ctl fuzz"
+"$top_builddir/tests/hostile/ctl-fuzz" || rb_fail "ctl-fuzz"
 rb_daemon_alive || rb_fail "daemon died"
 rb_wait_daemon_fds_le "$fds0" ||
 	rb_fail "daemon fds $fds0 -> $(rb_fd_count "$RB_DAEMON_PID") after fuzzing"

@@ -1,8 +1,9 @@
 # tests/hostile/: attackers and robustness.
-#   ctl, ctl-fuzz    hostile clients on the control socket: out-of-range
-#                    values, SCM_RIGHTS abuse, a client that never reads,
-#                    connection storms, the fd limit; `ctl fuzz` a mutation
-#                    fuzzer
+#   ctl-*            hostile clients on the control socket (sharing
+#                    ctl-lib.[ch]): a mutation fuzzer (ctl-fuzz),
+#                    out-of-range values (ctl-values), SCM_RIGHTS abuse
+#                    (ctl-fds), a client that never reads, connection
+#                    storms and the fd limit (ctl-load)
 #   robust           broken peers: wrong versions, garbage, oversized
 #                    datagrams, unexpected fds
 #   rings, scribble  rings written by hand and at random (they reach into
@@ -13,19 +14,36 @@
 #                    under valgrind); the daemon SIGKILLed, restarted and
 #                    SIGTERMed under load.  RB_SOAK_ITERS and
 #                    RB_SOAK_RESTARTS make them soaks.
-check_PROGRAMS += tests/hostile/ctl tests/hostile/robust tests/hostile/rings \
+check_PROGRAMS += tests/hostile/ctl-fuzz tests/hostile/ctl-values \
+	tests/hostile/ctl-fds tests/hostile/ctl-load tests/hostile/robust tests/hostile/rings \
 	tests/hostile/scribble tests/hostile/mr tests/hostile/crash-loop \
 	tests/hostile/restart
-hostile_tests = tests/hostile/ctl.sh tests/hostile/ctl-fuzz.sh \
+hostile_tests = tests/hostile/ctl-fuzz.sh tests/hostile/ctl-values.sh \
+	tests/hostile/ctl-fds.sh tests/hostile/ctl-load.sh \
 	tests/hostile/robust.sh tests/hostile/rings.sh tests/hostile/scribble.sh \
 	tests/hostile/mr.sh tests/hostile/crash-loop.sh \
 	tests/hostile/crash-loop-valgrind.sh tests/hostile/restart.sh
 TESTS += $(hostile_tests)
 EXTRA_DIST += $(hostile_tests)
 
-tests_hostile_ctl_SOURCES = tests/hostile/ctl.c
-tests_hostile_ctl_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(IBVERBS_CFLAGS)
-tests_hostile_ctl_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
+# The control-socket clients' shared code.
+check_LTLIBRARIES += tests/hostile/libctl.la
+tests_hostile_libctl_la_SOURCES = tests/hostile/ctl-lib.c tests/hostile/ctl-lib.h
+tests_hostile_libctl_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(IBVERBS_CFLAGS)
+ctl_test_cflags = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(IBVERBS_CFLAGS)
+ctl_test_ldadd = tests/hostile/libctl.la proto/libproto.la $(PROTOBUF_C_LIBS)
+tests_hostile_ctl_fuzz_SOURCES = tests/hostile/ctl-fuzz.c
+tests_hostile_ctl_fuzz_CFLAGS = $(ctl_test_cflags)
+tests_hostile_ctl_fuzz_LDADD = $(ctl_test_ldadd)
+tests_hostile_ctl_values_SOURCES = tests/hostile/ctl-values.c
+tests_hostile_ctl_values_CFLAGS = $(ctl_test_cflags)
+tests_hostile_ctl_values_LDADD = $(ctl_test_ldadd)
+tests_hostile_ctl_fds_SOURCES = tests/hostile/ctl-fds.c
+tests_hostile_ctl_fds_CFLAGS = $(ctl_test_cflags)
+tests_hostile_ctl_fds_LDADD = $(ctl_test_ldadd)
+tests_hostile_ctl_load_SOURCES = tests/hostile/ctl-load.c
+tests_hostile_ctl_load_CFLAGS = $(ctl_test_cflags)
+tests_hostile_ctl_load_LDADD = $(ctl_test_ldadd)
 tests_hostile_robust_SOURCES = tests/hostile/robust.c
 tests_hostile_robust_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_hostile_robust_LDADD = proto/libproto.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS)

@@ -125,7 +125,7 @@ static void test_cq_ex(void **state)
 	assert_int_equal(ibv_req_notify_cq(ibv_cq_ex_to_cq(cqx), 0), 0);
 	assert_int_equal(ibv_destroy_cq(ibv_cq_ex_to_cq(cqx)), 0);
 
-	/* A field a CQE has not (timestamps it has: tests/integration/softfeat.c). */
+	/* A field a CQE has not (timestamps it has: tests/integration/softfeat-timestamps.c). */
 	a.wc_flags = IBV_WC_EX_WITH_CVLAN;
 	errno = 0;
 	assert_null(ibv_create_cq_ex(ctx, &a));

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The data-path integration tests (integration/data, integration/dataerr
+# The data-path integration tests (integration/data-*, integration/dataerr-*
 # and hostile/rings) against one daemon running under valgrind (memcheck,
 # full leak check): no invalid access, no use of uninitialised data, no
 # leak, an exit 0 on SIGTERM, and no object left behind.  The clients
@@ -17,7 +17,10 @@ case $(readlink "/proc/$RB_DAEMON_PID/exe") in
 *) rb_fail "the daemon does not run under valgrind: $(readlink "/proc/$RB_DAEMON_PID/exe")" ;;
 esac
 
-for t in integration/data integration/dataerr hostile/rings; do
+for t in integration/data-rc integration/data-wr integration/data-uc-ud \
+	integration/data-srq integration/data-cq integration/data-threads \
+	integration/data-wr-api integration/dataerr-status integration/dataerr-retry \
+	integration/dataerr-flush integration/dataerr-procs hostile/rings; do
 	out=$RB_TMP/$(basename "$t").out
 	"$top_builddir/tests/$t" >"$out" 2>&1 || {
 		tail -n 60 "$out" >&2

@@ -24,11 +24,11 @@ ctl() { "$RB_RDMACTL" "$@"; }
 json_len() { python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 
 # Root holds a client with 2 PDs; nobody holds one with 1.
-rb_holder_start "$top_builddir/tests/integration/pd" 2
+rb_holder_start "$top_builddir/tests/lib/pd-holder" 2
 ROOT_HOLDER=$RB_HOLDER
 ident_bg "$ROOT_HOLDER"
 rm -f "$RB_TMP/n.out"; mkfifo "$RB_TMP/n.out"
-$AS_NOBODY "$top_builddir/tests/integration/pd" hold 1 > "$RB_TMP/n.out" &
+$AS_NOBODY "$top_builddir/tests/lib/pd-holder" hold 1 > "$RB_TMP/n.out" &
 NOBODY_HOLDER=$!
 ident_bg "$NOBODY_HOLDER"
 read -r l < "$RB_TMP/n.out"

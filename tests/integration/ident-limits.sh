@@ -6,13 +6,13 @@
 . "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/tests/lib/ident-lib.sh"
 
-PD="$top_builddir/tests/integration/pd"
+PD="$top_builddir/tests/lib/pd-holder"
 "$PD" hold 0 < /dev/null > /dev/null 2>&1 &	# a libtool wrapper's first run as root
 pid=$!; ident_bg "$pid"; sleep 0.5; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 printf '[daemon]\nlog_level = debug\n[limits]\npds = 4\n[limits nobody]\npds = 2\nconnections = 2\n' > "$RB_CONF"
 rb_daemon_start
 
-# hold_as WHO N: a client-pd holding N PDs as WHO (root or nobody), pid in HELD.
+# hold_as WHO N: a pd-holder holding N PDs as WHO (root or nobody), pid in HELD.
 hold_as() {
 	w=; [ "$1" = nobody ] && w=$AS_NOBODY
 	rm -f "$RB_TMP/h.out"; mkfifo "$RB_TMP/h.out"

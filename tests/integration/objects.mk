@@ -5,7 +5,8 @@ check_PROGRAMS += tests/integration/pd tests/integration/registry \
 	tests/integration/cq tests/integration/qp tests/integration/srq-ah \
 	tests/integration/mr tests/integration/async \
 	tests/integration/mr-fast tests/integration/qp-ring-cache
-objects_tests = tests/integration/pd.sh tests/integration/cq.sh \
+objects_tests = tests/integration/pd.sh tests/integration/registry.sh \
+	tests/integration/cq.sh \
 	tests/integration/qp.sh tests/integration/srq-ah.sh \
 	tests/integration/mr.sh tests/integration/async.sh \
 	tests/integration/mr-fast.sh tests/integration/qp-ring-cache.sh
@@ -15,7 +16,6 @@ EXTRA_DIST += $(objects_tests)
 tests_integration_pd_SOURCES = tests/integration/pd.c
 tests_integration_pd_CFLAGS = $(client_test_cflags)
 tests_integration_pd_LDADD = $(client_test_ldadd)
-# Run by pd.sh.
 tests_integration_registry_SOURCES = tests/integration/registry.c
 tests_integration_registry_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_integration_registry_LDADD = proto/libproto.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ibv_alloc_pd / ibv_dealloc_pd through librdmabroker (tests/integration/pd.sh runs
- * a daemon with [limits] pds = 8).  `client-pd hold N` allocates N PDs,
- * prints "ready", and waits to be killed.
+ * a daemon with [limits] pds = 8).  tests/lib/pd-holder holds PDs for
+ * the runners that need someone holding them.
  */
 #include "config.h"
 
@@ -96,23 +96,7 @@ static void test_two_contexts(void **state)
 	assert_int_equal(ibv_dealloc_pd(a), 0);
 }
 
-static int hold(int n)
-{
-	struct ibv_device **l;
-	struct ibv_context *c;
-
-	if (ct_open(&l, &c) < 0)
-		return 2;
-	for (int i = 0; i < n; i++) {
-		if (!ibv_alloc_pd(c)) {
-			fprintf(stderr, "client-pd: PD %d: %s\n", i, strerror(errno));
-			return 1;
-		}
-	}
-	ct_ready_and_wait();
-}
-
-int main(int argc, char **argv)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alloc_dealloc),
@@ -120,7 +104,5 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_two_contexts),
 	};
 
-	if (argc == 3 && strcmp(argv[1], "hold") == 0)
-		return hold(atoi(argv[2]));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -24,14 +24,14 @@ import json, sys
 rows = {r["name"]: r for r in json.load(sys.stdin)["limits"]}
 assert rows["pds"]["limit"] == 3 and rows["pds"]["set"], rows["pds"]
 assert rows["pinned_bytes"]["limit"] == 2 << 30, rows["pinned_bytes"]' || rb_fail "limits after set"
-"$top_builddir/tests/integration/pd" hold 5 > /dev/null 2> "$RB_TMP/err" && rb_fail "5 PDs under a limit of 3"
+"$top_builddir/tests/lib/pd-holder" hold 5 > /dev/null 2> "$RB_TMP/err" && rb_fail "5 PDs under a limit of 3"
 grep -q 'PD 3: Disk quota exceeded' "$RB_TMP/err" || rb_fail "client-pd: $(cat "$RB_TMP/err")"
 ctl limits set pds x >/dev/null 2>&1; [ $? -eq 2 ] || rb_fail "limits set pds x: want exit 2"
 ctl limits set bogus 1 >/dev/null 2>&1; [ $? -eq 2 ] || rb_fail "limits set bogus: want exit 2"
 ctl limits set pds 0 || rb_fail "limits set pds 0"
 
 # client show pid: the process's objects and its user's limits.
-rb_holder_start "$top_builddir/tests/integration/pd" 2
+rb_holder_start "$top_builddir/tests/lib/pd-holder" 2
 holder=$RB_HOLDER
 ctl -j client show pid "$holder" | python3 -c '
 import json, sys

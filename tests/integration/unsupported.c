@@ -90,12 +90,12 @@ static void test_exported_minus1(void **state)
 static void test_inline_ex_ops(void **state)
 {
 	/* Basic CQs work (tests/integration/cq.c), timestamps too
-	 * (tests/integration/softfeat.c); a flow tag does not. */
+	 * (tests/integration/softfeat-timestamps.c); a flow tag does not. */
 	struct ibv_cq_init_attr_ex cq_attr = {
 		.cqe = 16, .wc_flags = IBV_WC_EX_WITH_FLOW_TAG,
 	};
 	/* The basic attributes work (tests/integration/qp.c), XRC too
-	 * (tests/integration/softfeat.c); RSS does not. */
+	 * (tests/integration/softfeat-xrc.c); RSS does not. */
 	struct ibv_qp_init_attr_ex qp_attr = {
 		.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_RX_HASH,
 	};

@@ -7,8 +7,8 @@
 #
 # Through the inner daemon: unmodified ibv_devinfo -v (the outer's device,
 # its GUID and GID) and the RC, UC, UD and SRQ ping-pongs; the data-path
-# suite (tests/integration/data) and the error cases whose status comes from
-# the device (tests/integration/dataerr); a client of the inner daemon and one
+# suite (tests/integration/data-*) and the error cases whose status comes from
+# the device (tests/integration/dataerr-*); a client of the inner daemon and one
 # of the outer talk RC both ways with each other's rkeys, and another
 # client's rkey and a foreign lkey are refused (tests/integration/verbs-nest-mixed).  Then
 # SIGKILLed clients of the inner daemon leave nothing on either daemon
@@ -121,12 +121,16 @@ grep -q 'registered by its memfd' "$RB_TMP/inner.log" ||
 # --- The data-path suite and the device's error statuses.
 # ibv_wc does not say whether a message was solicited: through the verbs
 # driver every receive counts as one (docs/verbs-driver.md).
-RB_DATA_SOLICITED_EARLY=1 "$top_builddir/tests/integration/data" >"$RB_TMP/client-data.out" 2>&1 ||
-	{ tail -n 60 "$RB_TMP/client-data.out" >&2; rb_fail "client-data through the inner daemon"; }
-nest_no_objects "client-data"
-RB_DATAERR_DEVICE_ONLY=1 "$top_builddir/tests/integration/dataerr" >"$RB_TMP/client-dataerr.out" 2>&1 ||
-	{ tail -n 60 "$RB_TMP/client-dataerr.out" >&2; rb_fail "client-dataerr (device statuses) through the inner daemon"; }
-nest_no_objects "client-dataerr"
+for t in data-rc data-wr data-uc-ud data-srq data-cq data-threads data-wr-api; do
+	RB_DATA_SOLICITED_EARLY=1 "$top_builddir/tests/integration/$t" >"$RB_TMP/$t.out" 2>&1 ||
+		{ tail -n 60 "$RB_TMP/$t.out" >&2; rb_fail "$t through the inner daemon"; }
+	nest_no_objects "$t"
+done
+for t in dataerr-status dataerr-retry dataerr-flush dataerr-procs; do
+	RB_DATAERR_DEVICE_ONLY=1 "$top_builddir/tests/integration/$t" >"$RB_TMP/$t.out" 2>&1 ||
+		{ tail -n 60 "$RB_TMP/$t.out" >&2; rb_fail "$t (device statuses) through the inner daemon"; }
+	nest_no_objects "$t"
+done
 
 # --- rdmab-perf through the inner daemon: long runs that repost as soon
 # as they poll (a slot must be free before its completion shows).

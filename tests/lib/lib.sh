@@ -72,6 +72,22 @@ rb_fail() { rb_log "FAIL: $*"; rb_dump_log; exit 1; }
 rb_skip() { rb_log "SKIP: $*"; exit 77; }
 rb_pass() { rb_log "PASS"; exit 0; }
 
+# Built without cmocka (configure says so; RB_HAVE_CMOCKA=no), the tests'
+# cmocka programs only say so and exit 77 (tests/lib/nocmocka/cmocka.h):
+# a runner that names one of them (tests/KIND/NAME, outside comments)
+# skips before it starts anything.
+if [ "${RB_HAVE_CMOCKA:-yes}" = no ]; then
+	for _p in $(grep -v '^[[:space:]]*#' "$0" |
+		    grep -oE '(unit|integration|hostile|fuzz|peers|bench|lib)/[A-Za-z0-9_-]+' | sort -u); do
+		# A program linked with a libtool library is a wrapper script
+		# in front of .libs/NAME.
+		[ -f "$top_builddir/tests/$_p" ] &&
+			grep -q rdmabroker-test-built-without-cmocka "$top_builddir/tests/$_p" \
+				"$top_builddir/tests/${_p%/*}/.libs/${_p##*/}" 2>/dev/null &&
+			rb_skip "tests/$_p needs cmocka, which configure did not find (apt-get install libcmocka-dev, then configure again)"
+	done
+fi
+
 # rb_connect_check SOCKET: does a daemon accept on SOCKET?
 rb_connect_check() {
 	python3 - "$1" <<'PY' 2>/dev/null
@@ -157,6 +173,17 @@ rb_holder_start() {
 	RB_HOLDER=$!
 	read -r _line < "$RB_TMP/holder.out"
 	[ "$_line" = ready ] || rb_fail "$(basename "$1") hold $2 did not get ready"
+}
+
+# rb_settled WHAT FDS0: nothing left behind by WHAT: the daemon is alive,
+# holds no more than FDS0 fds (it may take a moment) and lists no object.
+rb_settled() {
+	rb_daemon_alive || rb_fail "daemon died during $1"
+	rb_wait_daemon_fds_le "$2" ||
+		rb_fail "$1: daemon fds $2 -> $(rb_fd_count "$RB_DAEMON_PID")"
+	_res=$("$RB_RDMACTL" -j res) || rb_fail "$1: rdmactl res failed"
+	[ "$_res" = "[]" ] || rb_fail "$1: objects left: $_res"
+	rb_log "$1: settled (daemon fds $(rb_fd_count "$RB_DAEMON_PID"), no objects)"
 }
 
 # rb_holder_kill_check NOBJECTS FDS0: SIGKILL the holder; the daemon must

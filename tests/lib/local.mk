@@ -8,10 +8,14 @@
 #   libdatatest     C helpers of the data-path tests (datatest.h): link
 #                   with $(data_test_ldadd)
 #   rng.h           the tests' seeded random numbers
+#   nocmocka/       the stand-in for <cmocka.h> when configure finds no
+#                   cmocka: the tests that need it skip
 #   ident-client    the roles of the identity tests (victim, attacker, ...)
 #   rdmactl-holder  a long-lived client over the raw protocol
+#   pd-holder       a client holding N PDs (`pd-holder hold N`)
 EXTRA_DIST += tests/README.md tests/lib/lib.sh tests/lib/pingpong-lib.sh \
-	tests/lib/stack-lib.sh tests/lib/ident-lib.sh tests/lib/rng.h
+	tests/lib/stack-lib.sh tests/lib/ident-lib.sh tests/lib/rng.h \
+	tests/lib/nocmocka/cmocka.h
 
 # The C tests of librdmabroker link -lrdmabroker (never the real
 # libibverbs) and use the installed <infiniband/verbs.h>.
@@ -37,3 +41,8 @@ check_PROGRAMS += tests/lib/rdmactl-holder
 tests_lib_rdmactl_holder_SOURCES = tests/lib/rdmactl-holder.c
 tests_lib_rdmactl_holder_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_lib_rdmactl_holder_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
+
+check_PROGRAMS += tests/lib/pd-holder
+tests_lib_pd_holder_SOURCES = tests/lib/pd-holder.c
+tests_lib_pd_holder_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS)
+tests_lib_pd_holder_LDADD = tests/lib/libclienttest.la libclient/librdmabroker.la

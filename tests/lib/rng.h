@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * xorshift64*: the small deterministic generator of the tests that throw
- * random input and random timing at the daemon (client-scribble,
- * crash-loop, restart, hostile-ctl), so a failing run repeats from the
+ * random input and random timing at the daemon (hostile/scribble,
+ * hostile/crash-loop, hostile/restart, hostile/ctl-fuzz, unit/hash), so a failing run repeats from the
  * seed it printed.  Each test program has its own state; seed it with a
  * value other than 0 (0 stays 0).
  */

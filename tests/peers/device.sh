@@ -11,7 +11,7 @@ grep -q 'vendor_id:[[:space:]]*0x726462$' "$RB_TMP/out" || rb_fail "vendor_id: $
 grep -q 'vendor_part_id:[[:space:]]*1$' "$RB_TMP/out" || rb_fail "vendor_part_id: $(grep vendor "$RB_TMP/out")"
 
 # One connection is the limit: a holder takes it, the next is refused.
-rb_holder_start "$top_builddir/tests/integration/pd" 1
+rb_holder_start "$top_builddir/tests/lib/pd-holder" 1
 # Through rdmab-run, which finds libibverbs.so.1 (and, in a sanitizer
 # build, preloads the runtimes the instrumented library needs).
 "$RB_RUN" python3 - > "$RB_TMP/py" 2> "$RB_TMP/err" <<'PY' || rb_fail "python3 ctypes check: $(cat "$RB_TMP/err")"

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -204,6 +205,99 @@ static void test_missing(void **state)
 	cfg_free(&cfg);
 }
 
+/* The value syntax every section shares (cfg_parse_bool, cfg_parse_u64). */
+static void test_values(void **state)
+{
+	static const struct { const char *s; bool sized; int ret; uint64_t v; } u[] = {
+		{ "0", false, 0, 0 },
+		{ "42", false, 0, 42 },
+		{ "0x10", false, 0, 16 },
+		{ "18446744073709551615", false, 0, UINT64_MAX },
+		{ "18446744073709551616", false, -EINVAL, 0 },
+		{ "4K", true, 0, 4096 },
+		{ "4k", true, 0, 4096 },
+		{ "2MiB", true, 0, 2u << 20 },
+		{ "3GB", true, 0, 3ull << 30 },
+		{ "1T", true, 0, 1ull << 40 },
+		{ "16777215T", true, 0, 16777215ull << 40 },
+		{ "16777216T", true, -ERANGE, 0 },
+		{ "4K", false, -EINVAL, 0 },
+		{ "4Q", true, -EINVAL, 0 },
+		{ "4KiBB", true, -EINVAL, 0 },
+		{ "", false, -EINVAL, 0 },
+		{ "-1", false, -EINVAL, 0 },
+		{ " 1", false, -EINVAL, 0 },
+		{ "1 ", false, -EINVAL, 0 },
+		{ "K", true, -EINVAL, 0 },
+	};
+	static const struct { const char *s; int ret, v; } b[] = {
+		{ "yes", 0, 1 }, { "true", 0, 1 }, { "on", 0, 1 }, { "1", 0, 1 },
+		{ "no", 0, 0 }, { "false", 0, 0 }, { "off", 0, 0 }, { "0", 0, 0 },
+		{ "Yes", -EINVAL, 0 }, { "", -EINVAL, 0 }, { "2", -EINVAL, 0 },
+		{ "yes ", -EINVAL, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		uint64_t v = 12345;
+
+		assert_int_equal(cfg_parse_u64(u[i].s, u[i].sized, &v), u[i].ret);
+		assert_int_equal(v, u[i].ret ? 12345 : u[i].v);	/* untouched on error */
+	}
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
+		int v = 7;
+
+		assert_int_equal(cfg_parse_bool(b[i].s, &v), b[i].ret);
+		assert_int_equal(v, b[i].ret ? 7 : b[i].v);
+	}
+}
+
+/* Every limit has a name, and [limits] takes each by that name. */
+static void test_limit_keys(void **state)
+{
+	struct rb_config cfg;
+	char text[2048], err[512];
+	size_t off;
+
+	(void)state;
+	off = (size_t)snprintf(text, sizeof(text), "[limits]\n");
+	for (int l = 0; l < RB_LIMIT_COUNT; l++) {
+		const char *n = cfg_limit_name((enum rb_limit)l);
+
+		assert_string_not_equal(n, "?");
+		for (int k = 0; k < l; k++)
+			assert_string_not_equal(n, cfg_limit_name((enum rb_limit)k));
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "%s = %d\n", n, 100 + l);
+	}
+	assert_string_equal(cfg_limit_name(RB_LIMIT_COUNT), "?");
+	assert_string_equal(cfg_limit_name(RB_LIMIT_QPS), "qps");
+	cfg_defaults(&cfg);
+	assert_int_equal(load(&cfg, text, err, sizeof(err)), 0);
+	for (int l = 0; l < RB_LIMIT_COUNT; l++)
+		assert_int_equal(cfg.limits.v[l], 100 + l);
+	/* A uid without a section of its own gets [limits]. */
+	assert_int_equal(cfg_limits_for(&cfg, 4242)->v[RB_LIMIT_PDS],
+			 cfg.limits.v[RB_LIMIT_PDS]);
+	cfg_free(&cfg);
+}
+
+/* A file that does not load leaves the configuration in force as it was. */
+static void test_failed_reload(void **state)
+{
+	struct rb_config cfg;
+	char err[512];
+
+	(void)state;
+	cfg_defaults(&cfg);
+	assert_int_equal(load(&cfg, "[limits]\nqps = 7\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.limits.v[RB_LIMIT_QPS], 7);
+	assert_int_not_equal(load(&cfg, "[limits]\nqps = 9\nnosuchkey = 1\n", err,
+				  sizeof(err)), 0);
+	assert_non_null(strstr(err, ":3:"));
+	assert_int_equal(cfg.limits.v[RB_LIMIT_QPS], 7);
+	cfg_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +306,9 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_nul_and_long_lines),
 		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_limit_keys),
+		cmocka_unit_test(test_failed_reload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

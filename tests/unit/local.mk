@@ -1,10 +1,35 @@
 # tests/unit/: no daemon.  C unit tests (cmocka) of the daemon's functions
 # (linked from daemon/librbd.la), the protocol's and the library's; and
 # static checks of what the build made (exported ABI, units, man pages).
-check_PROGRAMS += tests/unit/cfg tests/unit/wire tests/unit/drivers \
-	tests/unit/client-helpers
-TESTS += tests/unit/cfg tests/unit/wire tests/unit/drivers \
-	tests/unit/client-helpers
+unit_c_tests = tests/unit/cfg tests/unit/wire tests/unit/drivers \
+	tests/unit/client-helpers tests/unit/res tests/unit/hash \
+	tests/unit/ring tests/unit/qp-state tests/unit/wqe
+check_PROGRAMS += $(unit_c_tests)
+TESTS += $(unit_c_tests)
+
+# The daemon's own functions, from daemon/librbd.la (no copies).
+unit_rbd_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(IBVERBS_CFLAGS) $(PROTOBUF_C_CFLAGS)
+unit_rbd_ldadd = $(RBD_LIBS) $(CMOCKA_LIBS)
+# The registry (daemon/res.c): handles, dependencies, per-user limits.
+tests_unit_res_SOURCES = tests/unit/res.c
+tests_unit_res_CFLAGS = $(unit_rbd_cflags)
+tests_unit_res_LDADD = $(unit_rbd_ldadd)
+# The key hash of QP numbers and memory keys (drivers/hash.c).
+tests_unit_hash_SOURCES = tests/unit/hash.c
+tests_unit_hash_CFLAGS = $(unit_rbd_cflags)
+tests_unit_hash_LDADD = $(unit_rbd_ldadd)
+# The shared rings, daemon side (daemon/ring.c).
+tests_unit_ring_SOURCES = tests/unit/ring.c
+tests_unit_ring_CFLAGS = $(unit_rbd_cflags)
+tests_unit_ring_LDADD = $(unit_rbd_ldadd)
+# The QP state machine table (daemon/qp.c, daemon/qp-state.h).
+tests_unit_qp_state_SOURCES = tests/unit/qp-state.c
+tests_unit_qp_state_CFLAGS = $(unit_rbd_cflags)
+tests_unit_qp_state_LDADD = $(unit_rbd_ldadd)
+# What the soft engine checks in a WQE: opcodes, local SGEs, remote keys.
+tests_unit_wqe_SOURCES = tests/unit/wqe.c
+tests_unit_wqe_CFLAGS = $(unit_rbd_cflags)
+tests_unit_wqe_LDADD = $(unit_rbd_ldadd)
 
 # rdmabrokerd.conf parsing (daemon/cfg.c).
 tests_unit_cfg_SOURCES = tests/unit/cfg.c

@@ -1,11 +1,9 @@
-#!/bin/sh
-# libFuzzer on the daemon (tests/fuzz/): fuzz-request feeds the control
-# socket's decoder and dispatcher whole sessions of datagrams (with fds),
-# fuzz-wqe feeds the engine what a client writes into its SQs, RQs and
-# SRQ.  Both are built with clang, ASan and UBSan, from the same daemon
-# sources as rdmabrokerd (main.c aside); --enable-fuzzing builds them
-# with the tree, otherwise this script compiles them into a temporary
-# directory.
+# The body of the runners of the libFuzzer targets on the daemon
+# (tests/fuzz/fuzz-request.sh, tests/fuzz/fuzz-wqe.sh), which set
+# `targets` and source this after tests/lib/lib.sh.  A target is built
+# with clang, ASan and UBSan, from the same daemon sources as rdmabrokerd
+# (main.c aside); --enable-fuzzing builds it with the tree, otherwise this
+# script compiles it into a temporary directory.
 #
 # First every input in tests/fuzz/regress-*/ (inputs that once crashed)
 # and in the seed corpora is replayed, then each target fuzzes for
@@ -20,7 +18,6 @@
 # anyway); from a read-only source tree (make distcheck) it only builds
 # and replays, unless RB_FUZZ_SECONDS says otherwise.  Skips (77) without
 # clang or its libFuzzer runtime.
-. "$top_srcdir/tests/lib/lib.sh"
 
 # make distcheck builds in $(distdir)/_build/sub, from a read-only tree
 # (which root may still write to).
@@ -34,7 +31,7 @@ secs=${RB_FUZZ_SECONDS:-60}
 seed=${RB_FUZZ_SEED:-0}
 fuzz_cc=${RB_FUZZ_CC:-clang}
 src=$top_srcdir
-targets="fuzz-request fuzz-wqe"
+: "${targets:?set by the runner: fuzz-request or fuzz-wqe}"
 
 case $secs in
 ''|*[!0-9]*) rb_fail "RB_FUZZ_SECONDS must be a number of seconds, not '$secs'" ;;
@@ -45,8 +42,8 @@ fi
 
 # ------------------------------------------------------------ targets
 bindir=$top_builddir/tests/fuzz
-if [ -x "$bindir/fuzz-request" ] && [ -x "$bindir/fuzz-wqe" ]; then
-	rb_log "using the targets built by --enable-fuzzing"
+if [ -x "$bindir/$targets" ]; then
+	rb_log "using $targets as --enable-fuzzing built it"
 else
 	command -v "$fuzz_cc" >/dev/null 2>&1 ||
 		rb_skip "$fuzz_cc not found (scripts/deps.sh installs clang and libclang-rt-14-dev)"
@@ -66,16 +63,16 @@ else
 		-I$src -I$top_builddir -I$top_builddir/proto
 		-DSYSCONFDIR=\"/etc\" -DRUNDIR=\"/run/rdmabroker\" -DPKGLIBDIR=\"/usr/lib/rdmabroker\"
 		$pkg_cflags"
-	# Every daemon source but main(), the drivers and the protocol.
-	: > "$RB_TMP/sources"
-	for f in "$src"/daemon/*.c "$src"/drivers/*.c "$src"/drivers/*/*.c \
-		 "$src"/proto/*.c "$top_builddir/proto/rdmabroker.pb-c.c" \
-		 "$src/tests/fuzz/harness.c"; do
-		case $f in
-		*/daemon/main.c) continue ;;
-		esac
-		echo "$f" >> "$RB_TMP/sources"
-	done
+	# The sources of daemon/librbd.la (the daemon but main()) and of
+	# proto/libproto.la, from their lists in the Makefile
+	# (tests/fuzz/local.mk), and the harness.
+	MAKEFLAGS= MAKELEVEL= ${MAKE:-make} -s -C "$top_builddir" fuzz-sources > "$RB_TMP/lists" 2>&1 ||
+		rb_fail "make fuzz-sources: $(cat "$RB_TMP/lists")"
+	{ sed -n 's/^srcdir: //p' "$RB_TMP/lists" | tr ' ' '\n' | sed -n "s|^\(.*\.c\)\$|$src/\1|p"
+	  sed -n 's/^builddir: //p' "$RB_TMP/lists" | tr ' ' '\n' | sed -n "s|^\(.*\.c\)\$|$top_builddir/\1|p"
+	  echo "$src/tests/fuzz/harness.c"; } > "$RB_TMP/sources"
+	grep -q '/daemon/session\.c$' "$RB_TMP/sources" && grep -q '/drivers/soft/' "$RB_TMP/sources" ||
+		rb_fail "make fuzz-sources lists no daemon or driver sources: $(cat "$RB_TMP/lists")"
 	start=$(date +%s)
 	# Two at a time: CI has two cores.
 	# shellcheck disable=SC2086

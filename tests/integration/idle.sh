@@ -1,6 +1,6 @@
 #!/bin/sh
 # An idle broker costs no CPU: with a client holding a connected RC pair
-# after 1000 round trips (`client-dataerr hold idle`), the daemon's user +
+# after 1000 round trips (tests/integration/idle.c, `idle hold idle`), the daemon's user +
 # system time over 3 s stays below 2% of one core.  The same with no client.
 . "$top_srcdir/tests/lib/lib.sh"
 
@@ -26,7 +26,7 @@ measure() {
 
 rb_daemon_start
 measure "no client"
-rb_holder_start "$top_builddir/tests/integration/dataerr" idle
+rb_holder_start "$top_builddir/tests/integration/idle" idle
 measure "connected pair, idle after 1000 round trips"
 rb_daemon_alive || rb_fail "the daemon died"
 kill -KILL "$RB_HOLDER"; wait "$RB_HOLDER" 2>/dev/null

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Flushes and overruns of the soft device's RC data path, through a real
+ * daemon (tests/integration/dataerr-flush.sh), with two QPs of two
+ * contexts (two clients): flush on ibv_modify_qp(ERR), and of WRs posted
+ * in ERR; CQ overrun as IBV_EVENT_CQ_ERR; a peer QP destroyed.  Every
+ * wait is bounded, so a missing completion or event fails the case.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <infiniband/verbs.h>
+
+#include "tests/lib/clienttest.h"
+#include "tests/integration/dataerr-lib.h"
+
+/* ---- flush --------------------------------------------------------------- */
+
+static void expect_flush_in_order(struct ibv_cq *cq, uint32_t qpn,
+				  const uint64_t *recv_ids, int nrecv,
+				  const uint64_t *send_ids, int nsend)
+{
+	struct ibv_wc wc;
+	int r = 0, s = 0, n;
+
+	while (r < nrecv || s < nsend) {
+		n = wc_wait(cq, &wc, WAIT_MS);
+		if (n != 1)
+			fail_msg("flush: %d of %d receives and %d of %d sends came", r,
+				 nrecv, s, nsend);
+		if (wc.status != IBV_WC_WR_FLUSH_ERR || wc.qp_num != qpn)
+			fail_msg("flush: wr_id %" PRIu64 " %s on QP %#x, want %s on %#x",
+				 wc.wr_id, ibv_wc_status_str(wc.status), wc.qp_num,
+				 ibv_wc_status_str(IBV_WC_WR_FLUSH_ERR), qpn);
+		/* Each queue completes in posting order. */
+		if (r < nrecv && wc.wr_id == recv_ids[r])
+			r++;
+		else if (s < nsend && wc.wr_id == send_ids[s])
+			s++;
+		else
+			fail_msg("flush: wr_id %" PRIu64 " out of order (next receive %"
+				 PRIu64 ", next send %" PRIu64 ")", wc.wr_id,
+				 r < nrecv ? recv_ids[r] : 0, s < nsend ? send_ids[s] : 0);
+	}
+	expect_no_wc(cq, 0);
+}
+
+/*
+ * Five receives and three sends outstanding (the first SEND retrying RNR
+ * forever, so the WRITE and SEND behind it wait): ibv_modify_qp(ERR)
+ * flushes all of them in order, unsignaled ones too; WRs posted in ERR
+ * flush as well.
+ */
+static void test_flush(void **state)
+{
+	struct fix *f = *state;
+	struct pair_opts o = pair_defaults();
+	struct ibv_qp_attr err = { .qp_state = IBV_QPS_ERR };
+	static const uint64_t recvs[] = { 100, 101, 102, 103, 104 };
+	static const uint64_t sends[] = { 200, 201, 202 };
+	static const uint64_t recvs2[] = { 110, 111 };
+	static const uint64_t sends2[] = { 210, 211, 212 };
+	struct ibv_send_wr wr;
+	struct ibv_sge s;
+	int i;
+
+	o.rnr_retry[0] = 7;
+	o.min_rnr_timer[1] = 0;	/* 655 ms between retries */
+	pair_open(f, &o);
+	for (i = 0; i < 5; i++)
+		post_recv1(&f->a, recvs[i], (size_t)i * 1024, 1024);
+	post_send1(&f->a, 200, 0, 64, 1);
+	s = sge_of(f->a.buf, 64, f->a.mr->lkey);
+	wr_set(&wr, 201, IBV_WR_RDMA_WRITE, &s, 0);
+	wr_remote(&wr, (uintptr_t)f->b.buf, f->b.mr->rkey);
+	post_send_ok(f->a.qp, &wr);
+	post_send1(&f->a, 202, 0, 64, 1);
+	expect_no_wc(f->a.cq, 50);
+	expect_state(f->a.qp, IBV_QPS_RTS);
+
+	assert_int_equal(ibv_modify_qp(f->a.qp, &err, IBV_QP_STATE), 0);
+	expect_flush_in_order(f->a.cq, f->a.qp->qp_num, recvs, 5, sends, 3);
+	expect_state(f->a.qp, IBV_QPS_ERR);
+
+	post_recv1(&f->a, 110, 0, 64);
+	post_send1(&f->a, 210, 0, 64, 1);
+	post_send1(&f->a, 211, 0, 64, 0);
+	post_recv1(&f->a, 111, 0, 64);
+	s = sge_of(f->a.buf, 64, f->a.mr->lkey);
+	wr_set(&wr, 212, IBV_WR_RDMA_READ, &s, 0);
+	wr_remote(&wr, (uintptr_t)f->b.buf, f->b.mr->rkey);
+	post_send_ok(f->a.qp, &wr);
+	expect_flush_in_order(f->a.cq, f->a.qp->qp_num, recvs2, 2, sends2, 3);
+	expect_state(f->a.qp, IBV_QPS_ERR);
+	/* Nothing went out: the delayed WRITE never landed. */
+	assert_true(all_bytes(f->b.buf, BUF_SIZE, PAT_B));
+}
+
+/* ---- CQ overrun ----------------------------------------------------------- */
+
+/*
+ * A CQ of 4 entries nobody polls gets 10 signaled completions: one
+ * IBV_EVENT_CQ_ERR for that CQ; the CQ then holds the first completions,
+ * in order, and the rest are lost.
+ */
+static void test_cq_overrun(void **state)
+{
+	struct fix *f = *state;
+	struct pair_opts o = pair_defaults();
+	struct ibv_send_wr wr[16];
+	struct ibv_sge s;
+	struct ibv_wc wc;
+	int i, n, cqe;
+
+	o.cqe[0] = 4;
+	pair_open(f, &o);
+	cqe = f->a.cq->cqe;
+	assert_true(cqe >= 4 && cqe <= 8);
+	n = cqe + 6;
+	assert_true(n <= 16);
+	s = sge_of(f->a.buf, 8, f->a.mr->lkey);
+	for (i = 0; i < n; i++) {
+		wr_set(&wr[i], (uint64_t)i, IBV_WR_RDMA_WRITE, &s, 1);
+		wr_remote(&wr[i], (uintptr_t)f->b.buf + 8 * (unsigned)i, f->b.mr->rkey);
+		wr[i].next = i + 1 < n ? &wr[i + 1] : NULL;
+	}
+	post_send_ok(f->a.qp, wr);
+	expect_async(f->a.ctx, IBV_EVENT_CQ_ERR, f->a.cq);
+	/* Once per overrun episode. */
+	expect_no_async(f->a.ctx, QUIET_MS);
+	for (i = 0; ibv_poll_cq(f->a.cq, 1, &wc) == 1; i++) {
+		if (wc.wr_id != (uint64_t)i || wc.status != IBV_WC_SUCCESS ||
+		    wc.opcode != IBV_WC_RDMA_WRITE)
+			fail_msg("completion %d: wr_id %" PRIu64 " %s opcode %d", i,
+				 wc.wr_id, ibv_wc_status_str(wc.status), wc.opcode);
+	}
+	if (i != cqe)
+		fail_msg("a CQ of %d entries held %d of %d completions after the overrun",
+			 cqe, i, n);
+	/* Every WRITE executed; only completions were lost. */
+	assert_true(all_bytes(f->b.buf, 8 * (size_t)n, PAT_A));
+}
+
+/* ---- a peer QP destroyed -------------------------------------------------- */
+
+/*
+ * The peer of a QP is destroyed while that QP has a SEND retrying RNR, a
+ * SEND behind it and two receives: IBV_EVENT_QP_FATAL after its transport
+ * timeout (no RNR NAK comes any more), the first SEND completes
+ * IBV_WC_RETRY_EXC_ERR, the rest flush, state ERR.
+ */
+static void test_peer_destroyed(void **state)
+{
+	struct fix *f = *state;
+	struct pair_opts o = pair_defaults();
+	static const uint64_t recvs[] = { 30, 31 };
+	struct ibv_wc wc;
+	int r = 0, sends = 0, i;
+
+	o.rnr_retry[0] = 7;
+	o.min_rnr_timer[1] = 0;
+	pair_open(f, &o);
+	post_recv1(&f->a, 30, 0, 1024);
+	post_recv1(&f->a, 31, 1024, 1024);
+	post_send1(&f->a, 1, 4096, 64, 1);
+	post_send1(&f->a, 2, 4096, 64, 0);
+	expect_no_wc(f->a.cq, 50);
+
+	assert_int_equal(ibv_destroy_qp(f->b.qp), 0);
+	f->b.qp = NULL;
+	expect_async(f->a.ctx, IBV_EVENT_QP_FATAL, f->a.qp);
+	for (i = 0; i < 4; i++) {
+		if (wc_wait(f->a.cq, &wc, WAIT_MS) != 1)
+			fail_msg("%d of 4 completions after the peer's destroy", i);
+		assert_int_equal(wc.qp_num, f->a.qp->qp_num);
+		if (r < 2 && wc.wr_id == recvs[r]) {
+			assert_int_equal(wc.status, IBV_WC_WR_FLUSH_ERR);
+			r++;
+		} else if (sends == 0 && wc.wr_id == 1) {
+			if (wc.status != IBV_WC_RETRY_EXC_ERR)
+				fail_msg("first send: %s, want %s", ibv_wc_status_str(wc.status),
+					 ibv_wc_status_str(IBV_WC_RETRY_EXC_ERR));
+			sends++;
+		} else if (sends == 1 && wc.wr_id == 2) {
+			assert_int_equal(wc.status, IBV_WC_WR_FLUSH_ERR);
+			sends++;
+		} else {
+			fail_msg("wr_id %" PRIu64 " %s out of order", wc.wr_id,
+				 ibv_wc_status_str(wc.status));
+		}
+	}
+	expect_no_wc(f->a.cq, 0);
+	expect_state(f->a.qp, IBV_QPS_ERR);
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define ROWS(tab, fn) do {						\
+	size_t r_;							\
+	for (r_ = 0; r_ < NELEM(tab); r_++)				\
+		t[n++] = (struct CMUnitTest){ tab[r_].name, fn, fix_setup,	\
+					      fix_teardown, (void *)&tab[r_] }; \
+} while (0)
+#define ONE(fn) (t[n++] = (struct CMUnitTest){ #fn, fn, fix_setup, fix_teardown, NULL })
+#define FORKS(fn) (t[n++] = (struct CMUnitTest){ #fn, fn, proc_setup, proc_teardown, NULL })
+
+int main(int argc, char **argv)
+{
+	struct CMUnitTest t[3];
+	size_t n = 0;
+
+	if (argc == 2)
+		cmocka_set_test_filter(argv[1]);	/* a case by name, for debugging */
+	else if (argc != 1) {
+		fprintf(stderr, "usage: %s [CASE-PATTERN]\n", argv[0]);
+		return 2;
+	}
+	ONE(test_flush);
+	ONE(test_cq_overrun);
+	ONE(test_peer_destroyed);
+	return _cmocka_run_group_tests("dataerr-flush", t, n, NULL, NULL);
+}
