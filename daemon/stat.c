@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -169,40 +170,73 @@ static Rdmabroker__StatEntry *stat_entry(struct rb_reply *rep, const char *kind,
 	return e;
 }
 
-struct stat_out {
-	Rdmabroker__StatEntry **v;
-	size_t n, cap, bytes;
-	bool truncated;
+/*
+ * One entry of the listing, before it is packed: entries are gathered,
+ * sorted by key (rank: clients, users, cgroups; then client id or uid,
+ * then cgroup path) and the entries of one user or one cgroup merged, so
+ * that a page can resume strictly after the last key it sent, as the
+ * other listings do (admin.c): what exists from the first page to the
+ * last is listed exactly once.
+ */
+enum { STAT_CLIENT, STAT_USER, STAT_CGROUP };
+
+struct stat_item {
+	uint8_t rank;
+	uint64_t key;				/* client id, uid */
+	const char *cgroup;			/* cgroups; "" otherwise */
+	const struct rb_session *client;	/* clients */
+	struct stat_sum sum;
 };
 
-/* false: no room left (truncated) or no memory (-ENOMEM in *ret). */
-static bool stat_push(struct rb_reply *rep, struct stat_out *out,
-		      Rdmabroker__StatEntry *e, int *ret)
-{
-	if (!e) {
-		*ret = -ENOMEM;
-		return false;
-	}
-	if (out->n == out->cap) {
-		size_t ncap = out->cap ? out->cap * 2 : 64;
-		Rdmabroker__StatEntry **nv = reply_alloc(rep, ncap * sizeof(*nv));
+struct stat_items {
+	struct stat_item *v;
+	size_t n, cap;
+};
 
-		if (!nv) {
-			*ret = -ENOMEM;
-			return false;
-		}
-		if (out->n)
-			memcpy(nv, out->v, out->n * sizeof(*nv));
-		out->v = nv;
-		out->cap = ncap;
+static struct stat_item *stat_item_add(struct stat_items *it, uint8_t rank, uint64_t key,
+				       const char *cgroup)
+{
+	struct stat_item *e;
+
+	if (it->n == it->cap) {
+		size_t ncap = it->cap ? it->cap * 2 : 64;
+		struct stat_item *nv = realloc(it->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		it->v = nv;
+		it->cap = ncap;
 	}
-	out->bytes += rdmabroker__stat_entry__get_packed_size(e) + 4;
-	if (out->bytes > STAT_BUDGET) {
-		out->truncated = true;
-		return false;
-	}
-	out->v[out->n++] = e;
-	return true;
+	e = &it->v[it->n++];
+	memset(e, 0, sizeof(*e));
+	e->rank = rank;
+	e->key = key;
+	e->cgroup = cgroup ? cgroup : "";
+	return e;
+}
+
+static int stat_key_cmp(uint8_t ra, uint64_t ka, const char *ca,
+			uint8_t rb, uint64_t kb, const char *cb)
+{
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	return strcmp(ca, cb);
+}
+
+static int stat_item_cmp(const void *a, const void *b)
+{
+	const struct stat_item *x = a, *y = b;
+
+	return stat_key_cmp(x->rank, x->key, x->cgroup, y->rank, y->key, y->cgroup);
+}
+
+static void stat_sum_add(struct stat_sum *to, const struct stat_sum *from)
+{
+	stat_add(&to->st, &from->st);
+	to->objects += from->objects;
+	to->memory += from->memory;
 }
 
 static bool stat_visible(const struct rb_session *s, const struct rb_session *o,
@@ -211,15 +245,122 @@ static bool stat_visible(const struct rb_session *s, const struct rb_session *o,
 	return (s->admin || o->uid == s->uid) && (!only || o->uid == uid);
 }
 
+/*
+ * Every entry s may see: per visible client one entry of each kind (its
+ * user's and its cgroup's merged later), and the totals of gone clients:
+ * a user's to an administrator or that user, a cgroup's (it mixes users)
+ * to an administrator asking about everyone.
+ */
+static int stat_gather(const struct rb_session *s, const Rdmabroker__StatReq *q,
+		       struct stat_items *it)
+{
+	const struct rb_session *o;
+	struct stat_item *e;
+	size_t w = 0;
+
+	TAILQ_FOREACH(o, &s->d->sessions, link) {
+		struct stat_sum sum = { 0 };
+
+		if (!stat_visible(s, o, q->has_uid, q->uid))
+			continue;
+		stat_sum_session(&sum, o);
+		if (!(e = stat_item_add(it, STAT_CLIENT, o->id, NULL)))
+			return -ENOMEM;
+		e->client = o;
+		e->sum = sum;
+		if (!(e = stat_item_add(it, STAT_USER, o->uid, NULL)))
+			return -ENOMEM;
+		e->sum = sum;
+		if (!(e = stat_item_add(it, STAT_CGROUP, 0, o->cgroup)))
+			return -ENOMEM;
+		e->sum = sum;
+	}
+	for (size_t i = 0; i < stat.nusers; i++) {
+		if ((!s->admin && stat.users[i].uid != s->uid) ||
+		    (q->has_uid && stat.users[i].uid != q->uid))
+			continue;
+		if (!(e = stat_item_add(it, STAT_USER, stat.users[i].uid, NULL)))
+			return -ENOMEM;
+		e->sum.st = stat.users[i].st;
+	}
+	for (size_t i = 0; s->admin && !q->has_uid && i < stat.ncgroups; i++) {
+		if (!(e = stat_item_add(it, STAT_CGROUP, 0, stat.cgroups[i].cgroup)))
+			return -ENOMEM;
+		e->sum.st = stat.cgroups[i].st;
+	}
+	qsort(it->v, it->n, sizeof(*it->v), stat_item_cmp);
+	/* One entry per user and per cgroup: merge the runs of one key. */
+	for (size_t r = 0; r < it->n; r++) {
+		if (w && it->v[r].rank != STAT_CLIENT && !stat_item_cmp(&it->v[w - 1], &it->v[r]))
+			stat_sum_add(&it->v[w - 1].sum, &it->v[r].sum);
+		else
+			it->v[w++] = it->v[r];
+	}
+	it->n = w;
+	return 0;
+}
+
+static Rdmabroker__StatEntry *stat_item_entry(struct rb_reply *rep, const struct stat_item *i)
+{
+	static const char *const kinds[] = { "client", "user", "cgroup" };
+	Rdmabroker__StatEntry *e = stat_entry(rep, kinds[i->rank], &i->sum);
+
+	if (!e)
+		return NULL;
+	switch (i->rank) {
+	case STAT_CLIENT:
+		e->has_client_id = e->has_pid = e->has_uid = 1;
+		e->client_id = i->client->id;
+		e->pid = (uint32_t)i->client->pid;
+		e->uid = i->client->uid;
+		e->comm = (char *)i->client->comm;
+		e->cgroup = (char *)i->client->cgroup;
+		break;
+	case STAT_USER:
+		e->has_uid = 1;
+		e->uid = (uint32_t)i->key;
+		break;
+	default:
+		e->cgroup = (char *)i->cgroup;
+		break;
+	}
+	return e;
+}
+
+/* Cursor: rank (1 byte), key (le64), then the cgroup path (no NUL). */
+#define STAT_CURSOR_MIN		9
+
+static bool stat_cursor_put(struct rb_reply *rep, const struct stat_item *i,
+			    Rdmabroker__StatReply *m)
+{
+	size_t len = STAT_CURSOR_MIN + strlen(i->cgroup);
+	uint8_t *b = reply_alloc(rep, len);
+	uint64_t le = htole64(i->key);
+
+	if (!b)
+		return false;
+	b[0] = i->rank;
+	memcpy(b + 1, &le, sizeof(le));
+	memcpy(b + STAT_CURSOR_MIN, i->cgroup, len - STAT_CURSOR_MIN);
+	m->has_next_cursor = 1;
+	m->next_cursor.data = b;
+	m->next_cursor.len = len;
+	return true;
+}
+
 int stat_show(struct rb_session *s, const Rdmabroker__Request *req,
 	      struct rb_reply *rep)
 {
 	const Rdmabroker__StatReq *q = req->stat;
 	Rdmabroker__StatReply *m = reply_alloc(rep, sizeof(*m));
-	struct stat_out out = { 0 };
-	struct rb_daemon *d = s->d;
-	struct rb_session *o, *p;
-	int ret = 0;
+	Rdmabroker__StatEntry **v = NULL;
+	struct stat_items it = { 0 };
+	char after_cg[sizeof(((struct rb_session *)0)->cgroup)] = "";
+	uint64_t after_key = 0;
+	uint8_t after_rank = 0;
+	bool after = false;
+	size_t first = 0, n = 0, bytes = 0;
+	int ret;
 
 	if (!m)
 		return -ENOMEM;
@@ -228,125 +369,58 @@ int stat_show(struct rb_session *s, const Rdmabroker__Request *req,
 		reply_error(rep, "only an administrator sees another user's counters");
 		return -EPERM;
 	}
-	/* Clients. */
-	TAILQ_FOREACH(o, &d->sessions, link) {
-		struct stat_sum sum = { 0 };
-		Rdmabroker__StatEntry *e;
+	if (q->has_cursor && q->cursor.len) {
+		uint64_t le;
 
-		if (!stat_visible(s, o, q->has_uid, q->uid))
-			continue;
-		stat_sum_session(&sum, o);
-		e = stat_entry(rep, "client", &sum);
-		if (e) {
-			e->has_client_id = e->has_pid = e->has_uid = 1;
-			e->client_id = o->id;
-			e->pid = (uint32_t)o->pid;
-			e->uid = o->uid;
-			e->comm = o->comm;
-			e->cgroup = o->cgroup;
+		if (q->cursor.len < STAT_CURSOR_MIN || q->cursor.data[0] > STAT_CGROUP ||
+		    q->cursor.len - STAT_CURSOR_MIN >= sizeof(after_cg)) {
+			reply_error(rep, "a cursor of %zu bytes: not one this daemon made",
+				    q->cursor.len);
+			return -EINVAL;
 		}
-		if (!stat_push(rep, &out, e, &ret))
-			goto done;
+		after = true;
+		after_rank = q->cursor.data[0];
+		memcpy(&le, q->cursor.data + 1, sizeof(le));
+		after_key = le64toh(le);
+		memcpy(after_cg, q->cursor.data + STAT_CURSOR_MIN, q->cursor.len - STAT_CURSOR_MIN);
 	}
-	/* Users: the first session of each uid sums them all, with the gone. */
-	TAILQ_FOREACH(o, &d->sessions, link) {
-		struct stat_sum sum = { 0 };
-		struct stat_retired *r;
-		Rdmabroker__StatEntry *e;
-		bool first = true;
-
-		for (p = TAILQ_FIRST(&d->sessions); p != o && first; p = TAILQ_NEXT(p, link))
-			first = p->uid != o->uid;
-		if (!first || !stat_visible(s, o, q->has_uid, q->uid))
-			continue;
-		for (p = o; p; p = TAILQ_NEXT(p, link))
-			if (p->uid == o->uid)
-				stat_sum_session(&sum, p);
-		r = stat_retired_of(true, o->uid, NULL, false);
-		if (r)
-			stat_add(&sum.st, &r->st);
-		e = stat_entry(rep, "user", &sum);
-		if (e) {
-			e->has_uid = 1;
-			e->uid = o->uid;
-		}
-		if (!stat_push(rep, &out, e, &ret))
-			goto done;
-	}
-	for (size_t i = 0; i < stat.nusers; i++) {
-		struct stat_sum sum = { 0 };
-		Rdmabroker__StatEntry *e;
-		bool live = false;
-
-		TAILQ_FOREACH(o, &d->sessions, link)
-			live |= o->uid == stat.users[i].uid;
-		if (live || (!s->admin && stat.users[i].uid != s->uid) ||
-		    (q->has_uid && stat.users[i].uid != q->uid))
-			continue;
-		sum.st = stat.users[i].st;
-		e = stat_entry(rep, "user", &sum);
-		if (e) {
-			e->has_uid = 1;
-			e->uid = stat.users[i].uid;
-		}
-		if (!stat_push(rep, &out, e, &ret))
-			goto done;
-	}
-	/*
-	 * Cgroups: an administrator's view only (a cgroup mixes users), or
-	 * the caller's own clients' when not.
-	 */
-	TAILQ_FOREACH(o, &d->sessions, link) {
-		struct stat_sum sum = { 0 };
-		struct stat_retired *r;
-		Rdmabroker__StatEntry *e;
-		bool first = true;
-
-		if (!stat_visible(s, o, q->has_uid, q->uid))
-			continue;
-		for (p = TAILQ_FIRST(&d->sessions); p != o && first; p = TAILQ_NEXT(p, link))
-			first = strcmp(p->cgroup, o->cgroup) ||
-				!stat_visible(s, p, q->has_uid, q->uid);
-		if (!first)
-			continue;
-		for (p = o; p; p = TAILQ_NEXT(p, link))
-			if (!strcmp(p->cgroup, o->cgroup) && stat_visible(s, p, q->has_uid, q->uid))
-				stat_sum_session(&sum, p);
-		r = s->admin && !q->has_uid ? stat_retired_of(false, 0, o->cgroup, false) : NULL;
-		if (r)
-			stat_add(&sum.st, &r->st);
-		e = stat_entry(rep, "cgroup", &sum);
-		if (e)
-			e->cgroup = o->cgroup;
-		if (!stat_push(rep, &out, e, &ret))
-			goto done;
-	}
-	for (size_t i = 0; s->admin && !q->has_uid && i < stat.ncgroups; i++) {
-		struct stat_sum sum = { 0 };
-		Rdmabroker__StatEntry *e;
-		bool live = false;
-
-		TAILQ_FOREACH(o, &d->sessions, link)
-			live |= !strcmp(o->cgroup, stat.cgroups[i].cgroup);
-		if (live)
-			continue;
-		sum.st = stat.cgroups[i].st;
-		e = stat_entry(rep, "cgroup", &sum);
-		if (e)
-			e->cgroup = stat.cgroups[i].cgroup;
-		if (!stat_push(rep, &out, e, &ret))
-			goto done;
-	}
-done:
+	ret = stat_gather(s, q, &it);
 	if (ret < 0)
-		return ret;
-	m->entries = out.v;
-	m->n_entries = out.n;
-	if (out.truncated) {
-		m->has_truncated = 1;
-		m->truncated = 1;
+		goto out;
+	while (after && first < it.n &&
+	       stat_key_cmp(it.v[first].rank, it.v[first].key, it.v[first].cgroup,
+			    after_rank, after_key, after_cg) <= 0)
+		first++;
+	v = reply_alloc(rep, (it.n - first + 1) * sizeof(*v));
+	if (!v) {
+		ret = -ENOMEM;
+		goto out;
 	}
+	for (size_t i = first; i < it.n; i++) {
+		Rdmabroker__StatEntry *e = stat_item_entry(rep, &it.v[i]);
+
+		if (!e) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		bytes += rdmabroker__stat_entry__get_packed_size(e) + 4;
+		if (bytes > STAT_BUDGET && n) {
+			/* Full: the next page starts after the last one sent. */
+			if (!stat_cursor_put(rep, &it.v[i - 1], m)) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			m->has_truncated = 1;
+			m->truncated = 1;
+			break;
+		}
+		v[n++] = e;
+	}
+	m->entries = v;
+	m->n_entries = n;
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_STAT;
 	rep->msg.stat = m;
-	return 0;
+out:
+	free(it.v);
+	return ret;
 }

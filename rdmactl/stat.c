@@ -207,14 +207,78 @@ static void stat_prometheus(const Rdmabroker__StatReply *m)
 	}
 }
 
-static int stat_show(struct rdmactl *rc, int argc, char **argv)
+/* The replies of every page, kept until their entries are printed. */
+struct stat_pages {
+	Rdmabroker__Reply **v;
+	size_t n;
+};
+
+static void stat_pages_free(struct stat_pages *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		rb_rpc_reply_free(p->v[i]);
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+/*
+ * Every page of the daemon's listing, following next_cursor; all->entries
+ * (malloc'd) points into the pages' replies.  0 or -errno (err says why).
+ */
+static int stat_fetch(struct rdmactl *rc, Rdmabroker__StatReq *q, struct stat_pages *pages,
+		      Rdmabroker__StatReply *all, char *err, size_t errlen)
 {
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+
+	req.body_case = RDMABROKER__REQUEST__BODY_STAT;
+	req.stat = q;
+	for (;;) {
+		Rdmabroker__Reply *rep, **nv;
+		Rdmabroker__StatEntry **ne;
+		Rdmabroker__StatReply *m;
+		int ret;
+
+		ret = rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_STAT, &rep, err, errlen);
+		if (ret < 0)
+			return ret;
+		nv = realloc(pages->v, (pages->n + 1) * sizeof(*nv));
+		if (!nv) {
+			rb_rpc_reply_free(rep);
+			return -ENOMEM;
+		}
+		pages->v = nv;
+		pages->v[pages->n++] = rep;
+		m = rep->stat;
+		ne = realloc(all->entries, (all->n_entries + m->n_entries + 1) * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		all->entries = ne;
+		for (size_t i = 0; i < m->n_entries; i++)
+			all->entries[all->n_entries++] = m->entries[i];
+		if (!m->has_next_cursor || !m->next_cursor.len) {
+			/* A daemon that cut the list without a cursor cannot go on. */
+			if (m->truncated)
+				fprintf(stderr, "rdmactl: stat: this daemon's reply was cut short and it cannot page\n");
+			return 0;
+		}
+		if (m->n_entries == 0) {
+			snprintf(err, errlen, "the daemon sent an empty page with a cursor");
+			return -EPROTO;
+		}
+		q->has_cursor = 1;
+		q->cursor = m->next_cursor;
+	}
+}
+
+static int stat_show(struct rdmactl *rc, int argc, char **argv)
+{
 	Rdmabroker__StatReq q = RDMABROKER__STAT_REQ__INIT;
 	const char *kind = NULL, *format = NULL;
-	Rdmabroker__Reply *rep;
+	Rdmabroker__StatReply all = RDMABROKER__STAT_REPLY__INIT;
+	struct stat_pages pages = { 0 };
 	struct json_object *doc;
-	char err[256];
+	char err[256] = "";
 	int ret;
 
 	for (int i = 0; i < argc; i++) {
@@ -247,26 +311,24 @@ static int stat_show(struct rdmactl *rc, int argc, char **argv)
 	ret = rdmactl_connect(rc);
 	if (ret)
 		return ret;
-	req.body_case = RDMABROKER__REQUEST__BODY_STAT;
-	req.stat = &q;
-	ret = rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_STAT, &rep, err, sizeof(err));
+	ret = stat_fetch(rc, &q, &pages, &all, err, sizeof(err));
 	if (ret < 0) {
-		if (err[0])
-			fprintf(stderr, "rdmactl: stat: %s\n", err);
+		fprintf(stderr, "rdmactl: stat: %s\n", err[0] ? err : strerror(-ret));
+		stat_pages_free(&pages);
 		return RDMACTL_FAIL;
 	}
-	if (rep->stat->truncated)
-		fprintf(stderr, "rdmactl: stat: more entries than one reply holds; the list is cut short\n");
 	if (format && !strcmp(format, "prometheus")) {
-		stat_prometheus(rep->stat);
-		rb_rpc_reply_free(rep);
+		stat_prometheus(&all);
+		free(all.entries);
+		stat_pages_free(&pages);
 		return fflush(stdout) || ferror(stdout) ? RDMACTL_FAIL : RDMACTL_OK;
 	}
 	doc = json_object_new_array();
-	for (size_t i = 0; i < rep->stat->n_entries; i++)
-		if (!kind || !strcmp(rep->stat->entries[i]->kind, kind))
-			json_object_array_add(doc, stat_json(rep->stat->entries[i]));
-	rb_rpc_reply_free(rep);
+	for (size_t i = 0; i < all.n_entries; i++)
+		if (!kind || !strcmp(all.entries[i]->kind, kind))
+			json_object_array_add(doc, stat_json(all.entries[i]));
+	free(all.entries);
+	stat_pages_free(&pages);
 	return pr_output(rc, doc, &stat_layout);
 }
 

@@ -38,6 +38,10 @@ fi
 "$RB_RDMACTL" res > "$RB_TMP/sum.txt" || rb_fail "rdmactl res"
 "$RB_RDMACTL" -j client > "$RB_TMP/client.json" || rb_fail "rdmactl -j client"
 "$RB_RDMACTL" client > "$RB_TMP/client.txt" || rb_fail "rdmactl client"
+"$RB_RDMACTL" -j stat > "$RB_TMP/stat.json" 2> "$RB_TMP/stat.err" || rb_fail "rdmactl -j stat"
+"$RB_RDMACTL" stat -f prometheus > "$RB_TMP/stat.prom" 2>> "$RB_TMP/stat.err" ||
+	rb_fail "rdmactl stat -f prometheus"
+[ -s "$RB_TMP/stat.err" ] && rb_fail "rdmactl stat: $(cat "$RB_TMP/stat.err")"
 grep -q truncated "$RB_TMP/pd.txt" && rb_fail "rdmactl res show said truncated"
 
 python3 - "$RB_TMP" "$RB_HOLDER" $NCLIENTS $NPDS <<'PY' || rb_fail "listings are not exact"
@@ -65,6 +69,21 @@ clients = [c for c in json.load(open(tmp + "/client.json")) if c["pid"] == pid]
 ids = {c["id"] for c in clients}
 check(len(clients) == nclients, "client: %d of the holder, not %d" % (len(clients), nclients))
 check(len(ids) == len(clients), "client: %d listed twice" % (len(clients) - len(ids)))
+
+# rdmactl stat follows its cursors too: every client once, one user
+# entry per uid, one cgroup entry per path, in JSON and Prometheus.
+st = json.load(open(tmp + "/stat.json"))
+sc = [e for e in st if e["kind"] == "client" and e["pid"] == pid]
+check(len(sc) == nclients and len({e["client"] for e in sc}) == nclients,
+      "stat: %d client entries of the holder (%d distinct), not %d" %
+      (len(sc), len({e["client"] for e in sc}), nclients))
+check(set(e["client"] for e in sc) == ids, "stat: not the clients rdmactl client lists")
+for k, f in (("user", "uid"), ("cgroup", "cgroup")):
+    keys = [e[f] for e in st if e["kind"] == k]
+    check(len(keys) == len(set(keys)), "stat: a %s listed twice" % k)
+prom = [l for l in open(tmp + "/stat.prom")
+        if l.startswith("rdmabroker_client_wrs_sent_total{") and 'pid="%d"' % pid in l]
+check(len(prom) == nclients, "stat -f prometheus: %d wrs_sent_total lines of the holder" % len(prom))
 
 # The text output lists the same: one line per object or client.
 txt = [l for l in open(tmp + "/pd.txt") if " %d " % pid in l]
