@@ -22,7 +22,7 @@
  * pointers, integers and the return type matter, so the structures are
  * left incomplete.  libclient/ibverbs-private.txt lists what is here;
  * configure compares it with what the host's providers import, and
- * tests/client-private-abi.sh checks both and loads the providers.
+ * tests/peers/providers.sh checks both and loads the providers.
  *
  * A provider's *dv_* call on a broker device fails as on any device of
  * another vendor: it compares verbs_device.ops with its own table, and

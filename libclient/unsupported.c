@@ -4,7 +4,7 @@
  * yet.  Each fails the way libibverbs fails for an operation the provider
  * lacks: NULL or -1 with errno EOPNOTSUPP, or EOPNOTSUPP returned, by the
  * function's own convention.  None of them touches its arguments: no
- * object they could name has ever been handed out.  tests/client-unsupported.c
+ * object they could name has ever been handed out.  tests/integration/unsupported.c
  * calls every one of them.
  */
 #include "config.h"
