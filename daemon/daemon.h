@@ -16,6 +16,7 @@
 
 #include "daemon/cfg.h"
 #include "daemon/res.h"
+#include "daemon/sched.h"
 #include "drivers/driver.h"
 #include "proto/rdmabroker.pb-c.h"
 #include "proto/wire.h"
@@ -61,6 +62,8 @@ struct rb_session {
 	struct rb_mr_arena *mr_arena;	/* mr.c: its arena memfd, checked */
 	struct rb_usage *usage;		/* its uid's, shared with its other sessions */
 	struct rb_qp_pool *qp_pool;	/* qp.c: QP rings kept for reuse, or NULL */
+	struct rb_sched_tenant *tenant;	/* sched.c: its uid's, shared */
+	struct rb_sched_client sched;	/* sched.c: time held back */
 
 	STAILQ_HEAD(, rb_outmsg) outq;
 	size_t outq_len;
@@ -89,6 +92,9 @@ struct rb_daemon {
 	LIST_HEAD(, rb_usage) usages;	/* per uid with sessions */
 	struct rb_limit_override *overrides;	/* rdmactl limits set */
 	size_t noverrides;
+	LIST_HEAD(, rb_sched_tenant) tenants;	/* sched.c: per uid with sessions */
+	struct rb_sched_override *sched_overrides;	/* rdmactl limits set */
+	size_t nsched_overrides;
 
 	struct rb_device *devices[RB_MAX_DEVICES];
 	uint32_t ndevices;

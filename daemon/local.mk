@@ -8,7 +8,7 @@ daemon_librbd_la_SOURCES = daemon/daemon.h \
 	daemon/device.c daemon/admin.c daemon/notify.c daemon/loop.c daemon/loop.h \
 	daemon/res.c daemon/res.h daemon/pd.c daemon/cq.c daemon/qp.c \
 	daemon/srq.c daemon/ah.c daemon/mr.c daemon/mw.c daemon/xrcd.c \
-	daemon/ring.c daemon/ring.h daemon/objects.h \
+	daemon/ring.c daemon/ring.h daemon/objects.h daemon/sched.c daemon/sched.h \
 	$(DRIVERS_SRC)
 daemon_librbd_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBSYSTEMD_CFLAGS) \
 	$(PROTOBUF_C_CFLAGS) $(IBVERBS_CFLAGS) $(DRIVERS_CFLAGS)

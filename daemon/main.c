@@ -104,6 +104,8 @@ static void daemon_reload(struct rb_daemon *d)
 							dev->driver->section));
 	}
 	listener_apply_mode(d);
+	/* Weights and rates may have changed. */
+	sched_reconfigure(d);
 	/* admin_group may have changed. */
 	TAILQ_FOREACH(s, &d->sessions, link)
 		s->admin = session_is_admin(d, s->uid, s->gid, s->groups,
@@ -233,6 +235,7 @@ int main(int argc, char **argv)
 	daemon_raise_nofile();
 	TAILQ_INIT(&d.sessions);
 	LIST_INIT(&d.usages);
+	LIST_INIT(&d.tenants);
 	d.started_at = time(NULL);
 	d.rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
 	d.base = event_base_new();
@@ -284,6 +287,7 @@ out:
 	free(d.rxbuf);
 	cfg_free(&d.cfg);
 	free(d.overrides);
+	sched_free(&d);
 	if (ret == 0)
 		log_notice("stopped");
 	return ret;

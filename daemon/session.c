@@ -126,11 +126,13 @@ void session_accept(struct rb_daemon *d, int fd)
 	session_read_comm(cred.pid, s->comm, sizeof(s->comm));
 
 	s->usage = res_usage_get(d, s->uid);
+	if (sched_session_start(s) < 0)
+		s->tenant = NULL;
 	s->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST,
 			       session_read_cb, s);
 	s->ev_write = event_new(d->base, fd, EV_WRITE, session_write_cb, s);
 	s->ev_kill = evtimer_new(d->base, session_kill_cb, s);
-	if (!s->usage || !s->ev_read || !s->ev_write || !s->ev_kill ||
+	if (!s->usage || !s->tenant || !s->ev_read || !s->ev_write || !s->ev_kill ||
 	    event_add(s->ev_read, NULL) < 0) {
 		log_err("accept: cannot watch client socket; connection dropped");
 		if (s->ev_read)
@@ -140,6 +142,7 @@ void session_accept(struct rb_daemon *d, int fd)
 		if (s->ev_kill)
 			event_free(s->ev_kill);
 		res_usage_put(d, s->usage);
+		sched_session_end(s);
 		free(s);
 		close(fd);
 		return;
@@ -199,6 +202,7 @@ void session_destroy(struct rb_session *s)
 	/* Whatever the client left behind, in dependency order. */
 	res_table_fini(s);
 	res_usage_put(d, s->usage);
+	sched_session_end(s);
 	log_info("client %" PRIu64 " disconnected: pid %d uid %u comm %s",
 		 s->id, (int)s->pid, (unsigned int)s->uid, s->comm);
 	free(s);
