@@ -32,13 +32,27 @@ uint64_t sched_now_ns(void)
 
 /* ------------------------------------------------------------ buckets */
 
+/*
+ * What the rate brought since the last look, up to the burst; a tenant
+ * told to wait until due_ns and served only later (the engine's timer is
+ * late on a busy machine, by one clock tick or many) keeps what came in
+ * meanwhile too: it was waiting, not idle, and the cap is a rate.
+ */
 static void bucket_refill(struct rb_bucket *b, uint64_t now)
 {
+	double max = b->burst, was = b->tokens;
+
 	if (!b->rate || now <= b->last_ns)
 		return;
 	b->tokens += (double)b->rate * (double)(now - b->last_ns) / 1e9;
-	if (b->tokens > b->burst)
-		b->tokens = b->burst;
+	if (b->due_ns && now > b->due_ns)
+		max += (double)b->rate * (double)(now - b->due_ns) / 1e9;
+	b->due_ns = 0;
+	/* Credit kept from a late wake-up is spent, not cut, by later looks. */
+	if (max < was)
+		max = was;
+	if (b->tokens > max)
+		b->tokens = max;
 	b->last_ns = now;
 }
 
@@ -49,6 +63,7 @@ static void bucket_set(struct rb_bucket *b, uint64_t rate, double min_burst, uin
 
 	bucket_refill(b, now);
 	b->rate = rate;
+	b->due_ns = 0;
 	if (!rate)
 		return;
 	b->burst = (double)rate * (double)SCHED_BURST_NS / 1e9;
@@ -70,7 +85,10 @@ static uint64_t bucket_wait(struct rb_bucket *b, uint64_t now)
 	if (b->tokens > 0)
 		return 0;
 	ns = (-b->tokens + 1) * 1e9 / (double)b->rate;
-	return ns < 1000 ? 1000 : (uint64_t)ns;
+	if (ns < 1000)
+		ns = 1000;
+	b->due_ns = now + (uint64_t)ns;
+	return (uint64_t)ns;
 }
 
 static void bucket_take(struct rb_bucket *b, uint64_t n)

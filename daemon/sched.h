@@ -33,6 +33,7 @@ struct rb_bucket {
 	double tokens;			/* may go below 0: what was served on credit */
 	double burst;
 	uint64_t last_ns;
+	uint64_t due_ns;		/* told to wait until then, or 0 */
 };
 
 struct rb_sched_tenant {

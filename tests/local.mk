@@ -74,3 +74,4 @@ EXTRA_DIST += tests/daemon-devices.sh
 include $(srcdir)/tests/stack.mk
 include $(srcdir)/tests/pkg.mk
 include $(srcdir)/tests/softfeat.mk
+include $(srcdir)/tests/integration/sched-share.mk

@@ -30,14 +30,20 @@
 #include "drivers/soft/soft-int.h"
 
 /*
- * The heaviest busy flow's quantum: at ~5-10 GB/s a copy of this size
- * takes 6-13 us, about what an 8-byte message costs end to end, so a
- * message of another user waits about one of its own round trips per
- * busy flow ahead of it; a chunk this size still copies at memcpy speed.
+ * The heaviest flow's quantum while others are polled too: at 3-10 GB/s
+ * (a copy of memory out of cache, on a busy machine) a copy of this size
+ * takes 3-10 us, about what an 8-byte message costs end to end, so a
+ * message of another user waits about one of its own hops per busy flow
+ * ahead of it.  A flow alone in the round moves SOFT_PASS_BYTES a turn.
  */
-#define SOFT_QUANTUM		(64 * 1024)
-/* A progress() call returns after moving about this much. */
-#define SOFT_PASS_BYTES		(256 * 1024)
+#define SOFT_QUANTUM		(32 * 1024)
+/*
+ * A progress() call returns after moving about this much (10-20 us), so
+ * that a control request or a doorbell waits no longer in the loop; the
+ * loop's own cost per call is a clock read and, every 20 us, a
+ * non-blocking epoll_wait: a few per cent of a copy this size.
+ */
+#define SOFT_PASS_BYTES		(64 * 1024)
 
 void soft_sched_init(struct soft_dev *sd)
 {
@@ -184,9 +190,12 @@ void soft_sched_qp_gone(struct soft_qp *qp)
 
 /* ------------------------------------------------------------ progress */
 
-static uint64_t flow_quantum(const struct soft_flow *f, uint64_t wmax)
+static uint64_t flow_quantum(const struct soft_flow *f, uint64_t wmax, unsigned int nflows)
 {
 	uint64_t q = SOFT_QUANTUM * sched_weight(f->tenant) / (wmax ? wmax : 1);
+
+	if (nflows < 2)
+		return SOFT_PASS_BYTES;
 
 	return q < SOFT_CHUNK_MIN ? SOFT_CHUNK_MIN : q;
 }
@@ -244,7 +253,7 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
 	struct soft_dev *sd = dev->priv;
 	struct soft_flow *f;
 	uint64_t spent = 0, wmax = 1;
-	unsigned int n = 0;
+	unsigned int n = 0, nflows;
 	bool any = false;
 
 	sd->now = now_ns;
@@ -253,6 +262,7 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
 			wmax = sched_weight(f->tenant);
 		n++;
 	}
+	nflows = n;
 	while (n-- && spent < SOFT_PASS_BYTES && (f = TAILQ_FIRST(&sd->round))) {
 		uint64_t wait = sched_wait(f->tenant, now_ns);
 		bool more;
@@ -261,7 +271,7 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
 			continue;
 		if (!f->turn) {
 			f->turn = true;
-			f->deficit += (int64_t)flow_quantum(f, wmax);
+			f->deficit += (int64_t)flow_quantum(f, wmax, nflows);
 		}
 		more = flow_serve(f, now_ns, idle_ns, &spent, &any);
 		if (!f->in_round)
