@@ -75,3 +75,4 @@ include $(srcdir)/tests/stack.mk
 include $(srcdir)/tests/pkg.mk
 include $(srcdir)/tests/softfeat.mk
 include $(srcdir)/tests/integration/sched-share.mk
+include $(srcdir)/tests/integration/sched-config.mk
