@@ -18,7 +18,7 @@
 #     WatchdogSec= short);
 #   - `systemctl stop` ends it cleanly, a client gets IBV_EVENT_DEVICE_FATAL;
 #   - `systemd-analyze security` rates the unit at most 2.0 in there, as
-#     tests/systemd-security.sh requires offline;
+#     tests/integration/systemd-security.sh requires offline;
 #   - the daemon's lines reach the journal with their priorities;
 #   - removing the package stops the socket and keeps the conffile, purging
 #     removes it.

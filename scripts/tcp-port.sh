@@ -1,6 +1,6 @@
 # Sourced (sh): finding a free TCP port for a server that is handed its
 # port (ibv_*_pingpong, rdmab-perf, fi_pingpong), and seeing it listen.
-# Used by scripts/bench.sh, scripts/bench-quick.sh and tests/pingpong-lib.sh.
+# Used by scripts/bench.sh, scripts/bench-quick.sh and tests/lib/pingpong-lib.sh.
 
 # tcp_listening PORT: someone listens on TCP PORT (state 0A in the
 # kernel's socket tables; no need for ss).

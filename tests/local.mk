@@ -1,6 +1,19 @@
-# tests/: unit tests (cmocka), integration tests against a real daemon.
+# tests/: one directory per kind of test, one fragment per directory or
+# subject (tests/README.md says where a new test goes):
+#   lib/          helpers shared by several tests (shell libraries, the
+#                 C helper libraries, programs several runners use)
+#   unit/         no daemon: functions of the daemon, the protocol and the
+#                 library, and static checks of what the build made
+#   integration/  a private daemon and real clients
+#   hostile/      attackers and robustness: hand-written rings, mutated
+#                 requests, clients and daemons killed at random
+#   fuzz/         libFuzzer targets on the daemon
+#   peers/        unmodified third-party programs under rdmab-run
+#   bench/        the benchmarks in a quick mode (speed never asserted)
+# A test NAME is the program tests/KIND/NAME (if any) and its runner
+# tests/KIND/NAME.sh; a helper program of one runner only is NAME-ROLE.
 # Every test runs with absolute top_srcdir/top_builddir in its environment;
-# shell tests source tests/lib.sh.
+# shell tests source tests/lib/lib.sh.
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
@@ -8,7 +21,13 @@ AM_TESTS_ENVIRONMENT = \
 	MANDOC='$(MANDOC)'; export MANDOC; \
 	RB_SANITIZERS='$(enable_sanitizers)'; export RB_SANITIZERS; \
 	CC='$(CC)'; export CC;
-EXTRA_DIST += tests/lib.sh tests/rng.h
+# Tools found by configure (empty when missing: those tests skip), and the
+# version --version must print.
+AM_TESTS_ENVIRONMENT += \
+	SYSTEMD_ANALYZE='$(SYSTEMD_ANALYZE)'; export SYSTEMD_ANALYZE; \
+	SYSTEMD_SOCKET_ACTIVATE='$(SYSTEMD_SOCKET_ACTIVATE)'; export SYSTEMD_SOCKET_ACTIVATE; \
+	PYTHON3='$(PYTHON3)'; export PYTHON3; \
+	PACKAGE_VERSION='$(PACKAGE_VERSION)'; export PACKAGE_VERSION;
 
 # No test may hang the suite: past 10 minutes it is killed and fails
 # (timeout exits 124).
@@ -16,63 +35,22 @@ TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = timeout 600 $(SHELL)
 LOG_COMPILER = timeout 600
 
-include $(srcdir)/tests/libclient.mk
-include $(srcdir)/tests/rdmactl.mk
-include $(srcdir)/tests/systemd.mk
-include $(srcdir)/tests/data.mk
-include $(srcdir)/tests/dataerr.mk
-include $(srcdir)/tests/pingpong.mk
-include $(srcdir)/tests/baselines.mk
-include $(srcdir)/tests/perf.mk
-include $(srcdir)/tests/hostilectl.mk
-include $(srcdir)/tests/scale.mk
-include $(srcdir)/tests/ident.mk
-include $(srcdir)/tests/benchmake.mk
-include $(srcdir)/tests/crash.mk
-include $(srcdir)/tests/fuzz.mk
-include $(srcdir)/tests/drivers.mk
-include $(srcdir)/tests/mrfast.mk
-include $(srcdir)/tests/qpring.mk
-include $(srcdir)/tests/verbs.mk
+include $(srcdir)/tests/lib/local.mk
+include $(srcdir)/tests/unit/local.mk
+include $(srcdir)/tests/integration/objects.mk
+include $(srcdir)/tests/integration/verbs.mk
+include $(srcdir)/tests/integration/data.mk
+include $(srcdir)/tests/integration/daemon.mk
+include $(srcdir)/tests/integration/rdmactl.mk
+include $(srcdir)/tests/integration/systemd.mk
+include $(srcdir)/tests/integration/ident.mk
+include $(srcdir)/tests/integration/verbs-nest.mk
+include $(srcdir)/tests/integration/rootless.mk
+include $(srcdir)/tests/hostile/local.mk
+include $(srcdir)/tests/fuzz/local.mk
+include $(srcdir)/tests/peers/local.mk
+include $(srcdir)/tests/bench/local.mk
 
-check_PROGRAMS += tests/daemon-robust
-tests_daemon_robust_SOURCES = tests/daemon-robust.c
-tests_daemon_robust_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
-tests_daemon_robust_LDADD = proto/libproto.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS)
-TESTS += tests/daemon-robust.sh
-EXTRA_DIST += tests/daemon-robust.sh
-
-check_PROGRAMS += tests/unit-cfg tests/unit-wire
-TESTS += tests/unit-cfg tests/unit-wire
-tests_unit_cfg_SOURCES = tests/unit-cfg.c
-tests_unit_cfg_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(IBVERBS_CFLAGS)
-tests_unit_cfg_LDADD = $(RBD_LIBS) $(CMOCKA_LIBS)
-tests_unit_wire_SOURCES = tests/unit-wire.c
-tests_unit_wire_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
-tests_unit_wire_LDADD = proto/libproto.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS)
-
-check_PROGRAMS += tests/daemon-connlimit
-tests_daemon_connlimit_SOURCES = tests/daemon-connlimit.c
-tests_daemon_connlimit_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
-tests_daemon_connlimit_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
-TESTS += tests/daemon-connlimit.sh
-EXTRA_DIST += tests/daemon-connlimit.sh
-
-check_PROGRAMS += tests/daemon-admin
-tests_daemon_admin_SOURCES = tests/daemon-admin.c
-tests_daemon_admin_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
-tests_daemon_admin_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
-TESTS += tests/daemon-admin.sh
-EXTRA_DIST += tests/daemon-admin.sh
-
-check_PROGRAMS += tests/daemon-devices
-tests_daemon_devices_SOURCES = tests/daemon-devices.c
-tests_daemon_devices_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
-tests_daemon_devices_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
-TESTS += tests/daemon-devices.sh
-EXTRA_DIST += tests/daemon-devices.sh
-include $(srcdir)/tests/stack.mk
-include $(srcdir)/tests/pkg.mk
-include $(srcdir)/tests/softfeat.mk
+# New tests: tests/KIND/NAME.mk, one include line each, below.
 include $(srcdir)/tests/integration/sched-share.mk
 include $(srcdir)/tests/integration/sched-config.mk

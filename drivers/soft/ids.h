@@ -6,7 +6,7 @@
  * software devices report non-zero ids: rxe 0xffffff, siw 0x626d74 (ASCII
  * "bmt").  We follow siw: ASCII "rdb" in the 24 bits of an IEEE OUI, which
  * no vendor holds, and part 1 for the soft device.  These are ABI: keep
- * them stable (librdmabroker(7) documents them, tests/stack-ids.sh checks
+ * them stable (librdmabroker(7) documents them, tests/peers/device.sh checks
  * them).
  */
 #ifndef RB_DRIVERS_SOFT_IDS_H

@@ -5,11 +5,11 @@
 # reach a client in the group (its gid or a supplementary group), a user's
 # own section wins, an override set at run time wins over both and is
 # marked; SIGHUP applies a changed file to users already connected.
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
 
 command -v setpriv >/dev/null 2>&1 || rb_skip "setpriv (util-linux) not installed"
 [ "$(id -u)" -eq 0 ] || rb_skip "needs root to run clients as other users"
-HOLDER="$top_builddir/tests/rdmactl-holder"
+HOLDER="$top_builddir/tests/lib/rdmactl-holder"
 [ -x "$HOLDER" ] || rb_fail "no $HOLDER"
 U=64911
 G=64921

@@ -8,7 +8,7 @@
 # Each stream keeps ~2 GiB of WRITEs queued, so a client the machine does
 # not run for a while still has work queued; the rates come from the
 # daemon's counters over windows of seconds, never from a wall clock.
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/lib/lib.sh"
 
 command -v setpriv >/dev/null 2>&1 || rb_skip "setpriv (util-linux) not installed"
 command -v setsid >/dev/null 2>&1 || rb_skip "setsid (util-linux) not installed"

@@ -1,0 +1,39 @@
+# tests/lib/: what several tests share.
+#   lib.sh          the shell helpers every runner sources (a private
+#                   daemon, logs, skips); pingpong-lib.sh, stack-lib.sh and
+#                   ident-lib.sh for the pingpong, software-stack and
+#                   identity tests
+#   libclienttest   C helpers of the librdmabroker tests (clienttest.h):
+#                   link with $(client_test_ldadd)
+#   libdatatest     C helpers of the data-path tests (datatest.h): link
+#                   with $(data_test_ldadd)
+#   rng.h           the tests' seeded random numbers
+#   ident-client    the roles of the identity tests (victim, attacker, ...)
+#   rdmactl-holder  a long-lived client over the raw protocol
+EXTRA_DIST += tests/README.md tests/lib/lib.sh tests/lib/pingpong-lib.sh \
+	tests/lib/stack-lib.sh tests/lib/ident-lib.sh tests/lib/rng.h
+
+# The C tests of librdmabroker link -lrdmabroker (never the real
+# libibverbs) and use the installed <infiniband/verbs.h>.
+client_test_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(IBVERBS_CFLAGS)
+client_test_ldadd = tests/lib/libclienttest.la libclient/librdmabroker.la $(CMOCKA_LIBS)
+data_test_cflags = $(client_test_cflags) -pthread
+data_test_ldadd = tests/lib/libdatatest.la $(client_test_ldadd)
+
+check_LTLIBRARIES += tests/lib/libclienttest.la tests/lib/libdatatest.la
+tests_lib_libclienttest_la_SOURCES = tests/lib/clienttest.c tests/lib/clienttest.h
+tests_lib_libclienttest_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS)
+tests_lib_libclienttest_la_LIBADD = libclient/librdmabroker.la
+tests_lib_libdatatest_la_SOURCES = tests/lib/datatest.c tests/lib/datatest.h
+tests_lib_libdatatest_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS)
+tests_lib_libdatatest_la_LIBADD = libclient/librdmabroker.la
+
+check_PROGRAMS += tests/lib/ident-client
+tests_lib_ident_client_SOURCES = tests/lib/ident-client.c
+tests_lib_ident_client_CFLAGS = $(data_test_cflags) $(PROTOBUF_C_CFLAGS)
+tests_lib_ident_client_LDADD = $(data_test_ldadd) proto/libproto.la $(PROTOBUF_C_LIBS)
+
+check_PROGRAMS += tests/lib/rdmactl-holder
+tests_lib_rdmactl_holder_SOURCES = tests/lib/rdmactl-holder.c
+tests_lib_rdmactl_holder_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_lib_rdmactl_holder_LDADD = proto/libproto.la $(PROTOBUF_C_LIBS)
