@@ -5,9 +5,10 @@
 # and 3, get 1:3 of the bytes within 10 %; a bandwidth cap of 100 MB/s and
 # a message rate cap set at run time hold within 5 %, and the time the
 # capped user was held back is counted, for it and for its client.
-# Each stream keeps ~2 GiB of WRITEs queued, so a client the machine does
-# not run for a while still has work queued; the rates come from the
-# daemon's counters over windows of seconds, never from a wall clock.
+# Each stream keeps 24 GiB or more of WRITEs queued, so a client the
+# machine does not run for a while still has work queued; the rates come
+# from the daemon's counters over windows of seconds, never from a wall
+# clock.
 . "$top_srcdir/tests/lib/lib.sh"
 
 command -v setpriv >/dev/null 2>&1 || rb_skip "setpriv (util-linux) not installed"
@@ -33,34 +34,43 @@ rb_daemon_start
 STREAMS=
 sched_cleanup() {
 	for p in $STREAMS; do
-		kill -KILL -- "-$p" 2>/dev/null
+		kill -KILL "-$p" 2>/dev/null
 	done
 	rb_cleanup
 }
 trap sched_cleanup EXIT
 
 # stream UID: a loopback write_bw of UID in a process group of its own,
-# 4 MiB WRITEs, 512 queued.
+# 4 MiB WRITEs, 6144 to 8192 queued (24-32 GiB: seconds of work, so a
+# client the machine does not run for a while still has work queued).
 stream() {
 	setsid setpriv --reuid="$1" --regid="$1" --clear-groups \
-		"$PERF" --loopback -e -s 4194304 -t 512 -D 600 write_bw \
+		"$PERF" --loopback -e -s 4194304 -t 8192 -D 600 write_bw \
 		>"$RB_TMP/stream.$1" 2>&1 &
 	STREAMS="$STREAMS $!"
 }
 
-# use UID: "bytes wrs throttled_ns now_ns client_throttled_ns" of UID (the
-# last: the most any of its clients was held back).
-use() {
-	"$RB_RDMACTL" -j limits uid "$1" | python3 -c '
+# raw UID FILE: rdmactl -j limits of UID into FILE.  Readings are taken
+# raw, one right after another, and parsed afterwards: a tool run between
+# two readings takes CPU from the engine on a 2-CPU machine, so a window
+# that holds it sees a slower engine than one that does not.
+raw() { "$RB_RDMACTL" -j limits uid "$1" > "$2" || rb_fail "rdmactl -j limits uid $1"; }
+
+# parse FILE: "bytes wrs throttled_ns now_ns client_throttled_ns" (the
+# last: the most any of the user's clients was held back).
+parse() {
+	python3 -c '
 import json, sys
-e = json.load(sys.stdin).get("engine")
+e = json.load(open(sys.argv[1])).get("engine")
 if not e:
     print("0 0 0 0 0")
 else:
     print(e["bytes"], e["wrs"], e["throttled_ns"], e["now_ns"],
-          max([c["throttled_ns"] for c in e["clients"]] + [0]))
-' || rb_fail "rdmactl -j limits uid $1"
+          max([c["throttled_ns"] for c in e["clients"]] + [0]))' "$1"
 }
+
+# use UID: parse of a reading of UID now.
+use() { raw "$1" "$RB_TMP/use.json"; parse "$RB_TMP/use.json"; }
 
 # wait_moving UID: until the engine moves bytes for UID.
 wait_moving() {
@@ -75,10 +85,10 @@ wait_moving() {
 
 # rate UID SECS: bytes/s and WRs/s of UID over SECS, by the daemon's clock.
 rate() {
-	a=$(use "$1")
+	raw "$1" "$RB_TMP/a.json"
 	sleep "$2"
-	b=$(use "$1")
-	echo "$a $b" | awk '{ dt = ($9 - $4) / 1e9; if (dt <= 0) dt = 1e-9
+	raw "$1" "$RB_TMP/b.json"
+	echo "$(parse "$RB_TMP/a.json") $(parse "$RB_TMP/b.json")" | awk '{ dt = ($9 - $4) / 1e9; if (dt <= 0) dt = 1e-9
 		printf "%.0f %.3f\n", ($6 - $1) / dt, ($7 - $2) / dt }'
 }
 
@@ -94,10 +104,13 @@ wait_moving $U3
 sleep 1
 
 # ---- weights 1:3
-# Both over the same seconds: the machine's load moves both alike.
-a1=$(use $U1); a3=$(use $U3)
-sleep 4
-b1=$(use $U1); b3=$(use $U3)
+# Both over the same seconds, the second window inside the first and
+# centred on it: the machine's load moves both alike.
+raw $U1 "$RB_TMP/a1.json"; raw $U3 "$RB_TMP/a3.json"
+sleep 5
+raw $U3 "$RB_TMP/b3.json"; raw $U1 "$RB_TMP/b1.json"
+a1=$(parse "$RB_TMP/a1.json"); b1=$(parse "$RB_TMP/b1.json")
+a3=$(parse "$RB_TMP/a3.json"); b3=$(parse "$RB_TMP/b3.json")
 r1=$(echo "$a1 $b1" | awk '{ printf "%.0f\n", ($6 - $1) / (($9 - $4) / 1e9) }')
 r3=$(echo "$a3 $b3" | awk '{ printf "%.0f\n", ($6 - $1) / (($9 - $4) / 1e9) }')
 ratio=$(awk -v a="$r1" -v b="$r3" 'BEGIN { printf "%.3f", b / a }')
@@ -138,7 +151,7 @@ set -- $(use $U3)
 [ "$3" -eq "$t0" ] || rb_fail "uid $U3 still held back with no cap ($t0 -> $3 ns)"
 
 for p in $STREAMS; do
-	kill -TERM -- "-$p" 2>/dev/null
+	kill -TERM "-$p" 2>/dev/null
 done
 STREAMS=
 rb_daemon_alive || rb_fail "the daemon died"
