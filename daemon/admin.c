@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -25,8 +26,12 @@ int admin_status(struct rb_session *s, const Rdmabroker__Request *req,
 	if (!m)
 		return -ENOMEM;
 	rdmabroker__status_reply__init(m);
+	m->has_proto_version = m->has_pid = m->has_started_at = true;
+	m->has_uptime_sec = m->has_clients = m->has_devices = true;
+	m->has_reloads = m->has_min_proto_version = true;
 	m->daemon_version = (char *)PACKAGE_VERSION;
 	m->proto_version = RB_PROTO_VERSION;
+	m->min_proto_version = RB_PROTO_VERSION_MIN;
 	m->pid = (uint32_t)getpid();
 	m->started_at = (uint64_t)d->started_at;
 	m->uptime_sec = now > d->started_at ? (uint64_t)(now - d->started_at) : 0;
@@ -42,52 +47,195 @@ int admin_status(struct rb_session *s, const Rdmabroker__Request *req,
 	return 0;
 }
 
+/* ------------------------------------------------------------ listings */
+
+/*
+ * Listings page as netlink dumps do.  Items come in one stable key order,
+ * (session id, handle slot): ids only grow and the session list is kept
+ * in id order, and an object keeps its slot for life.  A page ends at the
+ * asked page size or before the reply would outgrow one datagram, and
+ * next_cursor is the key of the last item sent: the next page resumes
+ * strictly after it, so what existed from the first page to the last is
+ * listed exactly once, whatever was created or destroyed meanwhile.
+ * Only for sessions with RB_PROTO_FEAT_PAGED_LISTS: the others (version
+ * 1) get the first page, cut to fit, as before listings paged.
+ */
+#define ADMIN_PAGE_BUDGET	(RB_WIRE_MAX_FRAME - 4096)
+#define ADMIN_CURSOR_LEN	12	/* session id (le64), slot (le32) */
+
+struct admin_key {
+	bool after;			/* false: from the first item */
+	uint64_t id;
+	uint32_t slot;
+};
+
+/* Does the session page its listings (RB_PROTO_FEAT_PAGED_LISTS)? */
+static bool admin_paged(const struct rb_session *s)
+{
+	return s->features & RB_PROTO_FEAT_PAGED_LISTS;
+}
+
+/*
+ * The request's cursor; -EINVAL (said in rep) if this daemon did not make
+ * it.  A session without paged listings gets the first page, as version 1.
+ */
+static int admin_cursor_get(const struct rb_session *s, protobuf_c_boolean has,
+			    const ProtobufCBinaryData *c, struct admin_key *k,
+			    struct rb_reply *rep)
+{
+	uint64_t id;
+	uint32_t slot;
+
+	memset(k, 0, sizeof(*k));
+	if (!has || c->len == 0 || !admin_paged(s))
+		return 0;
+	if (c->len != ADMIN_CURSOR_LEN) {
+		reply_error(rep, "a cursor of %zu bytes: not one this daemon made", c->len);
+		return -EINVAL;
+	}
+	memcpy(&id, c->data, sizeof(id));
+	memcpy(&slot, c->data + sizeof(id), sizeof(slot));
+	k->after = true;
+	k->id = le64toh(id);
+	k->slot = le32toh(slot);
+	return 0;
+}
+
+/* The cursor naming (id, slot), in reply memory; false on -ENOMEM. */
+static bool admin_cursor_put(struct rb_reply *rep, uint64_t id, uint32_t slot,
+			     protobuf_c_boolean *has, ProtobufCBinaryData *c)
+{
+	uint8_t *b = reply_alloc(rep, ADMIN_CURSOR_LEN);
+	uint64_t le_id = htole64(id);
+	uint32_t le_slot = htole32(slot);
+
+	if (!b)
+		return false;
+	memcpy(b, &le_id, sizeof(le_id));
+	memcpy(b + sizeof(le_id), &le_slot, sizeof(le_slot));
+	c->data = b;
+	c->len = ADMIN_CURSOR_LEN;
+	*has = true;
+	return true;
+}
+
+/* May s see session o, and does o match the pid filter? */
+static bool admin_sees(const struct rb_session *s, const struct rb_session *o,
+		       protobuf_c_boolean has_pid, uint32_t pid)
+{
+	if (!s->admin && o->uid != s->uid)
+		return false;
+	return !has_pid || (uint32_t)o->pid == pid;
+}
+
+/* Is o at or past the cursor, for listings keyed by session alone? */
+static bool admin_session_after(const struct admin_key *k,
+				const struct rb_session *o)
+{
+	return !k->after || o->id > k->id;
+}
+
+/* A page of n items full, now that one more of `bytes` packed would come? */
+static bool admin_page_full(size_t n, uint32_t page_size, size_t *used,
+			    size_t bytes)
+{
+	*used += bytes + 4;	/* a repeated field's tag and length */
+	return n > 0 && ((page_size && n >= page_size) || *used > ADMIN_PAGE_BUDGET);
+}
+
+/* room for one more pointer in v (grown in reply memory); false on -ENOMEM */
+static bool admin_grow(struct rb_reply *rep, void ***v, size_t n, size_t *cap)
+{
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void **nv;
+
+	if (n < *cap)
+		return true;
+	nv = reply_alloc(rep, ncap * sizeof(*nv));
+	if (!nv)
+		return false;
+	if (n)
+		memcpy(nv, *v, n * sizeof(*nv));
+	*v = nv;
+	*cap = ncap;
+	return true;
+}
+
+static Rdmabroker__ClientInfo *admin_client_info(struct rb_reply *rep,
+						 struct rb_session *o)
+{
+	Rdmabroker__ClientInfo *c = reply_alloc(rep, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	rdmabroker__client_info__init(c);
+	c->id = o->id;
+	c->has_pid = c->has_uid = c->has_gid = c->has_connected_since = true;
+	c->pid = (uint32_t)o->pid;
+	c->uid = o->uid;
+	c->gid = o->gid;
+	c->comm = o->comm;
+	c->connected_since = (uint64_t)o->connected_since;
+	if (o->handshaken) {
+		c->has_proto_version = c->has_features = true;
+		c->proto_version = o->proto_version;
+		c->features = o->features;
+		c->client_version = o->client_version;
+		if (o->client_name[0])
+			c->client_name = o->client_name;
+	}
+	if (o->device)
+		c->device = o->device->name;
+	return c;
+}
+
 int admin_client_list(struct rb_session *s, const Rdmabroker__Request *req,
 		      struct rb_reply *rep)
 {
 	const Rdmabroker__ClientListReq *q = req->client_list;
-	struct rb_daemon *d = s->d;
 	Rdmabroker__ClientListReply *m = reply_alloc(rep, sizeof(*m));
-	Rdmabroker__ClientInfo **v = reply_alloc(rep, (d->nsessions + 1) * sizeof(*v));
-	struct rb_session *o;
-	size_t n = 0;
+	Rdmabroker__ClientInfo **v = NULL, *c;
+	size_t n = 0, cap = 0, used = 0;
+	struct rb_session *o, *last = NULL;
+	uint32_t total = 0, page_size = admin_paged(s) ? q->page_size : 0;
+	struct admin_key k;
+	bool more = false;
+	int ret;
 
-	if (!m || !v)
+	if (!m)
 		return -ENOMEM;
+	ret = admin_cursor_get(s, q->has_cursor, &q->cursor, &k, rep);
+	if (ret < 0)
+		return ret;
 	rdmabroker__client_list_reply__init(m);
-	TAILQ_FOREACH(o, &d->sessions, link) {
-		Rdmabroker__ClientInfo *c;
-
-		if (!s->admin && o->uid != s->uid)
+	TAILQ_FOREACH(o, &s->d->sessions, link) {
+		if (!admin_sees(s, o, q->has_pid, q->pid))
 			continue;
-		if (q->has_pid && (uint32_t)o->pid != q->pid)
+		total++;
+		if (more || !admin_session_after(&k, o))
 			continue;
-		c = reply_alloc(rep, sizeof(*c));
-		if (!c)
+		c = admin_client_info(rep, o);
+		if (!c || !admin_grow(rep, (void ***)&v, n, &cap))
 			return -ENOMEM;
-		rdmabroker__client_info__init(c);
-		c->id = o->id;
-		c->pid = (uint32_t)o->pid;
-		c->uid = o->uid;
-		c->gid = o->gid;
-		c->comm = o->comm;
-		c->connected_since = (uint64_t)o->connected_since;
-		if (o->handshaken) {
-			c->client_version = o->client_version;
-			if (o->client_name[0])
-				c->client_name = o->client_name;
+		if (admin_page_full(n, page_size, &used,
+				    rdmabroker__client_info__get_packed_size(c))) {
+			more = true;
+			continue;
 		}
-		if (o->device)
-			c->device = o->device->name;
 		v[n++] = c;
+		last = o;
 	}
+	if (more && admin_paged(s) &&
+	    !admin_cursor_put(rep, last->id, 0, &m->has_next_cursor, &m->next_cursor))
+		return -ENOMEM;
+	m->has_total = true;
+	m->total = total;
 	m->n_clients = n;
 	m->clients = v;
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_CLIENT_LIST;
 	rep->msg.client_list = m;
 	return 0;
 }
-
 static int admin_fill_device(struct rb_device *dev, struct rb_reply *rep,
 			     Rdmabroker__DeviceInfo **out)
 {
@@ -174,21 +322,49 @@ int admin_device_show(struct rb_session *s, const Rdmabroker__Request *req,
 }
 
 /*
- * Resources.  Non-admins see their own uid's only.  Entries stop before
- * the reply would outgrow one datagram; `truncated` says so.
+ * Resources, for rdmactl res.  Non-admins see their own uid's only.  A
+ * version 1 client, which sends no cursor, gets the first page with
+ * `truncated` set when more follow, as before paging.
  */
-#define RES_SHOW_BUDGET	(RB_WIRE_MAX_FRAME - 4096)
+static Rdmabroker__ResEntry *admin_res_entry(struct rb_reply *rep,
+					     struct rb_session *o,
+					     struct rb_res *r)
+{
+	Rdmabroker__ResEntry *e = reply_alloc(rep, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	rdmabroker__res_entry__init(e);
+	e->type = (char *)res_type_name(r->type);
+	e->handle = r->handle;
+	e->client_id = o->id;
+	e->has_pid = e->has_uid = e->has_users = e->has_created = true;
+	e->pid = (uint32_t)o->pid;
+	e->uid = o->uid;
+	e->comm = o->comm;
+	e->device = o->device ? o->device->name : (char *)"";
+	e->users = r->users;
+	e->created = (uint64_t)r->created;
+	if (r->type == RB_RES_QP)
+		qp_describe(r, e);
+	else if (r->type == RB_RES_MR)
+		mr_describe(r, e);
+	return e;
+}
 
 int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep)
 {
 	const Rdmabroker__ResShowReq *q = req->res_show;
-	struct rb_daemon *d = s->d;
 	Rdmabroker__ResShowReply *m = reply_alloc(rep, sizeof(*m));
-	Rdmabroker__ResEntry **v = NULL;
-	size_t n = 0, cap = 0, bytes = 0;
+	Rdmabroker__ResEntry **v = NULL, *e;
+	size_t n = 0, cap = 0, used = 0;
+	uint64_t last_id = 0;
+	uint32_t slot, last_slot = 0;
 	struct rb_session *o;
-	int type = -1;
+	struct admin_key k;
+	struct rb_res *r;
+	int type = -1, ret;
 
 	if (!m)
 		return -ENOMEM;
@@ -200,53 +376,40 @@ int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
 			return -EINVAL;
 		}
 	}
-	TAILQ_FOREACH(o, &d->sessions, link) {
-		struct rb_res *r;
-
-		if (!s->admin && o->uid != s->uid)
+	ret = admin_cursor_get(s, q->has_cursor, &q->cursor, &k, rep);
+	if (ret < 0)
+		return ret;
+	TAILQ_FOREACH(o, &s->d->sessions, link) {
+		if (!admin_sees(s, o, q->has_pid, q->pid))
 			continue;
-		if (q->has_pid && (uint32_t)o->pid != q->pid)
+		if (k.after && o->id < k.id)
 			continue;
-		TAILQ_FOREACH(r, &o->res.list, link) {
-			Rdmabroker__ResEntry *e;
-
+		slot = 0;
+		if (k.after && o->id == k.id) {
+			if (k.slot == UINT32_MAX)
+				continue;
+			slot = k.slot + 1;
+		}
+		for (; (r = res_at_or_after(o, &slot)); slot++) {
 			if (type >= 0 && r->type != (enum rb_res_type)type)
 				continue;
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				Rdmabroker__ResEntry **nv = reply_alloc(rep, ncap * sizeof(*nv));
-
-				if (!nv)
-					return -ENOMEM;
-				if (n)
-					memcpy(nv, v, n * sizeof(*nv));
-				v = nv;
-				cap = ncap;
-			}
-			e = reply_alloc(rep, sizeof(*e));
-			if (!e)
+			e = admin_res_entry(rep, o, r);
+			if (!e || !admin_grow(rep, (void ***)&v, n, &cap))
 				return -ENOMEM;
-			rdmabroker__res_entry__init(e);
-			e->type = (char *)res_type_name(r->type);
-			e->handle = r->handle;
-			e->client_id = o->id;
-			e->pid = (uint32_t)o->pid;
-			e->uid = o->uid;
-			e->comm = o->comm;
-			e->device = o->device ? o->device->name : (char *)"";
-			e->users = r->users;
-			e->created = (uint64_t)r->created;
-			if (r->type == RB_RES_QP)
-				qp_describe(r, e);
-			else if (r->type == RB_RES_MR)
-				mr_describe(r, e);
-			bytes += rdmabroker__res_entry__get_packed_size(e) + 4;
-			if (bytes > RES_SHOW_BUDGET) {
+			if (admin_page_full(n, admin_paged(s) ? q->page_size : 0,
+					    &used, rdmabroker__res_entry__get_packed_size(e))) {
 				m->has_truncated = true;
 				m->truncated = true;
+				if (admin_paged(s) &&
+				    !admin_cursor_put(rep, last_id, last_slot,
+						      &m->has_next_cursor,
+						      &m->next_cursor))
+					return -ENOMEM;
 				goto done;
 			}
 			v[n++] = e;
+			last_id = o->id;
+			last_slot = slot;
 		}
 	}
 done:
@@ -257,6 +420,93 @@ done:
 	return 0;
 }
 
+/* Counts of every type, in reply memory; NULL on -ENOMEM. */
+static Rdmabroker__ResCount **admin_counts(struct rb_reply *rep,
+					   const uint64_t *count)
+{
+	Rdmabroker__ResCount **v = reply_alloc(rep, RB_RES_TYPE_COUNT * sizeof(*v));
+	Rdmabroker__ResCount *c = reply_alloc(rep, RB_RES_TYPE_COUNT * sizeof(*c));
+
+	if (!v || !c)
+		return NULL;
+	for (int t = 0; t < RB_RES_TYPE_COUNT; t++) {
+		rdmabroker__res_count__init(&c[t]);
+		c[t].type = (char *)res_type_name((enum rb_res_type)t);
+		c[t].has_count = true;
+		c[t].count = count[t];
+		v[t] = &c[t];
+	}
+	return v;
+}
+
+/* What each client holds, counted here from the registry's own counts. */
+int admin_res_summary(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep)
+{
+	const Rdmabroker__ResSummaryReq *q = req->res_summary;
+	Rdmabroker__ResSummaryReply *m = reply_alloc(rep, sizeof(*m));
+	Rdmabroker__ResSummary **v = NULL, *c;
+	uint64_t totals[RB_RES_TYPE_COUNT] = { 0 }, count[RB_RES_TYPE_COUNT];
+	size_t n = 0, cap = 0, used = 0;
+	struct rb_session *o, *last = NULL;
+	struct admin_key k;
+	bool more = false;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	if (!admin_paged(s)) {
+		reply_error(rep, "res_summary needs the paged listings feature (protocol version 2)");
+		return -EOPNOTSUPP;
+	}
+	ret = admin_cursor_get(s, q->has_cursor, &q->cursor, &k, rep);
+	if (ret < 0)
+		return ret;
+	rdmabroker__res_summary_reply__init(m);
+	TAILQ_FOREACH(o, &s->d->sessions, link) {
+		if (!admin_sees(s, o, q->has_pid, q->pid))
+			continue;
+		for (int t = 0; t < RB_RES_TYPE_COUNT; t++) {
+			count[t] = o->res.count[t];
+			totals[t] += count[t];
+		}
+		if (more || !admin_session_after(&k, o))
+			continue;
+		c = reply_alloc(rep, sizeof(*c));
+		if (!c || !admin_grow(rep, (void ***)&v, n, &cap))
+			return -ENOMEM;
+		rdmabroker__res_summary__init(c);
+		c->client_id = o->id;
+		c->has_pid = c->has_uid = true;
+		c->pid = (uint32_t)o->pid;
+		c->uid = o->uid;
+		c->comm = o->comm;
+		c->device = o->device ? o->device->name : (char *)"";
+		c->counts = admin_counts(rep, count);
+		if (!c->counts)
+			return -ENOMEM;
+		c->n_counts = RB_RES_TYPE_COUNT;
+		if (admin_page_full(n, q->page_size, &used,
+				    rdmabroker__res_summary__get_packed_size(c))) {
+			more = true;
+			continue;
+		}
+		v[n++] = c;
+		last = o;
+	}
+	if (more && !admin_cursor_put(rep, last->id, 0, &m->has_next_cursor,
+				      &m->next_cursor))
+		return -ENOMEM;
+	m->totals = admin_counts(rep, totals);
+	if (!m->totals)
+		return -ENOMEM;
+	m->n_totals = RB_RES_TYPE_COUNT;
+	m->n_clients = n;
+	m->clients = v;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_RES_SUMMARY;
+	rep->msg.res_summary = m;
+	return 0;
+}
 static Rdmabroker__Limits *limits_pb(struct rb_reply *rep, const uint64_t *v)
 {
 	Rdmabroker__Limits *m = reply_alloc(rep, sizeof(*m));

@@ -18,34 +18,13 @@
 #include "daemon/log.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
+#include "proto/conv.h"
 
-
-void ah_attr_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
-{
-	memset(a, 0, sizeof(*a));
-	if (m->dgid.len == sizeof(a->grh.dgid.raw))
-		memcpy(a->grh.dgid.raw, m->dgid.data, sizeof(a->grh.dgid.raw));
-	/* Real devices use the low 20 bits and ignore the rest (UCX passes
-	 * ~0); an IB SL has 4 bits, and mlx5 masks it the same way. */
-	a->grh.flow_label = m->flow_label & 0xfffff;
-	a->grh.sgid_index = (uint8_t)m->sgid_index;
-	a->grh.hop_limit = (uint8_t)m->hop_limit;
-	a->grh.traffic_class = (uint8_t)m->traffic_class;
-	a->dlid = (uint16_t)m->dlid;
-	a->sl = (uint8_t)(m->sl & 0xf);
-	a->src_path_bits = (uint8_t)m->src_path_bits;
-	a->static_rate = (uint8_t)m->static_rate;
-	a->is_global = m->is_global;
-	a->port_num = (uint8_t)m->port_num;
-}
 
 bool ah_attr_pb_fits(const Rdmabroker__AhAttr *m, struct rb_reply *rep)
 {
 	/* The wire has 32 bits where verbs has 8 or 16: no silent wrap. */
-	if (m->dgid.len != 16 || m->sgid_index > UINT8_MAX ||
-	    m->hop_limit > UINT8_MAX || m->traffic_class > UINT8_MAX ||
-	    m->dlid > UINT16_MAX || m->sl > UINT8_MAX || m->src_path_bits > UINT8_MAX ||
-	    m->static_rate > UINT8_MAX || m->port_num > UINT8_MAX) {
+	if (!rb_conv_ah_attr_fits(m)) {
 		reply_error(rep, "address vector out of range (dgid of %zu bytes, or a field too large)",
 			    m->dgid.len);
 		return false;
@@ -102,7 +81,7 @@ int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
 		return -EINVAL;
 	if (!ah_attr_pb_fits(q->attr, rep))
 		return -EINVAL;
-	ah_attr_from_pb(&attr, q->attr);
+	rb_conv_ah_attr_from_pb(&attr, q->attr);
 	ret = ah_attr_check(dev, &attr, true, rep);
 	if (ret < 0)
 		return ret;

@@ -54,6 +54,8 @@ struct rb_session {
 	time_t connected_since;
 
 	bool handshaken;
+	uint32_t proto_version;		/* negotiated at the handshake */
+	uint64_t features;		/* RB_PROTO_FEAT_*, both sides' */
 	char client_version[32];
 	char client_name[32];
 	struct rb_device *device;	/* set by DeviceOpen */
@@ -90,6 +92,11 @@ struct rb_daemon {
 	uint64_t next_session_id;
 
 	LIST_HEAD(, rb_usage) usages;	/* per uid with sessions */
+	/* Objects shared between sessions (res.h), and XRC domains opened
+	 * by file, by inode (xrcd.c). */
+	struct rb_res_list shared;
+	uint32_t nshared;
+	LIST_HEAD(, rb_xrcd) xrcds;
 	struct rb_limit_override *overrides;	/* rdmactl limits set */
 	size_t noverrides;
 	LIST_HEAD(, rb_sched_tenant) tenants;	/* sched.c: per uid with sessions */

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "daemon/daemon.h"
+#include "proto/conv.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
 #include "daemon/objects.h"
@@ -140,6 +141,8 @@ int device_fill_summary(struct rb_device *dev, struct rb_reply *rep,
 	m->index = dev->index;
 	m->name = dev->name;
 	m->driver = (char *)dev->ops.name;
+	m->has_node_guid = m->has_node_type = m->has_transport_type = true;
+	m->has_phys_port_cnt = true;
 	m->node_guid = dev->node_guid;
 	m->node_type = dev->node_type;
 	m->transport_type = dev->transport_type;
@@ -152,7 +155,6 @@ int device_fill_attr(struct rb_device *dev, struct rb_reply *rep,
 		     Rdmabroker__DeviceAttr **out)
 {
 	struct ibv_device_attr_ex ex;
-	const struct ibv_device_attr *a = &ex.orig_attr;
 	Rdmabroker__DeviceAttr *m;
 	int ret;
 
@@ -163,60 +165,8 @@ int device_fill_attr(struct rb_device *dev, struct rb_reply *rep,
 	if (!m)
 		return -ENOMEM;
 	rdmabroker__device_attr__init(m);
-	m->fw_ver = reply_strdup(rep, a->fw_ver);
-	m->node_guid = be64toh(a->node_guid);
-	m->sys_image_guid = be64toh(a->sys_image_guid);
-	m->max_mr_size = a->max_mr_size;
-	m->page_size_cap = a->page_size_cap;
-	m->vendor_id = a->vendor_id;
-	m->vendor_part_id = a->vendor_part_id;
-	m->hw_ver = a->hw_ver;
-	m->max_qp = a->max_qp;
-	m->max_qp_wr = a->max_qp_wr;
-	m->device_cap_flags = a->device_cap_flags;
-	m->max_sge = a->max_sge;
-	m->max_sge_rd = a->max_sge_rd;
-	m->max_cq = a->max_cq;
-	m->max_cqe = a->max_cqe;
-	m->max_mr = a->max_mr;
-	m->max_pd = a->max_pd;
-	m->max_qp_rd_atom = a->max_qp_rd_atom;
-	m->max_ee_rd_atom = a->max_ee_rd_atom;
-	m->max_res_rd_atom = a->max_res_rd_atom;
-	m->max_qp_init_rd_atom = a->max_qp_init_rd_atom;
-	m->max_ee_init_rd_atom = a->max_ee_init_rd_atom;
-	m->atomic_cap = a->atomic_cap;
-	m->max_ee = a->max_ee;
-	m->max_rdd = a->max_rdd;
-	m->max_mw = a->max_mw;
-	m->max_raw_ipv6_qp = a->max_raw_ipv6_qp;
-	m->max_raw_ethy_qp = a->max_raw_ethy_qp;
-	m->max_mcast_grp = a->max_mcast_grp;
-	m->max_mcast_qp_attach = a->max_mcast_qp_attach;
-	m->max_total_mcast_qp_attach = a->max_total_mcast_qp_attach;
-	m->max_ah = a->max_ah;
-	m->max_fmr = a->max_fmr;
-	m->max_map_per_fmr = a->max_map_per_fmr;
-	m->max_srq = a->max_srq;
-	m->max_srq_wr = a->max_srq_wr;
-	m->max_srq_sge = a->max_srq_sge;
-	m->max_pkeys = a->max_pkeys;
-	m->local_ca_ack_delay = a->local_ca_ack_delay;
-	m->phys_port_cnt = a->phys_port_cnt;
-	m->has_device_cap_flags_ex = true;
-	m->device_cap_flags_ex = ex.device_cap_flags_ex;
-	m->has_completion_timestamp_mask = true;
-	m->completion_timestamp_mask = ex.completion_timestamp_mask;
-	m->has_hca_core_clock = true;
-	m->hca_core_clock = ex.hca_core_clock;
-	m->has_max_wq_type_rq = true;
-	m->max_wq_type_rq = ex.max_wq_type_rq;
-	m->has_raw_packet_caps = true;
-	m->raw_packet_caps = ex.raw_packet_caps;
-	m->has_max_dm_size = true;
-	m->max_dm_size = ex.max_dm_size;
-	m->has_phys_port_cnt_ex = true;
-	m->phys_port_cnt_ex = ex.phys_port_cnt_ex;
+	rb_conv_device_attr_to_pb(m, &ex);
+	m->fw_ver = reply_strdup(rep, ex.orig_attr.fw_ver);	/* ex goes */
 	*out = m;
 	return 0;
 }
@@ -235,28 +185,7 @@ int device_fill_port(struct rb_device *dev, uint8_t port,
 	if (!m)
 		return -ENOMEM;
 	rdmabroker__port_attr__init(m);
-	m->state = a.state;
-	m->max_mtu = a.max_mtu;
-	m->active_mtu = a.active_mtu;
-	m->gid_tbl_len = a.gid_tbl_len;
-	m->port_cap_flags = a.port_cap_flags;
-	m->max_msg_sz = a.max_msg_sz;
-	m->bad_pkey_cntr = a.bad_pkey_cntr;
-	m->qkey_viol_cntr = a.qkey_viol_cntr;
-	m->pkey_tbl_len = a.pkey_tbl_len;
-	m->lid = a.lid;
-	m->sm_lid = a.sm_lid;
-	m->lmc = a.lmc;
-	m->max_vl_num = a.max_vl_num;
-	m->sm_sl = a.sm_sl;
-	m->subnet_timeout = a.subnet_timeout;
-	m->init_type_reply = a.init_type_reply;
-	m->active_width = a.active_width;
-	m->active_speed = a.active_speed;
-	m->phys_state = a.phys_state;
-	m->link_layer = a.link_layer;
-	m->flags = a.flags;
-	m->port_cap_flags2 = a.port_cap_flags2;
+	rb_conv_port_attr_to_pb(m, &a);
 	*out = m;
 	return 0;
 }
@@ -278,11 +207,7 @@ int device_fill_gid(struct rb_device *dev, uint8_t port, int index,
 	if (!m || !raw)
 		return -ENOMEM;
 	rdmabroker__gid_entry__init(m);
-	memcpy(raw, gid.raw, sizeof(gid.raw));
-	m->index = (uint32_t)index;
-	m->raw.data = raw;
-	m->raw.len = sizeof(gid.raw);
-	m->gid_type = type;
+	rb_conv_gid_to_pb(m, raw, (uint32_t)index, &gid, type);
 	*out = m;
 	return 0;
 }

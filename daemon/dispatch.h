@@ -74,6 +74,8 @@ int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
 	     struct rb_reply *rep);
 int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep);
+int qp_open(struct rb_session *s, const Rdmabroker__Request *req,
+	    struct rb_reply *rep);
 int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	       struct rb_reply *rep);
 int srq_modify(struct rb_session *s, const Rdmabroker__Request *req,
@@ -106,9 +108,8 @@ int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
 	      struct rb_reply *rep);
 int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep);
-/* Address vectors (ah.c), shared by AHs and IBV_QP_AV. */
-void ah_attr_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m);
-/* Do m's values fit struct ibv_ah_attr (else refused, said in rep)? */
+/* Address vectors (ah.c), shared by AHs and IBV_QP_AV; converted by
+ * proto/conv.h.  Do m's values fit struct ibv_ah_attr (else refused, said in rep)? */
 bool ah_attr_pb_fits(const Rdmabroker__AhAttr *m, struct rb_reply *rep);
 int ah_attr_check(const struct rb_device *dev, const struct ibv_ah_attr *a,
 		  bool port_required, struct rb_reply *rep);
@@ -122,6 +123,8 @@ int admin_client_kill(struct rb_session *s, const Rdmabroker__Request *req,
 		      struct rb_reply *rep);
 int admin_res_show(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep);
+int admin_res_summary(struct rb_session *s, const Rdmabroker__Request *req,
+		      struct rb_reply *rep);
 int admin_status(struct rb_session *s, const Rdmabroker__Request *req,
 		 struct rb_reply *rep);
 int admin_client_list(struct rb_session *s, const Rdmabroker__Request *req,

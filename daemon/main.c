@@ -236,6 +236,8 @@ int main(int argc, char **argv)
 	TAILQ_INIT(&d.sessions);
 	LIST_INIT(&d.usages);
 	LIST_INIT(&d.tenants);
+	TAILQ_INIT(&d.shared);
+	LIST_INIT(&d.xrcds);
 	d.started_at = time(NULL);
 	d.rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
 	d.base = event_base_new();
@@ -276,6 +278,9 @@ out:
 		daemon_stop(&d, "exit");
 	while (d.sessions.tqh_first)
 		session_destroy(d.sessions.tqh_first);
+	/* Shared objects go with their last holder (res.h): none is left. */
+	if (d.nshared)
+		log_warn("%u shared object(s) left after every client went", d.nshared);
 	notify_fini();
 	listener_close(&d);
 	device_fini(&d);

@@ -60,6 +60,7 @@ struct rb_srq {
 					 * XRC: deps[1] its XRCD, deps[2] its CQ */
 	bool xrc;			/* IBV_SRQT_XRC */
 	uint32_t srq_num;		/* XRC: the driver's (create_srq) */
+	struct rb_xrcd *xrcd;		/* XRC: the domain deps[1] links to */
 	struct rb_device *dev;
 	struct rb_ring *ring;
 	size_t ring_bytes;
@@ -77,10 +78,21 @@ struct rb_ah {
 	struct ibv_ah_attr attr;
 };
 
-/* An XRC domain (ibv_open_xrcd): XRC SRQs and XRC_RECV QPs share it. */
+/*
+ * An XRC domain (ibv_open_xrcd): XRC SRQs and XRC_RECV QPs share it.  A
+ * shared object (res.h): sessions hold links to it.  One opened by file is
+ * found by its file's inode (xrcd.c); it keeps a copy of the first
+ * opener's fd, so the inode cannot be freed and its number reused by
+ * another file while the domain lives.
+ */
 struct rb_xrcd {
 	struct rb_res res;		/* must be first */
 	struct rb_device *dev;
+	int fd;				/* opened by file: the file, or -1 */
+	dev_t st_dev;			/* opened by file: its inode */
+	ino_t st_ino;
+	LIST_ENTRY(rb_xrcd) by_inode;	/* opened by file: in d->xrcds */
+	LIST_HEAD(, rb_qp) tgt_qps;	/* its XRC_RECV QPs (ibv_open_qp) */
 };
 
 /* A memory window (ibv_alloc_mw); what it is bound to is the driver's. */
@@ -114,7 +126,8 @@ struct rb_mr {
 struct rb_qp {
 	/* must be first; deps: pd, send_cq, recv_cq, srq; an XRC_SEND QP's
 	 * recv_cq is its send_cq; an XRC_RECV QP's deps[0] is its XRCD (it
-	 * has no PD, CQ or SRQ, and its rings are never used) */
+	 * has no PD, CQ or SRQ, and its rings, given to its creator only,
+	 * are never used) */
 	struct rb_res res;
 	struct rb_device *dev;
 	uint32_t qp_num;		/* the driver's (create_qp) */
@@ -130,6 +143,10 @@ struct rb_qp {
 	uint32_t events_reported;
 	bool keep_ring;			/* destroy keeps rings and doorbell (qp.c) */
 	struct event *ev_bell;		/* the doorbell, watched by the daemon */
+	/* XRC_RECV: a shared object (res.h) whose deps[0] is its domain (a
+	 * shared rb_xrcd); sessions hold links to it.  In the domain's list,
+	 * where ibv_open_qp finds it. */
+	LIST_ENTRY(rb_qp) in_xrcd;
 };
 
 /*

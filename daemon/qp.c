@@ -25,6 +25,7 @@
 #include "daemon/loop.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
+#include "proto/conv.h"
 #include "daemon/ring.h"
 
 
@@ -266,56 +267,6 @@ static const char *qp_state_name(enum ibv_qp_state s)
 	return (unsigned int)s <= IBV_QPS_ERR ? n[s] : "?";
 }
 
-static void cap_from_pb(struct ibv_qp_cap *c, const Rdmabroker__QpCap *m)
-{
-	c->max_send_wr = m->max_send_wr;
-	c->max_recv_wr = m->max_recv_wr;
-	c->max_send_sge = m->max_send_sge;
-	c->max_recv_sge = m->max_recv_sge;
-	c->max_inline_data = m->max_inline_data;
-}
-
-static Rdmabroker__QpCap *cap_to_pb(struct rb_reply *rep,
-				    const struct ibv_qp_cap *c)
-{
-	Rdmabroker__QpCap *m = reply_alloc(rep, sizeof(*m));
-
-	if (!m)
-		return NULL;
-	rdmabroker__qp_cap__init(m);
-	m->max_send_wr = c->max_send_wr;
-	m->max_recv_wr = c->max_recv_wr;
-	m->max_send_sge = c->max_send_sge;
-	m->max_recv_sge = c->max_recv_sge;
-	m->max_inline_data = c->max_inline_data;
-	return m;
-}
-
-static Rdmabroker__AhAttr *ah_to_pb(struct rb_reply *rep,
-				    const struct ibv_ah_attr *a)
-{
-	Rdmabroker__AhAttr *m = reply_alloc(rep, sizeof(*m));
-	uint8_t *gid = reply_alloc(rep, sizeof(a->grh.dgid.raw));
-
-	if (!m || !gid)
-		return NULL;
-	rdmabroker__ah_attr__init(m);
-	memcpy(gid, a->grh.dgid.raw, sizeof(a->grh.dgid.raw));
-	m->dgid.data = gid;
-	m->dgid.len = sizeof(a->grh.dgid.raw);
-	m->flow_label = a->grh.flow_label;
-	m->sgid_index = a->grh.sgid_index;
-	m->hop_limit = a->grh.hop_limit;
-	m->traffic_class = a->grh.traffic_class;
-	m->dlid = a->dlid;
-	m->sl = a->sl;
-	m->src_path_bits = a->src_path_bits;
-	m->static_rate = a->static_rate;
-	m->is_global = a->is_global;
-	m->port_num = a->port_num;
-	return m;
-}
-
 /*
  * Check the values of the attributes mask sets, against the device; an
  * error leaves its reason in rep.  Ranges are those of the IB spec.
@@ -412,8 +363,18 @@ static void qp_reset(struct rb_qp *qp)
 
 void qp_async_event(struct rb_qp *qp, enum ibv_event_type ev)
 {
-	if (session_async_event(qp->res.owner, ev, RB_ASYNC_QP, qp->res.handle))
-		qp->events_reported++;
+	struct rb_link *k;
+
+	if (qp->res.owner) {
+		if (session_async_event(qp->res.owner, ev, RB_ASYNC_QP, qp->res.handle))
+			qp->events_reported++;
+		return;
+	}
+	/* Shared (XRC_RECV): every holder hears it, on its own handle, as
+	 * the kernel tells every process that opened the QP. */
+	LIST_FOREACH(k, &qp->res.links, sibling)
+		if (session_async_event(k->res.owner, ev, RB_ASYNC_QP, k->res.handle))
+			k->events_reported++;
 }
 
 /* The client rang: the daemon drains it, the device hears it. */
@@ -616,7 +577,11 @@ static void qp_destroy(struct rb_res *r)
 		close(qp->doorbell);
 		qp_rings_destroy(qp);
 	}
-	res_uncharge(r->owner, RB_LIMIT_QPS, 1);
+	/* A shared QP's holders were charged for their links (res.h). */
+	if (r->owner)
+		res_uncharge(r->owner, RB_LIMIT_QPS, 1);
+	else
+		LIST_REMOVE(qp, in_xrcd);
 	qp->dev->nqps--;
 	free(qp);
 }
@@ -628,7 +593,11 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	struct rb_device *dev = s->device;
 	Rdmabroker__QpCreateReply *m = reply_alloc(rep, sizeof(*m));
 	struct rb_res *pd = NULL, *scq = NULL, *rcq = NULL, *srq = NULL;
+	/* An XRC_RECV QP is shared between the connections that open it
+	 * (res.h): made here, held through this connection's link. */
 	bool xrc_recv = q->qp_type == IBV_QPT_XRC_RECV;
+	struct rb_res *xrcd_link = NULL;
+	struct rb_link *link;
 	Rdmabroker__QpCap *pcap;
 	struct ibv_qp_cap cap;
 	struct ring_spec spec[2];
@@ -649,9 +618,10 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	if (xrc_recv) {
 		/* No PD, CQ, SRQ or queue: its XRCD, and what arrives goes to
 		 * the XRC SRQ the sender names. */
-		pd = res_lookup(s, q->xrcd, RB_RES_XRCD, rep);
-		if (!pd)
+		xrcd_link = res_lookup(s, q->xrcd, RB_RES_XRCD, rep);
+		if (!xrcd_link)
 			return -EINVAL;
+		pd = res_target(xrcd_link);	/* the domain itself */
 		q_cap_zero = true;
 		goto looked_up;
 	}
@@ -674,7 +644,7 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 			return -EINVAL;
 	}
 looked_up:
-	cap_from_pb(&cap, q->cap);
+	rb_conv_qp_cap_from_pb(&cap, q->cap);
 	if (q_cap_zero)
 		memset(&cap, 0, sizeof(cap));
 	if (cap.max_send_wr > dev->max_qp_wr || cap.max_recv_wr > dev->max_qp_wr ||
@@ -690,18 +660,21 @@ looked_up:
 			    dev->max_qp);
 		return -ENOMEM;
 	}
-	ret = res_charge(s, RB_LIMIT_QPS, 1, rep);
+	/* A shared QP's link is charged instead (res_link). */
+	ret = xrc_recv ? 0 : res_charge(s, RB_LIMIT_QPS, 1, rep);
 	if (ret < 0)
 		return ret;
 	qp = res_alloc(sizeof(*qp), dev->ops.qp_size);
 	if (!qp) {
-		res_uncharge(s, RB_LIMIT_QPS, 1);
+		if (!xrc_recv)
+			res_uncharge(s, RB_LIMIT_QPS, 1);
 		return -ENOMEM;
 	}
 	qp->doorbell = -1;
 	if (cap.max_send_sge > RB_MAX_SGE || cap.max_recv_sge > RB_MAX_SGE) {
 		free(qp);
-		res_uncharge(s, RB_LIMIT_QPS, 1);
+		if (!xrc_recv)
+			res_uncharge(s, RB_LIMIT_QPS, 1);
 		reply_error(rep, "at most %d SGEs", RB_MAX_SGE);
 		return -EINVAL;
 	}
@@ -714,7 +687,11 @@ looked_up:
 	if (!cap.max_recv_sge)
 		cap.max_recv_sge = 1;
 	qp->cap = cap;
-	pcap = cap_to_pb(rep, &cap);
+	pcap = reply_alloc(rep, sizeof(*pcap));
+	if (pcap) {
+		rdmabroker__qp_cap__init(pcap);
+		rb_conv_qp_cap_to_pb(pcap, &cap);
+	}
 	ret = pcap ? 0 : -ENOMEM;
 	spec[0] = (struct ring_spec){ RB_RING_SQ, cap.max_send_wr,
 		rb_send_wqe_size(cap.max_send_sge, cap.max_inline_data) };
@@ -782,6 +759,22 @@ rings_ready:
 		reply_error(rep, "%s: create_qp: %s", dev->name, strerror(-ret));
 		goto err;
 	}
+	if (xrc_recv) {
+		/* Shared from here on: a failed link destroys it (qp_destroy),
+		 * and only the copies for the client are left to close. */
+		res_share(s->d, &qp->res);
+		LIST_INSERT_HEAD(&((struct rb_xrcd *)pd)->tgt_qps, qp, in_xrcd);
+		dev->nqps++;
+		ret = res_link(s, &qp->res, RB_LIMIT_QPS, xrcd_link, rep, &link);
+		if (ret < 0) {
+			for (int i = 0; i < 2; i++)
+				if (fds[i] >= 0)
+					close(fds[i]);
+			return ret;
+		}
+		m->handle = link->res.handle;
+		goto created;
+	}
 	ret = res_add(s, &qp->res);
 	if (ret < 0) {
 		dev->ops.destroy_qp(qp);
@@ -790,6 +783,7 @@ rings_ready:
 	}
 	dev->nqps++;
 	m->handle = qp->res.handle;
+created:
 	m->qp_num = qp->qp_num;
 	m->cap = pcap;
 	m->sq_bytes = qp->sq_bytes;
@@ -813,7 +807,8 @@ err:
 		close(qp->doorbell);
 	qp_rings_destroy(qp);
 	free(qp);
-	res_uncharge(s, RB_LIMIT_QPS, 1);
+	if (!xrc_recv)
+		res_uncharge(s, RB_LIMIT_QPS, 1);
 	return ret;
 }
 
@@ -835,43 +830,19 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	r = res_lookup(s, q->handle, RB_RES_QP, rep);
 	if (!r)
 		return -EINVAL;
-	qp = (struct rb_qp *)r;
+	/* Any holder of a shared QP may modify it, as the kernel lets every
+	 * process that opened an XRC_RECV QP modify the real one. */
+	qp = (struct rb_qp *)res_target(r);
 	if ((q->attr_mask & IBV_QP_AV) && !ah_attr_pb_fits(pa->ah_attr, rep))
 		return -EINVAL;
 	/* The wire has 32 bits where verbs has 8 or 16: no silent wrap.  An
 	 * honest library copies them from ibv_qp_attr, so they always fit. */
-	if (pa->pkey_index > UINT16_MAX || pa->alt_pkey_index > UINT16_MAX ||
-	    pa->en_sqd_async_notify > UINT8_MAX || pa->max_rd_atomic > UINT8_MAX ||
-	    pa->max_dest_rd_atomic > UINT8_MAX || pa->min_rnr_timer > UINT8_MAX ||
-	    pa->port_num > UINT8_MAX || pa->timeout > UINT8_MAX ||
-	    pa->retry_cnt > UINT8_MAX || pa->rnr_retry > UINT8_MAX) {
+	if (!rb_conv_qp_attr_fits(pa)) {
 		reply_error(rep, "QP %#x: an attribute is out of the range of its ibv_qp_attr field",
 			    qp->qp_num);
 		return -EINVAL;
 	}
-	memset(&a, 0, sizeof(a));
-	a.qp_state = (enum ibv_qp_state)pa->qp_state;
-	a.cur_qp_state = (enum ibv_qp_state)pa->cur_qp_state;
-	a.path_mtu = (enum ibv_mtu)pa->path_mtu;
-	a.path_mig_state = (enum ibv_mig_state)pa->path_mig_state;
-	a.qkey = pa->qkey;
-	a.rq_psn = pa->rq_psn;
-	a.sq_psn = pa->sq_psn;
-	a.dest_qp_num = pa->dest_qp_num;
-	a.qp_access_flags = pa->qp_access_flags;
-	cap_from_pb(&a.cap, pa->cap);
-	ah_attr_from_pb(&a.ah_attr, pa->ah_attr);
-	ah_attr_from_pb(&a.alt_ah_attr, pa->alt_ah_attr);
-	a.pkey_index = (uint16_t)pa->pkey_index;
-	a.alt_pkey_index = (uint16_t)pa->alt_pkey_index;
-	a.en_sqd_async_notify = (uint8_t)pa->en_sqd_async_notify;
-	a.max_rd_atomic = (uint8_t)pa->max_rd_atomic;
-	a.max_dest_rd_atomic = (uint8_t)pa->max_dest_rd_atomic;
-	a.min_rnr_timer = (uint8_t)pa->min_rnr_timer;
-	a.port_num = (uint8_t)pa->port_num;
-	a.timeout = (uint8_t)pa->timeout;
-	a.retry_cnt = (uint8_t)pa->retry_cnt;
-	a.rnr_retry = (uint8_t)pa->rnr_retry;
+	rb_conv_qp_attr_from_pb(&a, pa);
 
 	cur = qp->attr.qp_state;
 	if (q->attr_mask & IBV_QP_CUR_STATE) {
@@ -922,53 +893,34 @@ int qp_query(struct rb_session *s, const Rdmabroker__Request *req,
 {
 	Rdmabroker__QpQueryReply *m = reply_alloc(rep, sizeof(*m));
 	Rdmabroker__QpAttr *pa = reply_alloc(rep, sizeof(*pa));
-	const struct ibv_qp_attr *a;
+	struct rb_conv_qp_attr_buf *b = reply_alloc(rep, sizeof(*b));
+	struct ibv_qp_attr a;
 	struct rb_res *r;
 	struct rb_qp *qp;
 	int ret;
 
-	if (!m || !pa)
+	if (!m || !pa || !b)
 		return -ENOMEM;
 	r = res_lookup(s, req->qp_query->handle, RB_RES_QP, rep);
 	if (!r)
 		return -EINVAL;
-	qp = (struct rb_qp *)r;
+	qp = (struct rb_qp *)res_target(r);
 	ret = qp->dev->ops.query_qp(qp);
 	if (ret < 0) {
 		reply_error(rep, "QP %#x: %s: query_qp: %s", qp->qp_num,
 			    qp->dev->name, strerror(-ret));
 		return ret;
 	}
-	a = &qp->attr;
+	/* What the QP holds, as ibv_query_qp reports it: the current state
+	 * twice, the capabilities granted at create; no SQ drain or rate
+	 * limit is kept. */
+	a = qp->attr;
+	a.cur_qp_state = a.qp_state;
+	a.cap = qp->cap;
+	a.sq_draining = 0;
+	a.rate_limit = 0;
 	rdmabroker__qp_attr__init(pa);
-	pa->qp_state = a->qp_state;
-	pa->cur_qp_state = a->qp_state;
-	pa->path_mtu = a->path_mtu;
-	pa->path_mig_state = a->path_mig_state;
-	pa->qkey = a->qkey;
-	pa->rq_psn = a->rq_psn;
-	pa->sq_psn = a->sq_psn;
-	pa->dest_qp_num = a->dest_qp_num;
-	pa->qp_access_flags = a->qp_access_flags;
-	pa->cap = cap_to_pb(rep, &qp->cap);
-	pa->ah_attr = ah_to_pb(rep, &a->ah_attr);
-	pa->alt_ah_attr = ah_to_pb(rep, &a->alt_ah_attr);
-	pa->pkey_index = a->pkey_index;
-	pa->alt_pkey_index = a->alt_pkey_index;
-	pa->en_sqd_async_notify = a->en_sqd_async_notify;
-	pa->sq_draining = 0;
-	pa->max_rd_atomic = a->max_rd_atomic;
-	pa->max_dest_rd_atomic = a->max_dest_rd_atomic;
-	pa->min_rnr_timer = a->min_rnr_timer;
-	pa->port_num = a->port_num;
-	pa->timeout = a->timeout;
-	pa->retry_cnt = a->retry_cnt;
-	pa->rnr_retry = a->rnr_retry;
-	pa->alt_port_num = a->alt_port_num;
-	pa->alt_timeout = a->alt_timeout;
-	pa->rate_limit = 0;
-	if (!pa->cap || !pa->ah_attr || !pa->alt_ah_attr)
-		return -ENOMEM;
+	rb_conv_qp_attr_to_pb(pa, b, &a);
 	rdmabroker__qp_query_reply__init(m);
 	m->attr = pa;
 	m->init_cap = pa->cap;
@@ -991,16 +943,27 @@ int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 	r = res_lookup(s, req->qp_destroy->handle, RB_RES_QP, rep);
 	if (!r)
 		return -EINVAL;
+	/* Only a ring this destroy keeps is named in the reply. */
+	if (s->qp_pool)
+		s->qp_pool->last_kept = 0;
+	if (r->target) {
+		/* This connection's hold on a shared QP: the QP goes with
+		 * the last one (res.h), and its rings are never kept. */
+		reported = ((struct rb_link *)r)->events_reported;
+		ret = res_remove(r, rep);
+		if (ret < 0)
+			return ret;
+		goto out;
+	}
 	reported = ((struct rb_qp *)r)->events_reported;
 	((struct rb_qp *)r)->keep_ring = req->qp_destroy->has_keep_ring &&
 					 req->qp_destroy->keep_ring;
-	if (s->qp_pool)
-		s->qp_pool->last_kept = 0;
 	ret = res_remove(r, rep);
 	if (ret < 0) {
 		((struct rb_qp *)r)->keep_ring = false;
 		return ret;
 	}
+out:
 	rdmabroker__qp_destroy_reply__init(m);
 	m->events_reported = reported;
 	if (s->qp_pool && s->qp_pool->last_kept) {
@@ -1014,10 +977,56 @@ int qp_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 
 void qp_describe(const struct rb_res *r, Rdmabroker__ResEntry *e)
 {
-	const struct rb_qp *qp = (const struct rb_qp *)r;
+	const struct rb_qp *qp = (const struct rb_qp *)(r->target ? r->target : r);
 
 	e->has_qp_num = 1;
 	e->qp_num = qp->qp_num;
 	e->qp_type = (char *)qp_type_name(qp->type);
 	e->state = (char *)qp_state_name(qp->attr.qp_state);
+}
+
+/*
+ * ibv_open_qp: a handle on an XRC_RECV QP of an XRC domain this
+ * connection holds, whoever made it; EINVAL for another type or a number
+ * of no such QP of that domain, as the kernel's ib_open_qp answers.  The
+ * handle is charged to this connection's user (qps) and keeps the QP
+ * alive after its creator lets go.  No rings: the QP has no queue.
+ */
+int qp_open(struct rb_session *s, const Rdmabroker__Request *req,
+	    struct rb_reply *rep)
+{
+	const Rdmabroker__QpOpenReq *q = req->qp_open;
+	Rdmabroker__QpOpenReply *m = reply_alloc(rep, sizeof(*m));
+	struct rb_res *xl;
+	struct rb_xrcd *x;
+	struct rb_link *k;
+	struct rb_qp *qp;
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	xl = res_lookup(s, q->xrcd, RB_RES_XRCD, rep);
+	if (!xl)
+		return -EINVAL;
+	if (q->qp_type != IBV_QPT_XRC_RECV) {
+		reply_error(rep, "only XRC_RECV QPs can be opened (qp_type %u)", q->qp_type);
+		return -EINVAL;
+	}
+	x = (struct rb_xrcd *)res_target(xl);
+	LIST_FOREACH(qp, &x->tgt_qps, in_xrcd)
+		if (qp->qp_num == q->qp_num)
+			break;
+	if (!qp) {
+		reply_error(rep, "no XRC_RECV QP %#x in this XRC domain", q->qp_num);
+		return -EINVAL;
+	}
+	ret = res_link(s, &qp->res, RB_LIMIT_QPS, xl, rep, &k);
+	if (ret < 0)
+		return ret;
+	log_debug("client %" PRIu64 ": opened XRC_RECV QP %#x", s->id, qp->qp_num);
+	rdmabroker__qp_open_reply__init(m);
+	m->handle = k->res.handle;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_OPEN;
+	rep->msg.qp_open = m;
+	return 0;
 }

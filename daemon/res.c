@@ -53,12 +53,15 @@ void *res_alloc(size_t own, size_t driver)
 
 void res_kill_owner(struct rb_res *r, const char *why)
 {
-	session_kill(r->owner, why);
+	/* A shared object has no rings a client writes (res.h): no owner to
+	 * blame, and the others must keep it. */
+	if (r->owner)
+		session_kill(r->owner, why);
 }
 
 bool res_owner_killed(const struct rb_res *r)
 {
-	return r->owner->killed;
+	return r->owner && r->owner->killed;
 }
 
 void res_table_init(struct rb_res_table *t)
@@ -139,6 +142,16 @@ struct rb_res *res_lookup(struct rb_session *s, uint32_t handle,
 	return r;
 }
 
+struct rb_res *res_at_or_after(struct rb_session *s, uint32_t *slot)
+{
+	struct rb_res_table *t = &s->res;
+
+	for (; *slot < t->nslots; (*slot)++)
+		if (t->slots[*slot])
+			return t->slots[*slot];
+	return NULL;
+}
+
 /* Out of the table and destroyed; no checks. */
 static void res_release(struct rb_res *r)
 {
@@ -197,6 +210,92 @@ void res_table_fini(struct rb_session *s)
 	memset(t, 0, sizeof(*t));
 	mr_session_fini(s);
 	qp_pool_fini(s);
+}
+
+/* ------------------------------------------------------------ shared */
+
+void res_share(struct rb_daemon *d, struct rb_res *r)
+{
+	r->owner = NULL;
+	r->handle = 0;
+	r->created = time(NULL);
+	r->users = 0;
+	r->target = NULL;
+	LIST_INIT(&r->links);
+	for (int i = 0; i < RB_RES_MAX_DEPS; i++)
+		if (r->deps[i])
+			r->deps[i]->users++;
+	TAILQ_INSERT_TAIL(&d->shared, r, link);
+	d->nshared++;
+}
+
+void res_shared_put(struct rb_daemon *d, struct rb_res *r)
+{
+	struct rb_res *deps[RB_RES_MAX_DEPS];
+
+	if (!LIST_EMPTY(&r->links) || r->users)
+		return;
+	TAILQ_REMOVE(&d->shared, r, link);
+	d->nshared--;
+	memcpy(deps, r->deps, sizeof(deps));
+	r->destroy(r);		/* frees r */
+	/* Dependencies of a shared object are shared (res.h): each may now
+	 * be free too, once r, which used it, is gone. */
+	for (int i = 0; i < RB_RES_MAX_DEPS; i++) {
+		struct rb_res *dep = deps[i];
+
+		if (!dep)
+			continue;
+		dep->users--;
+		res_shared_put(d, dep);
+	}
+}
+
+static void res_link_destroy(struct rb_res *r)
+{
+	struct rb_link *l = (struct rb_link *)r;
+	struct rb_session *s = r->owner;
+	struct rb_res *target = r->target;
+
+	LIST_REMOVE(l, sibling);
+	res_uncharge(s, (enum rb_limit)l->charged, 1);
+	free(l);
+	res_shared_put(s->d, target);
+}
+
+int res_link(struct rb_session *s, struct rb_res *target, enum rb_limit l,
+	     struct rb_res *dep, struct rb_reply *rep, struct rb_link **out)
+{
+	struct rb_link *k;
+	int ret;
+
+	ret = res_charge(s, l, 1, rep);
+	if (ret < 0)
+		goto out;
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		res_uncharge(s, l, 1);
+		ret = -ENOMEM;
+		goto out;
+	}
+	k->res.type = target->type;
+	k->res.target = target;
+	k->res.deps[0] = dep;
+	k->res.destroy = res_link_destroy;
+	k->charged = (int)l;
+	ret = res_add(s, &k->res);
+	if (ret < 0) {
+		free(k);
+		res_uncharge(s, l, 1);
+		reply_error(rep, "this connection holds too many objects");
+		goto out;
+	}
+	LIST_INSERT_HEAD(&target->links, k, sibling);
+	*out = k;
+	return 0;
+out:
+	res_shared_put(s->d, target);
+	return ret;
 }
 
 /* ------------------------------------------------------------ usage */

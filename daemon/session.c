@@ -419,17 +419,21 @@ int session_hello(struct rb_session *s, const Rdmabroker__Request *req,
 	Rdmabroker__HelloReply *hr;
 	Rdmabroker__Limits *lm;
 	uint64_t max_conn;
-	uint32_t handshaken = 0;
+	uint32_t handshaken = 0, lo, hi, version;
 	struct rb_session *o;
 
 	res_limits_for(d, s->uid, &lim_buf);
 	max_conn = lim->v[RB_LIMIT_CONNECTIONS];
-	if (h->proto_version != RB_PROTO_VERSION) {
-		log_warn("client %" PRIu64 " (pid %d comm %s): protocol version %u not supported (this daemon speaks %u); disconnecting",
-			 s->id, (int)s->pid, s->comm, h->proto_version,
-			 RB_PROTO_VERSION);
-		reply_error(rep, "protocol version %u not supported: rdmabrokerd %s speaks version %u",
-			    h->proto_version, PACKAGE_VERSION, RB_PROTO_VERSION);
+	lo = h->proto_version;
+	hi = h->has_max_version && h->max_version > lo ? h->max_version : lo;
+	version = hi < RB_PROTO_VERSION ? hi : RB_PROTO_VERSION;
+	if (version < lo || version < RB_PROTO_VERSION_MIN) {
+		log_warn("client %" PRIu64 " (pid %d comm %s): protocol version range %u..%u not supported (this daemon speaks %u..%u); disconnecting",
+			 s->id, (int)s->pid, s->comm, lo, hi,
+			 RB_PROTO_VERSION_MIN, RB_PROTO_VERSION);
+		reply_error(rep, "protocol version range %u..%u not supported: rdmabrokerd %s speaks %u..%u",
+			    lo, hi, PACKAGE_VERSION, RB_PROTO_VERSION_MIN,
+			    RB_PROTO_VERSION);
 		rep->close_after = true;
 		return -EPROTONOSUPPORT;
 	}
@@ -459,19 +463,28 @@ int session_hello(struct rb_session *s, const Rdmabroker__Request *req,
 	rdmabroker__hello_reply__init(hr);
 	rdmabroker__limits__init(lm);
 	session_fill_limits(lim, lm);
-	hr->proto_version = RB_PROTO_VERSION;
+	hr->proto_version = version;
 	hr->daemon_version = (char *)PACKAGE_VERSION;
+	hr->has_client_id = hr->has_admin = true;
 	hr->client_id = s->id;
 	hr->limits = lm;
 	hr->admin = s->admin;
+	/* Ours, whatever the client asked: it masks them with its own. */
+	if (version >= 2) {
+		hr->has_features = true;
+		hr->features = RB_PROTO_FEATURES;
+	}
+	s->proto_version = version;
+	s->features = version >= 2 ? h->features & RB_PROTO_FEATURES : 0;
 
 	snprintf(s->client_version, sizeof(s->client_version), "%s",
-		 h->client_version);
+		 h->client_version ? h->client_version : "");
 	if (h->client_name)
 		snprintf(s->client_name, sizeof(s->client_name), "%s",
 			 h->client_name);
 	s->handshaken = true;
-	log_debug("client %" PRIu64 ": handshake, library %s%s%s", s->id,
+	log_debug("client %" PRIu64 ": handshake, protocol %u features %#" PRIx64
+		  ", library %s%s%s", s->id, version, s->features,
 		  s->client_version, s->client_name[0] ? ", name " : "",
 		  s->client_name);
 

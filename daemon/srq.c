@@ -23,6 +23,7 @@
 #include "daemon/loop.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
+#include "proto/conv.h"
 #include "daemon/ring.h"
 
 
@@ -138,6 +139,9 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	srq->res.deps[1] = xrcd;
 	srq->res.deps[2] = cq;
 	srq->xrc = xrcd != NULL;
+	/* What the engine compares with an XRC_RECV QP's: the shared domain
+	 * the connection's handle names (res.h). */
+	srq->xrcd = (struct rb_xrcd *)res_target(xrcd);
 	srq->res.destroy = srq_destroy;
 	srq->ev_bell = event_new(s->d->base, srq->doorbell, EV_READ | EV_PERSIST,
 				 srq_bell_cb, srq);
@@ -287,9 +291,9 @@ int srq_query(struct rb_session *s, const Rdmabroker__Request *req,
 		return ret;
 	}
 	rdmabroker__srq_query_reply__init(m);
-	m->max_wr = srq->max_wr;
-	m->max_sge = srq->max_sge;
-	m->srq_limit = srq->srq_limit;
+	rb_conv_srq_attr_to_pb(m, &(struct ibv_srq_attr){
+		.max_wr = srq->max_wr, .max_sge = srq->max_sge,
+		.srq_limit = srq->srq_limit });
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_SRQ_QUERY;
 	rep->msg.srq_query = m;
 	return 0;

@@ -138,8 +138,10 @@ struct rb_driver_ops {
 
 	/* --------------------------------------------------------- XRCD */
 
-	/* ibv_open_xrcd: the daemon's object exists.  Stub: -EOPNOTSUPP
-	 * (no XRC: the daemon refuses XRC SRQs and QPs without an XRCD). */
+	/* ibv_open_xrcd: the daemon's object exists, once per domain, however
+	 * many connections share it (a shared object, daemon/res.h: its
+	 * res.owner is NULL).  Stub: -EOPNOTSUPP (no XRC: the daemon refuses
+	 * XRC SRQs and QPs without an XRCD). */
 	int (*open_xrcd)(struct rb_device *dev, struct rb_xrcd *xrcd);
 	/* No SRQ or QP uses it any more.  Stub: no-op. */
 	void (*close_xrcd)(struct rb_xrcd *xrcd);
@@ -186,7 +188,10 @@ struct rb_driver_ops {
 	 * qp: type, cap (granted), sq_sig_all, its rings (sq, rq with their
 	 * entries and entry sizes), doorbell, res.deps (PD, send CQ, recv
 	 * CQ, SRQ or NULL) and attr (RESET) are set.  The driver sets
-	 * qp->qp_num, unique within the device (and not 0 or 1).
+	 * qp->qp_num, unique within the device (and not 0 or 1).  An
+	 * XRC_RECV QP is shared between the connections that hold it
+	 * (daemon/res.h): res.owner is NULL, res.deps[0] is its XRCD, and
+	 * its async events go to every holder (qp_async_event).
 	 * Stub: -EOPNOTSUPP.
 	 */
 	int (*create_qp)(struct rb_device *dev, struct rb_qp *qp);
@@ -211,7 +216,8 @@ struct rb_driver_ops {
 	/* ----------------------------------------------------------- SRQ */
 
 	/* srq: ring, max_wr, max_sge, srq_limit, doorbell, deps[0] (PD);
-	 * XRC (srq->xrc): deps[1] its XRCD, deps[2] its CQ, and the driver
+	 * XRC (srq->xrc): deps[1] its connection's XRCD handle, srq->xrcd the
+	 * domain itself (what an XRC_RECV QP's deps[0] is), deps[2] its CQ, and the driver
 	 * sets srq->srq_num, unique within the device.  Stub: -EOPNOTSUPP. */
 	int (*create_srq)(struct rb_device *dev, struct rb_srq *srq);
 	/* ibv_modify_srq, applied by the daemon (a resize has moved the

@@ -16,42 +16,6 @@
 
 #include "libclient/client.h"
 
-void rbc_ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
-		  const struct ibv_ah_attr *a)
-{
-	memcpy(gid, a->grh.dgid.raw, 16);
-	m->dgid.data = gid;
-	m->dgid.len = 16;
-	/* 20 bits on the wire, as a NIC uses them: UCX passes ~0. */
-	m->flow_label = a->grh.flow_label & 0xfffff;
-	m->sgid_index = a->grh.sgid_index;
-	m->hop_limit = a->grh.hop_limit;
-	m->traffic_class = a->grh.traffic_class;
-	m->dlid = a->dlid;
-	m->sl = a->sl;
-	m->src_path_bits = a->src_path_bits;
-	m->static_rate = a->static_rate;
-	m->is_global = a->is_global;
-	m->port_num = a->port_num;
-}
-
-void rbc_ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m)
-{
-	memset(a, 0, sizeof(*a));
-	if (m->dgid.len == 16)
-		memcpy(a->grh.dgid.raw, m->dgid.data, 16);
-	a->grh.flow_label = m->flow_label;
-	a->grh.sgid_index = (uint8_t)m->sgid_index;
-	a->grh.hop_limit = (uint8_t)m->hop_limit;
-	a->grh.traffic_class = (uint8_t)m->traffic_class;
-	a->dlid = (uint16_t)m->dlid;
-	a->sl = (uint8_t)m->sl;
-	a->src_path_bits = (uint8_t)m->src_path_bits;
-	a->static_rate = (uint8_t)m->static_rate;
-	a->is_global = (uint8_t)m->is_global;
-	a->port_num = (uint8_t)m->port_num;
-}
-
 RB_EXPORT struct ibv_ah *ibv_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr)
 {
 	struct rbc_context *c = to_rbc_context(pd->context);
@@ -68,7 +32,7 @@ RB_EXPORT struct ibv_ah *ibv_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *at
 		errno = ENOMEM;
 		return NULL;
 	}
-	rbc_ah_to_pb(&pa, gid, attr);
+	rb_conv_ah_attr_to_pb(&pa, gid, attr);
 	body.pd = pd->handle;
 	body.attr = &pa;
 	req.body_case = RDMABROKER__REQUEST__BODY_AH_CREATE;

@@ -25,6 +25,7 @@
 
 #include <infiniband/verbs.h>
 
+#include "proto/conv.h"
 #include "proto/rpc.h"
 #include "proto/shm.h"
 
@@ -240,11 +241,6 @@ struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind);
 void *rbc_map_rings(int fd, size_t bytes);
 int rbc_ring_check(const struct rb_ring *r, size_t bytes, uint32_t kind);
 
-/* struct ibv_ah_attr and its message (ah.c); gid holds 16 bytes. */
-void rbc_ah_to_pb(Rdmabroker__AhAttr *m, uint8_t *gid,
-		  const struct ibv_ah_attr *a);
-void rbc_ah_from_pb(struct ibv_ah_attr *a, const Rdmabroker__AhAttr *m);
-
 /* Unmap and close the QP rings the context kept (qp.c). */
 void rbc_qp_kept_fini(struct rbc_context *c);
 /* RDMABROKER_QP_RING_CACHE: how many destroyed QPs keep their rings (0..16). */
@@ -286,6 +282,8 @@ struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 /* verbs_context.create_qp_ex (qp.c). */
 struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 				struct ibv_qp_init_attr_ex *attr);
+struct ibv_qp *rbc_open_qp(struct ibv_context *context,
+			   struct ibv_qp_open_attr *attr);
 
 /* Drop the completions of QP qpn from a CQ (cq.c): a QP moved to RESET. */
 void rbc_cq_clean(struct ibv_cq *cq, uint32_t qpn);

@@ -324,51 +324,6 @@ int rbc_call_send_fds(struct rbc_context *c, Rdmabroker__Request *req,
 
 /* ------------------------------------------------------------ queries */
 
-static void rbc_fill_device_attr(struct ibv_device_attr *a,
-				 const Rdmabroker__DeviceAttr *m)
-{
-	snprintf(a->fw_ver, sizeof(a->fw_ver), "%s", m->fw_ver);
-	a->node_guid = htobe64(m->node_guid);
-	a->sys_image_guid = htobe64(m->sys_image_guid);
-	a->max_mr_size = m->max_mr_size;
-	a->page_size_cap = m->page_size_cap;
-	a->vendor_id = m->vendor_id;
-	a->vendor_part_id = m->vendor_part_id;
-	a->hw_ver = m->hw_ver;
-	a->max_qp = m->max_qp;
-	a->max_qp_wr = m->max_qp_wr;
-	a->device_cap_flags = m->device_cap_flags;
-	a->max_sge = m->max_sge;
-	a->max_sge_rd = m->max_sge_rd;
-	a->max_cq = m->max_cq;
-	a->max_cqe = m->max_cqe;
-	a->max_mr = m->max_mr;
-	a->max_pd = m->max_pd;
-	a->max_qp_rd_atom = m->max_qp_rd_atom;
-	a->max_ee_rd_atom = m->max_ee_rd_atom;
-	a->max_res_rd_atom = m->max_res_rd_atom;
-	a->max_qp_init_rd_atom = m->max_qp_init_rd_atom;
-	a->max_ee_init_rd_atom = m->max_ee_init_rd_atom;
-	a->atomic_cap = (enum ibv_atomic_cap)m->atomic_cap;
-	a->max_ee = m->max_ee;
-	a->max_rdd = m->max_rdd;
-	a->max_mw = m->max_mw;
-	a->max_raw_ipv6_qp = m->max_raw_ipv6_qp;
-	a->max_raw_ethy_qp = m->max_raw_ethy_qp;
-	a->max_mcast_grp = m->max_mcast_grp;
-	a->max_mcast_qp_attach = m->max_mcast_qp_attach;
-	a->max_total_mcast_qp_attach = m->max_total_mcast_qp_attach;
-	a->max_ah = m->max_ah;
-	a->max_fmr = m->max_fmr;
-	a->max_map_per_fmr = m->max_map_per_fmr;
-	a->max_srq = m->max_srq;
-	a->max_srq_wr = m->max_srq_wr;
-	a->max_srq_sge = m->max_srq_sge;
-	a->max_pkeys = (uint16_t)m->max_pkeys;
-	a->local_ca_ack_delay = (uint8_t)m->local_ca_ack_delay;
-	a->phys_port_cnt = (uint8_t)m->phys_port_cnt;
-}
-
 /*
  * The device attributes into attr, of which the caller has attr_size
  * bytes: the base struct ibv_device_attr at least, and the extended fields
@@ -382,7 +337,6 @@ static int rbc_query_device_any(struct ibv_context *context,
 	Rdmabroker__DeviceQueryReq body = RDMABROKER__DEVICE_QUERY_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
-	const Rdmabroker__DeviceAttr *m;
 	struct ibv_device_attr_ex full;
 	int ret;
 
@@ -394,18 +348,7 @@ static int rbc_query_device_any(struct ibv_context *context,
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;
-	m = reply->device_query->attr;
-	memset(&full, 0, sizeof(full));
-	rbc_fill_device_attr(&full.orig_attr, m);
-	full.device_cap_flags_ex = m->has_device_cap_flags_ex ?
-		m->device_cap_flags_ex : m->device_cap_flags;
-	full.completion_timestamp_mask = m->completion_timestamp_mask;
-	full.hca_core_clock = m->hca_core_clock;
-	full.max_wq_type_rq = m->max_wq_type_rq;
-	full.raw_packet_caps = m->raw_packet_caps;
-	full.max_dm_size = m->max_dm_size;
-	full.phys_port_cnt_ex = m->has_phys_port_cnt_ex ?
-		m->phys_port_cnt_ex : m->phys_port_cnt;
+	rb_conv_device_attr_from_pb(&full, reply->device_query->attr);
 	rb_rpc_reply_free(reply);
 
 	if (attr_size > sizeof(full)) {
@@ -489,7 +432,6 @@ static int rbc_query_port_any(struct ibv_context *context, uint8_t port_num,
 	Rdmabroker__PortQueryReq body = RDMABROKER__PORT_QUERY_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
-	const Rdmabroker__PortAttr *m;
 	struct ibv_port_attr a;
 	int ret;
 
@@ -500,30 +442,7 @@ static int rbc_query_port_any(struct ibv_context *context, uint8_t port_num,
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;
-	m = reply->port_query->attr;
-	memset(&a, 0, sizeof(a));
-	a.state = (enum ibv_port_state)m->state;
-	a.max_mtu = (enum ibv_mtu)m->max_mtu;
-	a.active_mtu = (enum ibv_mtu)m->active_mtu;
-	a.gid_tbl_len = m->gid_tbl_len;
-	a.port_cap_flags = m->port_cap_flags;
-	a.max_msg_sz = m->max_msg_sz;
-	a.bad_pkey_cntr = m->bad_pkey_cntr;
-	a.qkey_viol_cntr = m->qkey_viol_cntr;
-	a.pkey_tbl_len = (uint16_t)m->pkey_tbl_len;
-	a.lid = (uint16_t)m->lid;
-	a.sm_lid = (uint16_t)m->sm_lid;
-	a.lmc = (uint8_t)m->lmc;
-	a.max_vl_num = (uint8_t)m->max_vl_num;
-	a.sm_sl = (uint8_t)m->sm_sl;
-	a.subnet_timeout = (uint8_t)m->subnet_timeout;
-	a.init_type_reply = (uint8_t)m->init_type_reply;
-	a.active_width = (uint8_t)m->active_width;
-	a.active_speed = (uint8_t)m->active_speed;
-	a.phys_state = (uint8_t)m->phys_state;
-	a.link_layer = (uint8_t)m->link_layer;
-	a.flags = (uint8_t)m->flags;
-	a.port_cap_flags2 = (uint16_t)m->port_cap_flags2;
+	rb_conv_port_attr_from_pb(&a, reply->port_query->attr);
 	rb_rpc_reply_free(reply);
 
 	if (attr_len > sizeof(a)) {
@@ -559,7 +478,6 @@ static int rbc_query_gid_entry(struct ibv_context *context, uint32_t port_num,
 	Rdmabroker__GidQueryReq body = RDMABROKER__GID_QUERY_REQ__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
-	const Rdmabroker__GidEntry *g;
 	static const uint8_t zero[16];
 	int ret;
 
@@ -571,16 +489,14 @@ static int rbc_query_gid_entry(struct ibv_context *context, uint32_t port_num,
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;
-	g = reply->gid_query->gid;
-	if (g->raw.len != sizeof(entry->gid.raw)) {
+	memset(entry, 0, sizeof(*entry));
+	if (rb_conv_gid_from_pb(&entry->gid, &entry->gid_type,
+				reply->gid_query->gid) < 0) {
 		rb_rpc_reply_free(reply);
 		return EIO;
 	}
-	memset(entry, 0, sizeof(*entry));
-	memcpy(entry->gid.raw, g->raw.data, sizeof(entry->gid.raw));
 	entry->gid_index = index;
 	entry->port_num = port_num;
-	entry->gid_type = g->gid_type;
 	entry->ndev_ifindex = 0;	/* no kernel netdev stands behind it */
 	rb_rpc_reply_free(reply);
 	return memcmp(entry->gid.raw, zero, sizeof(zero)) ? 0 : ENODATA;
@@ -813,6 +729,7 @@ RB_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	c->vctx.query_port = rbc_query_port;
 	c->vctx.query_device_ex = rbc_query_device_ex;
 	c->vctx.create_qp_ex = rbc_create_qp_ex;
+	c->vctx.open_qp = rbc_open_qp;
 	c->vctx.create_cq_ex = rbc_create_cq_ex;
 	c->vctx.query_rt_values = rbc_query_rt_values;
 	c->vctx.open_xrcd = rbc_open_xrcd;

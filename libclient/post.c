@@ -183,9 +183,11 @@ static int post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		return EIO;	/* nothing is executed once the daemon is gone */
 	}
 	pthread_mutex_lock(&qp->sq_lock);
-	/* The state as this process last set or saw it, as providers check. */
+	/* The state as this process last set or saw it, as providers check;
+	 * a QP with no send queue (an XRC_RECV QP, opened: no rings) sends
+	 * nothing. */
 	if (ibqp->state == IBV_QPS_RESET || ibqp->state == IBV_QPS_INIT ||
-	    ibqp->state == IBV_QPS_RTR) {
+	    ibqp->state == IBV_QPS_RTR || !r) {
 		*bad_wr = wr;
 		pthread_mutex_unlock(&qp->sq_lock);
 		return EINVAL;

@@ -15,24 +15,6 @@
 
 #include "libclient/client.h"
 
-static void cap_to_pb(Rdmabroker__QpCap *m, const struct ibv_qp_cap *c)
-{
-	m->max_send_wr = c->max_send_wr;
-	m->max_recv_wr = c->max_recv_wr;
-	m->max_send_sge = c->max_send_sge;
-	m->max_recv_sge = c->max_recv_sge;
-	m->max_inline_data = c->max_inline_data;
-}
-
-static void cap_from_pb(struct ibv_qp_cap *c, const Rdmabroker__QpCap *m)
-{
-	c->max_send_wr = m->max_send_wr;
-	c->max_recv_wr = m->max_recv_wr;
-	c->max_send_sge = m->max_send_sge;
-	c->max_recv_sge = m->max_recv_sge;
-	c->max_inline_data = m->max_inline_data;
-}
-
 /* ------------------------------------------------------------ kept rings */
 
 /*
@@ -188,7 +170,7 @@ static struct ibv_qp *rbc_qp_create(struct ibv_context *context, struct ibv_pd *
 	}
 	body.qp_type = attr->qp_type;
 	body.sq_sig_all = attr->sq_sig_all != 0;
-	cap_to_pb(&cap, &attr->cap);
+	rb_conv_qp_cap_to_pb(&cap, &attr->cap);
 	body.cap = &cap;
 	req.body_case = RDMABROKER__REQUEST__BODY_QP_CREATE;
 	req.qp_create = &body;
@@ -209,7 +191,7 @@ static struct ibv_qp *rbc_qp_create(struct ibv_context *context, struct ibv_pd *
 		return NULL;
 	}
 	/* As libibverbs: the caller learns what it was granted. */
-	cap_from_pb(&attr->cap, reply->qp_create->cap);
+	rb_conv_qp_cap_from_pb(&attr->cap, reply->qp_create->cap);
 	qp->cap = attr->cap;
 	pthread_mutex_init(&qp->sq_lock, NULL);
 	pthread_mutex_init(&qp->rq_lock, NULL);
@@ -223,6 +205,66 @@ static struct ibv_qp *rbc_qp_create(struct ibv_context *context, struct ibv_pd *
 	qp->qp.qp_num = reply->qp_create->qp_num;
 	qp->qp.state = IBV_QPS_RESET;
 	qp->qp.qp_type = attr->qp_type;
+	pthread_mutex_init(&qp->qp.mutex, NULL);
+	pthread_cond_init(&qp->qp.cond, NULL);
+	rb_rpc_reply_free(reply);
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_INSERT_HEAD(&c->qps, qp, link);
+	pthread_mutex_unlock(&c->cq_lock);
+	return &qp->qp;
+}
+
+/*
+ * verbs_context.open_qp, what the inline ibv_open_qp() calls: a handle on
+ * an XRC_RECV QP of a domain this context holds, made by this or another
+ * process sharing the domain (daemon/qp.c).  As libibverbs' own
+ * ibv_cmd_open_qp: the attributes need the number, the domain and the
+ * type; the QP has no PD, CQ or queue, and its state is unknown until
+ * this process modifies or queries it.
+ */
+struct ibv_qp *rbc_open_qp(struct ibv_context *context,
+			   struct ibv_qp_open_attr *attr)
+{
+	const uint32_t need = IBV_QP_OPEN_ATTR_NUM | IBV_QP_OPEN_ATTR_XRCD |
+			      IBV_QP_OPEN_ATTR_TYPE;
+	struct rbc_context *c = to_rbc_context(context);
+	Rdmabroker__QpOpenReq body = RDMABROKER__QP_OPEN_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *reply;
+	struct rbc_qp *qp;
+	int ret;
+
+	if (!attr || attr->comp_mask >= IBV_QP_OPEN_ATTR_RESERVED ||
+	    (attr->comp_mask & need) != need || !attr->xrcd ||
+	    attr->xrcd->context != context) {
+		errno = EINVAL;
+		return NULL;
+	}
+	qp = calloc(1, sizeof(*qp));
+	if (!qp) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	body.xrcd = ((struct rbc_xrcd *)attr->xrcd)->handle;
+	body.qp_num = attr->qp_num;
+	body.qp_type = attr->qp_type;
+	req.body_case = RDMABROKER__REQUEST__BODY_QP_OPEN;
+	req.qp_open = &body;
+	ret = rbc_call(c, &req, &reply);
+	if (ret) {
+		free(qp);
+		errno = ret;
+		return NULL;
+	}
+	qp->doorbell = -1;	/* no rings: sq and rq stay NULL */
+	pthread_mutex_init(&qp->sq_lock, NULL);
+	pthread_mutex_init(&qp->rq_lock, NULL);
+	qp->qp.context = context;
+	qp->qp.qp_context = attr->qp_context;
+	qp->qp.handle = reply->qp_open->handle;
+	qp->qp.qp_num = attr->qp_num;
+	qp->qp.qp_type = attr->qp_type;
+	qp->qp.state = IBV_QPS_UNKNOWN;
 	pthread_mutex_init(&qp->qp.mutex, NULL);
 	pthread_cond_init(&qp->qp.cond, NULL);
 	rb_rpc_reply_free(reply);
@@ -315,43 +357,12 @@ RB_EXPORT int ibv_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 	struct rbc_context *c = to_rbc_context(qp->context);
 	Rdmabroker__QpModifyReq body = RDMABROKER__QP_MODIFY_REQ__INIT;
 	Rdmabroker__QpAttr pa = RDMABROKER__QP_ATTR__INIT;
-	Rdmabroker__QpCap cap = RDMABROKER__QP_CAP__INIT;
-	Rdmabroker__AhAttr ah = RDMABROKER__AH_ATTR__INIT;
-	Rdmabroker__AhAttr alt = RDMABROKER__AH_ATTR__INIT;
+	struct rb_conv_qp_attr_buf buf;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
-	uint8_t gid[16], alt_gid[16];
 	int ret;
 
-	pa.qp_state = attr->qp_state;
-	pa.cur_qp_state = attr->cur_qp_state;
-	pa.path_mtu = attr->path_mtu;
-	pa.path_mig_state = attr->path_mig_state;
-	pa.qkey = attr->qkey;
-	pa.rq_psn = attr->rq_psn;
-	pa.sq_psn = attr->sq_psn;
-	pa.dest_qp_num = attr->dest_qp_num;
-	pa.qp_access_flags = (uint32_t)attr->qp_access_flags;
-	cap_to_pb(&cap, &attr->cap);
-	pa.cap = &cap;
-	rbc_ah_to_pb(&ah, gid, &attr->ah_attr);
-	pa.ah_attr = &ah;
-	rbc_ah_to_pb(&alt, alt_gid, &attr->alt_ah_attr);
-	pa.alt_ah_attr = &alt;
-	pa.pkey_index = attr->pkey_index;
-	pa.alt_pkey_index = attr->alt_pkey_index;
-	pa.en_sqd_async_notify = attr->en_sqd_async_notify;
-	pa.sq_draining = attr->sq_draining;
-	pa.max_rd_atomic = attr->max_rd_atomic;
-	pa.max_dest_rd_atomic = attr->max_dest_rd_atomic;
-	pa.min_rnr_timer = attr->min_rnr_timer;
-	pa.port_num = attr->port_num;
-	pa.timeout = attr->timeout;
-	pa.retry_cnt = attr->retry_cnt;
-	pa.rnr_retry = attr->rnr_retry;
-	pa.alt_port_num = attr->alt_port_num;
-	pa.alt_timeout = attr->alt_timeout;
-	pa.rate_limit = attr->rate_limit;
+	rb_conv_qp_attr_to_pb(&pa, &buf, attr);
 	body.handle = qp->handle;
 	body.attr_mask = (uint32_t)attr_mask;
 	body.attr = &pa;
@@ -390,40 +401,14 @@ RB_EXPORT int ibv_query_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 	if (ret)
 		return ret;
 	pa = reply->qp_query->attr;
-	memset(attr, 0, sizeof(*attr));
-	attr->qp_state = (enum ibv_qp_state)pa->qp_state;
-	attr->cur_qp_state = (enum ibv_qp_state)pa->cur_qp_state;
-	attr->path_mtu = (enum ibv_mtu)pa->path_mtu;
-	attr->path_mig_state = (enum ibv_mig_state)pa->path_mig_state;
-	attr->qkey = pa->qkey;
-	attr->rq_psn = pa->rq_psn;
-	attr->sq_psn = pa->sq_psn;
-	attr->dest_qp_num = pa->dest_qp_num;
-	attr->qp_access_flags = (unsigned int)pa->qp_access_flags;
-	cap_from_pb(&attr->cap, pa->cap);
-	rbc_ah_from_pb(&attr->ah_attr, pa->ah_attr);
-	rbc_ah_from_pb(&attr->alt_ah_attr, pa->alt_ah_attr);
-	attr->pkey_index = (uint16_t)pa->pkey_index;
-	attr->alt_pkey_index = (uint16_t)pa->alt_pkey_index;
-	attr->en_sqd_async_notify = (uint8_t)pa->en_sqd_async_notify;
-	attr->sq_draining = (uint8_t)pa->sq_draining;
-	attr->max_rd_atomic = (uint8_t)pa->max_rd_atomic;
-	attr->max_dest_rd_atomic = (uint8_t)pa->max_dest_rd_atomic;
-	attr->min_rnr_timer = (uint8_t)pa->min_rnr_timer;
-	attr->port_num = (uint8_t)pa->port_num;
-	attr->timeout = (uint8_t)pa->timeout;
-	attr->retry_cnt = (uint8_t)pa->retry_cnt;
-	attr->rnr_retry = (uint8_t)pa->rnr_retry;
-	attr->alt_port_num = (uint8_t)pa->alt_port_num;
-	attr->alt_timeout = (uint8_t)pa->alt_timeout;
-	attr->rate_limit = pa->rate_limit;
+	rb_conv_qp_attr_from_pb(attr, pa);
 	if (init_attr) {
 		memset(init_attr, 0, sizeof(*init_attr));
 		init_attr->qp_context = qp->qp_context;
 		init_attr->send_cq = qp->send_cq;
 		init_attr->recv_cq = qp->recv_cq;
 		init_attr->srq = qp->srq;
-		cap_from_pb(&init_attr->cap, reply->qp_query->init_cap);
+		rb_conv_qp_cap_from_pb(&init_attr->cap, reply->qp_query->init_cap);
 		init_attr->qp_type = qp->qp_type;
 		init_attr->sq_sig_all = reply->qp_query->sq_sig_all;
 	}
@@ -447,7 +432,7 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	req.body_case = RDMABROKER__REQUEST__BODY_QP_DESTROY;
 	req.qp_destroy = &body;
 	pthread_mutex_lock(&c->kept_lock);
-	for (int i = 0; i < c->kept_max && !k; i++)
+	for (int i = 0; qp->sq && i < c->kept_max && !k; i++)
 		if (!c->kept[i].id)
 			k = &c->kept[i];
 	body.has_keep_ring = 1;
@@ -478,8 +463,8 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	while (ibqp->events_completed < reported)
 		pthread_cond_wait(&ibqp->cond, &ibqp->mutex);
 	pthread_mutex_unlock(&ibqp->mutex);
-	/* Both rings are one mapping, the RQ second. */
-	if (!k) {
+	/* Both rings are one mapping, the RQ second (an opened QP has none). */
+	if (!k && qp->sq) {
 		munmap(qp->sq, (size_t)((char *)qp->rq - (char *)qp->sq) + qp->rq_bytes);
 		close(qp->doorbell);
 	}

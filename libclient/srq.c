@@ -129,9 +129,11 @@ int rbc_get_srq_num(struct ibv_srq *ibsrq, uint32_t *srq_num)
 }
 
 /*
- * ibv_open_xrcd: a domain of this context.  The fd and O_CREAT are
- * accepted, but the daemon does not share a domain between processes
- * naming the same file (librdmabroker(7) BUGS).
+ * ibv_open_xrcd: a domain of this context, or, with a file (attr->fd not
+ * -1), the domain every process of this daemon that opens the same inode
+ * shares, under O_CREAT / O_EXCL (daemon/xrcd.c has the rules).  The fd
+ * itself goes to the daemon (SCM_RIGHTS): it is what proves this process
+ * may name the file.
  */
 struct ibv_xrcd *rbc_open_xrcd(struct ibv_context *context,
 			       struct ibv_xrcd_init_attr *attr)
@@ -141,7 +143,7 @@ struct ibv_xrcd *rbc_open_xrcd(struct ibv_context *context,
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
 	struct rbc_xrcd *x;
-	int ret;
+	int fd = -1, ret;
 
 	if (attr->comp_mask & ~(uint32_t)(IBV_XRCD_INIT_ATTR_FD | IBV_XRCD_INIT_ATTR_OFLAGS |
 					  IBV_XRCD_INIT_ATTR_RESERVED) ||
@@ -151,14 +153,30 @@ struct ibv_xrcd *rbc_open_xrcd(struct ibv_context *context,
 		errno = EINVAL;
 		return NULL;
 	}
+	if (attr->comp_mask & IBV_XRCD_INIT_ATTR_FD)
+		fd = attr->fd;
+	/* As the kernel: a descriptor that is not open is EBADF (and must
+	 * not reach sendmsg, which would fail the whole connection). */
+	if (fd != -1 && (fd < 0 || fcntl(fd, F_GETFD) < 0)) {
+		errno = EBADF;
+		return NULL;
+	}
 	x = calloc(1, sizeof(*x));
 	if (!x) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (fd != -1) {
+		body.has_by_file = body.by_file = 1;
+		if (attr->comp_mask & IBV_XRCD_INIT_ATTR_OFLAGS) {
+			body.has_oflags = 1;
+			body.oflags = (uint32_t)attr->oflags;
+		}
+	}
 	req.body_case = RDMABROKER__REQUEST__BODY_XRCD_OPEN;
 	req.xrcd_open = &body;
-	ret = rbc_call(c, &req, &reply);
+	ret = fd != -1 ? rbc_call_send_fds(c, &req, &reply, &fd, 1) :
+			 rbc_call(c, &req, &reply);
 	if (ret) {
 		free(x);
 		errno = ret;
@@ -245,9 +263,7 @@ RB_EXPORT int ibv_query_srq(struct ibv_srq *srq, struct ibv_srq_attr *attr)
 	ret = rbc_call(c, &req, &reply);
 	if (ret)
 		return ret;
-	attr->max_wr = reply->srq_query->max_wr;
-	attr->max_sge = reply->srq_query->max_sge;
-	attr->srq_limit = reply->srq_query->srq_limit;
+	rb_conv_srq_attr_from_pb(attr, reply->srq_query);
 	rb_rpc_reply_free(reply);
 	return 0;
 }

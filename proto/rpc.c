@@ -263,7 +263,12 @@ int rb_rpc_connect(struct rb_rpc *rpc, const char *path,
 		goto fail;
 	}
 
-	hello.proto_version = RB_PROTO_VERSION;
+	/* The oldest version first: a version 1 daemon reads only that. */
+	hello.proto_version = RB_PROTO_VERSION_MIN;
+	hello.has_max_version = 1;
+	hello.max_version = RB_PROTO_VERSION;
+	hello.has_features = 1;
+	hello.features = RB_PROTO_FEATURES;
 	hello.client_version = (char *)PACKAGE_VERSION;
 	hello.client_name = (char *)client_name;
 	req.body_case = RDMABROKER__REQUEST__BODY_HELLO;
@@ -287,10 +292,22 @@ int rb_rpc_connect(struct rb_rpc *rpc, const char *path,
 			path, -ret);
 		goto fail;
 	}
+	if (reply->hello->proto_version < RB_PROTO_VERSION_MIN ||
+	    reply->hello->proto_version > RB_PROTO_VERSION) {
+		ret = -EPROTONOSUPPORT;
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "rdmabrokerd at %s chose protocol version %u; this library speaks versions %u..%u",
+				 path, reply->hello->proto_version,
+				 RB_PROTO_VERSION_MIN, RB_PROTO_VERSION);
+		goto fail;
+	}
+	rpc->proto_version = reply->hello->proto_version;
+	/* What both offer; bits this build does not know mean nothing here. */
+	rpc->features = reply->hello->features & RB_PROTO_FEATURES;
 	rpc->client_id = reply->hello->client_id;
 	rpc->admin = reply->hello->admin;
 	snprintf(rpc->daemon_version, sizeof(rpc->daemon_version), "%s",
-		 reply->hello->daemon_version);
+		 reply->hello->daemon_version ? reply->hello->daemon_version : "");
 	rb_rpc_reply_free(reply);
 	return 0;
 

@@ -25,6 +25,8 @@
 struct rb_rpc {
 	int fd;				/* SOCK_SEQPACKET, CLOEXEC, blocking */
 	uint32_t seq;			/* last sequence number used */
+	uint32_t proto_version;		/* negotiated (HelloReply) */
+	uint64_t features;		/* RB_PROTO_FEAT_*, both sides' */
 	uint64_t client_id;		/* from HelloReply */
 	int admin;			/* HelloReply.admin */
 	char daemon_version[64];
@@ -46,7 +48,10 @@ const char *rb_rpc_socket_path(const char *explicit_path);
 /*
  * Connect to path and perform the handshake.  client_name is informational.
  * On failure returns -errno: -ENOENT/-ECONNREFUSED (no daemon), -EACCES,
- * -EPROTONOSUPPORT (daemon speaks another protocol version), ...
+ * -EPROTONOSUPPORT (no protocol version both sides speak), ...
+ * The handshake offers versions RB_PROTO_VERSION_MIN..RB_PROTO_VERSION and
+ * RB_PROTO_FEATURES (proto/version.h); rpc->proto_version and
+ * rpc->features say what the daemon chose.
  * If errbuf is not NULL, a human-readable reason is left in it.
  */
 int rb_rpc_connect(struct rb_rpc *rpc, const char *path,

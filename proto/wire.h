@@ -19,6 +19,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "proto/version.h"
+
 #define RB_WIRE_MAGIC		0x424d4452u	/* "RDMB" little-endian */
 #define RB_WIRE_VERSION		1		/* frame format version */
 #define RB_WIRE_MAX_FRAME	65536u		/* header + payload */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rdmactl client: the sessions connected to rdmabrokerd (ClientListReq).
- * The daemon shows a non-admin caller only the clients of its own uid.
+ * rdmactl client: the sessions connected to rdmabrokerd (ClientListReq,
+ * followed page by page).  The daemon shows a non-admin caller only the
+ * clients of its own uid.
  */
 #include "config.h"
 
@@ -44,6 +45,8 @@ static struct json_object *client_json(const Rdmabroker__ClientInfo *c,
 		pr_add_str(o, "client_name", c->client_name);
 	if (c->client_version)
 		pr_add_str(o, "client_version", c->client_version);
+	if (c->has_proto_version)
+		pr_add_int(o, "protocol", c->proto_version);
 	if (c->device)
 		pr_add_str(o, "device", c->device);
 	return o;
@@ -63,6 +66,7 @@ static const struct pr_field client_fields[] = {
 	{ .key = "age_sec", .label = "age", .fmt = PR_DURATION },
 	{ .key = "client_name", .label = "name" },
 	{ .key = "client_version", .label = "version" },
+	{ .key = "protocol", .label = "protocol", .flags = PR_DETAIL },
 	{ .key = "device", .label = "device" },
 	{ .key = "objects", .sub = &client_counts_layout },	/* pid PID */
 	{ .key = "limits", .sub = &client_counts_layout },	/* pid PID */
@@ -81,39 +85,50 @@ static int client_add_details(struct rdmactl *rc, struct json_object *doc,
 		"pd", "mr", "cq", "qp", "srq", "ah", "channel", NULL
 	};
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
-	Rdmabroker__ResShowReq rq = RDMABROKER__RES_SHOW_REQ__INIT;
+	Rdmabroker__ResSummaryReq rq = RDMABROKER__RES_SUMMARY_REQ__INIT;
 	Rdmabroker__LimitsShowReq lq = RDMABROKER__LIMITS_SHOW_REQ__INIT;
 	Rdmabroker__Reply *rep;
 	size_t n = json_object_array_length(doc);
+	uint8_t cursor[RDMACTL_CURSOR_MAX];
 	char err[256];
+	bool more;
 
+	/* The daemon's counts of each client of pid, page by page. */
 	rq.has_pid = 1;
 	rq.pid = pid;
-	req.body_case = RDMABROKER__REQUEST__BODY_RES_SHOW;
-	req.res_show = &rq;
-	if (rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_RES_SHOW, &rep, err,
-			 sizeof(err)) < 0) {
-		fprintf(stderr, "rdmactl: client show: %s\n", err);
-		return RDMACTL_FAIL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *c = json_object_array_get_idx(doc, i), *v;
-		struct json_object *objs = json_object_new_object();
-		uint64_t id;
+	do {
+		const Rdmabroker__ResSummaryReply *m;
 
-		json_object_object_get_ex(c, "id", &v);
-		id = (uint64_t)json_object_get_int64(v);
-		for (const char *const *t = types; *t; t++) {
-			int64_t cnt = 0;
+		if (res_summary_fetch(rc, &rq, &rep, "client show"))
+			return RDMACTL_FAIL;
+		m = rep->res_summary;
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *c = json_object_array_get_idx(doc, i), *v;
+			const Rdmabroker__ResSummary *sum = NULL;
+			struct json_object *objs;
 
-			for (size_t k = 0; k < rep->res_show->n_entries; k++)
-				cnt += rep->res_show->entries[k]->client_id == id &&
-				       !strcmp(rep->res_show->entries[k]->type, *t);
-			pr_add_int(objs, *t, cnt);
+			json_object_object_get_ex(c, "id", &v);
+			for (size_t k = 0; k < m->n_clients && !sum; k++)
+				if (m->clients[k]->client_id == (uint64_t)json_object_get_int64(v))
+					sum = m->clients[k];
+			if (!sum)
+				continue;
+			objs = json_object_new_object();
+			for (const char *const *t = types; *t; t++) {
+				int64_t cnt = 0;
+
+				for (size_t k = 0; k < sum->n_counts; k++)
+					if (!strcmp(sum->counts[k]->type, *t))
+						cnt = (int64_t)sum->counts[k]->count;
+				pr_add_int(objs, *t, cnt);
+			}
+			json_object_object_add(c, "objects", objs);
 		}
-		json_object_object_add(c, "objects", objs);
-	}
-	rb_rpc_reply_free(rep);
+		more = rdmactl_cursor_next(cursor, m->has_next_cursor,
+					   &m->next_cursor, m->n_clients,
+					   &rq.has_cursor, &rq.cursor);
+		rb_rpc_reply_free(rep);
+	} while (more);
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *c = json_object_array_get_idx(doc, i), *v, *lim;
@@ -151,8 +166,10 @@ static int client_show(struct rdmactl *rc, int argc, char **argv)
 	Rdmabroker__ClientListReq q = RDMABROKER__CLIENT_LIST_REQ__INIT;
 	Rdmabroker__ClientListReply *m;
 	Rdmabroker__Reply *rep;
+	uint8_t cursor[RDMACTL_CURSOR_MAX];
 	struct json_object *doc;
 	char err[256];
+	bool more;
 	time_t now;
 	int ret;
 
@@ -175,19 +192,25 @@ static int client_show(struct rdmactl *rc, int argc, char **argv)
 		return ret;
 	req.body_case = RDMABROKER__REQUEST__BODY_CLIENT_LIST;
 	req.client_list = &q;
-	ret = rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_CLIENT_LIST, &rep,
-			   err, sizeof(err));
-	if (ret < 0) {
-		if (err[0])
-			fprintf(stderr, "rdmactl: client show: %s\n", err);
-		return RDMACTL_FAIL;
-	}
-	m = rep->client_list;
 	now = time(NULL);
 	doc = json_object_new_array();
-	for (size_t i = 0; i < m->n_clients; i++)
-		json_object_array_add(doc, client_json(m->clients[i], now));
-	rb_rpc_reply_free(rep);
+	do {
+		ret = rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_CLIENT_LIST,
+				   &rep, err, sizeof(err));
+		if (ret < 0) {
+			if (err[0])
+				fprintf(stderr, "rdmactl: client show: %s\n", err);
+			json_object_put(doc);
+			return RDMACTL_FAIL;
+		}
+		m = rep->client_list;
+		for (size_t i = 0; i < m->n_clients; i++)
+			json_object_array_add(doc, client_json(m->clients[i], now));
+		more = rdmactl_cursor_next(cursor, m->has_next_cursor,
+					   &m->next_cursor, m->n_clients,
+					   &q.has_cursor, &q.cursor);
+		rb_rpc_reply_free(rep);
+	} while (more);
 	if (q.has_pid) {
 		ret = client_add_details(rc, doc, q.pid);
 		if (ret) {

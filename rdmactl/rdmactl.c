@@ -152,6 +152,20 @@ int rdmactl_call(struct rdmactl *rc, Rdmabroker__Request *req,
 	return 0;
 }
 
+bool rdmactl_cursor_next(uint8_t *buf, protobuf_c_boolean has_next,
+			 const ProtobufCBinaryData *next, size_t n_items,
+			 protobuf_c_boolean *q_has, ProtobufCBinaryData *q_cursor)
+{
+	if (!has_next || next->len == 0 || next->len > RDMACTL_CURSOR_MAX ||
+	    n_items == 0)
+		return false;
+	memcpy(buf, next->data, next->len);
+	q_cursor->data = buf;
+	q_cursor->len = next->len;
+	*q_has = 1;
+	return true;
+}
+
 int rdmactl_parse_pid(void (*usage_fn)(FILE *out), const char *what,
 		      const char *arg, uint32_t *pid)
 {

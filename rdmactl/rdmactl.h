@@ -63,6 +63,18 @@ int rdmactl_call(struct rdmactl *rc, Rdmabroker__Request *req,
 		 char *err, size_t errlen);
 
 /*
+ * Listings page (RB_PROTO_FEAT_PAGED_LISTS): after each reply, move its
+ * next cursor (has_next, next) into the request (q_has, q_cursor), kept in
+ * buf.  True when another page is to be asked for; false when the listing
+ * is complete, or the daemon pages not at all (a version 1 daemon) or
+ * gave an empty page with a cursor (it would never end).
+ */
+#define RDMACTL_CURSOR_MAX	64
+bool rdmactl_cursor_next(uint8_t *buf, protobuf_c_boolean has_next,
+			 const ProtobufCBinaryData *next, size_t n_items,
+			 protobuf_c_boolean *q_has, ProtobufCBinaryData *q_cursor);
+
+/*
  * A PID argument: a positive decimal number; otherwise a usage error
  * naming `what` (RDMACTL_USAGE).
  */
@@ -75,6 +87,13 @@ void dev_usage(FILE *out);
 int client_run(struct rdmactl *rc, int argc, char **argv);
 void client_usage(FILE *out);
 int res_run(struct rdmactl *rc, int argc, char **argv);
+/*
+ * One page of what the daemon counts per client (ResSummaryReq), for
+ * `res` and `client show pid`; RDMACTL_FAIL (reason printed, prefixed
+ * with what) on failure, or when the daemon does not count (version 1).
+ */
+int res_summary_fetch(struct rdmactl *rc, Rdmabroker__ResSummaryReq *q,
+		      Rdmabroker__Reply **rep, const char *what);
 void res_usage(FILE *out);
 int limits_run(struct rdmactl *rc, int argc, char **argv);
 void limits_usage(FILE *out);

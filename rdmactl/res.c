@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rdmactl res: the objects clients hold in rdmabrokerd (ResShowReq), like
- * iproute2's `rdma res`.  `res` alone sums them per client; `res show`
- * lists them.  Non-admins see only their own uid's.
+ * rdmactl res: the objects clients hold in rdmabrokerd, like iproute2's
+ * `rdma res`.  `res` alone shows what the daemon counts per client
+ * (ResSummaryReq); `res show` lists them (ResShowReq).  Both follow the
+ * daemon's cursors page by page until done.  Non-admins see only their
+ * own uid's.
  */
 #include "config.h"
 
@@ -115,9 +117,6 @@ static Rdmabroker__ResShowReply *res_fetch(struct rdmactl *rc,
 			fprintf(stderr, "rdmactl: res: %s\n", err);
 		return NULL;
 	}
-	if ((*rep)->res_show->truncated)
-		fprintf(stderr, "rdmactl: res: more objects than fit in one reply; showing the first %zu\n",
-			(*rep)->res_show->n_entries);
 	return (*rep)->res_show;
 }
 
@@ -142,74 +141,91 @@ static const struct pr_field res_entry_fields[] = {
 
 static const struct pr_layout res_entry_layout = { .fields = res_entry_fields };
 
+static struct json_object *res_entry_json(const Rdmabroker__ResEntry *e)
+{
+	struct json_object *o = json_object_new_object();
+
+	pr_add_str(o, "type", e->type);
+	pr_add_int(o, "handle", e->handle);
+	if (e->has_qp_num) {
+		pr_add_int(o, "qpn", e->qp_num);
+		pr_add_str(o, "qp_type", e->qp_type ? e->qp_type : "");
+		pr_add_str(o, "state", e->state ? e->state : "");
+	}
+	if (e->has_length) {
+		pr_add_u64(o, "length", e->length);
+		pr_add_int(o, "lkey", e->lkey);
+		pr_add_str(o, "mode", e->mr_mode ? e->mr_mode : "");
+	}
+	pr_add_u64(o, "client", e->client_id);
+	pr_add_int(o, "pid", e->pid);
+	pr_add_int(o, "uid", e->uid);
+	pr_add_str(o, "comm", e->comm ? e->comm : "");
+	pr_add_str(o, "dev", e->device ? e->device : "");
+	pr_add_int(o, "users", e->users);
+	pr_add_time(o, "created", e->created);
+	return o;
+}
+
 static int res_show(struct rdmactl *rc, int argc, char **argv)
 {
 	Rdmabroker__ResShowReq q = RDMABROKER__RES_SHOW_REQ__INIT;
 	Rdmabroker__ResShowReply *m;
 	Rdmabroker__Reply *rep;
+	uint8_t cursor[RDMACTL_CURSOR_MAX];
 	struct json_object *doc;
 	struct res_qp_filter f;
+	size_t got = 0;
+	bool more;
 	int ret = res_parse_filters(argc, argv, &q, &f);
 
 	if (ret)
 		return ret;
-	m = res_fetch(rc, &q, &rep);
-	if (!m)
-		return RDMACTL_FAIL;
 	doc = json_object_new_array();
-	for (size_t i = 0; i < m->n_entries; i++) {
-		const Rdmabroker__ResEntry *e = m->entries[i];
-		struct json_object *o;
-
-		if (!res_qp_match(&f, e))
-			continue;
-		o = json_object_new_object();
-		pr_add_str(o, "type", e->type);
-		pr_add_int(o, "handle", e->handle);
-		if (e->has_qp_num) {
-			pr_add_int(o, "qpn", e->qp_num);
-			pr_add_str(o, "qp_type", e->qp_type ? e->qp_type : "");
-			pr_add_str(o, "state", e->state ? e->state : "");
+	do {
+		m = res_fetch(rc, &q, &rep);
+		if (!m) {
+			json_object_put(doc);
+			return RDMACTL_FAIL;
 		}
-		if (e->has_length) {
-			pr_add_u64(o, "length", e->length);
-			pr_add_int(o, "lkey", e->lkey);
-			pr_add_str(o, "mode", e->mr_mode ? e->mr_mode : "");
-		}
-		pr_add_u64(o, "client", e->client_id);
-		pr_add_int(o, "pid", e->pid);
-		pr_add_int(o, "uid", e->uid);
-		pr_add_str(o, "comm", e->comm);
-		pr_add_str(o, "dev", e->device);
-		pr_add_int(o, "users", e->users);
-		pr_add_time(o, "created", e->created);
-		json_object_array_add(doc, o);
-	}
-	rb_rpc_reply_free(rep);
+		for (size_t i = 0; i < m->n_entries; i++)
+			if (res_qp_match(&f, m->entries[i]))
+				json_object_array_add(doc, res_entry_json(m->entries[i]));
+		got += m->n_entries;
+		more = rdmactl_cursor_next(cursor, m->has_next_cursor,
+					   &m->next_cursor, m->n_entries,
+					   &q.has_cursor, &q.cursor);
+		if (!more && m->truncated)	/* a daemon that does not page */
+			fprintf(stderr, "rdmactl: res: more objects than fit in one reply; showing the first %zu\n",
+				got);
+		rb_rpc_reply_free(rep);
+	} while (more);
 	return pr_output(rc, doc, &res_entry_layout);
 }
 
-/* The summary row of client id in doc, made on first sight. */
-static struct json_object *res_summary_row(struct json_object *doc,
-					   const Rdmabroker__ResEntry *e)
+/* The summary row of one client, or NULL when it holds nothing. */
+static struct json_object *res_summary_row(const Rdmabroker__ResSummary *c)
 {
-	size_t n = json_object_array_length(doc);
-	struct json_object *o, *v;
+	struct json_object *o;
+	uint64_t held = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		o = json_object_array_get_idx(doc, i);
-		if (json_object_object_get_ex(o, "client", &v) &&
-		    (uint64_t)json_object_get_int64(v) == e->client_id)
-			return o;
-	}
+	for (size_t i = 0; i < c->n_counts; i++)
+		held += c->counts[i]->count;
+	if (!held)
+		return NULL;	/* as `rdma res`: only clients that hold some */
 	o = json_object_new_object();
-	pr_add_u64(o, "client", e->client_id);
-	pr_add_int(o, "pid", e->pid);
-	pr_add_str(o, "comm", e->comm);
-	pr_add_str(o, "dev", e->device);
-	for (const char *const *t = res_types; *t; t++)
-		pr_add_int(o, *t, 0);
-	json_object_array_add(doc, o);
+	pr_add_u64(o, "client", c->client_id);
+	pr_add_int(o, "pid", c->pid);
+	pr_add_str(o, "comm", c->comm ? c->comm : "");
+	pr_add_str(o, "dev", c->device ? c->device : "");
+	for (const char *const *t = res_types; *t; t++) {
+		int64_t n = 0;
+
+		for (size_t i = 0; i < c->n_counts; i++)
+			if (!strcmp(c->counts[i]->type, *t))
+				n = (int64_t)c->counts[i]->count;
+		pr_add_int(o, *t, n);
+	}
 	return o;
 }
 
@@ -232,28 +248,57 @@ static const struct pr_field res_summary_fields[] = {
 
 static const struct pr_layout res_summary_layout = { .fields = res_summary_fields };
 
+int res_summary_fetch(struct rdmactl *rc, Rdmabroker__ResSummaryReq *q,
+		      Rdmabroker__Reply **rep, const char *what)
+{
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	char err[256];
+
+	if (rdmactl_connect(rc))
+		return RDMACTL_FAIL;
+	if (!(rc->rpc.features & RB_PROTO_FEAT_PAGED_LISTS)) {
+		fprintf(stderr, "rdmactl: %s: rdmabrokerd %s does not count objects (protocol version %u); upgrade it, or use \"rdmactl res show\"\n",
+			what, rc->rpc.daemon_version, rc->rpc.proto_version);
+		return RDMACTL_FAIL;
+	}
+	req.body_case = RDMABROKER__REQUEST__BODY_RES_SUMMARY;
+	req.res_summary = q;
+	if (rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_RES_SUMMARY, rep, err,
+			 sizeof(err)) < 0) {
+		if (err[0])
+			fprintf(stderr, "rdmactl: %s: %s\n", what, err);
+		return RDMACTL_FAIL;
+	}
+	return RDMACTL_OK;
+}
+
 static int res_summary(struct rdmactl *rc, int argc, char **argv)
 {
-	Rdmabroker__ResShowReq q = RDMABROKER__RES_SHOW_REQ__INIT;
-	Rdmabroker__ResShowReply *m;
+	Rdmabroker__ResSummaryReq q = RDMABROKER__RES_SUMMARY_REQ__INIT;
+	Rdmabroker__ResSummaryReply *m;
 	Rdmabroker__Reply *rep;
-	struct json_object *doc;
+	uint8_t cursor[RDMACTL_CURSOR_MAX];
+	struct json_object *doc, *row;
+	bool more;
 
 	(void)argv;
 	if (argc > 0)
 		return rdmactl_usage_error(res_usage, "res: unknown command \"%s\"", argv[0]);
-	m = res_fetch(rc, &q, &rep);
-	if (!m)
-		return RDMACTL_FAIL;
 	doc = json_object_new_array();
-	for (size_t i = 0; i < m->n_entries; i++) {
-		const Rdmabroker__ResEntry *e = m->entries[i];
-		struct json_object *row = res_summary_row(doc, e), *v;
-
-		if (json_object_object_get_ex(row, e->type, &v))
-			json_object_set_int64(v, json_object_get_int64(v) + 1);
-	}
-	rb_rpc_reply_free(rep);
+	do {
+		if (res_summary_fetch(rc, &q, &rep, "res")) {
+			json_object_put(doc);
+			return RDMACTL_FAIL;
+		}
+		m = rep->res_summary;
+		for (size_t i = 0; i < m->n_clients; i++)
+			if ((row = res_summary_row(m->clients[i])))
+				json_object_array_add(doc, row);
+		more = rdmactl_cursor_next(cursor, m->has_next_cursor,
+					   &m->next_cursor, m->n_clients,
+					   &q.has_cursor, &q.cursor);
+		rb_rpc_reply_free(rep);
+	} while (more);
 	return pr_output(rc, doc, &res_summary_layout);
 }
 

@@ -55,8 +55,10 @@ int soft_resp_peek_xrc(struct soft_qp *dest, uint32_t srqn, struct soft_recv_tak
 	struct rb_hnode *n = hash_first(&sd->srqns, srqn);
 	struct rb_srq *srq = n ? &container_of(n, struct soft_srq, node)->srq : NULL;
 
-	/* dest's deps[0] is its XRC domain (daemon/objects.h). */
-	if (!srq || !srq->xrc || srq->res.deps[1] != dest->qp.res.deps[0])
+	/* dest's deps[0] is its XRC domain, the shared object an XRC SRQ's
+	 * xrcd is too (daemon/objects.h): SRQ and QP may be of different
+	 * processes that opened the same domain. */
+	if (!srq || !srq->xrc || &srq->xrcd->res != dest->qp.res.deps[0])
 		return -1;
 	return resp_peek(dest, srq, t) ? 1 : 0;
 }

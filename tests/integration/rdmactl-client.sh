@@ -73,7 +73,7 @@ d = json.loads(sys.argv[1])
 assert d["clients"] == 2 and d["devices"] == 1 and d["pid"] == int(sys.argv[2]), d
 assert d["admin"] is (sys.argv[3] == "0"), d
 assert d["socket"] == sys.argv[4] and isinstance(d["uptime_sec"], int), d
-assert d["proto_version"] == 1 and d["reloads"] == 0, d
+assert d["proto_version"] == 2 and d["reloads"] == 0, d
 ' "$out" "$RB_DAEMON_PID" "$ME" "$RB_SOCK" || rb_fail "status JSON: $out"
 
 # Another user sees only its own clients (the daemon filters).
