@@ -236,10 +236,13 @@ static bool flow_serve(struct soft_flow *f, uint64_t now, uint64_t idle_ns, uint
 		swept = false;
 		while (n-- && f->deficit > 0 && !pass_over(*spent, now) &&
 		       (qp = TAILQ_FIRST(&f->qps))) {
-			struct soft_turn turn = { .budget = f->deficit };
+			/* One step moves at most SOFT_PASS_BYTES: a copy is
+			 * never longer than the pass it is part of. */
+			int64_t give = f->deficit < SOFT_PASS_BYTES ? f->deficit : SOFT_PASS_BYTES;
+			struct soft_turn turn = { .budget = give };
 			bool did = soft_req_step(qp, &turn);
 
-			f->deficit = turn.budget;
+			f->deficit -= give - turn.budget;
 			*spent += (uint64_t)turn.bytes + turn.wrs * SOFT_WR_COST;
 			if (turn.bytes || turn.wrs)
 				sched_charge(f->tenant, turn.bytes, turn.wrs, now);
