@@ -37,7 +37,7 @@
  * message of another user waits about one of its own hops per busy flow
  * ahead of it.  A flow alone in the round moves up to SOFT_PASS_MAX a turn.
  */
-#define SOFT_QUANTUM		(32 * 1024)
+#define SOFT_QUANTUM		(16 * 1024)
 /*
  * A progress() call returns after moving about this much (10-20 us), so
  * that a control request or a doorbell waits no longer in the loop; the
