@@ -33,7 +33,7 @@
 /*
  * The heaviest flow's quantum while others are polled too: at 3-10 GB/s
  * (a copy of memory out of cache, on a busy machine) a copy of this size
- * takes 3-10 us, about what an 8-byte message costs end to end, so a
+ * takes 2-5 us, less than an 8-byte message costs end to end, so a
  * message of another user waits about one of its own hops per busy flow
  * ahead of it.  A flow alone in the round moves up to SOFT_PASS_MAX a turn.
  */
