@@ -349,6 +349,8 @@ static Rdmabroker__ResEntry *admin_res_entry(struct rb_reply *rep,
 		qp_describe(r, e);
 	else if (r->type == RB_RES_MR)
 		mr_describe(r, e);
+	else if (r->type == RB_RES_CM_ID)
+		cm_describe(r, e, rep);
 	return e;
 }
 

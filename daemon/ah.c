@@ -15,6 +15,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
+#include "daemon/loop.h"
 #include "daemon/log.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
@@ -126,6 +127,30 @@ int ah_create(struct rb_session *s, const Rdmabroker__Request *req,
 	return 0;
 }
 
+/*
+ * A NIC copies a UD send's address vector when the send is posted, so an
+ * AH destroyed right after (mckey's sender: post, leave, destroy the AH,
+ * exit) does not take the posted sends with it.  Here a send names its
+ * AH by handle until it runs: before an AH goes, the connection's UD send
+ * queues get one pass of the device, as if their doorbells had rung.
+ */
+static void ah_flush_ud_sends(struct rb_session *s)
+{
+	struct rb_res *r;
+	bool any = false;
+
+	TAILQ_FOREACH(r, &s->res.list, link) {
+		struct rb_qp *qp = (struct rb_qp *)r;
+
+		if (r->type != RB_RES_QP || qp->type != IBV_QPT_UD)
+			continue;
+		qp->dev->ops.qp_doorbell(qp);
+		any = true;
+	}
+	if (any)
+		loop_pass();
+}
+
 int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep)
 {
@@ -134,6 +159,7 @@ int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 
 	if (!m)
 		return -ENOMEM;
+	ah_flush_ud_sends(s);
 	ret = res_destroy(s, req->ah_destroy->handle, RB_RES_AH, rep);
 	if (ret < 0)
 		return ret;

@@ -103,6 +103,9 @@ struct rb_daemon {
 	struct rb_sched_override *sched_overrides;	/* rdmactl limits set */
 	size_t nsched_overrides;
 
+	struct rb_cm *cm;		/* cm.c: ids, ports, listens */
+	struct cm_local *cm_local;	/* cm-msg.c: the local transport */
+
 	struct rb_device *devices[RB_MAX_DEVICES];
 	uint32_t ndevices;
 

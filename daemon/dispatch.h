@@ -113,6 +113,47 @@ int ah_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
 bool ah_attr_pb_fits(const Rdmabroker__AhAttr *m, struct rb_reply *rep);
 int ah_attr_check(const struct rb_device *dev, const struct ibv_ah_attr *a,
 		  bool port_required, struct rb_reply *rep);
+/* cm.c: the connection manager (docs/cm.md). */
+int cm_channel_create(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_channel_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_id_create(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_id_destroy_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_bind_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_resolve_addr_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_resolve_route_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_listen_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_connect_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_accept_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_reject_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_disconnect_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_establish_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_notify_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_migrate_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_set_option_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_query_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_qp_mcast_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+int cm_join_req(struct rb_session *s, const Rdmabroker__Request *req,
+	struct rb_reply *rep);
+void cm_describe(const struct rb_res *r, Rdmabroker__ResEntry *e,
+		 struct rb_reply *rep);
 /* The QP fields of a `rdmactl res` entry. */
 void qp_describe(const struct rb_res *r, Rdmabroker__ResEntry *e);
 int admin_limits_show(struct rb_session *s, const Rdmabroker__Request *req,

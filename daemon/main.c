@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "daemon/cm.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
 #include "proto/shm.h"
@@ -283,6 +284,7 @@ out:
 		log_warn("%u shared object(s) left after every client went", d.nshared);
 	notify_fini();
 	listener_close(&d);
+	cm_fini(&d);
 	device_fini(&d);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigev[i])

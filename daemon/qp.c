@@ -679,13 +679,19 @@ looked_up:
 		return -EINVAL;
 	}
 	/* Granted: rings of a power of two, at least one slot, at least
-	 * one SGE; the inline limit is exactly what was asked. */
+	 * one SGE; the inline limit is what was asked or, when more, what
+	 * the send slot's SGE room holds anyway (as rxe and mlx5 grant:
+	 * rdma_xclient posts 16 inline bytes on a QP that asked for none). */
 	cap.max_send_wr = roundup_pow2(cap.max_send_wr ? cap.max_send_wr : 1);
 	cap.max_recv_wr = roundup_pow2(cap.max_recv_wr ? cap.max_recv_wr : 1);
 	if (!cap.max_send_sge)
 		cap.max_send_sge = 1;
 	if (!cap.max_recv_sge)
 		cap.max_recv_sge = 1;
+	if (q->qp_type != IBV_QPT_XRC_RECV &&
+	    cap.max_inline_data < cap.max_send_sge * (uint32_t)sizeof(struct rb_sge) &&
+	    cap.max_send_sge * (uint32_t)sizeof(struct rb_sge) <= dev->max_inline_data)
+		cap.max_inline_data = cap.max_send_sge * (uint32_t)sizeof(struct rb_sge);
 	qp->cap = cap;
 	pcap = reply_alloc(rep, sizeof(*pcap));
 	if (pcap) {

@@ -31,6 +31,8 @@ static const char *const res_type_names[RB_RES_TYPE_COUNT] = {
 	[RB_RES_MW] = "mw",
 	[RB_RES_XRCD] = "xrcd",
 	[RB_RES_MR] = "mr",
+	[RB_RES_CM_CHANNEL] = "cm_channel",
+	[RB_RES_CM_ID] = "cm_id",
 };
 
 const char *res_type_name(enum rb_res_type type)

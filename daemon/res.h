@@ -74,6 +74,8 @@ enum rb_res_type {
 	RB_RES_MR,
 	RB_RES_MW,
 	RB_RES_XRCD,
+	RB_RES_CM_CHANNEL,
+	RB_RES_CM_ID,
 	RB_RES_TYPE_COUNT
 };
 

@@ -45,6 +45,10 @@ STUB_OK(modify_qp, struct rb_qp *qp, const struct ibv_qp_attr *attr, int mask,
 STUB_OK(query_qp, struct rb_qp *qp)
 STUB_VOID(qp_doorbell, struct rb_qp *qp)
 STUB_VOID(destroy_qp, struct rb_qp *qp)
+STUB_UNSUPPORTED(attach_mcast, struct rb_qp *qp, const union ibv_gid *gid,
+		 uint16_t lid)
+STUB_UNSUPPORTED(detach_mcast, struct rb_qp *qp, const union ibv_gid *gid,
+		 uint16_t lid)
 STUB_UNSUPPORTED(create_srq, struct rb_device *dev, struct rb_srq *srq)
 STUB_OK(modify_srq, struct rb_srq *srq, const struct ibv_srq_attr *attr, int mask)
 STUB_OK(query_srq, struct rb_srq *srq)
@@ -88,6 +92,8 @@ void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv)
 	FILL(cq_doorbell);
 	FILL(destroy_cq);
 	FILL(create_qp);
+	FILL(attach_mcast);
+	FILL(detach_mcast);
 	FILL(modify_qp);
 	FILL(query_qp);
 	FILL(qp_doorbell);

@@ -212,6 +212,12 @@ struct rb_driver_ops {
 	/* Before the daemon frees the rings (or keeps them for reuse).
 	 * Stub: no-op. */
 	void (*destroy_qp)(struct rb_qp *qp);
+	/* ibv_attach_mcast/ibv_detach_mcast of a UD QP to the group gid
+	 * (ff00::/8; lid as the API passes it).  Stub: -EOPNOTSUPP. */
+	int (*attach_mcast)(struct rb_qp *qp, const union ibv_gid *gid,
+			    uint16_t lid);
+	int (*detach_mcast)(struct rb_qp *qp, const union ibv_gid *gid,
+			    uint16_t lid);
 
 	/* ----------------------------------------------------------- SRQ */
 

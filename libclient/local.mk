@@ -5,7 +5,7 @@ libclient_librdmabroker_la_SOURCES = libclient/client.h libclient/device.c \
 	libclient/strings.c libclient/compat.c libclient/unsupported.c \
 	libclient/pd.c libclient/cq.c libclient/qp.c libclient/post.c libclient/srq.c \
 	libclient/ah.c libclient/mr.c libclient/mw.c libclient/async.c libclient/version.c \
-	libclient/private.c
+	libclient/private.c libclient/mcast.c
 libclient_librdmabroker_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) \
 	$(PROTOBUF_C_CFLAGS)
 libclient_librdmabroker_la_LIBADD = proto/libproto.la $(PROTOBUF_C_LIBS)

@@ -40,20 +40,6 @@ RB_EXPORT int ibv_query_ece(struct ibv_qp *qp RBC_UNUSED,
 	return EOPNOTSUPP;
 }
 
-RB_EXPORT int ibv_attach_mcast(struct ibv_qp *qp RBC_UNUSED,
-			       const union ibv_gid *gid RBC_UNUSED,
-			       uint16_t lid RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
-RB_EXPORT int ibv_detach_mcast(struct ibv_qp *qp RBC_UNUSED,
-			       const union ibv_gid *gid RBC_UNUSED,
-			       uint16_t lid RBC_UNUSED)
-{
-	return EOPNOTSUPP;
-}
-
 RB_EXPORT int ibv_resolve_eth_l2_from_gid(struct ibv_context *context RBC_UNUSED,
 					  struct ibv_ah_attr *attr RBC_UNUSED,
 					  uint8_t eth_mac[ETHERNET_LL_SIZE] RBC_UNUSED,

@@ -17,7 +17,8 @@
 
 /* The types the daemon knows, in the order summaries print them. */
 static const char *const res_types[] = {
-	"pd", "mr", "cq", "qp", "srq", "ah", "mw", "xrcd", "channel", NULL
+	"pd", "mr", "cq", "qp", "srq", "ah", "mw", "xrcd", "channel",
+	"cm_channel", "cm_id", NULL
 };
 
 void res_usage(FILE *out)
@@ -26,11 +27,15 @@ void res_usage(FILE *out)
 		"Usage: rdmactl [OPTIONS] res\n"
 		"       rdmactl [OPTIONS] res show [TYPE] [pid PID] [qpn QPN]\n"
 		"                                  [qp-type RC|UC|UD] [state STATE]\n"
+		"       rdmactl [OPTIONS] res cm_id [pid PID] [state STATE]\n"
 		"       rdmactl res help\n"
-		"TYPE := { pd | mr | cq | qp | srq | ah | mw | xrcd | channel }\n"
+		"TYPE := { pd | mr | cq | qp | srq | ah | mw | xrcd | channel |\n"
+		"          cm_channel | cm_id }\n"
 		"Without a command, count the objects of each client; \"show\" lists\n"
 		"them, of one TYPE or of process PID; qpn, qp-type and state select\n"
-		"QPs.  Only your own unless you are an administrator.\n");
+		"QPs (state also CM ids).  \"cm_id\" is \"show cm_id\": the connection\n"
+		"manager's ids with their state, port space and addresses.  Only your\n"
+		"own unless you are an administrator.\n");
 }
 
 /* QP filters, applied here to what the daemon lists. */
@@ -43,8 +48,8 @@ static bool res_qp_match(const struct res_qp_filter *f, const Rdmabroker__ResEnt
 {
 	if (f->qpn < 0 && !f->qp_type && !f->state)
 		return true;
-	if (!e->has_qp_num)
-		return false;	/* filtering on QP fields selects QPs */
+	if (!e->has_qp_num && !(e->cm_ps && f->qpn < 0))
+		return false;	/* filtering on QP fields selects QPs (and CM ids) */
 	return (f->qpn < 0 || (uint32_t)f->qpn == e->qp_num) &&
 	       (!f->qp_type || (e->qp_type && !strcasecmp(f->qp_type, e->qp_type))) &&
 	       (!f->state || (e->state && !strcasecmp(f->state, e->state)));
@@ -129,6 +134,9 @@ static const struct pr_field res_entry_fields[] = {
 	{ .key = "length", .label = "length" },
 	{ .key = "lkey", .label = "lkey", .fmt = PR_HEX },
 	{ .key = "mode", .label = "mode" },
+	{ .key = "ps", .label = "ps" },
+	{ .key = "src", .label = "src" },
+	{ .key = "dst", .label = "dst" },
 	{ .key = "client", .label = "client" },
 	{ .key = "pid", .label = "pid" },
 	{ .key = "comm", .label = "comm" },
@@ -147,7 +155,16 @@ static struct json_object *res_entry_json(const Rdmabroker__ResEntry *e)
 
 	pr_add_str(o, "type", e->type);
 	pr_add_int(o, "handle", e->handle);
-	if (e->has_qp_num) {
+	if (e->cm_ps) {
+		pr_add_str(o, "state", e->state ? e->state : "");
+		pr_add_str(o, "ps", e->cm_ps);
+		pr_add_str(o, "src", e->cm_src ? e->cm_src : "");
+		pr_add_str(o, "dst", e->cm_dst ? e->cm_dst : "");
+		if (e->has_qp_num)
+			pr_add_int(o, "qpn", e->qp_num);
+		if (e->qp_type)
+			pr_add_str(o, "qp_type", e->qp_type);
+	} else if (e->has_qp_num) {
 		pr_add_int(o, "qpn", e->qp_num);
 		pr_add_str(o, "qp_type", e->qp_type ? e->qp_type : "");
 		pr_add_str(o, "state", e->state ? e->state : "");
@@ -243,6 +260,9 @@ static const struct pr_field res_summary_fields[] = {
 	{ .key = "mw", .label = "mw" },
 	{ .key = "xrcd", .label = "xrcd" },
 	{ .key = "channel", .label = "channel" },
+	/* The CM's with -d (and in JSON): `res cm_id` lists the ids. */
+	{ .key = "cm_channel", .label = "cm_channel", .flags = PR_DETAIL },
+	{ .key = "cm_id", .label = "cm_id", .flags = PR_DETAIL },
 	{ .key = NULL },
 };
 
@@ -302,8 +322,25 @@ static int res_summary(struct rdmactl *rc, int argc, char **argv)
 	return pr_output(rc, doc, &res_summary_layout);
 }
 
+/* `rdmactl res cm_id ...`: `res show cm_id ...`, as `rdma res show cm_id`. */
+static int res_cm_id(struct rdmactl *rc, int argc, char **argv)
+{
+	char **v = calloc((size_t)argc + 2, sizeof(*v));
+	int ret;
+
+	if (!v)
+		return RDMACTL_FAIL;
+	v[0] = (char *)"cm_id";
+	for (int i = 0; i < argc; i++)
+		v[i + 1] = argv[i];
+	ret = res_show(rc, argc + 1, v);
+	free(v);
+	return ret;
+}
+
 static const struct rdmactl_cmd res_cmds[] = {
 	{ "show", res_show },
+	{ "cm_id", res_cm_id },
 	{ NULL, NULL },
 };
 

@@ -68,7 +68,9 @@ if [ $rc -eq 0 ]; then
 			 include/rdmabroker.h etc/rdmabroker/rdmabrokerd.conf \
 			 share/man/man8/rdmabrokerd.8 share/man/man5/rdmabrokerd.conf.5 \
 			 share/man/man8/rdmactl.8 share/man/man1/rdmab-run.1 \
-			 share/man/man7/librdmabroker.7 share/man/man1/rdmab-perf.1; do
+			 share/man/man7/librdmabroker.7 share/man/man1/rdmab-perf.1 \
+			 lib/librdmabroker-cm.so.1 lib/pkgconfig/rdmabroker-cm.pc \
+			 share/man/man7/librdmabroker-cm.7; do
 			[ -e "$dest$prefix/$f" ] || { echo "check: install lacks $prefix/$f"; inst=1; }
 		done
 		for f in rdmabrokerd.service rdmabrokerd.socket; do
@@ -76,6 +78,9 @@ if [ $rc -eq 0 ]; then
 		done
 		link=$dest$prefix/lib/rdmabroker/compat/libibverbs.so.1
 		[ "$(readlink "$link")" = "$prefix/lib/librdmabroker.so.1" ] ||
+			{ echo "check: $link -> '$(readlink "$link")'"; inst=1; }
+		link=$dest$prefix/lib/rdmabroker/compat/librdmacm.so.1
+		[ "$(readlink "$link")" = "$prefix/lib/librdmabroker-cm.so.1" ] ||
 			{ echo "check: $link -> '$(readlink "$link")'"; inst=1; }
 	else
 		tail -n 40 install.log; inst=1

@@ -6,10 +6,10 @@ set -eu
 PACKAGES="
 autoconf automake libtool pkg-config make gcc binutils xz-utils
 libevent-dev libprotobuf-c-dev protobuf-c-compiler libsystemd-dev
-libibverbs-dev libjson-c-dev libcmocka-dev
+libibverbs-dev librdmacm-dev libjson-c-dev libcmocka-dev
 ibverbs-utils systemd mandoc python3 procps valgrind
 clang libclang-rt-14-dev gnuplot-nox libfabric-bin ucx-utils
-ibverbs-providers perftest python3-pyverbs util-linux
+ibverbs-providers perftest python3-pyverbs util-linux rdmacm-utils
 debhelper dpkg-dev lintian debootstrap systemd-container iproute2 wget
 "
 

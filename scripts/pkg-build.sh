@@ -44,9 +44,8 @@ for d in "$out"/*.deb; do
 	say "built $(basename "$d")"
 done
 
-# The names rdmab-run puts first: libibverbs.so.1 always, and whatever
-# else `make install` lays in the private compat directory (librdmacm.so.1
-# once the build makes one) goes into librdmabroker1 with it.
+# The names rdmab-run puts first: libibverbs.so.1 in librdmabroker1;
+# librdmacm.so.1 goes with librdmabroker-cm1 (its own soname).
 compat=$(dpkg-deb -c "$out"/librdmabroker1_*.deb | sed -n 's|.*/rdmabroker/compat/\([^ /]\+\).*|\1|p' | sort -u | tr '\n' ' ')
 say "librdmabroker1 compat names: $compat"
 case " $compat " in

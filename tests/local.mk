@@ -18,6 +18,7 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	IBVERBS_PRIVATE_NN='$(IBVERBS_PRIVATE_NN)'; export IBVERBS_PRIVATE_NN; \
+	RDMACM_NODES='$(RDMACM_NODES)'; export RDMACM_NODES; \
 	MANDOC='$(MANDOC)'; export MANDOC; \
 	RB_SANITIZERS='$(enable_sanitizers)'; export RB_SANITIZERS; \
 	CC='$(CC)'; export CC;
@@ -59,3 +60,7 @@ include $(srcdir)/tests/unit/proto-table.mk
 include $(srcdir)/tests/integration/proto-compat.mk
 include $(srcdir)/tests/integration/list-paging.mk
 include $(srcdir)/tests/integration/xrc-share.mk
+include $(srcdir)/tests/peers/cm-rdmacm-utils.mk
+include $(srcdir)/tests/integration/cm-events.mk
+include $(srcdir)/tests/unit/cm-abi.mk
+include $(srcdir)/tests/hostile/cm.mk

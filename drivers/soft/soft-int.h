@@ -90,6 +90,7 @@ struct soft_dev {
 	struct rb_hash srqns;		/* XRC SRQs by number */
 	void *stage_pool[SOFT_STAGE_POOL_MAX];	/* free SOFT_RD_STAGE_MAX buffers */
 	unsigned int nstage;
+	struct soft_mcast *mcast;	/* soft-mcast.c: groups, or NULL */
 };
 
 struct soft_mr {
@@ -247,6 +248,17 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
 
 /* soft-qp.c: QPs, the poll set, progress. */
 struct soft_qp *soft_qp_find(const struct rb_device *dev, uint32_t qp_num);
+
+/* soft-mcast.c: UD multicast groups. */
+int soft_mcast_attach(struct rb_qp *qp, const union ibv_gid *gid, uint16_t lid);
+int soft_mcast_detach(struct rb_qp *qp, const union ibv_gid *gid, uint16_t lid);
+void soft_mcast_qp_gone(struct soft_qp *qp);
+void soft_mcast_fini(struct soft_dev *s);
+typedef void (*soft_mcast_fn)(struct soft_qp *dest, void *arg);
+/* dgid a group: deliver(member, arg) for each QP attached; true.  Not a
+ * group: false, nothing done. */
+bool soft_mcast_send(struct soft_qp *qp, const union ibv_gid *dgid,
+		     soft_mcast_fn deliver, void *arg);
 void soft_qp_activate(struct soft_qp *qp);
 void soft_qp_deactivate(struct soft_qp *qp);
 /* A QP that answers: receiving, and its client not being disconnected. */

@@ -251,6 +251,7 @@ void soft_qp_destroy(struct rb_qp *rqp)
 	if (!qp->done)
 		return;		/* never created */
 	soft_mw_qp_gone(qp);	/* its type 2 windows lend nothing any more */
+	soft_mcast_qp_gone(qp);
 	/*
 	 * Its RC peer: a send it posts fails at once (nobody answers), and
 	 * after its transport timeout it goes to ERR anyway, as if a NIC had

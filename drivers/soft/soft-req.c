@@ -236,73 +236,100 @@ static const struct rb_sge *swqe_sge(const union swqe *w)
 }
 
 
-/* A UD SEND: to whichever QP the AH and remote_qpn name, or nowhere. */
-static enum exec_result exec_ud(struct soft_qp *qp, const union swqe *w,
-				struct soft_swqe_done *d, const struct mem_seg *src,
-				uint32_t ns, uint64_t len)
-{
-	struct rb_res *r;
+/* One UD SEND on its way: what each receiver's copy is made of. */
+struct ud_send {
+	struct soft_qp *qp;
 	const struct rb_ah *ah;
-	struct soft_qp *dest;
+	const union swqe *w;
+	struct soft_swqe_done *d;
+	const struct mem_seg *src;
+	uint32_t ns;
+	uint64_t len;
+	union ibv_gid sgid;
+};
+
+/* Deliver u to dest if it takes it (UD, alive, its Q_Key, a receive). */
+static void ud_deliver(struct soft_qp *dest, void *arg)
+{
+	struct ud_send *u = arg;
+	const struct rb_ah *ah = u->ah;
 	struct soft_recv_take t;
-	union ibv_gid gid;
-	enum ibv_gid_type gid_type;
 	uint8_t grh[SOFT_GRH_LEN];
 	uint32_t qkey, word;
 	uint16_t paylen;
 	bool src_failed;
+
+	if (dest->qp.type != IBV_QPT_UD || dest->qp.dev != u->qp->qp.dev ||
+	    !soft_qp_alive(dest))
+		return;
+	qkey = (u->w->hdr.remote_qkey & 0x80000000u) ? u->qp->qp.attr.qkey :
+	       u->w->hdr.remote_qkey;
+	if (dest->qp.attr.qkey != qkey || !soft_resp_peek(dest, &t))
+		return;
+	/* An IBA GRH, as a NIC writes into the first 40 bytes. */
+	word = htobe32((6u << 28) | ((uint32_t)ah->attr.grh.traffic_class << 20) |
+		       (ah->attr.grh.flow_label & 0xfffff));
+	memcpy(grh, &word, 4);
+	paylen = htobe16((uint16_t)u->len);
+	memcpy(grh + 4, &paylen, 2);
+	grh[6] = 0x1b;
+	grh[7] = ah->attr.grh.hop_limit;
+	memcpy(grh + 8, u->sgid.raw, 16);
+	memcpy(grh + 24, ah->attr.grh.dgid.raw, 16);
+	{
+		struct soft_delivery dv = {
+			.from = u->qp, .grh = grh, .src = u->src, .ns = u->ns,
+			.len = u->len, .opcode = IBV_WC_RECV, .scatter = true,
+			.with_imm = u->w->hdr.opcode == IBV_WR_SEND_WITH_IMM,
+			.imm = u->w->hdr.imm_data,
+			.solicited = u->w->hdr.send_flags & IBV_SEND_SOLICITED,
+		};
+
+		soft_resp_deliver(dest, &t, &dv, &src_failed);
+	}
+	if (src_failed)
+		u->d->status = IBV_WC_LOC_PROT_ERR;
+}
+
+/* A UD SEND: to whichever QP the AH and remote_qpn name, to every QP
+ * attached to the group a multicast GID names (soft-mcast.c), or
+ * nowhere. */
+static enum exec_result exec_ud(struct soft_qp *qp, const union swqe *w,
+				struct soft_swqe_done *d, const struct mem_seg *src,
+				uint32_t ns, uint64_t len)
+{
+	struct ud_send u = { .qp = qp, .w = w, .d = d, .src = src, .ns = ns,
+			     .len = len };
+	struct rb_res *r;
+	struct soft_qp *dest;
+	enum ibv_gid_type gid_type;
 
 	if (len > UD_MTU) {
 		d->status = IBV_WC_LOC_LEN_ERR;
 		return X_DONE;
 	}
 	r = res_lookup(qp->qp.res.owner, w->hdr.ah_handle, RB_RES_AH, NULL);
-	ah = (const struct rb_ah *)r;
-	if (!ah || r->deps[0] != qp->qp.res.deps[0]) {
+	u.ah = (const struct rb_ah *)r;
+	if (!u.ah || r->deps[0] != qp->qp.res.deps[0]) {
 		d->status = IBV_WC_LOC_QP_OP_ERR;
 		return X_DONE;
 	}
-	/* Anything not addressed to this device leaves the host: gone. */
-	if (qp->qp.dev->ops.query_gid(qp->qp.dev, 1, ah->attr.grh.sgid_index, &gid,
-				   &gid_type) < 0)
+	if (qp->qp.dev->ops.query_gid(qp->qp.dev, 1, u.ah->attr.grh.sgid_index,
+				      &u.sgid, &gid_type) < 0)
 		return X_DONE;
+	if (soft_mcast_send(qp, &u.ah->attr.grh.dgid, ud_deliver, &u))
+		return X_DONE;
+	/* Anything not addressed to this device leaves the host: gone. */
 	{
 		union ibv_gid our;
 
 		if (qp->qp.dev->ops.query_gid(qp->qp.dev, 1, 0, &our, &gid_type) < 0 ||
-		    memcmp(our.raw, ah->attr.grh.dgid.raw, sizeof(our.raw)))
+		    memcmp(our.raw, u.ah->attr.grh.dgid.raw, sizeof(our.raw)))
 			return X_DONE;
 	}
 	dest = soft_qp_find(qp->qp.dev, w->hdr.remote_qpn & 0xffffff);
-	if (!dest || dest->qp.type != IBV_QPT_UD || dest->qp.dev != qp->qp.dev ||
-	    !soft_qp_alive(dest))
-		return X_DONE;
-	qkey = (w->hdr.remote_qkey & 0x80000000u) ? qp->qp.attr.qkey : w->hdr.remote_qkey;
-	if (dest->qp.attr.qkey != qkey || !soft_resp_peek(dest, &t))
-		return X_DONE;
-	/* An IBA GRH, as a NIC writes into the first 40 bytes. */
-	word = htobe32((6u << 28) | ((uint32_t)ah->attr.grh.traffic_class << 20) |
-		       (ah->attr.grh.flow_label & 0xfffff));
-	memcpy(grh, &word, 4);
-	paylen = htobe16((uint16_t)len);
-	memcpy(grh + 4, &paylen, 2);
-	grh[6] = 0x1b;
-	grh[7] = ah->attr.grh.hop_limit;
-	memcpy(grh + 8, gid.raw, 16);
-	memcpy(grh + 24, ah->attr.grh.dgid.raw, 16);
-	{
-		struct soft_delivery dv = {
-			.from = qp, .grh = grh, .src = src, .ns = ns, .len = len,
-			.opcode = IBV_WC_RECV, .scatter = true,
-			.with_imm = w->hdr.opcode == IBV_WR_SEND_WITH_IMM,
-			.imm = w->hdr.imm_data,
-			.solicited = w->hdr.send_flags & IBV_SEND_SOLICITED,
-		};
-
-		soft_resp_deliver(dest, &t, &dv, &src_failed);
-	}
-	if (src_failed)
-		d->status = IBV_WC_LOC_PROT_ERR;
+	if (dest)
+		ud_deliver(dest, &u);
 	return X_DONE;
 }
 

@@ -157,6 +157,7 @@ static void soft_destroy(struct rb_device *dev)
 	struct soft_dev *s = dev->priv;
 
 	soft_req_stage_fini(s);
+	soft_mcast_fini(s);
 	free(s->qpns.b);
 	free(s->lkeys.b);
 	free(s->rkeys.b);
@@ -273,6 +274,8 @@ static const struct rb_driver_ops soft_ops = {
 	.modify_qp = soft_qp_modify,
 	.qp_doorbell = soft_qp_doorbell,
 	.destroy_qp = soft_qp_destroy,
+	.attach_mcast = soft_mcast_attach,
+	.detach_mcast = soft_mcast_detach,
 	.srq_size = sizeof(struct soft_srq),
 	.create_srq = soft_create_srq,
 	.destroy_srq = soft_destroy_srq,

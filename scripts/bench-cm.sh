@@ -1,0 +1,109 @@
+#!/bin/sh
+# bench-cm.sh [--quick] [--out DIR]: the connection manager's figures
+# (issue 13) on a private daemon with this build's binaries (RB_BUILDDIR):
+#  - cmtime's full connect rate (create id, resolve address and route,
+#    create QP, connect: N connections over the sum of those steps' wall
+#    time) beside the goal of 5,000 a second and rdma-core's cmtime on
+#    real NICs (1,000 connections in 0.89 s);
+#  - perftest's 8-byte latency with the connection made by rdma_cm (-R)
+#    beside the same tool connected over TCP (the non-CM figure), as a
+#    ratio: the CM must cost nothing once connected.
+# Prints a table and writes DIR/cm.json.  Speed is never asserted: the
+# ratios are for reading.  Exit 0, or 1 when a program fails.
+set -u
+quick=
+out=./bench-results
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1; shift ;;
+	--out) out=$2; shift 2 ;;
+	*) echo "usage: bench-cm.sh [--quick] [--out DIR]" >&2; exit 2 ;;
+	esac
+done
+build=$(cd "${RB_BUILDDIR:-./_build}" 2>/dev/null && pwd) || { echo "bench-cm: no build dir" >&2; exit 1; }
+run=$build/libclient/rdmab-run
+rdmactl=$build/rdmactl/rdmactl
+command -v cmtime >/dev/null 2>&1 || { echo "bench-cm: rdmacm-utils not installed: skipped"; exit 0; }
+mkdir -p "$out" && out=$(cd "$out" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rb-bench-cm.XXXXXX") || exit 1
+RDMABROKER_SOCKET=$tmp/sock RDMABROKER_LIBDIR=$build/libclient/compat
+export RDMABROKER_SOCKET RDMABROKER_LIBDIR
+printf '[daemon]\nlog_level = notice\n[limits]\nqps = 0\ncqs = 0\npds = 0\nmrs = 0\n' > "$tmp/conf"
+"$build/daemon/rdmabrokerd" -c "$tmp/conf" -s "$tmp/sock" > "$tmp/daemon.log" 2>&1 &
+dpid=$!
+spid=
+cleanup() {
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+	kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do [ -S "$tmp/sock" ] && break; sleep 0.05; done
+port=$((30000 + $$ % 20000))
+
+listening() {	# PORT: a CM id or a TCP socket listens on PORT
+	"$rdmactl" -s "$tmp/sock" -j res cm_id state LISTEN 2>/dev/null | grep -q ":$1\"" ||
+		ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+pair() {	# OUT 'SERVER' 'CLIENT': 0 when both exit 0
+	port=$((port + 1))
+	# shellcheck disable=SC2086
+	timeout 120 "$run" $(echo "$2" | sed "s/@PORT@/$port/g") > "$1.server" 2>&1 &
+	spid=$!
+	for _ in $(seq 1 200); do listening "$port" && break; sleep 0.05; done
+	# shellcheck disable=SC2086
+	timeout 120 "$run" $(echo "$3" | sed "s/@PORT@/$port/g") > "$1" 2>&1
+	rc=$?
+	wait "$spid"; src=$?
+	spid=
+	[ "$rc" -eq 0 ] && [ "$src" -eq 0 ]
+}
+
+conns=1000; iters=20000
+[ -n "$quick" ] && { conns=100; iters=1000; }
+
+# cmtime: its server never exits; stopped when the client is done.
+port=$((port + 1))
+timeout 300 "$run" cmtime -b 127.0.0.1 -p "$port" > "$tmp/cmtime.server" 2>&1 &
+spid=$!
+for _ in $(seq 1 200); do listening "$port" && break; sleep 0.05; done
+timeout 300 "$run" cmtime -s 127.0.0.1 -p "$port" -c "$conns" > "$out/cmtime.txt" 2>&1 ||
+	{ echo "bench-cm: cmtime failed: $(tail -3 "$out/cmtime.txt")" >&2; exit 1; }
+kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; spid=
+grep -q 'REJECTED\|failure' "$out/cmtime.txt" &&
+	{ echo "bench-cm: some of cmtime's connections failed: $(grep -m1 'REJECTED\|failure' "$out/cmtime.txt")" >&2; exit 1; }
+full_ms=$(awk -F: '/^(create id|resolve addr|resolve route|create qp|connect) *:/ {
+	split($2, f, " "); t += f[1] } END { printf "%.2f", t }' "$out/cmtime.txt")
+rate=$(awk -v n="$conns" -v ms="$full_ms" 'BEGIN { printf "%.0f", (ms > 0 ? n * 1000 / ms : 0) }')
+
+lat() {	# FILE: perftest's t_typical
+	awk '/^ *[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+/ { v = $5 } END { print v }' "$1"
+}
+rows=
+for tool in ib_send_lat ib_read_lat; do
+	command -v "$tool" >/dev/null 2>&1 || continue
+	pair "$tmp/$tool-tcp" "$tool -d rbsoft0 -x 0 -s 8 -n $iters -p @PORT@" \
+		"$tool -d rbsoft0 -x 0 -s 8 -n $iters -p @PORT@ 127.0.0.1" || { echo "bench-cm: $tool failed" >&2; exit 1; }
+	pair "$tmp/$tool-cm" "$tool -R -d rbsoft0 -s 8 -n $iters -p @PORT@" \
+		"$tool -R -d rbsoft0 -s 8 -n $iters -p @PORT@ 127.0.0.1" || { echo "bench-cm: $tool -R failed" >&2; exit 1; }
+	a=$(lat "$tmp/$tool-tcp"); b=$(lat "$tmp/$tool-cm")
+	rows="$rows$tool $a $b
+"
+done
+
+{
+	echo "connection manager (issue 13), $(date -u +%Y-%m-%dT%H:%M:%SZ)$([ -n "$quick" ] && echo ', --quick: figures mean nothing')"
+	echo
+	echo "cmtime -c $conns, full connects (create id .. connect), on one host:"
+	awk '/^[a-z ]+:/ { print "  " $0 }' "$out/cmtime.txt"
+	printf '  %d connects in %s ms = %s/s; x%.2f the goal of 5,000/s; x%.2f rdma-core cmtime on NICs (1,000 in 0.89 s)\n' \
+		"$conns" "$full_ms" "$rate" "$(awk -v r="$rate" 'BEGIN { print r / 5000 }')" \
+		"$(awk -v r="$rate" 'BEGIN { print r / (1000 / 0.89) }')"
+	echo
+	echo "8-byte latency (perftest t_typical, us): connected over TCP vs by rdma_cm (-R)"
+	echo "$rows" | awk 'NF == 3 { printf "  %-12s %8s %8s   -R/TCP x%.2f\n", $1, $2, $3, ($2 > 0 ? $3 / $2 : 0) }'
+} | tee "$out/cm-summary.txt"
+echo "$rows" | awk -v n="$conns" -v ms="$full_ms" -v r="$rate" '
+	BEGIN { printf "{\"cmtime\":{\"connections\":%d,\"full_ms\":%s,\"per_s\":%s},\"latency_8b_us\":{", n, ms, r; sep = "" }
+	NF == 3 { printf "%s\"%s\":{\"tcp\":%s,\"cm\":%s}", sep, $1, $2, $3; sep = "," }
+	END { print "}}" }' > "$out/cm.json"

@@ -1,0 +1,73 @@
+# Helpers for the tests that run librdmacm programs (rdmacm-utils,
+# perftest -R, ...) under rdmab-run; source after tests/lib.sh.
+#
+#   cm_pair NAME 'SERVER COMMAND' 'CLIENT COMMAND' [PORT]
+#
+# runs the server in the background, waits until the broker lists its
+# CM id LISTENing on the port (rdmactl res cm_id: a CM server has no TCP
+# socket to wait for), runs the client, and fails the test unless both
+# exit 0.  @PORT@ in a command becomes a free port; PORT is the one a
+# program without a port option listens on (udaddy: 7174).  Outputs are
+# $RB_TMP/NAME.server and $RB_TMP/NAME.client.
+
+CM_TIMEOUT=${CM_TIMEOUT:-120}
+cm_next_port=${cm_next_port:-$((20000 + $$ % 20000))}
+
+cm_fail() {
+	{
+		echo "---- $1 server: $(cat "$RB_TMP/$1.scmd" 2>/dev/null) ----"
+		tail -n 30 "$RB_TMP/$1.server" 2>/dev/null
+		echo "---- $1 client: $(cat "$RB_TMP/$1.ccmd" 2>/dev/null) ----"
+		tail -n 30 "$RB_TMP/$1.client" 2>/dev/null
+	} >&2
+	rb_fail "$1: $2"
+}
+
+# cm_listening PORT: does some CM id listen on PORT?
+cm_listening() {
+	"$RB_RDMACTL" -s "$RB_SOCK" -j res cm_id state LISTEN 2>/dev/null |
+		grep -q "\"src\":\"[^\"]*:$1\""
+}
+
+# cm_wait_listen PORT PID: until PORT listens (or PID exits); 0 if it does.
+cm_wait_listen() {
+	for _ in $(seq 1 400); do
+		cm_listening "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# cm_pair NAME SERVER CLIENT: 0, or the test fails.
+cm_pair() {
+	local name="$1" port scmd ccmd spid src crc
+	cm_next_port=$((cm_next_port + 1))
+	port=${4:-$cm_next_port}
+	scmd=$(echo "$2" | sed "s/@PORT@/$port/g")
+	ccmd=$(echo "$3" | sed "s/@PORT@/$port/g")
+	echo "$scmd" > "$RB_TMP/$name.scmd"
+	echo "$ccmd" > "$RB_TMP/$name.ccmd"
+	# shellcheck disable=SC2086
+	timeout "$CM_TIMEOUT" "$RB_RUN" $scmd > "$RB_TMP/$name.server" 2>&1 &
+	spid=$!
+	cm_wait_listen "$port" "$spid" ||
+		{ wait "$spid"; cm_fail "$name" "server did not listen on $port (exit $?)"; }
+	# shellcheck disable=SC2086
+	timeout "$CM_TIMEOUT" "$RB_RUN" $ccmd > "$RB_TMP/$name.client" 2>&1
+	crc=$?
+	wait "$spid"; src=$?
+	[ "$src" -eq 0 ] && [ "$crc" -eq 0 ] ||
+		cm_fail "$name" "server exit $src, client exit $crc"
+}
+
+# cm_no_ids: the broker lists no CM id and no CM channel any more.
+cm_no_ids() {
+	for _ in $(seq 1 100); do
+		[ "$("$RB_RDMACTL" -s "$RB_SOCK" -j res show 2>/dev/null | grep -c '"type":"cm_')" -eq 0 ] &&
+			return 0
+		sleep 0.05
+	done
+	"$RB_RDMACTL" -s "$RB_SOCK" res show >&2
+	return 1
+}
