@@ -186,6 +186,7 @@ static Rdmabroker__ClientInfo *admin_client_info(struct rb_reply *rep,
 	}
 	if (o->device)
 		c->device = o->device->name;
+	c->cgroup = o->cgroup;
 	return c;
 }
 
@@ -518,7 +519,8 @@ static Rdmabroker__Limits *limits_pb(struct rb_reply *rep, const uint64_t *v)
 	rdmabroker__limits__init(m);
 	m->has_connections = m->has_pds = m->has_mrs = m->has_pinned_bytes = 1;
 	m->has_cqs = m->has_cqes = m->has_qps = m->has_srqs = m->has_ahs = 1;
-	m->has_mws = 1;
+	m->has_mws = m->has_memory = 1;
+	m->memory = v[RB_LIMIT_MEMORY];
 	m->connections = v[RB_LIMIT_CONNECTIONS];
 	m->pds = v[RB_LIMIT_PDS];
 	m->mrs = v[RB_LIMIT_MRS];

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <grp.h>
@@ -12,12 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 #include "daemon/cfg.h"
 #include "daemon/log.h"
 
 #define CONFIG_MAX_LINE 1024
+/* A config file is small: past this it is refused, not read. */
+#define CONFIG_MAX_SIZE (1024 * 1024)
 
 static const char *const cfg_limit_names[RB_LIMIT_COUNT] = {
 	[RB_LIMIT_CONNECTIONS] = "connections",
@@ -30,6 +35,7 @@ static const char *const cfg_limit_names[RB_LIMIT_COUNT] = {
 	[RB_LIMIT_SRQS] = "srqs",
 	[RB_LIMIT_AHS] = "ahs",
 	[RB_LIMIT_MWS] = "mws",
+	[RB_LIMIT_MEMORY] = "memory",
 };
 
 static const uint64_t cfg_limit_defaults[RB_LIMIT_COUNT] = {
@@ -43,6 +49,8 @@ static const uint64_t cfg_limit_defaults[RB_LIMIT_COUNT] = {
 	[RB_LIMIT_SRQS] = 256,
 	[RB_LIMIT_AHS] = 4096,
 	[RB_LIMIT_MWS] = 4096,
+	/* Rings and queue state; 1,000 QPs of ibv_rc_pingpong take ~40 MiB. */
+	[RB_LIMIT_MEMORY] = 1ull << 30,
 };
 
 const char *cfg_limit_name(enum rb_limit l)
@@ -125,6 +133,8 @@ void cfg_defaults(struct rb_config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->max_clients = 1024;
 	cfg->control_spin_us = 50;
+	cfg->memory_timeout_ms = 250;
+	cfg->handshake_timeout_ms = 5000;
 	for (size_t i = 0; rb_drivers[i] && i < RB_MAX_DRIVERS; i++)
 		rb_drivers[i]->config_defaults(cfg->drv[i]);
 	memcpy(cfg->limits.v, cfg_limit_defaults, sizeof(cfg->limits.v));
@@ -336,6 +346,18 @@ static int cfg_daemon_key(struct cfg_parser *p, struct rb_config *cfg,
 		cfg->control_spin_us = (uint32_t)v;
 		return 0;
 	}
+	if (!strcmp(key, "handshake_timeout_ms")) {
+		if (cfg_parse_u64(val, false, &v) < 0 || v < 1 || v > 600000)
+			return cfg_error(p, "handshake_timeout_ms: '%s' is not a count of milliseconds from 1 to 600000", val);
+		cfg->handshake_timeout_ms = (uint32_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "memory_timeout_ms")) {
+		if (cfg_parse_u64(val, false, &v) < 0 || v < 1 || v > 60000)
+			return cfg_error(p, "memory_timeout_ms: '%s' is not a count of milliseconds from 1 to 60000", val);
+		cfg->memory_timeout_ms = (uint32_t)v;
+		return 0;
+	}
 	return cfg_error(p, "unknown key '%s' in [daemon]", key);
 }
 
@@ -382,20 +404,20 @@ static int cfg_limit_key(struct cfg_parser *p, struct rb_limits *lim,
 	if (ret <= 0)
 		return ret;
 	for (int i = 0; i < RB_LIMIT_COUNT; i++) {
+		bool sized = i == RB_LIMIT_PINNED_BYTES || i == RB_LIMIT_MEMORY;
 		uint64_t v;
 
 		if (strcmp(key, cfg_limit_names[i]))
 			continue;
-		if (cfg_parse_u64(val, i == RB_LIMIT_PINNED_BYTES, &v) < 0)
+		if (cfg_parse_u64(val, sized, &v) < 0)
 			return cfg_error(p, "%s: '%s' is not a %s", key, val,
-					    i == RB_LIMIT_PINNED_BYTES ?
-					    "size (e.g. 4G)" : "count");
+					    sized ? "size (e.g. 4G)" : "count");
 		lim->v[i] = v;
 		if (set)
 			set[i] = true;
 		return 0;
 	}
-	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs, mws, weight, bandwidth, message_rate)", key);
+	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs, mws, memory, weight, bandwidth, message_rate)", key);
 }
 
 static int cfg_user_uid(struct cfg_parser *p, const char *name,
@@ -574,13 +596,20 @@ int cfg_load(struct rb_config *cfg, const char *path, bool missing_ok,
 	size_t cap = 0;
 	ssize_t n;
 	struct rb_config next;
-	int ret = 0;
+	size_t total = 0;
+	struct stat st;
+	int ret = 0, fd;
 	FILE *f;
 
 	cfg_defaults(&next);
 	snprintf(next.path, sizeof(next.path), "%s", path);
-	f = fopen(path, "re");
-	if (!f) {
+	/*
+	 * Only a regular file of bounded size: /dev/zero would be read without
+	 * end, and a FIFO would block the daemon in open or read (on SIGHUP,
+	 * its only thread).  O_NONBLOCK makes the open of a FIFO return.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
 		ret = -errno;
 		if (ret == -ENOENT && missing_ok) {
 			next.path[0] = '\0';
@@ -589,8 +618,34 @@ int cfg_load(struct rb_config *cfg, const char *path, bool missing_ok,
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (!S_ISREG(st.st_mode))
+		ret = -EINVAL;
+	else if (st.st_size > CONFIG_MAX_SIZE)
+		ret = -EFBIG;
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: %s", path, ret == -EINVAL ?
+			 "not a regular file" : ret == -EFBIG ?
+			 "larger than 1 MiB: not a configuration file" : strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		ret = -errno;
+		close(fd);
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
 	while ((n = getline(&line, &cap, f)) != -1) {
 		p.line++;
+		total += (size_t)n;
+		if (total > CONFIG_MAX_SIZE) {
+			p.line = 0;
+			ret = cfg_error(&p, "larger than 1 MiB: not a configuration file");
+			break;
+		}
 		if (n > CONFIG_MAX_LINE) {
 			ret = cfg_error(&p, "line longer than %d bytes", CONFIG_MAX_LINE);
 			break;

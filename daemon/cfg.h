@@ -29,6 +29,7 @@ enum rb_limit {
 	RB_LIMIT_SRQS,
 	RB_LIMIT_AHS,
 	RB_LIMIT_MWS,
+	RB_LIMIT_MEMORY,
 	RB_LIMIT_COUNT
 };
 
@@ -76,6 +77,8 @@ struct rb_config {
 	int log_level;			/* LOG_* */
 	uint32_t max_clients;		/* 0 = unlimited */
 	uint32_t control_spin_us;	/* poll for the next request this long */
+	uint32_t handshake_timeout_ms;	/* a connection says Hello within this */
+	uint32_t memory_timeout_ms;	/* a CMA access waits this long (memio.c) */
 
 	/* Each driver's section, parsed by it (drivers/driver.h), in the
 	 * order of rb_drivers[]: plain data, so the struct copies. */

@@ -135,6 +135,8 @@ static void cq_destroy(struct rb_res *r)
 
 	cq->dev->ops.destroy_cq(cq);
 	ring_destroy(cq->ring, cq->ring_bytes);
+	res_uncharge(r->owner, RB_LIMIT_MEMORY,
+		     res_mem_bytes(sizeof(*cq), cq->dev->ops.cq_size, cq->ring_bytes));
 	res_uncharge(r->owner, RB_LIMIT_CQES, cq->cqe);
 	res_uncharge(r->owner, RB_LIMIT_CQS, 1);
 	cq->dev->ncqs--;
@@ -150,6 +152,7 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	struct rb_res *channel = NULL;
 	uint32_t granted = 0, entries = cq_entries(dev, q->cqe, &granted);
 	struct rb_cq *cq;
+	uint64_t mem;
 	int fd, ret;
 
 	if (!m)
@@ -180,10 +183,15 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ret = res_charge(s, RB_LIMIT_CQES, granted, rep);
 	if (ret < 0)
 		goto err_cqs;
+	mem = res_mem_bytes(sizeof(*cq), dev->ops.cq_size,
+			    rb_ring_bytes(entries, sizeof(struct rb_cqe)));
+	ret = res_charge(s, RB_LIMIT_MEMORY, mem, rep);
+	if (ret < 0)
+		goto err_cqes;
 	ret = -ENOMEM;
 	cq = res_alloc(sizeof(*cq), dev->ops.cq_size);
 	if (!cq)
-		goto err_cqes;
+		goto err_mem;
 	ret = ring_create(RB_RING_CQ, entries, sizeof(struct rb_cqe), &cq->ring,
 			  &cq->ring_bytes, &fd);
 	if (ret < 0) {
@@ -223,6 +231,8 @@ int cq_create(struct rb_session *s, const Rdmabroker__Request *req,
 
 err_free:
 	free(cq);
+err_mem:
+	res_uncharge(s, RB_LIMIT_MEMORY, mem);
 err_cqes:
 	res_uncharge(s, RB_LIMIT_CQES, granted);
 err_cqs:
@@ -239,6 +249,7 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 	struct rb_res *r;
 	struct rb_cq *cq;
 	uint32_t entries, granted = 0, pending, cons, old_cqe;
+	uint64_t mem;
 	size_t bytes;
 	int fd, ret;
 
@@ -261,9 +272,16 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 		if (ret < 0)
 			return ret;
 	}
-	ret = ring_create(RB_RING_CQ, entries, sizeof(struct rb_cqe), &ring,
-			  &bytes, &fd);
+	/* Both rings are held while entries move: the new one is charged first. */
+	mem = res_mem_bytes(0, 0, rb_ring_bytes(entries, sizeof(struct rb_cqe)));
+	ret = res_charge(s, RB_LIMIT_MEMORY, mem, rep);
+	if (ret == 0)
+		ret = ring_create(RB_RING_CQ, entries, sizeof(struct rb_cqe), &ring,
+				  &bytes, &fd);
+	else
+		mem = 0;
 	if (ret < 0) {
+		res_uncharge(s, RB_LIMIT_MEMORY, mem);
 		if (granted > cq->cqe)
 			res_uncharge(s, RB_LIMIT_CQES, granted - cq->cqe);
 		reply_error(rep, "CQ ring: %s", strerror(-ret));
@@ -279,6 +297,7 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 	if (granted < cq->cqe)
 		res_uncharge(s, RB_LIMIT_CQES, cq->cqe - (granted));
 	ring_destroy(cq->ring, cq->ring_bytes);
+	res_uncharge(s, RB_LIMIT_MEMORY, res_mem_bytes(0, 0, cq->ring_bytes));
 	old_cqe = cq->cqe;
 	cq->ring = ring;
 	cq->ring_bytes = bytes;
@@ -363,6 +382,7 @@ void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 		return;
 	}
 	cq->overrun = false;
+	stat_completion(cq, e);
 	memcpy(ring_slot(r, cq->entries, sizeof(*e), cq->prod), e, sizeof(*e));
 	cq->prod++;
 	/*

@@ -15,13 +15,17 @@
 #include <event2/event.h>
 
 #include "daemon/cfg.h"
+#include "daemon/log.h"
 #include "daemon/res.h"
 #include "daemon/sched.h"
+#include "daemon/stat.h"
 #include "drivers/driver.h"
 #include "proto/rdmabroker.pb-c.h"
 #include "proto/wire.h"
 
 #define RB_MAX_DEVICES		16
+/* Clients an administrator may have past max_clients: root always gets in. */
+#define RB_ADMIN_RESERVE	16
 /* Replies queued for a client that does not read; past this it is dropped. */
 #define RB_OUTQ_HIGH_WATER	256
 
@@ -41,6 +45,7 @@ struct rb_session {
 	struct event *ev_read;
 	struct event *ev_write;
 	struct event *ev_kill;		/* session_kill: destroy, soon */
+	struct event *ev_hello;		/* the handshake deadline */
 	bool killed;			/* session_kill was called */
 
 	/* From SO_PEERCRED/SO_PEERGROUPS at accept, never from messages. */
@@ -67,6 +72,11 @@ struct rb_session {
 	struct rb_sched_tenant *tenant;	/* sched.c: its uid's, shared */
 	struct rb_sched_client sched;	/* sched.c: time held back */
 
+	struct log_limit log_limit;	/* its share of the log (log.h) */
+	char cgroup[192];		/* /proc/PID/cgroup at accept (v2 path) */
+	struct rb_stat stat;		/* its counters (stat.h) */
+	uint64_t held[RB_LIMIT_COUNT];	/* its share of its uid's usage */
+
 	STAILQ_HEAD(, rb_outmsg) outq;
 	size_t outq_len;
 	bool closing;			/* drop once outq drains */
@@ -78,6 +88,7 @@ struct rb_daemon {
 	char cfg_path[4096];
 	bool cfg_missing_ok;		/* default path: may be absent */
 	char socket_override[108];	/* -s */
+	gid_t admin_gid;		/* cfg.admin_group's, or -1 */
 	int log_override;		/* -l, or -1 */
 
 	int listen_fd;
@@ -86,6 +97,7 @@ struct rb_daemon {
 	bool socket_created;		/* we made the file: unlink at exit */
 	struct event *ev_accept;
 	struct event *ev_accept_retry;	/* accept paused on EMFILE */
+	struct log_limit accept_log;	/* connection lines, all clients */
 
 	TAILQ_HEAD(, rb_session) sessions;
 	uint32_t nsessions;

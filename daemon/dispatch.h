@@ -156,6 +156,8 @@ void cm_describe(const struct rb_res *r, Rdmabroker__ResEntry *e,
 		 struct rb_reply *rep);
 /* The QP fields of a `rdmactl res` entry. */
 void qp_describe(const struct rb_res *r, Rdmabroker__ResEntry *e);
+int stat_show(struct rb_session *s, const Rdmabroker__Request *req,
+	      struct rb_reply *rep);
 int admin_limits_show(struct rb_session *s, const Rdmabroker__Request *req,
 		      struct rb_reply *rep);
 int admin_limits_set(struct rb_session *s, const Rdmabroker__Request *req,

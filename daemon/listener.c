@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -29,6 +30,12 @@
 
 static dev_t listener_dev;
 static ino_t listener_ino;
+/*
+ * The socket's file, held (O_PATH) since bind: a reload changes its mode
+ * and group through this, never by its path, which a user who can write
+ * the socket's directory could have pointed at another file meanwhile.
+ */
+static int listener_node = -1;
 
 
 static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -159,6 +166,8 @@ static int listener_check_path(const char *path)
 	return 0;
 }
 
+static gid_t listener_group(const struct rb_daemon *d);
+
 static int listener_create(struct rb_daemon *d)
 {
 	const char *path = d->socket_override[0] ? d->socket_override :
@@ -167,7 +176,8 @@ static int listener_create(struct rb_daemon *d)
 	char dir[PATH_MAX];
 	struct stat st;
 	mode_t old;
-	int fd, ret;
+	gid_t gid;
+	int fd, ret, old_gid;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		log_err("socket path %s is too long (at most %zu bytes)", path,
@@ -195,9 +205,19 @@ static int listener_create(struct rb_daemon *d)
 		log_err("socket: %s", strerror(errno));
 		return ret;
 	}
-	/* No window in which the socket has looser permissions. */
-	old = umask(0177);
+	/*
+	 * Mode and group are the file's from its creation, set through the
+	 * socket itself: bind() gives the file the socket inode's mode less
+	 * the umask, and the caller's fsgid.  Nothing by path afterwards.
+	 */
+	gid = listener_group(d);
+	if (fchmod(fd, d->cfg.socket_mode) < 0)
+		log_warn("socket_mode: %s", strerror(errno));
+	old = umask(0);
+	old_gid = gid != (gid_t)-1 ? setfsgid(gid) : -1;
 	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (gid != (gid_t)-1)
+		setfsgid((gid_t)old_gid);
 	umask(old);
 	if (ret < 0) {
 		ret = -errno;
@@ -205,10 +225,16 @@ static int listener_create(struct rb_daemon *d)
 		close(fd);
 		return ret;
 	}
-	if (listen(fd, SOMAXCONN) < 0 || stat(path, &st) < 0) {
-		ret = -errno;
-		log_err("listen %s: %s", path, strerror(errno));
-		unlink(path);
+	/* The file bind made; a symlink or anything else put there is not it. */
+	errno = 0;
+	listener_node = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (listen(fd, SOMAXCONN) < 0 || listener_node < 0 ||
+	    fstat(listener_node, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		ret = errno ? -errno : -EEXIST;
+		log_err("listen %s: %s", path, strerror(-ret));
+		if (listener_node >= 0)
+			close(listener_node);
+		listener_node = -1;
 		close(fd);
 		return ret;
 	}
@@ -217,27 +243,43 @@ static int listener_create(struct rb_daemon *d)
 	d->listen_fd = fd;
 	d->socket_created = true;
 	strcpy(d->socket_path, path);
-	listener_apply_mode(d);
 	log_info("listening on %s", path);
 	return 0;
 }
 
+/* The gid socket_group names, or -1 (none, or no such group: logged). */
+static gid_t listener_group(const struct rb_daemon *d)
+{
+	struct group *gr;
+
+	if (!d->cfg.socket_group[0])
+		return (gid_t)-1;
+	gr = getgrnam(d->cfg.socket_group);
+	if (!gr) {
+		log_warn("socket_group %s: no such group", d->cfg.socket_group);
+		return (gid_t)-1;
+	}
+	return gr->gr_gid;
+}
+
+/*
+ * On reload: mode and group through the file we hold since bind, by its
+ * /proc/self/fd link, which names that inode and nothing a path could
+ * be changed to point at.
+ */
 void listener_apply_mode(struct rb_daemon *d)
 {
-	const char *path = d->socket_path;
+	char link[64];
+	gid_t gid;
 
-	if (!d->socket_created)
+	if (!d->socket_created || listener_node < 0)
 		return;
-	if (chmod(path, d->cfg.socket_mode) < 0)
-		log_warn("chmod %s: %s", path, strerror(errno));
-	if (d->cfg.socket_group[0]) {
-		struct group *gr = getgrnam(d->cfg.socket_group);
-
-		if (!gr)
-			log_warn("socket_group %s: no such group", d->cfg.socket_group);
-		else if (chown(path, (uid_t)-1, gr->gr_gid) < 0)
-			log_warn("chown %s: %s", path, strerror(errno));
-	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", listener_node);
+	if (chmod(link, d->cfg.socket_mode) < 0)
+		log_warn("chmod %s: %s", d->socket_path, strerror(errno));
+	gid = listener_group(d);
+	if (gid != (gid_t)-1 && chown(link, (uid_t)-1, gid) < 0)
+		log_warn("chown %s: %s", d->socket_path, strerror(errno));
 }
 
 int listener_open(struct rb_daemon *d)
@@ -283,4 +325,7 @@ void listener_close(struct rb_daemon *d)
 			unlink(path);
 		d->socket_created = false;
 	}
+	if (listener_node >= 0)
+		close(listener_node);
+	listener_node = -1;
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "daemon/cm.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
+#include "daemon/memio.h"
 #include "proto/shm.h"
 #include "daemon/log.h"
 
@@ -52,6 +54,17 @@ static int daemon_load_config(struct rb_daemon *d, bool initial)
 		return ret;
 	}
 	log_set_level(d->log_override >= 0 ? d->log_override : d->cfg.log_level);
+	/* Once here, not at every connection: a group lookup may block (NSS). */
+	d->admin_gid = (gid_t)-1;
+	if (d->cfg.admin_group[0]) {
+		struct group *gr = getgrnam(d->cfg.admin_group);
+
+		if (gr)
+			d->admin_gid = gr->gr_gid;
+		else
+			log_warn("admin_group %s: no such group; only root is an administrator",
+				 d->cfg.admin_group);
+	}
 	return 0;
 }
 
@@ -234,7 +247,13 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	daemon_raise_nofile();
+	/* Before anything maps client memory (memio.c says why). */
+	c = memio_init(&d);
+	if (c < 0)
+		log_warn("cannot start the memory workers now: %s; trying again when needed",
+			 strerror(-c));
 	TAILQ_INIT(&d.sessions);
+	log_limit_init(&d.accept_log, "connections");
 	LIST_INIT(&d.usages);
 	LIST_INIT(&d.tenants);
 	TAILQ_INIT(&d.shared);
@@ -283,6 +302,8 @@ out:
 	if (d.nshared)
 		log_warn("%u shared object(s) left after every client went", d.nshared);
 	notify_fini();
+	memio_fini();
+	stat_fini();
 	listener_close(&d);
 	cm_fini(&d);
 	device_fini(&d);

@@ -30,6 +30,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
+#include "daemon/memio.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
 
@@ -224,7 +225,8 @@ mapped:
  * process.  The file must be a mem file of /proc opened for reading and
  * writing; mr->proc_mem gets a copy.
  */
-static int mr_check_cma(struct rb_mr *mr, int fd, struct rb_reply *rep)
+static int mr_check_cma(struct rb_session *s, struct rb_mr *mr, int fd,
+			struct rb_reply *rep)
 {
 	uint64_t at[2] = { mr->addr, mr->addr + mr->length - 1 };
 	char path[32], link[64], want[32];
@@ -241,16 +243,17 @@ static int mr_check_cma(struct rb_mr *mr, int fd, struct rb_reply *rep)
 		reply_error(rep, "a CMA region comes with the client's /proc/self/mem, open for reading and writing");
 		return -EINVAL;
 	}
+	/* Through a worker: the memory may be a file that never answers. */
 	for (int i = 0; i < 2; i++) {
 		char b;
+		int err = at[i] > INT64_MAX ? -EFAULT :
+			  memio_rw(s->uid, fd, at[i], &b, NULL, 1);
 
-		errno = 0;
-		if (at[i] > INT64_MAX || pread(fd, &b, 1, (off_t)at[i]) != 1) {
-			int err = at[i] > INT64_MAX || !errno ? EFAULT : errno;
-
-			reply_error(rep, "cannot reach %#" PRIx64 " in pid %d: %s", at[i],
-				    (int)mr->pid, strerror(err));
-			return -EFAULT;
+		if (err < 0) {
+			reply_error(rep, "cannot reach %#" PRIx64 " in pid %d: %s%s", at[i],
+				    (int)mr->pid, strerror(-err),
+				    err == -ETIMEDOUT ? " (memory that does not answer, e.g. a file on FUSE)" : "");
+			return err == -ETIMEDOUT || err == -EAGAIN ? err : -EFAULT;
 		}
 	}
 	mr->proc_mem = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -351,7 +354,7 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 	mr->access = q->access;
 	ret = mr->mode == RDMABROKER__MR_MODE__MR_MEMFD ?
 		mr_map_memfd(s, mr, rep->in_fds[0], q->n_extents, q->extents, rep) :
-		mr_check_cma(mr, rep->in_fds[0], rep);
+		mr_check_cma(s, mr, rep->in_fds[0], rep);
 	if (ret < 0)
 		goto err_free;
 	if (!mr->map_len)	/* CMA: what the region spans, for the limit */
@@ -453,7 +456,7 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 		moved.length = q->length;
 		ret = moved.mode == RDMABROKER__MR_MODE__MR_MEMFD ?
 			mr_map_memfd(s, &moved, rep->in_fds[0], q->n_extents, q->extents, rep) :
-			mr_check_cma(&moved, rep->in_fds[0], rep);
+			mr_check_cma(s, &moved, rep->in_fds[0], rep);
 		if (ret < 0)
 			return ret;
 		if (!moved.map_len)

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <systemd/sd-daemon.h>
@@ -11,6 +12,7 @@
 #include "daemon/log.h"
 
 static struct event *notify_wd_ev;
+static struct event *notify_status_ev;	/* a STATUS= update is due */
 
 void notify_ready(struct rb_daemon *d)
 {
@@ -18,10 +20,29 @@ void notify_ready(struct rb_daemon *d)
 		   d->nsessions, d->ndevices);
 }
 
-void notify_status(struct rb_daemon *d)
+static void notify_status_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct rb_daemon *d = arg;
+
 	sd_notifyf(0, "STATUS=%u clients, %u devices", d->nsessions,
 		   d->ndevices);
+}
+
+/*
+ * At most one STATUS= a second: a client that connects and disconnects
+ * in a loop would otherwise make the serving thread send systemd a
+ * datagram (a socket, a send, a close) per connection.
+ */
+void notify_status(struct rb_daemon *d)
+{
+	static const struct timeval second = { 1, 0 };
+
+	if (!getenv("NOTIFY_SOCKET"))
+		return;
+	if (!notify_status_ev)
+		notify_status_ev = evtimer_new(d->base, notify_status_cb, d);
+	if (notify_status_ev && !evtimer_pending(notify_status_ev, NULL))
+		evtimer_add(notify_status_ev, &second);
 }
 
 void notify_reloading(void)
@@ -68,6 +89,9 @@ int notify_watchdog_start(struct rb_daemon *d)
 
 void notify_fini(void)
 {
+	if (notify_status_ev)
+		event_free(notify_status_ev);
+	notify_status_ev = NULL;
 	if (notify_wd_ev)
 		event_free(notify_wd_ev);
 	notify_wd_ev = NULL;

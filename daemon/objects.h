@@ -150,6 +150,24 @@ struct rb_qp {
 };
 
 /*
+ * len bytes at addr of a CMA region (through its /proc/PID/mem), read into
+ * dst or written from src, by a worker the daemon waits for at most
+ * memory_timeout_ms (daemon/memio.c): such memory may never answer.  0, or
+ * -EFAULT (the process does not have it), -ETIMEDOUT (it did not answer,
+ * now or before), -EAGAIN, -EIO: the WR fails as for unmapped memory.
+ */
+/*
+ * The engine retired a send-queue WR of qp (signaled or not) with status:
+ * its bytes and one WR go to the owner's counters (daemon/stat.c).  The
+ * one call the engine makes for the per-tenant metrics.
+ */
+void rb_stat_wr_sent(const struct rb_res *qp, uint32_t bytes, int status);
+
+int rb_mr_read(const struct rb_mr *mr, uint64_t addr, void *dst, uint64_t len);
+int rb_mr_write(const struct rb_mr *mr, uint64_t addr, const void *src,
+		uint64_t len);
+
+/*
  * Write one completion to cq (cq.c); solicited: the sender asked for a
  * solicited event.  A full CQ loses it and raises IBV_EVENT_CQ_ERR once
  * per overrun; an armed CQ sends its channel one event.

@@ -396,6 +396,12 @@ static uint32_t roundup_pow2(uint32_t v)
 }
 
 /* The SQ and the RQ share one mapping (ring_create_pair), RQ second. */
+/* The one mapping of a QP's rings (ring_create_pair). */
+static size_t qp_rings_len(const struct rb_qp *qp)
+{
+	return (size_t)((char *)qp->rq - (char *)qp->sq) + qp->rq_bytes;
+}
+
 static void qp_rings_destroy(struct rb_qp *qp)
 {
 	if (qp->sq)
@@ -444,8 +450,11 @@ static size_t qp_kept_len(const struct qp_kept *k)
 	return (size_t)((char *)k->rq - (char *)k->sq) + k->rq_bytes;
 }
 
-static void qp_kept_free(struct rb_qp_pool *p, struct qp_kept *k)
+/* A kept ring stays charged to its owner's memory until freed here. */
+static void qp_kept_free(struct rb_session *s, struct rb_qp_pool *p,
+			 struct qp_kept *k)
 {
+	res_uncharge(s, RB_LIMIT_MEMORY, res_mem_bytes(0, 0, qp_kept_len(k)));
 	p->bytes -= qp_kept_len(k);
 	ring_destroy(k->sq, qp_kept_len(k));
 	close(k->doorbell);
@@ -460,7 +469,7 @@ void qp_pool_fini(struct rb_session *s)
 		return;
 	for (int i = 0; i < QP_POOL_MAX; i++)
 		if (p->e[i].id)
-			qp_kept_free(p, &p->e[i]);
+			qp_kept_free(s, p, &p->e[i]);
 	free(p);
 	s->qp_pool = NULL;
 }
@@ -535,7 +544,7 @@ static struct qp_kept *qp_pool_take(struct rb_session *s,
 			if (!k->id)
 				continue;
 			if (!qp_id_listed(k->id, q->rings_held, q->n_rings_held)) {
-				qp_kept_free(p, k);
+				qp_kept_free(s, p, k);
 				continue;
 			}
 			if (!hit && !memcmp(k->spec, spec, sizeof(k->spec)))
@@ -560,6 +569,8 @@ static struct qp_kept *qp_pool_take(struct rb_session *s,
 	if (!hit)
 		return NULL;
 	*out = *hit;
+	/* The new QP charged its rings already: the pool's charge goes. */
+	res_uncharge(s, RB_LIMIT_MEMORY, res_mem_bytes(0, 0, qp_kept_len(hit)));
 	p->bytes -= qp_kept_len(hit);
 	memset(hit, 0, sizeof(*hit));
 	return out;
@@ -573,6 +584,10 @@ static void qp_destroy(struct rb_res *r)
 	qp->dev->ops.destroy_qp(qp);
 	event_free(qp->ev_bell);
 	kept = qp->keep_ring && qp_pool_put(qp);
+	if (r->owner)
+		res_uncharge(r->owner, RB_LIMIT_MEMORY,
+			     res_mem_bytes(sizeof(*qp), qp->dev->ops.qp_size,
+					   kept ? 0 : qp_rings_len(qp)));
 	if (!kept) {
 		close(qp->doorbell);
 		qp_rings_destroy(qp);
@@ -606,6 +621,7 @@ int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	struct qp_kept kept;
 	struct rb_qp *qp;
 	int fds[2] = { -1, -1 }, ret;
+	uint64_t mem = 0;
 	bool q_cap_zero = false;
 
 	if (!m)
@@ -704,6 +720,23 @@ looked_up:
 	spec[1] = (struct ring_spec){ RB_RING_RQ, cap.max_recv_wr,
 		rb_recv_wqe_size(cap.max_recv_sge) };
 	rdmabroker__qp_create_reply__init(m);
+	if (ret == 0) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		size_t len = ((rb_ring_bytes(spec[0].entries, spec[0].entry_size) +
+			       page - 1) & ~(page - 1)) +
+			     rb_ring_bytes(spec[1].entries, spec[1].entry_size);
+
+		/* A shared QP outlives its creator: its rings (one slot
+		 * each, it has no queues of its own) are covered by the
+		 * qps limit of every holder's link instead. */
+		mem = xrc_recv ? 0 :
+			res_mem_bytes(sizeof(*qp), dev->ops.qp_size, len);
+		ret = mem ? res_charge(s, RB_LIMIT_MEMORY, mem, rep) : 0;
+		if (ret < 0) {
+			mem = 0;
+			goto err;
+		}
+	}
 	if (ret == 0 && qp_pool_take(s, q, spec, m, rep, &kept)) {
 		/* The client has all three already: no fd goes out. */
 		ring_reset(kept.sq, RB_RING_SQ, spec[0].entries, spec[0].entry_size);
@@ -813,6 +846,7 @@ err:
 		close(qp->doorbell);
 	qp_rings_destroy(qp);
 	free(qp);
+	res_uncharge(s, RB_LIMIT_MEMORY, mem);
 	if (!xrc_recv)
 		res_uncharge(s, RB_LIMIT_QPS, 1);
 	return ret;

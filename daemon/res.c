@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
@@ -51,6 +52,13 @@ int res_type_parse(const char *name)
 void *res_alloc(size_t own, size_t driver)
 {
 	return calloc(1, driver > own ? driver : own);
+}
+
+uint64_t res_mem_bytes(size_t own, size_t driver, size_t map)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	return (driver > own ? driver : own) + ((map + page - 1) & ~(page - 1));
 }
 
 void res_kill_owner(struct rb_res *r, const char *why)
@@ -396,6 +404,7 @@ int res_charge(struct rb_session *s, enum rb_limit l, uint64_t n,
 		return -EDQUOT;
 	}
 	*used += n;
+	s->held[l] += n;
 	return 0;
 }
 
@@ -404,4 +413,5 @@ void res_uncharge(struct rb_session *s, enum rb_limit l, uint64_t n)
 	uint64_t *used = &s->usage->used[l];
 
 	*used = *used >= n ? *used - n : 0;
+	s->held[l] = s->held[l] >= n ? s->held[l] - n : 0;
 }

@@ -152,6 +152,13 @@ int res_type_parse(const char *name);
  * daemon's struct comes first in both (drivers/driver.h).
  */
 void *res_alloc(size_t own, size_t driver);
+/*
+ * What the daemon holds for an object of that struct (res_alloc's size)
+ * with map bytes of rings: charged to the owner's `memory` limit, the
+ * rings counted in whole pages, since they are mapped (and pre-faulted,
+ * ring.c) whole.
+ */
+uint64_t res_mem_bytes(size_t own, size_t driver, size_t map);
 
 void res_table_init(struct rb_res_table *t);
 /* Destroy every object of the session, newest first; free the table and

@@ -51,24 +51,67 @@ static void session_read_comm(pid_t pid, char *comm, size_t len)
 			*c = '?';
 }
 
+/*
+ * The client's cgroup (the v2 hierarchy's "0::PATH" line), for the
+ * per-cgroup metrics and `rdmactl client`; "?" when unknown.  procfs: no
+ * filesystem the client controls is read.
+ */
+static void session_read_cgroup(pid_t pid, char *cg, size_t len)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(cg, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	p = strstr(buf, "0::");
+	if (!p || (p != buf && p[-1] != '\n'))
+		return;
+	p += 3;
+	n = (ssize_t)strcspn(p, "\n");
+	/* A longer path is cut: it is shown, never used to find anything. */
+	if ((size_t)n >= len)
+		n = (ssize_t)len - 1;
+	memcpy(cg, p, (size_t)n);
+	cg[n] = '\0';
+	for (char *c = cg; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+			*c = '?';
+}
+
 bool session_is_admin(struct rb_daemon *d, uid_t uid, gid_t gid,
 		      const gid_t *groups, int ngroups)
 {
-	struct group *gr;
-
 	if (uid == 0)
 		return true;
-	if (!d->cfg.admin_group[0])
+	/* Looked up at (re)load (main.c): NSS may block, never per connection. */
+	if (d->admin_gid == (gid_t)-1)
 		return false;
-	gr = getgrnam(d->cfg.admin_group);
-	if (!gr)
-		return false;
-	if (gid == gr->gr_gid)
+	if (gid == d->admin_gid)
 		return true;
 	for (int i = 0; i < ngroups; i++)
-		if (groups[i] == gr->gr_gid)
+		if (groups[i] == d->admin_gid)
 			return true;
 	return false;
+}
+
+/* Administrators' connections (handshaken ones only if handshaken). */
+static uint32_t session_count_admins(struct rb_daemon *d, bool handshaken)
+{
+	struct rb_session *s;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(s, &d->sessions, link)
+		n += s->admin && (s->handshaken || !handshaken);
+	return n;
 }
 
 uint32_t session_count_uid(struct rb_daemon *d, uid_t uid)
@@ -89,8 +132,53 @@ static void session_kill_cb(evutil_socket_t fd, short what, void *arg)
 	session_destroy(arg);
 }
 
+/* The handshake deadline passed: a connection that never says Hello goes. */
+static void session_hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rb_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->handshaken)
+		return;
+	log_limit_enter(&s->d->accept_log);
+	log_info("client %" PRIu64 " (pid %d uid %u): no handshake within %" PRIu32 " ms; disconnected",
+		 s->id, (int)s->pid, (unsigned int)s->uid, s->d->cfg.handshake_timeout_ms);
+	log_limit_leave();
+	session_destroy(s);
+}
+
+/*
+ * A connection counts against max_clients and its uid's connections
+ * limit from accept, handshake or not: a user cannot hold the daemon's
+ * descriptors with connections that never say Hello.  One more than a
+ * limit is let in so that its Hello is answered with the reason
+ * (session_hello); past that it is closed at once, before it costs
+ * anything.  Administrators have RB_ADMIN_RESERVE more clients than
+ * max_clients, and are refused only when they hold max_clients
+ * themselves: other users cannot lock them out.
+ */
+static bool session_admit(struct rb_daemon *d, const struct ucred *cred,
+			  bool admin, const struct rb_usage *u)
+{
+	struct rb_limits lim;
+	uint64_t max_conn;
+
+	if (admin)
+		return !d->cfg.max_clients ||
+		       (d->nsessions < d->cfg.max_clients + RB_ADMIN_RESERVE &&
+			session_count_admins(d, false) <= d->cfg.max_clients);
+	if (d->cfg.max_clients && d->nsessions > d->cfg.max_clients)
+		return false;
+	res_limits_for(d, cred->uid, &lim);
+	max_conn = lim.v[RB_LIMIT_CONNECTIONS];
+	/* u->refs counts this connection already. */
+	return !max_conn || u->refs <= max_conn + 1;
+}
+
 void session_accept(struct rb_daemon *d, int fd)
 {
+	struct timeval hello_tv;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct rb_session *s;
@@ -111,7 +199,6 @@ void session_accept(struct rb_daemon *d, int fd)
 	s->d = d;
 	s->fd = fd;
 	s->async_fd = -1;
-	s->id = ++d->next_session_id;
 	s->pid = cred.pid;
 	s->uid = cred.uid;
 	s->gid = cred.gid;
@@ -120,20 +207,45 @@ void session_accept(struct rb_daemon *d, int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, s->groups, &glen) == 0)
 		s->ngroups = (int)(glen / sizeof(gid_t));
 	s->admin = session_is_admin(d, s->uid, s->gid, s->groups, s->ngroups);
+	s->usage = res_usage_get(d, s->uid);
+	if (s->usage && !session_admit(d, &cred, s->admin, s->usage)) {
+		log_limit_enter(&d->accept_log);
+		log_notice("accept: pid %d uid %u: %s; connection closed", (int)cred.pid,
+			   (unsigned int)cred.uid,
+			   d->cfg.max_clients && d->nsessions > d->cfg.max_clients ?
+			   "max_clients reached" : "connections limit of its uid reached");
+		log_limit_leave();
+		res_usage_put(d, s->usage);
+		free(s);
+		close(fd);
+		return;
+	}
+	s->id = ++d->next_session_id;
 	s->connected_since = time(NULL);
 	STAILQ_INIT(&s->outq);
 	res_table_init(&s->res);
 	session_read_comm(cred.pid, s->comm, sizeof(s->comm));
+	session_read_cgroup(cred.pid, s->cgroup, sizeof(s->cgroup));
+	{
+		char who[64];
 
-	s->usage = res_usage_get(d, s->uid);
+		snprintf(who, sizeof(who), "client %" PRIu64 " (pid %d uid %u)", s->id,
+			 (int)s->pid, (unsigned int)s->uid);
+		log_limit_init(&s->log_limit, who);
+	}
+
 	if (sched_session_start(s) < 0)
 		s->tenant = NULL;
 	s->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST,
 			       session_read_cb, s);
 	s->ev_write = event_new(d->base, fd, EV_WRITE, session_write_cb, s);
 	s->ev_kill = evtimer_new(d->base, session_kill_cb, s);
+	s->ev_hello = evtimer_new(d->base, session_hello_timeout_cb, s);
+	hello_tv.tv_sec = d->cfg.handshake_timeout_ms / 1000;
+	hello_tv.tv_usec = (d->cfg.handshake_timeout_ms % 1000) * 1000;
 	if (!s->usage || !s->tenant || !s->ev_read || !s->ev_write || !s->ev_kill ||
-	    event_add(s->ev_read, NULL) < 0) {
+	    !s->ev_hello || event_add(s->ev_read, NULL) < 0 ||
+	    event_add(s->ev_hello, &hello_tv) < 0) {
 		log_err("accept: cannot watch client socket; connection dropped");
 		if (s->ev_read)
 			event_free(s->ev_read);
@@ -141,6 +253,8 @@ void session_accept(struct rb_daemon *d, int fd)
 			event_free(s->ev_write);
 		if (s->ev_kill)
 			event_free(s->ev_kill);
+		if (s->ev_hello)
+			event_free(s->ev_hello);
 		res_usage_put(d, s->usage);
 		sched_session_end(s);
 		free(s);
@@ -195,12 +309,15 @@ void session_destroy(struct rb_session *s)
 	event_free(s->ev_read);
 	event_free(s->ev_write);
 	event_free(s->ev_kill);
+	event_free(s->ev_hello);
 	session_outq_free(s);
 	close(s->fd);
 	if (s->async_fd >= 0)
 		close(s->async_fd);
 	/* Whatever the client left behind, in dependency order. */
 	res_table_fini(s);
+	stat_session_end(s);
+	log_limit_flush(&s->log_limit);
 	res_usage_put(d, s->usage);
 	sched_session_end(s);
 	log_info("client %" PRIu64 " disconnected: pid %d uid %u comm %s",
@@ -257,7 +374,13 @@ int session_send(struct rb_session *s, uint16_t kind,
 		s->closing = true;
 		return -ENOBUFS;
 	}
-	m = malloc(sizeof(*m) + RB_WIRE_MAX_FRAME);
+	/*
+	 * Its own size, not a whole frame's: 256 queued replies of a client
+	 * that does not read held 16 MiB before (memory the daemon holds).
+	 */
+	len = (ssize_t)(sizeof(struct rb_wire_hdr) + protobuf_c_message_get_packed_size(msg));
+	m = malloc(sizeof(*m) + (len < (ssize_t)RB_WIRE_MAX_FRAME ? (size_t)len :
+				 RB_WIRE_MAX_FRAME));
 	if (!m)
 		return -ENOMEM;
 	len = rb_wire_pack(m->frame, kind, msg);
@@ -359,6 +482,8 @@ static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (s->closing)
 		goto out;
+	/* What this client's request makes us log counts against it. */
+	log_limit_enter(&s->log_limit);
 	ret = rb_wire_recv(s->fd, d->rxbuf, &msg, RB_WIRE_MAX_FDS);
 	if (ret == -EAGAIN || ret == -EINTR)
 		goto out;
@@ -387,6 +512,7 @@ static void session_read_cb(evutil_socket_t fd, short what, void *arg)
 	loop_control_arrived(s->d);
 	loop_control_served(s->d, dispatch_request(s, &msg));
 out:
+	log_limit_leave();
 	session_reap(s);
 }
 
@@ -398,6 +524,8 @@ static void session_fill_limits(const struct rb_limits *l,
 	m->has_connections = m->has_pds = m->has_mrs = true;
 	m->has_pinned_bytes = m->has_cqs = m->has_cqes = true;
 	m->has_qps = m->has_srqs = m->has_ahs = m->has_mws = true;
+	m->has_memory = true;
+	m->memory = l->v[RB_LIMIT_MEMORY];
 	m->connections = l->v[RB_LIMIT_CONNECTIONS];
 	m->pds = l->v[RB_LIMIT_PDS];
 	m->mrs = l->v[RB_LIMIT_MRS];
@@ -439,7 +567,9 @@ int session_hello(struct rb_session *s, const Rdmabroker__Request *req,
 	}
 	TAILQ_FOREACH(o, &d->sessions, link)
 		handshaken += o->handshaken;
-	if (d->cfg.max_clients && handshaken >= d->cfg.max_clients) {
+	if (d->cfg.max_clients && handshaken >= d->cfg.max_clients &&
+	    (!s->admin || handshaken >= d->cfg.max_clients + RB_ADMIN_RESERVE ||
+	     session_count_admins(d, true) >= d->cfg.max_clients)) {
 		log_warn("client %" PRIu64 " (pid %d uid %u): max_clients (%u) reached; refused",
 			 s->id, (int)s->pid, (unsigned int)s->uid,
 			 d->cfg.max_clients);
@@ -483,6 +613,7 @@ int session_hello(struct rb_session *s, const Rdmabroker__Request *req,
 		snprintf(s->client_name, sizeof(s->client_name), "%s",
 			 h->client_name);
 	s->handshaken = true;
+	event_del(s->ev_hello);
 	log_debug("client %" PRIu64 ": handshake, protocol %u features %#" PRIx64
 		  ", library %s%s%s", s->id, version, s->features,
 		  s->client_version, s->client_name[0] ? ", name " : "",

@@ -61,6 +61,8 @@ static void srq_destroy(struct rb_res *r)
 	event_free(srq->ev_bell);
 	close(srq->doorbell);
 	ring_destroy(srq->ring, srq->ring_bytes);
+	res_uncharge(r->owner, RB_LIMIT_MEMORY,
+		     res_mem_bytes(sizeof(*srq), srq->dev->ops.srq_size, srq->ring_bytes));
 	res_uncharge(r->owner, RB_LIMIT_SRQS, 1);
 	srq->dev->nsrqs--;
 	free(srq);
@@ -74,6 +76,7 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	Rdmabroker__SrqCreateReply *m = reply_alloc(rep, sizeof(*m));
 	struct rb_res *pd, *xrcd = NULL, *cq = NULL;
 	struct rb_srq *srq;
+	uint64_t mem;
 	int fd, bell, ret;
 
 	if (!m)
@@ -106,8 +109,17 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ret = res_charge(s, RB_LIMIT_SRQS, 1, rep);
 	if (ret < 0)
 		return ret;
+	mem = res_mem_bytes(sizeof(*srq), dev->ops.srq_size,
+			    rb_ring_bytes(srq_entries(q->max_wr),
+					  rb_recv_wqe_size(q->max_sge ? q->max_sge : 1)));
+	ret = res_charge(s, RB_LIMIT_MEMORY, mem, rep);
+	if (ret < 0) {
+		res_uncharge(s, RB_LIMIT_SRQS, 1);
+		return ret;
+	}
 	srq = res_alloc(sizeof(*srq), dev->ops.srq_size);
 	if (!srq) {
+		res_uncharge(s, RB_LIMIT_MEMORY, mem);
 		res_uncharge(s, RB_LIMIT_SRQS, 1);
 		return -ENOMEM;
 	}
@@ -185,6 +197,7 @@ int srq_create(struct rb_session *s, const Rdmabroker__Request *req,
 
 err:
 	free(srq);
+	res_uncharge(s, RB_LIMIT_MEMORY, mem);
 	res_uncharge(s, RB_LIMIT_SRQS, 1);
 	return ret;
 }
@@ -230,9 +243,15 @@ int srq_modify(struct rb_session *s, const Rdmabroker__Request *req,
 		size_t bytes;
 		int fd, ret;
 
+		uint64_t mem = res_mem_bytes(0, 0, rb_ring_bytes(max_wr, srq->entry_size));
+
+		ret = res_charge(s, RB_LIMIT_MEMORY, mem, rep);
+		if (ret < 0)
+			return ret;
 		ret = ring_create(RB_RING_SRQ, max_wr, srq->entry_size, &ring,
 				  &bytes, &fd);
 		if (ret < 0) {
+			res_uncharge(s, RB_LIMIT_MEMORY, mem);
 			reply_error(rep, "SRQ ring: %s", strerror(-ret));
 			return ret;
 		}
@@ -243,6 +262,7 @@ int srq_modify(struct rb_session *s, const Rdmabroker__Request *req,
 			       srq->entry_size);
 		__atomic_store_n(&ring->prod, pending, __ATOMIC_RELEASE);
 		ring_destroy(srq->ring, srq->ring_bytes);
+		res_uncharge(s, RB_LIMIT_MEMORY, res_mem_bytes(0, 0, srq->ring_bytes));
 		srq->ring = ring;
 		srq->ring_bytes = bytes;
 		srq->max_wr = max_wr;

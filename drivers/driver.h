@@ -380,7 +380,9 @@ void rb_device_destroy(struct rb_device *dev);
  * to the object's owner), device_async_event() (to every session of a
  * device), res_owner_killed() / res_kill_owner() (a client that broke the
  * shared-memory rules); res_lookup(owner, handle, type, NULL) for a
- * handle a WQE names (an AH); ring_pending() / ring_slot()
+ * handle a WQE names (an AH); rb_mr_read() / rb_mr_write() (a CMA
+ * region's memory: never pread its proc_mem on the serving thread, it may
+ * sleep forever); ring_pending() / ring_slot()
  * (daemon/ring.h); cfg_parse_bool() / cfg_parse_u64() (daemon/cfg.h);
  * log_*() (daemon/log.h).  drivers/hash.h is a key hash drivers share.
  */

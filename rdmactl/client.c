@@ -49,6 +49,8 @@ static struct json_object *client_json(const Rdmabroker__ClientInfo *c,
 		pr_add_int(o, "protocol", c->proto_version);
 	if (c->device)
 		pr_add_str(o, "device", c->device);
+	if (c->cgroup)
+		pr_add_str(o, "cgroup", c->cgroup);
 	return o;
 }
 
@@ -68,6 +70,7 @@ static const struct pr_field client_fields[] = {
 	{ .key = "client_version", .label = "version" },
 	{ .key = "protocol", .label = "protocol", .flags = PR_DETAIL },
 	{ .key = "device", .label = "device" },
+	{ .key = "cgroup", .label = "cgroup" },
 	{ .key = "objects", .sub = &client_counts_layout },	/* pid PID */
 	{ .key = "limits", .sub = &client_counts_layout },	/* pid PID */
 	{ .key = NULL },
@@ -154,6 +157,7 @@ static int client_add_details(struct rdmactl *rc, struct json_object *doc,
 		pr_add_u64(lim, "srqs", l->srqs);
 		pr_add_u64(lim, "ahs", l->ahs);
 		pr_add_u64(lim, "mws", l->mws);
+		pr_add_u64(lim, "memory", l->memory);
 		json_object_object_add(c, "limits", lim);
 		rb_rpc_reply_free(rep);
 	}

@@ -113,6 +113,28 @@ static void pr_duration(FILE *out, int64_t s)
 		fprintf(out, "%" PRId64 "s", s);
 }
 
+/*
+ * A string as text: control characters (C0, DEL, and C1 as UTF-8 encodes
+ * them) and the backslash escaped, so that a name or version a client
+ * chose cannot move an administrator's cursor, retitle the terminal or
+ * forge a line of output.  JSON output is escaped by json-c already.
+ */
+static void pr_text_string(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", out);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			fprintf(out, "\\u%04x", *++p);
+		else
+			fputc(*p, out);
+	}
+}
+
 static void pr_text_value(FILE *out, const struct pr_field *f,
 			  struct json_object *v)
 {
@@ -122,7 +144,7 @@ static void pr_text_value(FILE *out, const struct pr_field *f,
 	switch (json_object_get_type(v)) {
 	case json_type_string:
 		s = json_object_get_string(v);
-		fputs(f->names ? names_text(f->names, s) : s, out);
+		pr_text_string(out, f->names ? names_text(f->names, s) : s);
 		return;
 	case json_type_boolean:
 		fputs(json_object_get_boolean(v) ? "yes" : "no", out);

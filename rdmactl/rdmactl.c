@@ -21,7 +21,7 @@ static void usage(FILE *out)
 		"       rdmactl [OPTIONS] help\n"
 		"Show the devices, clients and state of the rdmabroker daemon.\n"
 		"\n"
-		"OBJECT := { dev | client | res | limits | status }\n"
+		"OBJECT := { dev | client | res | limits | status | stat }\n"
 		"  dev [show [NAME]]          devices, ports and GIDs\n"
 		"  client [show [pid PID]]    connected clients\n"
 		"  client kill PID            disconnect a process, free its objects (admin)\n"
@@ -30,8 +30,10 @@ static void usage(FILE *out)
 		"                             (TYPE: pd, mr, cq, qp, srq, ah, mw, xrcd, channel)\n"
 		"  limits [show|set ...]      per-user limits and usage\n"
 		"  status [show]              the daemon\n"
+		"  stat [show] [client|user|cgroup] [uid UID] [-f text|json|prometheus]\n"
+		"                             per-tenant counters\n"
 		"  OBJECT help                commands of OBJECT\n"
-		"Objects and commands may be abbreviated to a unique prefix.\n"
+		"Objects and commands may be abbreviated to a prefix (the first listed wins).\n"
 		"\n"
 		"OPTIONS:\n"
 		"  -j, --json          JSON output\n"
@@ -78,17 +80,20 @@ int rdmactl_dispatch(struct rdmactl *rc, const char *level,
 			nmatch = 1;
 			break;
 		}
-		if (len && !strncmp(cand->name, word, len)) {
+		/*
+		 * A prefix of several names means the first in the table, as
+		 * in iproute2's rdma: "st" stays "status", listed before the
+		 * later "stat".
+		 */
+		if (len && !strncmp(cand->name, word, len) && !found) {
 			found = cand;
-			nmatch++;
+			nmatch = 1;
 		}
 		if (!c->name)
 			break;
 	}
 	if (nmatch == 0)
 		return rdmactl_usage_error(usage_fn, "unknown %s \"%s\"", level, word);
-	if (nmatch > 1)
-		return rdmactl_usage_error(usage_fn, "ambiguous %s \"%s\"", level, word);
 	if (found == &help_cmd) {
 		if (argc > 1)
 			return rdmactl_usage_error(usage_fn, "help takes no arguments");
@@ -187,6 +192,7 @@ static const struct rdmactl_cmd objects[] = {
 	{ "res", res_run },
 	{ "limits", limits_run },
 	{ "status", status_run },
+	{ "stat", stat_run },
 	{ NULL, NULL },
 };
 

@@ -99,6 +99,8 @@ int limits_run(struct rdmactl *rc, int argc, char **argv);
 void limits_usage(FILE *out);
 int status_run(struct rdmactl *rc, int argc, char **argv);
 void status_usage(FILE *out);
+int stat_run(struct rdmactl *rc, int argc, char **argv);
+void stat_usage(FILE *out);
 
 /* ------------------------------------------------------------- names.c */
 

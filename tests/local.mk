@@ -64,3 +64,8 @@ include $(srcdir)/tests/peers/cm-rdmacm-utils.mk
 include $(srcdir)/tests/integration/cm-events.mk
 include $(srcdir)/tests/unit/cm-abi.mk
 include $(srcdir)/tests/hostile/cm.mk
+include $(srcdir)/tests/hostile/fuse-hang.mk
+include $(srcdir)/tests/hostile/tenant.mk
+include $(srcdir)/tests/hostile/mem-limit.mk
+include $(srcdir)/tests/hostile/cma-large.mk
+include $(srcdir)/tests/integration/tenant-stat.mk

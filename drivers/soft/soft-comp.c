@@ -52,6 +52,7 @@ void soft_comp_sq_retire(struct soft_qp *qp)
 		if (d->pending)
 			break;
 		qp->sq_cons++;
+		rb_stat_wr_sent(&qp->qp.res, d->byte_len, d->status);
 		if (!d->signaled && d->status == IBV_WC_SUCCESS)
 			continue;
 		e = (struct rb_cqe){

@@ -15,7 +15,7 @@
 #include "drivers/soft/soft-int.h"
 
 /* CMA to CMA copies go through here. */
-static uint8_t mem_bounce[64 * 1024];
+static uint8_t mem_bounce[1024 * 1024];
 
 static void mem_in_mr(struct mem_seg *s, const struct rb_mr *mr, uint64_t off,
 		      uint64_t len)
@@ -90,20 +90,20 @@ static int mem_chunk_copy(const struct mem_seg *d, uint64_t doff, const struct m
 	}
 	/*
 	 * A CMA piece: through the client's /proc/PID/mem (mr.c), bound to
-	 * the address space that registered it, never by pid.  Offsets are
-	 * user addresses, below INT64_MAX (mr_check_cma).  Unlike
-	 * process_vm_writev, it writes a private read-only page too (a copy
-	 * of the client's own), as the client asked by registering it.
+	 * the address space that registered it, never by pid, and never on
+	 * this thread: a worker with a deadline does it in bounded chunks
+	 * (rb_mr_read, daemon/memio.c), since the memory may be a file that
+	 * never answers.  Unlike process_vm_writev, it writes a private
+	 * read-only page too (a copy of the client's own), as the client
+	 * asked by registering it.
 	 */
 	if (s->ptr) {
 		*dst_failed = true;
-		return pwrite(d->mr->proc_mem, s->ptr + soff, n,
-			      (off_t)(d->addr + doff)) == (ssize_t)n ? 0 : -1;
+		return rb_mr_write(d->mr, d->addr + doff, s->ptr + soff, n) ? -1 : 0;
 	}
 	if (d->ptr) {
 		*dst_failed = false;
-		return pread(s->mr->proc_mem, d->ptr + doff, n,
-			     (off_t)(s->addr + soff)) == (ssize_t)n ? 0 : -1;
+		return rb_mr_read(s->mr, s->addr + soff, d->ptr + doff, n) ? -1 : 0;
 	}
 	while (n) {
 		size_t k = n < sizeof(mem_bounce) ? n : sizeof(mem_bounce);

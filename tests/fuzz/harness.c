@@ -26,11 +26,13 @@
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "drivers/soft/soft-int.h"
+#include "daemon/memio.h"
 #include "tests/fuzz/harness.h"
 
 struct rb_daemon fz_daemon = {
 	.listen_fd = -1,
 	.log_override = -1,
+	.admin_gid = (gid_t)-1,
 };
 
 static uint32_t fz_seq;
@@ -67,6 +69,8 @@ void fz_init(void)
 		fprintf(stderr, "fuzz harness: cannot start the daemon state\n");
 		abort();
 	}
+	/* The CMA workers, as the daemon starts them: not counted as a leak. */
+	memio_init(d);
 	/* Idle QPs leave the poll set at once: passes are run by hand. */
 	d->devices[0]->poll_idle_ns = 0;
 }

@@ -101,7 +101,7 @@ for form in "d" "de" "dev" "d s" "dev sh"; do
 done
 run_rc 0 status show
 grep -v '^uptime\|^clients' "$OUT" > "$RB_TMP/status.full"
-for form in "st" "stat" "st s"; do
+for form in "st" "statu" "st s"; do	# "stat" is rdmactl stat (issue 14)
 	run_rc 0 $form
 	grep -v '^uptime\|^clients' "$OUT" > "$RB_TMP/status.abbr"
 	cmp -s "$RB_TMP/status.abbr" "$RB_TMP/status.full" ||

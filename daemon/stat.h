@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-tenant metrics (stat.c): counters per client, folded into its
+ * user's and its cgroup's when it goes, shown by `rdmactl stat`.
+ */
+#ifndef RB_DAEMON_STAT_H
+#define RB_DAEMON_STAT_H
+
+#include <stdint.h>
+
+/* ibv_wc_status values counted, IBV_WC_SUCCESS .. IBV_WC_TM_RNDV_INCOMPLETE (23). */
+#define RB_STAT_STATUSES	24
+
+struct rb_stat {
+	uint64_t bytes_sent, wrs_sent;		/* send-queue WRs retired OK */
+	uint64_t bytes_recv, wrs_recv;		/* receive completions OK */
+	uint64_t completions[RB_STAT_STATUSES];	/* written to its CQs */
+	/*
+	 * Time the engine's scheduler held this client back (rate caps):
+	 * the scheduler (drivers/soft, issue 14) adds to it; 0 until then.
+	 */
+	uint64_t throttled_ns;
+};
+
+struct rb_session;
+struct rb_cq;
+struct rb_cqe;
+
+/* cq.c's cq_push: one completion written to cq, counted for its owner. */
+void stat_completion(const struct rb_cq *cq, const struct rb_cqe *e);
+/* The session ends: its counters go to its user's and its cgroup's. */
+void stat_session_end(const struct rb_session *s);
+/* Forget everything (daemon exit). */
+void stat_fini(void);
+
+#endif /* RB_DAEMON_STAT_H */
