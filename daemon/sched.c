@@ -277,8 +277,11 @@ void sched_throttle_end(const struct rb_res *r, uint64_t now_ns)
 
 	if (!s || !s->sched.held)
 		return;
-	if (--s->sched.held == 0 && now_ns > s->sched.throttled_since)
+	if (--s->sched.held == 0 && now_ns > s->sched.throttled_since) {
 		s->sched.throttled_ns += now_ns - s->sched.throttled_since;
+		/* rdmactl stat's per-tenant counter (stat.h), from the same time. */
+		s->stat.throttled_ns += now_ns - s->sched.throttled_since;
+	}
 	if (t && t->held && --t->held == 0 && now_ns > t->throttled_since)
 		t->throttled_ns += now_ns - t->throttled_since;
 }

@@ -130,6 +130,22 @@ within "$r" 100000000 0.05 || rb_fail "a cap of 100 MB/s gave $r B/s"
 set -- $(use $U3)
 [ "$3" -gt 0 ] || rb_fail "uid $U3 capped but never counted as held back"
 [ "$5" -gt 0 ] || rb_fail "the capped client never counted as held back"
+# rdmactl stat (the per-tenant metrics) has it too, for the user's clients.
+"$RB_RDMACTL" -j stat > "$RB_TMP/stat.json" || rb_fail "rdmactl -j stat"
+python3 -c '
+import json, sys
+def walk(o):
+    if isinstance(o, dict):
+        yield o
+        for v in o.values():
+            yield from walk(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from walk(v)
+ok = any(o.get("uid") == int(sys.argv[2]) and o.get("throttled_ns", 0) > 0
+         for o in walk(json.load(open(sys.argv[1]))))
+sys.exit(0 if ok else 1)' "$RB_TMP/stat.json" $U3 ||
+	rb_fail "rdmactl stat shows no time held back for uid $U3: $(cat "$RB_TMP/stat.json")"
 r1=$(rate $U1 2 | cut -d' ' -f1)
 rb_log "beside it, uid $U1 moved $r1 B/s"
 
