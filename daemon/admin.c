@@ -534,6 +534,61 @@ static Rdmabroker__Limits *limits_pb(struct rb_reply *rep, const uint64_t *v)
 	return m;
 }
 
+/* The scheduling part of LimitsShowReply: values, and use if connected. */
+static int limits_sched_pb(struct rb_daemon *d, uid_t uid, struct rb_reply *rep,
+			   Rdmabroker__LimitsShowReply *m, char **names, size_t *n)
+{
+	const struct rb_sched_tenant *t = sched_tenant_find(d, uid);
+	Rdmabroker__Sched *sp = reply_alloc(rep, sizeof(*sp));
+	uint64_t v[RB_SCHED_COUNT], now = sched_now_ns();
+	uint32_t over;
+	struct rb_session *o;
+	size_t nc = 0;
+
+	if (!sp)
+		return -ENOMEM;
+	sched_values_for(d, uid, v, &over);
+	for (int k = 0; k < RB_SCHED_COUNT; k++)
+		if (over & (1u << k))
+			names[(*n)++] = (char *)cfg_sched_name((enum rb_sched_key)k);
+	rdmabroker__sched__init(sp);
+	sp->has_weight = sp->has_bandwidth = sp->has_message_rate = 1;
+	sp->weight = v[RB_SCHED_WEIGHT];
+	sp->bandwidth = v[RB_SCHED_BANDWIDTH];
+	sp->message_rate = v[RB_SCHED_MESSAGE_RATE];
+	m->sched = sp;
+	if (t) {
+		Rdmabroker__SchedUse *u = reply_alloc(rep, sizeof(*u));
+		Rdmabroker__SchedClientUse **cv;
+
+		cv = reply_alloc(rep, (t->refs + 1) * sizeof(*cv));
+		if (!u || !cv)
+			return -ENOMEM;
+		rdmabroker__sched_use__init(u);
+		u->bytes = t->bytes;
+		u->wrs = t->wrs;
+		u->throttled_ns = sched_tenant_throttled_ns(t, now);
+		u->now_ns = now;
+		TAILQ_FOREACH(o, &d->sessions, link) {
+			Rdmabroker__SchedClientUse *c;
+
+			if (o->tenant != t || nc >= t->refs)
+				continue;
+			c = reply_alloc(rep, sizeof(*c));
+			if (!c)
+				return -ENOMEM;
+			rdmabroker__sched_client_use__init(c);
+			c->client_id = o->id;
+			c->throttled_ns = sched_client_throttled_ns(o, now);
+			cv[nc++] = c;
+		}
+		u->n_clients = nc;
+		u->clients = cv;
+		m->sched_used = u;
+	}
+	return 0;
+}
+
 int admin_limits_show(struct rb_session *s, const Rdmabroker__Request *req,
 		      struct rb_reply *rep)
 {
@@ -556,7 +611,7 @@ int admin_limits_show(struct rb_session *s, const Rdmabroker__Request *req,
 	res_usage_of(d, uid, used);
 	/* Connections are counted by the sessions, not charged. */
 	used[RB_LIMIT_CONNECTIONS] = session_count_uid(d, uid);
-	names = reply_alloc(rep, RB_LIMIT_COUNT * sizeof(*names));
+	names = reply_alloc(rep, (RB_LIMIT_COUNT + RB_SCHED_COUNT) * sizeof(*names));
 	if (!names)
 		return -ENOMEM;
 	for (size_t i = 0; i < d->noverrides; i++)
@@ -565,6 +620,8 @@ int admin_limits_show(struct rb_session *s, const Rdmabroker__Request *req,
 				if (d->overrides[i].set & (1u << l))
 					names[n++] = (char *)cfg_limit_name((enum rb_limit)l);
 	rdmabroker__limits_show_reply__init(m);
+	if (limits_sched_pb(d, uid, rep, m, names, &n) < 0)
+		return -ENOMEM;
 	m->uid = uid;
 	m->limits = limits_pb(rep, lim.v);
 	m->used = limits_pb(rep, used);
@@ -586,6 +643,17 @@ int admin_limits_set(struct rb_session *s, const Rdmabroker__Request *req,
 
 	if (!m)
 		return -ENOMEM;
+	l = cfg_sched_parse_name(q->name);
+	if (l >= 0) {
+		if (!cfg_sched_valid((enum rb_sched_key)l, q->value)) {
+			reply_error(rep, "weight must be between 1 and %d", RB_SCHED_WEIGHT_MAX);
+			return -EINVAL;
+		}
+		ret = sched_override(s->d, (uid_t)q->uid, (enum rb_sched_key)l, q->value);
+		if (ret < 0)
+			return ret;
+		goto done;
+	}
 	for (l = 0; l < RB_LIMIT_COUNT; l++)
 		if (strcmp(q->name, cfg_limit_name((enum rb_limit)l)) == 0)
 			break;
@@ -596,6 +664,7 @@ int admin_limits_set(struct rb_session *s, const Rdmabroker__Request *req,
 	ret = res_limit_override(s->d, (uid_t)q->uid, (enum rb_limit)l, q->value);
 	if (ret < 0)
 		return ret;
+done:
 	log_notice("client %" PRIu64 " (pid %d uid %u): set %s of uid %u to %" PRIu64
 		   " until restart", s->id, (int)s->pid, (unsigned int)s->uid, q->name,
 		   q->uid, q->value);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +58,73 @@ const char *cfg_limit_name(enum rb_limit l)
 	return l < RB_LIMIT_COUNT ? cfg_limit_names[l] : "?";
 }
 
+static const char *const cfg_sched_names[RB_SCHED_COUNT] = {
+	[RB_SCHED_WEIGHT] = "weight",
+	[RB_SCHED_BANDWIDTH] = "bandwidth",
+	[RB_SCHED_MESSAGE_RATE] = "message_rate",
+};
+
+/* Every user weighs the same and nothing is capped unless configured. */
+static const uint64_t cfg_sched_defaults[RB_SCHED_COUNT] = {
+	[RB_SCHED_WEIGHT] = 1,
+	[RB_SCHED_BANDWIDTH] = 0,
+	[RB_SCHED_MESSAGE_RATE] = 0,
+};
+
+const char *cfg_sched_name(enum rb_sched_key k)
+{
+	return k < RB_SCHED_COUNT ? cfg_sched_names[k] : "?";
+}
+
+int cfg_sched_parse_name(const char *name)
+{
+	for (int k = 0; k < RB_SCHED_COUNT; k++)
+		if (!strcmp(name, cfg_sched_names[k]))
+			return k;
+	return -1;
+}
+
+bool cfg_sched_valid(enum rb_sched_key k, uint64_t v)
+{
+	return k != RB_SCHED_WEIGHT || (v >= 1 && v <= RB_SCHED_WEIGHT_MAX);
+}
+
+static bool cfg_in_groups(gid_t g, gid_t gid, const gid_t *groups, int ngroups)
+{
+	if (g == gid)
+		return true;
+	for (int i = 0; i < ngroups; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+void cfg_sched_for(const struct rb_config *cfg, uid_t uid, gid_t gid,
+		   const gid_t *groups, int ngroups, uint64_t out[RB_SCHED_COUNT])
+{
+	const struct rb_sched_params *user = NULL;
+
+	for (size_t i = 0; i < cfg->nusers; i++)
+		if (cfg->users[i].uid == uid)
+			user = &cfg->users[i].sched;
+	for (int k = 0; k < RB_SCHED_COUNT; k++) {
+		out[k] = cfg->sched.v[k];
+		if (user && (user->set & (1u << k))) {
+			out[k] = user->v[k];
+			continue;
+		}
+		for (size_t g = 0; g < cfg->ngroups; g++) {
+			const struct rb_group_sched *gs = &cfg->groups[g];
+
+			if ((gs->sched.set & (1u << k)) &&
+			    cfg_in_groups(gs->gid, gid, groups, ngroups)) {
+				out[k] = gs->sched.v[k];
+				break;
+			}
+		}
+	}
+}
+
 void cfg_defaults(struct rb_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -70,6 +138,8 @@ void cfg_defaults(struct rb_config *cfg)
 	for (size_t i = 0; rb_drivers[i] && i < RB_MAX_DRIVERS; i++)
 		rb_drivers[i]->config_defaults(cfg->drv[i]);
 	memcpy(cfg->limits.v, cfg_limit_defaults, sizeof(cfg->limits.v));
+	memcpy(cfg->sched.v, cfg_sched_defaults, sizeof(cfg->sched.v));
+	cfg->sched.set = (1u << RB_SCHED_COUNT) - 1;
 }
 
 void cfg_free(struct rb_config *cfg)
@@ -77,6 +147,9 @@ void cfg_free(struct rb_config *cfg)
 	free(cfg->users);
 	cfg->users = NULL;
 	cfg->nusers = 0;
+	free(cfg->groups);
+	cfg->groups = NULL;
+	cfg->ngroups = 0;
 }
 
 /* The registry's index of a driver: its settings' place in cfg->drv. */
@@ -112,6 +185,7 @@ enum cfg_section {
 	SEC_DRIVER,			/* a driver's: p->drv */
 	SEC_LIMITS,
 	SEC_USER_LIMITS,
+	SEC_GROUP_LIMITS,		/* [limits @GROUP]: scheduling keys only */
 };
 
 struct cfg_parser {
@@ -121,6 +195,7 @@ struct cfg_parser {
 	size_t errlen;
 	enum cfg_section sec;
 	struct rb_user_limits *user;	/* for SEC_USER_LIMITS */
+	struct rb_group_sched *group;	/* for SEC_GROUP_LIMITS */
 	const struct rb_driver *drv;	/* for SEC_DRIVER */
 	/* per-user sections override only the keys they set */
 	bool user_set[RB_LIMIT_COUNT];
@@ -299,9 +374,35 @@ static int cfg_driver_key(struct cfg_parser *p, struct rb_config *cfg,
 	return 0;
 }
 
-static int cfg_limit_key(struct cfg_parser *p, struct rb_limits *lim,
-			    bool *set, const char *key, const char *val)
+/* weight, bandwidth or message_rate into *sp; 1 if key is none of them. */
+static int cfg_sched_key(struct cfg_parser *p, struct rb_sched_params *sp,
+			 const char *key, const char *val)
 {
+	int k = cfg_sched_parse_name(key);
+	uint64_t v;
+
+	if (k < 0)
+		return 1;
+	if (cfg_parse_u64(val, k == RB_SCHED_BANDWIDTH, &v) < 0)
+		return cfg_error(p, "%s: '%s' is not a %s", key, val,
+				 k == RB_SCHED_BANDWIDTH ? "rate in bytes per second (e.g. 100M)" :
+				 k == RB_SCHED_WEIGHT ? "weight" : "count per second");
+	if (!cfg_sched_valid((enum rb_sched_key)k, v))
+		return cfg_error(p, "weight: '%s' is not between 1 and %d", val,
+				 RB_SCHED_WEIGHT_MAX);
+	sp->v[k] = v;
+	sp->set |= 1u << k;
+	return 0;
+}
+
+static int cfg_limit_key(struct cfg_parser *p, struct rb_limits *lim,
+			    bool *set, struct rb_sched_params *sp,
+			    const char *key, const char *val)
+{
+	int ret = cfg_sched_key(p, sp, key, val);
+
+	if (ret <= 0)
+		return ret;
 	for (int i = 0; i < RB_LIMIT_COUNT; i++) {
 		bool sized = i == RB_LIMIT_PINNED_BYTES || i == RB_LIMIT_MEMORY;
 		uint64_t v;
@@ -316,7 +417,7 @@ static int cfg_limit_key(struct cfg_parser *p, struct rb_limits *lim,
 			set[i] = true;
 		return 0;
 	}
-	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs, mws, memory)", key);
+	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs, mws, memory, weight, bandwidth, message_rate)", key);
 }
 
 static int cfg_user_uid(struct cfg_parser *p, const char *name,
@@ -336,6 +437,45 @@ static int cfg_user_uid(struct cfg_parser *p, const char *name,
 	return cfg_error(p, "[limits %s]: no such user", name);
 }
 
+static int cfg_group_gid(struct cfg_parser *p, const char *name, gid_t *gid)
+{
+	struct group *gr = getgrnam(name);
+	uint64_t v;
+
+	if (gr) {
+		*gid = gr->gr_gid;
+		return 0;
+	}
+	if (cfg_parse_u64(name, false, &v) == 0 && v < UINT32_MAX) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	return cfg_error(p, "[limits @%s]: no such group", name);
+}
+
+static int cfg_group_section(struct cfg_parser *p, struct rb_config *cfg,
+			     const char *name)
+{
+	struct rb_group_sched *g;
+	gid_t gid = 0;
+	int ret = cfg_group_gid(p, name, &gid);
+
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		if (cfg->groups[i].gid == gid)
+			return cfg_error(p, "[limits @%s]: group given twice", name);
+	g = realloc(cfg->groups, (cfg->ngroups + 1) * sizeof(*g));
+	if (!g)
+		return cfg_error(p, "out of memory");
+	cfg->groups = g;
+	p->group = &g[cfg->ngroups++];
+	memset(p->group, 0, sizeof(*p->group));
+	p->group->gid = gid;
+	p->sec = SEC_GROUP_LIMITS;
+	return 0;
+}
+
 static int cfg_section(struct cfg_parser *p, struct rb_config *cfg,
 			  char *hdr)
 {
@@ -343,6 +483,7 @@ static int cfg_section(struct cfg_parser *p, struct rb_config *cfg,
 
 	p->nseen = 0;
 	p->user = NULL;
+	p->group = NULL;
 	hdr = cfg_trim(hdr);
 	arg = strpbrk(hdr, " \t");
 	if (arg) {
@@ -356,6 +497,8 @@ static int cfg_section(struct cfg_parser *p, struct rb_config *cfg,
 		p->drv = rb_driver_by_section(hdr);
 	} else if (!strcmp(hdr, "limits") && !arg) {
 		p->sec = SEC_LIMITS;
+	} else if (!strcmp(hdr, "limits") && arg && arg[0] == '@' && arg[1]) {
+		return cfg_group_section(p, cfg, arg + 1);
 	} else if (!strcmp(hdr, "limits") && arg && *arg) {
 		struct rb_user_limits *u;
 		uid_t uid = 0;
@@ -382,7 +525,7 @@ static int cfg_section(struct cfg_parser *p, struct rb_config *cfg,
 		for (size_t i = 0; rb_drivers[i] && n < sizeof(known); i++)
 			n += (size_t)snprintf(known + n, sizeof(known) - n, "[%s], ",
 					      rb_drivers[i]->section);
-		return cfg_error(p, "unknown section [%s%s%s] (known: %s[limits], [limits USER])",
+		return cfg_error(p, "unknown section [%s%s%s] (known: %s[limits], [limits USER], [limits @GROUP])",
 				    hdr, arg ? " " : "", arg ? arg : "", known);
 	}
 	return 0;
@@ -428,9 +571,17 @@ static int cfg_line(struct cfg_parser *p, struct rb_config *cfg,
 	case SEC_DRIVER:
 		return cfg_driver_key(p, cfg, key, val);
 	case SEC_LIMITS:
-		return cfg_limit_key(p, &cfg->limits, NULL, key, val);
+		return cfg_limit_key(p, &cfg->limits, NULL, &cfg->sched, key, val);
 	case SEC_USER_LIMITS:
-		return cfg_limit_key(p, &p->user->limits, p->user_set, key, val);
+		return cfg_limit_key(p, &p->user->limits, p->user_set,
+				     &p->user->sched, key, val);
+	case SEC_GROUP_LIMITS: {
+		int ret = cfg_sched_key(p, &p->group->sched, key, val);
+
+		if (ret > 0)
+			return cfg_error(p, "'%s' in a group section: only weight, bandwidth and message_rate are set per group", key);
+		return ret;
+	}
 	}
 	return 0;
 }

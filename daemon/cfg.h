@@ -37,9 +37,35 @@ struct rb_limits {
 	uint64_t v[RB_LIMIT_COUNT];
 };
 
+/*
+ * How the engine shares itself (daemon/sched.h): per user, from [limits],
+ * [limits USER] and [limits @GROUP].  Not limits on what a user holds,
+ * so kept apart from rb_limit.
+ */
+enum rb_sched_key {
+	RB_SCHED_WEIGHT,		/* share of a busy engine, 1 .. RB_SCHED_WEIGHT_MAX */
+	RB_SCHED_BANDWIDTH,		/* bytes/s, 0 = unlimited */
+	RB_SCHED_MESSAGE_RATE,		/* work requests/s, 0 = unlimited */
+	RB_SCHED_COUNT
+};
+
+#define RB_SCHED_WEIGHT_MAX	1000
+
+struct rb_sched_params {
+	uint64_t v[RB_SCHED_COUNT];
+	uint32_t set;			/* bit k: v[k] given in this section */
+};
+
 struct rb_user_limits {
 	uid_t uid;
 	struct rb_limits limits;	/* defaults overlaid with the section */
+	struct rb_sched_params sched;	/* only what the section sets */
+};
+
+/* [limits @GROUP]: scheduling keys only, for the group's members. */
+struct rb_group_sched {
+	gid_t gid;
+	struct rb_sched_params sched;
 };
 
 struct rb_config {
@@ -62,10 +88,29 @@ struct rb_config {
 	struct rb_limits limits;	/* [limits] */
 	struct rb_user_limits *users;	/* [limits USER] */
 	size_t nusers;
+	struct rb_sched_params sched;	/* [limits]: every key set */
+	struct rb_group_sched *groups;	/* [limits @GROUP], in file order */
+	size_t ngroups;
 };
 
 /* Name of a limit as in the config file and rdmactl ("qps"). */
 const char *cfg_limit_name(enum rb_limit l);
+
+/* Name of a scheduling key as in the config file and rdmactl ("weight"). */
+const char *cfg_sched_name(enum rb_sched_key k);
+/* The key named name, or -1. */
+int cfg_sched_parse_name(const char *name);
+/* Whether v is a valid value of key k. */
+bool cfg_sched_valid(enum rb_sched_key k, uint64_t v);
+
+/*
+ * The scheduling values of a user whose client connected with gid and
+ * groups: each key from [limits USER] if set there, else from the first
+ * [limits @GROUP] (in file order) that sets it and names gid or one of
+ * groups, else from [limits].
+ */
+void cfg_sched_for(const struct rb_config *cfg, uid_t uid, gid_t gid,
+		   const gid_t *groups, int ngroups, uint64_t out[RB_SCHED_COUNT]);
 
 /* Fill *cfg with the built-in defaults. */
 void cfg_defaults(struct rb_config *cfg);

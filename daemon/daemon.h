@@ -17,6 +17,7 @@
 #include "daemon/cfg.h"
 #include "daemon/log.h"
 #include "daemon/res.h"
+#include "daemon/sched.h"
 #include "daemon/stat.h"
 #include "drivers/driver.h"
 #include "proto/rdmabroker.pb-c.h"
@@ -68,6 +69,8 @@ struct rb_session {
 	struct rb_mr_arena *mr_arena;	/* mr.c: its arena memfd, checked */
 	struct rb_usage *usage;		/* its uid's, shared with its other sessions */
 	struct rb_qp_pool *qp_pool;	/* qp.c: QP rings kept for reuse, or NULL */
+	struct rb_sched_tenant *tenant;	/* sched.c: its uid's, shared */
+	struct rb_sched_client sched;	/* sched.c: time held back */
 
 	struct log_limit log_limit;	/* its share of the log (log.h) */
 	char cgroup[192];		/* /proc/PID/cgroup at accept (v2 path) */
@@ -108,6 +111,9 @@ struct rb_daemon {
 	LIST_HEAD(, rb_xrcd) xrcds;
 	struct rb_limit_override *overrides;	/* rdmactl limits set */
 	size_t noverrides;
+	LIST_HEAD(, rb_sched_tenant) tenants;	/* sched.c: per uid with sessions */
+	struct rb_sched_override *sched_overrides;	/* rdmactl limits set */
+	size_t nsched_overrides;
 
 	struct rb_cm *cm;		/* cm.c: ids, ports, listens */
 	struct cm_local *cm_local;	/* cm-msg.c: the local transport */

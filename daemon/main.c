@@ -118,6 +118,8 @@ static void daemon_reload(struct rb_daemon *d)
 							dev->driver->section));
 	}
 	listener_apply_mode(d);
+	/* Weights and rates may have changed. */
+	sched_reconfigure(d);
 	/* admin_group may have changed. */
 	TAILQ_FOREACH(s, &d->sessions, link)
 		s->admin = session_is_admin(d, s->uid, s->gid, s->groups,
@@ -253,6 +255,7 @@ int main(int argc, char **argv)
 	TAILQ_INIT(&d.sessions);
 	log_limit_init(&d.accept_log, "connections");
 	LIST_INIT(&d.usages);
+	LIST_INIT(&d.tenants);
 	TAILQ_INIT(&d.shared);
 	LIST_INIT(&d.xrcds);
 	d.started_at = time(NULL);
@@ -312,6 +315,7 @@ out:
 	free(d.rxbuf);
 	cfg_free(&d.cfg);
 	free(d.overrides);
+	sched_free(&d);
 	if (ret == 0)
 		log_notice("stopped");
 	return ret;

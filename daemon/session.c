@@ -234,6 +234,8 @@ void session_accept(struct rb_daemon *d, int fd)
 		log_limit_init(&s->log_limit, who);
 	}
 
+	if (sched_session_start(s) < 0)
+		s->tenant = NULL;
 	s->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST,
 			       session_read_cb, s);
 	s->ev_write = event_new(d->base, fd, EV_WRITE, session_write_cb, s);
@@ -241,7 +243,7 @@ void session_accept(struct rb_daemon *d, int fd)
 	s->ev_hello = evtimer_new(d->base, session_hello_timeout_cb, s);
 	hello_tv.tv_sec = d->cfg.handshake_timeout_ms / 1000;
 	hello_tv.tv_usec = (d->cfg.handshake_timeout_ms % 1000) * 1000;
-	if (!s->usage || !s->ev_read || !s->ev_write || !s->ev_kill ||
+	if (!s->usage || !s->tenant || !s->ev_read || !s->ev_write || !s->ev_kill ||
 	    !s->ev_hello || event_add(s->ev_read, NULL) < 0 ||
 	    event_add(s->ev_hello, &hello_tv) < 0) {
 		log_err("accept: cannot watch client socket; connection dropped");
@@ -254,6 +256,7 @@ void session_accept(struct rb_daemon *d, int fd)
 		if (s->ev_hello)
 			event_free(s->ev_hello);
 		res_usage_put(d, s->usage);
+		sched_session_end(s);
 		free(s);
 		close(fd);
 		return;
@@ -316,6 +319,7 @@ void session_destroy(struct rb_session *s)
 	stat_session_end(s);
 	log_limit_flush(&s->log_limit);
 	res_usage_put(d, s->usage);
+	sched_session_end(s);
 	log_info("client %" PRIu64 " disconnected: pid %d uid %u comm %s",
 		 s->id, (int)s->pid, (unsigned int)s->uid, s->comm);
 	free(s);

@@ -17,7 +17,8 @@ struct rb_stat {
 	uint64_t completions[RB_STAT_STATUSES];	/* written to its CQs */
 	/*
 	 * Time the engine's scheduler held this client back (rate caps):
-	 * the scheduler (drivers/soft, issue 14) adds to it; 0 until then.
+	 * daemon/sched.c adds each time held back once it ends (rdmactl
+	 * limits shows the time still running too).
 	 */
 	uint64_t throttled_ns;
 };

@@ -7,8 +7,8 @@ DRIVERS_SRC = drivers/driver.h drivers/driver.c drivers/registry.c \
 	drivers/soft/soft.h drivers/soft/soft-int.h drivers/soft/soft.c \
 	drivers/soft/soft-qp.c drivers/soft/soft-req.c drivers/soft/soft-resp.c \
 	drivers/soft/soft-comp.c drivers/soft/soft-mem.c drivers/soft/soft-mem.h \
-	drivers/soft/soft-keys.c drivers/soft/soft-mw.c drivers/soft/ids.h \
-	drivers/soft/soft-mcast.c \
+	drivers/soft/soft-keys.c drivers/soft/soft-mw.c drivers/soft/soft-sched.c \
+	drivers/soft/ids.h drivers/soft/soft-mcast.c \
 	drivers/verbs/verbs.h drivers/verbs/verbs.c drivers/verbs/verbs-obj.c \
 	drivers/verbs/verbs-post.c
 DRIVERS_CFLAGS = $(IBVERBS_CFLAGS)

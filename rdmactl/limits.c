@@ -2,7 +2,9 @@
 /*
  * rdmactl limits: the per-user limits in force and what the user holds
  * (LimitsShowReq), and changing one until the daemon restarts
- * (LimitsSetReq, admin).
+ * (LimitsSetReq, admin).  Beside them, how the engine shares itself with
+ * the user (weight, bandwidth, message_rate) and what it did for the
+ * user: bytes, work requests, time held back by a cap, per client too.
  */
 #include "config.h"
 
@@ -22,10 +24,13 @@ void limits_usage(FILE *out)
 		"       rdmactl [OPTIONS] limits set [user USER | uid UID] NAME VALUE\n"
 		"       rdmactl limits help\n"
 		"NAME := { connections | pds | mrs | pinned_bytes | cqs | cqes | qps |\n"
-		"          srqs | ahs | mws | memory }\n"
-		"Show a user's limits (yours by default) beside what the user holds, or\n"
-		"(administrators) set one until rdmabrokerd restarts; 0 is unlimited,\n"
-		"VALUE may end in K, M, G or T.  The lasting way is rdmabrokerd.conf(5).\n");
+		"          srqs | ahs | mws | memory | weight | bandwidth | message_rate }\n"
+		"Show a user's limits (yours by default) beside what the user holds, and\n"
+		"the engine's share (weight, bandwidth in bytes/s, message_rate in work\n"
+		"requests/s) beside what it moved and how long a cap held the user back;\n"
+		"or (administrators) set one until rdmabrokerd restarts; 0 is unlimited\n"
+		"(weight: 1 to 1000), VALUE may end in K, M, G or T.  The lasting way is\n"
+		"rdmabrokerd.conf(5).\n");
 }
 
 /* [user USER | uid UID] at argv[*i]; RDMACTL_OK or a usage error. */
@@ -64,6 +69,18 @@ static const char *const limit_names[] = {
 	"srqs", "ahs", "mws", "memory", NULL
 };
 
+/* The scheduling values, set like limits (Sched in the reply). */
+static const char *const sched_names[] = {
+	"weight", "bandwidth", "message_rate", NULL
+};
+
+static uint64_t sched_value(const Rdmabroker__Sched *s, int i)
+{
+	const uint64_t v[] = { s->weight, s->bandwidth, s->message_rate };
+
+	return v[i];
+}
+
 static uint64_t limit_value(const Rdmabroker__Limits *l, int i)
 {
 	const uint64_t v[] = {
@@ -86,12 +103,73 @@ static const struct pr_layout limits_row_layout = {
 	.fields = limits_row_fields, .indent = 4,
 };
 
+static const struct pr_field sched_client_fields[] = {
+	{ .key = "client", .label = "client" },
+	{ .key = "throttled_ns", .label = "throttled_ns" },
+	{ .key = NULL },
+};
+
+static const struct pr_layout sched_client_layout = {
+	.fields = sched_client_fields, .indent = 4,
+};
+
+static const struct pr_field sched_use_fields[] = {
+	{ .key = "bytes", .label = "bytes" },
+	{ .key = "wrs", .label = "wrs" },
+	{ .key = "throttled_ns", .label = "throttled_ns" },
+	{ .key = "now_ns", .label = "now_ns", .flags = PR_DETAIL },
+	{ .key = "clients", .sub = &sched_client_layout, .flags = PR_DETAIL },
+	{ .key = NULL },
+};
+
+static const struct pr_layout sched_use_layout = {
+	.fields = sched_use_fields, .indent = 4,
+};
+
 static const struct pr_field limits_fields[] = {
 	{ .key = "uid", .label = "uid" },
 	{ .key = "user", .label = "user" },
 	{ .key = "limits", .sub = &limits_row_layout },
+	{ .key = "engine", .sub = &sched_use_layout },
 	{ .key = NULL },
 };
+
+/* The engine's share and what it did: rows beside the limits, an object. */
+static void limits_sched(struct json_object *doc, struct json_object *rows,
+			 const Rdmabroker__LimitsShowReply *m)
+{
+	const Rdmabroker__SchedUse *u = m->sched_used;
+	struct json_object *e, *cl;
+
+	for (int k = 0; m->sched && sched_names[k]; k++) {
+		struct json_object *o = json_object_new_object();
+		bool set = false;
+
+		for (size_t i = 0; i < m->n_overridden; i++)
+			set |= strcmp(m->overridden[i], sched_names[k]) == 0;
+		pr_add_str(o, "name", sched_names[k]);
+		pr_add_u64(o, "limit", sched_value(m->sched, k));
+		pr_add_bool(o, "set", set);
+		json_object_array_add(rows, o);
+	}
+	if (!u)
+		return;
+	e = json_object_new_object();
+	pr_add_u64(e, "bytes", u->bytes);
+	pr_add_u64(e, "wrs", u->wrs);
+	pr_add_u64(e, "throttled_ns", u->throttled_ns);
+	pr_add_u64(e, "now_ns", u->now_ns);
+	cl = json_object_new_array();
+	for (size_t i = 0; i < u->n_clients; i++) {
+		struct json_object *c = json_object_new_object();
+
+		pr_add_u64(c, "client", u->clients[i]->client_id);
+		pr_add_u64(c, "throttled_ns", u->clients[i]->throttled_ns);
+		json_object_array_add(cl, c);
+	}
+	json_object_object_add(e, "clients", cl);
+	json_object_object_add(doc, "engine", e);
+}
 
 static const struct pr_layout limits_layout = { .fields = limits_fields };
 
@@ -145,9 +223,18 @@ static int limits_show(struct rdmactl *rc, int argc, char **argv)
 		pr_add_bool(o, "set", set);
 		json_object_array_add(rows, o);
 	}
+	limits_sched(doc, rows, m);
 	json_object_object_add(doc, "limits", rows);
 	rb_rpc_reply_free(rep);
 	return pr_output(rc, doc, &limits_layout);
+}
+
+static bool name_known(const char *const *names, const char *name)
+{
+	for (; *names; names++)
+		if (!strcmp(*names, name))
+			return true;
+	return false;
 }
 
 /* A count or size: digits, then optionally K, M, G or T (powers of 1024). */
@@ -192,9 +279,7 @@ static int limits_set(struct rdmactl *rc, int argc, char **argv)
 	if (argc - i != 2)
 		return rdmactl_usage_error(limits_usage, "limits set: needs NAME VALUE");
 	q.name = argv[i];
-	for (ret = 0; limit_names[ret] && strcmp(limit_names[ret], q.name); ret++)
-		;
-	if (!limit_names[ret])
+	if (!name_known(limit_names, q.name) && !name_known(sched_names, q.name))
 		return rdmactl_usage_error(limits_usage, "limits set: unknown limit \"%s\"", q.name);
 	if (parse_value(argv[i + 1], &q.value) < 0)
 		return rdmactl_usage_error(limits_usage, "limits set: invalid value \"%s\"",

@@ -54,6 +54,8 @@ include $(srcdir)/tests/peers/local.mk
 include $(srcdir)/tests/bench/local.mk
 
 # New tests: tests/KIND/NAME.mk, one include line each, below.
+include $(srcdir)/tests/integration/sched-share.mk
+include $(srcdir)/tests/integration/sched-config.mk
 include $(srcdir)/tests/unit/conv.mk
 include $(srcdir)/tests/unit/proto-table.mk
 include $(srcdir)/tests/integration/proto-compat.mk

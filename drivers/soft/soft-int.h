@@ -12,6 +12,8 @@
  *   soft-keys.c   memory keys: allocation and the lkey/rkey tables, and
  *                 the windows' keys
  *   soft-mw.c     memory windows: binding, invalidation, remote access
+ *   soft-sched.c  the poll set by tenant: deficit round robin, caps, and
+ *                 progress(), bounded per call
  *
  * It executes what clients post into their shared send queues, between
  * any two QPs of the device, moving data directly between the two sides'
@@ -21,9 +23,12 @@
  * sizes the daemon created rather than the ring headers, and never
  * follows a pointer from a ring.
  *
- * It runs on the daemon's one thread: the daemon calls soft_progress()
+ * It runs on the daemon's one thread: the daemon calls soft_sched_progress()
  * while the device is busy (rb_device_wake), and QPs leave the poll set
  * when idle for the daemon's budget (their clients then ring doorbells).
+ * Each call does a bounded amount of work, shared between the users
+ * with work by their weights, a large transfer a chunk at a time, so
+ * that the daemon answers control requests between calls.
  */
 #ifndef RB_DRIVERS_SOFT_SOFT_INT_H
 #define RB_DRIVERS_SOFT_SOFT_INT_H
@@ -41,17 +46,42 @@
 #include "proto/shm.h"
 
 struct event;
+struct rb_sched_tenant;
+struct soft_qp;
 
 /* READ responses up to this size are staged and land a pass later. */
 #define SOFT_RD_STAGE_MAX	(64u * 1024)
+/* The largest send WQE slot: header plus 32 SGEs or 512 inline bytes. */
+#define SOFT_SWQE_MAX	(sizeof(struct rb_send_wqe) + RB_MAX_SGE * sizeof(struct rb_sge))
 /* Free staging buffers kept for reuse. */
 #define SOFT_STAGE_POOL_MAX	64
+
+/*
+ * One tenant's (daemon/sched.h) part of the poll set: its polled QPs,
+ * served in turn, and its place in the device's round.
+ */
+struct soft_flow {
+	LIST_ENTRY(soft_flow) all;	/* soft_dev.flows */
+	TAILQ_ENTRY(soft_flow) link;	/* soft_dev.round */
+	TAILQ_HEAD(, soft_qp) qps;	/* polled: work or waiting for posts */
+	struct soft_dev *sd;
+	struct rb_device *dev;
+	struct rb_sched_tenant *tenant;	/* NULL: soft_dev.flow0 */
+	unsigned int refs;		/* QPs that belong to it */
+	int64_t deficit;		/* bytes it may still move this turn */
+	bool in_round;
+	bool turn;			/* its quantum was added: serving it */
+	bool parked;			/* its tenant's bucket is empty */
+	struct event *ev_unpark;
+};
 
 /* The device's state (rb_device.priv). */
 struct soft_dev {
 	union ibv_gid gid;		/* GID[0] */
 	char gid_source[64];		/* for the log: where it came from */
-	TAILQ_HEAD(, soft_qp) active;	/* the poll set */
+	TAILQ_HEAD(, soft_flow) round;	/* flows with polled QPs, not parked */
+	LIST_HEAD(, soft_flow) flows;	/* every flow but flow0 */
+	struct soft_flow flow0;		/* QPs with no tenant (or no memory) */
 	uint64_t now;			/* of this pass */
 	struct rb_hash qpns;		/* QPs by number */
 	struct rb_hash lkeys, rkeys;	/* MRs by key */
@@ -115,8 +145,12 @@ struct soft_qp {
 	struct rb_hnode node;		/* by QP number */
 	struct event *ev_timer;		/* RNR retry */
 	struct event *ev_lost;		/* the RC peer is gone: ERR when it fires */
-	TAILQ_ENTRY(soft_qp) active_link;	/* in the poll set */
+	TAILQ_ENTRY(soft_qp) active_link;	/* in its flow's qps: polled */
 	bool active;
+	struct soft_flow *flow;		/* its tenant's, from its first activation */
+	bool held;			/* work held back by its tenant's cap */
+	void *xfer_w;			/* the WQE being moved in chunks (a copy) */
+	uint64_t xfer_off;		/* bytes of it moved, 0: none in progress */
 	uint64_t last_work_ns;
 	uint32_t sq_cons;		/* completed: slots the client may reuse */
 	uint32_t sq_exec;		/* taken: cons..exec are in flight */
@@ -191,6 +225,27 @@ const struct rb_mr *soft_mw_remote(const struct soft_qp *dest, uint32_t rkey,
 void soft_mw_mr_gone(struct rb_mr *mr);
 void soft_mw_qp_gone(const struct soft_qp *qp);
 
+/* soft-sched.c: the poll set by tenant. */
+/* What one QP may do in a turn, and what it did. */
+struct soft_turn {
+	int64_t budget;			/* bytes (a WR costs at least SOFT_WR_COST) */
+	uint64_t bytes;			/* moved */
+	uint64_t wrs;			/* started */
+};
+/* The least a work request costs a turn, whatever its size. */
+#define SOFT_WR_COST		64
+/* The smallest piece a large transfer is cut into. */
+#define SOFT_CHUNK_MIN		4096
+void soft_sched_init(struct soft_dev *sd);
+/* qp's flow, found or made from its owner's tenant. */
+struct soft_flow *soft_sched_flow_of(struct soft_qp *qp);
+/* qp (its flow set) starts or stops being polled. */
+void soft_sched_add(struct soft_qp *qp);
+void soft_sched_remove(struct soft_qp *qp);
+/* qp goes: its flow lets go of it. */
+void soft_sched_qp_gone(struct soft_qp *qp);
+unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_t idle_ns);
+
 /* soft-qp.c: QPs, the poll set, progress. */
 struct soft_qp *soft_qp_find(const struct rb_device *dev, uint32_t qp_num);
 
@@ -222,14 +277,16 @@ int soft_qp_modify(struct rb_qp *qp, const struct ibv_qp_attr *attr, int mask,
 		   enum ibv_qp_state from);
 void soft_qp_doorbell(struct rb_qp *qp);
 void soft_qp_destroy(struct rb_qp *qp);
-unsigned int soft_qp_progress(struct rb_device *dev, uint64_t now_ns,
-			      uint64_t idle_ns);
+/* Idle for the daemon's budget: ask for doorbells and leave the poll set. */
+void soft_qp_try_sleep(struct soft_qp *qp);
+/* Work posted and not yet taken, or a transfer in progress. */
+bool soft_qp_has_work(struct soft_qp *qp);
 /* Fire qp's timers now if set (the fuzz harness runs time by hand). */
 void soft_qp_expire_timers(struct rb_qp *qp);
 
 /* soft-req.c: the requester. */
-/* One pass over one QP's send queue; true if it did anything. */
-bool soft_req_step(struct soft_qp *qp);
+/* One pass over one QP's send queue within turn; true if it did anything. */
+bool soft_req_step(struct soft_qp *qp, struct soft_turn *turn);
 /* The SQ's producer index as far as the engine takes it. */
 uint32_t soft_req_sq_prod(struct soft_qp *qp);
 /* Land (or with flush, drop) every READ/atomic response in flight. */

@@ -152,3 +152,28 @@ int soft_mem_copy(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *
 	}
 	return 0;
 }
+
+/* [off, off + len) of the pieces in into out (as many); their count. */
+uint32_t soft_mem_slice(const struct mem_seg *in, uint32_t n, uint64_t off, uint64_t len,
+			struct mem_seg *out)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n && len; i++) {
+		if (off >= in[i].len) {
+			off -= in[i].len;
+			continue;
+		}
+		out[k] = in[i];
+		if (out[k].ptr)
+			out[k].ptr += off;
+		out[k].addr += off;
+		out[k].len -= off;
+		if (out[k].len > len)
+			out[k].len = len;
+		len -= out[k].len;
+		off = 0;
+		k++;
+	}
+	return k;
+}

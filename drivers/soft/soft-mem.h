@@ -49,4 +49,11 @@ bool soft_mem_remote(const struct soft_qp *dest, uint32_t rkey, uint64_t addr,
 int soft_mem_copy(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *src,
 		  uint32_t ns, uint64_t len, bool *dst_failed);
 
+/*
+ * The bytes [off, off + len) of the n pieces in, as pieces in out (room
+ * for n); returns how many.  For moving a large transfer in parts.
+ */
+uint32_t soft_mem_slice(const struct mem_seg *in, uint32_t n, uint64_t off, uint64_t len,
+			struct mem_seg *out);
+
 #endif /* RB_DRIVERS_SOFT_SOFT_MEM_H */

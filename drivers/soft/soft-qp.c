@@ -43,8 +43,7 @@ void soft_qp_activate(struct soft_qp *qp)
 		return;
 	qp->active = true;
 	qp->last_work_ns = now_ns();
-	TAILQ_INSERT_TAIL(&soft_dev_of(qp)->active, qp, active_link);
-	rb_device_wake(qp->qp.dev);
+	soft_sched_add(qp);
 	/* Polling again: posts need no doorbell. */
 	__atomic_fetch_and(&qp->qp.sq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP, __ATOMIC_RELAXED);
 	__atomic_fetch_and(&qp->qp.rq->flags, ~(uint32_t)RB_RING_NEED_WAKEUP, __ATOMIC_RELAXED);
@@ -55,7 +54,7 @@ void soft_qp_deactivate(struct soft_qp *qp)
 	if (!qp->active)
 		return;
 	qp->active = false;
-	TAILQ_REMOVE(&soft_dev_of(qp)->active, qp, active_link);
+	soft_sched_remove(qp);
 }
 
 static bool qp_sq_has_work(struct soft_qp *qp)
@@ -75,16 +74,21 @@ static bool qp_rq_has_work(struct soft_qp *qp)
 	       soft_comp_client_prod(qp->qp.rq, qp->rq_cons, qp->qp.rq_entries) != qp->rq_cons;
 }
 
+bool soft_qp_has_work(struct soft_qp *qp)
+{
+	return qp->xfer_off || qp->rd_count || qp_sq_has_work(qp) || qp_rq_has_work(qp);
+}
+
 /*
  * Leave the poll set: ask for doorbells, then look once more, since a
  * post may have landed before the client could see the flag (both sides
  * store, fence, then load: one of them sees the other).
  */
-static void qp_try_sleep(struct soft_qp *qp)
+void soft_qp_try_sleep(struct soft_qp *qp)
 {
 	bool rq = qp->qp.attr.qp_state == IBV_QPS_ERR;
 
-	if (qp->rd_count)
+	if (qp->rd_count || qp->xfer_off)
 		return;
 	__atomic_fetch_or(&qp->qp.sq->flags, RB_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST);
 	if (rq)
@@ -116,6 +120,7 @@ void soft_qp_to_error(struct soft_qp *qp, enum ibv_event_type event,
 	qp->qp.attr.qp_state = IBV_QPS_ERR;
 	qp->qp.attr.cur_qp_state = IBV_QPS_ERR;
 	qp->rnr_wait = false;
+	qp->xfer_off = 0;	/* a transfer cut short flushes, as on a NIC */
 	evtimer_del(qp->ev_timer);
 	/* Only a WR not yet executed can be the one that retried out. */
 	qp->err_status = soft_req_sq_prod(qp) != qp->sq_exec ? first_status : 0;
@@ -209,11 +214,14 @@ int soft_qp_create(struct rb_device *dev, struct rb_qp *rqp)
 
 	rqp->qp_num = qp_new_number(dev);
 	qp->done = calloc(rqp->sq_entries, sizeof(*qp->done));
+	qp->xfer_w = malloc(SOFT_SWQE_MAX);
 	qp->ev_timer = evtimer_new(dev->base, qp_timer_cb, qp);
 	qp->ev_lost = evtimer_new(dev->base, qp_lost_cb, qp);
-	if (!qp->done || !qp->ev_timer || !qp->ev_lost ||
+	if (!qp->done || !qp->xfer_w || !qp->ev_timer || !qp->ev_lost ||
 	    hash_insert(&sd->qpns, &qp->node, rqp->qp_num) < 0) {
 		free(qp->done);
+		free(qp->xfer_w);
+		qp->xfer_w = NULL;
 		if (qp->ev_timer)
 			event_free(qp->ev_timer);
 		if (qp->ev_lost)
@@ -233,6 +241,7 @@ static void qp_discard(struct soft_qp *qp)
 	evtimer_del(qp->ev_timer);
 	evtimer_del(qp->ev_lost);
 	qp->err_status = 0;
+	qp->xfer_off = 0;
 }
 
 void soft_qp_destroy(struct rb_qp *rqp)
@@ -265,14 +274,17 @@ void soft_qp_destroy(struct rb_qp *rqp)
 		}
 	}
 	soft_qp_deactivate(qp);
+	soft_sched_qp_gone(qp);
 	qp_discard(qp);
 	hash_remove(&soft_dev_of(qp)->qpns, &qp->node);
 	event_free(qp->ev_timer);
 	event_free(qp->ev_lost);
 	free(qp->done);
 	free(qp->rd);
+	free(qp->xfer_w);
 	qp->done = NULL;
 	qp->rd = NULL;
+	qp->xfer_w = NULL;
 }
 
 /* After the daemon applied a modify: what the new state means here. */
@@ -328,33 +340,4 @@ void soft_qp_expire_timers(struct rb_qp *rqp)
 		evtimer_del(qp->ev_lost);
 		qp_lost_cb(-1, EV_TIMEOUT, qp);
 	}
-}
-
-/* ------------------------------------------------------------ progress */
-
-/*
- * One pass over the poll set: each QP steps; one idle for idle_ns (the
- * daemon's budget) asks for doorbells and leaves.  The daemon calls this
- * while the device is busy (daemon/loop.c) and decides when to sleep.
- */
-unsigned int soft_qp_progress(struct rb_device *dev, uint64_t now_ns_,
-			      uint64_t idle_ns)
-{
-	struct soft_dev *sd = dev->priv;
-	struct soft_qp *qp, *next;
-	bool any = false;
-
-	sd->now = now_ns_;
-	for (qp = TAILQ_FIRST(&sd->active); qp; qp = next) {
-		/* A step may append QPs (a peer put in ERR); never removes others. */
-		next = TAILQ_NEXT(qp, active_link);
-		if (soft_req_step(qp)) {
-			qp->last_work_ns = sd->now;
-			any = true;
-		} else if (sd->now - qp->last_work_ns >= idle_ns) {
-			qp_try_sleep(qp);
-		}
-	}
-	return (any ? RB_PROGRESS_DID_WORK : 0) |
-	       (TAILQ_EMPTY(&sd->active) ? 0 : RB_PROGRESS_BUSY);
 }

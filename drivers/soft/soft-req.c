@@ -42,7 +42,7 @@
 /* UD payload: the port's MTU. */
 #define UD_MTU			4096u
 /* The largest send WQE slot: header plus 32 SGEs or 512 inline bytes. */
-#define SWQE_MAX		(sizeof(struct rb_send_wqe) + RB_MAX_SGE * sizeof(struct rb_sge))
+#define SWQE_MAX		SOFT_SWQE_MAX
 
 /*
  * Staging buffers for READ responses, all SOFT_RD_STAGE_MAX bytes, kept in a
@@ -140,7 +140,34 @@ void soft_req_rd_land_all(struct soft_qp *qp, bool flush)
 }
 
 /* Outcome of one send WQE. */
-enum exec_result { X_DONE, X_DEFER, X_RNR };
+/* X_PART: part of a large transfer moved; the rest at the QP's next turn. */
+enum exec_result { X_DONE, X_DEFER, X_RNR, X_PART };
+
+/*
+ * The part of a transfer of len bytes this turn allows (cap), from where
+ * qp left it (qp->xfer_off): 0 with *more saying whether some is left
+ * (qp->xfer_off then says how much was moved), or -1 with *dst_failed.
+ * Each part is checked again by the caller first (keys, bounds, the
+ * peer): what a client deregisters between two parts is never touched.
+ */
+static int xfer_part(struct soft_qp *qp, const struct mem_seg *dst, uint32_t nd,
+		     const struct mem_seg *src, uint32_t ns, uint64_t len, uint64_t cap,
+		     bool *dst_failed, bool *more)
+{
+	struct mem_seg ds[RB_MAX_SGE], ss[RB_MAX_SGE];
+	uint64_t off = qp->xfer_off, n = len - off;
+	uint32_t nd2, ns2;
+
+	if (n > cap)
+		n = cap;
+	nd2 = soft_mem_slice(dst, nd, off, n, ds);
+	ns2 = soft_mem_slice(src, ns, off, n, ss);
+	if (soft_mem_copy(ds, nd2, ss, ns2, n, dst_failed) < 0)
+		return -1;
+	*more = off + n < len;
+	qp->xfer_off = *more ? off + n : 0;
+	return 0;
+}
 
 static const uint32_t rnr_timer_us[32] = {
 	655360, 10, 20, 30, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960,
@@ -308,7 +335,8 @@ static enum exec_result exec_ud(struct soft_qp *qp, const union swqe *w,
 
 /* Execute the READ or atomic at the responder; its response lands later. */
 static enum exec_result exec_rd_atomic(struct soft_qp *qp, struct soft_qp *dest,
-				       const union swqe *w, struct soft_swqe_done *d)
+				       const union swqe *w, struct soft_swqe_done *d,
+				       uint64_t cap)
 {
 	const struct rb_sge *sge = swqe_sge(w);
 	uint32_t op = w->hdr.opcode;
@@ -353,10 +381,13 @@ static enum exec_result exec_rd_atomic(struct soft_qp *qp, struct soft_qp *dest,
 		return X_DONE;
 	}
 	if (op == IBV_WR_RDMA_READ && len > SOFT_RD_STAGE_MAX) {
-		/* Large: straight into place, as if the response were here. */
-		if (soft_mem_copy(local, nl, &rseg, 1, len, &dst_failed) < 0)
+		/* Large: straight into place, as if the response were here,
+		 * a part per turn. */
+		bool more = false;
+
+		if (xfer_part(qp, local, nl, &rseg, 1, len, cap, &dst_failed, &more) < 0)
 			d->status = dst_failed ? IBV_WC_LOC_PROT_ERR : IBV_WC_REM_ACCESS_ERR;
-		return X_DONE;
+		return more ? X_PART : X_DONE;
 	}
 	resp = rd_push(qp);
 	if (!resp) {
@@ -503,9 +534,12 @@ static enum exec_result exec_flush(struct soft_qp *dest, const union swqe *w,
 	return X_DONE;
 }
 
-/* Execute the WQE at sq_exec; d holds its completion-to-be. */
+/*
+ * Execute the WQE at sq_exec, a WRITE or large READ at most cap bytes of
+ * it at a time (X_PART); d holds its completion-to-be.
+ */
 static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
-				 struct soft_swqe_done *d)
+				 struct soft_swqe_done *d, uint64_t cap)
 {
 	uint32_t op = w->hdr.opcode;
 	const struct rb_sge *sge = swqe_sge(w);
@@ -548,7 +582,7 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 			return X_DONE;
 		}
 		if (op_is_rd_atomic(op))
-			return exec_rd_atomic(qp, dest, w, d);
+			return exec_rd_atomic(qp, dest, w, d, cap);
 		if (op == IBV_WR_ATOMIC_WRITE)
 			return exec_atomic_write(qp, dest, w, d);
 		if (op == RB_WR_FLUSH)
@@ -617,9 +651,15 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 			}
 			return X_DONE;
 		}
-		if (len && soft_mem_copy(&rseg, 1, src, ns, len, &dst_failed) < 0) {
-			d->status = dst_failed ? IBV_WC_REM_ACCESS_ERR : IBV_WC_LOC_PROT_ERR;
-			return X_DONE;
+		if (len) {
+			bool more = false;
+
+			if (xfer_part(qp, &rseg, 1, src, ns, len, cap, &dst_failed, &more) < 0) {
+				d->status = dst_failed ? IBV_WC_REM_ACCESS_ERR : IBV_WC_LOC_PROT_ERR;
+				return X_DONE;
+			}
+			if (more)
+				return X_PART;
 		}
 		if (op == IBV_WR_RDMA_WRITE)
 			return X_DONE;
@@ -649,11 +689,26 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 	return X_DONE;
 }
 
-/* One pass over one QP; true if it did anything. */
-bool soft_req_step(struct soft_qp *qp)
+/*
+ * What the WQE just executed moved and cost: its bytes (from where it
+ * was, for a transfer in parts), and a WR's worth if it was new.
+ */
+static void step_account(struct soft_turn *turn, uint64_t bytes, bool new_wr)
+{
+	turn->bytes += bytes;
+	turn->budget -= (int64_t)bytes;
+	if (new_wr) {
+		turn->wrs++;
+		turn->budget -= SOFT_WR_COST;
+	}
+}
+
+/* One pass over one QP, within turn; true if it did anything. */
+bool soft_req_step(struct soft_qp *qp, struct soft_turn *turn)
 {
 	bool progress = false;
 	uint32_t prod, max_rd;
+	uint64_t off0;
 
 	/* Its session goes, and the QP with it; an XRC_RECV QP has no
 	 * queues of its own (nor CQs to complete into). */
@@ -662,7 +717,13 @@ bool soft_req_step(struct soft_qp *qp)
 		return false;
 	}
 	if (qp->rd_count && qp->qp.attr.qp_state != IBV_QPS_ERR) {
+		uint64_t landed = 0;
+
+		/* A response's bytes count when it lands (as on a wire). */
+		for (uint32_t i = 0; i < qp->rd_count; i++)
+			landed += qp->rd[(qp->rd_head + i) % qp->rd_cap].len;
 		soft_req_rd_land_all(qp, false);
+		step_account(turn, landed, false);
 		progress = true;
 	}
 	if (qp->qp.attr.qp_state == IBV_QPS_ERR)
@@ -680,16 +741,25 @@ bool soft_req_step(struct soft_qp *qp)
 		uint32_t size = qp->qp.sq_entry_size < sizeof(w) ? qp->qp.sq_entry_size :
 								sizeof(w);
 
+		if (turn->budget <= 0)
+			break;		/* the rest at its next turn */
 		if (qp->rnr_wait && soft_dev_of(qp)->now < qp->rnr_deadline_ns)
 			break;
-		/* Copy first: the client may change the slot under us. */
-		memcpy(w.raw, ring_slot(qp->qp.sq, qp->qp.sq_entries, qp->qp.sq_entry_size,
-				      qp->sq_exec), size);
-		if ((w.hdr.send_flags & IBV_SEND_FENCE) && qp->rd_count)
-			break;		/* after the responses in flight land */
-		if (op_is_rd_atomic(w.hdr.opcode) &&
-		    (qp->rd_count >= max_rd || (qp->rd_count && qp->rd_count >= qp->rd_cap)))
-			break;		/* initiator depth reached */
+		off0 = qp->xfer_off;
+		if (off0) {
+			/* Taken already: the copy we took, admitted already. */
+			memcpy(w.raw, qp->xfer_w, size);
+		} else {
+			/* Copy first: the client may change the slot under us. */
+			memcpy(w.raw, ring_slot(qp->qp.sq, qp->qp.sq_entries,
+						qp->qp.sq_entry_size, qp->sq_exec), size);
+			if ((w.hdr.send_flags & IBV_SEND_FENCE) && qp->rd_count)
+				break;	/* after the responses in flight land */
+			if (op_is_rd_atomic(w.hdr.opcode) &&
+			    (qp->rd_count >= max_rd ||
+			     (qp->rd_count && qp->rd_count >= qp->rd_cap)))
+				break;	/* initiator depth reached */
+		}
 		*d = (struct soft_swqe_done){
 			.wr_id = w.hdr.wr_id, .opcode = rb_wc_opcode(w.hdr.opcode),
 			.signaled = qp->qp.sq_sig_all ||
@@ -699,10 +769,22 @@ bool soft_req_step(struct soft_qp *qp)
 			qp->rnr_left = qp->qp.attr.rnr_retry;
 			qp->retry_left = qp->qp.attr.retry_cnt;
 		}
-		x = exec_wqe(qp, &w, d);
+		x = exec_wqe(qp, &w, d, turn->budget > SOFT_CHUNK_MIN ?
+					 (uint64_t)turn->budget : SOFT_CHUNK_MIN);
 		if (x == X_RNR)
 			break;
 		qp->rnr_wait = false;
+		if (x == X_PART) {
+			if (!off0)
+				memcpy(qp->xfer_w, w.raw, size);
+			step_account(turn, qp->xfer_off - off0, !off0);
+			progress = true;
+			break;
+		}
+		qp->xfer_off = 0;
+		/* A READ or atomic's response counts when it lands. */
+		step_account(turn, x == X_DONE && d->status == IBV_WC_SUCCESS &&
+				   d->byte_len > off0 ? d->byte_len - off0 : 0, !off0);
 		qp->sq_exec++;
 		progress = true;
 		if (d->status != IBV_WC_SUCCESS) {

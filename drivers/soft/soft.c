@@ -281,7 +281,7 @@ static const struct rb_driver_ops soft_ops = {
 	.destroy_srq = soft_destroy_srq,
 	.open_xrcd = soft_open_xrcd,
 	.create_ah = soft_create_ah,
-	.progress = soft_qp_progress,
+	.progress = soft_sched_progress,
 };
 
 /* RoCE v2 GIDs of IPv4 addresses are IPv4-mapped IPv6 addresses. */
@@ -408,7 +408,7 @@ static int soft_create(const void *config, const struct rb_driver_env *env,
 		snprintf(err, errlen, "soft device: out of memory");
 		return -ENOMEM;
 	}
-	TAILQ_INIT(&s->active);
+	soft_sched_init(s);
 	TAILQ_INIT(&s->mw_list);
 	if (!strcmp(cfg->gid_address, "auto") || !cfg->gid_address[0]) {
 		soft_gid_auto(s);
