@@ -613,12 +613,16 @@ static void round_run(int sig, unsigned int round)
 		usleep(1000);
 	delay = 500u + (unsigned int)(rng() % 20000);
 	usleep(delay);
-	atomic_store(&w.kill_ms, dt_now_ms());
-	kill(daemon_pid, sig);
+	/*
+	 * Asked before the kill: after it, a thread may see the daemon gone
+	 * before this one runs again (CI saw it on a loaded machine).
+	 */
 	if (atomic_load(&w.traffic_done) || atomic_load(&w.control_done))
 		FAIL("round %u: a thread stopped before the kill (traffic: %s, control: %s)",
 		     round, w.traffic_why ? w.traffic_why : "-",
 		     w.control_why ? w.control_why : "-");
+	atomic_store(&w.kill_ms, dt_now_ms());
+	kill(daemon_pid, sig);
 
 	st = daemon_reap(WAIT_MS);
 	if (sig == SIGKILL && !(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
