@@ -186,6 +186,25 @@ rb_settled() {
 	rb_log "$1: settled (daemon fds $(rb_fd_count "$RB_DAEMON_PID"), no objects)"
 }
 
+# rb_run_released PROG: run tests/integration/PROG against the running
+# daemon; whatever it reports, the daemon must still be alive and, once
+# the exits of its clients are handled (it may take a moment), list no
+# object; then the daemon is stopped, and PROG's failures fail the test.
+rb_run_released() {
+	_start=$(date +%s)
+	"$top_builddir/tests/integration/$1"; _rc=$?
+	rb_log "$1 ran $(( $(date +%s) - _start )) s, exit $_rc"
+	rb_daemon_alive || rb_fail "the daemon died"
+	for _ in $(seq 1 50); do
+		_left=$("$RB_RDMACTL" -j res) || rb_fail "rdmactl -j res failed"
+		[ "$_left" = "[]" ] && break
+		sleep 0.1
+	done
+	[ "$_left" = "[]" ] || rb_fail "objects left: $("$RB_RDMACTL" res)"
+	rb_daemon_stop
+	[ "$_rc" -eq 0 ] || rb_fail "$1 reported failures"
+}
+
 # rb_holder_kill_check NOBJECTS FDS0: SIGKILL the holder; the daemon must
 # free exactly NOBJECTS objects, list none, and hold no more than FDS0 fds.
 rb_holder_kill_check() {
