@@ -1036,28 +1036,46 @@ static bool cm_ip_ps(const struct cm_id *id)
 	return id->ps != RDMA_PS_IB || true;	/* no AF_IB: always a cma_hdr */
 }
 
+/*
+ * The start rdma_connect and rdma_accept share: the id, in state want
+ * (else "what (its state)"), with private data within max_ud or max
+ * bytes as its QP is UD or not; its connection parameters taken.
+ */
+static struct cm_id *cm_conn_take(struct rb_session *s, const Rdmabroker__CmConnectReq *q,
+				  enum cm_state want, const char *what, size_t max_ud,
+				  size_t max, struct rb_reply *rep)
+{
+	struct cm_id *id = cm_id_lookup(s, q->handle, rep);
+	const Rdmabroker__CmConnParam *p = q->param;
+
+	if (!id)
+		return NULL;
+	if (id->state != want) {
+		reply_error(rep, "%s (%s)", what, cm_state_name(id->state));
+		return NULL;
+	}
+	if (id->qp_type == IBV_QPT_UD)
+		max = max_ud;
+	if (p->has_private_data && p->private_data.len > max) {
+		reply_error(rep, "private data over %zu bytes", max);
+		return NULL;
+	}
+	cm_take_param(id, p);
+	return id;
+}
+
 int cm_connect_req(struct rb_session *s, const Rdmabroker__Request *req,
 		   struct rb_reply *rep)
 {
 	const Rdmabroker__CmConnectReq *q = req->cm_connect;
-	struct cm_id *id = cm_id_lookup(s, q->handle, rep);
 	const Rdmabroker__CmConnParam *p = q->param;
-	size_t max = (id && id->qp_type == IBV_QPT_UD ? 216 : CM_REQ_PDATA) -
-		     CM_CMA_HDR;
+	struct cm_id *id = cm_conn_take(s, q, CM_ROUTE_RESOLVED,
+					"the route is not resolved",
+					216 - CM_CMA_HDR, CM_REQ_PDATA - CM_CMA_HDR, rep);
 	int ret;
 
 	if (!id)
 		return -EINVAL;
-	if (id->state != CM_ROUTE_RESOLVED) {
-		reply_error(rep, "the route is not resolved (%s)",
-			    cm_state_name(id->state));
-		return -EINVAL;
-	}
-	if (p->has_private_data && p->private_data.len > max) {
-		reply_error(rep, "private data over %zu bytes", max);
-		return -EINVAL;
-	}
-	cm_take_param(id, p);
 	ret = cm_id_comm(id);
 	if (ret < 0)
 		return ret;
@@ -1074,23 +1092,14 @@ int cm_accept_req(struct rb_session *s, const Rdmabroker__Request *req,
 		  struct rb_reply *rep)
 {
 	const Rdmabroker__CmConnectReq *q = req->cm_accept;
-	struct cm_id *id = cm_id_lookup(s, q->handle, rep);
 	const Rdmabroker__CmConnParam *p = q->param;
-	size_t max = id && id->qp_type == IBV_QPT_UD ? 136 : 196;
+	struct cm_id *id = cm_conn_take(s, q, CM_REQ_RCVD,
+					"no connection request to accept",
+					136, 196, rep);
 	int ret;
 
 	if (!id)
 		return -EINVAL;
-	if (id->state != CM_REQ_RCVD) {
-		reply_error(rep, "no connection request to accept (%s)",
-			    cm_state_name(id->state));
-		return -EINVAL;
-	}
-	if (p->has_private_data && p->private_data.len > max) {
-		reply_error(rep, "private data over %zu bytes", max);
-		return -EINVAL;
-	}
-	cm_take_param(id, p);
 	ret = cm_send_rep(id, p->has_private_data ? p->private_data.data : NULL,
 			  p->has_private_data ? p->private_data.len : 0);
 	if (ret < 0)
