@@ -314,6 +314,7 @@ static int stat_show(struct rdmactl *rc, int argc, char **argv)
 	ret = stat_fetch(rc, &q, &pages, &all, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "rdmactl: stat: %s\n", err[0] ? err : strerror(-ret));
+		free(all.entries);
 		stat_pages_free(&pages);
 		return RDMACTL_FAIL;
 	}
