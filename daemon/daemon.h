@@ -133,6 +133,7 @@ void listener_apply_mode(struct rb_daemon *d);
 void listener_close(struct rb_daemon *d);
 
 /* session.c */
+void daemon_state_init(struct rb_daemon *d);
 void session_accept(struct rb_daemon *d, int fd);
 void session_destroy(struct rb_session *s);
 /* Queue a reply (with fds, ownership transferred) and send what we can. */

@@ -252,13 +252,7 @@ int main(int argc, char **argv)
 	if (c < 0)
 		log_warn("cannot start the memory workers now: %s; trying again when needed",
 			 strerror(-c));
-	TAILQ_INIT(&d.sessions);
-	log_limit_init(&d.accept_log, "connections");
-	LIST_INIT(&d.usages);
-	LIST_INIT(&d.tenants);
-	TAILQ_INIT(&d.shared);
-	LIST_INIT(&d.xrcds);
-	d.started_at = time(NULL);
+	daemon_state_init(&d);
 	d.rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
 	d.base = event_base_new();
 	if (!d.rxbuf || !d.base) {

@@ -176,6 +176,21 @@ static bool session_admit(struct rb_daemon *d, const struct ucred *cred,
 	return !max_conn || u->refs <= max_conn + 1;
 }
 
+/*
+ * The daemon's lists before its first client, for rdmabrokerd and for
+ * the fuzz harness alike (a list left out there was a null store).
+ */
+void daemon_state_init(struct rb_daemon *d)
+{
+	TAILQ_INIT(&d->sessions);
+	log_limit_init(&d->accept_log, "connections");
+	LIST_INIT(&d->usages);
+	LIST_INIT(&d->tenants);
+	TAILQ_INIT(&d->shared);
+	LIST_INIT(&d->xrcds);
+	d->started_at = time(NULL);
+}
+
 void session_accept(struct rb_daemon *d, int fd)
 {
 	struct timeval hello_tv;

@@ -58,9 +58,7 @@ void fz_init(void)
 	log_set_level(lvl ? log_level_parse(lvl) : LOG_EMERG);
 	signal(SIGPIPE, SIG_IGN);
 	cfg_defaults(&d->cfg);
-	TAILQ_INIT(&d->sessions);
-	LIST_INIT(&d->usages);
-	d->started_at = time(NULL);
+	daemon_state_init(d);
 	d->rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
 	fz_rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
 	d->base = event_base_new();
