@@ -288,7 +288,8 @@ static int stat_gather(const struct rb_session *s, const Rdmabroker__StatReq *q,
 			return -ENOMEM;
 		e->sum.st = stat.cgroups[i].st;
 	}
-	qsort(it->v, it->n, sizeof(*it->v), stat_item_cmp);
+	if (it->n)	/* qsort's base may not be NULL, even for nothing */
+		qsort(it->v, it->n, sizeof(*it->v), stat_item_cmp);
 	/* One entry per user and per cgroup: merge the runs of one key. */
 	for (size_t r = 0; r < it->n; r++) {
 		if (w && it->v[r].rank != STAT_CLIENT && !stat_item_cmp(&it->v[w - 1], &it->v[r]))
