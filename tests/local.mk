@@ -70,4 +70,5 @@ include $(srcdir)/tests/hostile/tenant.mk
 include $(srcdir)/tests/hostile/mem-limit.mk
 include $(srcdir)/tests/hostile/cma-large.mk
 include $(srcdir)/tests/integration/tenant-stat.mk
+include $(srcdir)/tests/lib/impair.mk
 include $(srcdir)/tests/integration/send-parts.mk
