@@ -171,22 +171,25 @@ for mode in ${RB_PACE_MODES:-quiet busy}; do
 	lat_pp= lat_sl= lat_wl= bw1p= bw8p= bw1t= bw8t=
 	for r in $(seq 1 "$rounds"); do
 		if have ibv_rc_pingpong; then
-			set -- $(relay) || exit 1
+			v=$(relay) || exit 1
+			set -- $v
 			x=$(pp) || exit 1
 			q=$(ratio "$x" "$1"); lat_pp="$lat_pp $q"
 			echo "$mode round $r: relay $1 us ($2), ibv_rc_pingpong -s 8 $x us one-way: x$q"
 			record "$mode" ibv_rc_pingpong "$r" "$x" "$1" "$q"
 		fi
 		if have ib_send_lat; then
-			set -- $(relay) || exit 1
-			set -- "$@" $(perftest_lat ib_send_lat) || exit 1
+			v=$(relay) || exit 1
+			w=$(perftest_lat ib_send_lat) || exit 1
+			set -- $v $w
 			q=$(ratio "$3" "$1"); lat_sl="$lat_sl $q"
 			echo "$mode round $r: relay $1 us ($2), ib_send_lat typical $3 us (avg $4): x$q"
 			record "$mode" ib_send_lat "$r" "$3" "$1" "$q"
 		fi
 		if have ib_write_lat; then
-			set -- $(relay) || exit 1
-			set -- "$@" $(perftest_lat ib_write_lat) || exit 1
+			v=$(relay) || exit 1
+			w=$(perftest_lat ib_write_lat) || exit 1
+			set -- $v $w
 			q=$(ratio "$3" "$1"); lat_wl="$lat_wl $q"
 			echo "$mode round $r: relay $1 us ($2), ib_write_lat typical $3 us (avg $4): x$q"
 			record "$mode" ib_write_lat "$r" "$3" "$1" "$q"
