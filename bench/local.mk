@@ -36,17 +36,26 @@ bench_rdmab_scale_LDADD = libclient/librdmabroker.la $(JSONC_LIBS)
 # mode, a smoke test whose figures mean nothing.  BENCH_FLAGS passes
 # more options, e.g. make bench BENCH_FLAGS='--sizes 8,4K,1M'.
 EXTRA_DIST += scripts/bench.sh scripts/bench-report.py scripts/bench-nest.sh docs/performance.md \
-	scripts/bench-fair.sh \
+	scripts/bench-fair.sh scripts/bench-pace.sh \
 	docs/bench/summary.txt docs/bench/bench.json docs/bench/latency.svg \
 	docs/bench/bandwidth.svg
 BENCH_OUT = $(abs_top_builddir)/bench-results
 BENCH_FLAGS =
 bench_run = RB_BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/scripts/bench.sh' \
 	--out '$(BENCH_OUT)'
-.PHONY: bench bench-quick bench-fair
+.PHONY: bench bench-quick bench-fair bench-pace
 bench: all
 	$(bench_run) $(BENCH_FLAGS)
 	$(bench_fair_run)
+	$(bench_pace_run)
+# make bench-pace: whether the engine keeps pace on a small, busy machine
+# (scripts/bench-pace.sh, issue 17): unmodified ibv_rc_pingpong, perftest
+# latencies against the relay, WRITE bandwidth against memcpy, quiet and
+# beside a busy loop; paired rounds, median ratios, never judged.
+bench_pace_run = RB_BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/scripts/bench-pace.sh' \
+	--out '$(BENCH_OUT)'
+bench-pace: all
+	$(bench_pace_run)
 # make bench-fair: the engine's fairness between users (scripts/bench-fair.sh):
 # 8-byte ping-pong and QP create/destroy beside another user's 1 GiB
 # WRITEs, paired rounds, median ratios; shares by weight and a cap.

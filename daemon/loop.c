@@ -9,7 +9,10 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,10 +134,59 @@ void loop_drain(int fd)
 		log_debug("doorbell read: %s", strerror(errno));
 }
 
+/*
+ * The engine's time slice, asked of the kernel's fair scheduler (EEVDF,
+ * Linux 6.12 and later: sched_attr.sched_runtime of a SCHED_OTHER task is
+ * its slice; 100 us is the least it takes).  A slice is also the lag a
+ * task is given to preempt with: the default 0.7-3 ms slice let a client
+ * spinning on memory without a system call (perftest's ib_write_lat) or
+ * a busy loop sharing the engine's core hold it for milliseconds while
+ * the engine had work, and the message waited for that.  A short slice
+ * does not give the engine more CPU than its weight: it gets it sooner,
+ * in shorter turns (docs/performance.md, "Keeping pace").  Older kernels
+ * ignore the field; nothing else is asked (no real-time class, no nice:
+ * the unit's Nice= is the administrator's).
+ */
+#ifndef LOOP_SLICE_NS	/* -D: variants measured (docs/performance.md); 0: not asked */
+#define LOOP_SLICE_NS 100000
+#endif
+
+struct loop_sched_attr {		/* struct sched_attr, as of Linux 4.13 */
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+	uint32_t sched_util_min, sched_util_max;
+};
+
+static void loop_sched_setup(void)
+{
+#ifdef SYS_sched_setattr
+	struct loop_sched_attr a = {
+		.size = sizeof(a), .sched_policy = SCHED_OTHER,
+		.sched_runtime = LOOP_SLICE_NS,
+	};
+
+	if (!LOOP_SLICE_NS)
+		return;
+	/* sched_setattr sets the nice value too: keep the one we run at. */
+	errno = 0;
+	a.sched_nice = getpriority(PRIO_PROCESS, 0);
+	if (errno || syscall(SYS_sched_setattr, 0, &a, 0) < 0)
+		log_debug("engine slice of %d us not set: %s", LOOP_SLICE_NS / 1000,
+			  strerror(errno));
+#endif
+}
+
 int loop_run(struct rb_daemon *d)
 {
 	struct event_base *base = d->base;
 	uint64_t last_ev = 0;
+
+	/* Here, not at start: the helper processes forked before keep the
+	 * default slice. */
+	loop_sched_setup();
 
 	for (;;) {
 		int ret = 0;

@@ -97,6 +97,11 @@ bool soft_comp_flush(struct soft_qp *qp)
 		progress = true;
 	}
 	soft_comp_sq_retire(qp);
+	/* A receive a SEND in parts took is older than any still queued. */
+	if (qp->claim) {
+		soft_resp_claim_drop(qp, true);
+		progress = true;
+	}
 	if (!soft_qp_srq(qp) &&
 	    !ring_wild(qp->qp.rq, qp->rq_cons, qp->qp.rq_entries, &qp->qp.res, "an RQ")) {
 		prod = soft_comp_client_prod(qp->qp.rq, qp->rq_cons, qp->qp.rq_entries);

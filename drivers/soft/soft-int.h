@@ -88,6 +88,7 @@ struct soft_dev {
 	struct rb_hash mws;		/* MWs by index (rkey >> 8) */
 	TAILQ_HEAD(, soft_mw) mw_list;	/* every MW of the device */
 	struct rb_hash srqns;		/* XRC SRQs by number */
+	LIST_HEAD(, soft_qp) claims;	/* QPs whose receive a SEND in parts holds */
 	void *stage_pool[SOFT_STAGE_POOL_MAX];	/* free SOFT_RD_STAGE_MAX buffers */
 	unsigned int nstage;
 	struct soft_mcast *mcast;	/* soft-mcast.c: groups, or NULL */
@@ -151,6 +152,16 @@ struct soft_qp {
 	bool held;			/* work held back by its tenant's cap */
 	void *xfer_w;			/* the WQE being moved in chunks (a copy) */
 	uint64_t xfer_off;		/* bytes of it moved, 0: none in progress */
+	/* A SEND in parts: the responder whose receive it holds, or NULL. */
+	struct soft_qp *xfer_dest;
+	/*
+	 * As a responder: the receive WQE a SEND in parts took (out of the
+	 * RQ or SRQ, so nobody else gets it) until its last part lands, and
+	 * that SEND's requester; NULL when none.
+	 */
+	struct soft_recv_take *claim;
+	struct soft_qp *claim_by;
+	LIST_ENTRY(soft_qp) claim_link;	/* in soft_dev.claims */
 	uint64_t last_work_ns;
 	uint32_t sq_cons;		/* completed: slots the client may reuse */
 	uint32_t sq_exec;		/* taken: cons..exec are in flight */
@@ -295,6 +306,10 @@ void soft_req_rd_land_all(struct soft_qp *qp, bool flush);
 void soft_req_rd_discard(struct soft_qp *qp);
 void soft_req_stage_fini(struct soft_dev *sd);
 
+/* soft-req.c, cont.: a transfer in parts is given up (ERR, RESET, the QP
+ * goes): a receive its SEND took is flushed. */
+void soft_req_xfer_abort(struct soft_qp *qp);
+
 /* soft-resp.c: the responder's receive queues. */
 /* A receive WQE copied out of an RQ or SRQ. */
 struct soft_recv_take {
@@ -340,6 +355,29 @@ int soft_resp_peek_xrc(struct soft_qp *dest, uint32_t srqn, struct soft_recv_tak
  */
 uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
 			   const struct soft_delivery *dv, bool *src_failed);
+
+/*
+ * A SEND of dv->len bytes from by, too large for one turn, takes the
+ * receive WQE t of dest for itself (out of its queue: no other message,
+ * nor another QP of its SRQ, gets it) and lands in parts: 0.  1 when it
+ * cannot (the receive would fail it, or no memory): nothing is taken,
+ * and soft_resp_deliver() reports or delivers it whole.
+ */
+int soft_resp_claim(struct soft_qp *dest, struct soft_recv_take *t,
+		    const struct soft_delivery *dv, struct soft_qp *by);
+/* The claimed receive of dest as segments for len bytes: 0 or its status. */
+uint32_t soft_resp_claim_segs(struct soft_qp *dest, uint64_t len, struct mem_seg *dst,
+			      uint32_t *nd);
+/* The SEND's last part landed (status 0) or the responder failed it:
+ * the claimed receive completes; returns its status at the responder. */
+uint32_t soft_resp_claim_end(struct soft_qp *dest, const struct soft_delivery *dv,
+			     uint32_t status);
+/* The SEND will not finish: its receive completes with
+ * IBV_WC_WR_FLUSH_ERR (flush), or goes without a completion (RESET,
+ * destroy: as everything posted there does). */
+void soft_resp_claim_drop(struct soft_qp *dest, bool flush);
+/* srq goes: receives claimed from it go with it. */
+void soft_resp_srq_gone(struct soft_dev *sd, const struct rb_srq *srq);
 
 /* soft-comp.c: completions. */
 /* The producer index of a client-produced ring, within a ring of cons. */

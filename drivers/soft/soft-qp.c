@@ -69,6 +69,8 @@ static bool qp_sq_has_work(struct soft_qp *qp)
 
 static bool qp_rq_has_work(struct soft_qp *qp)
 {
+	if (qp->qp.attr.qp_state == IBV_QPS_ERR && qp->claim)
+		return true;
 	return qp->qp.attr.qp_state == IBV_QPS_ERR && !soft_qp_srq(qp) &&
 	       qp->qp.type != IBV_QPT_XRC_RECV &&
 	       soft_comp_client_prod(qp->qp.rq, qp->rq_cons, qp->qp.rq_entries) != qp->rq_cons;
@@ -120,7 +122,7 @@ void soft_qp_to_error(struct soft_qp *qp, enum ibv_event_type event,
 	qp->qp.attr.qp_state = IBV_QPS_ERR;
 	qp->qp.attr.cur_qp_state = IBV_QPS_ERR;
 	qp->rnr_wait = false;
-	qp->xfer_off = 0;	/* a transfer cut short flushes, as on a NIC */
+	soft_req_xfer_abort(qp);	/* a transfer cut short flushes, as on a NIC */
 	evtimer_del(qp->ev_timer);
 	/* Only a WR not yet executed can be the one that retried out. */
 	qp->err_status = soft_req_sq_prod(qp) != qp->sq_exec ? first_status : 0;
@@ -241,7 +243,9 @@ static void qp_discard(struct soft_qp *qp)
 	evtimer_del(qp->ev_timer);
 	evtimer_del(qp->ev_lost);
 	qp->err_status = 0;
-	qp->xfer_off = 0;
+	soft_req_xfer_abort(qp);
+	/* Without completions, as everything posted there. */
+	soft_resp_claim_drop(qp, false);
 }
 
 void soft_qp_destroy(struct rb_qp *rqp)
@@ -310,6 +314,7 @@ int soft_qp_modify(struct rb_qp *rqp, const struct ibv_qp_attr *attr, int mask,
 			evtimer_del(qp->ev_timer);
 			if (qp->rd_count)
 				soft_req_rd_land_all(qp, true);
+			soft_req_xfer_abort(qp);
 		}
 		soft_qp_activate(qp);
 		break;

@@ -17,6 +17,12 @@
  *   COMPLETION ERRORS section of librdmabroker(7)), and moves the QP to
  *   ERR, after which every outstanding and new WR flushes (soft-comp.c).
  *
+ * A transfer larger than the QP's turn (soft-sched.c) moves in parts, one
+ * per turn: a WRITE or large READ straight into place, a SEND into the
+ * receive WQE it took out of the responder's RQ or SRQ at its first part
+ * (soft-resp.c: claims), which completes when the last part lands, or is
+ * flushed if the SEND ends short.
+ *
  * RDMA READ and atomic responses of up to SOFT_RD_STAGE_MAX bytes land in
  * the requester's memory one engine pass after the responder executed
  * them, as a response in flight does; a WR with IBV_SEND_FENCE waits for
@@ -39,6 +45,8 @@
 
 /* The largest message (the device's max_msg_sz). */
 #define MSG_MAX			(1ull << 31)
+/* SENDs up to this size move whole, whatever is left of the turn. */
+#define SOFT_SEND_WHOLE		(64u * 1024)
 /* UD payload: the port's MTU. */
 #define UD_MTU			4096u
 /* The largest send WQE slot: header plus 32 SGEs or 512 inline bytes. */
@@ -535,6 +543,40 @@ static enum exec_result exec_flush(struct soft_qp *dest, const union swqe *w,
 }
 
 /*
+ * The next part of a SEND into the receive it claimed at dest (soft-resp.c):
+ * X_PART while some is left, else X_DONE with the completion both sides
+ * get.  A receive that fails (its buffers deregistered meanwhile) fails
+ * the SEND as a whole delivery's would; the sender's own memory failing
+ * fails only the sender here, and its claim is flushed (soft_req_step).
+ */
+static enum exec_result exec_send_part(struct soft_qp *qp, struct soft_qp *dest,
+				       const struct soft_delivery *dv,
+				       struct soft_swqe_done *d, uint64_t cap, bool rc)
+{
+	struct mem_seg dst[RB_MAX_SGE];
+	uint32_t nd, st;
+	bool dst_failed = false, more = false;
+
+	st = soft_resp_claim_segs(dest, dv->len, dst, &nd);
+	if (!st && xfer_part(qp, dst, nd, dv->src, dv->ns, dv->len, cap, &dst_failed,
+			     &more) < 0) {
+		if (!dst_failed) {
+			d->status = IBV_WC_LOC_PROT_ERR;
+			return X_DONE;
+		}
+		st = IBV_WC_LOC_PROT_ERR;
+	}
+	if (!st && more)
+		return X_PART;
+	st = soft_resp_claim_end(dest, dv, st);
+	if (rc && (st == IBV_WC_LOC_LEN_ERR || st == IBV_WC_REM_INV_REQ_ERR))
+		d->status = IBV_WC_REM_INV_REQ_ERR;
+	else if (rc && st != IBV_WC_SUCCESS)
+		d->status = IBV_WC_REM_OP_ERR;
+	return X_DONE;
+}
+
+/*
  * Execute the WQE at sq_exec, a WRITE or large READ at most cap bytes of
  * it at a time (X_PART); d holds its completion-to-be.
  */
@@ -546,9 +588,10 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 	struct mem_seg src[RB_MAX_SGE], rseg;
 	struct soft_qp *dest;
 	struct soft_recv_take t;
+	struct soft_delivery dv;
 	uint32_t ns = 0;
 	uint64_t len = 0;
-	bool rc = qp->qp.type == IBV_QPT_RC, failed = false;
+	bool rc = qp->qp.type == IBV_QPT_RC, failed = false, is_send;
 
 	if (!rb_send_opcode_ok(qp->qp.type, op)) {
 		d->status = IBV_WC_LOC_QP_OP_ERR;
@@ -619,9 +662,33 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		return X_DONE;
 	}
 	d->byte_len = (uint32_t)len;
+	dv = (struct soft_delivery){
+		.from = qp, .src = src, .ns = ns, .len = len,
+		.opcode = op == IBV_WR_RDMA_WRITE_WITH_IMM ?
+			  IBV_WC_RECV_RDMA_WITH_IMM : IBV_WC_RECV,
+		.scatter = op != IBV_WR_RDMA_WRITE_WITH_IMM,
+		.with_imm = op == IBV_WR_SEND_WITH_IMM || op == IBV_WR_RDMA_WRITE_WITH_IMM,
+		.imm = w->hdr.imm_data,
+		.solicited = w->hdr.send_flags & IBV_SEND_SOLICITED,
+		.with_inv = op == IBV_WR_SEND_WITH_INV,
+		.inv_rkey = w->hdr.imm_data,
+	};
 	if (!dest)
 		return exec_ud(qp, w, d, src, ns, len);
 
+	is_send = op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM || op == IBV_WR_SEND_WITH_INV;
+	if (is_send && qp->xfer_off) {
+		/* A later part: into the receive taken at the first, if the
+		 * responder still holds it for us (else it went to ERR, was
+		 * reset or destroyed meanwhile: nobody answers). */
+		if (qp->xfer_dest != dest) {
+			if (rc || qp->qp.type == IBV_QPT_XRC_SEND)
+				d->status = IBV_WC_RETRY_EXC_ERR;
+			return X_DONE;
+		}
+		return exec_send_part(qp, dest, &dv, d, cap,
+				      rc || qp->qp.type == IBV_QPT_XRC_SEND);
+	}
 	if (qp->qp.type == IBV_QPT_XRC_SEND) {
 		/* The receive comes from the XRC SRQ the WR names, which must
 		 * be of the receiving QP's domain: else an invalid request. */
@@ -664,19 +731,18 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		if (op == IBV_WR_RDMA_WRITE)
 			return X_DONE;
 	}
+	/*
+	 * Too large for this turn: it takes the receive and lands in parts.
+	 * Up to SOFT_SEND_WHOLE it moves whole all the same (a turn's
+	 * overdraft is bounded by it): a message that small costs less than
+	 * a claim, and lands in one piece, as before, after the READ
+	 * responses in flight (an unfenced SEND of what a READ is fetching
+	 * carries the old bytes, not a mix).
+	 */
+	if (is_send && len > cap && len > SOFT_SEND_WHOLE &&
+	    !soft_resp_claim(dest, &t, &dv, qp))
+		return exec_send_part(qp, dest, &dv, d, cap, rc);
 	{
-		struct soft_delivery dv = {
-			.from = qp, .src = src, .ns = ns, .len = len,
-			.opcode = op == IBV_WR_RDMA_WRITE_WITH_IMM ?
-				  IBV_WC_RECV_RDMA_WITH_IMM : IBV_WC_RECV,
-			.scatter = op != IBV_WR_RDMA_WRITE_WITH_IMM,
-			.with_imm = op == IBV_WR_SEND_WITH_IMM ||
-				    op == IBV_WR_RDMA_WRITE_WITH_IMM,
-			.imm = w->hdr.imm_data,
-			.solicited = w->hdr.send_flags & IBV_SEND_SOLICITED,
-			.with_inv = op == IBV_WR_SEND_WITH_INV,
-			.inv_rkey = w->hdr.imm_data,
-		};
 		uint32_t st = soft_resp_deliver(dest, &t, &dv, &failed);
 
 		if (failed)
@@ -773,6 +839,9 @@ bool soft_req_step(struct soft_qp *qp, struct soft_turn *turn)
 					 (uint64_t)turn->budget : SOFT_CHUNK_MIN);
 		if (x == X_RNR)
 			break;
+		/* A SEND in parts that ended short: its receive is flushed. */
+		if (x == X_DONE && qp->xfer_dest)
+			soft_resp_claim_drop(qp->xfer_dest, true);
 		qp->rnr_wait = false;
 		if (x == X_PART) {
 			if (!off0)
@@ -796,6 +865,13 @@ bool soft_req_step(struct soft_qp *qp, struct soft_turn *turn)
 	if (qp->qp.attr.qp_state == IBV_QPS_ERR)
 		soft_comp_flush(qp);
 	return progress;
+}
+
+void soft_req_xfer_abort(struct soft_qp *qp)
+{
+	qp->xfer_off = 0;
+	if (qp->xfer_dest)
+		soft_resp_claim_drop(qp->xfer_dest, true);
 }
 
 /* Forget the responses in flight: RESET, or the QP going away. */

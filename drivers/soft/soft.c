@@ -198,6 +198,9 @@ static void soft_destroy_srq(struct rb_srq *srq)
 {
 	struct soft_dev *sd = srq->dev->priv;
 
+	/* An XRC SRQ is no QP's dependency: a SEND in parts may hold one
+	 * of its receives. */
+	soft_resp_srq_gone(sd, srq);
 	if (srq->xrc)
 		hash_remove(&sd->srqns, &rb_container_of(srq, struct soft_srq, srq)->node);
 }
@@ -410,6 +413,7 @@ static int soft_create(const void *config, const struct rb_driver_env *env,
 	}
 	soft_sched_init(s);
 	TAILQ_INIT(&s->mw_list);
+	LIST_INIT(&s->claims);
 	if (!strcmp(cfg->gid_address, "auto") || !cfg->gid_address[0]) {
 		soft_gid_auto(s);
 	} else if (soft_gid_configured(s, cfg->gid_address) < 0) {

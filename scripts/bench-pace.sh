@@ -1,0 +1,228 @@
+#!/bin/sh
+# Whether the engine keeps pace on a small, busy machine (`make bench-pace`,
+# part of `make bench`; issue 17, docs/performance.md "Keeping pace"): on
+# a private rdmabrokerd with the soft device, in paired rounds, each
+# unmodified program right after the baseline it is judged against:
+#   - the three-party shared-memory relay (bench/baseline relay) with its
+#     best wait policy of the round (spin 200 us then sleep, or sleep at
+#     once: the lower median one-way), then ibv_rc_pingpong -s 8
+#     (usec/iter / 2), perftest ib_send_lat -s 8 and ib_write_lat -s 8
+#     (t_typical, the median; t_avg beside it): one-way latency / relay;
+#   - single-thread memcpy of 1 MiB and 8 MiB (bench/baseline memcpy),
+#     then rdmab-perf --loopback write_bw and perftest ib_write_bw of that
+#     size: bandwidth / memcpy.
+# Every pair is printed; per figure the median of the rounds' ratios and
+# the worst round.  All of it twice: on the machine as it is ("quiet"),
+# and beside one unrelated busy-loop process ("busy").  The load average
+# is printed beside the figures: the machine may be shared.  Nothing is
+# judged (the acceptance lines of issue 17 are printed beside the
+# figures); the exit status says whether everything ran.  pace.json in
+# the output directory holds every pair.
+#
+# Usage: scripts/bench-pace.sh [--quick] [--rounds N] [--out DIR]
+set -u
+
+quick=
+rounds=5
+out=./bench-results
+while [ $# -gt 0 ]; do
+	case $1 in
+	-q|--quick) quick=1; rounds=1; shift ;;
+	-r|--rounds) rounds=$2; shift 2 ;;
+	-o|--out) out=$2; shift 2 ;;
+	-h|--help)
+		sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'
+		exit 0 ;;
+	*) echo "bench-pace: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+case $rounds in ''|*[!0-9]*|0) echo "bench-pace: --rounds wants a number" >&2; exit 2 ;; esac
+
+B=${RB_BUILDDIR:-./_build}
+B=$(cd "$B" && pwd) || exit 1
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/tcp-port.sh"
+DAEMON=$B/daemon/rdmabrokerd
+CTL=$B/rdmactl/rdmactl
+PERF=$B/bench/rdmab-perf
+BASE=$B/bench/baseline
+RUN=$B/libclient/rdmab-run
+for f in "$DAEMON" "$CTL" "$PERF" "$BASE" "$RUN"; do
+	[ -x "$f" ] || { echo "bench-pace: no $f (build first)" >&2; exit 1; }
+done
+note() { echo "bench-pace: $*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+if [ -n "$quick" ]; then
+	nlat=500; ppn=2000; bwn=50
+else
+	nlat=5000; ppn=20000; bwn=500
+fi
+mkdir -p "$out" || exit 1
+out=$(cd "$out" && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/bench-pace.XXXXXX") || exit 1
+export RDMABROKER_SOCKET=$T/sock RDMABROKER_LIBDIR=$B/libclient/compat
+unset NOTIFY_SOCKET LISTEN_FDS LISTEN_PID
+
+cat > "$T/conf" <<EOC
+[daemon]
+log_level = notice
+[limits]
+pinned_bytes = 16G
+EOC
+"$DAEMON" -c "$T/conf" -s "$RDMABROKER_SOCKET" >"$T/log" 2>&1 &
+dpid=$!
+busy=
+cleanup() {
+	[ -n "$busy" ] && kill "$busy" 2>/dev/null
+	kill "$dpid" 2>/dev/null
+	wait "$dpid" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+for _ in $(seq 1 100); do
+	"$CTL" status >/dev/null 2>&1 && break
+	sleep 0.1
+done
+"$CTL" status >/dev/null 2>&1 || { note "the daemon did not start: $(cat "$T/log")"; exit 1; }
+
+# json FILE EXPR: a value of the first object of a JSON array.
+json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))[0]; print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# relay: the lower median one-way (us) of the two wait policies, and which.
+relay() {
+	"$BASE" relay -j -n "$nlat" -s 8 --spin-us 200 >"$T/r1" || return 1
+	"$BASE" relay -j -n "$nlat" -s 8 --spin-us 0 >"$T/r2" || return 1
+	a=$(json "$T/r1" 'j["oneway_us"]["median"]')
+	b=$(json "$T/r2" 'j["oneway_us"]["median"]')
+	awk -v a="$a" -v b="$b" 'BEGIN { if (a <= b) print a, "spin200"; else print b, "sleep" }'
+}
+
+# server_client OUT CMD...: CMD as a server on a free port, then as its
+# client (the port and "localhost" appended); the client's output in OUT.
+server_client() {
+	o=$1; shift
+	for _ in 1 2 3 4 5; do
+		port=$(tcp_free_port)
+		timeout 300 "$RUN" "$@" -p "$port" >"$T/srv" 2>&1 </dev/null &
+		sp=$!
+		for _ in $(seq 1 100); do
+			tcp_listening "$port" && break
+			kill -0 "$sp" 2>/dev/null || break
+			sleep 0.05
+		done
+		if tcp_listening "$port" &&
+		   timeout 300 "$RUN" "$@" -p "$port" localhost >"$o" 2>&1 </dev/null; then
+			wait "$sp" && return 0
+		fi
+		kill "$sp" 2>/dev/null
+		wait "$sp" 2>/dev/null
+	done
+	note "$* failed: $(tail -n 3 "$o" 2>/dev/null) $(tail -n 3 "$T/srv")"
+	return 1
+}
+
+# One-way latencies (us) of the unmodified programs.
+pp() {
+	server_client "$T/pp" ibv_rc_pingpong -d rbsoft0 -g 0 -s 8 -n "$ppn" || return 1
+	sed -n 's/.* \([0-9.]*\) usec\/iter$/\1/p' "$T/pp" | awk '{ print $1 / 2 }'
+}
+# perftest TEST: "t_typical t_avg" of its 8-byte line.
+perftest_lat() {
+	server_client "$T/pt" "$1" -d rbsoft0 -x 0 -s 8 -n "$nlat" || return 1
+	awk '$1 == 8 && NF >= 6 { print $5, $6 }' "$T/pt"
+}
+# Bandwidths (GB/s) of SIZE.
+memcpy_bw() {
+	"$BASE" memcpy -j -s "$1" >"$T/m" && json "$T/m" 'j["gb_per_s"]'
+}
+perf_bw() {
+	"$PERF" --loopback -j -s "$1" -n "$bwn" write_bw >"$T/w" && json "$T/w" 'j["bw_gbps"]'
+}
+perftest_bw() {
+	server_client "$T/bw" ib_write_bw -d rbsoft0 -x 0 -s "$1" -n "$bwn" || return 1
+	# BW average in MB/s (perftest's MB is 2^20 bytes): GB/s.
+	awk -v s="$1" '$1 == s && NF >= 4 { printf "%.3f\n", $4 * 1048576 / 1e9 }' "$T/bw"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+worst_hi() { tr ' ' '\n' | grep . | sort -g | tail -n 1; }
+worst_lo() { tr ' ' '\n' | grep . | sort -g | head -n 1; }
+
+have ib_write_lat || note "perftest not installed: its lines are left out"
+have ibv_rc_pingpong || note "ibverbs-utils not installed: ibv_rc_pingpong is left out"
+printf '[\n' >"$out/pace.json"
+sep=
+# record MODE FIGURE ROUND BROKER BASE RATIO
+record() {
+	printf '%s{"mode":"%s","figure":"%s","round":%s,"broker":%s,"baseline":%s,"ratio":%s}\n' \
+		"$sep" "$1" "$2" "$3" "$4" "$5" "$6" >>"$out/pace.json"
+	sep=,
+}
+
+for mode in ${RB_PACE_MODES:-quiet busy}; do
+	if [ "$mode" = busy ]; then
+		sh -c 'while :; do :; done' &
+		busy=$!
+	fi
+	note "$mode: $(uptime | sed 's/.*load/load/'); $rounds round(s)"
+	lat_pp= lat_sl= lat_wl= bw1p= bw8p= bw1t= bw8t=
+	for r in $(seq 1 "$rounds"); do
+		if have ibv_rc_pingpong; then
+			v=$(relay) || exit 1
+			set -- $v
+			x=$(pp) || exit 1
+			q=$(ratio "$x" "$1"); lat_pp="$lat_pp $q"
+			echo "$mode round $r: relay $1 us ($2), ibv_rc_pingpong -s 8 $x us one-way: x$q"
+			record "$mode" ibv_rc_pingpong "$r" "$x" "$1" "$q"
+		fi
+		if have ib_send_lat; then
+			v=$(relay) || exit 1
+			w=$(perftest_lat ib_send_lat) || exit 1
+			set -- $v $w
+			q=$(ratio "$3" "$1"); lat_sl="$lat_sl $q"
+			echo "$mode round $r: relay $1 us ($2), ib_send_lat typical $3 us (avg $4): x$q"
+			record "$mode" ib_send_lat "$r" "$3" "$1" "$q"
+		fi
+		if have ib_write_lat; then
+			v=$(relay) || exit 1
+			w=$(perftest_lat ib_write_lat) || exit 1
+			set -- $v $w
+			q=$(ratio "$3" "$1"); lat_wl="$lat_wl $q"
+			echo "$mode round $r: relay $1 us ($2), ib_write_lat typical $3 us (avg $4): x$q"
+			record "$mode" ib_write_lat "$r" "$3" "$1" "$q"
+		fi
+		for s in 1048576 8388608; do
+			m=$(memcpy_bw "$s") || exit 1
+			w=$(perf_bw "$s") || exit 1
+			q=$(ratio "$w" "$m")
+			echo "$mode round $r: memcpy $s $m GB/s, rdmab-perf write_bw $w GB/s: x$q"
+			record "$mode" "write_bw-$s" "$r" "$w" "$m" "$q"
+			if [ "$s" = 1048576 ]; then bw1p="$bw1p $q"; else bw8p="$bw8p $q"; fi
+			if have ib_write_bw; then
+				m=$(memcpy_bw "$s") || exit 1
+				w=$(perftest_bw "$s") || exit 1
+				q=$(ratio "$w" "$m")
+				echo "$mode round $r: memcpy $s $m GB/s, ib_write_bw $w GB/s: x$q"
+				record "$mode" "ib_write_bw-$s" "$r" "$w" "$m" "$q"
+				if [ "$s" = 1048576 ]; then bw1t="$bw1t $q"; else bw8t="$bw8t $q"; fi
+			fi
+		done
+	done
+	echo "$mode summary ($(uptime | sed 's/.*load/load/')): median of paired ratios, worst round"
+	[ -n "$lat_pp" ] && echo "  ibv_rc_pingpong -s 8 / relay   x$(echo $lat_pp | median) (worst x$(echo $lat_pp | worst_hi))   want <= 1.25"
+	[ -n "$lat_sl" ] && echo "  ib_send_lat 8 B / relay        x$(echo $lat_sl | median) (worst x$(echo $lat_sl | worst_hi))   want <= 1.25"
+	[ -n "$lat_wl" ] && echo "  ib_write_lat 8 B / relay       x$(echo $lat_wl | median) (worst x$(echo $lat_wl | worst_hi))   want <= 1.25"
+	echo "  rdmab-perf write_bw 1 MiB / memcpy  x$(echo $bw1p | median) (min x$(echo $bw1p | worst_lo))   want >= 0.9, min >= 0.75"
+	echo "  rdmab-perf write_bw 8 MiB / memcpy  x$(echo $bw8p | median) (min x$(echo $bw8p | worst_lo))   want >= 0.9, min >= 0.75"
+	[ -n "$bw1t" ] && echo "  ib_write_bw 1 MiB / memcpy      x$(echo $bw1t | median) (min x$(echo $bw1t | worst_lo))   want >= 0.9, min >= 0.75"
+	[ -n "$bw8t" ] && echo "  ib_write_bw 8 MiB / memcpy      x$(echo $bw8t | median) (min x$(echo $bw8t | worst_lo))   want >= 0.9, min >= 0.75"
+	if [ -n "$busy" ]; then
+		kill "$busy" 2>/dev/null
+		wait "$busy" 2>/dev/null
+		busy=
+	fi
+done
+printf ']\n' >>"$out/pace.json"
