@@ -48,6 +48,15 @@
 #define VERBS_MAX_SGE		32
 #define SWQE_MAX		(sizeof(struct rb_send_wqe) + VERBS_MAX_SGE * sizeof(struct rb_sge))
 #define RWQE_MAX		(sizeof(struct rb_recv_wqe) + VERBS_MAX_SGE * sizeof(struct rb_sge))
+/*
+ * A client's unsignaled send WRs complete on the device without a word,
+ * and the scheduler's window (verbs-sched.c) frees bytes only at
+ * completions: the driver signals one of them on the device itself
+ * (its completion is not the client's) at the end of a batch or every
+ * SIGNAL_BYTES, with at most one of its own in flight per QP, so the
+ * real CQ holds at most one entry more per QP than the client asked for.
+ */
+#define SIGNAL_BYTES		(1024 * 1024)
 /* WQEs taken from one ring per pass, and completions polled per call. */
 #define TAKE_BATCH		32
 #define POLL_BATCH		16
@@ -264,6 +273,20 @@ static void complete_send(struct verbs_qp *vq, const struct ibv_wc *wc, uint32_t
 	/* Only what was taken and not yet completed. */
 	if (idx - vq->sq_cons >= vq->sq_take - vq->sq_cons)
 		return;
+	if (s->extra) {
+		s->extra = false;
+		vq->extra_out = false;
+	}
+	/*
+	 * The last WR signaled on the device: those posted after it will
+	 * complete without a word (the client signals none of them, and one
+	 * of ours was in flight when they went).  On an RC or UC QP they
+	 * are on their way; they leave the window now, so it does not wait
+	 * for them until it is found stuck.
+	 */
+	if (idx + 1 == vq->sig_end)
+		for (uint32_t i = idx + 1; i != vq->sq_take; i++)
+			verbs_sched_retired(vq, &vq->sw[i & (vq->qp.sq_entries - 1)]);
 	if (push)
 		cqe_from_wc(&e, wc, s->wr_id, s->wc_opcode);
 	/* The unsignaled WRs before it are done too, and went well (a WR
@@ -571,6 +594,29 @@ static void sq_fail(struct verbs_qp *vq, uint32_t idx, uint32_t st)
 	sq_err_complete(vq);
 }
 
+/* Which of the batch's nb WRs (from first) are signaled on the device. */
+static void sq_signal(struct verbs_qp *vq, uint32_t first, uint32_t nb, const uint64_t *bytes)
+{
+	for (uint32_t j = 0; j < nb; j++) {
+		struct verbs_swr *s = &vq->sw[(first + j) & (vq->qp.sq_entries - 1)];
+
+		s->extra = false;
+		if (s->signaled || vq->qp.sq_sig_all) {
+			vq->sig_end = first + j + 1;
+			vq->unsig_bytes = 0;
+			continue;
+		}
+		vq->unsig_bytes += bytes[j];
+		if (vq->extra_out || (vq->unsig_bytes < SIGNAL_BYTES && j != nb - 1))
+			continue;
+		sq_batch.wr[j].send_flags |= IBV_SEND_SIGNALED;
+		s->extra = true;
+		vq->extra_out = true;
+		vq->sig_end = first + j + 1;
+		vq->unsig_bytes = 0;
+	}
+}
+
 bool verbs_sq_pending(struct verbs_qp *vq, uint32_t *prod)
 {
 	if (vq->sq_err || !sq_takes(vq->qp.attr.qp_state) ||
@@ -635,6 +681,7 @@ enum verbs_take verbs_sq_take(struct verbs_qp *vq, uint64_t now, verbs_admit_fn 
 	/* A WQE refused by its check never reaches the device. */
 	if (err_cost)
 		verbs_sched_unadmit(vq, err_cost);
+	sq_signal(vq, first, nb, bytes);
 	if (nb && ibv_post_send(vq->real, sq_batch.wr, &bad)) {
 		/* The device refused a WR we checked (a length or resource it
 		 * lacks): it fails, those behind it are taken again later
@@ -643,11 +690,18 @@ enum verbs_take verbs_sq_take(struct verbs_qp *vq, uint64_t now, verbs_admit_fn 
 			     (uint32_t)(bad - sq_batch.wr) : 0;
 
 		for (uint32_t j = 0; j < nb; j++) {
-			if (j < i)
-				verbs_sched_posted(vq, &vq->sw[(first + j) & (vq->qp.sq_entries - 1)],
-						   cost[j], bytes[j], now);
-			else
-				verbs_sched_unadmit(vq, cost[j]);
+			struct verbs_swr *s = &vq->sw[(first + j) & (vq->qp.sq_entries - 1)];
+
+			if (j < i) {
+				verbs_sched_posted(vq, s, cost[j], bytes[j], now);
+				continue;
+			}
+			verbs_sched_unadmit(vq, cost[j]);
+			/* Not on the device: it signals nothing.  The QP goes
+			 * to ERR, where every WR completes (flushed). */
+			if (s->extra)
+				vq->extra_out = false;
+			s->extra = false;
 		}
 		vq->sq_take = first + i + 1;
 		sq_fail(vq, first + i, IBV_WC_LOC_QP_OP_ERR);
@@ -842,6 +896,9 @@ void verbs_qp_restart(struct verbs_qp *vq)
 	vq->gen++;
 	vq->sq_err = vq->rq_err = false;
 	vq->sq_cons = vq->sq_take = __atomic_load_n(&vq->qp.sq->prod, __ATOMIC_ACQUIRE);
+	vq->sig_end = vq->sq_take;
+	vq->extra_out = false;
+	vq->unsig_bytes = 0;
 	vq->rq_cons = vq->rq_take = __atomic_load_n(&vq->qp.rq->prod, __ATOMIC_ACQUIRE);
 	sq_publish(vq);
 	rq_publish(vq);

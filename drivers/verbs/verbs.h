@@ -112,7 +112,8 @@ struct verbs_cq {
 struct verbs_swr {
 	uint64_t wr_id;			/* the client's */
 	uint32_t wc_opcode;		/* enum ibv_wc_opcode */
-	bool signaled;
+	bool signaled;			/* by the client */
+	bool extra;			/* signaled on the device by us */
 	uint32_t bytes;			/* its data, for rdmactl stat */
 	uint32_t cost;			/* in the device's window, 0: not */
 	uint32_t epoch;			/* of the window it counts in */
@@ -132,6 +133,11 @@ struct verbs_qp {
 	uint64_t last_ns;		/* last WQE taken */
 	uint16_t gen;			/* bumped at RESET: older completions drop */
 	uint32_t sq_take, sq_cons;	/* taken from the SQ ring / completed */
+	/* Signaled on the device (verbs-post.c, sq_signal): the WR after
+	 * the last signaled one, one of ours in flight, bytes since. */
+	uint32_t sig_end;
+	bool extra_out;
+	uint64_t unsig_bytes;
 	uint32_t rq_take, rq_cons;
 	struct verbs_swr *sw;		/* per SQ slot */
 	uint64_t *rw;			/* per RQ slot: the client's wr_id */
