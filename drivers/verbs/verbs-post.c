@@ -57,6 +57,20 @@
  * real CQ holds at most one entry more per QP than the client asked for.
  */
 #define SIGNAL_BYTES		(1024 * 1024)
+/*
+ * A client that gets a message often answers at once (a ping-pong, an
+ * RPC).  After writing a receive completion the daemon keeps its core for
+ * up to REPLY_SPIN_NS, so the answer is taken as soon as it is posted:
+ * yielding instead handed the core to whichever client shares it, which
+ * spins on its own empty CQ for ~5 us before yielding back (the library's
+ * rule), and that was paid on every hop of a nested ping-pong.  But when
+ * the client that answers shares the daemon's core, keeping it only
+ * delays the answer: whether it pays is learnt per QP (proto/spin.h,
+ * the time from the completion to the QP's next send WQE either way).
+ * The core is given back as soon as something goes to the device, whose
+ * engine may need it.
+ */
+#define REPLY_SPIN_NS		5000
 /* WQEs taken from one ring per pass, and completions polled per call. */
 #define TAKE_BATCH		32
 #define POLL_BATCH		16
@@ -187,6 +201,59 @@ static void cqe_from_wc(struct rb_cqe *e, const struct ibv_wc *wc, uint64_t wr_i
 	e->slid = wc->slid;
 	e->sl = wc->sl;
 	e->dlid_path_bits = wc->dlid_path_bits;
+}
+
+/* A receive completion went to vq's client: wait for its answer. */
+static void reply_expect(struct verbs_qp *vq)
+{
+	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
+	uint64_t now = verbs_now_ns();
+
+	vq->reply_t0 = now;
+	vq->reply_polled = rb_spin_choose(&vq->reply_spin, REPLY_SPIN_NS);
+	if (vq->reply_polled) {
+		vd->reply_until = now + REPLY_SPIN_NS;
+		vd->reply_qp = vq;
+	}
+}
+
+/* vq's client posted (its answer, if it was waited for). */
+static void reply_seen(struct verbs_qp *vq, uint64_t now)
+{
+	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
+
+	if (vq->reply_t0) {
+		rb_spin_record(&vq->reply_spin, vq->reply_polled,
+			       now > vq->reply_t0 ? now - vq->reply_t0 : 0, 4 * REPLY_SPIN_NS);
+		vq->reply_t0 = 0;
+	}
+	/* Something goes to the device: its engine may need this core. */
+	vd->reply_until = 0;
+	vd->reply_qp = NULL;
+}
+
+/* No answer while the core was kept: that wait counts as the longest. */
+static void reply_expired(struct verbs_dev *vd)
+{
+	struct verbs_qp *vq = vd->reply_qp;
+
+	vd->reply_until = 0;
+	vd->reply_qp = NULL;
+	if (vq && vq->reply_t0 && vq->reply_polled) {
+		rb_spin_record(&vq->reply_spin, true, 4 * REPLY_SPIN_NS, 4 * REPLY_SPIN_NS);
+		vq->reply_t0 = 0;
+	}
+}
+
+void verbs_reply_forget(struct verbs_qp *vq)
+{
+	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
+
+	vq->reply_t0 = 0;
+	if (vd->reply_qp == vq) {
+		vd->reply_until = 0;
+		vd->reply_qp = NULL;
+	}
 }
 
 /* A completion the driver makes itself: a WQE it refused. */
@@ -325,6 +392,8 @@ static void complete_recv(struct verbs_qp *vq, const struct ibv_wc *wc, uint32_t
 	 * event: every receive counts as one (an armed-for-solicited CQ may
 	 * see an event early, never late). */
 	cq_push(qp_recv_cq(vq), &e, true);
+	if (e.status == IBV_WC_SUCCESS)
+		reply_expect(vq);
 	rq_err_complete(vq);
 }
 
@@ -339,6 +408,8 @@ static void complete_srq(struct verbs_qp *vq, const struct ibv_wc *wc, uint32_t 
 	vs->slot_wr[slot] = UINT64_MAX;
 	vs->free[vs->nfree++] = slot;
 	cq_push(qp_recv_cq(vq), &e, true);
+	if (e.status == IBV_WC_SUCCESS)
+		reply_expect(vq);
 	/* A slot came back: WQEs left in the ring may go now. */
 	if (__atomic_load_n(&vs->srq.ring->prod, __ATOMIC_ACQUIRE) != vs->take)
 		verbs_srq_activate(vs, verbs_now_ns());
@@ -682,6 +753,7 @@ enum verbs_take verbs_sq_take(struct verbs_qp *vq, uint64_t now, verbs_admit_fn 
 	if (err_cost)
 		verbs_sched_unadmit(vq, err_cost);
 	sq_signal(vq, first, nb, bytes);
+	reply_seen(vq, now);
 	if (nb && ibv_post_send(vq->real, sq_batch.wr, &bad)) {
 		/* The device refused a WR we checked (a length or resource it
 		 * lacks): it fails, those behind it are taken again later
@@ -893,6 +965,7 @@ void verbs_qp_restart(struct verbs_qp *vq)
 {
 	verbs_qp_deactivate(vq);
 	verbs_sched_forget(vq);
+	verbs_reply_forget(vq);
 	vq->gen++;
 	vq->sq_err = vq->rq_err = false;
 	vq->sq_cons = vq->sq_take = __atomic_load_n(&vq->qp.sq->prod, __ATOMIC_ACQUIRE);
@@ -969,5 +1042,12 @@ unsigned int verbs_progress(struct rb_device *dev, uint64_t now, uint64_t idle_n
 	if (!TAILQ_EMPTY(&vd->active) || !TAILQ_EMPTY(&vd->active_srqs) ||
 	    !TAILQ_EMPTY(&vd->hot))
 		ret |= RB_PROGRESS_BUSY;
+	/* Waiting for an answer: keep the core (no yield, reply_expect). */
+	if (vd->reply_until) {
+		if (now < vd->reply_until)
+			ret |= RB_PROGRESS_DID_WORK | RB_PROGRESS_BUSY;
+		else
+			reply_expired(vd);
+	}
 	return ret;
 }

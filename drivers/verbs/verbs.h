@@ -27,6 +27,7 @@
 #include "daemon/objects.h"
 #include "drivers/driver.h"
 #include "drivers/hash.h"
+#include "proto/spin.h"
 
 /* Settings of rdmabrokerd.conf [verbs] (plain data: memcmp'd on reload). */
 struct verbs_config {
@@ -85,6 +86,9 @@ struct verbs_dev {
 	bool window_hit;		/* a WR was refused for the window */
 	uint64_t full_since;		/* the window is full since, or 0 */
 	struct event *ev_stall;		/* a full window that never drains */
+	/* verbs-post.c: the core is kept until then for a reply on reply_qp. */
+	uint64_t reply_until;
+	struct verbs_qp *reply_qp;
 	bool fatal;			/* the device is gone: every op fails */
 	char host_name[IBV_SYSFS_NAME_MAX];
 };
@@ -138,6 +142,12 @@ struct verbs_qp {
 	uint32_t sig_end;
 	bool extra_out;
 	uint64_t unsig_bytes;
+	/* A receive completion went to its client at reply_t0 (0: none
+	 * waiting for a reply), the daemon keeping its core (reply_polled)
+	 * or not; whether keeping it pays, learnt (verbs-post.c). */
+	uint64_t reply_t0;
+	bool reply_polled;
+	struct rb_spin_policy reply_spin;
 	uint32_t rq_take, rq_cons;
 	struct verbs_swr *sw;		/* per SQ slot */
 	uint64_t *rw;			/* per RQ slot: the client's wr_id */
@@ -201,6 +211,8 @@ void verbs_qp_state(struct verbs_qp *vq, enum ibv_qp_state from);
  * indices at the client's producer, and doorbells asked for, since
  * nothing polls the rings until one rings. */
 void verbs_qp_restart(struct verbs_qp *vq);
+/* The QP is reset or gone: no answer is waited for on it. */
+void verbs_reply_forget(struct verbs_qp *vq);
 void verbs_srq_activate(struct verbs_srq *vs, uint64_t now);
 void verbs_srq_deactivate(struct verbs_srq *vs);
 void verbs_cq_heat(struct verbs_cq *vc, uint64_t now);
