@@ -158,7 +158,8 @@ static bool flow_park(struct verbs_flow *f, uint64_t wait_ns, uint64_t now)
 		f->ev_unpark = evtimer_new(f->vd->base, flow_unpark_cb, f);
 	if (!f->ev_unpark || evtimer_add(f->ev_unpark, &tv) < 0)
 		return false;
-	/* Its turn is kept: it was cut short by the cap, not spent. */
+	/* What it did not spend is kept (its turn was cut short by the
+	 * cap); back in the round it starts a new turn. */
 	f->in_round = false;
 	TAILQ_REMOVE(&f->vd->round, f, link);
 	f->parked = true;
