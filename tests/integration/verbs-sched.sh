@@ -10,7 +10,10 @@
 #     and 3, get 1:3 of the bytes within 10 % (rdmactl limits);
 #   - a bandwidth cap of 100 MB/s and a message rate cap of 40/s, set at
 #     run time, hold within 5 %, and the capped user's time held back is
-#     counted (rdmactl limits, rdmactl stat); lifted, it is no longer held.
+#     counted (rdmactl limits, rdmactl stat); lifted, it is no longer held;
+#   - a third user's 32 MiB of SENDs that never complete (the peer posts
+#     no receive, RNR retried for ever) do not stop the two streams,
+#     though they fill the driver's send window.
 # Rates come from the daemon's counters and clock over windows of
 # seconds, as in integration/sched-share.
 . "$top_srcdir/tests/lib/lib.sh"
@@ -24,6 +27,7 @@ PERF="$top_builddir/bench/rdmab-perf"
 [ -x "$PERF" ] || rb_fail "no $PERF"
 U1=64901
 U3=64903
+U5=64905
 chmod 755 "$RB_TMP"
 setpriv --reuid=$U1 --regid=$U1 --clear-groups test -x "$PERF" ||
 	rb_skip "an unprivileged user cannot reach the build tree $top_builddir"
@@ -205,6 +209,33 @@ t0=$3
 sleep 1
 set -- $(use $U3)
 [ "$3" -eq "$t0" ] || rb_fail "uid $U3 still held back with no cap ($t0 -> $3 ns)"
+
+# ---- a user whose sends never complete
+# Beside the streams (each at least a quarter of what it moved before):
+# without the driver forgetting a window that stays full, the streams'
+# 4 MiB WRITEs would wait for room for ever.
+b1=$(rate $U1 2 | cut -d' ' -f1)
+b3=$(rate $U3 2 | cut -d' ' -f1)
+setsid setpriv --reuid=$U5 --regid=$U5 --clear-groups \
+	"$top_builddir/tests/integration/verbs-sched-stuck" 8 4194304 \
+	>"$RB_TMP/stuck.out" 2>&1 &
+STREAMS="$STREAMS $!"
+for _ in $(seq 1 100); do
+	grep -q stuck "$RB_TMP/stuck.out" && break
+	sleep 0.1
+done
+grep -q stuck "$RB_TMP/stuck.out" || rb_fail "verbs-sched-stuck: $(cat "$RB_TMP/stuck.out")"
+sleep 1
+s1=$(rate $U1 3 | cut -d' ' -f1)
+s3=$(rate $U3 3 | cut -d' ' -f1)
+rb_log "beside 32 MiB of sends that never complete: uid $U1 $s1 B/s (before $b1), uid $U3 $s3 B/s (before $b3)"
+awk -v s="$s1" -v b="$b1" 'BEGIN { exit !(s >= b / 4) }' ||
+	rb_fail "uid $U1 slowed from $b1 to $s1 B/s beside another user's stuck sends"
+awk -v s="$s3" -v b="$b3" 'BEGIN { exit !(s >= b / 4) }' ||
+	rb_fail "uid $U3 slowed from $b3 to $s3 B/s beside another user's stuck sends"
+# ... and they did fill the window: all 8 went to the device.
+set -- $(use $U5)
+[ "$1" -ge $((8 * 4194304)) ] || rb_fail "the stuck user's 8 SENDs were not all posted ($1 bytes)"
 
 for p in $STREAMS; do
 	kill -TERM "-$p" 2>/dev/null
