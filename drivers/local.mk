@@ -10,7 +10,7 @@ DRIVERS_SRC = drivers/driver.h drivers/driver.c drivers/registry.c \
 	drivers/soft/soft-keys.c drivers/soft/soft-mw.c drivers/soft/soft-sched.c \
 	drivers/soft/ids.h drivers/soft/soft-mcast.c \
 	drivers/verbs/verbs.h drivers/verbs/verbs.c drivers/verbs/verbs-obj.c \
-	drivers/verbs/verbs-post.c
+	drivers/verbs/verbs-post.c drivers/verbs/verbs-sched.c
 DRIVERS_CFLAGS = $(IBVERBS_CFLAGS)
 # The verbs driver opens the host's devices through libibverbs.
 DRIVERS_LIBS = $(IBVERBS_LIBS)

@@ -353,6 +353,8 @@ static void verbs_destroy_qp(struct rb_qp *qp)
 	struct verbs_qp *vq = (struct verbs_qp *)qp;
 
 	verbs_qp_deactivate(vq);
+	verbs_sched_qp_gone(vq);
+	verbs_reply_forget(vq);
 	if (vq->real) {
 		hash_remove(&vd->qps, &vq->node);
 		if (ibv_destroy_qp(vq->real))

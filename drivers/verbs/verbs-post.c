@@ -23,6 +23,13 @@
  * completion channel; a CQ that had nothing for the idle budget is armed
  * and looked at once more, so no completion waits for an event that was
  * raised before the arm.
+ *
+ * Receive WQEs go to the device as soon as they are seen.  Send WQEs go
+ * when verbs-sched.c says (users in turn, by bytes, within their caps):
+ * a QP with send WQEs waiting is handed to its user's flow, and the flow
+ * calls verbs_sq_take().  A send WR's bytes and WR go to its client's
+ * counters (rdmactl stat) when it completes, as on the soft device;
+ * receives and completions are counted where they are written (cq_push).
  */
 #include "config.h"
 
@@ -41,6 +48,29 @@
 #define VERBS_MAX_SGE		32
 #define SWQE_MAX		(sizeof(struct rb_send_wqe) + VERBS_MAX_SGE * sizeof(struct rb_sge))
 #define RWQE_MAX		(sizeof(struct rb_recv_wqe) + VERBS_MAX_SGE * sizeof(struct rb_sge))
+/*
+ * A client's unsignaled send WRs complete on the device without a word,
+ * and the scheduler's window (verbs-sched.c) frees bytes only at
+ * completions: the driver signals one of them on the device itself
+ * (its completion is not the client's) at the end of a batch or every
+ * SIGNAL_BYTES, with at most one of its own in flight per QP, so the
+ * real CQ holds at most one entry more per QP than the client asked for.
+ */
+#define SIGNAL_BYTES		(1024 * 1024)
+/*
+ * A client that gets a message often answers at once (a ping-pong, an
+ * RPC).  After writing a receive completion the daemon keeps its core for
+ * up to REPLY_SPIN_NS, so the answer is taken as soon as it is posted:
+ * yielding instead handed the core to whichever client shares it, which
+ * spins on its own empty CQ for ~5 us before yielding back (the library's
+ * rule), and that was paid on every hop of a nested ping-pong.  But when
+ * the client that answers shares the daemon's core, keeping it only
+ * delays the answer: whether it pays is learnt per QP (proto/spin.h,
+ * the time from the completion to the QP's next send WQE either way).
+ * The core is given back as soon as something goes to the device, whose
+ * engine may need it.
+ */
+#define REPLY_SPIN_NS		5000
 /* WQEs taken from one ring per pass, and completions polled per call. */
 #define TAKE_BATCH		32
 #define POLL_BATCH		16
@@ -173,6 +203,59 @@ static void cqe_from_wc(struct rb_cqe *e, const struct ibv_wc *wc, uint64_t wr_i
 	e->dlid_path_bits = wc->dlid_path_bits;
 }
 
+/* A receive completion went to vq's client: wait for its answer. */
+static void reply_expect(struct verbs_qp *vq)
+{
+	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
+	uint64_t now = verbs_now_ns();
+
+	vq->reply_t0 = now;
+	vq->reply_polled = rb_spin_choose(&vq->reply_spin, REPLY_SPIN_NS);
+	if (vq->reply_polled) {
+		vd->reply_until = now + REPLY_SPIN_NS;
+		vd->reply_qp = vq;
+	}
+}
+
+/* vq's client posted (its answer, if it was waited for). */
+static void reply_seen(struct verbs_qp *vq, uint64_t now)
+{
+	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
+
+	if (vq->reply_t0) {
+		rb_spin_record(&vq->reply_spin, vq->reply_polled,
+			       now > vq->reply_t0 ? now - vq->reply_t0 : 0, 4 * REPLY_SPIN_NS);
+		vq->reply_t0 = 0;
+	}
+	/* Something goes to the device: its engine may need this core. */
+	vd->reply_until = 0;
+	vd->reply_qp = NULL;
+}
+
+/* No answer while the core was kept: that wait counts as the longest. */
+static void reply_expired(struct verbs_dev *vd)
+{
+	struct verbs_qp *vq = vd->reply_qp;
+
+	vd->reply_until = 0;
+	vd->reply_qp = NULL;
+	if (vq && vq->reply_t0 && vq->reply_polled) {
+		rb_spin_record(&vq->reply_spin, true, 4 * REPLY_SPIN_NS, 4 * REPLY_SPIN_NS);
+		vq->reply_t0 = 0;
+	}
+}
+
+void verbs_reply_forget(struct verbs_qp *vq)
+{
+	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
+
+	vq->reply_t0 = 0;
+	if (vd->reply_qp == vq) {
+		vd->reply_until = 0;
+		vd->reply_qp = NULL;
+	}
+}
+
 /* A completion the driver makes itself: a WQE it refused. */
 static void push_own(struct rb_cq *cq, uint64_t wr_id, uint32_t status,
 		     uint32_t opcode, uint32_t qp_num)
@@ -257,12 +340,34 @@ static void complete_send(struct verbs_qp *vq, const struct ibv_wc *wc, uint32_t
 	/* Only what was taken and not yet completed. */
 	if (idx - vq->sq_cons >= vq->sq_take - vq->sq_cons)
 		return;
+	if (s->extra) {
+		s->extra = false;
+		vq->extra_out = false;
+	}
+	/*
+	 * The last WR signaled on the device: those posted after it will
+	 * complete without a word (the client signals none of them, and one
+	 * of ours was in flight when they went).  On an RC or UC QP they
+	 * are on their way; they leave the window now, so it does not wait
+	 * for them until it is found stuck.
+	 */
+	if (idx + 1 == vq->sig_end)
+		for (uint32_t i = idx + 1; i != vq->sq_take; i++)
+			verbs_sched_retired(vq, &vq->sw[i & (vq->qp.sq_entries - 1)]);
 	if (push)
 		cqe_from_wc(&e, wc, s->wr_id, s->wc_opcode);
+	/* The unsignaled WRs before it are done too, and went well (a WR
+	 * that fails completes, signaled or not). */
+	for (uint32_t i = vq->sq_cons; i != idx + 1; i++) {
+		struct verbs_swr *d = &vq->sw[i & (vq->qp.sq_entries - 1)];
+
+		rb_stat_wr_sent(&vq->qp.res, d->bytes, i == idx ? (int)wc->status : IBV_WC_SUCCESS);
+		verbs_sched_retired(vq, d);
+	}
 	/*
 	 * The slot is free before its completion shows: a client that posts
 	 * again as soon as it polls the completion finds room, as on the
-	 * soft device.  The unsignaled WRs before it are done too.
+	 * soft device.
 	 */
 	vq->sq_cons = idx + 1;
 	sq_publish(vq);
@@ -287,6 +392,8 @@ static void complete_recv(struct verbs_qp *vq, const struct ibv_wc *wc, uint32_t
 	 * event: every receive counts as one (an armed-for-solicited CQ may
 	 * see an event early, never late). */
 	cq_push(qp_recv_cq(vq), &e, true);
+	if (e.status == IBV_WC_SUCCESS)
+		reply_expect(vq);
 	rq_err_complete(vq);
 }
 
@@ -301,6 +408,8 @@ static void complete_srq(struct verbs_qp *vq, const struct ibv_wc *wc, uint32_t 
 	vs->slot_wr[slot] = UINT64_MAX;
 	vs->free[vs->nfree++] = slot;
 	cq_push(qp_recv_cq(vq), &e, true);
+	if (e.status == IBV_WC_SUCCESS)
+		reply_expect(vq);
 	/* A slot came back: WQEs left in the ring may go now. */
 	if (__atomic_load_n(&vs->srq.ring->prod, __ATOMIC_ACQUIRE) != vs->take)
 		verbs_srq_activate(vs, verbs_now_ns());
@@ -397,6 +506,27 @@ static bool op_writes_local(uint32_t op)
 {
 	return op == IBV_WR_RDMA_READ || op == IBV_WR_ATOMIC_CMP_AND_SWP ||
 	       op == IBV_WR_ATOMIC_FETCH_AND_ADD;
+}
+
+/*
+ * What a send WQE (copied out, size bytes of it) moves: its bytes for the
+ * scheduler and rdmactl stat (a READ the bytes it reads, an atomic 8),
+ * read before it is checked; a WQE that fails its check moves nothing.
+ */
+static uint64_t swqe_bytes(const uint8_t *raw, uint32_t size)
+{
+	const struct rb_send_wqe *h = (const struct rb_send_wqe *)raw;
+	const struct rb_sge *sge = (const struct rb_sge *)(raw + sizeof(*h));
+	uint32_t body = size - (uint32_t)sizeof(*h), nsge = body / (uint32_t)sizeof(*sge);
+	uint64_t n = 0;
+
+	if (h->opcode == IBV_WR_ATOMIC_CMP_AND_SWP || h->opcode == IBV_WR_ATOMIC_FETCH_AND_ADD)
+		return 8;
+	if (h->send_flags & IBV_SEND_INLINE)
+		return h->inline_len < body ? h->inline_len : body;
+	for (uint32_t i = 0; i < h->num_sge && i < nsge; i++)
+		n += sge[i].length;
+	return n;
 }
 
 /*
@@ -535,21 +665,56 @@ static void sq_fail(struct verbs_qp *vq, uint32_t idx, uint32_t st)
 	sq_err_complete(vq);
 }
 
-/* Move the QP's new send WQEs to the device; true if any moved. */
-static bool sq_take(struct verbs_qp *vq, uint64_t now)
+/* Which of the batch's nb WRs (from first) are signaled on the device. */
+static void sq_signal(struct verbs_qp *vq, uint32_t first, uint32_t nb, const uint64_t *bytes)
+{
+	for (uint32_t j = 0; j < nb; j++) {
+		struct verbs_swr *s = &vq->sw[(first + j) & (vq->qp.sq_entries - 1)];
+
+		s->extra = false;
+		if (s->signaled || vq->qp.sq_sig_all) {
+			vq->sig_end = first + j + 1;
+			vq->unsig_bytes = 0;
+			continue;
+		}
+		vq->unsig_bytes += bytes[j];
+		if (vq->extra_out || (vq->unsig_bytes < SIGNAL_BYTES && j != nb - 1))
+			continue;
+		sq_batch.wr[j].send_flags |= IBV_SEND_SIGNALED;
+		s->extra = true;
+		vq->extra_out = true;
+		vq->sig_end = first + j + 1;
+		vq->unsig_bytes = 0;
+	}
+}
+
+bool verbs_sq_pending(struct verbs_qp *vq, uint32_t *prod)
+{
+	if (vq->sq_err || !sq_takes(vq->qp.attr.qp_state) ||
+	    !ring_prod(vq->qp.sq, vq->sq_cons, vq->qp.sq_entries, &vq->qp.res,
+		       "an SQ", prod))
+		return false;
+	return *prod != vq->sq_take && *prod - vq->sq_cons > vq->sq_take - vq->sq_cons;
+}
+
+/*
+ * Move the QP's next send WQEs to the device, one batch, each once
+ * admit() lets it go (verbs-sched.c: its user's turn, the window); one
+ * it does not stays in the ring.
+ */
+enum verbs_take verbs_sq_take(struct verbs_qp *vq, uint64_t now, verbs_admit_fn *admit)
 {
 	struct ibv_send_wr *bad;
 	uint32_t prod, nb = 0, st = IBV_WC_SUCCESS, size = vq->qp.sq_entry_size;
 	uint32_t first = vq->sq_take, err_idx = 0;
+	uint64_t bytes[TAKE_BATCH], cost[TAKE_BATCH], err_cost = 0;
+	bool refused = false;
 
-	if (vq->sq_err || !sq_takes(vq->qp.attr.qp_state) ||
-	    !ring_prod(vq->qp.sq, vq->sq_cons, vq->qp.sq_entries, &vq->qp.res,
-		       "an SQ", &prod))
-		return false;
+	if (!verbs_sq_pending(vq, &prod))
+		return VERBS_TAKE_EMPTY;
 	if (size > SWQE_MAX)
 		size = SWQE_MAX;
-	while (vq->sq_take != prod && prod - vq->sq_cons > vq->sq_take - vq->sq_cons &&
-	       nb < TAKE_BATCH) {
+	while (vq->sq_take != prod && nb < TAKE_BATCH) {
 		uint32_t idx = vq->sq_take;
 		struct verbs_swr *s = &vq->sw[idx & (vq->qp.sq_entries - 1)];
 		uint8_t *raw = sq_batch.raw[nb];
@@ -558,13 +723,22 @@ static bool sq_take(struct verbs_qp *vq, uint64_t now)
 		/* Copy first: the client may rewrite the slot under us. */
 		memcpy(raw, ring_slot(vq->qp.sq, vq->qp.sq_entries, vq->qp.sq_entry_size, idx),
 		       size);
+		bytes[nb] = swqe_bytes(raw, size);
+		cost[nb] = bytes[nb] < VERBS_WR_COST ? VERBS_WR_COST : bytes[nb];
+		if (!admit(vq->flow, cost[nb])) {
+			refused = true;
+			break;
+		}
 		s->wr_id = h->wr_id;
 		s->wc_opcode = rb_wc_opcode(h->opcode);
 		s->signaled = vq->qp.sq_sig_all || (h->send_flags & IBV_SEND_SIGNALED);
+		s->bytes = 0;
+		s->cost = 0;
 		vq->sq_take++;
 		st = swqe_build(vq, raw, &sq_batch.wr[nb], sq_batch.sg[nb]);
 		if (st != IBV_WC_SUCCESS) {
 			err_idx = idx;
+			err_cost = cost[nb];
 			break;
 		}
 		sq_batch.wr[nb].wr_id = wr_make(WR_SEND, vq->gen, idx);
@@ -574,7 +748,12 @@ static bool sq_take(struct verbs_qp *vq, uint64_t now)
 		nb++;
 	}
 	if (vq->sq_take == first)
-		return false;
+		return refused ? VERBS_TAKE_REFUSED : VERBS_TAKE_EMPTY;
+	/* A WQE refused by its check never reaches the device. */
+	if (err_cost)
+		verbs_sched_unadmit(vq, err_cost);
+	sq_signal(vq, first, nb, bytes);
+	reply_seen(vq, now);
 	if (nb && ibv_post_send(vq->real, sq_batch.wr, &bad)) {
 		/* The device refused a WR we checked (a length or resource it
 		 * lacks): it fails, those behind it are taken again later
@@ -582,16 +761,35 @@ static bool sq_take(struct verbs_qp *vq, uint64_t now)
 		uint32_t i = bad >= sq_batch.wr && bad < sq_batch.wr + nb ?
 			     (uint32_t)(bad - sq_batch.wr) : 0;
 
+		for (uint32_t j = 0; j < nb; j++) {
+			struct verbs_swr *s = &vq->sw[(first + j) & (vq->qp.sq_entries - 1)];
+
+			if (j < i) {
+				verbs_sched_posted(vq, s, cost[j], bytes[j], now);
+				continue;
+			}
+			verbs_sched_unadmit(vq, cost[j]);
+			/* Not on the device: it signals nothing.  The QP goes
+			 * to ERR, where every WR completes (flushed). */
+			if (s->extra)
+				vq->extra_out = false;
+			s->extra = false;
+		}
 		vq->sq_take = first + i + 1;
 		sq_fail(vq, first + i, IBV_WC_LOC_QP_OP_ERR);
-	} else if (st != IBV_WC_SUCCESS) {
-		/* In ERR a NIC flushes what is posted, good or bad. */
-		sq_fail(vq, err_idx, vq->qp.attr.qp_state == IBV_QPS_ERR ?
-			IBV_WC_WR_FLUSH_ERR : st);
+	} else {
+		for (uint32_t j = 0; j < nb; j++)
+			verbs_sched_posted(vq, &vq->sw[(first + j) & (vq->qp.sq_entries - 1)],
+					   cost[j], bytes[j], now);
+		if (st != IBV_WC_SUCCESS)
+			/* In ERR a NIC flushes what is posted, good or bad. */
+			sq_fail(vq, err_idx, vq->qp.attr.qp_state == IBV_QPS_ERR ?
+				IBV_WC_WR_FLUSH_ERR : st);
 	}
-	vq->last_ns = now;
+	/* Polled again for a while: its client may post more at once. */
+	verbs_qp_activate(vq, now);
 	verbs_cq_heat((struct verbs_cq *)qp_send_cq(vq), now);
-	return true;
+	return refused ? VERBS_TAKE_REFUSED : VERBS_TAKE_BATCH;
 }
 
 /* Check a receive WQE's SGEs and build its real WR. */
@@ -726,7 +924,9 @@ static void qp_try_sleep(struct verbs_qp *vq)
 	/* Both sides store, fence, then load: one of them sees the other. */
 	sp = __atomic_load_n(&vq->qp.sq->prod, __ATOMIC_ACQUIRE);
 	rp = __atomic_load_n(&vq->qp.rq->prod, __ATOMIC_ACQUIRE);
-	if ((sp != vq->sq_take && sq_takes(vq->qp.attr.qp_state) && !vq->sq_err) ||
+	/* Send WQEs already waiting in its flow are the flow's to post. */
+	if ((sp != vq->sq_take && sq_takes(vq->qp.attr.qp_state) && !vq->sq_err &&
+	     !vq->queued) ||
 	    (rp != vq->rq_take && rq_takes(vq->qp.attr.qp_state) && !vq->rq_err &&
 	     !qp_srq(vq))) {
 		qp_doorbells(vq, false);
@@ -764,9 +964,14 @@ static void cq_try_cool(struct verbs_dev *vd, struct verbs_cq *vc)
 void verbs_qp_restart(struct verbs_qp *vq)
 {
 	verbs_qp_deactivate(vq);
+	verbs_sched_forget(vq);
+	verbs_reply_forget(vq);
 	vq->gen++;
 	vq->sq_err = vq->rq_err = false;
 	vq->sq_cons = vq->sq_take = __atomic_load_n(&vq->qp.sq->prod, __ATOMIC_ACQUIRE);
+	vq->sig_end = vq->sq_take;
+	vq->extra_out = false;
+	vq->unsig_bytes = 0;
 	vq->rq_cons = vq->rq_take = __atomic_load_n(&vq->qp.rq->prod, __ATOMIC_ACQUIRE);
 	sq_publish(vq);
 	rq_publish(vq);
@@ -793,6 +998,8 @@ unsigned int verbs_progress(struct rb_device *dev, uint64_t now, uint64_t idle_n
 	struct verbs_srq *vs, *vs_next;
 	struct verbs_cq *vc, *vc_next;
 	unsigned int ret = 0;
+	uint32_t prod;
+	bool moved;
 
 	if (vd->fatal)
 		return 0;
@@ -801,7 +1008,14 @@ unsigned int verbs_progress(struct rb_device *dev, uint64_t now, uint64_t idle_n
 			verbs_qp_deactivate(vq);
 			continue;
 		}
-		if (rq_take(vq, now) | sq_take(vq, now))
+		/* Receives go at once; sends wait for their user's turn
+		 * (verbs-sched.c, run below in this pass). */
+		moved = rq_take(vq, now);
+		if (!vq->queued && verbs_sq_pending(vq, &prod)) {
+			verbs_sched_enqueue(vq);
+			moved = true;
+		}
+		if (moved)
 			ret |= RB_PROGRESS_DID_WORK;
 		else if (now - vq->last_ns > idle_ns)
 			qp_try_sleep(vq);
@@ -816,6 +1030,7 @@ unsigned int verbs_progress(struct rb_device *dev, uint64_t now, uint64_t idle_n
 		else if (now - vs->last_ns > idle_ns || !vs->nfree)
 			srq_try_sleep(vs);
 	}
+	ret |= verbs_sched_progress(vd, now);
 	TAILQ_FOREACH_SAFE(vc, &vd->hot, hot_link, vc_next) {
 		if (cq_poll(vd, vc)) {
 			vc->last_ns = now;
@@ -827,5 +1042,12 @@ unsigned int verbs_progress(struct rb_device *dev, uint64_t now, uint64_t idle_n
 	if (!TAILQ_EMPTY(&vd->active) || !TAILQ_EMPTY(&vd->active_srqs) ||
 	    !TAILQ_EMPTY(&vd->hot))
 		ret |= RB_PROGRESS_BUSY;
+	/* Waiting for an answer: keep the core (no yield, reply_expect). */
+	if (vd->reply_until) {
+		if (now < vd->reply_until)
+			ret |= RB_PROGRESS_DID_WORK | RB_PROGRESS_BUSY;
+		else
+			reply_expired(vd);
+	}
 	return ret;
 }

@@ -339,6 +339,7 @@ void verbs_destroy(struct rb_device *dev)
 
 	if (vd->ev_async)
 		event_free(vd->ev_async);
+	verbs_sched_fini(vd);
 	verbs_chan_close(vd);
 	if (vd->ctx)
 		ibv_close_device(vd->ctx);
@@ -360,6 +361,7 @@ static int verbs_open(struct ibv_device *idev, const struct verbs_config *c,
 	TAILQ_INIT(&vd->active);
 	TAILQ_INIT(&vd->active_srqs);
 	TAILQ_INIT(&vd->hot);
+	verbs_sched_init(vd);
 	vd->dev.priv = vd;
 	rb_device_set_ops(&vd->dev, &verbs_ops);
 	snprintf(vd->host_name, sizeof(vd->host_name), "%s", hname ? hname : "?");

@@ -11,7 +11,9 @@
  *
  * Files: verbs.c (configuration, devices, queries, async events),
  * verbs-obj.c (the control verbs on real objects), verbs-post.c (the data
- * path: rings to real queues, real completions to CQ rings, progress).
+ * path: rings to real queues, real completions to CQ rings, progress),
+ * verbs-sched.c (which client's send WQEs go to the device next: users
+ * in turn by bytes, with the weights and caps of daemon/sched.c).
  */
 #ifndef RB_DRIVERS_VERBS_VERBS_H
 #define RB_DRIVERS_VERBS_VERBS_H
@@ -25,6 +27,7 @@
 #include "daemon/objects.h"
 #include "drivers/driver.h"
 #include "drivers/hash.h"
+#include "proto/spin.h"
 
 /* Settings of rdmabrokerd.conf [verbs] (plain data: memcmp'd on reload). */
 struct verbs_config {
@@ -37,6 +40,29 @@ struct verbs_config {
 struct verbs_qp;
 struct verbs_srq;
 struct verbs_cq;
+struct verbs_dev;
+
+/*
+ * A user's send work on one device (verbs-sched.c): its QPs with send
+ * WQEs still in their rings, served by deficit round robin over bytes
+ * with the others' (one flow per tenant, as the soft engine's).
+ */
+struct verbs_flow {
+	LIST_ENTRY(verbs_flow) all;	/* verbs_dev.flows */
+	TAILQ_ENTRY(verbs_flow) link;	/* verbs_dev.round */
+	TAILQ_HEAD(, verbs_qp) qps;	/* send WQEs waiting in their rings */
+	struct verbs_dev *vd;
+	struct rb_sched_tenant *tenant;	/* NULL: verbs_dev.flow0 */
+	unsigned int refs;		/* QPs that belong to it */
+	int64_t deficit;		/* bytes it may still post this turn */
+	uint64_t quantum;		/* the last one it was given */
+	uint64_t inflight;		/* its bytes on the device (this epoch) */
+	uint32_t early_seq;		/* the head turn it was last served early in */
+	bool in_round;
+	bool turn;			/* its quantum was added: serving it */
+	bool parked;			/* its tenant's bucket is empty */
+	struct event *ev_unpark;
+};
 
 struct verbs_dev {
 	struct rb_device dev;		/* must be first; dev.priv is this */
@@ -50,6 +76,19 @@ struct verbs_dev {
 	TAILQ_HEAD(, verbs_qp) active;	/* QPs whose rings are polled */
 	TAILQ_HEAD(, verbs_srq) active_srqs;
 	TAILQ_HEAD(, verbs_cq) hot;	/* CQs polled rather than armed */
+	/* verbs-sched.c: flows with send work, and what is on the device. */
+	TAILQ_HEAD(, verbs_flow) round;	/* flows with send work, not parked */
+	LIST_HEAD(, verbs_flow) flows;	/* every flow but flow0 */
+	struct verbs_flow flow0;	/* QPs of no tenant (or no memory) */
+	uint64_t inflight;		/* send bytes posted, not completed */
+	uint32_t epoch;			/* bumped when the window is reset */
+	uint32_t turn_seq;		/* bumped when a flow's turn begins */
+	bool window_hit;		/* a WR was refused for the window */
+	uint64_t full_since;		/* the window is full since, or 0 */
+	struct event *ev_stall;		/* a full window that never drains */
+	/* verbs-post.c: the core is kept until then for a reply on reply_qp. */
+	uint64_t reply_until;
+	struct verbs_qp *reply_qp;
 	bool fatal;			/* the device is gone: every op fails */
 	char host_name[IBV_SYSFS_NAME_MAX];
 };
@@ -77,7 +116,11 @@ struct verbs_cq {
 struct verbs_swr {
 	uint64_t wr_id;			/* the client's */
 	uint32_t wc_opcode;		/* enum ibv_wc_opcode */
-	bool signaled;
+	bool signaled;			/* by the client */
+	bool extra;			/* signaled on the device by us */
+	uint32_t bytes;			/* its data, for rdmactl stat */
+	uint32_t cost;			/* in the device's window, 0: not */
+	uint32_t epoch;			/* of the window it counts in */
 };
 
 struct verbs_qp {
@@ -86,9 +129,25 @@ struct verbs_qp {
 	struct ibv_qp *real;
 	TAILQ_ENTRY(verbs_qp) link;	/* in the active list */
 	bool active;
+	/* verbs-sched.c: its user's flow, and its place there. */
+	struct verbs_flow *flow;
+	TAILQ_ENTRY(verbs_qp) flow_link;
+	bool queued;			/* in flow->qps: send WQEs waiting */
+	bool held;			/* ... held back by a cap */
 	uint64_t last_ns;		/* last WQE taken */
 	uint16_t gen;			/* bumped at RESET: older completions drop */
 	uint32_t sq_take, sq_cons;	/* taken from the SQ ring / completed */
+	/* Signaled on the device (verbs-post.c, sq_signal): the WR after
+	 * the last signaled one, one of ours in flight, bytes since. */
+	uint32_t sig_end;
+	bool extra_out;
+	uint64_t unsig_bytes;
+	/* A receive completion went to its client at reply_t0 (0: none
+	 * waiting for a reply), the daemon keeping its core (reply_polled)
+	 * or not; whether keeping it pays, learnt (verbs-post.c). */
+	uint64_t reply_t0;
+	bool reply_polled;
+	struct rb_spin_policy reply_spin;
 	uint32_t rq_take, rq_cons;
 	struct verbs_swr *sw;		/* per SQ slot */
 	uint64_t *rw;			/* per RQ slot: the client's wr_id */
@@ -152,6 +211,8 @@ void verbs_qp_state(struct verbs_qp *vq, enum ibv_qp_state from);
  * indices at the client's producer, and doorbells asked for, since
  * nothing polls the rings until one rings. */
 void verbs_qp_restart(struct verbs_qp *vq);
+/* The QP is reset or gone: no answer is waited for on it. */
+void verbs_reply_forget(struct verbs_qp *vq);
 void verbs_srq_activate(struct verbs_srq *vs, uint64_t now);
 void verbs_srq_deactivate(struct verbs_srq *vs);
 void verbs_cq_heat(struct verbs_cq *vc, uint64_t now);
@@ -161,5 +222,41 @@ void verbs_chan_cb(int fd, short what, void *arg);
 unsigned int verbs_progress(struct rb_device *dev, uint64_t now_ns,
 			    uint64_t idle_ns);
 uint64_t verbs_now_ns(void);
+/* verbs-post.c: the QP's send WQEs there are (false: none, or the SQ is
+ * not taken in this state); *prod the ring's producer as taken. */
+bool verbs_sq_pending(struct verbs_qp *vq, uint32_t *prod);
+
+/*
+ * verbs-post.c for verbs-sched.c: post the QP's next send WQEs while
+ * admit() lets each go (its cost, the bytes it moves); the result says
+ * why it stopped.
+ */
+enum verbs_take {
+	VERBS_TAKE_EMPTY,		/* nothing left to take */
+	VERBS_TAKE_REFUSED,		/* admit() said no to the next */
+	VERBS_TAKE_BATCH,		/* a batch went: there may be more */
+};
+typedef bool verbs_admit_fn(struct verbs_flow *f, uint64_t cost);
+enum verbs_take verbs_sq_take(struct verbs_qp *vq, uint64_t now, verbs_admit_fn *admit);
+
+/* verbs-sched.c */
+/* A WR of this many bytes costs at least this much (as on the soft device). */
+#define VERBS_WR_COST		64
+void verbs_sched_init(struct verbs_dev *vd);
+void verbs_sched_fini(struct verbs_dev *vd);
+/* The QP has send WQEs waiting: its flow serves it. */
+void verbs_sched_enqueue(struct verbs_qp *vq);
+/* Its send WQEs are gone (RESET, destroy): out of its flow, and what it
+ * had on the device out of the window. */
+void verbs_sched_forget(struct verbs_qp *vq);
+void verbs_sched_qp_gone(struct verbs_qp *vq);
+/* A WR admitted and posted (counted in the window), admitted and not
+ * posted after all, retired by a completion. */
+void verbs_sched_posted(struct verbs_qp *vq, struct verbs_swr *s, uint64_t cost,
+			uint64_t bytes, uint64_t now);
+void verbs_sched_unadmit(struct verbs_qp *vq, uint64_t cost);
+void verbs_sched_retired(struct verbs_qp *vq, struct verbs_swr *s);
+/* One turn of the flows; RB_PROGRESS_* bits. */
+unsigned int verbs_sched_progress(struct verbs_dev *vd, uint64_t now);
 
 #endif /* RB_DRIVERS_VERBS_VERBS_H */
