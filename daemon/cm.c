@@ -489,6 +489,7 @@ static void cm_channel_destroy(struct rb_res *r)
 		event_free(ch->ev_write);
 	if (ch->fd >= 0)
 		close(ch->fd);
+	res_uncharge(r->owner, RB_LIMIT_CM_CHANNELS, 1);
 	free(ch);
 }
 
@@ -515,6 +516,7 @@ static void cm_id_destroy(struct rb_res *r)
 			if (o->listener == id)
 				o->listener = NULL;
 	cm_id_set_channel(id, NULL);
+	res_uncharge(r->owner, RB_LIMIT_CM_IDS, 1);
 	TAILQ_REMOVE(&cm->ids, id, all_link);
 	if (id->local_comm_id)
 		hash_remove(&cm->comm, &id->comm_node);
@@ -523,24 +525,37 @@ static void cm_id_destroy(struct rb_res *r)
 	free(id);
 }
 
+/*
+ * A new id of s on ch, charged to its user's cm_ids (rep NULL: a child
+ * made for a REQ, whose refusal the peer learns as a REJ).  NULL with
+ * *err: -EDQUOT past the user's limit (logged by res_charge), -EMFILE
+ * past the connection's cap, -ENOMEM.
+ */
 static struct cm_id *cm_id_new(struct rb_session *s, struct cm_channel *ch,
-			       uint32_t ps, uint32_t qp_type)
+			       uint32_t ps, uint32_t qp_type,
+			       struct rb_reply *rep, int *err)
 {
 	struct cm_id *id;
 
 	if (s->res.count[RB_RES_CM_ID] >= CM_MAX_IDS) {
 		log_notice("client %" PRIu64 " (pid %d): %d CM ids: no more",
 			   s->id, (int)s->pid, CM_MAX_IDS);
+		reply_error(rep, "%d CM ids on this connection already", CM_MAX_IDS);
+		*err = -EMFILE;
 		return NULL;
 	}
+	*err = res_charge(s, RB_LIMIT_CM_IDS, 1, rep);
+	if (*err < 0)
+		return NULL;
+	*err = -ENOMEM;
 	id = res_alloc(sizeof(*id), 0);
 	if (!id)
-		return NULL;
+		goto out;
 	id->res.type = RB_RES_CM_ID;
 	id->res.destroy = cm_id_destroy;
 	if (res_add(s, &id->res) < 0) {
 		free(id);
-		return NULL;
+		goto out;
 	}
 	id->d = s->d;
 	id->ps = ps;
@@ -551,17 +566,22 @@ static struct cm_id *cm_id_new(struct rb_session *s, struct cm_channel *ch,
 	id->qkey = ps == RDMA_PS_UDP || ps == RDMA_PS_IB ? RDMA_UDP_QKEY : 0;
 	TAILQ_INSERT_TAIL(&cm_of(s->d)->ids, id, all_link);
 	cm_id_set_channel(id, ch);
+	*err = 0;
 	return id;
+out:
+	res_uncharge(s, RB_LIMIT_CM_IDS, 1);
+	return NULL;
 }
 
 struct cm_id *cm_id_child(struct cm_id *listen)
 {
 	struct cm_id *id;
+	int err;
 
 	if (!listen->ch)
 		return NULL;
 	id = cm_id_new(listen->res.owner, listen->ch, listen->ps,
-		       listen->qp_type);
+		       listen->qp_type, NULL, &err);
 	if (!id)
 		return NULL;
 	id->tos = listen->tos;
@@ -725,9 +745,16 @@ int cm_channel_create(struct rb_session *s, const Rdmabroker__Request *req,
 			    CM_MAX_CHANNELS);
 		return -EMFILE;
 	}
+	ret = res_charge(s, RB_LIMIT_CM_CHANNELS, 1, rep);
+	if (ret < 0)
+		return ret;
 	ch = res_alloc(sizeof(*ch), 0);
-	if (!ch)
+	if (!ch) {
+		res_uncharge(s, RB_LIMIT_CM_CHANNELS, 1);
 		return -ENOMEM;
+	}
+	/* Charged to s from here: cm_channel_destroy() uncharges. */
+	ch->res.owner = s;
 	ch->fd = -1;
 	STAILQ_INIT(&ch->outq);
 	LIST_INIT(&ch->ids);
@@ -735,7 +762,7 @@ int cm_channel_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ch->res.destroy = cm_channel_destroy;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		ret = -errno;
-		free(ch);
+		cm_channel_destroy(&ch->res);
 		reply_error(rep, "event channel socket: %s", strerror(-ret));
 		return ret;
 	}
@@ -746,9 +773,8 @@ int cm_channel_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ch->fd = sv[0];
 	ch->ev_write = event_new(s->d->base, sv[0], EV_WRITE, cm_channel_write_cb, ch);
 	if (!ch->ev_write) {
-		close(sv[0]);
 		close(sv[1]);
-		free(ch);
+		cm_channel_destroy(&ch->res);	/* closes sv[0] */
 		return -ENOMEM;
 	}
 	ret = res_add(s, &ch->res);
@@ -791,6 +817,7 @@ int cm_id_create(struct rb_session *s, const Rdmabroker__Request *req,
 	const Rdmabroker__CmIdCreateReq *q = req->cm_id_create;
 	struct cm_channel *ch;
 	struct cm_id *id;
+	int ret;
 
 	ch = (struct cm_channel *)res_lookup(s, q->channel, RB_RES_CM_CHANNEL, rep);
 	if (!ch)
@@ -805,11 +832,9 @@ int cm_id_create(struct rb_session *s, const Rdmabroker__Request *req,
 		reply_error(rep, "QP type %u has no CM", q->qp_type);
 		return -EINVAL;
 	}
-	id = cm_id_new(s, ch, q->ps, q->qp_type);
-	if (!id) {
-		reply_error(rep, "no more CM ids on this connection");
-		return -ENOMEM;
-	}
+	id = cm_id_new(s, ch, q->ps, q->qp_type, rep, &ret);
+	if (!id)
+		return ret;
 	CM_REPLY(rep, cm_id_create, CM_ID_CREATE, id);
 	return 0;
 }

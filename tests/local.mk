@@ -70,3 +70,4 @@ include $(srcdir)/tests/hostile/tenant.mk
 include $(srcdir)/tests/hostile/mem-limit.mk
 include $(srcdir)/tests/hostile/cma-large.mk
 include $(srcdir)/tests/integration/tenant-stat.mk
+include $(srcdir)/tests/hostile/cm-limit.mk
