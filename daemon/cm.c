@@ -897,8 +897,29 @@ int cm_bind_req(struct rb_session *s, const Rdmabroker__Request *req,
 	return 0;
 }
 
-int cm_resolve_addr_req(struct rb_session *s, const Rdmabroker__Request *req,
-			struct rb_reply *rep)
+/*
+ * The end of a request that may be asynchronous (RB_PROTO_FEAT_CM_ASYNC):
+ * one whose outcome is an event anyway.  Asynchronous, it has no reply,
+ * and its failure reaches the id's channel as the event fail with the
+ * errno as status, as an asynchronous failure comes from the kernel's
+ * CM; a request naming no id of the session is only logged.  The library
+ * saves a round trip to the daemon per step (cmtime's connect rate).
+ */
+static int cm_async_end(struct rb_session *s, uint32_t handle, bool async,
+			uint32_t fail, int ret, struct rb_reply *rep)
+{
+	struct cm_id *id;
+
+	if (!async)
+		return ret;
+	rep->no_reply = true;
+	if (ret < 0 && (id = cm_id_lookup(s, handle, NULL)))
+		cm_event(id, fail, ret, NULL, 0, NULL);
+	return ret;
+}
+
+static int cm_resolve_addr_do(struct rb_session *s, const Rdmabroker__Request *req,
+			      struct rb_reply *rep)
 {
 	const Rdmabroker__CmResolveAddrReq *q = req->cm_resolve_addr;
 	struct cm_id *id = cm_id_lookup(s, q->handle, rep);
@@ -983,8 +1004,17 @@ int cm_resolve_addr_req(struct rb_session *s, const Rdmabroker__Request *req,
 	return 0;
 }
 
-int cm_resolve_route_req(struct rb_session *s, const Rdmabroker__Request *req,
-			 struct rb_reply *rep)
+int cm_resolve_addr_req(struct rb_session *s, const Rdmabroker__Request *req,
+			struct rb_reply *rep)
+{
+	const Rdmabroker__CmResolveAddrReq *q = req->cm_resolve_addr;
+
+	return cm_async_end(s, q->handle, q->async, RDMA_CM_EVENT_ADDR_ERROR,
+			    cm_resolve_addr_do(s, req, rep), rep);
+}
+
+static int cm_resolve_route_do(struct rb_session *s, const Rdmabroker__Request *req,
+			       struct rb_reply *rep)
 {
 	struct cm_id *id = cm_id_lookup(s, req->cm_resolve_route->handle, rep);
 
@@ -999,6 +1029,15 @@ int cm_resolve_route_req(struct rb_session *s, const Rdmabroker__Request *req,
 	CM_REPLY(rep, cm_resolve_route, CM_RESOLVE_ROUTE, id);
 	cm_event(id, RDMA_CM_EVENT_ROUTE_RESOLVED, 0, NULL, 0, NULL);
 	return 0;
+}
+
+int cm_resolve_route_req(struct rb_session *s, const Rdmabroker__Request *req,
+			 struct rb_reply *rep)
+{
+	const Rdmabroker__CmResolveRouteReq *q = req->cm_resolve_route;
+
+	return cm_async_end(s, q->handle, q->async, RDMA_CM_EVENT_ROUTE_ERROR,
+			    cm_resolve_route_do(s, req, rep), rep);
 }
 
 int cm_listen_req(struct rb_session *s, const Rdmabroker__Request *req,
@@ -1089,8 +1128,8 @@ static struct cm_id *cm_conn_take(struct rb_session *s, const Rdmabroker__CmConn
 	return id;
 }
 
-int cm_connect_req(struct rb_session *s, const Rdmabroker__Request *req,
-		   struct rb_reply *rep)
+static int cm_connect_do(struct rb_session *s, const Rdmabroker__Request *req,
+			 struct rb_reply *rep)
 {
 	const Rdmabroker__CmConnectReq *q = req->cm_connect;
 	const Rdmabroker__CmConnParam *p = q->param;
@@ -1113,8 +1152,17 @@ int cm_connect_req(struct rb_session *s, const Rdmabroker__Request *req,
 	return 0;
 }
 
-int cm_accept_req(struct rb_session *s, const Rdmabroker__Request *req,
-		  struct rb_reply *rep)
+int cm_connect_req(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep)
+{
+	const Rdmabroker__CmConnectReq *q = req->cm_connect;
+
+	return cm_async_end(s, q->handle, q->async, RDMA_CM_EVENT_CONNECT_ERROR,
+			    cm_connect_do(s, req, rep), rep);
+}
+
+static int cm_accept_do(struct rb_session *s, const Rdmabroker__Request *req,
+			struct rb_reply *rep)
 {
 	const Rdmabroker__CmConnectReq *q = req->cm_accept;
 	const Rdmabroker__CmConnParam *p = q->param;
@@ -1136,6 +1184,15 @@ int cm_accept_req(struct rb_session *s, const Rdmabroker__Request *req,
 	id->state = id->qp_type == IBV_QPT_UD ? CM_UD : CM_REP_SENT;
 	CM_REPLY(rep, cm_accept, CM_ACCEPT, id);
 	return 0;
+}
+
+int cm_accept_req(struct rb_session *s, const Rdmabroker__Request *req,
+		  struct rb_reply *rep)
+{
+	const Rdmabroker__CmConnectReq *q = req->cm_accept;
+
+	return cm_async_end(s, q->handle, q->async, RDMA_CM_EVENT_CONNECT_ERROR,
+			    cm_accept_do(s, req, rep), rep);
 }
 
 int cm_reject_req(struct rb_session *s, const Rdmabroker__Request *req,
@@ -1187,8 +1244,8 @@ int cm_disconnect_req(struct rb_session *s, const Rdmabroker__Request *req,
 			      RDMABROKER__REPLY__BODY_CM_DISCONNECT);
 }
 
-int cm_establish_req(struct rb_session *s, const Rdmabroker__Request *req,
-		     struct rb_reply *rep)
+static int cm_establish_do(struct rb_session *s, const Rdmabroker__Request *req,
+			   struct rb_reply *rep)
 {
 	struct cm_id *id = cm_id_lookup(s, req->cm_establish->handle, rep);
 	int ret;
@@ -1206,6 +1263,15 @@ int cm_establish_req(struct rb_session *s, const Rdmabroker__Request *req,
 	id->state = CM_ESTABLISHED;
 	return cm_reply_empty(rep, &rep->msg.cm_establish,
 			      RDMABROKER__REPLY__BODY_CM_ESTABLISH);
+}
+
+int cm_establish_req(struct rb_session *s, const Rdmabroker__Request *req,
+		     struct rb_reply *rep)
+{
+	const Rdmabroker__CmIdReq *q = req->cm_establish;
+
+	return cm_async_end(s, q->handle, q->async, RDMA_CM_EVENT_CONNECT_ERROR,
+			    cm_establish_do(s, req, rep), rep);
 }
 
 int cm_notify_req(struct rb_session *s, const Rdmabroker__Request *req,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "libclient/cm/cm.h"
+#include "proto/cm-qp.h"
 #include "proto/rpc.h"
 #include "proto/wire.h"
 
@@ -90,6 +91,37 @@ int cmc_call(Rdmabroker__Request *req, Rdmabroker__Reply **reply, int *fds,
 		*reply = NULL;
 	}
 	return ret;
+}
+
+/*
+ * A request whose outcome is an event anyway, for an id with a channel
+ * of the application's: sent without waiting where the daemon takes it
+ * asynchronously (RB_PROTO_FEAT_CM_ASYNC; a failure is then the id's
+ * error event), else as cmc_call().  The body's async field is
+ * has/async.  1: sent asynchronously; 0: answered, *reply set; -errno.
+ * One round trip to the daemon fewer a step (cmtime's connect rate).
+ */
+static int cmc_call_async(const struct cmc_id *p, Rdmabroker__Request *req,
+			  protobuf_c_boolean *has, protobuf_c_boolean *async,
+			  Rdmabroker__Reply **reply)
+{
+	int ret = 0;
+
+	*reply = NULL;
+	if (!p->sync) {
+		pthread_mutex_lock(&cmc.lock);
+		ret = cmc_connect_locked();
+		if (ret == 0 && (cmc.rpc.features & RB_PROTO_FEAT_CM_ASYNC)) {
+			*has = *async = 1;
+			ret = rb_rpc_send(&cmc.rpc, req);
+			if (ret == 0)
+				ret = 1;
+		}
+		pthread_mutex_unlock(&cmc.lock);
+		if (ret != 0)
+			return ret == -EPIPE || ret == -ECONNRESET ? -ENODEV : ret;
+	}
+	return cmc_call(req, reply, NULL, 0, NULL);
 }
 
 /* A request naming one id (the body is set by the caller). */
@@ -543,18 +575,33 @@ RB_EXPORT const char *rdma_event_str(enum rdma_cm_event_type event)
 	return "UNKNOWN EVENT";
 }
 
+static void cmc_qp_params(const struct cmc_id *p, struct rb_cm_qp_params *c);
+
 static void cmc_ah_attr(const struct cmc_id *p, struct ibv_ah_attr *ah)
 {
-	memset(ah, 0, sizeof(*ah));
-	ah->is_global = 1;
-	ah->grh.dgid = p->info.dgid;
-	ah->grh.sgid_index = 0;
-	ah->grh.hop_limit = 64;
-	ah->grh.traffic_class = p->info.tos;
-	ah->port_num = p->id.port_num ? p->id.port_num : 1;
+	struct rb_cm_qp_params c;
+
+	cmc_qp_params(p, &c);
+	rb_cm_ah_attr(&c, ah);
 }
 
 static int cmc_modify_rtr_rts(struct cmc_id *p);
+
+/* The RTU for a connect response the library took (asynchronously). */
+static int cmc_establish(struct cmc_id *p)
+{
+	Rdmabroker__CmIdReq body = RDMABROKER__CM_ID_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *rep;
+	int ret;
+
+	body.handle = p->handle;
+	CMC_REQ(req, cm_establish, CM_ESTABLISH, &body);
+	ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
+	if (ret == 0)
+		rb_rpc_reply_free(rep);
+	return ret < 0 ? ret : 0;
+}
 
 /* MULTICAST_JOIN: the group's address vector, the join's context, and
  * the id's QP attached, as librdmacm does. */
@@ -670,7 +717,7 @@ static int cmc_event_take(struct cmc_channel *ch, const Rdmabroker__CmEvent *m,
 			ev->status = -errno;
 			break;
 		}
-		if (cmc_simple(p->handle, RDMABROKER__REQUEST__BODY_CM_ESTABLISH) < 0) {
+		if (cmc_establish(p) < 0) {
 			ev->event = RDMA_CM_EVENT_CONNECT_ERROR;
 			ev->status = -EIO;
 			break;
@@ -890,7 +937,7 @@ RB_EXPORT int rdma_resolve_addr(struct rdma_cm_id *id, struct sockaddr *src_addr
 	body.dst_addr.len = cmc_sa_len(dst_addr);
 	body.timeout_ms = timeout_ms > 0 ? (uint32_t)timeout_ms : 0;
 	CMC_REQ(req, cm_resolve_addr, CM_RESOLVE_ADDR, &body);
-	ret = cmc_call(&req, &rep, NULL, 0, NULL);
+	ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
 	if (ret == 0)
 		ret = cmc_id_reply(p, rep, rep->cm_resolve_addr);
 	if (ret < 0)
@@ -913,7 +960,7 @@ RB_EXPORT int rdma_resolve_route(struct rdma_cm_id *id, int timeout_ms)
 	body.handle = p->handle;
 	body.timeout_ms = timeout_ms > 0 ? (uint32_t)timeout_ms : 0;
 	CMC_REQ(req, cm_resolve_route, CM_RESOLVE_ROUTE, &body);
-	ret = cmc_call(&req, &rep, NULL, 0, NULL);
+	ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
 	if (ret == 0)
 		ret = cmc_id_reply(p, rep, rep->cm_resolve_route);
 	if (ret < 0)
@@ -958,67 +1005,37 @@ RB_EXPORT __be16 rdma_get_dst_port(struct rdma_cm_id *id)
 
 /* ------------------------------------------------------------ QPs */
 
+/* What the library knows of the id, as proto/cm-qp.h takes it. */
+static void cmc_qp_params(const struct cmc_id *p, struct rb_cm_qp_params *c)
+{
+	const struct cmc_info *i = &p->info;
+
+	memset(c, 0, sizeof(*c));
+	c->qp_type = p->id.qp_type;
+	c->port_num = p->id.port_num;
+	c->qkey = i->qkey;
+	c->dgid = i->dgid;
+	c->tos = i->tos;
+	c->mtu = i->mtu;
+	c->remote_qpn = i->remote_qpn;
+	c->remote_psn = i->remote_psn;
+	c->local_psn = i->local_psn;
+	c->resp_res = i->resp_res;
+	c->init_depth = i->init_depth;
+	c->retry = i->retry;
+	c->rnr_retry = i->rnr_retry;
+	c->timeout = i->timeout;
+}
+
 RB_EXPORT int rdma_init_qp_attr(struct rdma_cm_id *id, struct ibv_qp_attr *qp_attr,
 				int *qp_attr_mask)
 {
-	struct cmc_id *p = (struct cmc_id *)id;
-	const struct cmc_info *i = &p->info;
-	bool ud = id->qp_type == IBV_QPT_UD, rc = id->qp_type == IBV_QPT_RC;
-	enum ibv_qp_state st;
-	int mask = IBV_QP_STATE;
+	struct rb_cm_qp_params c;
 
 	if (!id || !qp_attr || !qp_attr_mask)
 		return cmc_err(-EINVAL);
-	st = qp_attr->qp_state;
-	memset(qp_attr, 0, sizeof(*qp_attr));
-	qp_attr->qp_state = st;
-	switch (st) {
-	case IBV_QPS_INIT:
-		qp_attr->pkey_index = 0;
-		qp_attr->port_num = id->port_num ? id->port_num : 1;
-		mask |= IBV_QP_PKEY_INDEX | IBV_QP_PORT;
-		if (ud) {
-			qp_attr->qkey = i->qkey ? i->qkey : RDMA_UDP_QKEY;
-			mask |= IBV_QP_QKEY;
-		} else {
-			/* Before a connection none; then the IB CM's. */
-			if (i->remote_qpn || i->local_psn)
-				qp_attr->qp_access_flags = IBV_ACCESS_REMOTE_WRITE |
-					(rc && i->resp_res ? IBV_ACCESS_REMOTE_READ |
-					 IBV_ACCESS_REMOTE_ATOMIC : 0);
-			mask |= IBV_QP_ACCESS_FLAGS;
-		}
-		break;
-	case IBV_QPS_RTR:
-		if (ud)
-			break;
-		cmc_ah_attr(p, &qp_attr->ah_attr);
-		qp_attr->path_mtu = i->mtu;
-		qp_attr->dest_qp_num = i->remote_qpn;
-		qp_attr->rq_psn = i->remote_psn;
-		mask |= IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN | IBV_QP_RQ_PSN;
-		if (rc) {
-			qp_attr->max_dest_rd_atomic = i->resp_res;
-			qp_attr->min_rnr_timer = 12;
-			mask |= IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER;
-		}
-		break;
-	case IBV_QPS_RTS:
-		qp_attr->sq_psn = i->local_psn;
-		mask |= IBV_QP_SQ_PSN;
-		if (rc) {
-			qp_attr->timeout = i->timeout ? i->timeout : 14;
-			qp_attr->retry_cnt = i->retry;
-			qp_attr->rnr_retry = i->rnr_retry;
-			qp_attr->max_rd_atomic = i->init_depth;
-			mask |= IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-				IBV_QP_MAX_QP_RD_ATOMIC;
-		}
-		break;
-	default:
-		break;
-	}
-	*qp_attr_mask = mask;
+	cmc_qp_params((struct cmc_id *)id, &c);
+	rb_cm_qp_attr(&c, qp_attr, qp_attr_mask);
 	return 0;
 }
 
@@ -1035,20 +1052,12 @@ static int cmc_modify(struct cmc_id *p, enum ibv_qp_state st)
 
 static int cmc_modify_rtr_rts(struct cmc_id *p)
 {
-	struct ibv_qp_attr init = { .qp_state = IBV_QPS_INIT };
-	struct ibv_qp_attr attr = { .qp_state = IBV_QPS_RTR };
-	int imask, mask, ret;
+	struct ibv_qp_attr attr;
+	struct rb_cm_qp_params c;
+	int mask, ret;
 
-	/* The connection's access flags (INIT's, as the CM gives them now)
-	 * ride on INIT->RTR, where the IB spec allows them: one modify
-	 * fewer than librdmacm's INIT, RTR, RTS. */
-	if (rdma_init_qp_attr(&p->id, &init, &imask) ||
-	    rdma_init_qp_attr(&p->id, &attr, &mask))
-		return -1;
-	if (imask & IBV_QP_ACCESS_FLAGS) {
-		attr.qp_access_flags = init.qp_access_flags;
-		mask |= IBV_QP_ACCESS_FLAGS;
-	}
+	cmc_qp_params(p, &c);
+	rb_cm_qp_attr_rtr(&c, &attr, &mask);
 	ret = ibv_modify_qp(p->id.qp, &attr, mask);
 	if (ret)
 		return cmc_err(-ret);
@@ -1277,6 +1286,11 @@ RB_EXPORT int rdma_connect(struct rdma_cm_id *id, struct rdma_conn_param *conn_p
 
 	if (!id)
 		return cmc_err(-EINVAL);
+	/* Refused here too, not as an event, when the daemon's answer
+	 * comes asynchronously: the IB CM's sizes less rdma_cm's header. */
+	if (conn_param && conn_param->private_data_len >
+	    (id->qp_type == IBV_QPT_UD ? 216 - 36 : 92 - 36))
+		return cmc_err(-EINVAL);
 	cmc_ack_sync(p);
 	cmc_param_fill(p, &param, conn_param, false);
 	if (id->qp_type == IBV_QPT_UD && id->qp) {
@@ -1286,7 +1300,7 @@ RB_EXPORT int rdma_connect(struct rdma_cm_id *id, struct rdma_conn_param *conn_p
 	body.handle = p->handle;
 	body.param = &param;
 	CMC_REQ(req, cm_connect, CM_CONNECT, &body);
-	ret = cmc_call(&req, &rep, NULL, 0, NULL);
+	ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
 	if (ret == 0)
 		ret = cmc_id_reply(p, rep, rep->cm_connect);
 	if (ret < 0)
@@ -1304,6 +1318,10 @@ RB_EXPORT int rdma_accept(struct rdma_cm_id *id, struct rdma_conn_param *conn_pa
 	int ret;
 
 	if (!id)
+		return cmc_err(-EINVAL);
+	/* As rdma_connect: the REP's (or SIDR_REP's) private data. */
+	if (conn_param && conn_param->private_data_len >
+	    (id->qp_type == IBV_QPT_UD ? 136 : 196))
 		return cmc_err(-EINVAL);
 	cmc_param_fill(p, &param, conn_param, true);
 	if (id->qp_type != IBV_QPT_UD && id->qp) {
@@ -1325,7 +1343,7 @@ RB_EXPORT int rdma_accept(struct rdma_cm_id *id, struct rdma_conn_param *conn_pa
 	body.handle = p->handle;
 	body.param = &param;
 	CMC_REQ(req, cm_accept, CM_ACCEPT, &body);
-	ret = cmc_call(&req, &rep, NULL, 0, NULL);
+	ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
 	if (ret == 0)
 		ret = cmc_id_reply(p, rep, rep->cm_accept);
 	if (ret < 0)
