@@ -23,6 +23,7 @@
 #include <rdma/rdma_cma.h>
 
 #include "daemon/cm.h"
+#include "proto/cm-qp.h"
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
@@ -1140,6 +1141,8 @@ static int cm_connect_do(struct rb_session *s, const Rdmabroker__Request *req,
 
 	if (!id)
 		return -EINVAL;
+	id->qp_handle = q->has_qp_handle && id->qp_type != IBV_QPT_UD ?
+			q->qp_handle : 0;
 	ret = cm_id_comm(id);
 	if (ret < 0)
 		return ret;
@@ -1161,6 +1164,55 @@ int cm_connect_req(struct rb_session *s, const Rdmabroker__Request *req,
 			    cm_connect_do(s, req, rep), rep);
 }
 
+/* id's QP, named by the library, in a session of the same process. */
+static struct rb_qp *cm_qp_of(struct cm_id *id, struct rb_session **owner)
+{
+	const struct rb_session *s = id->res.owner;
+	struct rb_session *o;
+
+	TAILQ_FOREACH(o, &id->d->sessions, link) {
+		struct rb_res *r;
+
+		if (o->pid != s->pid || o->uid != s->uid || o->closing)
+			continue;
+		r = res_lookup(o, id->qp_handle, RB_RES_QP, NULL);
+		if (r && ((struct rb_qp *)res_target(r))->qp_num == id->qpn) {
+			*owner = o;
+			return (struct rb_qp *)res_target(r);
+		}
+	}
+	return NULL;
+}
+
+int cm_qp_ready(struct cm_id *id, struct rb_reply *rep)
+{
+	struct rb_cm_qp_params c = {
+		.qp_type = (enum ibv_qp_type)id->qp_type, .port_num = id->port_num,
+		.qkey = id->qkey, .dgid = id->dgid, .tos = id->tos, .mtu = id->mtu,
+		.remote_qpn = id->remote_qpn, .remote_psn = id->remote_psn,
+		.local_psn = id->psn, .resp_res = id->resp_res,
+		.init_depth = id->init_depth, .retry = id->retry,
+		.rnr_retry = id->rnr_retry, .timeout = id->timeout,
+	};
+	struct rb_session *o = NULL;
+	struct ibv_qp_attr a;
+	struct rb_qp *qp;
+	int mask, ret;
+
+	qp = cm_qp_of(id, &o);
+	if (!qp) {
+		reply_error(rep, "QP %#x of the connection is gone", id->qpn);
+		return -ENOENT;
+	}
+	rb_cm_qp_attr_rtr(&c, &a, &mask);
+	ret = qp_modify_attr(o, qp, &a, mask, rep);
+	if (ret < 0)
+		return ret;
+	a.qp_state = IBV_QPS_RTS;
+	rb_cm_qp_attr(&c, &a, &mask);
+	return qp_modify_attr(o, qp, &a, mask, rep);
+}
+
 static int cm_accept_do(struct rb_session *s, const Rdmabroker__Request *req,
 			struct rb_reply *rep)
 {
@@ -1173,6 +1225,19 @@ static int cm_accept_do(struct rb_session *s, const Rdmabroker__Request *req,
 
 	if (!id)
 		return -EINVAL;
+	id->qp_handle = q->has_qp_handle && id->qp_type != IBV_QPT_UD ?
+			q->qp_handle : 0;
+	/* Ours must receive before the REP can make the peer send; a QP
+	 * that cannot is refused to the peer as librdmacm refuses it. */
+	if (id->qp_handle && (ret = cm_qp_ready(id, rep)) < 0) {
+		cm_send_rej(id, CM_REJ_CONSUMER_DEFINED, NULL, 0);
+		if (id->listener) {
+			id->listener->pending--;
+			id->listener = NULL;
+		}
+		id->state = CM_DISCONNECTED;
+		return ret;
+	}
 	ret = cm_send_rep(id, p->has_private_data ? p->private_data.data : NULL,
 			  p->has_private_data ? p->private_data.len : 0);
 	if (ret < 0)

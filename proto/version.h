@@ -49,7 +49,9 @@ enum rb_proto_feature {
 	RB_PROTO_FEAT_PAGED_LISTS = 1u << 0,
 	/* CM requests whose outcome is an event anyway (resolve address and
 	 * route, connect, accept, establish) may say `async`: the daemon
-	 * sends no reply and turns a failure into the id's error event. */
+	 * sends no reply and turns a failure into the id's error event.
+	 * CmConnectReq.qp_handle is honoured: the daemon moves the QP to
+	 * RTR and RTS itself. */
 	RB_PROTO_FEAT_CM_ASYNC = 1u << 1,
 };
 

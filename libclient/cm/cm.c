@@ -34,6 +34,9 @@ static struct {
 	pthread_mutex_t lock;		/* all of this, and the rpc */
 	struct rb_rpc rpc;
 	bool up;
+	/* RB_PROTO_FEAT_CM_ASYNC offered and not refused by the environment
+	 * (RDMABROKER_CM_SYNC=1: every step a round trip, for comparing). */
+	bool async;
 	pid_t pid;			/* a child after fork() reconnects */
 	struct cmc_id *ids;
 	struct cmc_dev devs[CMC_MAX_DEVICES];
@@ -51,6 +54,7 @@ int cmc_err(int ret)
 
 static int cmc_connect_locked(void)
 {
+	const char *sync;
 	char err[256];
 	int ret;
 
@@ -65,6 +69,9 @@ static int cmc_connect_locked(void)
 		return ret == -ENOENT || ret == -ECONNREFUSED ? -ENODEV : ret;
 	cmc.up = true;
 	cmc.pid = getpid();
+	sync = getenv("RDMABROKER_CM_SYNC");
+	cmc.async = (cmc.rpc.features & RB_PROTO_FEAT_CM_ASYNC) &&
+		    !(sync && *sync && strcmp(sync, "0"));
 	return 0;
 }
 
@@ -111,7 +118,7 @@ static int cmc_call_async(const struct cmc_id *p, Rdmabroker__Request *req,
 	if (!p->sync) {
 		pthread_mutex_lock(&cmc.lock);
 		ret = cmc_connect_locked();
-		if (ret == 0 && (cmc.rpc.features & RB_PROTO_FEAT_CM_ASYNC)) {
+		if (ret == 0 && cmc.async) {
 			*has = *async = 1;
 			ret = rb_rpc_send(&cmc.rpc, req);
 			if (ret == 0)
@@ -122,6 +129,23 @@ static int cmc_call_async(const struct cmc_id *p, Rdmabroker__Request *req,
 			return ret == -EPIPE || ret == -ECONNRESET ? -ENODEV : ret;
 	}
 	return cmc_call(req, reply, NULL, 0, NULL);
+}
+
+/*
+ * Whether the daemon moves id.qp to RTR and RTS itself (connect and
+ * accept name it, RB_PROTO_FEAT_CM_ASYNC): two round trips to the daemon
+ * fewer a side.  Only a QP of rdma_create_qp()'s on a connected id.
+ */
+static bool cmc_daemon_qp(const struct cmc_id *p)
+{
+	bool ok;
+
+	if (!p->id.qp || p->id.qp_type == IBV_QPT_UD)
+		return false;
+	pthread_mutex_lock(&cmc.lock);
+	ok = cmc_connect_locked() == 0 && cmc.async;
+	pthread_mutex_unlock(&cmc.lock);
+	return ok;
 }
 
 /* A request naming one id (the body is set by the caller). */
@@ -695,6 +719,11 @@ static int cmc_event_take(struct cmc_channel *ch, const Rdmabroker__CmEvent *m,
 		ev->param.conn.qp_num = m->param->qp_num;
 	}
 	switch (m->event) {
+	case RDMA_CM_EVENT_ESTABLISHED:
+		/* The daemon moved it (RTR, RTS) before the RTU. */
+		if (p->daemon_qp && p->id.qp)
+			p->id.qp->state = IBV_QPS_RTS;
+		break;
 	case RDMA_CM_EVENT_ROUTE_RESOLVED:
 		p->id.route.path_rec = &p->path;
 		p->id.route.num_paths = 1;
@@ -1297,6 +1326,11 @@ RB_EXPORT int rdma_connect(struct rdma_cm_id *id, struct rdma_conn_param *conn_p
 		param.has_qkey = 1;
 		param.qkey = p->info.qkey;
 	}
+	p->daemon_qp = cmc_daemon_qp(p);
+	if (p->daemon_qp) {
+		body.has_qp_handle = 1;
+		body.qp_handle = id->qp->handle;
+	}
 	body.handle = p->handle;
 	body.param = &param;
 	CMC_REQ(req, cm_connect, CM_CONNECT, &body);
@@ -1324,7 +1358,24 @@ RB_EXPORT int rdma_accept(struct rdma_cm_id *id, struct rdma_conn_param *conn_pa
 	    (id->qp_type == IBV_QPT_UD ? 136 : 196))
 		return cmc_err(-EINVAL);
 	cmc_param_fill(p, &param, conn_param, true);
-	if (id->qp_type != IBV_QPT_UD && id->qp) {
+	p->daemon_qp = cmc_daemon_qp(p);
+	if (p->daemon_qp) {
+		/* The daemon moves it before its REP: the call waits for
+		 * that, since the application may send once it returns. */
+		body.has_qp_handle = 1;
+		body.qp_handle = id->qp->handle;
+		body.handle = p->handle;
+		body.param = &param;
+		CMC_REQ(req, cm_accept, CM_ACCEPT, &body);
+		ret = cmc_call(&req, &rep, NULL, 0, NULL);
+		if (ret == 0)
+			ret = cmc_id_reply(p, rep, rep->cm_accept);
+		if (ret < 0)
+			return cmc_err(ret);
+		id->qp->state = IBV_QPS_RTS;
+		cmc_ack_sync(p);
+		return cmc_complete(p);
+	} else if (id->qp_type != IBV_QPT_UD && id->qp) {
 		/* Ours must receive before the REP can make the peer send. */
 		p->info.resp_res = (uint8_t)param.responder_resources;
 		p->info.init_depth = (uint8_t)param.initiator_depth;
