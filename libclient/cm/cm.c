@@ -38,7 +38,10 @@ static struct {
 	 * (RDMABROKER_CM_SYNC=1: every step a round trip, for comparing). */
 	bool async;
 	pid_t pid;			/* a child after fork() reconnects */
-	struct cmc_id *ids;
+	/* The process's ids by handle: every event names one, and cmtime
+	 * holds thousands (a list walk per event cost ~10% of a connect). */
+	struct cmc_id **ids;
+	size_t nbuckets, nids;	/* a power of two; load at most 1 */
 	struct cmc_dev devs[CMC_MAX_DEVICES];
 	struct ibv_device **dev_list;
 } cmc = { .lock = PTHREAD_MUTEX_INITIALIZER, .rpc = { .fd = -1 } };
@@ -221,34 +224,78 @@ RB_EXPORT void rdma_free_devices(struct ibv_context **list)
 
 /* ------------------------------------------------------------ ids */
 
+static size_t cmc_bucket(uint32_t handle, size_t nbuckets)
+{
+	/* Fibonacci hashing: handles differ in their low (slot) bits. */
+	return (size_t)((handle * 2654435769u) >> 8) & (nbuckets - 1);
+}
+
+/* Twice the buckets, under cmc.lock; on ENOMEM the chains grow longer. */
+static void cmc_ids_grow(void)
+{
+	size_t nb = cmc.nbuckets ? cmc.nbuckets * 2 : 64;
+	struct cmc_id **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < cmc.nbuckets; i++) {
+		struct cmc_id *p, *next;
+
+		for (p = cmc.ids[i]; p; p = next) {
+			size_t k = cmc_bucket(p->handle, nb);
+
+			next = p->next;
+			p->next = b[k];
+			b[k] = p;
+		}
+	}
+	free(cmc.ids);
+	cmc.ids = b;
+	cmc.nbuckets = nb;
+}
+
 static void cmc_id_link(struct cmc_id *p)
 {
 	pthread_mutex_lock(&cmc.lock);
-	p->next = cmc.ids;
-	cmc.ids = p;
+	if (cmc.nids >= cmc.nbuckets)
+		cmc_ids_grow();
+	if (cmc.nbuckets) {
+		size_t k = cmc_bucket(p->handle, cmc.nbuckets);
+
+		p->next = cmc.ids[k];
+		cmc.ids[k] = p;
+		cmc.nids++;
+		p->linked = true;
+	}
 	pthread_mutex_unlock(&cmc.lock);
 }
 
 static void cmc_id_unlink(struct cmc_id *p)
 {
 	pthread_mutex_lock(&cmc.lock);
-	for (struct cmc_id **pp = &cmc.ids; *pp; pp = &(*pp)->next)
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
+	if (p->linked) {
+		struct cmc_id **pp = &cmc.ids[cmc_bucket(p->handle, cmc.nbuckets)];
+
+		for (; *pp; pp = &(*pp)->next)
+			if (*pp == p) {
+				*pp = p->next;
+				cmc.nids--;
+				break;
+			}
+		p->linked = false;
+	}
 	pthread_mutex_unlock(&cmc.lock);
 }
 
 static struct cmc_id *cmc_id_find(struct cmc_channel *ch, uint32_t handle)
 {
-	struct cmc_id *p;
+	struct cmc_id *p = NULL;
 
 	pthread_mutex_lock(&cmc.lock);
-	for (p = cmc.ids; p; p = p->next)
-		if (p->handle == handle &&
-		    p->id.channel == &ch->ch)
-			break;
+	if (cmc.nbuckets)
+		for (p = cmc.ids[cmc_bucket(handle, cmc.nbuckets)]; p; p = p->next)
+			if (p->handle == handle && p->id.channel == &ch->ch)
+				break;
 	pthread_mutex_unlock(&cmc.lock);
 	return p;
 }
@@ -777,12 +824,15 @@ static int cmc_event_take(struct cmc_channel *ch, const Rdmabroker__CmEvent *m,
  * that had a device, as the kernel gives it when a device goes. */
 static int cmc_event_removal(struct cmc_channel *ch, struct cmc_event *e)
 {
-	struct cmc_id *p;
+	struct cmc_id *p = NULL;
 
 	pthread_mutex_lock(&cmc.lock);
-	for (p = cmc.ids; p; p = p->next)
-		if (p->id.channel == &ch->ch && !p->removal_reported)
-			break;
+	for (size_t i = 0, found = 0; i < cmc.nbuckets && !found; i++)
+		for (p = cmc.ids[i]; p; p = p->next)
+			if (p->id.channel == &ch->ch && !p->removal_reported) {
+				found = 1;
+				break;
+			}
 	if (p)
 		p->removal_reported = true;
 	pthread_mutex_unlock(&cmc.lock);

@@ -70,7 +70,8 @@ struct cmc_id {
 	 * the library only follows its state. */
 	bool daemon_qp;
 	struct cmc_join *joins;		/* multicast groups joined */
-	struct cmc_id *next;		/* the process's ids (cmc.ids) */
+	struct cmc_id *next;		/* its chain of cmc.ids */
+	bool linked;			/* in cmc.ids */
 };
 
 struct cmc_join {
