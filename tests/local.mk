@@ -71,3 +71,4 @@ include $(srcdir)/tests/hostile/mem-limit.mk
 include $(srcdir)/tests/hostile/cma-large.mk
 include $(srcdir)/tests/integration/tenant-stat.mk
 include $(srcdir)/tests/hostile/cm-limit.mk
+include $(srcdir)/tests/peers/ucx-sockaddr.mk
