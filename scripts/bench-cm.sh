@@ -76,6 +76,12 @@ cmtime_round() {
 	env "$@" timeout 300 "$run" cmtime -s 127.0.0.1 -p "$port" -c "$conns" > "$o" 2>&1 ||
 		{ echo "bench-cm: cmtime failed: $(tail -3 "$o")" >&2; return 1; }
 	kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; spid=
+	# The next round starts once the daemon has freed this one's 2,000
+	# ids and QPs, not while it tears them down.
+	for _ in $(seq 1 100); do
+		[ "$("$rdmactl" -s "$tmp/sock" -j res 2>/dev/null)" = "[]" ] && break
+		sleep 0.05
+	done
 	grep -q 'REJECTED\|failure' "$o" &&
 		{ echo "bench-cm: some of cmtime's connections failed: $(grep -m1 'REJECTED\|failure' "$o")" >&2; return 1; }
 	awk -F: '/^(create id|resolve addr|resolve route|create qp|connect) *:/ {
@@ -122,6 +128,7 @@ done
 	printf '  paired, every step a round trip (RDMABROKER_CM_SYNC=1): %s ms = %s/s; asynchronous x%.2f; load average %s -> %s\n' \
 		"$sync_ms" "$sync_rate" "$(awk -v a="$rate" -v b="$sync_rate" 'BEGIN { print (b > 0 ? a / b : 0) }')" \
 		"$load0" "$load1"
+	echo "  rounds (ms): asynchronous $(tr '\n' ' ' < "$tmp/async.ms")/ every step a round trip $(tr '\n' ' ' < "$tmp/sync.ms")"
 	echo
 	echo "8-byte latency (perftest t_typical, us): connected over TCP vs by rdma_cm (-R)"
 	echo "$rows" | awk 'NF == 3 { printf "  %-12s %8s %8s   -R/TCP x%.2f\n", $1, $2, $3, ($2 > 0 ? $3 / $2 : 0) }'
