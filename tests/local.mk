@@ -72,3 +72,4 @@ include $(srcdir)/tests/hostile/cma-large.mk
 include $(srcdir)/tests/integration/tenant-stat.mk
 include $(srcdir)/tests/hostile/cm-limit.mk
 include $(srcdir)/tests/peers/ucx-sockaddr.mk
+include $(srcdir)/tests/lib/impair.mk
