@@ -520,7 +520,10 @@ static Rdmabroker__Limits *limits_pb(struct rb_reply *rep, const uint64_t *v)
 	m->has_connections = m->has_pds = m->has_mrs = m->has_pinned_bytes = 1;
 	m->has_cqs = m->has_cqes = m->has_qps = m->has_srqs = m->has_ahs = 1;
 	m->has_mws = m->has_memory = 1;
+	m->has_cm_ids = m->has_cm_channels = 1;
 	m->memory = v[RB_LIMIT_MEMORY];
+	m->cm_ids = v[RB_LIMIT_CM_IDS];
+	m->cm_channels = v[RB_LIMIT_CM_CHANNELS];
 	m->connections = v[RB_LIMIT_CONNECTIONS];
 	m->pds = v[RB_LIMIT_PDS];
 	m->mrs = v[RB_LIMIT_MRS];

@@ -36,6 +36,8 @@ static const char *const cfg_limit_names[RB_LIMIT_COUNT] = {
 	[RB_LIMIT_AHS] = "ahs",
 	[RB_LIMIT_MWS] = "mws",
 	[RB_LIMIT_MEMORY] = "memory",
+	[RB_LIMIT_CM_IDS] = "cm_ids",
+	[RB_LIMIT_CM_CHANNELS] = "cm_channels",
 };
 
 static const uint64_t cfg_limit_defaults[RB_LIMIT_COUNT] = {
@@ -51,6 +53,10 @@ static const uint64_t cfg_limit_defaults[RB_LIMIT_COUNT] = {
 	[RB_LIMIT_MWS] = 4096,
 	/* Rings and queue state; 1,000 QPs of ibv_rc_pingpong take ~40 MiB. */
 	[RB_LIMIT_MEMORY] = 1ull << 30,
+	/* rdma_cm ids (each listen, connection and UD id) and their event
+	 * channels: one connection may hold 65,536 and 4,096 (daemon/cm.c). */
+	[RB_LIMIT_CM_IDS] = 65536,
+	[RB_LIMIT_CM_CHANNELS] = 4096,
 };
 
 const char *cfg_limit_name(enum rb_limit l)
@@ -417,7 +423,7 @@ static int cfg_limit_key(struct cfg_parser *p, struct rb_limits *lim,
 			set[i] = true;
 		return 0;
 	}
-	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs, mws, memory, weight, bandwidth, message_rate)", key);
+	return cfg_error(p, "unknown limit '%s' (known: connections, pds, mrs, pinned_bytes, cqs, cqes, qps, srqs, ahs, mws, memory, cm_ids, cm_channels, weight, bandwidth, message_rate)", key);
 }
 
 static int cfg_user_uid(struct cfg_parser *p, const char *name,

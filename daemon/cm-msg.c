@@ -538,6 +538,7 @@ static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 static void cm_recv_rep(struct rb_daemon *d, const struct cm_msg *m)
 {
 	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	int ret;
 
 	if (!id || id->state != CM_REQ_SENT) {
 		/* A REP for an id that has gone: reject it (stale). */
@@ -552,7 +553,27 @@ static void cm_recv_rep(struct rb_daemon *d, const struct cm_msg *m)
 		id->init_depth = m->resp_res;
 	id->rnr_retry = m->rnr_retry;
 	id->state = CM_REP_RCVD;
-	cm_event(id, RDMA_CM_EVENT_CONNECT_RESPONSE, 0, m, 0, NULL);
+	if (!id->qp_handle) {
+		cm_event(id, RDMA_CM_EVENT_CONNECT_RESPONSE, 0, m, 0, NULL);
+		return;
+	}
+	/* The library left the QP to us: RTR, RTS and the RTU here, as
+	 * librdmacm does them when it reads the response, and the
+	 * application sees ESTABLISHED (with the REP's private data). */
+	ret = cm_qp_ready(id, NULL);
+	if (ret < 0) {
+		cm_send_rej(id, CM_REJ_CONSUMER_DEFINED, NULL, 0);
+		id->state = CM_DISCONNECTED;
+		cm_event(id, RDMA_CM_EVENT_CONNECT_ERROR, ret, m, 0, NULL);
+		return;
+	}
+	ret = cm_send_rtu(id);
+	if (ret < 0) {
+		cm_event(id, RDMA_CM_EVENT_CONNECT_ERROR, ret, m, 0, NULL);
+		return;
+	}
+	id->state = CM_ESTABLISHED;
+	cm_event(id, RDMA_CM_EVENT_ESTABLISHED, 0, m, 0, NULL);
 }
 
 static void cm_recv_rtu(struct rb_daemon *d, const struct cm_msg *m)

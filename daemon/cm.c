@@ -23,6 +23,7 @@
 #include <rdma/rdma_cma.h>
 
 #include "daemon/cm.h"
+#include "proto/cm-qp.h"
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
@@ -489,6 +490,7 @@ static void cm_channel_destroy(struct rb_res *r)
 		event_free(ch->ev_write);
 	if (ch->fd >= 0)
 		close(ch->fd);
+	res_uncharge(r->owner, RB_LIMIT_CM_CHANNELS, 1);
 	free(ch);
 }
 
@@ -515,6 +517,7 @@ static void cm_id_destroy(struct rb_res *r)
 			if (o->listener == id)
 				o->listener = NULL;
 	cm_id_set_channel(id, NULL);
+	res_uncharge(r->owner, RB_LIMIT_CM_IDS, 1);
 	TAILQ_REMOVE(&cm->ids, id, all_link);
 	if (id->local_comm_id)
 		hash_remove(&cm->comm, &id->comm_node);
@@ -523,24 +526,37 @@ static void cm_id_destroy(struct rb_res *r)
 	free(id);
 }
 
+/*
+ * A new id of s on ch, charged to its user's cm_ids (rep NULL: a child
+ * made for a REQ, whose refusal the peer learns as a REJ).  NULL with
+ * *err: -EDQUOT past the user's limit (logged by res_charge), -EMFILE
+ * past the connection's cap, -ENOMEM.
+ */
 static struct cm_id *cm_id_new(struct rb_session *s, struct cm_channel *ch,
-			       uint32_t ps, uint32_t qp_type)
+			       uint32_t ps, uint32_t qp_type,
+			       struct rb_reply *rep, int *err)
 {
 	struct cm_id *id;
 
 	if (s->res.count[RB_RES_CM_ID] >= CM_MAX_IDS) {
 		log_notice("client %" PRIu64 " (pid %d): %d CM ids: no more",
 			   s->id, (int)s->pid, CM_MAX_IDS);
+		reply_error(rep, "%d CM ids on this connection already", CM_MAX_IDS);
+		*err = -EMFILE;
 		return NULL;
 	}
+	*err = res_charge(s, RB_LIMIT_CM_IDS, 1, rep);
+	if (*err < 0)
+		return NULL;
+	*err = -ENOMEM;
 	id = res_alloc(sizeof(*id), 0);
 	if (!id)
-		return NULL;
+		goto out;
 	id->res.type = RB_RES_CM_ID;
 	id->res.destroy = cm_id_destroy;
 	if (res_add(s, &id->res) < 0) {
 		free(id);
-		return NULL;
+		goto out;
 	}
 	id->d = s->d;
 	id->ps = ps;
@@ -551,17 +567,22 @@ static struct cm_id *cm_id_new(struct rb_session *s, struct cm_channel *ch,
 	id->qkey = ps == RDMA_PS_UDP || ps == RDMA_PS_IB ? RDMA_UDP_QKEY : 0;
 	TAILQ_INSERT_TAIL(&cm_of(s->d)->ids, id, all_link);
 	cm_id_set_channel(id, ch);
+	*err = 0;
 	return id;
+out:
+	res_uncharge(s, RB_LIMIT_CM_IDS, 1);
+	return NULL;
 }
 
 struct cm_id *cm_id_child(struct cm_id *listen)
 {
 	struct cm_id *id;
+	int err;
 
 	if (!listen->ch)
 		return NULL;
 	id = cm_id_new(listen->res.owner, listen->ch, listen->ps,
-		       listen->qp_type);
+		       listen->qp_type, NULL, &err);
 	if (!id)
 		return NULL;
 	id->tos = listen->tos;
@@ -725,9 +746,16 @@ int cm_channel_create(struct rb_session *s, const Rdmabroker__Request *req,
 			    CM_MAX_CHANNELS);
 		return -EMFILE;
 	}
+	ret = res_charge(s, RB_LIMIT_CM_CHANNELS, 1, rep);
+	if (ret < 0)
+		return ret;
 	ch = res_alloc(sizeof(*ch), 0);
-	if (!ch)
+	if (!ch) {
+		res_uncharge(s, RB_LIMIT_CM_CHANNELS, 1);
 		return -ENOMEM;
+	}
+	/* Charged to s from here: cm_channel_destroy() uncharges. */
+	ch->res.owner = s;
 	ch->fd = -1;
 	STAILQ_INIT(&ch->outq);
 	LIST_INIT(&ch->ids);
@@ -735,7 +763,7 @@ int cm_channel_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ch->res.destroy = cm_channel_destroy;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		ret = -errno;
-		free(ch);
+		cm_channel_destroy(&ch->res);
 		reply_error(rep, "event channel socket: %s", strerror(-ret));
 		return ret;
 	}
@@ -746,9 +774,8 @@ int cm_channel_create(struct rb_session *s, const Rdmabroker__Request *req,
 	ch->fd = sv[0];
 	ch->ev_write = event_new(s->d->base, sv[0], EV_WRITE, cm_channel_write_cb, ch);
 	if (!ch->ev_write) {
-		close(sv[0]);
 		close(sv[1]);
-		free(ch);
+		cm_channel_destroy(&ch->res);	/* closes sv[0] */
 		return -ENOMEM;
 	}
 	ret = res_add(s, &ch->res);
@@ -791,6 +818,7 @@ int cm_id_create(struct rb_session *s, const Rdmabroker__Request *req,
 	const Rdmabroker__CmIdCreateReq *q = req->cm_id_create;
 	struct cm_channel *ch;
 	struct cm_id *id;
+	int ret;
 
 	ch = (struct cm_channel *)res_lookup(s, q->channel, RB_RES_CM_CHANNEL, rep);
 	if (!ch)
@@ -805,11 +833,9 @@ int cm_id_create(struct rb_session *s, const Rdmabroker__Request *req,
 		reply_error(rep, "QP type %u has no CM", q->qp_type);
 		return -EINVAL;
 	}
-	id = cm_id_new(s, ch, q->ps, q->qp_type);
-	if (!id) {
-		reply_error(rep, "no more CM ids on this connection");
-		return -ENOMEM;
-	}
+	id = cm_id_new(s, ch, q->ps, q->qp_type, rep, &ret);
+	if (!id)
+		return ret;
 	CM_REPLY(rep, cm_id_create, CM_ID_CREATE, id);
 	return 0;
 }
@@ -872,8 +898,29 @@ int cm_bind_req(struct rb_session *s, const Rdmabroker__Request *req,
 	return 0;
 }
 
-int cm_resolve_addr_req(struct rb_session *s, const Rdmabroker__Request *req,
-			struct rb_reply *rep)
+/*
+ * The end of a request that may be asynchronous (RB_PROTO_FEAT_CM_ASYNC):
+ * one whose outcome is an event anyway.  Asynchronous, it has no reply,
+ * and its failure reaches the id's channel as the event fail with the
+ * errno as status, as an asynchronous failure comes from the kernel's
+ * CM; a request naming no id of the session is only logged.  The library
+ * saves a round trip to the daemon per step (cmtime's connect rate).
+ */
+static int cm_async_end(struct rb_session *s, uint32_t handle, bool async,
+			uint32_t fail, int ret, struct rb_reply *rep)
+{
+	struct cm_id *id;
+
+	if (!async)
+		return ret;
+	rep->no_reply = true;
+	if (ret < 0 && (id = cm_id_lookup(s, handle, NULL)))
+		cm_event(id, fail, ret, NULL, 0, NULL);
+	return ret;
+}
+
+static int cm_resolve_addr_do(struct rb_session *s, const Rdmabroker__Request *req,
+			      struct rb_reply *rep)
 {
 	const Rdmabroker__CmResolveAddrReq *q = req->cm_resolve_addr;
 	struct cm_id *id = cm_id_lookup(s, q->handle, rep);
@@ -958,8 +1005,17 @@ int cm_resolve_addr_req(struct rb_session *s, const Rdmabroker__Request *req,
 	return 0;
 }
 
-int cm_resolve_route_req(struct rb_session *s, const Rdmabroker__Request *req,
-			 struct rb_reply *rep)
+int cm_resolve_addr_req(struct rb_session *s, const Rdmabroker__Request *req,
+			struct rb_reply *rep)
+{
+	const Rdmabroker__CmResolveAddrReq *q = req->cm_resolve_addr;
+
+	return cm_async_end(s, q->handle, q->async, RDMA_CM_EVENT_ADDR_ERROR,
+			    cm_resolve_addr_do(s, req, rep), rep);
+}
+
+static int cm_resolve_route_do(struct rb_session *s, const Rdmabroker__Request *req,
+			       struct rb_reply *rep)
 {
 	struct cm_id *id = cm_id_lookup(s, req->cm_resolve_route->handle, rep);
 
@@ -974,6 +1030,15 @@ int cm_resolve_route_req(struct rb_session *s, const Rdmabroker__Request *req,
 	CM_REPLY(rep, cm_resolve_route, CM_RESOLVE_ROUTE, id);
 	cm_event(id, RDMA_CM_EVENT_ROUTE_RESOLVED, 0, NULL, 0, NULL);
 	return 0;
+}
+
+int cm_resolve_route_req(struct rb_session *s, const Rdmabroker__Request *req,
+			 struct rb_reply *rep)
+{
+	const Rdmabroker__CmResolveRouteReq *q = req->cm_resolve_route;
+
+	return cm_async_end(s, q->handle, q->async, RDMA_CM_EVENT_ROUTE_ERROR,
+			    cm_resolve_route_do(s, req, rep), rep);
 }
 
 int cm_listen_req(struct rb_session *s, const Rdmabroker__Request *req,
@@ -1064,8 +1129,8 @@ static struct cm_id *cm_conn_take(struct rb_session *s, const Rdmabroker__CmConn
 	return id;
 }
 
-int cm_connect_req(struct rb_session *s, const Rdmabroker__Request *req,
-		   struct rb_reply *rep)
+static int cm_connect_do(struct rb_session *s, const Rdmabroker__Request *req,
+			 struct rb_reply *rep)
 {
 	const Rdmabroker__CmConnectReq *q = req->cm_connect;
 	const Rdmabroker__CmConnParam *p = q->param;
@@ -1076,6 +1141,8 @@ int cm_connect_req(struct rb_session *s, const Rdmabroker__Request *req,
 
 	if (!id)
 		return -EINVAL;
+	id->qp_handle = q->has_qp_handle && id->qp_type != IBV_QPT_UD ?
+			q->qp_handle : 0;
 	ret = cm_id_comm(id);
 	if (ret < 0)
 		return ret;
@@ -1088,8 +1155,66 @@ int cm_connect_req(struct rb_session *s, const Rdmabroker__Request *req,
 	return 0;
 }
 
-int cm_accept_req(struct rb_session *s, const Rdmabroker__Request *req,
-		  struct rb_reply *rep)
+int cm_connect_req(struct rb_session *s, const Rdmabroker__Request *req,
+		   struct rb_reply *rep)
+{
+	const Rdmabroker__CmConnectReq *q = req->cm_connect;
+
+	return cm_async_end(s, q->handle, q->async, RDMA_CM_EVENT_CONNECT_ERROR,
+			    cm_connect_do(s, req, rep), rep);
+}
+
+/* id's QP, named by the library, in a session of the same process. */
+static struct rb_qp *cm_qp_of(struct cm_id *id, struct rb_session **owner)
+{
+	const struct rb_session *s = id->res.owner;
+	struct rb_session *o;
+
+	TAILQ_FOREACH(o, &id->d->sessions, link) {
+		struct rb_res *r;
+
+		if (o->pid != s->pid || o->uid != s->uid || o->closing)
+			continue;
+		r = res_lookup(o, id->qp_handle, RB_RES_QP, NULL);
+		if (r && ((struct rb_qp *)res_target(r))->qp_num == id->qpn) {
+			*owner = o;
+			return (struct rb_qp *)res_target(r);
+		}
+	}
+	return NULL;
+}
+
+int cm_qp_ready(struct cm_id *id, struct rb_reply *rep)
+{
+	struct rb_cm_qp_params c = {
+		.qp_type = (enum ibv_qp_type)id->qp_type, .port_num = id->port_num,
+		.qkey = id->qkey, .dgid = id->dgid, .tos = id->tos, .mtu = id->mtu,
+		.remote_qpn = id->remote_qpn, .remote_psn = id->remote_psn,
+		.local_psn = id->psn, .resp_res = id->resp_res,
+		.init_depth = id->init_depth, .retry = id->retry,
+		.rnr_retry = id->rnr_retry, .timeout = id->timeout,
+	};
+	struct rb_session *o = NULL;
+	struct ibv_qp_attr a;
+	struct rb_qp *qp;
+	int mask, ret;
+
+	qp = cm_qp_of(id, &o);
+	if (!qp) {
+		reply_error(rep, "QP %#x of the connection is gone", id->qpn);
+		return -ENOENT;
+	}
+	rb_cm_qp_attr_rtr(&c, &a, &mask);
+	ret = qp_modify_attr(o, qp, &a, mask, rep);
+	if (ret < 0)
+		return ret;
+	a.qp_state = IBV_QPS_RTS;
+	rb_cm_qp_attr(&c, &a, &mask);
+	return qp_modify_attr(o, qp, &a, mask, rep);
+}
+
+static int cm_accept_do(struct rb_session *s, const Rdmabroker__Request *req,
+			struct rb_reply *rep)
 {
 	const Rdmabroker__CmConnectReq *q = req->cm_accept;
 	const Rdmabroker__CmConnParam *p = q->param;
@@ -1100,6 +1225,19 @@ int cm_accept_req(struct rb_session *s, const Rdmabroker__Request *req,
 
 	if (!id)
 		return -EINVAL;
+	id->qp_handle = q->has_qp_handle && id->qp_type != IBV_QPT_UD ?
+			q->qp_handle : 0;
+	/* Ours must receive before the REP can make the peer send; a QP
+	 * that cannot is refused to the peer as librdmacm refuses it. */
+	if (id->qp_handle && (ret = cm_qp_ready(id, rep)) < 0) {
+		cm_send_rej(id, CM_REJ_CONSUMER_DEFINED, NULL, 0);
+		if (id->listener) {
+			id->listener->pending--;
+			id->listener = NULL;
+		}
+		id->state = CM_DISCONNECTED;
+		return ret;
+	}
 	ret = cm_send_rep(id, p->has_private_data ? p->private_data.data : NULL,
 			  p->has_private_data ? p->private_data.len : 0);
 	if (ret < 0)
@@ -1111,6 +1249,15 @@ int cm_accept_req(struct rb_session *s, const Rdmabroker__Request *req,
 	id->state = id->qp_type == IBV_QPT_UD ? CM_UD : CM_REP_SENT;
 	CM_REPLY(rep, cm_accept, CM_ACCEPT, id);
 	return 0;
+}
+
+int cm_accept_req(struct rb_session *s, const Rdmabroker__Request *req,
+		  struct rb_reply *rep)
+{
+	const Rdmabroker__CmConnectReq *q = req->cm_accept;
+
+	return cm_async_end(s, q->handle, q->async, RDMA_CM_EVENT_CONNECT_ERROR,
+			    cm_accept_do(s, req, rep), rep);
 }
 
 int cm_reject_req(struct rb_session *s, const Rdmabroker__Request *req,
@@ -1162,8 +1309,8 @@ int cm_disconnect_req(struct rb_session *s, const Rdmabroker__Request *req,
 			      RDMABROKER__REPLY__BODY_CM_DISCONNECT);
 }
 
-int cm_establish_req(struct rb_session *s, const Rdmabroker__Request *req,
-		     struct rb_reply *rep)
+static int cm_establish_do(struct rb_session *s, const Rdmabroker__Request *req,
+			   struct rb_reply *rep)
 {
 	struct cm_id *id = cm_id_lookup(s, req->cm_establish->handle, rep);
 	int ret;
@@ -1181,6 +1328,15 @@ int cm_establish_req(struct rb_session *s, const Rdmabroker__Request *req,
 	id->state = CM_ESTABLISHED;
 	return cm_reply_empty(rep, &rep->msg.cm_establish,
 			      RDMABROKER__REPLY__BODY_CM_ESTABLISH);
+}
+
+int cm_establish_req(struct rb_session *s, const Rdmabroker__Request *req,
+		     struct rb_reply *rep)
+{
+	const Rdmabroker__CmIdReq *q = req->cm_establish;
+
+	return cm_async_end(s, q->handle, q->async, RDMA_CM_EVENT_CONNECT_ERROR,
+			    cm_establish_do(s, req, rep), rep);
 }
 
 int cm_notify_req(struct rb_session *s, const Rdmabroker__Request *req,

@@ -151,6 +151,9 @@ struct cm_id {
 	uint32_t qkey;
 	uint8_t resp_res, init_depth, retry, rnr_retry;
 	bool srq;
+	/* The QP the daemon moves to RTR and RTS (CmConnectReq.qp_handle):
+	 * its handle in a session of the owner's process, or 0. */
+	uint32_t qp_handle;
 	bool disc_reported;		/* DISCONNECTED given once */
 	struct event *timer;		/* timewait */
 
@@ -159,6 +162,14 @@ struct cm_id {
 	int pending;			/* REQ_RCVD children not yet accepted */
 	struct cm_id *listener;		/* REQ_RCVD: who counts us in pending */
 };
+
+/*
+ * cm.c: move id's QP (qp_handle) to RTR and RTS with the attributes
+ * rdma_init_qp_attr() gives, as librdmacm does on the client's behalf;
+ * 0 or -errno (rep's error set; rep may be NULL).
+ */
+struct rb_reply;
+int cm_qp_ready(struct cm_id *id, struct rb_reply *rep);
 
 /* cm.c: the daemon's CM. */
 int cm_init(struct rb_daemon *d);

@@ -222,7 +222,8 @@ static void dispatch_reply(struct rb_session *s, struct rb_reply *rep,
 		rep->msg.error = rep->error[0] ? rep->error :
 				 (char *)strerror(-ret);
 	}
-	if (session_send(s, RB_WIRE_REPLY, &rep->msg.base, rep->fds,
+	if (!rep->no_reply &&
+	    session_send(s, RB_WIRE_REPLY, &rep->msg.base, rep->fds,
 			 rep->nfds) == 0)
 		rep->nfds = 0;	/* transferred */
 	if (rep->close_after)

@@ -22,6 +22,7 @@ struct rb_reply {
 	int fds[RB_WIRE_MAX_FDS];	/* sent with the reply, then closed */
 	size_t nfds;
 	bool close_after;		/* drop the session once sent */
+	bool no_reply;			/* an asynchronous request: none sent */
 	const int *in_fds;		/* the request's; a handler that */
 	size_t in_nfds;			/* succeeds owns (closes) them */
 };

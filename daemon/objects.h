@@ -179,6 +179,16 @@ void cq_overrun(struct rb_cq *cq);
 
 /* An async event (enum ibv_event_type) to the object's owner (qp.c, srq.c). */
 void qp_async_event(struct rb_qp *qp, enum ibv_event_type ev);
+/*
+ * Modify qp as ibv_modify_qp() through the QpModify request does: the
+ * transition and values checked against the IB spec's rules, applied,
+ * the device told (qp.c).  For the CM too, which moves a connection's QP
+ * to RTR and RTS itself (cm.c).  0 or -errno with rep's error set.
+ */
+struct rb_session;
+struct rb_reply;
+int qp_modify_attr(struct rb_session *s, struct rb_qp *qp,
+		   struct ibv_qp_attr *attr, int attr_mask, struct rb_reply *rep);
 void srq_async_event(struct rb_srq *srq, enum ibv_event_type ev);
 /* A device-wide event (port_num, or 0) to every session that opened dev
  * (device.c): IBV_EVENT_DEVICE_FATAL, IBV_EVENT_PORT_ERR, ... */

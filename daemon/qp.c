@@ -859,11 +859,9 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	const Rdmabroker__QpModifyReq *q = req->qp_modify;
 	const Rdmabroker__QpAttr *pa = q->attr;
 	Rdmabroker__QpModifyReply *m = reply_alloc(rep, sizeof(*m));
-	enum ibv_qp_state cur, next;
-	struct ibv_qp_attr a, old;
+	struct ibv_qp_attr a;
 	struct rb_res *r;
 	struct rb_qp *qp;
-	char why[160];
 	int ret;
 
 	if (!m)
@@ -884,9 +882,26 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 		return -EINVAL;
 	}
 	rb_conv_qp_attr_from_pb(&a, pa);
+	ret = qp_modify_attr(s, qp, &a, (int)q->attr_mask, rep);
+	if (ret < 0)
+		return ret;
+	rdmabroker__qp_modify_reply__init(m);
+	m->qp_state = qp->attr.qp_state;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_MODIFY;
+	rep->msg.qp_modify = m;
+	return 0;
+}
+
+int qp_modify_attr(struct rb_session *s, struct rb_qp *qp, struct ibv_qp_attr *attr,
+		   int attr_mask, struct rb_reply *rep)
+{
+	enum ibv_qp_state cur, next;
+	struct ibv_qp_attr a = *attr, old;
+	char why[160];
+	int ret;
 
 	cur = qp->attr.qp_state;
-	if (q->attr_mask & IBV_QP_CUR_STATE) {
+	if (attr_mask & IBV_QP_CUR_STATE) {
 		/* The caller's idea of the state must be the truth. */
 		if (a.cur_qp_state != cur) {
 			reply_error(rep, "cur_qp_state %d but the QP is in %s",
@@ -894,26 +909,26 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 			return -EINVAL;
 		}
 	}
-	next = (q->attr_mask & IBV_QP_STATE) ? a.qp_state : cur;
+	next = (attr_mask & IBV_QP_STATE) ? a.qp_state : cur;
 	if (!qp_transition_ok(cur, next, qp_type_index(qp->type),
-			      qp->type, q->attr_mask,
+			      qp->type, attr_mask,
 			      why, sizeof(why))) {
 		reply_error(rep, "QP %#x (%s): %s", qp->qp_num, qp_type_name(qp->type), why);
 		return -EINVAL;
 	}
-	ret = qp_check_values(qp, &a, q->attr_mask, rep);
+	ret = qp_check_values(qp, &a, attr_mask, rep);
 	if (ret < 0)
 		return ret;
 	old = qp->attr;
 	if (next == IBV_QPS_RESET) {
 		qp_reset(qp);
 	} else {
-		qp_apply(qp, &a, q->attr_mask);
+		qp_apply(qp, &a, attr_mask);
 		qp->attr.qp_state = next;
 		qp->attr.cur_qp_state = next;
 	}
 	/* Checked and applied: the device follows, or nothing changed. */
-	ret = qp->dev->ops.modify_qp(qp, &a, (int)q->attr_mask, cur);
+	ret = qp->dev->ops.modify_qp(qp, &a, attr_mask, cur);
 	if (ret < 0) {
 		qp->attr = old;
 		reply_error(rep, "QP %#x: %s: modify_qp: %s", qp->qp_num,
@@ -922,10 +937,6 @@ int qp_modify(struct rb_session *s, const Rdmabroker__Request *req,
 	}
 	log_debug("client %" PRIu64 ": QP %#x %s -> %s", s->id, qp->qp_num,
 		  qp_state_name(cur), qp_state_name(next));
-	rdmabroker__qp_modify_reply__init(m);
-	m->qp_state = qp->attr.qp_state;
-	rep->msg.body_case = RDMABROKER__REPLY__BODY_QP_MODIFY;
-	rep->msg.qp_modify = m;
 	return 0;
 }
 

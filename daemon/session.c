@@ -551,6 +551,9 @@ static void session_fill_limits(const struct rb_limits *l,
 	m->srqs = l->v[RB_LIMIT_SRQS];
 	m->ahs = l->v[RB_LIMIT_AHS];
 	m->mws = l->v[RB_LIMIT_MWS];
+	m->has_cm_ids = m->has_cm_channels = true;
+	m->cm_ids = l->v[RB_LIMIT_CM_IDS];
+	m->cm_channels = l->v[RB_LIMIT_CM_CHANNELS];
 }
 
 int session_hello(struct rb_session *s, const Rdmabroker__Request *req,

@@ -209,6 +209,18 @@ int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 	return rpc_call(rpc, req, NULL, 0, reply, fds, max_fds, nfds);
 }
 
+int rb_rpc_send(struct rb_rpc *rpc, Rdmabroker__Request *req)
+{
+	int ret;
+
+	if (rpc->fd < 0)
+		return -ENOTCONN;
+	/* Its own number: a later call waits for its own reply only. */
+	req->seq = ++rpc->seq;
+	ret = rb_wire_send_pb(rpc->fd, RB_WIRE_REQUEST, &req->base, NULL, 0);
+	return ret == -EAGAIN ? -ETIMEDOUT : ret < 0 ? ret : 0;
+}
+
 int rb_rpc_call_fds_out(struct rb_rpc *rpc, Rdmabroker__Request *req,
 			Rdmabroker__Reply **reply, const int *fds, size_t nfds)
 {

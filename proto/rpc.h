@@ -71,6 +71,13 @@ int rb_rpc_call(struct rb_rpc *rpc, Rdmabroker__Request *req,
 		size_t *nfds);
 
 /*
+ * Send req and wait for nothing: for a request whose outcome comes
+ * another way (RB_PROTO_FEAT_CM_ASYNC: an event) and that the daemon
+ * does not answer.  0 or -errno.
+ */
+int rb_rpc_send(struct rb_rpc *rpc, Rdmabroker__Request *req);
+
+/*
  * Like rb_rpc_call, with nfds fds sent beside the request (they stay open
  * here: the receiver gets copies); the reply must carry none.
  */

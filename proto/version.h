@@ -47,9 +47,16 @@ enum rb_proto_feature {
 	/* Listing requests (ResShowReq, ClientListReq) honour cursor and
 	 * page_size and answer with next_cursor; ResSummaryReq is served. */
 	RB_PROTO_FEAT_PAGED_LISTS = 1u << 0,
+	/* CM requests whose outcome is an event anyway (resolve address and
+	 * route, connect, accept, establish) may say `async`: the daemon
+	 * sends no reply and turns a failure into the id's error event.
+	 * CmConnectReq.qp_handle is honoured: the daemon moves the QP to
+	 * RTR and RTS itself. */
+	RB_PROTO_FEAT_CM_ASYNC = 1u << 1,
 };
 
 /* Every feature this build implements, as daemon and as library. */
-#define RB_PROTO_FEATURES	((uint64_t)RB_PROTO_FEAT_PAGED_LISTS)
+#define RB_PROTO_FEATURES	((uint64_t)RB_PROTO_FEAT_PAGED_LISTS | \
+				 (uint64_t)RB_PROTO_FEAT_CM_ASYNC)
 
 #endif /* RB_PROTO_VERSION_H */

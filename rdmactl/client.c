@@ -158,6 +158,8 @@ static int client_add_details(struct rdmactl *rc, struct json_object *doc,
 		pr_add_u64(lim, "ahs", l->ahs);
 		pr_add_u64(lim, "mws", l->mws);
 		pr_add_u64(lim, "memory", l->memory);
+		pr_add_u64(lim, "cm_ids", l->cm_ids);
+		pr_add_u64(lim, "cm_channels", l->cm_channels);
 		json_object_object_add(c, "limits", lim);
 		rb_rpc_reply_free(rep);
 	}

@@ -24,7 +24,8 @@ void limits_usage(FILE *out)
 		"       rdmactl [OPTIONS] limits set [user USER | uid UID] NAME VALUE\n"
 		"       rdmactl limits help\n"
 		"NAME := { connections | pds | mrs | pinned_bytes | cqs | cqes | qps |\n"
-		"          srqs | ahs | mws | memory | weight | bandwidth | message_rate }\n"
+		"          srqs | ahs | mws | memory | cm_ids | cm_channels | weight |\n"
+		"          bandwidth | message_rate }\n"
 		"Show a user's limits (yours by default) beside what the user holds, and\n"
 		"the engine's share (weight, bandwidth in bytes/s, message_rate in work\n"
 		"requests/s) beside what it moved and how long a cap held the user back;\n"
@@ -66,7 +67,7 @@ static int limits_parse_user(int argc, char **argv, int *i, uint32_t *uid,
 
 static const char *const limit_names[] = {
 	"connections", "pds", "mrs", "pinned_bytes", "cqs", "cqes", "qps",
-	"srqs", "ahs", "mws", "memory", NULL
+	"srqs", "ahs", "mws", "memory", "cm_ids", "cm_channels", NULL
 };
 
 /* The scheduling values, set like limits (Sched in the reply). */
@@ -85,7 +86,8 @@ static uint64_t limit_value(const Rdmabroker__Limits *l, int i)
 {
 	const uint64_t v[] = {
 		l->connections, l->pds, l->mrs, l->pinned_bytes, l->cqs,
-		l->cqes, l->qps, l->srqs, l->ahs, l->mws, l->memory,
+		l->cqes, l->qps, l->srqs, l->ahs, l->mws, l->memory, l->cm_ids,
+		l->cm_channels,
 	};
 
 	return v[i];

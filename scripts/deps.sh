@@ -11,7 +11,7 @@ ibverbs-utils systemd mandoc python3 procps valgrind
 clang libclang-rt-14-dev gnuplot-nox libfabric-bin ucx-utils
 ibverbs-providers perftest python3-pyverbs util-linux rdmacm-utils
 debhelper dpkg-dev lintian debootstrap systemd-container iproute2 wget
-fuse3 libfuse3-dev
+fuse3 libfuse3-dev libucx-dev
 "
 
 missing=

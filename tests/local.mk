@@ -71,5 +71,7 @@ include $(srcdir)/tests/hostile/mem-limit.mk
 include $(srcdir)/tests/hostile/cma-large.mk
 include $(srcdir)/tests/integration/tenant-stat.mk
 include $(srcdir)/tests/integration/verbs-sched.mk
+include $(srcdir)/tests/hostile/cm-limit.mk
+include $(srcdir)/tests/peers/ucx-sockaddr.mk
 include $(srcdir)/tests/lib/impair.mk
 include $(srcdir)/tests/integration/send-parts.mk

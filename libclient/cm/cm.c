@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "libclient/cm/cm.h"
+#include "proto/cm-qp.h"
 #include "proto/rpc.h"
 #include "proto/wire.h"
 
@@ -33,8 +34,14 @@ static struct {
 	pthread_mutex_t lock;		/* all of this, and the rpc */
 	struct rb_rpc rpc;
 	bool up;
+	/* RB_PROTO_FEAT_CM_ASYNC offered and not refused by the environment
+	 * (RDMABROKER_CM_SYNC=1: every step a round trip, for comparing). */
+	bool async;
 	pid_t pid;			/* a child after fork() reconnects */
-	struct cmc_id *ids;
+	/* The process's ids by handle: every event names one, and cmtime
+	 * holds thousands (a list walk per event cost ~10% of a connect). */
+	struct cmc_id **ids;
+	size_t nbuckets, nids;	/* a power of two; load at most 1 */
 	struct cmc_dev devs[CMC_MAX_DEVICES];
 	struct ibv_device **dev_list;
 } cmc = { .lock = PTHREAD_MUTEX_INITIALIZER, .rpc = { .fd = -1 } };
@@ -50,6 +57,7 @@ int cmc_err(int ret)
 
 static int cmc_connect_locked(void)
 {
+	const char *sync;
 	char err[256];
 	int ret;
 
@@ -64,6 +72,9 @@ static int cmc_connect_locked(void)
 		return ret == -ENOENT || ret == -ECONNREFUSED ? -ENODEV : ret;
 	cmc.up = true;
 	cmc.pid = getpid();
+	sync = getenv("RDMABROKER_CM_SYNC");
+	cmc.async = (cmc.rpc.features & RB_PROTO_FEAT_CM_ASYNC) &&
+		    !(sync && *sync && strcmp(sync, "0"));
 	return 0;
 }
 
@@ -90,6 +101,54 @@ int cmc_call(Rdmabroker__Request *req, Rdmabroker__Reply **reply, int *fds,
 		*reply = NULL;
 	}
 	return ret;
+}
+
+/*
+ * A request whose outcome is an event anyway, for an id with a channel
+ * of the application's: sent without waiting where the daemon takes it
+ * asynchronously (RB_PROTO_FEAT_CM_ASYNC; a failure is then the id's
+ * error event), else as cmc_call().  The body's async field is
+ * has/async.  1: sent asynchronously; 0: answered, *reply set; -errno.
+ * One round trip to the daemon fewer a step (cmtime's connect rate).
+ */
+static int cmc_call_async(const struct cmc_id *p, Rdmabroker__Request *req,
+			  protobuf_c_boolean *has, protobuf_c_boolean *async,
+			  Rdmabroker__Reply **reply)
+{
+	int ret = 0;
+
+	*reply = NULL;
+	if (!p->sync) {
+		pthread_mutex_lock(&cmc.lock);
+		ret = cmc_connect_locked();
+		if (ret == 0 && cmc.async) {
+			*has = *async = 1;
+			ret = rb_rpc_send(&cmc.rpc, req);
+			if (ret == 0)
+				ret = 1;
+		}
+		pthread_mutex_unlock(&cmc.lock);
+		if (ret != 0)
+			return ret == -EPIPE || ret == -ECONNRESET ? -ENODEV : ret;
+	}
+	return cmc_call(req, reply, NULL, 0, NULL);
+}
+
+/*
+ * Whether the daemon moves id.qp to RTR and RTS itself (connect and
+ * accept name it, RB_PROTO_FEAT_CM_ASYNC): two round trips to the daemon
+ * fewer a side.  Only a QP of rdma_create_qp()'s on a connected id.
+ */
+static bool cmc_daemon_qp(const struct cmc_id *p)
+{
+	bool ok;
+
+	if (!p->id.qp || p->id.qp_type == IBV_QPT_UD)
+		return false;
+	pthread_mutex_lock(&cmc.lock);
+	ok = cmc_connect_locked() == 0 && cmc.async;
+	pthread_mutex_unlock(&cmc.lock);
+	return ok;
 }
 
 /* A request naming one id (the body is set by the caller). */
@@ -165,34 +224,78 @@ RB_EXPORT void rdma_free_devices(struct ibv_context **list)
 
 /* ------------------------------------------------------------ ids */
 
+static size_t cmc_bucket(uint32_t handle, size_t nbuckets)
+{
+	/* Fibonacci hashing: handles differ in their low (slot) bits. */
+	return (size_t)((handle * 2654435769u) >> 8) & (nbuckets - 1);
+}
+
+/* Twice the buckets, under cmc.lock; on ENOMEM the chains grow longer. */
+static void cmc_ids_grow(void)
+{
+	size_t nb = cmc.nbuckets ? cmc.nbuckets * 2 : 64;
+	struct cmc_id **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < cmc.nbuckets; i++) {
+		struct cmc_id *p, *next;
+
+		for (p = cmc.ids[i]; p; p = next) {
+			size_t k = cmc_bucket(p->handle, nb);
+
+			next = p->next;
+			p->next = b[k];
+			b[k] = p;
+		}
+	}
+	free(cmc.ids);
+	cmc.ids = b;
+	cmc.nbuckets = nb;
+}
+
 static void cmc_id_link(struct cmc_id *p)
 {
 	pthread_mutex_lock(&cmc.lock);
-	p->next = cmc.ids;
-	cmc.ids = p;
+	if (cmc.nids >= cmc.nbuckets)
+		cmc_ids_grow();
+	if (cmc.nbuckets) {
+		size_t k = cmc_bucket(p->handle, cmc.nbuckets);
+
+		p->next = cmc.ids[k];
+		cmc.ids[k] = p;
+		cmc.nids++;
+		p->linked = true;
+	}
 	pthread_mutex_unlock(&cmc.lock);
 }
 
 static void cmc_id_unlink(struct cmc_id *p)
 {
 	pthread_mutex_lock(&cmc.lock);
-	for (struct cmc_id **pp = &cmc.ids; *pp; pp = &(*pp)->next)
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
+	if (p->linked) {
+		struct cmc_id **pp = &cmc.ids[cmc_bucket(p->handle, cmc.nbuckets)];
+
+		for (; *pp; pp = &(*pp)->next)
+			if (*pp == p) {
+				*pp = p->next;
+				cmc.nids--;
+				break;
+			}
+		p->linked = false;
+	}
 	pthread_mutex_unlock(&cmc.lock);
 }
 
 static struct cmc_id *cmc_id_find(struct cmc_channel *ch, uint32_t handle)
 {
-	struct cmc_id *p;
+	struct cmc_id *p = NULL;
 
 	pthread_mutex_lock(&cmc.lock);
-	for (p = cmc.ids; p; p = p->next)
-		if (p->handle == handle &&
-		    p->id.channel == &ch->ch)
-			break;
+	if (cmc.nbuckets)
+		for (p = cmc.ids[cmc_bucket(handle, cmc.nbuckets)]; p; p = p->next)
+			if (p->handle == handle && p->id.channel == &ch->ch)
+				break;
 	pthread_mutex_unlock(&cmc.lock);
 	return p;
 }
@@ -543,18 +646,33 @@ RB_EXPORT const char *rdma_event_str(enum rdma_cm_event_type event)
 	return "UNKNOWN EVENT";
 }
 
+static void cmc_qp_params(const struct cmc_id *p, struct rb_cm_qp_params *c);
+
 static void cmc_ah_attr(const struct cmc_id *p, struct ibv_ah_attr *ah)
 {
-	memset(ah, 0, sizeof(*ah));
-	ah->is_global = 1;
-	ah->grh.dgid = p->info.dgid;
-	ah->grh.sgid_index = 0;
-	ah->grh.hop_limit = 64;
-	ah->grh.traffic_class = p->info.tos;
-	ah->port_num = p->id.port_num ? p->id.port_num : 1;
+	struct rb_cm_qp_params c;
+
+	cmc_qp_params(p, &c);
+	rb_cm_ah_attr(&c, ah);
 }
 
 static int cmc_modify_rtr_rts(struct cmc_id *p);
+
+/* The RTU for a connect response the library took (asynchronously). */
+static int cmc_establish(struct cmc_id *p)
+{
+	Rdmabroker__CmIdReq body = RDMABROKER__CM_ID_REQ__INIT;
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__Reply *rep;
+	int ret;
+
+	body.handle = p->handle;
+	CMC_REQ(req, cm_establish, CM_ESTABLISH, &body);
+	ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
+	if (ret == 0)
+		rb_rpc_reply_free(rep);
+	return ret < 0 ? ret : 0;
+}
 
 /* MULTICAST_JOIN: the group's address vector, the join's context, and
  * the id's QP attached, as librdmacm does. */
@@ -648,6 +766,11 @@ static int cmc_event_take(struct cmc_channel *ch, const Rdmabroker__CmEvent *m,
 		ev->param.conn.qp_num = m->param->qp_num;
 	}
 	switch (m->event) {
+	case RDMA_CM_EVENT_ESTABLISHED:
+		/* The daemon moved it (RTR, RTS) before the RTU. */
+		if (p->daemon_qp && p->id.qp)
+			p->id.qp->state = IBV_QPS_RTS;
+		break;
 	case RDMA_CM_EVENT_ROUTE_RESOLVED:
 		p->id.route.path_rec = &p->path;
 		p->id.route.num_paths = 1;
@@ -670,7 +793,7 @@ static int cmc_event_take(struct cmc_channel *ch, const Rdmabroker__CmEvent *m,
 			ev->status = -errno;
 			break;
 		}
-		if (cmc_simple(p->handle, RDMABROKER__REQUEST__BODY_CM_ESTABLISH) < 0) {
+		if (cmc_establish(p) < 0) {
 			ev->event = RDMA_CM_EVENT_CONNECT_ERROR;
 			ev->status = -EIO;
 			break;
@@ -701,12 +824,15 @@ static int cmc_event_take(struct cmc_channel *ch, const Rdmabroker__CmEvent *m,
  * that had a device, as the kernel gives it when a device goes. */
 static int cmc_event_removal(struct cmc_channel *ch, struct cmc_event *e)
 {
-	struct cmc_id *p;
+	struct cmc_id *p = NULL;
 
 	pthread_mutex_lock(&cmc.lock);
-	for (p = cmc.ids; p; p = p->next)
-		if (p->id.channel == &ch->ch && !p->removal_reported)
-			break;
+	for (size_t i = 0, found = 0; i < cmc.nbuckets && !found; i++)
+		for (p = cmc.ids[i]; p; p = p->next)
+			if (p->id.channel == &ch->ch && !p->removal_reported) {
+				found = 1;
+				break;
+			}
 	if (p)
 		p->removal_reported = true;
 	pthread_mutex_unlock(&cmc.lock);
@@ -890,7 +1016,7 @@ RB_EXPORT int rdma_resolve_addr(struct rdma_cm_id *id, struct sockaddr *src_addr
 	body.dst_addr.len = cmc_sa_len(dst_addr);
 	body.timeout_ms = timeout_ms > 0 ? (uint32_t)timeout_ms : 0;
 	CMC_REQ(req, cm_resolve_addr, CM_RESOLVE_ADDR, &body);
-	ret = cmc_call(&req, &rep, NULL, 0, NULL);
+	ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
 	if (ret == 0)
 		ret = cmc_id_reply(p, rep, rep->cm_resolve_addr);
 	if (ret < 0)
@@ -913,7 +1039,7 @@ RB_EXPORT int rdma_resolve_route(struct rdma_cm_id *id, int timeout_ms)
 	body.handle = p->handle;
 	body.timeout_ms = timeout_ms > 0 ? (uint32_t)timeout_ms : 0;
 	CMC_REQ(req, cm_resolve_route, CM_RESOLVE_ROUTE, &body);
-	ret = cmc_call(&req, &rep, NULL, 0, NULL);
+	ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
 	if (ret == 0)
 		ret = cmc_id_reply(p, rep, rep->cm_resolve_route);
 	if (ret < 0)
@@ -958,67 +1084,37 @@ RB_EXPORT __be16 rdma_get_dst_port(struct rdma_cm_id *id)
 
 /* ------------------------------------------------------------ QPs */
 
+/* What the library knows of the id, as proto/cm-qp.h takes it. */
+static void cmc_qp_params(const struct cmc_id *p, struct rb_cm_qp_params *c)
+{
+	const struct cmc_info *i = &p->info;
+
+	memset(c, 0, sizeof(*c));
+	c->qp_type = p->id.qp_type;
+	c->port_num = p->id.port_num;
+	c->qkey = i->qkey;
+	c->dgid = i->dgid;
+	c->tos = i->tos;
+	c->mtu = i->mtu;
+	c->remote_qpn = i->remote_qpn;
+	c->remote_psn = i->remote_psn;
+	c->local_psn = i->local_psn;
+	c->resp_res = i->resp_res;
+	c->init_depth = i->init_depth;
+	c->retry = i->retry;
+	c->rnr_retry = i->rnr_retry;
+	c->timeout = i->timeout;
+}
+
 RB_EXPORT int rdma_init_qp_attr(struct rdma_cm_id *id, struct ibv_qp_attr *qp_attr,
 				int *qp_attr_mask)
 {
-	struct cmc_id *p = (struct cmc_id *)id;
-	const struct cmc_info *i = &p->info;
-	bool ud = id->qp_type == IBV_QPT_UD, rc = id->qp_type == IBV_QPT_RC;
-	enum ibv_qp_state st;
-	int mask = IBV_QP_STATE;
+	struct rb_cm_qp_params c;
 
 	if (!id || !qp_attr || !qp_attr_mask)
 		return cmc_err(-EINVAL);
-	st = qp_attr->qp_state;
-	memset(qp_attr, 0, sizeof(*qp_attr));
-	qp_attr->qp_state = st;
-	switch (st) {
-	case IBV_QPS_INIT:
-		qp_attr->pkey_index = 0;
-		qp_attr->port_num = id->port_num ? id->port_num : 1;
-		mask |= IBV_QP_PKEY_INDEX | IBV_QP_PORT;
-		if (ud) {
-			qp_attr->qkey = i->qkey ? i->qkey : RDMA_UDP_QKEY;
-			mask |= IBV_QP_QKEY;
-		} else {
-			/* Before a connection none; then the IB CM's. */
-			if (i->remote_qpn || i->local_psn)
-				qp_attr->qp_access_flags = IBV_ACCESS_REMOTE_WRITE |
-					(rc && i->resp_res ? IBV_ACCESS_REMOTE_READ |
-					 IBV_ACCESS_REMOTE_ATOMIC : 0);
-			mask |= IBV_QP_ACCESS_FLAGS;
-		}
-		break;
-	case IBV_QPS_RTR:
-		if (ud)
-			break;
-		cmc_ah_attr(p, &qp_attr->ah_attr);
-		qp_attr->path_mtu = i->mtu;
-		qp_attr->dest_qp_num = i->remote_qpn;
-		qp_attr->rq_psn = i->remote_psn;
-		mask |= IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN | IBV_QP_RQ_PSN;
-		if (rc) {
-			qp_attr->max_dest_rd_atomic = i->resp_res;
-			qp_attr->min_rnr_timer = 12;
-			mask |= IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER;
-		}
-		break;
-	case IBV_QPS_RTS:
-		qp_attr->sq_psn = i->local_psn;
-		mask |= IBV_QP_SQ_PSN;
-		if (rc) {
-			qp_attr->timeout = i->timeout ? i->timeout : 14;
-			qp_attr->retry_cnt = i->retry;
-			qp_attr->rnr_retry = i->rnr_retry;
-			qp_attr->max_rd_atomic = i->init_depth;
-			mask |= IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-				IBV_QP_MAX_QP_RD_ATOMIC;
-		}
-		break;
-	default:
-		break;
-	}
-	*qp_attr_mask = mask;
+	cmc_qp_params((struct cmc_id *)id, &c);
+	rb_cm_qp_attr(&c, qp_attr, qp_attr_mask);
 	return 0;
 }
 
@@ -1035,20 +1131,12 @@ static int cmc_modify(struct cmc_id *p, enum ibv_qp_state st)
 
 static int cmc_modify_rtr_rts(struct cmc_id *p)
 {
-	struct ibv_qp_attr init = { .qp_state = IBV_QPS_INIT };
-	struct ibv_qp_attr attr = { .qp_state = IBV_QPS_RTR };
-	int imask, mask, ret;
+	struct ibv_qp_attr attr;
+	struct rb_cm_qp_params c;
+	int mask, ret;
 
-	/* The connection's access flags (INIT's, as the CM gives them now)
-	 * ride on INIT->RTR, where the IB spec allows them: one modify
-	 * fewer than librdmacm's INIT, RTR, RTS. */
-	if (rdma_init_qp_attr(&p->id, &init, &imask) ||
-	    rdma_init_qp_attr(&p->id, &attr, &mask))
-		return -1;
-	if (imask & IBV_QP_ACCESS_FLAGS) {
-		attr.qp_access_flags = init.qp_access_flags;
-		mask |= IBV_QP_ACCESS_FLAGS;
-	}
+	cmc_qp_params(p, &c);
+	rb_cm_qp_attr_rtr(&c, &attr, &mask);
 	ret = ibv_modify_qp(p->id.qp, &attr, mask);
 	if (ret)
 		return cmc_err(-ret);
@@ -1277,16 +1365,26 @@ RB_EXPORT int rdma_connect(struct rdma_cm_id *id, struct rdma_conn_param *conn_p
 
 	if (!id)
 		return cmc_err(-EINVAL);
+	/* Refused here too, not as an event, when the daemon's answer
+	 * comes asynchronously: the IB CM's sizes less rdma_cm's header. */
+	if (conn_param && conn_param->private_data_len >
+	    (id->qp_type == IBV_QPT_UD ? 216 - 36 : 92 - 36))
+		return cmc_err(-EINVAL);
 	cmc_ack_sync(p);
 	cmc_param_fill(p, &param, conn_param, false);
 	if (id->qp_type == IBV_QPT_UD && id->qp) {
 		param.has_qkey = 1;
 		param.qkey = p->info.qkey;
 	}
+	p->daemon_qp = cmc_daemon_qp(p);
+	if (p->daemon_qp) {
+		body.has_qp_handle = 1;
+		body.qp_handle = id->qp->handle;
+	}
 	body.handle = p->handle;
 	body.param = &param;
 	CMC_REQ(req, cm_connect, CM_CONNECT, &body);
-	ret = cmc_call(&req, &rep, NULL, 0, NULL);
+	ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
 	if (ret == 0)
 		ret = cmc_id_reply(p, rep, rep->cm_connect);
 	if (ret < 0)
@@ -1305,8 +1403,29 @@ RB_EXPORT int rdma_accept(struct rdma_cm_id *id, struct rdma_conn_param *conn_pa
 
 	if (!id)
 		return cmc_err(-EINVAL);
+	/* As rdma_connect: the REP's (or SIDR_REP's) private data. */
+	if (conn_param && conn_param->private_data_len >
+	    (id->qp_type == IBV_QPT_UD ? 136 : 196))
+		return cmc_err(-EINVAL);
 	cmc_param_fill(p, &param, conn_param, true);
-	if (id->qp_type != IBV_QPT_UD && id->qp) {
+	p->daemon_qp = cmc_daemon_qp(p);
+	if (p->daemon_qp) {
+		/* The daemon moves it before its REP: the call waits for
+		 * that, since the application may send once it returns. */
+		body.has_qp_handle = 1;
+		body.qp_handle = id->qp->handle;
+		body.handle = p->handle;
+		body.param = &param;
+		CMC_REQ(req, cm_accept, CM_ACCEPT, &body);
+		ret = cmc_call(&req, &rep, NULL, 0, NULL);
+		if (ret == 0)
+			ret = cmc_id_reply(p, rep, rep->cm_accept);
+		if (ret < 0)
+			return cmc_err(ret);
+		id->qp->state = IBV_QPS_RTS;
+		cmc_ack_sync(p);
+		return cmc_complete(p);
+	} else if (id->qp_type != IBV_QPT_UD && id->qp) {
 		/* Ours must receive before the REP can make the peer send. */
 		p->info.resp_res = (uint8_t)param.responder_resources;
 		p->info.init_depth = (uint8_t)param.initiator_depth;
@@ -1325,7 +1444,7 @@ RB_EXPORT int rdma_accept(struct rdma_cm_id *id, struct rdma_conn_param *conn_pa
 	body.handle = p->handle;
 	body.param = &param;
 	CMC_REQ(req, cm_accept, CM_ACCEPT, &body);
-	ret = cmc_call(&req, &rep, NULL, 0, NULL);
+	ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
 	if (ret == 0)
 		ret = cmc_id_reply(p, rep, rep->cm_accept);
 	if (ret < 0)

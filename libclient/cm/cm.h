@@ -66,8 +66,12 @@ struct cmc_id {
 	/* rdma_create_ep's passive template for rdma_get_request */
 	struct ibv_qp_init_attr *qp_init_attr;
 	bool own_cqs;			/* rdma_create_qp made the CQs */
+	/* The daemon moves id.qp to RTR and RTS (CmConnectReq.qp_handle):
+	 * the library only follows its state. */
+	bool daemon_qp;
 	struct cmc_join *joins;		/* multicast groups joined */
-	struct cmc_id *next;		/* the process's ids (cmc.ids) */
+	struct cmc_id *next;		/* its chain of cmc.ids */
+	bool linked;			/* in cmc.ids */
 };
 
 struct cmc_join {

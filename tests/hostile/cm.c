@@ -237,6 +237,9 @@ int main(void)
 			p.responder_resources = rnd();
 			p.initiator_depth = rnd();
 			p.qp_num = rnd();
+			/* A QP for the daemon to move that this process lacks. */
+			cr.has_qp_handle = rnd() % 2;
+			cr.qp_handle = rnd();
 			req.body_case = rnd() % 2 ? RDMABROKER__REQUEST__BODY_CM_CONNECT :
 						    RDMABROKER__REQUEST__BODY_CM_ACCEPT;
 			req.cm_connect = &cr;	/* one union: either name */

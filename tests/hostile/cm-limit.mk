@@ -1,0 +1,8 @@
+# Issue 13: per-user limits of CM ids and event channels.
+check_PROGRAMS += tests/hostile/cm-limit
+tests_hostile_cm_limit_SOURCES = tests/hostile/cm-limit.c
+tests_hostile_cm_limit_CFLAGS = $(AM_CFLAGS) $(RDMACM_CFLAGS) $(IBVERBS_CFLAGS)
+tests_hostile_cm_limit_LDADD = libclient/cm/librdmabroker-cm.la \
+	libclient/librdmabroker.la
+TESTS += tests/hostile/cm-limit.sh
+EXTRA_DIST += tests/hostile/cm-limit.sh
