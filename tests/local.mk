@@ -70,3 +70,5 @@ include $(srcdir)/tests/hostile/tenant.mk
 include $(srcdir)/tests/hostile/mem-limit.mk
 include $(srcdir)/tests/hostile/cma-large.mk
 include $(srcdir)/tests/integration/tenant-stat.mk
+include $(srcdir)/tests/unit/roce-wire.mk
+include $(srcdir)/tests/fuzz/fuzz-roce.mk
