@@ -10,9 +10,12 @@ DRIVERS_SRC = drivers/driver.h drivers/driver.c drivers/registry.c \
 	drivers/soft/soft-keys.c drivers/soft/soft-mw.c drivers/soft/soft-sched.c \
 	drivers/soft/ids.h drivers/soft/soft-mcast.c \
 	drivers/soft/roce-wire.c drivers/soft/roce-wire.h \
+	drivers/soft/roce.h drivers/soft/roce-dev.c drivers/soft/roce-gid.c \
+	drivers/soft/roce-io.c drivers/soft/roce-ud.c \
 	drivers/verbs/verbs.h drivers/verbs/verbs.c drivers/verbs/verbs-obj.c \
 	drivers/verbs/verbs-post.c
-DRIVERS_CFLAGS = $(IBVERBS_CFLAGS) $(ZLIB_CFLAGS)
+DRIVERS_CFLAGS = $(IBVERBS_CFLAGS) $(ZLIB_CFLAGS) $(LIBMNL_CFLAGS)
 # The verbs driver opens the host's devices through libibverbs; the soft
-# device's RoCEv2 ICRC is zlib's crc32().
-DRIVERS_LIBS = $(IBVERBS_LIBS) $(ZLIB_LIBS)
+# device's RoCEv2 ICRC is zlib's crc32(), its GID table comes from
+# rtnetlink through libmnl.
+DRIVERS_LIBS = $(IBVERBS_LIBS) $(ZLIB_LIBS) $(LIBMNL_LIBS)

@@ -72,3 +72,4 @@ include $(srcdir)/tests/hostile/cma-large.mk
 include $(srcdir)/tests/integration/tenant-stat.mk
 include $(srcdir)/tests/unit/roce-wire.mk
 include $(srcdir)/tests/fuzz/fuzz-roce.mk
+include $(srcdir)/tests/peers/roce-pingpong.mk

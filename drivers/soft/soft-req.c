@@ -35,6 +35,7 @@
 #include "daemon/log.h"
 #include "daemon/res.h"
 #include "daemon/ring.h"
+#include "drivers/soft/roce.h"
 #include "drivers/soft/soft-int.h"
 
 /* The largest message (the device's max_msg_sz). */
@@ -319,14 +320,19 @@ static enum exec_result exec_ud(struct soft_qp *qp, const union swqe *w,
 		return X_DONE;
 	if (soft_mcast_send(qp, &u.ah->attr.grh.dgid, ud_deliver, &u))
 		return X_DONE;
-	/* Anything not addressed to this device leaves the host: gone. */
-	{
-		union ibv_gid our;
-
-		if (qp->qp.dev->ops.query_gid(qp->qp.dev, 1, 0, &our, &gid_type) < 0 ||
-		    memcmp(our.raw, u.ah->attr.grh.dgid.raw, sizeof(our.raw)))
-			return X_DONE;
+	/* Addressed to another host: RoCEv2 on the wire (roce-ud.c). */
+	if (roce_remote(soft_dev_of(qp)->roce, &u.ah->attr.grh.dgid)) {
+		d->status = roce_ud_send(qp, &u.ah->attr.grh.dgid, u.ah->attr.grh.sgid_index,
+					 w->hdr.remote_qpn,
+					 (w->hdr.remote_qkey & 0x80000000u) ?
+					 qp->qp.attr.qkey : w->hdr.remote_qkey,
+					 w->hdr.opcode == IBV_WR_SEND_WITH_IMM, w->hdr.imm_data,
+					 w->hdr.send_flags & IBV_SEND_SOLICITED, src, ns, len);
+		return X_DONE;
 	}
+	/* Anything else not addressed to this device: gone. */
+	if (!roce_local(soft_dev_of(qp)->roce, &u.ah->attr.grh.dgid))
+		return X_DONE;
 	dest = soft_qp_find(qp->qp.dev, w->hdr.remote_qpn & 0xffffff);
 	if (dest)
 		ud_deliver(dest, &u);

@@ -142,7 +142,7 @@ uint32_t soft_resp_deliver(struct soft_qp *dest, struct soft_recv_take *t,
 		struct rb_cqe e = {
 			.wr_id = t->w.hdr.wr_id, .status = status,
 			.opcode = dv->opcode, .byte_len = (uint32_t)need,
-			.qp_num = dest->qp.qp_num, .src_qp = dv->from->qp.qp_num,
+			.qp_num = dest->qp.qp_num, .src_qp = dv->from ? dv->from->qp.qp_num : dv->src_qpn,
 			.wc_flags = (dv->with_imm ? IBV_WC_WITH_IMM : 0) |
 				    (dv->grh ? IBV_WC_GRH : 0) |
 				    (inv ? IBV_WC_WITH_INV : 0),

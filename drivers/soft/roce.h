@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The soft device across hosts: RoCEv2 between daemons (docs/roce.md).
+ *
+ *   roce-wire.c  headers, parser, ICRC (roce-wire.h)
+ *   roce-gid.c   the GID table: the host's IP addresses from rtnetlink
+ *                (libmnl), kept current as addresses come and go
+ *   roce-io.c    the device's UDP socket on port 4791: batched
+ *                recvmmsg/sendmmsg from the daemon's event loop, never
+ *                blocking; checks and counts what arrives
+ *   roce-ud.c    UD SENDs to and from other hosts
+ *   roce-dev.c   the state's life, with the device's
+ *
+ * The engine (soft-req.c, soft-resp.c) calls in through the few
+ * functions below; a QP whose destination GID is one of the device's
+ * own keeps the shared-memory path.
+ */
+#ifndef RB_DRIVERS_SOFT_ROCE_H
+#define RB_DRIVERS_SOFT_ROCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include <infiniband/verbs.h>
+
+#include "drivers/soft/roce-wire.h"
+
+struct event;
+struct event_base;
+struct mnl_socket;
+struct rb_device;
+struct soft_qp;
+struct mem_seg;
+union swqe;
+
+/* GIDs of the port: 0 is the one chosen at start (or pinned), the
+ * others the host's addresses. */
+#define ROCE_GID_TBL_LEN	16
+/* Packets taken or sent per system call. */
+#define ROCE_BATCH		32
+/* The largest UDP payload we send or take: a 4096-byte MTU's packet. */
+#define ROCE_PKT_MAX		(ROCE_HDR_MAX + 4096 + 4 + ROCE_ICRC_LEN)
+
+/* Counters, as `rdma statistic` names them where it has a name. */
+struct roce_stats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_icrc_errors;	/* ICRC mismatch: dropped */
+	uint64_t rx_malformed;		/* the parser refused it */
+	uint64_t rx_unknown_qp;		/* no such QP, or not of that type */
+	uint64_t rx_qkey_errors;	/* UD: Q_Key mismatch */
+	uint64_t rx_no_recv;		/* UD: no receive posted: dropped */
+	uint64_t rx_unsupported;	/* a transport not served across hosts yet */
+	uint64_t tx_dropped;		/* socket full, too large, no route */
+};
+
+/* One packet to send: header bytes, then a payload, both copied. */
+struct roce_tx {
+	struct sockaddr_in6 to;		/* v4-mapped for IPv4 */
+	struct in6_pktinfo from;	/* the source address (a GID of ours) */
+	uint16_t len;
+	uint8_t buf[ROCE_PKT_MAX];
+};
+
+struct roce_dev {
+	struct rb_device *dev;
+	struct event_base *base;
+	/* roce-gid.c */
+	union ibv_gid gid[ROCE_GID_TBL_LEN];
+	bool pinned;			/* gid_address set: GID 0 alone */
+	struct mnl_socket *nl;		/* address changes, or NULL */
+	struct event *ev_nl;
+	/* roce-io.c */
+	int fd;				/* UDP [::]:4791, or -1: no wire */
+	struct event *ev_rx, *ev_tx;
+	struct roce_tx *tx;		/* ROCE_BATCH slots */
+	unsigned int ntx;		/* queued, flushed on ev_tx */
+	uint8_t *rx;			/* ROCE_BATCH buffers of ROCE_PKT_MAX */
+	struct roce_stats st;
+};
+
+/* soft.c: create and tear down (roce-dev.c).  gid0 is GID 0; pinned
+ * when gid_address named it.  wire: bind the UDP socket.  Never fails
+ * the device: without netlink or the port it keeps what it can, and
+ * logs why. */
+struct roce_dev *roce_dev_create(struct rb_device *dev, struct event_base *base,
+				 const union ibv_gid *gid0, bool pinned, bool wire);
+void roce_dev_destroy(struct roce_dev *r);
+
+/* roce-dev.c: dgid is one of the device's GIDs (the shared-memory
+ * path); dgid is a unicast GID of another host and the wire is up. */
+bool roce_local(const struct roce_dev *r, const union ibv_gid *dgid);
+bool roce_remote(const struct roce_dev *r, const union ibv_gid *dgid);
+
+/* roce-gid.c */
+int roce_gid_init(struct roce_dev *r);
+void roce_gid_fini(struct roce_dev *r);
+/* Entry index (zeros when unused), -EINVAL out of the table. */
+int roce_gid_query(const struct roce_dev *r, int index, union ibv_gid *gid);
+/* gid is one of ours: its index, else -1. */
+int roce_gid_find(const struct roce_dev *r, const uint8_t gid[16]);
+
+/* roce-io.c */
+int roce_io_init(struct roce_dev *r);
+void roce_io_fini(struct roce_dev *r);
+/* A slot to build one packet in (to, from, buf, len), or NULL: the
+ * batch is full and could not be flushed (the packet is dropped and
+ * counted). */
+struct roce_tx *roce_io_tx_slot(struct roce_dev *r);
+/* The slot's packet is built (len bytes without the ICRC): add the ICRC
+ * and queue it; it leaves within this turn of the loop. */
+void roce_io_tx_commit(struct roce_dev *r, struct roce_tx *t);
+/* The flow of a packet between two GIDs (sport, dport host order). */
+void roce_io_flow(struct roce_flow *f, const uint8_t src[16], const uint8_t dst[16],
+		  uint16_t sport, uint16_t dport);
+
+/* roce-ud.c */
+/*
+ * A UD SEND of qp to dgid (not ours) from sgid_index: header, then len
+ * bytes of the ns pieces src.  0 sent (or dropped, as UD may), or the
+ * completion status for the sender (IBV_WC_LOC_PROT_ERR: its memory
+ * could not be read).
+ */
+uint32_t roce_ud_send(struct soft_qp *qp, const union ibv_gid *dgid, int sgid_index,
+		      uint32_t remote_qpn, uint32_t qkey, bool with_imm, uint32_t imm,
+		      bool solicited, const struct mem_seg *src, uint32_t ns, uint64_t len);
+/* A parsed UD packet from peer (flow: as received). */
+void roce_ud_recv(struct roce_dev *r, const struct roce_pkt *p,
+		  const struct roce_flow *flow);
+
+#endif /* RB_DRIVERS_SOFT_ROCE_H */
