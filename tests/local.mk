@@ -70,6 +70,7 @@ include $(srcdir)/tests/hostile/tenant.mk
 include $(srcdir)/tests/hostile/mem-limit.mk
 include $(srcdir)/tests/hostile/cma-large.mk
 include $(srcdir)/tests/integration/tenant-stat.mk
+include $(srcdir)/tests/lib/impair.mk
 include $(srcdir)/tests/unit/roce-wire.mk
 include $(srcdir)/tests/fuzz/fuzz-roce.mk
 include $(srcdir)/tests/peers/roce-pingpong.mk

@@ -135,6 +135,8 @@ for t in $targets; do
 		# Figures for the log: coverage and executions.
 		rb_log "$t: $(grep -E '^#[0-9]+.*(DONE|pulse)' "$RB_TMP/$t.log" | tail -n 1)"
 		rb_log "$t: $(grep -E 'stat::number_of_executed_units' "$RB_TMP/$t.log") in $secs s, $(grep -m1 -o 'Seed: [0-9]*' "$RB_TMP/$t.log")"
+		# What the harness noticed without failing (tests/fuzz/harness.c).
+		grep -m 5 'fuzz harness:' "$RB_TMP/$t.log" | while read -r line; do rb_log "$t: $line"; done
 	else
 		rb_log "$t: FAILED after fuzzing ($(grep -m1 -o 'Seed: [0-9]*' "$RB_TMP/$t.log"))"
 		report "$t" "$RB_TMP/$t.log"

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +191,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A client that hangs up is gone at once, whatever it did. */
 	if ((client2 >= 0 && !fz_disconnect(client2, id2)) ||
 	    !fz_disconnect(client, id) || !TAILQ_EMPTY(&fz_daemon.sessions)) {
-		fprintf(stderr, "fuzz-request: a session outlived its client\n");
+		struct rb_session *left;
+
+		TAILQ_FOREACH(left, &fz_daemon.sessions, link)
+			fz_session_show(left, "is still listed");
+		fprintf(stderr, "fuzz-request: a session outlived its client (the clients were %" PRIu64 " and %" PRIu64 ")\n",
+			id, id2);
 		abort();
 	}
 	/* libFuzzer's threads may hold one a moment: look again. */

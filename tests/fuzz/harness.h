@@ -45,6 +45,7 @@ void fz_drain(int fd);
  * if it did not notice in a few loop turns (the harness then destroys it).
  */
 bool fz_disconnect(int client, uint64_t id);
+void fz_session_show(const struct rb_session *s, const char *why);
 
 /*
  * A request, its reply: seq assigned, fds sent beside it (not closed

@@ -13,6 +13,9 @@
 #   ident-client    the roles of the identity tests (victim, attacker, ...)
 #   rdmactl-holder  a long-lived client over the raw protocol
 #   pd-holder       a client holding N PDs (`pd-holder hold N`)
+#   impair          a seeded impaired link between network namespaces
+#                   (impair.mk; loss, duplication, reordering, corruption
+#                   of UDP 4791) for the cross-host tests
 EXTRA_DIST += tests/README.md tests/lib/lib.sh tests/lib/pingpong-lib.sh \
 	tests/lib/stack-lib.sh tests/lib/ident-lib.sh tests/lib/rng.h \
 	tests/lib/nocmocka/cmocka.h

@@ -58,3 +58,11 @@ unit_shell_tests = tests/unit/abi.sh tests/unit/systemd-verify.sh \
 	tests/unit/man-lint.sh
 TESTS += $(unit_shell_tests)
 EXTRA_DIST += $(unit_shell_tests)
+
+# Every unit test (each fragment below adds its own): `make check-unit`
+# runs them alone, as debian/rules does at package build (no root, no
+# daemon).
+unit_tests = $(unit_c_tests) $(unit_shell_tests)
+check-unit:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(unit_tests)'
+.PHONY: check-unit

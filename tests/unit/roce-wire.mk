@@ -7,3 +7,4 @@ tests_unit_roce_wire_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) $(ZLIB_CFLAGS)
 tests_unit_roce_wire_LDADD = $(RBD_LIBS)
 TESTS += tests/unit/roce-wire tests/unit/roce-wire-tshark.sh
 EXTRA_DIST += tests/unit/roce-wire-tshark.sh tests/unit/roce-icrc.py
+unit_tests += tests/unit/roce-wire tests/unit/roce-wire-tshark.sh
