@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,42 @@ void roce_dev_destroy(struct roce_dev *r)
 	roce_io_fini(r);
 	roce_gid_fini(r);
 	free(r);
+}
+
+/* The counters by name, in the order rdmactl shows them. */
+#define ROCE_COUNTER(f)	{ #f, offsetof(struct roce_stats, f) }
+static const struct {
+	const char *name;
+	size_t off;
+} roce_dev_counter_table[] = {
+	ROCE_COUNTER(rx_packets),
+	ROCE_COUNTER(rx_bytes),
+	ROCE_COUNTER(tx_packets),
+	ROCE_COUNTER(tx_bytes),
+	ROCE_COUNTER(rx_icrc_errors),
+	ROCE_COUNTER(rx_malformed),
+	ROCE_COUNTER(rx_unknown_qp),
+	ROCE_COUNTER(rx_qkey_errors),
+	ROCE_COUNTER(rx_no_recv),
+	ROCE_COUNTER(rx_unsupported),
+	ROCE_COUNTER(tx_dropped),
+};
+#undef ROCE_COUNTER
+
+unsigned int roce_dev_counters(const struct roce_dev *r, struct rb_counter *out,
+			       unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < sizeof(roce_dev_counter_table) / sizeof(roce_dev_counter_table[0]) &&
+			   n < max; i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)&r->st + roce_dev_counter_table[i].off, sizeof(v));
+		out[n].name = roce_dev_counter_table[i].name;
+		out[n++].value = v;
+	}
+	return n;
 }
 
 bool roce_local(const struct roce_dev *r, const union ibv_gid *dgid)

@@ -29,6 +29,7 @@
 struct event;
 struct event_base;
 struct mnl_socket;
+struct rb_counter;
 struct rb_device;
 struct soft_qp;
 struct mem_seg;
@@ -87,6 +88,9 @@ struct roce_dev *roce_dev_create(struct rb_device *dev, struct event_base *base,
 				 const union ibv_gid *gid0, bool pinned, bool wire);
 void roce_dev_destroy(struct roce_dev *r);
 
+/* roce-dev.c: the counters by name, for rdmactl dev stat. */
+unsigned int roce_dev_counters(const struct roce_dev *r, struct rb_counter *out,
+			       unsigned int max);
 /* roce-dev.c: dgid is one of the device's GIDs (the shared-memory
  * path); dgid is a unicast GID of another host and the wire is up. */
 bool roce_local(const struct roce_dev *r, const union ibv_gid *dgid);

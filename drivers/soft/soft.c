@@ -183,6 +183,14 @@ static void soft_destroy(struct rb_device *dev)
 	free(dev);
 }
 
+static unsigned int soft_stat_counters(struct rb_device *dev, struct rb_counter *out,
+				       unsigned int max)
+{
+	struct soft_dev *s = dev->priv;
+
+	return s->roce ? roce_dev_counters(s->roce, out, max) : 0;
+}
+
 /* A PD, a CQ, an SRQ, an AH: the daemon's bookkeeping is all there is. */
 static int soft_alloc_pd(struct rb_device *dev, struct rb_pd *pd)
 {
@@ -298,6 +306,7 @@ static const struct rb_driver_ops soft_ops = {
 	.open_xrcd = soft_open_xrcd,
 	.create_ah = soft_create_ah,
 	.progress = soft_sched_progress,
+	.stat_counters = soft_stat_counters,
 };
 
 /* RoCE v2 GIDs of IPv4 addresses are IPv4-mapped IPv6 addresses. */

@@ -131,6 +131,15 @@ run ud-ipv6 500 fd00:77::1 fd00:77::2 192.0.2.1 ibv_ud_pingpong -s 1024
 
 for d in a b; do
 	grep -q 'GID\[[0-9]*\] fd00:77::' "$RB_TMP/$d.log" || rb_fail "daemon $d listed no IPv6 GID"
+	# Each side sent and took at least its 2 x 500 messages, and took
+	# every packet it was sent: nothing dropped on a clean link.
+	c=$("$RB_RDMACTL" -s "$RB_TMP/$d.sock" dev stat rbsoft0) || rb_fail "rdmactl dev stat on $d"
+	rb_log "daemon $d: $c"
+	echo "$c" | awk '{ for (i = 2; i < NF; i += 2) v[$i] = $(i + 1) }
+		END { exit !(v["rx_packets"] >= 1000 && v["tx_packets"] >= 1000 &&
+			     v["rx_icrc_errors"] == 0 && v["rx_malformed"] == 0 &&
+			     v["rx_unknown_qp"] == 0 && v["tx_dropped"] == 0) }' ||
+		rb_fail "daemon $d's counters: $c"
 done
 
 if [ -n "$CAPTURE" ]; then
