@@ -53,6 +53,7 @@ void roce_dev_destroy(struct roce_dev *r)
 		return;
 	roce_io_fini(r);
 	roce_gid_fini(r);
+	roce_qp_fini(r);
 	free(r);
 }
 
@@ -73,6 +74,8 @@ static const struct {
 	ROCE_COUNTER(rx_no_recv),
 	ROCE_COUNTER(rx_unsupported),
 	ROCE_COUNTER(tx_dropped),
+	ROCE_COUNTER(rx_seq_errors),
+	ROCE_COUNTER(rx_access_errors),
 };
 #undef ROCE_COUNTER
 

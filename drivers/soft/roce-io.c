@@ -105,8 +105,11 @@ static void roce_io_packet(struct roce_dev *r, const uint8_t *buf, size_t len,
 	case ROCE_TR_UD:
 		roce_ud_recv(r, &p, &flow);
 		break;
+	case ROCE_TR_UC:
+		roce_resp_recv(r, &p, &flow);
+		break;
 	default:
-		/* RC and UC across hosts are not served yet (docs/roce.md). */
+		/* RC across hosts is not served yet (docs/roce.md). */
 		r->st.rx_unsupported++;
 		break;
 	}

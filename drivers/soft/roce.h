@@ -9,6 +9,12 @@
  *                recvmmsg/sendmmsg from the daemon's event loop, never
  *                blocking; checks and counts what arrives
  *   roce-ud.c    UD SENDs to and from other hosts
+ *   roce-qp.c    per-QP state of connected QPs whose peer is on another
+ *                host, and the QP's life (created on first use, dropped
+ *                at RESET, RTR and destroy)
+ *   roce-req.c   the requester: a SEND or WRITE cut into packets by the
+ *                path MTU
+ *   roce-resp.c  the responder: packets put together into messages
  *   roce-dev.c   the state's life, with the device's
  *
  * The engine (soft-req.c, soft-resp.c) calls in through the few
@@ -24,6 +30,10 @@
 
 #include <infiniband/verbs.h>
 
+#include "daemon/objects.h"
+#include "drivers/driver.h"
+#include "drivers/hash.h"
+#include "drivers/soft/soft-mem.h"
 #include "drivers/soft/roce-wire.h"
 
 struct event;
@@ -32,7 +42,6 @@ struct mnl_socket;
 struct rb_counter;
 struct rb_device;
 struct soft_qp;
-struct mem_seg;
 union swqe;
 
 /* GIDs of the port: 0 is the one chosen at start (or pinned), the
@@ -53,6 +62,8 @@ struct roce_stats {
 	uint64_t rx_no_recv;		/* UD: no receive posted: dropped */
 	uint64_t rx_unsupported;	/* a transport not served across hosts yet */
 	uint64_t tx_dropped;		/* socket full, too large, no route */
+	uint64_t rx_seq_errors;		/* UC: a PSN missed, the message dropped */
+	uint64_t rx_access_errors;	/* a WRITE outside what its rkey allows */
 };
 
 /* One packet to send: header bytes, then a payload, both copied. */
@@ -61,6 +72,24 @@ struct roce_tx {
 	struct in6_pktinfo from;	/* the source address (a GID of ours) */
 	uint16_t len;
 	uint8_t buf[ROCE_PKT_MAX];
+};
+
+/* The largest SEND the responder puts together (its staging grows to it). */
+#define ROCE_MSG_MAX		(16u << 20)
+
+/* A connected QP of this device whose peer is on another host. */
+struct roce_qp {
+	struct rb_hnode node;		/* by QP number, in roce_dev.qps */
+	struct soft_qp *qp;
+	/* responder */
+	uint32_t epsn;			/* the PSN expected next */
+	bool in_msg;			/* a message is coming in */
+	bool write;			/* it is a WRITE (else a SEND) */
+	uint64_t off;			/* its bytes so far */
+	uint8_t *stage;			/* SEND: put together here */
+	size_t stage_cap;
+	struct mem_seg wseg;		/* WRITE: where it goes */
+	uint64_t wlen;
 };
 
 struct roce_dev {
@@ -78,6 +107,7 @@ struct roce_dev {
 	unsigned int ntx;		/* queued, flushed on ev_tx */
 	uint8_t *rx;			/* ROCE_BATCH buffers of ROCE_PKT_MAX */
 	struct roce_stats st;
+	struct rb_hash qps;		/* struct roce_qp by QP number */
 };
 
 /* soft.c: create and tear down (roce-dev.c).  gid0 is GID 0; pinned
@@ -117,6 +147,27 @@ void roce_io_tx_commit(struct roce_dev *r, struct roce_tx *t);
 /* The flow of a packet between two GIDs (sport, dport host order). */
 void roce_io_flow(struct roce_flow *f, const uint8_t src[16], const uint8_t dst[16],
 		  uint16_t sport, uint16_t dport);
+
+/* roce-qp.c */
+/* qp is connected (UC) and its destination GID is another host's. */
+bool roce_qp_remote(const struct soft_qp *qp);
+/* qp's state, made on first use; NULL out of memory. */
+struct roce_qp *roce_qp_get(struct roce_dev *r, struct soft_qp *qp);
+/* Hooks of soft-qp.c: qp moved to a new state (0, or -errno refusing
+ * it: RC to another host is not built), qp goes. */
+int roce_qp_modify(struct soft_qp *qp);
+void roce_qp_gone(struct soft_qp *qp);
+void roce_qp_fini(struct roce_dev *r);
+
+/* roce-req.c: a SEND or WRITE (opcode IBV_WR_*) of the connected qp to
+ * its peer on another host; the completion status for the sender. */
+uint32_t roce_req_send(struct soft_qp *qp, uint32_t opcode, uint64_t remote_addr,
+		       uint32_t rkey, uint32_t imm, bool solicited,
+		       const struct mem_seg *src, uint32_t ns, uint64_t len);
+
+/* roce-resp.c: a parsed RC/UC request packet. */
+void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
+		    const struct roce_flow *flow);
 
 /* roce-ud.c */
 /*

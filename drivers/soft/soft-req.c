@@ -569,7 +569,7 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		d->status = soft_mw_local_inv(qp, w->hdr.imm_data);
 		return X_DONE;
 	}
-	if (qp->qp.type != IBV_QPT_UD) {
+	if (qp->qp.type != IBV_QPT_UD && !roce_qp_remote(qp)) {
 		/* XRC_SEND talks to an XRC_RECV QP; the rest to their own type. */
 		enum ibv_qp_type peer = qp->qp.type == IBV_QPT_XRC_SEND ? IBV_QPT_XRC_RECV :
 									qp->qp.type;
@@ -625,6 +625,13 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		return X_DONE;
 	}
 	d->byte_len = (uint32_t)len;
+	if (!dest && qp->qp.type != IBV_QPT_UD) {
+		/* UC to another host: on the wire (roce-req.c). */
+		d->status = roce_req_send(qp, op, w->hdr.remote_addr, w->hdr.rkey,
+					  w->hdr.imm_data, w->hdr.send_flags & IBV_SEND_SOLICITED,
+					  src, ns, len);
+		return X_DONE;
+	}
 	if (!dest)
 		return exec_ud(qp, w, d, src, ns, len);
 

@@ -8,9 +8,9 @@
 #   - 50 packets with a correct ICRC but no valid header: an unknown
 #     opcode, a reserved one, TVer 1, a pad longer than the data, an ACK
 #     with data;
-#   - 60 correct UD SEND_ONLY packets to QP numbers that do not exist
-#     (spoofed QPNs), and 40 correct RC and UC SENDs (not served across
-#     hosts yet).
+#   - 60 correct UD SEND_ONLY and 20 UC SEND_ONLY packets to QP numbers
+#     that do not exist (spoofed QPNs), and 40 correct RC SENDs (RC is not
+#     served across hosts yet).
 # `rdmactl -j dev stat` must then show exactly that many packets in and
 # each class under its counter (rx_icrc_errors, rx_malformed,
 # rx_unknown_qp, rx_unsupported), nothing delivered, and the daemon
@@ -107,8 +107,11 @@ for i in range(50):
 for i in range(60):
     p = ud(0xfff000 + i)                    # no such QP
     send(p + icrc(p), 'unknown_qp')
+for i in range(20):
+    p = bth(0x24, 0xfff100 + i, psn=i) + b'datadata'   # UC SEND_ONLY, no such QP
+    send(p + icrc(p), 'unknown_qp')
 for i in range(40):
-    p = bth(0x04 if i % 2 else 0x24, 0x100 + i, psn=i) + b'datadata'
+    p = bth(0x04, 0x100 + i, psn=i) + b'datadata'      # RC SEND_ONLY
     send(p + icrc(p), 'unsupported')
 for k, v in counts.items():
     print(k, v)
