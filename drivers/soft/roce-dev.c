@@ -76,6 +76,14 @@ static const struct {
 	ROCE_COUNTER(tx_dropped),
 	ROCE_COUNTER(rx_seq_errors),
 	ROCE_COUNTER(rx_access_errors),
+	ROCE_COUNTER(rx_duplicates),
+	ROCE_COUNTER(tx_acks),
+	ROCE_COUNTER(tx_rnr_naks),
+	ROCE_COUNTER(rx_rnr_naks),
+	ROCE_COUNTER(rx_naks),
+	ROCE_COUNTER(retries),
+	ROCE_COUNTER(rnr_retries),
+	ROCE_COUNTER(retry_exceeded),
 };
 #undef ROCE_COUNTER
 

@@ -108,9 +108,11 @@ static void roce_io_packet(struct roce_dev *r, const uint8_t *buf, size_t len,
 	case ROCE_TR_UC:
 		roce_resp_recv(r, &p, &flow);
 		break;
+	case ROCE_TR_RC:
+		roce_rc_recv(r, &p, &flow);
+		break;
 	default:
-		/* RC across hosts is not served yet (docs/roce.md). */
-		r->st.rx_unsupported++;
+		r->st.rx_unsupported++;	/* the parser takes no other */
 		break;
 	}
 }

@@ -6,9 +6,9 @@
  * comes or goes and dropped when the QP is reset, goes to RTR again
  * (new attributes: a new PSN, maybe a new peer) or is destroyed.
  *
- * UC is served.  RC to another host is refused at RTR (EOPNOTSUPP, with
- * the reason in the reply) rather than accepted and left to retry out:
- * its reliable transport is not built yet (docs/roce.md).
+ * UC and RC are served.  XRC to another host is refused at RTR
+ * (EOPNOTSUPP, with the reason in the reply) rather than accepted and
+ * left to retry out: it is not built (docs/roce.md).
  */
 #include "config.h"
 
@@ -28,10 +28,18 @@ static bool roce_qp_dgid_remote(const struct soft_qp *qp)
 
 bool roce_qp_remote(const struct soft_qp *qp)
 {
-	return qp->qp.type == IBV_QPT_UC && roce_qp_dgid_remote(qp);
+	return (qp->qp.type == IBV_QPT_UC || qp->qp.type == IBV_QPT_RC) &&
+	       roce_qp_dgid_remote(qp);
 }
 
-static struct roce_qp *roce_qp_find(struct roce_dev *r, uint32_t qpn)
+uint32_t roce_qp_mtu(const struct soft_qp *qp)
+{
+	uint32_t m = qp->qp.attr.path_mtu;
+
+	return 256u << (m >= IBV_MTU_256 && m <= IBV_MTU_4096 ? m - 1 : 0);
+}
+
+struct roce_qp *roce_qp_find(struct roce_dev *r, uint32_t qpn)
 {
 	for (struct rb_hnode *n = hash_first(&r->qps, qpn); n; n = hash_next(n)) {
 		struct roce_qp *q = container_of(n, struct roce_qp, node);
@@ -53,7 +61,9 @@ struct roce_qp *roce_qp_get(struct roce_dev *r, struct soft_qp *qp)
 		return NULL;
 	q->qp = qp;
 	q->epsn = qp->qp.attr.rq_psn & ROCE_PSN_MASK;
-	if (hash_insert(&r->qps, &q->node, qp->qp.qp_num) < 0) {
+	if ((qp->qp.type == IBV_QPT_RC && roce_rc_init(q) < 0) ||
+	    hash_insert(&r->qps, &q->node, qp->qp.qp_num) < 0) {
+		roce_rc_fini(q);
 		free(q);
 		return NULL;
 	}
@@ -63,6 +73,7 @@ struct roce_qp *roce_qp_get(struct roce_dev *r, struct soft_qp *qp)
 static void roce_qp_free(struct roce_dev *r, struct roce_qp *q)
 {
 	hash_remove(&r->qps, &q->node);
+	roce_rc_fini(q);
 	free(q->stage);
 	free(q);
 }
@@ -83,9 +94,9 @@ int roce_qp_modify(struct soft_qp *qp)
 	if (s == IBV_QPS_RESET || s == IBV_QPS_RTR)
 		roce_qp_gone(qp);
 	if (s == IBV_QPS_RTR &&
-	    (qp->qp.type == IBV_QPT_RC || qp->qp.type == IBV_QPT_XRC_SEND ||
-	     qp->qp.type == IBV_QPT_XRC_RECV) && roce_qp_dgid_remote(qp)) {
-		rb_device_error(qp->qp.dev, "RC to another host (its GID is not this device's) is not built yet: UD and UC are (docs/roce.md)");
+	    (qp->qp.type == IBV_QPT_XRC_SEND || qp->qp.type == IBV_QPT_XRC_RECV) &&
+	    roce_qp_dgid_remote(qp)) {
+		rb_device_error(qp->qp.dev, "XRC to another host (its GID is not this device's) is not built yet: UD, UC and RC are (docs/roce.md)");
 		return -EOPNOTSUPP;
 	}
 	return 0;

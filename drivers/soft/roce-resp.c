@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The responder of connected QPs whose peer is on another host: packets
- * put together into messages in PSN order.  UC (IBTA 9.7.5.1): a packet
- * whose PSN is not the one expected ends the message in progress, which
- * is dropped whole; a MIDDLE or LAST packet with no message in progress
- * is dropped; a message with no receive posted is dropped; every drop
- * counted.  A SEND is put together in a staging buffer and delivered at
- * its last packet (a receive completes only whole); a WRITE goes
- * straight into place, its rkey checked once for the length its RETH
- * announces.
+ * put together into messages in PSN order (roce_resp_take(), for UC here
+ * and for RC in roce-rc.c, which answers for it).  A SEND is put
+ * together in a staging buffer and delivered at its last packet (a
+ * receive completes only whole); a WRITE goes straight into place, its
+ * rkey checked once for the length its RETH announces.
+ *
+ * UC (IBTA 9.7.5.1): a packet whose PSN is not the one expected ends the
+ * message in progress, which is dropped whole; a MIDDLE or LAST packet
+ * with no message in progress is dropped; a message with no receive
+ * posted is dropped; every drop counted.
  */
 #include "config.h"
 
@@ -52,46 +54,98 @@ static bool roce_resp_stage(struct roce_qp *q, uint64_t len)
 	return true;
 }
 
-/* The last packet: a SEND's receive completes, a WRITE's immediate. */
-static void roce_resp_complete(struct roce_dev *r, struct roce_qp *q,
-			       const struct roce_pkt *p)
+int roce_resp_take(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt *p)
 {
 	struct soft_qp *dest = q->qp;
+	unsigned int h = p->hdrs;
+	uint32_t mtu = roce_qp_mtu(dest);
 	struct soft_recv_take t;
-	struct mem_seg src = { .ptr = q->stage, .len = q->off };
-	bool with_imm = p->hdrs & ROCE_H_IMM, src_failed;
+	bool need_recv;
 
-	if (q->write && !with_imm)
-		return;
-	if (!soft_resp_peek(dest, &t)) {
-		r->st.rx_no_recv++;
-		return;
+	(void)r;
+	if (!(h & ROCE_H_PAYLOAD) || (h & ROCE_H_IETH))
+		return -EINVAL;		/* READ, atomics, SEND_WITH_INV: not built */
+	if (h & ROCE_H_FIRST) {
+		bool write = h & ROCE_H_RETH;
+
+		roce_resp_abort(q);	/* UC: one in progress lost its last packet */
+		if (!write && !soft_resp_peek(dest, &t))
+			return -EAGAIN;
+		if (write && p->reth.len &&
+		    !soft_mem_remote(dest, p->reth.rkey, p->reth.va, p->reth.len,
+				     IBV_ACCESS_REMOTE_WRITE, &q->wseg))
+			return -EACCES;
+		q->in_msg = true;
+		q->write = write;
+		q->wlen = write ? p->reth.len : 0;
+	} else if (!q->in_msg || q->write != roce_resp_is_write(p->opcode)) {
+		/* Nothing in progress (its first packet was lost), or a
+		 * SEND's packet within a WRITE. */
+		roce_resp_abort(q);
+		return -EINVAL;
 	}
-	{
+	/* Every packet but the last carries a full path MTU. */
+	if ((!(h & ROCE_H_LAST) && p->paylen != mtu) || p->paylen > mtu ||
+	    (q->write && q->off + p->paylen > q->wlen) ||
+	    (!q->write && q->off + p->paylen > ROCE_MSG_MAX)) {
+		roce_resp_abort(q);
+		return -EINVAL;
+	}
+	/* The last packet completes a receive: one must be there now (an
+	 * SRQ's may have gone to another QP since the first). */
+	need_recv = (h & ROCE_H_LAST) && (!q->write || (h & ROCE_H_IMM));
+	if (need_recv && !soft_resp_peek(dest, &t))
+		return -EAGAIN;		/* nothing of this packet taken */
+	if (q->write) {
+		struct mem_seg piece, in = { .ptr = (uint8_t *)p->payload, .len = p->paylen };
+		bool dst_failed = false;
+
+		if (p->paylen && (soft_mem_slice(&q->wseg, 1, q->off, p->paylen, &piece) != 1 ||
+				  soft_mem_copy(&piece, 1, &in, 1, p->paylen, &dst_failed) < 0)) {
+			roce_resp_abort(q);
+			return -EACCES;
+		}
+	} else {
+		if (!roce_resp_stage(q, p->paylen)) {
+			roce_resp_abort(q);
+			return -EINVAL;
+		}
+		memcpy(q->stage + q->off, p->payload, p->paylen);
+	}
+	q->off += p->paylen;
+	if (!(h & ROCE_H_LAST))
+		return 0;
+	if (q->write && q->off != q->wlen) {
+		roce_resp_abort(q);	/* shorter than its RETH said */
+		return -EINVAL;
+	}
+	if (need_recv) {
+		struct mem_seg src = { .ptr = q->stage, .len = q->off };
 		struct soft_delivery dv = {
 			.from = NULL, .src_qpn = dest->qp.attr.dest_qp_num,
 			.src = &src, .ns = q->write ? 0 : 1, .len = q->off,
 			.opcode = q->write ? IBV_WC_RECV_RDMA_WITH_IMM : IBV_WC_RECV,
-			.scatter = !q->write, .with_imm = with_imm,
+			.scatter = !q->write, .with_imm = h & ROCE_H_IMM,
 			.solicited = p->se,
 		};
+		bool src_failed;
 
 		memcpy(&dv.imm, p->imm, 4);
 		soft_resp_deliver(dest, &t, &dv, &src_failed);
 	}
+	roce_resp_abort(q);
+	return 0;
 }
 
 void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
 		    const struct roce_flow *flow)
 {
 	struct soft_qp *dest = soft_qp_find(r->dev, p->dqpn);
-	unsigned int h = p->hdrs;
-	uint32_t mtu;
 	struct roce_qp *q;
+	int ret;
 
 	(void)flow;
-	if (!dest || dest->qp.type != IBV_QPT_UC || !soft_qp_alive(dest) ||
-	    !(h & ROCE_H_REQ)) {
+	if (!dest || dest->qp.type != IBV_QPT_UC || !soft_qp_alive(dest)) {
 		r->st.rx_unknown_qp++;
 		return;
 	}
@@ -100,72 +154,18 @@ void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
 		r->st.rx_unknown_qp++;	/* out of memory: as if not there */
 		return;
 	}
-	mtu = 256u << (dest->qp.attr.path_mtu ? dest->qp.attr.path_mtu - 1 : 0);
 	if (p->psn != q->epsn && q->in_msg) {
 		r->st.rx_seq_errors++;
 		roce_resp_abort(q);
 	}
 	q->epsn = (p->psn + 1) & ROCE_PSN_MASK;
-	if (h & ROCE_H_FIRST) {
-		if (q->in_msg) {
-			r->st.rx_seq_errors++;	/* the last packet went missing */
-			roce_resp_abort(q);
-		}
-		q->in_msg = true;
-		q->write = h & ROCE_H_RETH;
-		q->off = 0;
-		q->wlen = q->write ? p->reth.len : 0;
-		if (q->write && q->wlen &&
-		    !soft_mem_remote(dest, p->reth.rkey, p->reth.va, q->wlen,
-				     IBV_ACCESS_REMOTE_WRITE, &q->wseg)) {
-			r->st.rx_access_errors++;
-			roce_resp_abort(q);
-			return;
-		}
-	} else if (!q->in_msg || q->write != roce_resp_is_write(p->opcode)) {
-		/* Nothing in progress (its first packet was lost or refused),
-		 * or a SEND's packet within a WRITE: dropped. */
-		if (q->in_msg) {
-			r->st.rx_seq_errors++;
-			roce_resp_abort(q);
-		}
-		return;
-	}
-	/* Every packet but the last of a message carries a full MTU. */
-	if ((!(h & ROCE_H_LAST) && p->paylen != mtu) || p->paylen > mtu) {
+	ret = roce_resp_take(r, q, p);
+	if (ret == -EAGAIN) {
+		r->st.rx_no_recv++;
+		roce_resp_abort(q);
+	} else if (ret == -EACCES) {
+		r->st.rx_access_errors++;
+	} else if (ret < 0) {
 		r->st.rx_malformed++;
-		roce_resp_abort(q);
-		return;
-	}
-	if (q->write) {
-		struct mem_seg piece, in = { .ptr = (uint8_t *)p->payload, .len = p->paylen };
-		bool dst_failed = false;
-
-		if (q->off + p->paylen > q->wlen) {
-			r->st.rx_access_errors++;
-			roce_resp_abort(q);
-			return;
-		}
-		if (p->paylen && (soft_mem_slice(&q->wseg, 1, q->off, p->paylen, &piece) != 1 ||
-				  soft_mem_copy(&piece, 1, &in, 1, p->paylen, &dst_failed) < 0)) {
-			r->st.rx_access_errors++;
-			roce_resp_abort(q);
-			return;
-		}
-	} else {
-		if (!roce_resp_stage(q, p->paylen)) {
-			r->st.rx_malformed++;	/* larger than we put together */
-			roce_resp_abort(q);
-			return;
-		}
-		memcpy(q->stage + q->off, p->payload, p->paylen);
-	}
-	q->off += p->paylen;
-	if (h & ROCE_H_LAST) {
-		if (q->write && q->off != q->wlen)
-			r->st.rx_malformed++;	/* shorter than its RETH said */
-		else
-			roce_resp_complete(r, q, p);
-		roce_resp_abort(q);
 	}
 }

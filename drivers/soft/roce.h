@@ -62,8 +62,16 @@ struct roce_stats {
 	uint64_t rx_no_recv;		/* UD: no receive posted: dropped */
 	uint64_t rx_unsupported;	/* a transport not served across hosts yet */
 	uint64_t tx_dropped;		/* socket full, too large, no route */
-	uint64_t rx_seq_errors;		/* UC: a PSN missed, the message dropped */
+	uint64_t rx_seq_errors;		/* PSN out of order (UC: message dropped;
+					 * RC: NAKed) */
 	uint64_t rx_access_errors;	/* a WRITE outside what its rkey allows */
+	uint64_t rx_duplicates;		/* RC: a request taken before, re-ACKed */
+	uint64_t tx_acks;		/* RC: ACKs and NAKs sent */
+	uint64_t tx_rnr_naks;		/* RC: no receive posted */
+	uint64_t rx_rnr_naks, rx_naks;	/* RC requester: received */
+	uint64_t retries;		/* RC: resent after a timeout or NAK */
+	uint64_t rnr_retries;		/* RC: resent after an RNR NAK */
+	uint64_t retry_exceeded;	/* RC: gave up (RETRY_EXC, RNR_RETRY_EXC) */
 };
 
 /* One packet to send: header bytes, then a payload, both copied. */
@@ -77,10 +85,38 @@ struct roce_tx {
 /* The largest SEND the responder puts together (its staging grows to it). */
 #define ROCE_MSG_MAX		(16u << 20)
 
+struct soft_swqe_done;
+
+/* RC: one send WQE on the wire until an ACK covers it (roce-rc.c). */
+struct roce_fl {
+	struct soft_swqe_done *d;	/* its completion, pending meanwhile */
+	uint32_t opcode;		/* IBV_WR_* */
+	uint64_t remote_addr;
+	uint32_t rkey, imm;
+	bool solicited;
+	uint64_t len;
+	uint32_t first_psn, npkts;
+	uint32_t inline_len;		/* inline: its bytes here */
+	uint32_t num_sge;		/* else its SGEs, looked up at each sending */
+	struct rb_sge sge[RB_MAX_SGE];
+	uint8_t inline_data[512];
+};
+
 /* A connected QP of this device whose peer is on another host. */
 struct roce_qp {
 	struct rb_hnode node;		/* by QP number, in roce_dev.qps */
 	struct soft_qp *qp;
+	/* RC requester (roce-rc.c) */
+	struct roce_fl *fl;		/* in flight: a FIFO of fl_cap */
+	uint32_t fl_cap, fl_head, fl_n;
+	uint32_t next_psn;
+	uint32_t retry_left, rnr_left;
+	bool rnr_wait;			/* ev_retry is the RNR timer */
+	uint32_t resend_psn;		/* from where, after it */
+	struct event *ev_retry;
+	/* RC responder */
+	uint32_t msn;
+	bool nak_sent;			/* a sequence NAK is out */
 	/* responder */
 	uint32_t epsn;			/* the PSN expected next */
 	bool in_msg;			/* a message is coming in */
@@ -149,8 +185,11 @@ void roce_io_flow(struct roce_flow *f, const uint8_t src[16], const uint8_t dst[
 		  uint16_t sport, uint16_t dport);
 
 /* roce-qp.c */
-/* qp is connected (UC) and its destination GID is another host's. */
+/* qp is connected (UC, RC) and its destination GID is another host's. */
 bool roce_qp_remote(const struct soft_qp *qp);
+struct roce_qp *roce_qp_find(struct roce_dev *r, uint32_t qpn);
+/* qp's path MTU in bytes. */
+uint32_t roce_qp_mtu(const struct soft_qp *qp);
 /* qp's state, made on first use; NULL out of memory. */
 struct roce_qp *roce_qp_get(struct roce_dev *r, struct soft_qp *qp);
 /* Hooks of soft-qp.c: qp moved to a new state (0, or -errno refusing
@@ -159,15 +198,41 @@ int roce_qp_modify(struct soft_qp *qp);
 void roce_qp_gone(struct soft_qp *qp);
 void roce_qp_fini(struct roce_dev *r);
 
-/* roce-req.c: a SEND or WRITE (opcode IBV_WR_*) of the connected qp to
- * its peer on another host; the completion status for the sender. */
+/* roce-req.c: a UC SEND or WRITE (opcode IBV_WR_*) of qp to its peer on
+ * another host; the completion status for the sender. */
 uint32_t roce_req_send(struct soft_qp *qp, uint32_t opcode, uint64_t remote_addr,
 		       uint32_t rkey, uint32_t imm, bool solicited,
 		       const struct mem_seg *src, uint32_t ns, uint64_t len);
+/* Packet k (from 0) of such a message of len bytes, with PSN psn, of
+ * transport tr (ROCE_TR_UC, ROCE_TR_RC: AckReq on the last); 0, or the
+ * completion status when the sender's memory cannot be read. */
+uint32_t roce_req_packet(struct soft_qp *qp, uint8_t tr, uint32_t opcode,
+			 uint64_t remote_addr, uint32_t rkey, uint32_t imm, bool solicited,
+			 const struct mem_seg *src, uint32_t ns, uint64_t len, uint32_t k,
+			 uint32_t psn);
 
-/* roce-resp.c: a parsed RC/UC request packet. */
+/* roce-resp.c: a parsed UC request packet. */
 void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
 		    const struct roce_flow *flow);
+/* Take the request packet p (its PSN the expected one) into q's message:
+ * 0, -EAGAIN no receive posted (nothing taken), -EACCES outside the
+ * rkey, -EINVAL malformed or not built. */
+int roce_resp_take(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt *p);
+
+/* roce-rc.c */
+int roce_rc_init(struct roce_qp *q);
+void roce_rc_fini(struct roce_qp *q);
+/* The send WQE w (d its completion) of the RC qp to another host: its
+ * SGEs or inline bytes, len bytes in all.  IBV_WC_SUCCESS: in flight,
+ * d->pending until ACKed; else the status to complete with now. */
+uint32_t roce_rc_post(struct soft_qp *qp, struct soft_swqe_done *d,
+		      const struct rb_send_wqe *w, const void *sge_or_inline,
+		      uint64_t len);
+/* A parsed RC packet (request or response). */
+void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p,
+		  const struct roce_flow *flow);
+/* Hook of soft-comp.c: qp flushes; what is in flight completes so. */
+void roce_rc_flush(struct soft_qp *qp);
 
 /* roce-ud.c */
 /*

@@ -626,8 +626,9 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 	}
 	d->byte_len = (uint32_t)len;
 	if (!dest && qp->qp.type != IBV_QPT_UD) {
-		/* UC to another host: on the wire (roce-req.c). */
-		d->status = roce_req_send(qp, op, w->hdr.remote_addr, w->hdr.rkey,
+		/* To another host: on the wire (roce-req.c, roce-rc.c). */
+		d->status = rc ? roce_rc_post(qp, d, &w->hdr, sge, len) :
+			    roce_req_send(qp, op, w->hdr.remote_addr, w->hdr.rkey,
 					  w->hdr.imm_data, w->hdr.send_flags & IBV_SEND_SOLICITED,
 					  src, ns, len);
 		return X_DONE;
