@@ -75,3 +75,4 @@ include $(srcdir)/tests/unit/roce-wire.mk
 include $(srcdir)/tests/fuzz/fuzz-roce.mk
 include $(srcdir)/tests/peers/roce-pingpong.mk
 include $(srcdir)/tests/hostile/roce-garbage.mk
+include $(srcdir)/tests/peers/roce-lossy.mk

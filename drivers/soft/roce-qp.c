@@ -83,8 +83,11 @@ void roce_qp_gone(struct soft_qp *qp)
 	struct roce_dev *r = soft_dev_of(qp)->roce;
 	struct roce_qp *q;
 
-	if (r && (q = roce_qp_find(r, qp->qp.qp_num)))
+	if (r && (q = roce_qp_find(r, qp->qp.qp_num))) {
+		if (qp->qp.type == IBV_QPT_RC)
+			roce_rc_linger(r, q);
 		roce_qp_free(r, q);
+	}
 }
 
 int roce_qp_modify(struct soft_qp *qp)
@@ -96,7 +99,8 @@ int roce_qp_modify(struct soft_qp *qp)
 	if (s == IBV_QPS_RTR &&
 	    (qp->qp.type == IBV_QPT_XRC_SEND || qp->qp.type == IBV_QPT_XRC_RECV) &&
 	    roce_qp_dgid_remote(qp)) {
-		rb_device_error(qp->qp.dev, "XRC to another host (its GID is not this device's) is not built yet: UD, UC and RC are (docs/roce.md)");
+		rb_device_error(qp->qp.dev, "XRC to another host (its GID is not this "
+				"device's) is not built yet: UD, UC and RC are (docs/roce.md)");
 		return -EOPNOTSUPP;
 	}
 	return 0;

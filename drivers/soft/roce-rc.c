@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -320,9 +321,11 @@ static void roce_rc_ack(struct roce_dev *r, struct soft_qp *qp, const struct roc
 
 /* ------------------------------------------------------------ responder */
 
-/* Send an ACK (syndrome ROCE_AETH_ACK | credits), RNR NAK or NAK. */
-static void roce_rc_send_ack(struct roce_dev *r, struct soft_qp *dest, struct roce_qp *q,
-			     const struct roce_flow *flow, uint32_t psn, uint8_t syndrome)
+/* Send an ACK (syndrome ROCE_AETH_ACK | credits), RNR NAK or NAK to QP
+ * dqpn at peer, from local. */
+static void roce_rc_send_ack(struct roce_dev *r, uint32_t dqpn, uint32_t msn,
+			     const uint8_t peer[16], const uint8_t local[16],
+			     uint32_t psn, uint8_t syndrome)
 {
 	struct roce_tx *t = roce_io_tx_slot(r);
 	struct roce_pkt a = { 0 };
@@ -332,10 +335,10 @@ static void roce_rc_send_ack(struct roce_dev *r, struct soft_qp *dest, struct ro
 		return;
 	a.opcode = ROCE_TR_RC | ROCE_OP_ACK;
 	a.pkey = ROCE_PKEY_DEFAULT;
-	a.dqpn = dest->qp.attr.dest_qp_num & ROCE_QPN_MASK;
+	a.dqpn = dqpn & ROCE_QPN_MASK;
 	a.psn = psn & ROCE_PSN_MASK;
 	a.aeth.syndrome = syndrome;
-	a.aeth.msn = q->msn & ROCE_PSN_MASK;
+	a.aeth.msn = msn & ROCE_PSN_MASK;
 	hl = roce_wire_build(t->buf, sizeof(t->buf), &a);
 	if (hl < 0)
 		return;
@@ -343,11 +346,62 @@ static void roce_rc_send_ack(struct roce_dev *r, struct soft_qp *dest, struct ro
 	memset(&t->to, 0, sizeof(t->to));
 	t->to.sin6_family = AF_INET6;
 	t->to.sin6_port = htons(ROCE_UDP_PORT);
-	memcpy(&t->to.sin6_addr, flow->src, 16);
+	memcpy(&t->to.sin6_addr, peer, 16);
 	memset(&t->from, 0, sizeof(t->from));
-	memcpy(&t->from.ipi6_addr, flow->dst, 16);
+	memcpy(&t->from.ipi6_addr, local, 16);
 	roce_io_tx_commit(r, t);
 	r->st.tx_acks++;
+}
+
+static uint64_t roce_rc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void roce_rc_linger(struct roce_dev *r, const struct roce_qp *q)
+{
+	struct roce_ghost *g;
+
+	if (!q->have_peer)
+		return;		/* it never took a request */
+	g = &r->ghost[r->ghost_next++ % ROCE_GHOSTS];
+	g->until_ns = roce_rc_now_ns() + ROCE_GHOST_NS;
+	g->qpn = q->qp->qp.qp_num;
+	g->dest_qpn = q->qp->qp.attr.dest_qp_num;
+	g->epsn = q->epsn;
+	g->msn = q->msn;
+	memcpy(g->peer, q->peer, 16);
+	memcpy(g->local, q->local, 16);
+}
+
+/* A request for no QP of ours: a ghost's duplicate is ACKed again. */
+static bool roce_rc_ghost(struct roce_dev *r, const struct roce_pkt *p,
+			  const struct roce_flow *flow)
+{
+	uint64_t now = roce_rc_now_ns();
+
+	for (unsigned int i = 0; i < ROCE_GHOSTS; i++) {
+		struct roce_ghost *g = &r->ghost[i];
+
+		if (!g->until_ns || g->until_ns < now || g->qpn != p->dqpn ||
+		    memcmp(g->peer, flow->src, 16) || roce_psn_diff(p->psn, g->epsn) >= 0)
+			continue;
+		r->st.rx_duplicates++;
+		roce_rc_send_ack(r, g->dest_qpn, g->msn, g->peer, g->local,
+				 g->epsn - 1, ROCE_AETH_ACK | 0x1f);
+		return true;
+	}
+	return false;
+}
+
+/* Answer the peer of q (qp) that sent over flow. */
+static void roce_rc_answer(struct roce_dev *r, const struct soft_qp *qp, const struct roce_qp *q,
+			   const struct roce_flow *flow, uint32_t psn, uint8_t syndrome)
+{
+	roce_rc_send_ack(r, qp->qp.attr.dest_qp_num, q->msn, flow->src, flow->dst, psn, syndrome);
 }
 
 /* 0x1f: no credit count, as a responder without end-to-end flow control. */
@@ -361,7 +415,8 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p, const struct roc
 	int ret;
 
 	if (!qp || qp->qp.type != IBV_QPT_RC || !soft_qp_alive(qp)) {
-		r->st.rx_unknown_qp++;
+		if (qp || !(p->hdrs & ROCE_H_REQ) || !roce_rc_ghost(r, p, flow))
+			r->st.rx_unknown_qp++;
 		return;
 	}
 	if (p->hdrs & ROCE_H_RESP) {
@@ -373,17 +428,20 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p, const struct roc
 		r->st.rx_unknown_qp++;
 		return;
 	}
+	q->have_peer = true;
+	memcpy(q->peer, flow->src, 16);
+	memcpy(q->local, flow->dst, 16);
 	dd = roce_psn_diff(p->psn, q->epsn);
 	if (dd < 0) {
 		/* Sent again: it was taken; say so again. */
 		r->st.rx_duplicates++;
-		roce_rc_send_ack(r, qp, q, flow, q->epsn - 1, ROCE_RC_ACK);
+		roce_rc_answer(r, qp, q, flow, q->epsn - 1, ROCE_RC_ACK);
 		return;
 	}
 	if (dd > 0) {
 		r->st.rx_seq_errors++;
 		if (!q->nak_sent)
-			roce_rc_send_ack(r, qp, q, flow, q->epsn, ROCE_AETH_NAK | ROCE_NAK_PSN_SEQ);
+			roce_rc_answer(r, qp, q, flow, q->epsn, ROCE_AETH_NAK | ROCE_NAK_PSN_SEQ);
 		q->nak_sent = true;
 		return;
 	}
@@ -392,12 +450,12 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p, const struct roc
 	if (ret == -EAGAIN) {
 		/* No receive: RNR NAK; this packet is not taken. */
 		r->st.tx_rnr_naks++;
-		roce_rc_send_ack(r, qp, q, flow, p->psn,
+		roce_rc_answer(r, qp, q, flow, p->psn,
 				 ROCE_AETH_RNR_NAK | (qp->qp.attr.min_rnr_timer & 31));
 		return;
 	}
 	if (ret == -EACCES || ret < 0) {
-		roce_rc_send_ack(r, qp, q, flow, p->psn, ROCE_AETH_NAK |
+		roce_rc_answer(r, qp, q, flow, p->psn, ROCE_AETH_NAK |
 				 (ret == -EACCES ? ROCE_NAK_REMOTE_ACCESS : ROCE_NAK_INVALID_REQ));
 		soft_qp_to_error(qp, ret == -EACCES ? IBV_EVENT_QP_ACCESS_ERR :
 				 IBV_EVENT_QP_REQ_ERR, true, 0);
@@ -406,8 +464,8 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p, const struct roc
 	q->epsn = (q->epsn + 1) & ROCE_PSN_MASK;
 	if (p->hdrs & ROCE_H_LAST) {
 		q->msn++;
-		roce_rc_send_ack(r, qp, q, flow, p->psn, ROCE_RC_ACK);
+		roce_rc_answer(r, qp, q, flow, p->psn, ROCE_RC_ACK);
 	} else if (p->ackreq) {
-		roce_rc_send_ack(r, qp, q, flow, p->psn, ROCE_RC_ACK);
+		roce_rc_answer(r, qp, q, flow, p->psn, ROCE_RC_ACK);
 	}
 }

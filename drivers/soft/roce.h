@@ -117,6 +117,8 @@ struct roce_qp {
 	/* RC responder */
 	uint32_t msn;
 	bool nak_sent;			/* a sequence NAK is out */
+	bool have_peer;			/* a request came: from peer to local */
+	uint8_t peer[16], local[16];
 	/* responder */
 	uint32_t epsn;			/* the PSN expected next */
 	bool in_msg;			/* a message is coming in */
@@ -126,6 +128,21 @@ struct roce_qp {
 	size_t stage_cap;
 	struct mem_seg wseg;		/* WRITE: where it goes */
 	uint64_t wlen;
+};
+
+/*
+ * An RC responder gone (its QP destroyed) that still answers the last
+ * requests it took, for ROCE_GHOST_NS: a requester whose last ACK was
+ * lost resends, and would otherwise retry out against a peer that had
+ * everything (a ping-pong's server exits once it has its last message).
+ * Like TCP's TIME-WAIT; IBTA leaves a destroyed QP silent.
+ */
+#define ROCE_GHOSTS		64
+#define ROCE_GHOST_NS		(2ull * 1000000000)
+struct roce_ghost {
+	uint64_t until_ns;		/* 0: unused */
+	uint32_t qpn, dest_qpn, epsn, msn;
+	uint8_t peer[16], local[16];
 };
 
 struct roce_dev {
@@ -144,6 +161,8 @@ struct roce_dev {
 	uint8_t *rx;			/* ROCE_BATCH buffers of ROCE_PKT_MAX */
 	struct roce_stats st;
 	struct rb_hash qps;		/* struct roce_qp by QP number */
+	struct roce_ghost ghost[ROCE_GHOSTS];
+	unsigned int ghost_next;	/* the slot taken next, round robin */
 };
 
 /* soft.c: create and tear down (roce-dev.c).  gid0 is GID 0; pinned
@@ -233,6 +252,8 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p,
 		  const struct roce_flow *flow);
 /* Hook of soft-comp.c: qp flushes; what is in flight completes so. */
 void roce_rc_flush(struct soft_qp *qp);
+/* q's QP goes: its responder lingers as a ghost (above). */
+void roce_rc_linger(struct roce_dev *r, const struct roce_qp *q);
 
 /* roce-ud.c */
 /*
