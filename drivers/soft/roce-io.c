@@ -36,6 +36,8 @@
 #include "drivers/driver.h"
 #include "drivers/soft/roce.h"
 
+/* The socket's buffers, each way. */
+#define ROCE_SOCK_BUF		(4 << 20)
 /* Batches taken per wake-up before the loop gets its turn. */
 #define ROCE_RX_ROUNDS		4
 
@@ -271,6 +273,16 @@ int roce_io_init(struct roce_dev *r)
 	    bind(r->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		ret = -errno;
 		goto fail;
+	}
+	/* Room for bursts: RC keeps a window of packets in flight per QP,
+	 * and a full socket drops.  Past the system's limit when allowed
+	 * (CAP_NET_ADMIN), else up to it. */
+	for (int i = 0; i < 2; i++) {
+		int opt = i ? SO_RCVBUF : SO_SNDBUF, force = i ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
+		int sz = ROCE_SOCK_BUF;
+
+		if (setsockopt(r->fd, SOL_SOCKET, force, &sz, sizeof(sz)) < 0)
+			(void)setsockopt(r->fd, SOL_SOCKET, opt, &sz, sizeof(sz));
 	}
 	r->ev_rx = event_new(r->base, r->fd, EV_READ | EV_PERSIST, roce_io_rx_cb, r);
 	r->ev_tx = event_new(r->base, -1, 0, roce_io_tx_cb, r);

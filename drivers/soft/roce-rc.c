@@ -74,35 +74,56 @@ static struct roce_fl *roce_rc_fl(struct roce_qp *q, uint32_t i)
 	return &q->fl[(q->fl_head + i) % q->fl_cap];
 }
 
-/* Send the packets of f from PSN from on. */
-static void roce_rc_transmit(struct roce_qp *q, struct roce_fl *f, uint32_t from)
+/* The packets in flight not yet acknowledged, at most: what the peer's
+ * socket takes in a burst (a 1 MiB message at once overflowed it, and
+ * going back N then overflowed it again, for ever). */
+#define ROCE_RC_WINDOW	64
+
+/* The pieces of f's data (its SGEs looked up again), or -1 when an MR
+ * went meanwhile (nothing is sent; the timeout ends the WQE). */
+static int roce_rc_src(struct soft_qp *qp, struct roce_fl *f, struct mem_seg *src)
 {
-	struct soft_qp *qp = q->qp;
-	struct mem_seg src[RB_MAX_SGE];
-	uint32_t ns = 0;
+	int ns = 0;
 
 	if (f->inline_len) {
 		src[0] = (struct mem_seg){ .ptr = f->inline_data, .len = f->inline_len };
-		ns = 1;
-	} else {
-		for (uint32_t i = 0; i < f->num_sge; i++) {
-			if (!f->sge[i].length)
-				continue;
-			if (soft_mem_local(qp, &f->sge[i], 0, &src[ns]) != IBV_WC_SUCCESS) {
-				/* The MR went meanwhile: nothing is sent; the
-				 * timeout ends this WQE. */
-				return;
-			}
-			ns++;
-		}
+		return 1;
 	}
-	for (uint32_t k = 0; k < f->npkts; k++) {
-		uint32_t psn = (f->first_psn + k) & ROCE_PSN_MASK;
-
-		if (roce_psn_diff(psn, from) < 0)
+	for (uint32_t i = 0; i < f->num_sge; i++) {
+		if (!f->sge[i].length)
 			continue;
-		roce_req_packet(qp, ROCE_TR_RC, f->opcode, f->remote_addr, f->rkey, f->imm,
-				f->solicited, src, ns, f->len, k, psn);
+		if (soft_mem_local(qp, &f->sge[i], 0, &src[ns]) != IBV_WC_SUCCESS)
+			return -1;
+		ns++;
+	}
+	return ns;
+}
+
+/* Send what is in flight and not sent yet, within the window. */
+static void roce_rc_pump(struct roce_qp *q)
+{
+	struct soft_qp *qp = q->qp;
+
+	for (uint32_t i = 0; i < q->fl_n; i++) {
+		struct roce_fl *f = roce_rc_fl(q, i);
+		struct mem_seg src[RB_MAX_SGE];
+		int ns;
+
+		if (f->sent == f->npkts)
+			continue;
+		ns = roce_rc_src(qp, f, src);
+		if (ns < 0)
+			return;
+		while (f->sent < f->npkts) {
+			uint32_t psn = (f->first_psn + f->sent) & ROCE_PSN_MASK;
+
+			if (roce_psn_diff(psn, q->una) >= ROCE_RC_WINDOW)
+				return;
+			roce_req_packet(qp, ROCE_TR_RC, f->opcode, f->remote_addr, f->rkey,
+					f->imm, f->solicited, src, (uint32_t)ns, f->len,
+					f->sent, psn);
+			f->sent++;
+		}
 	}
 }
 
@@ -147,10 +168,16 @@ static void roce_rc_resend(struct roce_qp *q, uint32_t from)
 {
 	for (uint32_t i = 0; i < q->fl_n; i++) {
 		struct roce_fl *f = roce_rc_fl(q, i);
+		int32_t k = roce_psn_diff(from, f->first_psn);
 
-		roce_rc_transmit(q, f, from);
+		if (k <= 0)
+			f->sent = 0;
+		else if ((uint32_t)k < f->npkts)
+			f->sent = (uint32_t)k;
 	}
-	q->qp->qp.attr.sq_psn = q->next_psn;
+	if (roce_psn_diff(from, q->una) > 0)
+		q->una = from;
+	roce_rc_pump(q);
 	roce_rc_arm(q, roce_rc_timeout_us(q->qp));
 }
 
@@ -177,7 +204,7 @@ static void roce_rc_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	q->retry_left--;
 	r->st.retries++;
-	roce_rc_resend(q, roce_rc_fl(q, 0)->first_psn);
+	roce_rc_resend(q, q->una);
 }
 
 int roce_rc_init(struct roce_qp *q)
@@ -190,6 +217,7 @@ int roce_rc_init(struct roce_qp *q)
 	if (!q->fl || !q->ev_retry)
 		return -ENOMEM;
 	q->next_psn = qp->qp.attr.sq_psn & ROCE_PSN_MASK;
+	q->una = q->next_psn;
 	q->retry_left = qp->qp.attr.retry_cnt;
 	q->rnr_left = qp->qp.attr.rnr_retry;
 	return 0;
@@ -242,8 +270,9 @@ uint32_t roce_rc_post(struct soft_qp *qp, struct soft_swqe_done *d,
 		roce_rc_arm(q, roce_rc_timeout_us(qp));
 	}
 	d->pending = true;
+	f->sent = 0;
 	if (!q->rnr_wait)
-		roce_rc_transmit(q, f, f->first_psn);
+		roce_rc_pump(q);
 	qp->qp.attr.sq_psn = q->next_psn;
 	return IBV_WC_SUCCESS;
 }
@@ -270,15 +299,26 @@ static void roce_rc_ack(struct roce_dev *r, struct soft_qp *qp, const struct roc
 		roce_rc_pop(q, IBV_WC_SUCCESS);
 		progress = true;
 	}
+	/* Acknowledged up to p (an ACK), or up to before it (a NAK). */
+	{
+		uint32_t una = type == ROCE_AETH_ACK ? (p->psn + 1) & ROCE_PSN_MASK : p->psn;
+
+		if (roce_psn_diff(una, q->una) > 0 && roce_psn_diff(una, q->next_psn) <= 0) {
+			q->una = una;
+			progress = true;
+		}
+	}
 	if (progress) {
 		q->retry_left = qp->qp.attr.retry_cnt;
 		q->rnr_left = qp->qp.attr.rnr_retry;
 	}
 	if (type == ROCE_AETH_ACK) {
-		if (q->fl_n)
+		if (q->fl_n) {
+			roce_rc_pump(q);	/* the window moved */
 			roce_rc_arm(q, roce_rc_timeout_us(qp));
-		else
+		} else {
 			evtimer_del(q->ev_retry);
+		}
 	} else if (type == ROCE_AETH_RNR_NAK && q->fl_n) {
 		r->st.rx_rnr_naks++;
 		if (q->rnr_left == 0) {

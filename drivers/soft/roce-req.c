@@ -66,7 +66,9 @@ uint32_t roce_req_packet(struct soft_qp *qp, uint8_t tr, uint32_t opcode,
 	p.pkey = ROCE_PKEY_DEFAULT;
 	p.dqpn = qp->qp.attr.dest_qp_num & ROCE_QPN_MASK;
 	p.psn = psn & ROCE_PSN_MASK;
-	p.ackreq = last && tr == ROCE_TR_RC;
+	/* RC asks for an ACK at each message's end and every 16 packets
+	 * within one, so that the window (roce-rc.c) moves on. */
+	p.ackreq = tr == ROCE_TR_RC && (last || k % 16 == 15);
 	p.pad = (uint8_t)((4 - seg % 4) % 4);
 	p.reth.va = remote_addr;
 	p.reth.rkey = rkey;

@@ -96,6 +96,7 @@ struct roce_fl {
 	bool solicited;
 	uint64_t len;
 	uint32_t first_psn, npkts;
+	uint32_t sent;			/* its packets sent (this round) */
 	uint32_t inline_len;		/* inline: its bytes here */
 	uint32_t num_sge;		/* else its SGEs, looked up at each sending */
 	struct rb_sge sge[RB_MAX_SGE];
@@ -110,6 +111,7 @@ struct roce_qp {
 	struct roce_fl *fl;		/* in flight: a FIFO of fl_cap */
 	uint32_t fl_cap, fl_head, fl_n;
 	uint32_t next_psn;
+	uint32_t una;			/* the oldest PSN not acknowledged */
 	uint32_t retry_left, rnr_left;
 	bool rnr_wait;			/* ev_retry is the RNR timer */
 	uint32_t resend_psn;		/* from where, after it */

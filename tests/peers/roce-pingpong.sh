@@ -8,7 +8,7 @@
 #   ibv_uc_pingpong -s 4096 -m 1024 (four packets a message), and -s 1
 #   -m 256 over IPv6;
 #   ibv_rc_pingpong -s 4096 -m 1024 over IPv4, -s 64 -m 256 -e over
-#   IPv6, ibv_srq_pingpong -q 4 -s 2048 -m 1024.
+#   IPv6, ibv_srq_pingpong -q 4 -s 2048 -m 1024, and 1 MiB RC messages.
 # Both sides must exit 0 with their summary and check the data (-c).
 # Everything on the veth is captured (tshark) and must be RoCEv2 that
 # Wireshark decodes with no malformed packet or expert item, UD SEND_ONLY
@@ -140,6 +140,8 @@ run uc-ipv6-small 500 fd00:77::1 fd00:77::2 192.0.2.1 ibv_uc_pingpong -s 1 -m 25
 run rc-ipv4 500 ::ffff:192.0.2.1 ::ffff:192.0.2.2 192.0.2.1 ibv_rc_pingpong -s 4096 -m 1024
 run rc-ipv6-events 300 fd00:77::1 fd00:77::2 192.0.2.1 ibv_rc_pingpong -s 64 -m 256 -e
 run srq-ipv4 300 ::ffff:192.0.2.1 ::ffff:192.0.2.2 192.0.2.1 ibv_srq_pingpong -q 4 -s 2048 -m 1024
+# 1 MiB messages: 1024 packets each, paced by the RC window.
+run rc-1mib 20 ::ffff:192.0.2.1 ::ffff:192.0.2.2 192.0.2.1 ibv_rc_pingpong -s 1048576 -m 1024
 
 for d in a b; do
 	grep -q 'GID\[[0-9]*\] fd00:77::' "$RB_TMP/$d.log" || rb_fail "daemon $d listed no IPv6 GID"
