@@ -76,3 +76,4 @@ include $(srcdir)/tests/fuzz/fuzz-roce.mk
 include $(srcdir)/tests/peers/roce-pingpong.mk
 include $(srcdir)/tests/hostile/roce-garbage.mk
 include $(srcdir)/tests/peers/roce-lossy.mk
+include $(srcdir)/tests/peers/roce-three.mk
