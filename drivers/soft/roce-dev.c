@@ -84,6 +84,7 @@ static const struct {
 	ROCE_COUNTER(retries),
 	ROCE_COUNTER(rnr_retries),
 	ROCE_COUNTER(retry_exceeded),
+	ROCE_COUNTER(rx_wrong_peer),
 };
 #undef ROCE_COUNTER
 

@@ -39,6 +39,11 @@ uint32_t roce_qp_mtu(const struct soft_qp *qp)
 	return 256u << (m >= IBV_MTU_256 && m <= IBV_MTU_4096 ? m - 1 : 0);
 }
 
+bool roce_qp_from_peer(const struct soft_qp *qp, const struct roce_flow *flow)
+{
+	return !memcmp(flow->src, qp->qp.attr.ah_attr.grh.dgid.raw, 16);
+}
+
 struct roce_qp *roce_qp_find(struct roce_dev *r, uint32_t qpn)
 {
 	for (struct rb_hnode *n = hash_first(&r->qps, qpn); n; n = hash_next(n)) {

@@ -288,6 +288,16 @@ static void roce_rc_ack(struct roce_dev *r, struct soft_qp *qp, const struct roc
 		r->st.rx_duplicates++;	/* nothing in flight: a late ACK */
 		return;
 	}
+	/* An ACK of a PSN never sent is no ACK (a ghost); one from before
+	 * what is acknowledged already is late, and says nothing new. */
+	if (roce_psn_diff(p->psn, (q->next_psn - 1) & ROCE_PSN_MASK) > 0) {
+		r->st.rx_wrong_peer++;
+		return;
+	}
+	if (roce_psn_diff(p->psn, q->una) < -1) {
+		r->st.rx_duplicates++;
+		return;
+	}
 	/* Whatever ends before the PSN acknowledged (or NAKed) is done. */
 	while (q->fl_n) {
 		struct roce_fl *f = roce_rc_fl(q, 0);
@@ -457,6 +467,10 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p, const struct roc
 	if (!qp || qp->qp.type != IBV_QPT_RC || !soft_qp_alive(qp)) {
 		if (qp || !(p->hdrs & ROCE_H_REQ) || !roce_rc_ghost(r, p, flow))
 			r->st.rx_unknown_qp++;
+		return;
+	}
+	if (!roce_qp_from_peer(qp, flow)) {
+		r->st.rx_wrong_peer++;
 		return;
 	}
 	if (p->hdrs & ROCE_H_RESP) {

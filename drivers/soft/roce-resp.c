@@ -144,9 +144,12 @@ void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
 	struct roce_qp *q;
 	int ret;
 
-	(void)flow;
 	if (!dest || dest->qp.type != IBV_QPT_UC || !soft_qp_alive(dest)) {
 		r->st.rx_unknown_qp++;
+		return;
+	}
+	if (!roce_qp_from_peer(dest, flow)) {
+		r->st.rx_wrong_peer++;
 		return;
 	}
 	q = roce_qp_get(r, dest);

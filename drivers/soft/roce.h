@@ -72,6 +72,8 @@ struct roce_stats {
 	uint64_t retries;		/* RC: resent after a timeout or NAK */
 	uint64_t rnr_retries;		/* RC: resent after an RNR NAK */
 	uint64_t retry_exceeded;	/* RC: gave up (RETRY_EXC, RNR_RETRY_EXC) */
+	uint64_t rx_wrong_peer;		/* RC/UC: not from the QP's destination
+					 * GID, or an ACK past what was sent */
 };
 
 /* One packet to send: header bytes, then a payload, both copied. */
@@ -211,6 +213,9 @@ bool roce_qp_remote(const struct soft_qp *qp);
 struct roce_qp *roce_qp_find(struct roce_dev *r, uint32_t qpn);
 /* qp's path MTU in bytes. */
 uint32_t roce_qp_mtu(const struct soft_qp *qp);
+/* A packet over flow comes from qp's destination (its AV's GID), as a
+ * connected QP takes only from its peer. */
+bool roce_qp_from_peer(const struct soft_qp *qp, const struct roce_flow *flow);
 /* qp's state, made on first use; NULL out of memory. */
 struct roce_qp *roce_qp_get(struct roce_dev *r, struct soft_qp *qp);
 /* Hooks of soft-qp.c: qp moved to a new state (0, or -errno refusing
