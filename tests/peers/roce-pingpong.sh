@@ -8,7 +8,8 @@
 #   ibv_uc_pingpong -s 4096 -m 1024 (four packets a message), and -s 1
 #   -m 256 over IPv6;
 #   ibv_rc_pingpong -s 4096 -m 1024 over IPv4, -s 64 -m 256 -e over
-#   IPv6, ibv_srq_pingpong -q 4 -s 2048 -m 1024, and 1 MiB RC messages.
+#   IPv6, ibv_srq_pingpong -q 4 -s 2048 -m 1024, and 1 MiB RC messages;
+#   perftest's ib_write_bw over RC and UC (64 KiB WRITEs).
 # Both sides must exit 0 with their summary and check the data (-c).
 # Everything on the veth is captured (tshark) and must be RoCEv2 that
 # Wireshark decodes with no malformed packet or expert item, UD SEND_ONLY
@@ -143,6 +144,37 @@ run srq-ipv4 300 ::ffff:192.0.2.1 ::ffff:192.0.2.2 192.0.2.1 ibv_srq_pingpong -q
 # 1 MiB messages: 1024 packets each, paced by the RC window.
 run rc-1mib 20 ::ffff:192.0.2.1 ::ffff:192.0.2.2 192.0.2.1 ibv_rc_pingpong -s 1048576 -m 1024
 
+# WRITEs (RETH, FIRST/MIDDLE/LAST): perftest's ib_write_bw over RC and
+# UC, both sides must exit 0 and report their bandwidth.
+perf() {	# NAME PROGRAM ARGS...
+	name=$1
+	shift
+	if ! command -v "$1" >/dev/null 2>&1; then
+		rb_log "$name: $1 not installed (Debian perftest): skipped"
+		return 0
+	fi
+	PORT=$((PORT + 1))
+	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 60 ip netns exec "$A" "$RB_RUN" \
+		"$@" -d rbsoft0 -x 0 -p "$PORT" > "$RB_TMP/$name.server" 2>&1 &
+	spid=$!
+	for _ in $(seq 1 100); do
+		ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && break
+		sleep 0.1
+	done
+	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout 60 ip netns exec "$B" "$RB_RUN" \
+		"$@" -d rbsoft0 -x 0 -p "$PORT" 192.0.2.1 > "$RB_TMP/$name.client" 2>&1
+	crc=$?
+	wait "$spid"
+	src=$?
+	if [ "$crc" != 0 ] || [ "$src" != 0 ] || ! grep -Eq '^ *65536 +200 ' "$RB_TMP/$name.client"; then
+		cat "$RB_TMP/$name.server" "$RB_TMP/$name.client" >&2
+		rb_fail "$name: client exited $crc, server $src"
+	fi
+	rb_log "$name: $(grep -E '^ *65536 +200 ' "$RB_TMP/$name.client" | awk '{ print $4 " MB/s" }')"
+}
+perf write-bw-rc ib_write_bw -c RC -m 1024 -s 65536 -n 200
+perf write-bw-uc ib_write_bw -c UC -m 1024 -s 65536 -n 200
+
 for d in a b; do
 	grep -q 'GID\[[0-9]*\] fd00:77::' "$RB_TMP/$d.log" || rb_fail "daemon $d listed no IPv6 GID"
 	# Each side sent and took at least its 3500 packets (UD 2 x 500,
@@ -170,8 +202,10 @@ if [ -n "$CAPTURE" ]; then
 	# UD 2 x 1000 packets, UC 1000 x 4 and 1000 x 1, RC and SRQ more.
 	[ "$n" -ge 7000 ] || rb_fail "only $n packets captured on the veth"
 	# UD SEND_ONLY (100); UC SEND FIRST/MIDDLE/LAST/ONLY (32, 33, 34,
-	# 36); RC the same (0, 1, 2, 4) and ACKNOWLEDGE (17).
-	bad=$(awk 'BEGIN { split("0 1 2 4 17 32 33 34 36 100", l); for (i in l) ok[l[i]] = 1 }
+	# 36) and RDMA WRITE FIRST/MIDDLE/LAST/ONLY (38, 39, 40, 42); RC the
+	# same (0, 1, 2, 4, 6, 7, 8, 10) and ACKNOWLEDGE (17).
+	bad=$(awk 'BEGIN { split("0 1 2 4 6 7 8 10 17 32 33 34 36 38 39 40 42 100", l)
+			   for (i in l) ok[l[i]] = 1 }
 		$1 !~ /:infiniband/ || !($2 in ok) || NF != 2' "$RB_TMP/decoded" | head -n 5)
 	[ -z "$bad" ] || rb_fail "packets Wireshark does not take as our SENDs and ACKs without expert items: $bad"
 	"$py" "$top_srcdir/tests/unit/roce-icrc.py" "$RB_TMP/wire.pcap" > "$RB_TMP/icrc" ||
