@@ -404,3 +404,61 @@ int device_pkey_query(struct rb_session *s, const Rdmabroker__Request *req,
 	rep->msg.pkey_query = m;
 	return 0;
 }
+
+/*
+ * Each device's transport counters (rdmactl dev stat), or one device's
+ * by name.  The names are the driver's (static strings), the values as
+ * the driver reads them now.
+ */
+int device_transport_stat(struct rb_session *s, const Rdmabroker__Request *req,
+			  struct rb_reply *rep)
+{
+	const Rdmabroker__TransportStatReq *q = req->transport_stat;
+	struct rb_daemon *d = s->d;
+	Rdmabroker__TransportStatReply *m = reply_alloc(rep, sizeof(*m));
+	Rdmabroker__TransportStatDevice **v =
+		reply_alloc(rep, (d->ndevices + 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!m || !v)
+		return -ENOMEM;
+	rdmabroker__transport_stat_reply__init(m);
+	for (uint32_t i = 0; i < d->ndevices; i++) {
+		struct rb_device *dev = d->devices[i];
+		struct rb_counter c[RB_COUNTERS_MAX];
+		Rdmabroker__TransportStatDevice *e;
+		Rdmabroker__TransportCounter *cv, **cp;
+		unsigned int nc;
+
+		if (q->name && strcmp(q->name, dev->name))
+			continue;
+		nc = dev->ops.stat_counters(dev, c, RB_COUNTERS_MAX);
+		if (nc > RB_COUNTERS_MAX)
+			nc = RB_COUNTERS_MAX;
+		e = reply_alloc(rep, sizeof(*e));
+		cv = reply_alloc(rep, (nc + 1) * sizeof(*cv));
+		cp = reply_alloc(rep, (nc + 1) * sizeof(*cp));
+		if (!e || !cv || !cp)
+			return -ENOMEM;
+		rdmabroker__transport_stat_device__init(e);
+		e->name = dev->name;
+		for (unsigned int k = 0; k < nc; k++) {
+			rdmabroker__transport_counter__init(&cv[k]);
+			cv[k].name = (char *)c[k].name;
+			cv[k].value = c[k].value;
+			cp[k] = &cv[k];
+		}
+		e->n_counters = nc;
+		e->counters = cp;
+		v[n++] = e;
+	}
+	if (q->name && n == 0) {
+		reply_error(rep, "no device named %s", q->name);
+		return -ENODEV;
+	}
+	m->n_devices = n;
+	m->devices = v;
+	rep->msg.body_case = RDMABROKER__REPLY__BODY_TRANSPORT_STAT;
+	rep->msg.transport_stat = m;
+	return 0;
+}

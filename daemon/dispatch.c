@@ -99,6 +99,7 @@ static const struct dispatch_entry dispatch_table[] = {
 	ENTRY(LIMITS_SET, "limits_set", DISPATCH_ADMIN, 0, admin_limits_set),
 	ENTRY(CLIENT_KILL, "client_kill", DISPATCH_ADMIN, 0, admin_client_kill),
 	ENTRY(STAT, "stat", 0, 0, stat_show),
+	ENTRY(TRANSPORT_STAT, "transport_stat", 0, 0, device_transport_stat),
 };
 
 #define DISPATCH_TABLE_LEN (sizeof(dispatch_table) / sizeof(dispatch_table[0]))

@@ -53,6 +53,8 @@ int device_gid_query(struct rb_session *s, const Rdmabroker__Request *req,
 		     struct rb_reply *rep);
 int device_pkey_query(struct rb_session *s, const Rdmabroker__Request *req,
 		      struct rb_reply *rep);
+int device_transport_stat(struct rb_session *s, const Rdmabroker__Request *req,
+			  struct rb_reply *rep);
 int pd_alloc(struct rb_session *s, const Rdmabroker__Request *req,
 	     struct rb_reply *rep);
 int pd_dealloc(struct rb_session *s, const Rdmabroker__Request *req,

@@ -928,11 +928,13 @@ int qp_modify_attr(struct rb_session *s, struct rb_qp *qp, struct ibv_qp_attr *a
 		qp->attr.cur_qp_state = next;
 	}
 	/* Checked and applied: the device follows, or nothing changed. */
+	qp->dev->err[0] = '\0';
 	ret = qp->dev->ops.modify_qp(qp, &a, attr_mask, cur);
 	if (ret < 0) {
 		qp->attr = old;
+		/* The driver's reason when it gave one (drivers/driver.h). */
 		reply_error(rep, "QP %#x: %s: modify_qp: %s", qp->qp_num,
-			    qp->dev->name, strerror(-ret));
+			    qp->dev->name, qp->dev->err[0] ? qp->dev->err : strerror(-ret));
 		return ret;
 	}
 	log_debug("client %" PRIu64 ": QP %#x %s -> %s", s->id, qp->qp_num,

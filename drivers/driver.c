@@ -63,6 +63,15 @@ static unsigned int stub_progress(struct rb_device *dev, uint64_t now_ns,
 	return 0;
 }
 
+static unsigned int stub_stat_counters(struct rb_device *dev, struct rb_counter *out,
+				       unsigned int max)
+{
+	(void)dev;
+	(void)out;
+	(void)max;
+	return 0;
+}
+
 static void stub_destroy(struct rb_device *dev)
 {
 	free(dev->priv);
@@ -106,6 +115,7 @@ void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv)
 	FILL(create_ah);
 	FILL(destroy_ah);
 	FILL(progress);
+	FILL(stat_counters);
 #undef FILL
 }
 

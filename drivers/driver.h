@@ -83,6 +83,14 @@ enum {
 	RB_PROGRESS_BUSY	= 2,	/* poll me again: queues still awake */
 };
 
+/* One transport counter (stat_counters). */
+struct rb_counter {
+	const char *name;
+	uint64_t value;
+};
+/* The most counters a device reports. */
+#define RB_COUNTERS_MAX		64
+
 struct rb_driver_ops {
 	const char *name;		/* the driver's: "soft", "verbs" */
 
@@ -260,6 +268,16 @@ struct rb_driver_ops {
 	 */
 	unsigned int (*progress)(struct rb_device *dev, uint64_t now_ns,
 				 uint64_t idle_ns);
+
+	/* ------------------------------------------------------- counters */
+
+	/*
+	 * The device's transport counters (rdmactl dev stat, like `rdma
+	 * statistic`): up to max into out, names the driver's own, static
+	 * strings; returns how many.  Stub: 0 (none).
+	 */
+	unsigned int (*stat_counters)(struct rb_device *dev, struct rb_counter *out,
+				      unsigned int max);
 };
 
 struct rb_device {

@@ -9,8 +9,14 @@ DRIVERS_SRC = drivers/driver.h drivers/driver.c drivers/registry.c \
 	drivers/soft/soft-comp.c drivers/soft/soft-mem.c drivers/soft/soft-mem.h \
 	drivers/soft/soft-keys.c drivers/soft/soft-mw.c drivers/soft/soft-sched.c \
 	drivers/soft/ids.h drivers/soft/soft-mcast.c \
+	drivers/soft/roce-wire.c drivers/soft/roce-wire.h \
+	drivers/soft/roce.h drivers/soft/roce-dev.c drivers/soft/roce-gid.c \
+	drivers/soft/roce-io.c drivers/soft/roce-ud.c drivers/soft/roce-qp.c \
+	drivers/soft/roce-req.c drivers/soft/roce-resp.c drivers/soft/roce-rc.c \
 	drivers/verbs/verbs.h drivers/verbs/verbs.c drivers/verbs/verbs-obj.c \
 	drivers/verbs/verbs-post.c drivers/verbs/verbs-sched.c
-DRIVERS_CFLAGS = $(IBVERBS_CFLAGS)
-# The verbs driver opens the host's devices through libibverbs.
-DRIVERS_LIBS = $(IBVERBS_LIBS)
+DRIVERS_CFLAGS = $(IBVERBS_CFLAGS) $(ZLIB_CFLAGS) $(LIBMNL_CFLAGS)
+# The verbs driver opens the host's devices through libibverbs; the soft
+# device's RoCEv2 ICRC is zlib's crc32(), its GID table comes from
+# rtnetlink through libmnl.
+DRIVERS_LIBS = $(IBVERBS_LIBS) $(ZLIB_LIBS) $(LIBMNL_LIBS)

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "rdmactl/rdmactl.h"
@@ -12,9 +13,11 @@ void dev_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: rdmactl [OPTIONS] dev [show [NAME]]\n"
+		"       rdmactl [OPTIONS] dev stat [NAME]\n"
 		"       rdmactl dev help\n"
 		"Show the devices of rdmabrokerd (or device NAME), their ports and GIDs;\n"
-		"-d adds the device limits and more port attributes.\n");
+		"-d adds the device limits and more port attributes.  stat shows each\n"
+		"device's transport counters (packets, bytes, drops), like rdma statistic.\n");
 }
 
 static struct json_object *dev_attr_json(const Rdmabroker__DeviceAttr *a)
@@ -251,8 +254,72 @@ static int dev_show(struct rdmactl *rc, int argc, char **argv)
 	return pr_output(rc, doc, &dev_layout);
 }
 
+/*
+ * dev stat: the transport counters (TransportStatReq).  Their names are
+ * the driver's, so the text form is written here, one line per device
+ * as `rdma statistic` writes it: "NAME: counter value counter value ...".
+ */
+static int dev_stat(struct rdmactl *rc, int argc, char **argv)
+{
+	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
+	Rdmabroker__TransportStatReq q = RDMABROKER__TRANSPORT_STAT_REQ__INIT;
+	Rdmabroker__TransportStatReply *m;
+	Rdmabroker__Reply *rep;
+	struct json_object *doc;
+	char err[256];
+	int ret;
+
+	if (argc > 1)
+		return rdmactl_usage_error(dev_usage, "dev stat: unexpected argument \"%s\"",
+					   argv[1]);
+	if (argc == 1)
+		q.name = argv[0];
+	ret = rdmactl_connect(rc);
+	if (ret)
+		return ret;
+	req.body_case = RDMABROKER__REQUEST__BODY_TRANSPORT_STAT;
+	req.transport_stat = &q;
+	ret = rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_TRANSPORT_STAT, &rep,
+			   err, sizeof(err));
+	if (ret == -ENODEV && q.name) {
+		fprintf(stderr, "rdmactl: device %s not found\n", q.name);
+		return RDMACTL_FAIL;
+	}
+	if (ret < 0) {
+		if (err[0])
+			fprintf(stderr, "rdmactl: dev stat: %s\n", err);
+		return RDMACTL_FAIL;
+	}
+	m = rep->transport_stat;
+	doc = json_object_new_array();
+	for (size_t i = 0; i < m->n_devices; i++) {
+		const Rdmabroker__TransportStatDevice *e = m->devices[i];
+		struct json_object *o = json_object_new_object();
+		struct json_object *c = json_object_new_object();
+
+		pr_add_str(o, "name", e->name);
+		for (size_t k = 0; k < e->n_counters; k++)
+			pr_add_u64(c, e->counters[k]->name, e->counters[k]->value);
+		json_object_object_add(o, "counters", c);
+		json_object_array_add(doc, o);
+		if (rc->json)
+			continue;
+		printf("%s:", e->name);
+		for (size_t k = 0; k < e->n_counters; k++)
+			printf(" %s %" PRIu64, e->counters[k]->name, e->counters[k]->value);
+		printf("\n");
+	}
+	rb_rpc_reply_free(rep);
+	if (!rc->json) {
+		json_object_put(doc);
+		return fflush(stdout) || ferror(stdout) ? RDMACTL_FAIL : RDMACTL_OK;
+	}
+	return pr_output(rc, doc, NULL);
+}
+
 static const struct rdmactl_cmd dev_cmds[] = {
 	{ "show", dev_show },
+	{ "stat", dev_stat },
 	{ NULL, NULL },
 };
 

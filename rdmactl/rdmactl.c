@@ -23,6 +23,7 @@ static void usage(FILE *out)
 		"\n"
 		"OBJECT := { dev | client | res | limits | status | stat }\n"
 		"  dev [show [NAME]]          devices, ports and GIDs\n"
+		"  dev stat [NAME]            transport counters (packets, bytes, drops)\n"
 		"  client [show [pid PID]]    connected clients\n"
 		"  client kill PID            disconnect a process, free its objects (admin)\n"
 		"  res [show [TYPE] [pid PID]]\n"

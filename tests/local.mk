@@ -75,3 +75,9 @@ include $(srcdir)/tests/hostile/cm-limit.mk
 include $(srcdir)/tests/peers/ucx-sockaddr.mk
 include $(srcdir)/tests/lib/impair.mk
 include $(srcdir)/tests/integration/send-parts.mk
+include $(srcdir)/tests/unit/roce-wire.mk
+include $(srcdir)/tests/fuzz/fuzz-roce.mk
+include $(srcdir)/tests/peers/roce-pingpong.mk
+include $(srcdir)/tests/hostile/roce-garbage.mk
+include $(srcdir)/tests/peers/roce-lossy.mk
+include $(srcdir)/tests/peers/roce-three.mk

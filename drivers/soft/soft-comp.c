@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "daemon/ring.h"
+#include "drivers/soft/roce.h"
 #include "drivers/soft/soft-int.h"
 
 /*
@@ -81,6 +82,7 @@ bool soft_comp_flush(struct soft_qp *qp)
 
 	if (qp->rd_count)
 		soft_req_rd_land_all(qp, true);
+	roce_rc_flush(qp);	/* in flight to another host */
 	while (qp->sq_exec != prod) {
 		struct rb_send_wqe h;
 		struct soft_swqe_done *d = &qp->done[qp->sq_exec & (qp->qp.sq_entries - 1)];

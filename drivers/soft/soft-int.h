@@ -47,6 +47,7 @@
 
 struct event;
 struct rb_sched_tenant;
+struct roce_dev;
 struct soft_qp;
 
 /* READ responses up to this size are staged and land a pass later. */
@@ -92,6 +93,7 @@ struct soft_dev {
 	void *stage_pool[SOFT_STAGE_POOL_MAX];	/* free SOFT_RD_STAGE_MAX buffers */
 	unsigned int nstage;
 	struct soft_mcast *mcast;	/* soft-mcast.c: groups, or NULL */
+	struct roce_dev *roce;		/* roce.h: the GID table and the wire */
 };
 
 struct soft_mr {
@@ -325,7 +327,8 @@ struct soft_recv_take {
 
 /* What a message brings to a receive WQE. */
 struct soft_delivery {
-	const struct soft_qp *from;
+	const struct soft_qp *from;	/* or NULL: from another host, */
+	uint32_t src_qpn;		/* this QP there (roce-ud.c) */
 	const uint8_t *grh;		/* UD: 40 bytes first, or NULL */
 	const struct mem_seg *src;
 	uint32_t ns;

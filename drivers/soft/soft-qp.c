@@ -17,6 +17,7 @@
 
 #include "daemon/log.h"
 #include "daemon/ring.h"
+#include "drivers/soft/roce.h"
 #include "drivers/soft/soft-int.h"
 
 void soft_qp_timer_add_us(struct event *ev, uint64_t us)
@@ -254,6 +255,7 @@ void soft_qp_destroy(struct rb_qp *rqp)
 
 	if (!qp->done)
 		return;		/* never created */
+	roce_qp_gone(qp);	/* its state for a peer on another host */
 	soft_mw_qp_gone(qp);	/* its type 2 windows lend nothing any more */
 	soft_mcast_qp_gone(qp);
 	/*
@@ -296,7 +298,10 @@ int soft_qp_modify(struct rb_qp *rqp, const struct ibv_qp_attr *attr, int mask,
 		   enum ibv_qp_state from)
 {
 	struct soft_qp *qp = soft_qp_of(rqp);
+	int ret = roce_qp_modify(qp);	/* a peer on another host */
 
+	if (ret < 0)
+		return ret;
 	switch (qp->qp.attr.qp_state) {
 	case IBV_QPS_RESET:
 		/* What was posted is gone, without completions. */

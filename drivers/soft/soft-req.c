@@ -41,6 +41,7 @@
 #include "daemon/log.h"
 #include "daemon/res.h"
 #include "daemon/ring.h"
+#include "drivers/soft/roce.h"
 #include "drivers/soft/soft-int.h"
 
 /* The largest message (the device's max_msg_sz). */
@@ -327,14 +328,19 @@ static enum exec_result exec_ud(struct soft_qp *qp, const union swqe *w,
 		return X_DONE;
 	if (soft_mcast_send(qp, &u.ah->attr.grh.dgid, ud_deliver, &u))
 		return X_DONE;
-	/* Anything not addressed to this device leaves the host: gone. */
-	{
-		union ibv_gid our;
-
-		if (qp->qp.dev->ops.query_gid(qp->qp.dev, 1, 0, &our, &gid_type) < 0 ||
-		    memcmp(our.raw, u.ah->attr.grh.dgid.raw, sizeof(our.raw)))
-			return X_DONE;
+	/* Addressed to another host: RoCEv2 on the wire (roce-ud.c). */
+	if (roce_remote(soft_dev_of(qp)->roce, &u.ah->attr.grh.dgid)) {
+		d->status = roce_ud_send(qp, &u.ah->attr.grh.dgid, u.ah->attr.grh.sgid_index,
+					 w->hdr.remote_qpn,
+					 (w->hdr.remote_qkey & 0x80000000u) ?
+					 qp->qp.attr.qkey : w->hdr.remote_qkey,
+					 w->hdr.opcode == IBV_WR_SEND_WITH_IMM, w->hdr.imm_data,
+					 w->hdr.send_flags & IBV_SEND_SOLICITED, src, ns, len);
+		return X_DONE;
 	}
+	/* Anything else not addressed to this device: gone. */
+	if (!roce_local(soft_dev_of(qp)->roce, &u.ah->attr.grh.dgid))
+		return X_DONE;
 	dest = soft_qp_find(qp->qp.dev, w->hdr.remote_qpn & 0xffffff);
 	if (dest)
 		ud_deliver(dest, &u);
@@ -606,7 +612,7 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		d->status = soft_mw_local_inv(qp, w->hdr.imm_data);
 		return X_DONE;
 	}
-	if (qp->qp.type != IBV_QPT_UD) {
+	if (qp->qp.type != IBV_QPT_UD && !roce_qp_remote(qp)) {
 		/* XRC_SEND talks to an XRC_RECV QP; the rest to their own type. */
 		enum ibv_qp_type peer = qp->qp.type == IBV_QPT_XRC_SEND ? IBV_QPT_XRC_RECV :
 									qp->qp.type;
@@ -673,6 +679,14 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		.with_inv = op == IBV_WR_SEND_WITH_INV,
 		.inv_rkey = w->hdr.imm_data,
 	};
+	if (!dest && qp->qp.type != IBV_QPT_UD) {
+		/* To another host: on the wire (roce-req.c, roce-rc.c). */
+		d->status = rc ? roce_rc_post(qp, d, &w->hdr, sge, len) :
+			    roce_req_send(qp, op, w->hdr.remote_addr, w->hdr.rkey,
+					  w->hdr.imm_data, w->hdr.send_flags & IBV_SEND_SOLICITED,
+					  src, ns, len);
+		return X_DONE;
+	}
 	if (!dest)
 		return exec_ud(qp, w, d, src, ns, len);
 

@@ -117,7 +117,7 @@ static void resp_complete(struct soft_qp *dest, const struct soft_recv_take *t,
 		.wr_id = t->w.hdr.wr_id, .status = status,
 		.opcode = dv->opcode,
 		.byte_len = (uint32_t)(dv->len + (dv->grh ? SOFT_GRH_LEN : 0)),
-		.qp_num = dest->qp.qp_num, .src_qp = dv->from->qp.qp_num,
+		.qp_num = dest->qp.qp_num, .src_qp = dv->from ? dv->from->qp.qp_num : dv->src_qpn,
 		.wc_flags = (dv->with_imm ? IBV_WC_WITH_IMM : 0) |
 			    (dv->grh ? IBV_WC_GRH : 0) |
 			    (inv ? IBV_WC_WITH_INV : 0),

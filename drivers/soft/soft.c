@@ -29,6 +29,7 @@
 #include "drivers/soft/soft-int.h"
 #include "drivers/soft/soft.h"
 #include "drivers/soft/ids.h"
+#include "drivers/soft/roce.h"
 
 /* Limits the engine is built for; the control verbs enforce them. */
 #define SOFT_MAX_QP		16384
@@ -46,7 +47,7 @@
 #define SOFT_MAX_AH		65536
 #define SOFT_MAX_MW		65536
 #define SOFT_MAX_MSG_SZ		(1u << 31)
-#define SOFT_GID_TBL_LEN	1
+#define SOFT_GID_TBL_LEN	ROCE_GID_TBL_LEN
 #define SOFT_PKEY_TBL_LEN	1
 
 static int soft_query_device(struct rb_device *dev,
@@ -107,6 +108,12 @@ static int soft_query_device(struct rb_device *dev,
 	return 0;
 }
 
+/* gid_address pins GID 0, the only one; else the host's addresses too. */
+static uint16_t soft_gid_tbl_len(const struct soft_dev *s)
+{
+	return !s->roce || s->roce->pinned ? 1 : SOFT_GID_TBL_LEN;
+}
+
 static int soft_query_port(struct rb_device *dev, uint8_t port_num,
 			   struct ibv_port_attr *a)
 {
@@ -116,7 +123,7 @@ static int soft_query_port(struct rb_device *dev, uint8_t port_num,
 	a->state = IBV_PORT_ACTIVE;
 	a->max_mtu = IBV_MTU_4096;
 	a->active_mtu = IBV_MTU_4096;
-	a->gid_tbl_len = SOFT_GID_TBL_LEN;
+	a->gid_tbl_len = soft_gid_tbl_len(dev->priv);
 	a->port_cap_flags = IBV_PORT_CM_SUP | IBV_PORT_IP_BASED_GIDS;
 	a->max_msg_sz = SOFT_MAX_MSG_SZ;
 	a->pkey_tbl_len = SOFT_PKEY_TBL_LEN;
@@ -136,11 +143,19 @@ static int soft_query_gid(struct rb_device *dev, uint8_t port_num, int index,
 {
 	struct soft_dev *s = dev->priv;
 
-	if (port_num != 1 || index < 0 || index >= SOFT_GID_TBL_LEN)
+	if (port_num != 1 || index < 0 || index >= soft_gid_tbl_len(s))
 		return -EINVAL;
-	*gid = s->gid;
 	*type = IBV_GID_TYPE_ROCE_V2;
-	return 0;
+	if (index == 0 || !s->roce) {
+		/* GID 0 is the one chosen at start; without the table, the
+		 * only one. */
+		if (index)
+			memset(gid, 0, sizeof(*gid));
+		else
+			*gid = s->gid;
+		return 0;
+	}
+	return roce_gid_query(s->roce, index, gid);
 }
 
 static int soft_query_pkey(struct rb_device *dev, uint8_t port_num, int index,
@@ -156,6 +171,7 @@ static void soft_destroy(struct rb_device *dev)
 {
 	struct soft_dev *s = dev->priv;
 
+	roce_dev_destroy(s->roce);
 	soft_req_stage_fini(s);
 	soft_mcast_fini(s);
 	free(s->qpns.b);
@@ -165,6 +181,14 @@ static void soft_destroy(struct rb_device *dev)
 	free(s->srqns.b);
 	free(s);
 	free(dev);
+}
+
+static unsigned int soft_stat_counters(struct rb_device *dev, struct rb_counter *out,
+				       unsigned int max)
+{
+	struct soft_dev *s = dev->priv;
+
+	return s->roce ? roce_dev_counters(s->roce, out, max) : 0;
 }
 
 /* A PD, a CQ, an SRQ, an AH: the daemon's bookkeeping is all there is. */
@@ -285,6 +309,7 @@ static const struct rb_driver_ops soft_ops = {
 	.open_xrcd = soft_open_xrcd,
 	.create_ah = soft_create_ah,
 	.progress = soft_sched_progress,
+	.stat_counters = soft_stat_counters,
 };
 
 /* RoCE v2 GIDs of IPv4 addresses are IPv4-mapped IPv6 addresses. */
@@ -434,6 +459,14 @@ static int soft_create(const void *config, const struct rb_driver_env *env,
 	soft_config_apply(dev, cfg);
 	dev->priv = s;
 	log_info("device %s: GID[0] from %s", dev->name, s->gid_source);
+	s->roce = roce_dev_create(dev, env->base, &s->gid,
+				  strcmp(cfg->gid_address, "auto") && cfg->gid_address[0],
+				  cfg->roce);
+	if (!s->roce) {
+		snprintf(err, errlen, "soft device %s: out of memory", dev->name);
+		soft_destroy(dev);
+		return -ENOMEM;
+	}
 	ret = env->add_device(env->ctx, dev);
 	if (ret < 0) {
 		snprintf(err, errlen, "soft device %s: %s", dev->name, strerror(-ret));
@@ -456,6 +489,7 @@ static void soft_config_defaults(void *config)
 	snprintf(cfg->gid_address, sizeof(cfg->gid_address), "auto");
 	cfg->node_guid = 0;
 	cfg->spin_us = 200;
+	cfg->roce = 1;
 }
 
 static int soft_config_str(char *dst, size_t dstlen, const char *key,
@@ -482,6 +516,11 @@ static int soft_config_key(void *config, const char *key, const char *val,
 	if (!strcmp(key, "enable")) {
 		if (cfg_parse_bool(val, &cfg->enable) < 0)
 			SOFT_CONFIG_ERR("enable: '%s' is not yes or no", val);
+		return 0;
+	}
+	if (!strcmp(key, "roce")) {
+		if (cfg_parse_bool(val, &cfg->roce) < 0)
+			SOFT_CONFIG_ERR("roce: '%s' is not yes or no", val);
 		return 0;
 	}
 	if (!strcmp(key, "name")) {

@@ -15,6 +15,7 @@ struct rb_soft_config {
 	char gid_address[64];		/* "auto" or an IPv4/IPv6 address */
 	uint64_t node_guid;		/* 0 = derive from machine-id + name */
 	uint32_t spin_us;		/* poll a QP this long after its work */
+	int roce;			/* RoCEv2 to other hosts on UDP 4791 */
 };
 
 /* In rb_drivers[] (drivers/registry.c). */

@@ -54,7 +54,7 @@ else
 		rb_skip "$fuzz_cc cannot link a libFuzzer target (libclang-rt-14-dev missing?): $(head -n 3 "$RB_TMP/probe.log")"
 	[ -f "$top_builddir/proto/rdmabroker.pb-c.c" ] && [ -f "$top_builddir/config.h" ] ||
 		rb_fail "build the tree first: no proto/rdmabroker.pb-c.c or config.h in $top_builddir"
-	pkgs="libevent libsystemd libprotobuf-c libibverbs"
+	pkgs="libevent libsystemd libprotobuf-c libibverbs zlib libmnl"
 	pkg_cflags=$(pkg-config --cflags $pkgs) || rb_skip "pkg-config cannot find $pkgs"
 	pkg_libs=$(pkg-config --libs $pkgs) || rb_skip "pkg-config cannot find $pkgs"
 	bindir=$RB_TMP/bin

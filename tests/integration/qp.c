@@ -238,7 +238,9 @@ static void test_rc_state_machine(void **state)
 	a.ah_attr.is_global = 0;	/* RoCE needs the GRH */
 	refused(qp, &a, RC_RTR);
 	a = rtr_attr();
-	a.ah_attr.grh.sgid_index = 1;
+	/* Past the GID table: 16 entries with gid_address auto, where
+	 * index 1 may well be another address of the host. */
+	a.ah_attr.grh.sgid_index = 16;
 	refused(qp, &a, RC_RTR);
 	a = rtr_attr();
 	a.max_dest_rd_atomic = (uint8_t)(dev_attr.max_qp_rd_atom + 1);

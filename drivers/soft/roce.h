@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The soft device across hosts: RoCEv2 between daemons (docs/roce.md).
+ *
+ *   roce-wire.c  headers, parser, ICRC (roce-wire.h)
+ *   roce-gid.c   the GID table: the host's IP addresses from rtnetlink
+ *                (libmnl), kept current as addresses come and go
+ *   roce-io.c    the device's UDP socket on port 4791: batched
+ *                recvmmsg/sendmmsg from the daemon's event loop, never
+ *                blocking; checks and counts what arrives
+ *   roce-ud.c    UD SENDs to and from other hosts
+ *   roce-qp.c    per-QP state of connected QPs whose peer is on another
+ *                host, and the QP's life (created on first use, dropped
+ *                at RESET, RTR and destroy)
+ *   roce-req.c   the requester: a SEND or WRITE cut into packets by the
+ *                path MTU
+ *   roce-resp.c  the responder: packets put together into messages
+ *   roce-dev.c   the state's life, with the device's
+ *
+ * The engine (soft-req.c, soft-resp.c) calls in through the few
+ * functions below; a QP whose destination GID is one of the device's
+ * own keeps the shared-memory path.
+ */
+#ifndef RB_DRIVERS_SOFT_ROCE_H
+#define RB_DRIVERS_SOFT_ROCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include <infiniband/verbs.h>
+
+#include "daemon/objects.h"
+#include "drivers/driver.h"
+#include "drivers/hash.h"
+#include "drivers/soft/soft-mem.h"
+#include "drivers/soft/roce-wire.h"
+
+struct event;
+struct event_base;
+struct mnl_socket;
+struct rb_counter;
+struct rb_device;
+struct soft_qp;
+union swqe;
+
+/* GIDs of the port: 0 is the one chosen at start (or pinned), the
+ * others the host's addresses. */
+#define ROCE_GID_TBL_LEN	16
+/* Packets taken or sent per system call. */
+#define ROCE_BATCH		32
+/* The largest UDP payload we send or take: a 4096-byte MTU's packet. */
+#define ROCE_PKT_MAX		(ROCE_HDR_MAX + 4096 + 4 + ROCE_ICRC_LEN)
+
+/* Counters, as `rdma statistic` names them where it has a name. */
+struct roce_stats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_icrc_errors;	/* ICRC mismatch: dropped */
+	uint64_t rx_malformed;		/* the parser refused it */
+	uint64_t rx_unknown_qp;		/* no such QP, or not of that type */
+	uint64_t rx_qkey_errors;	/* UD: Q_Key mismatch */
+	uint64_t rx_no_recv;		/* UD: no receive posted: dropped */
+	uint64_t rx_unsupported;	/* a transport not served across hosts yet */
+	uint64_t tx_dropped;		/* socket full, too large, no route */
+	uint64_t rx_seq_errors;		/* PSN out of order (UC: message dropped;
+					 * RC: NAKed) */
+	uint64_t rx_access_errors;	/* a WRITE outside what its rkey allows */
+	uint64_t rx_duplicates;		/* RC: a request taken before, re-ACKed */
+	uint64_t tx_acks;		/* RC: ACKs and NAKs sent */
+	uint64_t tx_rnr_naks;		/* RC: no receive posted */
+	uint64_t rx_rnr_naks, rx_naks;	/* RC requester: received */
+	uint64_t retries;		/* RC: resent after a timeout or NAK */
+	uint64_t rnr_retries;		/* RC: resent after an RNR NAK */
+	uint64_t retry_exceeded;	/* RC: gave up (RETRY_EXC, RNR_RETRY_EXC) */
+	uint64_t rx_wrong_peer;		/* RC/UC: not from the QP's destination
+					 * GID, or an ACK past what was sent */
+};
+
+/* One packet to send: header bytes, then a payload, both copied. */
+struct roce_tx {
+	struct sockaddr_in6 to;		/* v4-mapped for IPv4 */
+	struct in6_pktinfo from;	/* the source address (a GID of ours) */
+	uint16_t len;
+	uint8_t buf[ROCE_PKT_MAX];
+};
+
+/* The largest SEND the responder puts together (its staging grows to it). */
+#define ROCE_MSG_MAX		(16u << 20)
+
+struct soft_swqe_done;
+
+/* RC: one send WQE on the wire until an ACK covers it (roce-rc.c). */
+struct roce_fl {
+	struct soft_swqe_done *d;	/* its completion, pending meanwhile */
+	uint32_t opcode;		/* IBV_WR_* */
+	uint64_t remote_addr;
+	uint32_t rkey, imm;
+	bool solicited;
+	uint64_t len;
+	uint32_t first_psn, npkts;
+	uint32_t sent;			/* its packets sent (this round) */
+	uint32_t inline_len;		/* inline: its bytes here */
+	uint32_t num_sge;		/* else its SGEs, looked up at each sending */
+	struct rb_sge sge[RB_MAX_SGE];
+	uint8_t inline_data[512];
+};
+
+/* A connected QP of this device whose peer is on another host. */
+struct roce_qp {
+	struct rb_hnode node;		/* by QP number, in roce_dev.qps */
+	struct soft_qp *qp;
+	/* RC requester (roce-rc.c) */
+	struct roce_fl *fl;		/* in flight: a FIFO of fl_cap */
+	uint32_t fl_cap, fl_head, fl_n;
+	uint32_t next_psn;
+	uint32_t una;			/* the oldest PSN not acknowledged */
+	uint32_t retry_left, rnr_left;
+	bool rnr_wait;			/* ev_retry is the RNR timer */
+	uint32_t resend_psn;		/* from where, after it */
+	struct event *ev_retry;
+	/* RC responder */
+	uint32_t msn;
+	bool nak_sent;			/* a sequence NAK is out */
+	bool have_peer;			/* a request came: from peer to local */
+	uint8_t peer[16], local[16];
+	/* responder */
+	uint32_t epsn;			/* the PSN expected next */
+	bool in_msg;			/* a message is coming in */
+	bool write;			/* it is a WRITE (else a SEND) */
+	uint64_t off;			/* its bytes so far */
+	uint8_t *stage;			/* SEND: put together here */
+	size_t stage_cap;
+	struct mem_seg wseg;		/* WRITE: where it goes */
+	uint64_t wlen;
+};
+
+/*
+ * An RC responder gone (its QP destroyed) that still answers the last
+ * requests it took, for ROCE_GHOST_NS: a requester whose last ACK was
+ * lost resends, and would otherwise retry out against a peer that had
+ * everything (a ping-pong's server exits once it has its last message).
+ * Like TCP's TIME-WAIT; IBTA leaves a destroyed QP silent.
+ */
+#define ROCE_GHOSTS		64
+#define ROCE_GHOST_NS		(2ull * 1000000000)
+struct roce_ghost {
+	uint64_t until_ns;		/* 0: unused */
+	uint32_t qpn, dest_qpn, epsn, msn;
+	uint8_t peer[16], local[16];
+};
+
+struct roce_dev {
+	struct rb_device *dev;
+	struct event_base *base;
+	/* roce-gid.c */
+	union ibv_gid gid[ROCE_GID_TBL_LEN];
+	bool pinned;			/* gid_address set: GID 0 alone */
+	struct mnl_socket *nl;		/* address changes, or NULL */
+	struct event *ev_nl;
+	/* roce-io.c */
+	int fd;				/* UDP [::]:4791, or -1: no wire */
+	struct event *ev_rx, *ev_tx;
+	struct roce_tx *tx;		/* ROCE_BATCH slots */
+	unsigned int ntx;		/* queued, flushed on ev_tx */
+	uint8_t *rx;			/* ROCE_BATCH buffers of ROCE_PKT_MAX */
+	struct roce_stats st;
+	struct rb_hash qps;		/* struct roce_qp by QP number */
+	struct roce_ghost ghost[ROCE_GHOSTS];
+	unsigned int ghost_next;	/* the slot taken next, round robin */
+};
+
+/* soft.c: create and tear down (roce-dev.c).  gid0 is GID 0; pinned
+ * when gid_address named it.  wire: bind the UDP socket.  Never fails
+ * the device: without netlink or the port it keeps what it can, and
+ * logs why. */
+struct roce_dev *roce_dev_create(struct rb_device *dev, struct event_base *base,
+				 const union ibv_gid *gid0, bool pinned, bool wire);
+void roce_dev_destroy(struct roce_dev *r);
+
+/* roce-dev.c: the counters by name, for rdmactl dev stat. */
+unsigned int roce_dev_counters(const struct roce_dev *r, struct rb_counter *out,
+			       unsigned int max);
+/* roce-dev.c: dgid is one of the device's GIDs (the shared-memory
+ * path); dgid is a unicast GID of another host and the wire is up. */
+bool roce_local(const struct roce_dev *r, const union ibv_gid *dgid);
+bool roce_remote(const struct roce_dev *r, const union ibv_gid *dgid);
+
+/* roce-gid.c */
+int roce_gid_init(struct roce_dev *r);
+void roce_gid_fini(struct roce_dev *r);
+/* Entry index (zeros when unused), -EINVAL out of the table. */
+int roce_gid_query(const struct roce_dev *r, int index, union ibv_gid *gid);
+/* gid is one of ours: its index, else -1. */
+int roce_gid_find(const struct roce_dev *r, const uint8_t gid[16]);
+
+/* roce-io.c */
+int roce_io_init(struct roce_dev *r);
+void roce_io_fini(struct roce_dev *r);
+/* A slot to build one packet in (to, from, buf, len), or NULL: the
+ * batch is full and could not be flushed (the packet is dropped and
+ * counted). */
+struct roce_tx *roce_io_tx_slot(struct roce_dev *r);
+/* The slot's packet is built (len bytes without the ICRC): add the ICRC
+ * and queue it; it leaves within this turn of the loop. */
+void roce_io_tx_commit(struct roce_dev *r, struct roce_tx *t);
+/* The flow of a packet between two GIDs (sport, dport host order). */
+void roce_io_flow(struct roce_flow *f, const uint8_t src[16], const uint8_t dst[16],
+		  uint16_t sport, uint16_t dport);
+
+/* roce-qp.c */
+/* qp is connected (UC, RC) and its destination GID is another host's. */
+bool roce_qp_remote(const struct soft_qp *qp);
+struct roce_qp *roce_qp_find(struct roce_dev *r, uint32_t qpn);
+/* qp's path MTU in bytes. */
+uint32_t roce_qp_mtu(const struct soft_qp *qp);
+/* A packet over flow comes from qp's destination (its AV's GID), as a
+ * connected QP takes only from its peer. */
+bool roce_qp_from_peer(const struct soft_qp *qp, const struct roce_flow *flow);
+/* qp's state, made on first use; NULL out of memory. */
+struct roce_qp *roce_qp_get(struct roce_dev *r, struct soft_qp *qp);
+/* Hooks of soft-qp.c: qp moved to a new state (0, or -errno refusing
+ * it: RC to another host is not built), qp goes. */
+int roce_qp_modify(struct soft_qp *qp);
+void roce_qp_gone(struct soft_qp *qp);
+void roce_qp_fini(struct roce_dev *r);
+
+/* roce-req.c: a UC SEND or WRITE (opcode IBV_WR_*) of qp to its peer on
+ * another host; the completion status for the sender. */
+uint32_t roce_req_send(struct soft_qp *qp, uint32_t opcode, uint64_t remote_addr,
+		       uint32_t rkey, uint32_t imm, bool solicited,
+		       const struct mem_seg *src, uint32_t ns, uint64_t len);
+/* Packet k (from 0) of such a message of len bytes, with PSN psn, of
+ * transport tr (ROCE_TR_UC, ROCE_TR_RC: AckReq on the last); 0, or the
+ * completion status when the sender's memory cannot be read. */
+uint32_t roce_req_packet(struct soft_qp *qp, uint8_t tr, uint32_t opcode,
+			 uint64_t remote_addr, uint32_t rkey, uint32_t imm, bool solicited,
+			 const struct mem_seg *src, uint32_t ns, uint64_t len, uint32_t k,
+			 uint32_t psn);
+
+/* roce-resp.c: a parsed UC request packet. */
+void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
+		    const struct roce_flow *flow);
+/* Take the request packet p (its PSN the expected one) into q's message:
+ * 0, -EAGAIN no receive posted (nothing taken), -EACCES outside the
+ * rkey, -EINVAL malformed or not built. */
+int roce_resp_take(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt *p);
+
+/* roce-rc.c */
+int roce_rc_init(struct roce_qp *q);
+void roce_rc_fini(struct roce_qp *q);
+/* The send WQE w (d its completion) of the RC qp to another host: its
+ * SGEs or inline bytes, len bytes in all.  IBV_WC_SUCCESS: in flight,
+ * d->pending until ACKed; else the status to complete with now. */
+uint32_t roce_rc_post(struct soft_qp *qp, struct soft_swqe_done *d,
+		      const struct rb_send_wqe *w, const void *sge_or_inline,
+		      uint64_t len);
+/* A parsed RC packet (request or response). */
+void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p,
+		  const struct roce_flow *flow);
+/* Hook of soft-comp.c: qp flushes; what is in flight completes so. */
+void roce_rc_flush(struct soft_qp *qp);
+/* q's QP goes: its responder lingers as a ghost (above). */
+void roce_rc_linger(struct roce_dev *r, const struct roce_qp *q);
+
+/* roce-ud.c */
+/*
+ * A UD SEND of qp to dgid (not ours) from sgid_index: header, then len
+ * bytes of the ns pieces src.  0 sent (or dropped, as UD may), or the
+ * completion status for the sender (IBV_WC_LOC_PROT_ERR: its memory
+ * could not be read).
+ */
+uint32_t roce_ud_send(struct soft_qp *qp, const union ibv_gid *dgid, int sgid_index,
+		      uint32_t remote_qpn, uint32_t qkey, bool with_imm, uint32_t imm,
+		      bool solicited, const struct mem_seg *src, uint32_t ns, uint64_t len);
+/* A parsed UD packet from peer (flow: as received). */
+void roce_ud_recv(struct roce_dev *r, const struct roce_pkt *p,
+		  const struct roce_flow *flow);
+
+#endif /* RB_DRIVERS_SOFT_ROCE_H */
