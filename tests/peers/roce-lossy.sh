@@ -17,35 +17,18 @@
 # RB_ROCE_SEED seeds the bridge (default 18).  Needs root; skips (77)
 # where network namespaces cannot be made.
 . "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/roce-lib.sh"
 
 IMPAIR=$top_builddir/tests/lib/impair
 command -v ibv_rc_pingpong >/dev/null 2>&1 || rb_skip "ibv_rc_pingpong not installed (Debian ibverbs-utils)"
-command -v ip >/dev/null 2>&1 || rb_skip "ip (iproute2) not installed"
-[ "$(id -u)" = 0 ] || rb_skip "network namespaces need root"
 [ -x "$IMPAIR" ] || rb_fail "tests/lib/impair not built"
 seed=${RB_ROCE_SEED:-18}
 
 ns=rbl$$
 A=${ns}a R=${ns}r B=${ns}b
-ip netns add "$A" 2>"$RB_TMP/netns.err" || rb_skip "cannot create a network namespace: $(cat "$RB_TMP/netns.err")"
-DAEMONS= IMP=
-lossy_cleanup() {
-	for p in $IMP $DAEMONS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $IMP $DAEMONS; do
-		for _ in $(seq 1 50); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	for n in "$A" "$R" "$B"; do ip netns del "$n" 2>/dev/null; done
-	rb_cleanup
-}
-trap lossy_cleanup EXIT
-ip netns add "$R" && ip netns add "$B" || rb_fail "ip netns add"
+roce_netns "$A" "$R" "$B"
+IMP=
+roce_cleanup_hook() { [ -z "$IMP" ] || { kill -KILL "$IMP" 2>/dev/null; wait "$IMP" 2>/dev/null; }; }
 ip link add a0 netns "$A" type veth peer name ra netns "$R" &&
 ip link add b0 netns "$B" type veth peer name rb netns "$R" || rb_skip "cannot create veth pairs"
 ip -n "$A" addr add 192.0.2.1/24 dev a0 && ip -n "$B" addr add 192.0.2.2/24 dev b0 &&
@@ -53,19 +36,8 @@ for n in "$A:a0" "$B:b0"; do
 	ip -n "${n%%:*}" link set lo up && ip -n "${n%%:*}" link set "${n#*:}" up || exit 1
 done && ip -n "$R" link set ra up && ip -n "$R" link set rb up || rb_fail "configuring the links"
 
-start_daemon() {	# NS NAME
-	printf '[daemon]\nlog_level = info\n' > "$RB_TMP/$2.conf"
-	ip netns exec "$1" "$RB_DAEMON" -c "$RB_TMP/$2.conf" -s "$RB_TMP/$2.sock" \
-		>> "$RB_TMP/$2.log" 2>&1 &
-	DAEMONS="$DAEMONS $!"
-	for _ in $(seq 1 300); do
-		[ -S "$RB_TMP/$2.sock" ] && rb_connect_check "$RB_TMP/$2.sock" && return 0
-		sleep 0.1
-	done
-	rb_fail "daemon $2 did not start: $(cat "$RB_TMP/$2.log")"
-}
-start_daemon "$A" a
-start_daemon "$B" b
+roce_start_daemon "$A" a
+roce_start_daemon "$B" b
 
 bridge() {	# IMPAIR OPTIONS...
 	[ -z "$IMP" ] || { kill -TERM "$IMP"; wait "$IMP"; }

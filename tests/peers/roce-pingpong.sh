@@ -18,33 +18,15 @@
 # docs/roce.md says what of the transports is built.
 # Needs root (network namespaces); skips (77) where they cannot be made.
 . "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/roce-lib.sh"
 
 command -v ibv_ud_pingpong >/dev/null 2>&1 || rb_skip "ibv_ud_pingpong not installed (Debian ibverbs-utils)"
-command -v ip >/dev/null 2>&1 || rb_skip "ip (iproute2) not installed"
-[ "$(id -u)" = 0 ] || rb_skip "network namespaces need root"
 py=${PYTHON3:-python3}
 
 A=rbA$$ B=rbB$$
-ip netns add "$A" 2>"$RB_TMP/netns.err" || rb_skip "cannot create a network namespace: $(cat "$RB_TMP/netns.err")"
-DAEMONS= CAPTURE=
-roce_cleanup() {
-	for p in $CAPTURE $DAEMONS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $CAPTURE $DAEMONS; do
-		for _ in $(seq 1 50); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	ip netns del "$A" 2>/dev/null
-	ip netns del "$B" 2>/dev/null
-	rb_cleanup
-}
-trap roce_cleanup EXIT
-ip netns add "$B" || rb_fail "second namespace"
+roce_netns "$A" "$B"
+CAPTURE=
+roce_cleanup_hook() { [ -z "$CAPTURE" ] || { kill -TERM "$CAPTURE" 2>/dev/null; wait "$CAPTURE" 2>/dev/null; }; }
 ip link add "va$$" type veth peer name "vb$$" || rb_skip "cannot create a veth pair"
 ip link set "va$$" netns "$A" && ip link set "vb$$" netns "$B" || rb_fail "moving the veth ends"
 for ns in "$A:va$$:1" "$B:vb$$:2"; do
@@ -56,31 +38,10 @@ for ns in "$A:va$$:1" "$B:vb$$:2"; do
 	ip -n "$n" link set "$dev" up || rb_fail "configuring $dev in $n"
 done
 
-# One daemon per namespace (their UNIX sockets are files, seen from both).
-start_daemon() {	# NS NAME
-	printf '[daemon]\nlog_level = debug\n' > "$RB_TMP/$2.conf"
-	ip netns exec "$1" "$RB_DAEMON" -c "$RB_TMP/$2.conf" -s "$RB_TMP/$2.sock" \
-		>> "$RB_TMP/$2.log" 2>&1 &
-	DAEMONS="$DAEMONS $!"
-	for _ in $(seq 1 300); do
-		[ -S "$RB_TMP/$2.sock" ] && rb_connect_check "$RB_TMP/$2.sock" && return 0
-		sleep 0.1
-	done
-	cat "$RB_TMP/$2.log" >&2
-	rb_fail "daemon $2 did not start"
-}
-start_daemon "$A" a
-start_daemon "$B" b
+roce_start_daemon "$A" a debug
+roce_start_daemon "$B" b debug
 grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/a.log" && grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/b.log" ||
 	rb_fail "a daemon is not on UDP 4791: $(grep -h RoCE "$RB_TMP"/?.log)"
-
-# The GID index of an address in a namespace, from ibv_devinfo -v.
-gid_index() {	# NS SOCKNAME ADDRESS
-	RDMABROKER_SOCKET="$RB_TMP/$2.sock" ip netns exec "$1" "$RB_RUN" ibv_devinfo -v -d rbsoft0 \
-		> "$RB_TMP/devinfo.$2" 2>&1 || rb_fail "ibv_devinfo -v in $1: $(cat "$RB_TMP/devinfo.$2")"
-	sed -n "s/^[[:space:]]*GID\[ *\([0-9]*\)\]:[[:space:]]*\([0-9a-f:.]*\).*/\1 \2/p" "$RB_TMP/devinfo.$2" |
-		awk -v a="$3" '$2 == a { print $1; exit }'
-}
 
 if command -v tshark >/dev/null 2>&1; then
 	HOME=$RB_TMP ip netns exec "$B" tshark -q -i "vb$$" -f "udp port 4791" \
@@ -100,7 +61,7 @@ PORT=18515
 run() {
 	name=$1 iters=$2 ga=$3 gb=$4 srv=$5 prog=$6
 	shift 6
-	gia=$(gid_index "$A" a "$ga") gib=$(gid_index "$B" b "$gb")
+	gia=$(roce_gid_index "$A" a "$ga") gib=$(roce_gid_index "$B" b "$gb")
 	[ -n "$gia" ] && [ -n "$gib" ] ||
 		rb_fail "$name: no GID for $ga in $A or $gb in $B: $(cat "$RB_TMP/devinfo.a" "$RB_TMP/devinfo.b" | grep GID)"
 	PORT=$((PORT + 1))

@@ -8,32 +8,13 @@
 # checked (-c), and A's daemon must have dropped nothing.
 # Needs root; skips (77) where network namespaces cannot be made.
 . "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/roce-lib.sh"
 
 command -v ibv_rc_pingpong >/dev/null 2>&1 || rb_skip "ibv_rc_pingpong not installed (Debian ibverbs-utils)"
-command -v ip >/dev/null 2>&1 || rb_skip "ip (iproute2) not installed"
-[ "$(id -u)" = 0 ] || rb_skip "network namespaces need root"
 
 ns=rb3$$
 A=${ns}a B=${ns}b C=${ns}c
-ip netns add "$A" 2>"$RB_TMP/netns.err" || rb_skip "cannot create a network namespace: $(cat "$RB_TMP/netns.err")"
-DAEMONS= PIDS=
-three_cleanup() {
-	for p in $PIDS $DAEMONS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $PIDS $DAEMONS; do
-		for _ in $(seq 1 50); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	for n in "$A" "$B" "$C"; do ip netns del "$n" 2>/dev/null; done
-	rb_cleanup
-}
-trap three_cleanup EXIT
-ip netns add "$B" && ip netns add "$C" || rb_fail "ip netns add"
+roce_netns "$A" "$B" "$C"
 ip link add ab netns "$A" type veth peer name ba netns "$B" &&
 ip link add ac netns "$A" type veth peer name ca netns "$C" || rb_skip "cannot create veth pairs"
 ip -n "$A" addr add 192.0.2.1/24 dev ab && ip -n "$B" addr add 192.0.2.2/24 dev ba &&
@@ -42,29 +23,12 @@ for l in "$A:ab" "$A:ac" "$B:ba" "$C:ca" "$A:lo" "$B:lo" "$C:lo"; do
 	ip -n "${l%%:*}" link set "${l#*:}" up || exit 1
 done || rb_fail "configuring the links"
 
-start_daemon() {	# NS NAME
-	printf '[daemon]\nlog_level = info\n' > "$RB_TMP/$2.conf"
-	ip netns exec "$1" "$RB_DAEMON" -c "$RB_TMP/$2.conf" -s "$RB_TMP/$2.sock" \
-		>> "$RB_TMP/$2.log" 2>&1 &
-	DAEMONS="$DAEMONS $!"
-	for _ in $(seq 1 300); do
-		[ -S "$RB_TMP/$2.sock" ] && rb_connect_check "$RB_TMP/$2.sock" && return 0
-		sleep 0.1
-	done
-	rb_fail "daemon $2 did not start: $(cat "$RB_TMP/$2.log")"
-}
-start_daemon "$A" a
-start_daemon "$B" b
-start_daemon "$C" c
+roce_start_daemon "$A" a
+roce_start_daemon "$B" b
+roce_start_daemon "$C" c
 
-gid_index() {	# NS SOCKNAME ADDRESS
-	RDMABROKER_SOCKET="$RB_TMP/$2.sock" ip netns exec "$1" "$RB_RUN" ibv_devinfo -v -d rbsoft0 \
-		> "$RB_TMP/devinfo.$2" 2>&1 || rb_fail "ibv_devinfo -v in $1: $(cat "$RB_TMP/devinfo.$2")"
-	sed -n "s/^[[:space:]]*GID\[ *\([0-9]*\)\]:[[:space:]]*\([0-9a-f:.]*\).*/\1 \2/p" "$RB_TMP/devinfo.$2" |
-		awk -v a="$3" '$2 == a { print $1; exit }'
-}
-ga_b=$(gid_index "$A" a ::ffff:192.0.2.1) ga_c=$(gid_index "$A" a ::ffff:198.51.100.1)
-gb=$(gid_index "$B" b ::ffff:192.0.2.2) gc=$(gid_index "$C" c ::ffff:198.51.100.2)
+ga_b=$(roce_gid_index "$A" a ::ffff:192.0.2.1) ga_c=$(roce_gid_index "$A" a ::ffff:198.51.100.1)
+gb=$(roce_gid_index "$B" b ::ffff:192.0.2.2) gc=$(roce_gid_index "$C" c ::ffff:198.51.100.2)
 [ -n "$ga_b" ] && [ -n "$ga_c" ] && [ -n "$gb" ] && [ -n "$gc" ] && [ "$ga_b" != "$ga_c" ] ||
 	rb_fail "GIDs not found: A $ga_b/$ga_c B $gb C $gc: $(grep GID "$RB_TMP/devinfo.a")"
 
@@ -73,7 +37,7 @@ server() {	# NS NAME GID PORT
 	RDMABROKER_SOCKET="$RB_TMP/$2.sock" timeout 120 ip netns exec "$1" "$RB_RUN" \
 		ibv_rc_pingpong -d rbsoft0 -g "$3" -p "$4" -c -n "$ITERS" -s 4096 -m 1024 \
 		> "$RB_TMP/$2.server" 2>&1 &
-	PIDS="$PIDS $!"
+	ROCE_PIDS="$ROCE_PIDS $!"
 	echo $! > "$RB_TMP/$2.spid"
 	for _ in $(seq 1 100); do
 		ip netns exec "$1" ss -Hltn "sport = :$4" | grep -q . && return 0
@@ -85,7 +49,7 @@ client() {	# NAME GID PORT SERVER
 	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 120 ip netns exec "$A" "$RB_RUN" \
 		ibv_rc_pingpong -d rbsoft0 -g "$2" -p "$3" -c -n "$ITERS" -s 4096 -m 1024 "$4" \
 		> "$RB_TMP/$1.client" 2>&1 &
-	PIDS="$PIDS $!"
+	ROCE_PIDS="$ROCE_PIDS $!"
 	echo $! > "$RB_TMP/$1.cpid"
 }
 server "$B" b "$gb" 18701
