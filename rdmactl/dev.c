@@ -215,6 +215,39 @@ static const struct pr_field dev_fields[] = {
 
 static const struct pr_layout dev_layout = { .fields = dev_fields };
 
+/*
+ * What dev show and dev stat share: the optional device NAME (stored in
+ * *name, the request's own field), the call, and its errors on stderr.
+ * req carries its body already.
+ */
+static int dev_request(struct rdmactl *rc, const char *verb, int argc, char **argv,
+		       Rdmabroker__Request *req, char **name, int reply_case,
+		       Rdmabroker__Reply **rep)
+{
+	char err[256];
+	int ret;
+
+	if (argc > 1)
+		return rdmactl_usage_error(dev_usage, "dev %s: unexpected argument \"%s\"",
+					   verb, argv[1]);
+	if (argc == 1)
+		*name = argv[0];
+	ret = rdmactl_connect(rc);
+	if (ret)
+		return ret;
+	ret = rdmactl_call(rc, req, reply_case, rep, err, sizeof(err));
+	if (ret == -ENODEV && *name) {
+		fprintf(stderr, "rdmactl: device %s not found\n", *name);
+		return RDMACTL_FAIL;
+	}
+	if (ret < 0) {
+		if (err[0])
+			fprintf(stderr, "rdmactl: dev %s: %s\n", verb, err);
+		return RDMACTL_FAIL;
+	}
+	return 0;
+}
+
 static int dev_show(struct rdmactl *rc, int argc, char **argv)
 {
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
@@ -222,30 +255,14 @@ static int dev_show(struct rdmactl *rc, int argc, char **argv)
 	Rdmabroker__DeviceShowReply *m;
 	Rdmabroker__Reply *rep;
 	struct json_object *doc;
-	char err[256];
 	int ret;
 
-	if (argc > 1)
-		return rdmactl_usage_error(dev_usage, "dev show: unexpected argument \"%s\"",
-					   argv[1]);
-	if (argc == 1)
-		q.name = argv[0];
-	ret = rdmactl_connect(rc);
-	if (ret)
-		return ret;
 	req.body_case = RDMABROKER__REQUEST__BODY_DEVICE_SHOW;
 	req.device_show = &q;
-	ret = rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_DEVICE_SHOW, &rep,
-			   err, sizeof(err));
-	if (ret == -ENODEV && q.name) {
-		fprintf(stderr, "rdmactl: device %s not found\n", q.name);
-		return RDMACTL_FAIL;
-	}
-	if (ret < 0) {
-		if (err[0])
-			fprintf(stderr, "rdmactl: dev show: %s\n", err);
-		return RDMACTL_FAIL;
-	}
+	ret = dev_request(rc, "show", argc, argv, &req, &q.name,
+			  RDMABROKER__REPLY__BODY_DEVICE_SHOW, &rep);
+	if (ret)
+		return ret;
 	m = rep->device_show;
 	doc = json_object_new_array();
 	for (size_t i = 0; i < m->n_devices; i++)
@@ -266,30 +283,14 @@ static int dev_stat(struct rdmactl *rc, int argc, char **argv)
 	Rdmabroker__TransportStatReply *m;
 	Rdmabroker__Reply *rep;
 	struct json_object *doc;
-	char err[256];
 	int ret;
 
-	if (argc > 1)
-		return rdmactl_usage_error(dev_usage, "dev stat: unexpected argument \"%s\"",
-					   argv[1]);
-	if (argc == 1)
-		q.name = argv[0];
-	ret = rdmactl_connect(rc);
-	if (ret)
-		return ret;
 	req.body_case = RDMABROKER__REQUEST__BODY_TRANSPORT_STAT;
 	req.transport_stat = &q;
-	ret = rdmactl_call(rc, &req, RDMABROKER__REPLY__BODY_TRANSPORT_STAT, &rep,
-			   err, sizeof(err));
-	if (ret == -ENODEV && q.name) {
-		fprintf(stderr, "rdmactl: device %s not found\n", q.name);
-		return RDMACTL_FAIL;
-	}
-	if (ret < 0) {
-		if (err[0])
-			fprintf(stderr, "rdmactl: dev stat: %s\n", err);
-		return RDMACTL_FAIL;
-	}
+	ret = dev_request(rc, "stat", argc, argv, &req, &q.name,
+			  RDMABROKER__REPLY__BODY_TRANSPORT_STAT, &rep);
+	if (ret)
+		return ret;
 	m = rep->transport_stat;
 	doc = json_object_new_array();
 	for (size_t i = 0; i < m->n_devices; i++) {
