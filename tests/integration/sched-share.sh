@@ -10,6 +10,7 @@
 # from the daemon's counters over windows of seconds, never from a wall
 # clock.
 . "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/tenant-lib.sh"
 
 command -v setpriv >/dev/null 2>&1 || rb_skip "setpriv (util-linux) not installed"
 command -v setsid >/dev/null 2>&1 || rb_skip "setsid (util-linux) not installed"
@@ -40,63 +41,6 @@ sched_cleanup() {
 }
 trap sched_cleanup EXIT
 
-# stream UID: a loopback write_bw of UID in a process group of its own,
-# 4 MiB WRITEs, 6144 to 8192 queued (24-32 GiB: seconds of work, so a
-# client the machine does not run for a while still has work queued).
-stream() {
-	setsid setpriv --reuid="$1" --regid="$1" --clear-groups \
-		"$PERF" --loopback -e -s 4194304 -t 8192 -D 600 write_bw \
-		>"$RB_TMP/stream.$1" 2>&1 &
-	STREAMS="$STREAMS $!"
-}
-
-# raw UID FILE: rdmactl -j limits of UID into FILE.  Readings are taken
-# raw, one right after another, and parsed afterwards: a tool run between
-# two readings takes CPU from the engine on a 2-CPU machine, so a window
-# that holds it sees a slower engine than one that does not.
-raw() { "$RB_RDMACTL" -j limits uid "$1" > "$2" || rb_fail "rdmactl -j limits uid $1"; }
-
-# parse FILE: "bytes wrs throttled_ns now_ns client_throttled_ns" (the
-# last: the most any of the user's clients was held back).
-parse() {
-	python3 -c '
-import json, sys
-e = json.load(open(sys.argv[1])).get("engine")
-if not e:
-    print("0 0 0 0 0")
-else:
-    print(e["bytes"], e["wrs"], e["throttled_ns"], e["now_ns"],
-          max([c["throttled_ns"] for c in e["clients"]] + [0]))' "$1"
-}
-
-# use UID: parse of a reading of UID now.
-use() { raw "$1" "$RB_TMP/use.json"; parse "$RB_TMP/use.json"; }
-
-# wait_moving UID: until the engine moves bytes for UID.
-wait_moving() {
-	for _ in $(seq 1 600); do
-		set -- "$1" $(use "$1")
-		[ "$2" -gt 0 ] && return 0
-		sleep 0.1
-	done
-	cat "$RB_TMP/stream.$1" >&2
-	rb_fail "uid $1: no bytes moved within 60 s"
-}
-
-# rate UID SECS: bytes/s and WRs/s of UID over SECS, by the daemon's clock.
-rate() {
-	raw "$1" "$RB_TMP/a.json"
-	sleep "$2"
-	raw "$1" "$RB_TMP/b.json"
-	echo "$(parse "$RB_TMP/a.json") $(parse "$RB_TMP/b.json")" | awk '{ dt = ($9 - $4) / 1e9; if (dt <= 0) dt = 1e-9
-		printf "%.0f %.3f\n", ($6 - $1) / dt, ($7 - $2) / dt }'
-}
-
-# within V WANT TOL: |V / WANT - 1| <= TOL
-within() {
-	awk -v v="$1" -v w="$2" -v t="$3" 'BEGIN { r = v / w; exit !(r >= 1 - t && r <= 1 + t) }'
-}
-
 stream $U1
 stream $U3
 wait_moving $U1
@@ -104,16 +48,8 @@ wait_moving $U3
 sleep 1
 
 # ---- weights 1:3
-# Both over the same seconds, the second window inside the first and
-# centred on it: the machine's load moves both alike.
-raw $U1 "$RB_TMP/a1.json"; raw $U3 "$RB_TMP/a3.json"
-sleep 5
-raw $U3 "$RB_TMP/b3.json"; raw $U1 "$RB_TMP/b1.json"
-a1=$(parse "$RB_TMP/a1.json"); b1=$(parse "$RB_TMP/b1.json")
-a3=$(parse "$RB_TMP/a3.json"); b3=$(parse "$RB_TMP/b3.json")
-r1=$(echo "$a1 $b1" | awk '{ printf "%.0f\n", ($6 - $1) / (($9 - $4) / 1e9) }')
-r3=$(echo "$a3 $b3" | awk '{ printf "%.0f\n", ($6 - $1) / (($9 - $4) / 1e9) }')
-ratio=$(awk -v a="$r1" -v b="$r3" 'BEGIN { printf "%.3f", b / a }')
+weights_ratio $U1 $U3
+r1=$ra r3=$rb
 rb_log "weights 1:3: uid $U1 $r1 B/s, uid $U3 $r3 B/s, ratio $ratio"
 within "$ratio" 3 0.10 || rb_fail "weights 1:3 gave 1:$ratio of the bytes ($r1 and $r3 B/s)"
 set -- $(use $U1)

@@ -5,6 +5,7 @@
 # cgroup (also in `rdmactl client`); a non-admin sees only its own; the
 # Prometheus text is well formed.
 . "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/tenant-lib.sh"
 . "$top_srcdir/tests/lib/ident-lib.sh"
 . "$top_srcdir/tests/lib/pingpong-lib.sh"
 
@@ -20,19 +21,9 @@ RB_RUN="$RB_TMP/as-other"
 pp_run pp 100 ibv_rc_pingpong -s 4096
 RB_RUN=$RB_RUN_SAVED
 
-field() {	# field KIND KEY [uid UID]: KEY of the first KIND entry
-	"$RB_RDMACTL" -j stat $3 $4 | python3 -c '
-import json, sys
-kind, key = sys.argv[1], sys.argv[2]
-for e in json.load(sys.stdin):
-    if e["kind"] == kind:
-        print(e.get(key, "none")); break
-else:
-    print("none")' "$1" "$2"
-}
 # Each side sends 100 WRs of 4096 bytes and receives 100.
 for kv in wrs_sent=200 bytes_sent=819200 wrs_recv=200 bytes_recv=819200 completions=400 errors=0 objects=0 memory=0 throttled_ns=0; do
-	v=$(field user "${kv%%=*}" uid 4242)
+	v=$(stat_field user "${kv%%=*}" uid 4242)
 	[ "$v" = "${kv#*=}" ] || rb_fail "user 4242: ${kv%%=*} is $v, want ${kv#*=}"
 done
 "$RB_RDMACTL" stat user uid 4242 >&2
@@ -48,8 +39,8 @@ for _ in $(seq 1 50); do
 	grep -q '^connected' "$RB_TMP/t.out" && break
 	sleep 0.1
 done
-[ "$(field client uid uid "$NOBODY")" = "$NOBODY" ] || rb_fail "no client row for the holder"
-[ "$(field client cgroup uid "$NOBODY")" = "$cg" ] || rb_fail "the holder's cgroup is not $cg"
+[ "$(stat_field client uid uid "$NOBODY")" = "$NOBODY" ] || rb_fail "no client row for the holder"
+[ "$(stat_field client cgroup uid "$NOBODY")" = "$cg" ] || rb_fail "the holder's cgroup is not $cg"
 "$RB_RDMACTL" client | grep -q "cgroup $cg" || rb_fail "rdmactl client does not show the cgroup"
 # nobody sees itself, not uid 4242.
 out=$($AS_NOBODY "$RB_RDMACTL" -j stat) || rb_fail "rdmactl stat as nobody failed"

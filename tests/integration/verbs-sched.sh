@@ -17,6 +17,7 @@
 # Rates come from the daemon's counters and clock over windows of
 # seconds, as in integration/sched-share.
 . "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/tenant-lib.sh"
 . "$top_srcdir/tests/lib/pingpong-lib.sh"
 
 command -v ibv_rc_pingpong >/dev/null 2>&1 || rb_skip "ibv_rc_pingpong (ibverbs-utils) not installed"
@@ -85,75 +86,14 @@ RB_RUN="$RB_TMP/as-other"
 pp_run pp 100 ibv_rc_pingpong -s 4096
 RB_RUN=$RB_RUN_SAVED
 
-field() {	# field KIND KEY [uid UID]: KEY of the first KIND entry
-	"$RB_RDMACTL" -j stat $3 $4 | python3 -c '
-import json, sys
-kind, key = sys.argv[1], sys.argv[2]
-for e in json.load(sys.stdin):
-    if e["kind"] == kind:
-        print(e.get(key, "none")); break
-else:
-    print("none")' "$1" "$2"
-}
 # Each side sends 100 WRs of 4096 bytes and receives 100.
 for kv in wrs_sent=200 bytes_sent=819200 wrs_recv=200 bytes_recv=819200 completions=400 errors=0 throttled_ns=0; do
-	v=$(field user "${kv%%=*}" uid 4242)
+	v=$(stat_field user "${kv%%=*}" uid 4242)
 	[ "$v" = "${kv#*=}" ] || rb_fail "user 4242 on the inner daemon: ${kv%%=*} is $v, want ${kv#*=}"
 done
 rb_log "ibv_rc_pingpong -n 100 -s 4096 of uid 4242 counted exactly: $("$RB_RDMACTL" stat user uid 4242 | tr -s ' \n' ' ')"
 
 # ---- two users saturating the device
-# stream UID: a loopback write_bw of UID in a process group of its own,
-# 4 MiB WRITEs, 8192 queued (seconds of work even for a client the
-# machine does not run for a while).
-stream() {
-	setsid setpriv --reuid="$1" --regid="$1" --clear-groups \
-		"$PERF" --loopback -e -s 4194304 -t 8192 -D 600 write_bw \
-		>"$RB_TMP/stream.$1" 2>&1 &
-	STREAMS="$STREAMS $!"
-}
-
-# raw UID FILE: rdmactl -j limits of UID into FILE, parsed afterwards
-# (integration/sched-share says why).
-raw() { "$RB_RDMACTL" -j limits uid "$1" > "$2" || rb_fail "rdmactl -j limits uid $1"; }
-
-# parse FILE: "bytes wrs throttled_ns now_ns client_throttled_ns"
-parse() {
-	python3 -c '
-import json, sys
-e = json.load(open(sys.argv[1])).get("engine")
-if not e:
-    print("0 0 0 0 0")
-else:
-    print(e["bytes"], e["wrs"], e["throttled_ns"], e["now_ns"],
-          max([c["throttled_ns"] for c in e["clients"]] + [0]))' "$1"
-}
-
-use() { raw "$1" "$RB_TMP/use.json"; parse "$RB_TMP/use.json"; }
-
-wait_moving() {
-	for _ in $(seq 1 600); do
-		set -- "$1" $(use "$1")
-		[ "$2" -gt 0 ] && return 0
-		sleep 0.1
-	done
-	cat "$RB_TMP/stream.$1" >&2
-	rb_fail "uid $1: no bytes moved within 60 s"
-}
-
-# rate UID SECS: bytes/s and WRs/s of UID over SECS, by the daemon's clock.
-rate() {
-	raw "$1" "$RB_TMP/a.json"
-	sleep "$2"
-	raw "$1" "$RB_TMP/b.json"
-	echo "$(parse "$RB_TMP/a.json") $(parse "$RB_TMP/b.json")" | awk '{ dt = ($9 - $4) / 1e9; if (dt <= 0) dt = 1e-9
-		printf "%.0f %.3f\n", ($6 - $1) / dt, ($7 - $2) / dt }'
-}
-
-within() {
-	awk -v v="$1" -v w="$2" -v t="$3" 'BEGIN { r = v / w; exit !(r >= 1 - t && r <= 1 + t) }'
-}
-
 stream $U1
 stream $U3
 wait_moving $U1
@@ -161,14 +101,8 @@ wait_moving $U3
 sleep 1
 
 # ---- weights 1:3, both over the same seconds
-raw $U1 "$RB_TMP/a1.json"; raw $U3 "$RB_TMP/a3.json"
-sleep 5
-raw $U3 "$RB_TMP/b3.json"; raw $U1 "$RB_TMP/b1.json"
-a1=$(parse "$RB_TMP/a1.json"); b1=$(parse "$RB_TMP/b1.json")
-a3=$(parse "$RB_TMP/a3.json"); b3=$(parse "$RB_TMP/b3.json")
-r1=$(echo "$a1 $b1" | awk '{ printf "%.0f\n", ($6 - $1) / (($9 - $4) / 1e9) }')
-r3=$(echo "$a3 $b3" | awk '{ printf "%.0f\n", ($6 - $1) / (($9 - $4) / 1e9) }')
-ratio=$(awk -v a="$r1" -v b="$r3" 'BEGIN { printf "%.3f", b / a }')
+weights_ratio $U1 $U3
+r1=$ra r3=$rb
 rb_log "weights 1:3 through the verbs driver: uid $U1 $r1 B/s, uid $U3 $r3 B/s, ratio $ratio"
 within "$ratio" 3 0.10 || rb_fail "weights 1:3 gave 1:$ratio of the bytes ($r1 and $r3 B/s)"
 set -- $(use $U1)
