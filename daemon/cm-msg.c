@@ -190,12 +190,16 @@ void cm_local_fini(struct rb_daemon *d)
 
 /*
  * Every message leaves here.  Which transport carries it is decided by
- * its destination GID; today every GID is this daemon's.  A RoCEv2
- * transport would take those of other hosts.
+ * its destination GID: one of this daemon's devices' (every connection
+ * on one host has sgid == dgid) stays here; another host's goes as a
+ * CM MAD (cm-mad.c).
  */
 int cm_msg_send(struct rb_daemon *d, const struct cm_msg *m)
 {
-	return cm_transport_local.send(d, m);
+	if (!memcmp(m->sgid.raw, m->dgid.raw, 16) ||
+	    cm_mad_dev_of_gid(d, m->dgid.raw, NULL))
+		return cm_transport_local.send(d, m);
+	return cm_transport_rocev2.send(d, m);
 }
 
 /* ------------------------------------------------------------ sending */
@@ -508,6 +512,14 @@ static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 	id->port_num = 1;
 	id->sgid = m->dgid;
 	id->dgid = m->sgid;
+	if (memcmp(m->sgid.raw, m->dgid.raw, 16)) {
+		int k = 0;
+
+		/* From another host (cm-mad.c): the QP's path leaves from the
+		 * GID the REQ came to. */
+		if (cm_mad_dev_of_gid(d, m->dgid.raw, &k))
+			id->sgid_index = (uint8_t)k;
+	}
 	if (!id->dev) {
 		/* A wildcard listener: the device that owns the GID asked for. */
 		for (uint32_t i = 0; i < d->ndevices && !id->dev; i++) {

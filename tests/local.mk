@@ -82,3 +82,4 @@ include $(srcdir)/tests/hostile/roce-garbage.mk
 include $(srcdir)/tests/peers/roce-lossy.mk
 include $(srcdir)/tests/peers/roce-three.mk
 include $(srcdir)/tests/integration/mr-hooks.mk
+include $(srcdir)/tests/peers/cm-roce.mk

@@ -105,7 +105,10 @@ static void roce_io_packet(struct roce_dev *r, const uint8_t *buf, size_t len,
 	}
 	switch (p.opcode & ROCE_TR_MASK) {
 	case ROCE_TR_UD:
-		roce_ud_recv(r, &p, &flow);
+		if (p.dqpn == ROCE_GSI_QPN)
+			roce_gsi_recv(r, &p, &flow);	/* the CM's MADs (roce-gsi.c) */
+		else
+			roce_ud_recv(r, &p, &flow);
 		break;
 	case ROCE_TR_UC:
 		roce_resp_recv(r, &p, &flow);

@@ -191,6 +191,14 @@ static unsigned int soft_stat_counters(struct rb_device *dev, struct rb_counter 
 	return s->roce ? roce_dev_counters(s->roce, out, max) : 0;
 }
 
+static int soft_gsi_send(struct rb_device *dev, const union ibv_gid *sgid,
+			 const union ibv_gid *dgid, const void *mad, size_t len)
+{
+	struct soft_dev *s = dev->priv;
+
+	return roce_gsi_send(s->roce, sgid, dgid, mad, len);
+}
+
 /* A PD, a CQ, an SRQ, an AH: the daemon's bookkeeping is all there is. */
 static int soft_alloc_pd(struct rb_device *dev, struct rb_pd *pd)
 {
@@ -310,6 +318,7 @@ static const struct rb_driver_ops soft_ops = {
 	.create_ah = soft_create_ah,
 	.progress = soft_sched_progress,
 	.stat_counters = soft_stat_counters,
+	.gsi_send = soft_gsi_send,
 };
 
 /* RoCE v2 GIDs of IPv4 addresses are IPv4-mapped IPv6 addresses. */
