@@ -85,6 +85,12 @@ static const struct {
 	ROCE_COUNTER(rnr_retries),
 	ROCE_COUNTER(retry_exceeded),
 	ROCE_COUNTER(rx_wrong_peer),
+	ROCE_COUNTER(rx_reads),
+	ROCE_COUNTER(rx_atomics),
+	ROCE_COUNTER(rx_dup_reads),
+	ROCE_COUNTER(rx_dup_atomics),
+	ROCE_COUNTER(rx_dup_dropped),
+	ROCE_COUNTER(rx_bad_resp),
 };
 #undef ROCE_COUNTER
 

@@ -15,6 +15,9 @@
  *   roce-req.c   the requester: a SEND or WRITE cut into packets by the
  *                path MTU
  *   roce-resp.c  the responder: packets put together into messages
+ *   roce-rc.c    RC: ACKs, retries, the requester's window
+ *   roce-rd.c    RC READ and atomics: the responder's resources and
+ *                responses, the requester's landing of them
  *   roce-dev.c   the state's life, with the device's
  *
  * The engine (soft-req.c, soft-resp.c) calls in through the few
@@ -74,6 +77,14 @@ struct roce_stats {
 	uint64_t retry_exceeded;	/* RC: gave up (RETRY_EXC, RNR_RETRY_EXC) */
 	uint64_t rx_wrong_peer;		/* RC/UC: not from the QP's destination
 					 * GID, or an ACK past what was sent */
+	uint64_t rx_reads, rx_atomics;	/* RC responder: executed */
+	uint64_t rx_dup_reads;		/* RC: a READ sent again, re-executed */
+	uint64_t rx_dup_atomics;	/* RC: an atomic sent again, answered
+					 * from the saved result */
+	uint64_t rx_dup_dropped;	/* RC: a READ/atomic sent again that no
+					 * responder resource holds: dropped */
+	uint64_t rx_bad_resp;		/* RC requester: a response out of place
+					 * (opcode, length, PSN): dropped */
 };
 
 /* One packet to send: header bytes, then a payload, both copied. */
@@ -96,9 +107,16 @@ struct roce_fl {
 	uint64_t remote_addr;
 	uint32_t rkey, imm;
 	bool solicited;
+	bool fence;			/* waits for the READs/atomics before it */
+	bool rd;			/* a READ or an atomic */
+	uint64_t compare, swap;		/* atomics */
 	uint64_t len;
-	uint32_t first_psn, npkts;
-	uint32_t sent;			/* its packets sent (this round) */
+	uint32_t first_psn, npkts;	/* READ: npkts response packets */
+	uint32_t sent;			/* its packets sent (this round); READ:
+					 * response packets asked for */
+	uint32_t got;			/* READ: response packets landed */
+	uint32_t chunk;			/* READ: the first packet (from 0) of the
+					 * request last asked */
 	uint32_t inline_len;		/* inline: its bytes here */
 	uint32_t num_sge;		/* else its SGEs, looked up at each sending */
 	struct rb_sge sge[RB_MAX_SGE];
@@ -118,7 +136,11 @@ struct roce_qp {
 	bool rnr_wait;			/* ev_retry is the RNR timer */
 	uint32_t resend_psn;		/* from where, after it */
 	struct event *ev_retry;
+	uint32_t implied_una;		/* an implied NAK resent from here */
+	bool implied;
 	/* RC responder */
+	struct roce_res *res;		/* READ/atomic resources, a ring */
+	uint32_t res_cap, res_next;
 	uint32_t msn;
 	bool nak_sent;			/* a sequence NAK is out */
 	bool have_peer;			/* a request came: from peer to local */
@@ -132,6 +154,14 @@ struct roce_qp {
 	size_t stage_cap;
 	struct mem_seg wseg;		/* WRITE: where it goes */
 	uint64_t wlen;
+};
+
+/* RC responder: one READ or atomic it executed, for its duplicates
+ * (IBTA 9.7.5.1.3): max_dest_rd_atomic of them, the oldest reused. */
+struct roce_res {
+	bool used, atomic;
+	uint32_t psn, npkts;		/* READ: its response PSNs */
+	uint64_t orig;			/* atomic: the value it returned */
 };
 
 /*
@@ -224,6 +254,9 @@ int roce_qp_modify(struct soft_qp *qp);
 void roce_qp_gone(struct soft_qp *qp);
 void roce_qp_fini(struct roce_dev *r);
 
+/* roce-req.c: a slot for a packet of the connected qp to its peer (to
+ * and from filled in), or NULL: no route (counted) or the batch full. */
+struct roce_tx *roce_req_slot(struct soft_qp *qp);
 /* roce-req.c: a UC SEND or WRITE (opcode IBV_WR_*) of qp to its peer on
  * another host; the completion status for the sender. */
 uint32_t roce_req_send(struct soft_qp *qp, uint32_t opcode, uint64_t remote_addr,
@@ -261,6 +294,30 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p,
 void roce_rc_flush(struct soft_qp *qp);
 /* q's QP goes: its responder lingers as a ghost (above). */
 void roce_rc_linger(struct roce_dev *r, const struct roce_qp *q);
+
+/* roce-rd.c: the responder's side of a READ or atomic request p to q
+ * (its PSN the expected one): executed, answered; 0, or -EACCES
+ * (remote access NAK) or -EINVAL (invalid request NAK). */
+int roce_rd_request(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt *p,
+		    const struct roce_flow *flow);
+/* A READ or atomic request p from before the expected PSN: re-executed
+ * (READ) or answered from its saved result (atomic) when a responder
+ * resource holds it, else dropped. */
+void roce_rd_duplicate(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt *p,
+		       const struct roce_flow *flow);
+/* Requester: the READ request of f (qp) for response packets [k, k+n). */
+void roce_rd_ask(struct soft_qp *qp, const struct roce_fl *f, uint32_t k, uint32_t n);
+/* Requester: the atomic request of f. */
+void roce_rd_atomic_ask(struct soft_qp *qp, const struct roce_fl *f);
+/* Requester: response p's payload (READ, packet f->got) or original
+ * value (atomic) into f's memory: IBV_WC_SUCCESS or the status. */
+uint32_t roce_rd_land(struct soft_qp *qp, struct roce_fl *f, const struct roce_pkt *p);
+/* roce-rc.c: the RC response p of q to peer from local (payload: seg
+ * bytes of the ns pieces src from off): 0, -ENOBUFS (the batch is full:
+ * not sent) or -EFAULT (src could not be read). */
+int roce_rc_emit(struct roce_dev *r, const struct roce_qp *q, const uint8_t peer[16],
+		 const uint8_t local[16], struct roce_pkt *p, const struct mem_seg *src,
+		 uint32_t ns, uint64_t off, uint32_t seg);
 
 /* roce-ud.c */
 /*
