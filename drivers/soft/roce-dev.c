@@ -91,6 +91,7 @@ static const struct {
 	ROCE_COUNTER(rx_dup_atomics),
 	ROCE_COUNTER(rx_dup_dropped),
 	ROCE_COUNTER(rx_bad_resp),
+	ROCE_COUNTER(mtu_clamped),
 };
 #undef ROCE_COUNTER
 

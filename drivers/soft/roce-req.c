@@ -113,9 +113,11 @@ uint32_t roce_req_send(struct soft_qp *qp, uint32_t opcode, uint64_t remote_addr
 		       uint32_t rkey, uint32_t imm, bool solicited,
 		       const struct mem_seg *src, uint32_t ns, uint64_t len)
 {
-	uint32_t mtu = roce_qp_mtu(qp);
-	uint32_t n = len ? (uint32_t)((len + mtu - 1) / mtu) : 1;
+	uint32_t mtu, n;
 
+	roce_qp_get(soft_dev_of(qp)->roce, qp);	/* its path MTU (roce-qp.c) */
+	mtu = roce_qp_mtu(qp);
+	n = len ? (uint32_t)((len + mtu - 1) / mtu) : 1;
 	if (opcode != IBV_WR_SEND && opcode != IBV_WR_SEND_WITH_IMM &&
 	    opcode != IBV_WR_RDMA_WRITE && opcode != IBV_WR_RDMA_WRITE_WITH_IMM)
 		return IBV_WC_LOC_QP_OP_ERR;

@@ -85,6 +85,8 @@ struct roce_stats {
 					 * responder resource holds: dropped */
 	uint64_t rx_bad_resp;		/* RC requester: a response out of place
 					 * (opcode, length, PSN): dropped */
+	uint64_t mtu_clamped;		/* QPs whose path_mtu the route could not
+					 * carry: sent at a smaller one */
 };
 
 /* One packet to send: header bytes, then a payload, both copied. */
@@ -127,6 +129,7 @@ struct roce_fl {
 struct roce_qp {
 	struct rb_hnode node;		/* by QP number, in roce_dev.qps */
 	struct soft_qp *qp;
+	uint32_t mtu;			/* path MTU in bytes, within the route's */
 	/* RC requester (roce-rc.c) */
 	struct roce_fl *fl;		/* in flight: a FIFO of fl_cap */
 	uint32_t fl_cap, fl_head, fl_n;
@@ -233,6 +236,8 @@ struct roce_tx *roce_io_tx_slot(struct roce_dev *r);
 /* The slot's packet is built (len bytes without the ICRC): add the ICRC
  * and queue it; it leaves within this turn of the loop. */
 void roce_io_tx_commit(struct roce_dev *r, struct roce_tx *t);
+/* The MTU of the route to dgid (the IP packet's), or -errno. */
+int roce_io_path_mtu(const uint8_t dgid[16]);
 /* The flow of a packet between two GIDs (sport, dport host order). */
 void roce_io_flow(struct roce_flow *f, const uint8_t src[16], const uint8_t dst[16],
 		  uint16_t sport, uint16_t dport);
@@ -241,7 +246,8 @@ void roce_io_flow(struct roce_flow *f, const uint8_t src[16], const uint8_t dst[
 /* qp is connected (UC, RC) and its destination GID is another host's. */
 bool roce_qp_remote(const struct soft_qp *qp);
 struct roce_qp *roce_qp_find(struct roce_dev *r, uint32_t qpn);
-/* qp's path MTU in bytes. */
+/* qp's path MTU in bytes: its path_mtu, or less where the route to its
+ * peer would not carry such packets (roce-qp.c). */
 uint32_t roce_qp_mtu(const struct soft_qp *qp);
 /* A packet over flow comes from qp's destination (its AV's GID), as a
  * connected QP takes only from its peer. */
