@@ -195,8 +195,11 @@ static void roce_rc_fail(struct roce_qp *q, uint32_t status, bool to_error)
 		roce_rc_pop(q, first ? status : IBV_WC_WR_FLUSH_ERR);
 		first = false;
 	}
+	/* Retries out: the peer is lost, as the same-host path says it
+	 * (IBV_EVENT_QP_FATAL, librdmabroker(7)). */
 	if (to_error)
-		soft_qp_to_error(q->qp, 0, false, 0);
+		soft_qp_to_error(q->qp, status == IBV_WC_RETRY_EXC_ERR ? IBV_EVENT_QP_FATAL : 0,
+				 status == IBV_WC_RETRY_EXC_ERR, 0);
 	soft_comp_sq_retire(q->qp);
 }
 
@@ -548,7 +551,9 @@ static void roce_rc_ack(struct roce_dev *r, struct soft_qp *qp, const struct roc
 		uint8_t code = p->aeth.syndrome & 0x1f;
 
 		r->st.rx_naks++;
-		if (code == ROCE_NAK_PSN_SEQ) {
+		if (code == ROCE_NAK_PSN_SEQ && q->rnr_wait) {
+			/* Behind an RNR NAK: its timer resends from there. */
+		} else if (code == ROCE_NAK_PSN_SEQ) {
 			if (q->retry_left == 0) {
 				r->st.retry_exceeded++;
 				roce_rc_fail(q, IBV_WC_RETRY_EXC_ERR, true);
@@ -740,6 +745,10 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p, const struct roc
 		r->st.tx_rnr_naks++;
 		roce_rc_answer(r, qp, q, flow, p->psn,
 				 ROCE_AETH_RNR_NAK | (qp->qp.attr.min_rnr_timer & 31));
+		/* What follows it is dropped unanswered until it comes again:
+		 * a sequence NAK would make the requester resend before the
+		 * RNR timer ran out. */
+		q->nak_sent = true;
 		return;
 	}
 	if (ret < 0) {
