@@ -244,17 +244,17 @@ static void roce_rc_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (q->rnr_wait) {
 		/* The responder's RNR timer ran out: try again. */
 		q->rnr_wait = false;
-		r->st.rnr_retries++;
+		ROCE_COUNT(r, q, rnr_retries);
 		roce_rc_resend(q, q->resend_psn);
 		return;
 	}
 	if (q->retry_left == 0) {
-		r->st.retry_exceeded++;
+		ROCE_COUNT(r, q, retry_exceeded);
 		roce_rc_fail(q, IBV_WC_RETRY_EXC_ERR, true);
 		return;
 	}
 	q->retry_left--;
-	r->st.retries++;
+	ROCE_COUNT(r, q, retries);
 	roce_rc_resend(q, q->una);
 }
 
@@ -366,12 +366,12 @@ static void roce_rc_implied(struct roce_dev *r, struct roce_qp *q)
 	q->implied = true;
 	q->implied_una = q->una;
 	if (q->retry_left == 0) {
-		r->st.retry_exceeded++;
+		ROCE_COUNT(r, q, retry_exceeded);
 		roce_rc_fail(q, IBV_WC_RETRY_EXC_ERR, true);
 		return;
 	}
 	q->retry_left--;
-	r->st.retries++;
+	ROCE_COUNT(r, q, retries);
 	roce_rc_resend(q, q->una);
 }
 
@@ -409,7 +409,7 @@ static void roce_rc_rd_resp(struct roce_dev *r, struct roce_qp *q, const struct 
 
 	if (p->psn != q->una) {
 		/* One before it was lost (or comes late): go back to it. */
-		r->st.rx_seq_errors++;
+		ROCE_COUNT(r, q, rx_seq_errors);
 		roce_rc_implied(r, q);
 		soft_comp_sq_retire(qp);
 		return;
@@ -418,7 +418,7 @@ static void roce_rc_rd_resp(struct roce_dev *r, struct roce_qp *q, const struct 
 	f = q->fl_n ? roce_rc_fl(q, 0) : NULL;
 	if (!f || !f->rd || ((f->first_psn + f->got) & ROCE_PSN_MASK) != p->psn ||
 	    atomic != (f->opcode != IBV_WR_RDMA_READ)) {
-		r->st.rx_bad_resp++;
+		ROCE_COUNT(r, q, rx_bad_resp);
 		soft_comp_sq_retire(qp);
 		return;
 	}
@@ -433,7 +433,7 @@ static void roce_rc_rd_resp(struct roce_dev *r, struct roce_qp *q, const struct 
 		    (last && (end != f->sent ||
 			      p->paylen != (end == f->npkts ? left : (uint64_t)mtu * 1))) ||
 		    (!last && (end == f->sent || p->paylen != mtu))) {
-			r->st.rx_bad_resp++;
+			ROCE_COUNT(r, q, rx_bad_resp);
 			soft_comp_sq_retire(qp);
 			return;
 		}
@@ -465,24 +465,24 @@ static void roce_rc_ack(struct roce_dev *r, struct soft_qp *qp, const struct roc
 	bool progress = false, implied = false;
 
 	if (!q || !q->fl_n) {
-		r->st.rx_duplicates++;	/* nothing in flight: a late ACK */
+		ROCE_COUNT(r, q, rx_duplicates);	/* nothing in flight: a late ACK */
 		return;
 	}
 	/* An ACK of a PSN never sent is no ACK (a ghost); one from before
 	 * what is acknowledged already is late, and says nothing new. */
 	if (roce_psn_diff(p->psn, (q->next_psn - 1) & ROCE_PSN_MASK) > 0) {
-		r->st.rx_wrong_peer++;
+		ROCE_COUNT(r, q, rx_wrong_peer);
 		return;
 	}
 	if (op != ROCE_OP_ACK) {
 		if (roce_psn_diff(p->psn, q->una) < 0)
-			r->st.rx_duplicates++;
+			ROCE_COUNT(r, q, rx_duplicates);
 		else
 			roce_rc_rd_resp(r, q, p);
 		return;
 	}
 	if (roce_psn_diff(p->psn, q->una) < -1) {
-		r->st.rx_duplicates++;
+		ROCE_COUNT(r, q, rx_duplicates);
 		return;
 	}
 	/* Whatever ends before the PSN acknowledged (or NAKed) is done,
@@ -530,9 +530,9 @@ static void roce_rc_ack(struct roce_dev *r, struct soft_qp *qp, const struct roc
 			evtimer_del(q->ev_retry);
 		}
 	} else if (type == ROCE_AETH_RNR_NAK && q->fl_n) {
-		r->st.rx_rnr_naks++;
+		ROCE_COUNT(r, q, rx_rnr_naks);
 		if (q->rnr_left == 0) {
-			r->st.retry_exceeded++;
+			ROCE_COUNT(r, q, retry_exceeded);
 			roce_rc_fail(q, IBV_WC_RNR_RETRY_EXC_ERR, true);
 			return;
 		}
@@ -550,17 +550,17 @@ static void roce_rc_ack(struct roce_dev *r, struct soft_qp *qp, const struct roc
 		};
 		uint8_t code = p->aeth.syndrome & 0x1f;
 
-		r->st.rx_naks++;
+		ROCE_COUNT(r, q, rx_naks);
 		if (code == ROCE_NAK_PSN_SEQ && q->rnr_wait) {
 			/* Behind an RNR NAK: its timer resends from there. */
 		} else if (code == ROCE_NAK_PSN_SEQ) {
 			if (q->retry_left == 0) {
-				r->st.retry_exceeded++;
+				ROCE_COUNT(r, q, retry_exceeded);
 				roce_rc_fail(q, IBV_WC_RETRY_EXC_ERR, true);
 				return;
 			}
 			q->retry_left--;
-			r->st.retries++;
+			ROCE_COUNT(r, q, retries);
 			roce_rc_resend(q, q->una);
 		} else {
 			roce_rc_fail(q, code < sizeof(status) / sizeof(status[0]) && status[code] ?
@@ -610,11 +610,12 @@ static int roce_rc_out(struct roce_dev *r, const uint8_t peer[16], const uint8_t
 	return 0;
 }
 
-int roce_rc_emit(struct roce_dev *r, const struct roce_qp *q, const uint8_t peer[16],
+int roce_rc_emit(struct roce_dev *r, struct roce_qp *q, const uint8_t peer[16],
 		 const uint8_t local[16], struct roce_pkt *p, const struct mem_seg *src,
 		 uint32_t ns, uint64_t off, uint32_t seg)
 {
 	p->dqpn = q->qp->qp.attr.dest_qp_num & ROCE_QPN_MASK;
+	q->st.tx_packets++;
 	return roce_rc_out(r, peer, local, p, src, ns, off, seg);
 }
 
@@ -680,9 +681,11 @@ static bool roce_rc_ghost(struct roce_dev *r, const struct roce_pkt *p,
 }
 
 /* Answer the peer of q (qp) that sent over flow. */
-static void roce_rc_answer(struct roce_dev *r, const struct soft_qp *qp, const struct roce_qp *q,
+static void roce_rc_answer(struct roce_dev *r, const struct soft_qp *qp, struct roce_qp *q,
 			   const struct roce_flow *flow, uint32_t psn, uint8_t syndrome)
 {
+	q->st.tx_acks++;
+	q->st.tx_packets++;
 	roce_rc_send_ack(r, qp->qp.attr.dest_qp_num, q->msn, flow->src, flow->dst, psn, syndrome);
 }
 
@@ -702,18 +705,24 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p, const struct roc
 			r->st.rx_unknown_qp++;
 		return;
 	}
+	q = roce_qp_find(r, qp->qp.qp_num);
 	if (!roce_qp_from_peer(qp, flow)) {
-		r->st.rx_wrong_peer++;
+		ROCE_COUNT(r, q, rx_wrong_peer);
 		return;
 	}
+	if (q)
+		q->st.rx_packets++;
 	if (p->hdrs & ROCE_H_RESP) {
 		roce_rc_ack(r, qp, p);
 		return;
 	}
-	q = roce_qp_get(r, qp);
 	if (!q) {
-		r->st.rx_unknown_qp++;
-		return;
+		q = roce_qp_get(r, qp);
+		if (!q) {
+			r->st.rx_unknown_qp++;
+			return;
+		}
+		q->st.rx_packets++;
 	}
 	q->have_peer = true;
 	memcpy(q->peer, flow->src, 16);
@@ -727,12 +736,12 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p, const struct roc
 	}
 	if (dd < 0) {
 		/* Sent again: it was taken; say so again. */
-		r->st.rx_duplicates++;
+		ROCE_COUNT(r, q, rx_duplicates);
 		roce_rc_answer(r, qp, q, flow, q->epsn - 1, ROCE_RC_ACK);
 		return;
 	}
 	if (dd > 0) {
-		r->st.rx_seq_errors++;
+		ROCE_COUNT(r, q, rx_seq_errors);
 		if (!q->nak_sent)
 			roce_rc_answer(r, qp, q, flow, q->epsn, ROCE_AETH_NAK | ROCE_NAK_PSN_SEQ);
 		q->nak_sent = true;
@@ -742,7 +751,7 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p, const struct roc
 	ret = rd ? roce_rd_request(r, q, p, flow) : roce_resp_take(r, q, p);
 	if (ret == -EAGAIN) {
 		/* No receive: RNR NAK; this packet is not taken. */
-		r->st.tx_rnr_naks++;
+		ROCE_COUNT(r, q, tx_rnr_naks);
 		roce_rc_answer(r, qp, q, flow, p->psn,
 				 ROCE_AETH_RNR_NAK | (qp->qp.attr.min_rnr_timer & 31));
 		/* What follows it is dropped unanswered until it comes again:
@@ -758,7 +767,7 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p, const struct roc
 			       ret == -EIO ? ROCE_NAK_REMOTE_OP : ROCE_NAK_INVALID_REQ;
 
 		if (ret == -EACCES)
-			r->st.rx_access_errors++;
+			ROCE_COUNT(r, q, rx_access_errors);
 		roce_rc_answer(r, qp, q, flow, p->psn, ROCE_AETH_NAK | code);
 		soft_qp_to_error(qp, ret == -EACCES ? IBV_EVENT_QP_ACCESS_ERR :
 				 IBV_EVENT_QP_REQ_ERR, true, 0);

@@ -143,7 +143,7 @@ int roce_rd_request(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt
 		res->npkts = len ? (len + mtu - 1) / mtu : 1;
 		q->epsn = (q->epsn + res->npkts) & ROCE_PSN_MASK;
 		q->msn++;
-		r->st.rx_reads++;
+		ROCE_COUNT(r, q, rx_reads);
 		roce_rd_respond(r, q, flow, &seg, len, p->psn);
 		return 0;
 	}
@@ -159,7 +159,7 @@ int roce_rd_request(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt
 	res->orig = orig;
 	q->epsn = (q->epsn + 1) & ROCE_PSN_MASK;
 	q->msn++;
-	r->st.rx_atomics++;
+	ROCE_COUNT(r, q, rx_atomics);
 	roce_rd_atomic_ack(r, q, flow, p->psn, orig);
 	return 0;
 }
@@ -179,7 +179,7 @@ void roce_rd_duplicate(struct roce_dev *r, struct roce_qp *q, const struct roce_
 		if (!read) {
 			if (k)
 				continue;
-			r->st.rx_dup_atomics++;
+			ROCE_COUNT(r, q, rx_dup_atomics);
 			roce_rd_atomic_ack(r, q, flow, p->psn, res->orig);
 			return;
 		}
@@ -193,12 +193,12 @@ void roce_rd_duplicate(struct roce_dev *r, struct roce_qp *q, const struct roce_
 			    (len && !soft_mem_remote(q->qp, p->reth.rkey, p->reth.va, len,
 						     IBV_ACCESS_REMOTE_READ, &seg)))
 				break;
-			r->st.rx_dup_reads++;
+			ROCE_COUNT(r, q, rx_dup_reads);
 			roce_rd_respond(r, q, flow, &seg, len, p->psn);
 			return;
 		}
 	}
-	r->st.rx_dup_dropped++;
+	ROCE_COUNT(r, q, rx_dup_dropped);
 }
 
 /* ------------------------------------------------------------ requester */

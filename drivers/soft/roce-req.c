@@ -36,6 +36,7 @@ struct roce_tx *roce_req_slot(struct soft_qp *qp)
 	struct roce_dev *r = soft_dev_of(qp)->roce;
 	const struct ibv_ah_attr *ah = &qp->qp.attr.ah_attr;
 	union ibv_gid sgid;
+	struct roce_qp *q;
 	struct roce_tx *t;
 
 	if (roce_gid_query(r, ah->grh.sgid_index, &sgid) < 0 ||
@@ -47,6 +48,9 @@ struct roce_tx *roce_req_slot(struct soft_qp *qp)
 	t = roce_io_tx_slot(r);
 	if (!t)
 		return NULL;	/* lost (counted) */
+	q = roce_qp_find(r, qp->qp.qp_num);
+	if (q)
+		q->st.tx_packets++;
 	memset(&t->to, 0, sizeof(t->to));
 	t->to.sin6_family = AF_INET6;
 	t->to.sin6_port = htons(ROCE_UDP_PORT);

@@ -160,7 +160,8 @@ void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
 		return;
 	}
 	if (!roce_qp_from_peer(dest, flow)) {
-		r->st.rx_wrong_peer++;
+		q = roce_qp_find(r, dest->qp.qp_num);
+		ROCE_COUNT(r, q, rx_wrong_peer);
 		return;
 	}
 	q = roce_qp_get(r, dest);
@@ -168,20 +169,21 @@ void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
 		r->st.rx_unknown_qp++;	/* out of memory: as if not there */
 		return;
 	}
+	q->st.rx_packets++;
 	if (p->psn != q->epsn && q->in_msg) {
-		r->st.rx_seq_errors++;
+		ROCE_COUNT(r, q, rx_seq_errors);
 		roce_resp_abort(q);
 	}
 	q->epsn = (p->psn + 1) & ROCE_PSN_MASK;
 	ret = roce_resp_take(r, q, p);
 	if (ret == -EAGAIN) {
-		r->st.rx_no_recv++;
+		ROCE_COUNT(r, q, rx_no_recv);
 		roce_resp_abort(q);
 	} else if (ret == -EACCES) {
-		r->st.rx_access_errors++;
+		ROCE_COUNT(r, q, rx_access_errors);
 	} else if (ret == -EIO) {
 		/* The receive failed; the responder's QP is in ERR. */
 	} else if (ret < 0) {
-		r->st.rx_malformed++;
+		ROCE_COUNT(r, q, rx_malformed);
 	}
 }

@@ -43,6 +43,7 @@ struct event;
 struct event_base;
 struct mnl_socket;
 struct rb_counter;
+struct rb_qp_counters;
 struct rb_device;
 struct soft_qp;
 union swqe;
@@ -89,6 +90,13 @@ struct roce_stats {
 					 * carry: sent at a smaller one */
 };
 
+/* Count event f on the device and, if q, on the QP. */
+#define ROCE_COUNT(r, q, f) do {			\
+		(r)->st.f++;				\
+		if (q)					\
+			(q)->st.f++;			\
+	} while (0)
+
 /* One packet to send: header bytes, then a payload, both copied. */
 struct roce_tx {
 	struct sockaddr_in6 to;		/* v4-mapped for IPv4 */
@@ -129,6 +137,7 @@ struct roce_fl {
 struct roce_qp {
 	struct rb_hnode node;		/* by QP number, in roce_dev.qps */
 	struct soft_qp *qp;
+	struct roce_stats st;		/* its own counters (roce_dev_qp_counters) */
 	uint32_t mtu;			/* path MTU in bytes, within the route's */
 	/* RC requester (roce-rc.c) */
 	struct roce_fl *fl;		/* in flight: a FIFO of fl_cap */
@@ -213,6 +222,10 @@ void roce_dev_destroy(struct roce_dev *r);
 /* roce-dev.c: the counters by name, for rdmactl dev stat. */
 unsigned int roce_dev_counters(const struct roce_dev *r, struct rb_counter *out,
 			       unsigned int max);
+/* roce-dev.c: the counters of each QP with state here, for rdmactl dev
+ * stat NAME qp (the driver's stat_qp_counters). */
+unsigned int roce_dev_qp_counters(struct roce_dev *r, unsigned int skip,
+				  struct rb_qp_counters *out, unsigned int max);
 /* roce-dev.c: dgid is one of the device's GIDs (the shared-memory
  * path); dgid is a unicast GID of another host and the wire is up. */
 bool roce_local(const struct roce_dev *r, const union ibv_gid *dgid);
@@ -321,7 +334,7 @@ uint32_t roce_rd_land(struct soft_qp *qp, struct roce_fl *f, const struct roce_p
 /* roce-rc.c: the RC response p of q to peer from local (payload: seg
  * bytes of the ns pieces src from off): 0, -ENOBUFS (the batch is full:
  * not sent) or -EFAULT (src could not be read). */
-int roce_rc_emit(struct roce_dev *r, const struct roce_qp *q, const uint8_t peer[16],
+int roce_rc_emit(struct roce_dev *r, struct roce_qp *q, const uint8_t peer[16],
 		 const uint8_t local[16], struct roce_pkt *p, const struct mem_seg *src,
 		 uint32_t ns, uint64_t off, uint32_t seg);
 

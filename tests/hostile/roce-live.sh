@@ -132,6 +132,13 @@ ip netns exec "$B" "$py" "$RB_TMP/hostile.py" "$seed" 192.0.2.2 192.0.2.1 "$qpa"
 p3=$!
 ROCE_PIDS="$ROCE_PIDS $p1 $p2 $p3"
 wait "$p1" && wait "$p2" && wait "$p3" || rb_fail "a hostile sender failed"
+# The QPs' own counters, while they live: the spoofed and out-of-window
+# packets were counted against the QP they aimed at.
+sleep 0.5
+"$RB_RDMACTL" -s "$RB_TMP/b.sock" dev stat rbsoft0 qp > "$RB_TMP/qpstat" || rb_fail "rdmactl dev stat rbsoft0 qp"
+"$RB_RDMACTL" -s "$RB_TMP/b.sock" -j dev stat rbsoft0 qp > "$RB_TMP/qpstat.json" ||
+	rb_fail "rdmactl -j dev stat rbsoft0 qp"
+rb_log "QP $qpb on b: $(grep "^rbsoft0 qp $qpb " "$RB_TMP/qpstat")"
 touch "$RB_TMP/stop"
 wait "$live" || {
 	cat "$RB_TMP/live.out" >&2
@@ -153,6 +160,21 @@ atleast b rx_dup_dropped "$(sent peer dup_dropped)"
 atleast b rx_malformed "$(sent peer malformed)"
 atleast b rx_unknown_qp "$(sent peer unknown_qp)"
 atleast b rx_wrong_peer "$(sent spoof wrong_peer)"
+# Per QP, text and JSON alike.
+qpline=$(grep "^rbsoft0 qp $qpb pid [0-9]*:" "$RB_TMP/qpstat") || rb_fail "no line for QP $qpb: $(cat "$RB_TMP/qpstat")"
+qpv() { echo "$qpline" | awk -v k="$1" '{ for (i = 6; i < NF; i += 2) if ($i == k) print $(i + 1) }'; }
+for c in rx_wrong_peer:"$(sent spoof wrong_peer)" rx_dup_dropped:"$(sent peer dup_dropped)" \
+	 rx_seq_errors:"$(sent peer seq)" rx_reads:100 rx_atomics:100 rx_packets:1000 tx_packets:1000; do
+	[ "$(qpv "${c%%:*}")" -ge "${c#*:}" ] || rb_fail "QP $qpb: ${c%%:*} = $(qpv "${c%%:*}"), want at least ${c#*:}"
+done
+"$py" - "$RB_TMP/qpstat.json" "$qpb" "$(sent spoof wrong_peer)" <<'PY' || rb_fail "rdmactl -j dev stat rbsoft0 qp: $(cat "$RB_TMP/qpstat.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))[0]
+q = [q for q in d["qps"] if q["qp_num"] == int(sys.argv[2])]
+sys.exit(not (len(q) == 1 and q[0]["pid"] > 0 and
+              q[0]["counters"]["rx_wrong_peer"] >= int(sys.argv[3]) and
+              d["qps_truncated"] is False))
+PY
 v=$(( $(roce_stat a rx_wrong_peer) + $(roce_stat a rx_duplicates) ))
 [ "$v" -ge "$(sent resp late_or_never)" ] ||
 	rb_fail "daemon a: rx_wrong_peer + rx_duplicates = $v, want at least $(sent resp late_or_never)"
