@@ -83,6 +83,16 @@ static int stub_gsi_send(struct rb_device *dev, const union ibv_gid *sgid,
 	return -EOPNOTSUPP;
 }
 
+static unsigned int stub_stat_qp_counters(struct rb_device *dev, unsigned int skip,
+					  struct rb_qp_counters *out, unsigned int max)
+{
+	(void)dev;
+	(void)skip;
+	(void)out;
+	(void)max;
+	return 0;
+}
+
 static void stub_destroy(struct rb_device *dev)
 {
 	free(dev->priv);
@@ -128,6 +138,7 @@ void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv)
 	FILL(progress);
 	FILL(stat_counters);
 	FILL(gsi_send);
+	FILL(stat_qp_counters);
 #undef FILL
 }
 
