@@ -6,8 +6,9 @@
 # source address and GID of the egress interface, the path MTU of the
 # route), then, server in one namespace and client in the other, under
 # rdmab-run:
-#   unmodified ucmatose -c 10 over IPv4 and over IPv6, rdma_server /
-#   rdma_client, udaddy (UD: SIDR_REQ/SIDR_REP), all exiting 0;
+#   unmodified ucmatose -c 10 over IPv4 and over IPv6, rping -C 100 -V
+#   (RDMA READ and WRITE, data verified), rdma_server / rdma_client,
+#   udaddy (UD: SIDR_REQ/SIDR_REP), all exiting 0;
 #   tests/peers/cm-roce-peer: REJECTED for a port nobody listens on
 #   (within 2 s), ADDR_ERROR for an address no route reaches, and
 #   DISCONNECTED on the client when the server process
@@ -16,8 +17,6 @@
 # With tshark, the veth is captured and Wireshark's dissector must decode
 # the CM MADs (ConnectRequest, ConnectReply, ReadyToUse, ConnectReject,
 # DisconnectRequest, DisconnectReply) with no malformed packet.
-# rping is not run: it uses RDMA READ, which the soft device does not do
-# between hosts yet (docs/roce.md).
 # Needs root (network namespaces); skips (77) where they cannot be made.
 . "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/tests/lib/roce-lib.sh"
@@ -109,6 +108,7 @@ pair() {
 pair ucmatose 7471 "ucmatose -b 192.0.2.1 -p 7471 -c 10" "ucmatose -s 192.0.2.1 -p 7471 -c 10"
 grep -q 'data transfers complete' "$RB_TMP/ucmatose.client" || rb_fail "ucmatose moved no data"
 pair ucmatose6 7472 "ucmatose -b fd00:78::1 -p 7472 -c 10" "ucmatose -s fd00:78::1 -p 7472 -c 10"
+pair rping 7470 "rping -s -a 192.0.2.1 -p 7470 -C 100 -V" "rping -c -a 192.0.2.1 -p 7470 -C 100 -V"
 pair rdma_client 7473 "rdma_server -s 192.0.2.1 -p 7473" "rdma_client -s 192.0.2.1 -p 7473"
 pair udaddy 7174 "udaddy -b 192.0.2.1" "udaddy -s 192.0.2.1"
 grep -q 'data transfers complete' "$RB_TMP/udaddy.client" || rb_fail "udaddy moved no data"
