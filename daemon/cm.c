@@ -525,6 +525,7 @@ static void cm_id_destroy(struct rb_res *r)
 		hash_remove(&cm->comm, &id->comm_node);
 	if (id->timer)
 		event_free(id->timer);
+	cm_resend_stop(id);
 	free(id);
 }
 

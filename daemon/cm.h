@@ -157,6 +157,12 @@ struct cm_id {
 	uint32_t qp_handle;
 	bool disc_reported;		/* DISCONNECTED given once */
 	struct event *timer;		/* timewait */
+	/* Across hosts, where messages may be lost: the REQ, REP or DREQ
+	 * sent last, sent again until it is answered or the tries run out
+	 * (cm-msg.c). */
+	struct cm_msg *resend;
+	struct event *resend_timer;
+	uint8_t resend_left;
 
 	/* listening ids */
 	int backlog;
@@ -224,6 +230,8 @@ void cm_conn_abort(struct cm_id *id);
 /* rdma_disconnect: DREQ, or DREP to a DREQ received. */
 int cm_conn_disconnect(struct cm_id *id);
 int cm_msg_fill_cma_hdr(struct cm_id *id, uint8_t *hdr);
+/* The id goes: nothing more is sent again for it. */
+void cm_resend_stop(struct cm_id *id);
 void cm_timewait_start(struct cm_id *id);
 
 /* A listen was made: REQs held for want of one look again. */

@@ -17,6 +17,9 @@
  *                                   printing the status and the time
  *   cm-roce-peer noroute ADDR PORT  resolve an address no route reaches:
  *                                   exit 0 on ADDR_ERROR within 2 s
+ *   cm-roce-peer silent ADDR PORT   connect to a host whose broker does
+ *                                   not answer: exit 0 on UNREACHABLE
+ *                                   (-ETIMEDOUT) within 15 s
  *
  * Every event it waits for must come within 10 s.  Exit 0 pass, 1 fail.
  */
@@ -92,7 +95,7 @@ int main(int argc, char **argv)
 	const char *mode;
 
 	if (argc != 4)
-		FAIL("usage: cm-roce-peer server|client|reject|noroute ADDR PORT");
+		FAIL("usage: cm-roce-peer server|client|reject|noroute|silent ADDR PORT");
 	mode = argv[1];
 	if (!strcmp(mode, "server"))
 		hints.ai_flags = RAI_PASSIVE;
@@ -140,6 +143,20 @@ int main(int argc, char **argv)
 
 		if (rdma_connect(id, &cp))
 			FAIL("rdma_connect: %s", strerror(errno));
+		if (!strcmp(mode, "silent")) {
+			struct pollfd p = { .fd = ch->fd, .events = POLLIN };
+			struct rdma_cm_event *e;
+
+			if (poll(&p, 1, 15000) != 1 || rdma_get_cm_event(ch, &e))
+				FAIL("no event within 15 s");
+			if (e->event != RDMA_CM_EVENT_UNREACHABLE || e->status != -ETIMEDOUT)
+				FAIL("got %s status %d, want UNREACHABLE -ETIMEDOUT",
+				     rdma_event_str(e->event), e->status);
+			printf("event UNREACHABLE status %d after %.1f s\n", e->status,
+			       now_s() - t0);
+			rdma_ack_cm_event(e);
+			return 0;
+		}
 		if (!strcmp(mode, "reject")) {
 			ev = next(2000);
 			if (ev.event != RDMA_CM_EVENT_REJECTED)

@@ -5,5 +5,5 @@ tests_peers_cm_roce_peer_SOURCES = tests/peers/cm-roce-peer.c
 tests_peers_cm_roce_peer_CFLAGS = $(AM_CFLAGS) $(RDMACM_CFLAGS) $(IBVERBS_CFLAGS)
 tests_peers_cm_roce_peer_LDADD = libclient/cm/librdmabroker-cm.la \
 	libclient/librdmabroker.la
-TESTS += tests/peers/cm-roce.sh
-EXTRA_DIST += tests/peers/cm-roce.sh
+TESTS += tests/peers/cm-roce.sh tests/peers/cm-roce-lossy.sh
+EXTRA_DIST += tests/peers/cm-roce.sh tests/peers/cm-roce-lossy.sh

@@ -11,7 +11,9 @@
 #   udaddy (UD: SIDR_REQ/SIDR_REP), all exiting 0;
 #   tests/peers/cm-roce-peer: REJECTED for a port nobody listens on
 #   (within 2 s), ADDR_ERROR for an address no route reaches, and
-#   DISCONNECTED on the client when the server process
+#   UNREACHABLE (-ETIMEDOUT) once A's daemon is gone and B's REQ has
+#   been sent again in vain, DISCONNECTED on the client when the server
+#   process
 #   is SIGKILLed (its daemon sends the DREQ);
 #   both daemons hold no CM id afterwards.
 # With tshark, the veth is captured and Wireshark's dissector must decode
@@ -157,6 +159,16 @@ no_ids() {
 for d in a b; do
 	no_ids "$d" || rb_fail "daemon $d still holds CM ids: $("$RB_RDMACTL" -s "$RB_TMP/$d.sock" res show)"
 done
+
+# A's daemon stops: B's REQ goes unanswered, is sent again, and the
+# connect ends UNREACHABLE (-ETIMEDOUT) after the CM's tries.
+set -- $ROCE_DAEMONS
+kill -TERM "$1"
+wait "$1"
+in_ns "$B" b "$peer" silent 192.0.2.1 7482 > "$RB_TMP/silent.out" 2>&1 ||
+	{ cat "$RB_TMP/silent.out" >&2; rb_fail "no UNREACHABLE from a host whose broker is gone"; }
+rb_log "$(cat "$RB_TMP/silent.out")"
+no_ids b || rb_fail "daemon b still holds CM ids: $("$RB_RDMACTL" -s "$RB_TMP/b.sock" res show)"
 
 if [ -n "$CAPTURE" ]; then
 	sleep 0.5
