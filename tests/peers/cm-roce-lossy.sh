@@ -78,4 +78,6 @@ for d in a b; do
 	[ "$("$RB_RDMACTL" -s "$RB_TMP/$d.sock" -j res show 2>/dev/null | grep -c '"type":"cm_')" -eq 0 ] ||
 		rb_fail "daemon $d still holds CM ids"
 done
+! grep -qi 'runtime error\|sanitizer\|assert' "$RB_TMP/a.log" "$RB_TMP/b.log" ||
+	rb_fail "a fault in a daemon's log: $(grep -hi 'runtime error\|sanitizer\|assert' "$RB_TMP/a.log" "$RB_TMP/b.log" | head -3)"
 rb_pass

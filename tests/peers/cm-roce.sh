@@ -185,4 +185,6 @@ if [ -n "$CAPTURE" ]; then
 	fi
 	rb_log "wire: $(sort "$RB_TMP/cm.attrs" | uniq -c | tr -s ' ' | tr '\n' ' ')"
 fi
+! grep -qi 'runtime error\|sanitizer\|assert' "$RB_TMP/a.log" "$RB_TMP/b.log" ||
+	rb_fail "a fault in a daemon's log: $(grep -hi 'runtime error\|sanitizer\|assert' "$RB_TMP/a.log" "$RB_TMP/b.log" | head -3)"
 rb_pass
