@@ -586,6 +586,19 @@ void cm_conn_abort(struct cm_id *id)
 
 /* ------------------------------------------------------------ receiving */
 
+/*
+ * The id an answer is for: the one it names, if it comes from that id's
+ * peer (its GID), as a NIC's CM takes a message only from the port it
+ * talks to.  Another host cannot end or answer for a connection it is not
+ * part of by guessing a comm id.
+ */
+static struct cm_id *cm_msg_id(struct rb_daemon *d, const struct cm_msg *m)
+{
+	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+
+	return id && !memcmp(id->dgid.raw, m->sgid.raw, 16) ? id : NULL;
+}
+
 static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 {
 	struct sockaddr_storage src, dst;
@@ -668,7 +681,7 @@ static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_rep(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	struct cm_id *id = cm_msg_id(d, m);
 	int ret;
 
 	if (id && id->remote_comm_id == m->local_comm_id &&
@@ -719,7 +732,7 @@ static void cm_recv_rep(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_rtu(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	struct cm_id *id = cm_msg_id(d, m);
 
 	if (!id || id->state != CM_REP_SENT)
 		return;
@@ -729,8 +742,11 @@ static void cm_recv_rtu(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_rej(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = m->remote_comm_id ? cm_id_by_comm(d, m->remote_comm_id) :
+	struct cm_id *id = m->remote_comm_id ? cm_msg_id(d, m) :
 			   cm_id_by_remote(d, m->local_comm_id);
+
+	if (id && memcmp(id->dgid.raw, m->sgid.raw, 16))
+		id = NULL;
 
 	if (!id)
 		return;
@@ -753,7 +769,7 @@ static void cm_recv_rej(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_dreq(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	struct cm_id *id = cm_msg_id(d, m);
 
 	if (!id) {
 		cm_answer(d, m, CM_MSG_DREP, 0);
@@ -781,7 +797,7 @@ static void cm_recv_dreq(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_drep(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	struct cm_id *id = cm_msg_id(d, m);
 
 	if (!id || id->state != CM_DREQ_SENT)
 		return;
@@ -791,7 +807,7 @@ static void cm_recv_drep(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_sidr_rep(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	struct cm_id *id = cm_msg_id(d, m);
 
 	if (!id || id->state != CM_REQ_SENT)
 		return;

@@ -1508,6 +1508,10 @@ int cm_init(struct rb_daemon *d)
 	if (!cm)
 		return -ENOMEM;
 	TAILQ_INIT(&cm->ids);
+	/* Comm ids go out on the wire to other hosts: they start anywhere. */
+	if (getrandom(&cm->next_comm, sizeof(cm->next_comm), GRND_NONBLOCK) !=
+	    sizeof(cm->next_comm))
+		cm->next_comm = (uint32_t)rand();
 	d->cm = cm;
 	if (cm_local_init(d) < 0) {
 		free(cm);
