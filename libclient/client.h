@@ -72,11 +72,11 @@ struct rbc_cq {
  * after RBC_POLL_YIELD when it has none (rbc_cq_idle).
  */
 #ifndef RBC_POLL_YIELD_BEHIND	/* -D: variants measured (docs/performance.md) */
-#define RBC_POLL_YIELD_BEHIND	4
+#define RBC_POLL_YIELD_BEHIND	16
 #endif
 #define RBC_POLL_SCAN	16
 #ifndef RBC_POLL_YIELD
-#define RBC_POLL_YIELD	1024
+#define RBC_POLL_YIELD	64
 #endif
 /* ... and after this many looks whether the daemon is still there. */
 #define RBC_POLL_CHECK	1024

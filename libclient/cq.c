@@ -393,10 +393,12 @@ static bool rbc_engine_behind(struct rbc_context *c, struct ibv_cq *ibcq)
  * ping-pong).  The library sees on its own rings which wait this is:
  * while the engine has a WR of ours not done (rbc_engine_behind), it
  * needs a core, perhaps this one: yield every RBC_POLL_YIELD_BEHIND-th
- * poll.  With everything of ours done, the wait is for the peer, and a
- * yield only hands the core to whatever else runs for its slice (beside
- * a busy loop, up to a tick): yield every RBC_POLL_YIELD-th poll, enough
- * for a peer that shares this core and spins too.
+ * poll.  With everything of ours done the wait is for the peer: yield
+ * every RBC_POLL_YIELD-th, enough for a peer that spins on this core,
+ * and rarer than that loses nothing only beside nobody (a yield beside
+ * a busy loop gives the core away until the next tick either way).
+ * Yielding every 4th and 1024th was tried: it starved a nested daemon,
+ * itself a client polling here (docs/performance.md, "Keeping pace").
  */
 static void rbc_cq_idle(struct rbc_context *c, struct ibv_cq *ibcq, uint32_t empty)
 {
