@@ -60,10 +60,8 @@
 #define MAX_SIZES 32
 #define MAX_SIZE (64u << 20)
 #define ALL_MAX (8u << 20)		/* -a: 1 B .. 8 MiB */
-/* A client gives its core away every 64th empty poll in a row, as
- * libclient's rbc_poll_cq did before its yield looked at the engine
- * (issue 17): the relay is the fixed floor the broker is measured
- * against, so it keeps the rule it was first measured with. */
+/* As libclient's RBC_POLL_YIELD: a client gives its core away every
+ * 64th empty poll in a row. */
 #define POLL_YIELD 64
 /* As the broker's RB_RING_NEED_WAKEUP: the relay sleeps, ring me. */
 #define NEED_WAKEUP 1u

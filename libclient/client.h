@@ -66,18 +66,8 @@ struct rbc_cq {
 	const struct rb_cqe *cur;
 };
 
-/*
- * rbc_poll_cq yields the core after this many empty polls in a row while
- * the engine has work of ours, looking at this many QPs to tell; and
- * after RBC_POLL_YIELD when it has none (rbc_cq_idle).
- */
-#ifndef RBC_POLL_YIELD_BEHIND	/* -D: variants measured (docs/performance.md) */
-#define RBC_POLL_YIELD_BEHIND	16
-#endif
-#define RBC_POLL_SCAN	16
-#ifndef RBC_POLL_YIELD
+/* rbc_poll_cq yields the core after this many empty polls in a row. */
 #define RBC_POLL_YIELD	64
-#endif
 /* ... and after this many looks whether the daemon is still there. */
 #define RBC_POLL_CHECK	1024
 

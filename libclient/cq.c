@@ -358,55 +358,6 @@ RB_EXPORT int ibv_destroy_cq(struct ibv_cq *ibcq)
 	return 0;
 }
 
-/*
- * Whether the engine has work of ours it has not done: a send queue that
- * completes into this CQ holds WQEs it has not completed, and it is
- * polling that queue (no need-wakeup flag: a sleeping engine was rung
- * and the kernel wakes it).  Looks at RBC_POLL_SCAN queues at most, so
- * that an empty poll stays cheap on a context with thousands of QPs.
- */
-static bool rbc_engine_behind(struct rbc_context *c, struct ibv_cq *ibcq)
-{
-	unsigned int n = RBC_POLL_SCAN;
-	bool behind = false;
-	struct rbc_qp *qp;
-
-	pthread_mutex_lock(&c->cq_lock);
-	LIST_FOREACH(qp, &c->qps, link) {
-		if (qp->qp.send_cq != ibcq && qp->qp.recv_cq != ibcq)
-			continue;
-		if (rbc_ring_outstanding(qp->sq)) {
-			behind = true;
-			break;
-		}
-		if (!--n)
-			break;
-	}
-	pthread_mutex_unlock(&c->cq_lock);
-	return behind;
-}
-
-/*
- * After the empty-th empty poll of cq in a row: give the core away, or
- * spin on.  A program spinning on an empty CQ may hold the core the
- * engine needs to produce what it waits for (2 cores, 3 spinners in a
- * ping-pong).  The library sees on its own rings which wait this is:
- * while the engine has a WR of ours not done (rbc_engine_behind), it
- * needs a core, perhaps this one: yield every RBC_POLL_YIELD_BEHIND-th
- * poll.  With everything of ours done the wait is for the peer: yield
- * every RBC_POLL_YIELD-th, enough for a peer that spins on this core,
- * and rarer than that loses nothing only beside nobody (a yield beside
- * a busy loop gives the core away until the next tick either way).
- * Yielding every 4th and 1024th was tried: it starved a nested daemon,
- * itself a client polling here (docs/performance.md, "Keeping pace").
- */
-static void rbc_cq_idle(struct rbc_context *c, struct ibv_cq *ibcq, uint32_t empty)
-{
-	if (!(empty % RBC_POLL_YIELD_BEHIND) &&
-	    (!(empty % RBC_POLL_YIELD) || rbc_engine_behind(c, ibcq)))
-		sched_yield();
-}
-
 int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 {
 	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
@@ -449,17 +400,20 @@ int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 	cq->empty_polls = n ? 0 : cq->empty_polls + 1;
 	pthread_mutex_unlock(&cq->lock);
 	/*
-	 * A poll that finds completions never makes a syscall.  An empty one
-	 * may give the core away (rbc_cq_idle), and now and then looks
-	 * whether the daemon is still there: an empty CQ of a daemon that
-	 * died stays empty, and a program waiting on it must not wait
-	 * forever (what the engine wrote before is read first).
+	 * A program that spins on an empty CQ may hold the core the engine
+	 * needs to produce what it waits for (2 cores, 3 spinners in a
+	 * ping-pong): every RBC_POLL_YIELD-th empty poll in a row gives the
+	 * core away.  A poll that finds completions never makes a syscall.
+	 * That is also when it looks whether the daemon is still there: an
+	 * empty CQ of a daemon that died stays empty, and a program waiting
+	 * on it must not wait forever (what the engine wrote before is read
+	 * first).
 	 */
 	if (!n && (rbc_dead(c) || (!(cq->empty_polls % RBC_POLL_CHECK) &&
 				   rbc_daemon_gone(c))))
 		return -EIO;
-	if (!n)
-		rbc_cq_idle(c, ibcq, cq->empty_polls);
+	if (!n && !(cq->empty_polls % RBC_POLL_YIELD))
+		sched_yield();
 	return n;
 }
 
@@ -559,8 +513,8 @@ static int rbc_cqx_start_poll(struct ibv_cq_ex *ibcq, struct ibv_poll_cq_attr *a
 		pthread_mutex_unlock(&cq->lock);	/* no end_poll follows */
 		/* ... and gives the core away as often (the ping-pong case:
 		 * without it a pair spinning here waits scheduler ticks). */
-		if (!gone)
-			rbc_cq_idle(c, rbc_ibv_cq(cq), empty);
+		if (!gone && !(empty % RBC_POLL_YIELD))
+			sched_yield();
 		return gone ? EIO : ENOENT;
 	}
 	cq->empty_polls = 0;
