@@ -81,3 +81,4 @@ include $(srcdir)/tests/peers/roce-pingpong.mk
 include $(srcdir)/tests/hostile/roce-garbage.mk
 include $(srcdir)/tests/peers/roce-lossy.mk
 include $(srcdir)/tests/peers/roce-three.mk
+include $(srcdir)/tests/unit/daemon-memio.mk
