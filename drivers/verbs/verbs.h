@@ -89,6 +89,16 @@ struct verbs_dev {
 	/* verbs-post.c: the core is kept until then for a reply on reply_qp. */
 	uint64_t reply_until;
 	struct verbs_qp *reply_qp;
+	/* verbs-post.c: waiting for the device by polling or by sleeping,
+	 * learnt from small sends' post-to-completion times; the one being
+	 * timed (wait_qp's slot wait_idx of generation wait_gen, posted at
+	 * wait_t0, 0: none). */
+	struct rb_spin_policy wait_spin;
+	bool wait_nap;			/* sleeping: the idle budget is 0 */
+	uint64_t wait_t0;
+	struct verbs_qp *wait_qp;
+	uint32_t wait_idx;
+	uint16_t wait_gen;
 	bool fatal;			/* the device is gone: every op fails */
 	char host_name[IBV_SYSFS_NAME_MAX];
 };
@@ -202,7 +212,6 @@ void verbs_dev_fatal(struct verbs_dev *vd, const char *why);
 extern const struct rb_driver_ops verbs_ops;
 struct verbs_qp *verbs_qp_find(struct verbs_dev *vd, uint32_t qp_num);
 struct verbs_mr *verbs_mr_find(struct verbs_dev *vd, uint32_t lkey);
-
 /* verbs-post.c */
 void verbs_qp_activate(struct verbs_qp *vq, uint64_t now);
 void verbs_qp_deactivate(struct verbs_qp *vq);
