@@ -82,3 +82,4 @@ include $(srcdir)/tests/hostile/roce-garbage.mk
 include $(srcdir)/tests/peers/roce-lossy.mk
 include $(srcdir)/tests/peers/roce-three.mk
 include $(srcdir)/tests/unit/daemon-memio.mk
+include $(srcdir)/tests/hostile/verbs-rkey.mk

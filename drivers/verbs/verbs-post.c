@@ -661,6 +661,29 @@ static uint32_t swqe_build(struct verbs_qp *vq, const uint8_t *raw,
 	default:
 		break;
 	}
+	/*
+	 * A responder on this device: its checks here, before the device
+	 * sees the WR (verbs_rkey_check); other peers check for themselves.
+	 * The requester's own checks come first on a device: an atomic
+	 * without its one 8-byte SGE is the device's local error.
+	 */
+	if (vq->peer_local && (op == IBV_WR_RDMA_WRITE || op == IBV_WR_RDMA_WRITE_WITH_IMM ||
+			       op == IBV_WR_RDMA_READ ||
+			       ((op == IBV_WR_ATOMIC_CMP_AND_SWP || op == IBV_WR_ATOMIC_FETCH_AND_ADD) &&
+				wr->num_sge == 1 && sg[0].length == 8))) {
+		uint64_t len = 0;
+		bool drop;
+
+		for (int i = 0; i < wr->num_sge; i++)
+			len += sg[i].length;
+		st = verbs_rkey_check(vq, op, h->rkey, h->remote_addr, len, &drop);
+		if (st != IBV_WC_SUCCESS)
+			return st;
+		/* UC: the responder would drop it; a WRITE of nothing to the
+		 * same place completes as that does and touches nothing. */
+		if (drop && op == IBV_WR_RDMA_WRITE)
+			wr->num_sge = 0;
+	}
 	if (vq->qp.type == IBV_QPT_UD) {
 		struct rb_res *r = res_lookup(vq->qp.res.owner, h->ah_handle,
 					      RB_RES_AH, NULL);
@@ -1036,6 +1059,7 @@ void verbs_qp_restart(struct verbs_qp *vq)
 	verbs_sched_forget(vq);
 	verbs_reply_forget(vq);
 	vq->gen++;
+	vq->peer_local = false;
 	vq->sq_err = vq->rq_err = false;
 	vq->sq_cons = vq->sq_take = __atomic_load_n(&vq->qp.sq->prod, __ATOMIC_ACQUIRE);
 	vq->sig_end = vq->sq_take;
