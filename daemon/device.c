@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -405,9 +406,73 @@ int device_pkey_query(struct rb_session *s, const Rdmabroker__Request *req,
 	return 0;
 }
 
+/* The most QPs one reply lists per device: the reply stays one datagram. */
+#define DEVICE_STAT_QPS_MAX	64
+
+/* The counters of dev's QPs that s may see (its own uid's, or all for
+ * an admin) into e; the driver's names are static strings. */
+static int device_transport_stat_qps(struct rb_session *s, struct rb_device *dev,
+				     Rdmabroker__TransportStatDevice *e, struct rb_reply *rep)
+{
+	struct rb_qp_counters *c = calloc(DEVICE_STAT_QPS_MAX, sizeof(*c));
+	Rdmabroker__TransportStatQp **v = reply_alloc(rep, (DEVICE_STAT_QPS_MAX + 1) * sizeof(*v));
+	unsigned int skip = 0, got, n = 0;
+	int ret = 0;
+
+	if (!c || !v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* Page through the driver's QPs until the reply holds the most. */
+	while (n < DEVICE_STAT_QPS_MAX &&
+	       (got = dev->ops.stat_qp_counters(dev, skip, c, DEVICE_STAT_QPS_MAX)) > 0) {
+		skip += got;
+		for (unsigned int i = 0; i < got; i++) {
+			const struct rb_session *o = c[i].qp->res.owner;
+			Rdmabroker__TransportStatQp *q;
+			Rdmabroker__TransportCounter *cv, **cp;
+			unsigned int nc = c[i].n < RB_QP_COUNTERS_MAX ? c[i].n : RB_QP_COUNTERS_MAX;
+
+			if (!s->admin && (!o || o->uid != s->uid))
+				continue;
+			if (n == DEVICE_STAT_QPS_MAX) {
+				e->has_qps_truncated = e->qps_truncated = true;
+				break;
+			}
+			q = reply_alloc(rep, sizeof(*q));
+			cv = reply_alloc(rep, (nc + 1) * sizeof(*cv));
+			cp = reply_alloc(rep, (nc + 1) * sizeof(*cp));
+			if (!q || !cv || !cp) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			rdmabroker__transport_stat_qp__init(q);
+			q->qp_num = c[i].qp->qp_num;
+			if (o) {
+				q->has_pid = true;
+				q->pid = (uint32_t)o->pid;
+			}
+			for (unsigned int k = 0; k < nc; k++) {
+				rdmabroker__transport_counter__init(&cv[k]);
+				cv[k].name = (char *)c[i].c[k].name;
+				cv[k].value = c[i].c[k].value;
+				cp[k] = &cv[k];
+			}
+			q->n_counters = nc;
+			q->counters = cp;
+			v[n++] = q;
+		}
+	}
+	e->n_qps = n;
+	e->qps = v;
+out:
+	free(c);
+	return ret;
+}
+
 /*
  * Each device's transport counters (rdmactl dev stat), or one device's
- * by name.  The names are the driver's (static strings), the values as
+ * by name; with qps, each QP's too.  The names are the driver's (static strings), the values as
  * the driver reads them now.
  */
 int device_transport_stat(struct rb_session *s, const Rdmabroker__Request *req,
@@ -450,6 +515,12 @@ int device_transport_stat(struct rb_session *s, const Rdmabroker__Request *req,
 		}
 		e->n_counters = nc;
 		e->counters = cp;
+		if (q->has_qps && q->qps) {
+			int ret = device_transport_stat_qps(s, dev, e, rep);
+
+			if (ret < 0)
+				return ret;
+		}
 		v[n++] = e;
 	}
 	if (q->name && n == 0) {

@@ -72,6 +72,16 @@ static unsigned int stub_stat_counters(struct rb_device *dev, struct rb_counter 
 	return 0;
 }
 
+static unsigned int stub_stat_qp_counters(struct rb_device *dev, unsigned int skip,
+					  struct rb_qp_counters *out, unsigned int max)
+{
+	(void)dev;
+	(void)skip;
+	(void)out;
+	(void)max;
+	return 0;
+}
+
 static void stub_destroy(struct rb_device *dev)
 {
 	free(dev->priv);
@@ -116,6 +126,7 @@ void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv)
 	FILL(destroy_ah);
 	FILL(progress);
 	FILL(stat_counters);
+	FILL(stat_qp_counters);
 #undef FILL
 }
 

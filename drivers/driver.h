@@ -90,6 +90,13 @@ struct rb_counter {
 };
 /* The most counters a device reports. */
 #define RB_COUNTERS_MAX		64
+/* One QP's transport counters (stat_qp_counters). */
+#define RB_QP_COUNTERS_MAX	24
+struct rb_qp_counters {
+	const struct rb_qp *qp;
+	unsigned int n;
+	struct rb_counter c[RB_QP_COUNTERS_MAX];
+};
 
 struct rb_driver_ops {
 	const char *name;		/* the driver's: "soft", "verbs" */
@@ -278,6 +285,13 @@ struct rb_driver_ops {
 	 */
 	unsigned int (*stat_counters)(struct rb_device *dev, struct rb_counter *out,
 				      unsigned int max);
+	/*
+	 * The transport counters of each QP that has any (rdmactl dev stat
+	 * NAME qp, like `rdma statistic qp`): up to max QPs into out, from
+	 * the skip-th on; returns how many.  Stub: 0.
+	 */
+	unsigned int (*stat_qp_counters)(struct rb_device *dev, unsigned int skip,
+					 struct rb_qp_counters *out, unsigned int max);
 };
 
 struct rb_device {

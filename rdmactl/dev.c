@@ -13,11 +13,12 @@ void dev_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: rdmactl [OPTIONS] dev [show [NAME]]\n"
-		"       rdmactl [OPTIONS] dev stat [NAME]\n"
+		"       rdmactl [OPTIONS] dev stat [NAME] [qp]\n"
 		"       rdmactl dev help\n"
 		"Show the devices of rdmabrokerd (or device NAME), their ports and GIDs;\n"
 		"-d adds the device limits and more port attributes.  stat shows each\n"
-		"device's transport counters (packets, bytes, drops), like rdma statistic.\n");
+		"device's transport counters (packets, bytes, drops), like rdma statistic;\n"
+		"qp adds each QP's (a user sees its own QPs', an admin every one).\n");
 }
 
 static struct json_object *dev_attr_json(const Rdmabroker__DeviceAttr *a)
@@ -275,6 +276,8 @@ static int dev_show(struct rdmactl *rc, int argc, char **argv)
  * dev stat: the transport counters (TransportStatReq).  Their names are
  * the driver's, so the text form is written here, one line per device
  * as `rdma statistic` writes it: "NAME: counter value counter value ...".
+ * With a last argument "qp", each QP's too, a line each:
+ * "NAME qp QPN pid PID: counter value ...", and in JSON a "qps" array.
  */
 static int dev_stat(struct rdmactl *rc, int argc, char **argv)
 {
@@ -287,6 +290,10 @@ static int dev_stat(struct rdmactl *rc, int argc, char **argv)
 
 	req.body_case = RDMABROKER__REQUEST__BODY_TRANSPORT_STAT;
 	req.transport_stat = &q;
+	if (argc > 0 && !strcmp(argv[argc - 1], "qp")) {
+		q.has_qps = q.qps = 1;
+		argc--;
+	}
 	ret = dev_request(rc, "stat", argc, argv, &req, &q.name,
 			  RDMABROKER__REPLY__BODY_TRANSPORT_STAT, &rep);
 	if (ret)
@@ -302,6 +309,25 @@ static int dev_stat(struct rdmactl *rc, int argc, char **argv)
 		for (size_t k = 0; k < e->n_counters; k++)
 			pr_add_u64(c, e->counters[k]->name, e->counters[k]->value);
 		json_object_object_add(o, "counters", c);
+		if (q.qps) {
+			struct json_object *qa = json_object_new_array();
+
+			for (size_t j = 0; j < e->n_qps; j++) {
+				const Rdmabroker__TransportStatQp *p = e->qps[j];
+				struct json_object *qo = json_object_new_object();
+				struct json_object *qc = json_object_new_object();
+
+				pr_add_u64(qo, "qp_num", p->qp_num);
+				pr_add_u64(qo, "pid", p->pid);
+				for (size_t k = 0; k < p->n_counters; k++)
+					pr_add_u64(qc, p->counters[k]->name, p->counters[k]->value);
+				json_object_object_add(qo, "counters", qc);
+				json_object_array_add(qa, qo);
+			}
+			json_object_object_add(o, "qps", qa);
+			json_object_object_add(o, "qps_truncated",
+					       json_object_new_boolean(e->qps_truncated));
+		}
 		json_object_array_add(doc, o);
 		if (rc->json)
 			continue;
@@ -309,6 +335,16 @@ static int dev_stat(struct rdmactl *rc, int argc, char **argv)
 		for (size_t k = 0; k < e->n_counters; k++)
 			printf(" %s %" PRIu64, e->counters[k]->name, e->counters[k]->value);
 		printf("\n");
+		for (size_t j = 0; q.qps && j < e->n_qps; j++) {
+			const Rdmabroker__TransportStatQp *p = e->qps[j];
+
+			printf("%s qp %" PRIu32 " pid %" PRIu32 ":", e->name, p->qp_num, p->pid);
+			for (size_t k = 0; k < p->n_counters; k++)
+				printf(" %s %" PRIu64, p->counters[k]->name, p->counters[k]->value);
+			printf("\n");
+		}
+		if (e->qps_truncated)
+			printf("%s qp ...: more QPs than one reply holds\n", e->name);
 	}
 	rb_rpc_reply_free(rep);
 	if (!rc->json) {

@@ -81,5 +81,9 @@ include $(srcdir)/tests/peers/roce-pingpong.mk
 include $(srcdir)/tests/hostile/roce-garbage.mk
 include $(srcdir)/tests/peers/roce-lossy.mk
 include $(srcdir)/tests/peers/roce-three.mk
+include $(srcdir)/tests/peers/roce-data.mk
+include $(srcdir)/tests/hostile/roce-live.mk
+include $(srcdir)/tests/peers/roce-mtu.mk
+include $(srcdir)/tests/integration/mr-hooks.mk
 include $(srcdir)/tests/unit/daemon-memio.mk
 include $(srcdir)/tests/hostile/verbs-rkey.mk

@@ -16,6 +16,7 @@
 #include "daemon/log.h"
 #include "drivers/driver.h"
 #include "drivers/soft/roce.h"
+#include "drivers/soft/soft-int.h"
 
 struct roce_dev *roce_dev_create(struct rb_device *dev, struct event_base *base,
 				 const union ibv_gid *gid0, bool pinned, bool wire)
@@ -85,8 +86,74 @@ static const struct {
 	ROCE_COUNTER(rnr_retries),
 	ROCE_COUNTER(retry_exceeded),
 	ROCE_COUNTER(rx_wrong_peer),
+	ROCE_COUNTER(rx_reads),
+	ROCE_COUNTER(rx_atomics),
+	ROCE_COUNTER(rx_dup_reads),
+	ROCE_COUNTER(rx_dup_atomics),
+	ROCE_COUNTER(rx_dup_dropped),
+	ROCE_COUNTER(rx_bad_resp),
+	ROCE_COUNTER(mtu_clamped),
 };
 #undef ROCE_COUNTER
+
+/* What a QP counts (ROCE_COUNT with its state): the rest are the
+ * device's alone (a packet no QP took). */
+#define ROCE_QP_COUNTER(f)	{ #f, offsetof(struct roce_stats, f) }
+static const struct {
+	const char *name;
+	size_t off;
+} roce_dev_qp_counter_table[] = {
+	ROCE_QP_COUNTER(rx_packets),
+	ROCE_QP_COUNTER(tx_packets),
+	ROCE_QP_COUNTER(rx_seq_errors),
+	ROCE_QP_COUNTER(rx_access_errors),
+	ROCE_QP_COUNTER(rx_no_recv),
+	ROCE_QP_COUNTER(rx_duplicates),
+	ROCE_QP_COUNTER(tx_acks),
+	ROCE_QP_COUNTER(tx_rnr_naks),
+	ROCE_QP_COUNTER(rx_rnr_naks),
+	ROCE_QP_COUNTER(rx_naks),
+	ROCE_QP_COUNTER(retries),
+	ROCE_QP_COUNTER(rnr_retries),
+	ROCE_QP_COUNTER(retry_exceeded),
+	ROCE_QP_COUNTER(rx_wrong_peer),
+	ROCE_QP_COUNTER(rx_reads),
+	ROCE_QP_COUNTER(rx_atomics),
+	ROCE_QP_COUNTER(rx_dup_reads),
+	ROCE_QP_COUNTER(rx_dup_atomics),
+	ROCE_QP_COUNTER(rx_dup_dropped),
+	ROCE_QP_COUNTER(rx_bad_resp),
+};
+#undef ROCE_QP_COUNTER
+_Static_assert(sizeof(roce_dev_qp_counter_table) / sizeof(roce_dev_qp_counter_table[0]) <=
+	       RB_QP_COUNTERS_MAX, "per-QP counters fit rb_qp_counters");
+
+unsigned int roce_dev_qp_counters(struct roce_dev *r, unsigned int skip,
+				  struct rb_qp_counters *out, unsigned int max)
+{
+	unsigned int n = 0, seen = 0;
+
+	for (uint32_t b = 0; r->qps.b && b <= r->qps.mask && n < max; b++) {
+		for (struct rb_hnode *h = r->qps.b[b]; h && n < max; h = h->next) {
+			const struct roce_qp *q = container_of(h, struct roce_qp, node);
+			struct rb_qp_counters *o = &out[n];
+
+			if (seen++ < skip)
+				continue;
+			o->qp = &q->qp->qp;
+			o->n = 0;
+			for (size_t i = 0; i < sizeof(roce_dev_qp_counter_table) /
+					       sizeof(roce_dev_qp_counter_table[0]); i++) {
+				memcpy(&o->c[o->n].value,
+				       (const char *)&q->st + roce_dev_qp_counter_table[i].off,
+				       sizeof(uint64_t));
+				o->c[o->n++].name = roce_dev_qp_counter_table[i].name;
+			}
+			n++;
+		}
+	}
+	return n;
+}
 
 unsigned int roce_dev_counters(const struct roce_dev *r, struct rb_counter *out,
 			       unsigned int max)

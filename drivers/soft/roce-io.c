@@ -313,3 +313,38 @@ void roce_io_fini(struct roce_dev *r)
 	r->tx = NULL;
 	r->rx = NULL;
 }
+
+int roce_io_path_mtu(const uint8_t dgid[16])
+{
+	bool v4 = roce_wire_gid_is_v4(dgid);
+	int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	socklen_t sl;
+	int mtu = -1, ret;
+
+	if (fd < 0)
+		return -errno;
+	/* A connected UDP socket asks the routing table (and what it
+	 * learnt from ICMP) for the path's MTU: no packet is sent. */
+	if (v4) {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(ROCE_UDP_PORT) };
+
+		memcpy(&sin.sin_addr, dgid + 12, 4);
+		ret = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+		sl = sizeof(mtu);
+		if (!ret)
+			ret = getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &sl);
+	} else {
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6,
+					     .sin6_port = htons(ROCE_UDP_PORT) };
+
+		memcpy(&sin6.sin6_addr, dgid, 16);
+		ret = connect(fd, (struct sockaddr *)&sin6, sizeof(sin6));
+		sl = sizeof(mtu);
+		if (!ret)
+			ret = getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &sl);
+	}
+	if (ret < 0)
+		mtu = -errno;
+	close(fd);
+	return mtu;
+}

@@ -32,11 +32,44 @@ bool roce_qp_remote(const struct soft_qp *qp)
 	       roce_qp_dgid_remote(qp);
 }
 
-uint32_t roce_qp_mtu(const struct soft_qp *qp)
+static uint32_t roce_qp_attr_mtu(const struct soft_qp *qp)
 {
 	uint32_t m = qp->qp.attr.path_mtu;
 
 	return 256u << (m >= IBV_MTU_256 && m <= IBV_MTU_4096 ? m - 1 : 0);
+}
+
+uint32_t roce_qp_mtu(const struct soft_qp *qp)
+{
+	struct roce_dev *r = soft_dev_of(qp)->roce;
+	const struct roce_qp *q = r ? roce_qp_find(r, qp->qp.qp_num) : NULL;
+
+	return q && q->mtu ? q->mtu : roce_qp_attr_mtu(qp);
+}
+
+/*
+ * The path MTU q sends and expects: the QP's path_mtu, unless the route
+ * to its peer cannot carry such packets (IP and UDP headers, the longest
+ * transport headers, the ICRC): then the largest IBTA MTU it can, as a
+ * RoCE port's active MTU follows its interface's.  Both ends of a link
+ * come to the same value; where they do not, the responder NAKs the
+ * first packet of the wrong size as an invalid request (IBTA 9.7.5.1.6),
+ * which docs/roce.md describes.
+ */
+static void roce_qp_mtu_set(struct roce_dev *r, struct roce_qp *q)
+{
+	const uint8_t *dgid = q->qp->qp.attr.ah_attr.grh.dgid.raw;
+	int link = roce_io_path_mtu(dgid);
+	int over = (roce_wire_gid_is_v4(dgid) ? 20 : 40) + 8 + ROCE_HDR_MAX + ROCE_ICRC_LEN;
+	uint32_t mtu = roce_qp_attr_mtu(q->qp);
+
+	q->mtu = mtu;
+	if (link <= 0)
+		return;		/* no route now: as asked (the kernel refuses) */
+	while (q->mtu > 256 && (int)q->mtu + over > link)
+		q->mtu /= 2;
+	if (q->mtu != mtu)
+		r->st.mtu_clamped++;
 }
 
 bool roce_qp_from_peer(const struct soft_qp *qp, const struct roce_flow *flow)
@@ -66,6 +99,7 @@ struct roce_qp *roce_qp_get(struct roce_dev *r, struct soft_qp *qp)
 		return NULL;
 	q->qp = qp;
 	q->epsn = qp->qp.attr.rq_psn & ROCE_PSN_MASK;
+	roce_qp_mtu_set(r, q);
 	if ((qp->qp.type == IBV_QPT_RC && roce_rc_init(q) < 0) ||
 	    hash_insert(&r->qps, &q->node, qp->qp.qp_num) < 0) {
 		roce_rc_fini(q);

@@ -3,7 +3,8 @@
  * The requester's packets for connected QPs whose peer is on another
  * host: a SEND or WRITE cut into packets of the path MTU (IBTA 9.7.2),
  * FIRST, MIDDLE and LAST, or ONLY, one PSN each; a WRITE's RETH rides on
- * its first packet, an immediate on its last.  UC (roce_req_send()): the
+ * its first packet, an immediate or the IETH of a SEND with invalidate
+ * on its last.  UC (roce_req_send()): the
  * message is sent once and completes when it has left, as on a NIC; a
  * packet the socket cannot take is lost, and the responder drops the
  * message.  RC sends through roce-rc.c, which keeps it until ACKed.
@@ -30,13 +31,40 @@ static const uint8_t roce_req_ops[2][2][4] = {
 	    ROCE_OP_WRITE_ONLY_IMM } },
 };
 
+struct roce_tx *roce_req_slot(struct soft_qp *qp)
+{
+	struct roce_dev *r = soft_dev_of(qp)->roce;
+	const struct ibv_ah_attr *ah = &qp->qp.attr.ah_attr;
+	union ibv_gid sgid;
+	struct roce_qp *q;
+	struct roce_tx *t;
+
+	if (roce_gid_query(r, ah->grh.sgid_index, &sgid) < 0 ||
+	    !memcmp(sgid.raw, (uint8_t[16]){ 0 }, 16) ||
+	    roce_wire_gid_is_v4(sgid.raw) != roce_wire_gid_is_v4(ah->grh.dgid.raw)) {
+		r->st.tx_dropped++;	/* no way there: lost */
+		return NULL;
+	}
+	t = roce_io_tx_slot(r);
+	if (!t)
+		return NULL;	/* lost (counted) */
+	q = roce_qp_find(r, qp->qp.qp_num);
+	if (q)
+		q->st.tx_packets++;
+	memset(&t->to, 0, sizeof(t->to));
+	t->to.sin6_family = AF_INET6;
+	t->to.sin6_port = htons(ROCE_UDP_PORT);
+	memcpy(&t->to.sin6_addr, ah->grh.dgid.raw, 16);
+	memset(&t->from, 0, sizeof(t->from));
+	memcpy(&t->from.ipi6_addr, sgid.raw, 16);
+	return t;
+}
+
 uint32_t roce_req_packet(struct soft_qp *qp, uint8_t tr, uint32_t opcode,
 			 uint64_t remote_addr, uint32_t rkey, uint32_t imm, bool solicited,
 			 const struct mem_seg *src, uint32_t ns, uint64_t len, uint32_t k,
 			 uint32_t psn)
 {
-	struct roce_dev *r = soft_dev_of(qp)->roce;
-	const struct ibv_ah_attr *ah = &qp->qp.attr.ah_attr;
 	bool write = opcode == IBV_WR_RDMA_WRITE || opcode == IBV_WR_RDMA_WRITE_WITH_IMM;
 	bool with_imm = opcode == IBV_WR_SEND_WITH_IMM || opcode == IBV_WR_RDMA_WRITE_WITH_IMM;
 	uint32_t mtu = roce_qp_mtu(qp);
@@ -46,22 +74,20 @@ uint32_t roce_req_packet(struct soft_qp *qp, uint8_t tr, uint32_t opcode,
 	int pos = first && last ? 3 : first ? 0 : last ? 2 : 1;
 	struct roce_pkt p = { 0 };
 	struct mem_seg dst, piece[RB_MAX_SGE];
-	union ibv_gid sgid;
 	struct roce_tx *t;
 	bool dst_failed = false;
 	uint32_t np;
 	int hl;
 
-	if (roce_gid_query(r, ah->grh.sgid_index, &sgid) < 0 ||
-	    !memcmp(sgid.raw, (uint8_t[16]){ 0 }, 16) ||
-	    roce_wire_gid_is_v4(sgid.raw) != roce_wire_gid_is_v4(ah->grh.dgid.raw)) {
-		r->st.tx_dropped++;	/* no way there: lost */
-		return IBV_WC_SUCCESS;
-	}
-	t = roce_io_tx_slot(r);
+	t = roce_req_slot(qp);
 	if (!t)
 		return IBV_WC_SUCCESS;	/* lost (counted) */
 	p.opcode = (uint8_t)(tr | roce_req_ops[write][with_imm][pos]);
+	if (opcode == IBV_WR_SEND_WITH_INV && last) {
+		/* The rkey to invalidate rides in an IETH on the last packet. */
+		p.opcode = (uint8_t)(tr | (first ? ROCE_OP_SEND_ONLY_INV : ROCE_OP_SEND_LAST_INV));
+		p.ieth_rkey = imm;
+	}
 	p.se = last && solicited;
 	p.pkey = ROCE_PKEY_DEFAULT;
 	p.dqpn = qp->qp.attr.dest_qp_num & ROCE_QPN_MASK;
@@ -83,13 +109,7 @@ uint32_t roce_req_packet(struct soft_qp *qp, uint8_t tr, uint32_t opcode,
 		return IBV_WC_LOC_PROT_ERR;	/* the slot stays free */
 	memset(t->buf + hl + seg, 0, p.pad);
 	t->len = (uint16_t)(hl + seg + p.pad);
-	memset(&t->to, 0, sizeof(t->to));
-	t->to.sin6_family = AF_INET6;
-	t->to.sin6_port = htons(ROCE_UDP_PORT);
-	memcpy(&t->to.sin6_addr, ah->grh.dgid.raw, 16);
-	memset(&t->from, 0, sizeof(t->from));
-	memcpy(&t->from.ipi6_addr, sgid.raw, 16);
-	roce_io_tx_commit(r, t);
+	roce_io_tx_commit(soft_dev_of(qp)->roce, t);
 	return IBV_WC_SUCCESS;
 }
 
@@ -97,9 +117,11 @@ uint32_t roce_req_send(struct soft_qp *qp, uint32_t opcode, uint64_t remote_addr
 		       uint32_t rkey, uint32_t imm, bool solicited,
 		       const struct mem_seg *src, uint32_t ns, uint64_t len)
 {
-	uint32_t mtu = roce_qp_mtu(qp);
-	uint32_t n = len ? (uint32_t)((len + mtu - 1) / mtu) : 1;
+	uint32_t mtu, n;
 
+	roce_qp_get(soft_dev_of(qp)->roce, qp);	/* its path MTU (roce-qp.c) */
+	mtu = roce_qp_mtu(qp);
+	n = len ? (uint32_t)((len + mtu - 1) / mtu) : 1;
 	if (opcode != IBV_WR_SEND && opcode != IBV_WR_SEND_WITH_IMM &&
 	    opcode != IBV_WR_RDMA_WRITE && opcode != IBV_WR_RDMA_WRITE_WITH_IMM)
 		return IBV_WC_LOC_QP_OP_ERR;

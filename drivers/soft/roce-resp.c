@@ -5,7 +5,9 @@
  * and for RC in roce-rc.c, which answers for it).  A SEND is put
  * together in a staging buffer and delivered at its last packet (a
  * receive completes only whole); a WRITE goes straight into place, its
- * rkey checked once for the length its RETH announces.
+ * rkey checked once for the length its RETH announces.  A SEND with
+ * invalidate (IETH on its last packet) invalidates the window it names
+ * as it is delivered.
  *
  * UC (IBTA 9.7.5.1): a packet whose PSN is not the one expected ends the
  * message in progress, which is dropped whole; a MIDDLE or LAST packet
@@ -63,8 +65,8 @@ int roce_resp_take(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt 
 	bool need_recv;
 
 	(void)r;
-	if (!(h & ROCE_H_PAYLOAD) || (h & ROCE_H_IETH))
-		return -EINVAL;		/* READ, atomics, SEND_WITH_INV: not built */
+	if (!(h & ROCE_H_PAYLOAD))
+		return -EINVAL;		/* READ, atomics: roce-rd.c */
 	if (h & ROCE_H_FIRST) {
 		bool write = h & ROCE_H_RETH;
 
@@ -127,11 +129,20 @@ int roce_resp_take(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt 
 			.opcode = q->write ? IBV_WC_RECV_RDMA_WITH_IMM : IBV_WC_RECV,
 			.scatter = !q->write, .with_imm = h & ROCE_H_IMM,
 			.solicited = p->se,
+			.with_inv = h & ROCE_H_IETH, .inv_rkey = p->ieth_rkey,
 		};
 		bool src_failed;
+		uint32_t st;
 
 		memcpy(&dv.imm, p->imm, 4);
-		soft_resp_deliver(dest, &t, &dv, &src_failed);
+		st = soft_resp_deliver(dest, &t, &dv, &src_failed);
+		roce_resp_abort(q);
+		/* As the local path tells the requester (soft-req.c). */
+		if (st == IBV_WC_LOC_LEN_ERR || st == IBV_WC_REM_INV_REQ_ERR)
+			return -EINVAL;
+		if (st != IBV_WC_SUCCESS)
+			return -EIO;
+		return 0;
 	}
 	roce_resp_abort(q);
 	return 0;
@@ -149,7 +160,8 @@ void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
 		return;
 	}
 	if (!roce_qp_from_peer(dest, flow)) {
-		r->st.rx_wrong_peer++;
+		q = roce_qp_find(r, dest->qp.qp_num);
+		ROCE_COUNT(r, q, rx_wrong_peer);
 		return;
 	}
 	q = roce_qp_get(r, dest);
@@ -157,18 +169,21 @@ void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
 		r->st.rx_unknown_qp++;	/* out of memory: as if not there */
 		return;
 	}
+	q->st.rx_packets++;
 	if (p->psn != q->epsn && q->in_msg) {
-		r->st.rx_seq_errors++;
+		ROCE_COUNT(r, q, rx_seq_errors);
 		roce_resp_abort(q);
 	}
 	q->epsn = (p->psn + 1) & ROCE_PSN_MASK;
 	ret = roce_resp_take(r, q, p);
 	if (ret == -EAGAIN) {
-		r->st.rx_no_recv++;
+		ROCE_COUNT(r, q, rx_no_recv);
 		roce_resp_abort(q);
 	} else if (ret == -EACCES) {
-		r->st.rx_access_errors++;
+		ROCE_COUNT(r, q, rx_access_errors);
+	} else if (ret == -EIO) {
+		/* The receive failed; the responder's QP is in ERR. */
 	} else if (ret < 0) {
-		r->st.rx_malformed++;
+		ROCE_COUNT(r, q, rx_malformed);
 	}
 }

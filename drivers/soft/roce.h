@@ -15,6 +15,9 @@
  *   roce-req.c   the requester: a SEND or WRITE cut into packets by the
  *                path MTU
  *   roce-resp.c  the responder: packets put together into messages
+ *   roce-rc.c    RC: ACKs, retries, the requester's window
+ *   roce-rd.c    RC READ and atomics: the responder's resources and
+ *                responses, the requester's landing of them
  *   roce-dev.c   the state's life, with the device's
  *
  * The engine (soft-req.c, soft-resp.c) calls in through the few
@@ -40,6 +43,7 @@ struct event;
 struct event_base;
 struct mnl_socket;
 struct rb_counter;
+struct rb_qp_counters;
 struct rb_device;
 struct soft_qp;
 union swqe;
@@ -74,7 +78,24 @@ struct roce_stats {
 	uint64_t retry_exceeded;	/* RC: gave up (RETRY_EXC, RNR_RETRY_EXC) */
 	uint64_t rx_wrong_peer;		/* RC/UC: not from the QP's destination
 					 * GID, or an ACK past what was sent */
+	uint64_t rx_reads, rx_atomics;	/* RC responder: executed */
+	uint64_t rx_dup_reads;		/* RC: a READ sent again, re-executed */
+	uint64_t rx_dup_atomics;	/* RC: an atomic sent again, answered
+					 * from the saved result */
+	uint64_t rx_dup_dropped;	/* RC: a READ/atomic sent again that no
+					 * responder resource holds: dropped */
+	uint64_t rx_bad_resp;		/* RC requester: a response out of place
+					 * (opcode, length, PSN): dropped */
+	uint64_t mtu_clamped;		/* QPs whose path_mtu the route could not
+					 * carry: sent at a smaller one */
 };
+
+/* Count event f on the device and, if q, on the QP. */
+#define ROCE_COUNT(r, q, f) do {			\
+		(r)->st.f++;				\
+		if (q)					\
+			(q)->st.f++;			\
+	} while (0)
 
 /* One packet to send: header bytes, then a payload, both copied. */
 struct roce_tx {
@@ -96,9 +117,16 @@ struct roce_fl {
 	uint64_t remote_addr;
 	uint32_t rkey, imm;
 	bool solicited;
+	bool fence;			/* waits for the READs/atomics before it */
+	bool rd;			/* a READ or an atomic */
+	uint64_t compare, swap;		/* atomics */
 	uint64_t len;
-	uint32_t first_psn, npkts;
-	uint32_t sent;			/* its packets sent (this round) */
+	uint32_t first_psn, npkts;	/* READ: npkts response packets */
+	uint32_t sent;			/* its packets sent (this round); READ:
+					 * response packets asked for */
+	uint32_t got;			/* READ: response packets landed */
+	uint32_t chunk;			/* READ: the first packet (from 0) of the
+					 * request last asked */
 	uint32_t inline_len;		/* inline: its bytes here */
 	uint32_t num_sge;		/* else its SGEs, looked up at each sending */
 	struct rb_sge sge[RB_MAX_SGE];
@@ -109,6 +137,8 @@ struct roce_fl {
 struct roce_qp {
 	struct rb_hnode node;		/* by QP number, in roce_dev.qps */
 	struct soft_qp *qp;
+	struct roce_stats st;		/* its own counters (roce_dev_qp_counters) */
+	uint32_t mtu;			/* path MTU in bytes, within the route's */
 	/* RC requester (roce-rc.c) */
 	struct roce_fl *fl;		/* in flight: a FIFO of fl_cap */
 	uint32_t fl_cap, fl_head, fl_n;
@@ -118,7 +148,11 @@ struct roce_qp {
 	bool rnr_wait;			/* ev_retry is the RNR timer */
 	uint32_t resend_psn;		/* from where, after it */
 	struct event *ev_retry;
+	uint32_t implied_una;		/* an implied NAK resent from here */
+	bool implied;
 	/* RC responder */
+	struct roce_res *res;		/* READ/atomic resources, a ring */
+	uint32_t res_cap, res_next;
 	uint32_t msn;
 	bool nak_sent;			/* a sequence NAK is out */
 	bool have_peer;			/* a request came: from peer to local */
@@ -132,6 +166,14 @@ struct roce_qp {
 	size_t stage_cap;
 	struct mem_seg wseg;		/* WRITE: where it goes */
 	uint64_t wlen;
+};
+
+/* RC responder: one READ or atomic it executed, for its duplicates
+ * (IBTA 9.7.5.1.3): max_dest_rd_atomic of them, the oldest reused. */
+struct roce_res {
+	bool used, atomic;
+	uint32_t psn, npkts;		/* READ: its response PSNs */
+	uint64_t orig;			/* atomic: the value it returned */
 };
 
 /*
@@ -180,6 +222,10 @@ void roce_dev_destroy(struct roce_dev *r);
 /* roce-dev.c: the counters by name, for rdmactl dev stat. */
 unsigned int roce_dev_counters(const struct roce_dev *r, struct rb_counter *out,
 			       unsigned int max);
+/* roce-dev.c: the counters of each QP with state here, for rdmactl dev
+ * stat NAME qp (the driver's stat_qp_counters). */
+unsigned int roce_dev_qp_counters(struct roce_dev *r, unsigned int skip,
+				  struct rb_qp_counters *out, unsigned int max);
 /* roce-dev.c: dgid is one of the device's GIDs (the shared-memory
  * path); dgid is a unicast GID of another host and the wire is up. */
 bool roce_local(const struct roce_dev *r, const union ibv_gid *dgid);
@@ -203,6 +249,8 @@ struct roce_tx *roce_io_tx_slot(struct roce_dev *r);
 /* The slot's packet is built (len bytes without the ICRC): add the ICRC
  * and queue it; it leaves within this turn of the loop. */
 void roce_io_tx_commit(struct roce_dev *r, struct roce_tx *t);
+/* The MTU of the route to dgid (the IP packet's), or -errno. */
+int roce_io_path_mtu(const uint8_t dgid[16]);
 /* The flow of a packet between two GIDs (sport, dport host order). */
 void roce_io_flow(struct roce_flow *f, const uint8_t src[16], const uint8_t dst[16],
 		  uint16_t sport, uint16_t dport);
@@ -211,7 +259,8 @@ void roce_io_flow(struct roce_flow *f, const uint8_t src[16], const uint8_t dst[
 /* qp is connected (UC, RC) and its destination GID is another host's. */
 bool roce_qp_remote(const struct soft_qp *qp);
 struct roce_qp *roce_qp_find(struct roce_dev *r, uint32_t qpn);
-/* qp's path MTU in bytes. */
+/* qp's path MTU in bytes: its path_mtu, or less where the route to its
+ * peer would not carry such packets (roce-qp.c). */
 uint32_t roce_qp_mtu(const struct soft_qp *qp);
 /* A packet over flow comes from qp's destination (its AV's GID), as a
  * connected QP takes only from its peer. */
@@ -224,6 +273,9 @@ int roce_qp_modify(struct soft_qp *qp);
 void roce_qp_gone(struct soft_qp *qp);
 void roce_qp_fini(struct roce_dev *r);
 
+/* roce-req.c: a slot for a packet of the connected qp to its peer (to
+ * and from filled in), or NULL: no route (counted) or the batch full. */
+struct roce_tx *roce_req_slot(struct soft_qp *qp);
 /* roce-req.c: a UC SEND or WRITE (opcode IBV_WR_*) of qp to its peer on
  * another host; the completion status for the sender. */
 uint32_t roce_req_send(struct soft_qp *qp, uint32_t opcode, uint64_t remote_addr,
@@ -261,6 +313,30 @@ void roce_rc_recv(struct roce_dev *r, const struct roce_pkt *p,
 void roce_rc_flush(struct soft_qp *qp);
 /* q's QP goes: its responder lingers as a ghost (above). */
 void roce_rc_linger(struct roce_dev *r, const struct roce_qp *q);
+
+/* roce-rd.c: the responder's side of a READ or atomic request p to q
+ * (its PSN the expected one): executed, answered; 0, or -EACCES
+ * (remote access NAK) or -EINVAL (invalid request NAK). */
+int roce_rd_request(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt *p,
+		    const struct roce_flow *flow);
+/* A READ or atomic request p from before the expected PSN: re-executed
+ * (READ) or answered from its saved result (atomic) when a responder
+ * resource holds it, else dropped. */
+void roce_rd_duplicate(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt *p,
+		       const struct roce_flow *flow);
+/* Requester: the READ request of f (qp) for response packets [k, k+n). */
+void roce_rd_ask(struct soft_qp *qp, const struct roce_fl *f, uint32_t k, uint32_t n);
+/* Requester: the atomic request of f. */
+void roce_rd_atomic_ask(struct soft_qp *qp, const struct roce_fl *f);
+/* Requester: response p's payload (READ, packet f->got) or original
+ * value (atomic) into f's memory: IBV_WC_SUCCESS or the status. */
+uint32_t roce_rd_land(struct soft_qp *qp, struct roce_fl *f, const struct roce_pkt *p);
+/* roce-rc.c: the RC response p of q to peer from local (payload: seg
+ * bytes of the ns pieces src from off): 0, -ENOBUFS (the batch is full:
+ * not sent) or -EFAULT (src could not be read). */
+int roce_rc_emit(struct roce_dev *r, struct roce_qp *q, const uint8_t peer[16],
+		 const uint8_t local[16], struct roce_pkt *p, const struct mem_seg *src,
+		 uint32_t ns, uint64_t off, uint32_t seg);
 
 /* roce-ud.c */
 /*

@@ -191,6 +191,14 @@ static unsigned int soft_stat_counters(struct rb_device *dev, struct rb_counter 
 	return s->roce ? roce_dev_counters(s->roce, out, max) : 0;
 }
 
+static unsigned int soft_stat_qp_counters(struct rb_device *dev, unsigned int skip,
+					  struct rb_qp_counters *out, unsigned int max)
+{
+	struct soft_dev *s = dev->priv;
+
+	return s->roce ? roce_dev_qp_counters(s->roce, skip, out, max) : 0;
+}
+
 /* A PD, a CQ, an SRQ, an AH: the daemon's bookkeeping is all there is. */
 static int soft_alloc_pd(struct rb_device *dev, struct rb_pd *pd)
 {
@@ -310,6 +318,7 @@ static const struct rb_driver_ops soft_ops = {
 	.create_ah = soft_create_ah,
 	.progress = soft_sched_progress,
 	.stat_counters = soft_stat_counters,
+	.stat_qp_counters = soft_stat_qp_counters,
 };
 
 /* RoCE v2 GIDs of IPv4 addresses are IPv4-mapped IPv6 addresses. */

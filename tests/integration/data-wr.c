@@ -520,7 +520,10 @@ static void test_fence(void **state)
 		CHECK_DATA(la->p, n, 71);	/* the READ did land */
 		if (fenced) {
 			CHECK_DATA(rb->p, n, 71);
-		} else {
+		} else if (!getenv("RB_DT_SOCKETS")) {
+			/* Unfenced, the SEND may carry either (IBTA leaves it
+			 * open); across hosts a READ that fills the RC window
+			 * lands first (tests/peers/roce-data.sh). */
 			CHECK_DATA(rb->p, n, 72);
 		}
 
@@ -545,7 +548,8 @@ static void test_fence(void **state)
 		CHECK_WC(&wc[0], resp_wc(11, IBV_WC_RECV, 8, 0, 0, p.qb, p.qa), DT_WC_RESP);
 		assert_int_equal(*(uint64_t *)la->p, 1000);
 		assert_int_equal(*word, 1001);
-		assert_int_equal(*(uint64_t *)rb->p, fenced ? 1000 : 5);
+		if (fenced || !getenv("RB_DT_SOCKETS"))
+			assert_int_equal(*(uint64_t *)rb->p, fenced ? 1000 : 5);
 	}
 }
 

@@ -193,9 +193,15 @@ int qp_init(struct ibv_qp *qp, int access)
 			     IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
 }
 
+/* The two contexts of the case: a QP's peer is on the other one (the
+ * same GID on one daemon; another host's with RB_DT_SOCKETS). */
+static struct ibv_context *ctx_pair[2];
+
 int qp_rtr(struct ibv_qp *qp, uint32_t dest, uint32_t rq_psn,
 	   uint8_t min_rnr_timer)
 {
+	struct ibv_context *peer = qp->context == ctx_pair[0] ? ctx_pair[1] :
+				   qp->context == ctx_pair[1] ? ctx_pair[0] : qp->context;
 	struct ibv_qp_attr a = {
 		.qp_state = IBV_QPS_RTR, .path_mtu = IBV_MTU_1024,
 		.dest_qp_num = dest, .rq_psn = rq_psn,
@@ -204,7 +210,7 @@ int qp_rtr(struct ibv_qp *qp, uint32_t dest, uint32_t rq_psn,
 			     .grh = { .hop_limit = 1, .sgid_index = 0 } },
 	};
 
-	if (ibv_query_gid(qp->context, 1, 0, &a.ah_attr.grh.dgid))
+	if (ibv_query_gid(peer ? peer : qp->context, 1, 0, &a.ah_attr.grh.dgid))
 		return EIO;
 	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
 			     IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
@@ -347,11 +353,25 @@ int ctx_open(struct fix *f)
 {
 	int n;
 
+	const char *two = getenv("RB_DT_SOCKETS");
+	char a[256], b[256];
+
+	/* RB_DT_SOCKETS="A B": the second context on daemon B, across hosts
+	 * (tests/peers/roce-data.sh). */
+	if (two && sscanf(two, "%255s %255s", a, b) == 2) {
+		setenv("RDMABROKER_SOCKET", b, 1);
+		f->list2 = ibv_get_device_list(&n);
+		if (!f->list2 || n < 1)
+			return -1;
+		setenv("RDMABROKER_SOCKET", a, 1);
+	}
 	f->list = ibv_get_device_list(&n);
 	if (!f->list || n < 1)
 		return -1;
 	f->ctx[0] = ibv_open_device(f->list[0]);
-	f->ctx[1] = ibv_open_device(f->list[0]);
+	f->ctx[1] = ibv_open_device((f->list2 ? f->list2 : f->list)[0]);
+	ctx_pair[0] = f->ctx[0];
+	ctx_pair[1] = f->ctx[1];
 	return f->ctx[0] && f->ctx[1] ? 0 : -1;
 }
 
@@ -363,7 +383,10 @@ void ctx_close(struct fix *f)
 		ibv_close_device(f->ctx[1]);
 	if (f->list)
 		ibv_free_device_list(f->list);
-	f->list = NULL;
+	if (f->list2)
+		ibv_free_device_list(f->list2);
+	f->list = f->list2 = NULL;
+	ctx_pair[0] = ctx_pair[1] = NULL;
 	f->ctx[0] = f->ctx[1] = NULL;
 }
 

@@ -54,6 +54,7 @@ struct pair_opts {
 /* Per case: the two contexts, the pair, and the table row if any. */
 struct fix {
 	struct ibv_device **list;
+	struct ibv_device **list2;	/* RB_DT_SOCKETS: the second daemon's */
 	struct ibv_context *ctx[2];
 	struct end a, b;
 	const void *row;

@@ -20,11 +20,41 @@ uint64_t dt_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * RB_DT_SOCKETS="A B": the clients are opened on daemons A and B in turn
+ * (tests/peers/roce-data.sh: two daemons in two network namespaces, so
+ * that every pair talks across hosts).  A device remembers the daemon it
+ * was listed from.
+ */
+static void dt_next_daemon(void)
+{
+	static unsigned int turn;
+	const char *list = getenv("RB_DT_SOCKETS");
+	char path[256];
+	unsigned int n = 0;
+
+	if (!list || !*list)
+		return;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, " ");
+
+		if (len && len < sizeof(path) && n++ == turn) {
+			memcpy(path, p, len);
+			path[len] = 0;
+			setenv("RDMABROKER_SOCKET", path, 1);
+		}
+		p += len;
+		p += strspn(p, " ");
+	}
+	turn = n ? (turn + 1) % n : 0;
+}
+
 int dt_node_open(struct dt_node *n, int cqe, bool channel)
 {
 	int num;
 
 	memset(n, 0, sizeof(*n));
+	dt_next_daemon();
 	n->list = ibv_get_device_list(&num);
 	if (!n->list || num < 1) {
 		fprintf(stderr, "datatest: no device\n");

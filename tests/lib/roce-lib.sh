@@ -62,3 +62,70 @@ roce_gid_index() {
 	sed -n "s/^[[:space:]]*GID\[ *\([0-9]*\)\]:[[:space:]]*\([0-9a-f:.]*\).*/\1 \2/p" "$RB_TMP/devinfo.$2" |
 		awk -v a="$3" '$2 == a { print $1; exit }'
 }
+
+# roce_veth NS_A NS_B [MTU]: a veth pair between the two namespaces,
+# va$$ in NS_A with 192.0.2.1 and fd00:77::1, vb$$ in NS_B with .2 and
+# ::2, up (MTU 1500 unless given).
+roce_veth() {
+	ip link add "va$$" type veth peer name "vb$$" || rb_skip "cannot create a veth pair"
+	ip link set "va$$" netns "$1" && ip link set "vb$$" netns "$2" || rb_fail "moving the veth ends"
+	for ns in "$1:va$$:1" "$2:vb$$:2"; do
+		n=${ns%%:*} rest=${ns#*:}
+		dev=${rest%%:*} i=${rest#*:}
+		ip -n "$n" link set lo up &&
+		ip -n "$n" link set "$dev" mtu "${3:-1500}" &&
+		ip -n "$n" addr add "192.0.2.$i/24" dev "$dev" &&
+		ip -n "$n" addr add "fd00:77::$i/64" dev "$dev" nodad &&
+		ip -n "$n" link set "$dev" up || rb_fail "configuring $dev in $n"
+	done
+}
+
+# roce_capture NS DEV: tshark writes what crosses DEV on UDP 4791 to
+# $RB_TMP/wire.pcap (ROCE_CAPTURE its pid); returns 1 without tshark.
+ROCE_CAPTURE=
+roce_capture() {
+	command -v tshark >/dev/null 2>&1 || return 1
+	HOME=$RB_TMP ip netns exec "$1" tshark -q -i "$2" -f "udp port 4791" \
+		-w "$RB_TMP/wire.pcap" -F pcap > "$RB_TMP/capture.log" 2>&1 &
+	ROCE_CAPTURE=$!
+	ROCE_PIDS="$ROCE_PIDS $ROCE_CAPTURE"
+	for _ in $(seq 1 100); do
+		grep -q "Capturing on" "$RB_TMP/capture.log" && return 0
+		sleep 0.1
+	done
+	rb_fail "tshark did not start: $(cat "$RB_TMP/capture.log")"
+}
+
+# roce_wire_check OPCODES...: stop the capture; every packet must decode
+# as InfiniBand with one of the BTH opcodes given and no expert item or
+# malformed mark, and its ICRC match the one tests/unit/roce-icrc.py
+# computes from the captured headers.  Wireshark also guesses at a SEND
+# or WRITE payload (an IPoIB-style ethertype when its third and fourth
+# bytes are zero): an expert item of such a guessed protocol, beyond the
+# InfiniBand headers, is the test data's, and is counted, not failed.
+# Sets ROCE_WIRE_N (packets) and ROCE_WIRE_GUESSED.
+roce_wire_check() {
+	kill -INT "$ROCE_CAPTURE"
+	wait "$ROCE_CAPTURE"
+	HOME=$RB_TMP tshark --disable-protocol rpcordma -r "$RB_TMP/wire.pcap" -T fields -E separator=' ' \
+		-e frame.protocols -e infiniband.bth.opcode -e infiniband.bth.psn -e _ws.expert -e _ws.malformed \
+		> "$RB_TMP/decoded" 2>"$RB_TMP/tshark.err" || rb_fail "tshark -r: $(cat "$RB_TMP/tshark.err")"
+	bad=$(awk -v ops="$*" 'BEGIN { split(ops, l); for (i in l) ok[l[i]] = 1 }
+		{ ours = $1 ~ /:infiniband$/ || $1 ~ /:infiniband:data$/ }
+		$1 !~ /:infiniband/ || !($2 in ok) || $3 == "" || (NF != 3 && ours)' "$RB_TMP/decoded" | head -n 5)
+	[ -z "$bad" ] || rb_fail "packets Wireshark does not decode as expected (protocols opcode psn [expert]): $bad"
+	ROCE_WIRE_GUESSED=$(awk '$1 !~ /:infiniband$/ && $1 !~ /:infiniband:data$/ && NF != 3' "$RB_TMP/decoded" | wc -l)
+	ROCE_WIRE_N=$(wc -l < "$RB_TMP/decoded")
+	"${PYTHON3:-python3}" "$top_srcdir/tests/unit/roce-icrc.py" "$RB_TMP/wire.pcap" > "$RB_TMP/icrc" ||
+		rb_fail "roce-icrc.py failed"
+	[ "$(wc -l < "$RB_TMP/icrc")" -eq "$ROCE_WIRE_N" ] ||
+		rb_fail "roce-icrc.py read $(wc -l < "$RB_TMP/icrc") of $ROCE_WIRE_N packets"
+	bad=$(awk '$1 != $2' "$RB_TMP/icrc" | head -n 5)
+	[ -z "$bad" ] || rb_fail "ICRC computed apart from the captured headers differs (computed carried): $bad"
+}
+
+# roce_stat SOCKNAME COUNTER: the value of a counter of rdmactl dev stat.
+roce_stat() {
+	"$RB_RDMACTL" -s "$RB_TMP/$1.sock" dev stat rbsoft0 |
+		awk -v k="$2" '{ for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }'
+}
