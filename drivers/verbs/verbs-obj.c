@@ -66,11 +66,14 @@ void verbs_qp_peer(struct verbs_qp *vq, const struct ibv_ah_attr *ah)
 		vq->peer_local = pa.lid && ah->dlid == pa.lid;
 		return;
 	}
-	/* A GID of the port: the peer is this device (on a NIC, this host). */
-	for (int i = 0; i < pa.gid_tbl_len; i++) {
+	/* A GID of the port: the peer is this device (on a NIC, this host).
+	 * Its own source GID first: a peer on this device mostly uses it. */
+	for (int i = -1; i < pa.gid_tbl_len; i++) {
+		int idx = i < 0 ? ah->grh.sgid_index : i;
 		union ibv_gid g;
 
-		if (!ibv_query_gid(vd->ctx, ah->port_num, i, &g) &&
+		if ((i < 0 || i != ah->grh.sgid_index) &&
+		    !ibv_query_gid(vd->ctx, ah->port_num, idx, &g) &&
 		    !memcmp(&g, &ah->grh.dgid, sizeof(g))) {
 			vq->peer_local = true;
 			return;
