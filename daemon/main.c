@@ -18,7 +18,7 @@
 #include "daemon/cm.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
-#include "daemon/memio.h"
+#include "drivers/memio.h"
 #include "proto/shm.h"
 #include "daemon/log.h"
 

@@ -30,9 +30,9 @@
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
-#include "daemon/memio.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
+#include "drivers/memio.h"
 
 #define MR_ACCESS_KNOWN	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC | \
@@ -231,7 +231,9 @@ static int mr_check_cma(struct rb_session *s, struct rb_mr *mr, int fd,
 	uint64_t at[2] = { mr->addr, mr->addr + mr->length - 1 };
 	char path[32], link[64], want[32];
 	struct statfs sfs;
+	uint64_t where = 0;
 	ssize_t n;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link) - 1);
@@ -244,17 +246,12 @@ static int mr_check_cma(struct rb_session *s, struct rb_mr *mr, int fd,
 		return -EINVAL;
 	}
 	/* Through a worker: the memory may be a file that never answers. */
-	for (int i = 0; i < 2; i++) {
-		char b;
-		int err = at[i] > INT64_MAX ? -EFAULT :
-			  memio_rw(s->uid, fd, at[i], &b, NULL, 1);
-
-		if (err < 0) {
-			reply_error(rep, "cannot reach %#" PRIx64 " in pid %d: %s%s", at[i],
-				    (int)mr->pid, strerror(-err),
-				    err == -ETIMEDOUT ? " (memory that does not answer, e.g. a file on FUSE)" : "");
-			return err == -ETIMEDOUT || err == -EAGAIN ? err : -EFAULT;
-		}
+	err = memio_reach(s->uid, fd, at[0], at[1], &where);
+	if (err < 0) {
+		reply_error(rep, "cannot reach %#" PRIx64 " in pid %d: %s%s", where,
+			    (int)mr->pid, strerror(-err),
+			    err == -ETIMEDOUT ? " (memory that does not answer, e.g. a file on FUSE)" : "");
+		return err == -ETIMEDOUT || err == -EAGAIN ? err : -EFAULT;
 	}
 	mr->proc_mem = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (mr->proc_mem < 0)

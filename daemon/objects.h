@@ -152,7 +152,7 @@ struct rb_qp {
 /*
  * len bytes at addr of a CMA region (through its /proc/PID/mem), read into
  * dst or written from src, by a worker the daemon waits for at most
- * memory_timeout_ms (daemon/memio.c): such memory may never answer.  0, or
+ * memory_timeout_ms (drivers/memio.c): such memory may never answer.  0, or
  * -EFAULT (the process does not have it), -ETIMEDOUT (it did not answer,
  * now or before), -EAGAIN, -EIO: the WR fails as for unmapped memory.
  */

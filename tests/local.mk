@@ -86,3 +86,5 @@ include $(srcdir)/tests/hostile/roce-live.mk
 include $(srcdir)/tests/peers/roce-mtu.mk
 include $(srcdir)/tests/integration/mr-hooks.mk
 include $(srcdir)/tests/peers/cm-roce.mk
+include $(srcdir)/tests/unit/daemon-memio.mk
+include $(srcdir)/tests/hostile/verbs-rkey.mk

@@ -42,6 +42,113 @@ struct verbs_mr *verbs_mr_find(struct verbs_dev *vd, uint32_t lkey)
 	return n ? container_of(n, struct verbs_mr, node) : NULL;
 }
 
+static struct verbs_mr *mr_by_rkey(struct verbs_dev *vd, uint32_t rkey)
+{
+	for (struct rb_hnode *n = hash_first(&vd->rkeys, rkey); n; n = hash_next(n)) {
+		struct verbs_mr *vm = container_of(n, struct verbs_mr, rnode);
+
+		if (vm->real && vm->real->rkey == rkey)
+			return vm;
+	}
+	return NULL;
+}
+
+void verbs_qp_peer(struct verbs_qp *vq, const struct ibv_ah_attr *ah)
+{
+	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
+	struct ibv_port_attr pa;
+
+	vq->peer_local = false;
+	if ((vq->qp.type != IBV_QPT_RC && vq->qp.type != IBV_QPT_UC) ||
+	    ibv_query_port(vd->ctx, ah->port_num, &pa))
+		return;
+	if (!ah->is_global) {
+		vq->peer_local = pa.lid && ah->dlid == pa.lid;
+		return;
+	}
+	/* A GID of the port: the peer is this device (on a NIC, this host).
+	 * Its own source GID first: a peer on this device mostly uses it. */
+	for (int i = -1; i < pa.gid_tbl_len; i++) {
+		int idx = i < 0 ? ah->grh.sgid_index : i;
+		union ibv_gid g;
+
+		if ((i < 0 || i != ah->grh.sgid_index) &&
+		    !ibv_query_gid(vd->ctx, ah->port_num, idx, &g) &&
+		    !memcmp(&g, &ah->grh.dgid, sizeof(g))) {
+			vq->peer_local = true;
+			return;
+		}
+	}
+}
+
+/*
+ * The responder's checks (as the soft device's, and rxe's): what a NIC
+ * answers with a NAK, which moves the responder to ERR.  Memory windows
+ * are not brokered here: an rkey is an MR's or nothing.
+ */
+uint32_t verbs_rkey_check(struct verbs_qp *vq, uint32_t op, uint32_t rkey,
+			  uint64_t addr, uint64_t len, bool *drop)
+{
+	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
+	struct verbs_qp *dest = verbs_qp_find(vd, vq->qp.attr.dest_qp_num);
+	bool atomic = op == IBV_WR_ATOMIC_CMP_AND_SWP || op == IBV_WR_ATOMIC_FETCH_AND_ADD;
+	uint32_t access = op == IBV_WR_RDMA_READ ? IBV_ACCESS_REMOTE_READ :
+			  atomic ? IBV_ACCESS_REMOTE_ATOMIC : IBV_ACCESS_REMOTE_WRITE;
+	enum ibv_qp_state st;
+	struct verbs_mr *vm;
+	const struct rb_mr *mr;
+	uint32_t status = IBV_WC_REM_ACCESS_ERR;
+	enum ibv_event_type ev = IBV_EVENT_QP_ACCESS_ERR;
+
+	*drop = false;
+	/* No responder here that takes requests: the device answers (or
+	 * times out) as it would. */
+	if (!dest || dest->qp.type != vq->qp.type || res_owner_killed(&dest->qp.res))
+		return IBV_WC_SUCCESS;
+	st = dest->qp.attr.qp_state;
+	if (st != IBV_QPS_RTR && st != IBV_QPS_RTS && st != IBV_QPS_SQD)
+		return IBV_WC_SUCCESS;
+	if (atomic && (addr & 7)) {
+		status = IBV_WC_REM_INV_REQ_ERR;
+		ev = IBV_EVENT_QP_REQ_ERR;
+		goto refuse;
+	}
+	if (!len && !atomic)
+		return IBV_WC_SUCCESS;		/* nothing touched, no key looked at */
+	/* Longer than a message may be (2^31, IB): the device's local error. */
+	if (len > (1ull << 31))
+		return IBV_WC_SUCCESS;
+	if (atomic)
+		len = 8;
+	vm = mr_by_rkey(vd, rkey);
+	if (!vm)
+		goto refuse;
+	mr = &vm->mr;
+	if (mr->res.deps[0] != dest->qp.res.deps[0] || !(mr->access & access) ||
+	    !(dest->qp.attr.qp_access_flags & access) || addr < mr->iova ||
+	    len > mr->length || addr - mr->iova > mr->length - len)
+		goto refuse;
+	return IBV_WC_SUCCESS;
+refuse:
+	if (vq->qp.type == IBV_QPT_UC) {
+		/* No NAK on UC: the responder drops the message, the
+		 * requester's WR completes well. */
+		*drop = true;
+		return IBV_WC_SUCCESS;
+	}
+	{
+		struct ibv_qp_attr a = { .qp_state = IBV_QPS_ERR };
+
+		if (ibv_modify_qp(dest->real, &a, IBV_QP_STATE))
+			log_warn("verbs: QP %#x: could not move the real QP to ERR",
+				 dest->qp.qp_num);
+		dest->qp.attr.qp_state = dest->qp.attr.cur_qp_state = IBV_QPS_ERR;
+		verbs_qp_state(dest, st);
+		qp_async_event(&dest->qp, ev);
+	}
+	return status;
+}
+
 static struct ibv_pd *real_pd(struct rb_res *pd)
 {
 	return ((struct verbs_pd *)pd)->real;
@@ -117,6 +224,12 @@ static int verbs_mr_real(struct verbs_dev *vd, struct verbs_mr *vm)
 		vm->real = NULL;
 		return -ENOMEM;
 	}
+	if (hash_insert(&vd->rkeys, &vm->rnode, mr->rkey) < 0) {
+		hash_remove(&vd->mrs, &vm->node);
+		ibv_dereg_mr(vm->real);
+		vm->real = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -132,6 +245,7 @@ static void verbs_mr_drop(struct verbs_dev *vd, struct verbs_mr *vm)
 	if (!vm->real)
 		return;
 	hash_remove(&vd->mrs, &vm->node);
+	hash_remove(&vd->rkeys, &vm->rnode);
 	if (ibv_dereg_mr(vm->real))
 		log_warn("verbs: %s: ibv_dereg_mr failed", vd->dev.name);
 	vm->real = NULL;
@@ -154,6 +268,7 @@ static int verbs_rereg_mr(struct rb_mr *mr, int flags, const struct rb_mr *old)
 	if (vd->fatal)
 		return -EIO;
 	hash_remove(&vd->mrs, &vm->node);
+	hash_remove(&vd->rkeys, &vm->rnode);
 	vm->real = NULL;
 	ret = verbs_mr_real(vd, vm);
 	if (ret < 0) {
@@ -161,7 +276,8 @@ static int verbs_rereg_mr(struct rb_mr *mr, int flags, const struct rb_mr *old)
 		vm->real = prev;
 		mr->lkey = prev->lkey;
 		mr->rkey = prev->rkey;
-		if (hash_insert(&vd->mrs, &vm->node, prev->lkey) < 0)
+		if (hash_insert(&vd->mrs, &vm->node, prev->lkey) < 0 ||
+		    hash_insert(&vd->rkeys, &vm->rnode, prev->rkey) < 0)
 			log_warn("verbs: %s: MR %#x lost from the key table",
 				 vd->dev.name, prev->lkey);
 		return ret;
@@ -321,6 +437,8 @@ static int verbs_modify_qp(struct rb_qp *qp, const struct ibv_qp_attr *attr,
 	ret = neg(ibv_modify_qp(vq->real, &a, mask));
 	if (ret < 0)
 		return ret;
+	if (mask & IBV_QP_AV)
+		verbs_qp_peer(vq, &attr->ah_attr);
 	verbs_qp_state(vq, from);
 	return 0;
 }

@@ -345,6 +345,7 @@ void verbs_destroy(struct rb_device *dev)
 		ibv_close_device(vd->ctx);
 	free(vd->qps.b);
 	free(vd->mrs.b);
+	free(vd->rkeys.b);
 	free(vd);
 }
 

@@ -73,6 +73,7 @@ struct verbs_dev {
 	struct event *ev_chan, *ev_async;
 	struct rb_hash qps;		/* by QP number */
 	struct rb_hash mrs;		/* by lkey */
+	struct rb_hash rkeys;		/* MRs by rkey (verbs_rkey_check) */
 	TAILQ_HEAD(, verbs_qp) active;	/* QPs whose rings are polled */
 	TAILQ_HEAD(, verbs_srq) active_srqs;
 	TAILQ_HEAD(, verbs_cq) hot;	/* CQs polled rather than armed */
@@ -89,6 +90,16 @@ struct verbs_dev {
 	/* verbs-post.c: the core is kept until then for a reply on reply_qp. */
 	uint64_t reply_until;
 	struct verbs_qp *reply_qp;
+	/* verbs-post.c: waiting for the device by polling or by sleeping,
+	 * learnt from small sends' post-to-completion times; the one being
+	 * timed (wait_qp's slot wait_idx of generation wait_gen, posted at
+	 * wait_t0, 0: none). */
+	struct rb_spin_policy wait_spin;
+	bool wait_nap;			/* sleeping: the idle budget is 0 */
+	uint64_t wait_t0;
+	struct verbs_qp *wait_qp;
+	uint32_t wait_idx;
+	uint16_t wait_gen;
 	bool fatal;			/* the device is gone: every op fails */
 	char host_name[IBV_SYSFS_NAME_MAX];
 };
@@ -101,6 +112,7 @@ struct verbs_pd {
 struct verbs_mr {
 	struct rb_mr mr;		/* must be first */
 	struct rb_hnode node;		/* by lkey */
+	struct rb_hnode rnode;		/* by rkey */
 	struct ibv_mr *real;
 };
 
@@ -149,6 +161,9 @@ struct verbs_qp {
 	bool reply_polled;
 	struct rb_spin_policy reply_spin;
 	uint32_t rq_take, rq_cons;
+	/* Its AV names this device's own port (a LID or GID of it): its
+	 * peer, dest_qp_num, is a QP of this device (verbs_rkey_check). */
+	bool peer_local;
 	struct verbs_swr *sw;		/* per SQ slot */
 	uint64_t *rw;			/* per RQ slot: the client's wr_id */
 	/* A WQE the driver refused: completes with err_status once all
@@ -202,6 +217,20 @@ void verbs_dev_fatal(struct verbs_dev *vd, const char *why);
 extern const struct rb_driver_ops verbs_ops;
 struct verbs_qp *verbs_qp_find(struct verbs_dev *vd, uint32_t qp_num);
 struct verbs_mr *verbs_mr_find(struct verbs_dev *vd, uint32_t lkey);
+/*
+ * A WRITE, READ or atomic of vq (RC or UC) whose responder is a QP of the
+ * same device: the rkey, range and access checked as that device's
+ * responder does (an MR of the responder's PD, remote access on the MR
+ * and the QP, the range inside it, an atomic's address aligned).
+ * IBV_WC_SUCCESS, or the requester's status (IBV_WC_REM_ACCESS_ERR,
+ * IBV_WC_REM_INV_REQ_ERR); a failure moves the responder to ERR with its
+ * async event, as the device's NAK would.  *drop: a UC WRITE the device
+ * would drop without a word (moves nothing, completes well).
+ */
+uint32_t verbs_rkey_check(struct verbs_qp *vq, uint32_t op, uint32_t rkey,
+			  uint64_t addr, uint64_t len, bool *drop);
+/* After a modify of the AV: whether it names this device (peer_local). */
+void verbs_qp_peer(struct verbs_qp *vq, const struct ibv_ah_attr *ah);
 
 /* verbs-post.c */
 void verbs_qp_activate(struct verbs_qp *vq, uint64_t now);

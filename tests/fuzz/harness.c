@@ -28,7 +28,7 @@
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "drivers/soft/soft-int.h"
-#include "daemon/memio.h"
+#include "drivers/memio.h"
 #include "tests/fuzz/harness.h"
 
 struct rb_daemon fz_daemon = {

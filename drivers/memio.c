@@ -3,6 +3,12 @@
  * Client memory reached through the client's /proc/PID/mem (CMA regions),
  * off the serving thread (memio.h).
  *
+ * Drivers' common code, not the daemon's: only a device that copies
+ * (the soft device) can use such memory at all; a NIC cannot DMA through
+ * /proc/PID/mem (the verbs driver refuses CMA regions).  The daemon only
+ * starts the fork server (memio_init, before it maps client memory) and
+ * checks at registration that the client handed it its own mem file.
+ *
  * A CMA region may be, or may become at any time (the client can map a
  * file over it after registering), a file on a filesystem the client
  * serves itself (FUSE), a network filesystem or a userfaultfd range: a
@@ -41,7 +47,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon/memio.h"
+#include "drivers/memio.h"
 #include "daemon/objects.h"
 
 /* Stuck workers kept before every CMA access fails at once. */
@@ -438,6 +444,22 @@ int memio_rw(uid_t uid, int fd, uint64_t off, void *rbuf, const void *wbuf,
 			rbuf = (uint8_t *)rbuf + k;
 		if (wbuf)
 			wbuf = (const uint8_t *)wbuf + k;
+	}
+	return 0;
+}
+
+int memio_reach(uid_t uid, int fd, uint64_t first, uint64_t last, uint64_t *where)
+{
+	uint64_t at[2] = { first, last };
+	char b;
+
+	for (int i = 0; i < 2; i++) {
+		int err = at[i] > INT64_MAX ? -EFAULT : memio_rw(uid, fd, at[i], &b, NULL, 1);
+
+		if (err < 0) {
+			*where = at[i];
+			return err;
+		}
 	}
 	return 0;
 }

@@ -4,10 +4,12 @@
  * chunks, by worker processes the daemon waits for at most
  * memory_timeout_ms (rdmabrokerd.conf(5)): such memory may sleep forever
  * (FUSE, NFS, userfaultfd) and must never stall the serving thread.
- * Drivers use rb_mr_read/rb_mr_write (drivers/driver.h).
+ * Drivers use rb_mr_read/rb_mr_write (drivers/driver.h).  Drivers' common
+ * code (drivers/memio.c says why); the daemon starts it and probes a new
+ * region's ends with memio_reach.
  */
-#ifndef RB_DAEMON_MEMIO_H
-#define RB_DAEMON_MEMIO_H
+#ifndef RB_DRIVERS_MEMIO_H
+#define RB_DRIVERS_MEMIO_H
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,7 +37,14 @@ void memio_fini(void);
 int memio_rw(uid_t uid, int fd, uint64_t off, void *rbuf, const void *wbuf,
 	     uint64_t len);
 
+/*
+ * Are the bytes at first and last of fd (a client's /proc/PID/mem)
+ * there?  Read through a worker, as memio_rw: 0, or its errors with
+ * *where the address that failed.
+ */
+int memio_reach(uid_t uid, int fd, uint64_t first, uint64_t last, uint64_t *where);
+
 /* Workers abandoned and not yet back. */
 unsigned int memio_stuck(void);
 
-#endif /* RB_DAEMON_MEMIO_H */
+#endif /* RB_DRIVERS_MEMIO_H */
