@@ -68,3 +68,10 @@ bench-quick: all
 CLEAN_LOCAL += bench-clean-local
 bench-clean-local:
 	-rm -rf '$(BENCH_OUT)'
+
+# udp-pingpong: the raw UDP round trip between two network namespaces that
+# scripts/bench-roce.sh sets beside an 8-byte RC ping-pong across hosts;
+# never installed.
+noinst_PROGRAMS += bench/udp-pingpong
+bench_udp_pingpong_SOURCES = bench/udp-pingpong.c
+bench_udp_pingpong_CFLAGS = $(AM_CFLAGS)

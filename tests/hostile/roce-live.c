@@ -7,7 +7,8 @@
  * WRITE, a 5000-byte READ and a FETCH_AND_ADD, every byte and value
  * checked, until STOP_FILE exists (the hostile sender is done) and at
  * least 100 rounds are done, at most 20000 (so that the PSNs stay below
- * 2^20: the sender aims outside that).  Exits 0 with "ROUNDS rounds", 1
+ * 2^20: the sender aims outside that); the QPs then stay until STOP_FILE
+ * exists (30 s at most), for their counters to be read.  Exits 0 with "ROUNDS rounds", 1
  * on the first wrong byte, value or completion.
  *
  *   roce-live QPN_FILE STOP_FILE
@@ -137,6 +138,9 @@ int main(int argc, char **argv)
 		if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != counter)
 			return fail("FETCH_AND_ADD added twice or not at all", round);
 	}
+	/* The QPs stay until the runner has read their counters. */
+	for (int i = 0; i < 3000 && access(argv[2], F_OK) != 0; i++)
+		usleep(10000);
 	printf("%u rounds\n", round);
 	ibv_destroy_qp(qa);
 	ibv_destroy_qp(qb);
