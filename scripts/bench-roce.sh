@@ -75,7 +75,7 @@ cleanup() {
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
 	ip netns del "$A" 2>/dev/null
 	ip netns del "$B_" 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
+	rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -118,7 +118,7 @@ pair() {
 }
 # perftest's latency line: t_min t_max t_typical t_avg t_stdev 99% 99.9%.
 lat() {	# PROGRAM: "typical avg p99"
-	pair "$1" -d rbsoft0 -x 0 -c RC -s 8 -m 1024 -n "$nlat" -F | tee -a "$T/perf.out" |
+	pair "$1" -d rbsoft0 -x 0 -c RC -s 8 -m 1024 -n "$nlat" -F |
 		awk '$1 == 8 && NF >= 8 { print $5, $6, $8; exit }'
 }
 bw() {	# SIZE: MB/s (BW average)
