@@ -471,6 +471,49 @@ static void rbc_arena_free(uint64_t off, uint64_t len)
 		  (off_t)off, (off_t)len);
 }
 
+/*
+ * The mappings re-backing makes and undoes, as raw system calls, never
+ * through the mmap, mremap and munmap a program may hook.  The pages keep
+ * their address and bytes, so there is nothing for a hook to learn, and
+ * hooks get it wrong: UCX's (ucm) pass mremap only four arguments on, so
+ * MREMAP_FIXED moved the pages to whatever the fifth held (address 0),
+ * the library took them as in place and released their arena pages, and
+ * the buffer read zeros (tests/integration/mr-hooks); and each hooked
+ * call made UCX drop and register the buffer again.
+ */
+#if __SIZEOF_LONG__ == 8 && defined(SYS_mmap) && defined(SYS_mremap) && defined(SYS_munmap)
+static void *rbc_vm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	/* syscall() gives -1, i.e. MAP_FAILED, with errno on failure. */
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+static void *rbc_vm_move(void *from, size_t len, void *to)
+{
+	return (void *)syscall(SYS_mremap, from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+}
+
+static void rbc_vm_munmap(void *addr, size_t len)
+{
+	syscall(SYS_munmap, addr, len);
+}
+#else
+static void *rbc_vm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+static void *rbc_vm_move(void *from, size_t len, void *to)
+{
+	return mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+}
+
+static void rbc_vm_munmap(void *addr, size_t len)
+{
+	munmap(addr, len);
+}
+#endif
+
 /* Re-back [start, start + len) with new arena pages holding its bytes. */
 static struct rbc_run *rbc_run_new(uintptr_t start, size_t len)
 {
@@ -489,20 +532,19 @@ static struct rbc_run *rbc_run_new(uintptr_t start, size_t len)
 		/* One step: the arena's pages, holding the bytes already, take
 		 * the old ones' place, no hole between; populated, so the
 		 * first access does not fault. */
-		if (mmap((void *)start, len, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED | MAP_POPULATE, rbc_arena_fd,
-			 (off_t)off) == MAP_FAILED)
+		if (rbc_vm_mmap((void *)start, len, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED | MAP_POPULATE, rbc_arena_fd,
+				(off_t)off) == MAP_FAILED)
 			goto err;
 	} else {
-		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			   rbc_arena_fd, (off_t)off);
+		tmp = rbc_vm_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+				  rbc_arena_fd, (off_t)off);
 		if (tmp == MAP_FAILED)
 			goto err;
 		rbc_copy_pages(tmp, (void *)start, len);
 		/* One step: the new pages take the old ones' place, no hole between. */
-		if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-			   (void *)start) == MAP_FAILED) {
-			munmap(tmp, len);
+		if (rbc_vm_move(tmp, len, (void *)start) == MAP_FAILED) {
+			rbc_vm_munmap(tmp, len);
 			goto err;
 		}
 	}
@@ -533,15 +575,14 @@ static void rbc_runs_gc(void)
 		if (r->refs)
 			continue;
 		/* Populated: the copy below takes no page faults. */
-		tmp = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		tmp = rbc_vm_mmap(NULL, r->len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (tmp == MAP_FAILED)
 			continue;	/* keep the run: the memory stays valid */
 		if (rbc_arena_io(false, tmp, r->len, r->off) < 0)
 			rbc_copy_pages(tmp, (void *)r->start, r->len);
-		if (mremap(tmp, r->len, r->len, MREMAP_MAYMOVE | MREMAP_FIXED,
-			   (void *)r->start) == MAP_FAILED) {
-			munmap(tmp, r->len);
+		if (rbc_vm_move(tmp, r->len, (void *)r->start) == MAP_FAILED) {
+			rbc_vm_munmap(tmp, r->len);
 			continue;
 		}
 		ibv_dofork_range((void *)r->start, r->len);

@@ -85,3 +85,4 @@ include $(srcdir)/tests/peers/roce-data.mk
 include $(srcdir)/tests/hostile/roce-live.mk
 include $(srcdir)/tests/peers/roce-mtu.mk
 include $(srcdir)/tests/bench/roce.mk
+include $(srcdir)/tests/integration/mr-hooks.mk

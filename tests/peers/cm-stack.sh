@@ -1,6 +1,6 @@
 #!/bin/sh
 # The RDMA stack's rdma_cm users, unmodified, under rdmab-run: perftest
-# with -R (connection through rdma_cm: ib_send_lat, ib_write_bw,
+# with -R (connection through rdma_cm: ib_send_lat, ib_write_lat, ib_write_bw,
 # ib_read_lat) and libfabric's verbs MSG endpoint (fi_pingpong -e msg,
 # connected through rdma_cm) and DGRAM endpoint.
 . "$top_srcdir/tests/lib/lib.sh"
@@ -10,7 +10,7 @@
 rb_daemon_start
 ran=0
 if command -v ib_send_lat >/dev/null 2>&1; then
-	for tool in ib_send_lat ib_write_bw ib_read_lat; do
+	for tool in ib_send_lat ib_write_lat ib_write_bw ib_read_lat; do
 		cm_pair "$tool" "$tool -R -d rbsoft0 -p @PORT@ -n 200" \
 			"$tool -R -d rbsoft0 -p @PORT@ -n 200 127.0.0.1"
 		grep -Eq '^ *[0-9]+ +200 +[0-9.]+' "$RB_TMP/$tool.client" ||
