@@ -250,6 +250,9 @@ struct roce_tx *roce_io_tx_slot(struct roce_dev *r);
 /* The slot's packet is built (len bytes without the ICRC): add the ICRC
  * and queue it; it leaves within this turn of the loop. */
 void roce_io_tx_commit(struct roce_dev *r, struct roce_tx *t);
+/* From the engine's pass (soft.c): send what is built, take what came
+ * for connected QPs; true if it did anything. */
+bool roce_io_poll(struct roce_dev *r);
 /* The MTU of the route to dgid (the IP packet's), or -errno. */
 int roce_io_path_mtu(const uint8_t dgid[16]);
 /* The flow of a packet between two GIDs (sport, dport host order). */
