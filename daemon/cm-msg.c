@@ -56,6 +56,7 @@ static uint64_t cm_now_ms(void)
 }
 
 static void cm_held_cb(evutil_socket_t fd, short what, void *arg);
+static void cm_disconnected(struct cm_id *id, int status);
 
 static void cm_local_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -188,14 +189,124 @@ void cm_local_fini(struct rb_daemon *d)
 	d->cm_local = NULL;
 }
 
+/* m goes to another host: its destination GID is none of this daemon's
+ * devices' (every connection on one host has sgid == dgid). */
+static bool cm_msg_remote(struct rb_daemon *d, const struct cm_msg *m)
+{
+	return memcmp(m->sgid.raw, m->dgid.raw, 16) &&
+	       !cm_mad_dev_of_gid(d, m->dgid.raw, NULL);
+}
+
 /*
  * Every message leaves here.  Which transport carries it is decided by
- * its destination GID; today every GID is this daemon's.  A RoCEv2
- * transport would take those of other hosts.
+ * its destination GID: this daemon's stays here; another host's goes as
+ * a CM MAD (cm-mad.c).
  */
 int cm_msg_send(struct rb_daemon *d, const struct cm_msg *m)
 {
-	return cm_transport_local.send(d, m);
+	if (!cm_msg_remote(d, m))
+		return cm_transport_local.send(d, m);
+	return cm_transport_rocev2.send(d, m);
+}
+
+/* ------------------------------------------------------------ resending */
+
+/*
+ * Across hosts a MAD may be lost.  A REQ, REP or DREQ is sent again every
+ * CM_RESEND_MS until its answer moves the id on (REP or REJ; RTU; DREP),
+ * CM_RESEND_TRIES times, then the id gives up as the kernel's CM does:
+ * UNREACHABLE (-ETIMEDOUT) and a REJ (timeout) for a REQ or REP, the
+ * disconnect done for a DREQ.  Duplicates the peer gets are answered
+ * again (cm_recv_req, cm_recv_rep, cm_recv_dreq).  The local transport
+ * loses nothing: nothing is kept for it.
+ */
+#define CM_RESEND_MS		1000
+#define CM_RESEND_TRIES		4
+
+void cm_resend_stop(struct cm_id *id)
+{
+	if (id->resend_timer)
+		event_free(id->resend_timer);
+	id->resend_timer = NULL;
+	free(id->resend);
+	id->resend = NULL;
+}
+
+/* The state in which the kept message still waits for its answer. */
+static enum cm_state cm_resend_waits(const struct cm_msg *m)
+{
+	switch (m->type) {
+	case CM_MSG_REQ:
+	case CM_MSG_SIDR_REQ:
+		return CM_REQ_SENT;
+	case CM_MSG_REP:
+		return CM_REP_SENT;
+	default:
+		return CM_DREQ_SENT;
+	}
+}
+
+static void cm_resend_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cm_id *id = arg;
+	struct timeval tv = { CM_RESEND_MS / 1000, (CM_RESEND_MS % 1000) * 1000 };
+	enum cm_msg_type type;
+
+	(void)fd;
+	(void)what;
+	if (!id->resend || id->state != cm_resend_waits(id->resend)) {
+		cm_resend_stop(id);	/* answered */
+		return;
+	}
+	if (id->resend_left) {
+		id->resend_left--;
+		log_debug("CM: no answer to comm id %#x's %s yet: sent again",
+			  id->local_comm_id, id->resend->type == CM_MSG_REP ? "REP" :
+			  id->resend->type == CM_MSG_DREQ ? "DREQ" : "REQ");
+		cm_msg_send(id->d, id->resend);
+		evtimer_add(id->resend_timer, &tv);
+		return;
+	}
+	type = id->resend->type;
+	cm_resend_stop(id);
+	log_info("CM: no answer from the peer to %s after %d tries",
+		 type == CM_MSG_DREQ ? "a DREQ" : type == CM_MSG_REP ? "a REP" : "a REQ",
+		 CM_RESEND_TRIES + 1);
+	if (type == CM_MSG_DREQ) {
+		cm_timewait_start(id);
+		cm_disconnected(id, 0);
+		return;
+	}
+	if (type != CM_MSG_SIDR_REQ)
+		cm_send_rej(id, CM_REJ_TIMEOUT, NULL, 0);
+	if (id->listener) {
+		id->listener->pending--;
+		id->listener = NULL;
+	}
+	id->state = CM_DISCONNECTED;
+	cm_event(id, RDMA_CM_EVENT_UNREACHABLE, -ETIMEDOUT, NULL, 0, NULL);
+}
+
+/* Send m for id, kept to be sent again if it goes to another host. */
+static int cm_send_kept(struct cm_id *id, const struct cm_msg *m)
+{
+	struct timeval tv = { CM_RESEND_MS / 1000, (CM_RESEND_MS % 1000) * 1000 };
+	int ret = cm_msg_send(id->d, m);
+
+	if (ret < 0 || !cm_msg_remote(id->d, m))
+		return ret;
+	if (!id->resend)
+		id->resend = malloc(sizeof(*id->resend));
+	if (!id->resend_timer)
+		id->resend_timer = evtimer_new(id->d->base, cm_resend_cb, id);
+	if (!id->resend || !id->resend_timer) {
+		cm_resend_stop(id);	/* sent once, as the local transport */
+		return 0;
+	}
+	*id->resend = *m;
+	id->resend_left = CM_RESEND_TRIES;
+	evtimer_add(id->resend_timer, &tv);
+	return 0;
 }
 
 /* ------------------------------------------------------------ sending */
@@ -302,7 +413,7 @@ int cm_send_req(struct cm_id *id, const uint8_t *pdata, size_t len)
 	m.tclass = id->tos;
 	cm_msg_fill_cma_hdr(id, m.pdata);
 	cm_msg_pdata(&m, CM_CMA_HDR, ud ? 216 : CM_REQ_PDATA, pdata, len);
-	return cm_msg_send(id->d, &m);
+	return cm_send_kept(id, &m);
 }
 
 int cm_send_rep(struct cm_id *id, const uint8_t *pdata, size_t len)
@@ -326,7 +437,7 @@ int cm_send_rep(struct cm_id *id, const uint8_t *pdata, size_t len)
 	m.srq = id->srq;
 	m.flow_control = 1;
 	cm_msg_pdata(&m, 0, 196, pdata, len);
-	return cm_msg_send(id->d, &m);
+	return cm_send_kept(id, &m);
 }
 
 int cm_send_rtu(struct cm_id *id)
@@ -361,7 +472,7 @@ int cm_send_dreq(struct cm_id *id)
 
 	cm_msg_init(&m, id, CM_MSG_DREQ);
 	m.qpn = id->remote_qpn;
-	return cm_msg_send(id->d, &m);
+	return cm_send_kept(id, &m);
 }
 
 static int cm_send_drep(struct cm_id *id)
@@ -475,6 +586,19 @@ void cm_conn_abort(struct cm_id *id)
 
 /* ------------------------------------------------------------ receiving */
 
+/*
+ * The id an answer is for: the one it names, if it comes from that id's
+ * peer (its GID), as a NIC's CM takes a message only from the port it
+ * talks to.  Another host cannot end or answer for a connection it is not
+ * part of by guessing a comm id.
+ */
+static struct cm_id *cm_msg_id(struct rb_daemon *d, const struct cm_msg *m)
+{
+	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+
+	return id && !memcmp(id->dgid.raw, m->sgid.raw, 16) ? id : NULL;
+}
+
 static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 {
 	struct sockaddr_storage src, dst;
@@ -484,6 +608,18 @@ static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 
 	if (cm_msg_cma_addrs(m, &src, &dst) < 0) {
 		cm_answer(d, m, no, ud ? CM_SIDR_UNSUPPORTED : CM_REJ_INVALID_SERVICE_ID);
+		return;
+	}
+	if (memcmp(m->sgid.raw, m->dgid.raw, 16) && (id = cm_id_by_remote(d, m->local_comm_id)) &&
+	    !memcmp(id->dgid.raw, m->sgid.raw, 16)) {
+		/* From another host, a REQ we have: sent again, as the
+		 * peer's CM does until it hears from us.  Our REP again if it
+		 * was lost; else the answer is on its way. */
+		if (id->state == CM_REP_SENT && id->resend) {
+			log_debug("CM: a REQ again for comm id %#x: its REP again",
+				  id->local_comm_id);
+			cm_msg_send(d, id->resend);
+		}
 		return;
 	}
 	l = cm_listener_find(d, m->service_id, (struct sockaddr *)&dst);
@@ -508,6 +644,14 @@ static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 	id->port_num = 1;
 	id->sgid = m->dgid;
 	id->dgid = m->sgid;
+	if (memcmp(m->sgid.raw, m->dgid.raw, 16)) {
+		int k = 0;
+
+		/* From another host (cm-mad.c): the QP's path leaves from the
+		 * GID the REQ came to. */
+		if (cm_mad_dev_of_gid(d, m->dgid.raw, &k))
+			id->sgid_index = (uint8_t)k;
+	}
 	if (!id->dev) {
 		/* A wildcard listener: the device that owns the GID asked for. */
 		for (uint32_t i = 0; i < d->ndevices && !id->dev; i++) {
@@ -537,9 +681,19 @@ static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_rep(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	struct cm_id *id = cm_msg_id(d, m);
 	int ret;
 
+	if (id && id->remote_comm_id == m->local_comm_id &&
+	    (id->state == CM_ESTABLISHED || id->state == CM_REP_RCVD)) {
+		/* The REP again: our RTU was lost (or is late). */
+		if (id->state == CM_ESTABLISHED) {
+			log_debug("CM: a REP again for comm id %#x: its RTU again",
+				  id->local_comm_id);
+			cm_send_rtu(id);
+		}
+		return;
+	}
 	if (!id || id->state != CM_REQ_SENT) {
 		/* A REP for an id that has gone: reject it (stale). */
 		cm_answer(d, m, CM_MSG_REJ, CM_REJ_TIMEOUT);
@@ -578,7 +732,7 @@ static void cm_recv_rep(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_rtu(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	struct cm_id *id = cm_msg_id(d, m);
 
 	if (!id || id->state != CM_REP_SENT)
 		return;
@@ -588,8 +742,11 @@ static void cm_recv_rtu(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_rej(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = m->remote_comm_id ? cm_id_by_comm(d, m->remote_comm_id) :
+	struct cm_id *id = m->remote_comm_id ? cm_msg_id(d, m) :
 			   cm_id_by_remote(d, m->local_comm_id);
+
+	if (id && memcmp(id->dgid.raw, m->sgid.raw, 16))
+		id = NULL;
 
 	if (!id)
 		return;
@@ -612,7 +769,7 @@ static void cm_recv_rej(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_dreq(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	struct cm_id *id = cm_msg_id(d, m);
 
 	if (!id) {
 		cm_answer(d, m, CM_MSG_DREP, 0);
@@ -640,7 +797,7 @@ static void cm_recv_dreq(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_drep(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	struct cm_id *id = cm_msg_id(d, m);
 
 	if (!id || id->state != CM_DREQ_SENT)
 		return;
@@ -650,7 +807,7 @@ static void cm_recv_drep(struct rb_daemon *d, const struct cm_msg *m)
 
 static void cm_recv_sidr_rep(struct rb_daemon *d, const struct cm_msg *m)
 {
-	struct cm_id *id = cm_id_by_comm(d, m->remote_comm_id);
+	struct cm_id *id = cm_msg_id(d, m);
 
 	if (!id || id->state != CM_REQ_SENT)
 		return;

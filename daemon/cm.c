@@ -327,6 +327,8 @@ static void cm_info_fill(const struct cm_id *id, struct cm_info_buf *b)
 		b->sgid = id->sgid;
 		b->dgid = id->dgid;
 		m->has_sgid = m->has_dgid = 1;
+		m->has_sgid_index = 1;
+		m->sgid_index = id->sgid_index;
 		m->sgid.data = b->sgid.raw;
 		m->sgid.len = 16;
 		m->dgid.data = b->dgid.raw;
@@ -523,6 +525,7 @@ static void cm_id_destroy(struct rb_res *r)
 		hash_remove(&cm->comm, &id->comm_node);
 	if (id->timer)
 		event_free(id->timer);
+	cm_resend_stop(id);
 	free(id);
 }
 
@@ -919,6 +922,40 @@ static int cm_async_end(struct rb_session *s, uint32_t handle, bool async,
 	return ret;
 }
 
+/*
+ * dst is another host's: the route gives the source address (the id's,
+ * if it had none), its device and GID, the destination's GID (RoCEv2:
+ * its IP address) and the path MTU, and the id's messages go there as
+ * CM MADs (cm-mad.c).  0 with ADDR_RESOLVED given, or -errno with
+ * nothing done (the caller gives ADDR_ERROR).
+ */
+static int cm_resolve_remote(struct cm_id *id, const struct sockaddr *dst)
+{
+	struct sockaddr_storage src;
+	struct cm_route rt;
+	int ret = cm_mad_route(id->d, dst, &src, &rt);
+
+	if (ret < 0)
+		return ret;
+	if (cm_sa_any((struct sockaddr *)&id->src)) {
+		uint16_t port = cm_sa_port((struct sockaddr *)&id->src);
+
+		memcpy(&id->src, &src, sizeof(src));
+		cm_sa_set_port((struct sockaddr *)&id->src, port);
+	} else if (!cm_sa_same_ip((struct sockaddr *)&id->src, (struct sockaddr *)&src)) {
+		return -ENETUNREACH;	/* bound elsewhere than the route leaves */
+	}
+	id->dev = rt.dev;
+	id->port_num = 1;
+	id->sgid = rt.sgid;
+	id->sgid_index = (uint8_t)rt.sgid_index;
+	id->dgid = rt.dgid;
+	id->mtu = rt.mtu < cm_dev_mtu(rt.dev, 1) ? rt.mtu : cm_dev_mtu(rt.dev, 1);
+	id->state = CM_ADDR_RESOLVED;
+	cm_event(id, RDMA_CM_EVENT_ADDR_RESOLVED, 0, NULL, 0, NULL);
+	return 0;
+}
+
 static int cm_resolve_addr_do(struct rb_session *s, const Rdmabroker__Request *req,
 			      struct rb_reply *rep)
 {
@@ -983,6 +1020,9 @@ static int cm_resolve_addr_do(struct rb_session *s, const Rdmabroker__Request *r
 		return 0;
 	}
 	dev = cm_dev_for(s->d, (struct sockaddr *)&dst, &gid);
+	if (!dev && !cm_sa_any((struct sockaddr *)&dst) &&
+	    cm_resolve_remote(id, (struct sockaddr *)&dst) == 0)
+		return 0;
 	if (!dev || cm_sa_any((struct sockaddr *)&dst)) {
 		id->state = CM_ADDR_BOUND;
 		cm_event(id, RDMA_CM_EVENT_ADDR_ERROR, -EHOSTUNREACH, NULL, 0, NULL);
@@ -1188,7 +1228,8 @@ int cm_qp_ready(struct cm_id *id, struct rb_reply *rep)
 {
 	struct rb_cm_qp_params c = {
 		.qp_type = (enum ibv_qp_type)id->qp_type, .port_num = id->port_num,
-		.qkey = id->qkey, .dgid = id->dgid, .tos = id->tos, .mtu = id->mtu,
+		.qkey = id->qkey, .dgid = id->dgid, .sgid_index = id->sgid_index,
+		.tos = id->tos, .mtu = id->mtu,
 		.remote_qpn = id->remote_qpn, .remote_psn = id->remote_psn,
 		.local_psn = id->psn, .resp_res = id->resp_res,
 		.init_depth = id->init_depth, .retry = id->retry,
@@ -1467,12 +1508,17 @@ int cm_init(struct rb_daemon *d)
 	if (!cm)
 		return -ENOMEM;
 	TAILQ_INIT(&cm->ids);
+	/* Comm ids go out on the wire to other hosts: they start anywhere. */
+	if (getrandom(&cm->next_comm, sizeof(cm->next_comm), GRND_NONBLOCK) !=
+	    sizeof(cm->next_comm))
+		cm->next_comm = (uint32_t)rand();
 	d->cm = cm;
 	if (cm_local_init(d) < 0) {
 		free(cm);
 		d->cm = NULL;
 		return -ENOMEM;
 	}
+	cm_mad_init(d);
 	(void)cm_ip_ps;
 	return 0;
 }

@@ -9,9 +9,9 @@
  *    CM's messages (REQ, REP, RTU, REJ, DREQ, DREP, SIDR_REQ, SIDR_REP)
  *    with the IB CM's fields and private-data sizes, carried by a
  *    transport.  The only transport today is local (both ids in this
- *    daemon: the message is queued and delivered from the loop); crossing
- *    hosts is another struct cm_transport that packs the same messages
- *    into CM MADs on QP1 over RoCEv2, nothing above it changes.
+ *    daemon: the message is queued and delivered from the loop) or, to
+ *    another host, cm-mad.c's, which packs the same messages into CM
+ *    MADs on the device's QP1 (RoCEv2); nothing above them changes.
  */
 #ifndef RB_DAEMON_CM_H
 #define RB_DAEMON_CM_H
@@ -139,6 +139,7 @@ struct cm_id {
 	struct rb_device *dev;		/* once bound to a device */
 	uint8_t port_num;
 	union ibv_gid sgid, dgid;
+	uint8_t sgid_index;		/* sgid's place in dev's GID table */
 	enum ibv_mtu mtu;
 	uint8_t tos;
 	bool tos_set;
@@ -156,6 +157,12 @@ struct cm_id {
 	uint32_t qp_handle;
 	bool disc_reported;		/* DISCONNECTED given once */
 	struct event *timer;		/* timewait */
+	/* Across hosts, where messages may be lost: the REQ, REP or DREQ
+	 * sent last, sent again until it is answered or the tries run out
+	 * (cm-msg.c). */
+	struct cm_msg *resend;
+	struct event *resend_timer;
+	uint8_t resend_left;
 
 	/* listening ids */
 	int backlog;
@@ -192,6 +199,23 @@ uint64_t cm_service_id(uint32_t ps, const struct sockaddr *sa);
 
 /* cm-msg.c: the connection protocol. */
 extern const struct cm_transport cm_transport_local;
+/* cm-mad.c: across hosts, as CM MADs on a device's GSI (QP1). */
+extern const struct cm_transport cm_transport_rocev2;
+void cm_mad_init(struct rb_daemon *d);
+/* The device whose GID table holds gid (its index in *index), or NULL. */
+struct rb_device *cm_mad_dev_of_gid(struct rb_daemon *d, const uint8_t gid[16],
+				    int *index);
+/* The route to dst, an address of another host: the source address the
+ * kernel would send from (*src, no port), the device and GID it is, the
+ * destination's GID and the path's IB MTU.  0 or -errno. */
+struct cm_route {
+	struct rb_device *dev;
+	union ibv_gid sgid, dgid;
+	int sgid_index;
+	enum ibv_mtu mtu;
+};
+int cm_mad_route(struct rb_daemon *d, const struct sockaddr *dst,
+		 struct sockaddr_storage *src, struct cm_route *rt);
 int cm_msg_send(struct rb_daemon *d, const struct cm_msg *m);
 void cm_msg_recv(struct rb_daemon *d, const struct cm_msg *m);
 /* The messages an id sends at each step of the API. */
@@ -206,6 +230,8 @@ void cm_conn_abort(struct cm_id *id);
 /* rdma_disconnect: DREQ, or DREP to a DREQ received. */
 int cm_conn_disconnect(struct cm_id *id);
 int cm_msg_fill_cma_hdr(struct cm_id *id, uint8_t *hdr);
+/* The id goes: nothing more is sent again for it. */
+void cm_resend_stop(struct cm_id *id);
 void cm_timewait_start(struct cm_id *id);
 
 /* A listen was made: REQs held for want of one look again. */

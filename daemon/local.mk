@@ -11,7 +11,7 @@ daemon_librbd_la_SOURCES = daemon/daemon.h \
 	daemon/srq.c daemon/ah.c daemon/mr.c daemon/mw.c daemon/xrcd.c \
 	daemon/ring.c daemon/ring.h daemon/objects.h daemon/qp-state.h \
 	daemon/sched.c daemon/sched.h \
-	daemon/cm.c daemon/cm-msg.c daemon/cm.h \
+	daemon/cm.c daemon/cm-msg.c daemon/cm-mad.c daemon/cm.h \
 	daemon/stat.c daemon/stat.h \
 	$(DRIVERS_SRC)
 daemon_librbd_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBSYSTEMD_CFLAGS) \

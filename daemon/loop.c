@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -44,6 +45,8 @@ static struct {
 	int ctl_kind;			/* the request type served last */
 	struct rb_spin_policy ctl_spin[RB_SPIN_KINDS];	/* whether polling pays */
 	long ncpus;			/* online, looked up once */
+	uint64_t nap_until;		/* empty passes nap, not yield, until then */
+	uint64_t nap_window;		/* how long the last late yield set it for */
 } loop;
 
 static uint64_t now_ns(void)
@@ -179,6 +182,66 @@ static void loop_sched_setup(void)
 #endif
 }
 
+/*
+ * What the engine does after a pass that found nothing: give its core to
+ * whoever shares it, and get it back as soon as there is work.
+ *
+ * sched_yield() hands the core to the next runnable task; one of our
+ * clients that polls an empty CQ gives it back within microseconds (it
+ * yields too), and with nobody else runnable the call returns at once.
+ * But beside a task that never yields (a busy loop, a program spinning
+ * on memory), EEVDF moves our deadline a slice later and runs the other
+ * one until the next tick: nothing wakes us, so nothing preempts it, and
+ * a message that lands meanwhile waits up to a tick (4 ms here).
+ *
+ * So a yield that came back late (the core was taken for more than
+ * LOOP_YIELD_LATE_NS) turns the empty passes of the next nap_window into
+ * timed naps of LOOP_NAP_NS: a timer wakes the engine, and a waking task
+ * with a short slice preempts the running one (EEVDF's wake-up
+ * preemption).  A nap while the core would be free costs a halt and a
+ * wake-up of the vCPU instead of nothing, so at the window's end a yield
+ * is tried again; late again, the window doubles (up to
+ * LOOP_NAP_WINDOW_MAX, so that probing costs at most a tick per window),
+ * on time, it goes back to the least.  docs/performance.md, "Keeping
+ * pace", has the measurements.
+ */
+#ifndef LOOP_NAP_NS	/* -D: variants measured; 0: always sched_yield() */
+#define LOOP_NAP_NS 10000
+#endif
+#define LOOP_YIELD_LATE_NS	100000
+#define LOOP_NAP_WINDOW_MIN	(2 * 1000000ull)
+#define LOOP_NAP_WINDOW_MAX	(64 * 1000000ull)
+/* The timer slack of the engine thread: a nap of 10 us must not last the
+ * default 50 us more. */
+#define LOOP_TIMER_SLACK_NS	2000
+
+static void loop_idle(void)
+{
+	uint64_t t0 = now_ns(), t1;
+
+	if (LOOP_NAP_NS && t0 < loop.nap_until) {
+		struct timespec ts = { .tv_nsec = LOOP_NAP_NS };
+
+		nanosleep(&ts, NULL);
+		return;
+	}
+	sched_yield();
+	if (!LOOP_NAP_NS)
+		return;
+	t1 = now_ns();
+	if (t1 - t0 < LOOP_YIELD_LATE_NS) {
+		loop.nap_window = 0;
+		return;
+	}
+	/* Late: the core was someone else's; nap a while (see above). */
+	if (loop.nap_window && t0 - loop.nap_until < loop.nap_window)
+		loop.nap_window = loop.nap_window * 2 > LOOP_NAP_WINDOW_MAX ?
+				  LOOP_NAP_WINDOW_MAX : loop.nap_window * 2;
+	else
+		loop.nap_window = LOOP_NAP_WINDOW_MIN;
+	loop.nap_until = t1 + loop.nap_window;
+}
+
 int loop_run(struct rb_daemon *d)
 {
 	struct event_base *base = d->base;
@@ -187,6 +250,8 @@ int loop_run(struct rb_daemon *d)
 	/* Here, not at start: the helper processes forked before keep the
 	 * default slice. */
 	loop_sched_setup();
+	if (LOOP_NAP_NS)
+		(void)prctl(PR_SET_TIMERSLACK, LOOP_TIMER_SLACK_NS, 0, 0, 0);
 
 	for (;;) {
 		int ret = 0;
@@ -205,14 +270,14 @@ int loop_run(struct rb_daemon *d)
 			}
 			/*
 			 * Nothing done this pass: let a client that shares our
-			 * core run.  Spinning on a core a client needs only
-			 * delays the client.  Not while polling for a control
-			 * request: that choice was measured
+			 * core run (loop_idle).  Spinning on a core a client
+			 * needs only delays the client.  Not while polling for
+			 * a control request: that choice was measured
 			 * (loop_control_served), and a yield is a syscall per
 			 * pass.
 			 */
 			if (ret >= 0 && !loop_pass() && loop.now >= loop.ctl_until)
-				sched_yield();
+				loop_idle();
 		}
 		if (ret < 0)
 			return -1;

@@ -272,6 +272,12 @@ int main(int argc, char **argv)
 	}
 	if (device_init(&d) < 0)
 		goto out;
+	/* Made at start, not at first use: CM MADs from other hosts may
+	 * come before any client here speaks the CM. */
+	if (cm_init(&d) < 0) {
+		log_err("out of memory at start");
+		goto out;
+	}
 	if (listener_open(&d) < 0)
 		goto out;
 	if (notify_watchdog_start(&d) < 0)

@@ -72,6 +72,17 @@ static unsigned int stub_stat_counters(struct rb_device *dev, struct rb_counter 
 	return 0;
 }
 
+static int stub_gsi_send(struct rb_device *dev, const union ibv_gid *sgid,
+			 const union ibv_gid *dgid, const void *mad, size_t len)
+{
+	(void)dev;
+	(void)sgid;
+	(void)dgid;
+	(void)mad;
+	(void)len;
+	return -EOPNOTSUPP;
+}
+
 static unsigned int stub_stat_qp_counters(struct rb_device *dev, unsigned int skip,
 					  struct rb_qp_counters *out, unsigned int max)
 {
@@ -126,6 +137,7 @@ void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv)
 	FILL(destroy_ah);
 	FILL(progress);
 	FILL(stat_counters);
+	FILL(gsi_send);
 	FILL(stat_qp_counters);
 #undef FILL
 }

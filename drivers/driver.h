@@ -292,7 +292,26 @@ struct rb_driver_ops {
 	 */
 	unsigned int (*stat_qp_counters)(struct rb_device *dev, unsigned int skip,
 					 struct rb_qp_counters *out, unsigned int max);
+
+	/* ------------------------------------------ management datagrams */
+
+	/*
+	 * Send one MAD (len bytes, RB_MAD_SIZE) from the GSI (QP1) of port 1,
+	 * from the device's GID sgid, to the GSI of the port whose GID dgid
+	 * is another host's (the daemon's connection manager across hosts,
+	 * daemon/cm-mad.c).  0 queued (it may still be lost, as a datagram
+	 * may), or -errno: -ENETUNREACH when the device has no wire or sgid
+	 * is not its own.  len 0 sends nothing: 0 says a MAD from sgid to
+	 * dgid could go (the CM's address resolution asks so).  Stub:
+	 * -EOPNOTSUPP.  What arrives for the GSI goes to
+	 * rb_device_gsi_recv().
+	 */
+	int (*gsi_send)(struct rb_device *dev, const union ibv_gid *sgid,
+			const union ibv_gid *dgid, const void *mad, size_t len);
 };
+
+/* A management datagram: the IBTA's 256 bytes. */
+#define RB_MAD_SIZE		256
 
 struct rb_device {
 	struct rb_driver_ops ops;	/* the driver's, NULL ops stubbed */
@@ -425,5 +444,14 @@ void rb_device_destroy(struct rb_device *dev);
  * BUSY.  Cheap and idempotent (daemon/loop.c).
  */
 void rb_device_wake(struct rb_device *dev);
+
+/*
+ * A MAD (len bytes) came to the GSI of dev's port 1 from the GID sgid,
+ * addressed to the device's GID dgid.  Untrusted: the daemon checks it
+ * (daemon/cm-mad.c).  Never blocks, never calls back into the driver
+ * before it returns.
+ */
+void rb_device_gsi_recv(struct rb_device *dev, const uint8_t sgid[16],
+			const uint8_t dgid[16], const void *mad, size_t len);
 
 #endif /* RB_DRIVERS_DRIVER_H */

@@ -14,6 +14,7 @@ DRIVERS_SRC = drivers/driver.h drivers/driver.c drivers/registry.c \
 	drivers/soft/roce-io.c drivers/soft/roce-ud.c drivers/soft/roce-qp.c \
 	drivers/soft/roce-req.c drivers/soft/roce-resp.c drivers/soft/roce-rc.c \
 	drivers/soft/roce-rd.c \
+	drivers/soft/roce-gsi.c \
 	drivers/verbs/verbs.h drivers/verbs/verbs.c drivers/verbs/verbs-obj.c \
 	drivers/verbs/verbs-post.c drivers/verbs/verbs-sched.c
 DRIVERS_CFLAGS = $(IBVERBS_CFLAGS) $(ZLIB_CFLAGS) $(LIBMNL_CFLAGS)

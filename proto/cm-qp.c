@@ -13,7 +13,7 @@ void rb_cm_ah_attr(const struct rb_cm_qp_params *c, struct ibv_ah_attr *ah)
 	memset(ah, 0, sizeof(*ah));
 	ah->is_global = 1;
 	ah->grh.dgid = c->dgid;
-	ah->grh.sgid_index = 0;
+	ah->grh.sgid_index = c->sgid_index;
 	ah->grh.hop_limit = 64;
 	ah->grh.traffic_class = c->tos;
 	ah->port_num = c->port_num ? c->port_num : 1;

@@ -20,6 +20,7 @@ struct rb_cm_qp_params {
 	uint8_t port_num;		/* 0: port 1 */
 	uint32_t qkey;			/* UD; 0: RDMA_UDP_QKEY */
 	union ibv_gid dgid;
+	uint8_t sgid_index;		/* the source GID's index in the table */
 	uint8_t tos;
 	enum ibv_mtu mtu;
 	uint32_t remote_qpn, remote_psn, local_psn;
@@ -27,7 +28,7 @@ struct rb_cm_qp_params {
 	uint8_t timeout;		/* local ACK timeout; 0: 14 */
 };
 
-/* The address vector of the path to the peer (one host, one GID table). */
+/* The address vector of the path to the peer. */
 void rb_cm_ah_attr(const struct rb_cm_qp_params *c, struct ibv_ah_attr *ah);
 
 /*

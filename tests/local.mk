@@ -84,6 +84,8 @@ include $(srcdir)/tests/peers/roce-three.mk
 include $(srcdir)/tests/peers/roce-data.mk
 include $(srcdir)/tests/hostile/roce-live.mk
 include $(srcdir)/tests/peers/roce-mtu.mk
+include $(srcdir)/tests/bench/roce.mk
 include $(srcdir)/tests/integration/mr-hooks.mk
+include $(srcdir)/tests/peers/cm-roce.mk
 include $(srcdir)/tests/unit/daemon-memio.mk
 include $(srcdir)/tests/hostile/verbs-rkey.mk

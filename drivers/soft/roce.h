@@ -209,6 +209,7 @@ struct roce_dev {
 	struct rb_hash qps;		/* struct roce_qp by QP number */
 	struct roce_ghost ghost[ROCE_GHOSTS];
 	unsigned int ghost_next;	/* the slot taken next, round robin */
+	uint32_t gsi_psn;		/* roce-gsi.c: QP1's next PSN */
 };
 
 /* soft.c: create and tear down (roce-dev.c).  gid0 is GID 0; pinned
@@ -249,6 +250,9 @@ struct roce_tx *roce_io_tx_slot(struct roce_dev *r);
 /* The slot's packet is built (len bytes without the ICRC): add the ICRC
  * and queue it; it leaves within this turn of the loop. */
 void roce_io_tx_commit(struct roce_dev *r, struct roce_tx *t);
+/* From the engine's pass (soft.c): send what is built, take what came
+ * for connected QPs; true if it did anything. */
+bool roce_io_poll(struct roce_dev *r);
 /* The MTU of the route to dgid (the IP packet's), or -errno. */
 int roce_io_path_mtu(const uint8_t dgid[16]);
 /* The flow of a packet between two GIDs (sport, dport host order). */
@@ -351,5 +355,15 @@ uint32_t roce_ud_send(struct soft_qp *qp, const union ibv_gid *dgid, int sgid_in
 /* A parsed UD packet from peer (flow: as received). */
 void roce_ud_recv(struct roce_dev *r, const struct roce_pkt *p,
 		  const struct roce_flow *flow);
+
+/* roce-gsi.c: management datagrams on QP1 (the daemon's CM across hosts). */
+#define ROCE_GSI_QPN		1u
+#define ROCE_GSI_QKEY		0x80010000u
+/* The driver op gsi_send (drivers/driver.h) for the soft device. */
+int roce_gsi_send(struct roce_dev *r, const union ibv_gid *sgid, const union ibv_gid *dgid,
+		  const void *mad, size_t len);
+/* A parsed UD packet for QP1: to the daemon, if its Q_Key is the GSI's. */
+void roce_gsi_recv(struct roce_dev *r, const struct roce_pkt *p,
+		   const struct roce_flow *flow);
 
 #endif /* RB_DRIVERS_SOFT_ROCE_H */

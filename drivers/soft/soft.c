@@ -191,6 +191,25 @@ static unsigned int soft_stat_counters(struct rb_device *dev, struct rb_counter 
 	return s->roce ? roce_dev_counters(s->roce, out, max) : 0;
 }
 
+static int soft_gsi_send(struct rb_device *dev, const union ibv_gid *sgid,
+			 const union ibv_gid *dgid, const void *mad, size_t len)
+{
+	struct soft_dev *s = dev->priv;
+
+	return roce_gsi_send(s->roce, sgid, dgid, mad, len);
+}
+
+/* The engine's pass, then the wire's (roce_io_poll says why). */
+static unsigned int soft_progress(struct rb_device *dev, uint64_t now_ns, uint64_t idle_ns)
+{
+	struct soft_dev *s = dev->priv;
+	unsigned int ret = soft_sched_progress(dev, now_ns, idle_ns);
+
+	if (s->roce && roce_io_poll(s->roce))
+		ret |= RB_PROGRESS_DID_WORK;
+	return ret;
+}
+
 static unsigned int soft_stat_qp_counters(struct rb_device *dev, unsigned int skip,
 					  struct rb_qp_counters *out, unsigned int max)
 {
@@ -316,8 +335,9 @@ static const struct rb_driver_ops soft_ops = {
 	.destroy_srq = soft_destroy_srq,
 	.open_xrcd = soft_open_xrcd,
 	.create_ah = soft_create_ah,
-	.progress = soft_sched_progress,
+	.progress = soft_progress,
 	.stat_counters = soft_stat_counters,
+	.gsi_send = soft_gsi_send,
 	.stat_qp_counters = soft_stat_qp_counters,
 };
 

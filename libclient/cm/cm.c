@@ -335,6 +335,7 @@ static void cmc_info_take(struct cmc_id *p, const Rdmabroker__CmIdInfo *m)
 		memcpy(i->sgid.raw, m->sgid.data, 16);
 	if (m->has_dgid && m->dgid.len == 16)
 		memcpy(i->dgid.raw, m->dgid.data, 16);
+	i->sgid_index = (uint8_t)m->sgid_index;	/* absent: 0 */
 	i->pkey = m->has_pkey ? (uint16_t)m->pkey : 0xffff;
 	i->mtu = m->has_path_mtu ? (enum ibv_mtu)m->path_mtu : IBV_MTU_1024;
 	i->remote_qpn = m->remote_qpn;
@@ -1094,6 +1095,7 @@ static void cmc_qp_params(const struct cmc_id *p, struct rb_cm_qp_params *c)
 	c->port_num = p->id.port_num;
 	c->qkey = i->qkey;
 	c->dgid = i->dgid;
+	c->sgid_index = i->sgid_index;
 	c->tos = i->tos;
 	c->mtu = i->mtu;
 	c->remote_qpn = i->remote_qpn;

@@ -45,6 +45,7 @@ struct cmc_info {
 	uint32_t dev_index;
 	bool has_dev;
 	union ibv_gid sgid, dgid;
+	uint8_t sgid_index;
 	uint16_t pkey;
 	enum ibv_mtu mtu;
 	uint32_t remote_qpn, remote_psn, local_psn, qkey;

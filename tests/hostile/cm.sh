@@ -5,6 +5,8 @@
 # still serves, and holds nothing of them afterwards.
 . "$top_srcdir/tests/lib/lib.sh"
 
+# No RoCEv2 wire: random addresses must never leave the host.
+printf '[daemon]\nlog_level = debug\n[soft]\nroce = no\n' > "$RB_CONF"
 rb_daemon_start
 "$top_builddir/tests/hostile/cm" > "$RB_TMP/out" 2>&1 || { cat "$RB_TMP/out" >&2; rb_fail "hostile-cm"; }
 rb_log "$(tail -n 1 "$RB_TMP/out")"

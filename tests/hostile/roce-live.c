@@ -6,8 +6,10 @@
  * QP numbers to QPN_FILE, then runs rounds of a 4 KiB SEND, a 3000-byte
  * WRITE, a 5000-byte READ and a FETCH_AND_ADD, every byte and value
  * checked, until STOP_FILE exists (the hostile sender is done) and at
- * least 100 rounds are done, at most 20000 (so that the PSNs stay below
- * 2^20: the sender aims outside that).  Exits 0 with "ROUNDS rounds", 1
+ * least 100 rounds are done (first, once, a SEND with invalidate of a
+ * type 2 window bound at b), at most 20000 (so that the PSNs stay below
+ * 2^20: the sender aims outside that); the QPs then stay until STOP_FILE
+ * exists (30 s at most), for their counters to be read.  Exits 0 with "ROUNDS rounds", 1
  * on the first wrong byte, value or completion.
  *
  *   roce-live QPN_FILE STOP_FILE
@@ -64,6 +66,64 @@ static int run_wr(struct ibv_qp *qp, struct ibv_cq *cq, enum ibv_wr_opcode op, v
 	return 0;
 }
 
+/*
+ * SEND with invalidate across hosts: b binds a type 2 window through qb,
+ * a sends with its rkey to invalidate (IETH), b's receive completes with
+ * IBV_WC_WITH_INV and that rkey, and the window is unbound (binding it
+ * again with the same key byte works only once it is free).
+ */
+static int send_inv(struct ibv_qp *qa, struct ibv_qp *qb, struct dt_node *a,
+		    struct dt_node *b, struct dt_buf *la, struct dt_buf *lb)
+{
+	struct ibv_mw *mw = ibv_alloc_mw(b->pd, IBV_MW_TYPE_2);
+	struct ibv_send_wr wr = { 0 }, *bad;
+	struct ibv_sge sge = { .addr = (uintptr_t)la->p, .length = 64, .lkey = la->mr->lkey };
+	struct ibv_wc wc;
+	uint32_t rkey;
+	char s[256];
+
+	if (!mw)
+		return -1;
+	rkey = ibv_inc_rkey(mw->rkey);
+	wr.wr_id = 1;
+	wr.opcode = IBV_WR_BIND_MW;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.bind_mw.mw = mw;
+	wr.bind_mw.rkey = rkey;
+	wr.bind_mw.bind_info.mr = lb->mr;
+	wr.bind_mw.bind_info.addr = (uintptr_t)lb->p + 40960;
+	wr.bind_mw.bind_info.length = 4096;
+	wr.bind_mw.bind_info.mw_access_flags = IBV_ACCESS_REMOTE_WRITE;
+	if (ibv_post_send(qb, &wr, &bad) || dt_poll(b->scq, &wc, 1, DT_TIMEOUT_MS) != 1 ||
+	    wc.status != IBV_WC_SUCCESS) {
+		fprintf(stderr, "roce-live: bind: %s\n", dt_wc_str(&wc, s, sizeof(s)));
+		return -1;
+	}
+	if (dt_post_recv(qb, 77, lb->p, 4096, lb->mr->lkey))
+		return -1;
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = 2;
+	wr.opcode = IBV_WR_SEND_WITH_INV;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.invalidate_rkey = rkey;
+	if (ibv_post_send(qa, &wr, &bad) || dt_poll(a->scq, &wc, 1, DT_TIMEOUT_MS) != 1 ||
+	    wc.status != IBV_WC_SUCCESS) {
+		fprintf(stderr, "roce-live: SEND_WITH_INV: %s\n", dt_wc_str(&wc, s, sizeof(s)));
+		return -1;
+	}
+	if (dt_poll(b->rcq, &wc, 1, DT_TIMEOUT_MS) != 1 || wc.status != IBV_WC_SUCCESS ||
+	    wc.wr_id != 77 || !(wc.wc_flags & IBV_WC_WITH_INV) || wc.invalidated_rkey != rkey) {
+		fprintf(stderr, "roce-live: the receive of SEND_WITH_INV: %s\n",
+			dt_wc_str(&wc, s, sizeof(s)));
+		return -1;
+	}
+	ibv_dealloc_mw(mw);
+	printf("SEND_WITH_INV invalidated rkey 0x%x\n", rkey);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct dt_node a, b;
@@ -83,7 +143,7 @@ int main(int argc, char **argv)
 	o.mtu = IBV_MTU_1024;
 	if (dt_node_open(&a, 64, false) < 0 || dt_node_open(&b, 64, false) < 0 ||
 	    dt_buf_alloc(&la, a.pd, 65536, DT_ACCESS_ALL) < 0 ||
-	    dt_buf_alloc(&lb, b.pd, 65536, DT_ACCESS_ALL) < 0)
+	    dt_buf_alloc(&lb, b.pd, 65536, DT_ACCESS_ALL | IBV_ACCESS_MW_BIND) < 0)
 		return 1;
 	qa = dt_qp_create(&a, IBV_QPT_RC, &cap, NULL, NULL, 0);
 	qb = dt_qp_create(&b, IBV_QPT_RC, &cap, NULL, NULL, 0);
@@ -92,6 +152,8 @@ int main(int argc, char **argv)
 	f = fopen(argv[1], "w");
 	if (!f || fprintf(f, "%u %u\n", qa->qp_num, qb->qp_num) < 0 || fclose(f))
 		return fail("writing the QP numbers", 0);
+	if (send_inv(qa, qb, &a, &b, &la, &lb) < 0)
+		return fail("SEND_WITH_INV", 0);
 	word = (uint64_t *)(void *)(lb.p + 60000);
 	*word = 0;
 	for (round = 0; round < ROUNDS_MAX; round++) {
@@ -137,6 +199,9 @@ int main(int argc, char **argv)
 		if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != counter)
 			return fail("FETCH_AND_ADD added twice or not at all", round);
 	}
+	/* The QPs stay until the runner has read their counters. */
+	for (int i = 0; i < 3000 && access(argv[2], F_OK) != 0; i++)
+		usleep(10000);
 	printf("%u rounds\n", round);
 	ibv_destroy_qp(qa);
 	ibv_destroy_qp(qb);

@@ -3,7 +3,8 @@
 # (docs/roce.md): namespaces A and B joined by a veth, a daemon in each,
 # and tests/hostile/roce-live running SENDs, WRITEs, READs and
 # FETCH_AND_ADDs between a QP on A and a QP on B, every byte and value
-# checked.  Meanwhile a raw UDP sender (Python, seeded) aims at those two
+# checked (first, once, a SEND with invalidate of a type 2 window bound
+# on B: the receive must report the rkey invalidated).  Meanwhile a raw UDP sender (Python, seeded) aims at those two
 # QP numbers:
 #   from A's own address to B's QP (the peer's address, so past the
 #   peer check): SEND, READ and FETCH_ADD requests with PSNs far ahead of
@@ -145,7 +146,9 @@ wait "$live" || {
 	tail -n 20 "$RB_TMP/a.log" "$RB_TMP/b.log" >&2
 	rb_fail "the live connection failed under the hostile packets"
 }
-rb_log "live connection: $(cat "$RB_TMP/live.out"), every byte checked"
+grep -q "^SEND_WITH_INV invalidated rkey" "$RB_TMP/live.out" ||
+	rb_fail "no SEND_WITH_INV across hosts: $(cat "$RB_TMP/live.out")"
+rb_log "live connection: $(tr '\n' ' ' < "$RB_TMP/live.out"), every byte checked"
 sleep 0.5
 for f in peer spoof resp; do rb_log "sent ($f): $(tr '\n' ' ' < "$RB_TMP/sent.$f")"; done
 for d in a b; do rb_log "daemon $d: $("$RB_RDMACTL" -s "$RB_TMP/$d.sock" dev stat rbsoft0)"; done

@@ -8,7 +8,8 @@
  *                       accept, 148 on reject, one more refused), backlog,
  *                       ports, options, rdma_init_qp_attr, O_NONBLOCK
  *                       channels, REJECTED for a port nobody listens on,
- *                       ADDR_ERROR for an address of no host here,
+ *                       ADDR_ERROR for another host's address when
+ *                       no device reaches other hosts,
  *                       DISCONNECTED and TIMEWAIT_EXIT, rsockets ENOSYS
  *   cm-events killed    a child connects and is SIGKILLed: its peer gets
  *                       DISCONNECTED
@@ -258,7 +259,8 @@ static void test_api(void)
 	rdma_ack_cm_event(ev);
 	printf("REJECTED for an unlistened port after %.2f ms\n", now_ms() - t0);
 
-	/* An address of no host here: ADDR_ERROR (TEST-NET-1, never sent to). */
+	/* Another host's address, and no RoCEv2 wire to reach it
+	 * (cm-events.sh: [soft] roce = no): ADDR_ERROR, nothing sent. */
 	{
 		struct sockaddr_in far = sin_of("192.0.2.1", 7);
 		struct rdma_cm_id *x;

@@ -1,0 +1,83 @@
+#!/bin/sh
+# The connection manager across hosts on a link that loses MADs
+# (docs/cm.md): namespaces A - R - B with the seeded bridge
+# tests/lib/impair in R dropping 8 % of the UDP 4791 frames and
+# duplicating 2 %, a daemon in A and one in B, and unmodified ucmatose
+# -c 20 (RC connections set up, data moved, torn down) between them,
+# twice.  The CM sends a REQ, REP or DREQ again until it is answered and
+# answers duplicates again, so both sides must finish, the daemons'
+# logs must show messages sent again, and neither daemon may keep a CM
+# id.  RB_ROCE_SEED seeds the bridge (default 13).  Needs root; skips
+# (77) where network namespaces cannot be made.
+. "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/roce-lib.sh"
+
+IMPAIR=$top_builddir/tests/lib/impair
+command -v ucmatose >/dev/null 2>&1 || rb_skip "ucmatose not installed (Debian rdmacm-utils)"
+[ -x "$IMPAIR" ] || rb_fail "tests/lib/impair not built"
+seed=${RB_ROCE_SEED:-13}
+
+ns=cml$$
+A=${ns}a R=${ns}r B=${ns}b
+roce_netns "$A" "$R" "$B"
+IMP=
+roce_cleanup_hook() { [ -z "$IMP" ] || { kill -KILL "$IMP" 2>/dev/null; wait "$IMP" 2>/dev/null; }; }
+ip link add a0 netns "$A" type veth peer name ra netns "$R" &&
+ip link add b0 netns "$B" type veth peer name rb netns "$R" || rb_skip "cannot create veth pairs"
+ip -n "$A" addr add 192.0.2.1/24 dev a0 && ip -n "$B" addr add 192.0.2.2/24 dev b0 &&
+for n in "$A:a0" "$B:b0"; do
+	ip -n "${n%%:*}" link set lo up && ip -n "${n%%:*}" link set "${n#*:}" up || exit 1
+done && ip -n "$R" link set ra up && ip -n "$R" link set rb up || rb_fail "configuring the links"
+
+roce_start_daemon "$A" a debug
+roce_start_daemon "$B" b debug
+ip netns exec "$R" "$IMPAIR" -a ra -b rb -s "$seed" -l 8 -d 2 -o "$RB_TMP/impair.out" \
+	> "$RB_TMP/impair.log" 2>&1 &
+IMP=$!
+sleep 0.5
+kill -0 "$IMP" 2>/dev/null || rb_fail "impair did not start: $(cat "$RB_TMP/impair.log")"
+
+listening() {
+	"$RB_RDMACTL" -s "$RB_TMP/a.sock" -j res cm_id state LISTEN 2>/dev/null |
+		grep -q "\"src\":\"[^\"]*:$1\""
+}
+
+for round in 1 2; do
+	port=$((7490 + round))
+	RDMABROKER_SOCKET="$RB_TMP/a.sock" ip netns exec "$A" timeout 120 "$RB_RUN" \
+		ucmatose -b 192.0.2.1 -p "$port" -c 20 > "$RB_TMP/server.$round" 2>&1 &
+	spid=$!
+	for _ in $(seq 1 200); do
+		listening "$port" && break
+		sleep 0.05
+	done
+	listening "$port" || rb_fail "ucmatose did not listen: $(cat "$RB_TMP/server.$round")"
+	RDMABROKER_SOCKET="$RB_TMP/b.sock" ip netns exec "$B" timeout 120 "$RB_RUN" \
+		ucmatose -s 192.0.2.1 -p "$port" -c 20 > "$RB_TMP/client.$round" 2>&1
+	crc=$?
+	wait "$spid"; src=$?
+	if [ "$crc" -ne 0 ] || [ "$src" -ne 0 ]; then
+		tail -n 20 "$RB_TMP/server.$round" "$RB_TMP/client.$round" >&2
+		rb_fail "round $round: server exit $src, client exit $crc"
+	fi
+	rb_log "round $round: 20 connections through the lossy link"
+done
+kill -TERM "$IMP"; wait "$IMP"; IMP=
+rb_log "bridge: $(tr '\n' ' ' < "$RB_TMP/impair.out")"
+cat "$RB_TMP/a.log" "$RB_TMP/b.log" > "$RB_TMP/both.log"
+resent=$(grep -c 'yet: sent again' "$RB_TMP/both.log")
+dup_req=$(grep -c 'a REQ again' "$RB_TMP/both.log")
+dup_rep=$(grep -c 'a REP again' "$RB_TMP/both.log")
+[ $((resent + dup_req + dup_rep)) -gt 0 ] || rb_fail "no CM message was sent again: the bridge lost none of them?"
+rb_log "unanswered REQ/REP/DREQ sent again: $resent; duplicate REQs answered: $dup_req, duplicate REPs: $dup_rep"
+for d in a b; do
+	for _ in $(seq 1 100); do
+		[ "$("$RB_RDMACTL" -s "$RB_TMP/$d.sock" -j res show 2>/dev/null | grep -c '"type":"cm_')" -eq 0 ] && break
+		sleep 0.05
+	done
+	[ "$("$RB_RDMACTL" -s "$RB_TMP/$d.sock" -j res show 2>/dev/null | grep -c '"type":"cm_')" -eq 0 ] ||
+		rb_fail "daemon $d still holds CM ids"
+done
+! grep -qi 'runtime error\|sanitizer\|assert' "$RB_TMP/a.log" "$RB_TMP/b.log" ||
+	rb_fail "a fault in a daemon's log: $(grep -hi 'runtime error\|sanitizer\|assert' "$RB_TMP/a.log" "$RB_TMP/b.log" | head -3)"
+rb_pass
