@@ -71,21 +71,6 @@
  * engine may need it.
  */
 #define REPLY_SPIN_NS		5000
-/*
- * How the daemon waits for the device: polling its queues and CQs for
- * the idle budget (spin_us), or sleeping at once on doorbells and the
- * completion channel.  Polling is faster while the daemon has a core of
- * its own; but a busy device engine on the same core (a nested broker's
- * outer daemon moving another user's stream) keeps it runnable and
- * waiting for whole time slices: an 8-byte send then took 0.3-6 ms from
- * post to completion, the daemon's passes 1-3 ms apart, where sleeping
- * takes tens of us (a woken task with a short slice gets the core at
- * once).  Which way pays is learnt per device (proto/spin.h) from sends
- * of at most WAIT_BYTES, their post to their completion, one at a time;
- * a wait counts at most WAIT_CAP_NS.
- */
-#define WAIT_BYTES		4096
-#define WAIT_CAP_NS		2000000
 /* WQEs taken from one ring per pass, and completions polled per call. */
 #define TAKE_BATCH		32
 #define POLL_BATCH		16
@@ -218,54 +203,6 @@ static void cqe_from_wc(struct rb_cqe *e, const struct ibv_wc *wc, uint64_t wr_i
 	e->dlid_path_bits = wc->dlid_path_bits;
 }
 
-/* The timed send (wait_begin) is among those completed up to idx. */
-static void wait_done(struct verbs_qp *vq, uint32_t idx)
-{
-	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
-	uint64_t now;
-
-	if (!vd->wait_t0 || vd->wait_qp != vq || vd->wait_gen != vq->gen ||
-	    vd->wait_idx - vq->sq_cons > idx - vq->sq_cons)
-		return;
-	now = verbs_now_ns();
-	rb_spin_record(&vd->wait_spin, !vd->wait_nap,
-		       now > vd->wait_t0 ? now - vd->wait_t0 : 0, WAIT_CAP_NS);
-	vd->wait_t0 = 0;
-	vd->wait_qp = NULL;
-}
-
-/* The timed send's QP is reset or gone: its time means nothing. */
-static void wait_forget(struct verbs_qp *vq)
-{
-	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
-
-	if (vd->wait_qp == vq) {
-		vd->wait_t0 = 0;
-		vd->wait_qp = NULL;
-	}
-}
-
-/*
- * A small send went to the device, signaled there: time it, unless one
- * is timed already, and choose how to wait for it.  One that has not
- * completed within WAIT_CAP_NS (a peer that never answers) counts as
- * that long and gives way.
- */
-static void wait_begin(struct verbs_qp *vq, uint32_t idx, uint64_t now)
-{
-	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
-
-	if (vd->wait_t0 && now - vd->wait_t0 < WAIT_CAP_NS)
-		return;
-	if (vd->wait_t0)
-		rb_spin_record(&vd->wait_spin, !vd->wait_nap, WAIT_CAP_NS, WAIT_CAP_NS);
-	vd->wait_nap = !rb_spin_choose(&vd->wait_spin, vd->dev.poll_idle_ns);
-	vd->wait_t0 = now ? now : 1;
-	vd->wait_qp = vq;
-	vd->wait_idx = idx;
-	vd->wait_gen = vq->gen;
-}
-
 /* A receive completion went to vq's client: wait for its answer. */
 static void reply_expect(struct verbs_qp *vq)
 {
@@ -312,7 +249,6 @@ void verbs_reply_forget(struct verbs_qp *vq)
 {
 	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
 
-	wait_forget(vq);
 	vq->reply_t0 = 0;
 	if (vd->reply_qp == vq) {
 		vd->reply_until = 0;
@@ -420,7 +356,6 @@ static void complete_send(struct verbs_qp *vq, const struct ibv_wc *wc, uint32_t
 			verbs_sched_retired(vq, &vq->sw[i & (vq->qp.sq_entries - 1)]);
 	if (push)
 		cqe_from_wc(&e, wc, s->wr_id, s->wc_opcode);
-	wait_done(vq, idx);
 	/* The unsignaled WRs before it are done too, and went well (a WR
 	 * that fails completes, signaled or not). */
 	for (uint32_t i = vq->sq_cons; i != idx + 1; i++) {
@@ -866,13 +801,9 @@ enum verbs_take verbs_sq_take(struct verbs_qp *vq, uint64_t now, verbs_admit_fn 
 		vq->sq_take = first + i + 1;
 		sq_fail(vq, first + i, IBV_WC_LOC_QP_OP_ERR);
 	} else {
-		for (uint32_t j = 0; j < nb; j++) {
-			struct verbs_swr *s = &vq->sw[(first + j) & (vq->qp.sq_entries - 1)];
-
-			verbs_sched_posted(vq, s, cost[j], bytes[j], now);
-			if (bytes[j] <= WAIT_BYTES && (s->signaled || s->extra))
-				wait_begin(vq, first + j, now);
-		}
+		for (uint32_t j = 0; j < nb; j++)
+			verbs_sched_posted(vq, &vq->sw[(first + j) & (vq->qp.sq_entries - 1)],
+					   cost[j], bytes[j], now);
 		if (st != IBV_WC_SUCCESS)
 			/* In ERR a NIC flushes what is posted, good or bad. */
 			sq_fail(vq, err_idx, vq->qp.attr.qp_state == IBV_QPS_ERR ?
@@ -1096,9 +1027,6 @@ unsigned int verbs_progress(struct rb_device *dev, uint64_t now, uint64_t idle_n
 
 	if (vd->fatal)
 		return 0;
-	/* Sleeping rather than polling while waiting pays now (wait_begin). */
-	if (vd->wait_nap)
-		idle_ns = 0;
 	TAILQ_FOREACH_SAFE(vq, &vd->active, link, vq_next) {
 		if (res_owner_killed(&vq->qp.res)) {
 			verbs_qp_deactivate(vq);

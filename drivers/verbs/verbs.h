@@ -90,16 +90,6 @@ struct verbs_dev {
 	/* verbs-post.c: the core is kept until then for a reply on reply_qp. */
 	uint64_t reply_until;
 	struct verbs_qp *reply_qp;
-	/* verbs-post.c: waiting for the device by polling or by sleeping,
-	 * learnt from small sends' post-to-completion times; the one being
-	 * timed (wait_qp's slot wait_idx of generation wait_gen, posted at
-	 * wait_t0, 0: none). */
-	struct rb_spin_policy wait_spin;
-	bool wait_nap;			/* sleeping: the idle budget is 0 */
-	uint64_t wait_t0;
-	struct verbs_qp *wait_qp;
-	uint32_t wait_idx;
-	uint16_t wait_gen;
 	bool fatal;			/* the device is gone: every op fails */
 	char host_name[IBV_SYSFS_NAME_MAX];
 };
