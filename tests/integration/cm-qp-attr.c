@@ -8,7 +8,8 @@
  * with one request a state, RDMABROKER_CM_SYNC=1): INIT (UD: RTS) after
  * rdma_create_qp with rdma_init_qp_attr()'s values, ibv_qp.state the
  * truth, RTS once connected with each side's dest_qp_num the other's
- * QPN.  tests/integration/cm-qp-attr.sh compares the two paths' lines.
+ * QPN; a move the daemon refuses fails the creation (EINVAL).
+ * tests/integration/cm-qp-attr.sh compares the two paths' lines.
  *
  * Exit 0 pass, 1 fail.
  */
@@ -22,6 +23,11 @@
 #include <string.h>
 
 #include <rdma/rdma_cma.h>
+
+/* librdmabroker's RDMABROKER_PRIVATE_1.0, what rdma_create_qp uses. */
+struct ibv_qp *rdmab_create_qp_modify(struct ibv_qp_init_attr_ex *attr,
+				      const struct ibv_qp_attr *mods,
+				      const int *masks, size_t nmods);
 
 #define FAIL(...) do { fprintf(stderr, "cm-qp-attr: FAIL: " __VA_ARGS__); \
 	fprintf(stderr, " (line %d)\n", __LINE__); exit(1); } while (0)
@@ -170,6 +176,27 @@ int main(int argc, char **argv)
 	rdma_destroy_qp(uid);
 	create_qp(uid, IBV_QPT_UD);
 	check_init("ud remade", uid, IBV_QPS_RTS);
+
+	/* A move the daemon refuses fails the creation (port 9 of a
+	 * one-port device), and leaves no QP: the id stays usable. */
+	{
+		struct ibv_qp_init_attr_ex ex = {
+			.qp_type = IBV_QPT_RC, .comp_mask = IBV_QP_INIT_ATTR_PD,
+			.pd = cid->pd, .send_cq = cid->send_cq, .recv_cq = cid->recv_cq,
+			.cap = { .max_send_wr = 1, .max_recv_wr = 1,
+				 .max_send_sge = 1, .max_recv_sge = 1 },
+		};
+		struct ibv_qp_attr bad = { .qp_state = IBV_QPS_INIT, .port_num = 9 };
+		int mask = IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
+			   IBV_QP_ACCESS_FLAGS;
+
+		errno = 0;
+		if (rdmab_create_qp_modify(&ex, &bad, &mask, 1))
+			FAIL("a QP created with port_num 9");
+		if (errno != EINVAL)
+			FAIL("port_num 9: errno %d, not EINVAL", errno);
+		printf("refused move: EINVAL\n");
+	}
 
 	rdma_disconnect(cid);
 	rdma_destroy_qp(uid);

@@ -17,7 +17,7 @@ to_init() {
 }
 
 "$prog" "$port" > "$RB_TMP/moved" 2>&1 || { cat "$RB_TMP/moved" >&2; rb_fail "created moved"; }
-# That run's four QPs reached INIT (UD: RTS) within their creation, and
+# That run's four QPs (and one refused) reached INIT (UD: RTS) within their creation, and
 # the CM moved the connection's two on: no QP modify request but the
 # move to ERR of rdma_disconnect.
 creates=$(grep -c ': qp_create$' "$RB_LOG")
@@ -27,8 +27,9 @@ RDMABROKER_CM_SYNC=1 "$prog" $((port + 1)) > "$RB_TMP/sync" 2>&1 ||
 diff -u "$RB_TMP/sync" "$RB_TMP/moved" >&2 ||
 	rb_fail "the QPs differ between the two paths"
 grep -q '^ok$' "$RB_TMP/moved" || rb_fail "no ok: $(cat "$RB_TMP/moved")"
-[ "$creates" -eq 4 ] && [ "$modifies" -eq 0 ] ||
-	rb_fail "first run: $creates QP creates (not 4), $modifies QP modifies to INIT (not 0)"
+[ "$creates" -eq 5 ] && [ "$modifies" -eq 0 ] ||
+	rb_fail "first run: $creates QP creates (not 4 and a refused one), $modifies QP modifies to INIT (not 0)"
+grep -q 'qp_create refused' "$RB_LOG" || rb_fail "no refused QP create logged"
 # The library's path does modify (so the count above can fail).
 [ "$(to_init)" -gt 0 ] ||
 	rb_fail "RDMABROKER_CM_SYNC=1 sent no QP modify"
