@@ -602,6 +602,40 @@ static void qp_destroy(struct rb_res *r)
 	free(qp);
 }
 
+/*
+ * QpCreateReq.modify (RB_PROTO_FEAT_QP_CREATE_MODIFY): the new QP moved
+ * as by as many QpModifyReq, checked the same way, before anyone else can
+ * name it; the CM's rdma_create_qp saves a round trip to INIT this way.
+ * On failure the caller destroys the QP.
+ */
+static int qp_create_modify(struct rb_session *s, struct rb_qp *qp,
+			    const Rdmabroker__QpCreateReq *q, struct rb_reply *rep)
+{
+	if (q->n_modify && q->qp_type == IBV_QPT_XRC_RECV) {
+		reply_error(rep, "an XRC_RECV QP is not modified on creation");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < q->n_modify; i++) {
+		const Rdmabroker__QpCreateModify *mod = q->modify[i];
+		struct ibv_qp_attr a;
+		int ret;
+
+		if ((mod->attr_mask & IBV_QP_AV) &&
+		    !ah_attr_pb_fits(mod->attr->ah_attr, rep))
+			return -EINVAL;
+		if (!rb_conv_qp_attr_fits(mod->attr)) {
+			reply_error(rep, "QP %#x: an attribute is out of the range of its ibv_qp_attr field",
+				    qp->qp_num);
+			return -EINVAL;
+		}
+		rb_conv_qp_attr_from_pb(&a, mod->attr);
+		ret = qp_modify_attr(s, qp, &a, (int)mod->attr_mask, rep);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 int qp_create(struct rb_session *s, const Rdmabroker__Request *req,
 	      struct rb_reply *rep)
 {
@@ -799,6 +833,11 @@ rings_ready:
 		reply_error(rep, "%s: create_qp: %s", dev->name, strerror(-ret));
 		goto err;
 	}
+	ret = qp_create_modify(s, qp, q, rep);
+	if (ret < 0) {
+		dev->ops.destroy_qp(qp);
+		goto err;
+	}
 	if (xrc_recv) {
 		/* Shared from here on: a failed link destroys it (qp_destroy),
 		 * and only the copies for the client are left to close. */
@@ -824,6 +863,10 @@ rings_ready:
 	dev->nqps++;
 	m->handle = qp->res.handle;
 created:
+	if (q->n_modify) {
+		m->has_qp_state = 1;
+		m->qp_state = qp->attr.qp_state;
+	}
 	m->qp_num = qp->qp_num;
 	m->cap = pcap;
 	m->sq_bytes = qp->sq_bytes;

@@ -88,6 +88,8 @@ struct rbc_channel {
  * closes everything at once (DESIGN.md, the lessons from rdma-core).
  */
 #define RBC_KEPT_MAX	16
+/* Modifies one QpCreateReq may carry (rdmab_create_qp_modify: INIT, RTR, RTS). */
+#define RBC_QP_MODS_MAX	4
 #define RBC_RING_CACHE_ENV	"RDMABROKER_QP_RING_CACHE"
 
 struct rbc_kept {
@@ -282,6 +284,10 @@ struct ibv_cq_ex *rbc_create_cq_ex(struct ibv_context *context,
 /* verbs_context.create_qp_ex (qp.c). */
 struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 				struct ibv_qp_init_attr_ex *attr);
+/* RDMABROKER_PRIVATE_1.0, for librdmabroker-cm (libclient/cm/cm.h). */
+struct ibv_qp *rdmab_create_qp_modify(struct ibv_qp_init_attr_ex *attr,
+				      const struct ibv_qp_attr *mods,
+				      const int *masks, size_t nmods);
 struct ibv_qp *rbc_open_qp(struct ibv_context *context,
 			   struct ibv_qp_open_attr *attr);
 

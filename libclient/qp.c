@@ -124,11 +124,22 @@ out:
  * queue of its own).  An XRC_SEND QP has no receive side: its recv_cq is
  * its send_cq to the daemon.
  */
+/*
+ * mods/masks/nmods (rdmab_create_qp_modify): modifies the daemon applies
+ * before it answers, sent only where it agreed to
+ * RB_PROTO_FEAT_QP_CREATE_MODIFY (the caller checked).
+ */
 static struct ibv_qp *rbc_qp_create(struct ibv_context *context, struct ibv_pd *pd,
-				    struct ibv_xrcd *xrcd, struct ibv_qp_init_attr *attr)
+				    struct ibv_xrcd *xrcd, struct ibv_qp_init_attr *attr,
+				    const struct ibv_qp_attr *mods, const int *masks,
+				    size_t nmods)
 {
 	struct rbc_context *c = to_rbc_context(context);
 	Rdmabroker__QpCreateReq body = RDMABROKER__QP_CREATE_REQ__INIT;
+	Rdmabroker__QpCreateModify mod[RBC_QP_MODS_MAX];
+	Rdmabroker__QpCreateModify *modp[RBC_QP_MODS_MAX];
+	Rdmabroker__QpAttr mod_pa[RBC_QP_MODS_MAX];
+	struct rb_conv_qp_attr_buf mod_buf[RBC_QP_MODS_MAX];
 	Rdmabroker__QpCap cap = RDMABROKER__QP_CAP__INIT;
 	Rdmabroker__Request req = RDMABROKER__REQUEST__INIT;
 	Rdmabroker__Reply *reply;
@@ -140,7 +151,8 @@ static struct ibv_qp *rbc_qp_create(struct ibv_context *context, struct ibv_pd *
 	bool xrc_recv = attr && attr->qp_type == IBV_QPT_XRC_RECV;
 	bool xrc_send = attr && attr->qp_type == IBV_QPT_XRC_SEND;
 
-	if (!attr || (xrc_recv ? !xrcd : !pd || !attr->send_cq) ||
+	if (!attr || nmods > RBC_QP_MODS_MAX || (xrc_recv && nmods) ||
+	    (xrc_recv ? !xrcd : !pd || !attr->send_cq) ||
 	    (!xrc_recv && !xrc_send && !attr->recv_cq) ||
 	    ((xrc_recv || xrc_send) && attr->srq)) {
 		errno = EINVAL;
@@ -172,6 +184,16 @@ static struct ibv_qp *rbc_qp_create(struct ibv_context *context, struct ibv_pd *
 	body.sq_sig_all = attr->sq_sig_all != 0;
 	rb_conv_qp_cap_to_pb(&cap, &attr->cap);
 	body.cap = &cap;
+	for (size_t i = 0; i < nmods; i++) {
+		rdmabroker__qp_create_modify__init(&mod[i]);
+		rdmabroker__qp_attr__init(&mod_pa[i]);
+		rb_conv_qp_attr_to_pb(&mod_pa[i], &mod_buf[i], &mods[i]);
+		mod[i].attr_mask = (uint32_t)masks[i];
+		mod[i].attr = &mod_pa[i];
+		modp[i] = &mod[i];
+	}
+	body.n_modify = nmods;
+	body.modify = nmods ? modp : NULL;
 	req.body_case = RDMABROKER__REQUEST__BODY_QP_CREATE;
 	req.qp_create = &body;
 	pthread_mutex_lock(&c->kept_lock);
@@ -203,7 +225,8 @@ static struct ibv_qp *rbc_qp_create(struct ibv_context *context, struct ibv_pd *
 	qp->qp.srq = attr->srq;
 	qp->qp.handle = reply->qp_create->handle;
 	qp->qp.qp_num = reply->qp_create->qp_num;
-	qp->qp.state = IBV_QPS_RESET;
+	qp->qp.state = reply->qp_create->has_qp_state ?
+		       (enum ibv_qp_state)reply->qp_create->qp_state : IBV_QPS_RESET;
 	qp->qp.qp_type = attr->qp_type;
 	pthread_mutex_init(&qp->qp.mutex, NULL);
 	pthread_cond_init(&qp->qp.cond, NULL);
@@ -283,7 +306,7 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
 		errno = EINVAL;
 		return NULL;
 	}
-	return rbc_qp_create(pd->context, pd, NULL, attr);
+	return rbc_qp_create(pd->context, pd, NULL, attr, NULL, NULL, 0);
 }
 
 /*
@@ -293,8 +316,10 @@ RB_EXPORT struct ibv_qp *ibv_create_qp(struct ibv_pd *pd,
  * No create flags, RSS or TSO: EOPNOTSUPP,
  * as a provider without them answers.
  */
-struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
-				struct ibv_qp_init_attr_ex *attr)
+static struct ibv_qp *rbc_qp_create_ex(struct ibv_context *context,
+				       struct ibv_qp_init_attr_ex *attr,
+				       const struct ibv_qp_attr *mods,
+				       const int *masks, size_t nmods)
 {
 	struct ibv_qp_init_attr basic;
 	struct ibv_qp *qp;
@@ -322,7 +347,7 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 		basic.qp_context = attr->qp_context;
 		basic.qp_type = attr->qp_type;
 		/* Its rings are the daemon's formality: it has no queue. */
-		qp = rbc_qp_create(context, NULL, attr->xrcd, &basic);
+		qp = rbc_qp_create(context, NULL, attr->xrcd, &basic, NULL, NULL, 0);
 		if (qp) {
 			memset(&attr->cap, 0, sizeof(attr->cap));
 			memset(&((struct rbc_qp *)qp)->cap, 0, sizeof(attr->cap));
@@ -342,12 +367,54 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 	basic.cap = attr->cap;
 	basic.qp_type = attr->qp_type;
 	basic.sq_sig_all = attr->sq_sig_all;
-	qp = rbc_qp_create(context, attr->pd, NULL, &basic);
+	qp = rbc_qp_create(context, attr->pd, NULL, &basic, mods, masks, nmods);
 	if (!qp)
 		return NULL;
 	attr->cap = basic.cap;	/* granted, as for ibv_create_qp */
 	if (attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
 		rbc_qp_ex_init((struct rbc_qp *)qp, ops);
+	return qp;
+}
+
+struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
+				struct ibv_qp_init_attr_ex *attr)
+{
+	return rbc_qp_create_ex(context, attr, NULL, NULL, 0);
+}
+
+/*
+ * For librdmabroker-cm's rdma_create_qp (not a public API): a QP created
+ * and moved through mods[0..nmods) (as many ibv_modify_qp) in one round
+ * trip where the daemon offers RB_PROTO_FEAT_QP_CREATE_MODIFY, else in
+ * one request each; a failing modify leaves no QP.  attr as
+ * ibv_create_qp_ex's (comp_mask PD, optionally SEND_OPS_FLAGS).
+ */
+RB_EXPORT struct ibv_qp *rdmab_create_qp_modify(struct ibv_qp_init_attr_ex *attr,
+						 const struct ibv_qp_attr *mods,
+						 const int *masks, size_t nmods)
+{
+	struct ibv_context *context;
+	struct ibv_qp *qp;
+
+	if (!attr || !(attr->comp_mask & IBV_QP_INIT_ATTR_PD) || !attr->pd ||
+	    nmods > RBC_QP_MODS_MAX || (nmods && (!mods || !masks))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	context = attr->pd->context;
+	if (to_rbc_context(context)->rpc.features & RB_PROTO_FEAT_QP_CREATE_MODIFY)
+		return rbc_qp_create_ex(context, attr, mods, masks, nmods);
+	qp = rbc_qp_create_ex(context, attr, NULL, NULL, 0);
+	for (size_t i = 0; qp && i < nmods; i++) {
+		struct ibv_qp_attr a = mods[i];
+		int ret = ibv_modify_qp(qp, &a, masks[i]);
+
+		if (ret) {
+			ibv_destroy_qp(qp);
+			errno = ret;
+			qp = NULL;
+		}
+	}
 	return qp;
 }
 

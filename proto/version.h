@@ -53,10 +53,15 @@ enum rb_proto_feature {
 	 * CmConnectReq.qp_handle is honoured: the daemon moves the QP to
 	 * RTR and RTS itself. */
 	RB_PROTO_FEAT_CM_ASYNC = 1u << 1,
+	/* QpCreateReq.modify is honoured: the QP is created and moved
+	 * (to INIT, or on to RTS) in one request; QpCreateReply.qp_state
+	 * says where it is. */
+	RB_PROTO_FEAT_QP_CREATE_MODIFY = 1u << 2,
 };
 
 /* Every feature this build implements, as daemon and as library. */
 #define RB_PROTO_FEATURES	((uint64_t)RB_PROTO_FEAT_PAGED_LISTS | \
-				 (uint64_t)RB_PROTO_FEAT_CM_ASYNC)
+				 (uint64_t)RB_PROTO_FEAT_CM_ASYNC | \
+				 (uint64_t)RB_PROTO_FEAT_QP_CREATE_MODIFY)
 
 #endif /* RB_PROTO_VERSION_H */

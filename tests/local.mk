@@ -89,3 +89,4 @@ include $(srcdir)/tests/integration/mr-hooks.mk
 include $(srcdir)/tests/peers/cm-roce.mk
 include $(srcdir)/tests/unit/daemon-memio.mk
 include $(srcdir)/tests/hostile/verbs-rkey.mk
+include $(srcdir)/tests/integration/cm-qp-attr.mk

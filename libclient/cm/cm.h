@@ -24,6 +24,12 @@
 
 #define RB_EXPORT __attribute__((visibility("default")))
 
+/* librdmabroker's RDMABROKER_PRIVATE_1.0 (libclient/qp.c): a QP created
+ * and moved through mods in one round trip where the daemon can. */
+struct ibv_qp *rdmab_create_qp_modify(struct ibv_qp_init_attr_ex *attr,
+				      const struct ibv_qp_attr *mods,
+				      const int *masks, size_t nmods);
+
 struct cmc_channel {
 	struct rdma_event_channel ch;	/* first: the application's */
 	uint32_t handle;
