@@ -92,7 +92,7 @@ static int mem_chunk_copy(const struct mem_seg *d, uint64_t doff, const struct m
 	 * A CMA piece: through the client's /proc/PID/mem (mr.c), bound to
 	 * the address space that registered it, never by pid, and never on
 	 * this thread: a worker with a deadline does it in bounded chunks
-	 * (rb_mr_read, daemon/memio.c), since the memory may be a file that
+	 * (rb_mr_read, drivers/memio.c), since the memory may be a file that
 	 * never answers.  Unlike process_vm_writev, it writes a private
 	 * read-only page too (a copy of the client's own), as the client
 	 * asked by registering it.
