@@ -190,12 +190,12 @@ static int client(const char *host, int port, int iters, size_t size, int secs, 
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
 	char svc[16], buf[65536];
-	uint64_t *lat = calloc((size_t)iters, sizeof(*lat)), sum = 0;
+	uint64_t *lat, sum = 0;
 	struct timeval tv = { .tv_sec = 1 };
 	int fd, done = 0;
 
 	snprintf(svc, sizeof(svc), "%d", port);
-	if (!lat || size > sizeof(buf) || getaddrinfo(host, svc, &hints, &ai)) {
+	if (size > sizeof(buf) || getaddrinfo(host, svc, &hints, &ai)) {
 		fprintf(stderr, "udp-pingpong: bad arguments\n");
 		return 1;
 	}
@@ -208,6 +208,11 @@ static int client(const char *host, int port, int iters, size_t size, int secs, 
 	freeaddrinfo(ai);
 	if (secs > 0)
 		return stream(fd, secs, size, gso);
+	lat = calloc((size_t)iters, sizeof(*lat));
+	if (!lat) {
+		perror("udp-pingpong: calloc");
+		return 1;
+	}
 	memset(buf, 0x5a, size);
 	for (int i = -100; i < iters; i++) {
 		uint64_t t0 = now_ns();
@@ -215,6 +220,7 @@ static int client(const char *host, int port, int iters, size_t size, int secs, 
 		if (send(fd, buf, size, 0) != (ssize_t)size ||
 		    recv(fd, buf, sizeof(buf), 0) != (ssize_t)size) {
 			fprintf(stderr, "udp-pingpong: round %d lost\n", i);
+			free(lat);
 			return 1;
 		}
 		if (i >= 0)
@@ -228,6 +234,7 @@ static int client(const char *host, int port, int iters, size_t size, int secs, 
 	printf("typical %.2f avg %.2f p99 %.2f usec (%d iters, %zu bytes)\n",
 	       lat[done / 2] / 2000.0, (double)sum / done / 2000.0,
 	       lat[done * 99 / 100] / 2000.0, done, size);
+	free(lat);
 	return 0;
 }
 

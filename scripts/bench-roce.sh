@@ -21,7 +21,9 @@
 # UDP, WRITE bandwidth at least 0.8x TCP).  Nothing is judged; the exit
 # status says whether everything ran.  roce.json in the output directory
 # holds every pair.  Needs root (network namespaces); without, it says
-# so and exits 0, measuring nothing.
+# so and exits 0, measuring nothing.  RB_BUILDDIR names the build tree
+# (default ./_build); RB_RUN overrides the rdmab-run used (the test suite
+# passes a wrapper that preloads the sanitizer runtimes).
 #
 # Usage: scripts/bench-roce.sh [--quick] [--rounds N] [--out DIR]
 set -u
@@ -45,7 +47,7 @@ case $rounds in ''|*[!0-9]*|0) echo "bench-roce: --rounds wants a number" >&2; e
 B=${RB_BUILDDIR:-./_build}
 B=$(cd "$B" && pwd) || exit 1
 DAEMON=$B/daemon/rdmabrokerd
-RUN=$B/libclient/rdmab-run
+RUN=${RB_RUN:-$B/libclient/rdmab-run}
 UDP=$B/bench/udp-pingpong
 for f in "$DAEMON" "$RUN" "$UDP"; do
 	[ -x "$f" ] || { echo "bench-roce: no $f (build first)" >&2; exit 1; }

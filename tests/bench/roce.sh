@@ -13,7 +13,7 @@ for bad in "--bogus" "--rounds 0" "--rounds x"; do
 	RB_BUILDDIR="$top_builddir" sh "$S" $bad --out "$RB_TMP/bad" > /dev/null 2>&1
 	[ $? -eq 2 ] || rb_fail "bench-roce.sh $bad: want exit 2"
 done
-RB_BUILDDIR="$top_builddir" TMPDIR="$RB_TMP" sh "$S" --quick --out "$RB_TMP/out" > "$RB_TMP/log" 2>&1 ||
+RB_BUILDDIR="$top_builddir" RB_RUN="$RB_RUN" TMPDIR="$RB_TMP" sh "$S" --quick --out "$RB_TMP/out" > "$RB_TMP/log" 2>&1 ||
 	{ cat "$RB_TMP/log" >&2; rb_fail "bench-roce.sh --quick exited $?"; }
 cat "$RB_TMP/log"
 if [ "$(id -u)" != 0 ]; then
