@@ -33,7 +33,9 @@
  * every pass, and with no device busy the loop polls instead of
  * blocking: the next request of a burst is served as soon as it lands.
  */
+#ifndef LOOP_EV_POLL_NS	/* -D: variants measured */
 #define LOOP_EV_POLL_NS 20000
+#endif
 
 static struct {
 	struct rb_daemon *d;
@@ -47,6 +49,8 @@ static struct {
 	long ncpus;			/* online, looked up once */
 	uint64_t nap_until;		/* empty passes nap, not yield, until then */
 	uint64_t nap_window;		/* how long the last late yield set it for */
+	bool slice_short;		/* LOOP_SLICE_NS asked (loop_sched_slice) */
+	bool slice_refused;		/* the kernel said no: not asked again */
 } loop;
 
 static uint64_t now_ns(void)
@@ -163,22 +167,41 @@ struct loop_sched_attr {		/* struct sched_attr, as of Linux 4.13 */
 	uint32_t sched_util_min, sched_util_max;
 };
 
-static void loop_sched_setup(void)
+/*
+ * Ask for the short slice (on) or the default one (off); a no-op when
+ * already so.  A slice is also how far a sched_yield() moves the task's
+ * deadline: with 100 us against its clients' default (1-3 ms), an engine
+ * that yields after an empty pass is picked again some ten times before
+ * a client that yielded once, and two engines on one machine (two
+ * daemons, as across a veth) handed the core to each other for ~20 us
+ * while the clients that had the next message waited (docs/roce.md,
+ * "Figures").  So the short slice is held only while it is needed: from
+ * a late yield (something that does not yield holds the core, and only
+ * a preempting wake-up gets it back) until yields come back on time.
+ */
+static void loop_sched_slice(bool on)
 {
 #ifdef SYS_sched_setattr
 	struct loop_sched_attr a = {
 		.size = sizeof(a), .sched_policy = SCHED_OTHER,
-		.sched_runtime = LOOP_SLICE_NS,
+		.sched_runtime = on ? LOOP_SLICE_NS : 0,	/* 0: the default */
 	};
 
-	if (!LOOP_SLICE_NS)
+	if (!LOOP_SLICE_NS || loop.slice_short == on || loop.slice_refused)
 		return;
 	/* sched_setattr sets the nice value too: keep the one we run at. */
 	errno = 0;
 	a.sched_nice = getpriority(PRIO_PROCESS, 0);
-	if (errno || syscall(SYS_sched_setattr, 0, &a, 0) < 0)
-		log_debug("engine slice of %d us not set: %s", LOOP_SLICE_NS / 1000,
+	if (errno || syscall(SYS_sched_setattr, 0, &a, 0) < 0) {
+		/* An older kernel or a filter: not asked again. */
+		log_debug("engine slice of %d us not set: %s", on ? LOOP_SLICE_NS / 1000 : 0,
 			  strerror(errno));
+		loop.slice_refused = true;
+		return;
+	}
+	loop.slice_short = on;
+#else
+	(void)on;
 #endif
 }
 
@@ -208,7 +231,9 @@ static void loop_sched_setup(void)
 #ifndef LOOP_NAP_NS	/* -D: variants measured; 0: always sched_yield() */
 #define LOOP_NAP_NS 10000
 #endif
+#ifndef LOOP_YIELD_LATE_NS
 #define LOOP_YIELD_LATE_NS	100000
+#endif
 #define LOOP_NAP_WINDOW_MIN	(2 * 1000000ull)
 #define LOOP_NAP_WINDOW_MAX	(64 * 1000000ull)
 /* The timer slack of the engine thread: a nap of 10 us must not last the
@@ -231,8 +256,10 @@ static void loop_idle(void)
 	t1 = now_ns();
 	if (t1 - t0 < LOOP_YIELD_LATE_NS) {
 		loop.nap_window = 0;
+		loop_sched_slice(false);
 		return;
 	}
+	loop_sched_slice(true);
 	/* Late: the core was someone else's; nap a while (see above). */
 	if (loop.nap_window && t0 - loop.nap_until < loop.nap_window)
 		loop.nap_window = loop.nap_window * 2 > LOOP_NAP_WINDOW_MAX ?
@@ -247,9 +274,6 @@ int loop_run(struct rb_daemon *d)
 	struct event_base *base = d->base;
 	uint64_t last_ev = 0;
 
-	/* Here, not at start: the helper processes forked before keep the
-	 * default slice. */
-	loop_sched_setup();
 	if (LOOP_NAP_NS)
 		(void)prctl(PR_SET_TIMERSLACK, LOOP_TIMER_SLACK_NS, 0, 0, 0);
 
