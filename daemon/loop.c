@@ -50,6 +50,7 @@ static struct {
 	uint64_t nap_until;		/* empty passes nap, not yield, until then */
 	uint64_t nap_window;		/* how long the last late yield set it for */
 	bool slice_short;		/* LOOP_SLICE_NS asked (loop_sched_slice) */
+	uint64_t late_last;		/* when a yield last came back late */
 	bool slice_refused;		/* the kernel said no: not asked again */
 } loop;
 
@@ -177,7 +178,8 @@ struct loop_sched_attr {		/* struct sched_attr, as of Linux 4.13 */
  * while the clients that had the next message waited (docs/roce.md,
  * "Figures").  So the short slice is held only while it is needed: from
  * a late yield (something that does not yield holds the core, and only
- * a preempting wake-up gets it back) until yields come back on time.
+ * a preempting wake-up gets it back) until no yield has come back late
+ * for LOOP_SLICE_HOLD_NS.
  */
 static void loop_sched_slice(bool on)
 {
@@ -236,6 +238,18 @@ static void loop_sched_slice(bool on)
 #endif
 #define LOOP_NAP_WINDOW_MIN	(2 * 1000000ull)
 #define LOOP_NAP_WINDOW_MAX	(64 * 1000000ull)
+/*
+ * The short slice is given back only when no yield has come back late
+ * for this long (loop_sched_slice).  Beside a busy loop or a spinner a
+ * yield is late at least once a LOOP_NAP_WINDOW_MAX, but many in between
+ * come back at once (nobody else was eligible), and giving the slice
+ * back on those cost ib_write_lat a tick an iteration (30 us - 1.1 ms
+ * typical against 3.4; a count of 1000 yields on time in a row did the
+ * same: docs/performance.md).
+ */
+#ifndef LOOP_SLICE_HOLD_NS
+#define LOOP_SLICE_HOLD_NS	(200 * 1000000ull)
+#endif
 /* The timer slack of the engine thread: a nap of 10 us must not last the
  * default 50 us more. */
 #define LOOP_TIMER_SLACK_NS	2000
@@ -256,9 +270,11 @@ static void loop_idle(void)
 	t1 = now_ns();
 	if (t1 - t0 < LOOP_YIELD_LATE_NS) {
 		loop.nap_window = 0;
-		loop_sched_slice(false);
+		if (t1 - loop.late_last >= LOOP_SLICE_HOLD_NS)
+			loop_sched_slice(false);
 		return;
 	}
+	loop.late_last = t1;
 	loop_sched_slice(true);
 	/* Late: the core was someone else's; nap a while (see above). */
 	if (loop.nap_window && t0 - loop.nap_until < loop.nap_window)
