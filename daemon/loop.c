@@ -49,8 +49,8 @@ static struct {
 	long ncpus;			/* online, looked up once */
 	uint64_t nap_until;		/* empty passes nap, not yield, until then */
 	uint64_t nap_window;		/* how long the last late yield set it for */
+	bool wire;			/* the last pass: a device with peers on the wire */
 	bool slice_short;		/* LOOP_SLICE_NS asked (loop_sched_slice) */
-	uint64_t late_last;		/* when a yield last came back late */
 	bool slice_refused;		/* the kernel said no: not asked again */
 } loop;
 
@@ -82,11 +82,13 @@ bool loop_pass(void)
 	bool any = false;
 
 	loop.now = now_ns();
+	loop.wire = false;
 	while (*p) {
 		struct rb_device *dev = *p;
 		unsigned int r = dev->ops.progress(dev, loop.now, dev->poll_idle_ns);
 
 		any |= r & RB_PROGRESS_DID_WORK;
+		loop.wire |= (r & RB_PROGRESS_WIRE) != 0;
 		/* A wake during progress() found it busy: nothing was added. */
 		if (r & RB_PROGRESS_BUSY) {
 			p = &dev->busy_next;
@@ -170,16 +172,18 @@ struct loop_sched_attr {		/* struct sched_attr, as of Linux 4.13 */
 
 /*
  * Ask for the short slice (on) or the default one (off); a no-op when
- * already so.  A slice is also how far a sched_yield() moves the task's
- * deadline: with 100 us against its clients' default (1-3 ms), an engine
+ * already so.  The slice is also how far a sched_yield() moves a task's
+ * deadline: 100 us against a client's default (1-3 ms), so an engine
  * that yields after an empty pass is picked again some ten times before
- * a client that yielded once, and two engines on one machine (two
- * daemons, as across a veth) handed the core to each other for ~20 us
- * while the clients that had the next message waited (docs/roce.md,
- * "Figures").  So the short slice is held only while it is needed: from
- * a late yield (something that does not yield holds the core, and only
- * a preempting wake-up gets it back) until no yield has come back late
- * for LOOP_SLICE_HOLD_NS.
+ * a client that yielded once.  With one engine on the machine that costs
+ * nothing measurable (its clients' yields are rare); with two, as when
+ * the peer of a RoCE QP is another daemon on this machine (containers,
+ * network namespaces), the two engines handed the core to each other
+ * for ~20 us at a time while the clients holding the next message
+ * waited: 8-byte RC latency across a veth 20 us typical, 8.5 with the
+ * default slice (docs/roce.md, "Figures").  So while a busy device has
+ * peers on the wire (RB_PROGRESS_WIRE) the engine takes the default
+ * slice, and the short one otherwise.
  */
 static void loop_sched_slice(bool on)
 {
@@ -238,26 +242,16 @@ static void loop_sched_slice(bool on)
 #endif
 #define LOOP_NAP_WINDOW_MIN	(2 * 1000000ull)
 #define LOOP_NAP_WINDOW_MAX	(64 * 1000000ull)
-/*
- * The short slice is given back only when no yield has come back late
- * for this long (loop_sched_slice).  Beside a busy loop or a spinner a
- * yield is late at least once a LOOP_NAP_WINDOW_MAX, but many in between
- * come back at once (nobody else was eligible), and giving the slice
- * back on those cost ib_write_lat a tick an iteration (30 us - 1.1 ms
- * typical against 3.4; a count of 1000 yields on time in a row did the
- * same: docs/performance.md).
- */
-#ifndef LOOP_SLICE_HOLD_NS
-#define LOOP_SLICE_HOLD_NS	(200 * 1000000ull)
-#endif
 /* The timer slack of the engine thread: a nap of 10 us must not last the
  * default 50 us more. */
 #define LOOP_TIMER_SLACK_NS	2000
 
 static void loop_idle(void)
 {
-	uint64_t t0 = now_ns(), t1;
+	uint64_t t0, t1;
 
+	loop_sched_slice(!loop.wire);
+	t0 = now_ns();
 	if (LOOP_NAP_NS && t0 < loop.nap_until) {
 		struct timespec ts = { .tv_nsec = LOOP_NAP_NS };
 
@@ -270,12 +264,8 @@ static void loop_idle(void)
 	t1 = now_ns();
 	if (t1 - t0 < LOOP_YIELD_LATE_NS) {
 		loop.nap_window = 0;
-		if (t1 - loop.late_last >= LOOP_SLICE_HOLD_NS)
-			loop_sched_slice(false);
 		return;
 	}
-	loop.late_last = t1;
-	loop_sched_slice(true);
 	/* Late: the core was someone else's; nap a while (see above). */
 	if (loop.nap_window && t0 - loop.nap_until < loop.nap_window)
 		loop.nap_window = loop.nap_window * 2 > LOOP_NAP_WINDOW_MAX ?
@@ -290,6 +280,9 @@ int loop_run(struct rb_daemon *d)
 	struct event_base *base = d->base;
 	uint64_t last_ev = 0;
 
+	/* Here, not at start: the helper processes forked before keep the
+	 * default slice. */
+	loop_sched_slice(true);
 	if (LOOP_NAP_NS)
 		(void)prctl(PR_SET_TIMERSLACK, LOOP_TIMER_SLACK_NS, 0, 0, 0);
 

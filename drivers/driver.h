@@ -81,6 +81,10 @@ struct rb_xrcd;
 enum {
 	RB_PROGRESS_DID_WORK	= 1,	/* this pass moved something */
 	RB_PROGRESS_BUSY	= 2,	/* poll me again: queues still awake */
+	/* Some of its queues' peers are reached through a socket (another
+	 * host's engine, perhaps on this machine), not by shared memory:
+	 * the loop yields with the default slice (daemon/loop.c). */
+	RB_PROGRESS_WIRE	= 4,
 };
 
 /* One transport counter (stat_counters). */

@@ -207,6 +207,8 @@ static unsigned int soft_progress(struct rb_device *dev, uint64_t now_ns, uint64
 
 	if (s->roce && roce_io_poll(s->roce))
 		ret |= RB_PROGRESS_DID_WORK;
+	if (s->roce && s->roce->qps.n)
+		ret |= RB_PROGRESS_WIRE;
 	return ret;
 }
 
