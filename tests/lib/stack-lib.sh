@@ -29,6 +29,12 @@ sp_fail() {
 	rb_fail "$1: $2"
 }
 
+# sp_uncalibrated FILE...: 0 when perftest wrote in one of FILEs that it
+# could not calibrate its clock (see above).
+sp_uncalibrated() {
+	grep -q "Can't produce a report" "$@" && grep -q 'Correlation coefficient r^2' "$@"
+}
+
 # sp_pair NAME SERVER CLIENT: 0, or the test fails.
 sp_pair() {
 	local try
@@ -62,9 +68,7 @@ sp_pair_once() {
 	crc=$?
 	wait "$spid"; src=$?
 	if [ "$src" -ne 0 ] || [ "$crc" -ne 0 ]; then
-		grep -q "Can't produce a report" "$RB_TMP/$name.server" "$RB_TMP/$name.client" &&
-			grep -q 'Correlation coefficient r^2' "$RB_TMP/$name.server" "$RB_TMP/$name.client" &&
-			return 1
+		sp_uncalibrated "$RB_TMP/$name.server" "$RB_TMP/$name.client" && return 1
 		sp_fail "$name" "server exit $src, client exit $crc"
 	fi
 	! grep -qi 'assert' "$RB_TMP/$name.server" "$RB_TMP/$name.client" ||
