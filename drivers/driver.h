@@ -275,7 +275,9 @@ struct rb_driver_ops {
 	 * (ask its client for doorbells, proto/shm.h RB_RING_NEED_WAKEUP).
 	 * Returns RB_PROGRESS_* bits: DID_WORK if anything moved, BUSY while
 	 * anything is left to poll; without BUSY the daemon stops calling it
-	 * until the next rb_device_wake().  Must never block.  Stub: 0.
+	 * until the next rb_device_wake(); WIRE while some of its queues'
+	 * peers are reached through a socket (daemon/loop.c yields with the
+	 * default time slice then).  Must never block.  Stub: 0.
 	 */
 	unsigned int (*progress)(struct rb_device *dev, uint64_t now_ns,
 				 uint64_t idle_ns);
