@@ -13,7 +13,9 @@
  *
  * Sending: the engine builds packets into slots; the first queued
  * activates ev_tx, so the batch leaves in one sendmmsg() when the loop
- * runs its events, or at once when ROCE_BATCH are queued.  The source
+ * runs its events, or at once when ROCE_TX_SLOTS are queued; over IPv6 a
+ * run of same-size packets to one peer is one send, cut by the kernel
+ * (UDP_SEGMENT), and what arrives joined (UDP_GRO) is cut here.  The source
  * address is set per packet (IPV6_PKTINFO, also for IPv4) so it is the
  * GID the sender chose, which the ICRC covers.  DF is always set
  * (IP_PMTUDISC_DO): an unconnected socket's DF packets carry IPv4
@@ -264,13 +266,13 @@ static unsigned int roce_io_run(const struct roce_dev *r, unsigned int i)
 
 static void roce_io_flush(struct roce_dev *r)
 {
-	struct mmsghdr mm[ROCE_BATCH];
-	struct iovec iov[ROCE_BATCH];
-	unsigned int first[ROCE_BATCH + 1];	/* each message's first slot */
+	struct mmsghdr mm[ROCE_TX_SLOTS];
+	struct iovec iov[ROCE_TX_SLOTS];
+	unsigned int first[ROCE_TX_SLOTS + 1];	/* each message's first slot */
 	union {
 		struct cmsghdr align;
 		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
-	} ctl[ROCE_BATCH];
+	} ctl[ROCE_TX_SLOTS];
 	unsigned int nmsg = 0, done = 0, plain = 0;
 
 again:
@@ -363,7 +365,7 @@ struct roce_tx *roce_io_tx_slot(struct roce_dev *r)
 		r->st.tx_dropped++;
 		return NULL;
 	}
-	if (r->ntx == ROCE_BATCH)
+	if (r->ntx == ROCE_TX_SLOTS)
 		roce_io_flush(r);
 	return &r->tx[r->ntx];
 }
@@ -379,7 +381,7 @@ void roce_io_tx_commit(struct roce_dev *r, struct roce_tx *t)
 	t->len += ROCE_ICRC_LEN;
 	if (r->ntx++ == 0)
 		event_active(r->ev_tx, EV_WRITE, 0);
-	if (r->ntx == ROCE_BATCH)
+	if (r->ntx == ROCE_TX_SLOTS)
 		roce_io_flush(r);
 }
 
@@ -395,7 +397,7 @@ int roce_io_init(struct roce_dev *r)
 	int one = 1, zero = 0, pmtu4 = IP_PMTUDISC_DO, pmtu6 = IPV6_PMTUDISC_DO;
 	int ret;
 
-	r->tx = calloc(ROCE_BATCH, sizeof(*r->tx));
+	r->tx = calloc(ROCE_TX_SLOTS, sizeof(*r->tx));
 	r->rx = malloc((size_t)ROCE_BATCH * ROCE_RX_BUF);
 	if (!r->tx || !r->rx)
 		return -ENOMEM;

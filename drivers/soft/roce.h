@@ -51,8 +51,11 @@ union swqe;
 /* GIDs of the port: 0 is the one chosen at start (or pinned), the
  * others the host's addresses. */
 #define ROCE_GID_TBL_LEN	16
-/* Packets taken or sent per system call. */
+/* Datagrams taken per system call. */
 #define ROCE_BATCH		32
+/* Packets queued to send before they go, in one sendmmsg(): with GSO
+ * a run of them is one send (up to 61 of a 1024-byte MTU in 64 KiB). */
+#define ROCE_TX_SLOTS		64
 /* The largest UDP payload we send or take: a 4096-byte MTU's packet. */
 #define ROCE_PKT_MAX		(ROCE_HDR_MAX + 4096 + 4 + ROCE_ICRC_LEN)
 /* A receive buffer: with UDP_GRO a datagram holds up to 64 KiB of
@@ -209,7 +212,7 @@ struct roce_dev {
 	/* roce-io.c */
 	int fd;				/* UDP [::]:4791, or -1: no wire */
 	struct event *ev_rx, *ev_tx;
-	struct roce_tx *tx;		/* ROCE_BATCH slots */
+	struct roce_tx *tx;		/* ROCE_TX_SLOTS slots */
 	unsigned int ntx;		/* queued, flushed on ev_tx */
 	bool gso;			/* the kernel takes UDP_SEGMENT */
 	uint8_t *rx;			/* ROCE_BATCH buffers of ROCE_RX_BUF */
