@@ -56,8 +56,9 @@ union swqe;
 /* Packets queued to send before they go, in one sendmmsg(): with GSO
  * a run of them is one send.  64 (up to 61 packets of a 1024-byte MTU
  * a send) measured slower for 1 MiB WRITEs over IPv6 in three paired
- * rounds (438-642 MB/s against 874-1020): the whole RC window was built
- * before any of it left, so the peer worked while nothing was sent. */
+ * rounds (438-642 MB/s against 874-1020), with no loss or retry; the
+ * suspect, not confirmed: the whole RC window (64) was built before
+ * any of it left, so the peer's work and ours no longer overlap. */
 #define ROCE_TX_SLOTS		32
 /* The largest UDP payload we send or take: a 4096-byte MTU's packet. */
 #define ROCE_PKT_MAX		(ROCE_HDR_MAX + 4096 + 4 + ROCE_ICRC_LEN)
