@@ -4,7 +4,8 @@
  * Written from IBTA Vol. 1 ch. 9 (the headers and which opcode has
  * which) and Annex A17 (the ICRC over the IP/UDP headers); the CRC
  * itself is zlib's crc32(), the IEEE 802.3 CRC-32 the spec names, folded
- * with carry-less multiplication over payloads where the CPU has it
+ * with carry-less multiplication over payloads where the CPU has it,
+ * and computed by tables of our own for pieces under 64 bytes
  * (roce_wire_crc32).
  */
 #include "config.h"
