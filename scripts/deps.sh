@@ -12,7 +12,7 @@ clang libclang-rt-14-dev gnuplot-nox libfabric-bin ucx-utils
 ibverbs-providers perftest python3-pyverbs util-linux rdmacm-utils
 debhelper dpkg-dev lintian debootstrap systemd-container iproute2 wget
 fuse3 libfuse3-dev libucx-dev
-zlib1g-dev tshark libmnl-dev iperf3
+zlib1g-dev tshark libmnl-dev iperf3 ethtool
 "
 
 missing=

@@ -93,6 +93,8 @@ static const struct {
 	ROCE_COUNTER(rx_dup_dropped),
 	ROCE_COUNTER(rx_bad_resp),
 	ROCE_COUNTER(mtu_clamped),
+	ROCE_COUNTER(tx_gso),
+	ROCE_COUNTER(rx_gro),
 };
 #undef ROCE_COUNTER
 

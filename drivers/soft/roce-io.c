@@ -13,7 +13,9 @@
  *
  * Sending: the engine builds packets into slots; the first queued
  * activates ev_tx, so the batch leaves in one sendmmsg() when the loop
- * runs its events, or at once when ROCE_BATCH are queued.  The source
+ * runs its events, or at once when ROCE_TX_SLOTS are queued; over IPv6 a
+ * run of same-size packets to one peer is one send, cut by the kernel
+ * (UDP_SEGMENT), and what arrives joined (UDP_GRO) is cut here.  The source
  * address is set per packet (IPV6_PKTINFO, also for IPv4) so it is the
  * GID the sender chose, which the ICRC covers.  DF is always set
  * (IP_PMTUDISC_DO): an unconnected socket's DF packets carry IPv4
@@ -25,6 +27,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -40,6 +43,9 @@
 #define ROCE_SOCK_BUF		(4 << 20)
 /* Batches taken per wake-up before the loop gets its turn. */
 #define ROCE_RX_ROUNDS		4
+/* The most UDP payload one GSO send carries: an IPv6 payload's 16-bit
+ * length less UDP's header. */
+#define ROCE_GSO_MAX		(65535 - 8)
 
 void roce_io_flow(struct roce_flow *f, const uint8_t src[16], const uint8_t dst[16],
 		  uint16_t sport, uint16_t dport)
@@ -122,6 +128,57 @@ static void roce_io_packet(struct roce_dev *r, const uint8_t *buf, size_t len,
 	}
 }
 
+/* The segment size of a datagram the kernel put together (UDP_GRO), or
+ * 0: one packet. */
+static size_t roce_io_gro_size(struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int sz;
+
+			memcpy(&sz, CMSG_DATA(c), sizeof(sz));
+			return sz > 0 ? (size_t)sz : 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One datagram: a packet, or with UDP_GRO several of gso_size bytes back
+ * to back (the last may be shorter), each a RoCE packet with its own
+ * headers and ICRC, as its sender's UDP_SEGMENT or a NIC's GRO joined
+ * them.  Cut, each is checked as if it had come alone.
+ */
+static void roce_io_datagram(struct roce_dev *r, const uint8_t *buf, size_t len,
+			     const struct sockaddr_in6 *from, struct msghdr *m)
+{
+	size_t seg = roce_io_gro_size(m);
+
+	if (!seg || seg >= len) {
+		if (len > ROCE_PKT_MAX) {
+			r->st.rx_packets++;
+			r->st.rx_bytes += len;
+			r->st.rx_malformed++;	/* larger than any MTU's */
+			return;
+		}
+		roce_io_packet(r, buf, len, from, m);
+		return;
+	}
+	r->st.rx_gro++;
+	for (size_t off = 0; off < len; off += seg) {
+		size_t n = len - off < seg ? len - off : seg;
+
+		if (n > ROCE_PKT_MAX) {
+			r->st.rx_packets++;
+			r->st.rx_bytes += n;
+			r->st.rx_malformed++;
+			continue;
+		}
+		roce_io_packet(r, buf + off, n, from, m);
+	}
+}
+
 /* Take what has arrived, up to ROCE_RX_ROUNDS batches; how many. */
 static unsigned int roce_io_rx(struct roce_dev *r)
 {
@@ -131,7 +188,7 @@ static unsigned int roce_io_rx(struct roce_dev *r)
 	union {
 		struct cmsghdr align;
 		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-			  CMSG_SPACE(sizeof(struct in_pktinfo))];
+			  CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
 	} ctl[ROCE_BATCH];
 
 	unsigned int got = 0;
@@ -141,8 +198,8 @@ static unsigned int roce_io_rx(struct roce_dev *r)
 
 		memset(mm, 0, sizeof(mm));
 		for (int i = 0; i < ROCE_BATCH; i++) {
-			iov[i].iov_base = r->rx + (size_t)i * ROCE_PKT_MAX;
-			iov[i].iov_len = ROCE_PKT_MAX;
+			iov[i].iov_base = r->rx + (size_t)i * ROCE_RX_BUF;
+			iov[i].iov_len = ROCE_RX_BUF;
 			mm[i].msg_hdr.msg_iov = &iov[i];
 			mm[i].msg_hdr.msg_iovlen = 1;
 			mm[i].msg_hdr.msg_name = &from[i];
@@ -155,8 +212,8 @@ static unsigned int roce_io_rx(struct roce_dev *r)
 			break;		/* EAGAIN: all taken; errors: next wake-up */
 		got += (unsigned int)n;
 		for (int i = 0; i < n; i++)
-			roce_io_packet(r, iov[i].iov_base, mm[i].msg_len, &from[i],
-				       &mm[i].msg_hdr);
+			roce_io_datagram(r, iov[i].iov_base, mm[i].msg_len, &from[i],
+					 &mm[i].msg_hdr);
 		if (n < ROCE_BATCH)
 			break;
 	}
@@ -172,56 +229,125 @@ static void roce_io_rx_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------------ tx */
 
+/*
+ * How many queued packets from slot i on can leave in one send: with
+ * UDP_SEGMENT the kernel cuts one payload into datagrams of one size
+ * (the last may be shorter), each still a whole RoCE packet with its
+ * own BTH and ICRC.  Only between the same IPv6 addresses: an IPv4
+ * segment gets the next identification (0, 1, 2, ... from an
+ * unconnected socket), which the ICRC covers and which the receiver,
+ * seeing no IP header, checks as 0 ("The IPv4 identification field",
+ * docs/roce.md).  A message's MIDDLE packets are all the path MTU, so a
+ * run of them (and its LAST) goes in one send.
+ */
+static unsigned int roce_io_run(const struct roce_dev *r, unsigned int i)
+{
+	const struct roce_tx *a = &r->tx[i];
+	size_t total = a->len;
+	unsigned int n = 1;
+
+	if (!r->gso || roce_wire_gid_is_v4(a->to.sin6_addr.s6_addr))
+		return 1;
+	for (unsigned int j = i + 1; j < r->ntx; j++) {
+		const struct roce_tx *b = &r->tx[j];
+
+		if (b->len > a->len || total + b->len > ROCE_GSO_MAX ||
+		    memcmp(&b->to, &a->to, sizeof(b->to)) ||
+		    memcmp(&b->from.ipi6_addr, &a->from.ipi6_addr, sizeof(b->from.ipi6_addr)) ||
+		    b->from.ipi6_ifindex != a->from.ipi6_ifindex)
+			break;
+		total += b->len;
+		n++;
+		if (b->len < a->len)
+			break;		/* only the last may be shorter */
+	}
+	return n;
+}
+
 static void roce_io_flush(struct roce_dev *r)
 {
-	struct mmsghdr mm[ROCE_BATCH];
-	struct iovec iov[ROCE_BATCH];
+	struct mmsghdr mm[ROCE_TX_SLOTS];
+	struct iovec iov[ROCE_TX_SLOTS];
+	unsigned int first[ROCE_TX_SLOTS + 1];	/* each message's first slot */
 	union {
 		struct cmsghdr align;
-		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} ctl[ROCE_BATCH];
-	unsigned int done = 0;
+		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
+	} ctl[ROCE_TX_SLOTS];
+	unsigned int nmsg = 0, done = 0, plain = 0;
 
+again:
+	/* Slots below plain go one a datagram (a GSO send of theirs failed). */
 	memset(mm, 0, sizeof(mm));
 	memset(ctl, 0, sizeof(ctl));
-	for (unsigned int i = 0; i < r->ntx; i++) {
+	nmsg = 0;
+	for (unsigned int i = done; i < r->ntx; nmsg++) {
 		struct roce_tx *t = &r->tx[i];
+		unsigned int n = i < plain ? 1 : roce_io_run(r, i);
+		struct msghdr *h = &mm[nmsg].msg_hdr;
 		struct cmsghdr *c;
 
-		iov[i].iov_base = t->buf;
-		iov[i].iov_len = t->len;
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-		mm[i].msg_hdr.msg_name = &t->to;
-		mm[i].msg_hdr.msg_namelen = sizeof(t->to);
-		mm[i].msg_hdr.msg_control = ctl[i].b;
-		mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].b);
-		c = CMSG_FIRSTHDR(&mm[i].msg_hdr);
+		for (unsigned int k = 0; k < n; k++) {
+			iov[i + k].iov_base = r->tx[i + k].buf;
+			iov[i + k].iov_len = r->tx[i + k].len;
+		}
+		first[nmsg] = i;
+		h->msg_iov = &iov[i];
+		h->msg_iovlen = n;
+		h->msg_name = &t->to;
+		h->msg_namelen = sizeof(t->to);
+		h->msg_control = ctl[nmsg].b;
+		h->msg_controllen = CMSG_SPACE(sizeof(t->from));
+		c = CMSG_FIRSTHDR(h);
 		c->cmsg_level = IPPROTO_IPV6;
 		c->cmsg_type = IPV6_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof(t->from));
 		memcpy(CMSG_DATA(c), &t->from, sizeof(t->from));
+		if (n > 1) {
+			uint16_t seg = t->len;
+
+			h->msg_controllen += CMSG_SPACE(sizeof(seg));
+			c = CMSG_NXTHDR(h, c);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
+		i += n;
 	}
-	while (done < r->ntx) {
-		int n = sendmmsg(r->fd, mm + done, r->ntx - done, MSG_DONTWAIT);
+	first[nmsg] = r->ntx;
+	for (unsigned int m = 0; m < nmsg;) {
+		int n = sendmmsg(r->fd, mm + m, nmsg - m, MSG_DONTWAIT);
 
 		if (n > 0) {
-			for (unsigned int i = done; i < done + (unsigned int)n; i++) {
-				r->st.tx_packets++;
-				r->st.tx_bytes += r->tx[i].len;
+			for (unsigned int k = m; k < m + (unsigned int)n; k++) {
+				if (first[k + 1] - first[k] > 1)
+					r->st.tx_gso++;
+				for (unsigned int i = first[k]; i < first[k + 1]; i++) {
+					r->st.tx_packets++;
+					r->st.tx_bytes += r->tx[i].len;
+				}
 			}
-			done += (unsigned int)n;
+			m += (unsigned int)n;
+			done = first[m];
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			/* The socket is full: what is left is lost, as on a
 			 * congested link (UD drops it; RC would resend it). */
-			r->st.tx_dropped += r->ntx - done;
+			r->st.tx_dropped += r->ntx - first[m];
 			break;
+		}
+		if (first[m + 1] - first[m] > 1) {
+			/* The GSO send failed (a device or route that cannot
+			 * take it): its packets again, one a datagram. */
+			done = first[m];
+			plain = first[m + 1];
+			goto again;
 		}
 		/* This one packet cannot go (EMSGSIZE, no route): skip it. */
 		r->st.tx_dropped++;
-		done++;
+		m++;
+		done = first[m];
 	}
 	r->ntx = 0;
 }
@@ -239,7 +365,7 @@ struct roce_tx *roce_io_tx_slot(struct roce_dev *r)
 		r->st.tx_dropped++;
 		return NULL;
 	}
-	if (r->ntx == ROCE_BATCH)
+	if (r->ntx == ROCE_TX_SLOTS)
 		roce_io_flush(r);
 	return &r->tx[r->ntx];
 }
@@ -255,7 +381,7 @@ void roce_io_tx_commit(struct roce_dev *r, struct roce_tx *t)
 	t->len += ROCE_ICRC_LEN;
 	if (r->ntx++ == 0)
 		event_active(r->ev_tx, EV_WRITE, 0);
-	if (r->ntx == ROCE_BATCH)
+	if (r->ntx == ROCE_TX_SLOTS)
 		roce_io_flush(r);
 }
 
@@ -271,8 +397,8 @@ int roce_io_init(struct roce_dev *r)
 	int one = 1, zero = 0, pmtu4 = IP_PMTUDISC_DO, pmtu6 = IPV6_PMTUDISC_DO;
 	int ret;
 
-	r->tx = calloc(ROCE_BATCH, sizeof(*r->tx));
-	r->rx = malloc((size_t)ROCE_BATCH * ROCE_PKT_MAX);
+	r->tx = calloc(ROCE_TX_SLOTS, sizeof(*r->tx));
+	r->rx = malloc((size_t)ROCE_BATCH * ROCE_RX_BUF);
 	if (!r->tx || !r->rx)
 		return -ENOMEM;
 	r->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -287,6 +413,10 @@ int roce_io_init(struct roce_dev *r)
 		ret = -errno;
 		goto fail;
 	}
+	/* GSO and GRO where the kernel has them (4.18, 5.0): without, one
+	 * packet a datagram each way, as before. */
+	r->gso = setsockopt(r->fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+	(void)setsockopt(r->fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	/* Room for bursts: RC keeps a window of packets in flight per QP,
 	 * and a full socket drops.  Past the system's limit when allowed
 	 * (CAP_NET_ADMIN), else up to it. */

@@ -26,6 +26,7 @@ python3 - "$RB_TMP/out/roce.json" <<'PY' || rb_fail "roce.json lacks figures: $(
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert len(d["latency"]) == 1 and len(d["bandwidth"]) == 1
+assert len(d["bandwidth_ipv6"]) == 1, "no IPv6 pair (GSO/GRO)"
 for k in ("send_ratio_median", "write_ratio_median", "ratio_64k_median", "ratio_1m_median"):
     assert d[k] > 0, k
 PY

@@ -80,11 +80,31 @@ roce_veth() {
 	done
 }
 
+# roce_no_uso: both ends of the test's veth pair (va$$, vb$$) cut a UDP
+# GSO send (IPv6 RoCE packets of one size, docs/roce.md) in software
+# before their capture point, as a device without the offload does.  A
+# veth with it on passes the GSO datagram whole, and a capture there
+# sees one UDP datagram holding several RoCE packets, which no receiver
+# ever gets as such; with it off every frame captured is one RoCE
+# packet, as on a wire.  Skips without ethtool (scripts/deps.sh).
+roce_no_uso() {
+	command -v ethtool >/dev/null 2>&1 || rb_skip "ethtool not installed (scripts/deps.sh installs it)"
+	for n in $ROCE_NS; do
+		for d in "va$$" "vb$$"; do
+			ip -n "$n" link show "$d" >/dev/null 2>&1 || continue
+			ip netns exec "$n" ethtool -K "$d" tx-udp-segmentation off > "$RB_TMP/ethtool.err" 2>&1 ||
+				rb_fail "ethtool -K $d tx-udp-segmentation off in $n: $(cat "$RB_TMP/ethtool.err")"
+		done
+	done
+}
+
 # roce_capture NS DEV: tshark writes what crosses DEV on UDP 4791 to
 # $RB_TMP/wire.pcap (ROCE_CAPTURE its pid); returns 1 without tshark.
+# The veth pair cuts GSO sends before they are captured (roce_no_uso).
 ROCE_CAPTURE=
 roce_capture() {
 	command -v tshark >/dev/null 2>&1 || return 1
+	roce_no_uso
 	HOME=$RB_TMP ip netns exec "$1" tshark -q -i "$2" -f "udp port 4791" \
 		-w "$RB_TMP/wire.pcap" -F pcap > "$RB_TMP/capture.log" 2>&1 &
 	ROCE_CAPTURE=$!

@@ -44,6 +44,7 @@ grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/a.log" && grep -q 'RoCEv2 on UDP port
 	rb_fail "a daemon is not on UDP 4791: $(grep -h RoCE "$RB_TMP"/?.log)"
 
 if command -v tshark >/dev/null 2>&1; then
+	roce_no_uso	# one frame a RoCE packet, as on a wire (roce-lib.sh)
 	HOME=$RB_TMP ip netns exec "$B" tshark -q -i "vb$$" -f "udp port 4791" \
 		-w "$RB_TMP/wire.pcap" -F pcap > "$RB_TMP/capture.log" 2>&1 &
 	CAPTURE=$!
