@@ -525,6 +525,8 @@ static void cm_id_destroy(struct rb_res *r)
 		hash_remove(&cm->comm, &id->comm_node);
 	if (id->timer)
 		event_free(id->timer);
+	if (id->mra_timer)
+		event_free(id->mra_timer);
 	cm_resend_stop(id);
 	free(id);
 }
