@@ -90,3 +90,4 @@ include $(srcdir)/tests/peers/cm-roce.mk
 include $(srcdir)/tests/unit/daemon-memio.mk
 include $(srcdir)/tests/hostile/verbs-rkey.mk
 include $(srcdir)/tests/integration/cm-qp-attr.mk
+include $(srcdir)/tests/peers/cm-roce-mra.mk
