@@ -136,6 +136,8 @@ struct cm_id {
 	struct cm_channel *ch;		/* NULL once its channel is gone */
 	LIST_ENTRY(cm_id) ch_link;
 	TAILQ_ENTRY(cm_id) all_link;	/* every id, for ports and listens */
+	TAILQ_ENTRY(cm_id) listen_link;	/* listening ids, for REQs (cm.c) */
+	bool listed;			/* on listen_link */
 	struct rb_hnode comm_node;	/* by local_comm_id */
 	uint32_t ps;			/* enum rdma_port_space */
 	uint32_t qp_type;		/* enum ibv_qp_type */
