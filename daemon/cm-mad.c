@@ -36,9 +36,6 @@
 #define MAD_CLASS_CM		0x07
 #define MAD_CM_CLASS_VERSION	2
 #define MAD_METHOD_SEND		0x03
-/* MRA: "message received, answer later"; we answer at once, so we
- * never send one, and one received changes nothing. */
-#define CM_MSG_MRA		0x11
 /* The kernel's rdma_cm: 4.096 us << 20 (about 4 s) to answer, 15 tries. */
 #define CM_RESPONSE_TIMEOUT	20
 #define CM_MAX_RETRIES		15
@@ -100,6 +97,7 @@ static const struct {
 	uint16_t off, len;
 } cm_mad_pdata[] = {
 	[CM_MSG_REQ] = { 140, 92 },
+	[CM_MSG_MRA] = { 10, 222 },
 	[CM_MSG_REJ] = { 84, 148 },
 	[CM_MSG_REP] = { 36, 196 },
 	[CM_MSG_RTU] = { 8, 224 },
@@ -178,6 +176,12 @@ static void cm_mad_pack(const struct cm_msg *m, uint64_t guid, uint8_t *mad)
 		put32(b + 4, m->remote_comm_id);
 		put32(b + 8, m->qpn << 8);
 		break;
+	case CM_MSG_MRA:
+		put32(b + 0, m->local_comm_id);
+		put32(b + 4, m->remote_comm_id);
+		b[8] = (uint8_t)((m->mraed & 3) << 6);
+		b[9] = (uint8_t)((m->service_timeout & 31) << 3);
+		break;
 	case CM_MSG_RTU:
 	case CM_MSG_DREP:
 		put32(b + 0, m->local_comm_id);
@@ -212,7 +216,7 @@ static int cm_mad_unpack(const uint8_t *mad, size_t len, struct cm_msg *m)
 		return -EINVAL;
 	type = get16(mad + 16);
 	if (!cm_mad_known(type))
-		return -EINVAL;		/* MRA, LAP, APR, ...: not ours to act on */
+		return -EINVAL;		/* LAP, APR, ...: not ours to act on */
 	memset(m, 0, sizeof(*m));
 	m->type = (enum cm_msg_type)type;
 	switch (m->type) {
@@ -254,6 +258,12 @@ static int cm_mad_unpack(const uint8_t *mad, size_t len, struct cm_msg *m)
 		m->local_comm_id = get32(b + 0);
 		m->remote_comm_id = get32(b + 4);
 		m->qpn = get32(b + 8) >> 8;
+		break;
+	case CM_MSG_MRA:
+		m->local_comm_id = get32(b + 0);
+		m->remote_comm_id = get32(b + 4);
+		m->mraed = b[8] >> 6;
+		m->service_timeout = b[9] >> 3;
 		break;
 	case CM_MSG_RTU:
 	case CM_MSG_DREP:

@@ -309,6 +309,81 @@ static int cm_send_kept(struct cm_id *id, const struct cm_msg *m)
 	return 0;
 }
 
+/* ------------------------------------------------------------ MRA */
+
+/*
+ * MRA, "message received, answer later" (IBTA 12.6.6), across hosts.
+ * A REQ waits for the application's rdma_accept (a REP without a QP for
+ * its rdma_establish/rdma_accept after CONNECT_RESPONSE), which may come
+ * later than the peer waits before it sends again and, after its tries,
+ * gives up.  So if the application has not answered CM_MRA_AFTER_MS
+ * after the message came (half our resend period: before the peer's
+ * first resend), an MRA goes back asking the peer to wait
+ * CM_MRA_SERVICE_TIMEOUT; each copy of the message sent again while
+ * the application still has not answered gets another MRA.  The
+ * kernel's rdma_cm sends its MRA at once for every REQ it gives to user
+ * space, with the same service timeout; ours goes only when it is
+ * needed, so a connect accepted at once costs no MAD more.  An MRA
+ * received holds our resending of the message it names for its service
+ * timeout plus one resend period (cm_recv_mra); then the message goes
+ * again, and a peer still waiting answers it with another MRA.  The
+ * local transport has no resending, so it needs no MRA.
+ */
+#define CM_MRA_AFTER_MS		(CM_RESEND_MS / 2)
+/* 4.096 us << 24, about 68.7 s: the kernel's CMA_CM_MRA_SETTING. */
+#define CM_MRA_SERVICE_TIMEOUT	24
+#define CM_MRA_PDATA		222
+
+/* The id, made or moved by a message from another host, waits for its
+ * application (REQ_RCVD or REP_RCVD). */
+static bool cm_mra_due(const struct cm_id *id)
+{
+	return (id->state == CM_REQ_RCVD || id->state == CM_REP_RCVD) &&
+	       id->qp_type != IBV_QPT_UD;
+}
+
+static int cm_send_mra(struct cm_id *id)
+{
+	struct cm_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = CM_MSG_MRA;
+	m.local_comm_id = id->local_comm_id;
+	m.remote_comm_id = id->remote_comm_id;
+	m.sgid = id->sgid;
+	m.dgid = id->dgid;
+	m.mraed = id->state == CM_REQ_RCVD ? CM_MRA_REQ : CM_MRA_REP;
+	m.service_timeout = CM_MRA_SERVICE_TIMEOUT;
+	m.pdata_len = CM_MRA_PDATA;
+	log_debug("CM: comm id %#x's application has not answered the %s yet: MRA",
+		  id->local_comm_id, m.mraed == CM_MRA_REQ ? "REQ" : "REP");
+	return cm_msg_send(id->d, &m);
+}
+
+static void cm_mra_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cm_id *id = arg;
+
+	(void)fd;
+	(void)what;
+	if (cm_mra_due(id))
+		cm_send_mra(id);
+}
+
+/* id has just taken a REQ or REP from another host for its application. */
+static void cm_mra_arm(struct cm_id *id)
+{
+	struct timeval tv = { CM_MRA_AFTER_MS / 1000, (CM_MRA_AFTER_MS % 1000) * 1000 };
+
+	if (!cm_mra_due(id) || !memcmp(id->sgid.raw, id->dgid.raw, 16) ||
+	    cm_mad_dev_of_gid(id->d, id->dgid.raw, NULL))
+		return;		/* same host: nothing is resent, no MRA */
+	if (!id->mra_timer)
+		id->mra_timer = evtimer_new(id->d->base, cm_mra_cb, id);
+	if (id->mra_timer)
+		evtimer_add(id->mra_timer, &tv);
+}
+
 /* ------------------------------------------------------------ sending */
 
 static void cm_msg_init(struct cm_msg *m, const struct cm_id *id,
@@ -619,6 +694,8 @@ static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 			log_debug("CM: a REQ again for comm id %#x: its REP again",
 				  id->local_comm_id);
 			cm_msg_send(d, id->resend);
+		} else if (id->state == CM_REQ_RCVD && !ud) {
+			cm_send_mra(id);	/* still not accepted */
 		}
 		return;
 	}
@@ -677,6 +754,7 @@ static void cm_recv_req(struct rb_daemon *d, const struct cm_msg *m)
 	id->tos = m->tclass;
 	id->state = CM_REQ_RCVD;
 	cm_event(l, RDMA_CM_EVENT_CONNECT_REQUEST, 0, m, CM_CMA_HDR, id);
+	cm_mra_arm(id);
 }
 
 static void cm_recv_rep(struct rb_daemon *d, const struct cm_msg *m)
@@ -691,6 +769,8 @@ static void cm_recv_rep(struct rb_daemon *d, const struct cm_msg *m)
 			log_debug("CM: a REP again for comm id %#x: its RTU again",
 				  id->local_comm_id);
 			cm_send_rtu(id);
+		} else {
+			cm_send_mra(id);	/* not established yet */
 		}
 		return;
 	}
@@ -709,6 +789,7 @@ static void cm_recv_rep(struct rb_daemon *d, const struct cm_msg *m)
 	id->state = CM_REP_RCVD;
 	if (!id->qp_handle) {
 		cm_event(id, RDMA_CM_EVENT_CONNECT_RESPONSE, 0, m, 0, NULL);
+		cm_mra_arm(id);
 		return;
 	}
 	/* The library left the QP to us: RTR, RTS and the RTU here, as
@@ -805,6 +886,30 @@ static void cm_recv_drep(struct rb_daemon *d, const struct cm_msg *m)
 	cm_disconnected(id, 0);
 }
 
+/* An MRA: the peer has our REQ (REP) and its application will answer
+ * later.  Our resending of it waits the service timeout asked for and
+ * one resend period for the trip, as the IB CM waits; the tries left
+ * stay as they are. */
+static void cm_recv_mra(struct rb_daemon *d, const struct cm_msg *m)
+{
+	struct cm_id *id = cm_msg_id(d, m);
+	uint64_t ms;
+	struct timeval tv;
+
+	if (!id || !id->resend || !id->resend_timer)
+		return;
+	if (!(m->mraed == CM_MRA_REQ && id->state == CM_REQ_SENT &&
+	      id->resend->type == CM_MSG_REQ) &&
+	    !(m->mraed == CM_MRA_REP && id->state == CM_REP_SENT))
+		return;		/* not what we wait on: dropped, as by a CM */
+	ms = (4096ULL << (m->service_timeout & 31)) / 1000000 + CM_RESEND_MS;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	log_debug("CM: MRA for comm id %#x's %s: the peer answers later, we wait %" PRIu64 " ms",
+		  id->local_comm_id, m->mraed == CM_MRA_REQ ? "REQ" : "REP", ms);
+	evtimer_add(id->resend_timer, &tv);
+}
+
 static void cm_recv_sidr_rep(struct rb_daemon *d, const struct cm_msg *m)
 {
 	struct cm_id *id = cm_msg_id(d, m);
@@ -826,6 +931,7 @@ typedef void (*cm_recv_fn)(struct rb_daemon *d, const struct cm_msg *m);
 
 static const cm_recv_fn cm_msg_table[] = {
 	[CM_MSG_REQ] = cm_recv_req,
+	[CM_MSG_MRA] = cm_recv_mra,
 	[CM_MSG_REJ] = cm_recv_rej,
 	[CM_MSG_REP] = cm_recv_rep,
 	[CM_MSG_RTU] = cm_recv_rtu,

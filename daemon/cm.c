@@ -424,6 +424,12 @@ void cm_event(struct cm_id *id, uint32_t event, int32_t status,
 
 struct rb_cm {
 	TAILQ_HEAD(, cm_id) ids;
+	/* Lookups that walked every id walk less: a REQ looks among the
+	 * listening ids only, and a port no bound id holds is free without
+	 * a walk (bound ids by port number; NULL: always walk).  cmtime
+	 * holds 2,000 ids, and each connect binds a port and sends a REQ. */
+	TAILQ_HEAD(, cm_id) listens;
+	uint32_t *port_refs;
 	struct rb_hash comm;		/* by local_comm_id */
 	uint32_t next_comm;
 };
@@ -518,6 +524,10 @@ static void cm_id_destroy(struct rb_res *r)
 		TAILQ_FOREACH(o, &cm->ids, all_link)
 			if (o->listener == id)
 				o->listener = NULL;
+	if (id->listed)
+		TAILQ_REMOVE(&cm->listens, id, listen_link);
+	if (id->bound && cm->port_refs)
+		cm->port_refs[cm_sa_port((struct sockaddr *)&id->src)]--;
 	cm_id_set_channel(id, NULL);
 	res_uncharge(r->owner, RB_LIMIT_CM_IDS, 1);
 	TAILQ_REMOVE(&cm->ids, id, all_link);
@@ -525,6 +535,8 @@ static void cm_id_destroy(struct rb_res *r)
 		hash_remove(&cm->comm, &id->comm_node);
 	if (id->timer)
 		event_free(id->timer);
+	if (id->mra_timer)
+		event_free(id->mra_timer);
 	cm_resend_stop(id);
 	free(id);
 }
@@ -622,9 +634,13 @@ static bool cm_addr_conflict(const struct cm_id *a, const struct sockaddr *sa,
 static bool cm_port_taken(struct rb_daemon *d, const struct sockaddr *sa,
 			  const struct cm_id *self)
 {
+	struct rb_cm *cm = cm_of(d);
 	struct cm_id *o;
 
-	TAILQ_FOREACH(o, &cm_of(d)->ids, all_link)
+	/* Only a bound id conflicts, and only on its own port. */
+	if (cm->port_refs && !cm->port_refs[cm_sa_port(sa)])
+		return false;
+	TAILQ_FOREACH(o, &cm->ids, all_link)
 		if (cm_addr_conflict(o, sa, self))
 			return true;
 	return false;
@@ -659,8 +675,12 @@ static int cm_bind(struct cm_id *id, const struct sockaddr_storage *addr,
 		return -EADDRINUSE;
 	}
 take:
+	if (id->bound && cm_of(id->d)->port_refs)
+		cm_of(id->d)->port_refs[cm_sa_port((struct sockaddr *)&id->src)]--;
 	id->src = ss;
 	id->bound = true;
+	if (cm_of(id->d)->port_refs)
+		cm_of(id->d)->port_refs[cm_sa_port(sa)]++;
 	return 0;
 }
 
@@ -679,7 +699,7 @@ struct cm_id *cm_listener_find(struct rb_daemon *d, uint64_t service_id,
 {
 	struct cm_id *id, *any = NULL;
 
-	TAILQ_FOREACH(id, &cm_of(d)->ids, all_link) {
+	TAILQ_FOREACH(id, &cm_of(d)->listens, listen_link) {
 		if (id->state != CM_LISTEN ||
 		    cm_service_id(id->ps, (const struct sockaddr *)&id->src) != service_id ||
 		    !cm_sa_matches(id, dst))
@@ -1112,6 +1132,10 @@ int cm_listen_req(struct rb_session *s, const Rdmabroker__Request *req,
 	}
 	id->backlog = q->backlog > 0 && q->backlog < CM_MAX_BACKLOG ?
 		      q->backlog : CM_MAX_BACKLOG;
+	if (!id->listed) {
+		TAILQ_INSERT_TAIL(&cm_of(s->d)->listens, id, listen_link);
+		id->listed = true;
+	}
 	CM_REPLY(rep, cm_listen, CM_LISTEN, id);
 	cm_listen_ready(s->d);
 	return 0;
@@ -1508,12 +1532,16 @@ int cm_init(struct rb_daemon *d)
 	if (!cm)
 		return -ENOMEM;
 	TAILQ_INIT(&cm->ids);
+	TAILQ_INIT(&cm->listens);
+	/* 256 KiB; without it every bind walks every id, as before. */
+	cm->port_refs = calloc(65536, sizeof(*cm->port_refs));
 	/* Comm ids go out on the wire to other hosts: they start anywhere. */
 	if (getrandom(&cm->next_comm, sizeof(cm->next_comm), GRND_NONBLOCK) !=
 	    sizeof(cm->next_comm))
 		cm->next_comm = (uint32_t)rand();
 	d->cm = cm;
 	if (cm_local_init(d) < 0) {
+		free(cm->port_refs);
 		free(cm);
 		d->cm = NULL;
 		return -ENOMEM;
@@ -1529,6 +1557,7 @@ void cm_fini(struct rb_daemon *d)
 		return;
 	cm_local_fini(d);
 	free(d->cm->comm.b);
+	free(d->cm->port_refs);
 	free(d->cm);
 	d->cm = NULL;
 }

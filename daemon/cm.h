@@ -56,6 +56,7 @@ enum cm_state {
 /* The IB CM message types, as numbered in the MAD attribute ids. */
 enum cm_msg_type {
 	CM_MSG_REQ = 0x10,
+	CM_MSG_MRA = 0x11,	/* across hosts only (cm-msg.c, "MRA") */
 	CM_MSG_REJ = 0x12,
 	CM_MSG_REP = 0x13,
 	CM_MSG_RTU = 0x14,
@@ -76,6 +77,10 @@ enum cm_msg_type {
 /* SIDR_REP status */
 #define CM_SIDR_UNSUPPORTED		1
 #define CM_SIDR_REJECT			2
+
+/* MRA: which message it answers (IBTA 12.6.6, "Message MRAed"). */
+#define CM_MRA_REQ			0
+#define CM_MRA_REP			1
 
 /* The size rdma_cm's header (struct cma_hdr) takes of a REQ's or
  * SIDR_REQ's private data on the IP port spaces. */
@@ -99,6 +104,8 @@ struct cm_msg {
 	uint8_t mtu;			/* REQ: enum ibv_mtu of the path */
 	uint8_t reason;			/* REJ reason, SIDR_REP status */
 	uint8_t tclass;			/* REQ: the path's traffic class (TOS) */
+	uint8_t mraed;			/* MRA: CM_MRA_REQ or CM_MRA_REP */
+	uint8_t service_timeout;	/* MRA: 4.096 us << this, to wait */
 	union ibv_gid sgid, dgid;	/* primary path: sender, receiver */
 	uint16_t pdata_len;
 	uint8_t pdata[CM_PDATA_MAX];
@@ -129,6 +136,8 @@ struct cm_id {
 	struct cm_channel *ch;		/* NULL once its channel is gone */
 	LIST_ENTRY(cm_id) ch_link;
 	TAILQ_ENTRY(cm_id) all_link;	/* every id, for ports and listens */
+	TAILQ_ENTRY(cm_id) listen_link;	/* listening ids, for REQs (cm.c) */
+	bool listed;			/* on listen_link */
 	struct rb_hnode comm_node;	/* by local_comm_id */
 	uint32_t ps;			/* enum rdma_port_space */
 	uint32_t qp_type;		/* enum ibv_qp_type */
@@ -163,6 +172,9 @@ struct cm_id {
 	struct cm_msg *resend;
 	struct event *resend_timer;
 	uint8_t resend_left;
+	/* Across hosts: a REQ (or REP) the application has not answered
+	 * soon enough gets an MRA from this timer (cm-msg.c). */
+	struct event *mra_timer;
 
 	/* listening ids */
 	int backlog;

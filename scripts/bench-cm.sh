@@ -132,6 +132,7 @@ done
 	echo
 	echo "8-byte latency (perftest t_typical, us): connected over TCP vs by rdma_cm (-R)"
 	echo "$rows" | awk 'NF == 3 { printf "  %-12s %8s %8s   -R/TCP x%.2f\n", $1, $2, $3, ($2 > 0 ? $3 / $2 : 0) }'
+	echo "  (one pair of runs each; with -R ib_read_lat's idle server spins on its CQ: make bench-cm-readlat, docs/cm.md)"
 } | tee "$out/cm-summary.txt"
 echo "$rows" | awk -v n="$conns" -v ms="$full_ms" -v r="$rate" -v sms="$sync_ms" -v sr="$sync_rate" '
 	BEGIN { printf "{\"cmtime\":{\"connections\":%d,\"full_ms\":%s,\"per_s\":%s,\"sync_full_ms\":%s,\"sync_per_s\":%s},\"latency_8b_us\":{", n, ms, r, sms, sr; sep = "" }

@@ -91,3 +91,4 @@ include $(srcdir)/tests/unit/daemon-memio.mk
 include $(srcdir)/tests/hostile/verbs-rkey.mk
 include $(srcdir)/tests/integration/cm-qp-attr.mk
 include $(srcdir)/tests/peers/roce-gso.mk
+include $(srcdir)/tests/peers/cm-roce-mra.mk

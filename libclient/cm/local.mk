@@ -50,9 +50,13 @@ libclient-compat-uninstall: libclient-cm-compat-uninstall
 	libclient-cm-compat-uninstall
 
 # make bench also measures the CM (scripts/bench-cm.sh); make bench-cm alone.
-EXTRA_DIST += scripts/bench-cm.sh
+EXTRA_DIST += scripts/bench-cm.sh scripts/bench-cm-readlat.sh
 .PHONY: bench-cm
 bench-cm: all
 	RB_BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/scripts/bench-cm.sh' \
 		--out '$(abs_top_builddir)/bench-results' $(BENCH_CM_FLAGS)
 bench: bench-cm
+# Where ib_read_lat -R's extra latency comes from (docs/cm.md); by hand.
+.PHONY: bench-cm-readlat
+bench-cm-readlat: all
+	RB_BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/scripts/bench-cm-readlat.sh'

@@ -20,6 +20,14 @@
  *   cm-roce-peer silent ADDR PORT   connect to a host whose broker does
  *                                   not answer: exit 0 on UNREACHABLE
  *                                   (-ETIMEDOUT) within 15 s
+ *   cm-roce-peer slow ADDR PORT     as server, but accept SLOW_S seconds
+ *                                   after the request (past the 5 s the
+ *                                   peer's CM tries for without an MRA),
+ *                                   then disconnect and exit 0 on
+ *                                   DISCONNECTED
+ *   cm-roce-peer slowrtu ADDR PORT  as client, but connect without a QP
+ *                                   and answer CONNECT_RESPONSE with
+ *                                   rdma_establish SLOW_S seconds later
  *
  * Every event it waits for must come within 10 s.  Exit 0 pass, 1 fail.
  */
@@ -28,6 +36,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +49,9 @@
 	fprintf(stderr, "\n"); exit(1); } while (0)
 
 static struct rdma_event_channel *ch;
+
+/* Past the peer CM's 1 s resend period and four more tries. */
+#define SLOW_S	7
 
 static double now_s(void)
 {
@@ -95,17 +107,19 @@ int main(int argc, char **argv)
 	const char *mode;
 
 	if (argc != 4)
-		FAIL("usage: cm-roce-peer server|client|reject|noroute|silent ADDR PORT");
+		FAIL("usage: cm-roce-peer server|client|reject|noroute|silent|slow|slowrtu ADDR PORT");
 	mode = argv[1];
-	if (!strcmp(mode, "server"))
+	if (!strcmp(mode, "server") || !strcmp(mode, "slow"))
 		hints.ai_flags = RAI_PASSIVE;
 	if (rdma_getaddrinfo(argv[2], argv[3], &hints, &ai))
 		FAIL("rdma_getaddrinfo %s %s: %s", argv[2], argv[3], strerror(errno));
 	ch = rdma_create_event_channel();
 	if (!ch || rdma_create_id(ch, &id, NULL, RDMA_PS_TCP))
 		FAIL("rdma_create_id: %s", strerror(errno));
-	if (!strcmp(mode, "server")) {
+	if (!strcmp(mode, "server") || !strcmp(mode, "slow")) {
+		bool slow = !strcmp(mode, "slow");
 		struct rdma_cm_id *c;
+		double t0;
 
 		printf("pid %d\n", (int)getpid());
 		fflush(stdout);
@@ -115,14 +129,28 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		ev = expect(RDMA_CM_EVENT_CONNECT_REQUEST);
 		c = ev.id;
+		t0 = now_s();
+		if (slow)
+			sleep(SLOW_S);
 		qp_make(c);
 		if (rdma_accept(c, &cp))
 			FAIL("rdma_accept: %s", strerror(errno));
 		expect(RDMA_CM_EVENT_ESTABLISHED);
-		printf("connected\n");
+		printf("connected, accepted after %.1f s\n", now_s() - t0);
 		fflush(stdout);
-		for (;;)
-			pause();
+		if (!slow)
+			for (;;)
+				pause();
+		if (rdma_disconnect(c))
+			FAIL("rdma_disconnect: %s", strerror(errno));
+		expect(RDMA_CM_EVENT_DISCONNECTED);
+		printf("event DISCONNECTED\n");
+		rdma_destroy_qp(c);
+		rdma_destroy_id(c);
+		rdma_destroy_id(id);
+		rdma_freeaddrinfo(ai);
+		rdma_destroy_event_channel(ch);
+		return 0;
 	}
 	if (rdma_resolve_addr(id, NULL, ai->ai_dst_addr, 2000))
 		FAIL("rdma_resolve_addr: %s", strerror(errno));
@@ -137,7 +165,8 @@ int main(int argc, char **argv)
 	if (rdma_resolve_route(id, 2000))
 		FAIL("rdma_resolve_route: %s", strerror(errno));
 	expect(RDMA_CM_EVENT_ROUTE_RESOLVED);
-	qp_make(id);
+	if (strcmp(mode, "slowrtu"))
+		qp_make(id);
 	{
 		double t0 = now_s();
 
@@ -163,6 +192,23 @@ int main(int argc, char **argv)
 				FAIL("got %s, want REJECTED", rdma_event_str(ev.event));
 			printf("event REJECTED status %d after %.0f ms\n", ev.status,
 			       (now_s() - t0) * 1000);
+			return 0;
+		}
+		if (!strcmp(mode, "slowrtu")) {
+			/* No QP: the application completes the connection
+			 * itself, late (the peer's REP waits for our RTU). */
+			expect(RDMA_CM_EVENT_CONNECT_RESPONSE);
+			sleep(SLOW_S);
+			if (rdma_establish(id))
+				FAIL("rdma_establish: %s", strerror(errno));
+			printf("connected, established after %.1f s\n", now_s() - t0);
+			fflush(stdout);
+			ev = expect(RDMA_CM_EVENT_DISCONNECTED);
+			printf("event DISCONNECTED\n");
+			rdma_disconnect(id);
+			rdma_destroy_id(id);
+			rdma_freeaddrinfo(ai);
+			rdma_destroy_event_channel(ch);
 			return 0;
 		}
 	}
