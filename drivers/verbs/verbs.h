@@ -111,6 +111,10 @@ struct verbs_cq {
 	struct ibv_cq *real;
 	TAILQ_ENTRY(verbs_cq) hot_link;
 	bool hot;			/* polled; otherwise armed */
+	/* Its QPs' last batch of sends was bulk (VERBS_BULK_BYTES): the
+	 * next completion is far, so it is armed at its first empty poll
+	 * rather than polled for the idle budget (verbs-post.c). */
+	bool bulk;
 	uint64_t last_ns;		/* last completion, or when it got hot */
 };
 
@@ -137,6 +141,8 @@ struct verbs_qp {
 	bool queued;			/* in flow->qps: send WQEs waiting */
 	bool held;			/* ... held back by a cap */
 	uint64_t last_ns;		/* last WQE taken */
+	bool bulk;			/* its last send batch was bulk: sleeps
+					 * at its first idle pass */
 	uint16_t gen;			/* bumped at RESET: older completions drop */
 	uint32_t sq_take, sq_cons;	/* taken from the SQ ring / completed */
 	/* Signaled on the device (verbs-post.c, sq_signal): the WR after
