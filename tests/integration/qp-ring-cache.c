@@ -354,7 +354,9 @@ static void test_scribble_kept(void **state)
 			assert_int_equal(q->sq->entries, 16);
 			assert_int_equal(q->sq->prod, 0);
 			assert_int_equal(q->sq->cons, 0);
-			assert_int_equal(q->sq->flags, 0);
+			/* Nothing of the scribble; the engine may already
+			 * have found the new QP idle and asked for a doorbell. */
+			assert_int_equal(q->sq->flags & ~RB_RING_NEED_WAKEUP, 0);
 			assert_int_equal(q->rq->kind, RB_RING_RQ);
 			assert_int_equal(q->rq->prod, 0);
 		}
