@@ -281,6 +281,9 @@ void verbs_sched_posted(struct verbs_qp *vq, struct verbs_swr *s, uint64_t cost,
 			uint64_t bytes, uint64_t now);
 void verbs_sched_unadmit(struct verbs_qp *vq, uint64_t cost);
 void verbs_sched_retired(struct verbs_qp *vq, struct verbs_swr *s);
+/* No other user's sends wait for the device, and no user is held by a
+ * cap: nobody's turn depends on how soon the daemon sees a completion. */
+bool verbs_sched_alone(const struct verbs_qp *vq);
 /* One turn of the flows; RB_PROGRESS_* bits. */
 unsigned int verbs_sched_progress(struct verbs_dev *vd, uint64_t now);
 
