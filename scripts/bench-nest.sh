@@ -11,7 +11,9 @@
 #     adds (target: at most 1.25);
 #   - WRITE bandwidth (write_bw) at 1 MiB and 8 MiB through each; the
 #     figure is inner / outer (target: at least 0.80).
-# Each target is judged by the median of its paired ratios.
+# Each target is judged by the median of its paired ratios.  The machine's
+# load average (1 min) at the start and the end goes beside them: on a
+# shared machine the outer path alone varies most with it.
 #
 # Usage: scripts/bench-nest.sh [--quick] [--rounds N] [--out DIR]
 # RB_BUILDDIR names the build directory (default ./_build).  Writes
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
 	-r|--rounds) rounds=$2; shift 2 ;;
 	-o|--out) out=$2; shift 2 ;;
 	-h|--help)
-		sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0 ;;
 	*) echo "bench-nest: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -97,6 +99,7 @@ one() {
 		die "rdmab-perf $* via $one_sock: $(tail -n 3 "$one_f.err")"
 }
 
+load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo null)
 k=1
 while [ "$k" -le "$rounds" ]; do
 	one "$raw/nest-outer-send_lat-8-r$k.json" "$tmp/outer.sock" -n "$nl" -s 8 send_lat
@@ -110,11 +113,13 @@ while [ "$k" -le "$rounds" ]; do
 	k=$((k + 1))
 done
 kill -0 "$inner_pid" 2>/dev/null || die "the inner daemon died"
+load1=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo null)
 
-python3 - "$raw" "$rounds" "$out/nested.json" <<'PY'
+python3 - "$raw" "$rounds" "$out/nested.json" "$load0" "$load1" <<'PY'
 import json, statistics, sys
 
 raw, rounds, dest = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+loadavg = [None if x == "null" else float(x) for x in sys.argv[4:6]]
 
 
 def load(name):
@@ -147,7 +152,8 @@ for s in (1048576, 8388608):
 
 hops = median_low([x["added_relay_hops"] for x in lat])
 worst_bw = min(median_low([x["ratio"] for x in rows]) for rows in bw.values())
-doc = {"send_lat_8": lat, "write_bw": bw,
+doc = {"load_avg_1min": {"start": loadavg[0], "end": loadavg[1]},
+       "send_lat_8": lat, "write_bw": bw,
        "targets": [
            {"name": "8 B send latency added by the verbs driver, in relay hops",
             "target": "<= 1.25", "measured": hops, "holds": hops <= 1.25},
@@ -156,7 +162,8 @@ doc = {"send_lat_8": lat, "write_bw": bw,
 with open(dest, "w") as f:
     json.dump(doc, f, indent=1)
 
-print(f"Nested (verbs driver over the soft device), {rounds} paired round(s):")
+print(f"Nested (verbs driver over the soft device), {rounds} paired round(s), "
+      f"load average {loadavg[0]} to {loadavg[1]}:")
 print("  round  outer us  inner us  relay us  added hops")
 for x in lat:
     print(f"  {x['round']:>5}  {x['outer_us']:8.3f}  {x['inner_us']:8.3f}  {x['relay_us']:8.3f}"

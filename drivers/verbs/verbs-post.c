@@ -71,6 +71,23 @@
  * engine may need it.
  */
 #define REPLY_SPIN_NS		5000
+/*
+ * A batch of sends this large keeps the device busy for a while (10 us or
+ * more at 25 GB/s): its completion is far, so the daemon does not poll
+ * for it.  Its QP asks for doorbells and its send CQ is armed as soon as
+ * a pass finds nothing, and the daemon sleeps until the completion
+ * channel or a doorbell wakes it.  Polling instead (for the idle budget,
+ * spin_us, after every completion) kept a third process runnable beside
+ * the client and the device's engine: on two cores it napped or yielded
+ * ~2,000 times in a 4 GB stream of 1 MiB WRITEs, each wake-up preempting
+ * the engine that moves the bytes (docs/verbs-driver.md, "Bandwidth").
+ * A smaller batch (a ping-pong, an RPC) is polled for as before, and so
+ * is any batch while another user's sends wait or a user is held by a
+ * cap (verbs_sched_alone): their turns come at completions and timers,
+ * and a daemon woken late on a loaded machine served a capped user 2-6 %
+ * under its cap in tests/integration/verbs-sched.sh.
+ */
+#define VERBS_BULK_BYTES	(256 * 1024)
 /* WQEs taken from one ring per pass, and completions polled per call. */
 #define TAKE_BATCH		32
 #define POLL_BATCH		16
@@ -730,7 +747,8 @@ enum verbs_take verbs_sq_take(struct verbs_qp *vq, uint64_t now, verbs_admit_fn 
 	struct ibv_send_wr *bad;
 	uint32_t prod, nb = 0, st = IBV_WC_SUCCESS, size = vq->qp.sq_entry_size;
 	uint32_t first = vq->sq_take, err_idx = 0;
-	uint64_t bytes[TAKE_BATCH], cost[TAKE_BATCH], err_cost = 0;
+	uint64_t bytes[TAKE_BATCH], cost[TAKE_BATCH], err_cost = 0, sum = 0;
+	struct verbs_cq *scq = (struct verbs_cq *)qp_send_cq(vq);
 	bool refused = false;
 
 	if (!verbs_sq_pending(vq, &prod))
@@ -809,9 +827,13 @@ enum verbs_take verbs_sq_take(struct verbs_qp *vq, uint64_t now, verbs_admit_fn 
 			sq_fail(vq, err_idx, vq->qp.attr.qp_state == IBV_QPS_ERR ?
 				IBV_WC_WR_FLUSH_ERR : st);
 	}
-	/* Polled again for a while: its client may post more at once. */
+	/* Polled again for a while (its client may post more at once), or
+	 * only once more after a bulk batch (VERBS_BULK_BYTES). */
+	for (uint32_t j = 0; j < nb; j++)
+		sum += bytes[j];
+	vq->bulk = scq->bulk = sum >= VERBS_BULK_BYTES && verbs_sched_alone(vq);
 	verbs_qp_activate(vq, now);
-	verbs_cq_heat((struct verbs_cq *)qp_send_cq(vq), now);
+	verbs_cq_heat(scq, now);
 	return refused ? VERBS_TAKE_REFUSED : VERBS_TAKE_BATCH;
 }
 
@@ -996,6 +1018,7 @@ void verbs_qp_restart(struct verbs_qp *vq)
 	vq->sig_end = vq->sq_take;
 	vq->extra_out = false;
 	vq->unsig_bytes = 0;
+	vq->bulk = false;
 	vq->rq_cons = vq->rq_take = __atomic_load_n(&vq->qp.rq->prod, __ATOMIC_ACQUIRE);
 	sq_publish(vq);
 	rq_publish(vq);
@@ -1041,7 +1064,7 @@ unsigned int verbs_progress(struct rb_device *dev, uint64_t now, uint64_t idle_n
 		}
 		if (moved)
 			ret |= RB_PROGRESS_DID_WORK;
-		else if (now - vq->last_ns > idle_ns)
+		else if (vq->bulk || now - vq->last_ns > idle_ns)
 			qp_try_sleep(vq);
 	}
 	TAILQ_FOREACH_SAFE(vs, &vd->active_srqs, link, vs_next) {
@@ -1059,7 +1082,7 @@ unsigned int verbs_progress(struct rb_device *dev, uint64_t now, uint64_t idle_n
 		if (cq_poll(vd, vc)) {
 			vc->last_ns = now;
 			ret |= RB_PROGRESS_DID_WORK;
-		} else if (now - vc->last_ns > idle_ns) {
+		} else if (vc->bulk || now - vc->last_ns > idle_ns) {
 			cq_try_cool(vd, vc);
 		}
 	}

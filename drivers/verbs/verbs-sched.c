@@ -369,6 +369,20 @@ void verbs_sched_qp_gone(struct verbs_qp *vq)
 	free(f);
 }
 
+bool verbs_sched_alone(const struct verbs_qp *vq)
+{
+	struct verbs_dev *vd = verbs_dev(vq->qp.dev);
+	const struct verbs_flow *f;
+
+	TAILQ_FOREACH(f, &vd->round, link)
+		if (f != vq->flow)
+			return false;
+	LIST_FOREACH(f, &vd->flows, all)
+		if (f->parked)
+			return false;
+	return true;
+}
+
 /* ------------------------------------------------------------ progress */
 
 static uint64_t flow_quantum(const struct verbs_flow *f, uint64_t wmax, unsigned int nflows)

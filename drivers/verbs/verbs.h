@@ -111,6 +111,10 @@ struct verbs_cq {
 	struct ibv_cq *real;
 	TAILQ_ENTRY(verbs_cq) hot_link;
 	bool hot;			/* polled; otherwise armed */
+	/* Its QPs' last batch of sends was bulk (VERBS_BULK_BYTES): the
+	 * next completion is far, so it is armed at its first empty poll
+	 * rather than polled for the idle budget (verbs-post.c). */
+	bool bulk;
 	uint64_t last_ns;		/* last completion, or when it got hot */
 };
 
@@ -137,6 +141,8 @@ struct verbs_qp {
 	bool queued;			/* in flow->qps: send WQEs waiting */
 	bool held;			/* ... held back by a cap */
 	uint64_t last_ns;		/* last WQE taken */
+	bool bulk;			/* its last send batch was bulk: sleeps
+					 * at its first idle pass */
 	uint16_t gen;			/* bumped at RESET: older completions drop */
 	uint32_t sq_take, sq_cons;	/* taken from the SQ ring / completed */
 	/* Signaled on the device (verbs-post.c, sq_signal): the WR after
@@ -275,6 +281,9 @@ void verbs_sched_posted(struct verbs_qp *vq, struct verbs_swr *s, uint64_t cost,
 			uint64_t bytes, uint64_t now);
 void verbs_sched_unadmit(struct verbs_qp *vq, uint64_t cost);
 void verbs_sched_retired(struct verbs_qp *vq, struct verbs_swr *s);
+/* No other user's sends wait for the device, and no user is held by a
+ * cap: nobody's turn depends on how soon the daemon sees a completion. */
+bool verbs_sched_alone(const struct verbs_qp *vq);
 /* One turn of the flows; RB_PROGRESS_* bits. */
 unsigned int verbs_sched_progress(struct verbs_dev *vd, uint64_t now);
 

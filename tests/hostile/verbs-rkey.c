@@ -50,22 +50,6 @@ static const char *who = "?";
 #define FAIL(...) do { fprintf(stderr, "verbs-rkey %s: ", who); \
 	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); return 1; } while (0)
 
-static int xchg(int fd, const void *out, void *in, size_t len)
-{
-	if (out && write(fd, out, len) != (ssize_t)len)
-		return -1;
-	if (in && read(fd, in, len) != (ssize_t)len)
-		return -1;
-	return 0;
-}
-
-static int sync_with(int fd)
-{
-	char c = 's';
-
-	return xchg(fd, &c, &c, 1);
-}
-
 /* The next async event of ctx within 5 s is ev on qp. */
 static int want_event(struct ibv_context *ctx, struct ibv_qp *qp, enum ibv_event_type ev)
 {
@@ -91,18 +75,10 @@ static int want_event(struct ibv_context *ctx, struct ibv_qp *qp, enum ibv_event
 static int post_wait(struct ibv_qp *qp, struct ibv_cq *cq, struct ibv_send_wr *wr,
 		     enum ibv_wc_status want)
 {
-	struct ibv_send_wr *bad;
-	struct ibv_wc wc;
-	char s[160];
+	char why[256];
 
-	wr->send_flags |= IBV_SEND_SIGNALED;
-	if (ibv_post_send(qp, wr, &bad))
-		FAIL("ibv_post_send: %s", strerror(errno));
-	if (dt_poll(cq, &wc, 1, DT_TIMEOUT_MS) != 1)
-		FAIL("no completion for wr %" PRIu64, wr->wr_id);
-	if (wc.status != want || wc.wr_id != wr->wr_id)
-		FAIL("wr %" PRIu64 ": got %s, wanted %s", wr->wr_id,
-		     dt_wc_str(&wc, s, sizeof(s)), ibv_wc_status_str(want));
+	if (dt_post_wait(qp, cq, wr, want, NULL, why, sizeof(why)))
+		FAIL("%s", why);
 	return 0;
 }
 
@@ -135,15 +111,15 @@ static int side_v(int fd)
 	me = (struct peer){ .qpn = qp->qp_num, .gid = n.gid,
 			    .addr_all = (uintptr_t)all.p, .rkey_all = all.mr->rkey,
 			    .addr_ro = (uintptr_t)ro.p, .rkey_ro = ro.mr->rkey };
-	if (xchg(fd, &me, &x, sizeof(me)) || dt_qp_to_rts(qp, &x.gid, x.qpn, &o))
+	if (dt_xchg(fd, &me, &x, sizeof(me)) || dt_qp_to_rts(qp, &x.gid, x.qpn, &o))
 		FAIL("cannot connect to X: %s", strerror(errno));
-	if (sync_with(fd))			/* 1: connected */
+	if (dt_sync(fd))			/* 1: connected */
 		FAIL("lost X");
-	if (sync_with(fd))			/* 2: X tried case 2 on our QP */
+	if (dt_sync(fd))			/* 2: X tried case 2 on our QP */
 		FAIL("lost X");
 	if (want_event(n.ctx, qp, IBV_EVENT_QP_ACCESS_ERR))
 		return 1;
-	if (sync_with(fd))			/* 3: X is done */
+	if (dt_sync(fd))			/* 3: X is done */
 		FAIL("lost X");
 	for (int i = 0; i < BUF; i++)
 		if (all.p[i] != 0x5a || ro.p[i] != (uint8_t)0xa5)
@@ -175,12 +151,12 @@ static int side_x(int fd)
 			FAIL("cannot create QP %d: %s", i, strerror(errno));
 	me.qpn = q[0]->qp_num;
 	me.gid = n.gid;
-	if (xchg(fd, &me, &v, sizeof(me)) || dt_qp_to_rts(q[0], &v.gid, v.qpn, &o))
+	if (dt_xchg(fd, &me, &v, sizeof(me)) || dt_qp_to_rts(q[0], &v.gid, v.qpn, &o))
 		FAIL("cannot connect to V: %s", strerror(errno));
 	if (dt_qp_connect(q[1], q[2], &o) || dt_qp_connect(q[3], q[4], &o) ||
 	    dt_qp_connect(q[5], q[6], &o))
 		FAIL("cannot connect our own QPs: %s", strerror(errno));
-	if (sync_with(fd))			/* 1 */
+	if (dt_sync(fd))			/* 1 */
 		FAIL("lost V");
 	memset(b.p, 0x33, BUF);
 
@@ -198,7 +174,7 @@ static int side_x(int fd)
 				   .wr.rdma = { v.addr_ro, v.rkey_ro } };
 	if (post_wait(q[0], n.scq, &wr, IBV_WC_REM_ACCESS_ERR))
 		FAIL("case 2: a WRITE into memory without remote write");
-	if (sync_with(fd))			/* 2: V checks its event */
+	if (dt_sync(fd))			/* 2: V checks its event */
 		FAIL("lost V");
 	/* 3: a READ past the end of our own MR. */
 	sge = (struct ibv_sge){ (uintptr_t)b.p, 4096, b.mr->lkey };
@@ -217,7 +193,7 @@ static int side_x(int fd)
 	if (post_wait(q[5], n.scq, &wr, IBV_WC_REM_INV_REQ_ERR) ||
 	    want_event(n.ctx, q[6], IBV_EVENT_QP_REQ_ERR))
 		FAIL("case 4: a misaligned atomic");
-	if (sync_with(fd))			/* 3 */
+	if (dt_sync(fd))			/* 3 */
 		FAIL("lost V");
 	for (int i = 0; i < 7; i++)
 		ibv_destroy_qp(q[i]);

@@ -12,35 +12,13 @@
 # REM_ACCESS_ERR or REM_INV_REQ_ERR (before the check, all four went to
 # the device, which answered them).
 . "$top_srcdir/tests/lib/lib.sh"
+. "$top_srcdir/tests/lib/nest-lib.sh"
 
-rb_daemon_start
-OUTER_SOCK=$RB_SOCK
-OUTER_PID=$RB_DAEMON_PID
+nest_outer_start
+nest_conf "$RB_TMP/inner.conf"
+nest_start inner "$RB_TMP/inner.conf"
+INNER_PID=$NEST_PID
 INNER_SOCK=$RB_TMP/inner.sock
-cat > "$RB_TMP/inner.conf" <<EOC
-[daemon]
-log_level = info
-[soft]
-enable = no
-[verbs]
-enable = yes
-EOC
-RDMABROKER_SOCKET= "$RB_RUN" -s "$OUTER_SOCK" "$RB_DAEMON" -c "$RB_TMP/inner.conf" \
-	-s "$INNER_SOCK" >>"$RB_TMP/inner.log" 2>&1 &
-INNER_PID=$!
-vr_cleanup() {
-	kill -KILL "$INNER_PID" 2>/dev/null
-	wait "$INNER_PID" 2>/dev/null
-	RB_DAEMON_PID=$OUTER_PID
-	rb_cleanup
-}
-trap vr_cleanup EXIT
-for _ in $(seq 1 300); do
-	[ -S "$INNER_SOCK" ] && rb_connect_check "$INNER_SOCK" && break
-	kill -0 "$INNER_PID" 2>/dev/null || { cat "$RB_TMP/inner.log" >&2; rb_fail "the inner daemon exited at start"; }
-	sleep 0.1
-done
-rb_connect_check "$INNER_SOCK" || rb_fail "the inner daemon did not listen within 30 s"
 
 RDMABROKER_SOCKET=$INNER_SOCK "$top_builddir/tests/hostile/verbs-rkey" >"$RB_TMP/rkey.out" 2>&1 ||
 	{ cat "$RB_TMP/rkey.out" >&2; rb_fail "verbs-rkey through the inner daemon"; }

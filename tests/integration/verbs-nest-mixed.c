@@ -51,40 +51,14 @@ static const char *who = "?";
 #define FAIL(...) do { fprintf(stderr, "verbs-mixed %s: ", who); \
 	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); return 1; } while (0)
 
-static int xchg(int fd, const void *out, void *in, size_t len)
-{
-	if (out && write(fd, out, len) != (ssize_t)len)
-		return -1;
-	if (in && read(fd, in, len) != (ssize_t)len)
-		return -1;
-	return 0;
-}
-
-static int sync_with(int fd)
-{
-	char c = 's';
-
-	return xchg(fd, &c, &c, 1);
-}
-
 /* Post one send WR and wait for its completion with the wanted status. */
 static int post_wait(struct ibv_qp *qp, struct ibv_cq *cq, struct ibv_send_wr *wr,
 		     enum ibv_wc_status want, struct ibv_wc *out)
 {
-	struct ibv_send_wr *bad;
-	struct ibv_wc wc;
-	char s[160];
+	char why[256];
 
-	wr->send_flags |= IBV_SEND_SIGNALED;
-	if (ibv_post_send(qp, wr, &bad))
-		FAIL("ibv_post_send: %s", strerror(errno));
-	if (dt_poll(cq, &wc, 1, DT_TIMEOUT_MS) != 1)
-		FAIL("no completion for wr %" PRIu64, wr->wr_id);
-	if (wc.status != want || wc.wr_id != wr->wr_id)
-		FAIL("wr %" PRIu64 ": got %s, wanted status %s", wr->wr_id,
-		     dt_wc_str(&wc, s, sizeof(s)), ibv_wc_status_str(want));
-	if (out)
-		*out = wc;
+	if (dt_post_wait(qp, cq, wr, want, out, why, sizeof(why)))
+		FAIL("%s", why);
 	return 0;
 }
 
@@ -124,13 +98,13 @@ static int side_a(int fd_b, int fd_c)
 	who = "A (inner)";
 	if (open_side(&n, &b, &qp, &me))
 		return 1;
-	if (xchg(fd_b, &me, &peer, sizeof(me)) || dt_qp_to_rts(qp, &peer.gid, peer.qpn, &o))
+	if (dt_xchg(fd_b, &me, &peer, sizeof(me)) || dt_qp_to_rts(qp, &peer.gid, peer.qpn, &o))
 		FAIL("cannot connect to B: %s", strerror(errno));
 	/* C gets our address and rkey, to try them from a QP of its own. */
-	if (xchg(fd_c, &me, NULL, sizeof(me)))
+	if (dt_xchg(fd_c, &me, NULL, sizeof(me)))
 		FAIL("cannot talk to C");
 	dt_fill(b.p, BUF, 1);
-	if (sync_with(fd_b))			/* 1: B has posted a receive */
+	if (dt_sync(fd_b))			/* 1: B has posted a receive */
 		FAIL("lost B");
 
 	/* SEND */
@@ -170,9 +144,9 @@ static int side_a(int fd_b, int fd_c)
 	if (post_wait(qp, n.scq, &wr, IBV_WC_SUCCESS, NULL) || *res != 42)
 		FAIL("FAA returned %" PRIu64 ", not 42", *res);
 	memset(b.p + OFF_BACK, 0, 8192);
-	if (sync_with(fd_b))			/* 2: B checks, then WRITEs and READs us */
+	if (dt_sync(fd_b))			/* 2: B checks, then WRITEs and READs us */
 		FAIL("lost B");
-	if (sync_with(fd_b))			/* 3: B is done */
+	if (dt_sync(fd_b))			/* 3: B is done */
 		FAIL("lost B");
 	if (dt_verify(b.p + OFF_BACK, 4096, 3) >= 0)
 		FAIL("B's WRITE to our IOVA did not land (offset %ld)",
@@ -180,7 +154,7 @@ static int side_a(int fd_b, int fd_c)
 
 	/* C tries our rkey; our memory must not change. */
 	memset(b.p + OFF_BACK, 0x5a, 4096);
-	if (sync_with(fd_c) || sync_with(fd_c))
+	if (dt_sync(fd_c) || dt_sync(fd_c))
 		FAIL("lost C");
 	for (int i = 0; i < 4096; i++)
 		if (b.p[OFF_BACK + i] != 0x5a)
@@ -193,7 +167,7 @@ static int side_a(int fd_b, int fd_c)
 				   .wr.rdma = { peer.addr + OFF_WRITE, peer.rkey } };
 	if (post_wait(qp, n.scq, &wr, IBV_WC_LOC_PROT_ERR, NULL))
 		FAIL("a WRITE with a bad lkey");
-	if (sync_with(fd_b))			/* 4: B checks nothing came */
+	if (dt_sync(fd_b))			/* 4: B checks nothing came */
 		FAIL("lost B");
 	ibv_destroy_qp(qp);
 	dt_buf_free(&b);
@@ -218,7 +192,7 @@ static int side_b(int fd_a)
 	who = "B (outer)";
 	if (open_side(&n, &b, &qp, &me))
 		return 1;
-	if (xchg(fd_a, &me, &peer, sizeof(me)) || dt_qp_to_rts(qp, &peer.gid, peer.qpn, &o))
+	if (dt_xchg(fd_a, &me, &peer, sizeof(me)) || dt_qp_to_rts(qp, &peer.gid, peer.qpn, &o))
 		FAIL("cannot connect to A: %s", strerror(errno));
 	memset(b.p, 0, BUF);
 	dt_fill(b.p + OFF_READ, 4096, 2);
@@ -226,14 +200,14 @@ static int side_b(int fd_a)
 	*word = 7;
 	if (dt_post_recv(qp, 100, b.p + OFF_SEND, 1024, b.mr->lkey))
 		FAIL("ibv_post_recv");
-	if (sync_with(fd_a))			/* 1 */
+	if (dt_sync(fd_a))			/* 1 */
 		FAIL("lost A");
 	if (dt_poll(n.rcq, &wc, 1, DT_TIMEOUT_MS) != 1)
 		FAIL("no receive completion for A's SEND");
 	if (wc.status != IBV_WC_SUCCESS || wc.wr_id != 100 || wc.byte_len != 256 ||
 	    wc.opcode != IBV_WC_RECV || wc.src_qp != peer.qpn || wc.qp_num != qp->qp_num)
 		FAIL("receive: %s", dt_wc_str(&wc, s, sizeof(s)));
-	if (sync_with(fd_a))			/* 2: A's WRITE/READ/atomics are done */
+	if (dt_sync(fd_a))			/* 2: A's WRITE/READ/atomics are done */
 		FAIL("lost A");
 	/* A filled its buffer with seed 1: the SEND took bytes 0..255. */
 	{
@@ -264,9 +238,9 @@ static int side_b(int fd_a)
 		FAIL("READ from A");
 	if (dt_verify(b.p + 50000, 4096, 3) >= 0)
 		FAIL("READ from A brought wrong data");
-	if (sync_with(fd_a))			/* 3 */
+	if (dt_sync(fd_a))			/* 3 */
 		FAIL("lost A");
-	if (sync_with(fd_a))			/* 4: A's bad-lkey WRITE was refused */
+	if (dt_sync(fd_a))			/* 4: A's bad-lkey WRITE was refused */
 		FAIL("lost A");
 	{
 		uint8_t want[BUF];
@@ -301,7 +275,7 @@ static int side_c(int fd_a)
 	q2 = dt_qp_create(&n, IBV_QPT_RC, &cap, NULL, NULL, 0);
 	if (!q1 || !q2 || dt_qp_connect(q1, q2, &o))
 		FAIL("cannot connect two QPs of its own");
-	if (xchg(fd_a, NULL, &a, sizeof(a)) || sync_with(fd_a))
+	if (dt_xchg(fd_a, NULL, &a, sizeof(a)) || dt_sync(fd_a))
 		FAIL("lost A");
 	memset(b.p, 0x77, 4096);
 	sge = (struct ibv_sge){ (uintptr_t)b.p, 4096, b.mr->lkey };
@@ -310,7 +284,7 @@ static int side_c(int fd_a)
 				   .wr.rdma = { a.addr + OFF_BACK, a.rkey } };
 	if (post_wait(q1, n.scq, &wr, IBV_WC_REM_ACCESS_ERR, NULL))
 		FAIL("a WRITE with another client's rkey");
-	if (sync_with(fd_a))
+	if (dt_sync(fd_a))
 		FAIL("lost A");
 	/* Shared memory cannot be re-backed: no NIC can reach it. */
 	{

@@ -18,58 +18,13 @@
 # on serving.
 . "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/tests/lib/pingpong-lib.sh"
+. "$top_srcdir/tests/lib/nest-lib.sh"
 
 for p in ibv_devinfo ibv_rc_pingpong ibv_uc_pingpong ibv_ud_pingpong ibv_srq_pingpong; do
 	command -v "$p" >/dev/null 2>&1 || rb_skip "$p not installed (Debian ibverbs-utils)"
 done
 
-OUTER_SOCK=$RB_SOCK
-OUTER_LOG=$RB_LOG
-rb_daemon_start
-OUTER_PID=$RB_DAEMON_PID
-INNER_PIDS=
-
-nest_cleanup() {
-	local pid
-	for pid in $INNER_PIDS; do
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	RB_DAEMON_PID=$OUTER_PID
-	rb_cleanup
-}
-trap nest_cleanup EXIT
-
-# nest_start NAME CONF: an inner daemon on $RB_TMP/NAME.sock over the
-# outer one; its pid in NEST_PID.
-nest_start() {
-	local sock="$RB_TMP/$1.sock" pid
-	RDMABROKER_SOCKET= "$RB_RUN" -s "$OUTER_SOCK" "$RB_DAEMON" -c "$2" -s "$sock" \
-		>>"$RB_TMP/$1.log" 2>&1 &
-	pid=$!
-	NEST_PID=$pid
-	INNER_PIDS="$INNER_PIDS $pid"
-	for _ in $(seq 1 300); do
-		[ -S "$sock" ] && rb_connect_check "$sock" && return 0
-		kill -0 "$pid" 2>/dev/null || { cat "$RB_TMP/$1.log" >&2; rb_fail "inner daemon $1 exited at start"; }
-		sleep 0.1
-	done
-	rb_fail "inner daemon $1 did not listen within 30 s"
-}
-
-# nest_use NAME PID: the pingpong helpers and rdmactl talk to that daemon.
-nest_use() {
-	export RDMABROKER_SOCKET="$RB_TMP/$1.sock"
-	RB_LOG="$RB_TMP/$1.log"
-	RB_DAEMON_PID=$2
-}
-
-# nest_use_outer: back to the outer daemon.
-nest_use_outer() {
-	export RDMABROKER_SOCKET="$OUTER_SOCK"
-	RB_LOG="$OUTER_LOG"
-	RB_DAEMON_PID=$OUTER_PID
-}
+nest_outer_start
 
 nest_no_objects() {
 	local res
@@ -81,14 +36,7 @@ nest_no_objects() {
 	rb_fail "$1: objects left: $("$RB_RDMACTL" res)"
 }
 
-cat > "$RB_TMP/inner.conf" <<EOF
-[daemon]
-log_level = debug
-[soft]
-enable = no
-[verbs]
-enable = yes
-EOF
+nest_conf "$RB_TMP/inner.conf" debug
 nest_start inner "$RB_TMP/inner.conf"
 INNER_PID=$NEST_PID
 INNER_SOCK=$RB_TMP/inner.sock

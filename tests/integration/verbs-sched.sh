@@ -19,6 +19,7 @@
 . "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/tests/lib/tenant-lib.sh"
 . "$top_srcdir/tests/lib/pingpong-lib.sh"
+. "$top_srcdir/tests/lib/nest-lib.sh"
 
 command -v ibv_rc_pingpong >/dev/null 2>&1 || rb_skip "ibv_rc_pingpong (ibverbs-utils) not installed"
 command -v setpriv >/dev/null 2>&1 || rb_skip "setpriv (util-linux) not installed"
@@ -34,46 +35,26 @@ setpriv --reuid=$U1 --regid=$U1 --clear-groups test -x "$PERF" ||
 	rb_skip "an unprivileged user cannot reach the build tree $top_builddir"
 
 # The outer daemon: the soft device.
-rb_daemon_start
-OUTER_SOCK=$RB_SOCK
-OUTER_PID=$RB_DAEMON_PID
+nest_outer_start
 
 # The inner daemon: only the verbs driver, over the outer's rbsoft0.
 INNER_SOCK=$RB_TMP/inner.sock
-cat > "$RB_TMP/inner.conf" <<EOF
-[daemon]
-log_level = info
-[soft]
-enable = no
-[verbs]
-enable = yes
+nest_conf "$RB_TMP/inner.conf"
+cat >> "$RB_TMP/inner.conf" <<EOF
 [limits $U3]
 weight = 3
 EOF
-RDMABROKER_SOCKET= "$RB_RUN" -s "$OUTER_SOCK" "$RB_DAEMON" -c "$RB_TMP/inner.conf" \
-	-s "$INNER_SOCK" >>"$RB_TMP/inner.log" 2>&1 &
-INNER_PID=$!
 STREAMS=
-vs_cleanup() {
+# The streams go first at exit, before the daemons.
+nest_exit_hook() {
 	for p in $STREAMS; do
 		kill -KILL "-$p" 2>/dev/null
 	done
-	kill -KILL "$INNER_PID" 2>/dev/null
-	wait "$INNER_PID" 2>/dev/null
-	RB_DAEMON_PID=$OUTER_PID
-	rb_cleanup
 }
-trap vs_cleanup EXIT
-for _ in $(seq 1 300); do
-	[ -S "$INNER_SOCK" ] && rb_connect_check "$INNER_SOCK" && break
-	kill -0 "$INNER_PID" 2>/dev/null || { cat "$RB_TMP/inner.log" >&2; rb_fail "the inner daemon exited at start"; }
-	sleep 0.1
-done
-rb_connect_check "$INNER_SOCK" || rb_fail "the inner daemon did not listen within 30 s"
+nest_start inner "$RB_TMP/inner.conf"
+INNER_PID=$NEST_PID
 # From here on, clients and rdmactl talk to the inner daemon.
-export RDMABROKER_SOCKET="$INNER_SOCK"
-RB_LOG=$RB_TMP/inner.log
-RB_DAEMON_PID=$INNER_PID
+nest_use inner "$INNER_PID"
 
 # ---- exact counts of a known ping-pong, per user
 cat > "$RB_TMP/as-other" <<EOS

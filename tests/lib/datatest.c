@@ -403,3 +403,45 @@ long dt_verify(const void *p, size_t len, uint32_t seed)
 			return (long)i;
 	return -1;
 }
+
+int dt_xchg(int fd, const void *out, void *in, size_t len)
+{
+	if (out && write(fd, out, len) != (ssize_t)len)
+		return -1;
+	if (in && read(fd, in, len) != (ssize_t)len)
+		return -1;
+	return 0;
+}
+
+int dt_sync(int fd)
+{
+	char c = 's';
+
+	return dt_xchg(fd, &c, &c, 1);
+}
+
+int dt_post_wait(struct ibv_qp *qp, struct ibv_cq *cq, struct ibv_send_wr *wr,
+		 enum ibv_wc_status want, struct ibv_wc *out, char *why, size_t whylen)
+{
+	struct ibv_send_wr *bad;
+	struct ibv_wc wc;
+	char s[160];
+
+	wr->send_flags |= IBV_SEND_SIGNALED;
+	if (ibv_post_send(qp, wr, &bad)) {
+		snprintf(why, whylen, "ibv_post_send: %s", strerror(errno));
+		return -1;
+	}
+	if (dt_poll(cq, &wc, 1, DT_TIMEOUT_MS) != 1) {
+		snprintf(why, whylen, "no completion for wr %" PRIu64, wr->wr_id);
+		return -1;
+	}
+	if (wc.status != want || wc.wr_id != wr->wr_id) {
+		snprintf(why, whylen, "wr %" PRIu64 ": got %s, wanted %s", wr->wr_id,
+			 dt_wc_str(&wc, s, sizeof(s)), ibv_wc_status_str(want));
+		return -1;
+	}
+	if (out)
+		*out = wc;
+	return 0;
+}

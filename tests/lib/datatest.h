@@ -149,4 +149,19 @@ long dt_verify(const void *p, size_t len, uint32_t seed);
 /* Monotonic milliseconds. */
 uint64_t dt_now_ms(void);
 
+/*
+ * Tests whose sides are processes talking over a socketpair: write len
+ * bytes of out (if any), then read len bytes into in (if any), whole;
+ * dt_sync: one byte each way, a rendezvous.  0 or -1.
+ */
+int dt_xchg(int fd, const void *out, void *in, size_t len);
+int dt_sync(int fd);
+/*
+ * Post wr signaled (its send_flags get IBV_SEND_SIGNALED) and wait up to
+ * DT_TIMEOUT_MS for its completion, which must be wr's with status want;
+ * stored in *out if out.  0, or -1 and why in why.
+ */
+int dt_post_wait(struct ibv_qp *qp, struct ibv_cq *cq, struct ibv_send_wr *wr,
+		 enum ibv_wc_status want, struct ibv_wc *out, char *why, size_t whylen);
+
 #endif /* RB_TESTS_DATATEST_H */

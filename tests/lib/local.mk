@@ -16,11 +16,14 @@
 #   roce-lib.sh     the cross-host tests' namespaces, daemons and GIDs
 #   tenant-lib.sh   other users' WRITE streams and the per-user counters
 #                   (sched-share, verbs-sched, tenant-stat)
+#   nest-lib.sh     a broker nested in another, the verbs driver's test
+#                   bed (verbs-nest, verbs-sched, verbs-rkey)
 #   impair          a seeded impaired link between network namespaces
 #                   (impair.mk; loss, duplication, reordering, corruption
 #                   of UDP 4791) for the cross-host tests
 EXTRA_DIST += tests/README.md tests/lib/lib.sh tests/lib/pingpong-lib.sh \
 	tests/lib/stack-lib.sh tests/lib/ident-lib.sh tests/lib/roce-lib.sh tests/lib/tenant-lib.sh tests/lib/rng.h \
+	tests/lib/nest-lib.sh \
 	tests/lib/nocmocka/cmocka.h
 
 # The C tests of librdmabroker link -lrdmabroker (never the real
