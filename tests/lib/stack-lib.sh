@@ -9,10 +9,8 @@
 # run under rdmab-run ($SP_RUN_FLAGS, e.g. -D, passed to it) and
 # `timeout $SP_TIMEOUT` (default 120 s).  The outputs are
 # $RB_TMP/NAME.server and $RB_TMP/NAME.client; sp_fail shows them.
-# perftest times itself with the CPU's cycle counter and gives up ("Can't
-# produce a report") when its calibration against gettimeofday() is noisy
-# (r^2 < 0.9), which happens on a loaded machine; that is a fault of the
-# measurement, not of the broker, so such a pair runs again (3 tries).
+# A pair whose perftest could not calibrate its clock (rb_uncalibrated,
+# lib.sh) runs again, 3 tries in all.
 
 . "$top_srcdir/scripts/tcp-port.sh"
 
@@ -27,12 +25,6 @@ sp_fail() {
 		tail -n 30 "$RB_TMP/$1.client" 2>/dev/null
 	} >&2
 	rb_fail "$1: $2"
-}
-
-# sp_uncalibrated FILE...: 0 when perftest wrote in one of FILEs that it
-# could not calibrate its clock (see above).
-sp_uncalibrated() {
-	grep -q "Can't produce a report" "$@" && grep -q 'Correlation coefficient r^2' "$@"
 }
 
 # sp_pair NAME SERVER CLIENT: 0, or the test fails.
@@ -68,7 +60,7 @@ sp_pair_once() {
 	crc=$?
 	wait "$spid"; src=$?
 	if [ "$src" -ne 0 ] || [ "$crc" -ne 0 ]; then
-		sp_uncalibrated "$RB_TMP/$name.server" "$RB_TMP/$name.client" && return 1
+		rb_uncalibrated "$RB_TMP/$name.server" "$RB_TMP/$name.client" && return 1
 		sp_fail "$name" "server exit $src, client exit $crc"
 	fi
 	! grep -qi 'assert' "$RB_TMP/$name.server" "$RB_TMP/$name.client" ||
