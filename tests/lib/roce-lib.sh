@@ -149,3 +149,28 @@ roce_stat() {
 	"$RB_RDMACTL" -s "$RB_TMP/$1.sock" dev stat rbsoft0 |
 		awk -v k="$2" '{ for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }'
 }
+
+# roce_pair NAME SECS 'SERVER COMMAND' 'CLIENT COMMAND': the server under
+# rdmab-run in namespace $A on daemon a, and once something listens on
+# TCP $PORT in $A (the server must use that port), the client in $B on
+# daemon b; each under `timeout SECS`.  Commands are split on blanks.
+# Outputs in $RB_TMP/NAME.server and NAME.client, exit statuses in $src
+# and $crc.  A server whose client failed would wait for it until its
+# timeout: it is sent SIGTERM then.
+roce_pair() {
+	# shellcheck disable=SC2086
+	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout "$2" ip netns exec "$A" "$RB_RUN" $3 \
+		> "$RB_TMP/$1.server" 2>&1 &
+	spid=$!
+	for _ in $(seq 1 100); do
+		ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout "$2" ip netns exec "$B" "$RB_RUN" $4 \
+		> "$RB_TMP/$1.client" 2>&1
+	crc=$?
+	[ "$crc" = 0 ] || kill -TERM "$spid" 2>/dev/null
+	wait "$spid"
+	src=$?
+}

@@ -45,18 +45,8 @@ both() {
 	name=$1 ga=$2 gb=$3
 	shift 3
 	PORT=$((PORT + 1))
-	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 60 ip netns exec "$A" "$RB_RUN" \
-		"$@" -d rbsoft0 "-$GOPT" "$ga" -p "$PORT" > "$RB_TMP/$name.server" 2>&1 &
-	spid=$!
-	for _ in $(seq 1 100); do
-		ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && break
-		sleep 0.1
-	done
-	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout 60 ip netns exec "$B" "$RB_RUN" \
-		"$@" -d rbsoft0 "-$GOPT" "$gb" -p "$PORT" 192.0.2.1 > "$RB_TMP/$name.client" 2>&1
-	crc=$?
-	wait "$spid"
-	src=$?
+	roce_pair "$name" 60 "$* -d rbsoft0 -$GOPT $ga -p $PORT" \
+		"$* -d rbsoft0 -$GOPT $gb -p $PORT 192.0.2.1"
 	if [ "$crc" != 0 ] || [ "$src" != 0 ] || grep -q "invalid data" "$RB_TMP/$name.client" "$RB_TMP/$name.server"; then
 		cat "$RB_TMP/$name.server" "$RB_TMP/$name.client" >&2
 		tail -n 20 "$RB_TMP/a.log" "$RB_TMP/b.log" >&2

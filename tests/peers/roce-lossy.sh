@@ -64,18 +64,8 @@ pair() {
 	name=$1 iters=$2 prog=$3
 	shift 3
 	PORT=$((PORT + 1))
-	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 120 ip netns exec "$A" "$RB_RUN" \
-		"$prog" -d rbsoft0 -g 0 -p "$PORT" -c -n "$iters" "$@" > "$RB_TMP/$name.server" 2>&1 &
-	spid=$!
-	for _ in $(seq 1 100); do
-		ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && break
-		sleep 0.1
-	done
-	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout 120 ip netns exec "$B" "$RB_RUN" \
-		"$prog" -d rbsoft0 -g 0 -p "$PORT" -c -n "$iters" "$@" 192.0.2.1 > "$RB_TMP/$name.client" 2>&1
-	crc=$?
-	wait "$spid"
-	src=$?
+	roce_pair "$name" 120 "$prog -d rbsoft0 -g 0 -p $PORT -c -n $iters $*" \
+		"$prog -d rbsoft0 -g 0 -p $PORT -c -n $iters $* 192.0.2.1"
 }
 pair_ok() {	# NAME ITERS
 	if [ "$crc" != 0 ] || [ "$src" != 0 ] ||

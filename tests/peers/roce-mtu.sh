@@ -29,21 +29,8 @@ PORT=18600
 # sets crc and src (exit statuses), output in $RB_TMP/NAME.{server,client}.
 pp() {
 	PORT=$((PORT + 1))
-	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 60 ip netns exec "$A" "$RB_RUN" \
-		ibv_rc_pingpong -d rbsoft0 -g 0 -p "$PORT" -c -n 50 -s 4096 -m "$2" > "$RB_TMP/$1.server" 2>&1 &
-	spid=$!
-	for _ in $(seq 1 100); do
-		ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && break
-		sleep 0.1
-	done
-	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout 60 ip netns exec "$B" "$RB_RUN" \
-		ibv_rc_pingpong -d rbsoft0 -g 0 -p "$PORT" -c -n 50 -s 4096 -m "$3" 192.0.2.1 \
-		> "$RB_TMP/$1.client" 2>&1
-	crc=$?
-	# A server whose client failed waits for ever: it goes at the timeout.
-	[ "$crc" = 0 ] || kill -TERM "$spid" 2>/dev/null
-	wait "$spid"
-	src=$?
+	roce_pair "$1" 60 "ibv_rc_pingpong -d rbsoft0 -g 0 -p $PORT -c -n 50 -s 4096 -m $2" \
+		"ibv_rc_pingpong -d rbsoft0 -g 0 -p $PORT -c -n 50 -s 4096 -m $3 192.0.2.1"
 }
 ok() {	# NAME
 	if [ "$crc" != 0 ] || [ "$src" != 0 ] || ! grep -q "^50 iters in" "$RB_TMP/$1.client"; then

@@ -66,18 +66,8 @@ run() {
 	[ -n "$gia" ] && [ -n "$gib" ] ||
 		rb_fail "$name: no GID for $ga in $A or $gb in $B: $(cat "$RB_TMP/devinfo.a" "$RB_TMP/devinfo.b" | grep GID)"
 	PORT=$((PORT + 1))
-	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 60 ip netns exec "$A" "$RB_RUN" \
-		"$prog" -d rbsoft0 -g "$gia" -p "$PORT" -c -n "$iters" "$@" > "$RB_TMP/$name.server" 2>&1 &
-	spid=$!
-	for _ in $(seq 1 100); do
-		ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && break
-		sleep 0.1
-	done
-	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout 60 ip netns exec "$B" "$RB_RUN" \
-		"$prog" -d rbsoft0 -g "$gib" -p "$PORT" -c -n "$iters" "$@" "$srv" > "$RB_TMP/$name.client" 2>&1
-	crc=$?
-	wait "$spid"
-	src=$?
+	roce_pair "$name" 60 "$prog -d rbsoft0 -g $gia -p $PORT -c -n $iters $*" \
+		"$prog -d rbsoft0 -g $gib -p $PORT -c -n $iters $* $srv"
 	if [ "$crc" != 0 ] || [ "$src" != 0 ] ||
 	   ! grep -q "^$iters iters in" "$RB_TMP/$name.client" ||
 	   ! grep -q "^$iters iters in" "$RB_TMP/$name.server" ||
@@ -117,18 +107,7 @@ perf() {	# NAME PROGRAM ARGS...
 	fi
 	for try in 1 2 3; do
 		PORT=$((PORT + 1))
-		RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 60 ip netns exec "$A" "$RB_RUN" \
-			"$@" -d rbsoft0 -x 0 -p "$PORT" > "$RB_TMP/$name.server" 2>&1 &
-		spid=$!
-		for _ in $(seq 1 100); do
-			ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && break
-			sleep 0.1
-		done
-		RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout 60 ip netns exec "$B" "$RB_RUN" \
-			"$@" -d rbsoft0 -x 0 -p "$PORT" 192.0.2.1 > "$RB_TMP/$name.client" 2>&1
-		crc=$?
-		wait "$spid"
-		src=$?
+		roce_pair "$name" 60 "$* -d rbsoft0 -x 0 -p $PORT" "$* -d rbsoft0 -x 0 -p $PORT 192.0.2.1"
 		rb_uncalibrated "$RB_TMP/$name.server" "$RB_TMP/$name.client" || break
 		rb_log "$name: perftest could not calibrate its clock (try $try); again"
 	done
@@ -145,13 +124,17 @@ for d in a b; do
 	grep -q 'GID\[[0-9]*\] fd00:77::' "$RB_TMP/$d.log" || rb_fail "daemon $d listed no IPv6 GID"
 	# Each side sent and took at least its 3500 packets (UD 2 x 500,
 	# UC 500 x 4 and 500 x 1), and took
-	# every packet it was sent: nothing dropped on a clean link.
+	# every packet it was sent: nothing dropped on a clean link.  A
+	# packet still on its way when a pair ends (an ACK, the last of a
+	# stream) finds its QP destroyed and counts as rx_unknown_qp, as on
+	# any RoCE network: up to one a pair (10 pairs) is teardown; QP
+	# numbers sent wrong would make it thousands.
 	c=$("$RB_RDMACTL" -s "$RB_TMP/$d.sock" dev stat rbsoft0) || rb_fail "rdmactl dev stat on $d"
 	rb_log "daemon $d: $c"
 	echo "$c" | awk '{ for (i = 2; i < NF; i += 2) v[$i] = $(i + 1) }
 		END { exit !(v["rx_packets"] >= 3500 && v["tx_packets"] >= 3500 &&
 			     v["rx_icrc_errors"] == 0 && v["rx_malformed"] == 0 &&
-			     v["rx_unknown_qp"] == 0 && v["tx_dropped"] == 0 &&
+			     v["rx_unknown_qp"] <= 10 && v["tx_dropped"] == 0 &&
 			     v["rx_seq_errors"] == 0 && v["rx_no_recv"] == 0) }' ||
 		rb_fail "daemon $d's counters: $c"
 done
