@@ -21,35 +21,16 @@
 peer="$top_builddir/tests/peers/cm-roce-peer"
 A=cmmA$$ B=cmmB$$
 roce_netns "$A" "$B"
-CAPTURE= SPID=
+SPID=
 roce_cleanup_hook() {
 	[ -z "$SPID" ] || kill -KILL "$SPID" 2>/dev/null
-	[ -z "$CAPTURE" ] || { kill -TERM "$CAPTURE" 2>/dev/null; wait "$CAPTURE" 2>/dev/null; }
 }
-ip link add "ma$$" type veth peer name "mb$$" || rb_skip "cannot create a veth pair"
-ip link set "ma$$" netns "$A" && ip link set "mb$$" netns "$B" || rb_fail "moving the veth ends"
-for ns in "$A:ma$$:1" "$B:mb$$:2"; do
-	n=${ns%%:*} rest=${ns#*:}
-	dev=${rest%%:*} i=${rest#*:}
-	ip -n "$n" link set lo up &&
-	ip -n "$n" addr add "192.0.2.$i/24" dev "$dev" &&
-	ip -n "$n" link set "$dev" up || rb_fail "configuring $dev in $n"
-done
+roce_veth "$A" "$B"
 roce_start_daemon "$A" a debug
 roce_start_daemon "$B" b debug
 
-if command -v tshark >/dev/null 2>&1; then
-	HOME=$RB_TMP ip netns exec "$B" tshark -q -i "mb$$" -f "udp port 4791" \
-		-w "$RB_TMP/wire.pcap" -F pcap > "$RB_TMP/capture.log" 2>&1 &
-	CAPTURE=$!
-	for _ in $(seq 1 100); do
-		grep -q "Capturing on" "$RB_TMP/capture.log" && break
-		sleep 0.1
-	done
-	grep -q "Capturing on" "$RB_TMP/capture.log" || rb_fail "tshark did not start: $(cat "$RB_TMP/capture.log")"
-else
+roce_capture "$B" "vb$$" ||
 	rb_log "tshark not found: the wire is not checked (scripts/deps.sh installs it)"
-fi
 
 in_ns() {
 	ns=$1 sock=$2
@@ -103,9 +84,9 @@ grep -q "has not answered the REP yet: MRA" "$RB_TMP/b.log" || rb_fail "daemon b
 grep -q "MRA for comm id .*'s REP" "$RB_TMP/a.log" || rb_fail "daemon a took no MRA for its REP"
 rb_log "slow RTU: $(grep '^connected' "$RB_TMP/rtu.client")"
 
-if [ -n "$CAPTURE" ]; then
+if [ -n "$ROCE_CAPTURE" ]; then
 	sleep 0.5
-	kill -TERM "$CAPTURE"; wait "$CAPTURE" 2>/dev/null; CAPTURE=
+	kill -TERM "$ROCE_CAPTURE"; wait "$ROCE_CAPTURE" 2>/dev/null
 	# The MRA's fields from its bytes (Wireshark 4.0 names the
 	# attribute but has no fields for it): after the 24-byte MAD
 	# header, comm ids at 0 and 4, Message MRAed in the top 2 bits of

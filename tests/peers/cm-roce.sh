@@ -28,38 +28,18 @@ peer="$top_builddir/tests/peers/cm-roce-peer"
 
 A=cmA$$ B=cmB$$
 roce_netns "$A" "$B"
-CAPTURE= SPID=
+SPID=
 roce_cleanup_hook() {
 	[ -z "$SPID" ] || kill -KILL "$SPID" 2>/dev/null
-	[ -z "$CAPTURE" ] || { kill -TERM "$CAPTURE" 2>/dev/null; wait "$CAPTURE" 2>/dev/null; }
 }
-ip link add "ca$$" type veth peer name "cb$$" || rb_skip "cannot create a veth pair"
-ip link set "ca$$" netns "$A" && ip link set "cb$$" netns "$B" || rb_fail "moving the veth ends"
-for ns in "$A:ca$$:1" "$B:cb$$:2"; do
-	n=${ns%%:*} rest=${ns#*:}
-	dev=${rest%%:*} i=${rest#*:}
-	ip -n "$n" link set lo up &&
-	ip -n "$n" addr add "192.0.2.$i/24" dev "$dev" &&
-	ip -n "$n" addr add "fd00:78::$i/64" dev "$dev" nodad &&
-	ip -n "$n" link set "$dev" up || rb_fail "configuring $dev in $n"
-done
+roce_veth "$A" "$B"
 roce_start_daemon "$A" a debug
 roce_start_daemon "$B" b debug
 grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/a.log" && grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/b.log" ||
 	rb_fail "a daemon is not on UDP 4791: $(grep -h RoCE "$RB_TMP"/?.log)"
 
-if command -v tshark >/dev/null 2>&1; then
-	HOME=$RB_TMP ip netns exec "$B" tshark -q -i "cb$$" -f "udp port 4791" \
-		-w "$RB_TMP/wire.pcap" -F pcap > "$RB_TMP/capture.log" 2>&1 &
-	CAPTURE=$!
-	for _ in $(seq 1 100); do
-		grep -q "Capturing on" "$RB_TMP/capture.log" && break
-		sleep 0.1
-	done
-	grep -q "Capturing on" "$RB_TMP/capture.log" || rb_fail "tshark did not start: $(cat "$RB_TMP/capture.log")"
-else
+roce_capture "$B" "vb$$" ||
 	rb_log "tshark not found: the wire is not checked (scripts/deps.sh installs it)"
-fi
 
 # in NS SOCKNAME CMD...: CMD in namespace NS through the daemon SOCKNAME.
 in_ns() {
@@ -109,7 +89,7 @@ pair() {
 
 pair ucmatose 7471 "ucmatose -b 192.0.2.1 -p 7471 -c 10" "ucmatose -s 192.0.2.1 -p 7471 -c 10"
 grep -q 'data transfers complete' "$RB_TMP/ucmatose.client" || rb_fail "ucmatose moved no data"
-pair ucmatose6 7472 "ucmatose -b fd00:78::1 -p 7472 -c 10" "ucmatose -s fd00:78::1 -p 7472 -c 10"
+pair ucmatose6 7472 "ucmatose -b fd00:77::1 -p 7472 -c 10" "ucmatose -s fd00:77::1 -p 7472 -c 10"
 pair rping 7470 "rping -s -a 192.0.2.1 -p 7470 -C 100 -V" "rping -c -a 192.0.2.1 -p 7470 -C 100 -V"
 pair rdma_client 7473 "rdma_server -s 192.0.2.1 -p 7473" "rdma_client -s 192.0.2.1 -p 7473"
 pair udaddy 7174 "udaddy -b 192.0.2.1" "udaddy -s 192.0.2.1"
@@ -170,9 +150,9 @@ in_ns "$B" b "$peer" silent 192.0.2.1 7482 > "$RB_TMP/silent.out" 2>&1 ||
 rb_log "$(cat "$RB_TMP/silent.out")"
 no_ids b || rb_fail "daemon b still holds CM ids: $("$RB_RDMACTL" -s "$RB_TMP/b.sock" res show)"
 
-if [ -n "$CAPTURE" ]; then
+if [ -n "$ROCE_CAPTURE" ]; then
 	sleep 0.5
-	kill -TERM "$CAPTURE"; wait "$CAPTURE" 2>/dev/null; CAPTURE=
+	kill -TERM "$ROCE_CAPTURE"; wait "$ROCE_CAPTURE" 2>/dev/null
 	HOME=$RB_TMP tshark -r "$RB_TMP/wire.pcap" -Y "infiniband.mad.mgmtclass == 0x07" \
 		-T fields -e infiniband.mad.attributeid > "$RB_TMP/cm.attrs" 2>"$RB_TMP/tshark.err" ||
 		rb_fail "tshark could not read the capture: $(cat "$RB_TMP/tshark.err")"
