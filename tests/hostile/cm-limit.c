@@ -27,25 +27,7 @@
 
 #include <rdma/rdma_cma.h>
 
-#define FAIL(...) do { fprintf(stderr, "cm-limit: FAIL: " __VA_ARGS__); \
-	fprintf(stderr, " (line %d)\n", __LINE__); exit(1); } while (0)
-#define CHECK(c) do { if (!(c)) FAIL("%s", #c); } while (0)
-
-static struct rdma_cm_event *expect(struct rdma_event_channel *ch,
-				    enum rdma_cm_event_type want)
-{
-	struct pollfd p = { .fd = ch->fd, .events = POLLIN };
-	struct rdma_cm_event *ev;
-
-	if (poll(&p, 1, 5000) != 1)
-		FAIL("no event within 5 s, wanted %s", rdma_event_str(want));
-	if (rdma_get_cm_event(ch, &ev))
-		FAIL("rdma_get_cm_event: %s", strerror(errno));
-	if (ev->event != want)
-		FAIL("got %s (status %d), wanted %s", rdma_event_str(ev->event),
-		     ev->status, rdma_event_str(want));
-	return ev;
-}
+#include "tests/lib/cmtest.h"
 
 static void refused(const char *what, int err)
 {
@@ -100,12 +82,12 @@ int main(int argc, char **argv)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	CHECK(rdma_create_id(chs[0], &c, NULL, RDMA_PS_TCP) == 0);
 	CHECK(rdma_resolve_addr(c, NULL, (struct sockaddr *)&sin, 2000) == 0);
-	rdma_ack_cm_event(expect(chs[0], RDMA_CM_EVENT_ADDR_RESOLVED));
+	rdma_ack_cm_event(cmt_expect(chs[0], RDMA_CM_EVENT_ADDR_RESOLVED, 5000));
 	CHECK(rdma_resolve_route(c, 2000) == 0);
-	rdma_ack_cm_event(expect(chs[0], RDMA_CM_EVENT_ROUTE_RESOLVED));
+	rdma_ack_cm_event(cmt_expect(chs[0], RDMA_CM_EVENT_ROUTE_RESOLVED, 5000));
 	CHECK(rdma_connect(c, &cp) == 0);
 	/* The request's id on the listening side is past the limit. */
-	ev = expect(chs[0], RDMA_CM_EVENT_REJECTED);
+	ev = cmt_expect(chs[0], RDMA_CM_EVENT_REJECTED, 5000);
 	printf("connection request refused: REJECTED status %d\n", ev->status);
 	rdma_ack_cm_event(ev);
 	{

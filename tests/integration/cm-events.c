@@ -35,9 +35,7 @@
 #include <rdma/rdma_cma.h>
 #include <rdma/rsocket.h>
 
-#define FAIL(...) do { fprintf(stderr, "cm-events: FAIL: " __VA_ARGS__); \
-	fprintf(stderr, " (line %d)\n", __LINE__); exit(1); } while (0)
-#define CHECK(c) do { if (!(c)) FAIL("%s", #c); } while (0)
+#include "tests/lib/cmtest.h"
 
 static double now_ms(void)
 {
@@ -47,27 +45,10 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* The next event of ch within ms, which must be `want`. */
-static struct rdma_cm_event *expect(struct rdma_event_channel *ch,
-				    enum rdma_cm_event_type want, int ms)
-{
-	struct pollfd p = { .fd = ch->fd, .events = POLLIN };
-	struct rdma_cm_event *ev;
-
-	if (poll(&p, 1, ms) != 1)
-		FAIL("no event within %d ms, wanted %s", ms, rdma_event_str(want));
-	if (rdma_get_cm_event(ch, &ev))
-		FAIL("rdma_get_cm_event: %s", strerror(errno));
-	if (ev->event != want)
-		FAIL("got %s (status %d), wanted %s", rdma_event_str(ev->event),
-		     ev->status, rdma_event_str(want));
-	return ev;
-}
-
 static void expect_ack(struct rdma_event_channel *ch,
 		       enum rdma_cm_event_type want)
 {
-	rdma_ack_cm_event(expect(ch, want, 2000));
+	rdma_ack_cm_event(cmt_expect(ch, want, 2000));
 }
 
 static struct sockaddr_in sin_of(const char *ip, uint16_t port)
@@ -126,7 +107,7 @@ static void connect_pair(struct rdma_event_channel *cch,
 
 	*c = resolved(cch, port);
 	CHECK(rdma_connect(*c, &p) == 0);
-	ev = expect(sch, RDMA_CM_EVENT_CONNECT_REQUEST, 2000);
+	ev = cmt_expect(sch, RDMA_CM_EVENT_CONNECT_REQUEST, 2000);
 	*s = ev->id;
 	rdma_ack_cm_event(ev);
 	memset(&p, 0, sizeof(p));
@@ -177,7 +158,7 @@ static void test_api(void)
 	CHECK(rdma_connect(c, &p) == -1 && errno == EINVAL);
 	p.private_data_len = 56;
 	CHECK(rdma_connect(c, &p) == 0);
-	ev = expect(sch, RDMA_CM_EVENT_CONNECT_REQUEST, 2000);
+	ev = cmt_expect(sch, RDMA_CM_EVENT_CONNECT_REQUEST, 2000);
 	CHECK(ev->listen_id == l);
 	CHECK(ev->param.conn.private_data_len == 56);
 	CHECK(!memcmp(ev->param.conn.private_data, buf, 56));
@@ -200,7 +181,7 @@ static void test_api(void)
 	c2 = resolved(cch, port);
 	memset(&p, 0, sizeof(p));
 	CHECK(rdma_connect(c2, &p) == 0);
-	ev = expect(cch, RDMA_CM_EVENT_REJECTED, 2000);
+	ev = cmt_expect(cch, RDMA_CM_EVENT_REJECTED, 2000);
 	CHECK(ev->id == c2 && ev->status == 28);
 	rdma_ack_cm_event(ev);
 
@@ -213,7 +194,7 @@ static void test_api(void)
 	p.private_data_len = 196;
 	p.qp_num = 0x4321;
 	CHECK(rdma_accept(s, &p) == 0);
-	ev = expect(cch, RDMA_CM_EVENT_CONNECT_RESPONSE, 2000);
+	ev = cmt_expect(cch, RDMA_CM_EVENT_CONNECT_RESPONSE, 2000);
 	CHECK(ev->id == c && ev->param.conn.private_data_len == 196);
 	CHECK(!memcmp(ev->param.conn.private_data, buf, 196));
 	CHECK(ev->param.conn.qp_num == 0x4321);
@@ -236,12 +217,12 @@ static void test_api(void)
 	c3 = resolved(cch, port);
 	memset(&p, 0, sizeof(p));
 	CHECK(rdma_connect(c3, &p) == 0);
-	ev = expect(sch, RDMA_CM_EVENT_CONNECT_REQUEST, 2000);
+	ev = cmt_expect(sch, RDMA_CM_EVENT_CONNECT_REQUEST, 2000);
 	fill(buf, sizeof(buf), 77);
 	CHECK(rdma_reject(ev->id, buf, 149) == -1 && errno == EINVAL);
 	CHECK(rdma_reject(ev->id, buf, 148) == 0);
 	rdma_ack_cm_event(ev);
-	ev = expect(cch, RDMA_CM_EVENT_REJECTED, 2000);
+	ev = cmt_expect(cch, RDMA_CM_EVENT_REJECTED, 2000);
 	CHECK(ev->status == 28 && ev->param.conn.private_data_len == 148);
 	CHECK(!memcmp(ev->param.conn.private_data, buf, 148));
 	rdma_ack_cm_event(ev);
@@ -254,7 +235,7 @@ static void test_api(void)
 	memset(&p, 0, sizeof(p));
 	t0 = now_ms();
 	CHECK(rdma_connect(c2, &p) == 0);
-	ev = expect(cch, RDMA_CM_EVENT_REJECTED, 1000);
+	ev = cmt_expect(cch, RDMA_CM_EVENT_REJECTED, 1000);
 	CHECK(ev->status == 8);
 	rdma_ack_cm_event(ev);
 	printf("REJECTED for an unlistened port after %.2f ms\n", now_ms() - t0);
@@ -267,7 +248,7 @@ static void test_api(void)
 
 		CHECK(rdma_create_id(cch, &x, NULL, RDMA_PS_TCP) == 0);
 		CHECK(rdma_resolve_addr(x, NULL, (struct sockaddr *)&far, 500) == 0);
-		ev = expect(cch, RDMA_CM_EVENT_ADDR_ERROR, 2000);
+		ev = cmt_expect(cch, RDMA_CM_EVENT_ADDR_ERROR, 2000);
 		CHECK(ev->status < 0);
 		rdma_ack_cm_event(ev);
 		CHECK(rdma_destroy_id(x) == 0);
@@ -328,12 +309,12 @@ static void test_killed(void)
 		c = resolved(cch, port);
 		if (rdma_connect(c, &p))
 			_exit(3);
-		rdma_ack_cm_event(expect(cch, RDMA_CM_EVENT_CONNECT_RESPONSE, 5000));
+		rdma_ack_cm_event(cmt_expect(cch, RDMA_CM_EVENT_CONNECT_RESPONSE, 5000));
 		rdma_establish(c);
 		pause();
 		_exit(4);
 	}
-	ev = expect(sch, RDMA_CM_EVENT_CONNECT_REQUEST, 5000);
+	ev = cmt_expect(sch, RDMA_CM_EVENT_CONNECT_REQUEST, 5000);
 	s = ev->id;
 	rdma_ack_cm_event(ev);
 	CHECK(rdma_accept(s, NULL) == 0);
@@ -365,11 +346,11 @@ static void test_removal(void)
 	printf("ready\n");
 	fflush(stdout);
 	/* The daemon stops: every id hears DEVICE_REMOVAL. */
-	ev = expect(cch, RDMA_CM_EVENT_DEVICE_REMOVAL, 30000);
+	ev = cmt_expect(cch, RDMA_CM_EVENT_DEVICE_REMOVAL, 30000);
 	CHECK(ev->id == c);
 	rdma_ack_cm_event(ev);
 	for (int i = 0; i < 2; i++) {
-		ev = expect(sch, RDMA_CM_EVENT_DEVICE_REMOVAL, 5000);
+		ev = cmt_expect(sch, RDMA_CM_EVENT_DEVICE_REMOVAL, 5000);
 		CHECK(ev->id == l || ev->id == s);
 		rdma_ack_cm_event(ev);
 	}

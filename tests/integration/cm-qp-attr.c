@@ -24,30 +24,12 @@
 
 #include <rdma/rdma_cma.h>
 
+#include "tests/lib/cmtest.h"
+
 /* librdmabroker's RDMABROKER_PRIVATE_1.0, what rdma_create_qp uses. */
 struct ibv_qp *rdmab_create_qp_modify(struct ibv_qp_init_attr_ex *attr,
 				      const struct ibv_qp_attr *mods,
 				      const int *masks, size_t nmods);
-
-#define FAIL(...) do { fprintf(stderr, "cm-qp-attr: FAIL: " __VA_ARGS__); \
-	fprintf(stderr, " (line %d)\n", __LINE__); exit(1); } while (0)
-#define CHECK(c) do { if (!(c)) FAIL("%s", #c); } while (0)
-
-static struct rdma_cm_event *expect(struct rdma_event_channel *ch,
-				    enum rdma_cm_event_type want)
-{
-	struct pollfd p = { .fd = ch->fd, .events = POLLIN };
-	struct rdma_cm_event *ev;
-
-	if (poll(&p, 1, 5000) != 1)
-		FAIL("no event within 5 s, wanted %s", rdma_event_str(want));
-	if (rdma_get_cm_event(ch, &ev))
-		FAIL("rdma_get_cm_event: %s", strerror(errno));
-	if (ev->event != want)
-		FAIL("got %s (status %d), wanted %s", rdma_event_str(ev->event),
-		     ev->status, rdma_event_str(want));
-	return ev;
-}
 
 /* The QP's attributes (not its number or PSNs, new each run). */
 static void show(const char *what, struct rdma_cm_id *id, struct ibv_qp_attr *a)
@@ -106,10 +88,10 @@ static void resolve(struct rdma_event_channel *ch, struct rdma_cm_id *id,
 {
 	if (rdma_resolve_addr(id, NULL, (struct sockaddr *)dst, 2000))
 		FAIL("rdma_resolve_addr: %s", strerror(errno));
-	rdma_ack_cm_event(expect(ch, RDMA_CM_EVENT_ADDR_RESOLVED));
+	rdma_ack_cm_event(cmt_expect(ch, RDMA_CM_EVENT_ADDR_RESOLVED, 5000));
 	if (rdma_resolve_route(id, 2000))
 		FAIL("rdma_resolve_route: %s", strerror(errno));
-	rdma_ack_cm_event(expect(ch, RDMA_CM_EVENT_ROUTE_RESOLVED));
+	rdma_ack_cm_event(cmt_expect(ch, RDMA_CM_EVENT_ROUTE_RESOLVED, 5000));
 }
 
 int main(int argc, char **argv)
@@ -143,7 +125,7 @@ int main(int argc, char **argv)
 		FAIL("rdma_connect: %s", strerror(errno));
 
 	/* The accepting side's, made on the request's new id. */
-	ev = expect(ch, RDMA_CM_EVENT_CONNECT_REQUEST);
+	ev = cmt_expect(ch, RDMA_CM_EVENT_CONNECT_REQUEST, 5000);
 	sid = ev->id;
 	rdma_ack_cm_event(ev);
 	create_qp(sid, IBV_QPT_RC);
@@ -151,7 +133,7 @@ int main(int argc, char **argv)
 	if (rdma_accept(sid, &cp))
 		FAIL("rdma_accept: %s", strerror(errno));
 	for (int n = 0; n < 2; n++) {
-		ev = expect(ch, RDMA_CM_EVENT_ESTABLISHED);
+		ev = cmt_expect(ch, RDMA_CM_EVENT_ESTABLISHED, 5000);
 		rdma_ack_cm_event(ev);
 	}
 	show("active connected", cid, &ca);

@@ -2,8 +2,7 @@
 # daemon in one request or by the library one state at a time.
 check_PROGRAMS += tests/integration/cm-qp-attr
 tests_integration_cm_qp_attr_SOURCES = tests/integration/cm-qp-attr.c
-tests_integration_cm_qp_attr_CFLAGS = $(AM_CFLAGS) $(RDMACM_CFLAGS) $(IBVERBS_CFLAGS)
-tests_integration_cm_qp_attr_LDADD = libclient/cm/librdmabroker-cm.la \
-	libclient/librdmabroker.la
+tests_integration_cm_qp_attr_CFLAGS = $(cm_test_cflags)
+tests_integration_cm_qp_attr_LDADD = $(cm_test_ldadd)
 TESTS += tests/integration/cm-qp-attr.sh
 EXTRA_DIST += tests/integration/cm-qp-attr.sh

@@ -23,20 +23,32 @@ cm_fail() {
 	rb_fail "$1: $2"
 }
 
-# cm_listening PORT: does some CM id listen on PORT?
+# cm_listening PORT [SOCK]: does some CM id of the daemon on SOCK
+# (default $RB_SOCK) listen on PORT?
 cm_listening() {
-	"$RB_RDMACTL" -s "$RB_SOCK" -j res cm_id state LISTEN 2>/dev/null |
+	"$RB_RDMACTL" -s "${2:-$RB_SOCK}" -j res cm_id state LISTEN 2>/dev/null |
 		grep -q "\"src\":\"[^\"]*:$1\""
 }
 
-# cm_wait_listen PORT PID: until PORT listens (or PID exits); 0 if it does.
+# cm_wait_listen PORT PID [SOCK [TRIES]]: until PORT listens on SOCK's
+# daemon (or PID exits), polling every 50 ms TRIES times (default 400);
+# 0 if it does.
 cm_wait_listen() {
-	for _ in $(seq 1 400); do
-		cm_listening "$1" && return 0
+	for _ in $(seq 1 "${4:-400}"); do
+		cm_listening "$1" "${3:-$RB_SOCK}" && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.05
 	done
 	return 1
+}
+
+# cm_in_ns NS SOCKNAME CMD...: CMD under rdmab-run in network namespace
+# NS, through the daemon on $RB_TMP/SOCKNAME.sock (roce_start_daemon's),
+# within $CM_TIMEOUT seconds.
+cm_in_ns() {
+	local ns="$1" sock="$2"
+	shift 2
+	RDMABROKER_SOCKET="$RB_TMP/$sock.sock" ip netns exec "$ns" timeout "$CM_TIMEOUT" "$RB_RUN" "$@"
 }
 
 # cm_pair NAME SERVER CLIENT [PORT]: 0, or the test fails.  A pair whose
@@ -82,4 +94,19 @@ cm_no_ids() {
 	done
 	"$RB_RDMACTL" -s "$RB_SOCK" res show >&2
 	return 1
+}
+
+# cm_two_hosts NS_A NS_B: the cross-host CM tests' bed (source
+# roce-lib.sh first): the namespaces, roce_veth between them, a daemon
+# logging at debug in each ($RB_TMP/a.sock in NS_A, b.sock in NS_B).  A
+# server the test keeps in $SPID is SIGKILLed at exit.
+cm_two_hosts() {
+	roce_netns "$1" "$2"
+	SPID=
+	roce_cleanup_hook() {
+		[ -z "$SPID" ] || kill -KILL "$SPID" 2>/dev/null
+	}
+	roce_veth "$1" "$2"
+	roce_start_daemon "$1" a debug
+	roce_start_daemon "$2" b debug
 }

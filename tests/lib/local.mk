@@ -7,6 +7,8 @@
 #                   link with $(client_test_ldadd)
 #   libdatatest     C helpers of the data-path tests (datatest.h): link
 #                   with $(data_test_ldadd)
+#   libcmtest       C helpers of the connection manager's tests
+#                   (cmtest.h): link with $(cm_test_ldadd)
 #   rng.h           the tests' seeded random numbers
 #   nocmocka/       the stand-in for <cmocka.h> when configure finds no
 #                   cmocka: the tests that need it skip
@@ -32,6 +34,11 @@ client_test_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(IBVERBS_CFLAGS)
 client_test_ldadd = tests/lib/libclienttest.la libclient/librdmabroker.la $(CMOCKA_LIBS)
 data_test_cflags = $(client_test_cflags) -pthread
 data_test_ldadd = tests/lib/libdatatest.la $(client_test_ldadd)
+# ... and those of the connection manager -lrdmabroker-cm (never the
+# real librdmacm) with the installed <rdma/rdma_cma.h>.
+cm_test_cflags = $(AM_CFLAGS) $(RDMACM_CFLAGS) $(IBVERBS_CFLAGS)
+cm_test_ldadd = tests/lib/libcmtest.la libclient/cm/librdmabroker-cm.la \
+	libclient/librdmabroker.la
 
 check_LTLIBRARIES += tests/lib/libclienttest.la tests/lib/libdatatest.la
 tests_lib_libclienttest_la_SOURCES = tests/lib/clienttest.c tests/lib/clienttest.h
@@ -40,6 +47,10 @@ tests_lib_libclienttest_la_LIBADD = libclient/librdmabroker.la
 tests_lib_libdatatest_la_SOURCES = tests/lib/datatest.c tests/lib/datatest.h
 tests_lib_libdatatest_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS)
 tests_lib_libdatatest_la_LIBADD = libclient/librdmabroker.la
+check_LTLIBRARIES += tests/lib/libcmtest.la
+tests_lib_libcmtest_la_SOURCES = tests/lib/cmtest.c tests/lib/cmtest.h
+tests_lib_libcmtest_la_CFLAGS = $(cm_test_cflags)
+tests_lib_libcmtest_la_LIBADD = libclient/cm/librdmabroker-cm.la
 
 check_PROGRAMS += tests/lib/ident-client
 tests_lib_ident_client_SOURCES = tests/lib/ident-client.c

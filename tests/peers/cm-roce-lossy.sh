@@ -11,6 +11,7 @@
 # (77) where network namespaces cannot be made.
 . "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/tests/lib/roce-lib.sh"
+. "$top_srcdir/tests/lib/cm-lib.sh"
 
 IMPAIR=$top_builddir/tests/lib/impair
 command -v ucmatose >/dev/null 2>&1 || rb_skip "ucmatose not installed (Debian rdmacm-utils)"
@@ -37,23 +38,13 @@ IMP=$!
 sleep 0.5
 kill -0 "$IMP" 2>/dev/null || rb_fail "impair did not start: $(cat "$RB_TMP/impair.log")"
 
-listening() {
-	"$RB_RDMACTL" -s "$RB_TMP/a.sock" -j res cm_id state LISTEN 2>/dev/null |
-		grep -q "\"src\":\"[^\"]*:$1\""
-}
-
 for round in 1 2; do
 	port=$((7490 + round))
-	RDMABROKER_SOCKET="$RB_TMP/a.sock" ip netns exec "$A" timeout 120 "$RB_RUN" \
-		ucmatose -b 192.0.2.1 -p "$port" -c 20 > "$RB_TMP/server.$round" 2>&1 &
+	cm_in_ns "$A" a ucmatose -b 192.0.2.1 -p "$port" -c 20 > "$RB_TMP/server.$round" 2>&1 &
 	spid=$!
-	for _ in $(seq 1 200); do
-		listening "$port" && break
-		sleep 0.05
-	done
-	listening "$port" || rb_fail "ucmatose did not listen: $(cat "$RB_TMP/server.$round")"
-	RDMABROKER_SOCKET="$RB_TMP/b.sock" ip netns exec "$B" timeout 120 "$RB_RUN" \
-		ucmatose -s 192.0.2.1 -p "$port" -c 20 > "$RB_TMP/client.$round" 2>&1
+	cm_wait_listen "$port" "$spid" "$RB_TMP/a.sock" 200 ||
+		rb_fail "ucmatose did not listen: $(cat "$RB_TMP/server.$round")"
+	cm_in_ns "$B" b ucmatose -s 192.0.2.1 -p "$port" -c 20 > "$RB_TMP/client.$round" 2>&1
 	crc=$?
 	wait "$spid"; src=$?
 	if [ "$crc" -ne 0 ] || [ "$src" -ne 0 ]; then

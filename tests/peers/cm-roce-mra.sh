@@ -17,42 +17,21 @@
 # Needs root (network namespaces); skips (77) where they cannot be made.
 . "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/tests/lib/roce-lib.sh"
+CM_TIMEOUT=60
+. "$top_srcdir/tests/lib/cm-lib.sh"
 
 peer="$top_builddir/tests/peers/cm-roce-peer"
 A=cmmA$$ B=cmmB$$
-roce_netns "$A" "$B"
-SPID=
-roce_cleanup_hook() {
-	[ -z "$SPID" ] || kill -KILL "$SPID" 2>/dev/null
-}
-roce_veth "$A" "$B"
-roce_start_daemon "$A" a debug
-roce_start_daemon "$B" b debug
+cm_two_hosts "$A" "$B"
 
 roce_capture "$B" "vb$$" ||
 	rb_log "tshark not found: the wire is not checked (scripts/deps.sh installs it)"
 
-in_ns() {
-	ns=$1 sock=$2
-	shift 2
-	RDMABROKER_SOCKET="$RB_TMP/$sock.sock" ip netns exec "$ns" timeout 60 "$RB_RUN" "$@"
-}
-
-wait_listen() {
-	for _ in $(seq 1 200); do
-		"$RB_RDMACTL" -s "$RB_TMP/a.sock" -j res cm_id state LISTEN 2>/dev/null |
-			grep -q "\"src\":\"[^\"]*:$1\"" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
 # 1. The server accepts 7 s late: MRA for the REQ.
-in_ns "$A" a "$peer" slow 192.0.2.1 7483 > "$RB_TMP/slow.server" 2>&1 &
+cm_in_ns "$A" a "$peer" slow 192.0.2.1 7483 > "$RB_TMP/slow.server" 2>&1 &
 SPID=$!
-wait_listen 7483 "$SPID" || rb_fail "cm-roce-peer slow did not listen: $(cat "$RB_TMP/slow.server")"
-in_ns "$B" b "$peer" client 192.0.2.1 7483 > "$RB_TMP/slow.client" 2>&1
+cm_wait_listen 7483 "$SPID" "$RB_TMP/a.sock" 200 || rb_fail "cm-roce-peer slow did not listen: $(cat "$RB_TMP/slow.server")"
+cm_in_ns "$B" b "$peer" client 192.0.2.1 7483 > "$RB_TMP/slow.client" 2>&1
 crc=$?
 wait "$SPID"; src=$?
 SPID=
@@ -64,10 +43,10 @@ grep -q "MRA for comm id .*'s REQ" "$RB_TMP/b.log" || rb_fail "daemon b took no 
 rb_log "slow accept: $(grep '^connected' "$RB_TMP/slow.server")"
 
 # 2. The client establishes 7 s late: MRA for the REP.
-in_ns "$A" a "$peer" server 192.0.2.1 7484 > "$RB_TMP/rtu.server" 2>&1 &
+cm_in_ns "$A" a "$peer" server 192.0.2.1 7484 > "$RB_TMP/rtu.server" 2>&1 &
 SPID=$!
-wait_listen 7484 "$SPID" || rb_fail "cm-roce-peer server did not listen"
-in_ns "$B" b "$peer" slowrtu 192.0.2.1 7484 > "$RB_TMP/rtu.client" 2>&1 &
+cm_wait_listen 7484 "$SPID" "$RB_TMP/a.sock" 200 || rb_fail "cm-roce-peer server did not listen"
+cm_in_ns "$B" b "$peer" slowrtu 192.0.2.1 7484 > "$RB_TMP/rtu.client" 2>&1 &
 cpid=$!
 for _ in $(seq 1 300); do
 	grep -q '^connected' "$RB_TMP/rtu.server" && break

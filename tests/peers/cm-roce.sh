@@ -22,60 +22,32 @@
 # Needs root (network namespaces); skips (77) where they cannot be made.
 . "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/tests/lib/roce-lib.sh"
+CM_TIMEOUT=60
+. "$top_srcdir/tests/lib/cm-lib.sh"
 
 command -v ucmatose >/dev/null 2>&1 || rb_skip "ucmatose not installed (Debian rdmacm-utils)"
 peer="$top_builddir/tests/peers/cm-roce-peer"
 
 A=cmA$$ B=cmB$$
-roce_netns "$A" "$B"
-SPID=
-roce_cleanup_hook() {
-	[ -z "$SPID" ] || kill -KILL "$SPID" 2>/dev/null
-}
-roce_veth "$A" "$B"
-roce_start_daemon "$A" a debug
-roce_start_daemon "$B" b debug
+cm_two_hosts "$A" "$B"
 grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/a.log" && grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/b.log" ||
 	rb_fail "a daemon is not on UDP 4791: $(grep -h RoCE "$RB_TMP"/?.log)"
 
 roce_capture "$B" "vb$$" ||
 	rb_log "tshark not found: the wire is not checked (scripts/deps.sh installs it)"
 
-# in NS SOCKNAME CMD...: CMD in namespace NS through the daemon SOCKNAME.
-in_ns() {
-	ns=$1 sock=$2
-	shift 2
-	RDMABROKER_SOCKET="$RB_TMP/$sock.sock" ip netns exec "$ns" timeout 60 "$RB_RUN" "$@"
-}
-
-# listening PORT: some CM id of daemon a listens on PORT.
-listening() {
-	"$RB_RDMACTL" -s "$RB_TMP/a.sock" -j res cm_id state LISTEN 2>/dev/null |
-		grep -q "\"src\":\"[^\"]*:$1\""
-}
-
-# wait_listen PORT PID
-wait_listen() {
-	for _ in $(seq 1 200); do
-		listening "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
 # pair NAME PORT 'SERVER ARGS' 'CLIENT ARGS': server in A, client in B.
 pair() {
 	name=$1 port=$2
 	# shellcheck disable=SC2086
-	in_ns "$A" a $3 > "$RB_TMP/$name.server" 2>&1 &
+	cm_in_ns "$A" a $3 > "$RB_TMP/$name.server" 2>&1 &
 	SPID=$!
-	wait_listen "$port" "$SPID" || {
+	cm_wait_listen "$port" "$SPID" "$RB_TMP/a.sock" 200 || {
 		cat "$RB_TMP/$name.server" >&2
 		rb_fail "$name: the server did not listen on $port"
 	}
 	# shellcheck disable=SC2086
-	in_ns "$B" b $4 > "$RB_TMP/$name.client" 2>&1
+	cm_in_ns "$B" b $4 > "$RB_TMP/$name.client" 2>&1
 	crc=$?
 	wait "$SPID"; src=$?
 	SPID=
@@ -96,22 +68,22 @@ pair udaddy 7174 "udaddy -b 192.0.2.1" "udaddy -s 192.0.2.1"
 grep -q 'data transfers complete' "$RB_TMP/udaddy.client" || rb_fail "udaddy moved no data"
 
 # Nobody listens on 7479 in A: a REJ (invalid service id) comes back.
-in_ns "$B" b "$peer" reject 192.0.2.1 7479 > "$RB_TMP/reject.out" 2>&1 ||
+cm_in_ns "$B" b "$peer" reject 192.0.2.1 7479 > "$RB_TMP/reject.out" 2>&1 ||
 	{ cat "$RB_TMP/reject.out" >&2; rb_fail "no prompt REJECTED for a port nobody listens on"; }
 grep -q 'status 8 ' "$RB_TMP/reject.out" ||
 	rb_fail "REJECTED without the invalid service id reason: $(cat "$RB_TMP/reject.out")"
 rb_log "$(cat "$RB_TMP/reject.out")"
 
 # No route from B to 198.51.100.1 (TEST-NET-2): ADDR_ERROR, at once.
-in_ns "$B" b "$peer" noroute 198.51.100.1 7481 > "$RB_TMP/noroute.out" 2>&1 ||
+cm_in_ns "$B" b "$peer" noroute 198.51.100.1 7481 > "$RB_TMP/noroute.out" 2>&1 ||
 	{ cat "$RB_TMP/noroute.out" >&2; rb_fail "no ADDR_ERROR for an address no route reaches"; }
 rb_log "$(cat "$RB_TMP/noroute.out")"
 
 # The server process dies: its daemon disconnects, the client hears it.
-in_ns "$A" a "$peer" server 192.0.2.1 7480 > "$RB_TMP/dead.server" 2>&1 &
+cm_in_ns "$A" a "$peer" server 192.0.2.1 7480 > "$RB_TMP/dead.server" 2>&1 &
 SPID=$!
-wait_listen 7480 "$SPID" || rb_fail "cm-roce-peer server did not listen"
-in_ns "$B" b "$peer" client 192.0.2.1 7480 > "$RB_TMP/dead.client" 2>&1 &
+cm_wait_listen 7480 "$SPID" "$RB_TMP/a.sock" 200 || rb_fail "cm-roce-peer server did not listen"
+cm_in_ns "$B" b "$peer" client 192.0.2.1 7480 > "$RB_TMP/dead.client" 2>&1 &
 cpid=$!
 for _ in $(seq 1 200); do
 	grep -q '^connected' "$RB_TMP/dead.server" && grep -q '^connected' "$RB_TMP/dead.client" && break
@@ -145,7 +117,7 @@ done
 set -- $ROCE_DAEMONS
 kill -TERM "$1"
 wait "$1"
-in_ns "$B" b "$peer" silent 192.0.2.1 7482 > "$RB_TMP/silent.out" 2>&1 ||
+cm_in_ns "$B" b "$peer" silent 192.0.2.1 7482 > "$RB_TMP/silent.out" 2>&1 ||
 	{ cat "$RB_TMP/silent.out" >&2; rb_fail "no UNREACHABLE from a host whose broker is gone"; }
 rb_log "$(cat "$RB_TMP/silent.out")"
 no_ids b || rb_fail "daemon b still holds CM ids: $("$RB_RDMACTL" -s "$RB_TMP/b.sock" res show)"
