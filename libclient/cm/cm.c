@@ -1455,18 +1455,25 @@ RB_EXPORT int rdma_accept(struct rdma_cm_id *id, struct rdma_conn_param *conn_pa
 	cmc_param_fill(p, &param, conn_param, true);
 	p->daemon_qp = cmc_daemon_qp(p);
 	if (p->daemon_qp) {
-		/* The daemon moves it before its REP: the call waits for
-		 * that, since the application may send once it returns. */
+		/* The daemon moves it to RTS before its REP.  Not waited
+		 * for on an id with a channel of the application's: what
+		 * the application posts once this returns waits in the
+		 * rings, since both drivers take a send queue's work only
+		 * in RTS; a failure is the id's CONNECT_ERROR. */
 		body.has_qp_handle = 1;
 		body.qp_handle = id->qp->handle;
 		body.handle = p->handle;
 		body.param = &param;
 		CMC_REQ(req, cm_accept, CM_ACCEPT, &body);
-		ret = cmc_call(&req, &rep, NULL, 0, NULL);
+		ret = cmc_call_async(p, &req, &body.has_async, &body.async, &rep);
 		if (ret == 0)
 			ret = cmc_id_reply(p, rep, rep->cm_accept);
 		if (ret < 0)
 			return cmc_err(ret);
+		if (ret == 1) {
+			p->info.resp_res = (uint8_t)param.responder_resources;
+			p->info.init_depth = (uint8_t)param.initiator_depth;
+		}
 		id->qp->state = IBV_QPS_RTS;
 		cmc_ack_sync(p);
 		return cmc_complete(p);
