@@ -44,21 +44,9 @@ static struct ibv_wc poll_one(struct ibv_cq *cq, const char *what)
 	return wc;
 }
 
-static void create_qp(struct rdma_cm_id *id)
-{
-	struct ibv_qp_init_attr qa = {
-		.qp_type = IBV_QPT_RC, .sq_sig_all = 1,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
-
-	if (rdma_create_qp(id, NULL, &qa))
-		FAIL("rdma_create_qp: %s", strerror(errno));
-}
-
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin;
 	struct rdma_conn_param cp = { .responder_resources = 1, .initiator_depth = 1,
 				      .retry_count = 7, .rnr_retry_count = 7 };
 	struct rdma_event_channel *ch;
@@ -67,38 +55,29 @@ int main(int argc, char **argv)
 
 	if (argc != 3 || (n = atoi(argv[2])) < 1)
 		FAIL("usage: cm-accept-send PORT N");
-	sin.sin_port = htons((uint16_t)atoi(argv[1]));
-	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
 	ch = rdma_create_event_channel();
 	if (!ch)
 		FAIL("rdma_create_event_channel: %s", strerror(errno));
-	if (rdma_create_id(ch, &lid, NULL, RDMA_PS_TCP) ||
-	    rdma_bind_addr(lid, (struct sockaddr *)&sin) || rdma_listen(lid, 4))
-		FAIL("listen: %s", strerror(errno));
+	lid = cmt_listen(ch, (uint16_t)atoi(argv[1]), &sin);
 
 	for (int i = 0; i < n; i++) {
 		char rbuf[8] = { 0 }, sbuf[8];
 		struct ibv_sge rsge, ssge;
 		struct ibv_recv_wr rwr = { .sg_list = &rsge, .num_sge = 1 }, *rbad;
 		struct ibv_send_wr swr = { .sg_list = &ssge, .num_sge = 1,
-					   .opcode = IBV_WR_SEND }, *sbad;
+					   .opcode = IBV_WR_SEND,
+					   .send_flags = IBV_SEND_SIGNALED }, *sbad;
 		struct ibv_qp_init_attr init;
 		struct ibv_qp_attr a;
 		struct rdma_cm_id *cid, *sid;
-		struct rdma_cm_event *ev;
 		struct ibv_mr *rmr, *smr;
 		struct ibv_wc wc;
 
 		snprintf(sbuf, sizeof(sbuf), "acc%04d", i % 10000);
 		if (rdma_create_id(ch, &cid, NULL, RDMA_PS_TCP))
 			FAIL("rdma_create_id: %s", strerror(errno));
-		if (rdma_resolve_addr(cid, NULL, (struct sockaddr *)&sin, 2000))
-			FAIL("rdma_resolve_addr: %s", strerror(errno));
-		rdma_ack_cm_event(cmt_expect(ch, RDMA_CM_EVENT_ADDR_RESOLVED, 5000));
-		if (rdma_resolve_route(cid, 2000))
-			FAIL("rdma_resolve_route: %s", strerror(errno));
-		rdma_ack_cm_event(cmt_expect(ch, RDMA_CM_EVENT_ROUTE_RESOLVED, 5000));
-		create_qp(cid);
+		cmt_resolve(ch, cid, &sin);
+		cmt_create_qp(cid, IBV_QPT_RC);
 		rmr = ibv_reg_mr(cid->pd, rbuf, sizeof(rbuf), IBV_ACCESS_LOCAL_WRITE);
 		if (!rmr)
 			FAIL("ibv_reg_mr: %s", strerror(errno));
@@ -108,10 +87,8 @@ int main(int argc, char **argv)
 		if (rdma_connect(cid, &cp))
 			FAIL("rdma_connect: %s", strerror(errno));
 
-		ev = cmt_expect(ch, RDMA_CM_EVENT_CONNECT_REQUEST, 5000);
-		sid = ev->id;
-		rdma_ack_cm_event(ev);
-		create_qp(sid);
+		sid = cmt_request(ch);
+		cmt_create_qp(sid, IBV_QPT_RC);
 		smr = ibv_reg_mr(sid->pd, sbuf, sizeof(sbuf), 0);
 		if (!smr)
 			FAIL("ibv_reg_mr: %s", strerror(errno));

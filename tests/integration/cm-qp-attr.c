@@ -71,33 +71,10 @@ static void check_init(const char *what, struct rdma_cm_id *id, enum ibv_qp_stat
 	CHECK(!(mask & IBV_QP_QKEY) || a.qkey == want.qkey);
 }
 
-static void create_qp(struct rdma_cm_id *id, enum ibv_qp_type t)
-{
-	struct ibv_qp_init_attr qa = {
-		.qp_type = t,
-		.cap = { .max_send_wr = 8, .max_recv_wr = 8,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
-
-	if (rdma_create_qp(id, NULL, &qa))
-		FAIL("rdma_create_qp: %s", strerror(errno));
-}
-
-static void resolve(struct rdma_event_channel *ch, struct rdma_cm_id *id,
-		    struct sockaddr_in *dst)
-{
-	if (rdma_resolve_addr(id, NULL, (struct sockaddr *)dst, 2000))
-		FAIL("rdma_resolve_addr: %s", strerror(errno));
-	rdma_ack_cm_event(cmt_expect(ch, RDMA_CM_EVENT_ADDR_RESOLVED, 5000));
-	if (rdma_resolve_route(id, 2000))
-		FAIL("rdma_resolve_route: %s", strerror(errno));
-	rdma_ack_cm_event(cmt_expect(ch, RDMA_CM_EVENT_ROUTE_RESOLVED, 5000));
-}
-
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	struct rdma_cm_id *lid, *cid, *sid, *uid;
+	struct sockaddr_in sin;
+	struct rdma_cm_id *cid, *sid, *uid;
 	struct rdma_event_channel *ch;
 	struct rdma_cm_event *ev;
 	struct rdma_conn_param cp = { .responder_resources = 1, .initiator_depth = 1,
@@ -106,29 +83,23 @@ int main(int argc, char **argv)
 
 	if (argc != 2)
 		FAIL("usage: cm-qp-attr PORT");
-	sin.sin_port = htons((uint16_t)atoi(argv[1]));
-	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
 	ch = rdma_create_event_channel();
 	if (!ch)
 		FAIL("rdma_create_event_channel: %s", strerror(errno));
-	if (rdma_create_id(ch, &lid, NULL, RDMA_PS_TCP) ||
-	    rdma_bind_addr(lid, (struct sockaddr *)&sin) || rdma_listen(lid, 4))
-		FAIL("listen: %s", strerror(errno));
+	cmt_listen(ch, (uint16_t)atoi(argv[1]), &sin);
 
 	/* The connecting side's QP, made between route and connect. */
 	if (rdma_create_id(ch, &cid, NULL, RDMA_PS_TCP))
 		FAIL("rdma_create_id: %s", strerror(errno));
-	resolve(ch, cid, &sin);
-	create_qp(cid, IBV_QPT_RC);
+	cmt_resolve(ch, cid, &sin);
+	cmt_create_qp(cid, IBV_QPT_RC);
 	check_init("active created", cid, IBV_QPS_INIT);
 	if (rdma_connect(cid, &cp))
 		FAIL("rdma_connect: %s", strerror(errno));
 
 	/* The accepting side's, made on the request's new id. */
-	ev = cmt_expect(ch, RDMA_CM_EVENT_CONNECT_REQUEST, 5000);
-	sid = ev->id;
-	rdma_ack_cm_event(ev);
-	create_qp(sid, IBV_QPT_RC);
+	sid = cmt_request(ch);
+	cmt_create_qp(sid, IBV_QPT_RC);
 	check_init("passive created", sid, IBV_QPS_INIT);
 	if (rdma_accept(sid, &cp))
 		FAIL("rdma_accept: %s", strerror(errno));
@@ -144,8 +115,8 @@ int main(int argc, char **argv)
 	/* A UD id's QP goes on to RTS at once, with the id's QKey. */
 	if (rdma_create_id(ch, &uid, NULL, RDMA_PS_UDP))
 		FAIL("rdma_create_id UDP: %s", strerror(errno));
-	resolve(ch, uid, &sin);
-	create_qp(uid, IBV_QPT_UD);
+	cmt_resolve(ch, uid, &sin);
+	cmt_create_qp(uid, IBV_QPT_UD);
 	check_init("ud created", uid, IBV_QPS_RTS);
 	{
 		struct ibv_qp_attr a;
@@ -156,7 +127,7 @@ int main(int argc, char **argv)
 
 	/* A QP destroyed and made again on the same id lands the same. */
 	rdma_destroy_qp(uid);
-	create_qp(uid, IBV_QPT_UD);
+	cmt_create_qp(uid, IBV_QPT_UD);
 	check_init("ud remade", uid, IBV_QPS_RTS);
 
 	/* A move the daemon refuses fails the creation (port 9 of a
