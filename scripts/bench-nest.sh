@@ -21,7 +21,7 @@
 # one slept.  They tell where the four polling processes (two clients,
 # two daemons) sat: in the slow mode the two daemons share a core with a
 # client and hand it to each other, each put on the core 8-19 times per
-# round trip against 4-8 in the fast mode (docs/verbs-driver.md,
+# round trip against 2-8 in the fast mode (docs/verbs-driver.md,
 # "Latency, measured 2026-12-04").  With --quick the setup of the run
 # weighs in them too.
 #
