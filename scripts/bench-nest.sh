@@ -15,6 +15,16 @@
 # load average (1 min) at the start and the end goes beside them: on a
 # shared machine the outer path alone varies most with it.
 #
+# Beside each inner send_lat round go both daemons' scheduler figures
+# over it (/proc/PID/schedstat and status): times each was put on a core
+# and time it waited runnable, per round trip, and how often the inner
+# one slept.  They tell where the four polling processes (two clients,
+# two daemons) sat: in the slow mode the two daemons share a core with a
+# client and hand it to each other, each put on the core 8-19 times per
+# round trip against 2-8 in the fast mode (docs/verbs-driver.md,
+# "Latency, measured 2026-12-04").  With --quick the setup of the run
+# weighs in them too.
+#
 # Usage: scripts/bench-nest.sh [--quick] [--rounds N] [--out DIR]
 # RB_BUILDDIR names the build directory (default ./_build).  Writes
 # DIR/nested.json and prints a summary; scripts/bench.sh runs it as part
@@ -30,7 +40,7 @@ while [ $# -gt 0 ]; do
 	-r|--rounds) rounds=$2; shift 2 ;;
 	-o|--out) out=$2; shift 2 ;;
 	-h|--help)
-		sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0 ;;
 	*) echo "bench-nest: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -99,11 +109,20 @@ one() {
 		die "rdmab-perf $* via $one_sock: $(tail -n 3 "$one_f.err")"
 }
 
+# sched PID: its schedstat (run ns, run-queue wait ns, times run) and its
+# voluntary context switches (sleeps; a yield is not one), on one line.
+sched() {
+	printf '%s %s\n' "$(cat "/proc/$1/schedstat" 2>/dev/null || echo 0 0 0)" \
+		"$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0)"
+}
+
 load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo null)
 k=1
 while [ "$k" -le "$rounds" ]; do
 	one "$raw/nest-outer-send_lat-8-r$k.json" "$tmp/outer.sock" -n "$nl" -s 8 send_lat
+	{ sched "$inner_pid"; sched "$outer_pid"; } >"$raw/nest-sched-r$k.txt"
 	one "$raw/nest-inner-send_lat-8-r$k.json" "$tmp/inner.sock" -n "$nl" -s 8 send_lat
+	{ sched "$inner_pid"; sched "$outer_pid"; } >>"$raw/nest-sched-r$k.txt"
 	timeout 300 "$base" relay -j -n "$nl" -s 8 >"$raw/nest-relay-8-r$k.json" 2>/dev/null ||
 		die "baseline relay failed"
 	for s in 1048576 8388608; do
@@ -115,11 +134,12 @@ done
 kill -0 "$inner_pid" 2>/dev/null || die "the inner daemon died"
 load1=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo null)
 
-python3 - "$raw" "$rounds" "$out/nested.json" "$load0" "$load1" <<'PY'
+python3 - "$raw" "$rounds" "$out/nested.json" "$load0" "$load1" "$nl" <<'PY'
 import json, statistics, sys
 
 raw, rounds, dest = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 loadavg = [None if x == "null" else float(x) for x in sys.argv[4:6]]
+nl = int(sys.argv[6])
 
 
 def load(name):
@@ -133,13 +153,29 @@ def median_low(v):
     return statistics.median_low(v)
 
 
+def sched(k):
+    # Before and after the inner send_lat: inner, outer; per round trip.
+    with open(f"{raw}/nest-sched-r{k}.txt") as f:
+        rows = [[int(x) for x in line.split()] for line in f if line.strip()]
+    if len(rows) != 4:
+        return None
+    out = {}
+    for name, a, b in (("inner", rows[0], rows[2]), ("outer", rows[1], rows[3])):
+        out[name] = {"switches_per_rt": (b[2] - a[2]) / nl,
+                     "wait_us_per_rt": (b[1] - a[1]) / 1000 / nl,
+                     "run_us_per_rt": (b[0] - a[0]) / 1000 / nl}
+    out["inner"]["sleeps"] = rows[2][3] - rows[0][3]
+    return out
+
+
 lat = []
 for k in range(1, rounds + 1):
     o = load(f"nest-outer-send_lat-8-r{k}.json")["lat_median_us"]
     i = load(f"nest-inner-send_lat-8-r{k}.json")["lat_median_us"]
     r = load(f"nest-relay-8-r{k}.json")["oneway_us"]["median"]
     lat.append({"round": k, "outer_us": o, "inner_us": i, "relay_us": r,
-                "added_relay_hops": (i - o) / r if r else None})
+                "added_relay_hops": (i - o) / r if r else None,
+                "inner_run_sched": sched(k)})
 bw = {}
 for s in (1048576, 8388608):
     rows = []
@@ -164,10 +200,14 @@ with open(dest, "w") as f:
 
 print(f"Nested (verbs driver over the soft device), {rounds} paired round(s), "
       f"load average {loadavg[0]} to {loadavg[1]}:")
-print("  round  outer us  inner us  relay us  added hops")
+print("  round  outer us  inner us  relay us  added hops"
+      "  (inner run, per round trip: daemons on a core inner/outer, inner waited us, inner sleeps)")
 for x in lat:
+    sc = x["inner_run_sched"]
+    extra = (f"  {sc['inner']['switches_per_rt']:5.1f}/{sc['outer']['switches_per_rt']:<5.1f}"
+             f" {sc['inner']['wait_us_per_rt']:6.2f} {sc['inner']['sleeps']:6d}") if sc else ""
     print(f"  {x['round']:>5}  {x['outer_us']:8.3f}  {x['inner_us']:8.3f}  {x['relay_us']:8.3f}"
-          f"  {x['added_relay_hops']:10.3f}")
+          f"  {x['added_relay_hops']:10.3f}{extra}")
 for s, rows in bw.items():
     print(f"  write_bw {int(s) >> 20} MiB: inner/outer " +
           ", ".join(f"{x['inner_gbps']:.2f}/{x['outer_gbps']:.2f}={x['ratio']:.3f}" for x in rows))
