@@ -42,15 +42,13 @@ done
 g4a=$(roce_gid_index "$A" a ::ffff:192.0.2.1) g4b=$(roce_gid_index "$B" b ::ffff:192.0.2.2)
 [ -n "$g6a" ] && [ -n "$g6b" ] && [ -n "$g4a" ] && [ -n "$g4b" ] || rb_fail "no IPv6 or IPv4 GID on a daemon"
 
-PORT=18600
 # both NAME GID_A GID_B PROGRAM ARGS...: server in A, client in B (whose
 # TCP exchange goes to 192.0.2.1); both must exit 0.
 both() {
 	name=$1 ga=$2 gb=$3
 	shift 3
-	PORT=$((PORT + 1))
-	roce_pair "$name" 60 "$* -d rbsoft0 -$GOPT $ga -p $PORT" \
-		"$* -d rbsoft0 -$GOPT $gb -p $PORT 192.0.2.1"
+	roce_pair "$name" 60 "$* -d rbsoft0 -$GOPT $ga -p @PORT@" \
+		"$* -d rbsoft0 -$GOPT $gb -p @PORT@ 192.0.2.1"
 	if [ "$crc" != 0 ] || [ "$src" != 0 ] || grep -q "invalid data" "$RB_TMP/$name.client" "$RB_TMP/$name.server"; then
 		cat "$RB_TMP/$name.server" "$RB_TMP/$name.client" >&2
 		tail -n 20 "$RB_TMP/a.log" "$RB_TMP/b.log" >&2
