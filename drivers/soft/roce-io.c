@@ -187,9 +187,14 @@ static void roce_io_datagram(struct roce_dev *r, const uint8_t *buf, size_t len,
 	}
 }
 
-/* Take what has arrived, up to ROCE_RX_ROUNDS batches; how many. */
-static unsigned int roce_io_rx(struct roce_dev *r)
-{
+/*
+ * recvmmsg()'s headers, made once: the engine polls the socket on every
+ * pass, most of them finding nothing, and setting up 32 headers each
+ * time was most of what the daemon did per 8-byte message (callgrind,
+ * docs/roce.md).  The kernel writes back the lengths of the names and
+ * control data it filled: those of the headers it used are set again.
+ */
+struct roce_io_rxh {
 	struct mmsghdr mm[ROCE_BATCH];
 	struct iovec iov[ROCE_BATCH];
 	struct sockaddr_in6 from[ROCE_BATCH];
@@ -198,30 +203,41 @@ static unsigned int roce_io_rx(struct roce_dev *r)
 		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
 			  CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
 	} ctl[ROCE_BATCH];
+};
 
+static void roce_io_rxh_reset(struct roce_io_rxh *h, uint8_t *rx, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct msghdr *m = &h->mm[i].msg_hdr;
+
+		memset(m, 0, sizeof(*m));
+		h->iov[i].iov_base = rx + (size_t)i * ROCE_RX_BUF;
+		h->iov[i].iov_len = ROCE_RX_BUF;
+		m->msg_iov = &h->iov[i];
+		m->msg_iovlen = 1;
+		m->msg_name = &h->from[i];
+		m->msg_namelen = sizeof(h->from[i]);
+		m->msg_control = h->ctl[i].b;
+		m->msg_controllen = sizeof(h->ctl[i].b);
+	}
+}
+
+/* Take what has arrived, up to ROCE_RX_ROUNDS batches; how many. */
+static unsigned int roce_io_rx(struct roce_dev *r)
+{
+	struct roce_io_rxh *h = r->rxh;
 	unsigned int got = 0;
 
 	for (int round = 0; round < ROCE_RX_ROUNDS; round++) {
-		int n;
+		int n = recvmmsg(r->fd, h->mm, ROCE_BATCH, MSG_DONTWAIT, NULL);
 
-		memset(mm, 0, sizeof(mm));
-		for (int i = 0; i < ROCE_BATCH; i++) {
-			iov[i].iov_base = r->rx + (size_t)i * ROCE_RX_BUF;
-			iov[i].iov_len = ROCE_RX_BUF;
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
-			mm[i].msg_hdr.msg_name = &from[i];
-			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			mm[i].msg_hdr.msg_control = ctl[i].b;
-			mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].b);
-		}
-		n = recvmmsg(r->fd, mm, ROCE_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;		/* EAGAIN: all taken; errors: next wake-up */
 		got += (unsigned int)n;
 		for (int i = 0; i < n; i++)
-			roce_io_datagram(r, iov[i].iov_base, mm[i].msg_len, &from[i],
-					 &mm[i].msg_hdr);
+			roce_io_datagram(r, h->iov[i].iov_base, h->mm[i].msg_len, &h->from[i],
+					 &h->mm[i].msg_hdr);
+		roce_io_rxh_reset(h, r->rx, n);
 		if (n < ROCE_BATCH)
 			break;
 	}
@@ -303,15 +319,17 @@ static void roce_io_flush(struct roce_dev *r)
 	unsigned int nmsg = 0, done = 0, plain = 0;
 
 again:
-	/* Slots below plain go one a datagram (a GSO send of theirs failed). */
-	memset(mm, 0, sizeof(mm));
-	memset(ctl, 0, sizeof(ctl));
+	/* Slots below plain go one a datagram (a GSO send of theirs failed).
+	 * Only the headers used are cleared: most flushes carry one packet. */
 	nmsg = 0;
 	for (unsigned int i = done; i < r->ntx; nmsg++) {
 		struct roce_tx *t = &r->tx[i];
 		unsigned int n = i < plain ? 1 : roce_io_run(r, i);
 		struct msghdr *h = &mm[nmsg].msg_hdr;
 		struct cmsghdr *c;
+
+		memset(&mm[nmsg], 0, sizeof(mm[nmsg]));
+		memset(&ctl[nmsg], 0, sizeof(ctl[nmsg]));
 
 		for (unsigned int k = 0; k < n; k++) {
 			iov[i + k].iov_base = r->tx[i + k].buf;
@@ -429,8 +447,10 @@ int roce_io_init(struct roce_dev *r)
 
 	r->tx = calloc(ROCE_TX_SLOTS, sizeof(*r->tx));
 	r->rx = malloc((size_t)ROCE_BATCH * ROCE_RX_BUF);
-	if (!r->tx || !r->rx)
+	r->rxh = malloc(sizeof(*r->rxh));
+	if (!r->tx || !r->rx || !r->rxh)
 		return -ENOMEM;
+	roce_io_rxh_reset(r->rxh, r->rx, ROCE_BATCH);
 	r->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0)
 		return -errno;
@@ -483,8 +503,10 @@ void roce_io_fini(struct roce_dev *r)
 	r->fd = -1;
 	free(r->tx);
 	free(r->rx);
+	free(r->rxh);
 	r->tx = NULL;
 	r->rx = NULL;
+	r->rxh = NULL;
 }
 
 int roce_io_path_mtu(const uint8_t dgid[16])

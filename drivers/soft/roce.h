@@ -226,6 +226,7 @@ struct roce_dev {
 	bool gso;			/* the kernel takes UDP_SEGMENT */
 	struct roce_wire_idcache idtx, idrx;	/* IPv4 GSO's ICRC values */
 	uint8_t *rx;			/* ROCE_BATCH buffers of ROCE_RX_BUF */
+	struct roce_io_rxh *rxh;	/* recvmmsg()'s headers, made once */
 	struct roce_stats st;
 	struct rb_hash qps;		/* struct roce_qp by QP number */
 	struct roce_ghost ghost[ROCE_GHOSTS];
