@@ -144,6 +144,22 @@ roce_wire_check() {
 	[ -z "$bad" ] || rb_fail "ICRC computed apart from the captured headers differs (computed carried): $bad"
 }
 
+# roce_kernel_drops NS: packets the kernel of NS dropped on the way to
+# the daemon: for a full socket receive buffer (UDP and UDP6
+# RcvbufErrors) or a full queue of its devices (their rx_dropped and
+# tx_dropped, as a veth counts a full backlog).  UC has no flow control:
+# a sender faster than its receiver loses packets there, as UC may, and
+# the responder counts each lost one as a sequence error.
+roce_kernel_drops() {
+	ip netns exec "$1" sh -c 'cat /proc/net/snmp /proc/net/snmp6;
+		for f in /sys/class/net/*/statistics/rx_dropped /sys/class/net/*/statistics/tx_dropped; do
+			echo "dropped $(cat "$f")"; done' 2>/dev/null | awk '
+		$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
+		$1 == "Udp:" && h { n += $(col["RcvbufErrors"]) }
+		$1 == "Udp6RcvbufErrors" || $1 == "dropped" { n += $2 }
+		END { print n + 0 }'
+}
+
 # roce_stat SOCKNAME COUNTER: the value of a counter of rdmactl dev stat.
 roce_stat() {
 	"$RB_RDMACTL" -s "$RB_TMP/$1.sock" dev stat rbsoft0 |
