@@ -93,3 +93,4 @@ include $(srcdir)/tests/integration/cm-qp-attr.mk
 include $(srcdir)/tests/peers/roce-gso.mk
 include $(srcdir)/tests/peers/cm-roce-mra.mk
 include $(srcdir)/tests/integration/cm-accept-send.mk
+include $(srcdir)/tests/unit/roce-icrc-id.mk

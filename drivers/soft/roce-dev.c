@@ -95,6 +95,7 @@ static const struct {
 	ROCE_COUNTER(mtu_clamped),
 	ROCE_COUNTER(tx_gso),
 	ROCE_COUNTER(rx_gro),
+	ROCE_COUNTER(rx_ipv4_gso),
 };
 #undef ROCE_COUNTER
 

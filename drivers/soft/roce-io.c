@@ -13,18 +13,20 @@
  *
  * Sending: the engine builds packets into slots; the first queued
  * activates ev_tx, so the batch leaves in one sendmmsg() when the loop
- * runs its events, or at once when ROCE_TX_SLOTS are queued; over IPv6 a
- * run of same-size packets to one peer is one send, cut by the kernel
+ * runs its events, or at once when ROCE_TX_SLOTS are queued; a run of
+ * same-size packets to one peer is one send, cut by the kernel
  * (UDP_SEGMENT), and what arrives joined (UDP_GRO) is cut here.  The source
  * address is set per packet (IPV6_PKTINFO, also for IPv4) so it is the
  * GID the sender chose, which the ICRC covers.  DF is always set
  * (IP_PMTUDISC_DO): an unconnected socket's DF packets carry IPv4
- * identification 0, which the ICRC covers too (roce-wire.h), and a
- * packet larger than the path is refused (EMSGSIZE), never fragmented.
+ * identification 0 (a GSO send's segments 0, 1, 2, ...), which the ICRC
+ * covers too (roce-wire.h), and a packet larger than the path is
+ * refused (EMSGSIZE), never fragmented.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -101,9 +103,15 @@ static void roce_io_packet(struct roce_dev *r, const uint8_t *buf, size_t len,
 	}
 	roce_io_flow(&flow, from->sin6_addr.s6_addr, dst, ntohs(from->sin6_port),
 		     ROCE_UDP_PORT);
-	if (!roce_wire_icrc_ok(&flow, buf, len)) {
+	switch (roce_wire_icrc_check(&flow, buf, len, &r->idrx)) {
+	case -1:
 		r->st.rx_icrc_errors++;
 		return;
+	case 0:
+		break;
+	default:
+		r->st.rx_ipv4_gso++;	/* segment k of an IPv4 GSO send */
+		break;
 	}
 	if (roce_wire_parse(buf, len, &p) < 0) {
 		r->st.rx_malformed++;
@@ -179,9 +187,14 @@ static void roce_io_datagram(struct roce_dev *r, const uint8_t *buf, size_t len,
 	}
 }
 
-/* Take what has arrived, up to ROCE_RX_ROUNDS batches; how many. */
-static unsigned int roce_io_rx(struct roce_dev *r)
-{
+/*
+ * recvmmsg()'s headers, made once: the engine polls the socket on every
+ * pass, most of them finding nothing, and setting up 32 headers each
+ * time was most of what the daemon did per 8-byte message (callgrind,
+ * docs/roce.md).  The kernel writes back the lengths of the names and
+ * control data it filled: those of the headers it used are set again.
+ */
+struct roce_io_rxh {
 	struct mmsghdr mm[ROCE_BATCH];
 	struct iovec iov[ROCE_BATCH];
 	struct sockaddr_in6 from[ROCE_BATCH];
@@ -190,30 +203,41 @@ static unsigned int roce_io_rx(struct roce_dev *r)
 		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
 			  CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
 	} ctl[ROCE_BATCH];
+};
 
+static void roce_io_rxh_reset(struct roce_io_rxh *h, uint8_t *rx, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct msghdr *m = &h->mm[i].msg_hdr;
+
+		memset(m, 0, sizeof(*m));
+		h->iov[i].iov_base = rx + (size_t)i * ROCE_RX_BUF;
+		h->iov[i].iov_len = ROCE_RX_BUF;
+		m->msg_iov = &h->iov[i];
+		m->msg_iovlen = 1;
+		m->msg_name = &h->from[i];
+		m->msg_namelen = sizeof(h->from[i]);
+		m->msg_control = h->ctl[i].b;
+		m->msg_controllen = sizeof(h->ctl[i].b);
+	}
+}
+
+/* Take what has arrived, up to ROCE_RX_ROUNDS batches; how many. */
+static unsigned int roce_io_rx(struct roce_dev *r)
+{
+	struct roce_io_rxh *h = r->rxh;
 	unsigned int got = 0;
 
 	for (int round = 0; round < ROCE_RX_ROUNDS; round++) {
-		int n;
+		int n = recvmmsg(r->fd, h->mm, ROCE_BATCH, MSG_DONTWAIT, NULL);
 
-		memset(mm, 0, sizeof(mm));
-		for (int i = 0; i < ROCE_BATCH; i++) {
-			iov[i].iov_base = r->rx + (size_t)i * ROCE_RX_BUF;
-			iov[i].iov_len = ROCE_RX_BUF;
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
-			mm[i].msg_hdr.msg_name = &from[i];
-			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			mm[i].msg_hdr.msg_control = ctl[i].b;
-			mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].b);
-		}
-		n = recvmmsg(r->fd, mm, ROCE_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;		/* EAGAIN: all taken; errors: next wake-up */
 		got += (unsigned int)n;
 		for (int i = 0; i < n; i++)
-			roce_io_datagram(r, iov[i].iov_base, mm[i].msg_len, &from[i],
-					 &mm[i].msg_hdr);
+			roce_io_datagram(r, h->iov[i].iov_base, h->mm[i].msg_len, &h->from[i],
+					 &h->mm[i].msg_hdr);
+		roce_io_rxh_reset(h, r->rx, n);
 		if (n < ROCE_BATCH)
 			break;
 	}
@@ -233,22 +257,25 @@ static void roce_io_rx_cb(evutil_socket_t fd, short what, void *arg)
  * How many queued packets from slot i on can leave in one send: with
  * UDP_SEGMENT the kernel cuts one payload into datagrams of one size
  * (the last may be shorter), each still a whole RoCE packet with its
- * own BTH and ICRC.  Only between the same IPv6 addresses: an IPv4
- * segment gets the next identification (0, 1, 2, ... from an
- * unconnected socket), which the ICRC covers and which the receiver,
- * seeing no IP header, checks as 0 ("The IPv4 identification field",
- * docs/roce.md).  A message's MIDDLE packets are all the path MTU, so a
- * run of them (and its LAST) goes in one send.
+ * own BTH and ICRC.  Only between the same addresses.  An IPv4 segment
+ * gets the next identification (0, 1, 2, ... from an unconnected
+ * socket with DF), which the ICRC covers: segment k's ICRC is made for
+ * identification k (roce_io_set_id), and the receiver, seeing no IP
+ * header, tries k up to ROCE_GSO_SEGS - 1 ("The IPv4 identification
+ * field", docs/roce.md).  A message's MIDDLE packets are all the path
+ * MTU, so a run of them (and its LAST) goes in one send.
  */
+_Static_assert(ROCE_TX_SLOTS <= ROCE_GSO_SEGS,
+	       "an IPv4 GSO send holds no more segments than the receiver tries");
 static unsigned int roce_io_run(const struct roce_dev *r, unsigned int i)
 {
 	const struct roce_tx *a = &r->tx[i];
 	size_t total = a->len;
 	unsigned int n = 1;
 
-	if (!r->gso || roce_wire_gid_is_v4(a->to.sin6_addr.s6_addr))
+	if (!r->gso)
 		return 1;
-	for (unsigned int j = i + 1; j < r->ntx; j++) {
+	for (unsigned int j = i + 1; j < r->ntx && n < ROCE_GSO_SEGS; j++) {
 		const struct roce_tx *b = &r->tx[j];
 
 		if (b->len > a->len || total + b->len > ROCE_GSO_MAX ||
@@ -264,6 +291,22 @@ static unsigned int roce_io_run(const struct roce_dev *r, unsigned int i)
 	return n;
 }
 
+/* Make t's ICRC the one for IPv4 identification id (from whichever it
+ * holds): the CRC is linear, so that is an xor (roce-wire.h). */
+static void roce_io_set_id(struct roce_dev *r, struct roce_tx *t, unsigned int id)
+{
+	uint32_t icrc;
+	uint8_t *p = t->buf + t->len - ROCE_ICRC_LEN;
+
+	if (t->id == id)
+		return;
+	memcpy(&icrc, p, 4);
+	icrc = le32toh(icrc) ^ roce_wire_icrc_id_delta(&r->idtx, t->len, t->id) ^
+	       roce_wire_icrc_id_delta(&r->idtx, t->len, id);
+	roce_wire_put_icrc(p, icrc);
+	t->id = (uint8_t)id;
+}
+
 static void roce_io_flush(struct roce_dev *r)
 {
 	struct mmsghdr mm[ROCE_TX_SLOTS];
@@ -276,9 +319,8 @@ static void roce_io_flush(struct roce_dev *r)
 	unsigned int nmsg = 0, done = 0, plain = 0;
 
 again:
-	/* Slots below plain go one a datagram (a GSO send of theirs failed). */
-	memset(mm, 0, sizeof(mm));
-	memset(ctl, 0, sizeof(ctl));
+	/* Slots below plain go one a datagram (a GSO send of theirs failed).
+	 * Only the headers used are cleared: most flushes carry one packet. */
 	nmsg = 0;
 	for (unsigned int i = done; i < r->ntx; nmsg++) {
 		struct roce_tx *t = &r->tx[i];
@@ -286,9 +328,14 @@ again:
 		struct msghdr *h = &mm[nmsg].msg_hdr;
 		struct cmsghdr *c;
 
+		memset(&mm[nmsg], 0, sizeof(mm[nmsg]));
+		memset(&ctl[nmsg], 0, sizeof(ctl[nmsg]));
+
 		for (unsigned int k = 0; k < n; k++) {
 			iov[i + k].iov_base = r->tx[i + k].buf;
 			iov[i + k].iov_len = r->tx[i + k].len;
+			if (roce_wire_gid_is_v4(t->to.sin6_addr.s6_addr))
+				roce_io_set_id(r, &r->tx[i + k], k);
 		}
 		first[nmsg] = i;
 		h->msg_iov = &iov[i];
@@ -379,6 +426,7 @@ void roce_io_tx_commit(struct roce_dev *r, struct roce_tx *t)
 		     ROCE_UDP_PORT, ROCE_UDP_PORT);
 	roce_wire_put_icrc(t->buf + t->len, roce_wire_icrc(&flow, &iov, 1));
 	t->len += ROCE_ICRC_LEN;
+	t->id = 0;
 	if (r->ntx++ == 0)
 		event_active(r->ev_tx, EV_WRITE, 0);
 	if (r->ntx == ROCE_TX_SLOTS)
@@ -399,8 +447,10 @@ int roce_io_init(struct roce_dev *r)
 
 	r->tx = calloc(ROCE_TX_SLOTS, sizeof(*r->tx));
 	r->rx = malloc((size_t)ROCE_BATCH * ROCE_RX_BUF);
-	if (!r->tx || !r->rx)
+	r->rxh = malloc(sizeof(*r->rxh));
+	if (!r->tx || !r->rx || !r->rxh)
 		return -ENOMEM;
+	roce_io_rxh_reset(r->rxh, r->rx, ROCE_BATCH);
 	r->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0)
 		return -errno;
@@ -453,8 +503,10 @@ void roce_io_fini(struct roce_dev *r)
 	r->fd = -1;
 	free(r->tx);
 	free(r->rx);
+	free(r->rxh);
 	r->tx = NULL;
 	r->rx = NULL;
+	r->rxh = NULL;
 }
 
 int roce_io_path_mtu(const uint8_t dgid[16])

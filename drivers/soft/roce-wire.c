@@ -507,16 +507,82 @@ void roce_wire_put_icrc(uint8_t *dst, uint32_t icrc)
 	memcpy(dst, &icrc, 4);
 }
 
-bool roce_wire_icrc_ok(const struct roce_flow *flow, const uint8_t *buf,
-		       size_t len)
+/*
+ * For CRCs of equal length, crc(A) ^ crc(B) is the CRC without its
+ * initial and final inversions (call it lin) of A ^ B.  Between the
+ * packet with identification id and with 0, A ^ B is zero but for the
+ * identification's two bytes, at offset 12 of the ICRC's input (8 bytes
+ * of ones, then the IPv4 header), with len + 18 bytes after them (the
+ * input is 8 + 20 + 8 + len - 4 bytes).  lin of zeros is zero, so the
+ * difference is lin(id's two bytes) moved across len + 18 zero bytes,
+ * which is what zlib's crc32_combine() does to its first CRC; and lin
+ * is linear in id, so one value per bit of id does for all.
+ */
+static const uint32_t *roce_wire_id_basis(struct roce_wire_idcache *c, size_t len)
+{
+	static const uint8_t zero[2];
+	unsigned int i;
+	uLong op;
+
+	for (i = 0; i < sizeof(c->s) / sizeof(c->s[0]); i++)
+		if (c->s[i].len == len)
+			return c->s[i].e;
+	i = c->next++ % (sizeof(c->s) / sizeof(c->s[0]));
+	op = crc32_combine_gen((z_off_t)len + 18);
+	for (unsigned int b = 0; b < ROCE_GSO_ID_BITS; b++) {
+		uint8_t id[2] = { (uint8_t)((1u << b) >> 8), (uint8_t)(1u << b) };
+		uLong lin = crc32(0, id, 2) ^ crc32(0, zero, 2);
+
+		c->s[i].e[b] = (uint32_t)crc32_combine_op(lin, 0, op);
+	}
+	c->s[i].len = (uint32_t)len;
+	return c->s[i].e;
+}
+
+uint32_t roce_wire_icrc_id_delta(struct roce_wire_idcache *c, size_t len,
+				 unsigned int id)
+{
+	const uint32_t *e;
+	uint32_t d = 0;
+
+	if (!id)
+		return 0;
+	e = roce_wire_id_basis(c, len);
+	for (unsigned int b = 0; b < ROCE_GSO_ID_BITS; b++)
+		if (id & (1u << b))
+			d ^= e[b];
+	return d;
+}
+
+int roce_wire_icrc_check(const struct roce_flow *flow, const uint8_t *buf,
+			 size_t len, struct roce_wire_idcache *c)
 {
 	struct iovec iov;
-	uint32_t got;
+	const uint32_t *e;
+	uint32_t got, diff, d = 0;
 
 	if (len < ROCE_BTH_LEN + ROCE_ICRC_LEN)
-		return false;
+		return -1;
 	iov.iov_base = (void *)buf;
 	iov.iov_len = len - ROCE_ICRC_LEN;
 	memcpy(&got, buf + len - ROCE_ICRC_LEN, 4);
-	return le32toh(got) == roce_wire_icrc(flow, &iov, 1);
+	diff = le32toh(got) ^ roce_wire_icrc(flow, &iov, 1);
+	if (!diff)
+		return 0;
+	if (flow->v6 || !c)
+		return -1;
+	/* Walk ids 1 .. ROCE_GSO_SEGS - 1 in Gray code order, one xor each. */
+	e = roce_wire_id_basis(c, len);
+	for (unsigned int g = 1; g < ROCE_GSO_SEGS; g++) {
+		d ^= e[__builtin_ctz(g)];
+		if (d == diff)
+			return (int)(g ^ (g >> 1));
+	}
+	return -1;
+}
+
+bool roce_wire_icrc_ok(const struct roce_flow *flow, const uint8_t *buf,
+		       size_t len)
+{
+	return roce_wire_icrc_check(flow, buf, len, NULL) == 0;
 }

@@ -191,6 +191,41 @@ void roce_wire_put_icrc(uint8_t *dst, uint32_t icrc);
 bool roce_wire_icrc_ok(const struct roce_flow *flow, const uint8_t *buf,
 		       size_t len);
 
+/*
+ * IPv4 GSO (docs/roce.md, "The IPv4 identification field"): the kernel
+ * numbers the IPv4 segments of one UDP_SEGMENT send from an unconnected
+ * socket with DF 0, 1, 2, ... in the identification field, which the
+ * ICRC covers.  The CRC is linear, so the ICRC of a packet with
+ * identification k is its ICRC with identification 0 xor a value that
+ * depends only on k and the packet's length: the sender adds it to
+ * segment k, the receiver, which sees no IP header, tries the values of
+ * k = 1 .. ROCE_GSO_SEGS - 1 when the ICRC with 0 does not match.  That
+ * many extra values accepted out of 2^32 is the price in error
+ * detection (2^-27 instead of 2^-32 for a random corruption).
+ */
+#define ROCE_GSO_ID_BITS	5
+#define ROCE_GSO_SEGS		(1u << ROCE_GSO_ID_BITS)	/* per send, at most */
+/* The values of each identification bit for a few packet lengths
+ * (computing them takes some hundred ns; a stream has few lengths). */
+struct roce_wire_idcache {
+	struct {
+		uint32_t len;		/* UDP payload, ICRC included; 0: empty */
+		uint32_t e[ROCE_GSO_ID_BITS];
+	} s[4];
+	unsigned int next;
+};
+/* What the ICRC of an IPv4 packet whose UDP payload (ICRC included) is
+ * len bytes changes by when its identification is id instead of 0. */
+uint32_t roce_wire_icrc_id_delta(struct roce_wire_idcache *c, size_t len,
+				 unsigned int id);
+/*
+ * The identification a whole UDP payload's ICRC matches with: 0; over
+ * IPv4 and given c, also 1 .. ROCE_GSO_SEGS - 1 (a GSO send's segment);
+ * -1 when none does.
+ */
+int roce_wire_icrc_check(const struct roce_flow *flow, const uint8_t *buf,
+			 size_t len, struct roce_wire_idcache *c);
+
 /* A GID that is an IPv4-mapped address (::ffff:a.b.c.d). */
 bool roce_wire_gid_is_v4(const uint8_t gid[16]);
 

@@ -102,6 +102,9 @@ struct roce_stats {
 					 * the kernel (UDP_SEGMENT) */
 	uint64_t rx_gro;		/* datagrams that held several packets
 					 * (UDP_GRO), cut here */
+	uint64_t rx_ipv4_gso;		/* IPv4 packets whose ICRC matched with
+					 * a nonzero identification: segments
+					 * of a GSO send */
 };
 
 /* Count event f on the device and, if q, on the QP. */
@@ -116,6 +119,8 @@ struct roce_tx {
 	struct sockaddr_in6 to;		/* v4-mapped for IPv4 */
 	struct in6_pktinfo from;	/* the source address (a GID of ours) */
 	uint16_t len;
+	uint8_t id;			/* IPv4: the identification its ICRC
+					 * holds (its index in a GSO send) */
 	uint8_t buf[ROCE_PKT_MAX];
 };
 
@@ -219,7 +224,9 @@ struct roce_dev {
 	struct roce_tx *tx;		/* ROCE_TX_SLOTS slots */
 	unsigned int ntx;		/* queued, flushed on ev_tx */
 	bool gso;			/* the kernel takes UDP_SEGMENT */
+	struct roce_wire_idcache idtx, idrx;	/* IPv4 GSO's ICRC values */
 	uint8_t *rx;			/* ROCE_BATCH buffers of ROCE_RX_BUF */
+	struct roce_io_rxh *rxh;	/* recvmmsg()'s headers, made once */
 	struct roce_stats st;
 	struct rb_hash qps;		/* struct roce_qp by QP number */
 	struct roce_ghost ghost[ROCE_GHOSTS];

@@ -144,6 +144,22 @@ roce_wire_check() {
 	[ -z "$bad" ] || rb_fail "ICRC computed apart from the captured headers differs (computed carried): $bad"
 }
 
+# roce_kernel_drops NS: packets the kernel of NS dropped on the way to
+# the daemon: for a full socket receive buffer (UDP and UDP6
+# RcvbufErrors) or a full queue of its devices (their rx_dropped and
+# tx_dropped, as a veth counts a full backlog).  UC has no flow control:
+# a sender faster than its receiver loses packets there, as UC may, and
+# the responder counts each lost one as a sequence error.
+roce_kernel_drops() {
+	ip netns exec "$1" sh -c 'cat /proc/net/snmp /proc/net/snmp6;
+		for f in /sys/class/net/*/statistics/rx_dropped /sys/class/net/*/statistics/tx_dropped; do
+			echo "dropped $(cat "$f")"; done' 2>/dev/null | awk '
+		$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
+		$1 == "Udp:" && h { n += $(col["RcvbufErrors"]) }
+		$1 == "Udp6RcvbufErrors" || $1 == "dropped" { n += $2 }
+		END { print n + 0 }'
+}
+
 # roce_stat SOCKNAME COUNTER: the value of a counter of rdmactl dev stat.
 roce_stat() {
 	"$RB_RDMACTL" -s "$RB_TMP/$1.sock" dev stat rbsoft0 |
@@ -152,14 +168,30 @@ roce_stat() {
 
 # roce_pair NAME SECS 'SERVER COMMAND' 'CLIENT COMMAND': the server under
 # rdmab-run in namespace $A on daemon a, and once something listens on
-# TCP $PORT in $A (the server must use that port), the client in $B on
-# daemon b; each under `timeout SECS`.  Commands are split on blanks.
-# Outputs in $RB_TMP/NAME.server and NAME.client, exit statuses in $src
-# and $crc.  A server whose client failed would wait for it until its
-# timeout: it is sent SIGTERM then.
+# TCP $PORT in $A, the client in $B on daemon b; each under `timeout
+# SECS`.  @PORT@ in a command becomes that port, a fresh one each try
+# (ROCE_PORT counts them; PORT is the last).  Commands are split on
+# blanks.  Outputs in $RB_TMP/NAME.server and NAME.client, exit statuses
+# in $src and $crc.  A server whose client failed would wait for it
+# until its timeout: it is sent SIGTERM then.  A pair whose perftest
+# could not calibrate its clock (rb_uncalibrated) runs again, up to 3
+# tries; the caller judges the last.
+ROCE_PORT=18600
 roce_pair() {
+	for try in 1 2 3; do
+		roce_pair_once "$@"
+		rb_uncalibrated "$RB_TMP/$1.server" "$RB_TMP/$1.client" || return 0
+		rb_log "$1: perftest could not calibrate its clock (try $try); again"
+	done
+}
+
+roce_pair_once() {
+	ROCE_PORT=$((ROCE_PORT + 1))
+	PORT=$ROCE_PORT
+	scmd=$(echo "$3" | sed "s/@PORT@/$PORT/g")
+	ccmd=$(echo "$4" | sed "s/@PORT@/$PORT/g")
 	# shellcheck disable=SC2086
-	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout "$2" ip netns exec "$A" "$RB_RUN" $3 \
+	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout "$2" ip netns exec "$A" "$RB_RUN" $scmd \
 		> "$RB_TMP/$1.server" 2>&1 &
 	spid=$!
 	for _ in $(seq 1 100); do
@@ -167,7 +199,7 @@ roce_pair() {
 		sleep 0.1
 	done
 	# shellcheck disable=SC2086
-	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout "$2" ip netns exec "$B" "$RB_RUN" $4 \
+	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout "$2" ip netns exec "$B" "$RB_RUN" $ccmd \
 		> "$RB_TMP/$1.client" 2>&1
 	crc=$?
 	[ "$crc" = 0 ] || kill -TERM "$spid" 2>/dev/null

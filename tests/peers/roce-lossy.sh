@@ -58,14 +58,12 @@ stat_of() {	# NAME COUNTER
 		awk -v k="$2" '{ for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }'
 }
 
-PORT=18600
 # pair NAME ITERS PROGRAM ARGS...: server in A, client in B, both -c.
 pair() {
 	name=$1 iters=$2 prog=$3
 	shift 3
-	PORT=$((PORT + 1))
-	roce_pair "$name" 120 "$prog -d rbsoft0 -g 0 -p $PORT -c -n $iters $*" \
-		"$prog -d rbsoft0 -g 0 -p $PORT -c -n $iters $* 192.0.2.1"
+	roce_pair "$name" 120 "$prog -d rbsoft0 -g 0 -p @PORT@ -c -n $iters $*" \
+		"$prog -d rbsoft0 -g 0 -p @PORT@ -c -n $iters $* 192.0.2.1"
 }
 pair_ok() {	# NAME ITERS
 	if [ "$crc" != 0 ] || [ "$src" != 0 ] ||
@@ -107,7 +105,8 @@ done
 
 # ---- the link cut mid-run: RETRY_EXC_ERR
 bridge
-PORT=$((PORT + 1))
+ROCE_PORT=$((ROCE_PORT + 1))
+PORT=$ROCE_PORT
 RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 60 ip netns exec "$A" "$RB_RUN" \
 	ibv_rc_pingpong -d rbsoft0 -g 0 -p "$PORT" -n 1000000 > "$RB_TMP/cut.server" 2>&1 &
 spid=$!

@@ -24,13 +24,11 @@ roce_start_daemon "$B" b
 wire=yes
 roce_capture "$B" "vb$$" || { wire=; rb_log "tshark not found: frame sizes not checked"; }
 
-PORT=18600
 # pp NAME SERVER_MTU CLIENT_MTU: ibv_rc_pingpong -s 4096, 50 iterations;
 # sets crc and src (exit statuses), output in $RB_TMP/NAME.{server,client}.
 pp() {
-	PORT=$((PORT + 1))
-	roce_pair "$1" 60 "ibv_rc_pingpong -d rbsoft0 -g 0 -p $PORT -c -n 50 -s 4096 -m $2" \
-		"ibv_rc_pingpong -d rbsoft0 -g 0 -p $PORT -c -n 50 -s 4096 -m $3 192.0.2.1"
+	roce_pair "$1" 60 "ibv_rc_pingpong -d rbsoft0 -g 0 -p @PORT@ -c -n 50 -s 4096 -m $2" \
+		"ibv_rc_pingpong -d rbsoft0 -g 0 -p @PORT@ -c -n 50 -s 4096 -m $3 192.0.2.1"
 }
 ok() {	# NAME
 	if [ "$crc" != 0 ] || [ "$src" != 0 ] || ! grep -q "^50 iters in" "$RB_TMP/$1.client"; then

@@ -57,7 +57,6 @@ else
 	rb_log "tshark not found: the wire is not checked (scripts/deps.sh installs it)"
 fi
 
-PORT=18515
 # run NAME ITERS GIDADDR_A GIDADDR_B SERVERADDR PROGRAM ARGS...
 run() {
 	name=$1 iters=$2 ga=$3 gb=$4 srv=$5 prog=$6
@@ -65,9 +64,8 @@ run() {
 	gia=$(roce_gid_index "$A" a "$ga") gib=$(roce_gid_index "$B" b "$gb")
 	[ -n "$gia" ] && [ -n "$gib" ] ||
 		rb_fail "$name: no GID for $ga in $A or $gb in $B: $(cat "$RB_TMP/devinfo.a" "$RB_TMP/devinfo.b" | grep GID)"
-	PORT=$((PORT + 1))
-	roce_pair "$name" 60 "$prog -d rbsoft0 -g $gia -p $PORT -c -n $iters $*" \
-		"$prog -d rbsoft0 -g $gib -p $PORT -c -n $iters $* $srv"
+	roce_pair "$name" 60 "$prog -d rbsoft0 -g $gia -p @PORT@ -c -n $iters $*" \
+		"$prog -d rbsoft0 -g $gib -p @PORT@ -c -n $iters $* $srv"
 	if [ "$crc" != 0 ] || [ "$src" != 0 ] ||
 	   ! grep -q "^$iters iters in" "$RB_TMP/$name.client" ||
 	   ! grep -q "^$iters iters in" "$RB_TMP/$name.server" ||
@@ -105,12 +103,7 @@ perf() {	# NAME PROGRAM ARGS...
 		rb_log "$name: $1 not installed (Debian perftest): skipped"
 		return 0
 	fi
-	for try in 1 2 3; do
-		PORT=$((PORT + 1))
-		roce_pair "$name" 60 "$* -d rbsoft0 -x 0 -p $PORT" "$* -d rbsoft0 -x 0 -p $PORT 192.0.2.1"
-		rb_uncalibrated "$RB_TMP/$name.server" "$RB_TMP/$name.client" || break
-		rb_log "$name: perftest could not calibrate its clock (try $try); again"
-	done
+	roce_pair "$name" 60 "$* -d rbsoft0 -x 0 -p @PORT@" "$* -d rbsoft0 -x 0 -p @PORT@ 192.0.2.1"
 	if [ "$crc" != 0 ] || [ "$src" != 0 ] || ! grep -Eq '^ *65536 +200 ' "$RB_TMP/$name.client"; then
 		cat "$RB_TMP/$name.server" "$RB_TMP/$name.client" >&2
 		rb_fail "$name: client exited $crc, server $src"
@@ -129,13 +122,19 @@ for d in a b; do
 	# stream) finds its QP destroyed and counts as rx_unknown_qp, as on
 	# any RoCE network: up to one a pair (10 pairs) is teardown; QP
 	# numbers sent wrong would make it thousands.
+	# The UC WRITE stream may overrun its receiver (UC has no flow
+	# control): a sequence error is allowed for each packet the kernel
+	# dropped on the way (roce_kernel_drops), none otherwise.
+	ns=$A
+	[ "$d" = b ] && ns=$B
+	full=$(roce_kernel_drops "$ns")
 	c=$("$RB_RDMACTL" -s "$RB_TMP/$d.sock" dev stat rbsoft0) || rb_fail "rdmactl dev stat on $d"
-	rb_log "daemon $d: $c"
-	echo "$c" | awk '{ for (i = 2; i < NF; i += 2) v[$i] = $(i + 1) }
+	rb_log "daemon $d: $c; packets the kernel dropped on the way: $full"
+	echo "$c" | awk -v full="$full" '{ for (i = 2; i < NF; i += 2) v[$i] = $(i + 1) }
 		END { exit !(v["rx_packets"] >= 3500 && v["tx_packets"] >= 3500 &&
 			     v["rx_icrc_errors"] == 0 && v["rx_malformed"] == 0 &&
 			     v["rx_unknown_qp"] <= 10 && v["tx_dropped"] == 0 &&
-			     v["rx_seq_errors"] == 0 && v["rx_no_recv"] == 0) }' ||
+			     v["rx_seq_errors"] <= full && v["rx_no_recv"] == 0) }' ||
 		rb_fail "daemon $d's counters: $c"
 done
 
