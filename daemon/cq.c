@@ -304,7 +304,6 @@ int cq_resize(struct rb_session *s, const Rdmabroker__Request *req,
 	cq->cqe = granted;
 	cq->entries = entries;
 	cq->prod = pending;
-	cq->cons_seen = 0;		/* the new ring's */
 	/* The entries have moved: the device follows (drivers/driver.h). */
 	ret = cq->dev->ops.resize_cq(cq, old_cqe);
 	if (ret < 0)
@@ -374,24 +373,13 @@ void cq_overrun(struct rb_cq *cq)
 void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 {
 	struct rb_ring *r = cq->ring;
+	uint32_t cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
 	uint32_t flags;
 
-	/*
-	 * cqe slots, as granted (the ring has one more).  The client's cons
-	 * is read again only when the ring looks full by the one read last:
-	 * the client stores it after every poll, and a load of it on every
-	 * push pulled that line across cores once per completion
-	 * (docs/performance.md, "Cache lines per message").  What was read
-	 * is never ahead of the client (a client that moves cons back only
-	 * loses its own completions), so it can only make the ring look
-	 * fuller.  Acquire: the client is done with the slots we reuse.
-	 */
-	if (cq->prod - cq->cons_seen >= cq->cqe) {
-		cq->cons_seen = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
-		if (cq->prod - cq->cons_seen >= cq->cqe) {
-			cq_overrun(cq);
-			return;
-		}
+	/* cqe slots, as granted (the ring has one more). */
+	if (cq->prod - cons >= cq->cqe) {
+		cq_overrun(cq);
+		return;
 	}
 	cq->overrun = false;
 	stat_completion(cq, e);

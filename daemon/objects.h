@@ -51,7 +51,6 @@ struct rb_cq {
 	uint32_t cqe;			/* granted: ring entries - 1 */
 	uint32_t entries;		/* of the ring, as created */
 	uint32_t prod;			/* the producer index (cq_push) */
-	uint32_t cons_seen;		/* the client's cons as cq_push last read it */
 	bool overrun;			/* IBV_EVENT_CQ_ERR sent, not yet cleared */
 	uint32_t comp_events_reported;	/* sent (the client counts its own) */
 };
