@@ -834,8 +834,7 @@ bool soft_req_step(struct soft_qp *qp, struct soft_turn *turn)
 	 * message landing meanwhile waits out (docs/performance.md, "The
 	 * engine's instructions per message").
 	 */
-	if (qp->qp.attr.qp_state == IBV_QPS_RTS && !qp->rd_count && qp->sq_cons == qp->sq_exec &&
-	    __atomic_load_n(&qp->qp.sq->prod, __ATOMIC_ACQUIRE) == qp->sq_exec)
+	if (soft_req_idle(qp))
 		return false;
 	if (qp->rd_count && qp->qp.attr.qp_state != IBV_QPS_ERR) {
 		uint64_t landed = 0;
