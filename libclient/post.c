@@ -40,17 +40,16 @@ static void ring_doorbell(struct rb_ring *r, int doorbell)
 	}
 }
 
-/* The ring's SGE layout from the verbs' (the same fields, fixed widths). */
 /*
  * The consumer index of a ring we produce into, read now and remembered
  * in *seen.  A post reads it only when the ring looks full by what it
  * remembers: the engine stores cons after every WR it takes, and a load
  * of it on every post pulled that line across cores and back once per
- * message (docs/performance.md, "Cache lines per message").  What is
- * remembered is never ahead of the engine, so it can only make the ring
- * look fuller than it is; after a reset (prod and cons 0 again) prod -
- * *seen wraps, looks full, and is read again.  Acquire: the engine is done
- * with the slots before we overwrite them.
+ * message (docs/performance.md, "Cache lines and instructions per
+ * message").  What is remembered is never ahead of the engine, so it can
+ * only make the ring look fuller than it is; after a reset (prod and
+ * cons 0 again) prod - *seen wraps, looks full, and is read again.
+ * Acquire: the engine is done with the slots before we overwrite them.
  */
 static uint32_t ring_cons(const struct rb_ring *r, uint32_t *seen)
 {
@@ -58,6 +57,7 @@ static uint32_t ring_cons(const struct rb_ring *r, uint32_t *seen)
 	return *seen;
 }
 
+/* The ring's SGE layout from the verbs' (the same fields, fixed widths). */
 static void sge_copy(struct rb_sge *dst, const struct ibv_sge *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -831,8 +831,8 @@ bool soft_req_step(struct soft_qp *qp, struct soft_turn *turn)
 	 * Nothing posted, nothing in flight, nothing to retire: what the
 	 * steps below would find, in one load of prod.  Most steps are this
 	 * one (a polled QP between messages), and the empty pass is what a
-	 * message landing meanwhile waits out (docs/performance.md, "The
-	 * engine's instructions per message").
+	 * message landing meanwhile waits out (docs/performance.md, "Cache
+	 * lines and instructions per message").
 	 */
 	if (soft_req_idle(qp))
 		return false;
