@@ -145,6 +145,10 @@ struct rbc_qp {
 	struct ibv_qp_cap cap;		/* granted */
 	struct rb_ring *sq, *rq;
 	size_t sq_bytes, rq_bytes;
+	/* cons of each ring as last read (post.c): read again only when the
+	 * ring looks full, so that a post does not pull the line the engine
+	 * writes on every WR (locks: sq_lock, rq_lock). */
+	uint32_t sq_cons_seen, rq_cons_seen;
 	int doorbell;			/* eventfd to wake the engine */
 	uint32_t async_handed;		/* as rbc_cq's */
 	LIST_ENTRY(rbc_qp) link;	/* in its context's list */

@@ -40,6 +40,23 @@ static void ring_doorbell(struct rb_ring *r, int doorbell)
 	}
 }
 
+/*
+ * The consumer index of a ring we produce into, read now and remembered
+ * in *seen.  A post reads it only when the ring looks full by what it
+ * remembers: the engine stores cons after every WR it takes, and a load
+ * of it on every post pulled that line across cores and back once per
+ * message (docs/performance.md, "Cache lines and instructions per
+ * message").  What is remembered is never ahead of the engine, so it can
+ * only make the ring look fuller than it is; after a reset (prod and
+ * cons 0 again) prod - *seen wraps, looks full, and is read again.
+ * Acquire: the engine is done with the slots before we overwrite them.
+ */
+static uint32_t ring_cons(const struct rb_ring *r, uint32_t *seen)
+{
+	*seen = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
+	return *seen;
+}
+
 /* The ring's SGE layout from the verbs' (the same fields, fixed widths). */
 static void sge_copy(struct rb_sge *dst, const struct ibv_sge *src, size_t n)
 {
@@ -193,10 +210,10 @@ static int post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		return EINVAL;
 	}
 	start = prod = r->prod;		/* ours: only this process writes it */
-	cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
+	cons = qp->sq_cons_seen;
 	for (; wr; wr = wr->next) {
 		if (prod - cons >= r->entries) {
-			cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
+			cons = ring_cons(r, &qp->sq_cons_seen);
 			if (prod - cons >= r->entries) {
 				ret = ENOMEM;
 				break;
@@ -249,13 +266,24 @@ int rbc_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw, struct ibv_mw_bind *mw_bin
 	return ret;
 }
 
-/* Post a list of receives to ring r (an RQ or SRQ); its lock is held. */
-static int post_recv_ring(struct rb_ring *r, uint32_t max_sge, int doorbell,
+/*
+ * Post a list of receives to ring r (an RQ or SRQ); its lock is held.
+ * *seen: the ring's cons as this process last read it (ring_cons), or
+ * NULL to read it on every call (an SRQ: its resize moves the entries to
+ * a new ring, where a cons remembered from the old one means nothing).
+ */
+static int post_recv_ring(struct rb_ring *r, uint32_t *seen, uint32_t max_sge, int doorbell,
 			  struct ibv_recv_wr *wr, struct ibv_recv_wr **bad_wr)
 {
-	uint32_t prod = r->prod, start = prod;
-	uint32_t cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
+	uint32_t prod = r->prod, start = prod, none = 0;
+	uint32_t cons;
 	int ret = 0;
+
+	if (!seen) {
+		seen = &none;
+		(void)ring_cons(r, seen);
+	}
+	cons = *seen;
 
 	for (; wr; wr = wr->next) {
 		struct rb_recv_wqe *w;
@@ -266,7 +294,7 @@ static int post_recv_ring(struct rb_ring *r, uint32_t max_sge, int doorbell,
 			break;
 		}
 		if (prod - cons >= r->entries) {
-			cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
+			cons = ring_cons(r, seen);
 			if (prod - cons >= r->entries) {
 				ret = ENOMEM;
 				break;
@@ -306,7 +334,7 @@ int rbc_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 		return EIO;
 	}
 	pthread_mutex_lock(&qp->rq_lock);
-	ret = post_recv_ring(qp->rq, qp->cap.max_recv_sge, qp->doorbell, wr, bad_wr);
+	ret = post_recv_ring(qp->rq, &qp->rq_cons_seen, qp->cap.max_recv_sge, qp->doorbell, wr, bad_wr);
 	pthread_mutex_unlock(&qp->rq_lock);
 	return ret;
 }
@@ -323,7 +351,7 @@ int rbc_post_srq_recv(struct ibv_srq *ibsrq, struct ibv_recv_wr *wr,
 	}
 	/* The lock also keeps a resize (ibv_modify_srq) out. */
 	pthread_mutex_lock(&srq->lock);
-	ret = post_recv_ring(srq->ring, srq->max_sge, srq->doorbell, wr, bad_wr);
+	ret = post_recv_ring(srq->ring, NULL, srq->max_sge, srq->doorbell, wr, bad_wr);
 	pthread_mutex_unlock(&srq->lock);
 	return ret;
 }
@@ -356,7 +384,8 @@ static struct rb_send_wqe *wr_begin(struct ibv_qp_ex *qpx, enum ibv_wr_opcode op
 		qp->wr_err = EINVAL;
 		return NULL;
 	}
-	if (qp->wr_prod - __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE) >= r->entries) {
+	if (qp->wr_prod - qp->sq_cons_seen >= r->entries &&
+	    qp->wr_prod - ring_cons(r, &qp->sq_cons_seen) >= r->entries) {
 		qp->wr_err = ENOMEM;
 		return NULL;
 	}

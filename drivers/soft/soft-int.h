@@ -300,6 +300,14 @@ void soft_qp_expire_timers(struct rb_qp *qp);
 /* soft-req.c: the requester. */
 /* One pass over one QP's send queue within turn; true if it did anything. */
 bool soft_req_step(struct soft_qp *qp, struct soft_turn *turn);
+/* Nothing posted, in flight or left to retire: a step would do nothing
+ * (an XRC_RECV QP has no SQ: its step takes it out of the poll set). */
+static inline bool soft_req_idle(const struct soft_qp *qp)
+{
+	return qp->qp.type != IBV_QPT_XRC_RECV && qp->qp.attr.qp_state == IBV_QPS_RTS &&
+	       !qp->rd_count && qp->sq_cons == qp->sq_exec &&
+	       __atomic_load_n(&qp->qp.sq->prod, __ATOMIC_ACQUIRE) == qp->sq_exec;
+}
 /* The SQ's producer index as far as the engine takes it. */
 uint32_t soft_req_sq_prod(struct soft_qp *qp);
 /* Land (or with flush, drop) every READ/atomic response in flight. */

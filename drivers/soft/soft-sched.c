@@ -263,6 +263,45 @@ static bool flow_serve(struct soft_flow *f, uint64_t now, uint64_t idle_ns, uint
 }
 
 /*
+ * Whether no QP of the round has anything to do (soft_req_idle; an owner
+ * gone counts as something: the step deactivates its QPs).  Between two
+ * messages nearly every pass is such a pass, and a message posted during
+ * one waits for it to end: the round robin's bookkeeping below (about 120
+ * instructions a QP) is then skipped, and each QP costs one load of its
+ * producer index (docs/performance.md, "Cache lines and instructions
+ * per message").
+ */
+static bool round_idle(const struct soft_dev *sd)
+{
+	const struct soft_flow *f;
+	const struct soft_qp *qp;
+
+	TAILQ_FOREACH(f, &sd->round, link)
+		TAILQ_FOREACH(qp, &f->qps, active_link)
+			if (res_owner_killed(&qp->qp.res) || !soft_req_idle(qp))
+				return false;
+	return true;
+}
+
+/* An idle round: the QPs idle for idle_ns leave the poll set, as in
+ * flow_serve (soft_qp_try_sleep unlinks the QP, and its flow once empty:
+ * the next ones are taken first). */
+static void round_sleep_idle(struct soft_dev *sd, uint64_t now, uint64_t idle_ns)
+{
+	struct soft_flow *f, *fnext;
+	struct soft_qp *qp, *qnext;
+
+	for (f = TAILQ_FIRST(&sd->round); f; f = fnext) {
+		fnext = TAILQ_NEXT(f, link);
+		for (qp = TAILQ_FIRST(&f->qps); qp; qp = qnext) {
+			qnext = TAILQ_NEXT(qp, active_link);
+			if (now - qp->last_work_ns >= idle_ns)
+				soft_qp_try_sleep(qp);
+		}
+	}
+}
+
+/*
  * One call: the flows of the round in turn from where the last call
  * stopped, until each had its go or the pass is over (pass_over).
  */
@@ -275,6 +314,10 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
 	bool any = false;
 
 	sd->now = now_ns;
+	if (round_idle(sd)) {
+		round_sleep_idle(sd, now_ns, idle_ns);
+		return TAILQ_EMPTY(&sd->round) ? 0 : RB_PROGRESS_BUSY;
+	}
 	TAILQ_FOREACH(f, &sd->round, link) {
 		if (sched_weight(f->tenant) > wmax)
 			wmax = sched_weight(f->tenant);
