@@ -124,10 +124,11 @@ for d in a b; do
 	# numbers sent wrong would make it thousands.
 	# The UC WRITE stream may overrun its receiver (UC has no flow
 	# control): a sequence error is allowed for each packet the kernel
-	# dropped on the way (roce_kernel_drops), none otherwise.
-	ns=$A
-	[ "$d" = b ] && ns=$B
-	full=$(roce_kernel_drops "$ns")
+	# dropped on the way (roce_kernel_drops), none otherwise.  Both
+	# namespaces count: a veth whose peer's queue is full counts the
+	# drop as the sender's tx_dropped, a full socket buffer in the
+	# receiver's.
+	full=$(( $(roce_kernel_drops "$A") + $(roce_kernel_drops "$B") ))
 	c=$("$RB_RDMACTL" -s "$RB_TMP/$d.sock" dev stat rbsoft0) || rb_fail "rdmactl dev stat on $d"
 	rb_log "daemon $d: $c; packets the kernel dropped on the way: $full"
 	echo "$c" | awk -v full="$full" '{ for (i = 2; i < NF; i += 2) v[$i] = $(i + 1) }
