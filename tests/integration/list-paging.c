@@ -28,17 +28,7 @@
 #define PAGE		97	/* small and odd: many pages, ragged ends */
 #define CHURN		5	/* objects or connections changed per page */
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do {						\
-	checks++;							\
-	if (!(cond)) {							\
-		failures++;						\
-		printf("FAIL %s:%d: ", __FILE__, __LINE__);		\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/lib/check.h"
 
 static void die(const char *what, int err)
 {

@@ -38,17 +38,7 @@
 #include "proto/rpc.h"
 #include "tests/integration/rdmabroker-v1.pb-c.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do {						\
-	checks++;							\
-	if (!(cond)) {							\
-		failures++;						\
-		printf("FAIL %s:%d: ", __FILE__, __LINE__);		\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/lib/check.h"
 
 /* Without this the rest cannot go on. */
 #define REQUIRE(cond, ...) do {						\

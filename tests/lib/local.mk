@@ -10,6 +10,7 @@
 #   libcmtest       C helpers of the connection manager's tests
 #                   (cmtest.h): link with $(cm_test_ldadd)
 #   rng.h           the tests' seeded random numbers
+#   check.h         CHECK() and its counters for tests with no test library
 #   nocmocka/       the stand-in for <cmocka.h> when configure finds no
 #                   cmocka: the tests that need it skip
 #   ident-client    the roles of the identity tests (victim, attacker, ...)
@@ -24,7 +25,7 @@
 #                   (impair.mk; loss, duplication, reordering, corruption
 #                   of UDP 4791) for the cross-host tests
 EXTRA_DIST += tests/README.md tests/lib/lib.sh tests/lib/pingpong-lib.sh \
-	tests/lib/stack-lib.sh tests/lib/ident-lib.sh tests/lib/roce-lib.sh tests/lib/tenant-lib.sh tests/lib/rng.h \
+	tests/lib/stack-lib.sh tests/lib/ident-lib.sh tests/lib/roce-lib.sh tests/lib/tenant-lib.sh tests/lib/rng.h tests/lib/check.h \
 	tests/lib/nest-lib.sh \
 	tests/lib/nocmocka/cmocka.h
 

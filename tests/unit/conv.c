@@ -16,17 +16,7 @@
 
 #include "proto/conv.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do {						\
-	checks++;							\
-	if (!(cond)) {							\
-		failures++;						\
-		printf("FAIL %s:%d: ", __FILE__, __LINE__);		\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/lib/check.h"
 
 /* Pack m and unpack it again with its own descriptor. */
 static ProtobufCMessage *wire(const ProtobufCMessage *m)

@@ -22,17 +22,7 @@
 
 #include "drivers/soft/roce-wire.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do {						\
-	checks++;							\
-	if (!(cond)) {							\
-		failures++;						\
-		printf("FAIL %s:%d: ", __FILE__, __LINE__);		\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/lib/check.h"
 
 static const struct roce_flow flow4 = {
 	.v6 = false,
