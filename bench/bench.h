@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What the raw baselines (bench/shm-pingpong, bench/baseline) share:
- * the clock, the spin hint and the spin-then-yield wait. */
+/* What the bench programs share: the clock, the order of latency
+ * samples, the spin hint and the spin-then-yield wait. */
 #ifndef RB_BENCH_BENCH_H
 #define RB_BENCH_BENCH_H
 
@@ -16,6 +16,14 @@ static inline int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* qsort()'s order for uint64_t samples (latencies in ns). */
+static inline int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /* The spin-wait hint: let the sibling hyperthread have the core. */

@@ -74,13 +74,13 @@ bench-clean-local:
 # scripts/bench-roce.sh sets beside an 8-byte RC ping-pong across hosts;
 # never installed.
 noinst_PROGRAMS += bench/udp-pingpong
-bench_udp_pingpong_SOURCES = bench/udp-pingpong.c
+bench_udp_pingpong_SOURCES = bench/udp-pingpong.c bench/bench.h
 bench_udp_pingpong_CFLAGS = $(AM_CFLAGS)
 # relay-pingpong: the floor of a daemon-mediated latency across hosts
 # (client -> shared memory -> proxy -> UDP -> proxy -> shared memory ->
 # client), set beside udp-pingpong by scripts/bench-roce.sh; never installed.
 noinst_PROGRAMS += bench/relay-pingpong
-bench_relay_pingpong_SOURCES = bench/relay-pingpong.c
+bench_relay_pingpong_SOURCES = bench/relay-pingpong.c bench/bench.h
 bench_relay_pingpong_CFLAGS = $(AM_CFLAGS)
 # make bench-roce: the soft device across hosts (scripts/bench-roce.sh,
 # issue 18): two network namespaces joined by a veth, 8-byte RC latency

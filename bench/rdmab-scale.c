@@ -91,13 +91,6 @@ static int scale_err(const char *what, int err)
 	return -1;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The median of n samples (sorts them), in µs. */
 static double median_us(uint64_t *v, uint64_t n)
 {

@@ -51,6 +51,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
+
 #define MSG_LEN		8
 #define WARMUP		100
 
@@ -99,25 +101,8 @@ static void relay_wait(void)
 {
 	if (yield_)
 		sched_yield();
-#if defined(__x86_64__) || defined(__i386__)
 	else
-		__builtin_ia32_pause();
-#endif
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
+		cpu_relax();
 }
 
 static void relay_unlink(const char *name)

@@ -36,25 +36,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
+
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT	103	/* Linux 4.18; older headers lack it */
 #endif
 #define STREAM_BATCH	32
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /*
  * The server: echo each datagram, or while a stream runs count them.  A
