@@ -259,9 +259,10 @@ void soft_qp_destroy(struct rb_qp *rqp)
 	soft_mw_qp_gone(qp);	/* its type 2 windows lend nothing any more */
 	soft_mcast_qp_gone(qp);
 	/*
-	 * Its RC peer: a send it posts fails at once (nobody answers), and
-	 * after its transport timeout it goes to ERR anyway, as if a NIC had
-	 * given up on the silence; until then the completions it has not
+	 * Its RC peer: a send it posts waits (nobody answers), and after its
+	 * transport timeout it goes to ERR, the first WR not executed
+	 * completing IBV_WC_RETRY_EXC_ERR, as a NIC gives up on the silence
+	 * (exec_lost in soft-req.c); until then the completions it has not
 	 * polled yet, and its posted receives, are left alone, as on a NIC
 	 * (a ping-pong that exits first must not fail its partner's last poll).
 	 */

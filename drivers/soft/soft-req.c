@@ -233,6 +233,21 @@ static enum exec_result exec_retry(struct soft_qp *qp, struct soft_swqe_done *d)
 	return X_RNR;
 }
 
+/*
+ * The connected peer was destroyed and the QP's transport timeout runs
+ * (soft_qp_destroy): a NIC sends on unanswered until that timeout, and
+ * only then fails the WR with IBV_WC_RETRY_EXC_ERR (qp_lost_cb in
+ * soft-qp.c).  Failing it at once instead would fail a ping-pong whose
+ * partner exits with a reply of ours unneeded but still posted
+ * (ibv_srq_pingpong -q N posts up to N-1 more than it counts).
+ */
+static enum exec_result exec_lost(struct soft_qp *qp)
+{
+	qp->rnr_wait = true;
+	qp->rnr_deadline_ns = UINT64_MAX;
+	return X_RNR;
+}
+
 static bool op_is_rd_atomic(uint32_t op)
 {
 	return op == IBV_WR_RDMA_READ || op == IBV_WR_ATOMIC_CMP_AND_SWP ||
@@ -657,6 +672,8 @@ static enum exec_result exec_wqe(struct soft_qp *qp, const union swqe *w,
 		if (!dest || dest->qp.type != peer || dest->qp.dev != qp->qp.dev ||
 		    !soft_qp_alive(dest) || dest->qp.attr.dest_qp_num != qp->qp.qp_num) {
 			/* Nobody answers: RC retries out, UC's packets vanish. */
+			if (rc && evtimer_pending(qp->ev_lost, NULL))
+				return exec_lost(qp);
 			if (rc || qp->qp.type == IBV_QPT_XRC_SEND)
 				d->status = IBV_WC_RETRY_EXC_ERR;
 			return X_DONE;

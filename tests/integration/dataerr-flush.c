@@ -3,7 +3,8 @@
  * Flushes and overruns of the soft device's RC data path, through a real
  * daemon (tests/integration/dataerr-flush.sh), with two QPs of two
  * contexts (two clients): flush on ibv_modify_qp(ERR), and of WRs posted
- * in ERR; CQ overrun as IBV_EVENT_CQ_ERR; a peer QP destroyed.  Every
+ * in ERR; CQ overrun as IBV_EVENT_CQ_ERR; a peer QP destroyed, before
+ * and after sends are posted.  Every
  * wait is bounded, so a missing completion or event fails the case.
  */
 #include "config.h"
@@ -209,6 +210,33 @@ static void test_peer_destroyed(void **state)
 	expect_state(f->a.qp, IBV_QPS_ERR);
 }
 
+/*
+ * Sends posted after the peer QP was destroyed wait, as on a NIC where
+ * nobody acknowledges them, for the transport timeout (timeout 14,
+ * retry_cnt 7: about 0.5 s), not failing at once; then the first
+ * completes IBV_WC_RETRY_EXC_ERR, the second flushes, state ERR.  (A
+ * ping-pong partner that exits with one of our replies still posted
+ * must not fail us before we polled what we needed: ibv_srq_pingpong.)
+ */
+static void test_peer_destroyed_then_send(void **state)
+{
+	struct fix *f = *state;
+	struct pair_opts o = pair_defaults();
+
+	pair_open(f, &o);
+	assert_int_equal(ibv_destroy_qp(f->b.qp), 0);
+	f->b.qp = NULL;
+	post_send1(&f->a, 1, 4096, 64, 1);
+	post_send1(&f->a, 2, 4096, 64, 1);
+	expect_no_wc(f->a.cq, QUIET_MS);
+	expect_state(f->a.qp, IBV_QPS_RTS);
+	expect_async(f->a.ctx, IBV_EVENT_QP_FATAL, f->a.qp);
+	expect_wc(f->a.cq, 1, IBV_WC_RETRY_EXC_ERR, f->a.qp->qp_num);
+	expect_wc(f->a.cq, 2, IBV_WC_WR_FLUSH_ERR, f->a.qp->qp_num);
+	expect_no_wc(f->a.cq, 0);
+	expect_state(f->a.qp, IBV_QPS_ERR);
+}
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define ROWS(tab, fn) do {						\
 	size_t r_;							\
@@ -221,7 +249,7 @@ static void test_peer_destroyed(void **state)
 
 int main(int argc, char **argv)
 {
-	struct CMUnitTest t[3];
+	struct CMUnitTest t[4];
 	size_t n = 0;
 
 	if (argc == 2)
@@ -233,5 +261,6 @@ int main(int argc, char **argv)
 	ONE(test_flush);
 	ONE(test_cq_overrun);
 	ONE(test_peer_destroyed);
+	ONE(test_peer_destroyed_then_send);
 	return _cmocka_run_group_tests("dataerr-flush", t, n, NULL, NULL);
 }
