@@ -96,6 +96,7 @@ static const struct {
 	ROCE_COUNTER(tx_gso),
 	ROCE_COUNTER(rx_gro),
 	ROCE_COUNTER(rx_ipv4_gso),
+	ROCE_COUNTER(rx_uc_tail),
 };
 #undef ROCE_COUNTER
 
@@ -126,6 +127,7 @@ static const struct {
 	ROCE_QP_COUNTER(rx_dup_atomics),
 	ROCE_QP_COUNTER(rx_dup_dropped),
 	ROCE_QP_COUNTER(rx_bad_resp),
+	ROCE_QP_COUNTER(rx_uc_tail),
 };
 #undef ROCE_QP_COUNTER
 _Static_assert(sizeof(roce_dev_qp_counter_table) / sizeof(roce_dev_qp_counter_table[0]) <=

@@ -80,9 +80,12 @@ int roce_resp_take(struct roce_dev *r, struct roce_qp *q, const struct roce_pkt 
 		q->in_msg = true;
 		q->write = write;
 		q->wlen = write ? p->reth.len : 0;
-	} else if (!q->in_msg || q->write != roce_resp_is_write(p->opcode)) {
-		/* Nothing in progress (its first packet was lost), or a
-		 * SEND's packet within a WRITE. */
+	} else if (!q->in_msg) {
+		/* Nothing in progress: the rest of a message one of whose
+		 * packets was lost (UC drops it until a FIRST or ONLY). */
+		return -ENOMSG;
+	} else if (q->write != roce_resp_is_write(p->opcode)) {
+		/* A SEND's packet within a WRITE, or the reverse. */
 		roce_resp_abort(q);
 		return -EINVAL;
 	}
@@ -183,6 +186,8 @@ void roce_resp_recv(struct roce_dev *r, const struct roce_pkt *p,
 		ROCE_COUNT(r, q, rx_access_errors);
 	} else if (ret == -EIO) {
 		/* The receive failed; the responder's QP is in ERR. */
+	} else if (ret == -ENOMSG) {
+		ROCE_COUNT(r, q, rx_uc_tail);
 	} else if (ret < 0) {
 		ROCE_COUNT(r, q, rx_malformed);
 	}

@@ -105,6 +105,9 @@ struct roce_stats {
 	uint64_t rx_ipv4_gso;		/* IPv4 packets whose ICRC matched with
 					 * a nonzero identification: segments
 					 * of a GSO send */
+	uint64_t rx_uc_tail;		/* UC: a MIDDLE or LAST with no message
+					 * in progress (an earlier packet of it
+					 * was lost): dropped */
 };
 
 /* Count event f on the device and, if q, on the QP. */

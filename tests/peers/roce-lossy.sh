@@ -9,9 +9,10 @@
 #     right; the corrupted frames are dropped by the ICRC check
 #     (rx_icrc_errors), the losses resent (retries), the duplicates
 #     answered and never done twice (rx_duplicates);
-#   - UC at 5 % loss: the pingpong may stall on a lost message (UC does
-#     not resend), so only the counters are checked: messages with a
-#     packet missing dropped whole (rx_seq_errors or never completed);
+#   - UC at 5 % loss with 64-packet messages: the pingpong stalls on a
+#     lost message (UC does not resend), so only the counters are
+#     checked: the rest of a message whose packet was lost is dropped as
+#     its tail (rx_uc_tail), nothing counts as malformed;
 #   - the link cut mid-run (the bridge killed): the RC side still
 #     sending gets IBV_WC_RETRY_EXC_ERR after its retries.
 # RB_ROCE_SEED seeds the bridge (default 18).  Needs root; skips (77)
@@ -76,6 +77,14 @@ pair_ok() {	# NAME ITERS
 	rb_log "$1: $(grep -Eo '[0-9.]+ usec/iter' "$RB_TMP/$1.client")"
 }
 
+# The server in A listens on $PORT (for its TCP exchange), or 10 s passed.
+wait_listen() {
+	for _ in $(seq 1 100); do
+		ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && return 0
+		sleep 0.1
+	done
+}
+
 # ---- 1 % loss
 bridge -l 1
 pair rc-loss1 300 ibv_rc_pingpong -s 4096 -m 1024
@@ -103,6 +112,43 @@ for d in a b; do
 	rb_log "daemon $d: $("$RB_RDMACTL" -s "$RB_TMP/$d.sock" dev stat rbsoft0)"
 done
 
+# ---- UC at 5 % loss: 64-packet messages, so a loss falls inside one.
+# UC does not resend, so the ping-pong stalls at the first message lost;
+# it is stopped after a few seconds and only the receivers are checked:
+# the packets after a lost one up to the next message are dropped as the
+# message's tail (rx_uc_tail), never counted malformed.
+# A loss on a message's last packet leaves no tail: up to three tries,
+# each with the next seed.
+tail0=$(( $(stat_of a rx_uc_tail) + $(stat_of b rx_uc_tail) ))
+for try in 1 2 3; do
+	seed=$((seed + 1))
+	bridge -l 5
+	ROCE_PORT=$((ROCE_PORT + 1))
+	PORT=$ROCE_PORT
+	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 60 ip netns exec "$A" "$RB_RUN" \
+		ibv_uc_pingpong -d rbsoft0 -g 0 -p "$PORT" -s 65536 -m 1024 -n 1000 \
+		> "$RB_TMP/uc.server" 2>&1 &
+	spid=$!
+	wait_listen
+	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout 60 ip netns exec "$B" "$RB_RUN" \
+		ibv_uc_pingpong -d rbsoft0 -g 0 -p "$PORT" -s 65536 -m 1024 -n 1000 192.0.2.1 \
+		> "$RB_TMP/uc.client" 2>&1 &
+	cpid=$!
+	sleep 3
+	kill "$cpid" "$spid" 2>/dev/null
+	wait "$cpid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	rb_log "uc-loss5 (try $try) bridge: $(bridge_counts)"
+	tail1=$(( $(stat_of a rx_uc_tail) + $(stat_of b rx_uc_tail) ))
+	[ "$tail1" -gt "$tail0" ] && break
+done
+seqe=$(( $(stat_of a rx_seq_errors) + $(stat_of b rx_seq_errors) ))
+malformed=$(( $(stat_of a rx_malformed) + $(stat_of b rx_malformed) ))
+rb_log "uc-loss5: message tails dropped $((tail1 - tail0)), sequence errors $seqe, malformed $malformed"
+[ $((tail1 - tail0)) -gt 0 ] ||
+	rb_fail "UC at 5 % loss of 64-packet messages and no tail dropped (rx_uc_tail) in 3 tries: $(cat "$RB_TMP/uc.server" "$RB_TMP/uc.client")"
+[ "$malformed" = 0 ] || rb_fail "packets counted malformed on a lossy link: $malformed"
+
 # ---- the link cut mid-run: RETRY_EXC_ERR
 bridge
 ROCE_PORT=$((ROCE_PORT + 1))
@@ -110,10 +156,7 @@ PORT=$ROCE_PORT
 RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 60 ip netns exec "$A" "$RB_RUN" \
 	ibv_rc_pingpong -d rbsoft0 -g 0 -p "$PORT" -n 1000000 > "$RB_TMP/cut.server" 2>&1 &
 spid=$!
-for _ in $(seq 1 100); do
-	ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && break
-	sleep 0.1
-done
+wait_listen
 RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout 60 ip netns exec "$B" "$RB_RUN" \
 	ibv_rc_pingpong -d rbsoft0 -g 0 -p "$PORT" -n 1000000 192.0.2.1 > "$RB_TMP/cut.client" 2>&1 &
 cpid=$!
