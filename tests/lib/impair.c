@@ -30,6 +30,10 @@
  * LOSS, DUP, REORDER and CORRUPT are percentages (fractions allowed).
  * SIGTERM or SIGINT writes the counts ("name value" lines) to FILE, or
  * to standard output, and exits 0; SIGUSR1 writes them and goes on.
+ * Among them kernel_drops: frames the kernel dropped before this program
+ * read them (its receive buffers full), which no seed repeats.  The line
+ * "impair: IFACE <-> IFACE, seed ..." on standard output says the bridge
+ * is up.
  */
 #include "config.h"
 
@@ -64,6 +68,7 @@
 
 #define IMPAIR_FRAME_MAX	(65536 + 64)
 #define IMPAIR_HOLD_NS		2000000ull	/* a held frame waits at most this */
+#define IMPAIR_RCVBUF		(16 << 20)	/* each socket's receive buffer */
 
 struct impair_frame {
 	size_t len;			/* 0: none */
@@ -86,8 +91,11 @@ static struct {
 	const char *out_path;
 	uint64_t seen, matched, dropped, duplicated, reordered, corrupted,
 		 segmented, send_errors;
+	uint64_t kernel_drops;		/* frames the kernel dropped before we
+					 * read them (PACKET_STATISTICS) */
+	int fds[2];
 	uint64_t held_gen;
-} impair = { .port = 4791 };
+} impair = { .port = 4791, .fds = { -1, -1 } };
 
 static volatile sig_atomic_t impair_stop, impair_report;
 
@@ -112,20 +120,36 @@ static bool impair_roll(double p)
 	return p > 0 && (double)(rng() >> 11) * 0x1.0p-53 < p;
 }
 
+/* Add the frames the kernel dropped on our sockets since the last call
+ * (reading the statistics resets them). */
+static void impair_kernel_drops(void)
+{
+	for (int i = 0; i < 2; i++) {
+		struct tpacket_stats st;
+		socklen_t len = sizeof(st);
+
+		if (impair.fds[i] >= 0 &&
+		    getsockopt(impair.fds[i], SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+			impair.kernel_drops += st.tp_drops;
+	}
+}
+
 static void impair_write_stats(void)
 {
-	FILE *f = impair.out_path ? fopen(impair.out_path, "w") : stdout;
+	FILE *f;
 
+	impair_kernel_drops();
+	f = impair.out_path ? fopen(impair.out_path, "w") : stdout;
 	if (!f) {
 		perror(impair.out_path);
 		return;
 	}
 	fprintf(f, "seen %" PRIu64 "\nmatched %" PRIu64 "\ndropped %" PRIu64
 		"\nduplicated %" PRIu64 "\nreordered %" PRIu64 "\ncorrupted %" PRIu64
-		"\nsegmented %" PRIu64 "\nsend_errors %" PRIu64 "\n",
+		"\nsegmented %" PRIu64 "\nsend_errors %" PRIu64 "\nkernel_drops %" PRIu64 "\n",
 		impair.seen, impair.matched, impair.dropped, impair.duplicated,
 		impair.reordered, impair.corrupted, impair.segmented,
-		impair.send_errors);
+		impair.send_errors, impair.kernel_drops);
 	if (f != stdout)
 		fclose(f);
 	else
@@ -137,7 +161,7 @@ static int impair_open(const char *ifname)
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
 	};
-	int one = 1;
+	int one = 1, rcvbuf = IMPAIR_RCVBUF;
 	int fd;
 
 	sll.sll_ifindex = (int)if_nametoindex(ifname);
@@ -159,6 +183,10 @@ static int impair_open(const char *ifname)
 		close(fd);
 		return -1;
 	}
+	/* Room for a burst while we are not running (a loaded machine):
+	 * past the limit root may set, else the most the system allows. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	return fd;
 }
 
@@ -462,6 +490,8 @@ int main(int argc, char **argv)
 	memset(dirs, 0, sizeof(dirs));
 	dirs[0].in = dirs[1].out = impair_open(a);
 	dirs[1].in = dirs[0].out = impair_open(b);
+	impair.fds[0] = dirs[0].in;
+	impair.fds[1] = dirs[1].in;
 	dirs[0].rng = seed;
 	dirs[1].rng = seed ^ 0x9e3779b97f4a7c15ull;
 	if (dirs[0].in < 0 || dirs[1].in < 0)

@@ -71,12 +71,23 @@ else:
             time.sleep(0.002)
 PY
 
+# The bridge has its sockets open (its first line), or 10 s passed.
+impair_up() {
+	for _ in $(seq 1 100); do
+		grep -q '^impair: ' "$RB_TMP/impair.out" 2>/dev/null && return 0
+		kill -0 "$imp_pid" 2>/dev/null || rb_fail "impair exited: $(cat "$RB_TMP/impair.out")"
+		sleep 0.1
+	done
+	rb_fail "impair did not start in 10 s: $(cat "$RB_TMP/impair.out")"
+}
+
 # run SEED FAMILY DEST COUNT LOSS DUP REORDER CORRUPT: B's and impair's counts
 run() {
 	rm -f "$RB_TMP/stats" "$RB_TMP/recv.out"
 	$R "$IMPAIR" -a ra -b rb -s "$1" -l "$5" -d "$6" -r "$7" -c "$8" -o "$RB_TMP/stats" \
 		> "$RB_TMP/impair.out" 2>&1 &
 	imp_pid=$!
+	impair_up
 	$B python3 "$RB_TMP/udp.py" recv "$2" "$( [ "$2" = 6 ] && echo :: || echo 0.0.0.0)" 0 > "$RB_TMP/recv.out" &
 	rpid=$!
 	for _ in $(seq 1 50); do grep -q ready "$RB_TMP/recv.out" 2>/dev/null && break; sleep 0.1; done
@@ -94,7 +105,11 @@ run() {
 	st() { sed -n "s/^$1 //p" "$RB_TMP/stats"; }
 	matched=$(st matched); dropped=$(st dropped); dup=$(st duplicated)
 	reord=$(st reordered); corr=$(st corrupted); errs=$(st send_errors)
-	rb_log "seed $1 IPv$2: sent $4, impair matched $matched dropped $dropped duplicated $dup reordered $reord corrupted $corr send_errors $errs; B got $got ($bad damaged, $late late)"
+	kdrops=$(st kernel_drops)
+	rb_log "seed $1 IPv$2: sent $4, impair matched $matched dropped $dropped duplicated $dup reordered $reord corrupted $corr send_errors $errs kernel_drops $kdrops; B got $got ($bad damaged, $late late)"
+	# A frame the kernel dropped before the bridge read it was never
+	# drawn for: the counts would not repeat from the seed.
+	[ "$kdrops" = 0 ] || rb_fail "the kernel dropped $kdrops frames before impair read them"
 	counts="$matched $dropped $dup $reord $corr"
 }
 
@@ -122,6 +137,7 @@ check 500
 # merges, checksums left to the "hardware") arrive whole.
 $R "$IMPAIR" -a ra -b rb -s 3 -l 50 -c 50 -o "$RB_TMP/stats" > "$RB_TMP/impair.out" 2>&1 &
 imp_pid=$!
+impair_up
 $B python3 -c '
 import socket, hashlib
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
