@@ -97,16 +97,13 @@ cm_no_ids() {
 }
 
 # cm_two_hosts NS_A NS_B: the cross-host CM tests' bed (source
-# roce-lib.sh first): the namespaces, roce_veth between them, a daemon
-# logging at debug in each ($RB_TMP/a.sock in NS_A, b.sock in NS_B).  A
-# server the test keeps in $SPID is SIGKILLed at exit.
+# roce-lib.sh first): roce_two_hosts with the daemons logging at debug
+# ($RB_TMP/a.sock in NS_A, b.sock in NS_B, both on UDP 4791).  A server
+# the test keeps in $SPID is SIGKILLed at exit.
 cm_two_hosts() {
-	roce_netns "$1" "$2"
 	SPID=
 	roce_cleanup_hook() {
 		[ -z "$SPID" ] || kill -KILL "$SPID" 2>/dev/null
 	}
-	roce_veth "$1" "$2"
-	roce_start_daemon "$1" a debug
-	roce_start_daemon "$2" b debug
+	roce_two_hosts "$1" "$2" debug
 }
