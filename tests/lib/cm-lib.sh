@@ -148,3 +148,14 @@ cm_ns_connect() {
 	cm_wait_output "$RB_TMP/$1.client" '^connected' "$CPID" 300
 	return 0
 }
+
+# cm_ns_kill_server NAME: SIGKILL cm_ns_connect's server, the peer
+# process itself by the "pid N" it printed (the wrappers around it exec
+# or wait), and wait for it; then for the client, whose exit status is
+# returned.
+cm_ns_kill_server() {
+	kill -KILL "$(sed -n 's/^pid //p' "$RB_TMP/$1.server")" || rb_fail "no server pid to kill"
+	wait "$SPID" 2>/dev/null
+	SPID=
+	wait "$CPID"
+}

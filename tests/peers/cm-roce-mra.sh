@@ -45,10 +45,7 @@ cm_ns_connect rtu 7484 "$peer server 192.0.2.1 7484" "$peer slowrtu 192.0.2.1 74
 	rb_fail "cm-roce-peer server did not listen"
 grep -q '^connected' "$RB_TMP/rtu.server" ||
 	rb_fail "slow RTU: the server never saw ESTABLISHED: $(cat "$RB_TMP/rtu.server" "$RB_TMP/rtu.client")"
-kill -KILL "$(sed -n 's/^pid //p' "$RB_TMP/rtu.server")" || rb_fail "no server pid to kill"
-wait "$SPID" 2>/dev/null
-SPID=
-wait "$CPID" || rb_fail "slow RTU: the client failed: $(cat "$RB_TMP/rtu.client")"
+cm_ns_kill_server rtu || rb_fail "slow RTU: the client failed: $(cat "$RB_TMP/rtu.client")"
 grep -q "has not answered the REP yet: MRA" "$RB_TMP/b.log" || rb_fail "daemon b sent no MRA for the REP"
 grep -q "MRA for comm id .*'s REP" "$RB_TMP/a.log" || rb_fail "daemon a took no MRA for its REP"
 rb_log "slow RTU: $(grep '^connected' "$RB_TMP/rtu.client")"

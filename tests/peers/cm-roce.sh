@@ -80,11 +80,7 @@ cm_ns_connect dead 7480 "$peer server 192.0.2.1 7480" "$peer client 192.0.2.1 74
 	rb_fail "cm-roce-peer server did not listen"
 grep -q '^connected' "$RB_TMP/dead.client" ||
 	rb_fail "cm-roce-peer did not connect: $(cat "$RB_TMP/dead.server" "$RB_TMP/dead.client")"
-# The peer process itself (the wrappers around it exec or wait).
-kill -KILL "$(sed -n 's/^pid //p' "$RB_TMP/dead.server")" || rb_fail "no server pid to kill"
-wait "$SPID" 2>/dev/null
-SPID=
-wait "$CPID" || rb_fail "the client saw no DISCONNECTED: $(cat "$RB_TMP/dead.client")"
+cm_ns_kill_server dead || rb_fail "the client saw no DISCONNECTED: $(cat "$RB_TMP/dead.client")"
 grep -q 'event DISCONNECTED' "$RB_TMP/dead.client" || rb_fail "no DISCONNECTED"
 rb_log "peer killed: DISCONNECTED"
 
