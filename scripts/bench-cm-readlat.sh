@@ -15,25 +15,18 @@
 set -u
 rounds=${1:-8}
 iters=${2:-200000}
-build=$(cd "${RB_BUILDDIR:-./_build}" 2>/dev/null && pwd) || { echo "bench-cm-readlat: no build dir" >&2; exit 1; }
-run=$build/libclient/rdmab-run
+BENCH_NAME=bench-cm-readlat
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
+bench_build
 command -v ib_read_lat >/dev/null 2>&1 || { echo "bench-cm-readlat: perftest not installed: skipped"; exit 0; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rb-bench-rl.XXXXXX") || exit 1
-RDMABROKER_SOCKET=$tmp/sock RDMABROKER_LIBDIR=$build/libclient/compat
-export RDMABROKER_SOCKET RDMABROKER_LIBDIR
-printf '[daemon]\nlog_level = notice\n' > "$tmp/conf"
-"$build/daemon/rdmabrokerd" -c "$tmp/conf" -s "$tmp/sock" > "$tmp/daemon.log" 2>&1 &
-dpid=$!
 sp=
-cleanup() {
+bench_cleanup_hook() {
 	[ -n "$sp" ] && { kill -CONT "$sp"; kill "$sp"; } 2>/dev/null
-	kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
 trap "exit 1" INT TERM
-for _ in $(seq 1 100); do [ -S "$tmp/sock" ] && break; sleep 0.05; done
-port=$((30000 + $$ % 20000))
+bench_daemon rl '[daemon]
+log_level = notice'
 ticks=$(getconf CLK_TCK)
 
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
@@ -70,10 +63,9 @@ one() {
 	wait "$sp"; src=$?
 	sp=
 	[ "$crc" -eq 0 ] && [ "$src" -eq 0 ] || { echo "bench-cm-readlat: ib_read_lat $1 failed: $(tail -2 "$tmp/c.out")" >&2; return 1; }
-	t=$(awk '/^ *[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+/ { v = $5 } END { print v }' "$tmp/c.out")
+	t=$(bench_typical "$tmp/c.out")
 	echo "$t $(awk -v c="$c" -v k="$ticks" 'BEGIN { printf "%.2f", c / k }')"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 echo "ib_read_lat 8 B t_typical (us), $rounds paired rounds of $iters iterations, load $(cut -d' ' -f1 /proc/loadavg)"
 printf '%-6s %-20s %-20s %s\n' round "tcp (server cpu s)" "cm (server cpu s)" cm-stop
@@ -88,9 +80,9 @@ for r in $(seq 1 "$rounds"); do
 	[ -n "${s% *}" ] && echo "${s% *}" >> "$tmp/stop"
 	printf '%-6s %-20s %-20s %s\n' "$r" "${a% *} (${a#* })" "${b% *} (${b#* })" "${s% *}"
 done
-mt=$(median < "$tmp/tcp")
+mt=$(bench_median < "$tmp/tcp")
 printf 'median  tcp %s  cm %s  cm-stop %s;  rounds over 1.2 x the tcp median: tcp %s, cm %s, cm-stop %s; load %s\n' \
-	"$mt" "$(median < "$tmp/cm")" "$(median < "$tmp/stop")" \
+	"$mt" "$(bench_median < "$tmp/cm")" "$(bench_median < "$tmp/stop")" \
 	"$(awk -v m="$mt" '$1 > 1.2 * m' "$tmp/tcp" | wc -l)" \
 	"$(awk -v m="$mt" '$1 > 1.2 * m' "$tmp/cm" | wc -l)" \
 	"$(awk -v m="$mt" '$1 > 1.2 * m' "$tmp/stop" | wc -l)" \

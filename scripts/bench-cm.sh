@@ -22,26 +22,24 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: bench-cm.sh [--quick] [--out DIR]" >&2; exit 2 ;;
 	esac
 done
-build=$(cd "${RB_BUILDDIR:-./_build}" 2>/dev/null && pwd) || { echo "bench-cm: no build dir" >&2; exit 1; }
-run=$build/libclient/rdmab-run
+BENCH_NAME=bench-cm
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
+bench_build
 rdmactl=$build/rdmactl/rdmactl
 command -v cmtime >/dev/null 2>&1 || { echo "bench-cm: rdmacm-utils not installed: skipped"; exit 0; }
 mkdir -p "$out" && out=$(cd "$out" && pwd)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rb-bench-cm.XXXXXX") || exit 1
-RDMABROKER_SOCKET=$tmp/sock RDMABROKER_LIBDIR=$build/libclient/compat
-export RDMABROKER_SOCKET RDMABROKER_LIBDIR
-printf '[daemon]\nlog_level = notice\n[limits]\nqps = 0\ncqs = 0\npds = 0\nmrs = 0\n' > "$tmp/conf"
-"$build/daemon/rdmabrokerd" -c "$tmp/conf" -s "$tmp/sock" > "$tmp/daemon.log" 2>&1 &
-dpid=$!
 spid=
-cleanup() {
+bench_cleanup_hook() {
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-	kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-for _ in $(seq 1 100); do [ -S "$tmp/sock" ] && break; sleep 0.05; done
-port=$((30000 + $$ % 20000))
+bench_daemon cm '[daemon]
+log_level = notice
+[limits]
+qps = 0
+cqs = 0
+pds = 0
+mrs = 0'
 
 listening() {	# PORT: a CM id or a TCP socket listens on PORT
 	"$rdmactl" -s "$tmp/sock" -j res cm_id state LISTEN 2>/dev/null | grep -q ":$1\"" ||
@@ -87,7 +85,6 @@ cmtime_round() {
 	awk -F: '/^(create id|resolve addr|resolve route|create qp|connect) *:/ {
 		split($2, f, " "); t += f[1] } END { printf "%.2f\n", t }' "$o"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 rounds=5
 [ -n "$quick" ] && rounds=1
 load0=$(cut -d' ' -f1 /proc/loadavg)
@@ -97,14 +94,11 @@ for r in $(seq 1 "$rounds"); do
 	cmtime_round "$out/cmtime.txt" RDMABROKER_CM_SYNC=0 >> "$tmp/async.ms" || exit 1
 done
 load1=$(cut -d' ' -f1 /proc/loadavg)
-full_ms=$(median < "$tmp/async.ms")
-sync_ms=$(median < "$tmp/sync.ms")
+full_ms=$(bench_median < "$tmp/async.ms")
+sync_ms=$(bench_median < "$tmp/sync.ms")
 rate=$(awk -v n="$conns" -v ms="$full_ms" 'BEGIN { printf "%.0f", (ms > 0 ? n * 1000 / ms : 0) }')
 sync_rate=$(awk -v n="$conns" -v ms="$sync_ms" 'BEGIN { printf "%.0f", (ms > 0 ? n * 1000 / ms : 0) }')
 
-lat() {	# FILE: perftest's t_typical
-	awk '/^ *[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+/ { v = $5 } END { print v }' "$1"
-}
 rows=
 for tool in ib_send_lat ib_read_lat; do
 	command -v "$tool" >/dev/null 2>&1 || continue
@@ -112,7 +106,7 @@ for tool in ib_send_lat ib_read_lat; do
 		"$tool -d rbsoft0 -x 0 -s 8 -n $iters -p @PORT@ 127.0.0.1" || { echo "bench-cm: $tool failed" >&2; exit 1; }
 	pair "$tmp/$tool-cm" "$tool -R -d rbsoft0 -s 8 -n $iters -p @PORT@" \
 		"$tool -R -d rbsoft0 -s 8 -n $iters -p @PORT@ 127.0.0.1" || { echo "bench-cm: $tool -R failed" >&2; exit 1; }
-	a=$(lat "$tmp/$tool-tcp"); b=$(lat "$tmp/$tool-cm")
+	a=$(bench_typical "$tmp/$tool-tcp"); b=$(bench_typical "$tmp/$tool-cm")
 	rows="$rows$tool $a $b
 "
 done

@@ -50,7 +50,7 @@ libclient-compat-uninstall: libclient-cm-compat-uninstall
 	libclient-cm-compat-uninstall
 
 # make bench also measures the CM (scripts/bench-cm.sh); make bench-cm alone.
-EXTRA_DIST += scripts/bench-cm.sh scripts/bench-cm-readlat.sh
+EXTRA_DIST += scripts/bench-cm.sh scripts/bench-cm-readlat.sh scripts/bench-lib.sh
 .PHONY: bench-cm
 bench-cm: all
 	RB_BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/scripts/bench-cm.sh' \

@@ -42,6 +42,18 @@ cm_wait_listen() {
 	return 1
 }
 
+# cm_wait_output FILE PATTERN PID [TRIES]: until a line of FILE matches
+# PATTERN (grep's), or PID exits, polling every 50 ms TRIES times
+# (default 200); 0 if one does.
+cm_wait_output() {
+	for _ in $(seq 1 "${4:-200}"); do
+		grep -qs -- "$2" "$1" && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -qs -- "$2" "$1"
+}
+
 # cm_in_ns NS SOCKNAME CMD...: CMD under rdmab-run in network namespace
 # NS, through the daemon on $RB_TMP/SOCKNAME.sock (roce_start_daemon's),
 # within $CM_TIMEOUT seconds.
@@ -97,16 +109,53 @@ cm_no_ids() {
 }
 
 # cm_two_hosts NS_A NS_B: the cross-host CM tests' bed (source
-# roce-lib.sh first): the namespaces, roce_veth between them, a daemon
-# logging at debug in each ($RB_TMP/a.sock in NS_A, b.sock in NS_B).  A
-# server the test keeps in $SPID is SIGKILLed at exit.
+# roce-lib.sh first): roce_two_hosts with the daemons logging at debug
+# ($RB_TMP/a.sock in NS_A, b.sock in NS_B, both on UDP 4791).  A server
+# the test keeps in $SPID is SIGKILLed at exit.
 cm_two_hosts() {
-	roce_netns "$1" "$2"
 	SPID=
 	roce_cleanup_hook() {
 		[ -z "$SPID" ] || kill -KILL "$SPID" 2>/dev/null
 	}
-	roce_veth "$1" "$2"
-	roce_start_daemon "$1" a debug
-	roce_start_daemon "$2" b debug
+	roce_two_hosts "$1" "$2" debug
+}
+
+# cm_ns_server NAME PORT SERVER...: SERVER under rdmab-run in namespace
+# $A on daemon a (cm_two_hosts), output in $RB_TMP/NAME.server, its pid
+# in SPID; 0 once a CM id of daemon a listens on PORT, 1 if the server
+# exits first or 200 polls (10 s) pass.
+cm_ns_server() {
+	local name="$1" port="$2"
+	shift 2
+	cm_in_ns "$A" a "$@" > "$RB_TMP/$name.server" 2>&1 &
+	SPID=$!
+	cm_wait_listen "$port" "$SPID" "$RB_TMP/a.sock" 200
+}
+
+# cm_ns_connect NAME PORT 'SERVER' 'CLIENT': a connection for the test
+# to act on while it stands: cm_ns_server NAME PORT SERVER, then CLIENT
+# in $B on daemon b in the background (CPID, output NAME.client), until
+# both have printed a line "connected..." (each within 300 polls, 15 s,
+# or until it exits).  Commands are split on blanks.  1 if the server
+# did not listen; what came of the rest the caller checks.
+cm_ns_connect() {
+	# shellcheck disable=SC2086
+	cm_ns_server "$1" "$2" $3 || return 1
+	# shellcheck disable=SC2086
+	cm_in_ns "$B" b $4 > "$RB_TMP/$1.client" 2>&1 &
+	CPID=$!
+	cm_wait_output "$RB_TMP/$1.server" '^connected' "$SPID" 300
+	cm_wait_output "$RB_TMP/$1.client" '^connected' "$CPID" 300
+	return 0
+}
+
+# cm_ns_kill_server NAME: SIGKILL cm_ns_connect's server, the peer
+# process itself by the "pid N" it printed (the wrappers around it exec
+# or wait), and wait for it; then for the client, whose exit status is
+# returned.
+cm_ns_kill_server() {
+	kill -KILL "$(sed -n 's/^pid //p' "$RB_TMP/$1.server")" || rb_fail "no server pid to kill"
+	wait "$SPID" 2>/dev/null
+	SPID=
+	wait "$CPID"
 }

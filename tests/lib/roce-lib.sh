@@ -80,6 +80,19 @@ roce_veth() {
 	done
 }
 
+# roce_two_hosts NS_A NS_B [LOG_LEVEL]: the bed of the two-host tests:
+# the namespaces, roce_veth between them, a daemon in each logging at
+# LOG_LEVEL (info unless given; $RB_TMP/a.sock and a.log in NS_A, b in
+# NS_B), and both daemons on RoCEv2's UDP port 4791.
+roce_two_hosts() {
+	roce_netns "$1" "$2"
+	roce_veth "$1" "$2"
+	roce_start_daemon "$1" a "${3:-info}"
+	roce_start_daemon "$2" b "${3:-info}"
+	grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/a.log" && grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/b.log" ||
+		rb_fail "a daemon is not on UDP 4791: $(grep -h RoCE "$RB_TMP"/?.log)"
+}
+
 # roce_no_uso: both ends of the test's veth pair (va$$, vb$$) cut a UDP
 # GSO send (IPv6 RoCE packets of one size, docs/roce.md) in software
 # before their capture point, as a device without the offload does.  A

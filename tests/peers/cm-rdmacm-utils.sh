@@ -49,12 +49,7 @@ if command -v stdbuf >/dev/null 2>&1; then
 	timeout 60 "$RB_RUN" stdbuf -oL mckey -m 239.1.2.3 -b 127.0.0.1 -C 10 \
 		> "$RB_TMP/mckey.server" 2>&1 &
 	spid=$!
-	for _ in $(seq 1 200); do
-		grep -q joined "$RB_TMP/mckey.server" && break
-		kill -0 "$spid" 2>/dev/null || break
-		sleep 0.05
-	done
-	grep -q joined "$RB_TMP/mckey.server" || cm_fail mckey "the receiver did not join"
+	cm_wait_output "$RB_TMP/mckey.server" joined "$spid" || cm_fail mckey "the receiver did not join"
 	timeout 60 "$RB_RUN" mckey -m 239.1.2.3 -s -b 127.0.0.1 -C 10 \
 		> "$RB_TMP/mckey.client" 2>&1 || cm_fail mckey "sender exit $?"
 	wait "$spid" || cm_fail mckey "receiver exit $?"

@@ -28,9 +28,7 @@ roce_capture "$B" "vb$$" ||
 	rb_log "tshark not found: the wire is not checked (scripts/deps.sh installs it)"
 
 # 1. The server accepts 7 s late: MRA for the REQ.
-cm_in_ns "$A" a "$peer" slow 192.0.2.1 7483 > "$RB_TMP/slow.server" 2>&1 &
-SPID=$!
-cm_wait_listen 7483 "$SPID" "$RB_TMP/a.sock" 200 || rb_fail "cm-roce-peer slow did not listen: $(cat "$RB_TMP/slow.server")"
+cm_ns_server slow 7483 "$peer" slow 192.0.2.1 7483 || rb_fail "cm-roce-peer slow did not listen: $(cat "$RB_TMP/slow.server")"
 cm_in_ns "$B" b "$peer" client 192.0.2.1 7483 > "$RB_TMP/slow.client" 2>&1
 crc=$?
 wait "$SPID"; src=$?
@@ -43,22 +41,11 @@ grep -q "MRA for comm id .*'s REQ" "$RB_TMP/b.log" || rb_fail "daemon b took no 
 rb_log "slow accept: $(grep '^connected' "$RB_TMP/slow.server")"
 
 # 2. The client establishes 7 s late: MRA for the REP.
-cm_in_ns "$A" a "$peer" server 192.0.2.1 7484 > "$RB_TMP/rtu.server" 2>&1 &
-SPID=$!
-cm_wait_listen 7484 "$SPID" "$RB_TMP/a.sock" 200 || rb_fail "cm-roce-peer server did not listen"
-cm_in_ns "$B" b "$peer" slowrtu 192.0.2.1 7484 > "$RB_TMP/rtu.client" 2>&1 &
-cpid=$!
-for _ in $(seq 1 300); do
-	grep -q '^connected' "$RB_TMP/rtu.server" && break
-	kill -0 "$SPID" 2>/dev/null || break
-	sleep 0.05
-done
+cm_ns_connect rtu 7484 "$peer server 192.0.2.1 7484" "$peer slowrtu 192.0.2.1 7484" ||
+	rb_fail "cm-roce-peer server did not listen"
 grep -q '^connected' "$RB_TMP/rtu.server" ||
 	rb_fail "slow RTU: the server never saw ESTABLISHED: $(cat "$RB_TMP/rtu.server" "$RB_TMP/rtu.client")"
-kill -KILL "$(sed -n 's/^pid //p' "$RB_TMP/rtu.server")" || rb_fail "no server pid to kill"
-wait "$SPID" 2>/dev/null
-SPID=
-wait "$cpid" || rb_fail "slow RTU: the client failed: $(cat "$RB_TMP/rtu.client")"
+cm_ns_kill_server rtu || rb_fail "slow RTU: the client failed: $(cat "$RB_TMP/rtu.client")"
 grep -q "has not answered the REP yet: MRA" "$RB_TMP/b.log" || rb_fail "daemon b sent no MRA for the REP"
 grep -q "MRA for comm id .*'s REP" "$RB_TMP/a.log" || rb_fail "daemon a took no MRA for its REP"
 rb_log "slow RTU: $(grep '^connected' "$RB_TMP/rtu.client")"

@@ -30,8 +30,6 @@ peer="$top_builddir/tests/peers/cm-roce-peer"
 
 A=cmA$$ B=cmB$$
 cm_two_hosts "$A" "$B"
-grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/a.log" && grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/b.log" ||
-	rb_fail "a daemon is not on UDP 4791: $(grep -h RoCE "$RB_TMP"/?.log)"
 
 roce_capture "$B" "vb$$" ||
 	rb_log "tshark not found: the wire is not checked (scripts/deps.sh installs it)"
@@ -40,9 +38,7 @@ roce_capture "$B" "vb$$" ||
 pair() {
 	name=$1 port=$2
 	# shellcheck disable=SC2086
-	cm_in_ns "$A" a $3 > "$RB_TMP/$name.server" 2>&1 &
-	SPID=$!
-	cm_wait_listen "$port" "$SPID" "$RB_TMP/a.sock" 200 || {
+	cm_ns_server "$name" "$port" $3 || {
 		cat "$RB_TMP/$name.server" >&2
 		rb_fail "$name: the server did not listen on $port"
 	}
@@ -80,22 +76,11 @@ cm_in_ns "$B" b "$peer" noroute 198.51.100.1 7481 > "$RB_TMP/noroute.out" 2>&1 |
 rb_log "$(cat "$RB_TMP/noroute.out")"
 
 # The server process dies: its daemon disconnects, the client hears it.
-cm_in_ns "$A" a "$peer" server 192.0.2.1 7480 > "$RB_TMP/dead.server" 2>&1 &
-SPID=$!
-cm_wait_listen 7480 "$SPID" "$RB_TMP/a.sock" 200 || rb_fail "cm-roce-peer server did not listen"
-cm_in_ns "$B" b "$peer" client 192.0.2.1 7480 > "$RB_TMP/dead.client" 2>&1 &
-cpid=$!
-for _ in $(seq 1 200); do
-	grep -q '^connected' "$RB_TMP/dead.server" && grep -q '^connected' "$RB_TMP/dead.client" && break
-	sleep 0.05
-done
+cm_ns_connect dead 7480 "$peer server 192.0.2.1 7480" "$peer client 192.0.2.1 7480" ||
+	rb_fail "cm-roce-peer server did not listen"
 grep -q '^connected' "$RB_TMP/dead.client" ||
 	rb_fail "cm-roce-peer did not connect: $(cat "$RB_TMP/dead.server" "$RB_TMP/dead.client")"
-# The peer process itself (the wrappers around it exec or wait).
-kill -KILL "$(sed -n 's/^pid //p' "$RB_TMP/dead.server")" || rb_fail "no server pid to kill"
-wait "$SPID" 2>/dev/null
-SPID=
-wait "$cpid" || rb_fail "the client saw no DISCONNECTED: $(cat "$RB_TMP/dead.client")"
+cm_ns_kill_server dead || rb_fail "the client saw no DISCONNECTED: $(cat "$RB_TMP/dead.client")"
 grep -q 'event DISCONNECTED' "$RB_TMP/dead.client" || rb_fail "no DISCONNECTED"
 rb_log "peer killed: DISCONNECTED"
 

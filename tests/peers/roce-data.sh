@@ -22,12 +22,7 @@
 . "$top_srcdir/tests/lib/roce-lib.sh"
 
 A=rbdA$$ B=rbdB$$
-roce_netns "$A" "$B"
-roce_veth "$A" "$B"
-roce_start_daemon "$A" a
-roce_start_daemon "$B" b
-grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/a.log" && grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/b.log" ||
-	rb_fail "a daemon is not on UDP 4791: $(grep -h RoCE "$RB_TMP"/?.log)"
+roce_two_hosts "$A" "$B"
 wire=yes
 roce_capture "$B" "vb$$" || { wire=; rb_log "tshark not found: the wire is not checked (scripts/deps.sh installs it)"; }
 

@@ -27,12 +27,7 @@
 command -v ibv_rc_pingpong >/dev/null 2>&1 || rb_skip "ibv_rc_pingpong not installed (Debian ibverbs-utils)"
 
 A=rbgA$$ B=rbgB$$
-roce_netns "$A" "$B"
-roce_veth "$A" "$B"
-roce_start_daemon "$A" a
-roce_start_daemon "$B" b
-grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/a.log" && grep -q 'RoCEv2 on UDP port 4791' "$RB_TMP/b.log" ||
-	rb_fail "a daemon is not on UDP 4791: $(grep -h RoCE "$RB_TMP"/?.log)"
+roce_two_hosts "$A" "$B"
 # IPv6 addresses come with nodad, but the GID table follows netlink.
 for _ in $(seq 1 50); do
 	g6a=$(roce_gid_index "$A" a fd00:77::1) g6b=$(roce_gid_index "$B" b fd00:77::2)

@@ -14,6 +14,7 @@
 # rdmacm CM.
 . "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/scripts/tcp-port.sh"
+. "$top_srcdir/tests/lib/cm-lib.sh"
 
 prog="$top_builddir/tests/peers/ucx-sockaddr"
 [ -x "$prog" ] || rb_skip "built without UCX (apt-get install libucx-dev)"
@@ -34,12 +35,7 @@ unset UCX_RNDV_THRESH UCX_RNDV_SCHEME
 port=$(tcp_free_port)
 timeout 60 "$RB_RUN" -D "$prog" server "$port" > "$RB_TMP/server" 2>&1 &
 spid=$!
-for _ in $(seq 1 200); do
-	grep -qs '^listening' "$RB_TMP/server" && break
-	kill -0 "$spid" 2>/dev/null || break
-	sleep 0.05
-done
-if ! grep -q '^listening' "$RB_TMP/server"; then
+if ! cm_wait_output "$RB_TMP/server" '^listening' "$spid"; then
 	wait "$spid"; rc=$?
 	cat "$RB_TMP/server" >&2
 	[ "$rc" -eq 77 ] && rb_skip "$(grep SKIP "$RB_TMP/server")"
