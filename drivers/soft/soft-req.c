@@ -278,12 +278,19 @@ static const struct rb_sge *swqe_sge(const union swqe *w)
  */
 static uint32_t swqe_take(union swqe *w, const void *slot, uint32_t size)
 {
-	uint32_t hdr = (uint32_t)sizeof(w->hdr), body;
+	uint32_t hdr = (uint32_t)sizeof(w->hdr), body, sges;
 
 	memcpy(&w->hdr, slot, hdr);
-	body = w->hdr.send_flags & IBV_SEND_INLINE ? w->hdr.inline_len :
-	       w->hdr.num_sge > RB_MAX_SGE ? RB_MAX_SGE * (uint32_t)sizeof(struct rb_sge) :
-	       w->hdr.num_sge * (uint32_t)sizeof(struct rb_sge);
+	/*
+	 * Both bodies, whichever the flags name: READ and atomics read
+	 * their SGEs whatever IBV_SEND_INLINE says (the library clears it
+	 * for them; a client writing its ring by hand may not), and no
+	 * path may read stack bytes this copy left as they were.
+	 */
+	sges = (w->hdr.num_sge > RB_MAX_SGE ? RB_MAX_SGE : w->hdr.num_sge) *
+	       (uint32_t)sizeof(struct rb_sge);
+	body = w->hdr.send_flags & IBV_SEND_INLINE && w->hdr.inline_len > sges ?
+	       w->hdr.inline_len : sges;
 	if (body > size - hdr)
 		body = size - hdr;
 	memcpy(w->raw + hdr, (const uint8_t *)slot + hdr, body);
