@@ -479,7 +479,16 @@ RB_EXPORT int ibv_query_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 		init_attr->qp_type = qp->qp_type;
 		init_attr->sq_sig_all = reply->qp_query->sq_sig_all;
 	}
-	qp->state = attr->qp_state;
+	/*
+	 * Ours may be ahead of the daemon's, never behind: rdma_accept
+	 * returns before the daemon has moved the QP to RTS (an accept
+	 * not waited for, libclient/cm), and a query served first says
+	 * INIT or RTR.  A QP leaves RTS for those only through RESET,
+	 * which our own ibv_modify_qp records.
+	 */
+	if (!(qp->state == IBV_QPS_RTS &&
+	      (attr->qp_state == IBV_QPS_INIT || attr->qp_state == IBV_QPS_RTR)))
+		qp->state = attr->qp_state;
 	rb_rpc_reply_free(reply);
 	return 0;
 }
