@@ -212,8 +212,9 @@ static void test_peer_destroyed(void **state)
 
 /*
  * Sends posted after the peer QP was destroyed wait, as on a NIC where
- * nobody acknowledges them, for the transport timeout (timeout 14,
- * retry_cnt 7: about 0.5 s), not failing at once; then the first
+ * nobody acknowledges them, for the transport timeout (timeout 16,
+ * retry_cnt 7: about 2.1 s, far past the 100 ms looked at, even on a
+ * loaded machine), not failing at once; then the first
  * completes IBV_WC_RETRY_EXC_ERR, the second flushes, state ERR.  (A
  * ping-pong partner that exits with one of our replies still posted
  * must not fail us before we polled what we needed: ibv_srq_pingpong.)
@@ -223,6 +224,7 @@ static void test_peer_destroyed_then_send(void **state)
 	struct fix *f = *state;
 	struct pair_opts o = pair_defaults();
 
+	o.timeout[0] = 16;
 	pair_open(f, &o);
 	assert_int_equal(ibv_destroy_qp(f->b.qp), 0);
 	f->b.qp = NULL;

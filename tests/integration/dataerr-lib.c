@@ -217,10 +217,11 @@ int qp_rtr(struct ibv_qp *qp, uint32_t dest, uint32_t rq_psn,
 			     IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER);
 }
 
-int qp_rts(struct ibv_qp *qp, uint32_t sq_psn, uint8_t rnr_retry)
+static int qp_rts_timeout(struct ibv_qp *qp, uint32_t sq_psn, uint8_t rnr_retry,
+			  uint8_t timeout)
 {
 	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_RTS, .timeout = 14, .retry_cnt = 7,
+		.qp_state = IBV_QPS_RTS, .timeout = timeout ? timeout : 14, .retry_cnt = 7,
 		.rnr_retry = rnr_retry, .sq_psn = sq_psn,
 		.max_rd_atomic = RD_ATOM,
 	};
@@ -228,6 +229,11 @@ int qp_rts(struct ibv_qp *qp, uint32_t sq_psn, uint8_t rnr_retry)
 	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
 			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
 			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
+}
+
+int qp_rts(struct ibv_qp *qp, uint32_t sq_psn, uint8_t rnr_retry)
+{
+	return qp_rts_timeout(qp, sq_psn, rnr_retry, 14);
 }
 
 struct ibv_qp *qp_create(struct ibv_pd *pd, struct ibv_cq *cq)
@@ -313,8 +319,8 @@ int pair_connect(struct end *a, struct end *b, const struct pair_opts *o)
 	    (ret = qp_init(b->qp, o->qp_access[1])) ||
 	    (ret = qp_rtr(a->qp, b->qp->qp_num, PSN_B, o->min_rnr_timer[0])) ||
 	    (ret = qp_rtr(b->qp, a->qp->qp_num, PSN_A, o->min_rnr_timer[1])) ||
-	    (ret = qp_rts(a->qp, PSN_A, o->rnr_retry[0])) ||
-	    (ret = qp_rts(b->qp, PSN_B, o->rnr_retry[1])))
+	    (ret = qp_rts_timeout(a->qp, PSN_A, o->rnr_retry[0], o->timeout[0])) ||
+	    (ret = qp_rts_timeout(b->qp, PSN_B, o->rnr_retry[1], o->timeout[1])))
 		return ret;
 	return 0;
 }

@@ -49,6 +49,7 @@ struct pair_opts {
 	uint8_t min_rnr_timer[2];
 	uint8_t rnr_retry[2];
 	int cqe[2];
+	uint8_t timeout[2];		/* the local ACK timeout; 0: 14 (67 ms) */
 };
 
 /* Per case: the two contexts, the pair, and the table row if any. */
