@@ -93,6 +93,25 @@ roce_two_hosts() {
 		rb_fail "a daemon is not on UDP 4791: $(grep -h RoCE "$RB_TMP"/?.log)"
 }
 
+# roce_impair NS_R OPTIONS...: the seeded bridge tests/lib/impair between
+# ra and rb in NS_R with OPTIONS (its counts at SIGTERM in
+# $RB_TMP/impair.out, its output in impair.log), its pid in IMP; returns
+# once its sockets are open (its first line), fails if it exits first or
+# takes 10 s.
+roce_impair() {
+	local r="$1"
+	shift
+	ip netns exec "$r" "$top_builddir/tests/lib/impair" -a ra -b rb "$@" \
+		-o "$RB_TMP/impair.out" > "$RB_TMP/impair.log" 2>&1 &
+	IMP=$!
+	for _ in $(seq 1 100); do
+		grep -q '^impair: ' "$RB_TMP/impair.log" 2>/dev/null && return 0
+		kill -0 "$IMP" 2>/dev/null || break
+		sleep 0.1
+	done
+	rb_fail "impair did not start: $(cat "$RB_TMP/impair.log")"
+}
+
 # roce_no_uso: both ends of the test's veth pair (va$$, vb$$) cut a UDP
 # GSO send (IPv6 RoCE packets of one size, docs/roce.md) in software
 # before their capture point, as a device without the offload does.  A

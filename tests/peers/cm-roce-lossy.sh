@@ -32,11 +32,7 @@ done && ip -n "$R" link set ra up && ip -n "$R" link set rb up || rb_fail "confi
 
 roce_start_daemon "$A" a debug
 roce_start_daemon "$B" b debug
-ip netns exec "$R" "$IMPAIR" -a ra -b rb -s "$seed" -l 8 -d 2 -o "$RB_TMP/impair.out" \
-	> "$RB_TMP/impair.log" 2>&1 &
-IMP=$!
-sleep 0.5
-kill -0 "$IMP" 2>/dev/null || rb_fail "impair did not start: $(cat "$RB_TMP/impair.log")"
+roce_impair "$R" -s "$seed" -l 8 -d 2
 
 for round in 1 2; do
 	port=$((7490 + round))

@@ -42,16 +42,14 @@ roce_start_daemon "$B" b
 
 bridge() {	# IMPAIR OPTIONS...
 	[ -z "$IMP" ] || { kill -TERM "$IMP"; wait "$IMP"; }
-	ip netns exec "$R" "$IMPAIR" -a ra -b rb -s "$seed" "$@" -o "$RB_TMP/impair.out" \
-		> "$RB_TMP/impair.log" 2>&1 &
-	IMP=$!
-	sleep 0.5
-	kill -0 "$IMP" 2>/dev/null || rb_fail "impair did not start: $(cat "$RB_TMP/impair.log")"
+	roce_impair "$R" -s "$seed" "$@"
 }
-bridge_counts() {
+# Stop the bridge (here, not in a command substitution, whose shell
+# cannot wait for it); its counts in BRIDGE.
+bridge_stop() {
 	kill -TERM "$IMP" && wait "$IMP"
 	IMP=
-	tr '\n' ' ' < "$RB_TMP/impair.out"
+	BRIDGE=$(tr '\n' ' ' < "$RB_TMP/impair.out")
 }
 
 stat_of() {	# NAME COUNTER
@@ -89,7 +87,8 @@ wait_listen() {
 bridge -l 1
 pair rc-loss1 300 ibv_rc_pingpong -s 4096 -m 1024
 pair_ok rc-loss1 300
-rb_log "rc-loss1 bridge: $(bridge_counts)"
+bridge_stop
+rb_log "rc-loss1 bridge: $BRIDGE"
 r1=$(( $(stat_of a retries) + $(stat_of b retries) ))
 [ "$r1" -gt 0 ] || rb_fail "1 % loss and no retries: was anything lost? $(cat "$RB_TMP/impair.out")"
 
@@ -97,7 +96,8 @@ r1=$(( $(stat_of a retries) + $(stat_of b retries) ))
 bridge -l 5 -d 2 -r 2 -c 1
 pair rc-loss5 300 ibv_rc_pingpong -s 4096 -m 1024
 pair_ok rc-loss5 300
-rb_log "rc-loss5 bridge: $(bridge_counts)"
+bridge_stop
+rb_log "rc-loss5 bridge: $BRIDGE"
 corrupted=$(awk '$1 == "corrupted" { print $2 }' "$RB_TMP/impair.out")
 icrc=$(( $(stat_of a rx_icrc_errors) + $(stat_of b rx_icrc_errors) ))
 dups=$(( $(stat_of a rx_duplicates) + $(stat_of b rx_duplicates) ))
@@ -138,7 +138,8 @@ for try in 1 2 3; do
 	kill "$cpid" "$spid" 2>/dev/null
 	wait "$cpid" 2>/dev/null
 	wait "$spid" 2>/dev/null
-	rb_log "uc-loss5 (try $try) bridge: $(bridge_counts)"
+	bridge_stop
+	rb_log "uc-loss5 (try $try) bridge: $BRIDGE"
 	tail1=$(( $(stat_of a rx_uc_tail) + $(stat_of b rx_uc_tail) ))
 	[ "$tail1" -gt "$tail0" ] && break
 done
