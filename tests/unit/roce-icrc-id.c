@@ -5,10 +5,10 @@
  * the IPv4 segments of one UDP_SEGMENT send 0, 1, 2, ... in the
  * identification field, which the ICRC covers.  Here the ICRC with
  * identification k is computed apart, from the pseudo-header as IBTA
- * A17.4.5.1 lays it out and zlib's crc32(), for k up to 65535 and many
- * lengths, and must be the ICRC with 0 xor the delta; a packet carrying
- * it must check as identification k when k < ROCE_GSO_SEGS and fail
- * beyond, and over IPv6 or without the cache only 0 passes.  Every
+ * A17.4.5.1 lays it out and zlib's crc32(), for k < ROCE_GSO_SEGS (the
+ * deltas the receiver has) and many lengths, and must be the ICRC with 0
+ * xor the delta; a packet carrying the ICRC for k must check as
+ * identification k when k < ROCE_GSO_SEGS and fail for k up to 65535, and over IPv6 or without the cache only 0 passes.  Every
  * single-bit error must still be caught, whatever the identification.
  * No daemon.
  */
