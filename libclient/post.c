@@ -47,8 +47,9 @@ static void ring_doorbell(struct rb_ring *r, int doorbell)
  * of it on every post pulled that line across cores and back once per
  * message (docs/performance.md, "Cache lines and instructions per
  * message").  What is remembered is never ahead of the engine, so it can
- * only make the ring look fuller than it is; after a reset (prod and
- * cons 0 again) prod - *seen wraps, looks full, and is read again.
+ * only make the ring look fuller than it is; a reset (the engine moves
+ * cons up to prod, dropping what was posted) only moves cons further
+ * ahead of it, and a ring that looks full is read again.
  * Acquire: the engine is done with the slots before we overwrite them.
  */
 static uint32_t ring_cons(const struct rb_ring *r, uint32_t *seen)
