@@ -93,6 +93,25 @@ roce_two_hosts() {
 		rb_fail "a daemon is not on UDP 4791: $(grep -h RoCE "$RB_TMP"/?.log)"
 }
 
+# roce_wait_listen NS PORT: 0 once a TCP socket listens on PORT in NS
+# (a ping-pong server's exchange of QP numbers), 1 after 10 s.
+roce_wait_listen() {
+	for _ in $(seq 1 100); do
+		ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# roce_impair_stop: stop roce_impair's bridge (in the caller's shell, not
+# a command substitution's, which cannot wait for it); its counts on one
+# line in ROCE_IMPAIR_COUNTS.
+roce_impair_stop() {
+	kill -TERM "$IMP" && wait "$IMP"
+	IMP=
+	ROCE_IMPAIR_COUNTS=$(tr '\n' ' ' < "$RB_TMP/impair.out")
+}
+
 # roce_impair NS_R OPTIONS...: the seeded bridge tests/lib/impair between
 # ra and rb in NS_R with OPTIONS (its counts at SIGTERM in
 # $RB_TMP/impair.out, its output in impair.log), its pid in IMP; returns
@@ -226,10 +245,7 @@ roce_pair_once() {
 	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout "$2" ip netns exec "$A" "$RB_RUN" $scmd \
 		> "$RB_TMP/$1.server" 2>&1 &
 	spid=$!
-	for _ in $(seq 1 100); do
-		ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && break
-		sleep 0.1
-	done
+	roce_wait_listen "$A" "$PORT"
 	# shellcheck disable=SC2086
 	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout "$2" ip netns exec "$B" "$RB_RUN" $ccmd \
 		> "$RB_TMP/$1.client" 2>&1

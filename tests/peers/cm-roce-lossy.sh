@@ -49,8 +49,8 @@ for round in 1 2; do
 	fi
 	rb_log "round $round: 20 connections through the lossy link"
 done
-kill -TERM "$IMP"; wait "$IMP"; IMP=
-rb_log "bridge: $(tr '\n' ' ' < "$RB_TMP/impair.out")"
+roce_impair_stop
+rb_log "bridge: $ROCE_IMPAIR_COUNTS"
 cat "$RB_TMP/a.log" "$RB_TMP/b.log" > "$RB_TMP/both.log"
 resent=$(grep -c 'yet: sent again' "$RB_TMP/both.log")
 dup_req=$(grep -c 'a REQ again' "$RB_TMP/both.log")

@@ -44,14 +44,6 @@ bridge() {	# IMPAIR OPTIONS...
 	[ -z "$IMP" ] || { kill -TERM "$IMP"; wait "$IMP"; }
 	roce_impair "$R" -s "$seed" "$@"
 }
-# Stop the bridge (here, not in a command substitution, whose shell
-# cannot wait for it); its counts in BRIDGE.
-bridge_stop() {
-	kill -TERM "$IMP" && wait "$IMP"
-	IMP=
-	BRIDGE=$(tr '\n' ' ' < "$RB_TMP/impair.out")
-}
-
 stat_of() {	# NAME COUNTER
 	"$RB_RDMACTL" -s "$RB_TMP/$1.sock" dev stat rbsoft0 |
 		awk -v k="$2" '{ for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }'
@@ -75,20 +67,12 @@ pair_ok() {	# NAME ITERS
 	rb_log "$1: $(grep -Eo '[0-9.]+ usec/iter' "$RB_TMP/$1.client")"
 }
 
-# The server in A listens on $PORT (for its TCP exchange), or 10 s passed.
-wait_listen() {
-	for _ in $(seq 1 100); do
-		ip netns exec "$A" ss -Hltn "sport = :$PORT" | grep -q . && return 0
-		sleep 0.1
-	done
-}
-
 # ---- 1 % loss
 bridge -l 1
 pair rc-loss1 300 ibv_rc_pingpong -s 4096 -m 1024
 pair_ok rc-loss1 300
-bridge_stop
-rb_log "rc-loss1 bridge: $BRIDGE"
+roce_impair_stop
+rb_log "rc-loss1 bridge: $ROCE_IMPAIR_COUNTS"
 r1=$(( $(stat_of a retries) + $(stat_of b retries) ))
 [ "$r1" -gt 0 ] || rb_fail "1 % loss and no retries: was anything lost? $(cat "$RB_TMP/impair.out")"
 
@@ -96,8 +80,8 @@ r1=$(( $(stat_of a retries) + $(stat_of b retries) ))
 bridge -l 5 -d 2 -r 2 -c 1
 pair rc-loss5 300 ibv_rc_pingpong -s 4096 -m 1024
 pair_ok rc-loss5 300
-bridge_stop
-rb_log "rc-loss5 bridge: $BRIDGE"
+roce_impair_stop
+rb_log "rc-loss5 bridge: $ROCE_IMPAIR_COUNTS"
 corrupted=$(awk '$1 == "corrupted" { print $2 }' "$RB_TMP/impair.out")
 icrc=$(( $(stat_of a rx_icrc_errors) + $(stat_of b rx_icrc_errors) ))
 dups=$(( $(stat_of a rx_duplicates) + $(stat_of b rx_duplicates) ))
@@ -123,23 +107,11 @@ tail0=$(( $(stat_of a rx_uc_tail) + $(stat_of b rx_uc_tail) ))
 for try in 1 2 3; do
 	seed=$((seed + 1))
 	bridge -l 5
-	ROCE_PORT=$((ROCE_PORT + 1))
-	PORT=$ROCE_PORT
-	RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 60 ip netns exec "$A" "$RB_RUN" \
-		ibv_uc_pingpong -d rbsoft0 -g 0 -p "$PORT" -s 65536 -m 1024 -n 1000 \
-		> "$RB_TMP/uc.server" 2>&1 &
-	spid=$!
-	wait_listen
-	RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout 60 ip netns exec "$B" "$RB_RUN" \
-		ibv_uc_pingpong -d rbsoft0 -g 0 -p "$PORT" -s 65536 -m 1024 -n 1000 192.0.2.1 \
-		> "$RB_TMP/uc.client" 2>&1 &
-	cpid=$!
-	sleep 3
-	kill "$cpid" "$spid" 2>/dev/null
-	wait "$cpid" 2>/dev/null
-	wait "$spid" 2>/dev/null
-	bridge_stop
-	rb_log "uc-loss5 (try $try) bridge: $BRIDGE"
+	# Stalled, both are ended by their 4 s timeout.
+	roce_pair_once uc 4 "ibv_uc_pingpong -d rbsoft0 -g 0 -p @PORT@ -s 65536 -m 1024 -n 1000" \
+		"ibv_uc_pingpong -d rbsoft0 -g 0 -p @PORT@ -s 65536 -m 1024 -n 1000 192.0.2.1"
+	roce_impair_stop
+	rb_log "uc-loss5 (try $try) bridge: $ROCE_IMPAIR_COUNTS"
 	tail1=$(( $(stat_of a rx_uc_tail) + $(stat_of b rx_uc_tail) ))
 	[ "$tail1" -gt "$tail0" ] && break
 done
@@ -157,7 +129,7 @@ PORT=$ROCE_PORT
 RDMABROKER_SOCKET="$RB_TMP/a.sock" timeout 60 ip netns exec "$A" "$RB_RUN" \
 	ibv_rc_pingpong -d rbsoft0 -g 0 -p "$PORT" -n 1000000 > "$RB_TMP/cut.server" 2>&1 &
 spid=$!
-wait_listen
+roce_wait_listen "$A" "$PORT"
 RDMABROKER_SOCKET="$RB_TMP/b.sock" timeout 60 ip netns exec "$B" "$RB_RUN" \
 	ibv_rc_pingpong -d rbsoft0 -g 0 -p "$PORT" -n 1000000 192.0.2.1 > "$RB_TMP/cut.client" 2>&1 &
 cpid=$!

@@ -39,10 +39,7 @@ server() {	# NS NAME GID PORT
 		> "$RB_TMP/$2.server" 2>&1 &
 	ROCE_PIDS="$ROCE_PIDS $!"
 	echo $! > "$RB_TMP/$2.spid"
-	for _ in $(seq 1 100); do
-		ip netns exec "$1" ss -Hltn "sport = :$4" | grep -q . && return 0
-		sleep 0.1
-	done
+	roce_wait_listen "$1" "$4" && return 0
 	rb_fail "server on $2 did not listen: $(cat "$RB_TMP/$2.server")"
 }
 client() {	# NAME GID PORT SERVER
