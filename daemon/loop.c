@@ -32,9 +32,14 @@
  * For a while after a control request (loop_control_served) it is polled
  * every pass, and with no device busy the loop polls instead of
  * blocking: the next request of a burst is served as soon as it lands.
+ * 50 us, not less: where the kernel isolates its page tables without
+ * PCID (a VM here), every system call empties the TLB, and a copy after
+ * it walks the page tables again; one every 20 us cost a stream of
+ * WRITEs about a tenth of its bandwidth (docs/performance.md, "Steps and
+ * system calls in a stream").
  */
 #ifndef LOOP_EV_POLL_NS	/* -D: variants measured */
-#define LOOP_EV_POLL_NS 20000
+#define LOOP_EV_POLL_NS 50000
 #endif
 
 static struct {

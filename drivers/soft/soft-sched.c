@@ -52,6 +52,20 @@
  */
 #define SOFT_PASS_NS		15000
 #define SOFT_PASS_MAX		(1024 * 1024)
+/*
+ * A step (one soft_req_step) moves at most SOFT_PASS_BYTES, and a QP
+ * alone in the round (one flow, one QP polled) up to SOFT_SOLO_STEP: every
+ * step looks the WQE's keys up again, slices its SGEs and reads the clock,
+ * and a stream alone cut in 64 KiB steps spent 15-20 % of the engine
+ * outside its copies (perf, rdmab-perf write_bw at 1 MiB).  256 KiB: a
+ * step still lasts 5-85 us (50 down to 3 GB/s), so that a doorbell or a
+ * control request that lands meanwhile does not wait much longer for it
+ * than for the loop's own poll (docs/performance.md, "Steps and system
+ * calls in a stream").
+ */
+#ifndef SOFT_SOLO_STEP	/* -D: variants measured */
+#define SOFT_SOLO_STEP		(256 * 1024)
+#endif
 
 void soft_sched_init(struct soft_dev *sd)
 {
@@ -219,9 +233,11 @@ static bool pass_over(uint64_t spent, uint64_t t0)
  * Its QPs in turn, while its deficit lasts and one of them did something
  * in the last sweep; what was moved is added to *spent.  *any: some QP
  * did something; returns whether the last sweep did (it may have more).
+ * solo: f is the only flow of the round; a QP alone in it then moves up
+ * to SOFT_SOLO_STEP a step.
  */
-static bool flow_serve(struct soft_flow *f, uint64_t now, uint64_t idle_ns, uint64_t *spent,
-		       bool *any)
+static bool flow_serve(struct soft_flow *f, bool solo, uint64_t now, uint64_t idle_ns,
+		       uint64_t *spent, bool *any)
 {
 	bool swept;
 
@@ -230,15 +246,17 @@ static bool flow_serve(struct soft_flow *f, uint64_t now, uint64_t idle_ns, uint
 		 * over the QPs there were when it began. */
 		unsigned int n = 0;
 		struct soft_qp *qp;
+		int64_t step;
 
 		TAILQ_FOREACH(qp, &f->qps, active_link)
 			n++;
+		step = n == 1 && solo ? SOFT_SOLO_STEP : SOFT_PASS_BYTES;
 		swept = false;
 		while (n-- && f->deficit > 0 && !pass_over(*spent, now) &&
 		       (qp = TAILQ_FIRST(&f->qps))) {
-			/* One step moves at most SOFT_PASS_BYTES: a copy is
-			 * never longer than the pass it is part of. */
-			int64_t give = f->deficit < SOFT_PASS_BYTES ? f->deficit : SOFT_PASS_BYTES;
+			/* A copy is never longer than the pass it is part
+			 * of (SOFT_SOLO_STEP <= SOFT_PASS_MAX). */
+			int64_t give = f->deficit < step ? f->deficit : step;
 			struct soft_turn turn = { .budget = give };
 			bool did = soft_req_step(qp, &turn);
 
@@ -334,7 +352,7 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
 			f->turn = true;
 			f->deficit += (int64_t)flow_quantum(f, wmax, nflows);
 		}
-		more = flow_serve(f, now_ns, idle_ns, &spent, &any);
+		more = flow_serve(f, nflows == 1, now_ns, idle_ns, &spent, &any);
 		if (!f->in_round)
 			continue;		/* its QPs all went to sleep */
 		if (more && f->deficit > 0)
