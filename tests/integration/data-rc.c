@@ -183,6 +183,94 @@ static void test_rc_read(void **state)
 	CHECK_DATA(rem->p, rem->len, 41);
 }
 
+/*
+ * Transfers of 1 MiB and more take the engine's streaming copy
+ * (drivers/soft/soft-mem.c: non-temporal stores, in 64-byte lines), whose
+ * edges are done apart: a WRITE from three SGEs of odd lengths at odd
+ * offsets to an odd remote offset, a READ into two SGEs, and a SEND into
+ * a receive of two SGEs; every byte lands, none around it is touched.
+ */
+static void test_rc_large_odd(void **state)
+{
+	const uint32_t big = (1u << 20) + 4099, len = 3 * big + 64;
+	struct pair p = pair_make(IBV_QPT_RC, 64, cap_std(), 0, NULL);
+	struct dt_buf *loc = buf(p.a, len, IBV_ACCESS_LOCAL_WRITE);
+	struct dt_buf *rem = buf(p.b, len, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+					     IBV_ACCESS_REMOTE_READ);
+	uint32_t l[3] = { 17, big - 40, 23 }, total = l[0] + l[1] + l[2];
+	struct ibv_sge sge[3];
+	struct ibv_send_wr wr, *bad = NULL;
+	struct ibv_recv_wr rwr, *rbad = NULL;
+	struct ibv_wc wc;
+
+	(void)state;
+	/* WRITE: loc + 5 (17 B), loc + 1000 (big - 40), loc + 2 * big (23 B)
+	 * -> rem + 13, one run of total bytes. */
+	dt_fill(loc->p, loc->len, 51);
+	memset(rem->p, 0xee, rem->len);
+	sge[0] = (struct ibv_sge){ .addr = (uintptr_t)(loc->p + 5), .length = l[0],
+				   .lkey = loc->mr->lkey };
+	sge[1] = (struct ibv_sge){ .addr = (uintptr_t)(loc->p + 1000), .length = l[1],
+				   .lkey = loc->mr->lkey };
+	sge[2] = (struct ibv_sge){ .addr = (uintptr_t)(loc->p + 2 * big), .length = l[2],
+				   .lkey = loc->mr->lkey };
+	wr = (struct ibv_send_wr){ .wr_id = 1, .sg_list = sge, .num_sge = 3,
+				   .opcode = IBV_WR_RDMA_WRITE, .send_flags = SIG };
+	wr.wr.rdma.remote_addr = raddr_of(rem, 13);
+	wr.wr.rdma.rkey = rem->mr->rkey;
+	assert_int_equal(ibv_post_send(p.qa, &wr, &bad), 0);
+	POLL(p.a->scq, &wc, 1);
+	CHECK_WC(&wc, req_wc(1, IBV_WC_RDMA_WRITE, total, p.qa), DT_WC_REQ);
+	CHECK_BYTES(rem->p, 13, 0xee);
+	for (int i = 0, at = 13; i < 3; at += (int)l[i], i++)
+		assert_int_equal(memcmp(rem->p + at, (const void *)(uintptr_t)sge[i].addr, l[i]), 0);
+	CHECK_BYTES(rem->p + 13 + total, rem->len - 13 - total, 0xee);
+
+	/* READ: rem + 3 (big + 9 B) -> loc + 7 (big - 1) and loc + big + 61 (10). */
+	dt_fill(rem->p, rem->len, 52);
+	memset(loc->p, 0xee, loc->len);
+	sge[0] = (struct ibv_sge){ .addr = (uintptr_t)(loc->p + 7), .length = big - 1,
+				   .lkey = loc->mr->lkey };
+	sge[1] = (struct ibv_sge){ .addr = (uintptr_t)(loc->p + big + 61), .length = 10,
+				   .lkey = loc->mr->lkey };
+	wr = (struct ibv_send_wr){ .wr_id = 2, .sg_list = sge, .num_sge = 2,
+				   .opcode = IBV_WR_RDMA_READ, .send_flags = SIG };
+	wr.wr.rdma.remote_addr = raddr_of(rem, 3);
+	wr.wr.rdma.rkey = rem->mr->rkey;
+	assert_int_equal(ibv_post_send(p.qa, &wr, &bad), 0);
+	POLL(p.a->scq, &wc, 1);
+	CHECK_WC(&wc, req_wc(2, IBV_WC_RDMA_READ, big + 9, p.qa), DT_WC_REQ);
+	CHECK_BYTES(loc->p, 7, 0xee);
+	assert_int_equal(memcmp(loc->p + 7, rem->p + 3, big - 1), 0);
+	CHECK_BYTES(loc->p + 6 + big, 55, 0xee);
+	assert_int_equal(memcmp(loc->p + big + 61, rem->p + 2 + big, 10), 0);
+	CHECK_BYTES(loc->p + big + 71, loc->len - big - 71, 0xee);
+
+	/* SEND: loc + 1 (2 * big + 1 B) -> receive of rem + 9 (big) and
+	 * rem + big + 200 (the rest and 50 B to spare). */
+	dt_fill(loc->p, loc->len, 53);
+	memset(rem->p, 0xee, rem->len);
+	sge[0] = (struct ibv_sge){ .addr = (uintptr_t)(rem->p + 9), .length = big,
+				   .lkey = rem->mr->lkey };
+	sge[1] = (struct ibv_sge){ .addr = (uintptr_t)(rem->p + big + 200), .length = big + 51,
+				   .lkey = rem->mr->lkey };
+	rwr = (struct ibv_recv_wr){ .wr_id = 30, .sg_list = sge, .num_sge = 2 };
+	assert_int_equal(ibv_post_recv(p.qb, &rwr, &rbad), 0);
+	assert_int_equal(post1(p.qa, 3, IBV_WR_SEND, SIG, loc->p + 1, 2 * big + 1,
+			       loc->mr->lkey, 0, 0, 0), 0);
+	POLL(p.b->rcq, &wc, 1);
+	CHECK_WC(&wc, resp_wc(30, IBV_WC_RECV, 2 * big + 1, 0, 0, p.qb, p.qa), DT_WC_RESP);
+	POLL(p.a->scq, &wc, 1);
+	CHECK_WC(&wc, req_wc(3, IBV_WC_SEND, 2 * big + 1, p.qa), DT_WC_REQ);
+	CHECK_BYTES(rem->p, 9, 0xee);
+	assert_int_equal(memcmp(rem->p + 9, loc->p + 1, big), 0);
+	CHECK_BYTES(rem->p + 9 + big, 191, 0xee);
+	assert_int_equal(memcmp(rem->p + big + 200, loc->p + 1 + big, big + 1), 0);
+	CHECK_BYTES(rem->p + 2 * big + 201, rem->len - 2 * big - 201, 0xee);
+	QUIET(p.a->scq);
+	QUIET(p.b->rcq);
+}
+
 /* Compare-and-swap (match and mismatch) and fetch-and-add on a 64-bit
  * word between two others: the old value comes back, byte_len 8. */
 static void test_rc_atomics(void **state)
@@ -248,6 +336,7 @@ int main(void)
 		T_(test_rc_write),
 		T_(test_rc_write_imm),
 		T_(test_rc_read),
+		T_(test_rc_large_odd),
 		T_(test_rc_atomics),
 	};
 #undef T_
