@@ -48,15 +48,6 @@ bool soft_mem_remote(const struct soft_qp *dest, uint32_t rkey, uint64_t addr,
  */
 int soft_mem_copy(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *src,
 		  uint32_t ns, uint64_t len, bool *dst_failed);
-/*
- * The same for a part of a large transfer (SOFT_MEM_STREAM_MIN bytes or
- * more in all): the stores go around the caches where the CPU can.
- */
-int soft_mem_copy_stream(const struct mem_seg *dst, uint32_t nd, const struct mem_seg *src,
-			 uint32_t ns, uint64_t len, bool *dst_failed);
-#ifndef SOFT_MEM_STREAM_MIN	/* -D: variants measured */
-#define SOFT_MEM_STREAM_MIN	(1024 * 1024)
-#endif
 
 /*
  * The bytes [off, off + len) of the n pieces in, as pieces in out (room

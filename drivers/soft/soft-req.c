@@ -166,21 +166,17 @@ static int xfer_part(struct soft_qp *qp, const struct mem_seg *dst, uint32_t nd,
 	struct mem_seg ds[RB_MAX_SGE], ss[RB_MAX_SGE];
 	uint64_t off = qp->xfer_off, n = len - off;
 	uint32_t nd2, ns2;
-	/* A large transfer's stores go around the caches (soft-mem.c). */
-	int (*copy)(const struct mem_seg *, uint32_t, const struct mem_seg *, uint32_t,
-		    uint64_t, bool *) = len >= SOFT_MEM_STREAM_MIN ? soft_mem_copy_stream :
-								     soft_mem_copy;
 
 	if (n > cap)
 		n = cap;
 	if (!off) {
 		/* From the start: the first n bytes of the pieces as they are. */
-		if (copy(dst, nd, src, ns, n, dst_failed) < 0)
+		if (soft_mem_copy(dst, nd, src, ns, n, dst_failed) < 0)
 			return -1;
 	} else {
 		nd2 = soft_mem_slice(dst, nd, off, n, ds);
 		ns2 = soft_mem_slice(src, ns, off, n, ss);
-		if (copy(ds, nd2, ss, ns2, n, dst_failed) < 0)
+		if (soft_mem_copy(ds, nd2, ss, ns2, n, dst_failed) < 0)
 			return -1;
 	}
 	*more = off + n < len;

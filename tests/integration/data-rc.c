@@ -184,11 +184,11 @@ static void test_rc_read(void **state)
 }
 
 /*
- * Transfers of 1 MiB and more take the engine's streaming copy
- * (drivers/soft/soft-mem.c: non-temporal stores, in 64-byte lines), whose
- * edges are done apart: a WRITE from three SGEs of odd lengths at odd
- * offsets to an odd remote offset, a READ into two SGEs, and a SEND into
- * a receive of two SGEs; every byte lands, none around it is touched.
+ * Transfers of 1 MiB and more, which the engine moves in steps (256 KiB
+ * for a QP alone, drivers/soft/soft-sched.c) whose edges fall inside the
+ * SGEs: a WRITE from three SGEs of odd lengths at odd offsets to an odd
+ * remote offset, a READ into two SGEs, and a SEND into a receive of two
+ * SGEs; every byte lands, none around it is touched.
  */
 static void test_rc_large_odd(void **state)
 {
