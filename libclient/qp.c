@@ -530,6 +530,18 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 		ret = 0;	/* as rbc_call_destroy: its objects went with it */
 	if (ret)
 		return ret;
+	/*
+	 * As mlx4 and mlx5: the completions of a destroyed QP leave its CQs
+	 * (the engine makes none after the reply), so that a consumer polling
+	 * a CQ it shares never gets a wr_id of a QP it has freed.  libfabric's
+	 * rxm closes a connection's QP and then drains the shared CQ,
+	 * reposting the receive of every completion it finds on the
+	 * connection's endpoint: with such a completion left, fi_pingpong -e
+	 * rdm crashed at exit in about one run in 13.
+	 */
+	rbc_cq_clean(ibqp->send_cq, ibqp->qp_num);
+	if (ibqp->recv_cq != ibqp->send_cq)
+		rbc_cq_clean(ibqp->recv_cq, ibqp->qp_num);
 	/* As libibverbs: every async event handed out must have been acked. */
 	pthread_mutex_lock(&c->cq_lock);
 	LIST_REMOVE(qp, link);

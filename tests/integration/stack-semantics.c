@@ -5,8 +5,8 @@
  * cqes = max_cqe + 100):
  *   - an address vector's flow_label above 20 bits (UCX passes ~0) and an
  *     SL above 4 bits are masked, as NICs do, not refused;
- *   - a QP moved to RESET has its completions removed from its CQ, and
- *     only its own;
+ *   - a QP moved to RESET, or destroyed, has its completions removed from
+ *     its CQ, and only its own;
  *   - ibv_resize_cq refuses (EINVAL) a size the completions of WRs already
  *     posted do not fit in, instead of losing them later;
  *   - a CQ asked for the advertised max_cqe gets exactly that and is
@@ -234,6 +234,54 @@ static void test_reset_cleans_cq(void **state)
 	assert_int_equal(ibv_destroy_cq(cq), 0);
 }
 
+/*
+ * A destroyed QP's completions leave its CQs too, as with mlx4 and mlx5,
+ * and only its own, in order: libfabric's rxm drains a shared CQ after
+ * closing a connection's QP and would repost the receive of a completion
+ * left there on the endpoint it closed (tests/peers/libfabric.sh).
+ */
+static void test_destroy_cleans_cq(void **state)
+{
+	struct ibv_cq *cq = ibv_create_cq(ctx, 64, NULL, NULL, 0);
+	struct ibv_qp *a, *b;
+	struct ibv_wc wc[16];
+	uint32_t bqpn;
+	int n;
+
+	(void)state;
+	assert_non_null(cq);
+	a = make_qp(cq, 8);
+	b = make_qp(cq, 8);
+	assert_non_null(a);
+	assert_non_null(b);
+	to_init(a);
+	to_init(b);
+	/* Flushes of A and B interleaved in one CQ: A, B, A, B, A. */
+	post_recvs(a, 1, 100);
+	post_recvs(b, 1, 200);
+	post_recvs(a, 1, 101);
+	post_recvs(b, 1, 201);
+	post_recvs(a, 1, 102);
+	to_state(a, IBV_QPS_ERR);
+	to_state(b, IBV_QPS_ERR);
+	settle();
+	bqpn = b->qp_num;
+	assert_int_equal(ibv_destroy_qp(b), 0);
+	/* Only A's three flushes are left, in order. */
+	n = poll_n(cq, wc, 3);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(wc[i].qp_num, a->qp_num);
+		assert_int_not_equal(wc[i].qp_num, bqpn);
+		assert_int_equal(wc[i].status, IBV_WC_WR_FLUSH_ERR);
+		assert_int_equal(wc[i].wr_id, 100 + (uint64_t)i);
+	}
+	settle();
+	assert_int_equal(ibv_poll_cq(cq, 16, wc), 0);
+	assert_int_equal(ibv_destroy_qp(a), 0);
+	assert_int_equal(ibv_destroy_cq(cq), 0);
+}
+
 static void test_resize_keeps_posted(void **state)
 {
 	struct ibv_cq *cq = ibv_create_cq(ctx, 8, NULL, NULL, 0);
@@ -363,6 +411,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_av_masks),
 		cmocka_unit_test(test_reset_cleans_cq),
+		cmocka_unit_test(test_destroy_cleans_cq),
 		cmocka_unit_test(test_resize_keeps_posted),
 		cmocka_unit_test(test_max_cqe),
 		cmocka_unit_test(test_parent_domain),
