@@ -10,7 +10,10 @@
 # `timeout $SP_TIMEOUT` (default 120 s).  The outputs are
 # $RB_TMP/NAME.server and $RB_TMP/NAME.client; sp_fail shows them.
 # A pair whose perftest could not calibrate its clock (rb_uncalibrated,
-# lib.sh) runs again, 3 tries in all.
+# lib.sh) runs again, 3 tries in all, and so does a failed pair for
+# which the function named by $SP_RETRY_IF, given NAME, returns 0 (a
+# failure of the program's own that the test knows; $SP_RETRY_WHY says
+# which in the log).
 
 . "$top_srcdir/scripts/tcp-port.sh"
 
@@ -32,13 +35,14 @@ sp_pair() {
 	local try
 	for try in 1 2 3; do
 		sp_pair_once "$@" && return 0
-		rb_log "$1: perftest could not calibrate its clock (try $try); again"
+		rb_log "$1: $SP_WHY (try $try); again"
 	done
-	sp_fail "$1" "perftest could not calibrate its clock in 3 tries"
+	sp_fail "$1" "$SP_WHY in 3 tries"
 }
 
-# sp_pair_once NAME SERVER CLIENT: 0; 1 when perftest could not calibrate
-# its clock; otherwise the test fails.
+# sp_pair_once NAME SERVER CLIENT: 0; 1 (with $SP_WHY) when perftest could
+# not calibrate its clock or $SP_RETRY_IF says to run again; otherwise the
+# test fails.
 sp_pair_once() {
 	local name="$1" port scmd ccmd spid src crc
 	port=$(tcp_free_port)
@@ -60,7 +64,10 @@ sp_pair_once() {
 	crc=$?
 	wait "$spid"; src=$?
 	if [ "$src" -ne 0 ] || [ "$crc" -ne 0 ]; then
+		SP_WHY="perftest could not calibrate its clock"
 		rb_uncalibrated "$RB_TMP/$name.server" "$RB_TMP/$name.client" && return 1
+		SP_WHY="${SP_RETRY_WHY:-} (server exit $src, client exit $crc)"
+		[ -n "${SP_RETRY_IF:-}" ] && "$SP_RETRY_IF" "$name" && return 1
 		sp_fail "$name" "server exit $src, client exit $crc"
 	fi
 	! grep -qi 'assert' "$RB_TMP/$name.server" "$RB_TMP/$name.client" ||

@@ -1,9 +1,26 @@
 #!/bin/sh
 # libfabric (Debian libfabric-bin), unmodified, under rdmab-run: fi_info
-# -p verbs lists rbsoft0, and fi_pingpong -p verbs -e rdm (verbs;ofi_rxd
-# over UD) runs between two processes on loopback.
+# -p verbs lists rbsoft0, and fi_pingpong -p verbs -e rdm (verbs;ofi_rxm
+# over RC connections made with rdma_cm) runs between two processes on
+# loopback.
+#
+# rxm's own teardown (libfabric 1.17) races with the shutdown of the
+# connection it is closing: in about one run in 13, one side crashed
+# after printing every size (a receive reposted on the closed endpoint,
+# rxm_post_recv), and with the broker's library fixed to drop a destroyed
+# QP's completions from its CQs as mlx5 does (libclient/qp.c), in about
+# one run in 25 one side still reports a flushed receive to the program
+# or hangs in its close (docs/cm.md, "libfabric").  A run whose both sides
+# printed the 1m row and then failed runs again, 3 tries in all; any
+# other failure fails the test.
 . "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/tests/lib/stack-lib.sh"
+
+fi_all_sizes() {
+	grep -Eq '^1m +10 ' "$RB_TMP/$1.server" && grep -Eq '^1m +10 ' "$RB_TMP/$1.client"
+}
+SP_RETRY_IF=fi_all_sizes
+SP_RETRY_WHY="fi_pingpong failed in its teardown after every size"
 
 command -v fi_info >/dev/null 2>&1 || rb_skip "libfabric not installed (Debian libfabric-bin)"
 rb_daemon_start
