@@ -190,6 +190,24 @@ static void test_rc_read(void **state)
  * remote offset, a READ into two SGEs, and a SEND into a receive of two
  * SGEs; every byte lands, none around it is touched.
  */
+static struct ibv_sge sge_at(const struct dt_buf *b, size_t off, uint32_t len)
+{
+	return (struct ibv_sge){ .addr = (uintptr_t)(b->p + off), .length = len,
+				 .lkey = b->mr->lkey };
+}
+
+/* A signaled RDMA WR of n SGEs to rem + off. */
+static struct ibv_send_wr rdma_wr(uint64_t id, enum ibv_wr_opcode op, struct ibv_sge *sge,
+				  int n, const struct dt_buf *rem, size_t off)
+{
+	struct ibv_send_wr wr = { .wr_id = id, .sg_list = sge, .num_sge = n, .opcode = op,
+				  .send_flags = SIG };
+
+	wr.wr.rdma.remote_addr = raddr_of(rem, off);
+	wr.wr.rdma.rkey = rem->mr->rkey;
+	return wr;
+}
+
 static void test_rc_large_odd(void **state)
 {
 	const uint32_t big = (1u << 20) + 4099, len = 3 * big + 64;
@@ -208,16 +226,10 @@ static void test_rc_large_odd(void **state)
 	 * -> rem + 13, one run of total bytes. */
 	dt_fill(loc->p, loc->len, 51);
 	memset(rem->p, 0xee, rem->len);
-	sge[0] = (struct ibv_sge){ .addr = (uintptr_t)(loc->p + 5), .length = l[0],
-				   .lkey = loc->mr->lkey };
-	sge[1] = (struct ibv_sge){ .addr = (uintptr_t)(loc->p + 1000), .length = l[1],
-				   .lkey = loc->mr->lkey };
-	sge[2] = (struct ibv_sge){ .addr = (uintptr_t)(loc->p + 2 * big), .length = l[2],
-				   .lkey = loc->mr->lkey };
-	wr = (struct ibv_send_wr){ .wr_id = 1, .sg_list = sge, .num_sge = 3,
-				   .opcode = IBV_WR_RDMA_WRITE, .send_flags = SIG };
-	wr.wr.rdma.remote_addr = raddr_of(rem, 13);
-	wr.wr.rdma.rkey = rem->mr->rkey;
+	sge[0] = sge_at(loc, 5, l[0]);
+	sge[1] = sge_at(loc, 1000, l[1]);
+	sge[2] = sge_at(loc, 2 * big, l[2]);
+	wr = rdma_wr(1, IBV_WR_RDMA_WRITE, sge, 3, rem, 13);
 	assert_int_equal(ibv_post_send(p.qa, &wr, &bad), 0);
 	POLL(p.a->scq, &wc, 1);
 	CHECK_WC(&wc, req_wc(1, IBV_WC_RDMA_WRITE, total, p.qa), DT_WC_REQ);
@@ -229,14 +241,9 @@ static void test_rc_large_odd(void **state)
 	/* READ: rem + 3 (big + 9 B) -> loc + 7 (big - 1) and loc + big + 61 (10). */
 	dt_fill(rem->p, rem->len, 52);
 	memset(loc->p, 0xee, loc->len);
-	sge[0] = (struct ibv_sge){ .addr = (uintptr_t)(loc->p + 7), .length = big - 1,
-				   .lkey = loc->mr->lkey };
-	sge[1] = (struct ibv_sge){ .addr = (uintptr_t)(loc->p + big + 61), .length = 10,
-				   .lkey = loc->mr->lkey };
-	wr = (struct ibv_send_wr){ .wr_id = 2, .sg_list = sge, .num_sge = 2,
-				   .opcode = IBV_WR_RDMA_READ, .send_flags = SIG };
-	wr.wr.rdma.remote_addr = raddr_of(rem, 3);
-	wr.wr.rdma.rkey = rem->mr->rkey;
+	sge[0] = sge_at(loc, 7, big - 1);
+	sge[1] = sge_at(loc, big + 61, 10);
+	wr = rdma_wr(2, IBV_WR_RDMA_READ, sge, 2, rem, 3);
 	assert_int_equal(ibv_post_send(p.qa, &wr, &bad), 0);
 	POLL(p.a->scq, &wc, 1);
 	CHECK_WC(&wc, req_wc(2, IBV_WC_RDMA_READ, big + 9, p.qa), DT_WC_REQ);
@@ -250,10 +257,8 @@ static void test_rc_large_odd(void **state)
 	 * rem + big + 200 (the rest and 50 B to spare). */
 	dt_fill(loc->p, loc->len, 53);
 	memset(rem->p, 0xee, rem->len);
-	sge[0] = (struct ibv_sge){ .addr = (uintptr_t)(rem->p + 9), .length = big,
-				   .lkey = rem->mr->lkey };
-	sge[1] = (struct ibv_sge){ .addr = (uintptr_t)(rem->p + big + 200), .length = big + 51,
-				   .lkey = rem->mr->lkey };
+	sge[0] = sge_at(rem, 9, big);
+	sge[1] = sge_at(rem, big + 200, big + 51);
 	rwr = (struct ibv_recv_wr){ .wr_id = 30, .sg_list = sge, .num_sge = 2 };
 	assert_int_equal(ibv_post_recv(p.qb, &rwr, &rbad), 0);
 	assert_int_equal(post1(p.qa, 3, IBV_WR_SEND, SIG, loc->p + 1, 2 * big + 1,
