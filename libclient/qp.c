@@ -418,6 +418,15 @@ RB_EXPORT struct ibv_qp *rdmab_create_qp_modify(struct ibv_qp_init_attr_ex *attr
 	return qp;
 }
 
+/* qp's completions out of its CQs (rbc_cq_clean): after a move to RESET
+ * and after ibv_destroy_qp, as mlx4 and mlx5 do. */
+static void qp_clean_cqs(struct ibv_qp *qp)
+{
+	rbc_cq_clean(qp->send_cq, qp->qp_num);
+	if (qp->recv_cq != qp->send_cq)
+		rbc_cq_clean(qp->recv_cq, qp->qp_num);
+}
+
 RB_EXPORT int ibv_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 			    int attr_mask)
 {
@@ -442,11 +451,8 @@ RB_EXPORT int ibv_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 	rb_rpc_reply_free(reply);
 	/* The engine produces nothing more for a QP in RESET (the reply
 	 * comes after the move); what it produced before goes now. */
-	if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RESET) {
-		rbc_cq_clean(qp->send_cq, qp->qp_num);
-		if (qp->recv_cq != qp->send_cq)
-			rbc_cq_clean(qp->recv_cq, qp->qp_num);
-	}
+	if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RESET)
+		qp_clean_cqs(qp);
 	return 0;
 }
 
@@ -539,9 +545,7 @@ RB_EXPORT int ibv_destroy_qp(struct ibv_qp *ibqp)
 	 * connection's endpoint: with such a completion left, fi_pingpong -e
 	 * rdm crashed at exit in about one run in 13.
 	 */
-	rbc_cq_clean(ibqp->send_cq, ibqp->qp_num);
-	if (ibqp->recv_cq != ibqp->send_cq)
-		rbc_cq_clean(ibqp->recv_cq, ibqp->qp_num);
+	qp_clean_cqs(ibqp);
 	/* As libibverbs: every async event handed out must have been acked. */
 	pthread_mutex_lock(&c->cq_lock);
 	LIST_REMOVE(qp, link);

@@ -66,6 +66,7 @@
 #ifndef SOFT_SOLO_STEP	/* -D: variants measured */
 #define SOFT_SOLO_STEP		(256 * 1024)
 #endif
+_Static_assert(SOFT_SOLO_STEP <= SOFT_PASS_MAX, "a step is never longer than its pass");
 
 void soft_sched_init(struct soft_dev *sd)
 {
@@ -255,7 +256,7 @@ static bool flow_serve(struct soft_flow *f, bool solo, uint64_t now, uint64_t id
 		while (n-- && f->deficit > 0 && !pass_over(*spent, now) &&
 		       (qp = TAILQ_FIRST(&f->qps))) {
 			/* A copy is never longer than the pass it is part
-			 * of (SOFT_SOLO_STEP <= SOFT_PASS_MAX). */
+			 * of (SOFT_SOLO_STEP <= SOFT_PASS_MAX, asserted). */
 			int64_t give = f->deficit < step ? f->deficit : step;
 			struct soft_turn turn = { .budget = give };
 			bool did = soft_req_step(qp, &turn);
