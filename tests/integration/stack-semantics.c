@@ -152,6 +152,18 @@ static void settle(void)
 	usleep(100 * 1000);
 }
 
+/* Two QPs completing into cq, both in INIT. */
+static void two_in_init(struct ibv_cq *cq, struct ibv_qp **a, struct ibv_qp **b)
+{
+	assert_non_null(cq);
+	*a = make_qp(cq, 8);
+	*b = make_qp(cq, 8);
+	assert_non_null(*a);
+	assert_non_null(*b);
+	to_init(*a);
+	to_init(*b);
+}
+
 static void test_av_masks(void **state)
 {
 	struct ibv_cq *cq = ibv_create_cq(ctx, 16, NULL, NULL, 0);
@@ -183,13 +195,7 @@ static void test_reset_cleans_cq(void **state)
 	int n, got_send = 0, got_recv = 0;
 
 	(void)state;
-	assert_non_null(cq);
-	a = make_qp(cq, 8);
-	b = make_qp(cq, 8);
-	assert_non_null(a);
-	assert_non_null(b);
-	to_init(a);
-	to_init(b);
+	two_in_init(cq, &a, &b);
 	/* Interleaved flushes of A and B in one CQ. */
 	post_recvs(a, 2, 100);
 	post_recvs(b, 2, 200);
@@ -249,13 +255,7 @@ static void test_destroy_cleans_cq(void **state)
 	int n;
 
 	(void)state;
-	assert_non_null(cq);
-	a = make_qp(cq, 8);
-	b = make_qp(cq, 8);
-	assert_non_null(a);
-	assert_non_null(b);
-	to_init(a);
-	to_init(b);
+	two_in_init(cq, &a, &b);
 	/* B's two flushes ahead of A's three in one CQ: the entries kept
 	 * move over the ones removed. */
 	post_recvs(a, 3, 100);

@@ -10,9 +10,9 @@
 # rxm_post_recv), and with the broker's library fixed to drop a destroyed
 # QP's completions from its CQs as mlx5 does (libclient/qp.c), in 3 runs
 # of 100 one side still reported a flushed receive to the program or
-# hung in its close (docs/cm.md, "libfabric's rxm at teardown").  A run whose both sides
-# printed the 1m row and then failed runs again, 3 tries in all; any
-# other failure fails the test.
+# hung in its close (docs/cm.md, "libfabric's rxm at teardown").  A run
+# whose both sides printed the 1m row and then failed runs again, 3
+# tries in all; any other failure fails the test.
 . "$top_srcdir/tests/lib/lib.sh"
 . "$top_srcdir/tests/lib/stack-lib.sh"
 

@@ -41,7 +41,7 @@ roce_start_daemon "$A" a
 roce_start_daemon "$B" b
 
 bridge() {	# IMPAIR OPTIONS...
-	[ -z "$IMP" ] || { kill -TERM "$IMP"; wait "$IMP"; }
+	[ -z "$IMP" ] || roce_impair_stop
 	roce_impair "$R" -s "$seed" "$@"
 }
 stat_of() {	# NAME COUNTER
