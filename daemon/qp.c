@@ -962,6 +962,9 @@ int qp_modify_attr(struct rb_session *s, struct rb_qp *qp, struct ibv_qp_attr *a
 	ret = qp_check_values(qp, &a, attr_mask, rep);
 	if (ret < 0)
 		return ret;
+	/* What was posted before the modify goes first (drivers/driver.h). */
+	if (cur == IBV_QPS_RTS && next == IBV_QPS_ERR)
+		qp->dev->ops.qp_take_posted(qp);
 	old = qp->attr;
 	if (next == IBV_QPS_RESET) {
 		qp_reset(qp);

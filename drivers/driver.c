@@ -44,6 +44,7 @@ STUB_OK(modify_qp, struct rb_qp *qp, const struct ibv_qp_attr *attr, int mask,
 	enum ibv_qp_state from)
 STUB_OK(query_qp, struct rb_qp *qp)
 STUB_VOID(qp_doorbell, struct rb_qp *qp)
+STUB_VOID(qp_take_posted, struct rb_qp *qp)
 STUB_VOID(destroy_qp, struct rb_qp *qp)
 STUB_UNSUPPORTED(attach_mcast, struct rb_qp *qp, const union ibv_gid *gid,
 		 uint16_t lid)
@@ -127,6 +128,7 @@ void rb_device_set_ops(struct rb_device *dev, const struct rb_driver_ops *drv)
 	FILL(modify_qp);
 	FILL(query_qp);
 	FILL(qp_doorbell);
+	FILL(qp_take_posted);
 	FILL(destroy_qp);
 	FILL(create_srq);
 	FILL(modify_srq);

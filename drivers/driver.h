@@ -228,6 +228,15 @@ struct rb_driver_ops {
 	int (*query_qp)(struct rb_qp *qp);
 	/* The client rang qp->doorbell (the daemon drained it).  Stub: no-op. */
 	void (*qp_doorbell)(struct rb_qp *qp);
+	/*
+	 * Before a modify from RTS to ERR that a holder asked for (the daemon
+	 * has checked it, not applied it): take the WQEs posted and not
+	 * taken yet, as a NIC has fetched a WQE within a microsecond of its
+	 * doorbell, long before a modify command reaches its firmware
+	 * (rdma_disconnect modifies to ERR right after a program's last
+	 * send).  What is not taken is then flushed.  Stub: no-op.
+	 */
+	void (*qp_take_posted)(struct rb_qp *qp);
 	/* Before the daemon frees the rings (or keeps them for reuse).
 	 * Stub: no-op. */
 	void (*destroy_qp)(struct rb_qp *qp);

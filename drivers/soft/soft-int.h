@@ -258,6 +258,9 @@ void soft_sched_remove(struct soft_qp *qp);
 /* qp goes: its flow lets go of it. */
 void soft_sched_qp_gone(struct soft_qp *qp);
 unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_t idle_ns);
+/* Before a modify to ERR a holder asked for: one step of what the QP has
+ * posted, if no transfer of its is in progress (driver.h, qp_take_posted). */
+void soft_sched_take_posted(struct rb_qp *qp);
 
 /* soft-qp.c: QPs, the poll set, progress. */
 struct soft_qp *soft_qp_find(const struct rb_device *dev, uint32_t qp_num);

@@ -370,3 +370,33 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
 	return (any ? RB_PROGRESS_DID_WORK : 0) |
 	       (TAILQ_EMPTY(&sd->round) ? 0 : RB_PROGRESS_BUSY);
 }
+
+/*
+ * Before a modify from RTS to ERR a holder asked for: one step of what
+ * qp has posted.  Without it, a SEND posted just before rdma_disconnect
+ * was flushed whenever the daemon served the modify before the engine's
+ * next pass (a doorbell and the request seen in one epoll_wait: libevent
+ * dispatches the request first), where a NIC would have sent it
+ * (docs/cm.md, "libfabric's rxm at teardown").  Within the tenant's cap
+ * and charged to it, as any step; SOFT_PASS_BYTES at most, and nothing if
+ * a transfer is in progress or responses are in flight: those the modify
+ * cuts short and flushes, as before.
+ */
+void soft_sched_take_posted(struct rb_qp *rqp)
+{
+	struct soft_qp *qp = soft_qp_of(rqp);
+	struct soft_turn turn = { .budget = SOFT_PASS_BYTES };
+	uint64_t now = sched_now_ns();
+	struct soft_flow *f;
+
+	if (qp->qp.attr.qp_state != IBV_QPS_RTS || qp->xfer_off || qp->rd_count ||
+	    soft_req_idle(qp) || res_owner_killed(&qp->qp.res))
+		return;
+	f = soft_sched_flow_of(qp);
+	if (sched_wait(f->tenant, now))
+		return;		/* held back by its cap: it flushes */
+	soft_dev_of(qp)->now = now;
+	soft_req_step(qp, &turn);
+	if (turn.bytes || turn.wrs)
+		sched_charge(f->tenant, turn.bytes, turn.wrs, now);
+}

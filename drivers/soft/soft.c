@@ -329,6 +329,7 @@ static const struct rb_driver_ops soft_ops = {
 	.create_qp = soft_qp_create,
 	.modify_qp = soft_qp_modify,
 	.qp_doorbell = soft_qp_doorbell,
+	.qp_take_posted = soft_sched_take_posted,
 	.destroy_qp = soft_qp_destroy,
 	.attach_mcast = soft_mcast_attach,
 	.detach_mcast = soft_mcast_detach,

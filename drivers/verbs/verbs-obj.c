@@ -617,6 +617,7 @@ const struct rb_driver_ops verbs_ops = {
 	.modify_qp = verbs_modify_qp,
 	.query_qp = verbs_query_qp,
 	.qp_doorbell = verbs_qp_doorbell,
+	.qp_take_posted = verbs_qp_take_posted,
 	.destroy_qp = verbs_destroy_qp,
 	.create_srq = verbs_create_srq,
 	.modify_srq = verbs_modify_srq,

@@ -1041,6 +1041,17 @@ void verbs_qp_state(struct verbs_qp *vq, enum ibv_qp_state from)
 		verbs_qp_activate(vq, verbs_now_ns());
 }
 
+void verbs_qp_take_posted(struct rb_qp *qp)
+{
+	struct verbs_qp *vq = (struct verbs_qp *)qp;
+	uint64_t now = verbs_now_ns();
+
+	if (verbs_dev(qp->dev)->fatal || res_owner_killed(&qp->res))
+		return;
+	rq_take(vq, now);
+	verbs_sched_take_posted(vq, now);
+}
+
 unsigned int verbs_progress(struct rb_device *dev, uint64_t now, uint64_t idle_ns)
 {
 	struct verbs_dev *vd = verbs_dev(dev);

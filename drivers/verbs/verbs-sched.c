@@ -369,6 +369,25 @@ void verbs_sched_qp_gone(struct verbs_qp *vq)
 	free(f);
 }
 
+/* Out of turn and past the window: verbs_sched_take_posted. */
+static bool take_admit(struct verbs_flow *f, uint64_t cost)
+{
+	f->deficit -= (int64_t)cost;	/* paid back at its next turns */
+	window_take(f, cost);
+	return true;
+}
+
+void verbs_sched_take_posted(struct verbs_qp *vq, uint64_t now)
+{
+	struct verbs_flow *f = flow_of(vq);
+	unsigned int batches = VERBS_VISITS;
+
+	if (sched_wait(f->tenant, now))
+		return;		/* held back by its cap: it flushes */
+	while (batches-- && verbs_sq_take(vq, now, take_admit) == VERBS_TAKE_BATCH)
+		;
+}
+
 bool verbs_sched_alone(const struct verbs_qp *vq)
 {
 	struct verbs_dev *vd = verbs_dev(vq->qp.dev);

@@ -284,6 +284,12 @@ void verbs_sched_retired(struct verbs_qp *vq, struct verbs_swr *s);
 /* No other user's sends wait for the device, and no user is held by a
  * cap: nobody's turn depends on how soon the daemon sees a completion. */
 bool verbs_sched_alone(const struct verbs_qp *vq);
+/* Before a modify from RTS to ERR (driver.h, qp_take_posted): its posted
+ * sends go to the device now, out of turn and past the window (its
+ * tenant's cap still holds), charged to its flow's next turns. */
+void verbs_sched_take_posted(struct verbs_qp *vq, uint64_t now);
+/* The driver op: its receives, then its sends. */
+void verbs_qp_take_posted(struct rb_qp *qp);
 /* One turn of the flows; RB_PROGRESS_* bits. */
 unsigned int verbs_sched_progress(struct verbs_dev *vd, uint64_t now);
 

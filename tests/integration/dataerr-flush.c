@@ -3,9 +3,10 @@
  * Flushes and overruns of the soft device's RC data path, through a real
  * daemon (tests/integration/dataerr-flush.sh), with two QPs of two
  * contexts (two clients): flush on ibv_modify_qp(ERR), and of WRs posted
- * in ERR; CQ overrun as IBV_EVENT_CQ_ERR; a peer QP destroyed, before
- * and after sends are posted.  Every
- * wait is bounded, so a missing completion or event fails the case.
+ * in ERR; a SEND posted right before that modify still goes out; CQ
+ * overrun as IBV_EVENT_CQ_ERR; a peer QP destroyed, before and after
+ * sends are posted.  Every wait is bounded, so a missing completion or
+ * event fails the case.
  */
 #include "config.h"
 
@@ -239,6 +240,80 @@ static void test_peer_destroyed_then_send(void **state)
 	expect_state(f->a.qp, IBV_QPS_ERR);
 }
 
+/*
+ * A SEND posted right before ibv_modify_qp(ERR), as rdma_disconnect
+ * follows a program's last send, goes out: a NIC has taken it long
+ * before the modify reaches its firmware, and the modify flushes only
+ * what is left (the receive behind it).  Across hosts it may complete
+ * flushed, unacknowledged, and is received all the same.  The race it
+ * was lost in: the QP asleep (past spin_us) and the engine busy with
+ * another QP's long WRITE, so that it reads doorbells and requests
+ * together at its next poll of the loop; it then served the modify
+ * before its next pass took the SEND.
+ */
+#define BIG_WRITE	(64u << 20)
+
+static void test_err_takes_posted(void **state)
+{
+	struct fix *f = *state;
+	struct pair_opts o = pair_defaults();
+	struct ibv_qp_attr err = { .qp_state = IBV_QPS_ERR };
+	static const uint64_t left[] = { 301 };
+	struct end c = { 0 }, d = { 0 };
+	struct ibv_mr *cm, *dm;
+	struct ibv_send_wr wr;
+	struct ibv_wc wc;
+	struct ibv_sge s;
+	uint8_t *cb, *db;
+	int i;
+
+	cb = calloc(1, BIG_WRITE);
+	db = calloc(1, BIG_WRITE);
+	assert_non_null(cb);
+	assert_non_null(db);
+	assert_int_equal(end_open(&c, f->ctx[0], 16, ACCESS_ALL, PAT_A), 0);
+	assert_int_equal(end_open(&d, f->ctx[1], 16, ACCESS_ALL, PAT_B), 0);
+	assert_int_equal(pair_connect(&c, &d, &o), 0);
+	cm = ibv_reg_mr(c.pd, cb, BIG_WRITE, ACCESS_ALL);
+	dm = ibv_reg_mr(d.pd, db, BIG_WRITE, ACCESS_ALL);
+	assert_non_null(cm);
+	assert_non_null(dm);
+	for (i = 0; i < 10; i++) {
+		if (i)
+			pair_close(f);
+		pair_open(f, &o);
+		post_recv1(&f->b, 300, 0, 64);
+		post_recv1(&f->a, 301, 0, 64);
+		usleep(20000);			/* both asleep */
+		s = sge_of(cb, BIG_WRITE, cm->lkey);
+		wr_set(&wr, 500, IBV_WR_RDMA_WRITE, &s, 1);
+		wr_remote(&wr, (uintptr_t)db, dm->rkey);
+		post_send_ok(c.qp, &wr);
+		usleep(100);			/* the engine in the WRITE */
+		post_send1(&f->a, 400, 64, 64, 1);
+		assert_int_equal(ibv_modify_qp(f->a.qp, &err, IBV_QP_STATE), 0);
+		/* Across hosts (two daemons) it went out unacknowledged: it
+		 * flushes, as on a NIC, and is received all the same. */
+		assert_int_equal(wc_wait(f->a.cq, &wc, WAIT_MS), 1);
+		if (wc.wr_id != 400 || wc.qp_num != f->a.qp->qp_num ||
+		    (wc.status != IBV_WC_SUCCESS &&
+		     (!f->list2 || wc.status != IBV_WC_WR_FLUSH_ERR)))
+			fail_msg("round %d: the SEND completed wr_id %" PRIu64 " %s", i,
+				 wc.wr_id, ibv_wc_status_str(wc.status));
+		expect_flush_in_order(f->a.cq, f->a.qp->qp_num, left, 1, NULL, 0);
+		expect_wc(f->b.cq, 300, IBV_WC_SUCCESS, f->b.qp->qp_num);
+		assert_true(all_bytes(f->b.buf, 64, PAT_A));
+		assert_true(all_bytes(f->b.buf + 64, BUF_SIZE - 64, PAT_B));
+		expect_wc(c.cq, 500, IBV_WC_SUCCESS, c.qp->qp_num);
+	}
+	ibv_dereg_mr(cm);
+	ibv_dereg_mr(dm);
+	end_close(&c);
+	end_close(&d);
+	free(cb);
+	free(db);
+}
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define ROWS(tab, fn) do {						\
 	size_t r_;							\
@@ -251,7 +326,7 @@ static void test_peer_destroyed_then_send(void **state)
 
 int main(int argc, char **argv)
 {
-	struct CMUnitTest t[4];
+	struct CMUnitTest t[5];
 	size_t n = 0;
 
 	if (argc == 2)
@@ -264,5 +339,6 @@ int main(int argc, char **argv)
 	ONE(test_cq_overrun);
 	ONE(test_peer_destroyed);
 	ONE(test_peer_destroyed_then_send);
+	ONE(test_err_takes_posted);
 	return _cmocka_run_group_tests("dataerr-flush", t, n, NULL, NULL);
 }
