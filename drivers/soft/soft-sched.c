@@ -374,9 +374,9 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
 /*
  * Before a modify from RTS to ERR a holder asked for: one step of what
  * qp has posted.  Without it, a SEND posted just before rdma_disconnect
- * was flushed whenever the daemon served the modify before the engine's
- * next pass (a doorbell and the request seen in one epoll_wait: libevent
- * dispatches the request first), where a NIC would have sent it
+ * was flushed whenever the daemon read its doorbell and the request in
+ * one poll of libevent (both are dispatched before the engine's next
+ * pass), where a NIC would have sent it
  * (docs/cm.md, "libfabric's rxm at teardown").  Within the tenant's cap
  * and charged to it, as any step; SOFT_PASS_BYTES at most, and nothing if
  * a transfer is in progress or responses are in flight: those the modify
@@ -389,8 +389,9 @@ void soft_sched_take_posted(struct rb_qp *rqp)
 	uint64_t now = sched_now_ns();
 	struct soft_flow *f;
 
-	if (qp->qp.attr.qp_state != IBV_QPS_RTS || qp->xfer_off || qp->rd_count ||
-	    soft_req_idle(qp) || res_owner_killed(&qp->qp.res))
+	if (qp->qp.attr.qp_state != IBV_QPS_RTS || qp->qp.type == IBV_QPT_XRC_RECV ||
+	    qp->xfer_off || qp->rd_count || soft_req_idle(qp) ||
+	    res_owner_killed(&qp->qp.res))
 		return;
 	f = soft_sched_flow_of(qp);
 	if (sched_wait(f->tenant, now))
