@@ -380,11 +380,12 @@ static bool take_admit(struct verbs_flow *f, uint64_t cost)
 void verbs_sched_take_posted(struct verbs_qp *vq, uint64_t now)
 {
 	struct verbs_flow *f = flow_of(vq);
-	unsigned int batches = VERBS_VISITS;
 
 	if (sched_wait(f->tenant, now))
 		return;		/* held back by its cap: it flushes */
-	while (batches-- && verbs_sq_take(vq, now, take_admit) == VERBS_TAKE_BATCH)
+	/* Each batch moves sq_take on, and no further than the ring holds
+	 * (nothing completes meanwhile): this ends. */
+	while (verbs_sq_take(vq, now, take_admit) == VERBS_TAKE_BATCH)
 		;
 }
 
