@@ -152,7 +152,7 @@ void loop_drain(int fd)
 /*
  * The engine's time slice, asked of the kernel's fair scheduler (EEVDF,
  * Linux 6.12 and later: sched_attr.sched_runtime of a SCHED_OTHER task is
- * its slice; 100 us is the least it takes).  A slice is also the lag a
+ * its slice; 100 us is the least it takes, we ask 200).  A slice is also the lag a
  * task is given to preempt with: the default 0.7-3 ms slice let a client
  * spinning on memory without a system call (perftest's ib_write_lat) or
  * a busy loop sharing the engine's core hold it for milliseconds while
@@ -161,9 +161,18 @@ void loop_drain(int fd)
  * in shorter turns (docs/performance.md, "Keeping pace").  Older kernels
  * ignore the field; nothing else is asked (no real-time class, no nice:
  * the unit's Nice= is the administrator's).
+ *
+ * Not the least slice, 100 us: a yield moves a task's deadline by its
+ * slice (below), and an engine sharing its core with a client that polls
+ * its CQ yielded about six times per message before the client, whose
+ * own yield had moved it a default slice on, was picked; each yield is a
+ * system call (1.3 us where the kernel isolates its page tables).  With
+ * 200 us the engine still preempts a spinner on memory, and the 8-byte
+ * one-way latencies of bench-pace fell by a quarter to a third
+ * (docs/performance.md, "Where the engine sits").
  */
 #ifndef LOOP_SLICE_NS	/* -D: variants measured (docs/performance.md); 0: not asked */
-#define LOOP_SLICE_NS 100000
+#define LOOP_SLICE_NS 200000
 #endif
 
 struct loop_sched_attr {		/* struct sched_attr, as of Linux 4.13 */
@@ -178,8 +187,8 @@ struct loop_sched_attr {		/* struct sched_attr, as of Linux 4.13 */
 /*
  * Ask for the short slice (on) or the default one (off); a no-op when
  * already so.  The slice is also how far a sched_yield() moves a task's
- * deadline: 100 us against a client's default (1-3 ms), so an engine
- * that yields after an empty pass is picked again some ten times before
+ * deadline: 200 us against a client's default (1-3 ms), so an engine
+ * that yields after an empty pass is picked again several times before
  * a client that yielded once.  With one engine on the machine that costs
  * nothing measurable (its clients' yields are rare); with two, as when
  * the peer of a RoCE QP is another daemon on this machine (containers,
