@@ -378,9 +378,13 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
  * one poll of libevent (both are dispatched before the engine's next
  * pass), where a NIC would have sent it
  * (docs/cm.md, "libfabric's rxm at teardown").  Within the tenant's cap
- * and charged to it, as any step; SOFT_PASS_BYTES at most, and nothing if
- * a transfer is in progress or responses are in flight: those the modify
- * cuts short and flushes, as before.
+ * and charged to it, as any step, and to the flow's deficit, which its
+ * next turns pay back (a flow out of the round keeps its deficit, and a
+ * turn adds its quantum to it), so that a flow that turns its QPs to
+ * ERR one after another gets no more of the round than one that does
+ * not; SOFT_PASS_BYTES at most, and nothing if a transfer is in progress
+ * or responses are in flight: those the modify cuts short and flushes,
+ * as before.
  */
 void soft_sched_take_posted(struct rb_qp *rqp)
 {
@@ -398,6 +402,7 @@ void soft_sched_take_posted(struct rb_qp *rqp)
 		return;		/* held back by its cap: it flushes */
 	soft_dev_of(qp)->now = now;
 	soft_req_step(qp, &turn);
+	f->deficit -= SOFT_PASS_BYTES - turn.budget;
 	if (turn.bytes || turn.wrs)
 		sched_charge(f->tenant, turn.bytes, turn.wrs, now);
 }
