@@ -152,15 +152,16 @@ void loop_drain(int fd)
 /*
  * The engine's time slice, asked of the kernel's fair scheduler (EEVDF,
  * Linux 6.12 and later: sched_attr.sched_runtime of a SCHED_OTHER task is
- * its slice; 100 us is the least it takes, we ask 200).  A slice is also the lag a
- * task is given to preempt with: the default 0.7-3 ms slice let a client
- * spinning on memory without a system call (perftest's ib_write_lat) or
- * a busy loop sharing the engine's core hold it for milliseconds while
- * the engine had work, and the message waited for that.  A short slice
- * does not give the engine more CPU than its weight: it gets it sooner,
- * in shorter turns (docs/performance.md, "Keeping pace").  Older kernels
- * ignore the field; nothing else is asked (no real-time class, no nice:
- * the unit's Nice= is the administrator's).
+ * its slice; 100 us is the least it takes, we ask 200).  A slice is also
+ * the lag a task is given to preempt with: the default 0.7-3 ms slice let
+ * a client spinning on memory without a system call (perftest's
+ * ib_write_lat) or a busy loop sharing the engine's core hold it for
+ * milliseconds while the engine had work, and the message waited for
+ * that.  A short slice does not give the engine more CPU than its
+ * weight: it gets it sooner, in shorter turns (docs/performance.md,
+ * "Keeping pace").  Older kernels ignore the field; nothing else is
+ * asked (no real-time class, no nice: the unit's Nice= is the
+ * administrator's).
  *
  * Not the least slice, 100 us: a yield moves a task's deadline by its
  * slice (below), and an engine sharing its core with a client that polls
