@@ -231,6 +231,23 @@ static bool pass_over(uint64_t spent, uint64_t t0)
 }
 
 /*
+ * One step of qp, a flow's, with a budget of give bytes: what it moved is
+ * charged to the flow's deficit and to its tenant's bucket (*turn).
+ */
+static bool flow_step(struct soft_flow *f, struct soft_qp *qp, int64_t give, uint64_t now,
+		      struct soft_turn *turn)
+{
+	bool did;
+
+	*turn = (struct soft_turn){ .budget = give };
+	did = soft_req_step(qp, turn);
+	f->deficit -= give - turn->budget;
+	if (turn->bytes || turn->wrs)
+		sched_charge(f->tenant, turn->bytes, turn->wrs, now);
+	return did;
+}
+
+/*
  * Its QPs in turn, while its deficit lasts and one of them did something
  * in the last sweep; what was moved is added to *spent.  *any: some QP
  * did something; returns whether the last sweep did (it may have more).
@@ -258,13 +275,10 @@ static bool flow_serve(struct soft_flow *f, bool solo, uint64_t now, uint64_t id
 			/* A copy is never longer than the pass it is part
 			 * of (SOFT_SOLO_STEP <= SOFT_PASS_MAX, asserted). */
 			int64_t give = f->deficit < step ? f->deficit : step;
-			struct soft_turn turn = { .budget = give };
-			bool did = soft_req_step(qp, &turn);
+			struct soft_turn turn;
+			bool did = flow_step(f, qp, give, now, &turn);
 
-			f->deficit -= give - turn.budget;
 			*spent += (uint64_t)turn.bytes + turn.wrs * SOFT_WR_COST;
-			if (turn.bytes || turn.wrs)
-				sched_charge(f->tenant, turn.bytes, turn.wrs, now);
 			if (did) {
 				qp->last_work_ns = now;
 				swept = *any = true;
@@ -378,18 +392,18 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
  * one poll of libevent (both are dispatched before the engine's next
  * pass), where a NIC would have sent it
  * (docs/cm.md, "libfabric's rxm at teardown").  Within the tenant's cap
- * and charged to it, as any step, and to the flow's deficit, which its
- * next turns pay back (a flow out of the round keeps its deficit, and a
- * turn adds its quantum to it), so that a flow that turns its QPs to
- * ERR one after another gets no more of the round than one that does
- * not; SOFT_PASS_BYTES at most, and nothing if a transfer is in progress
+ * and charged as any step (flow_step): to the tenant and to the flow's
+ * deficit, which its next turns pay back (a flow out of the round keeps
+ * its deficit, and a turn adds its quantum to it), so that a flow that
+ * turns its QPs to ERR one after another gets no more of the round than
+ * one that does not; SOFT_PASS_BYTES at most, and nothing if a transfer is in progress
  * or responses are in flight: those the modify cuts short and flushes,
  * as before.
  */
 void soft_sched_take_posted(struct rb_qp *rqp)
 {
 	struct soft_qp *qp = soft_qp_of(rqp);
-	struct soft_turn turn = { .budget = SOFT_PASS_BYTES };
+	struct soft_turn turn;
 	uint64_t now = sched_now_ns();
 	struct soft_flow *f;
 
@@ -401,8 +415,5 @@ void soft_sched_take_posted(struct rb_qp *rqp)
 	if (sched_wait(f->tenant, now))
 		return;		/* held back by its cap: it flushes */
 	soft_dev_of(qp)->now = now;
-	soft_req_step(qp, &turn);
-	f->deficit -= SOFT_PASS_BYTES - turn.budget;
-	if (turn.bytes || turn.wrs)
-		sched_charge(f->tenant, turn.bytes, turn.wrs, now);
+	(void)flow_step(f, qp, SOFT_PASS_BYTES, now, &turn);
 }
