@@ -15,6 +15,7 @@
 #include "daemon/log.h"
 #include "proto/shm.h"
 #include "daemon/dispatch.h"
+#include "drivers/prefault.h"
 
 int admin_status(struct rb_session *s, const Rdmabroker__Request *req,
 		 struct rb_reply *rep)
@@ -42,6 +43,8 @@ int admin_status(struct rb_session *s, const Rdmabroker__Request *req,
 	m->config_path = reply_strdup(rep, d->cfg.path[0] ? d->cfg.path :
 				      "(built-in defaults)");
 	m->reloads = d->reloads;
+	m->has_prefault_pending_bytes = m->has_prefault_done_bytes = true;
+	prefault_counts(&m->prefault_pending_bytes, &m->prefault_done_bytes);
 	rep->msg.body_case = RDMABROKER__REPLY__BODY_DAEMON_STATUS;
 	rep->msg.daemon_status = m;
 	return 0;

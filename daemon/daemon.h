@@ -80,6 +80,10 @@ struct rb_session {
 	STAILQ_HEAD(, rb_outmsg) outq;
 	size_t outq_len;
 	bool closing;			/* drop once outq drains */
+	/* mr.c: what is queued waits (session_hold) for the prefault of
+	 * this mapping, until hold_until (CLOCK_MONOTONIC ns) at most. */
+	const void *hold_map;
+	uint64_t hold_until;
 };
 
 struct rb_daemon {
@@ -141,6 +145,14 @@ int session_send(struct rb_session *s, uint16_t kind,
 		 const ProtobufCMessage *msg, int *fds, size_t nfds);
 void session_send_shutdown(struct rb_session *s, const char *reason);
 /*
+ * Keep what is queued for s, and what is queued after it, until
+ * session_release: the reply to a registration waits for its region's
+ * pages to be touched (mr.c).  Requests are still read and served.
+ */
+void session_hold(struct rb_session *s, const void *map, uint64_t until_ns);
+/* Send what was held; s may be destroyed (a session closing). */
+void session_release(struct rb_session *s);
+/*
  * Disconnect a client that broke the protocol (or the shared-memory
  * rules): logged, told, and destroyed from its own timer event, so that
  * callers (a driver, mid-pass) never see the session freed under them.
@@ -158,6 +170,9 @@ bool session_async_event(struct rb_session *s, uint32_t event_type,
 uint32_t session_count_uid(struct rb_daemon *d, uid_t uid);
 bool session_is_admin(struct rb_daemon *d, uid_t uid, gid_t gid,
 		      const gid_t *groups, int ngroups);
+
+/* mr.c: the registrations' prefault event goes (daemon exit). */
+void mr_fini(void);
 
 /* qp.c: free the QP rings the session kept (it is ending). */
 void qp_pool_fini(struct rb_session *s);

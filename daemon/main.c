@@ -19,6 +19,7 @@
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
 #include "drivers/memio.h"
+#include "drivers/prefault.h"
 #include "proto/shm.h"
 #include "daemon/log.h"
 
@@ -252,6 +253,11 @@ int main(int argc, char **argv)
 	if (c < 0)
 		log_warn("cannot start the memory workers now: %s; trying again when needed",
 			 strerror(-c));
+	/* After: the memory workers' parent has no use for its eventfd. */
+	c = prefault_init();
+	if (c < 0)
+		log_warn("cannot set up the prefault thread: %s; regions are touched by their first copy",
+			 strerror(-c));
 	daemon_state_init(&d);
 	d.rxbuf = malloc(RB_WIRE_MAX_FRAME + 1);
 	d.base = event_base_new();
@@ -303,6 +309,8 @@ out:
 		log_warn("%u shared object(s) left after every client went", d.nshared);
 	notify_fini();
 	memio_fini();
+	mr_fini();
+	prefault_fini();
 	stat_fini();
 	listener_close(&d);
 	cm_fini(&d);

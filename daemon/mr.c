@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
@@ -33,6 +34,7 @@
 #include "daemon/objects.h"
 #include "daemon/res.h"
 #include "drivers/memio.h"
+#include "drivers/prefault.h"
 
 #define MR_ACCESS_KNOWN	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC | \
@@ -40,13 +42,95 @@
 			 RB_ACCESS_FLUSH_PERSISTENT)
 
 
+/*
+ * A region's mapping goes: the prefault thread lets go of it first
+ * (drivers/prefault.h), then it is unmapped.
+ */
+static void mr_unmap(void *map, size_t len)
+{
+	if (!map)
+		return;
+	prefault_stop(map);
+	munmap(map, len);
+}
+
+/*
+ * A device that copies with the CPU gets a new mapping's pages touched
+ * ahead of its first copy, off this thread (drivers/prefault.h), and the
+ * reply to the registration waits for that, as ibv_reg_mr waits for a
+ * NIC to pin the pages: a program that registers and then writes at once
+ * (every benchmark) would otherwise race the thread through the same
+ * pages.  The wait is at most MR_HOLD_NS, so that a huge region, or a
+ * queue of other clients' regions, costs a client no more than that; the
+ * thread goes on after it.  Not a failure if there is no thread: the
+ * first copy touches the pages itself.
+ */
+#define MR_HOLD_NS	(250 * 1000000ull)
+#define MR_HOLD_TICK_US	10000		/* how often a wait's end is checked */
+
+static struct event *mr_pf_ev;
+
+static uint64_t mr_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A job ended, or the tick: release the sessions done waiting. */
+static void mr_pf_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval tick = { 0, MR_HOLD_TICK_US };
+	struct rb_daemon *d = arg;
+	struct rb_session *s, *next;
+	uint64_t n, now = mr_now_ns();
+	bool waiting = false;
+
+	(void)what;
+	(void)!read(fd, &n, sizeof(n));
+	for (s = TAILQ_FIRST(&d->sessions); s; s = next) {
+		next = TAILQ_NEXT(s, link);
+		if (!s->hold_map)
+			continue;
+		if (now < s->hold_until && prefault_queued(s->hold_map))
+			waiting = true;
+		else
+			session_release(s);	/* may destroy s, never next */
+	}
+	event_add(mr_pf_ev, waiting ? &tick : NULL);
+}
+
+static void mr_prefault(struct rb_session *s, const struct rb_mr *mr)
+{
+	static const struct timeval tick = { 0, MR_HOLD_TICK_US };
+
+	if (!mr->map || !mr->dev->cpu_copies ||
+	    prefault_start(mr->map, mr->map_len) < 0)
+		return;
+	if (!mr_pf_ev) {
+		mr_pf_ev = event_new(s->d->base, prefault_fd(), EV_READ | EV_PERSIST,
+				     mr_pf_cb, s->d);
+		if (!mr_pf_ev)
+			return;
+	}
+	session_hold(s, mr->map, mr_now_ns() + MR_HOLD_NS);
+	event_add(mr_pf_ev, &tick);
+}
+
+void mr_fini(void)
+{
+	if (mr_pf_ev)
+		event_free(mr_pf_ev);
+	mr_pf_ev = NULL;
+}
+
 static void mr_destroy(struct rb_res *r)
 {
 	struct rb_mr *mr = (struct rb_mr *)r;
 
 	mr->dev->ops.dereg_mr(mr);
-	if (mr->map)
-		munmap(mr->map, mr->map_len);
+	mr_unmap(mr->map, mr->map_len);
 	if (mr->proc_mem >= 0)
 		close(mr->proc_mem);
 	res_uncharge(r->owner, RB_LIMIT_MRS, 1);
@@ -382,6 +466,7 @@ int mr_reg(struct rb_session *s, const Rdmabroker__Request *req,
 		goto err_pinned;
 	}
 	dev->nmrs++;
+	mr_prefault(s, mr);
 	if (rep->in_nfds)
 		close(rep->in_fds[0]);	/* the mapping stays */
 	rdmabroker__mr_reg_reply__init(m);
@@ -397,8 +482,7 @@ err_pinned:
 err_mrs:
 	res_uncharge(s, RB_LIMIT_MRS, 1);
 err_unmap:
-	if (mr->map)
-		munmap(mr->map, mr->map_len);
+	mr_unmap(mr->map, mr->map_len);
 	if (mr->proc_mem >= 0)
 		close(mr->proc_mem);
 err_free:
@@ -460,8 +544,7 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 			moved.map_len = moved.length;
 		ret = res_charge(s, RB_LIMIT_PINNED_BYTES, moved.map_len, rep);
 		if (ret < 0) {
-			if (moved.map)
-				munmap(moved.map, moved.map_len);
+			mr_unmap(moved.map, moved.map_len);
 			if (moved.proc_mem >= 0)
 				close(moved.proc_mem);
 			return ret;
@@ -498,8 +581,7 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 		mr->access = old.access;
 		if (move) {
 			res_uncharge(s, RB_LIMIT_PINNED_BYTES, moved.map_len);
-			if (moved.map)
-				munmap(moved.map, moved.map_len);
+			mr_unmap(moved.map, moved.map_len);
 			if (moved.proc_mem >= 0)
 				close(moved.proc_mem);
 			mr->map = old.map;
@@ -515,8 +597,8 @@ int mr_rereg(struct rb_session *s, const Rdmabroker__Request *req,
 	}
 	if (move) {
 		res_uncharge(s, RB_LIMIT_PINNED_BYTES, old.map_len);
-		if (old.map)
-			munmap(old.map, old.map_len);
+		mr_unmap(old.map, old.map_len);
+		mr_prefault(s, mr);
 		if (old.proc_mem >= 0)
 			close(old.proc_mem);
 		if (rep->in_nfds)

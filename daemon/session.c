@@ -347,6 +347,8 @@ static bool session_flush(struct rb_session *s)
 {
 	struct rb_outmsg *m;
 
+	if (s->hold_map && !s->closing)
+		return true;	/* session_release sends it */
 	while ((m = STAILQ_FIRST(&s->outq))) {
 		int ret = rb_wire_send_frame(s->fd, m->frame, m->len, m->fds,
 					     m->nfds);
@@ -413,6 +415,23 @@ int session_send(struct rb_session *s, uint16_t kind,
 	if (s->outq_len == 1)
 		session_flush(s);
 	return 0;
+}
+
+void session_hold(struct rb_session *s, const void *map, uint64_t until_ns)
+{
+	s->hold_map = map;
+	s->hold_until = until_ns;
+}
+
+static bool session_reap(struct rb_session *s);
+
+void session_release(struct rb_session *s)
+{
+	if (!s->hold_map)
+		return;
+	s->hold_map = NULL;
+	session_flush(s);
+	session_reap(s);
 }
 
 void session_send_shutdown(struct rb_session *s, const char *reason)

@@ -361,6 +361,14 @@ struct rb_device {
 	 */
 	uint64_t poll_idle_ns;
 	/*
+	 * The device reads and writes registered memory with the CPU,
+	 * through the daemon's mappings of it (the soft device), rather than
+	 * handing it to hardware: the daemon then touches each page of a new
+	 * mapping in the background before the device's first copy does
+	 * (drivers/prefault.h).  Set by the driver at create.
+	 */
+	bool cpu_copies;
+	/*
 	 * Why the last op failed, in words, when the errno alone would not
 	 * tell the client (rb_device_error); the daemon clears it before an
 	 * op and puts it in the error reply.

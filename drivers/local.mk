@@ -4,6 +4,7 @@
 # adds its files here (+=) and one line to drivers/registry.c.
 DRIVERS_SRC = drivers/driver.h drivers/driver.c drivers/registry.c \
 	drivers/hash.c drivers/hash.h drivers/memio.c drivers/memio.h \
+	drivers/prefault.c drivers/prefault.h \
 	drivers/soft/soft.h drivers/soft/soft-int.h drivers/soft/soft.c \
 	drivers/soft/soft-qp.c drivers/soft/soft-req.c drivers/soft/soft-resp.c \
 	drivers/soft/soft-comp.c drivers/soft/soft-mem.c drivers/soft/soft-mem.h \

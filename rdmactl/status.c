@@ -24,6 +24,8 @@ static const struct pr_field status_fields[] = {
 	{ .key = "socket", .label = "socket" },
 	{ .key = "config", .label = "config" },
 	{ .key = "reloads", .label = "reloads" },
+	{ .key = "prefault_pending_bytes", .label = "prefault pending" },
+	{ .key = "prefault_done_bytes", .label = "prefault done", .flags = PR_DETAIL },
 	{ .key = "admin", .label = "admin" },
 	{ .key = "client_id", .label = "session", .flags = PR_DETAIL },
 	{ .key = NULL },
@@ -70,6 +72,10 @@ static int status_show(struct rdmactl *rc, int argc, char **argv)
 	pr_add_str(o, "socket", m->socket_path);
 	pr_add_str(o, "config", m->config_path);
 	pr_add_u64(o, "reloads", m->reloads);
+	if (m->has_prefault_pending_bytes)
+		pr_add_u64(o, "prefault_pending_bytes", m->prefault_pending_bytes);
+	if (m->has_prefault_done_bytes)
+		pr_add_u64(o, "prefault_done_bytes", m->prefault_done_bytes);
 	pr_add_bool(o, "admin", rc->rpc.admin);
 	pr_add_u64(o, "client_id", rc->rpc.client_id);
 	rb_rpc_reply_free(rep);

@@ -448,6 +448,7 @@ static void soft_config_apply(struct rb_device *dev, const void *config)
 	const struct rb_soft_config *cfg = config;
 
 	dev->poll_idle_ns = (uint64_t)cfg->spin_us * 1000;
+	dev->cpu_copies = true;		/* the engine's memmove (soft-mem.c) */
 }
 
 static int soft_create(const void *config, const struct rb_driver_env *env,

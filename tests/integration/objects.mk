@@ -4,12 +4,14 @@
 check_PROGRAMS += tests/integration/pd tests/integration/registry \
 	tests/integration/cq tests/integration/qp tests/integration/srq-ah \
 	tests/integration/mr tests/integration/async \
-	tests/integration/mr-fast tests/integration/qp-ring-cache
+	tests/integration/mr-fast tests/integration/qp-ring-cache \
+	tests/integration/mr-prefault
 objects_tests = tests/integration/pd.sh tests/integration/registry.sh \
 	tests/integration/cq.sh \
 	tests/integration/qp.sh tests/integration/srq-ah.sh \
 	tests/integration/mr.sh tests/integration/async.sh \
-	tests/integration/mr-fast.sh tests/integration/qp-ring-cache.sh
+	tests/integration/mr-fast.sh tests/integration/qp-ring-cache.sh \
+	tests/integration/mr-prefault.sh
 TESTS += $(objects_tests)
 EXTRA_DIST += $(objects_tests)
 
@@ -41,6 +43,12 @@ tests_integration_async_LDADD = $(client_test_ldadd)
 tests_integration_mr_fast_SOURCES = tests/integration/mr-fast.c
 tests_integration_mr_fast_CFLAGS = $(client_test_cflags)
 tests_integration_mr_fast_LDADD = $(client_test_ldadd)
+
+# The soft device's regions touched ahead of its first copy, and the
+# registration's reply held for it (daemon/mr.c, drivers/prefault.c).
+tests_integration_mr_prefault_SOURCES = tests/integration/mr-prefault.c
+tests_integration_mr_prefault_CFLAGS = $(client_test_cflags)
+tests_integration_mr_prefault_LDADD = $(client_test_ldadd)
 
 # Kept QP rings (daemon/qp.c, libclient/qp.c); it reaches into
 # libclient/client.h.
