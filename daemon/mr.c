@@ -98,6 +98,8 @@ static void mr_pf_cb(evutil_socket_t fd, short what, void *arg)
 		else
 			session_release(s);	/* may destroy s, never next */
 	}
+	/* A persistent event keeps its timeout through event_add(NULL). */
+	event_del(mr_pf_ev);
 	event_add(mr_pf_ev, waiting ? &tick : NULL);
 }
 

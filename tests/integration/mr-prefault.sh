@@ -8,7 +8,9 @@
 #  - regions deregistered right after the reply, and a client SIGKILLed
 #    holding 256 MiB while the thread may still be touching it: the
 #    daemon lives, lets go of every page and fd, and nothing stays
-#    pending; it never counts more touched than was registered.
+#    pending; it never counts more touched than was registered;
+#  - then the idle daemon sleeps: the wait's 10 ms tick stopped (it made
+#    some 130 wake-ups a second once).
 . "$top_srcdir/tests/lib/lib.sh"
 
 MIB=1048576
@@ -82,6 +84,14 @@ done_all=$(status prefault_done_bytes)
 [ "$done_all" -le $(((32 + 6 * 64 + 256) * MIB)) ] ||
 	rb_fail "prefault_done_bytes $done_all is more than was registered"
 rb_log "touched $done_all bytes in all"
+# switches: voluntary context switches of the daemon's serving thread.
+switches() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$RB_DAEMON_PID/status"; }
+sleep 0.5
+sw0=$(switches)
+sleep 2
+sw1=$(switches)
+rb_log "idle: $((sw1 - sw0)) wake-ups of the daemon in 2 s"
+[ $((sw1 - sw0)) -lt 20 ] || rb_fail "the idle daemon woke $((sw1 - sw0)) times in 2 s"
 if grep -E '^<[0-3]>' "$RB_LOG" >&2; then
 	rb_fail "the daemon logged errors (above)"
 fi
