@@ -105,6 +105,18 @@ static void *pf_thread(void *arg)
 	return NULL;
 }
 
+void prefault_now(const void *p, size_t len)
+{
+	const volatile uint8_t *b = p;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	for (size_t o = 0; o < len; o += page)
+		(void)b[o];
+	pthread_mutex_lock(&pf.lock);
+	pf.done += len;
+	pthread_mutex_unlock(&pf.lock);
+}
+
 int prefault_init(void)
 {
 	pf.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

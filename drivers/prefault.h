@@ -9,7 +9,8 @@
  * touched: about 5 us a page there, so the first 8 MiB WRITE into a new
  * region took 20 ms, fifty times a later one.  A thread of the daemon
  * reads one byte of each page ahead of the engine instead, off the
- * serving thread (docs/performance.md, "The first copy of a region").
+ * serving thread (docs/performance.md, "The first copy of a region"),
+ * or, for a small region, on that thread right away (prefault_now).
  * Elsewhere it costs a cache miss a page, which the first copy would
  * have paid.  Drivers' common code; the daemon's mr.c calls it.
  */
@@ -30,6 +31,13 @@ int prefault_init(void);
  * queued: the region works as before, its first copy slower).
  */
 int prefault_start(const void *p, size_t len);
+
+/*
+ * Touch [p, p + len) here and now: for a small region, where handing it
+ * to the thread and waking the loop for its end cost more than the
+ * touches (counted as done, never pending).
+ */
+void prefault_now(const void *p, size_t len);
 
 /*
  * Forget p's job: when this returns, the thread no longer touches it and
