@@ -22,7 +22,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
@@ -33,6 +32,7 @@
 #include "daemon/log.h"
 #include "daemon/objects.h"
 #include "daemon/res.h"
+#include "daemon/sched.h"
 #include "drivers/memio.h"
 #include "drivers/prefault.h"
 
@@ -75,23 +75,15 @@ static void mr_unmap(void *map, size_t len)
 #define MR_TOUCH_HERE	(64 * 1024)
 #define MR_HOLD_TICK_US	10000		/* how often a wait's end is checked */
 
+static const struct timeval mr_hold_tick = { 0, MR_HOLD_TICK_US };
 static struct event *mr_pf_ev;
-
-static uint64_t mr_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* A job ended, or the tick: release the sessions done waiting. */
 static void mr_pf_cb(evutil_socket_t fd, short what, void *arg)
 {
-	static const struct timeval tick = { 0, MR_HOLD_TICK_US };
 	struct rb_daemon *d = arg;
 	struct rb_session *s, *next;
-	uint64_t n, now = mr_now_ns();
+	uint64_t n, now = sched_now_ns();
 	bool waiting = false;
 
 	(void)what;
@@ -107,13 +99,11 @@ static void mr_pf_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* A persistent event keeps its timeout through event_add(NULL). */
 	event_del(mr_pf_ev);
-	event_add(mr_pf_ev, waiting ? &tick : NULL);
+	event_add(mr_pf_ev, waiting ? &mr_hold_tick : NULL);
 }
 
 static void mr_prefault(struct rb_session *s, const struct rb_mr *mr)
 {
-	static const struct timeval tick = { 0, MR_HOLD_TICK_US };
-
 	if (!mr->map || !mr->dev->cpu_copies)
 		return;
 	if (mr->map_len <= MR_TOUCH_HERE) {
@@ -128,8 +118,8 @@ static void mr_prefault(struct rb_session *s, const struct rb_mr *mr)
 		if (!mr_pf_ev)
 			return;
 	}
-	session_hold(s, mr->map, mr_now_ns() + MR_HOLD_NS);
-	event_add(mr_pf_ev, &tick);
+	session_hold(s, mr->map, sched_now_ns() + MR_HOLD_NS);
+	event_add(mr_pf_ev, &mr_hold_tick);
 }
 
 void mr_fini(void)

@@ -61,10 +61,27 @@ static void pf_unlink(struct pf_job *j)
 		*jp = j->next;
 }
 
-static void *pf_thread(void *arg)
+/* The queued job for p, or NULL; the lock held. */
+static struct pf_job *pf_find(const void *p)
+{
+	struct pf_job *j;
+
+	for (j = pf.head; j && (const void *)j->p != p; j = j->next)
+		;
+	return j;
+}
+
+/* One byte of each page of [p, p + len): a read, never a write. */
+static void pf_touch(const volatile uint8_t *p, size_t len)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
+	for (size_t o = 0; o < len; o += page)
+		(void)p[o];
+}
+
+static void *pf_thread(void *arg)
+{
 	(void)arg;
 	pthread_mutex_lock(&pf.lock);
 	for (;;) {
@@ -80,8 +97,7 @@ static void *pf_thread(void *arg)
 		n = j->len - from < PREFAULT_CHUNK ? j->len - from : PREFAULT_CHUNK;
 		pf.busy = j;
 		pthread_mutex_unlock(&pf.lock);
-		for (size_t o = 0; o < n; o += page)
-			(void)j->p[from + o];
+		pf_touch(j->p + from, n);
 		pthread_mutex_lock(&pf.lock);
 		pf.busy = NULL;
 		pf.done += n;
@@ -107,11 +123,7 @@ static void *pf_thread(void *arg)
 
 void prefault_now(const void *p, size_t len)
 {
-	const volatile uint8_t *b = p;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-
-	for (size_t o = 0; o < len; o += page)
-		(void)b[o];
+	pf_touch(p, len);
 	pthread_mutex_lock(&pf.lock);
 	pf.done += len;
 	pthread_mutex_unlock(&pf.lock);
@@ -173,8 +185,7 @@ void prefault_stop(const void *p)
 	struct pf_job *j;
 
 	pthread_mutex_lock(&pf.lock);
-	for (j = pf.head; j && (const void *)j->p != p; j = j->next)
-		;
+	j = pf_find(p);
 	if (j) {
 		pf_unlink(j);
 		if (pf.busy == j) {
@@ -192,13 +203,12 @@ void prefault_stop(const void *p)
 
 bool prefault_queued(const void *p)
 {
-	struct pf_job *j;
+	bool queued;
 
 	pthread_mutex_lock(&pf.lock);
-	for (j = pf.head; j && (const void *)j->p != p; j = j->next)
-		;
+	queued = pf_find(p) != NULL;
 	pthread_mutex_unlock(&pf.lock);
-	return j != NULL;
+	return queued;
 }
 
 int prefault_fd(void)
