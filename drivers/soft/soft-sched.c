@@ -396,9 +396,9 @@ unsigned int soft_sched_progress(struct rb_device *dev, uint64_t now_ns, uint64_
  * deficit, which its next turns pay back (a flow out of the round keeps
  * its deficit, and a turn adds its quantum to it), so that a flow that
  * turns its QPs to ERR one after another gets no more of the round than
- * one that does not; SOFT_PASS_BYTES at most, and nothing if a transfer is in progress
- * or responses are in flight: those the modify cuts short and flushes,
- * as before.
+ * one that does not; SOFT_PASS_BYTES at most, and nothing if a
+ * transfer is in progress or responses are in flight: those the modify
+ * cuts short and flushes, as before.
  */
 void soft_sched_take_posted(struct rb_qp *rqp)
 {
