@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
@@ -370,6 +373,22 @@ void cq_overrun(struct rb_cq *cq)
 	session_async_event(cq->res.owner, IBV_EVENT_CQ_ERR, RB_ASYNC_CQ, cq->res.handle);
 }
 
+/*
+ * A poller sleeps on the ring's prod (proto/shm.h, RB_RING_SLEEPING):
+ * wake it.  The flag is the client's to set, so a client that keeps it set
+ * costs this engine one system call per completion of its own CQ, no more.
+ */
+static void cq_wake(struct rb_cq *cq)
+{
+	struct rb_ring *r = cq->ring;
+
+	if (__atomic_fetch_and(&r->flags, ~RB_RING_SLEEPING, __ATOMIC_SEQ_CST) &
+	    RB_RING_SLEEPING) {
+		cq->res.owner->stat.poller_wakeups++;
+		syscall(SYS_futex, &r->prod, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
+}
+
 void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 {
 	struct rb_ring *r = cq->ring;
@@ -392,6 +411,8 @@ void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 	 */
 	__atomic_store_n(&r->prod, cq->prod, __ATOMIC_SEQ_CST);
 	flags = __atomic_load_n(&r->flags, __ATOMIC_SEQ_CST);
+	if (flags & RB_RING_SLEEPING)
+		cq_wake(cq);
 	if (!(flags & RB_RING_ARMED))
 		return;
 	if ((flags & RB_RING_ARMED_SOLICITED) && !solicited &&

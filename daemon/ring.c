@@ -24,6 +24,8 @@ static void ring_init(struct rb_ring *r, enum rb_ring_kind kind,
 	r->kind = (uint16_t)kind;
 	r->entries = entries;
 	r->entry_size = entry_size;
+	/* cq_push wakes a CQ's sleeping pollers (proto/shm.h) */
+	r->features = kind == RB_RING_CQ ? RB_RING_FEAT_WAKE : 0;
 }
 
 /* A sealed memfd of len bytes mapped (pre-faulted) at *map; 0 or -errno. */

@@ -20,8 +20,16 @@
  *
  * For a CQ the daemon produces and the client consumes.  `flags` carries
  * RB_RING_ARMED (the client asked for a completion event, see
- * ibv_req_notify_cq; the producer clears it when it signals) and
- * RB_RING_OVERRUN (the producer found the ring full: IBV_EVENT_CQ_ERR).
+ * ibv_req_notify_cq; the producer clears it when it signals),
+ * RB_RING_OVERRUN (the producer found the ring full: IBV_EVENT_CQ_ERR) and
+ * RB_RING_SLEEPING: a consumer that has polled the empty ring for a while
+ * sets it, reads `prod` again, and sleeps in FUTEX_WAIT on `prod` (a
+ * shared futex: both sides map the same memfd) with a timeout; the
+ * producer, after publishing `prod`, clears it and FUTEX_WAKEs `prod`.
+ * Store, fence, load on both sides, as for RB_RING_NEED_WAKEUP below, and
+ * FUTEX_WAIT compares `prod` with what the consumer saw, so a wake-up is
+ * never lost.  A daemon that wakes sleepers says so in `features`
+ * (RB_RING_FEAT_WAKE); against a ring without it the client never sleeps.
  *
  * For an SQ, RQ or SRQ the client produces and the daemon's engine
  * consumes.  While the engine polls, posting is a store to `prod` and
@@ -65,6 +73,10 @@ enum rb_ring_kind {
 #define RB_RING_ARMED_SOLICITED	(1u << 1)	/* ... only if solicited */
 #define RB_RING_OVERRUN		(1u << 2)	/* producer found it full */
 #define RB_RING_NEED_WAKEUP	(1u << 3)	/* consumer sleeps: ring the doorbell */
+#define RB_RING_SLEEPING	(1u << 4)	/* CQ: a poller waits on prod's futex */
+
+/* features: what the daemon that made the ring does (0 from older ones) */
+#define RB_RING_FEAT_WAKE	(1u << 0)	/* CQ: wakes RB_RING_SLEEPING pollers */
 
 struct rb_ring {
 	/* Written once by the daemon before the client sees the ring. */
@@ -73,7 +85,8 @@ struct rb_ring {
 	uint16_t kind;			/* enum rb_ring_kind */
 	uint32_t entries;		/* a power of two */
 	uint32_t entry_size;		/* bytes per slot, a multiple of 8 */
-	uint8_t pad0[RB_CACHELINE - 16];
+	uint32_t features;		/* RB_RING_FEAT_* */
+	uint8_t pad0[RB_CACHELINE - 20];
 
 	uint32_t prod;			/* free-running; producer writes */
 	uint8_t pad1[RB_CACHELINE - 4];

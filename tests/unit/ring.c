@@ -35,6 +35,8 @@ static void check_header(const struct rb_ring *r, enum rb_ring_kind kind,
 	assert_int_equal(r->prod, 0);
 	assert_int_equal(r->cons, 0);
 	assert_int_equal(r->flags, 0);
+	/* A CQ's poller may sleep on it: this daemon wakes it (cq_push). */
+	assert_int_equal(r->features, kind == RB_RING_CQ ? RB_RING_FEAT_WAKE : 0);
 }
 
 /* The memfd: CLOEXEC, len bytes, sealed against shrink, grow and reseal. */
