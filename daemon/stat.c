@@ -56,6 +56,7 @@ static void stat_add(struct rb_stat *to, const struct rb_stat *from)
 	for (int i = 0; i < RB_STAT_STATUSES; i++)
 		to->completions[i] += from->completions[i];
 	to->throttled_ns += from->throttled_ns;
+	to->poller_wakeups += from->poller_wakeups;
 }
 
 void rb_stat_wr_sent(const struct rb_res *qp, uint32_t bytes, int status)
@@ -166,6 +167,8 @@ static Rdmabroker__StatEntry *stat_entry(struct rb_reply *rep, const char *kind,
 	c->objects = sum->objects;
 	c->memory = sum->memory;
 	c->throttled_ns = sum->st.throttled_ns;
+	c->has_poller_wakeups = 1;
+	c->poller_wakeups = sum->st.poller_wakeups;
 	e->counters = c;
 	return e;
 }

@@ -21,6 +21,8 @@ struct rb_stat {
 	 * limits shows the time still running too).
 	 */
 	uint64_t throttled_ns;
+	/* Pollers of its CQs that cq_push woke from a sleep on the ring. */
+	uint64_t poller_wakeups;
 };
 
 struct rb_session;

@@ -56,6 +56,7 @@ static const struct pr_field stat_fields[] = {
 	{ .key = "objects", .label = "objects" },
 	{ .key = "memory", .label = "memory" },
 	{ .key = "throttled_ns", .label = "throttled_ns" },
+	{ .key = "poller_wakeups", .label = "poller_wakeups" },
 	{ .key = "errors_by_status", .sub = &(const struct pr_layout){ .indent = 4 },
 	  .flags = PR_DETAIL },
 	{ .key = NULL },
@@ -104,6 +105,8 @@ static struct json_object *stat_json(const Rdmabroker__StatEntry *e)
 	pr_add_u64(o, "objects", c->objects);
 	pr_add_u64(o, "memory", c->memory);
 	pr_add_u64(o, "throttled_ns", c->throttled_ns);
+	if (c->has_poller_wakeups)
+		pr_add_u64(o, "poller_wakeups", c->poller_wakeups);
 	return o;
 }
 
@@ -163,6 +166,9 @@ static const struct {
 	  offsetof(Rdmabroker__StatCounters, memory) },
 	{ "throttled_seconds_total", "counter", "Time the scheduler held the work back.",
 	  offsetof(Rdmabroker__StatCounters, throttled_ns) },
+	{ "poller_wakeups_total", "counter",
+	  "Pollers of its CQs woken from a sleep on the ring.",
+	  offsetof(Rdmabroker__StatCounters, poller_wakeups) },
 };
 
 static void stat_prometheus(const Rdmabroker__StatReply *m)
