@@ -57,6 +57,11 @@ struct rbc_cq {
 	struct rb_ring *ring;		/* the daemon's memfd, mapped */
 	size_t ring_bytes;
 	uint32_t empty_polls;		/* in a row: see rbc_poll_cq */
+	/* Sleeping on the ring's futex (rbc_cq_wait): how long to poll the
+	 * empty CQ first (0: never sleep), since when it has been empty, and
+	 * how many sleeps of this wait ran out without a completion. */
+	uint64_t sleep_after_ns, empty_since_ns;
+	uint32_t sleeps_missed;
 	/* Events handed out by ibv_get_cq_event / ibv_get_async_event, which
 	 * destroy waits to see acked (under the context's cq_lock). */
 	uint32_t comp_handed, async_handed;
@@ -68,6 +73,14 @@ struct rbc_cq {
 
 /* rbc_poll_cq yields the core after this many empty polls in a row. */
 #define RBC_POLL_YIELD	64
+/* ... sleeps instead, once the CQ has been empty this long (default, µs) */
+#define RBC_POLL_SLEEP_US	50
+#define RBC_POLL_SLEEP_ENV	"RDMABROKER_POLL_SLEEP_US"
+/* ... for at most this long a sleep, and this many that time out a wait */
+#define RBC_POLL_SLEEP_MAX_NS	200000
+#define RBC_POLL_SLEEPS_MISSED	8
+/* ... when one of the first this many send queues of the CQ has work */
+#define RBC_POLL_SCAN		16
 /* ... and after this many looks whether the daemon is still there. */
 #define RBC_POLL_CHECK	1024
 

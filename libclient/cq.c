@@ -7,10 +7,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libclient/client.h"
@@ -109,6 +113,28 @@ struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind)
 	return r;
 }
 
+/*
+ * How long a CQ is polled empty before the poller sleeps on it
+ * (RDMABROKER_POLL_SLEEP_US, rbc_cq_wait); 0: never.  Only against a
+ * daemon that wakes sleepers (RB_RING_FEAT_WAKE).
+ */
+static uint64_t rbc_cq_sleep_after(const struct rb_ring *r)
+{
+	const char *env = getenv(RBC_POLL_SLEEP_ENV);
+	unsigned long long v = RBC_POLL_SLEEP_US;
+	char *end;
+
+	if (!(r->features & RB_RING_FEAT_WAKE))
+		return 0;
+	if (env && *env) {
+		errno = 0;
+		v = strtoull(env, &end, 10);
+		if (*end || errno || v > 1000000)
+			v = RBC_POLL_SLEEP_US;	/* as documented: a bad value is ignored */
+	}
+	return (uint64_t)v * 1000;
+}
+
 static struct rbc_cq *rbc_cq_create(struct ibv_context *context, int cqe,
 				    void *cq_context,
 				    struct ibv_comp_channel *channel,
@@ -154,6 +180,7 @@ static struct rbc_cq *rbc_cq_create(struct ibv_context *context, int cqe,
 		errno = ret;
 		return NULL;
 	}
+	cq->sleep_after_ns = rbc_cq_sleep_after(cq->ring);
 	pthread_mutex_init(&cq->lock, NULL);
 	pthread_mutex_init(&cq->cq.mutex, NULL);
 	pthread_cond_init(&cq->cq.cond, NULL);
@@ -308,6 +335,7 @@ RB_EXPORT int ibv_resize_cq(struct ibv_cq *ibcq, int cqe)
 	munmap(cq->ring, cq->ring_bytes);
 	cq->ring = ring;
 	cq->ring_bytes = bytes;
+	cq->sleep_after_ns = rbc_cq_sleep_after(ring);
 	ibcq->cqe = reply->cq_resize->cqe;
 	rb_rpc_reply_free(reply);
 	pthread_mutex_unlock(&cq->lock);
@@ -358,6 +386,104 @@ RB_EXPORT int ibv_destroy_cq(struct ibv_cq *ibcq)
 	return 0;
 }
 
+/* The CQ this thread polled last: a thread that polls several in turn
+ * never sleeps on one (rbc_cq_wait). */
+static __thread const struct rbc_cq *rbc_polled;
+
+static uint64_t rbc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Whether the engine has work of ours it has not done: a send queue that
+ * completes into this CQ holds a WR it has not completed.  Looks at
+ * RBC_POLL_SCAN such queues at most, so that the check stays cheap on a
+ * context with thousands of QPs.
+ */
+static bool rbc_engine_behind(struct rbc_context *c, const struct rbc_cq *cq)
+{
+	const struct ibv_cq *ibcq = (const struct ibv_cq *)&cq->cq;
+	unsigned int n = RBC_POLL_SCAN;
+	bool behind = false;
+	struct rbc_qp *qp;
+
+	pthread_mutex_lock(&c->cq_lock);
+	LIST_FOREACH(qp, &c->qps, link) {
+		if (qp->qp.send_cq != ibcq)
+			continue;
+		if (rbc_ring_outstanding(qp->sq)) {
+			behind = true;
+			break;
+		}
+		if (!--n)
+			break;
+	}
+	pthread_mutex_unlock(&c->cq_lock);
+	return behind;
+}
+
+/*
+ * Every RBC_POLL_YIELD-th empty poll in a row, instead of sched_yield():
+ * once the CQ has been empty for sleep_after_ns while the engine has a
+ * send of ours not done (rbc_engine_behind), sleep on the ring's prod
+ * until the daemon publishes a completion (proto/shm.h, RB_RING_SLEEPING)
+ * or RBC_POLL_SLEEP_MAX_NS pass.  That wait is for the engine: a poller
+ * that spins then, even one that yields, holds a core the engine may need
+ * to make the completion, and under EEVDF a yield beside a busy loop
+ * hands the core to the loop for a slice; a sleeper holds nothing and is
+ * woken when there is something to read.  A wait for the peer (nothing of
+ * ours outstanding: a ping-pong's receive) spins and yields as before,
+ * since a wake-up costs 10-50 us on a VM and the peer may answer sooner.
+ * ibv_poll_cq stays a poll to the program: it returns (0, or what came)
+ * after at most one sleep.
+ *
+ * A program may poll the CQ between other work the library cannot see (a
+ * shared-memory queue, a socket): only a thread that polls this CQ and no
+ * other sleeps on it, and after RBC_POLL_SLEEPS_MISSED sleeps in one wait
+ * that ran out with nothing to read it goes back to yielding until a
+ * completion ends the wait.  Returns true if it slept (no yield then).
+ * Called without the CQ's lock.
+ */
+static bool rbc_cq_wait(struct rbc_context *c, struct rbc_cq *cq, uint32_t seen)
+{
+	struct rb_ring *r = cq->ring;
+	struct timespec ts = { 0, RBC_POLL_SLEEP_MAX_NS };
+	uint64_t now;
+
+	if (!cq->sleep_after_ns || cq->sleeps_missed >= RBC_POLL_SLEEPS_MISSED ||
+	    seen != r->cons)	/* a poll of 0 entries of a CQ that has some */
+		return false;
+	now = rbc_now_ns();
+	if (!cq->empty_since_ns || rbc_polled != cq) {
+		cq->empty_since_ns = now;
+		rbc_polled = cq;
+		return false;
+	}
+	if (now - cq->empty_since_ns < cq->sleep_after_ns || !rbc_engine_behind(c, cq))
+		return false;
+	/* Flag, then look again (seq_cst both: see cq_push in daemon/cq.c);
+	 * FUTEX_WAIT itself returns at once if prod has moved since. */
+	__atomic_fetch_or(&r->flags, RB_RING_SLEEPING, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&r->prod, __ATOMIC_SEQ_CST) == seen)
+		syscall(SYS_futex, &r->prod, FUTEX_WAIT, seen, &ts, NULL, 0);
+	__atomic_fetch_and(&r->flags, ~RB_RING_SLEEPING, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&r->prod, __ATOMIC_ACQUIRE) == seen)
+		cq->sleeps_missed++;
+	return true;
+}
+
+/* A completion ends the wait. */
+static inline void rbc_cq_waited(struct rbc_cq *cq)
+{
+	cq->empty_polls = 0;
+	cq->empty_since_ns = 0;
+	cq->sleeps_missed = 0;
+}
+
 int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 {
 	struct rbc_cq *cq = (struct rbc_cq *)ibcq;
@@ -395,9 +521,12 @@ int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 		wc[n].dlid_path_bits = e->dlid_path_bits;
 	}
 	/* Release: the producer may reuse the slots once it sees cons. */
-	if (n)
+	if (n) {
 		__atomic_store_n(&r->cons, cons + (uint32_t)n, __ATOMIC_RELEASE);
-	cq->empty_polls = n ? 0 : cq->empty_polls + 1;
+		rbc_cq_waited(cq);
+	} else {
+		cq->empty_polls++;
+	}
 	pthread_mutex_unlock(&cq->lock);
 	/*
 	 * A program that spins on an empty CQ may hold the core the engine
@@ -412,7 +541,7 @@ int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 	if (!n && (rbc_dead(c) || (!(cq->empty_polls % RBC_POLL_CHECK) &&
 				   rbc_daemon_gone(c))))
 		return -EIO;
-	if (!n && !(cq->empty_polls % RBC_POLL_YIELD))
+	if (!n && !(cq->empty_polls % RBC_POLL_YIELD) && !rbc_cq_wait(c, cq, prod))
 		sched_yield();
 	return n;
 }
@@ -513,11 +642,11 @@ static int rbc_cqx_start_poll(struct ibv_cq_ex *ibcq, struct ibv_poll_cq_attr *a
 		pthread_mutex_unlock(&cq->lock);	/* no end_poll follows */
 		/* ... and gives the core away as often (the ping-pong case:
 		 * without it a pair spinning here waits scheduler ticks). */
-		if (!gone && !(empty % RBC_POLL_YIELD))
+		if (!gone && !(empty % RBC_POLL_YIELD) && !rbc_cq_wait(c, cq, prod))
 			sched_yield();
 		return gone ? EIO : ENOENT;
 	}
-	cq->empty_polls = 0;
+	rbc_cq_waited(cq);
 	cq->poll_end = cq->poll_cons + avail;
 	rbc_cqx_load(cq);
 	return 0;

@@ -429,6 +429,15 @@ static int verbs_create(const void *cfg, const struct rb_driver_env *env,
 
 	if (!c->enable)
 		return 0;
+	/*
+	 * This daemon polls its real CQs between everything else its loop
+	 * does: an ibv_poll_cq that sleeps would stall all of it.  Nested
+	 * over another rdmabrokerd, whose library may sleep in a poll of an
+	 * empty CQ (librdmabroker(7), RDMABROKER_POLL_SLEEP_US), say never;
+	 * a NIC's own provider does not read it.
+	 */
+	if (setenv("RDMABROKER_POLL_SLEEP_US", "0", 1) < 0)
+		log_warn("[verbs] cannot set RDMABROKER_POLL_SLEEP_US: %s", strerror(errno));
 	list = ibv_get_device_list(&n);
 	if (!list) {
 		ret = errno ? -errno : -ENODEV;
