@@ -11,7 +11,7 @@ dataerr_programs = tests/integration/dataerr-status \
 data_programs = tests/integration/data-rc tests/integration/data-wr \
 	tests/integration/data-uc-ud tests/integration/data-srq \
 	tests/integration/data-cq tests/integration/data-threads \
-	tests/integration/data-wr-api
+	tests/integration/data-wr-api tests/integration/cq-sleep
 check_PROGRAMS += $(data_programs) $(dataerr_programs) \
 	tests/integration/idle
 data_tests = tests/integration/data-rc.sh tests/integration/data-wr.sh \
@@ -20,7 +20,7 @@ data_tests = tests/integration/data-rc.sh tests/integration/data-wr.sh \
 	tests/integration/data-wr-api.sh tests/integration/dataerr-status.sh \
 	tests/integration/dataerr-retry.sh tests/integration/dataerr-flush.sh \
 	tests/integration/dataerr-procs.sh tests/integration/idle.sh \
-	tests/integration/data-valgrind.sh
+	tests/integration/data-valgrind.sh tests/integration/cq-sleep.sh
 TESTS += $(data_tests)
 EXTRA_DIST += $(data_tests)
 
@@ -57,6 +57,11 @@ tests_integration_data_wr_api_SOURCES = tests/integration/data-wr-api.c
 tests_integration_data_wr_api_CFLAGS = $(data_test_cflags)
 tests_integration_data_wr_api_LDADD = $(data_ldadd)
 tests_integration_data_wr_api_LDFLAGS = $(AM_LDFLAGS) -pthread
+# A poller asleep on its CQ, woken by the engine (libclient/cq.c, daemon/cq.c).
+tests_integration_cq_sleep_SOURCES = tests/integration/cq-sleep.c
+tests_integration_cq_sleep_CFLAGS = $(data_test_cflags)
+tests_integration_cq_sleep_LDADD = $(data_test_ldadd)
+tests_integration_cq_sleep_LDFLAGS = $(AM_LDFLAGS) -pthread
 check_LTLIBRARIES += tests/integration/libdataerr.la
 tests_integration_libdataerr_la_SOURCES = tests/integration/dataerr-lib.c \
 	tests/integration/dataerr-lib.h
