@@ -73,8 +73,11 @@ struct rbc_cq {
 
 /* rbc_poll_cq yields the core after this many empty polls in a row. */
 #define RBC_POLL_YIELD	64
-/* ... sleeps instead, once the CQ has been empty this long (default, µs) */
-#define RBC_POLL_SLEEP_US	50
+/* ... sleeps instead, once the CQ has been empty this long (µs; 0: never,
+ * the default: a sleep in a poll stalls a program that also polls memory,
+ * as perftest's ib_write_lat does; docs/performance.md, "A poller that
+ * sleeps") */
+#define RBC_POLL_SLEEP_US	0
 #define RBC_POLL_SLEEP_ENV	"RDMABROKER_POLL_SLEEP_US"
 /* ... for at most this long a sleep, and this many that time out a wait */
 #define RBC_POLL_SLEEP_MAX_NS	200000

@@ -115,8 +115,8 @@ struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind)
 
 /*
  * How long a CQ is polled empty before the poller sleeps on it
- * (RDMABROKER_POLL_SLEEP_US, rbc_cq_wait); 0: never.  Only against a
- * daemon that wakes sleepers (RB_RING_FEAT_WAKE).
+ * (RDMABROKER_POLL_SLEEP_US, rbc_cq_wait); 0: never, the default.  Only
+ * against a daemon that wakes sleepers (RB_RING_FEAT_WAKE).
  */
 static uint64_t rbc_cq_sleep_after(const struct rb_ring *r)
 {
@@ -427,25 +427,27 @@ static bool rbc_engine_behind(struct rbc_context *c, const struct rbc_cq *cq)
 }
 
 /*
- * Every RBC_POLL_YIELD-th empty poll in a row, instead of sched_yield():
- * once the CQ has been empty for sleep_after_ns while the engine has a
- * send of ours not done (rbc_engine_behind), sleep on the ring's prod
- * until the daemon publishes a completion (proto/shm.h, RB_RING_SLEEPING)
- * or RBC_POLL_SLEEP_MAX_NS pass.  That wait is for the engine: a poller
- * that spins then, even one that yields, holds a core the engine may need
- * to make the completion, and under EEVDF a yield beside a busy loop
- * hands the core to the loop for a slice; a sleeper holds nothing and is
- * woken when there is something to read.  A wait for the peer (nothing of
- * ours outstanding: a ping-pong's receive) spins and yields as before,
- * since a wake-up costs 10-50 us on a VM and the peer may answer sooner.
- * ibv_poll_cq stays a poll to the program: it returns (0, or what came)
- * after at most one sleep.
+ * Every RBC_POLL_YIELD-th empty poll in a row, instead of sched_yield(),
+ * when RDMABROKER_POLL_SLEEP_US asks for it: once the CQ has been empty
+ * for sleep_after_ns while the engine has a send of ours not done
+ * (rbc_engine_behind), sleep on the ring's prod until the daemon
+ * publishes a completion (proto/shm.h, RB_RING_SLEEPING) or
+ * RBC_POLL_SLEEP_MAX_NS pass.  That wait is for the engine: a poller that
+ * spins then, even one that yields, holds a core the engine may need to
+ * make the completion; a sleeper holds nothing and is woken when there is
+ * something to read.  A wait for the peer (nothing of ours outstanding: a
+ * ping-pong's receive) spins and yields as before, since a wake-up costs
+ * 10-50 us on a VM and the peer may answer sooner.  ibv_poll_cq stays a
+ * poll to the program: it returns (0, or what came) after at most one
+ * sleep.
  *
  * A program may poll the CQ between other work the library cannot see (a
- * shared-memory queue, a socket): only a thread that polls this CQ and no
- * other sleeps on it, and after RBC_POLL_SLEEPS_MISSED sleeps in one wait
- * that ran out with nothing to read it goes back to yielding until a
- * completion ends the wait.  Returns true if it slept (no yield then).
+ * shared-memory queue, a socket, a buffer its peer writes into): only a
+ * thread that polls this CQ and no other sleeps on it, and after
+ * RBC_POLL_SLEEPS_MISSED sleeps in one wait that ran out with nothing to
+ * read it goes back to yielding until a completion ends the wait.  That
+ * still costs such a program up to a sleep per wait, which is why it is
+ * off unless asked for.  Returns true if it slept (no yield then).
  * Called without the CQ's lock.
  */
 static bool rbc_cq_wait(struct rbc_context *c, struct rbc_cq *cq, uint32_t seen)
