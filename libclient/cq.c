@@ -437,7 +437,7 @@ static bool rbc_engine_behind(struct rbc_context *c, const struct rbc_cq *cq)
  * make the completion; a sleeper holds nothing and is woken when there is
  * something to read.  A wait for the peer (nothing of ours outstanding: a
  * ping-pong's receive) spins and yields as before, since a wake-up costs
- * 10-50 us on a VM and the peer may answer sooner.  ibv_poll_cq stays a
+ * 30-90 us on the VMs measured and the peer may answer sooner.  ibv_poll_cq stays a
  * poll to the program: it returns (0, or what came) after at most one
  * sleep.
  *
