@@ -78,7 +78,6 @@ struct rbc_cq {
  * as perftest's ib_write_lat does; docs/performance.md, "A poller that
  * sleeps") */
 #define RBC_POLL_SLEEP_US	0
-#define RBC_POLL_SLEEP_ENV	"RDMABROKER_POLL_SLEEP_US"
 /* ... for at most this long a sleep, and this many that time out a wait */
 #define RBC_POLL_SLEEP_MAX_NS	200000
 #define RBC_POLL_SLEEPS_MISSED	8

@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -120,19 +119,10 @@ struct rb_ring *rbc_map_ring(int fd, size_t bytes, uint32_t kind)
  */
 static uint64_t rbc_cq_sleep_after(const struct rb_ring *r)
 {
-	const char *env = getenv(RBC_POLL_SLEEP_ENV);
-	unsigned long long v = RBC_POLL_SLEEP_US;
-	char *end;
-
 	if (!(r->features & RB_RING_FEAT_WAKE))
 		return 0;
-	if (env && *env) {
-		errno = 0;
-		v = strtoull(env, &end, 10);
-		if (*end || errno || v > 1000000)
-			v = RBC_POLL_SLEEP_US;	/* as documented: a bad value is ignored */
-	}
-	return (uint64_t)v * 1000;
+	/* As documented: a value out of range or not a number is ignored. */
+	return (uint64_t)rb_env_long(RB_POLL_SLEEP_ENV, RBC_POLL_SLEEP_US, 0, 1000000) * 1000;
 }
 
 static struct rbc_cq *rbc_cq_create(struct ibv_context *context, int cqe,
@@ -390,14 +380,6 @@ RB_EXPORT int ibv_destroy_cq(struct ibv_cq *ibcq)
  * never sleeps on one (rbc_cq_wait). */
 static __thread const struct rbc_cq *rbc_polled;
 
-static uint64_t rbc_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Whether the engine has work of ours it has not done: a send queue that
  * completes into this CQ holds a WR it has not completed.  Looks at
@@ -459,7 +441,7 @@ static bool rbc_cq_wait(struct rbc_context *c, struct rbc_cq *cq, uint32_t seen)
 	if (!cq->sleep_after_ns || cq->sleeps_missed >= RBC_POLL_SLEEPS_MISSED ||
 	    seen != r->cons)	/* a poll of 0 entries of a CQ that has some */
 		return false;
-	now = rbc_now_ns();
+	now = rb_now_ns();
 	if (!cq->empty_since_ns || rbc_polled != cq) {
 		cq->empty_since_ns = now;
 		rbc_polled = cq;

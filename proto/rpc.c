@@ -35,8 +35,7 @@ static void rpc_err(char *errbuf, size_t errlen, const char *what,
 		snprintf(errbuf, errlen, "%s %s: %s", what, path, strerror(err));
 }
 
-/* $name as a decimal number in [min, max], else def. */
-static long rpc_env_long(const char *name, long def, long min, long max)
+long rb_env_long(const char *name, long def, long min, long max)
 {
 	const char *env = getenv(name);
 	char *end;
@@ -54,7 +53,7 @@ static long rpc_env_long(const char *name, long def, long min, long max)
  */
 static void rpc_set_timeout(int fd)
 {
-	long ms = rpc_env_long(RB_TIMEOUT_ENV, RB_RPC_DEFAULT_TIMEOUT_MS, 1, LONG_MAX);
+	long ms = rb_env_long(RB_TIMEOUT_ENV, RB_RPC_DEFAULT_TIMEOUT_MS, 1, LONG_MAX);
 	struct timeval tv;
 
 	tv.tv_sec = ms / 1000;
@@ -76,10 +75,10 @@ static uint64_t rpc_spin_ns(void)
 {
 	long def = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? RB_RPC_DEFAULT_SPIN_US : 0;
 
-	return (uint64_t)rpc_env_long(RB_SPIN_ENV, def, 0, 1000000) * 1000;
+	return (uint64_t)rb_env_long(RB_SPIN_ENV, def, 0, 1000000) * 1000;
 }
 
-static uint64_t rpc_now_ns(void)
+uint64_t rb_now_ns(void)
 {
 	struct timespec ts;
 
@@ -92,7 +91,7 @@ static int rpc_recv(struct rb_rpc *rpc, struct rb_spin_policy *sp, void *buf,
 		    struct rb_wire_msg *msg)
 {
 	bool poll = rb_spin_choose(sp, rpc->spin_ns), polling = poll;
-	uint64_t t0 = rpc->spin_ns ? rpc_now_ns() : 0;
+	uint64_t t0 = rpc->spin_ns ? rb_now_ns() : 0;
 	int ret;
 
 	for (;;) {
@@ -100,11 +99,11 @@ static int rpc_recv(struct rb_rpc *rpc, struct rb_spin_policy *sp, void *buf,
 					 polling ? MSG_DONTWAIT : 0);
 		if (ret != -EAGAIN || !polling)
 			break;
-		if (rpc_now_ns() - t0 >= rpc->spin_ns)
+		if (rb_now_ns() - t0 >= rpc->spin_ns)
 			polling = false;	/* sleep from now on */
 	}
 	if (rpc->spin_ns && ret > 0)
-		rb_spin_record(sp, poll, rpc_now_ns() - t0, 4 * rpc->spin_ns);
+		rb_spin_record(sp, poll, rb_now_ns() - t0, 4 * rpc->spin_ns);
 	return ret;
 }
 

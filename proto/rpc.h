@@ -22,6 +22,11 @@
 #define RB_SPIN_ENV		"RDMABROKER_SPIN_US"
 #define RB_RPC_DEFAULT_SPIN_US	100
 
+/* $name as a decimal number in [min, max], else def. */
+long rb_env_long(const char *name, long def, long min, long max);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t rb_now_ns(void);
+
 struct rb_rpc {
 	int fd;				/* SOCK_SEQPACKET, CLOEXEC, blocking */
 	uint32_t seq;			/* last sequence number used */

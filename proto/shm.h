@@ -74,6 +74,8 @@ enum rb_ring_kind {
 #define RB_RING_OVERRUN		(1u << 2)	/* producer found it full */
 #define RB_RING_NEED_WAKEUP	(1u << 3)	/* consumer sleeps: ring the doorbell */
 #define RB_RING_SLEEPING	(1u << 4)	/* CQ: a poller waits on prod's futex */
+/* How long (us) a client polls an empty CQ before it sleeps; 0: never */
+#define RB_POLL_SLEEP_ENV	"RDMABROKER_POLL_SLEEP_US"
 
 /* features: what the daemon that made the ring does (0 from older ones) */
 #define RB_RING_FEAT_WAKE	(1u << 0)	/* CQ: wakes RB_RING_SLEEPING pollers */

@@ -436,8 +436,8 @@ static int verbs_create(const void *cfg, const struct rb_driver_env *env,
 	 * empty CQ (librdmabroker(7), RDMABROKER_POLL_SLEEP_US), say never;
 	 * a NIC's own provider does not read it.
 	 */
-	if (setenv("RDMABROKER_POLL_SLEEP_US", "0", 1) < 0)
-		log_warn("[verbs] cannot set RDMABROKER_POLL_SLEEP_US: %s", strerror(errno));
+	if (setenv(RB_POLL_SLEEP_ENV, "0", 1) < 0)
+		log_warn("[verbs] cannot set %s: %s", RB_POLL_SLEEP_ENV, strerror(errno));
 	list = ibv_get_device_list(&n);
 	if (!list) {
 		ret = errno ? -errno : -ENODEV;
