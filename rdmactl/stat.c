@@ -22,9 +22,9 @@ void stat_usage(FILE *out)
 		"       rdmactl stat help\n"
 		"Per-tenant counters: bytes and work requests sent and received,\n"
 		"completions and errors by status, objects and memory held, time\n"
-		"throttled; per client, per user and per cgroup (yours only unless you\n"
-		"are an administrator).  -f prometheus prints them once in Prometheus's\n"
-		"text format.\n");
+		"throttled, CQ pollers woken (poller_wakeups); per client, per user\n"
+		"and per cgroup (yours only unless you are an administrator).\n"
+		"-f prometheus prints them once in Prometheus's text format.\n");
 }
 
 /* enum ibv_wc_status, in order: the names Prometheus labels and JSON use. */
