@@ -17,6 +17,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -394,6 +395,7 @@ void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 	struct rb_ring *r = cq->ring;
 	uint32_t cons = __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE);
 	uint32_t flags;
+	int cpu;
 
 	/* cqe slots, as granted (the ring has one more). */
 	if (cq->prod - cons >= cq->cqe) {
@@ -404,6 +406,10 @@ void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 	stat_completion(cq, e);
 	memcpy(ring_slot(r, cq->entries, sizeof(*e), cq->prod), e, sizeof(*e));
 	cq->prod++;
+	/* Where we run, for a poller whose yield came back late (proto/shm.h):
+	 * glibc reads it from rseq, no system call. */
+	cpu = sched_getcpu();
+	__atomic_store_n(&r->producer_cpu, cpu < 0 ? 0u : (uint32_t)cpu + 1, __ATOMIC_RELAXED);
 	/*
 	 * Publish, then read the arm flags: seq_cst, so that a client that
 	 * armed and then found the CQ empty is seen armed here (it arms with

@@ -30,6 +30,11 @@
  * FUTEX_WAIT compares `prod` with what the consumer saw, so a wake-up is
  * never lost.  A daemon that wakes sleepers says so in `features`
  * (RB_RING_FEAT_WAKE); against a ring without it the client never sleeps.
+ * Beside `prod` the producer writes `producer_cpu`: 1 + the CPU it ran on
+ * when it last published a completion (0: not known, as from older
+ * daemons, whose padding it was).  A poller whose sched_yield() came back
+ * late uses it to tell whether it shares its core with the engine
+ * (libclient/cq.c, rbc_poll_yield).
  *
  * For an SQ, RQ or SRQ the client produces and the daemon's engine
  * consumes.  While the engine polls, posting is a store to `prod` and
@@ -91,7 +96,8 @@ struct rb_ring {
 	uint8_t pad0[RB_CACHELINE - 20];
 
 	uint32_t prod;			/* free-running; producer writes */
-	uint8_t pad1[RB_CACHELINE - 4];
+	uint32_t producer_cpu;		/* CQ: 1 + the producer's CPU; 0: unknown */
+	uint8_t pad1[RB_CACHELINE - 8];
 	uint32_t cons;			/* free-running; consumer writes */
 	uint8_t pad2[RB_CACHELINE - 4];
 	uint32_t flags;			/* RB_RING_* */
