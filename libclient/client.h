@@ -71,8 +71,15 @@ struct rbc_cq {
 	const struct rb_cqe *cur;
 };
 
-/* rbc_poll_cq yields the core after this many empty polls in a row. */
+/* rbc_poll_cq yields the core after this many empty polls in a row ... */
 #define RBC_POLL_YIELD	64
+/* ... unless a yield of this thread came back this late (ns) while the
+ * engine ran on another core: then it spins through a window that starts
+ * at the least and doubles, up to the most, while that holds
+ * (rbc_poll_yield, libclient/cq.c) */
+#define RBC_YIELD_LATE_NS	100000
+#define RBC_YIELD_SPIN_MIN_NS	(2 * 1000000ull)
+#define RBC_YIELD_SPIN_MAX_NS	(16 * 1000000ull)
 /* ... sleeps instead, once the CQ has been empty this long (µs; 0: never,
  * the default: a sleep in a poll stalls a program that also polls memory,
  * as perftest's ib_write_lat does; docs/performance.md, "A poller that

@@ -460,6 +460,60 @@ static bool rbc_cq_wait(struct rbc_context *c, struct rbc_cq *cq, uint32_t seen)
 	return true;
 }
 
+/*
+ * The empty poll's yield.  A poller gives its core away every
+ * RBC_POLL_YIELD-th empty poll in case the engine, or the peer it waits
+ * for, shares that core and needs it.  A yield returns at once when nobody
+ * else wants the core, within microseconds when one of ours took it (the
+ * engine yields too when it has nothing, and so does a poller of ours),
+ * and late only when the core went to something that keeps it: a busy
+ * loop, a program that spins on memory, another engine's long copy.  Under
+ * EEVDF a yield moves the yielder's deadline a whole slice on, so beside a
+ * busy loop every yield costs that slice (2-4 ms on the VMs measured), and
+ * a wait of microseconds became one slice per message (docs/performance.md,
+ * "A yield that comes back late").
+ *
+ * So each yield is timed.  One that came back later than
+ * RBC_YIELD_LATE_NS while the engine last completed into this ring from
+ * another core (producer_cpu, proto/shm.h) gave the core to a stranger:
+ * this thread then spins through its empty polls, no yield, for a window
+ * (RBC_YIELD_SPIN_MIN_NS, doubled each time the yield that ends a window
+ * is late again, up to RBC_YIELD_SPIN_MAX_NS), and shares its core with
+ * the stranger as the scheduler shares any two spinners.  The engine on
+ * this core, or a ring that does not say (an older daemon), keeps the
+ * yield as it was: the engine may need the core, and the window is what
+ * bounds the cost of a guess gone stale.  Per thread: it is the thread's
+ * core that is shared.
+ */
+static __thread uint64_t rbc_spin_until, rbc_spin_window;
+
+static void rbc_poll_yield(const struct rb_ring *r)
+{
+	uint64_t t0 = rb_now_ns(), t1;
+	uint32_t engine;
+	int cpu;
+
+	if (t0 < rbc_spin_until)
+		return;
+	sched_yield();
+	t1 = rb_now_ns();
+	if (t1 - t0 < RBC_YIELD_LATE_NS) {
+		rbc_spin_window = 0;
+		return;
+	}
+	engine = __atomic_load_n(&r->producer_cpu, __ATOMIC_RELAXED);
+	cpu = sched_getcpu();
+	if (!engine || cpu < 0 || engine - 1 == (uint32_t)cpu)
+		return;
+	/* Late again right after a window: a longer one. */
+	if (rbc_spin_window && t0 - rbc_spin_until < rbc_spin_window)
+		rbc_spin_window = rbc_spin_window * 2 > RBC_YIELD_SPIN_MAX_NS ?
+				  RBC_YIELD_SPIN_MAX_NS : rbc_spin_window * 2;
+	else
+		rbc_spin_window = RBC_YIELD_SPIN_MIN_NS;
+	rbc_spin_until = t1 + rbc_spin_window;
+}
+
 /* A completion ends the wait. */
 static inline void rbc_cq_waited(struct rbc_cq *cq)
 {
@@ -526,7 +580,7 @@ int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 				   rbc_daemon_gone(c))))
 		return -EIO;
 	if (!n && !(cq->empty_polls % RBC_POLL_YIELD) && !rbc_cq_wait(c, cq, prod))
-		sched_yield();
+		rbc_poll_yield(r);
 	return n;
 }
 
@@ -627,7 +681,7 @@ static int rbc_cqx_start_poll(struct ibv_cq_ex *ibcq, struct ibv_poll_cq_attr *a
 		/* ... and gives the core away as often (the ping-pong case:
 		 * without it a pair spinning here waits scheduler ticks). */
 		if (!gone && !(empty % RBC_POLL_YIELD) && !rbc_cq_wait(c, cq, prod))
-			sched_yield();
+			rbc_poll_yield(cq->ring);
 		return gone ? EIO : ENOENT;
 	}
 	rbc_cq_waited(cq);
