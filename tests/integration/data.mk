@@ -20,7 +20,8 @@ data_tests = tests/integration/data-rc.sh tests/integration/data-wr.sh \
 	tests/integration/data-wr-api.sh tests/integration/dataerr-status.sh \
 	tests/integration/dataerr-retry.sh tests/integration/dataerr-flush.sh \
 	tests/integration/dataerr-procs.sh tests/integration/idle.sh \
-	tests/integration/data-valgrind.sh tests/integration/cq-sleep.sh
+	tests/integration/data-valgrind.sh tests/integration/cq-sleep.sh \
+	tests/integration/poll-yield.sh
 TESTS += $(data_tests)
 EXTRA_DIST += $(data_tests)
 
