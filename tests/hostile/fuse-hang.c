@@ -175,6 +175,7 @@ static int hang_write(const char *file)
 		return 1;
 	}
 	printf("registered\n");
+	fflush(stdout);	/* before the file: this process may hang on it (allowed) */
 	/* Now the file: a write into its private page reads the file first. */
 	if (mmap(p, HANG_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
 		perror("mmap over");
