@@ -8,8 +8,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -57,6 +59,14 @@ static struct {
 	bool wire;			/* the last pass: a device with peers on the wire */
 	bool slice_short;		/* LOOP_SLICE_NS asked (loop_sched_slice) */
 	bool slice_refused;		/* the kernel said no: not asked again */
+	uint64_t busy_since;		/* devices busy without a sleep since */
+	bool held;			/* on one core (loop_hold); mask: the one before */
+	cpu_set_t mask;
+	int schedstat;			/* /proc/thread-self/schedstat, or -1 */
+	uint64_t held_at, held_waited;	/* when the hold was looked at; time waited then */
+	uint64_t hold_after;		/* not held again before then */
+	bool hold_refused;		/* the kernel said no: not asked again */
+	bool idled;			/* a pass found nothing since the last look */
 } loop;
 
 static uint64_t now_ns(void)
@@ -261,11 +271,131 @@ static void loop_sched_slice(bool on)
  * default 50 us more. */
 #define LOOP_TIMER_SLACK_NS	2000
 
+/*
+ * Holding the core.  While its devices have been busy for LOOP_HOLD_NS,
+ * the engine keeps to the core it runs on: its affinity becomes that
+ * core alone, and goes back to the mask it had (the administrator's
+ * CPUAffinity=, or all) when it sleeps, naps or its peers are on the wire.
+ * Three spinners on two cores (two clients in a ping-pong and the engine)
+ * are fastest with the engine on a core of its own: 6-7 us one way on a
+ * 2-vCPU VM against 10-13 with the engine sharing its core with a client
+ * (docs/performance.md, "Three spinners, two cores").  The balancer sees
+ * two cores, three tasks and no reason to prefer either, and moved the
+ * engine as readily as a client; a held engine stays, and the library
+ * moves a poller that finds the engine on its core (rbc_poll_move,
+ * libclient/cq.c).  Not held beside a stranger that keeps the core (a
+ * late yield naps, see below: the balancer may then move us), nor while
+ * a device has peers on the wire (the peer may be another engine on this
+ * machine, and two held engines on one core would stay there), nor on a
+ * machine or mask of one core.  And only while it gets the core: every
+ * LOOP_HOLD_NS the engine reads how long it has waited runnable
+ * (/proc/thread-self/schedstat); a quarter of that time or more (a
+ * stranger shares the core, and a long copy never yields to find out)
+ * lets go for LOOP_HOLD_AWAY_NS, so that the balancer can move one of
+ * the two.  Nor while every pass of the last LOOP_HOLD_NS found work: an
+ * engine that never runs out of work (another user's 1 GiB WRITEs) never
+ * yields, so a client that shares its core waits a slice per message
+ * wherever the engine is, and a held engine kept that client there (an
+ * 8-byte ping-pong beside such a stream went from 27-67 to 33-185
+ * us/iter).  Without schedstat, no hold.
+ */
+#ifndef LOOP_HOLD_NS	/* -D: variants measured; 0: never held */
+#define LOOP_HOLD_NS 1000000
+#endif
+#define LOOP_HOLD_AWAY_NS	(50 * 1000000ull)
+
+/* Nanoseconds this thread has waited runnable, or UINT64_MAX. */
+static uint64_t loop_waited(void)
+{
+	char buf[96];
+	ssize_t n;
+	unsigned long long run, wait;
+
+	if (loop.schedstat < 0)
+		return UINT64_MAX;
+	n = pread(loop.schedstat, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return UINT64_MAX;
+	buf[n] = 0;
+	if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
+		return UINT64_MAX;
+	return wait;
+}
+
+static void loop_hold(bool on)
+{
+	cpu_set_t one;
+	int cpu;
+
+	if (!LOOP_HOLD_NS || on == loop.held || loop.hold_refused)
+		return;
+	if (!on) {
+		if (sched_setaffinity(0, sizeof(loop.mask), &loop.mask) < 0)
+			log_debug("engine affinity not restored: %s", strerror(errno));
+		loop.held = false;
+		return;
+	}
+	if (loop.now < loop.hold_after)
+		return;
+	loop.held_waited = loop_waited();
+	cpu = sched_getcpu();
+	if (loop.held_waited == UINT64_MAX || cpu < 0 ||
+	    sched_getaffinity(0, sizeof(loop.mask), &loop.mask) < 0 ||
+	    CPU_COUNT(&loop.mask) < 2) {
+		loop.hold_after = loop.now + LOOP_HOLD_AWAY_NS;
+		return;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+		/* A filter (the unit's SystemCallFilter=) or a cpuset that
+		 * moved under us: not asked again, or not for a while. */
+		if (errno == EPERM || errno == ENOSYS) {
+			log_debug("engine not held on one core: %s", strerror(errno));
+			loop.hold_refused = true;
+		}
+		loop.hold_after = loop.now + LOOP_HOLD_AWAY_NS;
+		return;
+	}
+	loop.held = true;
+	loop.held_at = loop.now;
+	loop.idled = false;
+}
+
+/* Held: does the engine still get its core, and still run out of work? */
+static void loop_hold_check(void)
+{
+	uint64_t waited;
+	bool idled = loop.idled;
+
+	if (!loop.held || loop.now - loop.held_at < LOOP_HOLD_NS)
+		return;
+	loop.idled = false;
+	waited = loop_waited();
+	if (idled && waited != UINT64_MAX &&
+	    waited - loop.held_waited < (loop.now - loop.held_at) / 4) {
+		loop.held_at = loop.now;
+		loop.held_waited = waited;
+		return;
+	}
+	loop_hold(false);
+	loop.hold_after = loop.now + LOOP_HOLD_AWAY_NS;
+}
+
+void rb_daemon_cpu_mask(cpu_set_t *mask)
+{
+	if (loop.held)
+		*mask = loop.mask;
+	else if (sched_getaffinity(0, sizeof(*mask), mask) < 0)
+		CPU_ZERO(mask);
+}
+
 static void loop_idle(void)
 {
 	uint64_t t0, t1;
 
 	loop_sched_slice(!loop.wire);
+	loop.idled = true;
 	t0 = now_ns();
 	if (LOOP_NAP_NS && t0 < loop.nap_until) {
 		struct timespec ts = { .tv_nsec = LOOP_NAP_NS };
@@ -281,7 +411,9 @@ static void loop_idle(void)
 		loop.nap_window = 0;
 		return;
 	}
-	/* Late: the core was someone else's; nap a while (see above). */
+	/* Late: the core was someone else's; nap a while (see above), where
+	 * the balancer may take us. */
+	loop_hold(false);
 	if (loop.nap_window && t0 - loop.nap_until < loop.nap_window)
 		loop.nap_window = loop.nap_window * 2 > LOOP_NAP_WINDOW_MAX ?
 				  LOOP_NAP_WINDOW_MAX : loop.nap_window * 2;
@@ -298,6 +430,7 @@ int loop_run(struct rb_daemon *d)
 	/* Here, not at start: the helper processes forked before keep the
 	 * default slice. */
 	loop_sched_slice(true);
+	loop.schedstat = LOOP_HOLD_NS ? open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC) : -1;
 	if (LOOP_NAP_NS)
 		(void)prctl(PR_SET_TIMERSLACK, LOOP_TIMER_SLACK_NS, 0, 0, 0);
 
@@ -305,6 +438,8 @@ int loop_run(struct rb_daemon *d)
 		int ret = 0;
 
 		if (!loop.busy) {
+			loop_hold(false);
+			loop.busy_since = 0;
 			loop.now = now_ns();
 			if (loop.now < loop.ctl_until)
 				ret = event_base_loop(base, EVLOOP_NONBLOCK);
@@ -326,11 +461,24 @@ int loop_run(struct rb_daemon *d)
 			 */
 			if (ret >= 0 && !loop_pass() && loop.now >= loop.ctl_until)
 				loop_idle();
+			if (!loop.busy_since) {
+				loop.busy_since = loop.now;
+				loop.idled = false;
+			}
+			else if (loop.wire || loop.now < loop.nap_until)
+				loop_hold(false);
+			else if (loop.held)
+				loop_hold_check();
+			else if (loop.now - loop.busy_since >= LOOP_HOLD_NS && loop.idled)
+				loop_hold(true);
 		}
-		if (ret < 0)
-			return -1;
-		if (event_base_got_break(base) || event_base_got_exit(base))
-			return 0;
+		if (ret < 0 || event_base_got_break(base) || event_base_got_exit(base)) {
+			loop_hold(false);
+			if (loop.schedstat >= 0)
+				close(loop.schedstat);
+			loop.schedstat = -1;
+			return ret < 0 ? -1 : 0;
+		}
 	}
 }
 
@@ -338,5 +486,6 @@ int loop_init(struct rb_daemon *d)
 {
 	loop.d = d;
 	loop.busy = NULL;
+	loop.schedstat = -1;
 	return 0;
 }

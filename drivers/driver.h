@@ -56,6 +56,7 @@
 #ifndef RB_DRIVERS_DRIVER_H
 #define RB_DRIVERS_DRIVER_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -467,6 +468,14 @@ void rb_device_destroy(struct rb_device *dev);
  * BUSY.  Cheap and idempotent (daemon/loop.c).
  */
 void rb_device_wake(struct rb_device *dev);
+
+/*
+ * The CPUs the daemon may run on (the administrator's CPUAffinity=, or
+ * all), for a thread a driver starts: a thread inherits its creator's
+ * mask, and the engine keeps to one core while it is busy (daemon/loop.c,
+ * loop_hold).
+ */
+void rb_daemon_cpu_mask(cpu_set_t *mask);
 
 /*
  * A MAD (len bytes) came to the GSI of dev's port 1 from the GID sgid,

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "drivers/driver.h"
 #include "drivers/prefault.h"
 
 /* Touched between two looks at the queue: 64 pages, about 0.3 ms where
@@ -121,6 +123,25 @@ static void *pf_thread(void *arg)
 	return NULL;
 }
 
+/* The thread runs where the daemon may, not on the one core the engine
+ * may be holding when it is started (rb_daemon_cpu_mask). */
+static int pf_start(void)
+{
+	pthread_attr_t attr;
+	cpu_set_t mask;
+	int ret;
+
+	ret = pthread_attr_init(&attr);
+	if (ret)
+		return -ret;
+	rb_daemon_cpu_mask(&mask);
+	if (CPU_COUNT(&mask))
+		(void)pthread_attr_setaffinity_np(&attr, sizeof(mask), &mask);
+	ret = -pthread_create(&pf.thread, &attr, pf_thread, NULL);
+	pthread_attr_destroy(&attr);
+	return ret;
+}
+
 void prefault_now(const void *p, size_t len)
 {
 	pf_touch(p, len);
@@ -159,7 +180,7 @@ int prefault_start(const void *p, size_t len)
 		/* Signals stay the serving thread's (libevent's handlers). */
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
-		ret = -pthread_create(&pf.thread, NULL, pf_thread, NULL);
+		ret = pf_start();
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (ret < 0) {
 			pthread_mutex_unlock(&pf.lock);
