@@ -80,6 +80,15 @@ struct rbc_cq {
 #define RBC_YIELD_LATE_NS	100000
 #define RBC_YIELD_SPIN_MIN_NS	(2 * 1000000ull)
 #define RBC_YIELD_SPIN_MAX_NS	(16 * 1000000ull)
+/* ... and, when the engine runs on this thread's core, moves the thread
+ * to another core it may run on instead, at most once in this long (ns);
+ * RDMABROKER_POLL_MOVE=0 turns that off (rbc_poll_move, libclient/cq.c) */
+#define RBC_POLL_MOVE_EVERY_NS	(10 * 1000000ull)
+/* ... or this long after a yield came back late soon after a move, and
+ * this long after the second */
+#define RBC_POLL_MOVE_AFTER_LATE_NS	(1000 * 1000000ull)
+#define RBC_POLL_MOVE_EVERY_MAX_NS	(10 * 1000000000ull)
+#define RBC_POLL_MOVE_ENV	"RDMABROKER_POLL_MOVE"
 /* ... sleeps instead, once the CQ has been empty this long (µs; 0: never,
  * the default: a sleep in a poll stalls a program that also polls memory,
  * as perftest's ib_write_lat does; docs/performance.md, "A poller that

@@ -7,7 +7,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -487,6 +489,126 @@ static bool rbc_cq_wait(struct rbc_context *c, struct rbc_cq *cq, uint32_t seen)
  */
 static __thread uint64_t rbc_spin_until, rbc_spin_window;
 
+/*
+ * A poller on the engine's core moves off it.  Two clients in a
+ * ping-pong and the engine are three spinners on two cores: where the
+ * engine has a core of its own, a message crosses it without waiting and
+ * the two clients hand their core to each other once per message, as the
+ * relay baseline does in its fast placement; where the engine shares a
+ * core with a client, that core changes hands back and forth through
+ * yields, and a message took 10-13 us one way instead of 6-7 (2 vCPUs,
+ * docs/performance.md, "Three spinners, two cores").  The scheduler has
+ * no reason to prefer either placement.  The daemon holds the engine on
+ * its core while it is busy (daemon/loop.c, loop_hold), and a poller that
+ * finds the engine on its core (producer_cpu, proto/shm.h) moves itself:
+ * it takes its affinity without this core, which moves it, then the mask
+ * it had, which leaves it where it went; its mask is unchanged.
+ *
+ * Only where the move can help: when no more tasks are runnable on the
+ * machine than one per core the thread may use plus one (the engine and
+ * its pollers, nothing else: /proc/loadavg), never for a thread confined
+ * to one core, and not while this thread's yields come back late (a
+ * stranger keeps a core: beside a busy loop a move put two programs that
+ * spin on memory on one core, and each waited a slice per message).  At
+ * most once per rbc_move_every (RBC_POLL_MOVE_EVERY_NS) per thread, so
+ * that a balancer that moves it back costs a migration per window.  A
+ * yield late within that time of a move found a stranger where it went
+ * (beside a busy loop, a client that had shared its core with the engine
+ * went to share the loop's, and WRITE bandwidth fell a tenth with a move
+ * every 10-20 ms): the thread goes back to the engine's core and waits
+ * RBC_POLL_MOVE_AFTER_LATE_NS before it tries again, then
+ * RBC_POLL_MOVE_EVERY_MAX_NS; each try costs a slice.  RDMABROKER_POLL_MOVE=0 turns it off, =1
+ * leaves out the count of runnable tasks (tests/integration/poll-move.sh).
+ * Returns true if the thread moved.
+ */
+static __thread uint64_t rbc_move_looked, rbc_moved_at, rbc_move_every;
+static __thread int rbc_moved_from;
+enum { RBC_MOVE_OFF, RBC_MOVE_ALWAYS, RBC_MOVE_AUTO };
+static int rbc_move_mode;
+
+static void rbc_poll_move_init(void)
+{
+	const char *env = getenv(RBC_POLL_MOVE_ENV);
+	int mode = RBC_MOVE_AUTO;
+
+	if (env && !strcmp(env, "0"))
+		mode = RBC_MOVE_OFF;
+	else if (env && !strcmp(env, "1"))
+		mode = RBC_MOVE_ALWAYS;
+	__atomic_store_n(&rbc_move_mode, mode, __ATOMIC_RELAXED);
+}
+
+/* Runnable tasks on the machine now (/proc/loadavg), or -1. */
+static long rbc_running(void)
+{
+	char buf[128], *p;
+	ssize_t n;
+	int fd, spaces = 0;
+
+	fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	for (p = buf; *p && spaces < 3; p++)
+		spaces += *p == ' ';
+	return *p >= '0' && *p <= '9' ? strtol(p, NULL, 10) : -1;
+}
+
+static bool rbc_poll_move(const struct rb_ring *r, uint64_t now, int cpu)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	uint32_t engine = __atomic_load_n(&r->producer_cpu, __ATOMIC_RELAXED);
+	cpu_set_t mine, away;
+	long running;
+	int mode;
+
+	if (!rbc_move_every)
+		rbc_move_every = RBC_POLL_MOVE_EVERY_NS;
+	if (!engine || cpu < 0 || engine - 1 != (uint32_t)cpu || rbc_spin_window ||
+	    (rbc_move_looked && now - rbc_move_looked < rbc_move_every))
+		return false;
+	rbc_move_looked = now;
+	pthread_once(&once, rbc_poll_move_init);
+	mode = __atomic_load_n(&rbc_move_mode, __ATOMIC_RELAXED);
+	if (mode == RBC_MOVE_OFF ||
+	    sched_getaffinity(0, sizeof(mine), &mine) < 0 || !CPU_ISSET(cpu, &mine))
+		return false;
+	away = mine;
+	CPU_CLR(cpu, &away);
+	if (!CPU_COUNT(&away))
+		return false;
+	running = mode == RBC_MOVE_AUTO ? rbc_running() : 0;
+	if (running < 0 || running > CPU_COUNT(&mine) + 1 ||
+	    sched_setaffinity(0, sizeof(away), &away) < 0)
+		return false;
+	/* The kernel moved us as it took the mask; the old one keeps us there. */
+	(void)sched_setaffinity(0, sizeof(mine), &mine);
+	rbc_moved_at = now;
+	rbc_moved_from = cpu;
+	return true;
+}
+
+/* A yield late soon after a move: back to the engine's core, if it is
+ * still there and this thread may run there. */
+static void rbc_poll_move_back(const struct rb_ring *r)
+{
+	uint32_t engine = __atomic_load_n(&r->producer_cpu, __ATOMIC_RELAXED);
+	cpu_set_t mine, back;
+
+	rbc_moved_at = 0;
+	if (engine - 1 != (uint32_t)rbc_moved_from ||
+	    sched_getaffinity(0, sizeof(mine), &mine) < 0 || !CPU_ISSET(rbc_moved_from, &mine))
+		return;
+	CPU_ZERO(&back);
+	CPU_SET(rbc_moved_from, &back);
+	if (sched_setaffinity(0, sizeof(back), &back) == 0)
+		(void)sched_setaffinity(0, sizeof(mine), &mine);
+}
+
 static void rbc_poll_yield(const struct rb_ring *r)
 {
 	uint64_t t0 = rb_now_ns(), t1;
@@ -495,10 +617,22 @@ static void rbc_poll_yield(const struct rb_ring *r)
 
 	if (t0 < rbc_spin_until)
 		return;
+	cpu = sched_getcpu();
+	if (rbc_poll_move(r, t0, cpu))
+		return;
 	sched_yield();
 	t1 = rb_now_ns();
 	if (t1 - t0 < RBC_YIELD_LATE_NS) {
 		rbc_spin_window = 0;
+		return;
+	}
+	/* Late soon after a move: the core it went to has a stranger.  Back
+	 * beside the engine, whose yields come back, and wait longer before
+	 * the next move. */
+	if (rbc_moved_at && t0 - rbc_moved_at < rbc_move_every) {
+		rbc_move_every = rbc_move_every < RBC_POLL_MOVE_AFTER_LATE_NS ?
+				 RBC_POLL_MOVE_AFTER_LATE_NS : RBC_POLL_MOVE_EVERY_MAX_NS;
+		rbc_poll_move_back(r);
 		return;
 	}
 	engine = __atomic_load_n(&r->producer_cpu, __ATOMIC_RELAXED);
