@@ -15,19 +15,24 @@
  *     -x   poll with the extended API (ibv_create_cq_ex, ibv_start_poll)
  *     -a   the poller polls a second, always empty, CQ between polls of
  *          the first (a thread that polls several CQs in turn)
+ *     -c CPU  the poller starts on CPU: it runs there alone a moment, then
+ *          takes back the mask it had, which leaves it there
  *
  * Every WR must complete once, in order; the bytes must arrive intact.
  * Prints one line:
  *   completions N cpu_ms C wall_ms W nvcsw V delay_us_median D delay_us_max M
+ *     on_start_cpu K cpus_allowed A
  * (the poller thread's CPU time, the wall time it polled, its voluntary
- * context switches, and how long after each post the poller had the
- * completion).  Exit 1 on a failure (reported on stderr).
+ * context switches, how long after each post the poller had the
+ * completion, how many completions it had on the CPU it started on, and
+ * how many CPUs its affinity mask held at the end).  Exit 1 on a failure (reported on stderr).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +65,8 @@ static struct {
 	uint64_t delay_ns[MAX_N];	/* when the poller had it, after that */
 	uint64_t cpu_ns, wall_ns;
 	long nvcsw;
+	int start_cpu;			/* -c, or -1 */
+	int on_start_cpu, cpus_allowed;
 	const char *err;
 } t;
 
@@ -101,6 +108,20 @@ static void *poller(void *arg)
 	int got = 0;
 
 	(void)arg;
+	if (t.start_cpu >= 0) {
+		cpu_set_t mine, one;
+
+		CPU_ZERO(&one);
+		CPU_SET(t.start_cpu, &one);
+		if (sched_getaffinity(0, sizeof(mine), &mine) ||
+		    sched_setaffinity(0, sizeof(one), &one) ||
+		    sched_setaffinity(0, sizeof(mine), &mine)) {
+			t.err = "-c: the poller could not be moved";
+			return NULL;
+		}
+	} else {
+		t.start_cpu = sched_getcpu();
+	}
 	getrusage(RUSAGE_THREAD, &ru0);
 	while (got < t.n) {
 		int r;
@@ -135,6 +156,7 @@ static void *poller(void *arg)
 				return NULL;
 			}
 			t.delay_ns[got] = now - __atomic_load_n(&t.posted_ns[got], __ATOMIC_ACQUIRE);
+			t.on_start_cpu += sched_getcpu() == t.start_cpu;
 			got++;
 		} else if (clock_ns(CLOCK_MONOTONIC) > end) {
 			t.err = "messages did not arrive in 30 s";
@@ -149,6 +171,11 @@ static void *poller(void *arg)
 	t.cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	t.wall_ns = clock_ns(CLOCK_MONOTONIC) - wall0;
 	t.nvcsw = ru1.ru_nvcsw - ru0.ru_nvcsw;
+	{
+		cpu_set_t mine;
+
+		t.cpus_allowed = sched_getaffinity(0, sizeof(mine), &mine) ? -1 : CPU_COUNT(&mine);
+	}
 	return NULL;
 }
 
@@ -172,17 +199,20 @@ int main(int argc, char **argv)
 	long gap_us;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "xa")) != -1) {
+	t.start_cpu = -1;
+	while ((opt = getopt(argc, argv, "xac:")) != -1) {
 		if (opt == 'x')
 			t.ex = true;
 		else if (opt == 'a')
 			t.alternate = true;
+		else if (opt == 'c')
+			t.start_cpu = atoi(optarg);
 		else
 			return 2;
 	}
 	CHECK(argc - optind == 3 && (!strcmp(argv[optind], "write") ||
 				     !strcmp(argv[optind], "recv")),
-	      "usage: cq-sleep [-x] [-a] write N SIZE | recv N GAP_US");
+	      "usage: cq-sleep [-x] [-a] [-c CPU] write N SIZE | recv N GAP_US");
 	t.write = !strcmp(argv[optind], "write");
 	t.n = atoi(argv[optind + 1]);
 	gap_us = t.write ? 0 : atol(argv[optind + 2]);
@@ -256,9 +286,10 @@ done:
 	CHECK(dt_verify(dst.p, dst.len, 7) < 0, "the received bytes differ from those sent");
 
 	qsort(t.delay_ns, (size_t)t.n, sizeof(t.delay_ns[0]), cmp_u64);
-	printf("completions %d cpu_ms %.1f wall_ms %.1f nvcsw %ld delay_us_median %.1f delay_us_max %.1f\n",
+	printf("completions %d cpu_ms %.1f wall_ms %.1f nvcsw %ld delay_us_median %.1f delay_us_max %.1f "
+	       "on_start_cpu %d cpus_allowed %d\n",
 	       t.n, t.cpu_ns / 1e6, t.wall_ns / 1e6, t.nvcsw, t.delay_ns[t.n / 2] / 1e3,
-	       t.delay_ns[t.n - 1] / 1e3);
+	       t.delay_ns[t.n - 1] / 1e3, t.on_start_cpu, t.cpus_allowed);
 
 	ibv_destroy_qp(qa);
 	ibv_destroy_qp(qb);

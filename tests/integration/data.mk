@@ -21,9 +21,11 @@ data_tests = tests/integration/data-rc.sh tests/integration/data-wr.sh \
 	tests/integration/dataerr-retry.sh tests/integration/dataerr-flush.sh \
 	tests/integration/dataerr-procs.sh tests/integration/idle.sh \
 	tests/integration/data-valgrind.sh tests/integration/cq-sleep.sh \
-	tests/integration/poll-yield.sh
+	tests/integration/poll-yield.sh tests/integration/poll-move.sh
 TESTS += $(data_tests)
 EXTRA_DIST += $(data_tests)
+# rb_cpu_lock's lock file (tests/lib/lib.sh)
+CLEANFILES += tests/.cpu-lock
 
 check_LTLIBRARIES += tests/integration/libdata.la
 tests_integration_libdata_la_SOURCES = tests/integration/data-lib.c \

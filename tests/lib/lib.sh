@@ -98,6 +98,15 @@ if [ "${RB_HAVE_CMOCKA:-yes}" = no ]; then
 	done
 fi
 
+# rb_cpu_lock: tests that place threads on CPUs and judge where they ran
+# (poll-yield, poll-move) run one at a time, not beside each other's busy
+# loop; held until the test exits.
+rb_cpu_lock() {
+	command -v flock >/dev/null 2>&1 || return 0
+	exec 9>"$top_builddir/tests/.cpu-lock"
+	flock 9
+}
+
 # rb_connect_check SOCKET: does a daemon accept on SOCKET?
 rb_connect_check() {
 	python3 - "$1" <<'PY' 2>/dev/null
