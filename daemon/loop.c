@@ -8,10 +8,8 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -62,8 +60,7 @@ static struct {
 	uint64_t busy_since;		/* devices busy without a sleep since */
 	bool held;			/* on one core (loop_hold); mask: the one before */
 	cpu_set_t mask;
-	int schedstat;			/* /proc/thread-self/schedstat, or -1 */
-	uint64_t held_at, held_waited;	/* when the hold was looked at; time waited then */
+	uint64_t held_at;		/* when the hold was last looked at */
 	uint64_t hold_after;		/* not held again before then */
 	bool hold_refused;		/* the kernel said no: not asked again */
 	bool idled;			/* a pass found nothing since the last look */
@@ -287,40 +284,19 @@ static void loop_sched_slice(bool on)
  * late yield naps, see below: the balancer may then move us), nor while
  * a device has peers on the wire (the peer may be another engine on this
  * machine, and two held engines on one core would stay there), nor on a
- * machine or mask of one core.  And only while it gets the core: every
- * LOOP_HOLD_NS the engine reads how long it has waited runnable
- * (/proc/thread-self/schedstat); a quarter of that time or more (a
- * stranger shares the core, and a long copy never yields to find out)
- * lets go for LOOP_HOLD_AWAY_NS, so that the balancer can move one of
- * the two.  Nor while every pass of the last LOOP_HOLD_NS found work: an
- * engine that never runs out of work (another user's 1 GiB WRITEs) never
- * yields, so a client that shares its core waits a slice per message
- * wherever the engine is, and a held engine kept that client there (an
- * 8-byte ping-pong beside such a stream went from 27-67 to 33-185
- * us/iter).  Without schedstat, no hold.
+ * machine or mask of one core.  Nor while every pass of the last
+ * LOOP_HOLD_NS found work (then it lets go for LOOP_HOLD_AWAY_NS): an
+ * engine that never runs out of work (another user's 1 GiB WRITEs, or a
+ * stream beside a busy loop) never yields, so it never learns that its
+ * core is shared, and a client or a stranger on that core shares it by
+ * slices; held, the engine stayed there (an 8-byte ping-pong beside such
+ * a stream went from 27-67 to 33-185 us/iter), free, the balancer may
+ * move one of the two.
  */
 #ifndef LOOP_HOLD_NS	/* -D: variants measured; 0: never held */
 #define LOOP_HOLD_NS 1000000
 #endif
 #define LOOP_HOLD_AWAY_NS	(50 * 1000000ull)
-
-/* Nanoseconds this thread has waited runnable, or UINT64_MAX. */
-static uint64_t loop_waited(void)
-{
-	char buf[96];
-	ssize_t n;
-	unsigned long long run, wait;
-
-	if (loop.schedstat < 0)
-		return UINT64_MAX;
-	n = pread(loop.schedstat, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return UINT64_MAX;
-	buf[n] = 0;
-	if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
-		return UINT64_MAX;
-	return wait;
-}
 
 static void loop_hold(bool on)
 {
@@ -337,10 +313,8 @@ static void loop_hold(bool on)
 	}
 	if (loop.now < loop.hold_after)
 		return;
-	loop.held_waited = loop_waited();
 	cpu = sched_getcpu();
-	if (loop.held_waited == UINT64_MAX || cpu < 0 ||
-	    sched_getaffinity(0, sizeof(loop.mask), &loop.mask) < 0 ||
+	if (cpu < 0 || sched_getaffinity(0, sizeof(loop.mask), &loop.mask) < 0 ||
 	    CPU_COUNT(&loop.mask) < 2) {
 		loop.hold_after = loop.now + LOOP_HOLD_AWAY_NS;
 		return;
@@ -362,20 +336,14 @@ static void loop_hold(bool on)
 	loop.idled = false;
 }
 
-/* Held: does the engine still get its core, and still run out of work? */
+/* Held: does the engine still run out of work now and then? */
 static void loop_hold_check(void)
 {
-	uint64_t waited;
-	bool idled = loop.idled;
-
 	if (!loop.held || loop.now - loop.held_at < LOOP_HOLD_NS)
 		return;
-	loop.idled = false;
-	waited = loop_waited();
-	if (idled && waited != UINT64_MAX &&
-	    waited - loop.held_waited < (loop.now - loop.held_at) / 4) {
-		loop.held_at = loop.now;
-		loop.held_waited = waited;
+	loop.held_at = loop.now;
+	if (loop.idled) {
+		loop.idled = false;
 		return;
 	}
 	loop_hold(false);
@@ -430,7 +398,6 @@ int loop_run(struct rb_daemon *d)
 	/* Here, not at start: the helper processes forked before keep the
 	 * default slice. */
 	loop_sched_slice(true);
-	loop.schedstat = LOOP_HOLD_NS ? open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC) : -1;
 	if (LOOP_NAP_NS)
 		(void)prctl(PR_SET_TIMERSLACK, LOOP_TIMER_SLACK_NS, 0, 0, 0);
 
@@ -474,9 +441,6 @@ int loop_run(struct rb_daemon *d)
 		}
 		if (ret < 0 || event_base_got_break(base) || event_base_got_exit(base)) {
 			loop_hold(false);
-			if (loop.schedstat >= 0)
-				close(loop.schedstat);
-			loop.schedstat = -1;
 			return ret < 0 ? -1 : 0;
 		}
 	}
@@ -486,6 +450,5 @@ int loop_init(struct rb_daemon *d)
 {
 	loop.d = d;
 	loop.busy = NULL;
-	loop.schedstat = -1;
 	return 0;
 }
