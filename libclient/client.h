@@ -84,8 +84,13 @@ struct rbc_cq {
  * to another core it may run on instead, at most once in this long (ns);
  * RDMABROKER_POLL_MOVE=0 turns that off (rbc_poll_move, libclient/cq.c) */
 #define RBC_POLL_MOVE_EVERY_NS	(10 * 1000000ull)
-/* ... or this long after a yield came back late soon after a move, and
- * this long after the second */
+/* ... a yield late in the first of these after a move is the lag it
+ * brought along; two late by the second after that and before the third
+ * mean a stranger where it went: back, and the next move waits this
+ * long, then this long */
+#define RBC_POLL_MOVE_SETTLE_NS	(5 * 1000000ull)
+#define RBC_POLL_MOVE_STRANGER_NS	(1000 * 1000ull)
+#define RBC_POLL_MOVE_JUDGE_NS	(50 * 1000000ull)
 #define RBC_POLL_MOVE_AFTER_LATE_NS	(1000 * 1000000ull)
 #define RBC_POLL_MOVE_EVERY_MAX_NS	(10 * 1000000000ull)
 #define RBC_POLL_MOVE_ENV	"RDMABROKER_POLL_MOVE"

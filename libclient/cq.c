@@ -504,10 +504,13 @@ static __thread uint64_t rbc_spin_until, rbc_spin_window;
  * it takes its affinity without this core, which moves it, then the mask
  * it had, which leaves it where it went; its mask is unchanged.
  *
- * Only where the move can help: when no more tasks are runnable on the
- * machine than one per core the thread may use plus one (the engine and
- * its pollers, nothing else: /proc/loadavg), never for a thread confined
- * to one core, and not while this thread's yields come back late (a
+ * Only where the move can help: when the thread waits for a peer, not
+ * for the engine (no send queue that completes into the CQ holds work the
+ * engine has not completed, rbc_engine_behind: a client that waits for
+ * its own WRITEs wants the engine's core when a busy loop has the other),
+ * when no more tasks are runnable on the machine than one per core the
+ * thread may use plus one (the engine and its pollers, nothing else:
+ * /proc/loadavg), never for a thread confined to one core, and not while this thread's yields come back late (a
  * stranger keeps a core: beside a busy loop a move put two programs that
  * spin on memory on one core, and each waited a slice per message).  At
  * most once per rbc_move_every (RBC_POLL_MOVE_EVERY_NS) per thread, so
@@ -522,7 +525,7 @@ static __thread uint64_t rbc_spin_until, rbc_spin_window;
  * Returns true if the thread moved.
  */
 static __thread uint64_t rbc_move_looked, rbc_moved_at, rbc_move_every;
-static __thread int rbc_moved_from;
+static __thread int rbc_moved_from, rbc_moved_late;
 enum { RBC_MOVE_OFF, RBC_MOVE_ALWAYS, RBC_MOVE_AUTO };
 static int rbc_move_mode;
 
@@ -558,8 +561,9 @@ static long rbc_running(void)
 	return *p >= '0' && *p <= '9' ? strtol(p, NULL, 10) : -1;
 }
 
-static bool rbc_poll_move(const struct rb_ring *r, uint64_t now, int cpu)
+static bool rbc_poll_move(struct rbc_context *c, const struct rbc_cq *cq, uint64_t now, int cpu)
 {
+	const struct rb_ring *r = cq->ring;
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	uint32_t engine = __atomic_load_n(&r->producer_cpu, __ATOMIC_RELAXED);
 	cpu_set_t mine, away;
@@ -569,7 +573,8 @@ static bool rbc_poll_move(const struct rb_ring *r, uint64_t now, int cpu)
 	if (!rbc_move_every)
 		rbc_move_every = RBC_POLL_MOVE_EVERY_NS;
 	if (!engine || cpu < 0 || engine - 1 != (uint32_t)cpu || rbc_spin_window ||
-	    (rbc_move_looked && now - rbc_move_looked < rbc_move_every))
+	    (rbc_move_looked && now - rbc_move_looked < rbc_move_every) ||
+	    rbc_engine_behind(c, cq))
 		return false;
 	rbc_move_looked = now;
 	pthread_once(&once, rbc_poll_move_init);
@@ -589,6 +594,7 @@ static bool rbc_poll_move(const struct rb_ring *r, uint64_t now, int cpu)
 	(void)sched_setaffinity(0, sizeof(mine), &mine);
 	rbc_moved_at = now;
 	rbc_moved_from = cpu;
+	rbc_moved_late = 0;
 	return true;
 }
 
@@ -609,8 +615,9 @@ static void rbc_poll_move_back(const struct rb_ring *r)
 		(void)sched_setaffinity(0, sizeof(mine), &mine);
 }
 
-static void rbc_poll_yield(const struct rb_ring *r)
+static void rbc_poll_yield(struct rbc_context *c, const struct rbc_cq *cq)
 {
+	const struct rb_ring *r = cq->ring;
 	uint64_t t0 = rb_now_ns(), t1;
 	uint32_t engine;
 	int cpu;
@@ -618,7 +625,7 @@ static void rbc_poll_yield(const struct rb_ring *r)
 	if (t0 < rbc_spin_until)
 		return;
 	cpu = sched_getcpu();
-	if (rbc_poll_move(r, t0, cpu))
+	if (rbc_poll_move(c, cq, t0, cpu))
 		return;
 	sched_yield();
 	t1 = rb_now_ns();
@@ -626,10 +633,22 @@ static void rbc_poll_yield(const struct rb_ring *r)
 		rbc_spin_window = 0;
 		return;
 	}
-	/* Late soon after a move: the core it went to has a stranger.  Back
-	 * beside the engine, whose yields come back, and wait longer before
-	 * the next move. */
-	if (rbc_moved_at && t0 - rbc_moved_at < rbc_move_every) {
+	/*
+	 * Late soon after a move.  In the first RBC_POLL_MOVE_SETTLE_NS that
+	 * is no sign: a thread that comes to a core having run more than the
+	 * one there waits for it to catch up (EEVDF keeps a task's lag across
+	 * cores), and its first yields there came back 1-3 ms late beside a
+	 * peer that yields.  Late by a slice (RBC_POLL_MOVE_STRANGER_NS; the
+	 * few hundred microseconds a kernel thread or a timer takes now and
+	 * then are no sign either) twice after that, until
+	 * RBC_POLL_MOVE_JUDGE_NS, the core it went to has a stranger: back
+	 * beside the engine, whose yields come back, and a longer wait before
+	 * the next move.  Neither starts a window without yields.
+	 */
+	if (rbc_moved_at && t0 - rbc_moved_at < RBC_POLL_MOVE_JUDGE_NS) {
+		if (t0 - rbc_moved_at < RBC_POLL_MOVE_SETTLE_NS ||
+		    t1 - t0 < RBC_POLL_MOVE_STRANGER_NS || ++rbc_moved_late < 2)
+			return;
 		rbc_move_every = rbc_move_every < RBC_POLL_MOVE_AFTER_LATE_NS ?
 				 RBC_POLL_MOVE_AFTER_LATE_NS : RBC_POLL_MOVE_EVERY_MAX_NS;
 		rbc_poll_move_back(r);
@@ -714,7 +733,7 @@ int rbc_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 				   rbc_daemon_gone(c))))
 		return -EIO;
 	if (!n && !(cq->empty_polls % RBC_POLL_YIELD) && !rbc_cq_wait(c, cq, prod))
-		rbc_poll_yield(r);
+		rbc_poll_yield(c, cq);
 	return n;
 }
 
@@ -815,7 +834,7 @@ static int rbc_cqx_start_poll(struct ibv_cq_ex *ibcq, struct ibv_poll_cq_attr *a
 		/* ... and gives the core away as often (the ping-pong case:
 		 * without it a pair spinning here waits scheduler ticks). */
 		if (!gone && !(empty % RBC_POLL_YIELD) && !rbc_cq_wait(c, cq, prod))
-			rbc_poll_yield(cq->ring);
+			rbc_poll_yield(c, cq);
 		return gone ? EIO : ENOENT;
 	}
 	rbc_cq_waited(cq);
