@@ -510,18 +510,17 @@ static __thread uint64_t rbc_spin_until, rbc_spin_window;
  * its own WRITEs wants the engine's core when a busy loop has the other),
  * when no more tasks are runnable on the machine than one per core the
  * thread may use plus one (the engine and its pollers, nothing else:
- * /proc/loadavg), never for a thread confined to one core, and not while this thread's yields come back late (a
- * stranger keeps a core: beside a busy loop a move put two programs that
- * spin on memory on one core, and each waited a slice per message).  At
- * most once per rbc_move_every (RBC_POLL_MOVE_EVERY_NS) per thread, so
- * that a balancer that moves it back costs a migration per window.  A
- * yield late within that time of a move found a stranger where it went
- * (beside a busy loop, a client that had shared its core with the engine
- * went to share the loop's, and WRITE bandwidth fell a tenth with a move
- * every 10-20 ms): the thread goes back to the engine's core and waits
- * RBC_POLL_MOVE_AFTER_LATE_NS before it tries again, then
- * RBC_POLL_MOVE_EVERY_MAX_NS; each try costs a slice.  RDMABROKER_POLL_MOVE=0 turns it off, =1
- * leaves out the count of runnable tasks (tests/integration/poll-move.sh).
+ * /proc/loadavg), never for a thread confined to one core, and not while
+ * this thread's yields come back late (a stranger keeps a core: beside a
+ * busy loop a move put two programs that spin on memory on one core, and
+ * each waited a slice per message).  At most once per rbc_move_every
+ * (RBC_POLL_MOVE_EVERY_NS) per thread, so that a balancer that moves it
+ * back costs a migration per window.  Yields late by a slice soon after a
+ * move found a stranger where it went (rbc_poll_yield): the thread goes
+ * back to the engine's core and waits RBC_POLL_MOVE_AFTER_LATE_NS before
+ * it tries again, then RBC_POLL_MOVE_EVERY_MAX_NS; each try costs a few
+ * slices.  RDMABROKER_POLL_MOVE=0 turns it off, =1 leaves out the count
+ * of runnable tasks (tests/integration/poll-move.sh).
  * Returns true if the thread moved.
  */
 static __thread uint64_t rbc_move_looked, rbc_moved_at, rbc_move_every;
