@@ -58,7 +58,8 @@ static struct {
 	bool slice_short;		/* LOOP_SLICE_NS asked (loop_sched_slice) */
 	bool slice_refused;		/* the kernel said no: not asked again */
 	uint64_t busy_since;		/* devices busy without a sleep since */
-	bool held;			/* on one core (loop_hold); mask: the one before */
+	bool held;			/* on held_cpu (loop_hold); mask: the one before */
+	int held_cpu;
 	cpu_set_t mask;
 	uint64_t held_at;		/* when the hold was last looked at */
 	uint64_t hold_after;		/* not held again before then */
@@ -306,9 +307,16 @@ static void loop_hold(bool on)
 	if (!LOOP_HOLD_NS || on == loop.held || loop.hold_refused)
 		return;
 	if (!on) {
+		cpu_set_t cur;
+
+		/* A mask set meanwhile by someone else (taskset -p, a cpuset)
+		 * stands; ours was that one core. */
+		loop.held = false;
+		if (sched_getaffinity(0, sizeof(cur), &cur) == 0 &&
+		    (CPU_COUNT(&cur) != 1 || !CPU_ISSET(loop.held_cpu, &cur)))
+			return;
 		if (sched_setaffinity(0, sizeof(loop.mask), &loop.mask) < 0)
 			log_debug("engine affinity not restored: %s", strerror(errno));
-		loop.held = false;
 		return;
 	}
 	if (loop.now < loop.hold_after)
@@ -332,6 +340,7 @@ static void loop_hold(bool on)
 		return;
 	}
 	loop.held = true;
+	loop.held_cpu = cpu;
 	loop.held_at = loop.now;
 	loop.idled = false;
 }
