@@ -520,7 +520,8 @@ static __thread uint64_t rbc_spin_until, rbc_spin_window;
  * back to the engine's core and waits RBC_POLL_MOVE_AFTER_LATE_NS before
  * it tries again, then RBC_POLL_MOVE_EVERY_MAX_NS; each try costs a few
  * slices.  RDMABROKER_POLL_MOVE=0 turns it off, =1 leaves out the count
- * of runnable tasks (tests/integration/poll-move.sh).
+ * of runnable tasks and the move back (tests/integration/poll-move.sh,
+ * which runs beside other tests).
  * Returns true if the thread moved.
  */
 static __thread uint64_t rbc_move_looked, rbc_moved_at, rbc_move_every;
@@ -645,7 +646,8 @@ static void rbc_poll_yield(struct rbc_context *c, const struct rbc_cq *cq)
 	 * the next move.  Neither starts a window without yields.
 	 */
 	if (rbc_moved_at && t0 - rbc_moved_at < RBC_POLL_MOVE_JUDGE_NS) {
-		if (t0 - rbc_moved_at < RBC_POLL_MOVE_SETTLE_NS ||
+		if (__atomic_load_n(&rbc_move_mode, __ATOMIC_RELAXED) != RBC_MOVE_AUTO ||
+		    t0 - rbc_moved_at < RBC_POLL_MOVE_SETTLE_NS ||
 		    t1 - t0 < RBC_POLL_MOVE_STRANGER_NS || ++rbc_moved_late < 2)
 			return;
 		rbc_move_every = rbc_move_every < RBC_POLL_MOVE_AFTER_LATE_NS ?

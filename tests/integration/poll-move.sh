@@ -10,8 +10,9 @@
 #  - with the daemon pinned to CPU 0, a thread that polls an empty CQ and
 #    starts on CPU 0 (cq-sleep -c 0 recv: 100 SENDs 2 ms apart) moves off
 #    the engine's core with RDMABROKER_POLL_MOVE=1 (the move without the
-#    load check: this suite runs tests side by side): it has at most half
-#    of its completions on CPU 0 (in one of up to three runs), and its
+#    load check and without the move back: this suite runs tests side by
+#    side): it has at most half of its completions on CPU 0 (in one of up
+#    to five runs), and its
 #    affinity mask is as wide as it was; with RDMABROKER_POLL_MOVE=0 the
 #    figure is printed beside it (all 100 on CPU 0 when measured);
 #  - every SEND and WRITE completes in order and intact (cq-sleep checks);
@@ -66,13 +67,13 @@ run() {
 	[ "${16}" = "$ncpu" ] || rb_fail "the poller's mask holds ${16} CPUs at the end, not $ncpu"
 }
 for x in "" -x; do
-	# Up to three runs: a thread that moved beside a stranger (another
-	# test's busy engine) goes back, as it should.
-	for try in 1 2 3; do
+	# Up to five runs: beside other tests the balancer may move the
+	# thread back onto the engine's core (it moves off again 10 ms on).
+	for try in 1 2 3 4 5; do
 		run 1 $x
 		[ "$on0" -le 50 ] && break
-		[ "$try" = 3 ] &&
-			rb_fail "the poller ${x:+(-x) }had $on0 of 100 completions on the engine's core in three runs: it did not move"
+		[ "$try" = 5 ] &&
+			rb_fail "the poller ${x:+(-x) }had $on0 of 100 completions on the engine's core in five runs: it did not move"
 	done
 	run 0 $x
 done
