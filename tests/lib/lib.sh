@@ -66,7 +66,12 @@ rb_cleanup() {
 		kill -KILL "$RB_DAEMON_PID" 2>/dev/null
 		wait "$RB_DAEMON_PID" 2>/dev/null
 	fi
-	rm -rf "$RB_TMP"
+	# RB_KEEP_TMP=1 keeps the daemons' logs and the programs' output.
+	if [ -n "${RB_KEEP_TMP:-}" ]; then
+		rb_log "kept $RB_TMP"
+	else
+		rm -rf "$RB_TMP"
+	fi
 }
 trap rb_cleanup EXIT
 
