@@ -26,8 +26,11 @@
  * its own.
  *
  * usage: impair -a IFACE -b IFACE [-s SEED] [-l LOSS] [-d DUP]
- *               [-r REORDER] [-c CORRUPT] [-p PORT] [-o FILE]
+ *               [-r REORDER] [-c CORRUPT] [-p PORT] [-m ATTR] [-o FILE]
  * LOSS, DUP, REORDER and CORRUPT are percentages (fractions allowed).
+ * -m drops every CM MAD (a UD SEND to QP1, management class 7) whose
+ * attribute id is ATTR (0x14: every RTU), before the other draws, and
+ * counts them as cm_dropped: a message lost however often it is sent.
  * SIGTERM or SIGINT writes the counts ("name value" lines) to FILE, or
  * to standard output, and exits 0; SIGUSR1 writes them and goes on.
  * Among them kernel_drops: frames the kernel dropped before this program
@@ -88,14 +91,15 @@ struct impair_dir {
 static struct {
 	double loss, dup, reorder, corrupt;	/* probabilities, 0..1 */
 	uint16_t port;
+	int cm_attr;			/* -m: CM MADs to drop, -1 none */
 	const char *out_path;
 	uint64_t seen, matched, dropped, duplicated, reordered, corrupted,
-		 segmented, send_errors;
+		 segmented, send_errors, cm_dropped;
 	uint64_t kernel_drops;		/* frames the kernel dropped before we
 					 * read them (PACKET_STATISTICS) */
 	int fds[2];
 	uint64_t held_gen;
-} impair = { .port = 4791, .fds = { -1, -1 } };
+} impair = { .port = 4791, .cm_attr = -1, .fds = { -1, -1 } };
 
 static volatile sig_atomic_t impair_stop, impair_report;
 
@@ -146,10 +150,11 @@ static void impair_write_stats(void)
 	}
 	fprintf(f, "seen %" PRIu64 "\nmatched %" PRIu64 "\ndropped %" PRIu64
 		"\nduplicated %" PRIu64 "\nreordered %" PRIu64 "\ncorrupted %" PRIu64
-		"\nsegmented %" PRIu64 "\nsend_errors %" PRIu64 "\nkernel_drops %" PRIu64 "\n",
+		"\nsegmented %" PRIu64 "\nsend_errors %" PRIu64 "\nkernel_drops %" PRIu64
+		"\ncm_dropped %" PRIu64 "\n",
 		impair.seen, impair.matched, impair.dropped, impair.duplicated,
 		impair.reordered, impair.corrupted, impair.segmented,
-		impair.send_errors, impair.kernel_drops);
+		impair.send_errors, impair.kernel_drops, impair.cm_dropped);
 	if (f != stdout)
 		fclose(f);
 	else
@@ -304,6 +309,20 @@ static void impair_release(struct impair_dir *dir)
 	dir->held.len = 0;
 }
 
+/* A CM MAD with attribute id attr: BTH (opcode UD SEND only, 0x64, to
+ * QP 1), DETH, then the MAD header (class at 1, attribute id at 16). */
+static bool impair_cm_attr(const struct impair_udp *u, size_t udp_len, int attr)
+{
+	const uint8_t *p = u->udp + sizeof(struct udphdr);
+
+	if (attr < 0 || udp_len < sizeof(struct udphdr) + 12 + 8 + 24)
+		return false;
+	if (p[0] != 0x64 || p[5] || p[6] || p[7] != 1)
+		return false;
+	p += 12 + 8;
+	return p[1] == 0x07 && (p[16] << 8 | p[17]) == attr;
+}
+
 /*
  * One RoCE packet (a whole frame, vnet header in front, checksum
  * complete): drop, corrupt, hold back or duplicate it.
@@ -312,6 +331,10 @@ static void impair_packet(struct impair_dir *dir, uint8_t *buf, size_t len,
 			  const struct impair_udp *u, size_t udp_len)
 {
 	impair.matched++;
+	if (impair_cm_attr(u, udp_len, impair.cm_attr)) {
+		impair.cm_dropped++;
+		return;
+	}
 	if (impair_roll(impair.loss)) {
 		impair.dropped++;
 		return;
@@ -449,10 +472,11 @@ static double impair_pct(const char *opt, const char *s)
 static void impair_usage(FILE *f)
 {
 	fprintf(f, "usage: impair -a IFACE -b IFACE [-s SEED] [-l LOSS] [-d DUP] [-r REORDER]\n"
-		   "              [-c CORRUPT] [-p PORT] [-o FILE]\n"
+		   "              [-c CORRUPT] [-p PORT] [-m ATTR] [-o FILE]\n"
 		   "Passes every frame between IFACE a and b; UDP to or from PORT (4791) is\n"
 		   "dropped, duplicated, reordered or corrupted at the given percentages,\n"
-		   "from SEED (default 1).  SIGTERM: counts to FILE or stdout, exit.\n");
+		   "from SEED (default 1).  -m drops every CM MAD with attribute id ATTR\n"
+		   "(0x14: RTU).  SIGTERM: counts to FILE or stdout, exit.\n");
 }
 
 int main(int argc, char **argv)
@@ -463,7 +487,7 @@ int main(int argc, char **argv)
 	uint64_t seed = 1;
 	int c;
 
-	while ((c = getopt(argc, argv, "a:b:s:l:d:r:c:p:o:h")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:s:l:d:r:c:p:m:o:h")) != -1) {
 		switch (c) {
 		case 'a': a = optarg; break;
 		case 'b': b = optarg; break;
@@ -473,6 +497,18 @@ int main(int argc, char **argv)
 		case 'r': impair.reorder = impair_pct("r", optarg); break;
 		case 'c': impair.corrupt = impair_pct("c", optarg); break;
 		case 'p': impair.port = (uint16_t)strtoul(optarg, NULL, 0); break;
+		case 'm': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 0);
+
+			if (end == optarg || *end || v > 0xffff) {
+				fprintf(stderr, "impair: -m %s: an attribute id 0..0xffff is needed\n",
+					optarg);
+				return 2;
+			}
+			impair.cm_attr = (int)v;
+			break;
+		}
 		case 'o': impair.out_path = optarg; break;
 		case 'h': impair_usage(stdout); return 0;
 		default: impair_usage(stderr); return 2;
@@ -496,9 +532,12 @@ int main(int argc, char **argv)
 	dirs[1].rng = seed ^ 0x9e3779b97f4a7c15ull;
 	if (dirs[0].in < 0 || dirs[1].in < 0)
 		return 1;
-	printf("impair: %s <-> %s, seed %" PRIu64 ", port %u: loss %g%% dup %g%% reorder %g%% corrupt %g%%\n",
+	printf("impair: %s <-> %s, seed %" PRIu64 ", port %u: loss %g%% dup %g%% reorder %g%% corrupt %g%%",
 	       a, b, seed, impair.port, impair.loss * 100, impair.dup * 100,
 	       impair.reorder * 100, impair.corrupt * 100);
+	if (impair.cm_attr >= 0)
+		printf(", every CM MAD with attribute %#x dropped", impair.cm_attr);
+	printf("\n");
 	fflush(stdout);
 	while (!impair_stop) {
 		struct pollfd pfd[2] = {
