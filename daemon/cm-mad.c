@@ -36,9 +36,9 @@
 #define MAD_CLASS_CM		0x07
 #define MAD_CM_CLASS_VERSION	2
 #define MAD_METHOD_SEND		0x03
-/* The kernel's rdma_cm: 4.096 us << 20 (about 4 s) to answer, 15 tries. */
+/* The kernel's rdma_cm: 4.096 us << 20 (about 4 s) to answer (the
+ * tries: CM_MAX_RETRIES). */
 #define CM_RESPONSE_TIMEOUT	20
-#define CM_MAX_RETRIES		15
 
 /* The daemon the GSI's MADs go to (one per process, set by cm_init). */
 static struct rb_daemon *cm_mad_daemon;

@@ -66,6 +66,11 @@ enum cm_msg_type {
 	CM_MSG_SIDR_REP = 0x18,
 };
 
+/* The CM tries a REQ, REP or DREQ that goes to another host this many
+ * times more (cm-msg.c), and says so in its REQ (cm-mad.c): the
+ * kernel's rdma_cm's CMA_MAX_CM_RETRIES. */
+#define CM_MAX_RETRIES		15
+
 /* Private data each message carries, the IB CM's sizes. */
 #define CM_REQ_PDATA		92	/* the IBTA's 92; rdma_cm lets 56 through */
 #define CM_PDATA_MAX		224	/* RTU, the largest */

@@ -657,6 +657,7 @@ static void cmc_ah_attr(const struct cmc_id *p, struct ibv_ah_attr *ah)
 	rb_cm_ah_attr(&c, ah);
 }
 
+static int cmc_modify(struct cmc_id *p, enum ibv_qp_state st);
 static int cmc_modify_rtr_rts(struct cmc_id *p);
 
 /* The RTU for a connect response the library took (asynchronously). */
@@ -800,6 +801,12 @@ static int cmc_event_take(struct cmc_channel *ch, const Rdmabroker__CmEvent *m,
 			break;
 		}
 		ev->event = RDMA_CM_EVENT_ESTABLISHED;
+		break;
+	case RDMA_CM_EVENT_REJECTED:
+		/* As librdmacm: the QP of a refused or given-up connection
+		 * goes to the error state, flushing what was posted. */
+		if (p->id.qp)
+			cmc_modify(p, IBV_QPS_ERR);
 		break;
 	default:
 		break;

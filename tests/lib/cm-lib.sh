@@ -97,14 +97,16 @@ cm_pair_once() {
 	fi
 }
 
-# cm_no_ids: the broker lists no CM id and no CM channel any more.
+# cm_no_ids [SOCKET]: the broker on SOCKET (default $RB_SOCK) lists no
+# CM id and no CM channel any more (within 5 s); else prints what it has.
 cm_no_ids() {
+	local sock="${1:-$RB_SOCK}"
 	for _ in $(seq 1 100); do
-		[ "$("$RB_RDMACTL" -s "$RB_SOCK" -j res show 2>/dev/null | grep -c '"type":"cm_')" -eq 0 ] &&
+		[ "$("$RB_RDMACTL" -s "$sock" -j res show 2>/dev/null | grep -c '"type":"cm_')" -eq 0 ] &&
 			return 0
 		sleep 0.05
 	done
-	"$RB_RDMACTL" -s "$RB_SOCK" res show >&2
+	"$RB_RDMACTL" -s "$sock" res show >&2
 	return 1
 }
 
@@ -132,20 +134,21 @@ cm_ns_server() {
 	cm_wait_listen "$port" "$SPID" "$RB_TMP/a.sock" 200
 }
 
-# cm_ns_connect NAME PORT 'SERVER' 'CLIENT': a connection for the test
-# to act on while it stands: cm_ns_server NAME PORT SERVER, then CLIENT
-# in $B on daemon b in the background (CPID, output NAME.client), until
-# both have printed a line "connected..." (each within 300 polls, 15 s,
-# or until it exits).  Commands are split on blanks.  1 if the server
-# did not listen; what came of the rest the caller checks.
+# cm_ns_connect NAME PORT 'SERVER' 'CLIENT' [POLLS]: a connection for
+# the test to act on while it stands: cm_ns_server NAME PORT SERVER, then
+# CLIENT in $B on daemon b in the background (CPID, output NAME.client),
+# until both have printed a line "connected..." (each within POLLS
+# polls, default 300, 15 s, or until it exits).  Commands are split on
+# blanks.  1 if the server did not listen; what came of the rest the
+# caller checks.
 cm_ns_connect() {
 	# shellcheck disable=SC2086
 	cm_ns_server "$1" "$2" $3 || return 1
 	# shellcheck disable=SC2086
 	cm_in_ns "$B" b $4 > "$RB_TMP/$1.client" 2>&1 &
 	CPID=$!
-	cm_wait_output "$RB_TMP/$1.server" '^connected' "$SPID" 300
-	cm_wait_output "$RB_TMP/$1.client" '^connected' "$CPID" 300
+	cm_wait_output "$RB_TMP/$1.server" '^connected' "$SPID" "${5:-300}"
+	cm_wait_output "$RB_TMP/$1.client" '^connected' "$CPID" "${5:-300}"
 	return 0
 }
 

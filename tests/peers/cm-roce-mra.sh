@@ -2,13 +2,13 @@
 # MRA across hosts (docs/cm.md, IBTA 12.6.6): two network namespaces
 # joined by a veth pair, a daemon in each, tests/peers/cm-roce-peer on
 # both sides under rdmab-run.
-#   - slow accept: the server sleeps 7 s after CONNECT_REQUEST before
+#   - slow accept: the server sleeps 18 s after CONNECT_REQUEST before
 #     rdma_accept, longer than the client's CM sends its REQ for (1 s
-#     apart, 5 times, then UNREACHABLE); the server's daemon sends MRA
+#     apart, 16 times, then UNREACHABLE); the server's daemon sends MRA
 #     (Message MRAed: REQ), the client's holds its REQ for the MRA's
 #     service timeout, and the connection is made and torn down.
 #   - slow RTU: the client connects without a QP and answers
-#     CONNECT_RESPONSE with rdma_establish 7 s later; its daemon sends
+#     CONNECT_RESPONSE with rdma_establish 18 s later; its daemon sends
 #     MRA (Message MRAed: REP), the server's holds its REP, and the
 #     server sees ESTABLISHED.
 # Both daemons' logs show the MRAs sent and received; with tshark,
@@ -27,7 +27,7 @@ cm_two_hosts "$A" "$B"
 roce_capture "$B" "vb$$" ||
 	rb_log "tshark not found: the wire is not checked (scripts/deps.sh installs it)"
 
-# 1. The server accepts 7 s late: MRA for the REQ.
+# 1. The server accepts 18 s late: MRA for the REQ.
 cm_ns_server slow 7483 "$peer" slow 192.0.2.1 7483 || rb_fail "cm-roce-peer slow did not listen: $(cat "$RB_TMP/slow.server")"
 cm_in_ns "$B" b "$peer" client 192.0.2.1 7483 > "$RB_TMP/slow.client" 2>&1
 crc=$?
@@ -40,8 +40,8 @@ grep -q "has not answered the REQ yet: MRA" "$RB_TMP/a.log" || rb_fail "daemon a
 grep -q "MRA for comm id .*'s REQ" "$RB_TMP/b.log" || rb_fail "daemon b took no MRA for its REQ"
 rb_log "slow accept: $(grep '^connected' "$RB_TMP/slow.server")"
 
-# 2. The client establishes 7 s late: MRA for the REP.
-cm_ns_connect rtu 7484 "$peer server 192.0.2.1 7484" "$peer slowrtu 192.0.2.1 7484" ||
+# 2. The client establishes 18 s late: MRA for the REP.
+cm_ns_connect rtu 7484 "$peer server 192.0.2.1 7484" "$peer slowrtu 192.0.2.1 7484" 600 ||
 	rb_fail "cm-roce-peer server did not listen"
 grep -q '^connected' "$RB_TMP/rtu.server" ||
 	rb_fail "slow RTU: the server never saw ESTABLISHED: $(cat "$RB_TMP/rtu.server" "$RB_TMP/rtu.client")"

@@ -19,17 +19,25 @@
  *                                   exit 0 on ADDR_ERROR within 2 s
  *   cm-roce-peer silent ADDR PORT   connect to a host whose broker does
  *                                   not answer: exit 0 on UNREACHABLE
- *                                   (-ETIMEDOUT) within 15 s
+ *                                   (-ETIMEDOUT) within 25 s
  *   cm-roce-peer slow ADDR PORT     as server, but accept SLOW_S seconds
- *                                   after the request (past the 5 s the
+ *                                   after the request (past the 16 s the
  *                                   peer's CM tries for without an MRA),
  *                                   then disconnect and exit 0 on
  *                                   DISCONNECTED
  *   cm-roce-peer slowrtu ADDR PORT  as client, but connect without a QP
  *                                   and answer CONNECT_RESPONSE with
  *                                   rdma_establish SLOW_S seconds later
+ *   cm-roce-peer giveup ADDR PORT   as server, but no RTU ever comes
+ *                                   (the link drops them): exit 0 on
+ *                                   UNREACHABLE (-ETIMEDOUT) after the
+ *                                   accept
+ *   cm-roce-peer rejected ADDR PORT as client, connected, then its peer
+ *                                   gives up: exit 0 on REJECTED with
+ *                                   the timeout reason (1) and its QP in
+ *                                   the error state
  *
- * Every event it waits for must come within 10 s.  Exit 0 pass, 1 fail.
+ * Every event it waits for must come within 30 s.  Exit 0 pass, 1 fail.
  */
 #include "config.h"
 
@@ -50,8 +58,8 @@
 
 static struct rdma_event_channel *ch;
 
-/* Past the peer CM's 1 s resend period and four more tries. */
-#define SLOW_S	7
+/* Past the peer CM's 1 s resend period and 15 more tries. */
+#define SLOW_S	18
 
 static double now_s(void)
 {
@@ -78,7 +86,7 @@ static struct rdma_cm_event next(int timeout_ms)
 
 static struct rdma_cm_event expect(enum rdma_cm_event_type want)
 {
-	struct rdma_cm_event ev = next(10000);
+	struct rdma_cm_event ev = next(30000);
 
 	if (ev.event != want)
 		FAIL("got %s (status %d), want %s", rdma_event_str(ev.event), ev.status,
@@ -107,16 +115,16 @@ int main(int argc, char **argv)
 	const char *mode;
 
 	if (argc != 4)
-		FAIL("usage: cm-roce-peer server|client|reject|noroute|silent|slow|slowrtu ADDR PORT");
+		FAIL("usage: cm-roce-peer server|client|reject|noroute|silent|slow|slowrtu|giveup|rejected ADDR PORT");
 	mode = argv[1];
-	if (!strcmp(mode, "server") || !strcmp(mode, "slow"))
+	if (!strcmp(mode, "server") || !strcmp(mode, "slow") || !strcmp(mode, "giveup"))
 		hints.ai_flags = RAI_PASSIVE;
 	if (rdma_getaddrinfo(argv[2], argv[3], &hints, &ai))
 		FAIL("rdma_getaddrinfo %s %s: %s", argv[2], argv[3], strerror(errno));
 	ch = rdma_create_event_channel();
 	if (!ch || rdma_create_id(ch, &id, NULL, RDMA_PS_TCP))
 		FAIL("rdma_create_id: %s", strerror(errno));
-	if (!strcmp(mode, "server") || !strcmp(mode, "slow")) {
+	if (!strcmp(mode, "server") || !strcmp(mode, "slow") || !strcmp(mode, "giveup")) {
 		bool slow = !strcmp(mode, "slow");
 		struct rdma_cm_id *c;
 		double t0;
@@ -135,6 +143,20 @@ int main(int argc, char **argv)
 		qp_make(c);
 		if (rdma_accept(c, &cp))
 			FAIL("rdma_accept: %s", strerror(errno));
+		if (!strcmp(mode, "giveup")) {
+			ev = next(30000);
+			if (ev.event != RDMA_CM_EVENT_UNREACHABLE || ev.status != -ETIMEDOUT)
+				FAIL("got %s status %d, want UNREACHABLE -ETIMEDOUT",
+				     rdma_event_str(ev.event), ev.status);
+			printf("event UNREACHABLE status %d after %.1f s\n", ev.status,
+			       now_s() - t0);
+			rdma_destroy_qp(c);
+			rdma_destroy_id(c);
+			rdma_destroy_id(id);
+			rdma_freeaddrinfo(ai);
+			rdma_destroy_event_channel(ch);
+			return 0;
+		}
 		expect(RDMA_CM_EVENT_ESTABLISHED);
 		printf("connected, accepted after %.1f s\n", now_s() - t0);
 		fflush(stdout);
@@ -176,8 +198,8 @@ int main(int argc, char **argv)
 			struct pollfd p = { .fd = ch->fd, .events = POLLIN };
 			struct rdma_cm_event *e;
 
-			if (poll(&p, 1, 15000) != 1 || rdma_get_cm_event(ch, &e))
-				FAIL("no event within 15 s");
+			if (poll(&p, 1, 25000) != 1 || rdma_get_cm_event(ch, &e))
+				FAIL("no event within 25 s");
 			if (e->event != RDMA_CM_EVENT_UNREACHABLE || e->status != -ETIMEDOUT)
 				FAIL("got %s status %d, want UNREACHABLE -ETIMEDOUT",
 				     rdma_event_str(e->event), e->status);
@@ -215,6 +237,25 @@ int main(int argc, char **argv)
 	expect(RDMA_CM_EVENT_ESTABLISHED);
 	printf("connected\n");
 	fflush(stdout);
+	if (!strcmp(mode, "rejected")) {
+		struct ibv_qp_attr qa;
+		struct ibv_qp_init_attr qi;
+
+		ev = expect(RDMA_CM_EVENT_REJECTED);
+		if (ev.status != 1)
+			FAIL("REJECTED with status %d, want 1 (timeout)", ev.status);
+		if (ibv_query_qp(id->qp, &qa, IBV_QP_STATE, &qi))
+			FAIL("ibv_query_qp: %s", strerror(errno));
+		if (qa.qp_state != IBV_QPS_ERR)
+			FAIL("the QP is in state %d after REJECTED, want ERR", (int)qa.qp_state);
+		printf("event REJECTED status %d, QP in the error state\n", ev.status);
+		rdma_disconnect(id);
+		rdma_destroy_qp(id);
+		rdma_destroy_id(id);
+		rdma_freeaddrinfo(ai);
+		rdma_destroy_event_channel(ch);
+		return 0;
+	}
 	ev = expect(RDMA_CM_EVENT_DISCONNECTED);
 	printf("event DISCONNECTED\n");
 	rdma_disconnect(id);

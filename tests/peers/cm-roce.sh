@@ -84,17 +84,8 @@ cm_ns_kill_server dead || rb_fail "the client saw no DISCONNECTED: $(cat "$RB_TM
 grep -q 'event DISCONNECTED' "$RB_TMP/dead.client" || rb_fail "no DISCONNECTED"
 rb_log "peer killed: DISCONNECTED"
 
-# no_ids NAME: daemon NAME lists no CM id or channel (within 5 s).
-no_ids() {
-	for _ in $(seq 1 100); do
-		[ "$("$RB_RDMACTL" -s "$RB_TMP/$1.sock" -j res show 2>/dev/null | grep -c '"type":"cm_')" -eq 0 ] &&
-			return 0
-		sleep 0.05
-	done
-	return 1
-}
 for d in a b; do
-	no_ids "$d" || rb_fail "daemon $d still holds CM ids: $("$RB_RDMACTL" -s "$RB_TMP/$d.sock" res show)"
+	cm_no_ids "$RB_TMP/$d.sock" || rb_fail "daemon $d still holds CM ids"
 done
 
 # A's daemon stops: B's REQ goes unanswered, is sent again, and the
@@ -105,7 +96,7 @@ wait "$1"
 cm_in_ns "$B" b "$peer" silent 192.0.2.1 7482 > "$RB_TMP/silent.out" 2>&1 ||
 	{ cat "$RB_TMP/silent.out" >&2; rb_fail "no UNREACHABLE from a host whose broker is gone"; }
 rb_log "$(cat "$RB_TMP/silent.out")"
-no_ids b || rb_fail "daemon b still holds CM ids: $("$RB_RDMACTL" -s "$RB_TMP/b.sock" res show)"
+cm_no_ids "$RB_TMP/b.sock" || rb_fail "daemon b still holds CM ids"
 
 if [ -n "$ROCE_CAPTURE" ]; then
 	sleep 0.5
