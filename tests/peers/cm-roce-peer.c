@@ -94,6 +94,22 @@ static struct rdma_cm_event expect(enum rdma_cm_event_type want)
 	return ev;
 }
 
+/* Exit 0 after freeing what a mode made: the accepted id (or NULL),
+ * the id, the address, the channel; an id's QP with it. */
+static int done(struct rdma_cm_id *child, struct rdma_cm_id *id, struct rdma_addrinfo *ai)
+{
+	if (child) {
+		rdma_destroy_qp(child);
+		rdma_destroy_id(child);
+	}
+	if (id->qp)
+		rdma_destroy_qp(id);
+	rdma_destroy_id(id);
+	rdma_freeaddrinfo(ai);
+	rdma_destroy_event_channel(ch);
+	return 0;
+}
+
 static void qp_make(struct rdma_cm_id *id)
 {
 	struct ibv_qp_init_attr a = {
@@ -150,12 +166,7 @@ int main(int argc, char **argv)
 				     rdma_event_str(ev.event), ev.status);
 			printf("event UNREACHABLE status %d after %.1f s\n", ev.status,
 			       now_s() - t0);
-			rdma_destroy_qp(c);
-			rdma_destroy_id(c);
-			rdma_destroy_id(id);
-			rdma_freeaddrinfo(ai);
-			rdma_destroy_event_channel(ch);
-			return 0;
+			return done(c, id, ai);
 		}
 		expect(RDMA_CM_EVENT_ESTABLISHED);
 		printf("connected, accepted after %.1f s\n", now_s() - t0);
@@ -167,12 +178,7 @@ int main(int argc, char **argv)
 			FAIL("rdma_disconnect: %s", strerror(errno));
 		expect(RDMA_CM_EVENT_DISCONNECTED);
 		printf("event DISCONNECTED\n");
-		rdma_destroy_qp(c);
-		rdma_destroy_id(c);
-		rdma_destroy_id(id);
-		rdma_freeaddrinfo(ai);
-		rdma_destroy_event_channel(ch);
-		return 0;
+		return done(c, id, ai);
 	}
 	if (rdma_resolve_addr(id, NULL, ai->ai_dst_addr, 2000))
 		FAIL("rdma_resolve_addr: %s", strerror(errno));
@@ -228,10 +234,7 @@ int main(int argc, char **argv)
 			ev = expect(RDMA_CM_EVENT_DISCONNECTED);
 			printf("event DISCONNECTED\n");
 			rdma_disconnect(id);
-			rdma_destroy_id(id);
-			rdma_freeaddrinfo(ai);
-			rdma_destroy_event_channel(ch);
-			return 0;
+			return done(NULL, id, ai);
 		}
 	}
 	expect(RDMA_CM_EVENT_ESTABLISHED);
@@ -250,18 +253,10 @@ int main(int argc, char **argv)
 			FAIL("the QP is in state %d after REJECTED, want ERR", (int)qa.qp_state);
 		printf("event REJECTED status %d, QP in the error state\n", ev.status);
 		rdma_disconnect(id);
-		rdma_destroy_qp(id);
-		rdma_destroy_id(id);
-		rdma_freeaddrinfo(ai);
-		rdma_destroy_event_channel(ch);
-		return 0;
+		return done(NULL, id, ai);
 	}
 	ev = expect(RDMA_CM_EVENT_DISCONNECTED);
 	printf("event DISCONNECTED\n");
 	rdma_disconnect(id);
-	rdma_destroy_qp(id);
-	rdma_destroy_id(id);
-	rdma_freeaddrinfo(ai);
-	rdma_destroy_event_channel(ch);
-	return 0;
+	return done(NULL, id, ai);
 }
