@@ -86,9 +86,5 @@ run write 200 $W
 spins
 unset RDMABROKER_POLL_SLEEP_US
 
-rb_daemon_alive || rb_fail "the daemon died"
-if grep -E -i '^<[0-3]>|error' "$RB_LOG" >&2; then
-	rb_fail "the daemon logged errors (above)"
-fi
-rb_daemon_stop
+rb_daemon_finish
 rb_pass

@@ -6,10 +6,5 @@
 
 rb_daemon_start
 "$top_builddir/tests/integration/data-srq" || rb_fail "data-srq reported failures"
-rb_daemon_alive || rb_fail "the daemon died"
-# Severity err or worse (<0>..<3>), or the word anywhere (sanitizers).
-if grep -E -i '^<[0-3]>|error' "$RB_LOG" >&2; then
-	rb_fail "the daemon logged errors (above)"
-fi
-rb_daemon_stop
+rb_daemon_finish
 rb_pass

@@ -78,9 +78,5 @@ for x in "" -x; do
 	run 0 $x
 done
 
-rb_daemon_alive || rb_fail "the daemon died"
-if grep -E -i '^<[0-3]>|error' "$RB_LOG" >&2; then
-	rb_fail "the daemon logged errors (above)"
-fi
-rb_daemon_stop
+rb_daemon_finish
 rb_pass

@@ -46,9 +46,5 @@ for x in "" -x; do
 		rb_fail "beside the engine: the poller ${x:+(-x) }held its core $share of the time (it stopped yielding to the engine)"
 done
 
-rb_daemon_alive || rb_fail "the daemon died"
-if grep -E -i '^<[0-3]>|error' "$RB_LOG" >&2; then
-	rb_fail "the daemon logged errors (above)"
-fi
-rb_daemon_stop
+rb_daemon_finish
 rb_pass

@@ -168,6 +168,17 @@ rb_fd_count() { ls "/proc/$1/fd" | wc -l; }
 # rb_daemon_alive: the daemon is still running.
 rb_daemon_alive() { kill -0 "$RB_DAEMON_PID" 2>/dev/null; }
 
+# rb_daemon_finish: the test's daemon is still alive and logged no error
+# (severity err or worse, <0>..<3>, or the word anywhere: sanitizers),
+# then it stops (rb_daemon_stop).
+rb_daemon_finish() {
+	rb_daemon_alive || rb_fail "the daemon died"
+	if grep -E -i '^<[0-3]>|error' "$RB_LOG" >&2; then
+		rb_fail "the daemon logged errors (above)"
+	fi
+	rb_daemon_stop
+}
+
 # rb_wait_for_log PATTERN [SECONDS]: wait until the daemon log matches.
 rb_wait_for_log() {
 	local n=$(( ${2:-5} * 10 ))
