@@ -524,7 +524,8 @@ static __thread uint64_t rbc_spin_until, rbc_spin_window;
  * which runs beside other tests).
  * Returns true if the thread moved.
  */
-static __thread uint64_t rbc_move_looked, rbc_moved_at, rbc_move_every;
+static __thread uint64_t rbc_move_looked, rbc_moved_at;
+static __thread uint64_t rbc_move_every = RBC_POLL_MOVE_EVERY_NS;
 static __thread int rbc_moved_from, rbc_moved_late;
 enum { RBC_MOVE_OFF, RBC_MOVE_ALWAYS, RBC_MOVE_AUTO };
 static int rbc_move_mode;
@@ -561,6 +562,17 @@ static long rbc_running(void)
 	return *p >= '0' && *p <= '9' ? strtol(p, NULL, 10) : -1;
 }
 
+/* Move this thread: take the mask via (the kernel moves a thread off a
+ * core its mask leaves out at once), then mine again, which leaves it
+ * where it went.  False if via was refused. */
+static bool rbc_move_via(const cpu_set_t *via, const cpu_set_t *mine)
+{
+	if (sched_setaffinity(0, sizeof(*via), via) < 0)
+		return false;
+	(void)sched_setaffinity(0, sizeof(*mine), mine);
+	return true;
+}
+
 static bool rbc_poll_move(struct rbc_context *c, const struct rbc_cq *cq, uint64_t now, int cpu)
 {
 	const struct rb_ring *r = cq->ring;
@@ -570,8 +582,6 @@ static bool rbc_poll_move(struct rbc_context *c, const struct rbc_cq *cq, uint64
 	long running;
 	int mode;
 
-	if (!rbc_move_every)
-		rbc_move_every = RBC_POLL_MOVE_EVERY_NS;
 	if (!engine || cpu < 0 || engine - 1 != (uint32_t)cpu || rbc_spin_window ||
 	    (rbc_move_looked && now - rbc_move_looked < rbc_move_every) ||
 	    rbc_engine_behind(c, cq))
@@ -587,11 +597,8 @@ static bool rbc_poll_move(struct rbc_context *c, const struct rbc_cq *cq, uint64
 	if (!CPU_COUNT(&away))
 		return false;
 	running = mode == RBC_MOVE_AUTO ? rbc_running() : 0;
-	if (running < 0 || running > CPU_COUNT(&mine) + 1 ||
-	    sched_setaffinity(0, sizeof(away), &away) < 0)
+	if (running < 0 || running > CPU_COUNT(&mine) + 1 || !rbc_move_via(&away, &mine))
 		return false;
-	/* The kernel moved us as it took the mask; the old one keeps us there. */
-	(void)sched_setaffinity(0, sizeof(mine), &mine);
 	rbc_moved_at = now;
 	rbc_moved_from = cpu;
 	rbc_moved_late = 0;
@@ -611,8 +618,7 @@ static void rbc_poll_move_back(const struct rb_ring *r)
 		return;
 	CPU_ZERO(&back);
 	CPU_SET(rbc_moved_from, &back);
-	if (sched_setaffinity(0, sizeof(back), &back) == 0)
-		(void)sched_setaffinity(0, sizeof(mine), &mine);
+	(void)rbc_move_via(&back, &mine);
 }
 
 static void rbc_poll_yield(struct rbc_context *c, const struct rbc_cq *cq)
