@@ -328,6 +328,8 @@ struct ibv_qp *rbc_create_qp_ex(struct ibv_context *context,
 struct ibv_qp *rdmab_create_qp_modify(struct ibv_qp_init_attr_ex *attr,
 				      const struct ibv_qp_attr *mods,
 				      const int *masks, size_t nmods);
+/* RDMABROKER_PRIVATE_1.0, for rdmabrokerd's verbs driver (cq.c). */
+int rdmab_cq_engine_cpu(struct ibv_cq *cq);
 struct ibv_qp *rbc_open_qp(struct ibv_context *context,
 			   struct ibv_qp_open_attr *attr);
 

@@ -621,6 +621,23 @@ static void rbc_poll_move_back(const struct rb_ring *r)
 	(void)rbc_move_via(&back, &mine);
 }
 
+/*
+ * RDMABROKER_PRIVATE_1.0, for rdmabrokerd's verbs driver nested over
+ * another rdmabrokerd (drivers/verbs): the CPU the engine that fills cq
+ * last ran on (producer_cpu), or -1.  The inner daemon keeps off that
+ * core (drivers/verbs/verbs-post.c, keep_off_engine).
+ */
+RB_EXPORT int rdmab_cq_engine_cpu(struct ibv_cq *ibcq)
+{
+	const struct rbc_cq *cq = (const struct rbc_cq *)ibcq;
+	uint32_t engine;
+
+	if (!cq || !cq->ring)
+		return -1;
+	engine = __atomic_load_n(&cq->ring->producer_cpu, __ATOMIC_RELAXED);
+	return engine ? (int)(engine - 1) : -1;
+}
+
 static void rbc_poll_yield(struct rbc_context *c, const struct rbc_cq *cq)
 {
 	const struct rb_ring *r = cq->ring;

@@ -59,6 +59,7 @@ fi
 	sed -e '/^#/d' -e '/^$/d' -e "s/@IBVERBS_PRIVATE_NN@/$nn/" \
 		-e "s/^/IBVERBS_PRIVATE_$nn /" "$top_srcdir/libclient/ibverbs-private.txt"
 	echo "RDMABROKER_1.0 rdmab_version"
+	echo "RDMABROKER_PRIVATE_1.0 rdmab_cq_engine_cpu"
 	echo "RDMABROKER_PRIVATE_1.0 rdmab_create_qp_modify"
 } | sort -u > "$RB_TMP/want"
 diff -u "$RB_TMP/want" "$RB_TMP/ours" || rb_fail "unexpected exports (internals leaking?)"
