@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -196,6 +197,8 @@ void verbs_dev_fatal(struct verbs_dev *vd, const char *why)
 	event_del(vd->ev_async);
 	if (vd->ev_chan)
 		event_del(vd->ev_chan);
+	/* Its engine, if it was one on this machine, is gone too. */
+	verbs_keep_release();
 	device_async_event(&vd->dev, IBV_EVENT_DEVICE_FATAL, 0);
 }
 
@@ -438,6 +441,9 @@ static int verbs_create(const void *cfg, const struct rb_driver_env *env,
 	 */
 	if (setenv(RB_POLL_SLEEP_ENV, "0", 1) < 0)
 		log_warn("[verbs] cannot set %s: %s", RB_POLL_SLEEP_ENV, strerror(errno));
+	/* Nested over another rdmabrokerd, its library tells where its
+	 * engine runs (keep_off_engine, verbs-post.c). */
+	verbs_engine_cpu = (int (*)(struct ibv_cq *))dlsym(RTLD_DEFAULT, "rdmab_cq_engine_cpu");
 	list = ibv_get_device_list(&n);
 	if (!list) {
 		ret = errno ? -errno : -ENODEV;

@@ -244,6 +244,11 @@ void verbs_cq_heat(struct verbs_cq *vc, uint64_t now);
 void verbs_cq_cool(struct verbs_cq *vc);
 /* The device's completion channel is readable. */
 void verbs_chan_cb(int fd, short what, void *arg);
+/* Nested over another rdmabrokerd: its library's rdmab_cq_engine_cpu
+ * (the CPU its engine last ran on, for a CQ of ours there), else NULL. */
+extern int (*verbs_engine_cpu)(struct ibv_cq *cq);
+/* Back to the mask the daemon had before it kept off that engine. */
+void verbs_keep_release(void);
 unsigned int verbs_progress(struct rb_device *dev, uint64_t now_ns,
 			    uint64_t idle_ns);
 uint64_t verbs_now_ns(void);

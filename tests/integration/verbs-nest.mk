@@ -9,5 +9,5 @@ tests_integration_verbs_nest_mixed_LDADD = $(data_test_ldadd)
 tests_integration_verbs_nest_holder_SOURCES = tests/integration/verbs-nest-holder.c
 tests_integration_verbs_nest_holder_CFLAGS = $(client_test_cflags)
 tests_integration_verbs_nest_holder_LDADD = $(client_test_ldadd)
-TESTS += tests/integration/verbs-nest.sh
-EXTRA_DIST += tests/integration/verbs-nest.sh
+TESTS += tests/integration/verbs-nest.sh tests/integration/verbs-nest-cpu.sh
+EXTRA_DIST += tests/integration/verbs-nest.sh tests/integration/verbs-nest-cpu.sh
