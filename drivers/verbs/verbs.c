@@ -423,6 +423,26 @@ err:
 	return ret;
 }
 
+/*
+ * Nested over another rdmabrokerd, its library tells where its engine
+ * runs (keep_off_engine, verbs-post.c): rdmab_cq_engine_cpu, when the
+ * object that defines it is the one our ibv_create_cq comes from (so
+ * that the CQs it is given are that library's).
+ */
+static int (*verbs_engine_cpu_fn(void))(struct ibv_cq *)
+{
+	void *fn = dlsym(RTLD_DEFAULT, "rdmab_cq_engine_cpu");
+	void *create = dlsym(RTLD_DEFAULT, "ibv_create_cq");
+	Dl_info a, b;
+
+	if (!fn || !create || !dladdr(fn, &a) || !dladdr(create, &b) ||
+	    a.dli_fbase != b.dli_fbase)
+		return NULL;
+	log_debug("[verbs] nested over another rdmabrokerd (%s): keeps off its engine's CPU",
+		  a.dli_fname ? a.dli_fname : "?");
+	return (int (*)(struct ibv_cq *))fn;
+}
+
 static int verbs_create(const void *cfg, const struct rb_driver_env *env,
 			char *err, size_t errlen)
 {
@@ -441,9 +461,7 @@ static int verbs_create(const void *cfg, const struct rb_driver_env *env,
 	 */
 	if (setenv(RB_POLL_SLEEP_ENV, "0", 1) < 0)
 		log_warn("[verbs] cannot set %s: %s", RB_POLL_SLEEP_ENV, strerror(errno));
-	/* Nested over another rdmabrokerd, its library tells where its
-	 * engine runs (keep_off_engine, verbs-post.c). */
-	verbs_engine_cpu = (int (*)(struct ibv_cq *))dlsym(RTLD_DEFAULT, "rdmab_cq_engine_cpu");
+	verbs_engine_cpu = verbs_engine_cpu_fn();
 	list = ibv_get_device_list(&n);
 	if (!list) {
 		ret = errno ? -errno : -ENODEV;
