@@ -2,8 +2,8 @@
 # Nested over another rdmabrokerd, the verbs driver keeps its daemon off
 # the core where the device's engine runs (drivers/verbs/verbs-post.c,
 # keep_off_engine): that engine is a process on this machine, and the two
-# daemons on one core cost the stream a fifth to a third of its bandwidth
-# (docs/verbs-driver.md, "Bandwidth").
+# daemons on one core cost a stream of 1 MiB WRITEs a quarter of its
+# bandwidth (docs/verbs-driver.md, "Bandwidth and placement").
 #
 # The outer daemon is confined to one CPU (taskset -p), so its engine's
 # core is known.  During a WRITE stream through the inner daemon, the
@@ -30,14 +30,6 @@ cpus() {
 
 # allowed PID: the CPUs its main thread may run on.
 allowed() { cpus "$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$1/status")"; }
-
-# without CPU LIST...: LIST less CPU.
-without() {
-	local c=$1 out=
-	shift
-	for x in "$@"; do [ "$x" = "$c" ] || out="$out $x"; done
-	echo "${out# }"
-}
 
 nest_outer_start
 all=$(allowed "$OUTER_PID")
