@@ -573,16 +573,24 @@ static bool rbc_move_via(const cpu_set_t *via, const cpu_set_t *mine)
 	return true;
 }
 
+/* The CPU the engine filling r last ran on (producer_cpu, stored + 1,
+ * proto/shm.h), or -1 while it has not said. */
+static int rbc_ring_engine_cpu(const struct rb_ring *r)
+{
+	uint32_t engine = __atomic_load_n(&r->producer_cpu, __ATOMIC_RELAXED);
+
+	return engine ? (int)(engine - 1) : -1;
+}
+
 static bool rbc_poll_move(struct rbc_context *c, const struct rbc_cq *cq, uint64_t now, int cpu)
 {
-	const struct rb_ring *r = cq->ring;
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	uint32_t engine = __atomic_load_n(&r->producer_cpu, __ATOMIC_RELAXED);
+	int engine = rbc_ring_engine_cpu(cq->ring);
 	cpu_set_t mine, away;
 	long running;
 	int mode;
 
-	if (!engine || cpu < 0 || engine - 1 != (uint32_t)cpu || rbc_spin_window ||
+	if (engine < 0 || cpu < 0 || engine != cpu || rbc_spin_window ||
 	    (rbc_move_looked && now - rbc_move_looked < rbc_move_every) ||
 	    rbc_engine_behind(c, cq))
 		return false;
@@ -609,11 +617,10 @@ static bool rbc_poll_move(struct rbc_context *c, const struct rbc_cq *cq, uint64
  * still there and this thread may run there. */
 static void rbc_poll_move_back(const struct rb_ring *r)
 {
-	uint32_t engine = __atomic_load_n(&r->producer_cpu, __ATOMIC_RELAXED);
 	cpu_set_t mine, back;
 
 	rbc_moved_at = 0;
-	if (engine - 1 != (uint32_t)rbc_moved_from ||
+	if (rbc_ring_engine_cpu(r) != rbc_moved_from ||
 	    sched_getaffinity(0, sizeof(mine), &mine) < 0 || !CPU_ISSET(rbc_moved_from, &mine))
 		return;
 	CPU_ZERO(&back);
@@ -630,20 +637,17 @@ static void rbc_poll_move_back(const struct rb_ring *r)
 RB_EXPORT int rdmab_cq_engine_cpu(struct ibv_cq *ibcq)
 {
 	const struct rbc_cq *cq = (const struct rbc_cq *)ibcq;
-	uint32_t engine;
 
 	if (!cq || !cq->ring)
 		return -1;
-	engine = __atomic_load_n(&cq->ring->producer_cpu, __ATOMIC_RELAXED);
-	return engine ? (int)(engine - 1) : -1;
+	return rbc_ring_engine_cpu(cq->ring);
 }
 
 static void rbc_poll_yield(struct rbc_context *c, const struct rbc_cq *cq)
 {
 	const struct rb_ring *r = cq->ring;
 	uint64_t t0 = rb_now_ns(), t1;
-	uint32_t engine;
-	int cpu;
+	int engine, cpu;
 
 	if (t0 < rbc_spin_until)
 		return;
@@ -678,9 +682,9 @@ static void rbc_poll_yield(struct rbc_context *c, const struct rbc_cq *cq)
 		rbc_poll_move_back(r);
 		return;
 	}
-	engine = __atomic_load_n(&r->producer_cpu, __ATOMIC_RELAXED);
+	engine = rbc_ring_engine_cpu(r);
 	cpu = sched_getcpu();
-	if (!engine || cpu < 0 || engine - 1 == (uint32_t)cpu)
+	if (engine < 0 || cpu < 0 || engine == cpu)
 		return;
 	/* Late again right after a window: a longer one. */
 	if (rbc_spin_window && t0 - rbc_spin_until < rbc_spin_window)

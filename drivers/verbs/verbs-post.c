@@ -557,10 +557,11 @@ static bool cq_poll(struct verbs_dev *vd, struct verbs_cq *vc)
 		got = true;
 		for (int i = 0; i < n; i++)
 			complete_one(vd, &wc[i]);
-		keep_off_engine(vc);
 		if (n < POLL_BATCH)
 			break;
 	}
+	if (got)
+		keep_off_engine(vc);
 	return got;
 }
 
