@@ -71,6 +71,7 @@ enum {
 	OPT_SPIN = 1 << 0,
 	OPT_TWO = 1 << 1,
 	OPT_MINMS = 1 << 2,
+	OPT_CHAIN = 1 << 3,
 };
 
 struct opts {
@@ -79,6 +80,7 @@ struct opts {
 	int nsizes;
 	bool json;
 	bool two_party;
+	bool chain;
 	uint32_t spin_us;
 	bool spin_set;			/* --spin-us given */
 	uint32_t min_ms;
@@ -171,7 +173,8 @@ static void row_json(json_object *arr, const struct row *r,
 		json_object_object_add(j, "mmsg_per_s", jdouble(r->mmsgps));
 	} else {
 		json_object_object_add(j, "iters", json_object_new_int64((int64_t)r->count));
-		if (!strcmp(r->test, "relay_lat") || !strcmp(r->test, "unix_poll_lat"))
+		if (!strcmp(r->test, "relay_lat") || !strcmp(r->test, "chain_lat") ||
+		    !strcmp(r->test, "unix_poll_lat"))
 			json_object_object_add(j, "spin_us",
 					       json_object_new_int64(o->spin_us));
 		json_object_object_add(j, "rtt_us", lat_json(r, 1));
@@ -255,25 +258,37 @@ static pid_t fork_child(void)
 /* ------------------------------------------------------------ relay */
 
 /*
- * The shared mapping.  Each client has a send "ring" (its producer index
- * and the relay's flags on separate lines, as in struct rb_ring), a
- * receive flag (its CQ), and a send and a receive buffer of the largest
- * size; an RDMA application writes its payload into registered memory
- * in place, so the clients only stamp the first and last byte.
+ * The shared mapping.  Every way into a relay is a channel: a producer
+ * index and the relay's flags on separate lines, as in struct rb_ring,
+ * and a doorbell.  Each client has a send channel, a receive flag (its
+ * CQ), and a send and a receive buffer of the largest size; an RDMA
+ * application writes its payload into registered memory in place, so
+ * the clients only stamp the first and last byte.  --chain adds, per
+ * direction, the inner relay's posts to the outer one and the outer
+ * one's completions back.
  */
-struct relay_client {
-	alignas(CACHELINE) _Atomic uint64_t prod;	/* client writes */
+struct relay_chan {
+	alignas(CACHELINE) _Atomic uint64_t prod;	/* producer writes */
 	alignas(CACHELINE) _Atomic uint32_t flags;	/* relay writes */
+	int doorbell;
+};
+
+struct relay_client {
+	struct relay_chan send;				/* client writes */
 	alignas(CACHELINE) _Atomic uint64_t recv_seq;	/* the CQ: relay writes */
 	unsigned char *sbuf, *rbuf;
-	int doorbell;
 };
 
 struct relay_shm {
 	alignas(CACHELINE) _Atomic uint32_t ready;	/* processes up */
 	_Atomic uint32_t stop;				/* A is done */
 	struct relay_client c[2];			/* A, B */
+	struct relay_chan post[2];			/* --chain: inner -> outer */
+	struct relay_chan done[2];			/* --chain: outer -> inner */
 };
+
+/* The shape of the run: A and B alone, one relay, or a chain of two. */
+enum relay_shape { SHAPE_TWO, SHAPE_RELAY, SHAPE_CHAIN };
 
 struct relay {
 	struct relay_shm *shm;
@@ -282,8 +297,21 @@ struct relay {
 	size_t size;
 	uint64_t total;			/* warm-up + timed round trips */
 	uint64_t spin_ns;
-	bool two_party;
+	enum relay_shape shape;
 };
+
+/* Every channel of the mapping, for set-up and stop. */
+#define RELAY_NCHAN 6
+
+static struct relay_chan *relay_chan_at(struct relay_shm *s, int k)
+{
+	return k < 2 ? &s->c[k].send : k < 4 ? &s->post[k - 2] : &s->done[k - 4];
+}
+
+static uint32_t relay_nproc(const struct relay *r)
+{
+	return r->shape == SHAPE_TWO ? 2 : r->shape == SHAPE_RELAY ? 3 : 4;
+}
 
 static size_t page_up(size_t n)
 {
@@ -303,30 +331,38 @@ static int relay_map(struct relay *r, size_t maxsize)
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (r->base == MAP_FAILED) {
 		fprintf(stderr, PROG ": mmap: %s\n", strerror(errno));
+		r->base = NULL;
 		return -errno;
 	}
 	p = r->base;
 	r->shm = (struct relay_shm *)(void *)p;
 	for (i = 0; i < 2; i++) {
-		struct relay_client *c = &r->shm->c[i];
+		r->shm->c[i].sbuf = p + hdr + (size_t)(2 * i) * buf;
+		r->shm->c[i].rbuf = p + hdr + (size_t)(2 * i + 1) * buf;
+	}
+	for (i = 0; i < RELAY_NCHAN; i++)
+		relay_chan_at(r->shm, i)->doorbell = -1;
+	for (i = 0; i < RELAY_NCHAN; i++) {
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
-		c->sbuf = p + hdr + (size_t)(2 * i) * buf;
-		c->rbuf = p + hdr + (size_t)(2 * i + 1) * buf;
-		c->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (c->doorbell < 0) {
+		if (fd < 0) {
 			fprintf(stderr, PROG ": eventfd: %s\n", strerror(errno));
 			return -errno;
 		}
+		relay_chan_at(r->shm, i)->doorbell = fd;
 	}
 	return 0;
 }
 
 static void relay_unmap(struct relay *r)
 {
+	int i;
+
 	if (!r->shm)
 		return;
-	close(r->shm->c[0].doorbell);
-	close(r->shm->c[1].doorbell);
+	for (i = 0; i < RELAY_NCHAN; i++)
+		if (relay_chan_at(r->shm, i)->doorbell >= 0)
+			close(relay_chan_at(r->shm, i)->doorbell);
 	munmap(r->base, r->len);
 }
 
@@ -339,11 +375,14 @@ static void relay_reset(struct relay *r)
 
 	atomic_store(&s->ready, 0);
 	atomic_store(&s->stop, 0);
-	for (i = 0; i < 2; i++) {
-		atomic_store(&s->c[i].prod, 0);
-		atomic_store(&s->c[i].flags, 0);
+	for (i = 0; i < 2; i++)
 		atomic_store(&s->c[i].recv_seq, 0);
-		while (read(s->c[i].doorbell, &junk, sizeof(junk)) > 0)
+	for (i = 0; i < RELAY_NCHAN; i++) {
+		struct relay_chan *ch = relay_chan_at(s, i);
+
+		atomic_store(&ch->prod, 0);
+		atomic_store(&ch->flags, 0);
+		while (read(ch->doorbell, &junk, sizeof(junk)) > 0)
 			;
 	}
 }
@@ -355,19 +394,21 @@ static int client_wait(_Atomic uint64_t *flag, uint64_t seq)
 	return wait_flag(flag, seq, POLL_YIELD);
 }
 
-/* Ring the relay's doorbell only if it asked for one; the store, fence,
- * load of libclient's ring_doorbell. */
-static void client_doorbell(struct relay_client *c)
+/* Publish SEQ on a channel and ring its doorbell only if the relay asked
+ * for one; the store, fence, load of libclient's ring_doorbell. */
+static void chan_post(struct relay_chan *ch, uint64_t seq)
 {
 	uint64_t one = 1;
 
+	/* Release: what the message carries is visible before prod. */
+	atomic_store_explicit(&ch->prod, seq, memory_order_release);
 	/* Seq-cst: our prod store is ordered before the flags load.  The
 	 * relay sets the flag, fences, then reloads prod; of the two, at
 	 * least one sees the other's store, so no post goes unnoticed. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&c->flags, memory_order_relaxed) & NEED_WAKEUP) {
+	if (atomic_load_explicit(&ch->flags, memory_order_relaxed) & NEED_WAKEUP) {
 		/* A full counter is still a ring: EAGAIN is fine. */
-		if (write(c->doorbell, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		if (write(ch->doorbell, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			return;
 	}
 }
@@ -379,16 +420,14 @@ static void client_send(struct relay *r, int me, uint64_t seq)
 
 	c->sbuf[0] = (unsigned char)seq;
 	c->sbuf[r->size - 1] = (unsigned char)seq;
-	if (r->two_party) {
+	if (r->shape == SHAPE_TWO) {
 		/* No relay: the sender does the one copy. */
 		memcpy(peer->rbuf, c->sbuf, r->size);
 		/* Release: the bytes are visible before the new seq. */
 		atomic_store_explicit(&peer->recv_seq, seq, memory_order_release);
 		return;
 	}
-	/* Release: the payload is written before the relay sees prod. */
-	atomic_store_explicit(&c->prod, seq, memory_order_release);
-	client_doorbell(c);
+	chan_post(&c->send, seq);
 }
 
 static int client_recv(struct relay *r, int me, uint64_t seq)
@@ -417,7 +456,7 @@ static int relay_b(struct relay *r)
 	uint64_t i;
 	int ret;
 
-	up_and_wait(r, r->two_party ? 2 : 3);
+	up_and_wait(r, relay_nproc(r));
 	for (i = 1; i <= r->total; i++) {
 		ret = client_recv(r, 1, i);
 		if (ret)
@@ -428,73 +467,109 @@ static int relay_b(struct relay *r)
 }
 
 /*
- * The relay, with the daemon's policy (daemon/loop.c, soft_qp_progress): each
- * pass reads the clock once and steps every active client; a client idle
+ * A relay, with the daemon's policy (daemon/loop.c, soft_qp_progress): each
+ * pass reads the clock once and steps every active input; an input idle
  * for spin_ns asks for doorbells (set flag, fence, look once more) and
- * leaves the poll set; an empty pass yields the core; with no client
+ * leaves the poll set; an empty pass yields the core; with no input
  * active the relay sleeps until a doorbell.  Unlike the engine, it looks
- * for doorbells (a poll() syscall) only while some client has left the
+ * for doorbells (a poll() syscall) only while some input has left the
  * poll set, where libevent's loop makes one every pass: this is a floor.
+ *
+ * What a relay does with a new message on an input:
+ *   COPY   the one relay: copy the sender's buffer into the receiver's,
+ *          and complete at the receiver;
+ *   POST   the inner relay of a chain, from a client: pass the message
+ *          on to the outer relay (no copy: the verbs driver posts the
+ *          client's WQE to the device, the memory is the client's);
+ *   OUTER  the outer relay: copy, and complete at the inner relay (the
+ *          engine writes the inner daemon's CQ);
+ *   DONE   the inner relay, from the outer: complete at the receiver.
  */
-struct relay_state {
-	bool active[2];
-	int64_t last_work[2];
-	uint64_t taken[2];
+enum relay_act { ACT_COPY, ACT_POST, ACT_OUTER, ACT_DONE };
+
+struct relay_in {
+	struct relay_chan *ch;
+	int from;			/* the sending client: 0 A, 1 B */
+	enum relay_act act;
+	bool active;
+	int64_t last_work;
+	uint64_t taken;
 };
 
-static void relay_activate(struct relay *r, struct relay_state *st, int i,
-			   int64_t now)
+struct relay_state {
+	struct relay_in in[4];
+	int n;
+};
+
+static void relay_add(struct relay_state *st, struct relay_chan *ch, int from,
+		      enum relay_act act)
 {
-	st->active[i] = true;
-	st->last_work[i] = now;
+	st->in[st->n++] = (struct relay_in){ .ch = ch, .from = from, .act = act };
+}
+
+static void relay_activate(struct relay_in *in, int64_t now)
+{
+	in->active = true;
+	in->last_work = now;
 	/* Polling again: posts need no doorbell. */
-	atomic_fetch_and_explicit(&r->shm->c[i].flags, ~NEED_WAKEUP,
+	atomic_fetch_and_explicit(&in->ch->flags, ~NEED_WAKEUP,
 				  memory_order_relaxed);
 }
 
-static void relay_try_sleep(struct relay *r, struct relay_state *st, int i)
+static void relay_try_sleep(struct relay_in *in)
 {
-	struct relay_client *c = &r->shm->c[i];
-
 	/* Seq-cst: the flag is visible before we look at prod again; pairs
-	 * with the fence in client_doorbell. */
-	atomic_fetch_or_explicit(&c->flags, NEED_WAKEUP, memory_order_seq_cst);
-	if (atomic_load_explicit(&c->prod, memory_order_acquire) != st->taken[i]) {
-		atomic_fetch_and_explicit(&c->flags, ~NEED_WAKEUP,
+	 * with the fence in chan_post. */
+	atomic_fetch_or_explicit(&in->ch->flags, NEED_WAKEUP, memory_order_seq_cst);
+	if (atomic_load_explicit(&in->ch->prod, memory_order_acquire) != in->taken) {
+		atomic_fetch_and_explicit(&in->ch->flags, ~NEED_WAKEUP,
 					  memory_order_relaxed);
 		return;
 	}
-	st->active[i] = false;
+	in->active = false;
 }
 
-/* Copy client I's new message into the other's buffer; true if any. */
-static bool relay_step(struct relay *r, struct relay_state *st, int i)
+/* Take an input's new message, if any, as its act says; true if any. */
+static bool relay_step(struct relay *r, struct relay_in *in)
 {
-	struct relay_client *c = &r->shm->c[i], *peer = &r->shm->c[!i];
-	/* Acquire: pairs with the client's release of prod: the payload. */
-	uint64_t prod = atomic_load_explicit(&c->prod, memory_order_acquire);
+	struct relay_shm *s = r->shm;
+	struct relay_client *c = &s->c[in->from], *peer = &s->c[!in->from];
+	/* Acquire: pairs with the producer's release of prod: the payload. */
+	uint64_t prod = atomic_load_explicit(&in->ch->prod, memory_order_acquire);
 
-	if (prod == st->taken[i])
+	if (prod == in->taken)
 		return false;
-	memcpy(peer->rbuf, c->sbuf, r->size);
-	st->taken[i] = prod;
-	/* Release: the copied bytes are visible before the completion. */
-	atomic_store_explicit(&peer->recv_seq, prod, memory_order_release);
+	in->taken = prod;
+	switch (in->act) {
+	case ACT_POST:
+		chan_post(&s->post[in->from], prod);
+		break;
+	case ACT_OUTER:
+		memcpy(peer->rbuf, c->sbuf, r->size);
+		chan_post(&s->done[in->from], prod);
+		break;
+	case ACT_COPY:
+	case ACT_DONE:
+		if (in->act == ACT_COPY)
+			memcpy(peer->rbuf, c->sbuf, r->size);
+		/* Release: the copied bytes are visible before the completion. */
+		atomic_store_explicit(&peer->recv_seq, prod, memory_order_release);
+		break;
+	}
 	return true;
 }
 
-/* Sleep (timeout -1) or peek (0) for doorbells of inactive clients. */
-static int relay_doorbells(struct relay *r, struct relay_state *st,
-			   int timeout)
+/* Sleep (timeout -1) or peek (0) for doorbells of inactive inputs. */
+static int relay_doorbells(struct relay_state *st, int timeout)
 {
-	struct pollfd pfd[2];
-	int idx[2], n = 0, i, ret;
+	struct pollfd pfd[4];
+	int idx[4], n = 0, i, ret;
 	uint64_t v;
 
-	for (i = 0; i < 2; i++) {
-		if (st->active[i])
+	for (i = 0; i < st->n; i++) {
+		if (st->in[i].active)
 			continue;
-		pfd[n].fd = r->shm->c[i].doorbell;
+		pfd[n].fd = st->in[i].ch->doorbell;
 		pfd[n].events = POLLIN;
 		idx[n++] = i;
 	}
@@ -506,38 +581,41 @@ static int relay_doorbells(struct relay *r, struct relay_state *st,
 			continue;
 		while (read(pfd[i].fd, &v, sizeof(v)) > 0)
 			;
-		relay_activate(r, st, idx[i], now_ns());
+		relay_activate(&st->in[idx[i]], now_ns());
 	}
 	return 0;
 }
 
-static int relay_r(struct relay *r)
+static int relay_run(struct relay *r, struct relay_state *st)
 {
-	struct relay_state st = { 0 };
 	int64_t now = now_ns();
-	int i, ret;
+	int i, nactive, ret;
 
-	for (i = 0; i < 2; i++)
-		relay_activate(r, &st, i, now);
-	up_and_wait(r, 3);
+	for (i = 0; i < st->n; i++)
+		relay_activate(&st->in[i], now);
+	up_and_wait(r, relay_nproc(r));
 	while (!atomic_load_explicit(&r->shm->stop, memory_order_relaxed)) {
 		bool any = false;
 
 		now = now_ns();
-		for (i = 0; i < 2; i++) {
-			if (!st.active[i])
+		nactive = 0;
+		for (i = 0; i < st->n; i++) {
+			struct relay_in *in = &st->in[i];
+
+			if (!in->active)
 				continue;
-			if (relay_step(r, &st, i)) {
-				st.last_work[i] = now;
+			if (relay_step(r, in)) {
+				in->last_work = now;
 				any = true;
-			} else if ((uint64_t)(now - st.last_work[i]) >= r->spin_ns) {
-				relay_try_sleep(r, &st, i);
+			} else if ((uint64_t)(now - in->last_work) >= r->spin_ns) {
+				relay_try_sleep(in);
 			}
+			nactive += in->active;
 		}
-		if (!st.active[0] && !st.active[1])
-			ret = relay_doorbells(r, &st, -1);
-		else if (!st.active[0] || !st.active[1])
-			ret = relay_doorbells(r, &st, 0);
+		if (!nactive)
+			ret = relay_doorbells(st, -1);
+		else if (nactive < st->n)
+			ret = relay_doorbells(st, 0);
 		else
 			ret = 0;
 		if (ret)
@@ -548,6 +626,31 @@ static int relay_r(struct relay *r)
 	return 0;
 }
 
+/* The one relay, or a chain's inner relay. */
+static int relay_r(struct relay *r)
+{
+	struct relay_state st = { .n = 0 };
+	struct relay_shm *s = r->shm;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		relay_add(&st, &s->c[i].send, i, r->shape == SHAPE_CHAIN ? ACT_POST : ACT_COPY);
+	for (i = 0; i < 2 && r->shape == SHAPE_CHAIN; i++)
+		relay_add(&st, &s->done[i], i, ACT_DONE);
+	return relay_run(r, &st);
+}
+
+/* A chain's outer relay. */
+static int relay_outer(struct relay *r)
+{
+	struct relay_state st = { .n = 0 };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		relay_add(&st, &r->shm->post[i], i, ACT_OUTER);
+	return relay_run(r, &st);
+}
+
 /* A, the parent: time every round trip after the warm-up. */
 static int relay_a(struct relay *r, uint64_t warm, int64_t *samples)
 {
@@ -555,7 +658,7 @@ static int relay_a(struct relay *r, uint64_t warm, int64_t *samples)
 	uint64_t i;
 	int ret = 0, k;
 
-	up_and_wait(r, r->two_party ? 2 : 3);
+	up_and_wait(r, relay_nproc(r));
 	t0 = now_ns();
 	for (i = 1; i <= r->total; i++) {
 		client_send(r, 0, i);
@@ -569,10 +672,10 @@ static int relay_a(struct relay *r, uint64_t warm, int64_t *samples)
 	}
 	atomic_store(&r->shm->stop, 1);
 	/* Wake a sleeping relay so it sees stop. */
-	for (k = 0; k < 2 && !r->two_party; k++) {
+	for (k = 0; k < RELAY_NCHAN && r->shape != SHAPE_TWO; k++) {
 		uint64_t one = 1;
 
-		if (write(r->shm->c[k].doorbell, &one, sizeof(one)) < 0 &&
+		if (write(relay_chan_at(r->shm, k)->doorbell, &one, sizeof(one)) < 0 &&
 		    errno != EAGAIN)
 			ret = ret ? ret : -errno;
 	}
@@ -583,8 +686,9 @@ static int relay_one(struct relay *r, const struct opts *o, struct row *row,
 		     int64_t *samples)
 {
 	uint64_t warm = warmup_of(o->iters);
-	pid_t pid[2] = { -1, -1 };
-	int ret, i, nchild = r->two_party ? 1 : 2;
+	static const char *const who[] = { "client B", "relay", "outer relay" };
+	pid_t pid[3] = { -1, -1, -1 };
+	int ret, i, nchild = (int)relay_nproc(r) - 1;
 
 	r->total = warm + o->iters;
 	relay_reset(r);
@@ -595,10 +699,9 @@ static int relay_one(struct relay *r, const struct opts *o, struct row *row,
 			goto out;
 		}
 		if (pid[i] == 0) {
-			ret = i == 0 ? relay_b(r) : relay_r(r);
+			ret = i == 0 ? relay_b(r) : i == 1 ? relay_r(r) : relay_outer(r);
 			if (ret)
-				fprintf(stderr, PROG ": %s: %s\n",
-					i == 0 ? "client B" : "relay", strerror(-ret));
+				fprintf(stderr, PROG ": %s: %s\n", who[i], strerror(-ret));
 			_exit(ret ? 1 : 0);
 		}
 	}
@@ -611,7 +714,7 @@ out:
 			continue;
 		if (ret)
 			kill(pid[i], SIGKILL);
-		if (reap(pid[i], i == 0 ? "client B" : "relay") && !ret)
+		if (reap(pid[i], who[i]) && !ret)
 			ret = -EPROTO;
 	}
 	if (!ret)
@@ -622,7 +725,8 @@ out:
 static int cmd_relay(const struct opts *o, json_object *arr)
 {
 	struct relay r = { .spin_ns = (uint64_t)o->spin_us * 1000,
-			   .two_party = o->two_party };
+			   .shape = o->two_party ? SHAPE_TWO :
+				    o->chain ? SHAPE_CHAIN : SHAPE_RELAY };
 	size_t maxsize = 0;
 	int64_t *samples;
 	int i, ret;
@@ -640,13 +744,18 @@ static int cmd_relay(const struct opts *o, json_object *arr)
 		goto out;
 	if (!o->json && o->two_party) {
 		lat_header("shm ping-pong, two parties: A <-> B, the sender copies");
+	} else if (!o->json && o->chain) {
+		printf("# relay chain ping-pong: A -> inner -> outer -> inner -> B and back,"
+		       " the outer relay copies; spin %" PRIu32 " us, then sleep\n", o->spin_us);
+		lat_header("relay chain latency");
 	} else if (!o->json) {
 		printf("# relay ping-pong: A -> relay -> B and back, the relay copies;"
 		       " spin %" PRIu32 " us, then sleep\n", o->spin_us);
 		lat_header("relay latency");
 	}
 	for (i = 0; i < o->nsizes; i++) {
-		struct row row = { .test = o->two_party ? "shm_lat" : "relay_lat",
+		struct row row = { .test = o->two_party ? "shm_lat" :
+					   o->chain ? "chain_lat" : "relay_lat",
 				   .size = o->sizes[i] };
 
 		r.size = o->sizes[i];
@@ -1109,8 +1218,9 @@ struct cmd {
 };
 
 static const struct cmd cmds[] = {
-	{ "relay", cmd_relay, OPT_SPIN | OPT_TWO,
-	  "three-party relay ping-pong over shared memory (--two-party: two)" },
+	{ "relay", cmd_relay, OPT_SPIN | OPT_TWO | OPT_CHAIN,
+	  "three-party relay ping-pong over shared memory (--two-party: two,\n"
+	  "           --chain: four)" },
 	{ "memcpy", cmd_memcpy, OPT_MINMS, "memcpy bandwidth on one core" },
 	{ "unix", cmd_unix, OPT_MINMS | OPT_SPIN,
 	  "UNIX socket ping-pong latency and stream throughput" },
@@ -1144,6 +1254,8 @@ static void usage(FILE *f)
 		"                      unix: poll each receive this long, then sleep (as\n"
 		"                      RDMABROKER_SPIN_US), latency only, as unix_poll_lat\n"
 		"      --two-party     relay: A and B alone, no relay (the floor)\n"
+		"      --chain         relay: two relays, as a daemon nested over another\n"
+		"                      (A -> inner -> outer -> inner -> B, the outer copies)\n"
 		"      --min-ms=MS     memcpy, unix stream: time per size (default 50)\n"
 		"  -h, --help          show this help and exit\n");
 }
@@ -1172,7 +1284,7 @@ static int parse_u64(const char *arg, const char *what, uint64_t min,
 	return 0;
 }
 
-enum { LOPT_SPIN = 256, LOPT_TWO, LOPT_MINMS };
+enum { LOPT_SPIN = 256, LOPT_TWO, LOPT_MINMS, LOPT_CHAIN };
 
 int main(int argc, char *argv[])
 {
@@ -1183,6 +1295,7 @@ int main(int argc, char *argv[])
 		{ "json", no_argument, NULL, 'j' },
 		{ "spin-us", required_argument, NULL, LOPT_SPIN },
 		{ "two-party", no_argument, NULL, LOPT_TWO },
+		{ "chain", no_argument, NULL, LOPT_CHAIN },
 		{ "min-ms", required_argument, NULL, LOPT_MINMS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -1212,7 +1325,7 @@ int main(int argc, char *argv[])
 	argc--;
 	while ((c = getopt_long(argc, argv, "n:s:ajh", lopts, NULL)) != -1) {
 		unsigned int need = c == LOPT_SPIN ? OPT_SPIN : c == LOPT_TWO ? OPT_TWO :
-			c == LOPT_MINMS ? OPT_MINMS : 0;
+			c == LOPT_MINMS ? OPT_MINMS : c == LOPT_CHAIN ? OPT_CHAIN : 0;
 
 		if (need && !(cmd->opts & need)) {
 			fprintf(stderr, PROG ": %s takes no %s\n", cmd->name,
@@ -1249,6 +1362,9 @@ int main(int argc, char *argv[])
 		case LOPT_TWO:
 			o.two_party = true;
 			break;
+		case LOPT_CHAIN:
+			o.chain = true;
+			break;
 		case LOPT_MINMS:
 			if (parse_u64(optarg, "time per size", 1, 600000, false, &v))
 				return 2;
@@ -1261,6 +1377,10 @@ int main(int argc, char *argv[])
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (o.two_party && o.chain) {
+		fprintf(stderr, PROG ": --two-party and --chain exclude each other\n");
+		return 2;
 	}
 	if (optind != argc || (all && o.nsizes)) {
 		fprintf(stderr, PROG ": %s\n", optind != argc ?

@@ -9,6 +9,15 @@
 #     baseline (bench/baseline relay); the figure is
 #     (inner - outer) / relay, one-way: the relay hops the inner path
 #     adds (target: at most 1.25);
+#   - beside it, the floor of that figure on this machine: the same
+#     ping-pong through two raw relays in a chain, as two daemons nested
+#     (bench/baseline relay --chain: A -> inner -> outer -> inner -> B),
+#     (chain - relay) / relay.  Four polling processes where the relay
+#     has three: on a machine with fewer cores than that, each added
+#     hand-off may wait for a core.  On 2 vCPUs the chain alone added
+#     about 1 relay hop when the relay ran in its slow mode (10-11 us one
+#     way) and 2.7 in its fast one (5.9 us); and the inner path over the
+#     chain's one way (docs/verbs-driver.md, "The floor of two relays");
 #   - WRITE bandwidth (write_bw) at 1 MiB and 8 MiB through each; the
 #     figure is inner / outer (target: at least 0.80).
 # Each target is judged by the median of its paired ratios.  The machine's
@@ -40,7 +49,7 @@ while [ $# -gt 0 ]; do
 	-r|--rounds) rounds=$2; shift 2 ;;
 	-o|--out) out=$2; shift 2 ;;
 	-h|--help)
-		sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0 ;;
 	*) echo "bench-nest: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -125,6 +134,8 @@ while [ "$k" -le "$rounds" ]; do
 	{ sched "$inner_pid"; sched "$outer_pid"; } >>"$raw/nest-sched-r$k.txt"
 	timeout 300 "$base" relay -j -n "$nl" -s 8 >"$raw/nest-relay-8-r$k.json" 2>/dev/null ||
 		die "baseline relay failed"
+	timeout 300 "$base" relay --chain -j -n "$nl" -s 8 >"$raw/nest-chain-8-r$k.json" 2>/dev/null ||
+		die "baseline relay --chain failed"
 	for s in 1048576 8388608; do
 		one "$raw/nest-outer-write_bw-$s-r$k.json" "$tmp/outer.sock" -n "$nb" -s "$s" write_bw
 		one "$raw/nest-inner-write_bw-$s-r$k.json" "$tmp/inner.sock" -n "$nb" -s "$s" write_bw
@@ -173,8 +184,12 @@ for k in range(1, rounds + 1):
     o = load(f"nest-outer-send_lat-8-r{k}.json")["lat_median_us"]
     i = load(f"nest-inner-send_lat-8-r{k}.json")["lat_median_us"]
     r = load(f"nest-relay-8-r{k}.json")["oneway_us"]["median"]
+    c = load(f"nest-chain-8-r{k}.json")["oneway_us"]["median"]
     lat.append({"round": k, "outer_us": o, "inner_us": i, "relay_us": r,
+                "chain_us": c,
                 "added_relay_hops": (i - o) / r if r else None,
+                "floor_relay_hops": (c - r) / r if r else None,
+                "inner_per_chain": i / c if c else None,
                 "inner_run_sched": sched(k)})
 bw = {}
 for s in (1048576, 8388608):
@@ -187,9 +202,14 @@ for s in (1048576, 8388608):
     bw[str(s)] = rows
 
 hops = median_low([x["added_relay_hops"] for x in lat])
+floor = median_low([x["floor_relay_hops"] for x in lat])
+per_chain = median_low([x["inner_per_chain"] for x in lat])
 worst_bw = min(median_low([x["ratio"] for x in rows]) for rows in bw.values())
 doc = {"load_avg_1min": {"start": loadavg[0], "end": loadavg[1]},
        "send_lat_8": lat, "write_bw": bw,
+       "floor": {"name": "the same added by two raw relays in a chain, in relay hops",
+                 "measured": floor, "below_target": floor <= 1.25,
+                 "inner_per_chain": per_chain},
        "targets": [
            {"name": "8 B send latency added by the verbs driver, in relay hops",
             "target": "<= 1.25", "measured": hops, "holds": hops <= 1.25},
@@ -200,18 +220,21 @@ with open(dest, "w") as f:
 
 print(f"Nested (verbs driver over the soft device), {rounds} paired round(s), "
       f"load average {loadavg[0]} to {loadavg[1]}:")
-print("  round  outer us  inner us  relay us  added hops"
+print("  round  outer us  inner us  relay us  added hops  chain us  floor hops"
       "  (inner run, per round trip: daemons on a core inner/outer, inner waited us, inner sleeps)")
 for x in lat:
     sc = x["inner_run_sched"]
     extra = (f"  {sc['inner']['switches_per_rt']:5.1f}/{sc['outer']['switches_per_rt']:<5.1f}"
              f" {sc['inner']['wait_us_per_rt']:6.2f} {sc['inner']['sleeps']:6d}") if sc else ""
     print(f"  {x['round']:>5}  {x['outer_us']:8.3f}  {x['inner_us']:8.3f}  {x['relay_us']:8.3f}"
-          f"  {x['added_relay_hops']:10.3f}{extra}")
+          f"  {x['added_relay_hops']:10.3f}  {x['chain_us']:8.3f}  {x['floor_relay_hops']:10.3f}{extra}")
 for s, rows in bw.items():
     print(f"  write_bw {int(s) >> 20} MiB: inner/outer " +
           ", ".join(f"{x['inner_gbps']:.2f}/{x['outer_gbps']:.2f}={x['ratio']:.3f}" for x in rows))
 for t in doc["targets"]:
     print(f"  {t['name']}: {t['measured']:.3f} (target {t['target']}): "
           f"{'holds' if t['holds'] else 'MISSED'}")
+print(f"  {doc['floor']['name']}: {floor:.3f}" +
+      ("" if floor <= 1.25 else ", itself above the target on this machine"))
+print(f"  8 B one way through the inner daemon / through two raw relays: {per_chain:.3f}")
 PY
