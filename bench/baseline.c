@@ -93,6 +93,7 @@ struct row {
 	uint64_t count;			/* round trips or messages timed */
 	/* latency, usec per round trip */
 	double rtt_min, rtt_med, rtt_p99, rtt_p999;
+	double rtt_avg;			/* the mean, as ibv_rc_pingpong reports */
 	/* bandwidth */
 	double seconds, gbps, mmsgps;
 };
@@ -129,6 +130,12 @@ static double pct(const int64_t *s, uint64_t n, double p)
 
 static void lat_stats(struct row *r, int64_t *s, uint64_t n)
 {
+	double sum = 0;
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		sum += (double)s[i];
+	r->rtt_avg = sum / (double)n / 1000.0;
 	qsort(s, n, sizeof(*s), cmp_i64);
 	r->count = n;
 	r->rtt_min = (double)s[0] / 1000.0;
@@ -156,6 +163,7 @@ static json_object *lat_json(const struct row *r, double div)
 	json_object_object_add(o, "median", jdouble(r->rtt_med / div));
 	json_object_object_add(o, "p99", jdouble(r->rtt_p99 / div));
 	json_object_object_add(o, "p99_9", jdouble(r->rtt_p999 / div));
+	json_object_object_add(o, "avg", jdouble(r->rtt_avg / div));
 	return o;
 }
 

@@ -57,6 +57,10 @@ for r in rows:
         for k in ("rtt_us", "oneway_us"):
             d = r[k]
             assert 0 < d["min"] <= d["median"] <= d["p99"] <= d["p99_9"], r
+            # The mean (what ibv_rc_pingpong reports) lies between the
+            # extremes (of 20, the 99.9th percentile is the largest), six
+            # digits of rounding aside.
+            assert d["min"] * (1 - 1e-5) <= d["avg"] <= d["p99_9"] * (1 + 1e-5), r
         # Both are printed rounded (to 0.01, and to 6 significant digits
         # past 10 ms): the one-way median is half the round trip's up to
         # that rounding, never more.
