@@ -27,6 +27,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -495,6 +496,10 @@ static int relay_b(struct relay *r)
  */
 enum relay_act { ACT_COPY, ACT_POST, ACT_OUTER, ACT_DONE };
 
+/* Inputs of one relay: a chain's inner relay has the most, two clients'
+ * sends and two completions from the outer relay. */
+#define RELAY_MAX_IN 4
+
 struct relay_in {
 	struct relay_chan *ch;
 	int from;			/* the sending client: 0 A, 1 B */
@@ -505,13 +510,14 @@ struct relay_in {
 };
 
 struct relay_state {
-	struct relay_in in[4];
+	struct relay_in in[RELAY_MAX_IN];
 	int n;
 };
 
 static void relay_add(struct relay_state *st, struct relay_chan *ch, int from,
 		      enum relay_act act)
 {
+	assert(st->n < RELAY_MAX_IN);
 	st->in[st->n++] = (struct relay_in){ .ch = ch, .from = from, .act = act };
 }
 
@@ -537,6 +543,13 @@ static void relay_try_sleep(struct relay_in *in)
 	in->active = false;
 }
 
+/* Complete message PROD at the receiving client PEER. */
+static void relay_complete(struct relay_client *peer, uint64_t prod)
+{
+	/* Release: the copied bytes are visible before the completion. */
+	atomic_store_explicit(&peer->recv_seq, prod, memory_order_release);
+}
+
 /* Take an input's new message, if any, as its act says; true if any. */
 static bool relay_step(struct relay *r, struct relay_in *in)
 {
@@ -557,11 +570,11 @@ static bool relay_step(struct relay *r, struct relay_in *in)
 		chan_post(&s->done[in->from], prod);
 		break;
 	case ACT_COPY:
+		memcpy(peer->rbuf, c->sbuf, r->size);
+		relay_complete(peer, prod);
+		break;
 	case ACT_DONE:
-		if (in->act == ACT_COPY)
-			memcpy(peer->rbuf, c->sbuf, r->size);
-		/* Release: the copied bytes are visible before the completion. */
-		atomic_store_explicit(&peer->recv_seq, prod, memory_order_release);
+		relay_complete(peer, prod);
 		break;
 	}
 	return true;
@@ -570,8 +583,8 @@ static bool relay_step(struct relay *r, struct relay_in *in)
 /* Sleep (timeout -1) or peek (0) for doorbells of inactive inputs. */
 static int relay_doorbells(struct relay_state *st, int timeout)
 {
-	struct pollfd pfd[4];
-	int idx[4], n = 0, i, ret;
+	struct pollfd pfd[RELAY_MAX_IN];
+	int idx[RELAY_MAX_IN], n = 0, i, ret;
 	uint64_t v;
 
 	for (i = 0; i < st->n; i++) {
