@@ -20,6 +20,12 @@
 #   - single-thread memcpy of 1 MiB and 8 MiB (bench/baseline memcpy),
 #     then rdmab-perf --loopback write_bw and perftest ib_write_bw of that
 #     size: bandwidth / memcpy.
+# Right after each program its baseline runs again, and that run over
+# the one before (the baseline against itself) is printed and kept
+# beside the program's ratio: what a broker exactly as fast as its
+# baseline would have scored in that round, so the reader sees how much
+# of a ratio is the machine drifting between two runs (docs/performance.md,
+# "The baseline against itself").
 # Every pair is printed; per figure the median of the rounds' ratios and
 # the worst round.  All of it twice: on the machine as it is ("quiet"),
 # and beside one unrelated busy-loop process ("busy").  The load average
@@ -96,19 +102,24 @@ for _ in $(seq 1 100); do
 done
 "$CTL" status >/dev/null 2>&1 || { note "the daemon did not start: $(cat "$T/log")"; exit 1; }
 
-# json FILE EXPR: a value of the first object of a JSON array.
-json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))[0]; print(eval(sys.argv[2]))' "$1" "$2"; }
+# json FILE EXPR: a value of the first object of a JSON array (a tuple's,
+# separated by spaces).
+json() {
+	python3 -c 'import json,sys
+j = json.load(open(sys.argv[1]))[0]
+v = eval(sys.argv[2])
+print(*v) if isinstance(v, tuple) else print(v)' "$1" "$2"
+}
 
 # relay: the lower median one-way (us) of the two wait policies and which,
 # then the lower mean one-way and which.
 relay() {
 	"$BASE" relay -j -n "$nlat" -s 8 --spin-us 200 >"$T/r1" || return 1
 	"$BASE" relay -j -n "$nlat" -s 8 --spin-us 0 >"$T/r2" || return 1
-	a=$(json "$T/r1" 'j["oneway_us"]["median"]')
-	b=$(json "$T/r2" 'j["oneway_us"]["median"]')
-	c=$(json "$T/r1" 'j["oneway_us"]["avg"]')
-	d=$(json "$T/r2" 'j["oneway_us"]["avg"]')
-	awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN {
+	set -- $(json "$T/r1" 'j["oneway_us"]["median"], j["oneway_us"]["avg"]') \
+		$(json "$T/r2" 'j["oneway_us"]["median"], j["oneway_us"]["avg"]')
+	[ $# -eq 4 ] || return 1
+	awk -v a="$1" -v c="$2" -v b="$3" -v d="$4" 'BEGIN {
 		if (a <= b) printf "%s spin200 ", a; else printf "%s sleep ", b
 		if (c <= d) print c, "spin200"; else print d, "sleep" }'
 }
@@ -169,11 +180,22 @@ have ib_write_lat || note "perftest not installed: its lines are left out"
 have ibv_rc_pingpong || note "ibverbs-utils not installed: ibv_rc_pingpong is left out"
 printf '[\n' >"$out/pace.json"
 sep=
-# record MODE FIGURE ROUND BROKER BASE RATIO [STATISTIC]
+# record MODE FIGURE ROUND BROKER BASE RATIO BASE_AFTER AGAIN [STATISTIC]
 record() {
-	printf '%s{"mode":"%s","figure":"%s","round":%s,"broker":%s,"baseline":%s,"ratio":%s%s}\n' \
-		"$sep" "$1" "$2" "$3" "$4" "$5" "$6" "${7:+,\"baseline_statistic\":\"$7\"}" >>"$out/pace.json"
+	printf '%s{"mode":"%s","figure":"%s","round":%s,"broker":%s,"baseline":%s,"ratio":%s,"baseline_after":%s,"baseline_again":%s%s}\n' \
+		"$sep" "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:+,\"baseline_statistic\":\"$9\"}" >>"$out/pace.json"
 	sep=,
+}
+# line NAME RATIOS AGAIN WANT: a summary line; WANT "le" (latency: the
+# median and the worst, the highest) or "ge" (bandwidth: the lowest).
+line() {
+	if [ "$4" = le ]; then
+		printf '  %-34s x%s (worst x%s)   want <= 1.25;  baseline again: x%s (worst x%s)\n' "$1" \
+			"$(echo $2 | median)" "$(echo $2 | worst_hi)" "$(echo $3 | median)" "$(echo $3 | worst_hi)"
+	else
+		printf '  %-34s x%s (min x%s)   want >= 0.9, min >= 0.75;  baseline again: x%s (min x%s)\n' "$1" \
+			"$(echo $2 | median)" "$(echo $2 | worst_lo)" "$(echo $3 | median)" "$(echo $3 | worst_lo)"
+	fi
 }
 
 for mode in ${RB_PACE_MODES:-quiet busy}; do
@@ -183,58 +205,79 @@ for mode in ${RB_PACE_MODES:-quiet busy}; do
 	fi
 	note "$mode: $(uptime | sed 's/.*load/load/'); $rounds round(s)"
 	lat_pp= lat_ppm= lat_sl= lat_wl= bw1p= bw8p= bw1t= bw8t=
+	# The baseline again right after each program, over the one before.
+	aa_pp= aa_ppm= aa_sl= aa_wl= aa1p= aa8p= aa1t= aa8t=
 	for r in $(seq 1 "$rounds"); do
 		if have ibv_rc_pingpong; then
 			v=$(relay) || exit 1
-			set -- $v
 			x=$(pp) || exit 1
+			a=$(relay) || exit 1
+			set -- $v $a
 			q=$(ratio "$x" "$3"); lat_pp="$lat_pp $q"
 			m=$(ratio "$x" "$1"); lat_ppm="$lat_ppm $m"
-			echo "$mode round $r: relay mean $3 us ($4), ibv_rc_pingpong -s 8 $x us one-way (mean): x$q; relay median $1 us ($2): x$m"
-			record "$mode" ibv_rc_pingpong "$r" "$x" "$3" "$q" mean
-			record "$mode" ibv_rc_pingpong-over-median "$r" "$x" "$1" "$m" median
+			qa=$(ratio "$7" "$3"); aa_pp="$aa_pp $qa"
+			ma=$(ratio "$5" "$1"); aa_ppm="$aa_ppm $ma"
+			echo "$mode round $r: relay mean $3 us ($4), ibv_rc_pingpong -s 8 $x us one-way (mean): x$q; relay median $1 us ($2): x$m; relay again: mean $7 us (x$qa), median $5 us (x$ma)"
+			record "$mode" ibv_rc_pingpong "$r" "$x" "$3" "$q" "$7" "$qa" mean
+			record "$mode" ibv_rc_pingpong-over-median "$r" "$x" "$1" "$m" "$5" "$ma" median
 		fi
 		if have ib_send_lat; then
 			v=$(relay) || exit 1
 			w=$(perftest_lat ib_send_lat) || exit 1
-			set -- $v $w
+			a=$(relay) || exit 1
+			set -- $v $w $a
 			q=$(ratio "$5" "$1"); lat_sl="$lat_sl $q"
-			echo "$mode round $r: relay $1 us ($2), ib_send_lat typical $5 us (avg $6): x$q"
-			record "$mode" ib_send_lat "$r" "$5" "$1" "$q" median
+			qa=$(ratio "$7" "$1"); aa_sl="$aa_sl $qa"
+			echo "$mode round $r: relay $1 us ($2), ib_send_lat typical $5 us (avg $6): x$q; relay again $7 us (x$qa)"
+			record "$mode" ib_send_lat "$r" "$5" "$1" "$q" "$7" "$qa" median
 		fi
 		if have ib_write_lat; then
 			v=$(relay) || exit 1
 			w=$(perftest_lat ib_write_lat) || exit 1
-			set -- $v $w
+			a=$(relay) || exit 1
+			set -- $v $w $a
 			q=$(ratio "$5" "$1"); lat_wl="$lat_wl $q"
-			echo "$mode round $r: relay $1 us ($2), ib_write_lat typical $5 us (avg $6): x$q"
-			record "$mode" ib_write_lat "$r" "$5" "$1" "$q" median
+			qa=$(ratio "$7" "$1"); aa_wl="$aa_wl $qa"
+			echo "$mode round $r: relay $1 us ($2), ib_write_lat typical $5 us (avg $6): x$q; relay again $7 us (x$qa)"
+			record "$mode" ib_write_lat "$r" "$5" "$1" "$q" "$7" "$qa" median
 		fi
 		for s in 1048576 8388608; do
 			m=$(memcpy_bw "$s") || exit 1
 			w=$(perf_bw "$s") || exit 1
-			q=$(ratio "$w" "$m")
-			echo "$mode round $r: memcpy $s $m GB/s, rdmab-perf write_bw $w GB/s: x$q"
-			record "$mode" "write_bw-$s" "$r" "$w" "$m" "$q"
-			if [ "$s" = 1048576 ]; then bw1p="$bw1p $q"; else bw8p="$bw8p $q"; fi
+			ma=$(memcpy_bw "$s") || exit 1
+			q=$(ratio "$w" "$m"); qa=$(ratio "$ma" "$m")
+			echo "$mode round $r: memcpy $s $m GB/s, rdmab-perf write_bw $w GB/s: x$q; memcpy again $ma GB/s (x$qa)"
+			record "$mode" "write_bw-$s" "$r" "$w" "$m" "$q" "$ma" "$qa"
+			if [ "$s" = 1048576 ]; then
+				bw1p="$bw1p $q"; aa1p="$aa1p $qa"
+			else
+				bw8p="$bw8p $q"; aa8p="$aa8p $qa"
+			fi
 			if have ib_write_bw; then
 				m=$(memcpy_bw "$s") || exit 1
 				w=$(perftest_bw "$s") || exit 1
-				q=$(ratio "$w" "$m")
-				echo "$mode round $r: memcpy $s $m GB/s, ib_write_bw $w GB/s: x$q"
-				record "$mode" "ib_write_bw-$s" "$r" "$w" "$m" "$q"
-				if [ "$s" = 1048576 ]; then bw1t="$bw1t $q"; else bw8t="$bw8t $q"; fi
+				ma=$(memcpy_bw "$s") || exit 1
+				q=$(ratio "$w" "$m"); qa=$(ratio "$ma" "$m")
+				echo "$mode round $r: memcpy $s $m GB/s, ib_write_bw $w GB/s: x$q; memcpy again $ma GB/s (x$qa)"
+				record "$mode" "ib_write_bw-$s" "$r" "$w" "$m" "$q" "$ma" "$qa"
+				if [ "$s" = 1048576 ]; then
+					bw1t="$bw1t $q"; aa1t="$aa1t $qa"
+				else
+					bw8t="$bw8t $q"; aa8t="$aa8t $qa"
+				fi
 			fi
 		done
 	done
-	echo "$mode summary ($(uptime | sed 's/.*load/load/')): median of paired ratios, worst round"
-	[ -n "$lat_pp" ] && echo "  ibv_rc_pingpong -s 8 / relay   x$(echo $lat_pp | median) (worst x$(echo $lat_pp | worst_hi))   want <= 1.25 (means; over the relay's median x$(echo $lat_ppm | median), worst x$(echo $lat_ppm | worst_hi))"
-	[ -n "$lat_sl" ] && echo "  ib_send_lat 8 B / relay        x$(echo $lat_sl | median) (worst x$(echo $lat_sl | worst_hi))   want <= 1.25"
-	[ -n "$lat_wl" ] && echo "  ib_write_lat 8 B / relay       x$(echo $lat_wl | median) (worst x$(echo $lat_wl | worst_hi))   want <= 1.25"
-	echo "  rdmab-perf write_bw 1 MiB / memcpy  x$(echo $bw1p | median) (min x$(echo $bw1p | worst_lo))   want >= 0.9, min >= 0.75"
-	echo "  rdmab-perf write_bw 8 MiB / memcpy  x$(echo $bw8p | median) (min x$(echo $bw8p | worst_lo))   want >= 0.9, min >= 0.75"
-	[ -n "$bw1t" ] && echo "  ib_write_bw 1 MiB / memcpy      x$(echo $bw1t | median) (min x$(echo $bw1t | worst_lo))   want >= 0.9, min >= 0.75"
-	[ -n "$bw8t" ] && echo "  ib_write_bw 8 MiB / memcpy      x$(echo $bw8t | median) (min x$(echo $bw8t | worst_lo))   want >= 0.9, min >= 0.75"
+	echo "$mode summary ($(uptime | sed 's/.*load/load/')): median of paired ratios, worst round;"
+	echo "  beside each, the same of the baseline run again right after the program"
+	[ -n "$lat_pp" ] && line "ibv_rc_pingpong -s 8 / relay mean" "$lat_pp" "$aa_pp" le
+	[ -n "$lat_ppm" ] && line "ibv_rc_pingpong / relay median" "$lat_ppm" "$aa_ppm" le
+	[ -n "$lat_sl" ] && line "ib_send_lat 8 B / relay" "$lat_sl" "$aa_sl" le
+	[ -n "$lat_wl" ] && line "ib_write_lat 8 B / relay" "$lat_wl" "$aa_wl" le
+	line "rdmab-perf write_bw 1 MiB / memcpy" "$bw1p" "$aa1p" ge
+	line "rdmab-perf write_bw 8 MiB / memcpy" "$bw8p" "$aa8p" ge
+	[ -n "$bw1t" ] && line "ib_write_bw 1 MiB / memcpy" "$bw1t" "$aa1t" ge
+	[ -n "$bw8t" ] && line "ib_write_bw 8 MiB / memcpy" "$bw8t" "$aa8t" ge
 	if [ -n "$busy" ]; then
 		kill "$busy" 2>/dev/null
 		wait "$busy" 2>/dev/null
