@@ -16,7 +16,13 @@
 #     close; beside a busy loop its mean holds the slices the loop takes
 #     (a median of 23 us, a mean of 120-400), and a mean over a median
 #     would set what a program loses to the loop against a floor that
-#     leaves it out (docs/performance.md, "Means and medians");
+#     leaves it out (docs/performance.md, "Means and medians").  So
+#     ibv_rc_pingpong also runs as 9 short runs of 1,000 iterations,
+#     against 9 relay runs of 1,000 round trips per wait policy: the
+#     median of the runs' means over the same of the relay (the policy
+#     with the lower), one statistic on both sides, where a run that
+#     meets a slice of the loop is one run of nine, not a tenth of the
+#     mean ("The baseline against itself");
 #   - single-thread memcpy of 1 MiB and 8 MiB (bench/baseline memcpy),
 #     then rdmab-perf --loopback write_bw and perftest ib_write_bw of that
 #     size: bandwidth / memcpy.
@@ -69,9 +75,9 @@ note() { echo "bench-pace: $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
 if [ -n "$quick" ]; then
-	nlat=500; ppn=2000; bwn=50
+	nlat=500; ppn=2000; bwn=50; nshort=3; shortn=500
 else
-	nlat=5000; ppn=20000; bwn=500
+	nlat=5000; ppn=20000; bwn=500; nshort=9; shortn=1000
 fi
 mkdir -p "$out" || exit 1
 out=$(cd "$out" && pwd)
@@ -124,6 +130,18 @@ relay() {
 		if (c <= d) print c, "spin200"; else print d, "sleep" }'
 }
 
+# relay_short: of NSHORT relay runs of SHORTN round trips per wait policy,
+# the median of the runs' mean one-way (us), the lower of the two
+# policies, and which.
+relay_short() {
+	for p in 200 0; do
+		for _ in $(seq 1 "$nshort"); do
+			"$BASE" relay -j -n "$shortn" -s 8 --spin-us "$p" >"$T/rs" || return 1
+			json "$T/rs" 'j["oneway_us"]["avg"]'
+		done | median | sed "s/\$/ $p/"
+	done | sort -g | head -n 1 | awk '{ print $1, ($2 == 200 ? "spin200" : "sleep") }'
+}
+
 # server_client OUT CMD...: CMD as a server on a free port, then as its
 # client (the port and "localhost" appended); the client's output in OUT.
 server_client() {
@@ -152,6 +170,13 @@ server_client() {
 pp() {
 	server_client "$T/pp" ibv_rc_pingpong -d rbsoft0 -g 0 -s 8 -n "$ppn" || return 1
 	sed -n 's/.* \([0-9.]*\) usec\/iter$/\1/p' "$T/pp" | awk '{ print $1 / 2 }'
+}
+# pp_short: of NSHORT runs of SHORTN iterations, the median one-way mean.
+pp_short() {
+	for _ in $(seq 1 "$nshort"); do
+		server_client "$T/pp" ibv_rc_pingpong -d rbsoft0 -g 0 -s 8 -n "$shortn" || return 1
+		sed -n 's/.* \([0-9.]*\) usec\/iter$/\1/p' "$T/pp" | awk '{ print $1 / 2 }'
+	done | median
 }
 # perftest TEST: "t_typical t_avg" of its 8-byte line.
 perftest_lat() {
@@ -207,6 +232,7 @@ for mode in ${RB_PACE_MODES:-quiet busy}; do
 	lat_pp= lat_ppm= lat_sl= lat_wl= bw1p= bw8p= bw1t= bw8t=
 	# The baseline again right after each program, over the one before.
 	aa_pp= aa_ppm= aa_sl= aa_wl= aa1p= aa8p= aa1t= aa8t=
+	lat_pps= aa_pps=
 	for r in $(seq 1 "$rounds"); do
 		if have ibv_rc_pingpong; then
 			v=$(relay) || exit 1
@@ -220,6 +246,14 @@ for mode in ${RB_PACE_MODES:-quiet busy}; do
 			echo "$mode round $r: relay mean $3 us ($4), ibv_rc_pingpong -s 8 $x us one-way (mean): x$q; relay median $1 us ($2): x$m; relay again: mean $7 us (x$qa), median $5 us (x$ma)"
 			record "$mode" ibv_rc_pingpong "$r" "$x" "$3" "$q" "$7" "$qa" mean
 			record "$mode" ibv_rc_pingpong-over-median "$r" "$x" "$1" "$m" "$5" "$ma" median
+			v=$(relay_short) || exit 1
+			x=$(pp_short) || exit 1
+			a=$(relay_short) || exit 1
+			set -- $v $a
+			q=$(ratio "$x" "$1"); lat_pps="$lat_pps $q"
+			qa=$(ratio "$3" "$1"); aa_pps="$aa_pps $qa"
+			echo "$mode round $r: $nshort short runs (-n $shortn), medians of their means: relay $1 us ($2), ibv_rc_pingpong $x us one-way: x$q; relay again $3 us (x$qa)"
+			record "$mode" ibv_rc_pingpong-short "$r" "$x" "$1" "$q" "$3" "$qa" short-run-means
 		fi
 		if have ib_send_lat; then
 			v=$(relay) || exit 1
@@ -272,6 +306,7 @@ for mode in ${RB_PACE_MODES:-quiet busy}; do
 	echo "  beside each, the same of the baseline run again right after the program"
 	[ -n "$lat_pp" ] && line "ibv_rc_pingpong -s 8 / relay mean" "$lat_pp" "$aa_pp" le
 	[ -n "$lat_ppm" ] && line "ibv_rc_pingpong / relay median" "$lat_ppm" "$aa_ppm" le
+	[ -n "$lat_pps" ] && line "ibv_rc_pingpong / relay, short runs" "$lat_pps" "$aa_pps" le
 	[ -n "$lat_sl" ] && line "ib_send_lat 8 B / relay" "$lat_sl" "$aa_sl" le
 	[ -n "$lat_wl" ] && line "ib_write_lat 8 B / relay" "$lat_wl" "$aa_wl" le
 	line "rdmab-perf write_bw 1 MiB / memcpy" "$bw1p" "$aa1p" ge

@@ -46,12 +46,13 @@ log = open(sys.argv[2]).read()
 pp, lat, bw = (sys.argv[i] == "1" for i in (3, 4, 5))
 want = {"write_bw-1048576", "write_bw-8388608"}
 if pp:
-    want |= {"ibv_rc_pingpong", "ibv_rc_pingpong-over-median"}
+    want |= {"ibv_rc_pingpong", "ibv_rc_pingpong-over-median", "ibv_rc_pingpong-short"}
 if lat:
     want |= {"ib_send_lat", "ib_write_lat"}
 if bw:
     want |= {"ib_write_bw-1048576", "ib_write_bw-8388608"}
 stat = {"ibv_rc_pingpong": "mean", "ibv_rc_pingpong-over-median": "median",
+        "ibv_rc_pingpong-short": "short-run-means",
         "ib_send_lat": "median", "ib_write_lat": "median"}
 keys = {"mode", "figure", "round", "broker", "baseline", "ratio",
         "baseline_after", "baseline_again"}
@@ -76,6 +77,7 @@ for mode in ("quiet", "busy"):
              "ib_write_bw-8388608": "ib_write_bw 8 MiB / memcpy",
              "ibv_rc_pingpong": "ibv_rc_pingpong -s 8 / relay mean",
              "ibv_rc_pingpong-over-median": "ibv_rc_pingpong / relay median",
+             "ibv_rc_pingpong-short": "ibv_rc_pingpong / relay, short runs",
              "ib_send_lat": "ib_send_lat 8 B / relay",
              "ib_write_lat": "ib_write_lat 8 B / relay"}
     for r in got:
