@@ -134,12 +134,17 @@ relay() {
 # the median of the runs' mean one-way (us), the lower of the two
 # policies, and which.
 relay_short() {
+	rm -f "$T/rsm"
 	for p in 200 0; do
+		vals=
 		for _ in $(seq 1 "$nshort"); do
 			"$BASE" relay -j -n "$shortn" -s 8 --spin-us "$p" >"$T/rs" || return 1
-			json "$T/rs" 'j["oneway_us"]["avg"]'
-		done | median | sed "s/\$/ $p/"
-	done | sort -g | head -n 1 | awk '{ print $1, ($2 == 200 ? "spin200" : "sleep") }'
+			vals="$vals $(json "$T/rs" 'j["oneway_us"]["avg"]')" || return 1
+		done
+		echo "$(echo $vals | median) $p" >>"$T/rsm"
+	done
+	sort -g "$T/rsm" | head -n 1 | awk '{ print $1, ($2 == 200 ? "spin200" : "sleep") }'
+	rm -f "$T/rsm"
 }
 
 # server_client OUT CMD...: CMD as a server on a free port, then as its
@@ -173,10 +178,14 @@ pp() {
 }
 # pp_short: of NSHORT runs of SHORTN iterations, the median one-way mean.
 pp_short() {
+	vals=
 	for _ in $(seq 1 "$nshort"); do
 		server_client "$T/pp" ibv_rc_pingpong -d rbsoft0 -g 0 -s 8 -n "$shortn" || return 1
-		sed -n 's/.* \([0-9.]*\) usec\/iter$/\1/p' "$T/pp" | awk '{ print $1 / 2 }'
-	done | median
+		v=$(sed -n 's/.* \([0-9.]*\) usec\/iter$/\1/p' "$T/pp" | awk '{ print $1 / 2 }')
+		[ -n "$v" ] || { note "no usec/iter from ibv_rc_pingpong: $(tail -n 3 "$T/pp")"; return 1; }
+		vals="$vals $v"
+	done
+	echo $vals | median
 }
 # perftest TEST: "t_typical t_avg" of its 8-byte line.
 perftest_lat() {
