@@ -40,6 +40,10 @@
 # figures); the exit status says whether everything ran.  pace.json in
 # the output directory holds every pair.
 #
+# The build is $RB_BUILDDIR (default ./_build); RB_RUN overrides the
+# rdmab-run used (the test suite's, which preloads the sanitizer runtimes
+# in a sanitizer build).
+#
 # Usage: scripts/bench-pace.sh [--quick] [--rounds N] [--out DIR]
 set -u
 
@@ -67,7 +71,7 @@ DAEMON=$B/daemon/rdmabrokerd
 CTL=$B/rdmactl/rdmactl
 PERF=$B/bench/rdmab-perf
 BASE=$B/bench/baseline
-RUN=$B/libclient/rdmab-run
+RUN=${RB_RUN:-$B/libclient/rdmab-run}
 for f in "$DAEMON" "$CTL" "$PERF" "$BASE" "$RUN"; do
 	[ -x "$f" ] || { echo "bench-pace: no $f (build first)" >&2; exit 1; }
 done

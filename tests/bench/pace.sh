@@ -28,8 +28,9 @@ sh "$PACE" --help | grep -q '^Usage: ' || rb_fail "--help prints no usage"
 rb_cpu_lock
 mkdir "$RB_TMP/t" "$RB_TMP/out"
 start=$(date +%s)
-TMPDIR="$RB_TMP/t" sh "$PACE" --quick --out "$RB_TMP/out" > "$RB_TMP/log" 2>&1 ||
-	{ cat "$RB_TMP/log" >&2; rb_fail "bench-pace.sh --quick exited $?"; }
+RB_RUN="$RB_RUN" TMPDIR="$RB_TMP/t" sh "$PACE" --quick --out "$RB_TMP/out" > "$RB_TMP/log" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || { cat "$RB_TMP/log" >&2; rb_fail "bench-pace.sh --quick exited $rc"; }
 rb_log "bench-pace.sh --quick took $(( $(date +%s) - start )) s"
 cat "$RB_TMP/log"
 [ -z "$(ls -A "$RB_TMP/t")" ] || rb_fail "left behind: $(ls -A "$RB_TMP/t")"
