@@ -224,6 +224,16 @@ record() {
 		"$sep" "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:+,\"baseline_statistic\":\"$9\"}" >>"$out/pace.json"
 	sep=,
 }
+# bw_pair PROGRAM FIGURE FN SIZE: memcpy of SIZE, FN SIZE, memcpy again;
+# printed and recorded as FIGURE of round $r; the ratios in q and qa.
+bw_pair() {
+	m=$(memcpy_bw "$4") || exit 1
+	w=$("$3" "$4") || exit 1
+	ma=$(memcpy_bw "$4") || exit 1
+	q=$(ratio "$w" "$m"); qa=$(ratio "$ma" "$m")
+	echo "$mode round $r: memcpy $4 $m GB/s, $1 $w GB/s: x$q; memcpy again $ma GB/s (x$qa)"
+	record "$mode" "$2" "$r" "$w" "$m" "$q" "$ma" "$qa"
+}
 # line NAME RATIOS AGAIN WANT: a summary line; WANT "le" (latency: the
 # median and the worst, the highest) or "ge" (bandwidth: the lowest).
 line() {
@@ -289,24 +299,14 @@ for mode in ${RB_PACE_MODES:-quiet busy}; do
 			record "$mode" ib_write_lat "$r" "$5" "$1" "$q" "$7" "$qa" median
 		fi
 		for s in 1048576 8388608; do
-			m=$(memcpy_bw "$s") || exit 1
-			w=$(perf_bw "$s") || exit 1
-			ma=$(memcpy_bw "$s") || exit 1
-			q=$(ratio "$w" "$m"); qa=$(ratio "$ma" "$m")
-			echo "$mode round $r: memcpy $s $m GB/s, rdmab-perf write_bw $w GB/s: x$q; memcpy again $ma GB/s (x$qa)"
-			record "$mode" "write_bw-$s" "$r" "$w" "$m" "$q" "$ma" "$qa"
+			bw_pair "rdmab-perf write_bw" "write_bw-$s" perf_bw "$s"
 			if [ "$s" = 1048576 ]; then
 				bw1p="$bw1p $q"; aa1p="$aa1p $qa"
 			else
 				bw8p="$bw8p $q"; aa8p="$aa8p $qa"
 			fi
 			if have ib_write_bw; then
-				m=$(memcpy_bw "$s") || exit 1
-				w=$(perftest_bw "$s") || exit 1
-				ma=$(memcpy_bw "$s") || exit 1
-				q=$(ratio "$w" "$m"); qa=$(ratio "$ma" "$m")
-				echo "$mode round $r: memcpy $s $m GB/s, ib_write_bw $w GB/s: x$q; memcpy again $ma GB/s (x$qa)"
-				record "$mode" "ib_write_bw-$s" "$r" "$w" "$m" "$q" "$ma" "$qa"
+				bw_pair ib_write_bw "ib_write_bw-$s" perftest_bw "$s"
 				if [ "$s" = 1048576 ]; then
 					bw1t="$bw1t $q"; aa1t="$aa1t $qa"
 				else
