@@ -133,9 +133,66 @@ static uint32_t cq_entries(const struct rb_device *dev, int32_t cqe,
 	return n;
 }
 
+/*
+ * The CQs the engine published into last, whose pollers may be about to
+ * count the machine's runnable tasks before they move off the engine's
+ * core (rbc_poll_move, libclient/cq.c): a sleeping engine is not among
+ * them, and cq_asleep() says so in these rings.  A few suffice: a
+ * ping-pong has two, and a poller whose CQ is not here counts as it did
+ * before there was a flag.  The same rings say where their pollers poll
+ * (cq_poller_cpu, for loop_follow).  Only the engine thread touches them.
+ */
+#define CQ_RECENT 4
+static struct rb_cq *cq_recent[CQ_RECENT];
+static unsigned int cq_recent_next;
+
+static void cq_recent_add(struct rb_cq *cq)
+{
+	for (unsigned int i = 0; i < CQ_RECENT; i++)
+		if (cq_recent[i] == cq)
+			return;
+	/* Pushed out (a push while asleep: a request served in the event
+	 * loop): its flag is not left set. */
+	if (cq_recent[cq_recent_next])
+		__atomic_store_n(&cq_recent[cq_recent_next]->ring->producer_asleep, 0u,
+				 __ATOMIC_RELAXED);
+	cq_recent[cq_recent_next] = cq;
+	cq_recent_next = (cq_recent_next + 1) % CQ_RECENT;
+}
+
+void cq_asleep(bool on)
+{
+	for (unsigned int i = 0; i < CQ_RECENT; i++)
+		if (cq_recent[i])
+			__atomic_store_n(&cq_recent[i]->ring->producer_asleep, on ? 1u : 0u,
+					 __ATOMIC_RELAXED);
+}
+
+int cq_poller_cpu(int not)
+{
+	for (unsigned int i = 0; i < CQ_RECENT; i++) {
+		/* The latest first. */
+		struct rb_cq *cq = cq_recent[(cq_recent_next + CQ_RECENT - 1 - i) % CQ_RECENT];
+		uint32_t cpu;
+
+		if (!cq)
+			continue;
+		/* The client's word: a CPU the engine may not run on is
+		 * refused by loop_follow, a number past any CPU here. */
+		cpu = __atomic_load_n(&cq->ring->consumer_cpu, __ATOMIC_RELAXED);
+		if (cpu && cpu <= CPU_SETSIZE && (int)(cpu - 1) != not)
+			return (int)(cpu - 1);
+	}
+	return -1;
+}
+
 static void cq_destroy(struct rb_res *r)
 {
 	struct rb_cq *cq = (struct rb_cq *)r;
+
+	for (unsigned int i = 0; i < CQ_RECENT; i++)
+		if (cq_recent[i] == cq)
+			cq_recent[i] = NULL;
 
 	cq->dev->ops.destroy_cq(cq);
 	ring_destroy(cq->ring, cq->ring_bytes);
@@ -410,6 +467,7 @@ void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited)
 	 * glibc reads it from rseq, no system call. */
 	cpu = sched_getcpu();
 	__atomic_store_n(&r->producer_cpu, cpu < 0 ? 0u : (uint32_t)cpu + 1, __ATOMIC_RELAXED);
+	cq_recent_add(cq);
 	/*
 	 * Publish, then read the arm flags: seq_cst, so that a client that
 	 * armed and then found the CQ empty is seen armed here (it arms with

@@ -22,6 +22,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
+#include "daemon/objects.h"
 #include "proto/spin.h"
 
 /*
@@ -65,6 +66,9 @@ static struct {
 	uint64_t hold_after;		/* not held again before then */
 	bool hold_refused;		/* the kernel said no: not asked again */
 	bool idled;			/* a pass found nothing since the last look */
+	uint64_t follow_after;		/* loop_follow: not before then */
+	uint64_t follow_every;		/* ... and then not for this long */
+	uint64_t followed_at;		/* the last move */
 } loop;
 
 static uint64_t now_ns(void)
@@ -367,6 +371,57 @@ void rb_daemon_cpu_mask(cpu_set_t *mask)
 		CPU_ZERO(mask);
 }
 
+/*
+ * Following the pollers.  A yield that came back late says a stranger
+ * keeps the engine's core.  Beside it the engine naps (below) and gets a
+ * sliver of that core, while its clients, which yield to each other and to
+ * it, may share another: on 2 vCPUs beside a busy loop a short
+ * ibv_rc_pingpong took 70-116 us one way so placed, against 19 with all
+ * three on the core the loop left them (docs/performance.md, "The engine
+ * asleep, counted; the engine follows its pollers").  The balancer
+ * leaves it so: the napping engine weighs little.  So on a late yield,
+ * and before each nap of the window that follows, the engine moves to
+ * the core one of its pollers said it polls on (proto/shm.h,
+ * consumer_cpu), if its mask allows: the mask of that core, then its own
+ * again, as rbc_poll_move does.  At most once per follow_every; late again soon after a move, the
+ * core it went to has a stranger too, and the next waits twice as long
+ * (up to LOOP_FOLLOW_EVERY_MAX_NS).
+ */
+#define LOOP_FOLLOW_EVERY_NS	(10 * 1000000ull)
+#define LOOP_FOLLOW_EVERY_MAX_NS (1000 * 1000000ull)
+#define LOOP_FOLLOW_JUDGE_NS	(50 * 1000000ull)
+
+static bool loop_follow(uint64_t now)
+{
+	cpu_set_t mask, one;
+	int cpu, to;
+
+	if (now < loop.follow_after)
+		return false;
+	cpu = sched_getcpu();
+	to = cpu < 0 ? -1 : cq_poller_cpu(cpu);
+	if (to < 0)
+		return false;
+	if (!loop.follow_every)
+		loop.follow_every = LOOP_FOLLOW_EVERY_NS;
+	else if (loop.followed_at && now - loop.followed_at < LOOP_FOLLOW_JUDGE_NS)
+		loop.follow_every = loop.follow_every * 2 > LOOP_FOLLOW_EVERY_MAX_NS ?
+				    LOOP_FOLLOW_EVERY_MAX_NS : loop.follow_every * 2;
+	else
+		loop.follow_every = LOOP_FOLLOW_EVERY_NS;
+	loop.follow_after = now + loop.follow_every;
+	loop.followed_at = 0;
+	if (sched_getaffinity(0, sizeof(mask), &mask) < 0 || !CPU_ISSET(to, &mask))
+		return false;
+	CPU_ZERO(&one);
+	CPU_SET(to, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0)
+		return false;
+	(void)sched_setaffinity(0, sizeof(mask), &mask);
+	loop.followed_at = now;
+	return true;
+}
+
 static void loop_idle(void)
 {
 	uint64_t t0, t1;
@@ -377,7 +432,13 @@ static void loop_idle(void)
 	if (LOOP_NAP_NS && t0 < loop.nap_until) {
 		struct timespec ts = { .tv_nsec = LOOP_NAP_NS };
 
+		if (loop_follow(t0)) {
+			loop.nap_until = 0;
+			return;
+		}
+		cq_asleep(true);
 		nanosleep(&ts, NULL);
+		cq_asleep(false);
 		return;
 	}
 	sched_yield();
@@ -391,6 +452,8 @@ static void loop_idle(void)
 	/* Late: the core was someone else's; nap a while (see above), where
 	 * the balancer may take us. */
 	loop_hold(false);
+	if (loop_follow(t1))
+		return;
 	if (loop.nap_window && t0 - loop.nap_until < loop.nap_window)
 		loop.nap_window = loop.nap_window * 2 > LOOP_NAP_WINDOW_MAX ?
 				  LOOP_NAP_WINDOW_MAX : loop.nap_window * 2;
@@ -419,8 +482,11 @@ int loop_run(struct rb_daemon *d)
 			loop.now = now_ns();
 			if (loop.now < loop.ctl_until)
 				ret = event_base_loop(base, EVLOOP_NONBLOCK);
-			else
+			else {
+				cq_asleep(true);
 				ret = event_base_loop(base, EVLOOP_ONCE);
+				cq_asleep(false);
+			}
 			last_ev = now_ns();
 		} else {
 			if (loop.now - last_ev >= LOOP_EV_POLL_NS || loop.now < loop.ctl_until) {

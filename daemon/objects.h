@@ -173,6 +173,13 @@ int rb_mr_write(const struct rb_mr *mr, uint64_t addr, const void *src,
  * per overrun; an armed CQ sends its channel one event.
  */
 void cq_push(struct rb_cq *cq, const struct rb_cqe *e, bool solicited);
+/* The engine sleeps (true: a nap, or waiting for work) or is back
+ * (false): the rings of the CQs it published into last say so to their
+ * pollers (cq.c; proto/shm.h, producer_asleep). */
+void cq_asleep(bool on);
+/* The CPU a poller of one of those CQs last said it polls on, other than
+ * not, or -1 (cq.c; proto/shm.h, consumer_cpu). */
+int cq_poller_cpu(int not);
 /* The CQ lost a completion: RB_RING_OVERRUN and IBV_EVENT_CQ_ERR, once
  * until the next completion lands (cq.c; cq_push calls it when full). */
 void cq_overrun(struct rb_cq *cq);

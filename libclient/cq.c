@@ -510,7 +510,11 @@ static __thread uint64_t rbc_spin_until, rbc_spin_window;
  * its own WRITEs wants the engine's core when a busy loop has the other),
  * when no more tasks are runnable on the machine than one per core the
  * thread may use plus one (the engine and its pollers, nothing else:
- * /proc/loadavg), never for a thread confined to one core, and not while
+ * /proc/loadavg, with the engine counted in while it sleeps, which the
+ * ring says: producer_asleep, proto/shm.h; beside a busy loop the engine
+ * napped, the count came to three on two cores, and the move put a
+ * client on the loop's core for 16 ms), never for a thread confined to
+ * one core, and not while
  * this thread's yields come back late (a stranger keeps a core: beside a
  * busy loop a move put two programs that spin on memory on one core, and
  * each waited a slice per message).  At most once per rbc_move_every
@@ -587,6 +591,7 @@ static bool rbc_poll_move(struct rbc_context *c, const struct rbc_cq *cq, uint64
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int engine = rbc_ring_engine_cpu(cq->ring);
 	cpu_set_t mine, away;
+	uint32_t asleep;
 	long running;
 	int mode;
 
@@ -604,7 +609,17 @@ static bool rbc_poll_move(struct rbc_context *c, const struct rbc_cq *cq, uint64
 	CPU_CLR(cpu, &away);
 	if (!CPU_COUNT(&away))
 		return false;
-	running = mode == RBC_MOVE_AUTO ? rbc_running() : 0;
+	if (mode == RBC_MOVE_AUTO) {
+		/* A sleeping engine is not counted (proto/shm.h,
+		 * producer_asleep): count it in, seen before or after. */
+		asleep = __atomic_load_n(&cq->ring->producer_asleep, __ATOMIC_RELAXED);
+		running = rbc_running();
+		asleep |= __atomic_load_n(&cq->ring->producer_asleep, __ATOMIC_RELAXED);
+		if (running >= 0 && asleep)
+			running++;
+	} else {
+		running = 0;
+	}
 	if (running < 0 || running > CPU_COUNT(&mine) + 1 || !rbc_move_via(&away, &mine))
 		return false;
 	rbc_moved_at = now;
@@ -652,6 +667,10 @@ static void rbc_poll_yield(struct rbc_context *c, const struct rbc_cq *cq)
 	if (t0 < rbc_spin_until)
 		return;
 	cpu = sched_getcpu();
+	/* Where we poll, for an engine a stranger keeps off its core
+	 * (proto/shm.h, consumer_cpu). */
+	if (cpu >= 0 && __atomic_load_n(&r->consumer_cpu, __ATOMIC_RELAXED) != (uint32_t)cpu + 1)
+		__atomic_store_n(&cq->ring->consumer_cpu, (uint32_t)cpu + 1, __ATOMIC_RELAXED);
 	if (rbc_poll_move(c, cq, t0, cpu))
 		return;
 	sched_yield();

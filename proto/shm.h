@@ -34,7 +34,15 @@
  * when it last published a completion (0: not known, as from older
  * daemons, whose padding it was).  A poller whose sched_yield() came back
  * late uses it to tell whether it shares its core with the engine
- * (libclient/cq.c, rbc_poll_yield).
+ * (libclient/cq.c, rbc_poll_yield).  Beside it, `producer_asleep`: 1
+ * while the engine that published into this ring lately sleeps, in one
+ * of its short timed naps or waiting for work (daemon/loop.c; 0 from
+ * older daemons).  A sleeping engine is not among the machine's runnable
+ * tasks, and a poller that counts them before it moves off the engine's
+ * core (rbc_poll_move) counts it in.  The other way, beside `cons`, a poller
+ * that yields writes `consumer_cpu`: 1 + the CPU it polls on (0: not
+ * known, as from older libraries).  An engine whose core a stranger took
+ * moves to a poller's (daemon/loop.c, loop_follow).
  *
  * For an SQ, RQ or SRQ the client produces and the daemon's engine
  * consumes.  While the engine polls, posting is a store to `prod` and
@@ -97,9 +105,11 @@ struct rb_ring {
 
 	uint32_t prod;			/* free-running; producer writes */
 	uint32_t producer_cpu;		/* CQ: 1 + the producer's CPU; 0: unknown */
-	uint8_t pad1[RB_CACHELINE - 8];
+	uint32_t producer_asleep;	/* CQ: 1 while the producer sleeps */
+	uint8_t pad1[RB_CACHELINE - 12];
 	uint32_t cons;			/* free-running; consumer writes */
-	uint8_t pad2[RB_CACHELINE - 4];
+	uint32_t consumer_cpu;		/* CQ: 1 + the poller's CPU; 0: unknown */
+	uint8_t pad2[RB_CACHELINE - 8];
 	uint32_t flags;			/* RB_RING_* */
 	uint8_t pad3[RB_CACHELINE - 4];
 };
