@@ -419,6 +419,7 @@ static bool loop_follow(uint64_t now)
 		return false;
 	(void)sched_setaffinity(0, sizeof(mask), &mask);
 	loop.followed_at = now;
+	log_debug("engine: a stranger keeps CPU %d, to a poller's CPU %d", cpu, to);
 	return true;
 }
 

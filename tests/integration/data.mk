@@ -11,7 +11,8 @@ dataerr_programs = tests/integration/dataerr-status \
 data_programs = tests/integration/data-rc tests/integration/data-wr \
 	tests/integration/data-uc-ud tests/integration/data-srq \
 	tests/integration/data-cq tests/integration/data-threads \
-	tests/integration/data-wr-api tests/integration/cq-sleep
+	tests/integration/data-wr-api tests/integration/cq-sleep \
+	tests/integration/engine-signs
 check_PROGRAMS += $(data_programs) $(dataerr_programs) \
 	tests/integration/idle
 data_tests = tests/integration/data-rc.sh tests/integration/data-wr.sh \
@@ -21,7 +22,8 @@ data_tests = tests/integration/data-rc.sh tests/integration/data-wr.sh \
 	tests/integration/dataerr-retry.sh tests/integration/dataerr-flush.sh \
 	tests/integration/dataerr-procs.sh tests/integration/idle.sh \
 	tests/integration/data-valgrind.sh tests/integration/cq-sleep.sh \
-	tests/integration/poll-yield.sh tests/integration/poll-move.sh
+	tests/integration/poll-yield.sh tests/integration/poll-move.sh \
+	tests/integration/engine-signs.sh
 TESTS += $(data_tests)
 EXTRA_DIST += $(data_tests)
 # rb_cpu_lock's lock file (tests/lib/lib.sh)
@@ -65,6 +67,12 @@ tests_integration_cq_sleep_SOURCES = tests/integration/cq-sleep.c
 tests_integration_cq_sleep_CFLAGS = $(data_test_cflags)
 tests_integration_cq_sleep_LDADD = $(data_test_ldadd)
 tests_integration_cq_sleep_LDFLAGS = $(AM_LDFLAGS) -pthread
+# The engine's sleep and its pollers' CPUs in the CQ ring (proto/shm.h);
+# it reaches into librdmabroker's objects for the rings.
+tests_integration_engine_signs_SOURCES = tests/integration/engine-signs.c
+tests_integration_engine_signs_CFLAGS = $(data_test_cflags)
+tests_integration_engine_signs_LDADD = $(data_test_ldadd)
+tests_integration_engine_signs_LDFLAGS = $(AM_LDFLAGS) -pthread
 check_LTLIBRARIES += tests/integration/libdataerr.la
 tests_integration_libdataerr_la_SOURCES = tests/integration/dataerr-lib.c \
 	tests/integration/dataerr-lib.h
