@@ -383,13 +383,19 @@ void rb_daemon_cpu_mask(cpu_set_t *mask)
  * and before each nap of the window that follows, the engine moves to
  * the core one of its pollers said it polls on (proto/shm.h,
  * consumer_cpu), if its mask allows: the mask of that core, then its own
- * again, as rbc_poll_move does.  At most once per follow_every; late again soon after a move, the
- * core it went to has a stranger too, and the next waits twice as long
- * (up to LOOP_FOLLOW_EVERY_MAX_NS).
+ * again, as rbc_poll_move does.  At most once per follow_every; late
+ * again soon after a move, the core it went to has a stranger too, and
+ * the next waits twice as long (up to LOOP_FOLLOW_EVERY_MAX_NS).
  */
 #define LOOP_FOLLOW_EVERY_NS	(10 * 1000000ull)
 #define LOOP_FOLLOW_EVERY_MAX_NS (1000 * 1000000ull)
 #define LOOP_FOLLOW_JUDGE_NS	(50 * 1000000ull)
+
+/* Twice v, but not past max: the nap window and the follow's wait. */
+static uint64_t loop_double(uint64_t v, uint64_t max)
+{
+	return v * 2 > max ? max : v * 2;
+}
 
 static bool loop_follow(uint64_t now)
 {
@@ -405,8 +411,7 @@ static bool loop_follow(uint64_t now)
 	if (!loop.follow_every)
 		loop.follow_every = LOOP_FOLLOW_EVERY_NS;
 	else if (loop.followed_at && now - loop.followed_at < LOOP_FOLLOW_JUDGE_NS)
-		loop.follow_every = loop.follow_every * 2 > LOOP_FOLLOW_EVERY_MAX_NS ?
-				    LOOP_FOLLOW_EVERY_MAX_NS : loop.follow_every * 2;
+		loop.follow_every = loop_double(loop.follow_every, LOOP_FOLLOW_EVERY_MAX_NS);
 	else
 		loop.follow_every = LOOP_FOLLOW_EVERY_NS;
 	loop.follow_after = now + loop.follow_every;
@@ -456,8 +461,7 @@ static void loop_idle(void)
 	if (loop_follow(t1))
 		return;
 	if (loop.nap_window && t0 - loop.nap_until < loop.nap_window)
-		loop.nap_window = loop.nap_window * 2 > LOOP_NAP_WINDOW_MAX ?
-				  LOOP_NAP_WINDOW_MAX : loop.nap_window * 2;
+		loop.nap_window = loop_double(loop.nap_window, LOOP_NAP_WINDOW_MAX);
 	else
 		loop.nap_window = LOOP_NAP_WINDOW_MIN;
 	loop.nap_until = t1 + loop.nap_window;
