@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
@@ -69,6 +70,8 @@ static struct {
 	uint64_t follow_after;		/* loop_follow: not before then */
 	uint64_t follow_every;		/* ... and then not for this long */
 	uint64_t followed_at;		/* the last move */
+	uint64_t share_at;		/* loop_shared: the window's start, 0: none */
+	uint64_t share_cpu;		/* ... the thread's CPU time then, 0: not read */
 } loop;
 
 static uint64_t now_ns(void)
@@ -428,12 +431,69 @@ static bool loop_follow(uint64_t now)
 	return true;
 }
 
+/*
+ * A core shared in a stream.  An engine that never runs out of work (a
+ * stream of large WRITEs) never yields, so it never sees a late yield:
+ * beside a busy loop the balancer leaves the two on one core as readily
+ * as on two, with the engine's pollers, which yield to it, on the other;
+ * the engine then had half a core, and an 8 MiB WRITE stream ran at
+ * 0.63-0.84 of memcpy, against 0.97-1.02 with the engine beside its
+ * poller (2 vCPUs, docs/performance.md, "A stream that shares its
+ * core").  So after every LOOP_SHARE_WINDOW_NS of passes that all found
+ * work, the engine compares the CPU time it had (its thread's clock)
+ * with the time that passed; below LOOP_SHARE_GOT_PCT per cent, another
+ * task shares its core, and it follows its pollers as after a late
+ * yield (loop_follow, below).  The first window of a stretch only reads
+ * the clock, so that messages of a ping-pong (the engine runs out of
+ * work between them) pay no system call.
+ */
+#define LOOP_SHARE_WINDOW_NS	(4 * 1000000ull)
+#define LOOP_SHARE_GOT_PCT	80
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A pass that found work: was the core ours over the last window? */
+static void loop_shared(void)
+{
+	uint64_t cpu, had, passed;
+
+	if (!loop.share_at) {
+		loop.share_at = loop.now;
+		loop.share_cpu = 0;
+		return;
+	}
+	passed = loop.now - loop.share_at;
+	if (passed < LOOP_SHARE_WINDOW_NS)
+		return;
+	cpu = thread_cpu_ns();
+	had = cpu - loop.share_cpu;
+	if (loop.share_cpu && cpu && had * 100 < passed * LOOP_SHARE_GOT_PCT) {
+		log_debug("engine: %" PRIu64 " of %" PRIu64 " us on its core in a stream",
+			  had / 1000, passed / 1000);
+		loop_hold(false);
+		if (loop_follow(loop.now)) {
+			loop.share_at = 0;
+			return;
+		}
+	}
+	loop.share_at = loop.now;
+	loop.share_cpu = cpu;
+}
+
 static void loop_idle(void)
 {
 	uint64_t t0, t1;
 
 	loop_sched_slice(!loop.wire);
 	loop.idled = true;
+	loop.share_at = 0;
 	t0 = now_ns();
 	if (LOOP_NAP_NS && t0 < loop.nap_until) {
 		struct timespec ts = { .tv_nsec = LOOP_NAP_NS };
@@ -484,6 +544,7 @@ int loop_run(struct rb_daemon *d)
 		if (!loop.busy) {
 			loop_hold(false);
 			loop.busy_since = 0;
+			loop.share_at = 0;
 			loop.now = now_ns();
 			if (loop.now < loop.ctl_until)
 				ret = event_base_loop(base, EVLOOP_NONBLOCK);
@@ -506,8 +567,12 @@ int loop_run(struct rb_daemon *d)
 			 * (loop_control_served), and a yield is a syscall per
 			 * pass.
 			 */
-			if (ret >= 0 && !loop_pass() && loop.now >= loop.ctl_until)
-				loop_idle();
+			if (ret >= 0) {
+				if (loop_pass())
+					loop_shared();
+				else if (loop.now >= loop.ctl_until)
+					loop_idle();
+			}
 			if (!loop.busy_since) {
 				loop.busy_since = loop.now;
 				loop.idled = false;

@@ -23,7 +23,7 @@ data_tests = tests/integration/data-rc.sh tests/integration/data-wr.sh \
 	tests/integration/dataerr-procs.sh tests/integration/idle.sh \
 	tests/integration/data-valgrind.sh tests/integration/cq-sleep.sh \
 	tests/integration/poll-yield.sh tests/integration/poll-move.sh \
-	tests/integration/engine-signs.sh
+	tests/integration/engine-signs.sh tests/integration/stream-share.sh
 TESTS += $(data_tests)
 EXTRA_DIST += $(data_tests)
 # rb_cpu_lock's lock file (tests/lib/lib.sh)
