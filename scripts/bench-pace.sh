@@ -25,7 +25,10 @@
 #     mean ("The baseline against itself");
 #   - single-thread memcpy of 1 MiB and 8 MiB (bench/baseline memcpy),
 #     then rdmab-perf --loopback write_bw and perftest ib_write_bw of that
-#     size: bandwidth / memcpy.
+#     size: bandwidth / memcpy.  Each program moves 4 GiB at either size
+#     (4,096 WRITEs of 1 MiB, 512 of 8 MiB; --quick a tenth): the memcpy
+#     times 50 ms at least, and 500 WRITEs of 1 MiB lasted 17 ms, of
+#     which a few milliseconds of another task were a third.
 # Right after each program its baseline runs again, and that run over
 # the one before (the baseline against itself) is printed and kept
 # beside the program's ratio: what a broker exactly as fast as its
@@ -79,9 +82,9 @@ note() { echo "bench-pace: $*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
 if [ -n "$quick" ]; then
-	nlat=500; ppn=2000; bwn=50; nshort=3; shortn=500
+	nlat=500; ppn=2000; bwmib=400; nshort=3; shortn=500
 else
-	nlat=5000; ppn=20000; bwn=500; nshort=9; shortn=1000
+	nlat=5000; ppn=20000; bwmib=4096; nshort=9; shortn=1000
 fi
 mkdir -p "$out" || exit 1
 out=$(cd "$out" && pwd)
@@ -200,11 +203,13 @@ perftest_lat() {
 memcpy_bw() {
 	"$BASE" memcpy -j -s "$1" >"$T/m" && json "$T/m" 'j["gb_per_s"]'
 }
+# bw_n SIZE: the WRITEs of a bandwidth run, bwmib MiB of them in all.
+bw_n() { echo $(( bwmib * 1048576 / $1 )); }
 perf_bw() {
-	"$PERF" --loopback -j -s "$1" -n "$bwn" write_bw >"$T/w" && json "$T/w" 'j["bw_gbps"]'
+	"$PERF" --loopback -j -s "$1" -n "$(bw_n "$1")" write_bw >"$T/w" && json "$T/w" 'j["bw_gbps"]'
 }
 perftest_bw() {
-	server_client "$T/bw" ib_write_bw -d rbsoft0 -x 0 -s "$1" -n "$bwn" || return 1
+	server_client "$T/bw" ib_write_bw -d rbsoft0 -x 0 -s "$1" -n "$(bw_n "$1")" || return 1
 	# BW average in MB/s (perftest's MB is 2^20 bytes): GB/s.
 	awk -v s="$1" '$1 == s && NF >= 4 { printf "%.3f\n", $4 * 1048576 / 1e9 }' "$T/bw"
 }
