@@ -443,9 +443,10 @@ static bool loop_follow(uint64_t now)
  * work, the engine compares the CPU time it had (its thread's clock)
  * with the time that passed; below LOOP_SHARE_GOT_PCT per cent, another
  * task shares its core, and it follows its pollers as after a late
- * yield (loop_follow, below).  The first window of a stretch only reads
- * the clock, so that messages of a ping-pong (the engine runs out of
- * work between them) pay no system call.
+ * yield (loop_follow, above).  The first window of a stretch ends with
+ * the first read of that clock, so a stretch shorter than a window (a
+ * message of a ping-pong: the engine runs out of work between two)
+ * makes no system call for it.
  */
 #define LOOP_SHARE_WINDOW_NS	(4 * 1000000ull)
 #define LOOP_SHARE_GOT_PCT	80
