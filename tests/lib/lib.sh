@@ -104,8 +104,9 @@ if [ "${RB_HAVE_CMOCKA:-yes}" = no ]; then
 fi
 
 # rb_cpu_lock: tests that place threads on CPUs and judge where they ran
-# (poll-yield, poll-move) run one at a time, not beside each other's busy
-# loop; held until the test exits.
+# (poll-yield, poll-move, stream-share), or read what the engine says of
+# its sleep (engine-signs), run one at a time, not beside each other's
+# busy loop; held until the test exits.
 rb_cpu_lock() {
 	command -v flock >/dev/null 2>&1 || return 0
 	exec 9>"$top_builddir/tests/.cpu-lock"
