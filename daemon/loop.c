@@ -74,12 +74,18 @@ static struct {
 	uint64_t share_cpu;		/* ... the thread's CPU time then, 0: not read */
 } loop;
 
+/* The clock id's time in ns; 0 if it cannot be read. */
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts = { 0, 0 };
+
+	(void)clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 void rb_device_wake(struct rb_device *dev)
@@ -451,15 +457,6 @@ static bool loop_follow(uint64_t now)
 #define LOOP_SHARE_WINDOW_NS	(4 * 1000000ull)
 #define LOOP_SHARE_GOT_PCT	80
 
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* A pass that found work: was the core ours over the last window? */
 static void loop_shared(void)
 {
@@ -473,7 +470,7 @@ static void loop_shared(void)
 	passed = loop.now - loop.share_at;
 	if (passed < LOOP_SHARE_WINDOW_NS)
 		return;
-	cpu = thread_cpu_ns();
+	cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	had = cpu - loop.share_cpu;
 	if (loop.share_cpu && cpu && had * 100 < passed * LOOP_SHARE_GOT_PCT) {
 		log_debug("engine: %" PRIu64 " of %" PRIu64 " us on its core in a stream",
