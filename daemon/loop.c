@@ -380,6 +380,18 @@ void rb_daemon_cpu_mask(cpu_set_t *mask)
 		CPU_ZERO(mask);
 }
 
+/* A hold let go would otherwise put back the mask from before this one
+ * (loop_hold), and undo it. */
+int rb_daemon_set_cpu_mask(const cpu_set_t *mask)
+{
+	if (loop.held && CPU_ISSET(loop.held_cpu, mask)) {
+		loop.mask = *mask;
+		return 0;
+	}
+	loop.held = false;
+	return sched_setaffinity(0, sizeof(*mask), mask);
+}
+
 /*
  * Following the pollers.  A yield that came back late says a stranger
  * keeps the engine's core.  Beside it the engine naps (below) and gets a

@@ -478,6 +478,14 @@ void rb_device_wake(struct rb_device *dev);
 void rb_daemon_cpu_mask(cpu_set_t *mask);
 
 /*
+ * The engine thread's CPUs become mask (a driver keeping the daemon off
+ * a core, drivers/verbs keep_off_engine).  While the engine keeps to one
+ * core of mask, it keeps to it and goes back to mask, not to the mask it
+ * had, when it lets go; 0, or -1 with errno from sched_setaffinity.
+ */
+int rb_daemon_set_cpu_mask(const cpu_set_t *mask);
+
+/*
  * A MAD (len bytes) came to the GSI of dev's port 1 from the GID sgid,
  * addressed to the device's GID dgid.  Untrusted: the daemon checks it
  * (daemon/cm-mad.c).  Never blocks, never calls back into the driver

@@ -501,7 +501,7 @@ static void keep_set(int e, const cpu_set_t *cur)
 	away = base;
 	if (e >= 0 && CPU_ISSET(e, &base) && CPU_COUNT(&base) >= 2)
 		CPU_CLR(e, &away);
-	if (!CPU_EQUAL(&away, cur) && sched_setaffinity(0, sizeof(away), &away) < 0) {
+	if (!CPU_EQUAL(&away, cur) && rb_daemon_set_cpu_mask(&away) < 0) {
 		log_debug("[verbs] affinity not set: %s", strerror(errno));
 		return;
 	}
